@@ -1,0 +1,96 @@
+/* cli.h — internals of the fabc driver: option parsing shared by the
+ * subcommands, and the subcommand table.  Each subcommand is a thin
+ * function over library calls (cmd_*.c); everything it does is also
+ * reachable from C through the libraries.
+ *
+ * Exit codes: 0 ok, 1 user error (with a message), 2 usage error.
+ */
+#ifndef FAB_CLI_H
+#define FAB_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { EXIT_OK = 0, EXIT_USER = 1, EXIT_USAGE = 2 };
+
+typedef enum {
+  OPT_FLAG,  /* --name */
+  OPT_VALUE, /* --name VALUE or --name=VALUE */
+  OPT_LIST,  /* repeatable: -D a=1 -D b=2 */
+} opt_kind;
+
+typedef struct opt_spec {
+  const char *name;    /* long name without dashes ("weights"); "o" and "D" are short */
+  opt_kind kind;
+  const char *metavar; /* "FILE" */
+  const char *help;
+} opt_spec;
+
+#define CLI_MAX_OPTS 48
+#define CLI_MAX_LIST 64
+#define CLI_MAX_POS 16
+
+typedef struct opt_value {
+  bool set;
+  const char *value;
+  const char *list[CLI_MAX_LIST];
+  int nlist;
+} opt_value;
+
+typedef struct cli_cmd cli_cmd;
+
+typedef struct cli_args {
+  const cli_cmd *cmd;
+  opt_value values[CLI_MAX_OPTS];
+  const char *pos[CLI_MAX_POS];
+  int npos;
+} cli_args;
+
+struct cli_cmd {
+  const char *name;
+  const char *usage;   /* "FILE.fab [options]" */
+  const char *summary; /* one line */
+  const char *details; /* paragraph shown by `fabc CMD --help`; may be NULL */
+  const opt_spec *opts;
+  int nopts;
+  int min_pos, max_pos;
+  int (*run)(const cli_args *a);
+};
+
+/* Lookup helpers for a command's parsed options. */
+bool cli_flag(const cli_args *a, const char *name);
+const char *cli_str(const cli_args *a, const char *name, const char *dflt);
+const opt_value *cli_opt(const cli_args *a, const char *name);
+/* Parses an integer option; prints an error and returns false on junk. */
+bool cli_int(const cli_args *a, const char *name, int64_t dflt, int64_t lo, int64_t hi, int64_t *out);
+int cli_usage_error(const cli_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_user_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Shared pieces (common.c). */
+struct fab_module;
+struct fab_diag;
+struct fab_tensor_set;
+/* Reads a model: .fab through the front end (with -D and -I), .fir through
+ * the IR parser.  Prints diagnostics to stderr; NULL on error. */
+struct fab_module *cli_load_model(const cli_args *a, const char *path);
+/* Weights (--weights, else seeded init --seed) and inputs (--input, else
+ * seeded random) for a module; NULL after printing errors. */
+struct fab_tensor_set *cli_load_weights(const cli_args *a, const struct fab_module *m);
+struct fab_tensor_set *cli_load_inputs(const cli_args *a, const struct fab_module *m);
+/* Writes outputs to -o (safetensors or .npy) or prints a summary. */
+int cli_write_outputs(const cli_args *a, const struct fab_tensor_set *outs);
+void cli_print_diag(struct fab_diag *d);
+
+/* The shared option blocks. */
+#define CLI_MODEL_OPTS                                                                   \
+  {"D", OPT_LIST, "NAME=VALUE", "set a named dimension (repeatable)"},                   \
+  {"I", OPT_LIST, "DIR", "add a folder to the import search path (repeatable)"}
+#define CLI_DATA_OPTS                                                                    \
+  {"weights", OPT_VALUE, "FILE", "weights (.safetensors or .npy); default: seeded init"}, \
+  {"input", OPT_VALUE, "FILE", "inputs (.safetensors or .npy); default: seeded random"},  \
+  {"seed", OPT_VALUE, "N", "seed for initialised weights and inputs (default 0)"}
+
+extern const cli_cmd *const cli_commands[];
+extern const int cli_ncommands;
+
+#endif

@@ -1,0 +1,150 @@
+/* cmd_model.c — the foundation subcommands: check, emit, run, stats. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fab_tensor.h"
+#include "interp.h"
+#include "ir.h"
+#include "stats.h"
+
+/* ---- fabc check ---------------------------------------------------------- */
+
+static int run_check(const cli_args *a) {
+  int rc = EXIT_OK;
+  for (int i = 0; i < a->npos; i++) {
+    fab_module *m = cli_load_model(a, a->pos[i]);
+    if (!m) {
+      rc = EXIT_USER;
+      continue;
+    }
+    if (cli_flag(a, "verbose")) {
+      const fab_func *f = fab_module_main(m);
+      printf("%s: ok (%d parameters, %d ops)\n", a->pos[i], m->nparams, f ? f->nops : 0);
+    }
+    fab_module_free(m);
+  }
+  return rc;
+}
+
+static const opt_spec check_opts[] = {
+    CLI_MODEL_OPTS,
+    {"verbose", OPT_FLAG, NULL, "print a line per file that is fine"},
+};
+
+const cli_cmd cmd_check = {
+    "check", "FILE.fab|FILE.fir... [options]", "parse and verify models; prints diagnostics only",
+    "Exits 0 when every file is valid, 1 when any has errors (all of them are reported).",
+    check_opts, sizeof check_opts / sizeof *check_opts, 1, CLI_MAX_POS, run_check,
+};
+
+/* ---- fabc stats ---------------------------------------------------------- */
+
+static int run_stats(const cli_args *a) {
+  fab_module *m = cli_load_model(a, a->pos[0]);
+  if (!m) return EXIT_USER;
+  fab_diag *d = fab_diag_new();
+  fab_model_stats s;
+  int rc = EXIT_OK;
+  if (!fab_stats_compute(m, &s, d)) {
+    cli_print_diag(d);
+    rc = EXIT_USER;
+  } else {
+    if (cli_flag(a, "json"))
+      fab_stats_print_json(stdout, m, &s);
+    else
+      fab_stats_print_table(stdout, m, &s);
+    fab_stats_free(&s);
+  }
+  fab_diag_free(d);
+  fab_module_free(m);
+  return rc;
+}
+
+static const opt_spec stats_opts[] = {
+    CLI_MODEL_OPTS,
+    {"json", OPT_FLAG, NULL, "print JSON instead of a table"},
+};
+
+const cli_cmd cmd_stats = {
+    "stats", "FILE.fab [options]", "parameters and multiply-accumulates per layer and in total",
+    "Counts are per inference of one sample.  'params' is what the model stores (torch_butterfly\n"
+    "twiddles: 2·n·log2 n per stack); 'params*' is the FABNet paper's convention (a butterfly\n"
+    "matrix counts 4n, FFT twiddles count too); 'dense' columns are the same model with every\n"
+    "butterfly layer dense and Fourier mixing done by dense DFT matrices.",
+    stats_opts, sizeof stats_opts / sizeof *stats_opts, 1, 1, run_stats,
+};
+
+/* ---- fabc run ------------------------------------------------------------ */
+
+static int run_run(const cli_args *a) {
+  const char *backend = cli_str(a, "backend", "interp");
+  if (strcmp(backend, "interp") != 0)
+    return cli_usage_error(a, "unknown backend '%s' (available: interp)", backend);
+  fab_module *m = cli_load_model(a, a->pos[0]);
+  if (!m) return EXIT_USER;
+  int rc = EXIT_USER;
+  fab_tensor_set *w = cli_load_weights(a, m), *in = w ? cli_load_inputs(a, m) : NULL;
+  fab_tensor_set *out = fab_tset_new();
+  if (w && in) {
+    fab_diag *d = fab_diag_new();
+    if (fab_interp_run(m, w, in, out, d))
+      rc = cli_write_outputs(a, out);
+    cli_print_diag(d);
+    fab_diag_free(d);
+  }
+  fab_tset_free(out);
+  fab_tset_free(in);
+  fab_tset_free(w);
+  fab_module_free(m);
+  return rc;
+}
+
+static const opt_spec run_opts[] = {
+    CLI_MODEL_OPTS,
+    CLI_DATA_OPTS,
+    {"backend", OPT_VALUE, "NAME", "interp (reference interpreter, default)"},
+    {"o", OPT_VALUE, "FILE", "write outputs (.safetensors or .npy); default: print a summary"},
+};
+
+const cli_cmd cmd_run = {
+    "run", "FILE.fab|FILE.fir [options]", "run a model on a backend",
+    "Without --weights, parameters get a seeded initialisation with PyTorch's default\n"
+    "distributions; without --input, inputs are seeded random (token ids in range).",
+    run_opts, sizeof run_opts / sizeof *run_opts, 1, 1, run_run,
+};
+
+/* ---- fabc emit ----------------------------------------------------------- */
+
+static int run_emit(const cli_args *a) {
+  if (!cli_flag(a, "ir")) return cli_usage_error(a, "say what to emit: --ir");
+  fab_module *m = cli_load_model(a, a->pos[0]);
+  if (!m) return EXIT_USER;
+  unsigned flags = cli_flag(a, "locs") ? FAB_PRINT_LOCS : 0;
+  const char *path = cli_str(a, "o", NULL);
+  int rc = EXIT_OK;
+  if (path) {
+    char *text = fab_print_module_str(m, flags);
+    char err[512];
+    if (!text || fab_write_file_atomic(path, text, strlen(text), err, sizeof err) != FAB_OK)
+      rc = cli_user_error("%s", text ? err : "out of memory");
+    free(text);
+  } else {
+    fab_print_module(stdout, m, flags);
+  }
+  fab_module_free(m);
+  return rc;
+}
+
+static const opt_spec emit_opts[] = {
+    CLI_MODEL_OPTS,
+    {"ir", OPT_FLAG, NULL, "emit the butterfly IR as text"},
+    {"locs", OPT_FLAG, NULL, "annotate every op with its source location"},
+    {"o", OPT_VALUE, "FILE", "write to FILE instead of standard output"},
+};
+
+const cli_cmd cmd_emit = {
+    "emit", "FILE.fab|FILE.fir --ir [options]", "print the butterfly IR of a model",
+    NULL, emit_opts, sizeof emit_opts / sizeof *emit_opts, 1, 1, run_emit,
+};

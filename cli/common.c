@@ -1,0 +1,202 @@
+/* common.c — what several subcommands share: reading a model (.fab or
+ * .fir), binding weights and inputs, writing outputs. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fab_tensor.h"
+#include "frontend.h"
+#include "interp.h"
+#include "ir.h"
+
+enum { MAX_SOURCE_BYTES = 64 << 20 };
+
+void cli_print_diag(fab_diag *d) { fab_diag_print(d, stderr); }
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Reads a whole text file; NULL with a message on failure. */
+static char *read_text(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    cli_user_error("cannot open '%s': %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0) break;
+    if (n + 1 == cap) {
+      if (cap >= MAX_SOURCE_BYTES) {
+        cli_user_error("'%s' is larger than %d MiB", path, MAX_SOURCE_BYTES >> 20);
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  bool failed = ferror(f);
+  fclose(f);
+  if (!buf) return NULL;
+  if (failed) {
+    cli_user_error("cannot read '%s'", path);
+    free(buf);
+    return NULL;
+  }
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+fab_module *cli_load_model(const cli_args *a, const char *path) {
+  fab_diag *d = fab_diag_new();
+  fab_module *m = NULL;
+  if (ends_with(path, ".fir")) {
+    size_t len;
+    char *text = read_text(path, &len);
+    if (text) {
+      m = fab_parse_module(path, text, len, d);
+      if (m && !fab_verify(m, d)) {
+        fab_module_free(m);
+        m = NULL;
+      }
+      free(text);
+    }
+  } else {
+    const opt_value *defs = cli_opt(a, "D");
+    const opt_value *incs = cli_opt(a, "I");
+    fab_define defines[CLI_MAX_LIST];
+    char names[CLI_MAX_LIST][128];
+    int ndef = 0;
+    for (int i = 0; defs && i < defs->nlist; i++) {
+      const char *s = defs->list[i], *eq = strchr(s, '=');
+      char *end = NULL;
+      long long v = eq ? strtoll(eq + 1, &end, 0) : 0;
+      if (!eq || eq == s || (size_t)(eq - s) >= sizeof names[0] || !*(eq + 1) || *end) {
+        cli_usage_error(a, "-D expects NAME=INTEGER, got '%s'", s);
+        fab_diag_free(d);
+        return NULL;
+      }
+      memcpy(names[ndef], s, (size_t)(eq - s));
+      names[ndef][eq - s] = 0;
+      defines[ndef].name = names[ndef];
+      defines[ndef].value = v;
+      ndef++;
+    }
+    fab_frontend_options opt = {
+        .defines = defines,
+        .ndefines = ndef,
+        .include_dirs = incs ? incs->list : NULL,
+        .ninclude_dirs = incs ? incs->nlist : 0,
+    };
+    m = fab_frontend_compile_file(path, &opt, d);
+  }
+  cli_print_diag(d);
+  if (!m && fab_diag_error_count(d) == 0) cli_user_error("cannot compile '%s'", path);
+  fab_diag_free(d);
+  return m;
+}
+
+static bool parse_seed(const cli_args *a, uint64_t *seed) {
+  int64_t v;
+  if (!cli_int(a, "seed", 0, 0, INT64_MAX, &v)) return false;
+  *seed = (uint64_t)v;
+  return true;
+}
+
+fab_tensor_set *cli_load_weights(const cli_args *a, const fab_module *m) {
+  uint64_t seed;
+  if (!parse_seed(a, &seed)) return NULL;
+  const char *path = cli_str(a, "weights", NULL);
+  fab_tensor_set *w = NULL;
+  char err[512];
+  if (path) {
+    if (fab_tensors_load(path, &w, err, sizeof err) != FAB_OK) {
+      cli_user_error("%s", err);
+      return NULL;
+    }
+  } else {
+    w = fab_tset_new();
+  }
+  fab_diag *d = fab_diag_new();
+  bool ok = path ? fab_bind_check_weights(m, w, false, d) : fab_bind_init_weights(m, seed, w, d);
+  cli_print_diag(d);
+  fab_diag_free(d);
+  if (!ok) {
+    fab_tset_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+fab_tensor_set *cli_load_inputs(const cli_args *a, const fab_module *m) {
+  uint64_t seed;
+  if (!parse_seed(a, &seed)) return NULL;
+  const char *path = cli_str(a, "input", NULL);
+  fab_tensor_set *in = NULL;
+  char err[512];
+  if (path) {
+    if (fab_tensors_load(path, &in, err, sizeof err) != FAB_OK) {
+      cli_user_error("%s", err);
+      return NULL;
+    }
+  } else {
+    in = fab_tset_new();
+  }
+  fab_diag *d = fab_diag_new();
+  /* Inputs are seeded apart from weights so that both can vary alone. */
+  bool ok = path ? fab_bind_check_inputs(m, in, d) : fab_bind_init_inputs(m, seed + 0x9e3779b9u, in, d);
+  cli_print_diag(d);
+  fab_diag_free(d);
+  if (!ok) {
+    fab_tset_free(in);
+    return NULL;
+  }
+  return in;
+}
+
+/* Without -o: a short summary of each output (shape and first values), so
+ * that `fabc run` shows something useful on a terminal. */
+static void print_summary(const fab_tensor_set *outs) {
+  for (int i = 0; i < outs->count; i++) {
+    const fab_tensor *t = &outs->items[i];
+    printf("%s: %s[", t->name, fab_dtype_safetensors_name(t->dtype));
+    for (int k = 0; k < t->rank; k++) printf("%s%lld", k ? "," : "", (long long)t->dims[k]);
+    printf("] =");
+    int64_t n = fab_tensor_numel(t);
+    for (int64_t j = 0; j < n && j < 8; j++) {
+      if (t->dtype == FAB_DT_F32)
+        printf(" %.6g", (double)((const float *)t->data)[j]);
+      else if (t->dtype == FAB_DT_I32)
+        printf(" %d", ((const int32_t *)t->data)[j]);
+    }
+    printf("%s\n", n > 8 ? " ..." : "");
+  }
+}
+
+int cli_write_outputs(const cli_args *a, const fab_tensor_set *outs) {
+  const char *path = cli_str(a, "o", NULL);
+  if (!path) {
+    print_summary(outs);
+    return EXIT_OK;
+  }
+  char err[512];
+  if (fab_tensors_save(path, outs, err, sizeof err) != FAB_OK) return cli_user_error("%s", err);
+  return EXIT_OK;
+}
