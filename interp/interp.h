@@ -43,4 +43,7 @@ bool fab_interp_run_all(const fab_module *m, const fab_tensor_set *weights,
                         const fab_tensor_set *inputs, fab_tensor_set *outputs,
                         fab_tensor_set *values, fab_diag *d);
 
+/* True when the interpreter has a kernel for `opcode` (a fab_opcode). */
+bool fab_interp_supports(int opcode);
+
 #endif /* FAB_INTERP_H */

@@ -1,0 +1,225 @@
+/* interp_fourier.c — Fourier ops: fourier.mix, fft.stages, bitrev, dft,
+ * complex, real.
+ *
+ * Complex values are (re, im) pairs of doubles.  The DFT convention is
+ * X[k] = sum_j x[j] exp(-2 pi i j k / n), unnormalised (torch.fft.fft).
+ */
+#include "interp_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double TWO_PI = 6.283185307179586476925286766559;
+
+static bool is_pow2(int64_t n) { return n >= 1 && (n & (n - 1)) == 0; }
+
+static int64_t bitrev_index(int64_t i, int bits) {
+  int64_t r = 0;
+  for (int b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
+  return r;
+}
+
+static int log2_exact(int64_t n) {
+  int l = 0;
+  while (((int64_t)1 << l) < n) l++;
+  return l;
+}
+
+/* exp(-2 pi i k / n) for k reduced mod n (exact angles). */
+static void root(int64_t k, int64_t n, double *re, double *im) {
+  double a = -TWO_PI * (double)(k % n) / (double)n;
+  *re = cos(a);
+  *im = sin(a);
+}
+
+/* One decimation-in-time radix-2 stage of size m on the contiguous complex
+ * line y[0..N). */
+static void fft_stage(double *y, int64_t N, int64_t m) {
+  int64_t h = m / 2;
+  for (int64_t base = 0; base < N; base += m)
+    for (int64_t j = 0; j < h; j++) {
+      double wr, wi;
+      root(j, m, &wr, &wi);
+      double *a = y + 2 * (base + j), *b = y + 2 * (base + j + h);
+      double tr = wr * b[0] - wi * b[1], ti = wr * b[1] + wi * b[0];
+      double ar = a[0], ai = a[1];
+      a[0] = ar + tr;
+      a[1] = ai + ti;
+      b[0] = ar - tr;
+      b[1] = ai - ti;
+    }
+}
+
+bool dft_strided(double *x, int64_t n, int64_t stride) {
+  double *t = malloc(sizeof(double) * 2 * (size_t)n);
+  double *u = malloc(sizeof(double) * 2 * (size_t)n);
+  if (!t || !u) {
+    free(t);
+    free(u);
+    return false;
+  }
+  for (int64_t j = 0; j < n; j++) {
+    t[2 * j] = x[2 * j * stride];
+    t[2 * j + 1] = x[2 * j * stride + 1];
+  }
+  if (is_pow2(n)) {
+    int bits = log2_exact(n);
+    for (int64_t j = 0; j < n; j++) {
+      int64_t r = bitrev_index(j, bits);
+      u[2 * j] = t[2 * r];
+      u[2 * j + 1] = t[2 * r + 1];
+    }
+    for (int64_t m = 2; m <= n; m *= 2) fft_stage(u, n, m);
+  } else {
+    double *w = malloc(sizeof(double) * 2 * (size_t)n);
+    if (!w) {
+      free(t);
+      free(u);
+      return false;
+    }
+    for (int64_t k = 0; k < n; k++) root(k, n, &w[2 * k], &w[2 * k + 1]);
+    for (int64_t k = 0; k < n; k++) {
+      double sr = 0, si = 0;
+      for (int64_t j = 0, jk = 0; j < n; j++, jk = (jk + k) % n) {
+        double wr = w[2 * jk], wi = w[2 * jk + 1];
+        sr += t[2 * j] * wr - t[2 * j + 1] * wi;
+        si += t[2 * j] * wi + t[2 * j + 1] * wr;
+      }
+      u[2 * k] = sr;
+      u[2 * k + 1] = si;
+    }
+    free(w);
+  }
+  for (int64_t j = 0; j < n; j++) {
+    x[2 * j * stride] = u[2 * j];
+    x[2 * j * stride + 1] = u[2 * j + 1];
+  }
+  free(t);
+  free(u);
+  return true;
+}
+
+bool run_FOURIER_MIX(ictx *c, const fab_op *op, ival *out) {
+  if (!want_rank(c, op, 0, 2) || !want_dtype(c, op, 0, FAB_F32)) return false;
+  const ival *x = arg(c, op, 0);
+  int r = x->type.rank;
+  int64_t s = x->type.dims[r - 2], d = x->type.dims[r - 1], plane = s * d;
+  if (!ival_alloc_like(c, op, out, x)) return false;
+  double *z = malloc(sizeof(double) * 2 * (size_t)plane);
+  if (!z) return ierr(c, op, "out of memory");
+  bool ok = true;
+  for (int64_t b = 0; ok && b < x->n / plane; b++) {
+    for (int64_t i = 0; i < plane; i++) {
+      z[2 * i] = x->d[b * plane + i];
+      z[2 * i + 1] = 0;
+    }
+    for (int64_t i = 0; ok && i < s; i++) ok = dft_strided(z + 2 * i * d, d, 1);
+    for (int64_t j = 0; ok && j < d; j++) ok = dft_strided(z + 2 * j, s, d);
+    for (int64_t i = 0; i < plane; i++) out->d[b * plane + i] = z[2 * i];
+  }
+  free(z);
+  return ok ? true : ierr(c, op, "out of memory");
+}
+
+/* Splits a value into outer x N x inner around `axis`. */
+static void lines(const ival *x, int axis, int64_t *outer, int64_t *N, int64_t *inner) {
+  *outer = dims_prod(x->type.dims, 0, axis);
+  *N = x->type.dims[axis];
+  *inner = dims_prod(x->type.dims, axis + 1, x->type.rank);
+}
+
+static bool get_axis(ictx *c, const fab_op *op, const ival *x, int *axis) {
+  int64_t a;
+  if (!req_int(c, op, "axis", &a)) return false;
+  return norm_axis(c, op, a, x->type.rank, axis);
+}
+
+bool run_FFT_STAGES(ictx *c, const fab_op *op, ival *out) {
+  if (!want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_C64)) return false;
+  const ival *x = arg(c, op, 0);
+  int axis;
+  if (!get_axis(c, op, x, &axis)) return false;
+  const fab_attr *st = fab_op_attr(op, "stages");
+  if (!st || st->kind != FAB_ATTR_INTS) return ierr(c, op, "missing integer list attribute 'stages'");
+  int64_t outer, N, inner;
+  lines(x, axis, &outer, &N, &inner);
+  if (!is_pow2(N)) return ierr(c, op, "axis length %lld is not a power of two", (long long)N);
+  for (int i = 0; i < st->nints; i++)
+    if (st->ints[i] < 1 || st->ints[i] > 62 || ((int64_t)1 << st->ints[i]) > N)
+      return ierr(c, op, "stage log2 size %lld out of range for length %lld", (long long)st->ints[i],
+                  (long long)N);
+  bool real_out = fab_op_int(op, "real_out", 0) != 0;
+  if (!ival_alloc(c, op, out, real_out ? FAB_F32 : FAB_C64, x->type.rank, x->type.dims)) return false;
+  double *y = malloc(sizeof(double) * 2 * (size_t)N);
+  if (!y) return ierr(c, op, "out of memory");
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t in = 0; in < inner; in++) {
+      for (int64_t j = 0; j < N; j++) {
+        int64_t e = (o * N + j) * inner + in;
+        y[2 * j] = x->d[2 * e];
+        y[2 * j + 1] = x->d[2 * e + 1];
+      }
+      for (int i = 0; i < st->nints; i++) fft_stage(y, N, (int64_t)1 << st->ints[i]);
+      for (int64_t j = 0; j < N; j++) {
+        int64_t e = (o * N + j) * inner + in;
+        if (real_out) {
+          out->d[e] = y[2 * j];
+        } else {
+          out->d[2 * e] = y[2 * j];
+          out->d[2 * e + 1] = y[2 * j + 1];
+        }
+      }
+    }
+  free(y);
+  return true;
+}
+
+bool run_BITREV(ictx *c, const fab_op *op, ival *out) {
+  const ival *x = arg(c, op, 0);
+  if (!want_rank(c, op, 0, 1)) return false;
+  int axis;
+  if (!get_axis(c, op, x, &axis)) return false;
+  int64_t outer, N, inner;
+  lines(x, axis, &outer, &N, &inner);
+  if (!is_pow2(N)) return ierr(c, op, "axis length %lld is not a power of two", (long long)N);
+  if (!ival_alloc_like(c, op, out, x)) return false;
+  int bits = log2_exact(N), per = x->type.dtype == FAB_C64 ? 2 : 1;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < N; j++) {
+      int64_t src = (o * N + bitrev_index(j, bits)) * inner, dst = (o * N + j) * inner;
+      memcpy(out->d + dst * per, x->d + src * per, sizeof(double) * (size_t)(inner * per));
+    }
+  return true;
+}
+
+bool run_DFT(ictx *c, const fab_op *op, ival *out) {
+  if (!want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_C64)) return false;
+  const ival *x = arg(c, op, 0);
+  int axis;
+  if (!get_axis(c, op, x, &axis)) return false;
+  int64_t outer, N, inner;
+  lines(x, axis, &outer, &N, &inner);
+  if (!ival_alloc_like(c, op, out, x)) return false;
+  memcpy(out->d, x->d, sizeof(double) * 2 * (size_t)x->n);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t in = 0; in < inner; in++)
+      if (!dft_strided(out->d + 2 * (o * N * inner + in), N, inner)) return ierr(c, op, "out of memory");
+  return true;
+}
+
+bool run_COMPLEX(ictx *c, const fab_op *op, ival *out) {
+  if (!want_dtype(c, op, 0, FAB_F32)) return false;
+  const ival *x = arg(c, op, 0);
+  if (!ival_alloc(c, op, out, FAB_C64, x->type.rank, x->type.dims)) return false;
+  for (int64_t i = 0; i < x->n; i++) out->d[2 * i] = x->d[i];
+  return true;
+}
+
+bool run_REAL(ictx *c, const fab_op *op, ival *out) {
+  if (!want_dtype(c, op, 0, FAB_C64)) return false;
+  const ival *x = arg(c, op, 0);
+  if (!ival_alloc(c, op, out, FAB_F32, x->type.rank, x->type.dims)) return false;
+  for (int64_t i = 0; i < x->n; i++) out->d[i] = x->d[2 * i];
+  return true;
+}
