@@ -90,6 +90,19 @@ void cli_print_diag(struct fab_diag *d);
   {"input", OPT_VALUE, "FILE", "inputs (.safetensors or .npy); default: seeded random"},  \
   {"seed", OPT_VALUE, "N", "seed for initialised weights and inputs (default 0)"}
 
+#define CLI_PASS_OPTS                                                                    \
+  {"passes", OPT_VALUE, "PIPELINE", "pass pipeline, e.g. lower-bfly,fuse-stages(k=3)"},       \
+  {"print-before", OPT_VALUE, "PASS|all", "print the IR before these passes (to stderr)"},     \
+  {"print-after", OPT_VALUE, "PASS|all", "print the IR after these passes (to stderr)"},       \
+  {"stop-after", OPT_VALUE, "PASS", "stop the pipeline after this pass"},                      \
+  {"verify-each", OPT_FLAG, NULL, "verify the IR and pass contracts after every pass"},        \
+  {"time-passes", OPT_FLAG, NULL, "print the time each pass took"},                            \
+  {"reproducer-dir", OPT_VALUE, "DIR", "where a failing pipeline writes its reproducer (.)"}
+
+/* pipeline.c */
+bool cli_run_passes(const cli_args *a, struct fab_module *m, const char *pipeline, const char *target);
+const char *cli_pipeline_for(const cli_args *a, const char *target);
+
 extern const cli_cmd *const cli_commands[];
 extern const int cli_ncommands;
 

@@ -121,6 +121,12 @@ static int run_emit(const cli_args *a) {
   if (!cli_flag(a, "ir")) return cli_usage_error(a, "say what to emit: --ir");
   fab_module *m = cli_load_model(a, a->pos[0]);
   if (!m) return EXIT_USER;
+  const char *target = cli_str(a, "target", NULL);
+  if ((target || cli_str(a, "passes", NULL)) &&
+      !cli_run_passes(a, m, cli_pipeline_for(a, target ? target : "generic"), target)) {
+    fab_module_free(m);
+    return EXIT_USER;
+  }
   unsigned flags = cli_flag(a, "locs") ? FAB_PRINT_LOCS : 0;
   const char *path = cli_str(a, "o", NULL);
   int rc = EXIT_OK;
@@ -139,12 +145,15 @@ static int run_emit(const cli_args *a) {
 
 static const opt_spec emit_opts[] = {
     CLI_MODEL_OPTS,
+    CLI_PASS_OPTS,
     {"ir", OPT_FLAG, NULL, "emit the butterfly IR as text"},
+    {"target", OPT_VALUE, "NAME", "lower with the target's default pipeline first: cpu, fpga"},
     {"locs", OPT_FLAG, NULL, "annotate every op with its source location"},
     {"o", OPT_VALUE, "FILE", "write to FILE instead of standard output"},
 };
 
 const cli_cmd cmd_emit = {
     "emit", "FILE.fab|FILE.fir --ir [options]", "print the butterfly IR of a model",
-    NULL, emit_opts, sizeof emit_opts / sizeof *emit_opts, 1, 1, run_emit,
+    "With --target T the IR is what backend T receives (after its default pipeline);\n"
+    "--print-after=all shows every stage on standard error.", emit_opts, sizeof emit_opts / sizeof *emit_opts, 1, 1, run_emit,
 };
