@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""gen_docs.py — writes docs/passes.md from the pass table's contracts, the
+.fir examples of tests/passes (before) and passes-opt's output (after), and
+the memory-plan table of passes-examples.
+
+  python3 tests/passes/gen_docs.py BUILD_DIR > docs/passes.md
+"""
+import os
+import shlex
+import subprocess
+import sys
+
+build = sys.argv[1]
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(os.path.dirname(here))
+opt = os.path.join(build, "tests/passes/passes-opt")
+examples = os.path.join(build, "tests/passes/passes-examples")
+
+
+def ir_of(path):
+    return "\n".join(l for l in open(path).read().splitlines() if not l.startswith("//")).strip()
+
+
+def run_line(path):
+    first = open(path).readline()
+    args = first.split("passes-opt %s ", 1)[1].rsplit(" | FileCheck", 1)[0]
+    return shlex.split(args)
+
+
+def after(path, args=None):
+    args = args or run_line(path)
+    out = subprocess.run([opt, path] + args, capture_output=True, text=True, check=True).stdout
+    return out.strip()
+
+
+def func_body(text):
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("func @"))
+    return "\n".join(lines[start:])
+
+
+def show(fir, note, args=None):
+    path = os.path.join(here, fir)
+    a = args or run_line(path)
+    print(note)
+    print()
+    print("Before (`tests/passes/%s`):" % fir)
+    print()
+    print("```")
+    print(func_body(ir_of(path)))
+    print("```")
+    print()
+    print("After `passes-opt %s %s`:" % (fir, " ".join(a)))
+    print()
+    print("```")
+    print(func_body(after(path, a)))
+    print("```")
+    print()
+
+
+print(open(os.path.join(here, "docs_intro.md")).read().rstrip())
+print()
+sections = [
+    ("canonicalize", "canonicalize.fir", None),
+    ("lower-bfly", "lower_bfly.fir", None),
+    ("lower-fourier", "lower_fourier.fir", None),
+    ("lower-mha", "lower_mha.fir", None),
+    ("lower-mha(blocked=0)", "lower_mha_unfused.fir", None),
+    ("fuse-stages", "fuse_stages.fir", None),
+    ("fuse-elementwise", "fuse_elementwise.fir", None),
+    ("fuse-elementwise (FFT real part)", "fuse_fft_real.fir", None),
+    ("tile", "tile.fir", None),
+    ("memplan", "memplan.fir", None),
+    ("the cpu pipeline", "pipeline_cpu.fir", None),
+]
+texts = {}
+cur = None
+for line in open(os.path.join(here, "docs_passes.txt")).read().splitlines():
+    if line.startswith("@@ "):
+        cur = line[3:].strip()
+        texts[cur] = []
+    elif cur:
+        texts[cur].append(line)
+for name, fir, args in sections:
+    print("## %s" % name)
+    print()
+    show(fir, "\n".join(texts.get(name, [])).strip(), args)
+
+print("## Memory plan on the example models")
+print()
+print("Default pipelines (`fab_default_pipeline(\"cpu\")` / `(\"fpga\")`) on `examples/*.fab` "
+      "at their default dims, via `passes-examples` (verify-each on, plan checked by the "
+      "independent checker). *Planned peak* is memplan's arena size; *unplanned sum* is one "
+      "buffer per intermediate value. Ops are counted before and after the pipeline.")
+print()
+ex = sorted(os.path.join(root, "examples", f) for f in os.listdir(os.path.join(root, "examples"))
+            if f.endswith(".fab"))
+print(subprocess.run([examples] + ex, capture_output=True, text=True).stdout.strip())
+print()
