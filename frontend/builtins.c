@@ -1,0 +1,392 @@
+/* builtins.c — the built-in layers and integer helpers of the language.
+ *
+ * Each layer checks its operands at the source level (so that messages
+ * speak of the layer, not of IR ops), declares its parameters under the
+ * instance name with PyTorch's state_dict leaf names and default
+ * initialisation, and appends its high-level op. */
+#include "elab.h"
+
+#include <math.h>
+#include <string.h>
+
+static const value poison = {.kind = V_ERROR};
+
+typedef value (*builtin_fn)(elab *e, scope *s, const ast_expr *call, const value *a);
+
+struct builtin {
+  const char *name;
+  builtin_fn fn;
+  int nargs;
+  argspec args[6];
+};
+
+#define REQ(n, k) {n, k, true, {0}}
+#define OPT_I(n, v) {n, V_INT, false, {.kind = V_INT, .i = v}}
+#define OPT_F(n, v) {n, V_FLOAT, false, {.kind = V_FLOAT, .f = v}}
+#define OPT_S(n, v) {n, V_STR, false, {.kind = V_STR, .s = v}}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static value int_value(int64_t i) { return (value){.kind = V_INT, .i = i}; }
+
+/* x must be an f32 (or `dt`) tensor of rank >= minrank. */
+static bool need(elab *e, const ast_expr *call, value x, fab_dtype dt, int minrank,
+                 const char *shape) {
+  char buf[160];
+  if (x.type.dtype != dt || x.type.rank < minrank) {
+    fab_error(e->d, call->loc, "%s expects %s %s, got %s", call->s, fab_dtype_name(dt), shape,
+              fab_type_str(&x.type, buf, sizeof buf));
+    return false;
+  }
+  return true;
+}
+
+static bool positive(elab *e, const ast_expr *call, const char *what, int64_t v) {
+  if (v >= 1) return true;
+  fab_error(e->d, call->loc, "%s: %s must be at least 1 (it is %lld)", call->s, what, (long long)v);
+  return false;
+}
+
+static fab_type with_last(fab_type t, int64_t last) {
+  t.dims[t.rank - 1] = last;
+  return t;
+}
+
+static fab_type vec_type(int rank, const int64_t *dims) { return fab_type_make(FAB_F32, rank, dims); }
+
+static fab_init uniform_fan_in(int64_t in) {
+  double b = 1.0 / sqrt((double)in);
+  return (fab_init){FAB_INIT_UNIFORM, -b, b};
+}
+
+static value finish_layer(elab *e, int idx, fab_type t) { return elab_tensor(elab_finish(e, idx), t); }
+
+static int64_t next_pow2(int64_t n) {
+  int64_t p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/* ---- linear layers ---------------------------------------------------------- */
+
+/* torch_butterfly Butterfly(in, out, bias, increasing_stride, nblocks):
+ * twiddle [nstacks, nblocks, log2 n, n/2, 2, 2], n = next pow2 of in. */
+static value bfly_layer(elab *e, const ast_expr *call, value x, int64_t out, int64_t bias,
+                        int64_t increasing, int64_t nblocks, const char *path) {
+  int64_t in = x.type.dims[x.type.rank - 1];
+  if (in < 2) {
+    fab_error(e->d, call->loc, "a butterfly layer needs at least 2 input features (got %lld)",
+              (long long)in);
+    return poison;
+  }
+  if (!positive(e, call, "the output size", out) || !positive(e, call, "nblocks", nblocks))
+    return poison;
+  fab_type y = with_last(x.type, out);
+  if (!elab_check_type(e, call->loc, &y)) return poison;
+  int64_t n = next_pow2(in), log2n = 0;
+  while (((int64_t)1 << log2n) < n) log2n++;
+  int64_t tw[6] = {(out + n - 1) / n, nblocks, log2n, n / 2, 2, 2};
+  int ops[3] = {x.op, -1, -1};
+  ops[1] = elab_weight(e, elab_join(e, path, "twiddle"), vec_type(6, tw),
+                       (fab_init){FAB_INIT_NORMAL, 0.0, 0.70710678118654752440}, call->loc);
+  if (ops[1] < 0) return poison; /* one message per layer, not per weight */
+  if (bias) ops[2] = elab_weight(e, elab_join(e, path, "bias"), vec_type(1, &out),
+                                 uniform_fan_in(in), call->loc);
+  if (ops[1] < 0 || (bias && ops[2] < 0)) return poison;
+  static const char *const keys[] = {"in", "out", "increasing", "nblocks"};
+  int64_t vals[] = {in, out, increasing != 0, nblocks};
+  int idx = elab_emit(e, FAB_OP_BFLY_LINEAR, ops, bias ? 3 : 2, call->loc, y, keys, vals, 4);
+  return elab_tensor(idx, y);
+}
+
+/* nn.Linear(in, out, bias): weight [out, in], bias [out]. */
+static value dense_layer(elab *e, const ast_expr *call, value x, int64_t out, int64_t bias,
+                         const char *path) {
+  int64_t in = x.type.dims[x.type.rank - 1];
+  if (!positive(e, call, "the output size", out)) return poison;
+  fab_type y = with_last(x.type, out);
+  if (!elab_check_type(e, call->loc, &y)) return poison;
+  int64_t w[2] = {out, in};
+  int ops[3] = {x.op, -1, -1};
+  ops[1] = elab_weight(e, elab_join(e, path, "weight"), vec_type(2, w), uniform_fan_in(in),
+                       call->loc);
+  if (ops[1] < 0) return poison;
+  if (bias) ops[2] = elab_weight(e, elab_join(e, path, "bias"), vec_type(1, &out),
+                                 uniform_fan_in(in), call->loc);
+  if (ops[1] < 0 || (bias && ops[2] < 0)) return poison;
+  return elab_tensor(elab_emit(e, FAB_OP_DENSE, ops, bias ? 3 : 2, call->loc, y, NULL, NULL, 0), y);
+}
+
+/* bfly(x, out, bias = true, increasing = false, nblocks = 1) as name */
+static value f_bfly(elab *e, scope *s, const ast_expr *call, const value *a) {
+  const char *path = elab_path(e, s, call, "bfly");
+  if (!path || !need(e, call, a[0], FAB_F32, 1, "[.., in]")) return poison;
+  return bfly_layer(e, call, a[0], a[1].i, a[2].i, a[3].i, a[4].i, path);
+}
+
+/* linear(x, out, bias = true) as name */
+static value f_linear(elab *e, scope *s, const ast_expr *call, const value *a) {
+  const char *path = elab_path(e, s, call, "linear");
+  if (!path || !need(e, call, a[0], FAB_F32, 1, "[.., in]")) return poison;
+  return dense_layer(e, call, a[0], a[1].i, a[2].i, path);
+}
+
+/* mha(x, heads, proj = "bfly") as name: projections name.{q,k,v} (d -> d),
+ * the mha op, and the output projection name.o. */
+static value f_mha(elab *e, scope *s, const ast_expr *call, const value *a) {
+  const char *path = elab_path(e, s, call, "mha");
+  if (!path || !need(e, call, a[0], FAB_F32, 2, "[.., seq, d]")) return poison;
+  int64_t d = a[0].type.dims[a[0].type.rank - 1], heads = a[1].i;
+  bool bfly = strcmp(a[2].s, "bfly") == 0;
+  if (!bfly && strcmp(a[2].s, "dense") != 0) {
+    fab_error(e->d, call->loc, "mha: proj must be \"bfly\" or \"dense\", not \"%s\"", a[2].s);
+    return poison;
+  }
+  if (!positive(e, call, "heads", heads)) return poison;
+  if (d % heads != 0) {
+    fab_error(e->d, call->loc, "mha: hidden size %lld is not divisible by %lld heads",
+              (long long)d, (long long)heads);
+    return poison;
+  }
+  static const char *const names[] = {"q", "k", "v"};
+  int qkv[3];
+  for (int i = 0; i < 3; i++) {
+    const char *p = elab_join(e, path, names[i]);
+    value v = bfly ? bfly_layer(e, call, a[0], d, 1, 0, 1, p) : dense_layer(e, call, a[0], d, 1, p);
+    if (v.kind == V_ERROR) return poison;
+    qkv[i] = v.op;
+  }
+  static const char *const hk[] = {"heads"};
+  int idx = elab_emit(e, FAB_OP_MHA, qkv, 3, call->loc, a[0].type, hk, &heads, 1);
+  if (idx < 0) return poison;
+  value att = elab_tensor(idx, a[0].type);
+  const char *p = elab_join(e, path, "o");
+  return bfly ? bfly_layer(e, call, att, d, 1, 0, 1, p) : dense_layer(e, call, att, d, 1, p);
+}
+
+/* ---- normalisation and activations ------------------------------------------ */
+
+/* layernorm(x, eps = 1e-5, affine = true) as name: name.weight (ones) and
+ * name.bias (zeros); without affine, constant ones and zeros. */
+static value f_layernorm(elab *e, scope *s, const ast_expr *call, const value *a) {
+  const char *path = elab_path(e, s, call, a[2].i ? "layernorm" : NULL);
+  if (!path || !need(e, call, a[0], FAB_F32, 1, "[.., d]")) return poison;
+  if (!(a[1].f > 0)) {
+    fab_error(e->d, call->loc, "layernorm: eps must be positive");
+    return poison;
+  }
+  int64_t d = a[0].type.dims[a[0].type.rank - 1];
+  fab_type v = vec_type(1, &d);
+  int ops[3] = {a[0].op, -1, -1};
+  if (a[2].i) {
+    ops[1] = elab_weight(e, elab_join(e, path, "weight"), v, (fab_init){FAB_INIT_ONES, 0, 0}, call->loc);
+    if (ops[1] < 0) return poison;
+    ops[2] = elab_weight(e, elab_join(e, path, "bias"), v, (fab_init){FAB_INIT_ZEROS, 0, 0}, call->loc);
+  } else {
+    for (int i = 1; i <= 2; i++) {
+      ops[i] = elab_op(e, FAB_OP_CONST, NULL, 0, call->loc, v);
+      if (ops[i] >= 0) fab_op_set_float(e->m, &e->f->ops[ops[i]], "value", i == 1 ? 1.0 : 0.0);
+      ops[i] = elab_finish(e, ops[i]);
+    }
+  }
+  if (ops[1] < 0 || ops[2] < 0) return poison;
+  int idx = elab_op(e, FAB_OP_LAYERNORM, ops, 3, call->loc, a[0].type);
+  if (idx >= 0) fab_op_set_float(e->m, &e->f->ops[idx], "eps", a[1].f);
+  return finish_layer(e, idx, a[0].type);
+}
+
+/* gelu(x, approx = "erf" | "tanh") */
+static value f_gelu(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (!need(e, call, a[0], FAB_F32, 1, "tensor")) return poison;
+  if (strcmp(a[1].s, "erf") != 0 && strcmp(a[1].s, "tanh") != 0) {
+    fab_error(e->d, call->loc, "gelu: approx must be \"erf\" or \"tanh\", not \"%s\"", a[1].s);
+    return poison;
+  }
+  int idx = elab_op(e, FAB_OP_GELU, &a[0].op, 1, call->loc, a[0].type);
+  if (idx >= 0) fab_op_set_str(e->m, &e->f->ops[idx], "approx", a[1].s);
+  return finish_layer(e, idx, a[0].type);
+}
+
+static value f_relu(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (!need(e, call, a[0], FAB_F32, 1, "tensor")) return poison;
+  return elab_tensor(elab_emit(e, FAB_OP_RELU, &a[0].op, 1, call->loc, a[0].type, NULL, NULL, 0),
+                     a[0].type);
+}
+
+/* softmax(x, scale = 1.0): over the last axis of scale * x */
+static value f_softmax(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (!need(e, call, a[0], FAB_F32, 1, "tensor")) return poison;
+  int idx = elab_op(e, FAB_OP_SOFTMAX, &a[0].op, 1, call->loc, a[0].type);
+  if (idx >= 0 && a[1].f != 1.0) fab_op_set_float(e->m, &e->f->ops[idx], "scale", a[1].f);
+  return finish_layer(e, idx, a[0].type);
+}
+
+/* scale(x, factor) */
+static value f_scale(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (!need(e, call, a[0], FAB_F32, 1, "tensor")) return poison;
+  int idx = elab_op(e, FAB_OP_SCALE, &a[0].op, 1, call->loc, a[0].type);
+  if (idx >= 0) fab_op_set_float(e->m, &e->f->ops[idx], "factor", a[1].f);
+  return finish_layer(e, idx, a[0].type);
+}
+
+/* fourier(x): Re(FFT2) over the last two axes (sequence, hidden). */
+static value f_fourier(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (!need(e, call, a[0], FAB_F32, 2, "[.., seq, d]")) return poison;
+  return elab_tensor(elab_emit(e, FAB_OP_FOURIER_MIX, &a[0].op, 1, call->loc, a[0].type, NULL,
+                               NULL, 0),
+                     a[0].type);
+}
+
+/* ---- embeddings and pooling ---------------------------------------------- */
+
+/* embed(ids, vocab, dim) as name: nn.Embedding, name.weight [vocab, dim] */
+static value f_embed(elab *e, scope *s, const ast_expr *call, const value *a) {
+  const char *path = elab_path(e, s, call, "embed");
+  if (!path || !need(e, call, a[0], FAB_I32, 1, "token ids [.., seq]")) return poison;
+  if (!positive(e, call, "the vocabulary size", a[1].i) || !positive(e, call, "dim", a[2].i))
+    return poison;
+  if (a[0].type.rank == FAB_MAX_RANK) {
+    fab_error(e->d, call->loc, "embed: the result would have more than %d dimensions", FAB_MAX_RANK);
+    return poison;
+  }
+  fab_type y = a[0].type;
+  y.dtype = FAB_F32;
+  y.dims[y.rank++] = a[2].i;
+  if (!elab_check_type(e, call->loc, &y)) return poison;
+  int64_t w[2] = {a[1].i, a[2].i};
+  int ops[2] = {a[0].op, elab_weight(e, elab_join(e, path, "weight"), vec_type(2, w),
+                                     (fab_init){FAB_INIT_NORMAL, 0, 1}, call->loc)};
+  if (ops[1] < 0) return poison;
+  return elab_tensor(elab_emit(e, FAB_OP_EMBED, ops, 2, call->loc, y, NULL, NULL, 0), y);
+}
+
+/* posembed(len, dim, maxlen = len) as name: a learned positional table
+ * name.weight [maxlen, dim] (nn.Embedding); its first `len` rows. */
+static value f_posembed(elab *e, scope *s, const ast_expr *call, const value *a) {
+  const char *path = elab_path(e, s, call, "posembed");
+  if (!path) return poison;
+  int64_t len = a[0].i, dim = a[1].i, maxlen = a[2].i ? a[2].i : len;
+  if (!positive(e, call, "len", len) || !positive(e, call, "dim", dim)) return poison;
+  if (maxlen < len) {
+    fab_error(e->d, call->loc, "posembed: maxlen %lld is shorter than the sequence (%lld)",
+              (long long)maxlen, (long long)len);
+    return poison;
+  }
+  int64_t w[2] = {maxlen, dim}, r[2] = {len, dim};
+  int idx = elab_weight(e, elab_join(e, path, "weight"), vec_type(2, w),
+                        (fab_init){FAB_INIT_NORMAL, 0, 1}, call->loc);
+  if (idx < 0 || maxlen == len) return elab_tensor(idx, vec_type(2, w));
+  static const char *const keys[] = {"axis", "start", "size"};
+  int64_t vals[] = {0, 0, len};
+  return elab_tensor(elab_emit(e, FAB_OP_SLICE, &idx, 1, call->loc, vec_type(2, r), keys, vals, 3),
+                     vec_type(2, r));
+}
+
+/* meanpool(x): mean over the sequence axis, [.., seq, d] -> [.., d] */
+static value f_meanpool(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (!need(e, call, a[0], FAB_F32, 2, "[.., seq, d]")) return poison;
+  fab_type y = a[0].type;
+  y.dims[y.rank - 2] = y.dims[y.rank - 1];
+  y.rank--;
+  return elab_tensor(elab_emit(e, FAB_OP_MEANPOOL, &a[0].op, 1, call->loc, y, NULL, NULL, 0), y);
+}
+
+/* take(x, index): one token, [.., seq, d] -> [.., d]; cls(x) = take(x, 0) */
+static value take(elab *e, const ast_expr *call, value x, int64_t index) {
+  if (!need(e, call, x, FAB_F32, 2, "[.., seq, d]")) return poison;
+  int64_t seq = x.type.dims[x.type.rank - 2];
+  if (index < 0 || index >= seq) {
+    fab_error(e->d, call->loc, "%s: index %lld is outside the sequence [0, %lld)", call->s,
+              (long long)index, (long long)seq);
+    return poison;
+  }
+  fab_type y = x.type;
+  y.dims[y.rank - 2] = y.dims[y.rank - 1];
+  y.rank--;
+  static const char *const keys[] = {"index"};
+  return elab_tensor(elab_emit(e, FAB_OP_TAKE, &x.op, 1, call->loc, y, keys, &index, 1), y);
+}
+
+static value f_take(elab *e, scope *s, const ast_expr *call, const value *a) {
+  return take(e, call, a[0], a[1].i);
+}
+
+static value f_cls(elab *e, scope *s, const ast_expr *call, const value *a) {
+  return take(e, call, a[0], 0);
+}
+
+/* ---- integer helpers ------------------------------------------------------- */
+
+/* log2(n): n must be a power of two. */
+static value f_log2(elab *e, scope *s, const ast_expr *call, const value *a) {
+  int64_t n = a[0].i;
+  if (n < 1 || (n & (n - 1))) {
+    fab_error(e->d, call->loc, "log2: %lld is not a power of two", (long long)n);
+    return poison;
+  }
+  int64_t k = 0;
+  while (((int64_t)1 << k) < n) k++;
+  return int_value(k);
+}
+
+static value f_pow2(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (a[0].i < 0 || a[0].i > 62) {
+    fab_error(e->d, call->loc, "pow2: exponent %lld is outside [0, 62]", (long long)a[0].i);
+    return poison;
+  }
+  return int_value((int64_t)1 << a[0].i);
+}
+
+static value f_nextpow2(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (a[0].i < 1 || a[0].i > ((int64_t)1 << 62)) {
+    fab_error(e->d, call->loc, "nextpow2: %lld is outside [1, 2^62]", (long long)a[0].i);
+    return poison;
+  }
+  return int_value(next_pow2(a[0].i));
+}
+
+static value f_min(elab *e, scope *s, const ast_expr *call, const value *a) {
+  return int_value(a[0].i < a[1].i ? a[0].i : a[1].i);
+}
+
+static value f_max(elab *e, scope *s, const ast_expr *call, const value *a) {
+  return int_value(a[0].i > a[1].i ? a[0].i : a[1].i);
+}
+
+/* ---- the table ----------------------------------------------------------------- */
+
+static const builtin builtins[] = {
+  {"bfly", f_bfly, 5, {REQ("x", V_TENSOR), REQ("out", V_INT), OPT_I("bias", 1),
+                       OPT_I("increasing", 0), OPT_I("nblocks", 1)}},
+  {"linear", f_linear, 3, {REQ("x", V_TENSOR), REQ("out", V_INT), OPT_I("bias", 1)}},
+  {"mha", f_mha, 3, {REQ("x", V_TENSOR), REQ("heads", V_INT), OPT_S("proj", "bfly")}},
+  {"fourier", f_fourier, 1, {REQ("x", V_TENSOR)}},
+  {"layernorm", f_layernorm, 3, {REQ("x", V_TENSOR), OPT_F("eps", 1e-5), OPT_I("affine", 1)}},
+  {"gelu", f_gelu, 2, {REQ("x", V_TENSOR), OPT_S("approx", "erf")}},
+  {"relu", f_relu, 1, {REQ("x", V_TENSOR)}},
+  {"softmax", f_softmax, 2, {REQ("x", V_TENSOR), OPT_F("scale", 1.0)}},
+  {"scale", f_scale, 2, {REQ("x", V_TENSOR), REQ("factor", V_FLOAT)}},
+  {"embed", f_embed, 3, {REQ("ids", V_TENSOR), REQ("vocab", V_INT), REQ("dim", V_INT)}},
+  {"posembed", f_posembed, 3, {REQ("len", V_INT), REQ("dim", V_INT), OPT_I("maxlen", 0)}},
+  {"meanpool", f_meanpool, 1, {REQ("x", V_TENSOR)}},
+  {"take", f_take, 2, {REQ("x", V_TENSOR), REQ("index", V_INT)}},
+  {"cls", f_cls, 1, {REQ("x", V_TENSOR)}},
+  {"log2", f_log2, 1, {REQ("n", V_INT)}},
+  {"pow2", f_pow2, 1, {REQ("k", V_INT)}},
+  {"nextpow2", f_nextpow2, 1, {REQ("n", V_INT)}},
+  {"min", f_min, 2, {REQ("a", V_INT), REQ("b", V_INT)}},
+  {"max", f_max, 2, {REQ("a", V_INT), REQ("b", V_INT)}},
+};
+
+const builtin *builtin_find(const char *name) {
+  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+    if (strcmp(builtins[i].name, name) == 0) return &builtins[i];
+  return NULL;
+}
+
+value builtin_call(elab *e, scope *s, const builtin *b, const ast_expr *call) {
+  value a[6];
+  const char *what = fab_arena_printf(e->tmp, "'%s'", b->name);
+  if (!elab_bind_args(e, s, call, what, b->nargs, b->args, a)) return poison;
+  return b->fn(e, s, call, a);
+}
