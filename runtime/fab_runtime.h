@@ -1,0 +1,126 @@
+/* fab_runtime.h — loading and running models compiled by `fabc build --target cpu`.
+ *
+ * A compiled model is a shared library (or an object linked statically)
+ * exporting one descriptor symbol, FAB_MODEL_SYMBOL ("fab_model_v1"), of type
+ * fab_model_desc.  The descriptor says what the model needs (weights, inputs,
+ * outputs, scratch bytes) and points at its entry function.  This header is
+ * the whole ABI between the compiler (backends/cpu) and the runtime: the
+ * compiler emits the descriptor with exactly this layout.
+ *
+ * The runtime depends only on the C library, dlfcn and pthreads (and
+ * fab_tensor.h for named tensors); never on the compiler or LLVM.
+ *
+ * Threading: a fab_model is immutable once weights are bound and may be
+ * shared by any number of fab_contexts; each context owns its scratch memory
+ * and its worker threads, so different contexts may run concurrently.  One
+ * context must not be run from two threads at once.
+ *
+ * Errors: functions return a fab_status (or NULL plus a status) and write a
+ * one-line message into `err` (at most errlen bytes) when err is not NULL.
+ */
+#ifndef FAB_RUNTIME_H
+#define FAB_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fab_tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the ABI ---------------------------------------------------------- */
+
+#define FAB_MODEL_SYMBOL "fab_model_v1"
+#define FAB_MODEL_MAGIC 0x314C444D42414646ull /* "FFABMDL1" little-endian */
+#define FAB_MODEL_ABI_VERSION 1
+#define FAB_MODEL_MAX_TENSORS 65536
+#define FAB_MODEL_MAX_NAME 1024
+
+/* Work splitting handed to the entry function.  parallel_for(pool, fn,
+ * args, n) must call fn(args, begin, end) over disjoint ranges covering
+ * [0, n) and return when all are done.  A NULL `par` (or NULL
+ * parallel_for) runs everything on the calling thread. */
+typedef void (*fab_kernel_fn)(void **args, int64_t begin, int64_t end);
+typedef struct fab_parallel {
+  void *pool;
+  void (*parallel_for)(void *pool, fab_kernel_fn fn, void **args, int64_t n);
+  int64_t nthreads;
+} fab_parallel;
+
+/* Entry: returns 0 on success, FAB_RUN_E_* otherwise. */
+typedef int32_t (*fab_model_run_fn)(const void *const *weights, const void *const *inputs,
+                                    void *const *outputs, void *scratch, const fab_parallel *par);
+enum { FAB_RUN_OK = 0, FAB_RUN_E_TOKEN = 1 /* token id out of range */ };
+
+typedef struct fab_model_tensor_desc {
+  const char *name;
+  int32_t dtype; /* fab_tensor_dtype: FAB_DT_F32 or FAB_DT_I32 */
+  int32_t rank;
+  int64_t dims[FAB_TENSOR_MAX_RANK];
+  int64_t nbytes;
+} fab_model_tensor_desc;
+
+typedef struct fab_model_desc {
+  uint64_t magic;       /* FAB_MODEL_MAGIC */
+  uint32_t abi_version; /* FAB_MODEL_ABI_VERSION */
+  uint32_t desc_size;   /* sizeof(fab_model_desc) */
+  uint64_t hash;        /* hash of the lowered IR it was compiled from */
+  const char *name;
+  int32_t ninputs, noutputs, nweights;
+  int32_t embedded_weights; /* 1: `weight_data` holds every weight */
+  const fab_model_tensor_desc *inputs, *outputs, *weights;
+  int64_t scratch_bytes;
+  fab_model_run_fn run;
+  const void *const *weight_data; /* NULL unless embedded */
+  const char *target;             /* e.g. "x86_64-pc-linux-gnu znver4" */
+} fab_model_desc;
+
+/* ---- loading ------------------------------------------------------------ */
+
+typedef struct fab_model fab_model;
+typedef struct fab_context fab_context;
+
+/* dlopens a compiled model and checks every field of its descriptor: a
+ * file that is not a shared library, lacks the symbol, comes from another
+ * ABI version or carries absurd fields is an error, never a crash. */
+fab_model *fab_model_load(const char *so_path, fab_status *status, char *err, size_t errlen);
+/* The same checks for a descriptor already in this process (a statically
+ * linked model.o, or a JIT).  The descriptor must outlive the model. */
+fab_model *fab_model_from_desc(const fab_model_desc *desc, fab_status *status, char *err,
+                               size_t errlen);
+void fab_model_free(fab_model *m); /* after every context is freed */
+
+/* Copies the named weights in (F16/BF16/F64 are converted to F32 first;
+ * the set is not modified).  Missing or misshaped tensors are errors
+ * naming the tensor; extra tensors are ignored.  Models compiled with
+ * embedded weights need no binding (binding replaces them). */
+fab_status fab_model_bind_weights(fab_model *m, const fab_tensor_set *weights, char *err,
+                                  size_t errlen);
+
+int fab_model_num_inputs(const fab_model *m);
+int fab_model_num_outputs(const fab_model *m);
+int fab_model_num_weights(const fab_model *m);
+const fab_model_tensor_desc *fab_model_input(const fab_model *m, int i);
+const fab_model_tensor_desc *fab_model_output(const fab_model *m, int i);
+const fab_model_tensor_desc *fab_model_weight(const fab_model *m, int i);
+const fab_model_desc *fab_model_descriptor(const fab_model *m);
+
+/* ---- running ---------------------------------------------------------- */
+
+/* A context: scratch memory plus `threads` - 1 worker threads (threads <= 1:
+ * run on the caller only).  Needs bound (or embedded) weights. */
+fab_context *fab_context_new(fab_model *m, int threads, fab_status *status, char *err,
+                             size_t errlen);
+/* Checks `inputs` by name, dtype and shape (I64 ids are accepted and
+ * converted), runs the model and adds (or replaces) one tensor per output
+ * in `outputs`. */
+fab_status fab_context_run(fab_context *ctx, const fab_tensor_set *inputs, fab_tensor_set *outputs,
+                           char *err, size_t errlen);
+void fab_context_free(fab_context *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FAB_RUNTIME_H */

@@ -1,0 +1,358 @@
+/* model.c — loading compiled models (fab_runtime.h): dlopen, descriptor
+ * checks, weight binding, contexts and runs.
+ *
+ * The descriptor comes from a file we did not write, so every field is
+ * checked before use: magic, ABI version, size, counts, names, dtypes,
+ * shapes and byte sizes.  Only then is `run` ever called. */
+#include "fab_pool.h"
+#include "fab_runtime.h"
+#include "fab_tensor_internal.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fab_model {
+  void *dl; /* NULL for in-process descriptors */
+  const fab_model_desc *d;
+  void **weights; /* nweights pointers: owned copies or embedded data */
+  void **owned;   /* nweights owned buffers (NULL where not owned) */
+  int bound;
+};
+
+struct fab_context {
+  fab_model *m;
+  void *scratch;
+  fab_pool *pool;
+  fab_parallel par;
+  const void **in;
+  void **out;
+};
+
+static void *aligned(size_t n) {
+  void *p = NULL;
+  if (posix_memalign(&p, 64, n ? (n + 63) / 64 * 64 : 64) != 0) return NULL;
+  return p;
+}
+
+static fab_status check_tensors(const fab_model_tensor_desc *t, int32_t n, const char *what,
+                                char *err, size_t errlen) {
+  if (n < 0 || n > FAB_MODEL_MAX_TENSORS)
+    return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: %d %s", (int)n, what);
+  if (n > 0 && !t) return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: no %s table", what);
+  for (int32_t i = 0; i < n; i++) {
+    if (!t[i].name || strnlen(t[i].name, FAB_MODEL_MAX_NAME) >= FAB_MODEL_MAX_NAME)
+      return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: %s %d has a bad name", what,
+                      (int)i);
+    if (t[i].dtype != FAB_DT_F32 && t[i].dtype != FAB_DT_I32)
+      return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: %s '%s' has dtype %d", what,
+                      t[i].name, (int)t[i].dtype);
+    uint64_t bytes;
+    if (t[i].rank < 0 || t[i].rank > FAB_TENSOR_MAX_RANK ||
+        fab_shape_bytes((fab_tensor_dtype)t[i].dtype, t[i].rank, t[i].dims, &bytes) != FAB_OK ||
+        (int64_t)bytes != t[i].nbytes)
+      return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: %s '%s' has a bad shape", what,
+                      t[i].name);
+    for (int k = 0; k < t[i].rank; k++)
+      if (t[i].dims[k] < 1)
+        return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: %s '%s' has a bad shape",
+                        what, t[i].name);
+  }
+  return FAB_OK;
+}
+
+static fab_status check_desc(const fab_model_desc *d, char *err, size_t errlen) {
+  if (!d) return fab_fail(err, errlen, FAB_E_ARG, "no model descriptor");
+  if (d->magic != FAB_MODEL_MAGIC)
+    return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: bad magic number");
+  if (d->abi_version != FAB_MODEL_ABI_VERSION)
+    return fab_fail(err, errlen, FAB_E_VERSION,
+                    "compiled model has ABI version %u, this runtime expects %u (recompile it)",
+                    (unsigned)d->abi_version, (unsigned)FAB_MODEL_ABI_VERSION);
+  if (d->desc_size != sizeof(fab_model_desc))
+    return fab_fail(err, errlen, FAB_E_VERSION, "model descriptor has size %u, expected %zu",
+                    (unsigned)d->desc_size, sizeof(fab_model_desc));
+  if (!d->run) return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: no entry function");
+  if (d->scratch_bytes < 0 || (uint64_t)d->scratch_bytes > FAB_TENSOR_MAX_BYTES)
+    return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: scratch size %lld",
+                    (long long)d->scratch_bytes);
+  fab_status st;
+  if ((st = check_tensors(d->inputs, d->ninputs, "inputs", err, errlen)) != FAB_OK ||
+      (st = check_tensors(d->outputs, d->noutputs, "outputs", err, errlen)) != FAB_OK ||
+      (st = check_tensors(d->weights, d->nweights, "weights", err, errlen)) != FAB_OK)
+    return st;
+  if (d->embedded_weights && !d->weight_data && d->nweights > 0)
+    return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: embedded weights missing");
+  return FAB_OK;
+}
+
+static fab_model *wrap(void *dl, const fab_model_desc *d, fab_status *status, char *err,
+                       size_t errlen) {
+  fab_status st = check_desc(d, err, errlen);
+  fab_model *m = NULL;
+  if (st == FAB_OK) {
+    m = calloc(1, sizeof *m);
+    size_t n = (size_t)(d->nweights > 0 ? d->nweights : 1);
+    if (m) {
+      m->weights = calloc(n, sizeof(void *));
+      m->owned = calloc(n, sizeof(void *));
+    }
+    if (!m || !m->weights || !m->owned) {
+      if (m) {
+        free(m->weights);
+        free(m->owned);
+        free(m);
+      }
+      m = NULL;
+      st = fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+    }
+  }
+  if (st != FAB_OK) {
+    if (status) *status = st;
+    return NULL;
+  }
+  m->dl = dl;
+  m->d = d;
+  if (d->embedded_weights) {
+    for (int i = 0; i < d->nweights; i++) m->weights[i] = (void *)d->weight_data[i];
+    m->bound = 1;
+  }
+  if (d->nweights == 0) m->bound = 1;
+  if (status) *status = FAB_OK;
+  return m;
+}
+
+fab_model *fab_model_from_desc(const fab_model_desc *desc, fab_status *status, char *err,
+                               size_t errlen) {
+  return wrap(NULL, desc, status, err, errlen);
+}
+
+fab_model *fab_model_load(const char *so_path, fab_status *status, char *err, size_t errlen) {
+  fab_status st;
+  if (!so_path) {
+    st = fab_fail(err, errlen, FAB_E_ARG, "no model path");
+    if (status) *status = st;
+    return NULL;
+  }
+  /* dlopen needs a slash to avoid searching the library path. */
+  char buf[4096];
+  const char *path = so_path;
+  if (!strchr(so_path, '/')) {
+    snprintf(buf, sizeof buf, "./%s", so_path);
+    path = buf;
+  }
+  void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!dl) {
+    const char *e = dlerror();
+    st = fab_fail(err, errlen, FAB_E_FORMAT, "cannot load model '%s': %s", so_path,
+                  e ? e : "unknown error");
+    if (status) *status = st;
+    return NULL;
+  }
+  const fab_model_desc *d = dlsym(dl, FAB_MODEL_SYMBOL);
+  if (!d) {
+    st = fab_fail(err, errlen, FAB_E_VERSION,
+                  "'%s' is not a fabc model of this version (no symbol %s)", so_path,
+                  FAB_MODEL_SYMBOL);
+    dlclose(dl);
+    if (status) *status = st;
+    return NULL;
+  }
+  fab_model *m = wrap(dl, d, status, err, errlen);
+  if (!m) dlclose(dl);
+  return m;
+}
+
+void fab_model_free(fab_model *m) {
+  if (!m) return;
+  if (m->d)
+    for (int i = 0; i < m->d->nweights; i++) free(m->owned[i]);
+  free(m->owned);
+  free(m->weights);
+  if (m->dl) dlclose(m->dl);
+  free(m);
+}
+
+static const char *shape_str(int rank, const int64_t *dims, char *buf, size_t n) {
+  return fab_shape_str(rank, dims, buf, n);
+}
+
+fab_status fab_model_bind_weights(fab_model *m, const fab_tensor_set *w, char *err,
+                                  size_t errlen) {
+  if (!m || !w) return fab_fail(err, errlen, FAB_E_ARG, "no model or weights");
+  const fab_model_desc *d = m->d;
+  /* Check everything before replacing anything. */
+  for (int i = 0; i < d->nweights; i++) {
+    const fab_model_tensor_desc *wd = &d->weights[i];
+    const fab_tensor *t = fab_tset_find(w, wd->name);
+    if (!t) return fab_fail(err, errlen, FAB_E_MISSING, "weight '%s' is missing", wd->name);
+    bool shape_ok = t->rank == wd->rank;
+    for (int k = 0; shape_ok && k < t->rank; k++) shape_ok = t->dims[k] == wd->dims[k];
+    if (!shape_ok) {
+      char a[128], b[128];
+      return fab_fail(err, errlen, FAB_E_SHAPE, "weight '%s' has shape %s, the model expects %s",
+                      wd->name, shape_str(t->rank, t->dims, a, sizeof a),
+                      shape_str(wd->rank, wd->dims, b, sizeof b));
+    }
+    if (t->dtype == FAB_DT_I32 || t->dtype == FAB_DT_I64 || t->dtype >= FAB_DT_COUNT)
+      return fab_fail(err, errlen, FAB_E_DTYPE, "weight '%s' is not floating point", wd->name);
+  }
+  for (int i = 0; i < d->nweights; i++) {
+    const fab_model_tensor_desc *wd = &d->weights[i];
+    const fab_tensor *t = fab_tset_find(w, wd->name);
+    void *buf = aligned((size_t)wd->nbytes);
+    if (!buf) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for weight '%s'", wd->name);
+    if (t->dtype == FAB_DT_F32) {
+      memcpy(buf, t->data, (size_t)wd->nbytes);
+    } else {
+      /* Convert a private copy so that the caller's set stays as it is. */
+      fab_tensor tmp = *t;
+      tmp.data = aligned(t->nbytes);
+      if (!tmp.data) {
+        free(buf);
+        return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for weight '%s'", wd->name);
+      }
+      memcpy(tmp.data, t->data, t->nbytes);
+      fab_status st = fab_tensor_convert(&tmp, FAB_DT_F32, err, errlen);
+      if (st != FAB_OK) {
+        free(tmp.data);
+        free(buf);
+        return st;
+      }
+      memcpy(buf, tmp.data, (size_t)wd->nbytes);
+      free(tmp.data);
+    }
+    free(m->owned[i]);
+    m->owned[i] = buf;
+    m->weights[i] = buf;
+  }
+  m->bound = 1;
+  return FAB_OK;
+}
+
+int fab_model_num_inputs(const fab_model *m) { return m ? m->d->ninputs : 0; }
+int fab_model_num_outputs(const fab_model *m) { return m ? m->d->noutputs : 0; }
+int fab_model_num_weights(const fab_model *m) { return m ? m->d->nweights : 0; }
+const fab_model_tensor_desc *fab_model_input(const fab_model *m, int i) {
+  return m && i >= 0 && i < m->d->ninputs ? &m->d->inputs[i] : NULL;
+}
+const fab_model_tensor_desc *fab_model_output(const fab_model *m, int i) {
+  return m && i >= 0 && i < m->d->noutputs ? &m->d->outputs[i] : NULL;
+}
+const fab_model_tensor_desc *fab_model_weight(const fab_model *m, int i) {
+  return m && i >= 0 && i < m->d->nweights ? &m->d->weights[i] : NULL;
+}
+const fab_model_desc *fab_model_descriptor(const fab_model *m) { return m ? m->d : NULL; }
+
+fab_context *fab_context_new(fab_model *m, int threads, fab_status *status, char *err,
+                             size_t errlen) {
+  fab_status st = FAB_OK;
+  fab_context *c = NULL;
+  if (!m) {
+    st = fab_fail(err, errlen, FAB_E_ARG, "no model");
+  } else if (!m->bound) {
+    st = fab_fail(err, errlen, FAB_E_MISSING, "the model's weights are not bound");
+  } else if (!(c = calloc(1, sizeof *c)) ||
+             !(c->scratch = aligned((size_t)m->d->scratch_bytes)) ||
+             !(c->in = calloc((size_t)m->d->ninputs + 1, sizeof(void *))) ||
+             !(c->out = calloc((size_t)m->d->noutputs + 1, sizeof(void *))) ||
+             !(c->pool = fab_pool_new(threads))) {
+    st = fab_fail(err, errlen, FAB_E_NOMEM, "out of memory (or threads) for a context");
+  }
+  if (st != FAB_OK) {
+    if (c) {
+      free(c->scratch);
+      free(c->in);
+      free(c->out);
+      free(c);
+    }
+    if (status) *status = st;
+    return NULL;
+  }
+  c->m = m;
+  c->par.pool = c->pool;
+  c->par.parallel_for = fab_pool_parallel_for;
+  c->par.nthreads = fab_pool_threads(c->pool);
+  if (status) *status = FAB_OK;
+  return c;
+}
+
+void fab_context_free(fab_context *c) {
+  if (!c) return;
+  fab_pool_free(c->pool);
+  free(c->scratch);
+  free(c->in);
+  free(c->out);
+  free(c);
+}
+
+fab_status fab_context_run(fab_context *c, const fab_tensor_set *inputs, fab_tensor_set *outputs,
+                           char *err, size_t errlen) {
+  if (!c || !inputs || !outputs) return fab_fail(err, errlen, FAB_E_ARG, "no context or tensors");
+  const fab_model_desc *d = c->m->d;
+  /* Integer inputs given as I64 are narrowed into private buffers. */
+  void **tmp = calloc((size_t)d->ninputs + 1, sizeof(void *));
+  if (!tmp) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+  fab_status st = FAB_OK;
+  for (int i = 0; i < d->ninputs && st == FAB_OK; i++) {
+    const fab_model_tensor_desc *id = &d->inputs[i];
+    const fab_tensor *t = fab_tset_find(inputs, id->name);
+    if (!t) {
+      st = fab_fail(err, errlen, FAB_E_MISSING, "input '%s' is missing", id->name);
+      break;
+    }
+    bool shape_ok = t->rank == id->rank;
+    for (int k = 0; shape_ok && k < t->rank; k++) shape_ok = t->dims[k] == id->dims[k];
+    if (!shape_ok) {
+      char a[128], b[128];
+      st = fab_fail(err, errlen, FAB_E_SHAPE, "input '%s' has shape %s, the model expects %s",
+                    id->name, shape_str(t->rank, t->dims, a, sizeof a),
+                    shape_str(id->rank, id->dims, b, sizeof b));
+      break;
+    }
+    if (t->dtype == (fab_tensor_dtype)id->dtype) {
+      c->in[i] = t->data;
+    } else if (id->dtype == FAB_DT_I32 && t->dtype == FAB_DT_I64) {
+      int32_t *p = aligned((size_t)id->nbytes);
+      if (!p) {
+        st = fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+        break;
+      }
+      tmp[i] = p;
+      const int64_t *s = t->data;
+      for (int64_t k = 0; k < id->nbytes / 4; k++) {
+        if (s[k] < INT32_MIN || s[k] > INT32_MAX) {
+          st = fab_fail(err, errlen, FAB_E_RUNTIME, "input '%s': id %lld out of range", id->name,
+                        (long long)s[k]);
+          break;
+        }
+        p[k] = (int32_t)s[k];
+      }
+      c->in[i] = p;
+    } else {
+      st = fab_fail(err, errlen, FAB_E_DTYPE, "input '%s' has dtype %s, the model expects %s",
+                    id->name, fab_dtype_safetensors_name(t->dtype),
+                    fab_dtype_safetensors_name((fab_tensor_dtype)id->dtype));
+    }
+  }
+  for (int i = 0; i < d->noutputs && st == FAB_OK; i++) {
+    const fab_model_tensor_desc *od = &d->outputs[i];
+    fab_tensor *t = fab_tset_add(outputs, od->name, (fab_tensor_dtype)od->dtype, od->rank, od->dims);
+    if (!t) st = fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for output '%s'", od->name);
+    else c->out[i] = t->data;
+  }
+  /* fab_tset_add may move earlier tensors when it grows; fetch again. */
+  for (int i = 0; i < d->noutputs && st == FAB_OK; i++)
+    c->out[i] = fab_tset_find(outputs, d->outputs[i].name)->data;
+  if (st == FAB_OK) {
+    int32_t rc = d->run((const void *const *)c->m->weights, (const void *const *)c->in,
+                        (void *const *)c->out, c->scratch, &c->par);
+    if (rc == FAB_RUN_E_TOKEN)
+      st = fab_fail(err, errlen, FAB_E_RUNTIME, "a token id is outside the embedding table");
+    else if (rc != FAB_RUN_OK)
+      st = fab_fail(err, errlen, FAB_E_RUNTIME, "the model failed (code %d)", (int)rc);
+  }
+  for (int i = 0; i < d->ninputs; i++) free(tmp[i]);
+  free(tmp);
+  return st;
+}
