@@ -159,6 +159,8 @@ static value f_mha(elab *e, scope *s, const ast_expr *call, const value *a) {
   static const char *const hk[] = {"heads"};
   int idx = elab_emit(e, FAB_OP_MHA, qkv, 3, call->loc, a[0].type, hk, &heads, 1);
   if (idx < 0) return poison;
+  /* Parameter-free layers are named for statistics and profiles. */
+  fab_op_set_str(e->m, &e->f->ops[idx], "hint.name", path);
   value att = elab_tensor(idx, a[0].type);
   const char *p = elab_join(e, path, "o");
   return bfly ? bfly_layer(e, call, att, d, 1, 0, 1, p) : dense_layer(e, call, att, d, 1, p);
@@ -232,9 +234,11 @@ static value f_scale(elab *e, scope *s, const ast_expr *call, const value *a) {
 /* fourier(x): Re(FFT2) over the last two axes (sequence, hidden). */
 static value f_fourier(elab *e, scope *s, const ast_expr *call, const value *a) {
   if (!need(e, call, a[0], FAB_F32, 2, "[.., seq, d]")) return poison;
-  return elab_tensor(elab_emit(e, FAB_OP_FOURIER_MIX, &a[0].op, 1, call->loc, a[0].type, NULL,
-                               NULL, 0),
-                     a[0].type);
+  int idx = elab_emit(e, FAB_OP_FOURIER_MIX, &a[0].op, 1, call->loc, a[0].type, NULL, NULL, 0);
+  /* Parameter-free layers are named for statistics and profiles. */
+  const char *path = idx >= 0 ? elab_path(e, s, call, NULL) : NULL;
+  if (path) fab_op_set_str(e->m, &e->f->ops[idx], "hint.name", elab_join(e, path, "mix"));
+  return elab_tensor(idx, a[0].type);
 }
 
 /* ---- embeddings and pooling ---------------------------------------------- */
