@@ -80,6 +80,8 @@ struct fab_tensor_set *cli_load_inputs(const cli_args *a, const struct fab_modul
 /* Writes outputs to -o (safetensors or .npy) or prints a summary. */
 int cli_write_outputs(const cli_args *a, const struct fab_tensor_set *outs);
 void cli_print_diag(struct fab_diag *d);
+/* Prints the module's IR to -o (atomically) or to standard output. */
+int cli_write_ir(const cli_args *a, const struct fab_module *m, unsigned flags);
 
 /* The shared option blocks. */
 #define CLI_MODEL_OPTS                                                                   \

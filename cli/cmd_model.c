@@ -127,18 +127,7 @@ static int run_emit(const cli_args *a) {
     fab_module_free(m);
     return EXIT_USER;
   }
-  unsigned flags = cli_flag(a, "locs") ? FAB_PRINT_LOCS : 0;
-  const char *path = cli_str(a, "o", NULL);
-  int rc = EXIT_OK;
-  if (path) {
-    char *text = fab_print_module_str(m, flags);
-    char err[512];
-    if (!text || fab_write_file_atomic(path, text, strlen(text), err, sizeof err) != FAB_OK)
-      rc = cli_user_error("%s", text ? err : "out of memory");
-    free(text);
-  } else {
-    fab_print_module(stdout, m, flags);
-  }
+  int rc = cli_write_ir(a, m, cli_flag(a, "locs") ? FAB_PRINT_LOCS : 0);
   fab_module_free(m);
   return rc;
 }

@@ -33,21 +33,7 @@ static int run_opt(const cli_args *a) {
   fab_module *m = cli_load_model(a, a->pos[0]);
   if (!m) return EXIT_USER;
   int rc = EXIT_USER;
-  if (cli_run_passes(a, m, pipeline, target)) {
-    const char *path = cli_str(a, "o", NULL);
-    if (path) {
-      char *text = fab_print_module_str(m, 0);
-      char err[512];
-      if (text && fab_write_file_atomic(path, text, strlen(text), err, sizeof err) == FAB_OK)
-        rc = EXIT_OK;
-      else
-        cli_user_error("%s", text ? err : "out of memory");
-      free(text);
-    } else {
-      fab_print_module(stdout, m, 0);
-      rc = EXIT_OK;
-    }
-  }
+  if (cli_run_passes(a, m, pipeline, target)) rc = cli_write_ir(a, m, 0);
   fab_module_free(m);
   return rc;
 }

@@ -200,3 +200,20 @@ int cli_write_outputs(const cli_args *a, const fab_tensor_set *outs) {
   if (fab_tensors_save(path, outs, err, sizeof err) != FAB_OK) return cli_user_error("%s", err);
   return EXIT_OK;
 }
+
+int cli_write_ir(const cli_args *a, const fab_module *m, unsigned flags) {
+  const char *path = cli_str(a, "o", NULL);
+  if (!path) {
+    fab_print_module(stdout, m, flags);
+    return EXIT_OK;
+  }
+  char *text = fab_print_module_str(m, flags);
+  char err[512];
+  int rc = EXIT_OK;
+  if (!text)
+    rc = cli_user_error("out of memory");
+  else if (fab_write_file_atomic(path, text, strlen(text), err, sizeof err) != FAB_OK)
+    rc = cli_user_error("%s", err);
+  free(text);
+  return rc;
+}
