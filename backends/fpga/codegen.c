@@ -1,0 +1,334 @@
+/* codegen.c — the code generator's driver: off-chip allocation, the
+ * instruction buffer and dependency-token derivation.
+ *
+ * Tokens: every emitted instruction lists the address ranges it reads and
+ * writes (off-chip, CB, VM, engine banks).  A new instruction in queue C
+ * that conflicts (RAW, WAR, WAW) with an earlier one in queue P must wait
+ * for it: the producer gets sig bit C, the consumer wait bit P.  Only the
+ * latest conflicting producer per queue matters (queues complete in
+ * order), and a producer at or before the last one C already waited for
+ * is implied.  Because producers chosen per channel strictly increase,
+ * the k-th pop of a channel always matches the k-th push, and every wait
+ * refers to an earlier instruction, so the stream cannot deadlock. */
+#include "codegen_internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cg_error(cg *g, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  const fab_op *op = g->cur >= 0 && g->cur < g->f->nops ? &g->f->ops[g->cur] : NULL;
+  if (op)
+    fab_error(g->d, op->loc, "fpga: %s %%%d: %s", fab_opinfos[op->code].name, g->cur, msg);
+  else
+    fab_error(g->d, (fab_loc){0}, "fpga: %s", msg);
+  g->failed = true;
+}
+
+uint64_t cg_alloc_fresh(cg *g, uint64_t words) {
+  uint64_t a = g->top;
+  g->top += (words + 15) & ~(uint64_t)15;
+  return a;
+}
+
+uint64_t cg_alloc(cg *g, uint64_t words) {
+  uint64_t n = (words + 15) & ~(uint64_t)15;
+  for (int i = 0; i < g->nfl; i++)
+    if (g->fl[i].n >= n) {
+      uint64_t a = g->fl[i].a;
+      g->fl[i].a += n;
+      g->fl[i].n -= n;
+      if (!g->fl[i].n) {
+        memmove(&g->fl[i], &g->fl[i + 1], (size_t)(g->nfl - i - 1) * sizeof *g->fl);
+        g->nfl--;
+      }
+      return a;
+    }
+  return cg_alloc_fresh(g, words);
+}
+
+/* Returns a region to the free list (sorted by address, coalesced).  Reuse
+ * is safe for the hardware because hazards on off-chip ranges (a store
+ * into a reused region after loads of its old value) become tokens. */
+static void cg_free(cg *g, uint64_t a, uint64_t words) {
+  uint64_t n = (words + 15) & ~(uint64_t)15;
+  if (g->nfl == g->capfl) {
+    int cap = g->capfl ? 2 * g->capfl : 64;
+    struct cg_blk *q = realloc(g->fl, (size_t)cap * sizeof *q);
+    if (!q) return; /* leaking arena space is harmless */
+    g->fl = q;
+    g->capfl = cap;
+  }
+  int i = 0;
+  while (i < g->nfl && g->fl[i].a < a) i++;
+  memmove(&g->fl[i + 1], &g->fl[i], (size_t)(g->nfl - i) * sizeof *g->fl);
+  g->fl[i] = (struct cg_blk){a, n};
+  g->nfl++;
+  if (i + 1 < g->nfl && g->fl[i].a + g->fl[i].n == g->fl[i + 1].a) {
+    g->fl[i].n += g->fl[i + 1].n;
+    memmove(&g->fl[i + 1], &g->fl[i + 2], (size_t)(g->nfl - i - 2) * sizeof *g->fl);
+    g->nfl--;
+  }
+  if (i > 0 && g->fl[i - 1].a + g->fl[i - 1].n == g->fl[i].a) {
+    g->fl[i - 1].n += g->fl[i].n;
+    memmove(&g->fl[i], &g->fl[i + 1], (size_t)(g->nfl - i - 1) * sizeof *g->fl);
+    g->nfl--;
+  }
+}
+
+static bool conflicts(const cg_insn *a, const cg_insn *b) {
+  for (int i = 0; i < a->nacc; i++)
+    for (int j = 0; j < b->nacc; j++) {
+      const cg_acc *x = &a->acc[i], *y = &b->acc[j];
+      if (x->space == y->space && (x->write || y->write) && x->lo < y->hi && y->lo < x->hi) return true;
+    }
+  return false;
+}
+
+void cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
+  if (g->failed) return;
+  if (g->n == g->cap) {
+    size_t cap = g->cap ? 2 * g->cap : 256;
+    cg_insn *q = realloc(g->ins, cap * sizeof *q);
+    if (!q) {
+      cg_error(g, "out of memory");
+      return;
+    }
+    g->ins = q;
+    g->cap = cap;
+  }
+  cg_insn *ni = &g->ins[g->n];
+  memset(ni, 0, sizeof *ni);
+  ni->in = in;
+  ni->nacc = nacc;
+  memcpy(ni->acc, acc, (size_t)nacc * sizeof *acc);
+  int C = fab_fpga_ops[in.op].queue;
+  size_t found[FAB_Q_COUNT] = {0}; /* 1 + index */
+  for (size_t j = g->n; j-- > 0;) {
+    int Q = fab_fpga_ops[g->ins[j].in.op].queue;
+    bool open = false; /* some queue still needs scanning at index j */
+    for (int q = 0; q < FAB_Q_COUNT; q++)
+      if (q != C && !found[q] && j + 1 > g->waited[q][C]) open = true;
+    if (!open) break;
+    if (Q == C || found[Q] || j + 1 <= g->waited[Q][C]) continue;
+    if (conflicts(ni, &g->ins[j])) found[Q] = j + 1;
+  }
+  for (int q = 0; q < FAB_Q_COUNT; q++)
+    if (found[q]) {
+      g->ins[found[q] - 1].in.sig |= 1u << C;
+      ni->in.wait |= 1u << q;
+      g->waited[q][C] = found[q];
+    }
+  g->n++;
+}
+
+uint64_t cg_vm_half(cg *g, uint64_t *size) {
+  uint64_t h = (uint64_t)g->c->vm_words / 2;
+  *size = h;
+  g->vm_half ^= 1;
+  return g->vm_half ? h : 0;
+}
+
+static fab_fpga_insn dma(fab_fpga_opcode op, int buf, uint64_t ext, uint64_t stride, bool trans, uint64_t rows,
+                         uint64_t len, uint64_t addr) {
+  fab_fpga_insn in = fab_fpga_insn_make(op);
+  FAB_SET(&in, DMA_BUF, buf);
+  FAB_SET(&in, DMA_EXT, ext);
+  FAB_SET(&in, DMA_STRIDE, stride);
+  FAB_SET(&in, DMA_TRANS, trans);
+  FAB_SET(&in, DMA_ROWS, rows);
+  FAB_SET(&in, DMA_LEN, len);
+  FAB_SET(&in, DMA_ADDR, addr);
+  return in;
+}
+
+static void ext_range(uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t scale,
+                      cg_acc *a, bool write) {
+  uint64_t last = trans ? (len - 1) * stride + rows - 1 : (rows - 1) * stride + len - 1;
+  *a = (cg_acc){SP_EXT, write, ext, ext + (last + 1) * scale};
+}
+
+static bool fits(cg *g, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len) {
+  if (ext >> 32 || stride >> 20 || rows >> 13 || len >> 13 || !rows || !len) {
+    cg_error(g, "transfer outside the DMA's reach (address %llu, stride %llu, %llu x %llu)",
+             (unsigned long long)ext, (unsigned long long)stride, (unsigned long long)rows, (unsigned long long)len);
+    return false;
+  }
+  return true;
+}
+
+void cg_ld_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
+  if (g->failed || !fits(g, ext, stride, rows, len)) return;
+  cg_acc a[2];
+  ext_range(ext, stride, trans, rows, len, 1, &a[0], false);
+  a[1] = (cg_acc){SP_VM, true, vm, vm + rows * len};
+  cg_emit(g, dma(FAB_I_LD, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
+}
+
+void cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
+  if (g->failed || !fits(g, ext, stride, rows, len)) return;
+  cg_acc a[2];
+  ext_range(ext, stride, trans, rows, len, 1, &a[0], true);
+  a[1] = (cg_acc){SP_VM, false, vm, vm + rows * len};
+  cg_emit(g, dma(FAB_I_ST, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
+}
+
+void cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param) {
+  if (g->failed) return;
+  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_PPU);
+  FAB_SET(&in, PPU_FN, fn);
+  FAB_SET(&in, PPU_ROWS, rows);
+  FAB_SET(&in, PPU_LEN, len);
+  FAB_SET(&in, PPU_A, a);
+  bool useb = fn == FAB_PPU_ADD || fn == FAB_PPU_MUL || fn == FAB_PPU_LN || fn == FAB_PPU_MEAN;
+  FAB_SET(&in, PPU_B, useb ? b : 0);
+  FAB_SET(&in, PPU_BC, useb && bc);
+  FAB_SET(&in, PPU_PARAM, fab_fpga_f32_bits(param));
+  cg_acc acc[2];
+  int n = 0;
+  acc[n++] = (cg_acc){SP_VM, fn != FAB_PPU_MEAN, a, a + rows * len};
+  if (useb) {
+    uint64_t bw = fn == FAB_PPU_LN ? 2 * len : fn == FAB_PPU_MEAN ? len : bc ? len : rows * len;
+    acc[n++] = (cg_acc){SP_VM, fn == FAB_PPU_MEAN, b, b + bw};
+  }
+  cg_emit(g, in, n, acc);
+}
+
+void cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride, uint64_t rows,
+               uint64_t len) {
+  uint64_t hs;
+  if (len > 4096) {
+    /* split long rows into column chunks */
+    for (uint64_t j = 0; j < len; j += 4096) {
+      uint64_t l = len - j < 4096 ? len - j : 4096;
+      cg_copy2d(g, strans ? src + j * sstride : src + j, sstride, strans, dst + j, dstride, rows, l);
+    }
+    return;
+  }
+  for (uint64_t r0 = 0; r0 < rows && !g->failed;) {
+    uint64_t base = cg_vm_half(g, &hs);
+    uint64_t t = hs / len;
+    if (t > 4096) t = 4096;
+    if (t > rows - r0) t = rows - r0;
+    uint64_t s = strans ? src + r0 : src + r0 * sstride;
+    cg_ld_vm(g, s, sstride, strans, t, len, base);
+    cg_st_vm(g, dst + r0 * dstride, dstride, false, t, len, base);
+    r0 += t;
+  }
+}
+
+void cg_copy_contig(cg *g, uint64_t src, uint64_t dst, uint64_t words) {
+  uint64_t rows = words / 4096, rest = words % 4096;
+  if (rows) cg_copy2d(g, src, 4096, false, dst, 4096, rows, 4096);
+  if (rest) cg_copy2d(g, src + rows * 4096, rest, false, dst + rows * 4096, rest, 1, rest);
+}
+
+fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *cfg, fab_diag *d) {
+  char err[256];
+  if (fab_fpga_config_validate(cfg, err, sizeof err)) {
+    fab_error(d, (fab_loc){0}, "fpga: %s", err);
+    return NULL;
+  }
+  const fab_func *f = fab_module_main(m);
+  if (!f) {
+    fab_error(d, (fab_loc){0}, "fpga: module has no function");
+    return NULL;
+  }
+  cg g = {.m = m, .f = f, .c = cfg, .d = d, .cur = -1};
+  int n = f->nops, *eff = NULL, *root = NULL, *die = NULL, *head = NULL, *next = NULL;
+  fab_fpga_program *result = NULL;
+  g.p = fab_fpga_program_new(cfg);
+  g.vals = calloc((size_t)f->nops + 1, sizeof *g.vals);
+  g.uses = calloc((size_t)f->nops + 1, sizeof *g.uses);
+  g.user = calloc((size_t)f->nops + 1, sizeof *g.user);
+  if (!g.p || !g.vals || !g.uses || !g.user) {
+    fab_error(d, (fab_loc){0}, "fpga: out of memory");
+    goto fail;
+  }
+  for (int i = 0; i < f->nops; i++)
+    for (int k = 0; k < f->ops[i].noperands; k++) {
+      int v = f->ops[i].operands[k];
+      if (v >= 0 && v < f->nops) {
+        g.uses[v]++;
+        g.user[v] = i;
+      }
+    }
+  /* Liveness of arena regions: eff[i] is the op whose code reads i's
+   * operands (the chain end for folded ops); root[i] the op owning the
+   * region i's value lives in (reshape aliases its operand); a region is
+   * freed after the last eff of any reader; outputs live to the end. */
+  eff = calloc((size_t)n + 1, sizeof *eff);
+  root = calloc((size_t)n + 1, sizeof *root);
+  die = calloc((size_t)n + 1, sizeof *die);
+  head = calloc((size_t)n + 1, sizeof *head);
+  next = calloc((size_t)n + 1, sizeof *next);
+  if (!eff || !root || !die || !head || !next) {
+    fab_error(d, (fab_loc){0}, "fpga: out of memory");
+    goto fail;
+  }
+  for (int i = n - 1; i >= 0; i--) eff[i] = cg_absorbed(&g, i) ? eff[g.user[i]] : i;
+  for (int i = 0; i < n; i++) {
+    const fab_op *op = &f->ops[i];
+    root[i] = op->code == FAB_OP_RESHAPE ? root[op->operands[0]] : i;
+    die[i] = eff[i];
+    head[i] = -1;
+    for (int k = 0; k < op->noperands; k++) {
+      int r = root[op->operands[k]];
+      int e = op->code == FAB_OP_OUTPUT ? n : eff[i];
+      if (e > die[r]) die[r] = e;
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    fab_opcode c = f->ops[i].code;
+    bool owned = root[i] == i && c != FAB_OP_INPUT && c != FAB_OP_WEIGHT && c != FAB_OP_OUTPUT;
+    if (owned && die[i] < n) {
+      next[i] = head[die[i]];
+      head[die[i]] = i;
+    }
+  }
+  for (int i = 0; i < f->nops && !g.failed; i++) {
+    g.cur = i;
+    for (int r = i > 0 ? head[i - 1] : -1; r >= 0; r = next[r])
+      if (g.vals[r].ok) cg_free(&g, g.vals[r].addr, (uint64_t)cg_numel(&f->ops[r].type) *
+                                                        (f->ops[r].type.dtype == FAB_C64 ? 2 : 1));
+    if (cg_absorbed(&g, i)) continue;
+    const fab_op *op = &f->ops[i];
+    if (!(fab_opinfos[op->code].flags & FAB_OPF_LOW)) {
+      cg_error(&g, "not in lowered form (run the fpga pipeline first)");
+      break;
+    }
+    cg_op(&g, op);
+  }
+  g.cur = -1;
+  if (g.failed) goto fail;
+  g.p->mem_words = g.top ? g.top : 16;
+  for (size_t i = 0; i < g.n; i++)
+    if (fab_fpga_program_push(g.p, &g.ins[i].in)) {
+      fab_error(d, (fab_loc){0}, "fpga: program too large");
+      goto fail;
+    }
+  if (fab_fpga_program_check(g.p, err, sizeof err)) {
+    fab_error(d, (fab_loc){0}, "fpga: internal error: generated program fails its check: %s", err);
+    goto fail;
+  }
+  result = g.p;
+  g.p = NULL;
+fail:
+  free(eff);
+  free(root);
+  free(die);
+  free(head);
+  free(next);
+  free(g.fl);
+  free(g.vals);
+  free(g.uses);
+  free(g.user);
+  free(g.ins);
+  fab_fpga_program_free(g.p);
+  return result;
+}

@@ -1,0 +1,38 @@
+/* codegen.h — lowered IR -> accelerator program, and the resource model.
+ *
+ * Part of fab_fpga (depends on the IR and fab_fpga_isa).  The code
+ * generator takes a module in lowered form (every op FAB_OPF_LOW, the
+ * output of fab_default_pipeline("fpga")) and emits an instruction stream
+ * over off-chip tensors: weights by state_dict name, inputs, outputs and
+ * an arena of intermediates.  Whatever the accelerator cannot do is a
+ * compile error naming the op (its location and kind).
+ */
+#ifndef FAB_FPGA_CODEGEN_H
+#define FAB_FPGA_CODEGEN_H
+
+#include "fbin.h"
+#include "ir.h"
+
+/* Returns a checked program (fab_fpga_program_check passed), or NULL
+ * after reporting errors into d. */
+fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *cfg, fab_diag *d);
+
+/* ---- resource model (resources.c; per-unit costs in docs/fpga.md) ---- */
+typedef struct fab_fpga_res {
+  const char *name;
+  double lut, ff, dsp, bram36;
+} fab_fpga_res;
+
+#define FAB_FPGA_RES_MAX 8
+typedef struct fab_fpga_resources {
+  int n;
+  fab_fpga_res part[FAB_FPGA_RES_MAX]; /* per component */
+  fab_fpga_res total;
+  fab_fpga_res limit;                  /* the device (0: unknown device) */
+  bool fits;
+} fab_fpga_resources;
+
+void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r);
+void fab_fpga_resources_print(const fab_fpga_resources *r, const fab_fpga_config *c, FILE *out);
+
+#endif /* FAB_FPGA_CODEGEN_H */

@@ -1,0 +1,123 @@
+/* codegen_internal.h — shared state of the code generator (not public). */
+#ifndef FAB_FPGA_CODEGEN_INTERNAL_H
+#define FAB_FPGA_CODEGEN_INTERNAL_H
+
+#include "codegen.h"
+
+/* Address spaces an instruction touches, for hazard tracking. */
+enum { SP_EXT, SP_CB, SP_VM, SP_BEA, SP_BEB };
+
+typedef struct cg_acc {
+  int space;
+  bool write;
+  uint64_t lo, hi;
+} cg_acc;
+
+typedef struct cg_insn {
+  fab_fpga_insn in;
+  int nacc;
+  cg_acc acc[4];
+} cg_insn;
+
+typedef struct cg_val {
+  bool ok;
+  uint64_t addr; /* word address of element 0 */
+} cg_val;
+
+typedef struct cg {
+  const fab_module *m;
+  const fab_func *f;
+  const fab_fpga_config *c;
+  fab_diag *d;
+  fab_fpga_program *p;
+  cg_val *vals;
+  int *uses, *user; /* use count of each op's value; its last user */
+  cg_insn *ins;
+  size_t n, cap;
+  size_t waited[FAB_Q_COUNT][FAB_Q_COUNT]; /* 1 + index of the last producer waited for */
+  uint64_t top;                            /* next never-used off-chip word */
+  struct cg_blk { uint64_t a, n; } *fl;    /* free arena blocks, sorted, coalesced */
+  int nfl, capfl;
+  int cur;                                 /* op being compiled */
+  bool failed;
+  unsigned vm_half, be_half, cb_half;      /* ping-pong selectors */
+} cg;
+
+/* Reports an error at the current op ("<op kind> %<index>: ..."). */
+void cg_error(cg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends an instruction with its accesses; derives dependency tokens. */
+void cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc);
+/* Arena words: first fit from freed blocks, else fresh.  cg_alloc_fresh
+ * never reuses (regions that must start zeroed, e.g. pad results). */
+uint64_t cg_alloc(cg *g, uint64_t words);
+uint64_t cg_alloc_fresh(cg *g, uint64_t words);
+
+/* Element-copy of `rows` x `len` f32 words from (src, sstride, strans) to
+ * (dst, dstride) through the vector memory. */
+void cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride,
+               uint64_t rows, uint64_t len);
+void cg_copy_contig(cg *g, uint64_t src, uint64_t dst, uint64_t words);
+
+/* VM half base address and size. */
+uint64_t cg_vm_half(cg *g, uint64_t *size);
+
+/* DMA instruction builders with their hazard accesses. */
+void cg_ld_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
+void cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
+void cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
+
+/* Row-wise PPU work: x[R, d] (plus extra operands) through `steps` into out. */
+enum { EX_FULL, EX_BCAST, EX_SUFFIX };
+typedef struct extra {
+  uint64_t addr;
+  int kind;
+  uint64_t brows; /* EX_SUFFIX: rows of the operand (repeats every brows rows) */
+} extra;
+typedef struct step {
+  int fn;
+  float param;
+  int ex; /* operand index for b, -1 none */
+} step;
+void cg_gen_rows(cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
+                 int nsteps, const step *st);
+
+/* op handlers; each returns false after cg_error */
+bool cg_op(cg *g, const fab_op *op);                          /* codegen_be.c: dispatch */
+bool cg_define(cg *g, const fab_op *op);                      /* result region in the arena */
+bool cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind);
+bool cg_gen_elementwise(cg *g, const fab_op *op);
+bool cg_gen_const(cg *g, const fab_op *op);
+bool cg_gen_move(cg *g, const fab_op *op);
+/* True if op i is folded into its single user (never materialised):
+ * bitrev or complex feeding an fft.stages along the same lines, stack
+ * feeding a bfly.stages. */
+bool cg_absorbed(cg *g, int i);
+bool cg_chain_absorbed(cg *g, int i); /* a row-wise op folded into the next one */
+
+static inline int64_t cg_numel(const fab_type *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->rank; i++) n *= t->dims[i];
+  return n;
+}
+
+static inline const fab_type *ty(cg *g, int v) { return &g->f->ops[v].type; }
+static inline uint64_t addr(cg *g, int v) { return g->vals[v].addr; }
+static inline uint64_t umin(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static inline int ilog2(uint64_t n) {
+  int l = 0;
+  while ((1ull << l) < n) l++;
+  return l;
+}
+static inline uint64_t words_of(const fab_type *t) {
+  return (uint64_t)cg_numel(t) * (t->dtype == FAB_C64 ? 2 : 1);
+}
+static inline int norm_axis(const fab_type *t, int64_t a) { return (int)(a < 0 ? a + t->rank : a); }
+/* Splits t around axis a: outer * A * inner. */
+static inline void around(const fab_type *t, int a, uint64_t *outer, uint64_t *A, uint64_t *inner) {
+  *outer = *inner = 1;
+  for (int i = 0; i < a; i++) *outer *= (uint64_t)t->dims[i];
+  for (int i = a + 1; i < t->rank; i++) *inner *= (uint64_t)t->dims[i];
+  *A = (uint64_t)t->dims[a];
+}
+
+#endif

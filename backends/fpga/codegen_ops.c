@@ -1,0 +1,303 @@
+/* codegen_ops.c — one handler per lowered op.  Every op reads its operands
+ * from off-chip memory and writes its result there (intermediates in the
+ * arena); within an op, tiles alternate between the two halves of the
+ * buffer they use (ping-pong), so with the derived tokens the load of
+ * tile i+1 overlaps the compute of tile i and the store of tile i-1. */
+#include "codegen_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+bool cg_define(cg *g, const fab_op *op) {
+  g->vals[g->cur].ok = true;
+  g->vals[g->cur].addr = cg_alloc(g, words_of(&op->type));
+  return true;
+}
+
+static fab_fpga_tdtype tdt(fab_dtype d) { return d == FAB_I32 ? FAB_FD_I32 : d == FAB_C64 ? FAB_FD_C64 : FAB_FD_F32; }
+
+bool cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind) {
+  const char *name = fab_op_str(op, "name", NULL);
+  if (!name) {
+    cg_error(g, "no name");
+    return false;
+  }
+  for (int i = 0; i < g->p->ntensors; i++)
+    if (g->p->tensors[i].kind == kind && !strcmp(g->p->tensors[i].name, name)) {
+      g->vals[g->cur] = (cg_val){true, g->p->tensors[i].addr};
+      return true;
+    }
+  /* weights and inputs never reuse arena space: earlier stores there
+   * would count as overwriting them (and must not, in any order) */
+  g->vals[g->cur].ok = true;
+  g->vals[g->cur].addr = cg_alloc_fresh(g, words_of(&op->type));
+  if (fab_fpga_program_add_tensor(g->p, name, kind, tdt(op->type.dtype), op->type.rank, op->type.dims,
+                                  addr(g, g->cur))) {
+    cg_error(g, "bad tensor '%s'", name);
+    return false;
+  }
+  return true;
+}
+
+/* ---- rows through the post-processing unit ------------------------------------------- */
+
+
+static extra operand_extra(cg *g, int v, uint64_t R, uint64_t d) {
+  uint64_t nb = (uint64_t)cg_numel(ty(g, v));
+  if (nb == R * d) return (extra){addr(g, v), EX_FULL, R};
+  if (nb == d) return (extra){addr(g, v), EX_BCAST, 1};
+  return (extra){addr(g, v), EX_SUFFIX, nb / d};
+}
+
+void cg_gen_rows(cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
+                     int nsteps, const step *st) {
+  if (d > 4096) {
+    cg_error(g, "rows of %llu elements exceed the post-processing unit's 4096", (unsigned long long)d);
+    return;
+  }
+  uint64_t suffix = 0;
+  for (int k = 0; k < nex; k++)
+    if (ex[k].kind == EX_SUFFIX) suffix = ex[k].brows;
+  for (uint64_t r0 = 0; r0 < R && !g->failed;) {
+    uint64_t hs, base = cg_vm_half(g, &hs);
+    uint64_t per_row = d, fixed = 0;
+    for (int k = 0; k < nex; k++) {
+      if (ex[k].kind == EX_BCAST) fixed += d;
+      else per_row += d;
+    }
+    if (fixed + per_row > hs) {
+      cg_error(g, "a row does not fit the vector memory");
+      return;
+    }
+    uint64_t t = umin(umin((hs - fixed) / per_row, 4096), R - r0);
+    if (suffix) t = umin(t, suffix - r0 % suffix);
+    cg_ld_vm(g, x + r0 * d, d, false, t, d, base);
+    uint64_t eaddr[12], at = base + t * d;
+    for (int k = 0; k < nex; k++) {
+      eaddr[k] = at;
+      if (ex[k].kind == EX_BCAST) {
+        cg_ld_vm(g, ex[k].addr, d, false, 1, d, at);
+        at += d;
+      } else {
+        uint64_t rr = ex[k].kind == EX_FULL ? r0 : r0 % ex[k].brows;
+        cg_ld_vm(g, ex[k].addr + rr * d, d, false, t, d, at);
+        at += t * d;
+      }
+    }
+    for (int s = 0; s < nsteps; s++) {
+      int e = st[s].ex;
+      cg_ppu(g, st[s].fn, t, d, base, e >= 0 ? eaddr[e] : 0, e >= 0 && ex[e].kind == EX_BCAST, st[s].param);
+    }
+    cg_st_vm(g, out + r0 * d, d, false, t, d, base);
+    r0 += t;
+  }
+}
+
+/* ---- chains of row-wise ops ------------------------------------------------------------
+ * Consecutive row-wise ops whose intermediates have a single use run as one
+ * pass over each row tile in the vector memory: one load, several PPU
+ * functions, one store (at most 4 ops per chain). */
+
+static bool is_rowwise(fab_opcode c) {
+  switch (c) {
+  case FAB_OP_ADD: case FAB_OP_MUL: case FAB_OP_RELU: case FAB_OP_GELU: case FAB_OP_BIAS_GELU:
+  case FAB_OP_SCALE: case FAB_OP_SOFTMAX: case FAB_OP_LAYERNORM: case FAB_OP_ADD_LAYERNORM: return true;
+  default: return false;
+  }
+}
+
+/* Operand position of value v in its consumer u where a chain may pass
+ * (x of any op; either side of a commutative add / mul / add.layernorm). */
+static int chain_pos(const fab_op *u, int v) {
+  int n = 0, pos = -1;
+  for (int k = 0; k < u->noperands; k++)
+    if (u->operands[k] == v) n++, pos = k;
+  if (n != 1) return -1;
+  bool two = u->code == FAB_OP_ADD || u->code == FAB_OP_MUL || u->code == FAB_OP_ADD_LAYERNORM;
+  return pos == 0 || (two && pos == 1) ? pos : -1;
+}
+
+static bool chain_basic(cg *g, int v) {
+  const fab_op *op = &g->f->ops[v];
+  if (!is_rowwise(op->code) || g->uses[v] != 1 || op->type.rank < 1 || op->type.dtype != FAB_F32) return false;
+  const fab_op *u = &g->f->ops[g->user[v]];
+  return is_rowwise(u->code) && fab_type_equal(&u->type, &op->type) && chain_pos(u, v) >= 0;
+}
+
+static int chain_pred(cg *g, int j) {
+  const fab_op *op = &g->f->ops[j];
+  for (int k = 0; k < op->noperands && k < 2; k++)
+    if (chain_basic(g, op->operands[k]) && g->user[op->operands[k]] == j) return op->operands[k];
+  return -1;
+}
+
+bool cg_chain_absorbed(cg *g, int v) {
+  if (!chain_basic(g, v) || chain_pred(g, g->user[v]) != v) return false;
+  int len = 1;
+  for (int p = chain_pred(g, v); p >= 0 && len <= 3; p = chain_pred(g, p)) len++;
+  return len <= 3; /* v is at most the third op of its chain */
+}
+
+/* Appends op's PPU steps and extra operands; cp is the operand position the
+ * chain value arrives at (-1: op heads the chain, its x is loaded). */
+static bool append_op(cg *g, const fab_op *op, int cp, uint64_t R, uint64_t d, extra *ex, int *nex, step *st,
+                      int *ns) {
+  int o = cp == 1 ? 0 : 1; /* the other side of a binary op */
+  switch (op->code) {
+  case FAB_OP_ADD:
+  case FAB_OP_MUL:
+    ex[*nex] = operand_extra(g, op->operands[o], R, d);
+    st[(*ns)++] = (step){op->code == FAB_OP_ADD ? FAB_PPU_ADD : FAB_PPU_MUL, 0, (*nex)++};
+    return true;
+  case FAB_OP_RELU: st[(*ns)++] = (step){FAB_PPU_RELU, 0, -1}; return true;
+  case FAB_OP_GELU:
+  case FAB_OP_BIAS_GELU: {
+    const char *ap = fab_op_str(op, "approx", "erf");
+    if (op->code == FAB_OP_BIAS_GELU) {
+      ex[*nex] = operand_extra(g, op->operands[1], R, d);
+      st[(*ns)++] = (step){FAB_PPU_ADD, 0, (*nex)++};
+    }
+    st[(*ns)++] = (step){strcmp(ap, "tanh") ? FAB_PPU_GELUE : FAB_PPU_GELUT, 0, -1};
+    return true;
+  }
+  case FAB_OP_SCALE: st[(*ns)++] = (step){FAB_PPU_SCALE, (float)fab_op_float(op, "factor", 1), -1}; return true;
+  case FAB_OP_SOFTMAX: st[(*ns)++] = (step){FAB_PPU_SOFTMAX, (float)fab_op_float(op, "scale", 1), -1}; return true;
+  case FAB_OP_LAYERNORM:
+  case FAB_OP_ADD_LAYERNORM: {
+    int gi = 1;
+    if (op->code == FAB_OP_ADD_LAYERNORM) {
+      ex[*nex] = operand_extra(g, op->operands[o], R, d);
+      st[(*ns)++] = (step){FAB_PPU_ADD, 0, (*nex)++};
+      gi = 2;
+    }
+    ex[*nex] = operand_extra(g, op->operands[gi], R, d);
+    ex[*nex + 1] = operand_extra(g, op->operands[gi + 1], R, d);
+    if (ex[*nex].kind != EX_BCAST || ex[*nex + 1].kind != EX_BCAST) {
+      cg_error(g, "layernorm gamma/beta must be vectors of the row length");
+      return false;
+    }
+    st[(*ns)++] = (step){FAB_PPU_LN, (float)fab_op_float(op, "eps", 1e-5), *nex};
+    *nex += 2;
+    return true;
+  }
+  default: cg_error(g, "unexpected op"); return false;
+  }
+}
+
+bool cg_gen_elementwise(cg *g, const fab_op *op) {
+  cg_define(g, op);
+  const fab_type *t = &op->type;
+  if (t->rank == 0) {
+    cg_error(g, "scalar values are not supported on the accelerator");
+    return false;
+  }
+  if (t->dtype != FAB_F32) {
+    cg_error(g, "only f32 values are supported here");
+    return false;
+  }
+  uint64_t d = (uint64_t)t->dims[t->rank - 1], R = (uint64_t)cg_numel(t) / d;
+  /* the chain ending here, first op first */
+  int chain[4], n = 0;
+  chain[n++] = g->cur;
+  for (int p = chain_pred(g, g->cur); p >= 0 && n < 4 && cg_chain_absorbed(g, p); p = chain_pred(g, p)) chain[n++] = p;
+  extra ex[12];
+  step st[8];
+  int nex = 0, ns = 0;
+  for (int k = n - 1; k >= 0; k--) {
+    const fab_op *c = &g->f->ops[chain[k]];
+    int cp = k == n - 1 ? -1 : chain_pos(c, chain[k + 1]);
+    if (!append_op(g, c, cp, R, d, ex, &nex, st, &ns)) return false;
+  }
+  uint64_t x = addr(g, g->f->ops[chain[n - 1]].operands[0]);
+  cg_gen_rows(g, R, d, x, addr(g, g->cur), nex, ex, ns, st);
+  return !g->failed;
+}
+
+bool cg_gen_const(cg *g, const fab_op *op) {
+  cg_define(g, op);
+  uint64_t n = words_of(&op->type), d = umin(n, 4096), R = n / d, rest = n % d;
+  float v = (float)fab_op_float(op, "value", 0);
+  step st = {FAB_PPU_FILL, v, -1};
+  /* fill the tile in VM, then store it over the region */
+  if (R) cg_gen_rows(g, R, d, addr(g, g->cur), addr(g, g->cur), 0, NULL, 1, &st);
+  if (rest) cg_gen_rows(g, 1, rest, addr(g, g->cur) + R * d, addr(g, g->cur) + R * d, 0, NULL, 1, &st);
+  return !g->failed;
+}
+
+/* ---- data movement --------------------------------------------------------------------- */
+
+bool cg_gen_move(cg *g, const fab_op *op) {
+  const fab_type *xt = ty(g, op->operands[0]);
+  uint64_t x = addr(g, op->operands[0]), esz = xt->dtype == FAB_C64 ? 2 : 1;
+  if (op->code == FAB_OP_RESHAPE) {
+    g->vals[g->cur] = g->vals[op->operands[0]];
+    return true;
+  }
+  if (op->code == FAB_OP_PAD) { /* relies on a zeroed region: never reuse one */
+    g->vals[g->cur].ok = true;
+    g->vals[g->cur].addr = cg_alloc_fresh(g, words_of(&op->type));
+  } else {
+    cg_define(g, op);
+  }
+  uint64_t out = addr(g, g->cur), outer, A, inner;
+  switch (op->code) {
+  case FAB_OP_SLICE:
+  case FAB_OP_PAD: {
+    int a = norm_axis(xt, fab_op_int(op, "axis", -1));
+    around(xt, a, &outer, &A, &inner);
+    uint64_t size = (uint64_t)fab_op_int(op, "size", 0), start = (uint64_t)fab_op_int(op, "start", 0);
+    bool slice = op->code == FAB_OP_SLICE;
+    uint64_t srcA = A, dstA = size, cnt = slice ? size : A;
+    inner *= esz;
+    if (inner == 1)
+      cg_copy2d(g, x + (slice ? start : 0), srcA, false, out, dstA, outer, cnt);
+    else
+      for (uint64_t o = 0; o < outer && !g->failed; o++)
+        cg_copy_contig(g, x + (o * srcA + (slice ? start : 0)) * inner, out + o * dstA * inner, cnt * inner);
+    return !g->failed;
+  }
+  case FAB_OP_TAKE: {
+    around(xt, xt->rank - 2, &outer, &A, &inner);
+    uint64_t idx = (uint64_t)fab_op_int(op, "index", 0);
+    inner *= esz;
+    cg_copy2d(g, x + idx * inner, A * inner, false, out, inner, outer, inner);
+    return !g->failed;
+  }
+  case FAB_OP_STACK: {
+    uint64_t n = (uint64_t)xt->dims[xt->rank - 1] * esz, R = words_of(xt) / n;
+    uint64_t count = (uint64_t)fab_op_int(op, "count", 1);
+    for (uint64_t c = 0; c < count && !g->failed; c++) cg_copy2d(g, x, n, false, out + c * n, count * n, R, n);
+    return !g->failed;
+  }
+  case FAB_OP_TRANSPOSE: {
+    const fab_attr *pa = fab_op_attr(op, "perm");
+    int r = xt->rank;
+    if (esz != 1 || !pa || pa->nints != r) {
+      cg_error(g, "transpose of this type is not supported");
+      return false;
+    }
+    uint64_t istr[FAB_MAX_RANK];
+    istr[r - 1] = 1;
+    for (int i = r - 2; i >= 0; i--) istr[i] = istr[i + 1] * (uint64_t)xt->dims[i + 1];
+    const fab_type *ot = &op->type;
+    uint64_t rows = r >= 2 ? (uint64_t)ot->dims[r - 2] : 1, len = (uint64_t)ot->dims[r - 1];
+    uint64_t sr = r >= 2 ? istr[pa->ints[r - 2]] : 0, sc = istr[pa->ints[r - 1]];
+    uint64_t blocks = (uint64_t)cg_numel(ot) / (rows * len);
+    for (uint64_t b = 0; b < blocks && !g->failed; b++) {
+      uint64_t src = x, rem = b;
+      for (int i = r - 3; i >= 0; i--) {
+        src += (rem % (uint64_t)ot->dims[i]) * istr[pa->ints[i]];
+        rem /= (uint64_t)ot->dims[i];
+      }
+      uint64_t dst = out + b * rows * len;
+      if (sc == 1) cg_copy2d(g, src, sr, false, dst, len, rows, len);
+      else if (sr == 1 || rows == 1) cg_copy2d(g, src, sc, true, dst, len, rows, len);
+      else
+        for (uint64_t i = 0; i < rows && !g->failed; i++) cg_copy2d(g, src + i * sr, sc, true, dst + i * len, len, 1, len);
+    }
+    return !g->failed;
+  }
+  default: cg_error(g, "unexpected op"); return false;
+  }
+}
+

@@ -1,0 +1,203 @@
+/* config.c — accelerator configuration files (configs/NAME.json). */
+#include "fbin.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static fab_status cfail(char *err, size_t n, const char *fmt, ...) {
+  if (err && n) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+  }
+  return FAB_E_FORMAT;
+}
+
+int fab_fpga_bank_words(const fab_fpga_config *c) { return c->be_rams * c->be_depth; }
+
+/* One table of the integer fields: JSON key, offset, range, power of two. */
+typedef struct ifield {
+  const char *key;
+  size_t off;
+  long lo, hi;
+  bool pow2;
+} ifield;
+
+#define IF(k, lo, hi, p2) {#k, offsetof(fab_fpga_config, k), lo, hi, p2}
+static const ifield ifields[] = {
+    IF(p_be, 1, 127, false),        IF(p_bu, 1, 64, true),          IF(be_rams, 2, 128, true),
+    IF(be_depth, 16, 65536, true),  IF(cb_depth, 16, 1 << 20, false), IF(att_mults, 1, 65536, false),
+    IF(exp_units, 1, 1024, false),  IF(ppu_lanes, 1, 1024, false),  IF(vm_words, 1024, 1 << 20, false),
+    IF(bw_in, 8, 65536, false),     IF(bw_coef, 8, 65536, false),   IF(bw_out, 8, 65536, false),
+};
+#undef IF
+#define NIFIELDS (int)(sizeof ifields / sizeof ifields[0])
+
+static int *ifield_ptr(fab_fpga_config *c, int i) { return (int *)((char *)c + ifields[i].off); }
+static const int *ifield_cptr(const fab_fpga_config *c, int i) {
+  return (const int *)((const char *)c + ifields[i].off);
+}
+
+fab_status fab_fpga_config_validate(const fab_fpga_config *c, char *err, size_t errlen) {
+  for (int i = 0; i < NIFIELDS; i++) {
+    long v = *ifield_cptr(c, i);
+    if (v < ifields[i].lo || v > ifields[i].hi)
+      return cfail(err, errlen, "config field '%s' = %ld is outside [%ld, %ld]", ifields[i].key, v,
+                   ifields[i].lo, ifields[i].hi);
+    if (ifields[i].pow2 && (v & (v - 1)))
+      return cfail(err, errlen, "config field '%s' = %ld must be a power of two", ifields[i].key, v);
+  }
+  if (c->be_rams != 2 * c->p_bu)
+    return cfail(err, errlen, "config field 'be_rams' = %d must be 2 * p_bu = %d (one RAM per "
+                 "butterfly operand)", c->be_rams, 2 * c->p_bu);
+  if ((long)c->be_rams * c->be_depth > 4096)
+    return cfail(err, errlen, "config fields 'be_rams' * 'be_depth' = %ld exceed the 4096-element "
+                 "rows the ISA addresses (13-bit bank address, logn <= 12)",
+                 (long)c->be_rams * c->be_depth);
+  if (c->cb_depth < 4 * fab_fpga_bank_words(c))
+    return cfail(err, errlen, "config field 'cb_depth' = %d must hold two stages (ping-pong) of the "
+                 "longest row (4 * %d words)", c->cb_depth, fab_fpga_bank_words(c));
+  if (!(c->clock_mhz > 0 && c->clock_mhz <= 1000))
+    return cfail(err, errlen, "config field 'clock_mhz' = %g is outside (0, 1000]", c->clock_mhz);
+  if (!(c->efficiency > 0 && c->efficiency <= 1))
+    return cfail(err, errlen, "config field 'efficiency' = %g is outside (0, 1]", c->efficiency);
+  if (c->fp16 != 0 && c->fp16 != 1) return cfail(err, errlen, "config field 'format' is invalid");
+  if (!c->name[0]) return cfail(err, errlen, "config field 'name' is empty");
+  if (strcmp(c->device, "xcvu37p") && strcmp(c->device, "xc7z045") && strcmp(c->device, "generic"))
+    return cfail(err, errlen, "config field 'device' = '%s' is not xcvu37p, xc7z045 or generic",
+                 c->device);
+  return FAB_OK;
+}
+
+fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
+                                 fab_fpga_config *c, char *err, size_t errlen) {
+  json_error_t je;
+  json_t *root = json_loadb(json, len, 0, &je);
+  if (!root) return cfail(err, errlen, "%s:%d: bad JSON: %s", what, je.line, je.text);
+  fab_status st = FAB_OK;
+  memset(c, 0, sizeof *c);
+  if (!json_is_object(root)) {
+    st = cfail(err, errlen, "%s: the configuration must be a JSON object", what);
+    goto out;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(root, key, v) {
+    int i;
+    for (i = 0; i < NIFIELDS; i++)
+      if (!strcmp(key, ifields[i].key)) break;
+    if (i < NIFIELDS) {
+      if (!json_is_integer(v) || json_integer_value(v) < -2147483647 ||
+          json_integer_value(v) > 2147483647) {
+        st = cfail(err, errlen, "%s: config field '%s' must be an integer", what, key);
+        goto out;
+      }
+      *ifield_ptr(c, i) = (int)json_integer_value(v);
+    } else if (!strcmp(key, "name") || !strcmp(key, "device") || !strcmp(key, "format")) {
+      if (!json_is_string(v)) {
+        st = cfail(err, errlen, "%s: config field '%s' must be a string", what, key);
+        goto out;
+      }
+      const char *s = json_string_value(v);
+      if (!strcmp(key, "format")) {
+        if (!strcmp(s, "fp16")) c->fp16 = 1;
+        else if (!strcmp(s, "fp32")) c->fp16 = 0;
+        else {
+          st = cfail(err, errlen, "%s: config field 'format' = '%s' is not fp16 or fp32", what, s);
+          goto out;
+        }
+      } else {
+        char *dst = !strcmp(key, "name") ? c->name : c->device;
+        size_t cap = !strcmp(key, "name") ? sizeof c->name : sizeof c->device;
+        if (strlen(s) >= cap) {
+          st = cfail(err, errlen, "%s: config field '%s' is too long", what, key);
+          goto out;
+        }
+        strcpy(dst, s);
+      }
+    } else if (!strcmp(key, "clock_mhz") || !strcmp(key, "efficiency")) {
+      if (!json_is_number(v)) {
+        st = cfail(err, errlen, "%s: config field '%s' must be a number", what, key);
+        goto out;
+      }
+      *(!strcmp(key, "clock_mhz") ? &c->clock_mhz : &c->efficiency) = json_number_value(v);
+    } else if (!strcmp(key, "comment")) {
+      /* free text */
+    } else {
+      st = cfail(err, errlen, "%s: unknown config field '%s'", what, key);
+      goto out;
+    }
+  }
+  static const char *required[] = {"name", "device", "clock_mhz", "format", "efficiency"};
+  for (size_t i = 0; i < sizeof required / sizeof *required; i++)
+    if (!json_object_get(root, required[i])) {
+      st = cfail(err, errlen, "%s: config field '%s' is missing", what, required[i]);
+      goto out;
+    }
+  for (int i = 0; i < NIFIELDS; i++)
+    if (!json_object_get(root, ifields[i].key)) {
+      st = cfail(err, errlen, "%s: config field '%s' is missing", what, ifields[i].key);
+      goto out;
+    }
+  {
+    char m[256];
+    st = fab_fpga_config_validate(c, m, sizeof m);
+    if (st) cfail(err, errlen, "%s: %s", what, m);
+  }
+out:
+  json_decref(root);
+  return st;
+}
+
+fab_status fab_fpga_config_load(const char *path, fab_fpga_config *c, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    if (err && errlen) snprintf(err, errlen, "cannot open configuration '%s'", path);
+    return FAB_E_IO;
+  }
+  char *buf = malloc(1 << 16);
+  if (!buf) {
+    fclose(f);
+    return FAB_E_NOMEM;
+  }
+  size_t n = fread(buf, 1, (1 << 16), f);
+  fclose(f);
+  fab_status st;
+  if (n == (1 << 16)) st = cfail(err, errlen, "%s: configuration file too large", path);
+  else st = fab_fpga_config_parse(buf, n, path, c, err, errlen);
+  free(buf);
+  return st;
+}
+
+char *fab_fpga_config_to_json(const fab_fpga_config *c) {
+  json_t *o = json_object();
+  if (!o) return NULL;
+  json_object_set_new(o, "name", json_string(c->name));
+  json_object_set_new(o, "device", json_string(c->device));
+  json_object_set_new(o, "clock_mhz", json_real(c->clock_mhz));
+  for (int i = 0; i < NIFIELDS; i++)
+    json_object_set_new(o, ifields[i].key, json_integer(*ifield_cptr(c, i)));
+  json_object_set_new(o, "format", json_string(c->fp16 ? "fp16" : "fp32"));
+  json_object_set_new(o, "efficiency", json_real(c->efficiency));
+  char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+  json_decref(o);
+  return s;
+}
+
+bool fab_fpga_config_equal(const fab_fpga_config *a, const fab_fpga_config *b, char *what,
+                           size_t len) {
+  const char *d = NULL;
+  if (strcmp(a->name, b->name)) d = "name";
+  else if (strcmp(a->device, b->device)) d = "device";
+  else if (a->clock_mhz != b->clock_mhz) d = "clock_mhz";
+  else if (a->fp16 != b->fp16) d = "format";
+  else if (a->efficiency != b->efficiency) d = "efficiency";
+  for (int i = 0; !d && i < NIFIELDS; i++)
+    if (*ifield_cptr(a, i) != *ifield_cptr(b, i)) d = ifields[i].key;
+  if (d && what && len) snprintf(what, len, "%s", d);
+  return d == NULL;
+}

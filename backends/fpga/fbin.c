@@ -1,0 +1,264 @@
+/* fbin.c — compiled programs: building, static checking, the .fbin
+ * container and its text form. */
+#include "fbin.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static fab_status ffail(char *err, size_t n, fab_status st, const char *fmt, ...) {
+  if (err && n) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+  }
+  return st;
+}
+
+uint32_t fab_fpga_crc32(const uint8_t *buf, size_t len) {
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < len; i++) {
+    c ^= buf[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return c ^ 0xffffffffu;
+}
+
+fab_fpga_program *fab_fpga_program_new(const fab_fpga_config *cfg) {
+  fab_fpga_program *p = calloc(1, sizeof *p);
+  if (p && cfg) p->cfg = *cfg;
+  return p;
+}
+
+void fab_fpga_program_free(fab_fpga_program *p) {
+  if (!p) return;
+  for (int i = 0; i < p->ntensors; i++) free(p->tensors[i].name);
+  free(p->tensors);
+  free(p->code);
+  free(p);
+}
+
+fab_status fab_fpga_program_push(fab_fpga_program *p, const fab_fpga_insn *in) {
+  if (p->ninsn >= FAB_FBIN_MAX_INSNS) return FAB_E_LIMIT;
+  /* grow by doubling: capacity is the next power of two */
+  if ((p->ninsn & (p->ninsn - 1)) == 0) {
+    size_t cap = p->ninsn ? 2 * p->ninsn : 1;
+    uint8_t *c = realloc(p->code, cap * FAB_FPGA_INSN_BYTES);
+    if (!c) return FAB_E_NOMEM;
+    p->code = c;
+  }
+  fab_fpga_encode(in, p->code + p->ninsn * FAB_FPGA_INSN_BYTES);
+  p->ninsn++;
+  return FAB_OK;
+}
+
+static uint64_t tensor_words(fab_fpga_tdtype dt, int rank, const int64_t *dims, bool *ok) {
+  uint64_t n = dt == FAB_FD_C64 ? 2 : 1;
+  *ok = rank >= 0 && rank <= FAB_TENSOR_MAX_RANK;
+  for (int i = 0; *ok && i < rank; i++) {
+    if (dims[i] < 1 || (uint64_t)dims[i] > FAB_FBIN_MAX_MEM_WORDS) *ok = false;
+    else {
+      n *= (uint64_t)dims[i];
+      if (n > FAB_FBIN_MAX_MEM_WORDS) *ok = false;
+    }
+  }
+  return n;
+}
+
+fab_status fab_fpga_program_add_tensor(fab_fpga_program *p, const char *name, fab_fpga_tkind kind,
+                                       fab_fpga_tdtype dt, int rank, const int64_t *dims,
+                                       uint64_t addr) {
+  bool ok;
+  uint64_t words = tensor_words(dt, rank, dims, &ok);
+  if (!ok) return FAB_E_SHAPE;
+  fab_fpga_tensor *t = realloc(p->tensors, (size_t)(p->ntensors + 1) * sizeof *t);
+  if (!t) return FAB_E_NOMEM;
+  p->tensors = t;
+  t = &p->tensors[p->ntensors];
+  memset(t, 0, sizeof *t);
+  t->name = strdup(name);
+  if (!t->name) return FAB_E_NOMEM;
+  t->kind = kind;
+  t->dtype = dt;
+  t->rank = rank;
+  memcpy(t->dims, dims, (size_t)rank * sizeof *dims);
+  t->addr = addr;
+  t->words = words;
+  p->ntensors++;
+  return FAB_OK;
+}
+
+/* ---- static check ------------------------------------------------------------ */
+
+/* [lo, hi) of the off-chip words a DMA instruction touches. */
+static void dma_extent(const fab_fpga_insn *in, uint64_t *lo, uint64_t *hi) {
+  const uint64_t *f = in->f;
+  uint64_t rows = f[FAB_F_DMA_ROWS], len = f[FAB_F_DMA_LEN], s = f[FAB_F_DMA_STRIDE];
+  uint64_t last = f[FAB_F_DMA_TRANS] ? (len - 1) * s + (rows - 1) : (rows - 1) * s + (len - 1);
+  uint64_t scale = f[FAB_F_DMA_CPLX] ? 2 : 1;
+  *lo = f[FAB_F_DMA_EXT];
+  *hi = f[FAB_F_DMA_EXT] + (last + 1) * scale;
+}
+
+static bool overlaps_protected(const fab_fpga_program *p, uint64_t lo, uint64_t hi,
+                               const char **name) {
+  for (int i = 0; i < p->ntensors; i++) {
+    const fab_fpga_tensor *t = &p->tensors[i];
+    if (t->kind == FAB_FT_OUTPUT) continue;
+    if (lo < t->addr + t->words && t->addr < hi) {
+      *name = t->name;
+      return true;
+    }
+  }
+  return false;
+}
+
+#define BAD(...) return ffail(err, errlen, FAB_E_FORMAT, "instruction %zu (%s): " __VA_ARGS__)
+
+static fab_status check_one(const fab_fpga_program *p, size_t idx, const fab_fpga_insn *in,
+                            char *err, size_t errlen) {
+  const fab_fpga_config *c = &p->cfg;
+  const uint64_t *f = in->f;
+  const char *mn = fab_fpga_ops[in->op].mnemonic;
+  uint64_t bank = (uint64_t)fab_fpga_bank_words(c), vm = (uint64_t)c->vm_words;
+  switch (in->op) {
+  case FAB_I_LD:
+  case FAB_I_ST: {
+    uint64_t buf = f[FAB_F_DMA_BUF], rows = f[FAB_F_DMA_ROWS], len = f[FAB_F_DMA_LEN];
+    uint64_t ne = f[FAB_F_DMA_NE], addr = f[FAB_F_DMA_ADDR];
+    if (buf > 2) BAD("bad buffer %llu", idx, mn, (unsigned long long)buf);
+    if (in->op == FAB_I_ST && buf == FAB_BUF_CB) BAD("cannot store from the coefficient buffer", idx, mn);
+    if (!rows || !len) BAD("empty transfer (rows=%llu len=%llu)", idx, mn, (unsigned long long)rows, (unsigned long long)len);
+    if (buf == FAB_BUF_BE) {
+      if (ne < 1 || ne > (uint64_t)c->p_be) BAD("ne=%llu outside 1..%d engines", idx, mn, (unsigned long long)ne, c->p_be);
+      if (f[FAB_F_DMA_CPLX] && f[FAB_F_DMA_BANK]) BAD("complex transfers use both banks (bank must be 0)", idx, mn);
+      if (f[FAB_F_DMA_BREV] && (len & (len - 1))) BAD("bit reversal needs a power-of-two row (len=%llu)", idx, mn, (unsigned long long)len);
+      if (f[FAB_F_DMA_BREV] && in->op == FAB_I_ST) BAD("bit reversal is a load feature", idx, mn);
+      uint64_t slots = (rows + ne - 1) / ne;
+      if (addr + slots * len > bank)
+        BAD("engine buffer overflow: %llu + %llu rows x %llu > %llu words", idx, mn, (unsigned long long)addr,
+            (unsigned long long)slots, (unsigned long long)len, (unsigned long long)bank);
+    } else {
+      if (ne || f[FAB_F_DMA_BANK] || f[FAB_F_DMA_BREV] || f[FAB_F_DMA_CPLX])
+        BAD("ne/bank/brev/cplx are engine-buffer features", idx, mn);
+      uint64_t cap = buf == FAB_BUF_CB ? (uint64_t)c->cb_depth : vm;
+      if (addr + rows * len > cap)
+        BAD("%s overflow: %llu + %llu > %llu words", idx, mn, buf == FAB_BUF_CB ? "coefficient buffer" : "vector memory",
+            (unsigned long long)addr, (unsigned long long)(rows * len), (unsigned long long)cap);
+    }
+    uint64_t lo, hi;
+    dma_extent(in, &lo, &hi);
+    if (hi > p->mem_words)
+      BAD("off-chip access [%llu, %llu) outside the %llu-word memory", idx, mn, (unsigned long long)lo,
+          (unsigned long long)hi, (unsigned long long)p->mem_words);
+    const char *tn;
+    if (in->op == FAB_I_ST && overlaps_protected(p, lo, hi, &tn))
+      BAD("store to [%llu, %llu) overwrites weight/input '%s'", idx, mn, (unsigned long long)lo,
+          (unsigned long long)hi, tn);
+    return FAB_OK;
+  }
+  case FAB_I_GATHER: {
+    uint64_t d = f[FAB_F_GATH_D], n = f[FAB_F_GATH_COUNT];
+    if (!d || !n) BAD("empty gather", idx, mn);
+    if (f[FAB_F_GATH_ADDR] + d * n > vm) BAD("vector memory overflow", idx, mn);
+    if (f[FAB_F_GATH_IDS] + n > p->mem_words) BAD("ids outside the off-chip memory", idx, mn);
+    for (int i = 0; i < p->ntensors; i++) {
+      const fab_fpga_tensor *t = &p->tensors[i];
+      if (t->kind == FAB_FT_WEIGHT && t->addr == f[FAB_F_GATH_TABLE] && t->rank == 2 &&
+          (uint64_t)t->dims[1] == d && t->dtype == FAB_FD_F32)
+        return FAB_OK;
+    }
+    BAD("table address %llu is not a [V, %llu] weight", idx, mn, (unsigned long long)f[FAB_F_GATH_TABLE],
+        (unsigned long long)d);
+  }
+  case FAB_I_BFLY:
+  case FAB_I_FFT:
+  case FAB_I_ZERO: {
+    uint64_t ne = f[FAB_F_BE_NE], logn = f[FAB_F_BE_LOGN], nrows = f[FAB_F_BE_NROWS];
+    if (ne < 1 || ne > (uint64_t)c->p_be) BAD("ne=%llu outside 1..%d engines", idx, mn, (unsigned long long)ne, c->p_be);
+    if (logn < 1 || logn > 12) BAD("logn=%llu outside 1..12", idx, mn, (unsigned long long)logn);
+    uint64_t n = 1ull << logn;
+    if (!nrows || f[FAB_F_BE_ADDR] + nrows * n > bank)
+      BAD("rows [%llu, +%llu x %llu) outside the %llu-word bank", idx, mn, (unsigned long long)f[FAB_F_BE_ADDR],
+          (unsigned long long)nrows, (unsigned long long)n, (unsigned long long)bank);
+    uint64_t nst = f[FAB_F_BE_NST], ls = f[FAB_F_BE_LSTRIDE];
+    if (in->op == FAB_I_ZERO) {
+      if (nst || ls || f[FAB_F_BE_DIR] || f[FAB_F_BE_RIN] || f[FAB_F_BE_CB]) BAD("stage fields must be 0", idx, mn);
+      return FAB_OK;
+    }
+    if (nst < 1) BAD("no stages", idx, mn);
+    int64_t last = f[FAB_F_BE_DIR] ? (int64_t)(ls + nst - 1) : (int64_t)ls - (int64_t)(nst - 1);
+    if (ls >= logn || last < 0 || last >= (int64_t)logn)
+      BAD("stage log strides %llu..%lld outside 0..%llu", idx, mn, (unsigned long long)ls, (long long)last,
+          (unsigned long long)(logn - 1));
+    if (in->op == FAB_I_FFT) {
+      if (f[FAB_F_BE_BANK] || f[FAB_F_BE_CB]) BAD("bank and cb must be 0 in FFT mode", idx, mn);
+    } else {
+      if (f[FAB_F_BE_RIN]) BAD("rin is an FFT feature", idx, mn);
+      if (f[FAB_F_BE_CB] + nst * 2 * n > (uint64_t)c->cb_depth) BAD("coefficients outside the coefficient buffer", idx, mn);
+    }
+    return FAB_OK;
+  }
+  case FAB_I_MM: {
+    uint64_t m = f[FAB_F_MM_M], k = f[FAB_F_MM_K], n = f[FAB_F_MM_N];
+    if (!m || !k || !n) BAD("empty matrix", idx, mn);
+    if (f[FAB_F_MM_A] + m * k > vm || f[FAB_F_MM_B] + k * n > vm || f[FAB_F_MM_C] + m * n > vm)
+      BAD("operand outside the vector memory", idx, mn);
+    return FAB_OK;
+  }
+  case FAB_I_ATTN: {
+    uint64_t s = f[FAB_F_ATTN_S], t = f[FAB_F_ATTN_T], dh = f[FAB_F_ATTN_DH];
+    if (!s || !t || !dh) BAD("empty attention", idx, mn);
+    if (f[FAB_F_ATTN_Q] + (s + 2 * t) * dh > vm || f[FAB_F_ATTN_O] + s * dh > vm)
+      BAD("operand outside the vector memory", idx, mn);
+    if (!isfinite(fab_fpga_bits_f32(f[FAB_F_ATTN_SCALE]))) BAD("scale is not finite", idx, mn);
+    return FAB_OK;
+  }
+  case FAB_I_PPU: {
+    uint64_t fn = f[FAB_F_PPU_FN], rows = f[FAB_F_PPU_ROWS], len = f[FAB_F_PPU_LEN];
+    if (fn >= FAB_PPU_COUNT) BAD("unknown function %llu", idx, mn, (unsigned long long)fn);
+    if (!rows || !len) BAD("empty operation", idx, mn);
+    if (f[FAB_F_PPU_A] + rows * len > vm) BAD("operand a outside the vector memory", idx, mn);
+    uint64_t bw = 0;
+    switch (fn) {
+    case FAB_PPU_ADD:
+    case FAB_PPU_MUL: bw = f[FAB_F_PPU_BC] ? len : rows * len; break;
+    case FAB_PPU_LN: bw = 2 * len; break;
+    case FAB_PPU_MEAN: bw = len; break;
+    default:
+      if (f[FAB_F_PPU_B] || f[FAB_F_PPU_BC]) BAD("b/bc unused by %s must be 0", idx, mn, fab_fpga_ppufn_names[fn]);
+    }
+    if (f[FAB_F_PPU_B] + bw > vm) BAD("operand b outside the vector memory", idx, mn);
+    if (!isfinite(fab_fpga_bits_f32(f[FAB_F_PPU_PARAM]))) BAD("parameter is not finite", idx, mn);
+    return FAB_OK;
+  }
+  default:
+    BAD("bad opcode", idx, mn);
+  }
+}
+
+fab_status fab_fpga_program_check(const fab_fpga_program *p, char *err, size_t errlen) {
+  char m[200];
+  if (fab_fpga_config_validate(&p->cfg, m, sizeof m))
+    return ffail(err, errlen, FAB_E_FORMAT, "program configuration: %s", m);
+  if (p->mem_words > FAB_FBIN_MAX_MEM_WORDS) return ffail(err, errlen, FAB_E_LIMIT, "off-chip memory too large");
+  for (int i = 0; i < p->ntensors; i++) {
+    const fab_fpga_tensor *t = &p->tensors[i];
+    if (t->addr + t->words > p->mem_words || t->words == 0)
+      return ffail(err, errlen, FAB_E_FORMAT, "tensor '%s' lies outside the off-chip memory", t->name);
+    for (int j = 0; j < i; j++)
+      if (!strcmp(p->tensors[j].name, t->name) && p->tensors[j].kind == t->kind)
+        return ffail(err, errlen, FAB_E_FORMAT, "tensor '%s' listed twice", t->name);
+  }
+  for (size_t i = 0; i < p->ninsn; i++) {
+    fab_fpga_insn in;
+    if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, m, sizeof m))
+      return ffail(err, errlen, FAB_E_FORMAT, "instruction %zu: %s", i, m);
+    fab_status st = check_one(p, i, &in, err, errlen);
+    if (st) return st;
+  }
+  return FAB_OK;
+}
+#undef BAD

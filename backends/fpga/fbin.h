@@ -1,0 +1,121 @@
+/* fbin.h — accelerator configurations and compiled programs (.fbin).
+ *
+ * Part of fab_fpga_isa: depends only on the runtime (status, tensors) and
+ * jansson, never on the compiler, so the simulator can load programs
+ * without the IR.  Every reader treats its input as hostile: sizes,
+ * offsets, field ranges and the checksum are checked, and failures return
+ * a fab_status with a one-line message in err.
+ */
+#ifndef FAB_FPGA_FBIN_H
+#define FAB_FPGA_FBIN_H
+
+#include "isa.h"
+
+/* ---- configuration (configs/NAME.json; docs/isa.md lists the fields) ---- */
+typedef struct fab_fpga_config {
+  char name[64];
+  char device[32];     /* "xcvu37p" | "xc7z045" | "generic" */
+  double clock_mhz;    /* (0, 1000] */
+  int p_be;            /* butterfly engines, 1..127 */
+  int p_bu;            /* butterfly units per engine, power of two 1..64 */
+  int be_rams;         /* RAMs per engine bank; must equal 2*p_bu */
+  int be_depth;        /* words per RAM, power of two 16..65536 */
+  int cb_depth;        /* coefficient buffer words, >= 2*(max n) */
+  int att_mults;       /* attention-processor multipliers, 1..65536 */
+  int exp_units;       /* softmax exponent units, 1..1024 */
+  int ppu_lanes;       /* post-processing lanes, 1..1024 */
+  int vm_words;        /* vector memory words (ATT + PPU), 1K..1M */
+  int bw_in, bw_coef, bw_out; /* off-chip bits per cycle, 8..65536 */
+  int fp16;            /* number format: 1 fp16, 0 fp32 */
+  double efficiency;   /* implementation efficiency (0, 1] */
+} fab_fpga_config;
+
+/* Words per engine bank (be_rams * be_depth): the longest row. */
+int fab_fpga_bank_words(const fab_fpga_config *c);
+fab_status fab_fpga_config_load(const char *path, fab_fpga_config *c, char *err, size_t errlen);
+fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
+                                 fab_fpga_config *c, char *err, size_t errlen);
+/* Range / power-of-two checks; the message names the field. */
+fab_status fab_fpga_config_validate(const fab_fpga_config *c, char *err, size_t errlen);
+/* Canonical JSON (malloc'd; NULL if out of memory). */
+char *fab_fpga_config_to_json(const fab_fpga_config *c);
+/* True if equal; otherwise names the first differing field in `what`. */
+bool fab_fpga_config_equal(const fab_fpga_config *a, const fab_fpga_config *b, char *what,
+                           size_t len);
+
+/* ---- programs ---------------------------------------------------------- */
+typedef enum { FAB_FT_WEIGHT, FAB_FT_INPUT, FAB_FT_OUTPUT } fab_fpga_tkind;
+typedef enum { FAB_FD_F32, FAB_FD_I32, FAB_FD_C64 } fab_fpga_tdtype;
+
+/* One off-chip tensor: a weight (bound by state_dict name), an input, or
+ * an output (read back after the run).  Everything else in the memory is
+ * the arena of intermediates, zero at start. */
+typedef struct fab_fpga_tensor {
+  char *name;
+  fab_fpga_tkind kind;
+  fab_fpga_tdtype dtype;
+  int rank;
+  int64_t dims[FAB_TENSOR_MAX_RANK];
+  uint64_t addr;  /* word address */
+  uint64_t words; /* numel (x2 for c64) */
+} fab_fpga_tensor;
+
+typedef struct fab_fpga_program {
+  fab_fpga_config cfg;  /* the configuration it was compiled for */
+  uint8_t *code;        /* ninsn * 16 bytes */
+  size_t ninsn;
+  fab_fpga_tensor *tensors;
+  int ntensors;
+  uint64_t mem_words;     /* off-chip memory the program uses */
+  uint64_t model_cycles;  /* the authors' analytical model for its butterfly/FFT layers */
+} fab_fpga_program;
+
+#define FAB_FBIN_VERSION 1
+#define FAB_FBIN_MAX_INSNS ((size_t)1 << 24)
+#define FAB_FBIN_MAX_MEM_WORDS ((uint64_t)1 << 32)
+
+fab_fpga_program *fab_fpga_program_new(const fab_fpga_config *cfg);
+void fab_fpga_program_free(fab_fpga_program *p);
+/* Appends an encoded instruction / a tensor entry (name copied). */
+fab_status fab_fpga_program_push(fab_fpga_program *p, const fab_fpga_insn *in);
+fab_status fab_fpga_program_add_tensor(fab_fpga_program *p, const char *name, fab_fpga_tkind kind,
+                                       fab_fpga_tdtype dt, int rank, const int64_t *dims,
+                                       uint64_t addr);
+
+/* Static check of a whole program against its configuration: every word
+ * decodes, every field is in range, every buffer and off-chip access is
+ * inside its memory, stores never write weights or inputs, gathers name a
+ * weight table.  The message names the instruction index. */
+fab_status fab_fpga_program_check(const fab_fpga_program *p, char *err, size_t errlen);
+
+/* .fbin: "FABFBIN\0", version, section table (CONF json, CODE, TENS,
+ * META), CRC-32 of everything before it. */
+fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t *len, char *err,
+                                size_t errlen);
+fab_status fab_fpga_fbin_write(const char *path, const fab_fpga_program *p, char *err,
+                               size_t errlen);
+/* Reads and fully checks (including fab_fpga_program_check). */
+fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_program **out,
+                                  char *err, size_t errlen);
+fab_status fab_fpga_fbin_read(const char *path, fab_fpga_program **out, char *err, size_t errlen);
+uint32_t fab_fpga_crc32(const uint8_t *buf, size_t len);
+
+/* Text form (`fabc objdump`): directives (.config, .mem, .model_cycles,
+ * .tensor) then one line per instruction: index, hex word, disassembly.
+ * fab_fpga_assemble reads that text back (`fabc as`); the round trip is
+ * exact. */
+void fab_fpga_objdump(const fab_fpga_program *p, FILE *out);
+fab_status fab_fpga_assemble(const char *text, size_t len, fab_fpga_program **out, char *err,
+                             size_t errlen);
+
+/* ---- the authors' analytical performance model (fabnet.md section 5) --- */
+/* Butterfly layer over `rows` rows of length n (power of two), `nstacks`
+ * passes per row (expansion). */
+uint64_t fab_fpga_model_bfly_layer(const fab_fpga_config *c, uint64_t rows, uint64_t n,
+                                   uint64_t nstacks);
+/* One FFT pass over `rows` rows of length n (complex). */
+uint64_t fab_fpga_model_fft_pass(const fab_fpga_config *c, uint64_t rows, uint64_t n);
+/* 2-D FFT layer (Re(FFT2)) over an s x d input. */
+uint64_t fab_fpga_model_fft_layer(const fab_fpga_config *c, uint64_t s, uint64_t d);
+
+#endif /* FAB_FPGA_FBIN_H */

@@ -1,0 +1,81 @@
+/* sim.h — the accelerator simulator: functional (bit-exact datapath in fp32
+ * or fp16) and timing (cycle-level queues, engines, DMA bandwidths and
+ * dependency tokens) in one run.
+ *
+ * Reads only .fbin programs and configurations (fbin.h) and host tensors
+ * (fab_tensor.h): never the compiler or its IR.  Programs are untrusted:
+ * fab_fpga_sim_run re-checks them, and run-time faults (token deadlock, an
+ * embedding id outside its table, a configuration mismatch) return a
+ * status with a message; nothing here exits or aborts.
+ */
+#ifndef FAB_FPGA_SIM_H
+#define FAB_FPGA_SIM_H
+
+#include "fbin.h"
+
+#define FAB_FPGA_MAX_ENGINES 128
+/* The simulator refuses programs needing more off-chip memory (words). */
+#define FAB_FPGA_SIM_MAX_MEM ((uint64_t)1 << 26)
+
+typedef struct fab_fpga_sim_opts {
+  const char *trace_path; /* Chrome trace JSON (chrome://tracing, Perfetto); NULL: none */
+  bool quiet;
+  uint64_t max_cycles;    /* stop with FAB_E_LIMIT past this many cycles (0: no limit): a
+                           * work budget for untrusted programs (fuzzing, services) */
+} fab_fpga_sim_opts;
+
+typedef struct fab_fpga_report {
+  uint64_t total_cycles;
+  double latency_ms;                   /* cycles / clock / efficiency */
+  uint64_t insns[FAB_Q_COUNT];
+  uint64_t busy[FAB_Q_COUNT];          /* cycles each queue executed (ld: input channel) */
+  uint64_t coef_busy;                  /* cycles of the load queue's coefficient channel */
+  uint64_t stall[FAB_Q_COUNT];         /* cycles a queue had work but waited for a token */
+  int p_be;
+  uint64_t engine_busy[FAB_FPGA_MAX_ENGINES];
+  uint64_t engine_stall[FAB_FPGA_MAX_ENGINES]; /* waiting for tokens or idle inside a BE instruction */
+  double engine_util;                  /* mean engine busy / total */
+  uint64_t bfly_cycles;                /* BE cycles in bfly/fft */
+  double bu_util;                      /* butterfly units active during bfly/fft */
+  uint64_t bytes_in, bytes_coef, bytes_out; /* off-chip traffic per stream */
+  uint64_t model_cycles;               /* the authors' analytical model (from the .fbin) */
+} fab_fpga_report;
+
+/* Runs `p`.  `accel` is the configuration of the accelerator present
+ * (NULL: the program's own); a different one is refused (FAB_E_VERSION,
+ * naming the field).  Weights are bound by state_dict name, inputs by
+ * name; `outputs` (may be NULL) receives one F32 tensor per output (I32
+ * for integer outputs).  `rep` (may be NULL) receives the timing report. */
+fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *accel,
+                            const fab_tensor_set *weights, const fab_tensor_set *inputs,
+                            fab_tensor_set *outputs, const fab_fpga_sim_opts *opts,
+                            fab_fpga_report *rep, char *err, size_t errlen);
+
+/* The simulator on files (`fabc sim`, `fabc run --backend fpga`): reads
+ * the .fbin, the accelerator configuration (NULL: the program's own),
+ * weights and inputs (.safetensors or .npy; NULL: none; F16/BF16/F64 and
+ * I64 converted), runs, writes the outputs (NULL: not written), a Chrome
+ * trace (NULL: none) and the report (NULL: none). */
+fab_status fab_fpga_sim_files(const char *fbin_path, const char *config_path, const char *weights_path,
+                              const char *inputs_path, const char *outputs_path, const char *trace_path,
+                              FILE *report, char *err, size_t errlen);
+
+/* Human-readable report: cycles, latency, per-queue and per-engine busy /
+ * stall and utilisation, butterfly-unit utilisation, off-chip bytes, and
+ * the authors' model for comparison. */
+void fab_fpga_report_print(const fab_fpga_report *r, const fab_fpga_config *c, FILE *out);
+
+/* ---- datapath primitives (sim_func.c), exposed for tests ---------------- */
+/* Rounds to the nearest fp16 value (ties to even; overflow to inf). */
+float fab_fpga_round_f16(float x);
+
+/* ---- trace (trace.c) ------------------------------------------------------ */
+typedef struct fab_fpga_event {
+  int track;      /* 0..4 queues, 5 + e: engine e */
+  uint32_t insn;
+  uint64_t start, end;
+} fab_fpga_event;
+fab_status fab_fpga_trace_write(const char *path, const fab_fpga_program *p,
+                                const fab_fpga_event *ev, size_t n, char *err, size_t errlen);
+
+#endif /* FAB_FPGA_SIM_H */

@@ -1,0 +1,51 @@
+/* sim_files.c — the simulator on files (what `fabc sim` and `fabc run
+ * --backend fpga` call): .fbin, configuration, tensor files, report. */
+#include "sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Weights and inputs may come as F16 / BF16 / F64 (fp16 checkpoints) or
+ * I64 token ids: convert to what the program binds (F32 / I32). */
+static fab_status normalise(fab_tensor_set *s, char *err, size_t errlen) {
+  for (int i = 0; s && i < s->count; i++) {
+    fab_tensor *t = &s->items[i];
+    fab_status st = FAB_OK;
+    if (t->dtype == FAB_DT_F16 || t->dtype == FAB_DT_BF16 || t->dtype == FAB_DT_F64)
+      st = fab_tensor_convert(t, FAB_DT_F32, err, errlen);
+    else if (t->dtype == FAB_DT_I64)
+      st = fab_tensor_convert(t, FAB_DT_I32, err, errlen);
+    if (st) return st;
+  }
+  return FAB_OK;
+}
+
+fab_status fab_fpga_sim_files(const char *fbin_path, const char *config_path, const char *weights_path,
+                              const char *inputs_path, const char *outputs_path, const char *trace_path,
+                              FILE *report, char *err, size_t errlen) {
+  fab_fpga_program *p = NULL;
+  fab_tensor_set *ws = NULL, *is = NULL, *os = NULL;
+  fab_fpga_config accel;
+  fab_status st = fab_fpga_fbin_read(fbin_path, &p, err, errlen);
+  if (st) return st;
+  if (config_path && (st = fab_fpga_config_load(config_path, &accel, err, errlen))) goto out;
+  if (weights_path && (st = fab_tensors_load(weights_path, &ws, err, errlen))) goto out;
+  if (inputs_path && (st = fab_tensors_load(inputs_path, &is, err, errlen))) goto out;
+  if ((st = normalise(ws, err, errlen)) || (st = normalise(is, err, errlen))) goto out;
+  os = fab_tset_new();
+  if (!os) {
+    st = FAB_E_NOMEM;
+    goto out;
+  }
+  fab_fpga_sim_opts o = {.trace_path = trace_path};
+  fab_fpga_report rep;
+  if ((st = fab_fpga_sim_run(p, config_path ? &accel : NULL, ws, is, os, &o, &rep, err, errlen))) goto out;
+  if (report) fab_fpga_report_print(&rep, &p->cfg, report);
+  if (outputs_path) st = fab_tensors_save(outputs_path, os, err, errlen);
+out:
+  fab_tset_free(ws);
+  fab_tset_free(is);
+  fab_tset_free(os);
+  fab_fpga_program_free(p);
+  return st;
+}

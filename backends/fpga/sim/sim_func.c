@@ -1,0 +1,268 @@
+/* sim_func.c — the functional datapath: what every instruction computes.
+ *
+ * fp32 mode computes in float with no fused multiply-add (ISO C mode:
+ * contraction off).  fp16 mode models the authors' fp16 datapath: every
+ * value entering an on-chip buffer is rounded to fp16, and every product
+ * and every sum is rounded to fp16 separately (a butterfly output is two
+ * rounded products and one rounded add).  Nonlinear units (exp, erf,
+ * tanh, reciprocal square root) evaluate in float and round the result. */
+#include "sim_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+float fab_fpga_round_f16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  uint32_t sign = u & 0x80000000u, a = u & 0x7fffffffu;
+  if (a >= 0x7f800000u) return x;            /* inf, nan */
+  if (a >= 0x477ff000u) {                     /* >= 65520 rounds to inf */
+    u = sign | 0x7f800000u;
+  } else if (a < 0x38800000u) {               /* below 2^-14: fp16 subnormal, quantum 2^-24 */
+    float q = nearbyintf(fabsf(x) * 16777216.0f) / 16777216.0f;
+    memcpy(&u, &q, 4);
+    u |= sign;
+  } else {                                    /* keep 10 mantissa bits, ties to even */
+    a += 0xfffu + ((a >> 13) & 1u);
+    u = sign | (a & ~0x1fffu);
+  }
+  float y;
+  memcpy(&y, &u, 4);
+  return y;
+}
+
+static inline float R(const simst *s, float x) { return s->f16 ? fab_fpga_round_f16(x) : x; }
+static inline float MUL(const simst *s, float a, float b) { return R(s, a * b); }
+static inline float ADD(const simst *s, float a, float b) { return R(s, a + b); }
+
+static unsigned rev_bits(uint64_t j, unsigned bits) {
+  unsigned r = 0;
+  for (unsigned b = 0; b < bits; b++) r |= (unsigned)((j >> b) & 1u) << (bits - 1 - b);
+  return r;
+}
+
+static void dma(simst *s, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  bool ld = in->op == FAB_I_LD;
+  uint64_t rows = f[FAB_F_DMA_ROWS], len = f[FAB_F_DMA_LEN], st = f[FAB_F_DMA_STRIDE];
+  uint64_t ext = f[FAB_F_DMA_EXT], addr = f[FAB_F_DMA_ADDR], buf = f[FAB_F_DMA_BUF];
+  bool cplx = f[FAB_F_DMA_CPLX], tr = f[FAB_F_DMA_TRANS], brev = f[FAB_F_DMA_BREV];
+  uint64_t ne = f[FAB_F_DMA_NE], bk = f[FAB_F_DMA_BANK];
+  unsigned lbits = 0;
+  while ((1ull << lbits) < len) lbits++;
+  for (uint64_t r = 0; r < rows; r++)
+    for (uint64_t j = 0; j < len; j++) {
+      uint64_t o = tr ? j * st + r : r * st + j;
+      uint64_t w = ext + o * (cplx ? 2 : 1);
+      float *re, *im = NULL;
+      if (buf == FAB_BUF_BE) {
+        uint64_t pos = addr + (r / ne) * len + (brev ? rev_bits(j, lbits) : j);
+        re = be_bank(s, r % ne, cplx ? 0 : bk) + pos;
+        if (cplx) im = be_bank(s, r % ne, 1) + pos;
+      } else {
+        re = (buf == FAB_BUF_CB ? s->cb : s->vm) + addr + r * len + j;
+      }
+      if (ld) {
+        *re = R(s, s->mem[w]);
+        if (im) *im = R(s, s->mem[w + 1]);
+      } else {
+        s->mem[w] = *re;
+        if (im) s->mem[w + 1] = *im;
+      }
+    }
+}
+
+static fab_status gather(simst *s, const fab_fpga_insn *in, size_t idx, char *err, size_t errlen) {
+  const uint64_t *f = in->f;
+  uint64_t d = f[FAB_F_GATH_D], tab = f[FAB_F_GATH_TABLE];
+  const fab_fpga_tensor *t = NULL;
+  for (int i = 0; i < s->p->ntensors; i++)
+    if (s->p->tensors[i].kind == FAB_FT_WEIGHT && s->p->tensors[i].addr == tab && s->p->tensors[i].rank == 2 &&
+        (uint64_t)s->p->tensors[i].dims[1] == d && s->p->tensors[i].dtype == FAB_FD_F32 && !t)
+      t = &s->p->tensors[i]; /* the same table the static check accepted */
+  int64_t V = t ? t->dims[0] : 0;
+  for (uint64_t c = 0; c < f[FAB_F_GATH_COUNT]; c++) {
+    int32_t id;
+    memcpy(&id, &s->mem[f[FAB_F_GATH_IDS] + c], 4);
+    if (id < 0 || id >= V) {
+      if (err && errlen)
+        snprintf(err, errlen, "instruction %zu (gather): token id %d outside [0, %lld) of table '%s'",
+                 idx, id, (long long)V, t ? t->name : "?");
+      return FAB_E_RUNTIME;
+    }
+    for (uint64_t j = 0; j < d; j++)
+      s->vm[f[FAB_F_GATH_ADDR] + c * d + j] = R(s, s->mem[tab + (uint64_t)id * d + j]);
+  }
+  return FAB_OK;
+}
+
+static void be_pass(simst *s, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  uint64_t n = 1ull << f[FAB_F_BE_LOGN], nrows = f[FAB_F_BE_NROWS], addr = f[FAB_F_BE_ADDR];
+  for (uint64_t e = 0; e < f[FAB_F_BE_NE]; e++)
+    for (uint64_t r = 0; r < nrows; r++) {
+      uint64_t base = addr + r * n;
+      if (in->op == FAB_I_ZERO) {
+        memset(be_bank(s, e, f[FAB_F_BE_BANK]) + base, 0, n * sizeof(float));
+        continue;
+      }
+      for (uint64_t st = 0; st < f[FAB_F_BE_NST]; st++) {
+        uint64_t ls = f[FAB_F_BE_DIR] ? f[FAB_F_BE_LSTRIDE] + st : f[FAB_F_BE_LSTRIDE] - st;
+        uint64_t stride = 1ull << ls;
+        if (in->op == FAB_I_BFLY) {
+          float *y = be_bank(s, e, f[FAB_F_BE_BANK]) + base;
+          const float *t = s->cb + f[FAB_F_BE_CB] + st * 2 * n;
+          for (uint64_t i = 0; i < n / 2; i++) {
+            uint64_t low = i % stride, p = 2 * (i - low) + low, q = p + stride;
+            float a = y[p], c = y[q];
+            y[p] = ADD(s, MUL(s, t[4 * i], a), MUL(s, t[4 * i + 1], c));
+            y[q] = ADD(s, MUL(s, t[4 * i + 2], a), MUL(s, t[4 * i + 3], c));
+          }
+        } else {
+          float *xr = be_bank(s, e, 0) + base, *xi = be_bank(s, e, 1) + base;
+          if (st == 0 && f[FAB_F_BE_RIN]) memset(xi, 0, n * sizeof(float));
+          double m = (double)(2 * stride);
+          for (uint64_t i = 0; i < n / 2; i++) {
+            uint64_t low = i % stride, p = 2 * (i - low) + low, q = p + stride;
+            /* the twiddle ROM holds w^j rounded to the datapath format */
+            float wr = R(s, (float)cos(2 * M_PI * (double)low / m));
+            float wi = R(s, (float)-sin(2 * M_PI * (double)low / m));
+            float tr = ADD(s, MUL(s, wr, xr[q]), -MUL(s, wi, xi[q]));
+            float ti = ADD(s, MUL(s, wr, xi[q]), MUL(s, wi, xr[q]));
+            float ur = xr[p], ui = xi[p];
+            xr[p] = ADD(s, ur, tr);
+            xi[p] = ADD(s, ui, ti);
+            xr[q] = ADD(s, ur, -tr);
+            xi[q] = ADD(s, ui, -ti);
+          }
+        }
+      }
+    }
+}
+
+static void mm(simst *s, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  uint64_t M = f[FAB_F_MM_M], K = f[FAB_F_MM_K], N = f[FAB_F_MM_N];
+  const float *A = s->vm + f[FAB_F_MM_A], *B = s->vm + f[FAB_F_MM_B];
+  float *C = s->vm + f[FAB_F_MM_C];
+  bool tb = f[FAB_F_MM_TB];
+  for (uint64_t i = 0; i < M; i++)
+    for (uint64_t j = 0; j < N; j++) {
+      float acc = 0;
+      for (uint64_t k = 0; k < K; k++) acc = ADD(s, acc, MUL(s, A[i * K + k], tb ? B[j * K + k] : B[k * N + j]));
+      C[i * N + j] = acc;
+    }
+}
+
+static void attn(simst *s, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  uint64_t S = f[FAB_F_ATTN_S], T = f[FAB_F_ATTN_T], D = f[FAB_F_ATTN_DH];
+  const float *Q = s->vm + f[FAB_F_ATTN_Q], *K = Q + S * D, *V = K + T * D;
+  float *O = s->vm + f[FAB_F_ATTN_O], *sc = s->tmp;
+  float scale = R(s, fab_fpga_bits_f32(f[FAB_F_ATTN_SCALE]));
+  for (uint64_t i = 0; i < S; i++) {
+    float mx = -INFINITY, sum = 0;
+    for (uint64_t j = 0; j < T; j++) {
+      float acc = 0;
+      for (uint64_t k = 0; k < D; k++) acc = ADD(s, acc, MUL(s, Q[i * D + k], K[j * D + k]));
+      sc[j] = MUL(s, acc, scale);
+      if (sc[j] > mx) mx = sc[j];
+    }
+    for (uint64_t j = 0; j < T; j++) {
+      sc[j] = R(s, expf(ADD(s, sc[j], -mx)));
+      sum = ADD(s, sum, sc[j]);
+    }
+    float inv = R(s, 1.0f / sum);
+    for (uint64_t k = 0; k < D; k++) {
+      float acc = 0;
+      for (uint64_t j = 0; j < T; j++) acc = ADD(s, acc, MUL(s, sc[j], V[j * D + k]));
+      O[i * D + k] = MUL(s, acc, inv);
+    }
+  }
+}
+
+static float gelu(const simst *s, float x, bool tanh_approx) {
+  if (tanh_approx) {
+    float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    return R(s, 0.5f * x * (1.0f + tanhf(u)));
+  }
+  return R(s, 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)));
+}
+
+static void ppu(simst *s, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  uint64_t rows = f[FAB_F_PPU_ROWS], len = f[FAB_F_PPU_LEN];
+  float *A = s->vm + f[FAB_F_PPU_A], *B = s->vm + f[FAB_F_PPU_B];
+  float p = R(s, fab_fpga_bits_f32(f[FAB_F_PPU_PARAM]));
+  bool bc = f[FAB_F_PPU_BC];
+  unsigned fn = (unsigned)f[FAB_F_PPU_FN];
+  if (fn == FAB_PPU_MEAN) {
+    float inv = R(s, 1.0f / (float)rows);
+    for (uint64_t j = 0; j < len; j++) {
+      float acc = 0;
+      for (uint64_t r = 0; r < rows; r++) acc = ADD(s, acc, A[r * len + j]);
+      B[j] = MUL(s, acc, inv);
+    }
+    return;
+  }
+  for (uint64_t r = 0; r < rows; r++) {
+    float *a = A + r * len;
+    const float *b = B + (bc ? 0 : r * len);
+    switch (fn) {
+    case FAB_PPU_ADD: for (uint64_t j = 0; j < len; j++) a[j] = ADD(s, a[j], b[j]); break;
+    case FAB_PPU_MUL: for (uint64_t j = 0; j < len; j++) a[j] = MUL(s, a[j], b[j]); break;
+    case FAB_PPU_RELU: for (uint64_t j = 0; j < len; j++) a[j] = a[j] > 0 ? a[j] : 0; break;
+    case FAB_PPU_GELUE: for (uint64_t j = 0; j < len; j++) a[j] = gelu(s, a[j], false); break;
+    case FAB_PPU_GELUT: for (uint64_t j = 0; j < len; j++) a[j] = gelu(s, a[j], true); break;
+    case FAB_PPU_SCALE: for (uint64_t j = 0; j < len; j++) a[j] = MUL(s, a[j], p); break;
+    case FAB_PPU_FILL: for (uint64_t j = 0; j < len; j++) a[j] = p; break;
+    case FAB_PPU_SOFTMAX: {
+      float mx = -INFINITY, sum = 0;
+      for (uint64_t j = 0; j < len; j++) {
+        a[j] = MUL(s, a[j], p);
+        if (a[j] > mx) mx = a[j];
+      }
+      for (uint64_t j = 0; j < len; j++) {
+        a[j] = R(s, expf(ADD(s, a[j], -mx)));
+        sum = ADD(s, sum, a[j]);
+      }
+      float inv = R(s, 1.0f / sum);
+      for (uint64_t j = 0; j < len; j++) a[j] = MUL(s, a[j], inv);
+      break;
+    }
+    case FAB_PPU_LN: {
+      /* The unit scales every term by 1/len before accumulating, so the
+       * fp16 accumulators hold the mean and the variance themselves, not
+       * len times them (which overflows fp16 after a Fourier mix). */
+      float mean = 0, var = 0;
+      float inv_n = R(s, 1.0f / (float)len);
+      for (uint64_t j = 0; j < len; j++) mean = ADD(s, mean, MUL(s, a[j], inv_n));
+      for (uint64_t j = 0; j < len; j++) {
+        float d = ADD(s, a[j], -mean);
+        var = ADD(s, var, MUL(s, MUL(s, d, d), inv_n));
+      }
+      float rs = R(s, 1.0f / sqrtf(ADD(s, var, p)));
+      for (uint64_t j = 0; j < len; j++)
+        a[j] = ADD(s, MUL(s, MUL(s, ADD(s, a[j], -mean), rs), B[j]), B[len + j]);
+      break;
+    }
+    default: break;
+    }
+  }
+}
+
+fab_status fab_fpga_sim_exec(simst *s, const fab_fpga_insn *in, size_t idx, char *err, size_t errlen) {
+  switch (in->op) {
+  case FAB_I_LD:
+  case FAB_I_ST: dma(s, in); return FAB_OK;
+  case FAB_I_GATHER: return gather(s, in, idx, err, errlen);
+  case FAB_I_BFLY:
+  case FAB_I_FFT:
+  case FAB_I_ZERO: be_pass(s, in); return FAB_OK;
+  case FAB_I_MM: mm(s, in); return FAB_OK;
+  case FAB_I_ATTN: attn(s, in); return FAB_OK;
+  case FAB_I_PPU: ppu(s, in); return FAB_OK;
+  default: return FAB_E_FORMAT;
+  }
+}

@@ -1,0 +1,25 @@
+/* sim_internal.h — state shared by the simulator's files (not public). */
+#ifndef FAB_FPGA_SIM_INTERNAL_H
+#define FAB_FPGA_SIM_INTERNAL_H
+
+#include "sim.h"
+
+typedef struct simst {
+  const fab_fpga_program *p;
+  const fab_fpga_config *c;
+  bool f16;
+  float *mem;     /* off-chip words (i32 ids stored as their bit patterns) */
+  uint64_t mem_words;
+  float *be;      /* p_be engines x 2 banks x bank words */
+  uint64_t bank;  /* words per bank */
+  float *cb, *vm;
+  float *tmp;     /* 8192-word scratch (attention scores) */
+} simst;
+
+static inline float *be_bank(simst *s, uint64_t e, uint64_t b) { return s->be + (e * 2 + b) * s->bank; }
+
+/* Executes one (already range-checked) instruction's data movement and
+ * arithmetic.  Fails only on data-dependent faults (gather ids). */
+fab_status fab_fpga_sim_exec(simst *s, const fab_fpga_insn *in, size_t idx, char *err, size_t errlen);
+
+#endif

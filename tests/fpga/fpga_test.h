@@ -1,0 +1,102 @@
+/* fpga_test.h — tiny check macros and shared program builders for the
+ * fpga tests (public headers only). */
+#ifndef FPGA_TEST_H
+#define FPGA_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fbin.h"
+#include "sim.h"
+
+static int g_fail;
+#define CHECK(c, ...)                                                                              \
+  do {                                                                                             \
+    if (!(c)) {                                                                                    \
+      g_fail++;                                                                                    \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #c);                       \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fprintf(stderr, "\n");                                                                       \
+    }                                                                                              \
+  } while (0)
+
+static inline fab_fpga_config test_config(const char *name) {
+  fab_fpga_config c;
+  char path[512], err[256];
+  snprintf(path, sizeof path, "%s/configs/%s.json", FAB_ROOT, name);
+  if (fab_fpga_config_load(path, &c, err, sizeof err)) {
+    fprintf(stderr, "cannot load %s: %s\n", path, err);
+    exit(2);
+  }
+  return c;
+}
+
+static inline fab_fpga_insn dma(fab_fpga_opcode op, int buf, uint64_t ext, uint64_t stride, uint64_t rows,
+                                uint64_t len, uint64_t addr, uint64_t ne) {
+  fab_fpga_insn in = fab_fpga_insn_make(op);
+  FAB_SET(&in, DMA_BUF, buf);
+  FAB_SET(&in, DMA_EXT, ext);
+  FAB_SET(&in, DMA_STRIDE, stride);
+  FAB_SET(&in, DMA_ROWS, rows);
+  FAB_SET(&in, DMA_LEN, len);
+  FAB_SET(&in, DMA_ADDR, addr);
+  FAB_SET(&in, DMA_NE, ne);
+  return in;
+}
+
+/* torch_butterfly decreasing-stride product of one row (double). */
+static inline void ref_bfly(double *y, const float *tw, int logn) {
+  int n = 1 << logn;
+  for (int k = 0; k < logn; k++) {
+    int ls = logn - 1 - k, stride = 1 << ls;
+    const float *t = tw + (size_t)k * 2 * n;
+    for (int i = 0; i < n / 2; i++) {
+      int low = i % stride, p = 2 * (i - low) + low, q = p + stride;
+      double a = y[p], c = y[q];
+      y[p] = t[4 * i] * a + t[4 * i + 1] * c;
+      y[q] = t[4 * i + 2] * a + t[4 * i + 3] * c;
+    }
+  }
+}
+
+/* A program on `c`: x[rows, 2^logn] through one full butterfly (decreasing
+ * stride) with twiddle "tw" [1, 1, logn, n/2, 2, 2] into "y". */
+static inline fab_fpga_program *bfly_program(const fab_fpga_config *c, int rows, int logn) {
+  int n = 1 << logn;
+  fab_fpga_program *p = fab_fpga_program_new(c);
+  int64_t xd[2] = {rows, n}, td[6] = {1, 1, logn, n / 2, 2, 2};
+  uint64_t tw = 0, x = (uint64_t)2 * n * logn, y = x + (uint64_t)rows * n;
+  fab_fpga_program_add_tensor(p, "tw", FAB_FT_WEIGHT, FAB_FD_F32, 6, td, tw);
+  fab_fpga_program_add_tensor(p, "x", FAB_FT_INPUT, FAB_FD_F32, 2, xd, x);
+  fab_fpga_program_add_tensor(p, "y", FAB_FT_OUTPUT, FAB_FD_F32, 2, xd, y);
+  p->mem_words = y + (uint64_t)rows * n;
+  fab_fpga_insn in = dma(FAB_I_LD, FAB_BUF_CB, tw, 2 * n, logn, 2 * n, 0, 0);
+  fab_fpga_program_push(p, &in);
+  in = dma(FAB_I_LD, FAB_BUF_BE, x, n, rows, n, 0, rows < c->p_be ? rows : c->p_be);
+  in.sig = 1u << FAB_Q_BE;
+  fab_fpga_program_push(p, &in);
+  in = fab_fpga_insn_make(FAB_I_BFLY);
+  FAB_SET(&in, BE_NE, rows < c->p_be ? rows : c->p_be);
+  FAB_SET(&in, BE_LOGN, logn);
+  FAB_SET(&in, BE_NROWS, (rows + c->p_be - 1) / c->p_be);
+  FAB_SET(&in, BE_LSTRIDE, logn - 1);
+  FAB_SET(&in, BE_NST, logn);
+  in.wait = 1u << FAB_Q_LD;
+  in.sig = 1u << FAB_Q_ST;
+  fab_fpga_program_push(p, &in);
+  in = dma(FAB_I_ST, FAB_BUF_BE, y, n, rows, n, 0, rows < c->p_be ? rows : c->p_be);
+  in.wait = 1u << FAB_Q_BE;
+  fab_fpga_program_push(p, &in);
+  return p;
+}
+
+static inline void fill_normal(fab_tensor *t, uint64_t seed) {
+  fab_rng r;
+  fab_rng_seed(&r, seed);
+  float *d = t->data;
+  for (int64_t i = 0; i < fab_tensor_numel(t); i++) d[i] = (float)fab_rng_normal(&r);
+}
+
+#endif
