@@ -101,6 +101,22 @@ int cli_write_ir(const cli_args *a, const struct fab_module *m, unsigned flags);
   {"time-passes", OPT_FLAG, NULL, "print the time each pass took"},                            \
   {"reproducer-dir", OPT_VALUE, "DIR", "where a failing pipeline writes its reproducer (.)"}
 
+#define CLI_CPU_OPTS                                                                     \
+  {"cpu", OPT_VALUE, "NAME", "cpu: target CPU (default: this machine's), e.g. znver4, x86-64-v3"}, \
+  {"features", OPT_VALUE, "LIST", "cpu: target features, e.g. +avx2,+fma (default: the CPU's)"},   \
+  {"opt-level", OPT_VALUE, "N", "cpu: LLVM optimisation level 0-3 (default 3)"},                  \
+  {"threads", OPT_VALUE, "N", "cpu: worker threads (default: all cores)"}
+
+/* Backends (cmd_cpu.c, cmd_fpga.c). */
+struct fab_fpga_config;
+int cli_cpu_emit(const cli_args *a, struct fab_module *lowered, const char *kind, const char *out);
+int cli_cpu_run(const cli_args *a, struct fab_module *lowered, const struct fab_tensor_set *w,
+                const struct fab_tensor_set *in, struct fab_tensor_set *out);
+bool cli_fpga_config(const cli_args *a, struct fab_fpga_config *cfg);
+int cli_fpga_build(const cli_args *a, struct fab_module *lowered, const char *out);
+int cli_fpga_run(const cli_args *a, struct fab_module *lowered, const struct fab_tensor_set *w,
+                 const struct fab_tensor_set *in, struct fab_tensor_set *out);
+
 /* pipeline.c */
 bool cli_run_passes(const cli_args *a, struct fab_module *m, const char *pipeline, const char *target);
 const char *cli_pipeline_for(const cli_args *a, const char *target);

@@ -80,19 +80,26 @@ const cli_cmd cmd_stats = {
 
 static int run_run(const cli_args *a) {
   const char *backend = cli_str(a, "backend", "interp");
-  if (strcmp(backend, "interp") != 0)
-    return cli_usage_error(a, "unknown backend '%s' (available: interp)", backend);
+  bool interp = strcmp(backend, "interp") == 0, cpu = strcmp(backend, "cpu") == 0;
+  if (!interp && !cpu && strcmp(backend, "fpga") != 0)
+    return cli_usage_error(a, "unknown backend '%s' (available: interp, cpu, fpga)", backend);
   fab_module *m = cli_load_model(a, a->pos[0]);
   if (!m) return EXIT_USER;
   int rc = EXIT_USER;
+  /* Weights and inputs are bound against the model as written, before
+   * lowering, so every backend sees the same tensors. */
   fab_tensor_set *w = cli_load_weights(a, m), *in = w ? cli_load_inputs(a, m) : NULL;
   fab_tensor_set *out = fab_tset_new();
   if (w && in) {
-    fab_diag *d = fab_diag_new();
-    if (fab_interp_run(m, w, in, out, d))
-      rc = cli_write_outputs(a, out);
-    cli_print_diag(d);
-    fab_diag_free(d);
+    if (interp) {
+      fab_diag *d = fab_diag_new();
+      if (fab_interp_run(m, w, in, out, d)) rc = EXIT_OK;
+      cli_print_diag(d);
+      fab_diag_free(d);
+    } else if (cli_run_passes(a, m, cli_pipeline_for(a, backend), backend)) {
+      rc = cpu ? cli_cpu_run(a, m, w, in, out) : cli_fpga_run(a, m, w, in, out);
+    }
+    if (rc == EXIT_OK) rc = cli_write_outputs(a, out);
   }
   fab_tset_free(out);
   fab_tset_free(in);
@@ -104,7 +111,12 @@ static int run_run(const cli_args *a) {
 static const opt_spec run_opts[] = {
     CLI_MODEL_OPTS,
     CLI_DATA_OPTS,
-    {"backend", OPT_VALUE, "NAME", "interp (reference interpreter, default)"},
+    CLI_PASS_OPTS,
+    CLI_CPU_OPTS,
+    {"backend", OPT_VALUE, "NAME", "interp (reference interpreter, default), cpu (JIT), fpga (simulator)"},
+    {"accel", OPT_VALUE, "CONFIG", "fpga: accelerator configuration (configs/*.json)"},
+    {"report", OPT_FLAG, NULL, "fpga: print the simulator's cycle report to standard error"},
+    {"trace", OPT_VALUE, "FILE", "fpga: write a Chrome/Perfetto trace"},
     {"o", OPT_VALUE, "FILE", "write outputs (.safetensors or .npy); default: print a summary"},
 };
 
@@ -118,7 +130,19 @@ const cli_cmd cmd_run = {
 /* ---- fabc emit ----------------------------------------------------------- */
 
 static int run_emit(const cli_args *a) {
-  if (!cli_flag(a, "ir")) return cli_usage_error(a, "say what to emit: --ir");
+  const char *kind = cli_str(a, "emit", NULL);
+  if (!cli_flag(a, "ir") && !kind) return cli_usage_error(a, "say what to emit: --ir or --emit=llvm|asm");
+  if (kind) {
+    const char *t = cli_str(a, "target", "cpu");
+    if (strcmp(t, "cpu") != 0) return cli_usage_error(a, "--emit=%s is for --target cpu", kind);
+    fab_module *m = cli_load_model(a, a->pos[0]);
+    if (!m) return EXIT_USER;
+    int rc = cli_run_passes(a, m, cli_pipeline_for(a, "cpu"), "cpu")
+                 ? cli_cpu_emit(a, m, kind, cli_str(a, "o", NULL))
+                 : EXIT_USER;
+    fab_module_free(m);
+    return rc;
+  }
   fab_module *m = cli_load_model(a, a->pos[0]);
   if (!m) return EXIT_USER;
   const char *target = cli_str(a, "target", NULL);
@@ -135,14 +159,16 @@ static int run_emit(const cli_args *a) {
 static const opt_spec emit_opts[] = {
     CLI_MODEL_OPTS,
     CLI_PASS_OPTS,
+    CLI_CPU_OPTS,
     {"ir", OPT_FLAG, NULL, "emit the butterfly IR as text"},
+    {"emit", OPT_VALUE, "llvm|asm", "emit the CPU backend's LLVM IR or assembly instead"},
     {"target", OPT_VALUE, "NAME", "lower with the target's default pipeline first: cpu, fpga"},
     {"locs", OPT_FLAG, NULL, "annotate every op with its source location"},
     {"o", OPT_VALUE, "FILE", "write to FILE instead of standard output"},
 };
 
 const cli_cmd cmd_emit = {
-    "emit", "FILE.fab|FILE.fir --ir [options]", "print the butterfly IR of a model",
+    "emit", "FILE.fab|FILE.fir --ir | --emit=llvm|asm [options]", "print the butterfly IR of a model",
     "With --target T the IR is what backend T receives (after its default pipeline);\n"
     "--print-after=all shows every stage on standard error.", emit_opts, sizeof emit_opts / sizeof *emit_opts, 1, 1, run_emit,
 };

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cg_error(cg *g, const char *fmt, ...) {
+void fpga_cg_error(cg *g, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -30,13 +30,13 @@ void cg_error(cg *g, const char *fmt, ...) {
   g->failed = true;
 }
 
-uint64_t cg_alloc_fresh(cg *g, uint64_t words) {
+uint64_t fpga_cg_alloc_fresh(cg *g, uint64_t words) {
   uint64_t a = g->top;
   g->top += (words + 15) & ~(uint64_t)15;
   return a;
 }
 
-uint64_t cg_alloc(cg *g, uint64_t words) {
+uint64_t fpga_cg_alloc(cg *g, uint64_t words) {
   uint64_t n = (words + 15) & ~(uint64_t)15;
   for (int i = 0; i < g->nfl; i++)
     if (g->fl[i].n >= n) {
@@ -49,7 +49,7 @@ uint64_t cg_alloc(cg *g, uint64_t words) {
       }
       return a;
     }
-  return cg_alloc_fresh(g, words);
+  return fpga_cg_alloc_fresh(g, words);
 }
 
 /* Returns a region to the free list (sorted by address, coalesced).  Reuse
@@ -90,13 +90,13 @@ static bool conflicts(const cg_insn *a, const cg_insn *b) {
   return false;
 }
 
-void cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
+void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
   if (g->failed) return;
   if (g->n == g->cap) {
     size_t cap = g->cap ? 2 * g->cap : 256;
     cg_insn *q = realloc(g->ins, cap * sizeof *q);
     if (!q) {
-      cg_error(g, "out of memory");
+      fpga_cg_error(g, "out of memory");
       return;
     }
     g->ins = q;
@@ -127,7 +127,7 @@ void cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
   g->n++;
 }
 
-uint64_t cg_vm_half(cg *g, uint64_t *size) {
+uint64_t fpga_cg_vm_half(cg *g, uint64_t *size) {
   uint64_t h = (uint64_t)g->c->vm_words / 2;
   *size = h;
   g->vm_half ^= 1;
@@ -155,30 +155,30 @@ static void ext_range(uint64_t ext, uint64_t stride, bool trans, uint64_t rows, 
 
 static bool fits(cg *g, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len) {
   if (ext >> 32 || stride >> 20 || rows >> 13 || len >> 13 || !rows || !len) {
-    cg_error(g, "transfer outside the DMA's reach (address %llu, stride %llu, %llu x %llu)",
+    fpga_cg_error(g, "transfer outside the DMA's reach (address %llu, stride %llu, %llu x %llu)",
              (unsigned long long)ext, (unsigned long long)stride, (unsigned long long)rows, (unsigned long long)len);
     return false;
   }
   return true;
 }
 
-void cg_ld_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
+void fpga_cg_ld_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
   if (g->failed || !fits(g, ext, stride, rows, len)) return;
   cg_acc a[2];
   ext_range(ext, stride, trans, rows, len, 1, &a[0], false);
   a[1] = (cg_acc){SP_VM, true, vm, vm + rows * len};
-  cg_emit(g, dma(FAB_I_LD, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
+  fpga_cg_emit(g, dma(FAB_I_LD, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
 }
 
-void cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
+void fpga_cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
   if (g->failed || !fits(g, ext, stride, rows, len)) return;
   cg_acc a[2];
   ext_range(ext, stride, trans, rows, len, 1, &a[0], true);
   a[1] = (cg_acc){SP_VM, false, vm, vm + rows * len};
-  cg_emit(g, dma(FAB_I_ST, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
+  fpga_cg_emit(g, dma(FAB_I_ST, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
 }
 
-void cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param) {
+void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param) {
   if (g->failed) return;
   fab_fpga_insn in = fab_fpga_insn_make(FAB_I_PPU);
   FAB_SET(&in, PPU_FN, fn);
@@ -196,36 +196,36 @@ void cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, 
     uint64_t bw = fn == FAB_PPU_LN ? 2 * len : fn == FAB_PPU_MEAN ? len : bc ? len : rows * len;
     acc[n++] = (cg_acc){SP_VM, fn == FAB_PPU_MEAN, b, b + bw};
   }
-  cg_emit(g, in, n, acc);
+  fpga_cg_emit(g, in, n, acc);
 }
 
-void cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride, uint64_t rows,
+void fpga_cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride, uint64_t rows,
                uint64_t len) {
   uint64_t hs;
   if (len > 4096) {
     /* split long rows into column chunks */
     for (uint64_t j = 0; j < len; j += 4096) {
       uint64_t l = len - j < 4096 ? len - j : 4096;
-      cg_copy2d(g, strans ? src + j * sstride : src + j, sstride, strans, dst + j, dstride, rows, l);
+      fpga_cg_copy2d(g, strans ? src + j * sstride : src + j, sstride, strans, dst + j, dstride, rows, l);
     }
     return;
   }
   for (uint64_t r0 = 0; r0 < rows && !g->failed;) {
-    uint64_t base = cg_vm_half(g, &hs);
+    uint64_t base = fpga_cg_vm_half(g, &hs);
     uint64_t t = hs / len;
     if (t > 4096) t = 4096;
     if (t > rows - r0) t = rows - r0;
     uint64_t s = strans ? src + r0 : src + r0 * sstride;
-    cg_ld_vm(g, s, sstride, strans, t, len, base);
-    cg_st_vm(g, dst + r0 * dstride, dstride, false, t, len, base);
+    fpga_cg_ld_vm(g, s, sstride, strans, t, len, base);
+    fpga_cg_st_vm(g, dst + r0 * dstride, dstride, false, t, len, base);
     r0 += t;
   }
 }
 
-void cg_copy_contig(cg *g, uint64_t src, uint64_t dst, uint64_t words) {
+void fpga_cg_copy_contig(cg *g, uint64_t src, uint64_t dst, uint64_t words) {
   uint64_t rows = words / 4096, rest = words % 4096;
-  if (rows) cg_copy2d(g, src, 4096, false, dst, 4096, rows, 4096);
-  if (rest) cg_copy2d(g, src + rows * 4096, rest, false, dst + rows * 4096, rest, 1, rest);
+  if (rows) fpga_cg_copy2d(g, src, 4096, false, dst, 4096, rows, 4096);
+  if (rest) fpga_cg_copy2d(g, src + rows * 4096, rest, false, dst + rows * 4096, rest, 1, rest);
 }
 
 fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *cfg, fab_diag *d) {
@@ -271,7 +271,7 @@ fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *c
     fab_error(d, (fab_loc){0}, "fpga: out of memory");
     goto fail;
   }
-  for (int i = n - 1; i >= 0; i--) eff[i] = cg_absorbed(&g, i) ? eff[g.user[i]] : i;
+  for (int i = n - 1; i >= 0; i--) eff[i] = fpga_cg_absorbed(&g, i) ? eff[g.user[i]] : i;
   for (int i = 0; i < n; i++) {
     const fab_op *op = &f->ops[i];
     root[i] = op->code == FAB_OP_RESHAPE ? root[op->operands[0]] : i;
@@ -296,13 +296,13 @@ fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *c
     for (int r = i > 0 ? head[i - 1] : -1; r >= 0; r = next[r])
       if (g.vals[r].ok) cg_free(&g, g.vals[r].addr, (uint64_t)cg_numel(&f->ops[r].type) *
                                                         (f->ops[r].type.dtype == FAB_C64 ? 2 : 1));
-    if (cg_absorbed(&g, i)) continue;
+    if (fpga_cg_absorbed(&g, i)) continue;
     const fab_op *op = &f->ops[i];
     if (!(fab_opinfos[op->code].flags & FAB_OPF_LOW)) {
-      cg_error(&g, "not in lowered form (run the fpga pipeline first)");
+      fpga_cg_error(&g, "not in lowered form (run the fpga pipeline first)");
       break;
     }
-    cg_op(&g, op);
+    fpga_cg_op(&g, op);
   }
   g.cur = -1;
   if (g.failed) goto fail;

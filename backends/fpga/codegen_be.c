@@ -15,7 +15,7 @@
 
 static bool be_fits(cg *g, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len) {
   if (ext >> 32 || stride >> 20 || rows >> 13 || len >> 13) {
-    cg_error(g, "transfer outside the DMA's reach");
+    fpga_cg_error(g, "transfer outside the DMA's reach");
     return false;
   }
   return true;
@@ -41,7 +41,7 @@ static void be_dma(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bo
   uint64_t hi = baddr + ((rows + ne - 1) / ne) * len;
   cg_acc a[3] = {{SP_EXT, !ld, ext, ext + (last + 1) * (cplx ? 2 : 1)},
                  {cplx ? SP_BEA : SP_BEA + bank, ld, baddr, hi}, {SP_BEB, ld, baddr, hi}};
-  cg_emit(g, in, cplx ? 3 : 2, a);
+  fpga_cg_emit(g, in, cplx ? 3 : 2, a);
 }
 
 static void be_pass(cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint64_t nrows, uint64_t baddr, int ls,
@@ -72,7 +72,7 @@ static void be_pass(cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint64_t 
       a[na++] = (cg_acc){SP_CB, false, cb, cb + (uint64_t)nst * 2 * n};
     }
   }
-  cg_emit(g, in, na, a);
+  fpga_cg_emit(g, in, na, a);
 }
 
 /* The engine-buffer region of the next tile.  Tiles cycle through at
@@ -113,12 +113,12 @@ static void be_lines(cg *g, int job, const fab_type *xt, int axis, uint64_t x, u
   bool xc = xt->dtype == FAB_C64;
   uint64_t W = (uint64_t)fab_fpga_bank_words(g->c);
   if (A > W) {
-    cg_error(g, "lines of %llu elements exceed the %llu-word engine buffer", (unsigned long long)A,
+    fpga_cg_error(g, "lines of %llu elements exceed the %llu-word engine buffer", (unsigned long long)A,
              (unsigned long long)W);
     return;
   }
   if ((job == BJ_FFT || job == BJ_BITREV) && (A & (A - 1))) {
-    cg_error(g, "axis of length %llu is not a power of two", (unsigned long long)A);
+    fpga_cg_error(g, "axis of length %llu is not a power of two", (unsigned long long)A);
     return;
   }
   uint64_t groups = inner == 1 ? 1 : outer, L = inner == 1 ? outer : inner;
@@ -144,7 +144,7 @@ static void be_lines(cg *g, int job, const fab_type *xt, int axis, uint64_t x, u
           int l0 = (int)stages[i] - 1, cnt = 1;
           while (i + cnt < nstages && stages[i + cnt] == stages[i + cnt - 1] + 1 && cnt < 15) cnt++;
           if (l0 < 0 || l0 + cnt - 1 >= ilog2(A)) {
-            cg_error(g, "fft stage of size 2^%lld outside the axis length %llu", (long long)stages[i],
+            fpga_cg_error(g, "fft stage of size 2^%lld outside the axis length %llu", (long long)stages[i],
                      (unsigned long long)A);
             return;
           }
@@ -158,18 +158,18 @@ static void be_lines(cg *g, int job, const fab_type *xt, int axis, uint64_t x, u
 }
 
 static bool gen_bfly(cg *g, const fab_op *op) {
-  cg_define(g, op);
+  fpga_cg_define(g, op);
   const fab_type *xt = ty(g, op->operands[0]), *tt = ty(g, op->operands[1]);
   uint64_t n = (uint64_t)xt->dims[xt->rank - 1], S = xt->rank >= 2 ? (uint64_t)xt->dims[xt->rank - 2] : 1;
   uint64_t R = (uint64_t)cg_numel(xt) / (n * S), W = (uint64_t)fab_fpga_bank_words(g->c);
   if (n > W || (n & (n - 1)) || n < 2) {
-    cg_error(g, "butterfly length %llu is not a power of two within the %llu-word engine buffer",
+    fpga_cg_error(g, "butterfly length %llu is not a power of two within the %llu-word engine buffer",
              (unsigned long long)n, (unsigned long long)W);
     return false;
   }
   const fab_attr *sa = fab_op_attr(op, "stages");
   if (!sa || sa->nints % 3 || tt->rank != 6) {
-    cg_error(g, "malformed stages");
+    fpga_cg_error(g, "malformed stages");
     return false;
   }
   int L = ilog2(n), ntr = sa->nints / 3;
@@ -177,7 +177,7 @@ static bool gen_bfly(cg *g, const fab_op *op) {
   uint64_t x = addr(g, op->operands[0]), tw = addr(g, op->operands[1]), out = addr(g, g->cur);
   /* a folded stack: every stack reads the same unstacked rows */
   uint64_t xstride = S * n, xstack = n;
-  if (g->f->ops[op->operands[0]].code == FAB_OP_STACK && cg_absorbed(g, op->operands[0])) {
+  if (g->f->ops[op->operands[0]].code == FAB_OP_STACK && fpga_cg_absorbed(g, op->operands[0])) {
     x = addr(g, g->f->ops[op->operands[0]].operands[0]);
     xstride = n;
     xstack = 0;
@@ -194,12 +194,12 @@ static bool gen_bfly(cg *g, const fab_op *op) {
     for (int k = 0; k < cnt; k++) {
       int64_t b = sa->ints[3 * (i + k)], kk = sa->ints[3 * (i + k) + 1], l = sa->ints[3 * (i + k) + 2];
       if (b < 0 || (uint64_t)b >= B || kk < 0 || (uint64_t)kk >= TL || l < 0 || l >= L) {
-        cg_error(g, "stage (%lld, %lld, %lld) out of range", (long long)b, (long long)kk, (long long)l);
+        fpga_cg_error(g, "stage (%lld, %lld, %lld) out of range", (long long)b, (long long)kk, (long long)l);
         return false;
       }
     }
     if (nruns == 64) {
-      cg_error(g, "too many stage runs");
+      fpga_cg_error(g, "too many stage runs");
       return false;
     }
     runs[nruns][0] = i, runs[nruns][1] = cnt, runs[nruns][2] = inc;
@@ -225,7 +225,7 @@ static bool gen_bfly(cg *g, const fab_op *op) {
     FAB_SET(&in_, DMA_ADDR, (cb) + (uint64_t)k_ * 2 * n);                                          \
     cg_acc a_[2] = {{SP_EXT, false, src_, src_ + 2 * n},                                           \
                     {SP_CB, true, (cb) + (uint64_t)k_ * 2 * n, (cb) + (uint64_t)(k_ + 1) * 2 * n}}; \
-    cg_emit(g, in_, 2, a_);                                                                        \
+    fpga_cg_emit(g, in_, 2, a_);                                                                        \
   }
     if (resident) {
       g->cb_half ^= 1;
@@ -258,7 +258,7 @@ static bool gen_bfly(cg *g, const fab_op *op) {
 }
 
 static bool gen_lines(cg *g, const fab_op *op) {
-  cg_define(g, op);
+  fpga_cg_define(g, op);
   const fab_type *xt = ty(g, op->operands[0]);
   uint64_t x = addr(g, op->operands[0]), out = addr(g, g->cur);
   bool oc = op->type.dtype == FAB_C64;
@@ -275,11 +275,11 @@ static bool gen_lines(cg *g, const fab_op *op) {
      * real-to-complex conversion (bank B cleared by the first stage) */
     bool brev = false;
     int src = op->operands[0];
-    if (g->f->ops[src].code == FAB_OP_BITREV && cg_absorbed(g, src)) {
+    if (g->f->ops[src].code == FAB_OP_BITREV && fpga_cg_absorbed(g, src)) {
       brev = true;
       src = g->f->ops[src].operands[0];
     }
-    if (g->f->ops[src].code == FAB_OP_COMPLEX && cg_absorbed(g, src)) src = g->f->ops[src].operands[0];
+    if (g->f->ops[src].code == FAB_OP_COMPLEX && fpga_cg_absorbed(g, src)) src = g->f->ops[src].operands[0];
     xt = ty(g, src);
     x = addr(g, src);
     uint64_t outer, A, inner;
@@ -290,7 +290,7 @@ static bool gen_lines(cg *g, const fab_op *op) {
     be_lines(g, BJ_FFT, xt, a, x, out, oc, sa ? sa->ints : NULL, sa ? sa->nints : 0, brev);
     break;
   }
-  default: cg_error(g, "unexpected op");
+  default: fpga_cg_error(g, "unexpected op");
   }
   return !g->failed;
 }
@@ -307,7 +307,7 @@ static void att_mm(cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64
   FAB_SET(&in, MM_N, N);
   FAB_SET(&in, MM_TB, tb);
   cg_acc acc[3] = {{SP_VM, false, a, a + M * K}, {SP_VM, false, b, b + K * N}, {SP_VM, true, c, c + M * N}};
-  cg_emit(g, in, 3, acc);
+  fpga_cg_emit(g, in, 3, acc);
   (void)bias;
 }
 
@@ -315,9 +315,9 @@ static void att_mm(cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64
  * batch, tiled over N and M through one VM half per tile. */
 static void gen_mm(cg *g, uint64_t A, uint64_t Bm, uint64_t C, uint64_t M, uint64_t K, uint64_t N, bool tb, int64_t bias) {
   uint64_t hs;
-  (void)cg_vm_half(g, &hs);
+  (void)fpga_cg_vm_half(g, &hs);
   if (K > 4096) {
-    cg_error(g, "inner dimension %llu exceeds 4096", (unsigned long long)K);
+    fpga_cg_error(g, "inner dimension %llu exceeds 4096", (unsigned long long)K);
     return;
   }
   uint64_t tn = umin(N, 4096);
@@ -325,34 +325,34 @@ static void gen_mm(cg *g, uint64_t A, uint64_t Bm, uint64_t C, uint64_t M, uint6
   for (uint64_t j0 = 0; j0 < N && !g->failed; j0 += tn) {
     uint64_t nn = umin(tn, N - j0);
     for (uint64_t i0 = 0; i0 < M && !g->failed;) {
-      uint64_t base = cg_vm_half(g, &hs);
+      uint64_t base = fpga_cg_vm_half(g, &hs);
       uint64_t extra = bias >= 0 ? nn : 0;
       if (K * nn + extra >= hs) {
-        cg_error(g, "matrix tile does not fit the vector memory");
+        fpga_cg_error(g, "matrix tile does not fit the vector memory");
         return;
       }
       uint64_t tm = umin(umin((hs - K * nn - extra) / (K + nn), 4096), M - i0);
       if (tm < 1) {
-        cg_error(g, "matrix tile does not fit the vector memory");
+        fpga_cg_error(g, "matrix tile does not fit the vector memory");
         return;
       }
       uint64_t vb = base, va = vb + K * nn, vc = va + tm * K, vbias = vc + tm * nn;
-      if (tb) cg_ld_vm(g, Bm + j0 * K, K, false, nn, K, vb);
-      else cg_ld_vm(g, Bm + j0, N, false, K, nn, vb);
-      cg_ld_vm(g, A + i0 * K, K, false, tm, K, va);
+      if (tb) fpga_cg_ld_vm(g, Bm + j0 * K, K, false, nn, K, vb);
+      else fpga_cg_ld_vm(g, Bm + j0, N, false, K, nn, vb);
+      fpga_cg_ld_vm(g, A + i0 * K, K, false, tm, K, va);
       att_mm(g, va, vb, vc, tm, K, nn, tb, bias);
       if (bias >= 0) {
-        cg_ld_vm(g, (uint64_t)bias + j0, nn, false, 1, nn, vbias);
-        cg_ppu(g, FAB_PPU_ADD, tm, nn, vc, vbias, true, 0);
+        fpga_cg_ld_vm(g, (uint64_t)bias + j0, nn, false, 1, nn, vbias);
+        fpga_cg_ppu(g, FAB_PPU_ADD, tm, nn, vc, vbias, true, 0);
       }
-      cg_st_vm(g, C + i0 * N + j0, N, false, tm, nn, vc);
+      fpga_cg_st_vm(g, C + i0 * N + j0, N, false, tm, nn, vc);
       i0 += tm;
     }
   }
 }
 
 static bool gen_matmul(cg *g, const fab_op *op) {
-  cg_define(g, op);
+  fpga_cg_define(g, op);
   const fab_type *at = ty(g, op->operands[0]), *bt = ty(g, op->operands[1]);
   bool tb = fab_op_int(op, "transpose_b", 0) != 0;
   if (op->code == FAB_OP_DENSE) tb = true;
@@ -363,7 +363,7 @@ static bool gen_matmul(cg *g, const fab_op *op) {
   uint64_t bbatch = op->code == FAB_OP_DENSE || bt->rank == 2 ? 0 : K * N;
   int64_t bias = op->code == FAB_OP_DENSE && op->noperands == 3 ? (int64_t)addr(g, op->operands[2]) : -1;
   if (M > 8191 * 4096 || N > 8191) {
-    cg_error(g, "matrix too large");
+    fpga_cg_error(g, "matrix too large");
     return false;
   }
   for (uint64_t b = 0; b < batches && !g->failed; b++)
@@ -373,26 +373,26 @@ static bool gen_matmul(cg *g, const fab_op *op) {
 }
 
 static bool gen_attention(cg *g, const fab_op *op) {
-  cg_define(g, op);
+  fpga_cg_define(g, op);
   const fab_type *qt = ty(g, op->operands[0]), *kt = ty(g, op->operands[1]);
   uint64_t S = (uint64_t)qt->dims[qt->rank - 2], D = (uint64_t)qt->dims[qt->rank - 1];
   uint64_t T = (uint64_t)kt->dims[kt->rank - 2], batches = (uint64_t)cg_numel(qt) / (S * D);
   float scale = (float)fab_op_float(op, "scale", 1);
   uint64_t hs;
-  (void)cg_vm_half(g, &hs);
+  (void)fpga_cg_vm_half(g, &hs);
   if (T > 8191 || D > 8191 || 2 * T * D + 2 * D > hs) {
-    cg_error(g, "keys/values of %llu x %llu do not fit the attention processor's memory", (unsigned long long)T,
+    fpga_cg_error(g, "keys/values of %llu x %llu do not fit the attention processor's memory", (unsigned long long)T,
              (unsigned long long)D);
     return false;
   }
   uint64_t ts = umin(umin((hs / D - 2 * T) / 2, S), 4096);
   for (uint64_t b = 0; b < batches && !g->failed; b++)
     for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
-      uint64_t base = cg_vm_half(g, &hs), s = umin(ts, S - i0);
+      uint64_t base = fpga_cg_vm_half(g, &hs), s = umin(ts, S - i0);
       uint64_t vq = base, vk = vq + s * D, vv = vk + T * D, vo = vv + T * D;
-      cg_ld_vm(g, addr(g, op->operands[0]) + (b * S + i0) * D, D, false, s, D, vq);
-      cg_ld_vm(g, addr(g, op->operands[1]) + b * T * D, D, false, T, D, vk);
-      cg_ld_vm(g, addr(g, op->operands[2]) + b * T * D, D, false, T, D, vv);
+      fpga_cg_ld_vm(g, addr(g, op->operands[0]) + (b * S + i0) * D, D, false, s, D, vq);
+      fpga_cg_ld_vm(g, addr(g, op->operands[1]) + b * T * D, D, false, T, D, vk);
+      fpga_cg_ld_vm(g, addr(g, op->operands[2]) + b * T * D, D, false, T, D, vv);
       fab_fpga_insn in = fab_fpga_insn_make(FAB_I_ATTN);
       FAB_SET(&in, ATTN_Q, vq);
       FAB_SET(&in, ATTN_O, vo);
@@ -401,27 +401,27 @@ static bool gen_attention(cg *g, const fab_op *op) {
       FAB_SET(&in, ATTN_DH, D);
       FAB_SET(&in, ATTN_SCALE, fab_fpga_f32_bits(scale));
       cg_acc acc[2] = {{SP_VM, false, vq, vo}, {SP_VM, true, vo, vo + s * D}};
-      if (!g->failed) cg_emit(g, in, 2, acc);
-      cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
+      if (!g->failed) fpga_cg_emit(g, in, 2, acc);
+      fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
     }
   return !g->failed;
 }
 
 static bool gen_embed(cg *g, const fab_op *op) {
-  cg_define(g, op);
+  fpga_cg_define(g, op);
   const fab_op *tab = &g->f->ops[op->operands[1]];
   if (tab->code != FAB_OP_WEIGHT || tab->type.rank != 2) {
-    cg_error(g, "the embedding table must be a [V, d] weight");
+    fpga_cg_error(g, "the embedding table must be a [V, d] weight");
     return false;
   }
   uint64_t d = (uint64_t)tab->type.dims[1], N = (uint64_t)cg_numel(ty(g, op->operands[0]));
   uint64_t ids = addr(g, op->operands[0]), out = addr(g, g->cur);
   if (d > 4096 || ids + N > (1ull << 32) || addr(g, op->operands[1]) >= (1ull << 32)) {
-    cg_error(g, "embedding of width %llu or its tables are outside the gather unit's reach", (unsigned long long)d);
+    fpga_cg_error(g, "embedding of width %llu or its tables are outside the gather unit's reach", (unsigned long long)d);
     return false;
   }
   for (uint64_t i0 = 0; i0 < N && !g->failed;) {
-    uint64_t hs, base = cg_vm_half(g, &hs), t = umin(umin(hs / d, 4096), N - i0);
+    uint64_t hs, base = fpga_cg_vm_half(g, &hs), t = umin(umin(hs / d, 4096), N - i0);
     fab_fpga_insn in = fab_fpga_insn_make(FAB_I_GATHER);
     FAB_SET(&in, GATH_D, d);
     FAB_SET(&in, GATH_COUNT, t);
@@ -431,19 +431,19 @@ static bool gen_embed(cg *g, const fab_op *op) {
     cg_acc acc[3] = {{SP_EXT, false, ids + i0, ids + i0 + t},
                      {SP_EXT, false, addr(g, op->operands[1]), addr(g, op->operands[1]) + words_of(&tab->type)},
                      {SP_VM, true, base, base + t * d}};
-    cg_emit(g, in, 3, acc);
-    cg_st_vm(g, out + i0 * d, d, false, t, d, base);
+    fpga_cg_emit(g, in, 3, acc);
+    fpga_cg_st_vm(g, out + i0 * d, d, false, t, d, base);
     i0 += t;
   }
   return !g->failed;
 }
 
 static bool gen_meanpool(cg *g, const fab_op *op) {
-  cg_define(g, op);
+  fpga_cg_define(g, op);
   const fab_type *xt = ty(g, op->operands[0]);
   uint64_t d = (uint64_t)xt->dims[xt->rank - 1], s = (uint64_t)xt->dims[xt->rank - 2];
   uint64_t outer = (uint64_t)cg_numel(xt) / (s * d), hs;
-  (void)cg_vm_half(g, &hs);
+  (void)fpga_cg_vm_half(g, &hs);
   /* Long sequences: means of equal chunks of c rows, then the mean of the
    * chunk means (exact for equal chunks).  c is the largest divisor of s
    * whose chunk, partial means and result fit one VM half. */
@@ -451,24 +451,24 @@ static bool gen_meanpool(cg *g, const fab_op *op) {
   for (uint64_t k = umin(s, 4096); k >= 1 && !c; k--)
     if (s % k == 0 && s / k <= 4096 && k * d + (s / k) * d + d <= hs) c = k;
   if (!c || d > 4096) {
-    cg_error(g, "sequence of %llu x %llu does not fit the vector memory", (unsigned long long)s,
+    fpga_cg_error(g, "sequence of %llu x %llu does not fit the vector memory", (unsigned long long)s,
              (unsigned long long)d);
     return false;
   }
   uint64_t nch = s / c;
   for (uint64_t o = 0; o < outer && !g->failed; o++) {
-    uint64_t base = cg_vm_half(g, &hs), part = base + c * d, res = part + nch * d;
+    uint64_t base = fpga_cg_vm_half(g, &hs), part = base + c * d, res = part + nch * d;
     for (uint64_t k = 0; k < nch && !g->failed; k++) {
-      cg_ld_vm(g, addr(g, op->operands[0]) + (o * s + k * c) * d, d, false, c, d, base);
-      cg_ppu(g, FAB_PPU_MEAN, c, d, base, nch == 1 ? res : part + k * d, false, 0);
+      fpga_cg_ld_vm(g, addr(g, op->operands[0]) + (o * s + k * c) * d, d, false, c, d, base);
+      fpga_cg_ppu(g, FAB_PPU_MEAN, c, d, base, nch == 1 ? res : part + k * d, false, 0);
     }
-    if (nch > 1) cg_ppu(g, FAB_PPU_MEAN, nch, d, part, res, false, 0);
-    cg_st_vm(g, addr(g, g->cur) + o * d, d, false, 1, d, res);
+    if (nch > 1) fpga_cg_ppu(g, FAB_PPU_MEAN, nch, d, part, res, false, 0);
+    fpga_cg_st_vm(g, addr(g, g->cur) + o * d, d, false, 1, d, res);
   }
   return !g->failed;
 }
 
-bool cg_absorbed(cg *g, int i) {
+bool fpga_cg_absorbed(cg *g, int i) {
   const fab_op *op = &g->f->ops[i];
   if (g->uses[i] != 1) return false;
   const fab_op *u = &g->f->ops[g->user[i]];
@@ -480,28 +480,28 @@ bool cg_absorbed(cg *g, int i) {
            norm_axis(&op->type, fab_op_int(op, "axis", -1)) == norm_axis(&u->type, fab_op_int(u, "axis", -1));
   case FAB_OP_COMPLEX:
     /* elementwise, so it folds into any line geometry */
-    return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && cg_absorbed(g, g->user[i]));
+    return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && fpga_cg_absorbed(g, g->user[i]));
   default:
-    return cg_chain_absorbed(g, i);
+    return fpga_cg_chain_absorbed(g, i);
   }
 }
 
-bool cg_op(cg *g, const fab_op *op) {
+bool fpga_cg_op(cg *g, const fab_op *op) {
   switch (op->code) {
-  case FAB_OP_INPUT: return cg_gen_source(g, op, FAB_FT_INPUT);
-  case FAB_OP_WEIGHT: return cg_gen_source(g, op, FAB_FT_WEIGHT);
+  case FAB_OP_INPUT: return fpga_cg_gen_source(g, op, FAB_FT_INPUT);
+  case FAB_OP_WEIGHT: return fpga_cg_gen_source(g, op, FAB_FT_WEIGHT);
   case FAB_OP_OUTPUT: {
     const fab_op *v = &g->f->ops[op->operands[0]];
     const char *name = fab_op_str(op, "name", "output");
     if (fab_fpga_program_add_tensor(g->p, name, FAB_FT_OUTPUT, v->type.dtype == FAB_I32 ? FAB_FD_I32
                                     : v->type.dtype == FAB_C64 ? FAB_FD_C64 : FAB_FD_F32,
                                     v->type.rank, v->type.dims, addr(g, op->operands[0]))) {
-      cg_error(g, "bad output");
+      fpga_cg_error(g, "bad output");
       return false;
     }
     return true;
   }
-  case FAB_OP_CONST: return cg_gen_const(g, op);
+  case FAB_OP_CONST: return fpga_cg_gen_const(g, op);
   case FAB_OP_ADD:
   case FAB_OP_MUL:
   case FAB_OP_RELU:
@@ -510,13 +510,13 @@ bool cg_op(cg *g, const fab_op *op) {
   case FAB_OP_SCALE:
   case FAB_OP_SOFTMAX:
   case FAB_OP_LAYERNORM:
-  case FAB_OP_ADD_LAYERNORM: return cg_gen_elementwise(g, op);
+  case FAB_OP_ADD_LAYERNORM: return fpga_cg_gen_elementwise(g, op);
   case FAB_OP_RESHAPE:
   case FAB_OP_SLICE:
   case FAB_OP_PAD:
   case FAB_OP_TAKE:
   case FAB_OP_STACK:
-  case FAB_OP_TRANSPOSE: return cg_gen_move(g, op);
+  case FAB_OP_TRANSPOSE: return fpga_cg_gen_move(g, op);
   case FAB_OP_BFLY_STAGES: return gen_bfly(g, op);
   case FAB_OP_BITREV:
   case FAB_OP_COMPLEX:
@@ -528,10 +528,10 @@ bool cg_op(cg *g, const fab_op *op) {
   case FAB_OP_EMBED: return gen_embed(g, op);
   case FAB_OP_MEANPOOL: return gen_meanpool(g, op);
   case FAB_OP_DFT:
-    cg_error(g, "a DFT along a non-power-of-two axis has no engine mapping; pad the sequence to a power of two");
+    fpga_cg_error(g, "a DFT along a non-power-of-two axis has no engine mapping; pad the sequence to a power of two");
     return false;
   default:
-    cg_error(g, "no accelerator mapping for this op");
+    fpga_cg_error(g, "no accelerator mapping for this op");
     return false;
   }
 }

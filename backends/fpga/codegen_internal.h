@@ -44,27 +44,27 @@ typedef struct cg {
 } cg;
 
 /* Reports an error at the current op ("<op kind> %<index>: ..."). */
-void cg_error(cg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fpga_cg_error(cg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends an instruction with its accesses; derives dependency tokens. */
-void cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc);
-/* Arena words: first fit from freed blocks, else fresh.  cg_alloc_fresh
+void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc);
+/* Arena words: first fit from freed blocks, else fresh.  fpga_cg_alloc_fresh
  * never reuses (regions that must start zeroed, e.g. pad results). */
-uint64_t cg_alloc(cg *g, uint64_t words);
-uint64_t cg_alloc_fresh(cg *g, uint64_t words);
+uint64_t fpga_cg_alloc(cg *g, uint64_t words);
+uint64_t fpga_cg_alloc_fresh(cg *g, uint64_t words);
 
 /* Element-copy of `rows` x `len` f32 words from (src, sstride, strans) to
  * (dst, dstride) through the vector memory. */
-void cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride,
+void fpga_cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride,
                uint64_t rows, uint64_t len);
-void cg_copy_contig(cg *g, uint64_t src, uint64_t dst, uint64_t words);
+void fpga_cg_copy_contig(cg *g, uint64_t src, uint64_t dst, uint64_t words);
 
 /* VM half base address and size. */
-uint64_t cg_vm_half(cg *g, uint64_t *size);
+uint64_t fpga_cg_vm_half(cg *g, uint64_t *size);
 
 /* DMA instruction builders with their hazard accesses. */
-void cg_ld_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
-void cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
-void cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
+void fpga_cg_ld_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
+void fpga_cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
+void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
 
 /* Row-wise PPU work: x[R, d] (plus extra operands) through `steps` into out. */
 enum { EX_FULL, EX_BCAST, EX_SUFFIX };
@@ -78,21 +78,21 @@ typedef struct step {
   float param;
   int ex; /* operand index for b, -1 none */
 } step;
-void cg_gen_rows(cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
+void fpga_cg_gen_rows(cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
                  int nsteps, const step *st);
 
-/* op handlers; each returns false after cg_error */
-bool cg_op(cg *g, const fab_op *op);                          /* codegen_be.c: dispatch */
-bool cg_define(cg *g, const fab_op *op);                      /* result region in the arena */
-bool cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind);
-bool cg_gen_elementwise(cg *g, const fab_op *op);
-bool cg_gen_const(cg *g, const fab_op *op);
-bool cg_gen_move(cg *g, const fab_op *op);
+/* op handlers; each returns false after fpga_cg_error */
+bool fpga_cg_op(cg *g, const fab_op *op);                          /* codegen_be.c: dispatch */
+bool fpga_cg_define(cg *g, const fab_op *op);                      /* result region in the arena */
+bool fpga_cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind);
+bool fpga_cg_gen_elementwise(cg *g, const fab_op *op);
+bool fpga_cg_gen_const(cg *g, const fab_op *op);
+bool fpga_cg_gen_move(cg *g, const fab_op *op);
 /* True if op i is folded into its single user (never materialised):
  * bitrev or complex feeding an fft.stages along the same lines, stack
  * feeding a bfly.stages. */
-bool cg_absorbed(cg *g, int i);
-bool cg_chain_absorbed(cg *g, int i); /* a row-wise op folded into the next one */
+bool fpga_cg_absorbed(cg *g, int i);
+bool fpga_cg_chain_absorbed(cg *g, int i); /* a row-wise op folded into the next one */
 
 static inline int64_t cg_numel(const fab_type *t) {
   int64_t n = 1;

@@ -8,18 +8,18 @@
 #include <math.h>
 #include <string.h>
 
-bool cg_define(cg *g, const fab_op *op) {
+bool fpga_cg_define(cg *g, const fab_op *op) {
   g->vals[g->cur].ok = true;
-  g->vals[g->cur].addr = cg_alloc(g, words_of(&op->type));
+  g->vals[g->cur].addr = fpga_cg_alloc(g, words_of(&op->type));
   return true;
 }
 
 static fab_fpga_tdtype tdt(fab_dtype d) { return d == FAB_I32 ? FAB_FD_I32 : d == FAB_C64 ? FAB_FD_C64 : FAB_FD_F32; }
 
-bool cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind) {
+bool fpga_cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind) {
   const char *name = fab_op_str(op, "name", NULL);
   if (!name) {
-    cg_error(g, "no name");
+    fpga_cg_error(g, "no name");
     return false;
   }
   for (int i = 0; i < g->p->ntensors; i++)
@@ -30,10 +30,10 @@ bool cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind) {
   /* weights and inputs never reuse arena space: earlier stores there
    * would count as overwriting them (and must not, in any order) */
   g->vals[g->cur].ok = true;
-  g->vals[g->cur].addr = cg_alloc_fresh(g, words_of(&op->type));
+  g->vals[g->cur].addr = fpga_cg_alloc_fresh(g, words_of(&op->type));
   if (fab_fpga_program_add_tensor(g->p, name, kind, tdt(op->type.dtype), op->type.rank, op->type.dims,
                                   addr(g, g->cur))) {
-    cg_error(g, "bad tensor '%s'", name);
+    fpga_cg_error(g, "bad tensor '%s'", name);
     return false;
   }
   return true;
@@ -49,46 +49,46 @@ static extra operand_extra(cg *g, int v, uint64_t R, uint64_t d) {
   return (extra){addr(g, v), EX_SUFFIX, nb / d};
 }
 
-void cg_gen_rows(cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
+void fpga_cg_gen_rows(cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
                      int nsteps, const step *st) {
   if (d > 4096) {
-    cg_error(g, "rows of %llu elements exceed the post-processing unit's 4096", (unsigned long long)d);
+    fpga_cg_error(g, "rows of %llu elements exceed the post-processing unit's 4096", (unsigned long long)d);
     return;
   }
   uint64_t suffix = 0;
   for (int k = 0; k < nex; k++)
     if (ex[k].kind == EX_SUFFIX) suffix = ex[k].brows;
   for (uint64_t r0 = 0; r0 < R && !g->failed;) {
-    uint64_t hs, base = cg_vm_half(g, &hs);
+    uint64_t hs, base = fpga_cg_vm_half(g, &hs);
     uint64_t per_row = d, fixed = 0;
     for (int k = 0; k < nex; k++) {
       if (ex[k].kind == EX_BCAST) fixed += d;
       else per_row += d;
     }
     if (fixed + per_row > hs) {
-      cg_error(g, "a row does not fit the vector memory");
+      fpga_cg_error(g, "a row does not fit the vector memory");
       return;
     }
     uint64_t t = umin(umin((hs - fixed) / per_row, 4096), R - r0);
     if (suffix) t = umin(t, suffix - r0 % suffix);
-    cg_ld_vm(g, x + r0 * d, d, false, t, d, base);
+    fpga_cg_ld_vm(g, x + r0 * d, d, false, t, d, base);
     uint64_t eaddr[12], at = base + t * d;
     for (int k = 0; k < nex; k++) {
       eaddr[k] = at;
       if (ex[k].kind == EX_BCAST) {
-        cg_ld_vm(g, ex[k].addr, d, false, 1, d, at);
+        fpga_cg_ld_vm(g, ex[k].addr, d, false, 1, d, at);
         at += d;
       } else {
         uint64_t rr = ex[k].kind == EX_FULL ? r0 : r0 % ex[k].brows;
-        cg_ld_vm(g, ex[k].addr + rr * d, d, false, t, d, at);
+        fpga_cg_ld_vm(g, ex[k].addr + rr * d, d, false, t, d, at);
         at += t * d;
       }
     }
     for (int s = 0; s < nsteps; s++) {
       int e = st[s].ex;
-      cg_ppu(g, st[s].fn, t, d, base, e >= 0 ? eaddr[e] : 0, e >= 0 && ex[e].kind == EX_BCAST, st[s].param);
+      fpga_cg_ppu(g, st[s].fn, t, d, base, e >= 0 ? eaddr[e] : 0, e >= 0 && ex[e].kind == EX_BCAST, st[s].param);
     }
-    cg_st_vm(g, out + r0 * d, d, false, t, d, base);
+    fpga_cg_st_vm(g, out + r0 * d, d, false, t, d, base);
     r0 += t;
   }
 }
@@ -131,7 +131,7 @@ static int chain_pred(cg *g, int j) {
   return -1;
 }
 
-bool cg_chain_absorbed(cg *g, int v) {
+bool fpga_cg_chain_absorbed(cg *g, int v) {
   if (!chain_basic(g, v) || chain_pred(g, g->user[v]) != v) return false;
   int len = 1;
   for (int p = chain_pred(g, v); p >= 0 && len <= 3; p = chain_pred(g, p)) len++;
@@ -173,33 +173,33 @@ static bool append_op(cg *g, const fab_op *op, int cp, uint64_t R, uint64_t d, e
     ex[*nex] = operand_extra(g, op->operands[gi], R, d);
     ex[*nex + 1] = operand_extra(g, op->operands[gi + 1], R, d);
     if (ex[*nex].kind != EX_BCAST || ex[*nex + 1].kind != EX_BCAST) {
-      cg_error(g, "layernorm gamma/beta must be vectors of the row length");
+      fpga_cg_error(g, "layernorm gamma/beta must be vectors of the row length");
       return false;
     }
     st[(*ns)++] = (step){FAB_PPU_LN, (float)fab_op_float(op, "eps", 1e-5), *nex};
     *nex += 2;
     return true;
   }
-  default: cg_error(g, "unexpected op"); return false;
+  default: fpga_cg_error(g, "unexpected op"); return false;
   }
 }
 
-bool cg_gen_elementwise(cg *g, const fab_op *op) {
-  cg_define(g, op);
+bool fpga_cg_gen_elementwise(cg *g, const fab_op *op) {
+  fpga_cg_define(g, op);
   const fab_type *t = &op->type;
   if (t->rank == 0) {
-    cg_error(g, "scalar values are not supported on the accelerator");
+    fpga_cg_error(g, "scalar values are not supported on the accelerator");
     return false;
   }
   if (t->dtype != FAB_F32) {
-    cg_error(g, "only f32 values are supported here");
+    fpga_cg_error(g, "only f32 values are supported here");
     return false;
   }
   uint64_t d = (uint64_t)t->dims[t->rank - 1], R = (uint64_t)cg_numel(t) / d;
   /* the chain ending here, first op first */
   int chain[4], n = 0;
   chain[n++] = g->cur;
-  for (int p = chain_pred(g, g->cur); p >= 0 && n < 4 && cg_chain_absorbed(g, p); p = chain_pred(g, p)) chain[n++] = p;
+  for (int p = chain_pred(g, g->cur); p >= 0 && n < 4 && fpga_cg_chain_absorbed(g, p); p = chain_pred(g, p)) chain[n++] = p;
   extra ex[12];
   step st[8];
   int nex = 0, ns = 0;
@@ -209,24 +209,24 @@ bool cg_gen_elementwise(cg *g, const fab_op *op) {
     if (!append_op(g, c, cp, R, d, ex, &nex, st, &ns)) return false;
   }
   uint64_t x = addr(g, g->f->ops[chain[n - 1]].operands[0]);
-  cg_gen_rows(g, R, d, x, addr(g, g->cur), nex, ex, ns, st);
+  fpga_cg_gen_rows(g, R, d, x, addr(g, g->cur), nex, ex, ns, st);
   return !g->failed;
 }
 
-bool cg_gen_const(cg *g, const fab_op *op) {
-  cg_define(g, op);
+bool fpga_cg_gen_const(cg *g, const fab_op *op) {
+  fpga_cg_define(g, op);
   uint64_t n = words_of(&op->type), d = umin(n, 4096), R = n / d, rest = n % d;
   float v = (float)fab_op_float(op, "value", 0);
   step st = {FAB_PPU_FILL, v, -1};
   /* fill the tile in VM, then store it over the region */
-  if (R) cg_gen_rows(g, R, d, addr(g, g->cur), addr(g, g->cur), 0, NULL, 1, &st);
-  if (rest) cg_gen_rows(g, 1, rest, addr(g, g->cur) + R * d, addr(g, g->cur) + R * d, 0, NULL, 1, &st);
+  if (R) fpga_cg_gen_rows(g, R, d, addr(g, g->cur), addr(g, g->cur), 0, NULL, 1, &st);
+  if (rest) fpga_cg_gen_rows(g, 1, rest, addr(g, g->cur) + R * d, addr(g, g->cur) + R * d, 0, NULL, 1, &st);
   return !g->failed;
 }
 
 /* ---- data movement --------------------------------------------------------------------- */
 
-bool cg_gen_move(cg *g, const fab_op *op) {
+bool fpga_cg_gen_move(cg *g, const fab_op *op) {
   const fab_type *xt = ty(g, op->operands[0]);
   uint64_t x = addr(g, op->operands[0]), esz = xt->dtype == FAB_C64 ? 2 : 1;
   if (op->code == FAB_OP_RESHAPE) {
@@ -235,9 +235,9 @@ bool cg_gen_move(cg *g, const fab_op *op) {
   }
   if (op->code == FAB_OP_PAD) { /* relies on a zeroed region: never reuse one */
     g->vals[g->cur].ok = true;
-    g->vals[g->cur].addr = cg_alloc_fresh(g, words_of(&op->type));
+    g->vals[g->cur].addr = fpga_cg_alloc_fresh(g, words_of(&op->type));
   } else {
-    cg_define(g, op);
+    fpga_cg_define(g, op);
   }
   uint64_t out = addr(g, g->cur), outer, A, inner;
   switch (op->code) {
@@ -250,30 +250,30 @@ bool cg_gen_move(cg *g, const fab_op *op) {
     uint64_t srcA = A, dstA = size, cnt = slice ? size : A;
     inner *= esz;
     if (inner == 1)
-      cg_copy2d(g, x + (slice ? start : 0), srcA, false, out, dstA, outer, cnt);
+      fpga_cg_copy2d(g, x + (slice ? start : 0), srcA, false, out, dstA, outer, cnt);
     else
       for (uint64_t o = 0; o < outer && !g->failed; o++)
-        cg_copy_contig(g, x + (o * srcA + (slice ? start : 0)) * inner, out + o * dstA * inner, cnt * inner);
+        fpga_cg_copy_contig(g, x + (o * srcA + (slice ? start : 0)) * inner, out + o * dstA * inner, cnt * inner);
     return !g->failed;
   }
   case FAB_OP_TAKE: {
     around(xt, xt->rank - 2, &outer, &A, &inner);
     uint64_t idx = (uint64_t)fab_op_int(op, "index", 0);
     inner *= esz;
-    cg_copy2d(g, x + idx * inner, A * inner, false, out, inner, outer, inner);
+    fpga_cg_copy2d(g, x + idx * inner, A * inner, false, out, inner, outer, inner);
     return !g->failed;
   }
   case FAB_OP_STACK: {
     uint64_t n = (uint64_t)xt->dims[xt->rank - 1] * esz, R = words_of(xt) / n;
     uint64_t count = (uint64_t)fab_op_int(op, "count", 1);
-    for (uint64_t c = 0; c < count && !g->failed; c++) cg_copy2d(g, x, n, false, out + c * n, count * n, R, n);
+    for (uint64_t c = 0; c < count && !g->failed; c++) fpga_cg_copy2d(g, x, n, false, out + c * n, count * n, R, n);
     return !g->failed;
   }
   case FAB_OP_TRANSPOSE: {
     const fab_attr *pa = fab_op_attr(op, "perm");
     int r = xt->rank;
     if (esz != 1 || !pa || pa->nints != r) {
-      cg_error(g, "transpose of this type is not supported");
+      fpga_cg_error(g, "transpose of this type is not supported");
       return false;
     }
     uint64_t istr[FAB_MAX_RANK];
@@ -290,14 +290,14 @@ bool cg_gen_move(cg *g, const fab_op *op) {
         rem /= (uint64_t)ot->dims[i];
       }
       uint64_t dst = out + b * rows * len;
-      if (sc == 1) cg_copy2d(g, src, sr, false, dst, len, rows, len);
-      else if (sr == 1 || rows == 1) cg_copy2d(g, src, sc, true, dst, len, rows, len);
+      if (sc == 1) fpga_cg_copy2d(g, src, sr, false, dst, len, rows, len);
+      else if (sr == 1 || rows == 1) fpga_cg_copy2d(g, src, sc, true, dst, len, rows, len);
       else
-        for (uint64_t i = 0; i < rows && !g->failed; i++) cg_copy2d(g, src + i * sr, sc, true, dst + i * len, len, 1, len);
+        for (uint64_t i = 0; i < rows && !g->failed; i++) fpga_cg_copy2d(g, src + i * sr, sc, true, dst + i * len, len, 1, len);
     }
     return !g->failed;
   }
-  default: cg_error(g, "unexpected op"); return false;
+  default: fpga_cg_error(g, "unexpected op"); return false;
   }
 }
 

@@ -1,0 +1,167 @@
+/* cmd_fpga.c — the accelerator's commands: objdump, as, sim, resources,
+ * and the FPGA halves of build and run (called from cmd_backend.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "codegen.h"
+#include "fab_tensor.h"
+#include "fbin.h"
+#include "ir.h"
+#include "sim.h"
+
+enum { MAX_ASM_BYTES = 64 << 20 };
+
+bool cli_fpga_config(const cli_args *a, fab_fpga_config *cfg) {
+  const char *path = cli_str(a, "accel", NULL);
+  if (!path) {
+    cli_usage_error(a, "the FPGA target needs --accel CONFIG.json (see configs/)");
+    return false;
+  }
+  char err[512];
+  if (fab_fpga_config_load(path, cfg, err, sizeof err) != FAB_OK) {
+    cli_user_error("%s", err);
+    return false;
+  }
+  return true;
+}
+
+/* A lowered module -> program, or NULL after printing diagnostics. */
+static fab_fpga_program *compile(fab_module *m, const fab_fpga_config *cfg) {
+  fab_diag *d = fab_diag_new();
+  fab_fpga_program *p = fab_fpga_codegen(m, cfg, d);
+  cli_print_diag(d);
+  fab_diag_free(d);
+  return p;
+}
+
+int cli_fpga_build(const cli_args *a, fab_module *lowered, const char *out) {
+  fab_fpga_config cfg;
+  if (!cli_fpga_config(a, &cfg)) return EXIT_USAGE;
+  fab_fpga_program *p = compile(lowered, &cfg);
+  if (!p) return EXIT_USER;
+  char err[512];
+  int rc = fab_fpga_fbin_write(out, p, err, sizeof err) == FAB_OK ? EXIT_OK : cli_user_error("%s", err);
+  fab_fpga_program_free(p);
+  return rc;
+}
+
+int cli_fpga_run(const cli_args *a, fab_module *lowered, const fab_tensor_set *w, const fab_tensor_set *in,
+                 fab_tensor_set *out) {
+  fab_fpga_config cfg;
+  if (!cli_fpga_config(a, &cfg)) return EXIT_USAGE;
+  fab_fpga_program *p = compile(lowered, &cfg);
+  if (!p) return EXIT_USER;
+  fab_fpga_sim_opts so = {.trace_path = cli_str(a, "trace", NULL), .quiet = true};
+  fab_fpga_report rep;
+  char err[512];
+  int rc = EXIT_OK;
+  if (fab_fpga_sim_run(p, NULL, w, in, out, &so, &rep, err, sizeof err) != FAB_OK)
+    rc = cli_user_error("%s", err);
+  else if (cli_flag(a, "report"))
+    fab_fpga_report_print(&rep, &cfg, stderr);
+  fab_fpga_program_free(p);
+  return rc;
+}
+
+/* ---- fabc objdump / as ----------------------------------------------------- */
+
+static int run_objdump(const cli_args *a) {
+  fab_fpga_program *p = NULL;
+  char err[512];
+  if (fab_fpga_fbin_read(a->pos[0], &p, err, sizeof err) != FAB_OK) return cli_user_error("%s", err);
+  fab_fpga_objdump(p, stdout);
+  fab_fpga_program_free(p);
+  return EXIT_OK;
+}
+
+const cli_cmd cmd_objdump = {
+    "objdump", "FILE.fbin", "disassemble an accelerator program (round-trips with `fabc as`)",
+    "Prints the configuration, the tensor table and every instruction with its address,\n"
+    "encoding, mnemonic, operands and a comment.  The output is valid input for `fabc as`.",
+    NULL, 0, 1, 1, run_objdump,
+};
+
+static int run_as(const cli_args *a) {
+  const char *out = cli_str(a, "o", NULL);
+  if (!out) return cli_usage_error(a, "give the output file with -o FILE.fbin");
+  FILE *f = fopen(a->pos[0], "rb");
+  if (!f) return cli_user_error("cannot open '%s'", a->pos[0]);
+  char *text = malloc(MAX_ASM_BYTES + 1);
+  size_t n = text ? fread(text, 1, MAX_ASM_BYTES + 1, f) : 0;
+  fclose(f);
+  if (!text) return cli_user_error("out of memory");
+  if (n > MAX_ASM_BYTES) {
+    free(text);
+    return cli_user_error("'%s' is larger than %d MiB", a->pos[0], MAX_ASM_BYTES >> 20);
+  }
+  text[n] = 0;
+  fab_fpga_program *p = NULL;
+  char err[512];
+  int rc = EXIT_OK;
+  if (fab_fpga_assemble(text, n, &p, err, sizeof err) != FAB_OK)
+    rc = cli_user_error("%s: %s", a->pos[0], err);
+  else if (fab_fpga_fbin_write(out, p, err, sizeof err) != FAB_OK)
+    rc = cli_user_error("%s", err);
+  fab_fpga_program_free(p);
+  free(text);
+  return rc;
+}
+
+static const opt_spec as_opts[] = {
+    {"o", OPT_VALUE, "FILE", "the .fbin to write (atomically)"},
+};
+
+const cli_cmd cmd_as = {
+    "as", "FILE.fasm -o FILE.fbin", "assemble the text form of an accelerator program",
+    NULL, as_opts, 1, 1, 1, run_as,
+};
+
+/* ---- fabc sim ---------------------------------------------------------------- */
+
+static int run_sim(const cli_args *a) {
+  char err[512];
+  bool report = cli_flag(a, "report") || !cli_str(a, "o", NULL);
+  fab_status st = fab_fpga_sim_files(a->pos[0], cli_str(a, "accel", NULL), cli_str(a, "weights", NULL),
+                                     cli_str(a, "input", NULL), cli_str(a, "o", NULL), cli_str(a, "trace", NULL),
+                                     report ? stdout : NULL, err, sizeof err);
+  return st == FAB_OK ? EXIT_OK : cli_user_error("%s", err);
+}
+
+static const opt_spec sim_opts[] = {
+    {"accel", OPT_VALUE, "CONFIG", "the accelerator present (default: the one compiled for)"},
+    {"weights", OPT_VALUE, "FILE", "weights by state_dict name (.safetensors or .npy)"},
+    {"input", OPT_VALUE, "FILE", "inputs by name (.safetensors or .npy)"},
+    {"o", OPT_VALUE, "FILE", "write the outputs"},
+    {"trace", OPT_VALUE, "FILE", "write a Chrome/Perfetto trace (one track per engine and queue)"},
+    {"report", OPT_FLAG, NULL, "print cycles, latency, utilisation and off-chip traffic"},
+};
+
+const cli_cmd cmd_sim = {
+    "sim", "FILE.fbin [options]", "simulate an accelerator program: outputs, cycles, utilisation",
+    "The simulator is functional (bit-exact fp16 or fp32 datapath) and cycle-level (queues,\n"
+    "engines, DMA bandwidths, dependency tokens).  Without -o it prints the report.",
+    sim_opts, sizeof sim_opts / sizeof *sim_opts, 1, 1, run_sim,
+};
+
+/* ---- fabc resources ---------------------------------------------------------- */
+
+static int run_resources(const cli_args *a) {
+  fab_fpga_config cfg;
+  if (!cli_fpga_config(a, &cfg)) return EXIT_USAGE;
+  fab_fpga_resources r;
+  fab_fpga_resources_estimate(&cfg, &r);
+  fab_fpga_resources_print(&r, &cfg, stdout);
+  return r.fits || r.limit.lut == 0 ? EXIT_OK : EXIT_USER;
+}
+
+static const opt_spec res_opts[] = {
+    {"accel", OPT_VALUE, "CONFIG", "accelerator configuration (configs/*.json)"},
+};
+
+const cli_cmd cmd_resources = {
+    "resources", "--accel CONFIG.json", "LUT/FF/DSP/BRAM of an accelerator and whether it fits its device",
+    "Per-unit costs are stated in docs/fpga.md.  Exits 1 if the design does not fit.",
+    res_opts, 1, 0, 0, run_resources,
+};
