@@ -99,6 +99,12 @@ void fab_model_free(fab_model *m); /* after every context is freed */
 fab_status fab_model_bind_weights(fab_model *m, const fab_tensor_set *weights, char *err,
                                   size_t errlen);
 
+/* The same checks, but F32 tensors are used in place (others are
+ * converted into private copies): `weights` must stay alive and unchanged
+ * while the model runs, until the next bind or fab_model_free. */
+fab_status fab_model_bind_weights_ref(fab_model *m, const fab_tensor_set *weights, char *err,
+                                      size_t errlen);
+
 int fab_model_num_inputs(const fab_model *m);
 int fab_model_num_outputs(const fab_model *m);
 int fab_model_num_weights(const fab_model *m);
@@ -118,6 +124,10 @@ fab_context *fab_context_new(fab_model *m, int threads, fab_status *status, char
  * in `outputs`. */
 fab_status fab_context_run(fab_context *ctx, const fab_tensor_set *inputs, fab_tensor_set *outputs,
                            char *err, size_t errlen);
+/* The bare entry: pointers in descriptor order, no checks, no
+ * allocation (benchmarks, applications that own their buffers).  Returns
+ * FAB_E_RUNTIME for a bad token id. */
+fab_status fab_context_run_raw(fab_context *ctx, const void *const *inputs, void *const *outputs);
 void fab_context_free(fab_context *ctx);
 
 #ifdef __cplusplus

@@ -9,6 +9,9 @@
 #include "fab_tensor_internal.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
+#include <elf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +130,48 @@ fab_model *fab_model_from_desc(const fab_model_desc *desc, fab_status *status, c
   return wrap(NULL, desc, status, err, errlen);
 }
 
+/* dlopen maps segments as the program headers say; a truncated file then
+ * faults (SIGBUS) on first touch instead of failing.  So the ELF header
+ * and every loadable segment are checked against the file size first. */
+static fab_status check_elf(const char *path, char *err, size_t errlen) {
+  fab_rfile f;
+  fab_status st = fab_rfile_open(&f, path, err, errlen);
+  if (st != FAB_OK) return st;
+  Elf64_Ehdr eh;
+  st = FAB_E_FORMAT;
+  if (f.size < sizeof eh || fab_rfile_read(&f, 0, &eh, sizeof eh, NULL, 0) != FAB_OK ||
+      memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
+    fab_fail(err, errlen, st, "'%s' is not a 64-bit ELF shared library", path);
+    goto out;
+  }
+  if (eh.e_type != ET_DYN || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+      eh.e_phoff > f.size || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > f.size - eh.e_phoff) {
+    fab_fail(err, errlen, st, "'%s': bad or truncated ELF program headers", path);
+    goto out;
+  }
+  for (int i = 0; i < eh.e_phnum; i++) {
+    Elf64_Phdr ph;
+    if (fab_rfile_read(&f, eh.e_phoff + (uint64_t)i * sizeof ph, &ph, sizeof ph, NULL, 0) != FAB_OK) {
+      fab_fail(err, errlen, st, "'%s': unreadable program header", path);
+      goto out;
+    }
+    if ((ph.p_type == PT_LOAD || ph.p_type == PT_DYNAMIC) &&
+        (ph.p_offset > f.size || ph.p_filesz > f.size - ph.p_offset)) {
+      fab_fail(err, errlen, st, "'%s' is truncated (a segment ends past the end of the file)", path);
+      goto out;
+    }
+  }
+  if (eh.e_shoff && (eh.e_shoff > f.size ||
+                     (uint64_t)eh.e_shnum * eh.e_shentsize > f.size - eh.e_shoff)) {
+    fab_fail(err, errlen, st, "'%s' is truncated (section headers past the end)", path);
+    goto out;
+  }
+  st = FAB_OK;
+out:
+  fab_rfile_close(&f);
+  return st;
+}
+
 fab_model *fab_model_load(const char *so_path, fab_status *status, char *err, size_t errlen) {
   fab_status st;
   if (!so_path) {
@@ -140,6 +185,11 @@ fab_model *fab_model_load(const char *so_path, fab_status *status, char *err, si
   if (!strchr(so_path, '/')) {
     snprintf(buf, sizeof buf, "./%s", so_path);
     path = buf;
+  }
+  st = check_elf(path, err, errlen);
+  if (st != FAB_OK) {
+    if (status) *status = st == FAB_E_IO ? FAB_E_IO : FAB_E_FORMAT;
+    return NULL;
   }
   void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!dl) {
@@ -177,8 +227,19 @@ static const char *shape_str(int rank, const int64_t *dims, char *buf, size_t n)
   return fab_shape_str(rank, dims, buf, n);
 }
 
+static fab_status bind(fab_model *m, const fab_tensor_set *w, bool copy, char *err, size_t errlen);
+
 fab_status fab_model_bind_weights(fab_model *m, const fab_tensor_set *w, char *err,
                                   size_t errlen) {
+  return bind(m, w, true, err, errlen);
+}
+
+fab_status fab_model_bind_weights_ref(fab_model *m, const fab_tensor_set *w, char *err,
+                                      size_t errlen) {
+  return bind(m, w, false, err, errlen);
+}
+
+static fab_status bind(fab_model *m, const fab_tensor_set *w, bool copy, char *err, size_t errlen) {
   if (!m || !w) return fab_fail(err, errlen, FAB_E_ARG, "no model or weights");
   const fab_model_desc *d = m->d;
   /* Check everything before replacing anything. */
@@ -200,6 +261,12 @@ fab_status fab_model_bind_weights(fab_model *m, const fab_tensor_set *w, char *e
   for (int i = 0; i < d->nweights; i++) {
     const fab_model_tensor_desc *wd = &d->weights[i];
     const fab_tensor *t = fab_tset_find(w, wd->name);
+    if (!copy && t->dtype == FAB_DT_F32) {
+      free(m->owned[i]);
+      m->owned[i] = NULL;
+      m->weights[i] = t->data;
+      continue;
+    }
     void *buf = aligned((size_t)wd->nbytes);
     if (!buf) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for weight '%s'", wd->name);
     if (t->dtype == FAB_DT_F32) {
@@ -355,4 +422,10 @@ fab_status fab_context_run(fab_context *c, const fab_tensor_set *inputs, fab_ten
   for (int i = 0; i < d->ninputs; i++) free(tmp[i]);
   free(tmp);
   return st;
+}
+
+fab_status fab_context_run_raw(fab_context *c, const void *const *inputs, void *const *outputs) {
+  if (!c || (!inputs && c->m->d->ninputs) || (!outputs && c->m->d->noutputs)) return FAB_E_ARG;
+  int32_t rc = c->m->d->run((const void *const *)c->m->weights, inputs, outputs, c->scratch, &c->par);
+  return rc == FAB_RUN_OK ? FAB_OK : FAB_E_RUNTIME;
 }

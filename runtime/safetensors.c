@@ -26,6 +26,10 @@
 /* A header larger than this is not a weights file (safetensors itself uses
  * 100 MB). */
 #define ST_MAX_HEADER ((uint64_t)100 << 20)
+/* Tensors per file (as many as a compiled model may have): the tensor set
+ * is searched linearly by name, so a header of millions of empty tensors
+ * would otherwise take hours to load. */
+#define ST_MAX_TENSORS 65536
 
 typedef struct entry {
   const char *name; /* points into the parsed JSON */
@@ -187,6 +191,11 @@ static fab_status read_common(const char *hdr, size_t hlen, uint64_t data_len, c
     goto done;
   }
   size_t cap = json_object_size(root);
+  if (cap > ST_MAX_TENSORS + 1) { /* + 1: __metadata__ */
+    st = fab_fail(err, errlen, FAB_E_LIMIT, "%s: %zu tensors exceed the limit of %d", what, cap,
+                  ST_MAX_TENSORS);
+    goto done;
+  }
   es = calloc(cap ? cap : 1, sizeof *es);
   if (!es) {
     st = fab_fail(err, errlen, FAB_E_NOMEM, "%s: out of memory", what);

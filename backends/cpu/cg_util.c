@@ -1,0 +1,280 @@
+/* cg_util.c — the small vocabulary every kernel is written in: cached
+ * types, constants, counted loops, intrinsics and libm calls. */
+#include "cpu_internal.h"
+
+#include <llvm-c/DebugInfo.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cg_init_types(cg *c) {
+  LLVMContextRef x = c->ctx;
+  c->t_void = LLVMVoidTypeInContext(x);
+  c->t_i1 = LLVMInt1TypeInContext(x);
+  c->t_i8 = LLVMInt8TypeInContext(x);
+  c->t_i32 = LLVMInt32TypeInContext(x);
+  c->t_i64 = LLVMInt64TypeInContext(x);
+  c->t_f32 = LLVMFloatTypeInContext(x);
+  c->t_f64 = LLVMDoubleTypeInContext(x);
+  c->t_i8p = LLVMPointerType(c->t_i8, 0);
+  c->t_i8pp = LLVMPointerType(c->t_i8p, 0);
+  c->t_f32p = LLVMPointerType(c->t_f32, 0);
+  c->t_i32p = LLVMPointerType(c->t_i32, 0);
+  c->t_vf = LLVMVectorType(c->t_f32, (unsigned)c->lanes);
+  c->t_vfp = LLVMPointerType(c->t_vf, 0);
+  LLVMTypeRef ps[3] = {c->t_i8pp, c->t_i64, c->t_i64};
+  c->t_kernel = LLVMFunctionType(c->t_void, ps, 3, 0);
+  c->t_kernelp = LLVMPointerType(c->t_kernel, 0);
+}
+
+LLVMValueRef cg_i64(cg *c, int64_t v) { return LLVMConstInt(c->t_i64, (unsigned long long)v, 1); }
+LLVMValueRef cg_i32(cg *c, int32_t v) { return LLVMConstInt(c->t_i32, (unsigned long long)(int64_t)v, 1); }
+LLVMValueRef cg_f32(cg *c, double v) { return LLVMConstReal(c->t_f32, v); }
+
+LLVMValueRef cg_vsplat(cg *c, LLVMValueRef s, int lanes) {
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), (unsigned)lanes);
+  LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetUndef(vt), s, cg_i32(c, 0), "");
+  LLVMValueRef mask = LLVMConstNull(LLVMVectorType(c->t_i32, (unsigned)lanes));
+  return LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(vt), mask, "splat");
+}
+
+static LLVMValueRef arg_ptr(cg *c, int k) {
+  LLVMValueRef p = LLVMBuildGEP2(c->b, c->t_i8p, c->args, (LLVMValueRef[]){cg_i64(c, k)}, 1, "");
+  return LLVMBuildLoad2(c->b, c->t_i8p, p, "arg");
+}
+
+LLVMValueRef cg_arg_i8(cg *c, int k) { return arg_ptr(c, k); }
+
+LLVMValueRef cg_arg_f32(cg *c, int k) {
+  return LLVMBuildBitCast(c->b, arg_ptr(c, k), c->t_f32p, "argf");
+}
+
+LLVMValueRef cg_arg_i32(cg *c, int k) {
+  return LLVMBuildBitCast(c->b, arg_ptr(c, k), c->t_i32p, "argi");
+}
+
+LLVMValueRef cg_gep(cg *c, LLVMTypeRef elem, LLVMValueRef p, LLVMValueRef i) {
+  return LLVMBuildInBoundsGEP2(c->b, elem, p, &i, 1, "");
+}
+
+LLVMValueRef cg_loadf(cg *c, LLVMValueRef p, LLVMValueRef i) {
+  return LLVMBuildLoad2(c->b, c->t_f32, cg_gep(c, c->t_f32, p, i), "");
+}
+
+void cg_storef(cg *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
+  LLVMBuildStore(c->b, v, cg_gep(c, c->t_f32, p, i));
+}
+
+/* Index arithmetic never wraps (sizes are far below 2^63): nsw helps LLVM
+ * vectorise and hoist. */
+LLVMValueRef cg_add(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
+LLVMValueRef cg_mul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWMul(c->b, a, b, ""); }
+LLVMValueRef cg_addc(cg *c, LLVMValueRef a, int64_t k) { return k ? cg_add(c, a, cg_i64(c, k)) : a; }
+LLVMValueRef cg_mulc(cg *c, LLVMValueRef a, int64_t k) { return k == 1 ? a : cg_mul(c, a, cg_i64(c, k)); }
+
+LLVMValueRef cg_alloca(cg *c, LLVMTypeRef t, const char *name) {
+  LLVMBuilderRef tmp = LLVMCreateBuilderInContext(c->ctx);
+  LLVMValueRef first = LLVMGetFirstInstruction(c->entry_bb);
+  if (first) LLVMPositionBuilderBefore(tmp, first);
+  else LLVMPositionBuilderAtEnd(tmp, c->entry_bb);
+  LLVMValueRef a = LLVMBuildAlloca(tmp, t, name);
+  LLVMDisposeBuilder(tmp);
+  return a;
+}
+
+cg_loop cg_loop_begin_step(cg *c, LLVMValueRef start, LLVMValueRef end, int64_t step,
+                           const char *name) {
+  cg_loop l;
+  l.pre = LLVMGetInsertBlock(c->b);
+  l.head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
+  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "body");
+  l.exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "exit");
+  LLVMBuildBr(c->b, l.head);
+  LLVMPositionBuilderAtEnd(c->b, l.head);
+  l.iv = LLVMBuildPhi(c->b, c->t_i64, name);
+  LLVMAddIncoming(l.iv, &start, &l.pre, 1);
+  LLVMValueRef cond = LLVMBuildICmp(c->b, LLVMIntSLT, l.iv, end, "");
+  LLVMBuildCondBr(c->b, cond, body, l.exit);
+  LLVMPositionBuilderAtEnd(c->b, body);
+  l.step = cg_i64(c, step);
+  return l;
+}
+
+cg_loop cg_loop_begin(cg *c, LLVMValueRef start, LLVMValueRef end, const char *name) {
+  return cg_loop_begin_step(c, start, end, 1, name);
+}
+
+void cg_loop_end(cg *c, cg_loop *l) {
+  LLVMValueRef next = cg_add(c, l->iv, l->step);
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+  LLVMBuildBr(c->b, l->head);
+  LLVMAddIncoming(l->iv, &next, &latch, 1);
+  LLVMPositionBuilderAtEnd(c->b, l->exit);
+}
+
+/* Marks the loop with llvm.loop.vectorize.enable: the vectoriser then may
+ * reorder floating-point reductions (the C API of LLVM 14 cannot set
+ * fast-math flags on instructions, and without either it keeps sums
+ * sequential and scalar). */
+static void loop_end_meta(cg *c, cg_loop *l, const char *key, bool with_true) {
+  LLVMValueRef next = cg_add(c, l->iv, l->step);
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+  LLVMValueRef br = LLVMBuildBr(c->b, l->head);
+  LLVMAddIncoming(l->iv, &next, &latch, 1);
+  LLVMMetadataRef tmp = LLVMTemporaryMDNode(c->ctx, NULL, 0);
+  LLVMMetadataRef kv[2] = {LLVMMDStringInContext2(c->ctx, key, strlen(key)),
+                           LLVMValueAsMetadata(LLVMConstInt(c->t_i1, 1, 0))};
+  LLVMMetadataRef hint = LLVMMDNodeInContext2(c->ctx, kv, with_true ? 2 : 1);
+  LLVMMetadataRef ops[2] = {tmp, hint};
+  LLVMMetadataRef loop = LLVMMDNodeInContext2(c->ctx, ops, 2);
+  LLVMMetadataReplaceAllUsesWith(tmp, loop);
+  LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9),
+                  LLVMMetadataAsValue(c->ctx, loop));
+  LLVMPositionBuilderAtEnd(c->b, l->exit);
+}
+
+void cg_loop_end_vec(cg *c, cg_loop *l) { loop_end_meta(c, l, "llvm.loop.vectorize.enable", true); }
+
+/* Loops over a stack buffer must stay loops: fully unrolled, their
+ * constant indices let SROA split the buffer into thousands of values and
+ * compile time explodes. */
+void cg_loop_end_nounroll(cg *c, cg_loop *l) { loop_end_meta(c, l, "llvm.loop.unroll.disable", false); }
+
+LLVMBasicBlockRef cg_if_begin(cg *c, LLVMValueRef cond) {
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "then");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "join");
+  LLVMBuildCondBr(c->b, cond, then, join);
+  LLVMPositionBuilderAtEnd(c->b, then);
+  return join;
+}
+
+void cg_if_end(cg *c, LLVMBasicBlockRef join) {
+  LLVMBuildBr(c->b, join);
+  LLVMPositionBuilderAtEnd(c->b, join);
+}
+
+/* "f32" or "v16f32": the overload suffix LLVM expects in intrinsic names. */
+static void type_suffix(cg *c, LLVMTypeRef t, char *buf, size_t n) {
+  if (LLVMGetTypeKind(t) == LLVMVectorTypeKind)
+    snprintf(buf, n, "v%uf32", LLVMGetVectorSize(t));
+  else
+    snprintf(buf, n, "f32");
+  (void)c;
+}
+
+static LLVMValueRef get_fn(cg *c, const char *name, LLVMTypeRef fty) {
+  LLVMValueRef f = LLVMGetNamedFunction(c->mod, name);
+  if (!f) f = LLVMAddFunction(c->mod, name, fty);
+  return f;
+}
+
+LLVMValueRef cg_call_intr(cg *c, const char *base, LLVMTypeRef t, LLVMValueRef *args, int n) {
+  char name[64], suf[16];
+  type_suffix(c, t, suf, sizeof suf);
+  snprintf(name, sizeof name, "%s.%s", base, suf);
+  LLVMTypeRef ps[3] = {t, t, t};
+  LLVMTypeRef fty = LLVMFunctionType(t, ps, (unsigned)n, 0);
+  return LLVMBuildCall2(c->b, fty, get_fn(c, name, fty), args, (unsigned)n, "");
+}
+
+LLVMValueRef cg_fmax(cg *c, LLVMValueRef a, LLVMValueRef b) {
+  LLVMValueRef gt = LLVMBuildFCmp(c->b, LLVMRealOGT, a, b, "");
+  return LLVMBuildSelect(c->b, gt, a, b, "max");
+}
+
+LLVMValueRef cg_exp(cg *c, LLVMValueRef x) {
+  return cg_call_intr(c, "llvm.exp", LLVMTypeOf(x), &x, 1);
+}
+
+LLVMValueRef cg_sqrt(cg *c, LLVMValueRef x) {
+  return cg_call_intr(c, "llvm.sqrt", LLVMTypeOf(x), &x, 1);
+}
+
+LLVMValueRef cg_fma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
+  LLVMValueRef args[3] = {a, b, acc};
+  /* fmuladd, not fma: the loop vectoriser of LLVM 14 recognises it as a
+   * reduction step, and it still becomes one vfmadd on FMA targets. */
+  return cg_call_intr(c, "llvm.fmuladd", LLVMTypeOf(a), args, 3);
+}
+
+/* libm for the transcendental functions without an LLVM intrinsic: exact
+ * to an ulp, which the 1e-4 agreement with the interpreter needs (cheap
+ * polynomial erf approximations lose relative accuracy in GELU's tail). */
+static LLVMValueRef libm1(cg *c, const char *name, LLVMValueRef x) {
+  LLVMTypeRef fty = LLVMFunctionType(c->t_f32, &c->t_f32, 1, 0);
+  LLVMValueRef f = get_fn(c, name, fty);
+  return LLVMBuildCall2(c->b, fty, f, &x, 1, "");
+}
+
+LLVMValueRef cg_tanh(cg *c, LLVMValueRef x) { return libm1(c, "tanhf", x); }
+LLVMValueRef cg_erf(cg *c, LLVMValueRef x) { return libm1(c, "erff", x); }
+
+LLVMValueRef cg_gelu(cg *c, LLVMValueRef x, bool tanh_approx) {
+  LLVMValueRef inner;
+  if (tanh_approx) {
+    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    LLVMValueRef x3 = LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, x, x, ""), x, "");
+    LLVMValueRef u = LLVMBuildFAdd(c->b, x, LLVMBuildFMul(c->b, x3, cg_f32(c, 0.044715), ""), "");
+    u = LLVMBuildFMul(c->b, u, cg_f32(c, 0.7978845608028654), "");
+    inner = cg_tanh(c, u);
+  } else {
+    inner = cg_erf(c, LLVMBuildFMul(c->b, x, cg_f32(c, 0.7071067811865476), ""));
+  }
+  LLVMValueRef one_plus = LLVMBuildFAdd(c->b, cg_f32(c, 1.0), inner, "");
+  return LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, x, cg_f32(c, 0.5), ""), one_plus, "gelu");
+}
+
+void cg_memcpy(cg *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes) {
+  dst = LLVMBuildBitCast(c->b, dst, c->t_i8p, "");
+  src = LLVMBuildBitCast(c->b, src, c->t_i8p, "");
+  LLVMTypeRef ps[4] = {c->t_i8p, c->t_i8p, c->t_i64, c->t_i1};
+  LLVMTypeRef fty = LLVMFunctionType(c->t_void, ps, 4, 0);
+  LLVMValueRef args[4] = {dst, src, bytes, LLVMConstInt(c->t_i1, 0, 0)};
+  LLVMBuildCall2(c->b, fty, get_fn(c, "llvm.memmove.p0i8.p0i8.i64", fty), args, 4, "");
+}
+
+void cg_memset0(cg *c, LLVMValueRef dst, LLVMValueRef bytes) {
+  dst = LLVMBuildBitCast(c->b, dst, c->t_i8p, "");
+  LLVMTypeRef ps[4] = {c->t_i8p, c->t_i8, c->t_i64, c->t_i1};
+  LLVMTypeRef fty = LLVMFunctionType(c->t_void, ps, 4, 0);
+  LLVMValueRef args[4] = {dst, LLVMConstInt(c->t_i8, 0, 0), bytes, LLVMConstInt(c->t_i1, 0, 0)};
+  LLVMBuildCall2(c->b, fty, get_fn(c, "llvm.memset.p0i8.i64", fty), args, 4, "");
+}
+
+LLVMValueRef cg_const_f32_array(cg *c, const float *v, int64_t n, const char *name) {
+  LLVMValueRef *els = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
+  if (!els) return NULL;
+  for (int64_t i = 0; i < n; i++) els[i] = LLVMConstReal(c->t_f32, v[i]);
+  LLVMValueRef arr = LLVMConstArray(c->t_f32, els, (unsigned)n);
+  free(els);
+  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(arr), name);
+  LLVMSetInitializer(g, arr);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetAlignment(g, 64);
+  return LLVMBuildBitCast(c->b, g, c->t_f32p, "tbl");
+}
+
+int64_t cg_numel(const fab_type *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->rank; i++) n *= t->dims[i];
+  return n;
+}
+
+int64_t cg_lastdim(const fab_type *t) { return t->rank ? t->dims[t->rank - 1] : 1; }
+
+int cg_norm_axis(const fab_type *t, int64_t axis) {
+  if (axis < 0) axis += t->rank;
+  return (int)axis;
+}
+
+void cg_axis_split(const fab_type *t, int axis, int64_t *outer, int64_t *len, int64_t *inner) {
+  *outer = 1;
+  *inner = 1;
+  for (int i = 0; i < axis; i++) *outer *= t->dims[i];
+  for (int i = axis + 1; i < t->rank; i++) *inner *= t->dims[i];
+  *len = t->dims[axis];
+}
+
+const fab_type *cg_operand_type(cg *c, int k) { return &c->f->ops[c->op->operands[k]].type; }

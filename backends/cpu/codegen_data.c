@@ -1,0 +1,206 @@
+/* codegen_data.c — data movement: pad, slice, reshape (as a copy when the
+ * memplan gave it its own slot), stack, transpose, embed, meanpool, take,
+ * bitrev.
+ *
+ * Most are copies of contiguous runs, emitted as llvm.memmove on bytes so
+ * that f32, i32 and c64 share one code path. */
+#include "cpu_internal.h"
+
+static int64_t esize(fab_dtype t) { return t == FAB_C64 ? 8 : 4; }
+
+static LLVMValueRef byte_at(cg *c, LLVMValueRef p, LLVMValueRef off) {
+  return LLVMBuildInBoundsGEP2(c->b, c->t_i8, p, &off, 1, "");
+}
+
+/* pad / slice along `axis`: out[o, 0:cn, :] = in[o, s0:s0+cn, :] (+ zeros). */
+static bool gen_pad_slice(cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *it = cg_operand_type(c, 0);
+  int axis = cg_norm_axis(it, fab_op_int(op, "axis", -1));
+  if (axis < 0 || axis >= it->rank) {
+    CG_ERR(c, "cpu backend: bad axis");
+    return false;
+  }
+  int64_t outer, len, inner, es = esize(it->dtype);
+  cg_axis_split(it, axis, &outer, &len, &inner);
+  int64_t olen = op->type.dims[axis];
+  int64_t start = op->code == FAB_OP_SLICE ? fab_op_int(op, "start", 0) : 0;
+  int64_t cn = op->code == FAB_OP_SLICE ? olen : len;
+  if (start < 0 || start + cn > len || cn > olen) {
+    CG_ERR(c, "cpu backend: %s out of range", fab_opinfos[op->code].name);
+    return false;
+  }
+  *nrows = outer;
+  LLVMValueRef out = cg_arg_i8(c, 0), in = cg_arg_i8(c, 1);
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
+  LLVMValueRef dst = byte_at(c, out, cg_mulc(c, r.iv, olen * inner * es));
+  LLVMValueRef src = byte_at(c, in, cg_addc(c, cg_mulc(c, r.iv, len * inner * es), start * inner * es));
+  cg_memcpy(c, dst, src, cg_i64(c, cn * inner * es));
+  if (olen > cn) cg_memset0(c, byte_at(c, dst, cg_i64(c, cn * inner * es)), cg_i64(c, (olen - cn) * inner * es));
+  cg_loop_end(c, &r);
+  return true;
+}
+
+/* stack x[.., n] {count} -> [.., count, n]. */
+static void gen_stack(cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *it = cg_operand_type(c, 0);
+  int64_t n = cg_lastdim(it), count = fab_op_int(op, "count", 1), es = esize(it->dtype);
+  *nrows = cg_numel(it) / n;
+  LLVMValueRef out = cg_arg_i8(c, 0), in = cg_arg_i8(c, 1);
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
+  LLVMValueRef src = byte_at(c, in, cg_mulc(c, r.iv, n * es));
+  cg_loop k = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, count), "k");
+  LLVMValueRef dst = byte_at(c, out, cg_mulc(c, cg_add(c, cg_mulc(c, r.iv, count), k.iv), n * es));
+  cg_memcpy(c, dst, src, cg_i64(c, n * es));
+  cg_loop_end(c, &k);
+  cg_loop_end(c, &r);
+}
+
+/* transpose: nested loops over the result's axes; the innermost copies one
+ * element (i32- or i64-sized) from the strided source. */
+static bool gen_transpose(cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *it = cg_operand_type(c, 0);
+  const fab_attr *pa = fab_op_attr(op, "perm");
+  int rank = it->rank;
+  if (!pa || pa->kind != FAB_ATTR_INTS || pa->nints != rank || rank < 1) {
+    CG_ERR(c, "cpu backend: bad transpose perm");
+    return false;
+  }
+  int64_t istride[FAB_MAX_RANK];
+  istride[rank - 1] = 1;
+  for (int i = rank - 2; i >= 0; i--) istride[i] = istride[i + 1] * it->dims[i + 1];
+  LLVMTypeRef et = it->dtype == FAB_C64 ? c->t_i64 : c->t_i32;
+  LLVMTypeRef etp = LLVMPointerType(et, 0);
+  LLVMValueRef out = LLVMBuildBitCast(c->b, cg_arg_i8(c, 0), etp, "");
+  LLVMValueRef in = LLVMBuildBitCast(c->b, cg_arg_i8(c, 1), etp, "");
+  *nrows = op->type.dims[0];
+  cg_loop loops[FAB_MAX_RANK];
+  LLVMValueRef ioff = cg_i64(c, 0), ooff = cg_i64(c, 0);
+  for (int i = 0; i < rank; i++) {
+    int64_t p = pa->ints[i];
+    if (p < 0 || p >= rank) {
+      CG_ERR(c, "cpu backend: bad transpose perm");
+      return false;
+    }
+    loops[i] = i == 0 ? cg_loop_begin(c, c->begin, c->end, "t")
+                      : cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, op->type.dims[i]), "t");
+    ioff = cg_add(c, ioff, cg_mulc(c, loops[i].iv, istride[p]));
+    ooff = cg_add(c, cg_mulc(c, ooff, op->type.dims[i]), loops[i].iv);
+  }
+  LLVMValueRef v = LLVMBuildLoad2(c->b, et, cg_gep(c, et, in, ioff), "");
+  LLVMBuildStore(c->b, v, cg_gep(c, et, out, ooff));
+  for (int i = rank - 1; i >= 0; i--) cg_loop_end(c, &loops[i]);
+  return true;
+}
+
+/* embed ids[..], table[V, d]: ids were range-checked by the entry. */
+static void gen_embed(cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *idt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
+  int64_t d = tt->dims[tt->rank - 1];
+  *nrows = cg_numel(idt);
+  LLVMValueRef out = cg_arg_i8(c, 0), ids = cg_arg_i32(c, 1), tab = cg_arg_i8(c, 2);
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "tok");
+  LLVMValueRef id = LLVMBuildLoad2(c->b, c->t_i32, cg_gep(c, c->t_i32, ids, r.iv), "id");
+  id = LLVMBuildZExt(c->b, id, c->t_i64, "");
+  cg_memcpy(c, byte_at(c, out, cg_mulc(c, r.iv, d * 4)), byte_at(c, tab, cg_mulc(c, id, d * 4)),
+            cg_i64(c, d * 4));
+  cg_loop_end(c, &r);
+  (void)op;
+}
+
+/* meanpool x[o, s, d] -> [o, d]: accumulate rows into out, then scale. */
+static void gen_meanpool(cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *it = cg_operand_type(c, 0);
+  int64_t d = cg_lastdim(it), s = it->rank >= 2 ? it->dims[it->rank - 2] : 1;
+  *nrows = cg_numel(it) / (d * s);
+  LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1);
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
+  LLVMValueRef ob = cg_mulc(c, r.iv, d);
+  cg_memset0(c, cg_gep(c, c->t_f32, out, ob), cg_i64(c, d * 4));
+  cg_loop t = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, s), "t");
+  LLVMValueRef xb = cg_mulc(c, cg_add(c, cg_mulc(c, r.iv, s), t.iv), d);
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
+  LLVMValueRef oi = cg_add(c, ob, j.iv);
+  cg_storef(c, LLVMBuildFAdd(c->b, cg_loadf(c, out, oi), cg_loadf(c, x, cg_add(c, xb, j.iv)), ""), out, oi);
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &t);
+  j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
+  oi = cg_add(c, ob, j.iv);
+  cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, oi), cg_f32(c, 1.0 / (double)s), ""), out, oi);
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &r);
+  (void)op;
+}
+
+static bool gen_take(cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *it = cg_operand_type(c, 0);
+  int64_t d = cg_lastdim(it), s = it->rank >= 2 ? it->dims[it->rank - 2] : 1, es = esize(it->dtype);
+  int64_t index = fab_op_int(op, "index", 0);
+  if (index < 0) index += s;
+  if (index < 0 || index >= s) {
+    CG_ERR(c, "cpu backend: take index out of range");
+    return false;
+  }
+  *nrows = cg_numel(it) / (d * s);
+  LLVMValueRef out = cg_arg_i8(c, 0), x = cg_arg_i8(c, 1);
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
+  LLVMValueRef src = byte_at(c, x, cg_addc(c, cg_mulc(c, r.iv, s * d * es), index * d * es));
+  cg_memcpy(c, byte_at(c, out, cg_mulc(c, r.iv, d * es)), src, cg_i64(c, d * es));
+  cg_loop_end(c, &r);
+  return true;
+}
+
+/* bitrev along a power-of-two axis: out[o, j, :] = in[o, rev(j), :]. */
+static bool gen_bitrev(cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *it = cg_operand_type(c, 0);
+  int axis = cg_norm_axis(it, fab_op_int(op, "axis", -1));
+  if (axis < 0 || axis >= it->rank) {
+    CG_ERR(c, "cpu backend: bad axis");
+    return false;
+  }
+  int64_t outer, len, inner, es = esize(it->dtype);
+  cg_axis_split(it, axis, &outer, &len, &inner);
+  int bits = 0;
+  while (((int64_t)1 << bits) < len) bits++;
+  if (((int64_t)1 << bits) != len) {
+    CG_ERR(c, "cpu backend: bitrev of a non-power-of-two axis");
+    return false;
+  }
+  *nrows = outer;
+  LLVMValueRef out = cg_arg_i8(c, 0), in = cg_arg_i8(c, 1);
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "j");
+  LLVMValueRef rev = cg_i64(c, 0);
+  if (bits > 0) {
+    LLVMValueRef jv = j.iv;
+    LLVMTypeRef fty = LLVMFunctionType(c->t_i64, &c->t_i64, 1, 0);
+    LLVMValueRef f = LLVMGetNamedFunction(c->mod, "llvm.bitreverse.i64");
+    if (!f) f = LLVMAddFunction(c->mod, "llvm.bitreverse.i64", fty);
+    rev = LLVMBuildLShr(c->b, LLVMBuildCall2(c->b, fty, f, &jv, 1, ""), cg_i64(c, 64 - bits), "");
+  }
+  LLVMValueRef rb = cg_mulc(c, r.iv, len * inner * es);
+  LLVMValueRef dst = byte_at(c, out, cg_add(c, rb, cg_mulc(c, j.iv, inner * es)));
+  LLVMValueRef src = byte_at(c, in, cg_add(c, rb, cg_mulc(c, rev, inner * es)));
+  cg_memcpy(c, dst, src, cg_i64(c, inner * es));
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &r);
+  return true;
+}
+
+bool cg_gen_data(cg *c, const fab_op *op, int64_t *nrows) {
+  switch (op->code) {
+  case FAB_OP_PAD: case FAB_OP_SLICE: return gen_pad_slice(c, op, nrows);
+  case FAB_OP_RESHAPE: {
+    int64_t bytes = cg_numel(&op->type) * esize(op->type.dtype);
+    cg_memcpy(c, cg_arg_i8(c, 0), cg_arg_i8(c, 1), cg_i64(c, bytes));
+    *nrows = 1;
+    return true;
+  }
+  case FAB_OP_STACK: gen_stack(c, op, nrows); return true;
+  case FAB_OP_TRANSPOSE: return gen_transpose(c, op, nrows);
+  case FAB_OP_EMBED: gen_embed(c, op, nrows); return true;
+  case FAB_OP_MEANPOOL: gen_meanpool(c, op, nrows); return true;
+  case FAB_OP_TAKE: return gen_take(c, op, nrows);
+  case FAB_OP_BITREV: return gen_bitrev(c, op, nrows);
+  default: CG_ERR(c, "cpu backend: internal: not a data op"); return false;
+  }
+}

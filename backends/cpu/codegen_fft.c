@@ -1,0 +1,332 @@
+/* codegen_fft.c — fft.stages (radix-2 decimation-in-time on bit-reversed
+ * input) and dft (dense, for non-power-of-two axes) on interleaved
+ * complex f32.
+ *
+ * Twiddles are computed at compile time in double and stored as private
+ * constant tables: one table of M/2 roots for the largest stage M; stage m
+ * reads every (M/m)-th.  A row along the axis is copied into the work
+ * buffer (the result, or the op's workspace when only the real part is
+ * kept) and transformed in place. */
+#include "cpu_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static bool fft_axis(cg *c, const fab_op *op, int64_t *outer, int64_t *len, int64_t *inner) {
+  const fab_type *it = cg_operand_type(c, 0);
+  int axis = cg_norm_axis(it, fab_op_int(op, "axis", -1));
+  if (axis < 0 || axis >= it->rank || it->dtype != FAB_C64) {
+    CG_ERR(c, "cpu backend: %s needs a c64 operand and a valid axis", fab_opinfos[op->code].name);
+    return false;
+  }
+  cg_axis_split(it, axis, outer, len, inner);
+  return true;
+}
+
+int64_t cg_workspace_bytes(const fab_func *f, const fab_op *op) {
+  if (op->code == FAB_OP_FFT_STAGES && fab_op_int(op, "real_out", 0))
+    return cg_numel(&f->ops[op->operands[0]].type) * 8;
+  return 0;
+}
+
+/* x[(g + j)] and x[(g + j + h)] of one complex run, element stride `inner`. */
+static void butterfly(cg *c, LLVMValueRef w, LLVMValueRef pi, LLVMValueRef qi, LLVMValueRef wr,
+                      LLVMValueRef wi) {
+  LLVMValueRef p2 = cg_mulc(c, pi, 2), q2 = cg_mulc(c, qi, 2);
+  LLVMValueRef ur = cg_loadf(c, w, p2), ui = cg_loadf(c, w, cg_addc(c, p2, 1));
+  LLVMValueRef vr = cg_loadf(c, w, q2), vi = cg_loadf(c, w, cg_addc(c, q2, 1));
+  /* t = w * v */
+  LLVMValueRef tr = LLVMBuildFSub(c->b, LLVMBuildFMul(c->b, wr, vr, ""), LLVMBuildFMul(c->b, wi, vi, ""), "");
+  LLVMValueRef ti = LLVMBuildFAdd(c->b, LLVMBuildFMul(c->b, wr, vi, ""), LLVMBuildFMul(c->b, wi, vr, ""), "");
+  cg_storef(c, LLVMBuildFAdd(c->b, ur, tr, ""), w, p2);
+  cg_storef(c, LLVMBuildFAdd(c->b, ui, ti, ""), w, cg_addc(c, p2, 1));
+  cg_storef(c, LLVMBuildFSub(c->b, ur, tr, ""), w, q2);
+  cg_storef(c, LLVMBuildFSub(c->b, ui, ti, ""), w, cg_addc(c, q2, 1));
+}
+
+/* Inserts a zero bit at each (ascending) position. */
+static LLVMValueRef insert_zeros(cg *c, LLVMValueRef v, const int64_t *pos, int g) {
+  for (int t = 0; t < g; t++) {
+    LLVMValueRef low = LLVMBuildAnd(c->b, v, cg_i64(c, ((int64_t)1 << pos[t]) - 1), "");
+    LLVMValueRef hi = LLVMBuildShl(c->b, LLVMBuildLShr(c->b, v, cg_i64(c, pos[t]), ""), cg_i64(c, pos[t] + 1), "");
+    v = LLVMBuildOr(c->b, hi, low, "");
+  }
+  return v;
+}
+
+/* g consecutive DIT stages (log2 sizes ks[0..g), distinct) on the lane
+ * buffer: the 2^g complex vectors a group touches are loaded once, go
+ * through every stage in registers and are stored once.  Stage t pairs
+ * positions h_t = 2^(k_t - 1) apart; its twiddle index is p mod h_t. */
+static void fft_group(cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
+                      const int64_t *ks, int g) {
+  int V = c->lanes, G = 1 << g;
+  int64_t pos[3];
+  for (int t = 0; t < g; t++) pos[t] = ks[t] - 1;
+  for (int a = 1; a < g; a++)
+    for (int b = a; b > 0 && pos[b - 1] > pos[b]; b--) {
+      int64_t tmp = pos[b];
+      pos[b] = pos[b - 1];
+      pos[b - 1] = tmp;
+    }
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len >> g), "base");
+  LLVMValueRef p0 = insert_zeros(c, j.iv, pos, g);
+  LLVMValueRef re[8], im[8], pidx[8];
+  for (int m = 0; m < G; m++) {
+    int64_t off = 0;
+    for (int t = 0; t < g; t++)
+      if (m & (1 << t)) off += (int64_t)1 << (ks[t] - 1);
+    pidx[m] = cg_addc(c, p0, off);
+    LLVMValueRef r = cg_mulc(c, pidx[m], 2 * V);
+    re[m] = cg_vload(c, buf, r, 64);
+    im[m] = cg_vload(c, buf, cg_addc(c, r, V), 64);
+  }
+  for (int t = 0; t < g; t++) {
+    int64_t h = (int64_t)1 << (ks[t] - 1), msz = 2 * h;
+    for (int m = 0; m < G; m++) {
+      if (m & (1 << t)) continue;
+      int mq = m | (1 << t);
+      LLVMValueRef jj = LLVMBuildAnd(c->b, pidx[m], cg_i64(c, h - 1), "");
+      LLVMValueRef ti = cg_mulc(c, jj, 2 * (M / msz));
+      LLVMValueRef wr = cg_vsplat(c, cg_loadf(c, tab, ti), V);
+      LLVMValueRef wi = cg_vsplat(c, cg_loadf(c, tab, cg_addc(c, ti, 1)), V);
+      LLVMValueRef tr = cg_fma(c, wr, re[mq], LLVMBuildFNeg(c->b, LLVMBuildFMul(c->b, wi, im[mq], ""), ""));
+      LLVMValueRef tim = cg_fma(c, wr, im[mq], LLVMBuildFMul(c->b, wi, re[mq], ""));
+      LLVMValueRef ur = re[m], ui = im[m];
+      re[m] = LLVMBuildFAdd(c->b, ur, tr, "");
+      im[m] = LLVMBuildFAdd(c->b, ui, tim, "");
+      re[mq] = LLVMBuildFSub(c->b, ur, tr, "");
+      im[mq] = LLVMBuildFSub(c->b, ui, tim, "");
+    }
+  }
+  for (int m = 0; m < G; m++) {
+    LLVMValueRef r = cg_mulc(c, pidx[m], 2 * V);
+    cg_vstore(c, re[m], buf, r, 64);
+    cg_vstore(c, im[m], buf, cg_addc(c, r, V), 64);
+  }
+  cg_loop_end_nounroll(c, &j);
+}
+
+/* Every stage of the op on the lane buffer, in groups of up to 3 stages of
+ * distinct sizes kept in registers (radix 8: 16 vectors). */
+static void fft_all_stages(cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
+                           const fab_attr *st) {
+  for (int s = 0; s < st->nints;) {
+    int g = 1;
+    while (g < 3 && s + g < st->nints) {
+      bool distinct = true;
+      for (int t = 0; t < g; t++) distinct = distinct && st->ints[s + t] != st->ints[s + g];
+      if (!distinct) break;
+      g++;
+    }
+    fft_group(c, buf, tab, M, len, st->ints + s, g);
+    s += g;
+  }
+}
+
+static LLVMValueRef lane_buffer(cg *c, int64_t len) {
+  LLVMValueRef bufa = cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)(2 * len * c->lanes)), "lanes");
+  LLVMSetAlignment(bufa, 64);
+  return LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
+}
+
+/* Across a middle axis with V | inner: V consecutive inner positions are
+ * the lanes.  Their interleaved (re, im) pairs are split into a re and an
+ * im vector on the way in (even / odd shuffles) and interleaved again on
+ * the way out, so the stages run exactly as in the tiled case. */
+static void gen_fft_columns(cg *c, const fab_attr *st, LLVMValueRef tab, int64_t M, int64_t outer,
+                            int64_t len, int64_t inner, bool real_out, int64_t *nrows) {
+  int V = c->lanes;
+  int64_t nch = inner / V;
+  *nrows = outer * nch;
+  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1), buf = lane_buffer(c, len);
+  LLVMValueRef even[32], odd[32], lo[32], hi[32];
+  for (int i = 0; i < V; i++) {
+    even[i] = cg_i32(c, 2 * i);
+    odd[i] = cg_i32(c, 2 * i + 1);
+    lo[i] = cg_i32(c, (i & 1) ? V + i / 2 : i / 2);
+    hi[i] = cg_i32(c, (i & 1) ? V + V / 2 + i / 2 : V / 2 + i / 2);
+  }
+  LLVMValueRef me = LLVMConstVector(even, (unsigned)V), mo = LLVMConstVector(odd, (unsigned)V);
+  LLVMValueRef ml = LLVMConstVector(lo, (unsigned)V), mh = LLVMConstVector(hi, (unsigned)V);
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "block");
+  LLVMValueRef o = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, nch), "");
+  LLVMValueRef cb = cg_mulc(c, LLVMBuildSRem(c->b, r.iv, cg_i64(c, nch), ""), V);
+  LLVMValueRef base = cg_add(c, cg_mulc(c, o, len * inner), cb); /* complex index of (0, cb) */
+  cg_loop p = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
+  LLVMValueRef e = cg_add(c, base, cg_mulc(c, p.iv, inner)), f2 = cg_mulc(c, e, 2);
+  LLVMValueRef v0 = cg_vload(c, in, f2, 4), v1 = cg_vload(c, in, cg_addc(c, f2, V), 4);
+  LLVMValueRef bi = cg_mulc(c, p.iv, 2 * V);
+  cg_vstore(c, LLVMBuildShuffleVector(c->b, v0, v1, me, "re"), buf, bi, 64);
+  cg_vstore(c, LLVMBuildShuffleVector(c->b, v0, v1, mo, "im"), buf, cg_addc(c, bi, V), 64);
+  cg_loop_end_nounroll(c, &p);
+  fft_all_stages(c, buf, tab, M, len, st);
+  p = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
+  e = cg_add(c, base, cg_mulc(c, p.iv, inner));
+  bi = cg_mulc(c, p.iv, 2 * V);
+  LLVMValueRef re = cg_vload(c, buf, bi, 64);
+  if (real_out) {
+    cg_vstore(c, re, out, e, 4);
+  } else {
+    LLVMValueRef im = cg_vload(c, buf, cg_addc(c, bi, V), 64);
+    f2 = cg_mulc(c, e, 2);
+    cg_vstore(c, LLVMBuildShuffleVector(c->b, re, im, ml, ""), out, f2, 4);
+    cg_vstore(c, LLVMBuildShuffleVector(c->b, re, im, mh, ""), out, cg_addc(c, f2, V), 4);
+  }
+  cg_loop_end_nounroll(c, &p);
+  cg_loop_end(c, &r);
+}
+
+/* Along the last axis: rows as SIMD lanes, as in the butterfly kernel.  A
+ * tile of V rows is transposed into 2 * len vectors (re, im of each
+ * position), every stage runs on whole vectors with broadcast twiddles,
+ * and the tile is transposed back (only the real parts for real_out). */
+static void gen_fft_tiled(cg *c, const fab_op *op, const fab_attr *st, LLVMValueRef tab, int64_t M,
+                          int64_t rows, int64_t len, bool real_out, int64_t *nrows) {
+  int V = c->lanes;
+  *nrows = (rows + V - 1) / V;
+  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
+  LLVMValueRef buf = lane_buffer(c, len);
+  cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
+  LLVMValueRef r0 = cg_mulc(c, tl.iv, V);
+  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), r0, "");
+  LLVMValueRef nvalid = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""),
+                                        left, cg_i64(c, V), "nvalid");
+  cg_tile_copy(c, in, cg_mulc(c, r0, 2 * len), 2 * len, 2 * len, buf, 1, nvalid, true);
+  fft_all_stages(c, buf, tab, M, len, st);
+  if (real_out)
+    cg_tile_copy(c, out, cg_mulc(c, r0, len), len, len, buf, 2, nvalid, false);
+  else
+    cg_tile_copy(c, out, cg_mulc(c, r0, 2 * len), 2 * len, 2 * len, buf, 1, nvalid, false);
+  cg_loop_end(c, &tl);
+  (void)op;
+}
+
+static bool gen_fft_stages(cg *c, const fab_op *op, int64_t *nrows) {
+  int64_t outer, len, inner;
+  if (!fft_axis(c, op, &outer, &len, &inner)) return false;
+  const fab_attr *st = fab_op_attr(op, "stages");
+  if (!st || st->kind != FAB_ATTR_INTS) {
+    CG_ERR(c, "cpu backend: fft.stages without stages");
+    return false;
+  }
+  int64_t M = 2;
+  for (int s = 0; s < st->nints; s++) {
+    int64_t k = st->ints[s];
+    if (k < 1 || k > 30 || ((int64_t)1 << k) > len || len % ((int64_t)1 << k)) {
+      CG_ERR(c, "cpu backend: fft stage of size 2^%lld does not fit an axis of %lld",
+             (long long)k, (long long)len);
+      return false;
+    }
+    if (((int64_t)1 << k) > M) M = (int64_t)1 << k;
+  }
+  float *tw = malloc(sizeof(float) * (size_t)M);
+  if (!tw) return false;
+  for (int64_t j = 0; j < M / 2; j++) {
+    double a = -2.0 * M_PI * (double)j / (double)M;
+    tw[2 * j] = (float)cos(a);
+    tw[2 * j + 1] = (float)sin(a);
+  }
+  LLVMValueRef tab = cg_const_f32_array(c, tw, M, "fft_twiddles");
+  free(tw);
+  bool real_out = fab_op_int(op, "real_out", 0) != 0;
+  if (inner == 1 && len <= 8192) {
+    gen_fft_tiled(c, op, st, tab, M, outer, len, real_out, nrows);
+    return true;
+  }
+  if (inner % c->lanes == 0 && len <= 8192) {
+    gen_fft_columns(c, st, tab, M, outer, len, inner, real_out, nrows);
+    return true;
+  }
+  /* Across a middle axis: blocks of `chunk` consecutive inner positions
+   * go through every stage while they sit in cache (a whole [len, inner]
+   * plane per stage would stream from memory), and blocks are the
+   * parallel rows. */
+  int64_t chunk = inner % 16 == 0 ? 16 : inner, nch = inner / chunk;
+  *nrows = outer * nch;
+  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
+  LLVMValueRef w = real_out ? cg_arg_f32(c, op->noperands + 1) : out;
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "block");
+  LLVMValueRef o = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, nch), "");
+  LLVMValueRef cb = cg_mulc(c, LLVMBuildSRem(c->b, r.iv, cg_i64(c, nch), ""), chunk);
+  /* element (pos, i) of this block: (o * len + pos) * inner + cb + i */
+  LLVMValueRef base = cg_add(c, cg_mulc(c, o, len * inner), cb);
+  cg_loop pc = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
+  LLVMValueRef e2 = cg_mulc(c, cg_add(c, base, cg_mulc(c, pc.iv, inner)), 2);
+  cg_memcpy(c, cg_gep(c, c->t_f32, w, e2), cg_gep(c, c->t_f32, in, e2), cg_i64(c, chunk * 8));
+  cg_loop_end(c, &pc);
+  for (int s = 0; s < st->nints; s++) {
+    int64_t m = (int64_t)1 << st->ints[s], h = m / 2;
+    cg_loop g = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, len), m, "group");
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, h), "j");
+    LLVMValueRef ti = cg_mulc(c, cg_mulc(c, j.iv, M / m), 2);
+    LLVMValueRef wr = cg_loadf(c, tab, ti), wi = cg_loadf(c, tab, cg_addc(c, ti, 1));
+    LLVMValueRef pe = cg_add(c, base, cg_mulc(c, cg_add(c, g.iv, j.iv), inner));
+    cg_loop i = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, chunk), "i");
+    LLVMValueRef pi = cg_add(c, pe, i.iv);
+    butterfly(c, w, pi, cg_addc(c, pi, h * inner), wr, wi);
+    cg_loop_end(c, &i);
+    cg_loop_end(c, &j);
+    cg_loop_end(c, &g);
+  }
+  if (real_out) {
+    cg_loop p2 = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
+    LLVMValueRef rb = cg_add(c, base, cg_mulc(c, p2.iv, inner));
+    cg_loop e = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, chunk), "e");
+    LLVMValueRef idx = cg_add(c, rb, e.iv);
+    cg_storef(c, cg_loadf(c, w, cg_mulc(c, idx, 2)), out, idx);
+    cg_loop_end(c, &e);
+    cg_loop_end(c, &p2);
+  }
+  cg_loop_end(c, &r);
+  return true;
+}
+
+/* dft: X[k] = sum_j x[j] w^(jk mod n), accumulated into the zeroed result. */
+static bool gen_dft(cg *c, const fab_op *op, int64_t *nrows) {
+  int64_t outer, len, inner;
+  if (!fft_axis(c, op, &outer, &len, &inner)) return false;
+  float *tw = malloc(sizeof(float) * (size_t)(2 * len));
+  if (!tw) return false;
+  for (int64_t j = 0; j < len; j++) {
+    double a = -2.0 * M_PI * (double)j / (double)len;
+    tw[2 * j] = (float)cos(a);
+    tw[2 * j + 1] = (float)sin(a);
+  }
+  LLVMValueRef tab = cg_const_f32_array(c, tw, 2 * len, "dft_twiddles");
+  free(tw);
+  *nrows = outer;
+  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
+  int64_t run = len * inner;
+  LLVMValueRef idx = cg_alloca(c, c->t_i64, "widx");
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
+  LLVMValueRef base2 = cg_mulc(c, cg_mulc(c, r.iv, run), 2);
+  LLVMValueRef orow = cg_gep(c, c->t_f32, out, base2), irow = cg_gep(c, c->t_f32, in, base2);
+  cg_memset0(c, orow, cg_i64(c, run * 8));
+  cg_loop k = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "k");
+  LLVMBuildStore(c->b, cg_i64(c, 0), idx);
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "j");
+  LLVMValueRef wix = LLVMBuildLoad2(c->b, c->t_i64, idx, "");
+  LLVMValueRef wr = cg_loadf(c, tab, cg_mulc(c, wix, 2)), wi = cg_loadf(c, tab, cg_addc(c, cg_mulc(c, wix, 2), 1));
+  cg_loop i = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, inner), "i");
+  LLVMValueRef xo = cg_mulc(c, cg_add(c, cg_mulc(c, j.iv, inner), i.iv), 2);
+  LLVMValueRef oo = cg_mulc(c, cg_add(c, cg_mulc(c, k.iv, inner), i.iv), 2);
+  LLVMValueRef xr = cg_loadf(c, irow, xo), xi = cg_loadf(c, irow, cg_addc(c, xo, 1));
+  LLVMValueRef pr = LLVMBuildFSub(c->b, LLVMBuildFMul(c->b, wr, xr, ""), LLVMBuildFMul(c->b, wi, xi, ""), "");
+  LLVMValueRef pim = LLVMBuildFAdd(c->b, LLVMBuildFMul(c->b, wr, xi, ""), LLVMBuildFMul(c->b, wi, xr, ""), "");
+  cg_storef(c, LLVMBuildFAdd(c->b, cg_loadf(c, orow, oo), pr, ""), orow, oo);
+  cg_storef(c, LLVMBuildFAdd(c->b, cg_loadf(c, orow, cg_addc(c, oo, 1)), pim, ""), orow, cg_addc(c, oo, 1));
+  cg_loop_end(c, &i);
+  LLVMValueRef nx = cg_add(c, wix, k.iv);
+  LLVMValueRef wrap = LLVMBuildICmp(c->b, LLVMIntSGE, nx, cg_i64(c, len), "");
+  LLVMBuildStore(c->b, LLVMBuildSelect(c->b, wrap, LLVMBuildNSWSub(c->b, nx, cg_i64(c, len), ""), nx, ""), idx);
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &k);
+  cg_loop_end(c, &r);
+  return true;
+}
+
+bool cg_gen_fft(cg *c, const fab_op *op, int64_t *nrows) {
+  if (op->code == FAB_OP_FFT_STAGES) return gen_fft_stages(c, op, nrows);
+  return gen_dft(c, op, nrows);
+}

@@ -1,0 +1,94 @@
+/* cpu.h — the CPU backend: lowered butterfly IR to native code through the
+ * LLVM C API, ahead of time (.ll / .s / .o / .so + model header) or just in
+ * time (ORC LLJIT).
+ *
+ * Input: a module in lowered form (every op FAB_OPF_LOW; see passes/).
+ * Each op becomes one internal kernel function `void k(void **args,
+ * int64_t begin, int64_t end)` over its parallel rows, plus an entry
+ * function that calls the kernels in order (through fab_parallel for
+ * threads) and a descriptor (fab_model_desc, runtime/fab_runtime.h) that
+ * the runtime loads.  Intermediates live in one scratch arena at the
+ * memplan offsets (`plan.offset` / `plan.size` attributes) when every op
+ * carries them, else at offsets assigned here.
+ *
+ * Errors are reported through fab_diag; nothing here exits.
+ *
+ * Environment knobs for investigating (not for normal use):
+ *   FAB_CPU_DUMP_IR=1       print the LLVM IR before optimisation to stderr
+ *   FAB_CPU_PIPELINE=...    replace "default<O3>" by another LLVM pipeline
+ *   FAB_CPU_NO_CHAIN=1      do not merge chains of bfly.stages ops
+ */
+#ifndef FAB_CPU_H
+#define FAB_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fab_runtime.h"
+#include "fab_tensor.h"
+#include "ir.h"
+
+typedef struct fab_cpu_options {
+  const char *cpu;      /* NULL, "" or "native": the host CPU */
+  const char *features; /* NULL: the host's features (or the CPU's defaults
+                           when cross-targeting), e.g. "+avx2,+fma" */
+  int opt_level;        /* 0..3 (LLVM "default<Ox>") */
+  bool embed_weights;   /* AOT: put the weights into the .so (needs `weights`) */
+  const fab_tensor_set *weights; /* for embed_weights */
+  int threads;          /* JIT runs: threads per run (<= 1: caller only) */
+  int vector_lanes;     /* 0: from the features (16 with AVX-512) */
+  int max_fused_stages; /* butterfly stages kept in registers (0: 3) */
+} fab_cpu_options;
+
+/* Host CPU, all features, O3, 1 thread. */
+void fab_cpu_options_default(fab_cpu_options *o);
+
+/* What the target offers, for the passes' cost model (passes.h has the
+ * same fields in fab_target_info). */
+typedef struct fab_cpu_target {
+  const char *name;          /* CPU name, e.g. "znver4" (static storage) */
+  int vector_lanes;          /* f32 lanes of the widest vector */
+  int vector_registers;
+  int64_t fast_memory_bytes; /* L1d per core */
+  int max_fused_stages;
+  int64_t max_vector_length; /* longest row the butterfly kernel keeps in L2 */
+  int64_t l2_bytes;
+} fab_cpu_target;
+bool fab_cpu_target_info(const fab_cpu_options *o, fab_cpu_target *out, fab_diag *d);
+
+typedef enum {
+  FAB_CPU_EMIT_LLVM_IR, /* textual LLVM IR after optimisation */
+  FAB_CPU_EMIT_ASM,
+  FAB_CPU_EMIT_OBJ,     /* + <out>.h */
+  FAB_CPU_EMIT_SHARED,  /* linked with `cc -shared`; + <out>.h */
+} fab_cpu_emit_kind;
+
+/* Compiles `lowered` and writes out_path.  For OBJ and SHARED also writes
+ * the C header next to it: out_path with its extension replaced by ".h"
+ * (model.so -> model.h).  Returns false after reporting. */
+bool fab_cpu_emit(const fab_module *lowered, const fab_cpu_options *o, fab_cpu_emit_kind kind,
+                  const char *out_path, fab_diag *d);
+
+/* The C header text for a model (malloc'd), as written by fab_cpu_emit. */
+char *fab_cpu_header_text(const fab_module *lowered, fab_diag *d);
+
+/* ---- JIT ----------------------------------------------------------------- */
+
+typedef struct fab_cpu_jit fab_cpu_jit;
+
+fab_cpu_jit *fab_cpu_jit_compile(const fab_module *lowered, const fab_cpu_options *o,
+                                 fab_diag *d);
+/* Binds `weights` (by parameter name, by reference: F32 tensors are not
+ * copied and must not change during the call), runs on `inputs` with
+ * o->threads threads and fills `outputs` with one tensor per output op.
+ * Run-time errors (token ids out of range, missing inputs) are reported
+ * and return false.  Not reentrant for one JIT: for concurrent runs make
+ * contexts on fab_cpu_jit_model(). */
+bool fab_cpu_jit_run(fab_cpu_jit *j, const fab_tensor_set *weights, const fab_tensor_set *inputs,
+                     fab_tensor_set *outputs, fab_diag *d);
+/* The compiled model as a runtime model (for contexts, threads); owned by
+ * the JIT: do not free it, free the JIT after every context. */
+fab_model *fab_cpu_jit_model(fab_cpu_jit *j);
+void fab_cpu_jit_free(fab_cpu_jit *j);
+
+#endif /* FAB_CPU_H */

@@ -1,0 +1,148 @@
+/* cpu_internal.h — shared state of the CPU backend's code generator.
+ *
+ * One cg struct holds the LLVM context, module, builder and cached types,
+ * plus the kernel being emitted.  Op families live in codegen_*.c and
+ * kernel_*.c; each exports one `cg_gen_<family>` entry used by module.c. */
+#ifndef FAB_CPU_INTERNAL_H
+#define FAB_CPU_INTERNAL_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "cpu.h"
+
+typedef struct cg_target {
+  LLVMTargetMachineRef tm;
+  char *triple;   /* LLVM-disposed message strings */
+  char *cpu;
+  char *features;
+  int lanes;      /* f32 lanes of the widest vector */
+} cg_target;
+
+/* target.c */
+bool cg_target_init(cg_target *t, const fab_cpu_options *o, fab_diag *d);
+void cg_target_dispose(cg_target *t);
+
+typedef struct cg {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  const fab_module *m;
+  const fab_func *f;
+  fab_diag *d;
+  const cg_target *tgt;
+  const fab_cpu_options *opts;
+  int lanes;
+  int max_fused;
+
+  /* cached types */
+  LLVMTypeRef t_void, t_i1, t_i8, t_i32, t_i64, t_f32, t_f64;
+  LLVMTypeRef t_i8p, t_i8pp, t_f32p, t_i32p, t_vf, t_vfp;
+  LLVMTypeRef t_kernel;  /* void (i8**, i64, i64) */
+  LLVMTypeRef t_kernelp;
+
+  /* ops as the kernels see them: f->ops, except that a chain of adjacent
+   * bfly.stages ops is merged into its last op (module.c) */
+  const fab_op *eff;
+  const bool *absorbed;
+
+  /* the kernel being emitted */
+  LLVMValueRef fn;
+  LLVMBasicBlockRef entry_bb; /* allocas go here */
+  LLVMValueRef args, begin, end;
+  const fab_op *op;
+  int op_index;
+} cg;
+
+/* ---- cg_util.c: types, constants, loops, intrinsics ---------------------- */
+void cg_init_types(cg *c);
+LLVMValueRef cg_i64(cg *c, int64_t v);
+LLVMValueRef cg_i32(cg *c, int32_t v);
+LLVMValueRef cg_f32(cg *c, double v);
+LLVMValueRef cg_vsplat(cg *c, LLVMValueRef scalar, int lanes);
+/* Pointer argument k of the current kernel, as f32* / i32* / i8*. */
+LLVMValueRef cg_arg_f32(cg *c, int k);
+LLVMValueRef cg_arg_i8(cg *c, int k);
+LLVMValueRef cg_arg_i32(cg *c, int k);
+/* &p[i] for f32* / i32* p, i an i64 value. */
+LLVMValueRef cg_gep(cg *c, LLVMTypeRef elem, LLVMValueRef p, LLVMValueRef i);
+LLVMValueRef cg_loadf(cg *c, LLVMValueRef p, LLVMValueRef i);
+void cg_storef(cg *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i);
+LLVMValueRef cg_add(cg *c, LLVMValueRef a, LLVMValueRef b); /* i64 */
+LLVMValueRef cg_mul(cg *c, LLVMValueRef a, LLVMValueRef b); /* i64 */
+LLVMValueRef cg_addc(cg *c, LLVMValueRef a, int64_t k);
+LLVMValueRef cg_mulc(cg *c, LLVMValueRef a, int64_t k);
+/* A stack slot in the kernel's entry block (promoted by mem2reg). */
+LLVMValueRef cg_alloca(cg *c, LLVMTypeRef t, const char *name);
+
+/* for (iv = start; iv < end; iv++) { ... }: cg_loop_begin positions the
+ * builder in the body; cg_loop_end closes it and continues after. */
+typedef struct cg_loop {
+  LLVMBasicBlockRef head, exit;
+  LLVMValueRef iv, step;
+  LLVMBasicBlockRef pre;
+} cg_loop;
+cg_loop cg_loop_begin(cg *c, LLVMValueRef start, LLVMValueRef end, const char *name);
+cg_loop cg_loop_begin_step(cg *c, LLVMValueRef start, LLVMValueRef end, int64_t step,
+                           const char *name);
+void cg_loop_end(cg *c, cg_loop *l);
+/* Same, allowing the vectoriser to reorder float reductions. */
+void cg_loop_end_vec(cg *c, cg_loop *l);
+/* Same, never unrolled. */
+void cg_loop_end_nounroll(cg *c, cg_loop *l);
+/* if (cond) { ... }: positions in the then-block; cg_if_end joins. */
+LLVMBasicBlockRef cg_if_begin(cg *c, LLVMValueRef cond);
+void cg_if_end(cg *c, LLVMBasicBlockRef join);
+
+/* Intrinsics and libm calls on f32 (or vectors of f32). */
+LLVMValueRef cg_call_intr(cg *c, const char *name, LLVMTypeRef t, LLVMValueRef *args, int n);
+LLVMValueRef cg_fmax(cg *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_exp(cg *c, LLVMValueRef x);
+LLVMValueRef cg_sqrt(cg *c, LLVMValueRef x);
+LLVMValueRef cg_fma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc);
+LLVMValueRef cg_tanh(cg *c, LLVMValueRef x);
+LLVMValueRef cg_erf(cg *c, LLVMValueRef x);
+LLVMValueRef cg_gelu(cg *c, LLVMValueRef x, bool tanh_approx);
+void cg_memcpy(cg *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes);
+void cg_memset0(cg *c, LLVMValueRef dst, LLVMValueRef bytes);
+/* A private constant f32 array. */
+LLVMValueRef cg_const_f32_array(cg *c, const float *v, int64_t n, const char *name);
+
+/* Shape helpers on fab_type. */
+int64_t cg_numel(const fab_type *t);
+int64_t cg_lastdim(const fab_type *t);
+/* Splits t around `axis`: outer (product before), len, inner (after). */
+void cg_axis_split(const fab_type *t, int axis, int64_t *outer, int64_t *len, int64_t *inner);
+int cg_norm_axis(const fab_type *t, int64_t axis);
+const fab_type *cg_operand_type(cg *c, int k);
+
+/* ---- kernels: each fills the body of the current kernel and returns the
+ * number of parallel rows (>= 1) through *nrows.  args[0] is the result,
+ * args[1..] the operands.  False after a diagnostic. */
+bool cg_gen_elementwise(cg *c, const fab_op *op, int64_t *nrows); /* codegen_elem.c */
+bool cg_gen_data(cg *c, const fab_op *op, int64_t *nrows);        /* codegen_data.c */
+bool cg_gen_linalg(cg *c, const fab_op *op, int64_t *nrows);      /* codegen_linalg.c */
+bool cg_gen_fft(cg *c, const fab_op *op, int64_t *nrows);         /* codegen_fft.c */
+/* Extra scratch an op needs while it runs (passed as args[noperands+1]). */
+int64_t cg_workspace_bytes(const fab_func *f, const fab_op *op);
+bool cg_gen_bfly(cg *c, const fab_op *op, int64_t *nrows);        /* kernel_bfly.c */
+/* kernel_bfly.c: rows-as-lanes tiles.  Column j of V rows (x + base +
+ * r * rs + j) <-> vector j * bstride of buf; nvalid rows are real. */
+void cg_tile_copy(cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int64_t n,
+                  LLVMValueRef buf, int64_t bstride, LLVMValueRef nvalid, bool to_buf);
+LLVMValueRef cg_vload(cg *c, LLVMValueRef fp, LLVMValueRef idx, unsigned align);
+void cg_vstore(cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx, unsigned align);
+
+/* ---- module.c: the whole model ------------------------------------------ */
+/* Builds the model module (kernels, entry, descriptor) in ctx, verifies and
+ * optimises it.  Returns NULL after reporting. */
+LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_cpu_options *o,
+                             const cg_target *t, fab_diag *d);
+uint64_t cg_model_hash(const fab_module *m);
+/* descriptor.c: emits FAB_MODEL_SYMBOL pointing at `entry`. */
+bool cg_gen_descriptor(cg *c, LLVMValueRef entry, int64_t scratch);
+fab_tensor_dtype cg_tensor_dtype(fab_dtype t);
+
+#define CG_ERR(c, ...) fab_error((c)->d, (c)->op ? (c)->op->loc : (fab_loc){0}, __VA_ARGS__)
+
+#endif /* FAB_CPU_INTERNAL_H */

@@ -1,0 +1,226 @@
+/* kernel_bfly.c — bfly.stages: butterfly stages with rows as SIMD lanes.
+ *
+ * Every row of a butterfly layer uses the same twiddles, so a tile of V
+ * rows (V = vector lanes, 16 with AVX-512) is transposed into a buffer of
+ * n vectors, buf[j] = (x[r0][j], ..., x[r0+V-1][j]).  A butterfly on
+ * positions p, q is then two vector FMAs with broadcast twiddles and no
+ * shuffles at any stride.  Consecutive stages with distinct strides are
+ * fused in groups of up to `max_fused` (radix 2^g): the 2^g vectors of a
+ * group are loaded once, go through the g stages in registers and are
+ * stored once, so a layer of log2 n stages makes ceil(log2 n / g) passes
+ * over the tile instead of log2 n.
+ *
+ * Tiles are transposed in and out with a shufflevector network (V x V
+ * blocks) when the tile is full and n is a multiple of V, else element by
+ * element (the last partial tile; n < V).  Parallel rows are tiles. */
+#include "cpu_internal.h"
+
+#include <stdlib.h>
+
+typedef struct stage {
+  int64_t b, k, l;
+} stage;
+
+/* Transposes V vectors of V lanes in place (recursive block swaps). */
+static void transpose_vv(cg *c, LLVMValueRef *r, int V) {
+  LLVMValueRef m1[64], m2[64];
+  for (int h = V / 2; h >= 1; h /= 2) {
+    for (int j = 0; j < V; j++) {
+      m1[j] = cg_i32(c, (j & h) ? V + (j - h) : j);
+      m2[j] = cg_i32(c, (j & h) ? V + j : j + h);
+    }
+    LLVMValueRef k1 = LLVMConstVector(m1, (unsigned)V), k2 = LLVMConstVector(m2, (unsigned)V);
+    for (int i = 0; i < V; i++) {
+      if (i & h) continue;
+      LLVMValueRef a = r[i], b = r[i + h];
+      r[i] = LLVMBuildShuffleVector(c->b, a, b, k1, "");
+      r[i + h] = LLVMBuildShuffleVector(c->b, a, b, k2, "");
+    }
+  }
+}
+
+LLVMValueRef cg_vload(cg *c, LLVMValueRef fp, LLVMValueRef idx, unsigned align) {
+  LLVMValueRef p = LLVMBuildBitCast(c->b, cg_gep(c, c->t_f32, fp, idx), c->t_vfp, "");
+  LLVMValueRef v = LLVMBuildLoad2(c->b, c->t_vf, p, "");
+  LLVMSetAlignment(v, align);
+  return v;
+}
+
+void cg_vstore(cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx, unsigned align) {
+  LLVMValueRef p = LLVMBuildBitCast(c->b, cg_gep(c, c->t_f32, fp, idx), c->t_vfp, "");
+  LLVMValueRef s = LLVMBuildStore(c->b, v, p);
+  LLVMSetAlignment(s, align);
+}
+
+/* Copies the tile between the rows (x, row stride rs floats, starting at
+ * float offset `base` of row r0; n floats per row) and the lane buffer,
+ * where column j is vector j * bstride.  to_buf selects the direction.
+ * `nvalid` rows are real; the rest of the lanes are padding (read as row
+ * r0, never written back). */
+void cg_tile_copy(cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int64_t n,
+                  LLVMValueRef buf, int64_t bstride, LLVMValueRef nvalid, bool to_buf) {
+  int V = c->lanes;
+  LLVMValueRef full = LLVMBuildICmp(c->b, LLVMIntEQ, nvalid, cg_i64(c, V), "full");
+  LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_fast");
+  LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_slow");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_done");
+  if (n % V == 0 && bstride == 1) LLVMBuildCondBr(c->b, full, fast, slow);
+  else LLVMBuildBr(c->b, slow);
+
+  LLVMPositionBuilderAtEnd(c->b, fast);
+  if (n % V == 0 && bstride == 1) {
+    LLVMValueRef r[64];
+    cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, n), V, "jb");
+    for (int i = 0; i < V; i++) {
+      LLVMValueRef xi = cg_add(c, cg_addc(c, base, (int64_t)i * rs), jb.iv);
+      LLVMValueRef bi = cg_mulc(c, cg_addc(c, jb.iv, i), V);
+      r[i] = to_buf ? cg_vload(c, x, xi, 4) : cg_vload(c, buf, bi, 64);
+    }
+    transpose_vv(c, r, V);
+    for (int i = 0; i < V; i++) {
+      LLVMValueRef xi = cg_add(c, cg_addc(c, base, (int64_t)i * rs), jb.iv);
+      LLVMValueRef bi = cg_mulc(c, cg_addc(c, jb.iv, i), V);
+      if (to_buf) cg_vstore(c, r[i], buf, bi, 64);
+      else cg_vstore(c, r[i], x, xi, 4);
+    }
+    cg_loop_end_nounroll(c, &jb);
+  }
+  LLVMBuildBr(c->b, join);
+
+  LLVMPositionBuilderAtEnd(c->b, slow);
+  cg_loop lane = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, V), "lane");
+  LLVMValueRef valid = LLVMBuildICmp(c->b, LLVMIntSLT, lane.iv, nvalid, "");
+  LLVMValueRef row = LLVMBuildSelect(c->b, valid, lane.iv, cg_i64(c, 0), "");
+  LLVMValueRef xrow = cg_add(c, base, cg_mulc(c, row, rs));
+  if (!to_buf) {
+    LLVMBasicBlockRef j2 = cg_if_begin(c, valid);
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, n), "j");
+    cg_storef(c, cg_loadf(c, buf, cg_add(c, cg_mulc(c, j.iv, V * bstride), lane.iv)), x, cg_add(c, xrow, j.iv));
+    cg_loop_end_nounroll(c, &j);
+    cg_if_end(c, j2);
+  } else {
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, n), "j");
+    cg_storef(c, cg_loadf(c, x, cg_add(c, xrow, j.iv)), buf, cg_add(c, cg_mulc(c, j.iv, V * bstride), lane.iv));
+    cg_loop_end_nounroll(c, &j);
+  }
+  cg_loop_end_nounroll(c, &lane);
+  LLVMBuildBr(c->b, join);
+  LLVMPositionBuilderAtEnd(c->b, join);
+}
+
+/* Inserts a zero bit at each (ascending) position. */
+static LLVMValueRef insert_zero_bits(cg *c, LLVMValueRef v, const int64_t *pos, int g) {
+  for (int t = 0; t < g; t++) {
+    LLVMValueRef lowmask = cg_i64(c, ((int64_t)1 << pos[t]) - 1);
+    LLVMValueRef hi = LLVMBuildShl(c->b, LLVMBuildLShr(c->b, v, cg_i64(c, pos[t]), ""), cg_i64(c, pos[t] + 1), "");
+    v = LLVMBuildOr(c->b, hi, LLVMBuildAnd(c->b, v, lowmask, ""), "");
+  }
+  return v;
+}
+
+/* One fused group of g stages over the whole lane buffer. */
+static void gen_group(cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s, const stage *st,
+                      int g, int64_t n, int64_t B, int64_t L) {
+  int V = c->lanes;
+  int64_t pos[8];
+  for (int t = 0; t < g; t++) pos[t] = st[t].l;
+  for (int a = 1; a < g; a++) /* sort ascending */
+    for (int b2 = a; b2 > 0 && pos[b2 - 1] > pos[b2]; b2--) {
+      int64_t tmp = pos[b2];
+      pos[b2] = pos[b2 - 1];
+      pos[b2 - 1] = tmp;
+    }
+  int G = 1 << g;
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, n >> g), "base");
+  LLVMValueRef p0 = insert_zero_bits(c, j.iv, pos, g);
+  LLVMValueRef e[256], pidx[256];
+  for (int m = 0; m < G; m++) {
+    int64_t off = 0;
+    for (int t = 0; t < g; t++)
+      if (m & (1 << t)) off += (int64_t)1 << st[t].l;
+    pidx[m] = cg_addc(c, p0, off);
+    e[m] = cg_vload(c, buf, cg_mulc(c, pidx[m], V), 64);
+  }
+  for (int t = 0; t < g; t++) {
+    int64_t l = st[t].l, stride = (int64_t)1 << l;
+    /* twiddle[s][b][k] as floats: ((s * B + b) * L + k) * (n/2) * 4 */
+    LLVMValueRef twb = cg_mulc(c, cg_addc(c, cg_mulc(c, s, B * L), st[t].b * L + st[t].k), n / 2 * 4);
+    for (int m = 0; m < G; m++) {
+      if (m & (1 << t)) continue;
+      int mq = m | (1 << t);
+      LLVMValueRef p = pidx[m];
+      LLVMValueRef i = LLVMBuildOr(c->b, LLVMBuildShl(c->b, LLVMBuildLShr(c->b, p, cg_i64(c, l + 1), ""), cg_i64(c, l), ""),
+                                   LLVMBuildAnd(c->b, p, cg_i64(c, stride - 1), ""), "bi");
+      LLVMValueRef ti = cg_add(c, twb, cg_mulc(c, i, 4));
+      LLVMValueRef t00 = cg_vsplat(c, cg_loadf(c, tw, ti), V);
+      LLVMValueRef t01 = cg_vsplat(c, cg_loadf(c, tw, cg_addc(c, ti, 1)), V);
+      LLVMValueRef t10 = cg_vsplat(c, cg_loadf(c, tw, cg_addc(c, ti, 2)), V);
+      LLVMValueRef t11 = cg_vsplat(c, cg_loadf(c, tw, cg_addc(c, ti, 3)), V);
+      LLVMValueRef a = e[m], q = e[mq];
+      e[m] = cg_fma(c, t01, q, LLVMBuildFMul(c->b, t00, a, ""));
+      e[mq] = cg_fma(c, t11, q, LLVMBuildFMul(c->b, t10, a, ""));
+    }
+  }
+  for (int m = 0; m < G; m++) cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
+  cg_loop_end_nounroll(c, &j);
+}
+
+bool cg_gen_bfly(cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *xt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
+  const fab_attr *sa = fab_op_attr(op, "stages");
+  if (xt->rank < 2 || tt->rank != 6 || !sa || sa->kind != FAB_ATTR_INTS || sa->nints % 3) {
+    CG_ERR(c, "cpu backend: malformed bfly.stages");
+    return false;
+  }
+  int64_t n = xt->dims[xt->rank - 1], S = xt->dims[xt->rank - 2];
+  int64_t B = tt->dims[1], L = tt->dims[2];
+  if (tt->dims[0] != S || tt->dims[3] != n / 2 || tt->dims[4] != 2 || tt->dims[5] != 2 ||
+      ((int64_t)1 << L) != n) {
+    CG_ERR(c, "cpu backend: bfly.stages twiddle shape does not match x");
+    return false;
+  }
+  int ns = sa->nints / 3;
+  stage *st = calloc((size_t)ns + 1, sizeof *st);
+  if (!st) return false;
+  for (int i = 0; i < ns; i++) {
+    st[i] = (stage){sa->ints[3 * i], sa->ints[3 * i + 1], sa->ints[3 * i + 2]};
+    if (st[i].b < 0 || st[i].b >= B || st[i].k < 0 || st[i].k >= L || st[i].l < 0 || st[i].l >= L) {
+      CG_ERR(c, "cpu backend: bfly.stages triple %d out of range", i);
+      free(st);
+      return false;
+    }
+  }
+  int V = c->lanes, F = c->max_fused < 1 ? 1 : c->max_fused > 6 ? 6 : c->max_fused;
+  int64_t R = cg_numel(xt) / (S * n), tiles = (R + V - 1) / V;
+  *nrows = tiles;
+  LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), tw = cg_arg_f32(c, 2);
+  LLVMTypeRef bt = LLVMArrayType(c->t_f32, (unsigned)(n * V));
+  LLVMValueRef bufa = cg_alloca(c, bt, "lanes");
+  LLVMSetAlignment(bufa, 64);
+  LLVMValueRef buf = LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
+  cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
+  LLVMValueRef r0 = cg_mulc(c, tl.iv, V);
+  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, R), r0, "");
+  LLVMValueRef nvalid = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""),
+                                        left, cg_i64(c, V), "nvalid");
+  cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
+  LLVMValueRef base = cg_mulc(c, cg_add(c, cg_mulc(c, r0, S), sl.iv), n);
+  cg_tile_copy(c, x, base, S * n, n, buf, 1, nvalid, true);
+  for (int i = 0; i < ns;) {
+    /* the longest run (<= F) of stages with distinct strides */
+    int g = 1;
+    while (g < F && i + g < ns) {
+      bool distinct = true;
+      for (int t = 0; t < g; t++) distinct = distinct && st[i + t].l != st[i + g].l;
+      if (!distinct) break;
+      g++;
+    }
+    gen_group(c, buf, tw, sl.iv, st + i, g, n, B, L);
+    i += g;
+  }
+  cg_tile_copy(c, out, base, S * n, n, buf, 1, nvalid, false);
+  cg_loop_end(c, &sl);
+  cg_loop_end(c, &tl);
+  free(st);
+  return true;
+}

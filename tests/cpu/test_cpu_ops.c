@@ -1,0 +1,293 @@
+/* test_cpu_ops.c — every lowered op through the JIT against the reference
+ * interpreter (cpu.<group>). */
+#include "cpu_test_util.h"
+
+static const double RTOL = 1e-4;
+
+static fab_cpu_options opts(void) {
+  fab_cpu_options o;
+  fab_cpu_options_default(&o);
+  return o;
+}
+
+static void test_elementwise(void) {
+  tb t = tb_new("elem");
+  int64_t xd[3] = {3, 5, 24}, bd[1] = {24};
+  int x = tb_input(&t, "x", FAB_F32, 3, xd), y = tb_input(&t, "y", FAB_F32, 3, xd);
+  int b = tb_weight(&t, "b", 1, bd, 1.0), g = tb_weight(&t, "g", 1, bd, 1.0);
+  int v;
+  tb_op(&t, FAB_OP_RELU, x, -1, -1, -1); tb_output(&t, tb_infer(&t), "relu");
+  tb_op(&t, FAB_OP_GELU, x, -1, -1, -1); fab_op_set_str(t.m, tb_last(&t), "approx", "erf");
+  tb_output(&t, tb_infer(&t), "gelu_erf");
+  tb_op(&t, FAB_OP_GELU, x, -1, -1, -1); fab_op_set_str(t.m, tb_last(&t), "approx", "tanh");
+  tb_output(&t, tb_infer(&t), "gelu_tanh");
+  tb_op(&t, FAB_OP_SCALE, x, -1, -1, -1); fab_op_set_float(t.m, tb_last(&t), "factor", -0.25);
+  tb_output(&t, tb_infer(&t), "scale");
+  tb_op(&t, FAB_OP_ADD, x, y, -1, -1); tb_output(&t, tb_infer(&t), "add");
+  tb_op(&t, FAB_OP_ADD, x, b, -1, -1); tb_output(&t, tb_infer(&t), "add_bcast");
+  tb_op(&t, FAB_OP_MUL, x, y, -1, -1); tb_output(&t, tb_infer(&t), "mul");
+  tb_op(&t, FAB_OP_MUL, x, b, -1, -1); tb_output(&t, tb_infer(&t), "mul_bcast");
+  tb_op(&t, FAB_OP_SOFTMAX, x, -1, -1, -1); fab_op_set_float(t.m, tb_last(&t), "scale", 0.7);
+  tb_output(&t, tb_infer(&t), "softmax");
+  tb_op(&t, FAB_OP_LAYERNORM, x, g, b, -1); fab_op_set_float(t.m, tb_last(&t), "eps", 1e-5);
+  tb_output(&t, tb_infer(&t), "layernorm");
+  tb_op(&t, FAB_OP_BIAS_GELU, x, b, -1, -1); fab_op_set_str(t.m, tb_last(&t), "approx", "erf");
+  tb_output(&t, tb_infer(&t), "bias_gelu");
+  tb_op(&t, FAB_OP_ADD_LAYERNORM, x, y, g, b); fab_op_set_float(t.m, tb_last(&t), "eps", 1e-5);
+  tb_output(&t, tb_infer(&t), "add_layernorm");
+  v = tb_op(&t, FAB_OP_CONST, -1, -1, -1, -1);
+  fab_op_set_float(t.m, tb_last(&t), "value", 1.5);
+  tb_last(&t)->type = tyof(FAB_F32, 1, bd);
+  tb_op(&t, FAB_OP_ADD, x, v, -1, -1); tb_output(&t, tb_infer(&t), "add_const");
+  fab_cpu_options o = opts();
+  jit_vs_interp(&t, "elementwise", &o, RTOL);
+  tb_free(&t);
+}
+
+static void test_data(void) {
+  tb t = tb_new("data");
+  int64_t xd[3] = {2, 3, 4}, id[2] = {2, 5}, ed[2] = {10, 8}, sd[2] = {6, 16};
+  int x = tb_input(&t, "x", FAB_F32, 3, xd);
+  int ids = tb_input(&t, "ids", FAB_I32, 2, id);
+  int s = tb_input(&t, "s", FAB_F32, 2, sd);
+  int e = tb_weight(&t, "emb", 2, ed, 1.0);
+  tb_op(&t, FAB_OP_PAD, x, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 1);
+  fab_op_set_int(t.m, tb_last(&t), "size", 5); tb_output(&t, tb_infer(&t), "pad1");
+  tb_op(&t, FAB_OP_PAD, x, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 2);
+  fab_op_set_int(t.m, tb_last(&t), "size", 8); tb_output(&t, tb_infer(&t), "pad2");
+  tb_op(&t, FAB_OP_SLICE, x, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 2);
+  fab_op_set_int(t.m, tb_last(&t), "start", 1); fab_op_set_int(t.m, tb_last(&t), "size", 2);
+  tb_output(&t, tb_infer(&t), "slice");
+  int64_t rs[2] = {6, 4};
+  tb_op(&t, FAB_OP_RESHAPE, x, -1, -1, -1); fab_op_set_ints(t.m, tb_last(&t), "shape", rs, 2);
+  int r = tb_infer(&t);
+  tb_op(&t, FAB_OP_SCALE, r, -1, -1, -1); fab_op_set_float(t.m, tb_last(&t), "factor", 2.0);
+  tb_output(&t, tb_infer(&t), "reshape_scale");
+  int64_t perm[3] = {2, 0, 1};
+  tb_op(&t, FAB_OP_TRANSPOSE, x, -1, -1, -1); fab_op_set_ints(t.m, tb_last(&t), "perm", perm, 3);
+  tb_output(&t, tb_infer(&t), "transpose");
+  int64_t perm2[3] = {1, 0, 2};
+  tb_op(&t, FAB_OP_TRANSPOSE, x, -1, -1, -1); fab_op_set_ints(t.m, tb_last(&t), "perm", perm2, 3);
+  tb_output(&t, tb_infer(&t), "transpose2");
+  tb_op(&t, FAB_OP_STACK, x, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "count", 3);
+  tb_output(&t, tb_infer(&t), "stack");
+  tb_op(&t, FAB_OP_EMBED, ids, e, -1, -1); tb_output(&t, tb_infer(&t), "embed");
+  tb_op(&t, FAB_OP_MEANPOOL, x, -1, -1, -1); tb_output(&t, tb_infer(&t), "meanpool");
+  tb_op(&t, FAB_OP_TAKE, x, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "index", 2);
+  tb_output(&t, tb_infer(&t), "take");
+  int cx = tb_op(&t, FAB_OP_COMPLEX, s, -1, -1, -1); tb_infer(&t);
+  tb_op(&t, FAB_OP_BITREV, cx, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 1);
+  int br = tb_infer(&t);
+  tb_op(&t, FAB_OP_REAL, br, -1, -1, -1); tb_output(&t, tb_infer(&t), "bitrev");
+  tb_op(&t, FAB_OP_BITREV, s, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 1);
+  tb_output(&t, tb_infer(&t), "bitrev_f32");
+  fab_cpu_options o = opts();
+  jit_vs_interp(&t, "data", &o, RTOL);
+  tb_free(&t);
+}
+
+/* complex -> bitrev -> fft.stages along an axis (-> real), and dft. */
+static void add_fft(tb *t, int x, int axis, int64_t len, bool fused_real, const char *name) {
+  int cx = tb_op(t, FAB_OP_COMPLEX, x, -1, -1, -1); tb_infer(t);
+  tb_op(t, FAB_OP_BITREV, cx, -1, -1, -1); fab_op_set_int(t->m, tb_last(t), "axis", axis);
+  int br = tb_infer(t);
+  int64_t st[16];
+  int ns = 0;
+  for (int64_t m = 2; m <= len; m *= 2, ns++) st[ns] = ns + 1;
+  tb_op(t, FAB_OP_FFT_STAGES, br, -1, -1, -1);
+  fab_op_set_int(t->m, tb_last(t), "axis", axis);
+  fab_op_set_ints(t->m, tb_last(t), "stages", st, ns);
+  if (fused_real) fab_op_set_int(t->m, tb_last(t), "real_out", 1);
+  int f = tb_infer(t);
+  if (!fused_real) {
+    tb_op(t, FAB_OP_REAL, f, -1, -1, -1);
+    f = tb_infer(t);
+  }
+  tb_output(t, f, name);
+}
+
+static void test_fourier(void) {
+  tb t = tb_new("fourier");
+  int64_t xd[2] = {16, 32}, yd[2] = {6, 12};
+  int x = tb_input(&t, "x", FAB_F32, 2, xd), y = tb_input(&t, "y", FAB_F32, 2, yd);
+  add_fft(&t, x, 1, 32, false, "fft_last");
+  add_fft(&t, x, 0, 16, true, "fft_first_real");
+  add_fft(&t, x, 1, 32, true, "fft_last_real");
+  add_fft(&t, x, 0, 16, false, "fft_first_complex"); /* lanes = inner positions */
+  int64_t zd[3] = {8, 3, 12};
+  int z = tb_input(&t, "z", FAB_F32, 3, zd);
+  add_fft(&t, z, 0, 8, false, "fft_blocks");         /* inner 36: blocked scalar path */
+  add_fft(&t, z, 0, 8, true, "fft_blocks_real");
+  int64_t wd[3] = {3, 4, 16};
+  int w = tb_input(&t, "w", FAB_F32, 3, wd);
+  add_fft(&t, w, 1, 4, false, "fft_middle");         /* middle axis, inner 16 */
+  int cy = tb_op(&t, FAB_OP_COMPLEX, y, -1, -1, -1); tb_infer(&t);
+  tb_op(&t, FAB_OP_DFT, cy, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 1);
+  int d1 = tb_infer(&t);
+  tb_op(&t, FAB_OP_DFT, d1, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 0);
+  int d0 = tb_infer(&t);
+  tb_op(&t, FAB_OP_REAL, d0, -1, -1, -1); tb_output(&t, tb_infer(&t), "dft2");
+  fab_cpu_options o = opts();
+  jit_vs_interp(&t, "fourier", &o, RTOL);
+  tb_free(&t);
+}
+
+static void test_linalg(void) {
+  tb t = tb_new("linalg");
+  int64_t xd[2] = {7, 20}, wd[2] = {13, 20}, bd[1] = {13};
+  int64_t ad[3] = {3, 5, 20}, md[3] = {3, 20, 9};
+  int64_t qd[3] = {4, 9, 16}, kd[3] = {4, 21, 16};
+  int x = tb_input(&t, "x", FAB_F32, 2, xd);
+  int a = tb_input(&t, "a", FAB_F32, 3, ad), mb = tb_input(&t, "mb", FAB_F32, 3, md);
+  int q = tb_input(&t, "q", FAB_F32, 3, qd), k = tb_input(&t, "k", FAB_F32, 3, kd),
+      v = tb_input(&t, "v", FAB_F32, 3, kd);
+  int w = tb_weight(&t, "w", 2, wd, 0.3), b = tb_weight(&t, "b", 1, bd, 1.0);
+  tb_op(&t, FAB_OP_DENSE, x, w, b, -1); tb_output(&t, tb_infer(&t), "dense");
+  tb_op(&t, FAB_OP_DENSE, x, w, -1, -1); tb_output(&t, tb_infer(&t), "dense_nobias");
+  tb_op(&t, FAB_OP_MATMUL, a, mb, -1, -1); tb_output(&t, tb_infer(&t), "matmul");
+  tb_op(&t, FAB_OP_MATMUL, q, k, -1, -1); fab_op_set_int(t.m, tb_last(&t), "transpose_b", 1);
+  tb_output(&t, tb_infer(&t), "matmul_tb");
+  tb_op(&t, FAB_OP_ATTENTION, q, k, v, -1); fab_op_set_float(t.m, tb_last(&t), "scale", 0.25);
+  fab_op_set_int(t.m, tb_last(&t), "block", 8);
+  tb_output(&t, tb_infer(&t), "attention");
+  tb_op(&t, FAB_OP_ATTENTION, q, k, v, -1); fab_op_set_float(t.m, tb_last(&t), "scale", 1.0);
+  fab_op_set_int(t.m, tb_last(&t), "block", 64);
+  tb_output(&t, tb_infer(&t), "attention_1block");
+  fab_cpu_options o = opts();
+  jit_vs_interp(&t, "linalg", &o, RTOL);
+  tb_free(&t);
+}
+
+/* One module per n: several bfly.stages ops of 1..6 triples, both stride
+ * orders, two blocks, S stacks; compiled with fusion widths 1, 3, 6. */
+static void bfly_case(int64_t n, int64_t S, int64_t rows, int fuse) {
+  int L = 0;
+  while (((int64_t)1 << L) < n) L++;
+  tb t = tb_new("bfly");
+  int64_t xd[3] = {rows, S, n}, twd[6] = {S, 2, L, n / 2, 2, 2};
+  int x = tb_input(&t, "x", FAB_F32, 3, xd);
+  int tw = tb_weight(&t, "twiddle", 6, twd, 0.7071);
+  char name[64];
+  for (int dir = 0; dir < 2; dir++) {
+    /* the whole layer: block 0 one way, block 1 the other */
+    int64_t st[6 * 64];
+    int ns = 0;
+    for (int b = 0; b < 2; b++)
+      for (int k = 0; k < L; k++) {
+        bool inc = (dir == 1) ^ (b & 1);
+        st[3 * ns] = b;
+        st[3 * ns + 1] = k;
+        st[3 * ns + 2] = inc ? k : L - 1 - k;
+        ns++;
+      }
+    tb_op(&t, FAB_OP_BFLY_STAGES, x, tw, -1, -1);
+    fab_op_set_ints(t.m, tb_last(&t), "stages", st, 3 * ns);
+    snprintf(name, sizeof name, "full_%d", dir);
+    tb_output(&t, tb_infer(&t), name);
+    /* chains of 1..6 triples split over ops */
+    for (int len = 1; len <= 6 && len <= L; len++) {
+      int64_t s2[18];
+      for (int i = 0; i < len; i++) {
+        s2[3 * i] = 0;
+        s2[3 * i + 1] = i;
+        s2[3 * i + 2] = dir ? i : L - 1 - i;
+      }
+      tb_op(&t, FAB_OP_BFLY_STAGES, x, tw, -1, -1);
+      fab_op_set_ints(t.m, tb_last(&t), "stages", s2, 3 * len);
+      snprintf(name, sizeof name, "part_%d_%d", dir, len);
+      tb_output(&t, tb_infer(&t), name);
+    }
+  }
+  /* a chain of ops (merged into one kernel by the backend), ending in an
+   * op that also feeds a second user (so the chain stops there) */
+  int v = x;
+  for (int k = 0; k < L; k++) {
+    int64_t s3[3] = {0, k, L - 1 - k};
+    tb_op(&t, FAB_OP_BFLY_STAGES, v, tw, -1, -1);
+    fab_op_set_ints(t.m, tb_last(&t), "stages", s3, 3);
+    v = tb_infer(&t);
+  }
+  tb_output(&t, v, "chain");
+  tb_op(&t, FAB_OP_RELU, v, -1, -1, -1);
+  tb_output(&t, tb_infer(&t), "chain_relu");
+  fab_cpu_options o = opts();
+  o.max_fused_stages = fuse;
+  char what[96];
+  snprintf(what, sizeof what, "bfly n=%lld S=%lld rows=%lld fuse=%d", (long long)n, (long long)S,
+           (long long)rows, fuse);
+  jit_vs_interp(&t, what, &o, RTOL);
+  tb_free(&t);
+}
+
+static void test_bfly(void) {
+  bfly_case(8, 1, 5, 3);
+  bfly_case(16, 2, 16, 3);
+  bfly_case(32, 1, 37, 2);
+  bfly_case(64, 3, 33, 6);
+  bfly_case(256, 2, 32, 1);
+  bfly_case(1024, 1, 40, 3);
+  bfly_case(4096, 1, 17, 4);
+}
+
+/* A small FBfly-like block by hand: bfly + layernorm + bias.gelu + residual. */
+static void test_model(void) {
+  tb t = tb_new("model");
+  int64_t xd[2] = {48, 64}, twd[6] = {1, 1, 6, 32, 2, 2}, bd[1] = {64};
+  int x = tb_input(&t, "x", FAB_F32, 2, xd);
+  int tw = tb_weight(&t, "fc1.twiddle", 6, twd, 0.7071), b = tb_weight(&t, "fc1.bias", 1, bd, 0.5);
+  int g = tb_weight(&t, "ln.gamma", 1, bd, 1.0), be = tb_weight(&t, "ln.beta", 1, bd, 1.0);
+  int64_t one[2] = {48, 1}, shp3[3] = {48, 1, 64};
+  (void)one;
+  tb_op(&t, FAB_OP_RESHAPE, x, -1, -1, -1); fab_op_set_ints(t.m, tb_last(&t), "shape", shp3, 3);
+  int x3 = tb_infer(&t);
+  int64_t st[18];
+  for (int k = 0; k < 6; k++) {
+    st[3 * k] = 0;
+    st[3 * k + 1] = k;
+    st[3 * k + 2] = 5 - k;
+  }
+  tb_op(&t, FAB_OP_BFLY_STAGES, x3, tw, -1, -1); fab_op_set_ints(t.m, tb_last(&t), "stages", st, 18);
+  int y3 = tb_infer(&t);
+  tb_op(&t, FAB_OP_RESHAPE, y3, -1, -1, -1); fab_op_set_ints(t.m, tb_last(&t), "shape", xd, 2);
+  int y = tb_infer(&t);
+  tb_op(&t, FAB_OP_BIAS_GELU, y, b, -1, -1); fab_op_set_str(t.m, tb_last(&t), "approx", "erf");
+  int h = tb_infer(&t);
+  tb_op(&t, FAB_OP_ADD_LAYERNORM, h, x, g, be); fab_op_set_float(t.m, tb_last(&t), "eps", 1e-5);
+  int o1 = tb_infer(&t);
+  tb_output(&t, o1, "out");
+  tb_op(&t, FAB_OP_MEANPOOL, o1, -1, -1, -1);
+  tb_output(&t, tb_infer(&t), "pooled");
+  fab_cpu_options o = opts();
+  jit_vs_interp(&t, "model", &o, RTOL);
+  o.threads = 2;
+  jit_vs_interp(&t, "model 2 threads", &o, RTOL);
+  tb_free(&t);
+}
+
+/* One case from the environment (BFLY_N, BFLY_S, BFLY_ROWS, BFLY_FUSE), for
+ * investigating. */
+static void test_bfly_env(void) {
+  const char *n = getenv("BFLY_N"), *s = getenv("BFLY_S"), *r = getenv("BFLY_ROWS"), *f = getenv("BFLY_FUSE");
+  bfly_case(n ? atoll(n) : 256, s ? atoll(s) : 1, r ? atoll(r) : 32, f ? atoi(f) : 3);
+}
+
+int main(int argc, char **argv) {
+  const char *which = argc > 1 ? argv[1] : "all";
+  struct {
+    const char *name;
+    void (*fn)(void);
+  } tests[] = {{"elementwise", test_elementwise}, {"data", test_data},   {"fourier", test_fourier},
+               {"linalg", test_linalg},           {"bfly", test_bfly},   {"model", test_model}, {"bfly_env", test_bfly_env}};
+  int ran = 0;
+  for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+    if ((!strcmp(which, "all") && strcmp(tests[i].name, "bfly_env")) || !strcmp(which, tests[i].name)) {
+      tests[i].fn();
+      ran++;
+    }
+  if (!ran) {
+    fprintf(stderr, "unknown test '%s'\n", which);
+    return 2;
+  }
+  if (g_failures) fprintf(stderr, "%d failure(s)\n", g_failures);
+  return g_failures ? 1 : 0;
+}
