@@ -470,12 +470,82 @@ static value call_block(elab *e, scope *s, const ast_decl *b, const ast_expr *ca
   return r;
 }
 
+/* The name of candidate k of a supernet edge: the last segment of its
+ * `as` path, else "c<k>". */
+static const char *candidate_name(elab *e, const ast_expr *c, int k) {
+  if (c->path && c->path->n) {
+    const ast_seg *g = c->path->items[c->path->n - 1];
+    if (g->name) return g->name;
+  }
+  return fab_arena_printf(e->m->arena, "c%d", k);
+}
+
+/* choose { c0 as a; c1 as b; ... } as edge: a supernet edge.  Every
+ * candidate is elaborated under the edge's prefix (its weights are named
+ * edge.<candidate>.*), its result is tagged hint.choice_edge / hint.choice,
+ * and the results are summed and scaled by 1/k (hint.choice_mix): the
+ * representation explore/proxy's Zero-Cost-PT reads (docs/explore.md). */
+static value supernet_edge(elab *e, scope *s, const ast_expr *x) {
+  const char *edge = elab_path(e, s, x, "a supernet edge (choose without a selector)");
+  if (!edge) return poison;
+  const char *saved = e->prefix;
+  e->prefix = edge;
+  value sum = poison;
+  int n = x->cands->n;
+  for (int k = 0; k < n; k++) {
+    const ast_expr *c = x->cands->items[k];
+    int before = e->f->nops;
+    value v = elab_expr(e, s, c);
+    if (v.kind == V_ERROR) {
+      sum = poison;
+      break;
+    }
+    if (v.kind != V_TENSOR) {
+      fab_error(e->d, c->loc, "choose: a candidate must be a tensor, got %s", vkind_name(v.kind));
+      sum = poison;
+      break;
+    }
+    /* A candidate that creates no op (the identity) gets its own result
+     * op so that it can carry its tag; canonicalize removes it later. */
+    bool identity = v.op < before;
+    if (identity) {
+      int idx = elab_op(e, FAB_OP_SCALE, &v.op, 1, c->loc, v.type);
+      if (idx >= 0) fab_op_set_float(e->m, &e->f->ops[idx], "factor", 1.0);
+      v = elab_tensor(elab_finish(e, idx), v.type);
+      if (v.kind == V_ERROR) break;
+    }
+    fab_op_set_str(e->m, &e->f->ops[v.op], "hint.choice_edge", edge);
+    fab_op_set_str(e->m, &e->f->ops[v.op], "hint.choice",
+                   identity ? "identity" : candidate_name(e, c, k));
+    if (k == 0) {
+      sum = v;
+      continue;
+    }
+    if (!fab_type_equal(&v.type, &sum.type)) {
+      char a[96], b[96];
+      fab_error(e->d, c->loc, "choose: candidate %d gives %s but candidate 0 gives %s", k,
+                fab_type_str(&v.type, a, sizeof a), fab_type_str(&sum.type, b, sizeof b));
+      sum = poison;
+      break;
+    }
+    int ops[2] = {sum.op, v.op};
+    sum = elab_tensor(elab_emit(e, FAB_OP_ADD, ops, 2, x->loc, sum.type, NULL, NULL, 0), sum.type);
+    if (sum.kind == V_ERROR) break;
+  }
+  e->prefix = saved;
+  if (sum.kind == V_ERROR || n == 1) return sum;
+  int idx = elab_op(e, FAB_OP_SCALE, &sum.op, 1, x->loc, sum.type);
+  if (idx < 0) return poison;
+  fab_op_set_float(e->m, &e->f->ops[idx], "factor", 1.0 / n);
+  fab_op_set_str(e->m, &e->f->ops[idx], "hint.choice_mix", edge);
+  return elab_tensor(elab_finish(e, idx), sum.type);
+}
+
 /* choose (k) { c0; c1; ... }: candidate k alone is elaborated. */
 static value choose(elab *e, scope *s, const ast_expr *x) {
-  if (!x->lhs) {
-    fab_error(e->d, x->loc,
-              "a choose without a selector (a supernet edge) is not supported yet; "
-              "write choose (k) { ... } to pick candidate k");
+  if (!x->lhs) return supernet_edge(e, s, x);
+  if (x->path) {
+    fab_error(e->d, x->loc, "choose (k) picks one candidate: name the candidate, not the choose");
     return poison;
   }
   value k = elab_expr(e, s, x->lhs);

@@ -243,7 +243,9 @@ expr
 
 /* choose: one of several candidate expressions.  `choose (k) { a; b; }`
  * elaborates candidate k only (a fixed architecture out of a search
- * space); `choose { a; b; }` will be a supernet edge keeping them all. */
+ * space); `choose { a as x; b as y; } as edge` is a supernet edge that
+ * keeps them all (docs/explore.md: their outputs are mixed with equal
+ * weights, each tagged with hint.choice_edge / hint.choice). */
 choose
   : CHOOSE '(' expr ')' '{' cands '}' {
       $$ = mk_expr(ctx, E_CHOOSE, LOC(@1));
@@ -254,6 +256,12 @@ choose
   | CHOOSE '{' cands '}' {
       $$ = mk_expr(ctx, E_CHOOSE, LOC(@1));
       $$->cands = $3;
+      set_depth(ctx, $$);
+    }
+  | CHOOSE '{' cands '}' AS path {
+      $$ = mk_expr(ctx, E_CHOOSE, LOC(@1));
+      $$->cands = $3;
+      $$->path = $6;
       set_depth(ctx, $$);
     }
   ;
