@@ -122,10 +122,14 @@ const cli_cmd cmd_as = {
 
 static int run_sim(const cli_args *a) {
   char err[512];
+  bool timing_only = cli_flag(a, "timing-only");
+  if (timing_only && (cli_str(a, "o", NULL) || cli_str(a, "weights", NULL) || cli_str(a, "input", NULL)))
+    return cli_usage_error(a, "--timing-only computes no values: drop -o, --weights and --input");
   bool report = cli_flag(a, "report") || !cli_str(a, "o", NULL);
-  fab_status st = fab_fpga_sim_files(a->pos[0], cli_str(a, "accel", NULL), cli_str(a, "weights", NULL),
-                                     cli_str(a, "input", NULL), cli_str(a, "o", NULL), cli_str(a, "trace", NULL),
-                                     report ? stdout : NULL, err, sizeof err);
+  fab_fpga_sim_opts o = {.timing_only = timing_only};
+  fab_status st = fab_fpga_sim_files_ex(a->pos[0], cli_str(a, "accel", NULL), cli_str(a, "weights", NULL),
+                                        cli_str(a, "input", NULL), cli_str(a, "o", NULL),
+                                        cli_str(a, "trace", NULL), &o, report ? stdout : NULL, err, sizeof err);
   return st == FAB_OK ? EXIT_OK : cli_user_error("%s", err);
 }
 
@@ -136,6 +140,7 @@ static const opt_spec sim_opts[] = {
     {"o", OPT_VALUE, "FILE", "write the outputs"},
     {"trace", OPT_VALUE, "FILE", "write a Chrome/Perfetto trace (one track per engine and queue)"},
     {"report", OPT_FLAG, NULL, "print cycles, latency, utilisation and off-chip traffic"},
+    {"timing-only", OPT_FLAG, NULL, "the same cycle model without arithmetic (fast; no outputs)"},
 };
 
 const cli_cmd cmd_sim = {

@@ -55,7 +55,8 @@ uint64_t fpga_cg_alloc(cg *g, uint64_t words) {
 /* Returns a region to the free list (sorted by address, coalesced).  Reuse
  * is safe for the hardware because hazards on off-chip ranges (a store
  * into a reused region after loads of its old value) become tokens. */
-static void cg_free(cg *g, uint64_t a, uint64_t words) {
+void fpga_cg_free(cg *g, uint64_t a, uint64_t words) {
+  if (g->no_reuse) return;
   uint64_t n = (words + 15) & ~(uint64_t)15;
   if (g->nfl == g->capfl) {
     int cap = g->capfl ? 2 * g->capfl : 64;
@@ -109,21 +110,61 @@ void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
   memcpy(ni->acc, acc, (size_t)nacc * sizeof *acc);
   int C = fab_fpga_ops[in.op].queue;
   size_t found[FAB_Q_COUNT] = {0}; /* 1 + index */
-  for (size_t j = g->n; j-- > 0;) {
-    int Q = fab_fpga_ops[g->ins[j].in.op].queue;
+  /* need[q]: 1 + the latest instruction of queue q touching a space this
+   * one touches (nothing older or newer of q can conflict) */
+  size_t need[FAB_Q_COUNT] = {0};
+  unsigned spaces = 0;
+  for (int k = 0; k < nacc; k++) spaces |= 1u << acc[k].space;
+  for (int q = 0; q < FAB_Q_COUNT; q++)
+    for (int sp = 0; sp < CG_NSPACES; sp++)
+      if ((spaces >> sp & 1u) && g->touch[q][sp] > need[q]) need[q] = g->touch[q][sp];
+  /* The scan looks back at most CG_WINDOW instructions; a queue still
+   * unresolved there waits for its latest instruction before the window
+   * (conservative and safe: tokens retire in order, so that implies every
+   * older one; in practice long complete). Keeps compilation linear. */
+  size_t floor_ = g->n > CG_WINDOW ? g->n - CG_WINDOW : 0, j = 0;
+  for (int q = 0; q < FAB_Q_COUNT; q++)
+    if (q != C && need[q] > j) j = need[q]; /* nothing above the latest relevant instruction */
+  for (; j-- > floor_;) {
     bool open = false; /* some queue still needs scanning at index j */
     for (int q = 0; q < FAB_Q_COUNT; q++)
-      if (q != C && !found[q] && j + 1 > g->waited[q][C]) open = true;
+      if (q != C && !found[q] && j + 1 > g->waited[q][C] && need[q] > g->waited[q][C]) open = true;
     if (!open) break;
-    if (Q == C || found[Q] || j + 1 <= g->waited[Q][C]) continue;
+    int Q = fab_fpga_ops[g->ins[j].in.op].queue;
+    if (Q == C || found[Q] || j + 1 <= g->waited[Q][C] || j >= need[Q]) continue;
     if (conflicts(ni, &g->ins[j])) found[Q] = j + 1;
   }
+  if (j == (size_t)-1 || j < floor_) /* the window ended with queues unresolved */
+    for (int q = 0; q < FAB_Q_COUNT; q++) {
+      if (q == C || found[q] || need[q] <= g->waited[q][C] || floor_ == 0) continue;
+      size_t lim = need[q] < floor_ ? need[q] : floor_; /* candidates: indices < lim */
+      /* latest instruction of q below lim */
+      size_t lo = 0, hi = g->nqidx[q];
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (g->qidx[q][mid] < lim) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo > 0 && g->qidx[q][lo - 1] + 1 > g->waited[q][C]) found[q] = g->qidx[q][lo - 1] + 1;
+    }
   for (int q = 0; q < FAB_Q_COUNT; q++)
     if (found[q]) {
       g->ins[found[q] - 1].in.sig |= 1u << C;
       ni->in.wait |= 1u << q;
       g->waited[q][C] = found[q];
     }
+  for (int k = 0; k < nacc; k++) g->touch[C][acc[k].space] = g->n + 1;
+  if (g->nqidx[C] == g->capqidx[C]) {
+    size_t cap = g->capqidx[C] ? 2 * g->capqidx[C] : 256;
+    size_t *q = realloc(g->qidx[C], cap * sizeof *q);
+    if (!q) {
+      fpga_cg_error(g, "out of memory");
+      return;
+    }
+    g->qidx[C] = q;
+    g->capqidx[C] = cap;
+  }
+  g->qidx[C][g->nqidx[C]++] = g->n;
   g->n++;
 }
 
@@ -178,6 +219,19 @@ void fpga_cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t ro
   fpga_cg_emit(g, dma(FAB_I_ST, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
 }
 
+void fpga_cg_dma_vm(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
+                    uint64_t len, uint64_t vm) {
+  if (g->failed || !fits(g, ext, stride, rows, len)) return;
+  bool ld = opc == FAB_I_LD;
+  uint64_t sc = cplx ? 2 : 1;
+  cg_acc a[2];
+  ext_range(ext, stride, trans, rows, len, sc, &a[0], !ld);
+  a[1] = (cg_acc){SP_VM, ld, vm, vm + rows * len * sc};
+  fab_fpga_insn in = dma(opc, FAB_BUF_VM, ext, stride, trans, rows, len, vm);
+  FAB_SET(&in, DMA_CPLX, cplx);
+  fpga_cg_emit(g, in, 2, a);
+}
+
 void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param) {
   if (g->failed) return;
   fab_fpga_insn in = fab_fpga_insn_make(FAB_I_PPU);
@@ -210,6 +264,10 @@ void fpga_cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t
     }
     return;
   }
+  if (rows == 1) { /* the stride of a single row is irrelevant: keep it in the field's range */
+    if (!strans) sstride = len;
+    dstride = len;
+  }
   for (uint64_t r0 = 0; r0 < rows && !g->failed;) {
     uint64_t base = fpga_cg_vm_half(g, &hs);
     uint64_t t = hs / len;
@@ -229,6 +287,11 @@ void fpga_cg_copy_contig(cg *g, uint64_t src, uint64_t dst, uint64_t words) {
 }
 
 fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *cfg, fab_diag *d) {
+  return fab_fpga_codegen_ex(m, cfg, NULL, d);
+}
+
+fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config *cfg,
+                                      const fab_fpga_codegen_opts *o, fab_diag *d) {
   char err[256];
   if (fab_fpga_config_validate(cfg, err, sizeof err)) {
     fab_error(d, (fab_loc){0}, "fpga: %s", err);
@@ -239,7 +302,7 @@ fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *c
     fab_error(d, (fab_loc){0}, "fpga: module has no function");
     return NULL;
   }
-  cg g = {.m = m, .f = f, .c = cfg, .d = d, .cur = -1};
+  cg g = {.m = m, .f = f, .c = cfg, .d = d, .cur = -1, .no_reuse = o && o->no_reuse};
   int n = f->nops, *eff = NULL, *root = NULL, *die = NULL, *head = NULL, *next = NULL;
   fab_fpga_program *result = NULL;
   g.p = fab_fpga_program_new(cfg);
@@ -294,7 +357,7 @@ fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *c
   for (int i = 0; i < f->nops && !g.failed; i++) {
     g.cur = i;
     for (int r = i > 0 ? head[i - 1] : -1; r >= 0; r = next[r])
-      if (g.vals[r].ok) cg_free(&g, g.vals[r].addr, (uint64_t)cg_numel(&f->ops[r].type) *
+      if (g.vals[r].ok) fpga_cg_free(&g, g.vals[r].addr, (uint64_t)cg_numel(&f->ops[r].type) *
                                                         (f->ops[r].type.dtype == FAB_C64 ? 2 : 1));
     if (fpga_cg_absorbed(&g, i)) continue;
     const fab_op *op = &f->ops[i];
@@ -302,7 +365,12 @@ fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *c
       fpga_cg_error(&g, "not in lowered form (run the fpga pipeline first)");
       break;
     }
+    size_t lo = g.n;
     fpga_cg_op(&g, op);
+    if (o && o->op_insn_lo && o->op_insn_hi) {
+      o->op_insn_lo[i] = lo;
+      o->op_insn_hi[i] = g.n;
+    }
   }
   g.cur = -1;
   if (g.failed) goto fail;
@@ -316,6 +384,11 @@ fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *c
     fab_error(d, (fab_loc){0}, "fpga: internal error: generated program fails its check: %s", err);
     goto fail;
   }
+  if (o && o->op_insn_lo && o->op_insn_hi) /* folded and skipped ops emit nothing */
+    for (int i = 0; i < f->nops; i++)
+      if (o->op_insn_hi[i] < o->op_insn_lo[i]) o->op_insn_lo[i] = o->op_insn_hi[i] = 0;
+  if (o && o->value_addr)
+    for (int i = 0; i < f->nops; i++) o->value_addr[i] = g.vals[i].ok ? g.vals[i].addr : UINT64_MAX;
   result = g.p;
   g.p = NULL;
 fail:
@@ -329,6 +402,7 @@ fail:
   free(g.uses);
   free(g.user);
   free(g.ins);
+  for (int q = 0; q < FAB_Q_COUNT; q++) free(g.qidx[q]);
   fab_fpga_program_free(g.p);
   return result;
 }

@@ -17,6 +17,17 @@
  * after reporting errors into d. */
 fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *cfg, fab_diag *d);
 
+/* Options for debugging and experiments. */
+typedef struct fab_fpga_codegen_opts {
+  bool no_reuse;         /* never reuse arena space: every intermediate stays readable after a run */
+  uint64_t *value_addr;  /* if not NULL: [nops of the entry function] receives the word address of
+                          * each op's value (UINT64_MAX: not materialised, e.g. folded into its user) */
+  size_t *op_insn_lo, *op_insn_hi; /* if not NULL: [nops] the instructions [lo, hi) each op emitted
+                                    * (for per-layer timing with fab_fpga_sim_opts.insn_start/end) */
+} fab_fpga_codegen_opts;
+fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config *cfg,
+                                      const fab_fpga_codegen_opts *o, fab_diag *d);
+
 /* ---- resource model (resources.c; per-unit costs in docs/fpga.md) ---- */
 typedef struct fab_fpga_res {
   const char *name;

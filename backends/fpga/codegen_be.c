@@ -102,6 +102,15 @@ static uint64_t be_region(cg *g, uint64_t A, bool cplx, uint64_t *k, int *bank) 
   return nreg == 4 ? (r >> 1) * size : 0;
 }
 
+/* Rows per engine per tile: at most what the region holds, and small enough
+ * that a pass has >= 16 tiles when the rows allow, so the pipeline's fill
+ * (first load) and drain (last store) are a small part of the pass (each
+ * tile stage costs about the same: serial load, compute, store). */
+static uint64_t tile_rows(uint64_t k, uint64_t rows, uint64_t ne) {
+  uint64_t cap = (rows + 16 * ne - 1) / (16 * ne);
+  return umin(k, cap ? cap : 1);
+}
+
 enum { BJ_BITREV, BJ_FFT, BJ_COMPLEX, BJ_REAL };
 
 /* Runs a line job along `axis` of x: every line (all other indices fixed)
@@ -130,7 +139,9 @@ static void be_lines(cg *g, int job, const fab_type *xt, int axis, uint64_t x, u
       uint64_t k;
       int bank;
       uint64_t baddr = be_region(g, A, cplx, &k, &bank);
-      uint64_t ne = umin((uint64_t)g->c->p_be, L - r0), t = umin(ne * k, L - r0), nrows = (t + ne - 1) / ne;
+      uint64_t ne = umin((uint64_t)g->c->p_be, L - r0);
+      k = tile_rows(k, L, ne);
+      uint64_t t = umin(ne * k, L - r0), nrows = (t + ne - 1) / ne;
       uint64_t eoff = trans ? o * A * inner + r0 : r0 * A;
       be_dma(g, FAB_I_LD, x + eoff * (xc ? 2 : 1), stride, trans, t, A, ne, baddr, xc, brev || job == BJ_BITREV, bank);
       if (job == BJ_COMPLEX) {
@@ -155,6 +166,14 @@ static void be_lines(cg *g, int job, const fab_type *xt, int axis, uint64_t x, u
       be_dma(g, FAB_I_ST, out + eoff * (out_cplx ? 2 : 1), stride, trans, t, A, ne, baddr, out_cplx, false, bank);
       r0 += t;
     }
+}
+
+void fpga_cg_fft_rows(cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x, uint64_t out) {
+  fab_type t = {.dtype = cplx_in ? FAB_C64 : FAB_F32, .rank = 2, .dims = {(int64_t)rows, (int64_t)m}};
+  int64_t stages[16];
+  int n = ilog2(m);
+  for (int i = 0; i < n && i < 16; i++) stages[i] = i + 1;
+  be_lines(g, BJ_FFT, &t, 1, x, out, true, stages, n, true);
 }
 
 static bool gen_bfly(cg *g, const fab_op *op) {
@@ -236,7 +255,9 @@ static bool gen_bfly(cg *g, const fab_op *op) {
       uint64_t k;
       int bank;
       uint64_t baddr = be_region(g, n, false, &k, &bank);
-      uint64_t ne = umin((uint64_t)g->c->p_be, R - r0), t = umin(ne * k, R - r0), nrows = (t + ne - 1) / ne;
+      uint64_t ne = umin((uint64_t)g->c->p_be, R - r0);
+      if (resident) k = tile_rows(k, R, ne);
+      uint64_t t = umin(ne * k, R - r0), nrows = (t + ne - 1) / ne;
       uint64_t ext = x + r0 * xstride + s * xstack;
       be_dma(g, FAB_I_LD, ext, xstride, false, t, n, ne, baddr, false, false, bank);
       for (int ri = 0; ri < nruns; ri++) {
@@ -444,25 +465,39 @@ static bool gen_meanpool(cg *g, const fab_op *op) {
   uint64_t d = (uint64_t)xt->dims[xt->rank - 1], s = (uint64_t)xt->dims[xt->rank - 2];
   uint64_t outer = (uint64_t)cg_numel(xt) / (s * d), hs;
   (void)fpga_cg_vm_half(g, &hs);
-  /* Long sequences: means of equal chunks of c rows, then the mean of the
-   * chunk means (exact for equal chunks).  c is the largest divisor of s
-   * whose chunk, partial means and result fit one VM half. */
-  uint64_t c = 0;
-  for (uint64_t k = umin(s, 4096); k >= 1 && !c; k--)
-    if (s % k == 0 && s / k <= 4096 && k * d + (s / k) * d + d <= hs) c = k;
+  /* Long sequences: means of equal chunks of c rows, means of equal groups
+   * of gq chunk means, then the mean of the group means (exact for equal
+   * chunks and groups).  c is the largest divisor of s for which some
+   * divisor gq of the chunk count makes chunk, chunk means, group means and
+   * result fit one VM half (gq = s / c: one level, as long as it fits). */
+  uint64_t c = 0, gq = 0;
+  for (uint64_t k = umin(s, 4096); k >= 1 && !c; k--) {
+    if (s % k) continue;
+    uint64_t nch = s / k;
+    for (uint64_t q = umin(nch, 4096); q >= 1; q--)
+      if (nch % q == 0 && nch / q <= 4096 && (k + q + (nch / q > 1 ? nch / q : 0) + 1) * d <= hs) {
+        c = k, gq = q;
+        break;
+      }
+  }
   if (!c || d > 4096) {
     fpga_cg_error(g, "sequence of %llu x %llu does not fit the vector memory", (unsigned long long)s,
              (unsigned long long)d);
     return false;
   }
-  uint64_t nch = s / c;
+  uint64_t nch = s / c, ng = nch / gq;
   for (uint64_t o = 0; o < outer && !g->failed; o++) {
-    uint64_t base = fpga_cg_vm_half(g, &hs), part = base + c * d, res = part + nch * d;
-    for (uint64_t k = 0; k < nch && !g->failed; k++) {
-      fpga_cg_ld_vm(g, addr(g, op->operands[0]) + (o * s + k * c) * d, d, false, c, d, base);
-      fpga_cg_ppu(g, FAB_PPU_MEAN, c, d, base, nch == 1 ? res : part + k * d, false, 0);
+    uint64_t base = fpga_cg_vm_half(g, &hs), part = base + c * d, grp = part + gq * d;
+    uint64_t res = grp + (ng > 1 ? ng : 0) * d;
+    for (uint64_t G = 0; G < ng && !g->failed; G++) {
+      uint64_t gdst = ng > 1 ? grp + G * d : res;
+      for (uint64_t k = 0; k < gq && !g->failed; k++) {
+        fpga_cg_ld_vm(g, addr(g, op->operands[0]) + (o * s + (G * gq + k) * c) * d, d, false, c, d, base);
+        fpga_cg_ppu(g, FAB_PPU_MEAN, c, d, base, gq == 1 ? gdst : part + k * d, false, 0);
+      }
+      if (gq > 1) fpga_cg_ppu(g, FAB_PPU_MEAN, gq, d, part, gdst, false, 0);
     }
-    if (nch > 1) fpga_cg_ppu(g, FAB_PPU_MEAN, nch, d, part, res, false, 0);
+    if (ng > 1) fpga_cg_ppu(g, FAB_PPU_MEAN, ng, d, grp, res, false, 0);
     fpga_cg_st_vm(g, addr(g, g->cur) + o * d, d, false, 1, d, res);
   }
   return !g->failed;
@@ -479,8 +514,10 @@ bool fpga_cg_absorbed(cg *g, int i) {
     return u->code == FAB_OP_FFT_STAGES &&
            norm_axis(&op->type, fab_op_int(op, "axis", -1)) == norm_axis(&u->type, fab_op_int(u, "axis", -1));
   case FAB_OP_COMPLEX:
-    /* elementwise, so it folds into any line geometry */
-    return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && fpga_cg_absorbed(g, g->user[i]));
+    /* elementwise, so it folds into any line geometry; a dft along the
+     * last axis takes real rows (the "dft.r" table) */
+    return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && fpga_cg_absorbed(g, g->user[i])) ||
+           (u->code == FAB_OP_DFT && norm_axis(&u->type, fab_op_int(u, "axis", -1)) == u->type.rank - 1);
   default:
     return fpga_cg_chain_absorbed(g, i);
   }
@@ -527,9 +564,7 @@ bool fpga_cg_op(cg *g, const fab_op *op) {
   case FAB_OP_ATTENTION: return gen_attention(g, op);
   case FAB_OP_EMBED: return gen_embed(g, op);
   case FAB_OP_MEANPOOL: return gen_meanpool(g, op);
-  case FAB_OP_DFT:
-    fpga_cg_error(g, "a DFT along a non-power-of-two axis has no engine mapping; pad the sequence to a power of two");
-    return false;
+  case FAB_OP_DFT: return fpga_cg_gen_dft(g, op);
   default:
     fpga_cg_error(g, "no accelerator mapping for this op");
     return false;

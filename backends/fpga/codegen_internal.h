@@ -5,7 +5,9 @@
 #include "codegen.h"
 
 /* Address spaces an instruction touches, for hazard tracking. */
-enum { SP_EXT, SP_CB, SP_VM, SP_BEA, SP_BEB };
+enum { SP_EXT, SP_CB, SP_VM, SP_BEA, SP_BEB, CG_NSPACES };
+/* how far back token derivation scans for conflicts (codegen.c) */
+#define CG_WINDOW 1024
 
 typedef struct cg_acc {
   int space;
@@ -35,11 +37,14 @@ typedef struct cg {
   cg_insn *ins;
   size_t n, cap;
   size_t waited[FAB_Q_COUNT][FAB_Q_COUNT]; /* 1 + index of the last producer waited for */
+  size_t touch[FAB_Q_COUNT][CG_NSPACES];   /* 1 + index of the last instruction of a queue touching a space */
+  size_t *qidx[FAB_Q_COUNT], nqidx[FAB_Q_COUNT], capqidx[FAB_Q_COUNT]; /* instruction indices per queue */
   uint64_t top;                            /* next never-used off-chip word */
   struct cg_blk { uint64_t a, n; } *fl;    /* free arena blocks, sorted, coalesced */
   int nfl, capfl;
   int cur;                                 /* op being compiled */
   bool failed;
+  bool no_reuse;                           /* debugging: never reuse arena space */
   unsigned vm_half, be_half, cb_half;      /* ping-pong selectors */
 } cg;
 
@@ -51,6 +56,7 @@ void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc);
  * never reuses (regions that must start zeroed, e.g. pad results). */
 uint64_t fpga_cg_alloc(cg *g, uint64_t words);
 uint64_t fpga_cg_alloc_fresh(cg *g, uint64_t words);
+void fpga_cg_free(cg *g, uint64_t a, uint64_t words); /* back to the free list (sorted, coalesced) */
 
 /* Element-copy of `rows` x `len` f32 words from (src, sstride, strans) to
  * (dst, dstride) through the vector memory. */
@@ -64,6 +70,9 @@ uint64_t fpga_cg_vm_half(cg *g, uint64_t *size);
 /* DMA instruction builders with their hazard accesses. */
 void fpga_cg_ld_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
 void fpga_cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
+/* Any VM transfer; cplx: 2-word (re, im) elements on both sides. */
+void fpga_cg_dma_vm(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
+                    uint64_t len, uint64_t vm);
 void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
 
 /* Row-wise PPU work: x[R, d] (plus extra operands) through `steps` into out. */
@@ -88,6 +97,10 @@ bool fpga_cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind);
 bool fpga_cg_gen_elementwise(cg *g, const fab_op *op);
 bool fpga_cg_gen_const(cg *g, const fab_op *op);
 bool fpga_cg_gen_move(cg *g, const fab_op *op);
+bool fpga_cg_gen_dft(cg *g, const fab_op *op);                     /* codegen_dft.c */
+/* The FFT of every row of x[rows, m] (f32 or c64, m a power of two) into
+ * out (c64): bit reversal on the load, every stage, on the engines. */
+void fpga_cg_fft_rows(cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x, uint64_t out);
 /* True if op i is folded into its single user (never materialised):
  * bitrev or complex feeding an fft.stages along the same lines, stack
  * feeding a bfly.stages. */

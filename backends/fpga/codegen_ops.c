@@ -233,13 +233,34 @@ bool fpga_cg_gen_move(cg *g, const fab_op *op) {
     g->vals[g->cur] = g->vals[op->operands[0]];
     return true;
   }
-  if (op->code == FAB_OP_PAD) { /* relies on a zeroed region: never reuse one */
-    g->vals[g->cur].ok = true;
-    g->vals[g->cur].addr = fpga_cg_alloc_fresh(g, words_of(&op->type));
+  uint64_t outer, A, inner;
+  if (op->code == FAB_OP_PAD) {
+    /* A reused region gets its padding zeroed explicitly (a PPU fill of
+     * one VM tile, stored over the padding of every row); padding wider
+     * than the PPU's rows relies on a fresh (zeroed) region instead. */
+    around(xt, norm_axis(xt, fab_op_int(op, "axis", -1)), &outer, &A, &inner);
+    uint64_t size = (uint64_t)fab_op_int(op, "size", 0), padw = size > A ? (size - A) * inner * esz : 0, hs;
+    if (padw > 4096) {
+      g->vals[g->cur].ok = true;
+      g->vals[g->cur].addr = fpga_cg_alloc_fresh(g, words_of(&op->type));
+    } else {
+      fpga_cg_define(g, op);
+      uint64_t o = addr(g, g->cur), zbase = 0, zrows = 0;
+      for (uint64_t r0 = 0; padw && r0 < outer && !g->failed;) {
+        uint64_t t = umin(umin(outer - r0, 4096), ((uint64_t)g->c->vm_words / 2) / padw);
+        if (t > zrows) { /* (re)fill a zero tile of t rows */
+          zbase = fpga_cg_vm_half(g, &hs);
+          fpga_cg_ppu(g, FAB_PPU_FILL, t, padw, zbase, 0, false, 0);
+          zrows = t;
+        }
+        fpga_cg_st_vm(g, o + (r0 * size + A) * inner * esz, size * inner * esz, false, t, padw, zbase);
+        r0 += t;
+      }
+    }
   } else {
     fpga_cg_define(g, op);
   }
-  uint64_t out = addr(g, g->cur), outer, A, inner;
+  uint64_t out = addr(g, g->cur);
   switch (op->code) {
   case FAB_OP_SLICE:
   case FAB_OP_PAD: {

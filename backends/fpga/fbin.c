@@ -90,6 +90,82 @@ fab_status fab_fpga_program_add_tensor(fab_fpga_program *p, const char *name, fa
   return FAB_OK;
 }
 
+/* ---- constant tables ------------------------------------------------------------ */
+
+/* Mixed radix n = q m (q odd, m a power of two): block width kb = min(8, m). */
+static void mixed_split(int64_t n, int64_t *q, int64_t *m, int64_t *kb) {
+  *m = 1;
+  while (n % (*m * 2) == 0) *m *= 2;
+  *q = n / *m;
+  *kb = *m < 8 ? *m : 8;
+}
+
+/* kind 0: dft.r, 1: dft.c, 2: dft.x (mixed-radix combination) */
+static bool const_parse(const fab_fpga_tensor *t, int *kind, int64_t *n) {
+  char k = 0, tail = 0;
+  long long v = 0;
+  if (sscanf(t->name, "dft.%c.%lld%c", &k, &v, &tail) != 2 || (k != 'r' && k != 'c' && k != 'x')) return false;
+  if (v < 1 || v > 4096 || t->dtype != FAB_FD_F32 || t->rank != 2) return false;
+  *kind = k == 'r' ? 0 : k == 'c' ? 1 : 2;
+  *n = v;
+  if (*kind == 2) {
+    int64_t q, m, kb;
+    mixed_split(v, &q, &m, &kb);
+    return m >= 2 && q >= 3 && t->dims[0] == 2 * q * q * m && t->dims[1] == 2 * kb;
+  }
+  return t->dims[0] == (*kind ? 2 : 1) * v && t->dims[1] == 2 * v;
+}
+
+fab_status fab_fpga_const_check(const fab_fpga_tensor *t, char *err, size_t errlen) {
+  int c;
+  int64_t n;
+  if (t->kind != FAB_FT_CONST || !const_parse(t, &c, &n))
+    return ffail(err, errlen, FAB_E_FORMAT, "constant '%s': unknown table or wrong shape", t->name);
+  return FAB_OK;
+}
+
+fab_status fab_fpga_const_fill(const fab_fpga_tensor *t, float *dst, char *err, size_t errlen) {
+  int c;
+  int64_t n;
+  fab_status st = fab_fpga_const_check(t, err, errlen);
+  if (st) return st;
+  const_parse(t, &c, &n);
+  if (c == 2) {
+    /* matrix (b, r, k2), [2 kb, 2 kb], block-diagonal: row (kl, re/im) of
+     * Y_r[k1], column (kl, re/im) of X[k1 + m k2], k1 = b kb + kl, the 2x2
+     * block of w = exp(-2 pi i r (k1 + m k2) / n): X = sum over r of Y_r w */
+    int64_t q, m, kb;
+    mixed_split(n, &q, &m, &kb);
+    memset(dst, 0, t->words * sizeof *dst);
+    for (int64_t b = 0; b < m / kb; b++)
+      for (int64_t r = 0; r < q; r++)
+        for (int64_t k2 = 0; k2 < q; k2++) {
+          float *M = dst + ((b * q + r) * q + k2) * (2 * kb) * (2 * kb);
+          for (int64_t kl = 0; kl < kb; kl++) {
+            int64_t k1 = b * kb + kl;
+            double a = 2 * M_PI * (double)((r * (k1 + m * k2)) % n) / (double)n;
+            float wr = (float)cos(a), wi = (float)-sin(a);
+            float *r0 = M + (2 * kl) * (2 * kb) + 2 * kl, *r1 = r0 + 2 * kb;
+            r0[0] = wr, r0[1] = wi, r1[0] = -wi, r1[1] = wr;
+          }
+        }
+    return FAB_OK;
+  }
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t k = 0; k < n; k++) {
+      double a = 2 * M_PI * (double)((j * k) % n) / (double)n;
+      float co = (float)cos(a), si = (float)sin(a);
+      if (c) {
+        float *r0 = dst + (2 * j) * 2 * n + 2 * k, *r1 = r0 + 2 * n;
+        r0[0] = co, r0[1] = -si, r1[0] = si, r1[1] = co;
+      } else {
+        dst[j * 2 * n + 2 * k] = co;
+        dst[j * 2 * n + 2 * k + 1] = -si;
+      }
+    }
+  return FAB_OK;
+}
+
 /* ---- static check ------------------------------------------------------------ */
 
 /* [lo, hi) of the off-chip words a DMA instruction touches. */
@@ -141,12 +217,13 @@ static fab_status check_one(const fab_fpga_program *p, size_t idx, const fab_fpg
         BAD("engine buffer overflow: %llu + %llu rows x %llu > %llu words", idx, mn, (unsigned long long)addr,
             (unsigned long long)slots, (unsigned long long)len, (unsigned long long)bank);
     } else {
-      if (ne || f[FAB_F_DMA_BANK] || f[FAB_F_DMA_BREV] || f[FAB_F_DMA_CPLX])
-        BAD("ne/bank/brev/cplx are engine-buffer features", idx, mn);
-      uint64_t cap = buf == FAB_BUF_CB ? (uint64_t)c->cb_depth : vm;
-      if (addr + rows * len > cap)
+      if (ne || f[FAB_F_DMA_BANK] || f[FAB_F_DMA_BREV])
+        BAD("ne/bank/brev are engine-buffer features", idx, mn);
+      if (f[FAB_F_DMA_CPLX] && buf == FAB_BUF_CB) BAD("cplx is an engine-buffer and vector-memory feature", idx, mn);
+      uint64_t cap = buf == FAB_BUF_CB ? (uint64_t)c->cb_depth : vm, w = rows * len * (f[FAB_F_DMA_CPLX] ? 2 : 1);
+      if (addr + w > cap)
         BAD("%s overflow: %llu + %llu > %llu words", idx, mn, buf == FAB_BUF_CB ? "coefficient buffer" : "vector memory",
-            (unsigned long long)addr, (unsigned long long)(rows * len), (unsigned long long)cap);
+            (unsigned long long)addr, (unsigned long long)w, (unsigned long long)cap);
     }
     uint64_t lo, hi;
     dma_extent(in, &lo, &hi);
@@ -248,6 +325,7 @@ fab_status fab_fpga_program_check(const fab_fpga_program *p, char *err, size_t e
     const fab_fpga_tensor *t = &p->tensors[i];
     if (t->addr + t->words > p->mem_words || t->words == 0)
       return ffail(err, errlen, FAB_E_FORMAT, "tensor '%s' lies outside the off-chip memory", t->name);
+    if (t->kind == FAB_FT_CONST && fab_fpga_const_check(t, err, errlen)) return FAB_E_FORMAT;
     for (int j = 0; j < i; j++)
       if (!strcmp(p->tensors[j].name, t->name) && p->tensors[j].kind == t->kind)
         return ffail(err, errlen, FAB_E_FORMAT, "tensor '%s' listed twice", t->name);

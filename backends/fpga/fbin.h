@@ -44,12 +44,14 @@ bool fab_fpga_config_equal(const fab_fpga_config *a, const fab_fpga_config *b, c
                            size_t len);
 
 /* ---- programs ---------------------------------------------------------- */
-typedef enum { FAB_FT_WEIGHT, FAB_FT_INPUT, FAB_FT_OUTPUT } fab_fpga_tkind;
+typedef enum { FAB_FT_WEIGHT, FAB_FT_INPUT, FAB_FT_OUTPUT, FAB_FT_CONST } fab_fpga_tkind;
 typedef enum { FAB_FD_F32, FAB_FD_I32, FAB_FD_C64 } fab_fpga_tdtype;
 
-/* One off-chip tensor: a weight (bound by state_dict name), an input, or
- * an output (read back after the run).  Everything else in the memory is
- * the arena of intermediates, zero at start. */
+/* One off-chip tensor: a weight (bound by state_dict name), an input, an
+ * output (read back after the run), or a constant table the compiler
+ * generated, whose contents its name defines (fab_fpga_const_fill; the
+ * loader materialises it, so the .fbin stays small).  Everything else in
+ * the memory is the arena of intermediates, zero at start. */
 typedef struct fab_fpga_tensor {
   char *name;
   fab_fpga_tkind kind;
@@ -81,6 +83,17 @@ fab_status fab_fpga_program_push(fab_fpga_program *p, const fab_fpga_insn *in);
 fab_status fab_fpga_program_add_tensor(fab_fpga_program *p, const char *name, fab_fpga_tkind kind,
                                        fab_fpga_tdtype dt, int rank, const int64_t *dims,
                                        uint64_t addr);
+
+/* Constant tables (kind FAB_FT_CONST, f32, rank 2), W[j, k] = exp(-2 pi i j k / n)
+ * as real matrices for a DFT by matrix product (angles reduced mod n,
+ * evaluated in double, rounded to f32):
+ *   "dft.r.<n>" [n, 2n]:  real row x -> interleaved X:  T[j, 2k] = cos, T[j, 2k+1] = -sin
+ *   "dft.c.<n>" [2n, 2n]: interleaved complex row -> interleaved X: the 2x2 block of
+ *                         (j, k) is [[cos, -sin], [sin, cos]]
+ * Writes t->words floats to dst; FAB_E_FORMAT (naming the tensor) for an
+ * unknown name or a shape that does not match it. */
+fab_status fab_fpga_const_fill(const fab_fpga_tensor *t, float *dst, char *err, size_t errlen);
+fab_status fab_fpga_const_check(const fab_fpga_tensor *t, char *err, size_t errlen);
 
 /* Static check of a whole program against its configuration: every word
  * decodes, every field is in range, every buffer and off-chip access is

@@ -138,7 +138,7 @@ static fab_status read_tens(fab_fpga_program *p, const uint8_t *s, uint64_t n, c
     unsigned kind = s[o], dt = s[o + 1], rank = s[o + 2];
     uint32_t nl = rd32(s + o + 4);
     o += 8;
-    if (kind > FAB_FT_OUTPUT || dt > FAB_FD_C64 || rank > FAB_TENSOR_MAX_RANK || s[o - 5] != 0)
+    if (kind > FAB_FT_CONST || dt > FAB_FD_C64 || rank > FAB_TENSOR_MAX_RANK || s[o - 5] != 0)
       return ifail(err, errlen, FAB_E_FORMAT, ".fbin: tensor entry %u has a bad kind/dtype/rank", i);
     if (nl == 0 || nl > 4096 || n - o < (uint64_t)rank * 8 + 8 + nl)
       return ifail(err, errlen, FAB_E_FORMAT, ".fbin: truncated tensor entry %u", i);
@@ -262,7 +262,7 @@ fab_status fab_fpga_fbin_read(const char *path, fab_fpga_program **out, char *er
 
 /* ---- text form ------------------------------------------------------------- */
 
-static const char *const kind_names[] = {"weight", "input", "output"};
+static const char *const kind_names[] = {"weight", "input", "output", "const"};
 static const char *const dt_names[] = {"f32", "i32", "c64"};
 
 void fab_fpga_objdump(const fab_fpga_program *p, FILE *out) {
@@ -298,9 +298,9 @@ static bool parse_tensor_line(fab_fpga_program *p, char *s) {
   int used = 0;
   if (sscanf(s, "%15s %1023s %7s @%llu [%n", kind, name, dt, &addr, &used) != 4 || !used) return false;
   int k, d;
-  for (k = 0; k < 3 && strcmp(kind, kind_names[k]); k++) {}
+  for (k = 0; k < 4 && strcmp(kind, kind_names[k]); k++) {}
   for (d = 0; d < 3 && strcmp(dt, dt_names[d]); d++) {}
-  if (k == 3 || d == 3) return false;
+  if (k == 4 || d == 3) return false;
   int64_t dims[FAB_TENSOR_MAX_RANK];
   int rank = 0;
   char *q = s + used;

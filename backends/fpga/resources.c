@@ -16,6 +16,11 @@ typedef struct unit {
 
 static unit mul_cost(int fp16) { return fp16 ? (unit){100, 120, 1} : (unit){250, 300, 2}; }
 static unit add_cost(int fp16) { return fp16 ? (unit){200, 220, 0} : (unit){450, 500, 0}; }
+/* fp32 accumulator of the fp16 datapath's long reductions (matrix unit,
+ * PPU mean/softmax sum, layer-norm statistics), mapped to DSPs as the
+ * Xilinx floating-point adder with full DSP usage: 2 DSP48E2 + 220 LUT +
+ * 300 FF (the design is LUT-bound, DSPs are spare). */
+static unit acc_cost(int fp16) { return fp16 ? (unit){220, 300, 2} : (unit){450, 500, 0}; }
 
 /* BRAM36 blocks (in halves: a RAMB18 is 1K x 18 or 512 x 36) for a RAM
  * of depth x width bits. */
@@ -36,7 +41,7 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
   memset(r, 0, sizeof *r);
   int f16 = c->fp16;
   double w = f16 ? 16 : 32;
-  unit mul = mul_cost(f16), add_ = add_cost(f16);
+  unit mul = mul_cost(f16), add_ = add_cost(f16), acc = acc_cost(f16);
   fab_fpga_res *p;
   /* butterfly engines: per BU 4 multipliers + 2 adders (the FFT mode adds
    * 2 adders for the complex product), crossbars 2 x (2 P_bu)^2 w-bit
@@ -56,18 +61,21 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
   p->bram36 = brams(c->cb_depth / (256 / w), 256);
   p->lut = 2000 + 50.0 * c->p_be; /* broadcast fan-out registers */
   p->ff = 256.0 * (c->p_be / 8 + 1);
-  /* attention processor: multiplier array + adder tree, exponent units */
+  /* attention processor: multiplier array + fp32 adder tree / accumulators,
+   * exponent units */
   p = &r->part[r->n++];
   p->name = "attention processor";
   add(p, mul, c->att_mults);
-  add(p, add_, c->att_mults);
+  add(p, acc, c->att_mults);
   add(p, (unit){400, 400, 2}, c->exp_units); /* exp: range reduction + polynomial */
   p->lut += 3000;
-  /* post-processing: per lane 1 mul + 2 add, + GELU/rsqrt/recip units */
+  /* post-processing: per lane 1 mul + 1 element-wise add + 1 fp32
+   * reduction accumulator, + GELU/rsqrt/recip units */
   p = &r->part[r->n++];
   p->name = "post-processing";
   add(p, mul, c->ppu_lanes);
-  add(p, add_, 2.0 * c->ppu_lanes);
+  add(p, add_, c->ppu_lanes);
+  add(p, acc, c->ppu_lanes);
   add(p, (unit){1500, 1500, 4}, 3);
   /* vector memory (ATT + PPU operands) */
   p = &r->part[r->n++];

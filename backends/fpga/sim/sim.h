@@ -22,6 +22,14 @@ typedef struct fab_fpga_sim_opts {
   bool quiet;
   uint64_t max_cycles;    /* stop with FAB_E_LIMIT past this many cycles (0: no limit): a
                            * work budget for untrusted programs (fuzzing, services) */
+  bool timing_only;       /* the same cycle model without arithmetic or data movement: no off-chip
+                           * memory, weights and inputs are not needed (NULL ok), no outputs, no
+                           * run-time data checks (gather ids); for large design sweeps */
+  float **mem_out;        /* if not NULL (and not timing_only): receives the final off-chip memory
+                           * (program->mem_words words, malloc'd; the caller frees it), for
+                           * debugging with fab_fpga_codegen_opts.value_addr */
+  uint64_t *insn_start, *insn_end; /* if not NULL: [ninsn] receive each instruction's start and
+                                    * completion cycle */
 } fab_fpga_sim_opts;
 
 typedef struct fab_fpga_report {
@@ -39,6 +47,7 @@ typedef struct fab_fpga_report {
   double bu_util;                      /* butterfly units active during bfly/fft */
   uint64_t bytes_in, bytes_coef, bytes_out; /* off-chip traffic per stream */
   uint64_t model_cycles;               /* the authors' analytical model (from the .fbin) */
+  uint64_t butterflies;                /* radix-2 butterflies executed (bfly and fft, all engines) */
 } fab_fpga_report;
 
 /* Runs `p`.  `accel` is the configuration of the accelerator present
@@ -59,6 +68,12 @@ fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *ac
 fab_status fab_fpga_sim_files(const char *fbin_path, const char *config_path, const char *weights_path,
                               const char *inputs_path, const char *outputs_path, const char *trace_path,
                               FILE *report, char *err, size_t errlen);
+/* Same with options (`fabc sim --timing-only`: opts->timing_only; then no
+ * weights or inputs are read and no outputs are written).  opts->trace_path
+ * is overridden by trace_path when that is not NULL. */
+fab_status fab_fpga_sim_files_ex(const char *fbin_path, const char *config_path, const char *weights_path,
+                                 const char *inputs_path, const char *outputs_path, const char *trace_path,
+                                 const fab_fpga_sim_opts *opts, FILE *report, char *err, size_t errlen);
 
 /* Human-readable report: cycles, latency, per-queue and per-engine busy /
  * stall and utilisation, butterfly-unit utilisation, off-chip bytes, and

@@ -23,6 +23,15 @@ static fab_status normalise(fab_tensor_set *s, char *err, size_t errlen) {
 fab_status fab_fpga_sim_files(const char *fbin_path, const char *config_path, const char *weights_path,
                               const char *inputs_path, const char *outputs_path, const char *trace_path,
                               FILE *report, char *err, size_t errlen) {
+  return fab_fpga_sim_files_ex(fbin_path, config_path, weights_path, inputs_path, outputs_path, trace_path, NULL,
+                               report, err, errlen);
+}
+
+fab_status fab_fpga_sim_files_ex(const char *fbin_path, const char *config_path, const char *weights_path,
+                                 const char *inputs_path, const char *outputs_path, const char *trace_path,
+                                 const fab_fpga_sim_opts *opts, FILE *report, char *err, size_t errlen) {
+  bool timing = opts && opts->timing_only;
+  if (timing) weights_path = inputs_path = outputs_path = NULL;
   fab_fpga_program *p = NULL;
   fab_tensor_set *ws = NULL, *is = NULL, *os = NULL;
   fab_fpga_config accel;
@@ -37,7 +46,11 @@ fab_status fab_fpga_sim_files(const char *fbin_path, const char *config_path, co
     st = FAB_E_NOMEM;
     goto out;
   }
-  fab_fpga_sim_opts o = {.trace_path = trace_path};
+  fab_fpga_sim_opts o = {0};
+  if (opts) o = *opts;
+  o.mem_out = NULL;
+  o.insn_start = o.insn_end = NULL;
+  if (trace_path) o.trace_path = trace_path;
   fab_fpga_report rep;
   if ((st = fab_fpga_sim_run(p, config_path ? &accel : NULL, ws, is, os, &o, &rep, err, errlen))) goto out;
   if (report) fab_fpga_report_print(&rep, &p->cfg, report);

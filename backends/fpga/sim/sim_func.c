@@ -2,9 +2,11 @@
  *
  * fp32 mode computes in float with no fused multiply-add (ISO C mode:
  * contraction off).  fp16 mode models the authors' fp16 datapath: every
- * value entering an on-chip buffer is rounded to fp16, and every product
- * and every sum is rounded to fp16 separately (a butterfly output is two
- * rounded products and one rounded add).  Nonlinear units (exp, erf,
+ * value entering an on-chip buffer is rounded to fp16, every product is
+ * rounded, and element-wise sums are rounded (a butterfly output is two
+ * rounded products and one rounded add).  Long reductions accumulate in
+ * fp32 and round once (docs/fpga.md §3): matrix-unit dot products, softmax
+ * sums, `mean`, and the layer-norm statistics.  Nonlinear units (exp, erf,
  * tanh, reciprocal square root) evaluate in float and round the result. */
 #include "sim_internal.h"
 
@@ -60,6 +62,9 @@ static void dma(simst *s, const fab_fpga_insn *in) {
         uint64_t pos = addr + (r / ne) * len + (brev ? rev_bits(j, lbits) : j);
         re = be_bank(s, r % ne, cplx ? 0 : bk) + pos;
         if (cplx) im = be_bank(s, r % ne, 1) + pos;
+      } else if (cplx) { /* VM: interleaved 2-word elements */
+        re = s->vm + addr + 2 * (r * len + j);
+        im = re + 1;
       } else {
         re = (buf == FAB_BUF_CB ? s->cb : s->vm) + addr + r * len + j;
       }
@@ -150,8 +155,8 @@ static void mm(simst *s, const fab_fpga_insn *in) {
   for (uint64_t i = 0; i < M; i++)
     for (uint64_t j = 0; j < N; j++) {
       float acc = 0;
-      for (uint64_t k = 0; k < K; k++) acc = ADD(s, acc, MUL(s, A[i * K + k], tb ? B[j * K + k] : B[k * N + j]));
-      C[i * N + j] = acc;
+      for (uint64_t k = 0; k < K; k++) acc += MUL(s, A[i * K + k], tb ? B[j * K + k] : B[k * N + j]);
+      C[i * N + j] = R(s, acc);
     }
 }
 
@@ -165,19 +170,19 @@ static void attn(simst *s, const fab_fpga_insn *in) {
     float mx = -INFINITY, sum = 0;
     for (uint64_t j = 0; j < T; j++) {
       float acc = 0;
-      for (uint64_t k = 0; k < D; k++) acc = ADD(s, acc, MUL(s, Q[i * D + k], K[j * D + k]));
-      sc[j] = MUL(s, acc, scale);
+      for (uint64_t k = 0; k < D; k++) acc += MUL(s, Q[i * D + k], K[j * D + k]);
+      sc[j] = MUL(s, R(s, acc), scale);
       if (sc[j] > mx) mx = sc[j];
     }
     for (uint64_t j = 0; j < T; j++) {
       sc[j] = R(s, expf(ADD(s, sc[j], -mx)));
-      sum = ADD(s, sum, sc[j]);
+      sum += sc[j];
     }
     float inv = R(s, 1.0f / sum);
     for (uint64_t k = 0; k < D; k++) {
       float acc = 0;
-      for (uint64_t j = 0; j < T; j++) acc = ADD(s, acc, MUL(s, sc[j], V[j * D + k]));
-      O[i * D + k] = MUL(s, acc, inv);
+      for (uint64_t j = 0; j < T; j++) acc += MUL(s, sc[j], V[j * D + k]);
+      O[i * D + k] = MUL(s, R(s, acc), inv);
     }
   }
 }
@@ -198,11 +203,10 @@ static void ppu(simst *s, const fab_fpga_insn *in) {
   bool bc = f[FAB_F_PPU_BC];
   unsigned fn = (unsigned)f[FAB_F_PPU_FN];
   if (fn == FAB_PPU_MEAN) {
-    float inv = R(s, 1.0f / (float)rows);
     for (uint64_t j = 0; j < len; j++) {
       float acc = 0;
-      for (uint64_t r = 0; r < rows; r++) acc = ADD(s, acc, A[r * len + j]);
-      B[j] = MUL(s, acc, inv);
+      for (uint64_t r = 0; r < rows; r++) acc += A[r * len + j];
+      B[j] = R(s, acc / (float)rows);
     }
     return;
   }
@@ -225,24 +229,27 @@ static void ppu(simst *s, const fab_fpga_insn *in) {
       }
       for (uint64_t j = 0; j < len; j++) {
         a[j] = R(s, expf(ADD(s, a[j], -mx)));
-        sum = ADD(s, sum, a[j]);
+        sum += a[j];
       }
       float inv = R(s, 1.0f / sum);
       for (uint64_t j = 0; j < len; j++) a[j] = MUL(s, a[j], inv);
       break;
     }
     case FAB_PPU_LN: {
-      /* The unit scales every term by 1/len before accumulating, so the
-       * fp16 accumulators hold the mean and the variance themselves, not
-       * len times them (which overflows fp16 after a Fourier mix). */
-      float mean = 0, var = 0;
-      float inv_n = R(s, 1.0f / (float)len);
-      for (uint64_t j = 0; j < len; j++) mean = ADD(s, mean, MUL(s, a[j], inv_n));
+      /* The statistics unit accumulates in fp32 (sum, sum of squared
+       * deviations, 1/len, rsqrt): after a Fourier mix a row's variance is
+       * ~|x|^2 ~ 2.6e5, beyond fp16's 65504, so an fp16 statistics unit
+       * normalises such rows to beta (measured: relative error 1.0 at the
+       * first layer norm of fabnet_text).  mean and 1/sqrt(var + eps) enter
+       * the fp16 element datapath rounded to fp16. */
+      float sum = 0, sq = 0;
+      for (uint64_t j = 0; j < len; j++) sum += a[j];
+      float mean32 = sum / (float)len;
       for (uint64_t j = 0; j < len; j++) {
-        float d = ADD(s, a[j], -mean);
-        var = ADD(s, var, MUL(s, MUL(s, d, d), inv_n));
+        float d = a[j] - mean32;
+        sq += d * d;
       }
-      float rs = R(s, 1.0f / sqrtf(ADD(s, var, p)));
+      float mean = R(s, mean32), rs = R(s, 1.0f / sqrtf(sq / (float)len + p));
       for (uint64_t j = 0; j < len; j++)
         a[j] = ADD(s, MUL(s, MUL(s, ADD(s, a[j], -mean), rs), B[j]), B[len + j]);
       break;

@@ -86,6 +86,11 @@ static fab_status bind(simst *s, const fab_tensor_set *ws, const fab_tensor_set 
   for (int i = 0; i < s->p->ntensors; i++) {
     const fab_fpga_tensor *t = &s->p->tensors[i];
     if (t->kind == FAB_FT_OUTPUT) continue;
+    if (t->kind == FAB_FT_CONST) {
+      fab_status st = fab_fpga_const_fill(t, s->mem + t->addr, err, errlen);
+      if (st) return st;
+      continue;
+    }
     const fab_tensor_set *set = t->kind == FAB_FT_WEIGHT ? ws : is;
     const char *what = t->kind == FAB_FT_WEIGHT ? "weight" : "input";
     const fab_tensor *x = set ? fab_tset_find(set, t->name) : NULL;
@@ -139,7 +144,7 @@ fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *ac
                  p->cfg.name, accel->name, what);
   fab_status st = fab_fpga_program_check(p, err, errlen);
   if (st) return st;
-  if (p->mem_words > FAB_FPGA_SIM_MAX_MEM)
+  if (!(opts && opts->timing_only) && p->mem_words > FAB_FPGA_SIM_MAX_MEM)
     return sfail(err, errlen, FAB_E_LIMIT, "program needs %llu off-chip words (simulator limit %llu)",
                  (unsigned long long)p->mem_words, (unsigned long long)FAB_FPGA_SIM_MAX_MEM);
   fab_fpga_report local;
@@ -147,12 +152,15 @@ fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *ac
   memset(r, 0, sizeof *r);
   const fab_fpga_config *c = &p->cfg;
   simst s = {.p = p, .c = c, .f16 = c->fp16 != 0, .mem_words = p->mem_words};
+  bool func = !(opts && opts->timing_only);
   s.bank = (uint64_t)fab_fpga_bank_words(c);
-  s.mem = calloc(p->mem_words ? p->mem_words : 1, sizeof(float));
-  s.be = calloc((size_t)c->p_be * 2 * s.bank, sizeof(float));
-  s.cb = calloc((size_t)c->cb_depth, sizeof(float));
-  s.vm = calloc((size_t)c->vm_words, sizeof(float));
-  s.tmp = calloc(8192, sizeof(float));
+  if (func) {
+    s.mem = calloc(p->mem_words ? p->mem_words : 1, sizeof(float));
+    s.be = calloc((size_t)c->p_be * 2 * s.bank, sizeof(float));
+    s.cb = calloc((size_t)c->cb_depth, sizeof(float));
+    s.vm = calloc((size_t)c->vm_words, sizeof(float));
+    s.tmp = calloc(8192, sizeof(float));
+  }
   size_t n = p->ninsn;
   /* decoded instructions are kept only at the queue heads (a program may
    * hold millions of words) */
@@ -162,11 +170,11 @@ fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *ac
   memset(ch, 0, sizeof ch);
   fab_fpga_event *ev = NULL;
   size_t nev = 0, evcap = 0;
-  if (!s.mem || !s.be || !s.cb || !s.vm || !s.tmp || !heads) {
+  if ((func && (!s.mem || !s.be || !s.cb || !s.vm || !s.tmp)) || !heads) {
     st = sfail(err, errlen, FAB_E_NOMEM, "out of memory");
     goto out;
   }
-  if ((st = bind(&s, weights, inputs, err, errlen))) goto out;
+  if (func && (st = bind(&s, weights, inputs, err, errlen))) goto out;
   /* decode, distribute to queues, size the token FIFOs */
   size_t npush[FAB_Q_COUNT][FAB_Q_COUNT] = {{0}};
   for (size_t i = 0; i < n; i++) {
@@ -266,7 +274,7 @@ fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *ac
                  (unsigned long long)opts->max_cycles, i);
       goto out;
     }
-    if ((st = fab_fpga_sim_exec(&s, in, i, err, errlen))) goto out;
+    if (func && (st = fab_fpga_sim_exec(&s, in, i, err, errlen))) goto out;
     int chn = best == FAB_Q_LD && in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_CB;
     uint64_t ready = max2(chfree[best][chn], qissue[best]);
     r->stall[best] += bstart - ready;
@@ -283,8 +291,11 @@ fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *ac
       if (in->op != FAB_I_ZERO) {
         r->bfly_cycles += cyc;
         bfly_engine_cycles += cyc * ne;
+        r->butterflies += ne * in->f[FAB_F_BE_NROWS] * ((1ull << in->f[FAB_F_BE_LOGN]) / 2) * in->f[FAB_F_BE_NST];
       }
     }
+    if (opts && opts->insn_start) opts->insn_start[i] = bstart;
+    if (opts && opts->insn_end) opts->insn_end[i] = end;
     chfree[best][chn] = end;
     qissue[best] = bstart;
     retire[best] = max2(retire[best], end);
@@ -322,7 +333,11 @@ fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *ac
   }
   if (r->bfly_cycles) r->bu_util = (double)bfly_engine_cycles / ((double)c->p_be * (double)r->bfly_cycles);
   r->model_cycles = p->model_cycles;
-  if (outputs && (st = unbind(&s, outputs, err, errlen))) goto out;
+  if (func && outputs && (st = unbind(&s, outputs, err, errlen))) goto out;
+  if (func && opts && opts->mem_out) {
+    *opts->mem_out = s.mem;
+    s.mem = NULL;
+  }
   if (ev && (st = fab_fpga_trace_write(opts->trace_path, p, ev, nev, err, errlen))) goto out;
 out:
   free(s.mem);
@@ -356,8 +371,8 @@ void fab_fpga_report_print(const fab_fpga_report *r, const fab_fpga_config *c, F
     fprintf(out, "%s be%d busy %llu stall %llu", e ? "," : " (", e, (unsigned long long)r->engine_busy[e],
             (unsigned long long)r->engine_stall[e]);
   fprintf(out, "%s)\n", r->p_be > shown ? ", ..." : "");
-  fprintf(out, "butterfly layers: %llu cycles, BU utilisation %.1f%%\n", (unsigned long long)r->bfly_cycles,
-          100 * r->bu_util);
+  fprintf(out, "butterfly layers: %llu cycles, BU utilisation %.1f%%, %llu butterflies\n",
+          (unsigned long long)r->bfly_cycles, 100 * r->bu_util, (unsigned long long)r->butterflies);
   fprintf(out, "off-chip bytes    input %llu  coefficients %llu  output %llu\n",
           (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_coef, (unsigned long long)r->bytes_out);
   if (r->model_cycles)

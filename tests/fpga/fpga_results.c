@@ -1,0 +1,172 @@
+/* fpga_results — the experiment driver behind scripts/fpga/results.sh (not
+ * a test): compiles a .fab model for a configuration, simulates it
+ * (functional, or --timing-only: the same cycle model without arithmetic)
+ * and prints one RESULT line of key=value pairs, and with --layers one
+ * LAYER line per butterfly / FFT / DFT layer with its roofline:
+ *   span     cycles from the layer's first instruction start to its last end
+ *   compute  ideal cycles: butterflies / (p_be p_bu) (DFT: MACs / att_mults)
+ *   xfer     the transfer bound: max over the DMA streams of bits / bandwidth,
+ *            and the engines' serial ports (one element per cycle per engine)
+ *   util     compute / span: butterfly-unit utilisation over the layer
+ *
+ *   fpga_results MODEL.fab CONFIG.json [-D name=value]... [--timing-only] [--layers] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codegen.h"
+#include "frontend.h"
+#include "interp.h"
+#include "passes.h"
+#include "sim.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+typedef struct lstat {
+  uint64_t lo, hi, span, bflies, macs, bits[3], serial;
+} lstat;
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s MODEL.fab CONFIG.json [-D name=value]... [--timing-only] [--layers]\n", argv[0]);
+    return 2;
+  }
+  fab_define defs[16];
+  char names[16][64];
+  int nd = 0;
+  bool timing = false, layers = false;
+  int show = -1; /* --insns OP: every instruction of op OP with its times */
+  for (int i = 3; i < argc; i++) {
+    if (!strcmp(argv[i], "--timing-only")) timing = true;
+    else if (!strcmp(argv[i], "--layers")) layers = true;
+    else if (!strcmp(argv[i], "--insns") && i + 1 < argc) show = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "-D") && i + 1 < argc && nd < 16) {
+      const char *eq = strchr(argv[++i], '=');
+      if (!eq || eq - argv[i] >= 63) return 2;
+      memcpy(names[nd], argv[i], (size_t)(eq - argv[i]));
+      names[nd][eq - argv[i]] = 0;
+      defs[nd] = (fab_define){names[nd], strtoll(eq + 1, NULL, 10)};
+      nd++;
+    } else {
+      fprintf(stderr, "unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  char err[512];
+  fab_fpga_config c;
+  if (fab_fpga_config_load(argv[2], &c, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  fab_diag *d = fab_diag_new();
+  fab_frontend_options fo = {.defines = defs, .ndefines = nd};
+  double t0 = now();
+  fab_module *m = fab_frontend_compile_file(argv[1], &fo, d);
+  fab_pass_options po = {.target = fab_target_lookup("fpga")};
+  if (!m || !fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d)) {
+    fab_diag_print(d, stderr);
+    return 1;
+  }
+  const fab_func *f = fab_module_main(m);
+  size_t *lo = calloc((size_t)f->nops + 1, sizeof *lo), *hi = calloc((size_t)f->nops + 1, sizeof *hi);
+  fab_fpga_codegen_opts co = {.op_insn_lo = lo, .op_insn_hi = hi};
+  fab_fpga_program *p = fab_fpga_codegen_ex(m, &c, &co, d);
+  if (!p) {
+    fab_diag_print(d, stderr);
+    return 1;
+  }
+  double t1 = now();
+  fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new();
+  if (!timing && (!fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d))) {
+    fab_diag_print(d, stderr);
+    return 1;
+  }
+  uint64_t *st = calloc(p->ninsn + 1, sizeof *st), *en = calloc(p->ninsn + 1, sizeof *en);
+  fab_fpga_sim_opts so = {.timing_only = timing, .insn_start = st, .insn_end = en};
+  fab_fpga_report r;
+  double t2 = now();
+  if (fab_fpga_sim_run(p, &c, ws, is, NULL, &so, &r, err, sizeof err)) {
+    fprintf(stderr, "sim: %s\n", err);
+    return 1;
+  }
+  double host = now() - t2;
+  /* per-layer roofline */
+  double sum_span = 0, sum_ideal = 0, sum_bound = 0;
+  for (int i = 0; i < f->nops; i++) {
+    fab_opcode code = f->ops[i].code;
+    bool be = code == FAB_OP_BFLY_STAGES || code == FAB_OP_FFT_STAGES;
+    if ((!be && code != FAB_OP_DFT) || hi[i] <= lo[i]) continue;
+    lstat L = {.lo = UINT64_MAX};
+    for (size_t k = lo[i]; k < hi[i]; k++) {
+      fab_fpga_insn in;
+      if (fab_fpga_decode(p->code + k * FAB_FPGA_INSN_BYTES, &in, NULL, 0)) continue;
+      if (i == show) {
+        char dis[256];
+        fab_fpga_disasm(&in, dis, sizeof dis);
+        printf("  %6zu %8llu %8llu  %s\n", k, (unsigned long long)st[k], (unsigned long long)en[k], dis);
+      }
+      if (st[k] < L.lo) L.lo = st[k];
+      if (en[k] > L.hi) L.hi = en[k];
+      const uint64_t *x = in.f;
+      uint64_t wb = c.fp16 ? 16 : 32;
+      switch (in.op) {
+      case FAB_I_BFLY:
+      case FAB_I_FFT:
+        L.bflies += x[FAB_F_BE_NE] * x[FAB_F_BE_NROWS] * (1ull << x[FAB_F_BE_LOGN]) / 2 * x[FAB_F_BE_NST];
+        break;
+      case FAB_I_MM: L.macs += x[FAB_F_MM_M] * x[FAB_F_MM_K] * x[FAB_F_MM_N]; break;
+      case FAB_I_LD:
+      case FAB_I_ST: {
+        uint64_t bits = x[FAB_F_DMA_ROWS] * x[FAB_F_DMA_LEN] * wb * (x[FAB_F_DMA_CPLX] ? 2 : 1);
+        int s = in.op == FAB_I_ST ? 2 : x[FAB_F_DMA_BUF] == FAB_BUF_CB ? 1 : 0;
+        L.bits[s] += bits;
+        if (x[FAB_F_DMA_BUF] == FAB_BUF_BE && in.op == FAB_I_LD)
+          L.serial += (x[FAB_F_DMA_ROWS] + x[FAB_F_DMA_NE] - 1) / x[FAB_F_DMA_NE] * x[FAB_F_DMA_LEN];
+        break;
+      }
+      default: break;
+      }
+    }
+    L.span = L.hi - L.lo;
+    double ideal = be ? (double)L.bflies / ((double)c.p_be * c.p_bu) : (double)L.macs / c.att_mults;
+    double xfer = fmax(fmax((double)L.bits[0] / c.bw_in, (double)L.bits[1] / c.bw_coef),
+                       fmax((double)L.bits[2] / c.bw_out, (double)L.serial));
+    if (be) {
+      sum_span += (double)L.span;
+      sum_ideal += ideal;
+      sum_bound += fmax(ideal, xfer);
+    }
+    if (layers)
+      printf("LAYER op=%d kind=%s span=%llu compute=%.0f xfer=%.0f bound=%s util=%.3f bytes=%llu\n", i,
+             fab_opinfos[code].name, (unsigned long long)L.span, ideal, xfer, ideal >= xfer ? "compute" : "memory",
+             L.span ? ideal / (double)L.span : 0, (unsigned long long)((L.bits[0] + L.bits[1] + L.bits[2]) / 8));
+  }
+  uint64_t att = r.busy[FAB_Q_ATT];
+  printf("RESULT cycles=%llu latency_ms=%.4f bu_util_insn=%.3f bu_util_layers=%.3f roofline_util=%.3f "
+         "bfly_cycles=%llu att_busy=%llu ppu_busy=%llu be_busy=%llu engine_util=%.3f bytes_in=%llu bytes_coef=%llu "
+         "bytes_out=%llu model_cycles=%llu butterflies=%llu insns=%zu mem_words=%llu compile_s=%.4f sim_s=%.6f "
+         "bfly_per_s=%.3g mode=%s\n",
+         (unsigned long long)r.total_cycles, r.latency_ms, r.bu_util, sum_span ? sum_ideal / sum_span : 0,
+         sum_span ? sum_bound / sum_span : 0, (unsigned long long)r.bfly_cycles, (unsigned long long)att,
+         (unsigned long long)r.busy[FAB_Q_PPU], (unsigned long long)r.busy[FAB_Q_BE], r.engine_util,
+         (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_coef, (unsigned long long)r.bytes_out,
+         (unsigned long long)r.model_cycles, (unsigned long long)r.butterflies, p->ninsn,
+         (unsigned long long)p->mem_words, t1 - t0, host, host > 0 ? (double)r.butterflies / host : 0,
+         timing ? "timing" : "functional");
+  free(st);
+  free(en);
+  free(lo);
+  free(hi);
+  fab_fpga_program_free(p);
+  fab_tset_free(ws);
+  fab_tset_free(is);
+  fab_module_free(m);
+  fab_diag_free(d);
+  return 0;
+}
