@@ -243,9 +243,38 @@ const cli_cmd cmd_proxy = {
 
 /* ---- fabc select ----------------------------------------------------------- */
 
+/* The chosen architecture as a .fab file: the supernet's source followed by
+ * one `select "edge" = "candidate";` line per edge (docs/language.md). */
+static int write_selection_fab(const char *src_path, const char *out, const fab_supernet *sn,
+                               const int *choice, const char *proxy) {
+  FILE *f = fopen(src_path, "rb");
+  if (!f) return cli_user_error("cannot read '%s'", src_path);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  char buf[1 << 14];
+  size_t n;
+  while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, mem);
+  fclose(f);
+  if (!mem) return cli_user_error("out of memory");
+  fprintf(mem, "\n// The architecture chosen by `fabc select --proxy %s` (Zero-Cost-PT).\n", proxy);
+  for (int e = 0; e < sn->nedges; e++)
+    fprintf(mem, "select \"%s\" = \"%s\";\n", sn->edges[e].name, sn->edges[e].cand[choice[e]]);
+  fclose(mem);
+  char err[512];
+  int rc = fab_write_file_atomic(out, text, len, err, sizeof err) == FAB_OK ? EXIT_OK : cli_user_error("%s", err);
+  free(text);
+  return rc;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t a = strlen(s), b = strlen(suffix);
+  return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
 static int run_select(const cli_args *a) {
   const char *out = cli_str(a, "o", NULL);
-  if (!out) return cli_usage_error(a, "give the chosen model's file with -o (.fir)");
+  if (!out) return cli_usage_error(a, "give the chosen model's file with -o (.fab or .fir)");
   bool ok = true;
   fab_zcpt_options o;
   fab_zcpt_options_default(&o);
@@ -276,10 +305,14 @@ static int run_select(const cli_args *a) {
         for (int e = 0; e < sn.nedges; e++)
           printf(" %s=%s", sn.edges[e].name, sn.edges[e].cand[res.choice[e]]);
         printf("\n");
-        fab_module *chosen = fab_supernet_extract(m, &sn, res.choice, NULL, NULL, d);
-        if (chosen) {
-          rc = cli_write_ir(a, chosen, 0);
-          fab_module_free(chosen);
+        if (ends_with(out, ".fab")) {
+          rc = write_selection_fab(a->pos[0], out, &sn, res.choice, proxy);
+        } else {
+          fab_module *chosen = fab_supernet_extract(m, &sn, res.choice, NULL, NULL, d);
+          if (chosen) {
+            rc = cli_write_ir(a, chosen, 0);
+            fab_module_free(chosen);
+          }
         }
         fab_zcpt_result_free(&res);
       }
@@ -301,15 +334,17 @@ static const opt_spec select_opts[] = {
     {"valid-batches", OPT_VALUE, "V", "minibatches to validate each distinct proposal (default 100)"},
     {"batch", OPT_VALUE, "N", "minibatch size (default 32)"},
     {"seed", OPT_VALUE, "N", "edge orders, minibatches, initialisation (default 0)"},
-    {"o", OPT_VALUE, "FILE.fir", "write the chosen architecture (a plain model) as IR"},
+    {"o", OPT_VALUE, "FILE", "the chosen architecture: .fab (the supernet's source + select lines) or .fir"},
 };
 
 const cli_cmd cmd_select = {
-    "select", "SUPERNET.fab --proxy nwot -o chosen.fir [options]",
+    "select", "SUPERNET.fab --proxy nwot -o chosen.fab [options]",
     "Zero-Cost-PT: choose one operation per supernet edge with a zero-cost proxy",
     "The supernet's edges are `choose { a as x; b as y; } as edge` (docs/language.md).  Each\n"
     "proposal visits the edges in random order and keeps, per edge, the candidate whose\n"
     "removal lowers the proxy most; distinct proposals are validated on V minibatches.\n"
-    "Prints every edge's operation scores; the chosen model runs on every backend.",
+    "Prints every edge's operation scores.  A .fab output is the supernet's source with\n"
+    "`select \"edge\" = \"candidate\";` lines appended (write it beside the supernet so that\n"
+    "its imports resolve, or pass -I); it compiles to a plain model for every backend.",
     select_opts, sizeof select_opts / sizeof *select_opts, 1, 1, run_select,
 };

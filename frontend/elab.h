@@ -54,6 +54,8 @@ typedef struct elab {
   long steps;         /* statements executed so far */
   ast_list *failed;   /* blocks whose instance reported an error */
   bool stop; /* a limit was hit: stop elaborating */
+  ast_list *selects; /* of ast_decl (D_SELECT): supernet edges fixed to one candidate */
+  bool *select_used; /* per entry of selects */
 } elab;
 
 /* ---- elaborate.c ------------------------------------------------------ */

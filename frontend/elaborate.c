@@ -480,6 +480,29 @@ static const char *candidate_name(elab *e, const ast_expr *c, int k) {
   return fab_arena_printf(e->m->arena, "c%d", k);
 }
 
+/* A supernet edge fixed by `select "edge" = "cand";`: only that candidate
+ * is elaborated, under the edge's own name (its weights are edge.*, the
+ * names the plain model and fab_supernet_extract use). */
+static value selected_candidate(elab *e, scope *s, const ast_expr *x, const char *edge,
+                                const ast_decl *sel) {
+  for (int k = 0; k < x->cands->n; k++) {
+    const ast_expr *c = x->cands->items[k];
+    bool is_identity = c->kind == E_NAME && !c->path;
+    const char *name = is_identity ? "identity" : candidate_name(e, c, k);
+    if (strcmp(name, sel->choice) != 0) continue;
+    ast_expr unnamed = *c; /* the candidate without its own `as` segment */
+    unnamed.path = NULL;
+    const char *saved = e->prefix;
+    e->prefix = edge;
+    value v = elab_expr(e, s, &unnamed);
+    e->prefix = saved;
+    return v;
+  }
+  fab_error(e->d, sel->loc, "select: edge '%s' has no candidate '%s'", edge, sel->choice);
+  fab_note(e->d, x->loc, "the edge is here");
+  return poison;
+}
+
 /* choose { c0 as a; c1 as b; ... } as edge: a supernet edge.  Every
  * candidate is elaborated under the edge's prefix (its weights are named
  * edge.<candidate>.*), its result is tagged hint.choice_edge / hint.choice,
@@ -488,6 +511,13 @@ static const char *candidate_name(elab *e, const ast_expr *c, int k) {
 static value supernet_edge(elab *e, scope *s, const ast_expr *x) {
   const char *edge = elab_path(e, s, x, "a supernet edge (choose without a selector)");
   if (!edge) return poison;
+  for (int i = 0; e->selects && i < e->selects->n; i++) {
+    const ast_decl *sel = e->selects->items[i];
+    if (strcmp(sel->name, edge) == 0) {
+      e->select_used[i] = true;
+      return selected_candidate(e, s, x, edge, sel);
+    }
+  }
   const char *saved = e->prefix;
   e->prefix = edge;
   value sum = poison;
@@ -800,11 +830,23 @@ bool elab_program(elab *e, const ast_list *decls, const fab_frontend_options *op
       check_body(e, d, d->body, true);
     }
   }
+  int nsel = 0;
+  for (int i = 0; decls && i < decls->n; i++)
+    if (((const ast_decl *)decls->items[i])->kind == D_SELECT) {
+      ast_push(e->tmp, &e->selects, decls->items[i]);
+      nsel++;
+    }
+  if (nsel) e->select_used = fab_arena_alloc(e->tmp, sizeof(bool) * (size_t)nsel);
   elab_dims(e, decls, opt);
   if (!md) {
     fab_error(e->d, noloc, "no model declared (write `model name(...) -> (...) { ... }`)");
     return false;
   }
   elab_model(e, md);
+  for (int i = 0; i < nsel && fab_diag_error_count(e->d) == errors; i++)
+    if (!e->select_used[i]) {
+      const ast_decl *sel = e->selects->items[i];
+      fab_error(e->d, sel->loc, "select: no supernet edge is named '%s'", sel->name);
+    }
   return fab_diag_error_count(e->d) == errors;
 }

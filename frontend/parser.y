@@ -98,7 +98,7 @@ static ast_decl *mk_decl(parse_ctx *ctx, ast_decl_kind k, const char *name, fab_
 %token <fval> FLOAT "number"
 %token <str> STRING "string"
 %token IMPORT "'import'" DIM "'dim'" BLOCK "'block'" MODEL "'model'" RETURN "'return'"
-%token REPEAT "'repeat'" IN "'in'" AS "'as'" CHOOSE "'choose'"
+%token REPEAT "'repeat'" IN "'in'" AS "'as'" CHOOSE "'choose'" SELECT "'select'"
 %token ARROW "'->'" DOTDOT "'..'"
 
 %type <expr> expr call choose
@@ -126,6 +126,13 @@ program
 decl
   : IMPORT STRING ';' {
       ast_push(ctx->arena, &ctx->decls, mk_decl(ctx, D_IMPORT, $2, LOC(@2)));
+    }
+  /* `select "layers.0" = "abfly";` fixes a supernet edge to one candidate
+   * (what `fabc select` writes after the supernet's source). */
+  | SELECT STRING '=' STRING ';' {
+      ast_decl *d = mk_decl(ctx, D_SELECT, $2, LOC(@2));
+      d->choice = $4;
+      ast_push(ctx->arena, &ctx->decls, d);
     }
   | DIM IDENT '=' expr ';' {
       ast_decl *d = mk_decl(ctx, D_DIM, $2, LOC(@2));
