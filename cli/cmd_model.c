@@ -7,6 +7,7 @@
 #include "fab_tensor.h"
 #include "interp.h"
 #include "ir.h"
+#include "passes.h"
 #include "stats.h"
 
 /* ---- fabc check ---------------------------------------------------------- */
@@ -41,9 +42,36 @@ const cli_cmd cmd_check = {
 
 /* ---- fabc stats ---------------------------------------------------------- */
 
+/* Peak activation memory: the target's pipeline (with memplan) and the
+ * planner's own accounting. */
+static int print_memory(const cli_args *a, fab_module *m) {
+  const char *target = cli_str(a, "target", "cpu");
+  if (!cli_run_passes(a, m, cli_pipeline_for(a, target), target)) return EXIT_USER;
+  int64_t planned, unplanned;
+  if (!fab_memplan_stats(m, &planned, &unplanned))
+    return cli_user_error("the pipeline for '%s' did not plan memory (add memplan to --passes)", target);
+  if (cli_flag(a, "json")) {
+    printf("{\"model\": \"%s\", \"target\": \"%s\", \"planned_bytes\": %lld, \"unplanned_bytes\": %lld}\n",
+           m->name, target, (long long)planned, (long long)unplanned);
+  } else {
+    printf("model %s, target %s (activations, one inference; weights and inputs not included)\n", m->name,
+           target);
+    printf("  planned peak    %12lld bytes  (%.2f MiB)\n", (long long)planned, planned / 1048576.0);
+    printf("  unplanned sum   %12lld bytes  (%.2f MiB, one buffer per value)\n", (long long)unplanned,
+           unplanned / 1048576.0);
+    printf("  saving          %12.1fx\n", planned ? (double)unplanned / (double)planned : 0.0);
+  }
+  return EXIT_OK;
+}
+
 static int run_stats(const cli_args *a) {
   fab_module *m = cli_load_model(a, a->pos[0]);
   if (!m) return EXIT_USER;
+  if (cli_flag(a, "memory")) {
+    int rc = print_memory(a, m);
+    fab_module_free(m);
+    return rc;
+  }
   fab_diag *d = fab_diag_new();
   fab_model_stats s;
   int rc = EXIT_OK;
@@ -64,7 +92,10 @@ static int run_stats(const cli_args *a) {
 
 static const opt_spec stats_opts[] = {
     CLI_MODEL_OPTS,
+    CLI_PASS_OPTS,
     {"json", OPT_FLAG, NULL, "print JSON instead of a table"},
+    {"memory", OPT_FLAG, NULL, "peak activation memory, planned (memplan) vs unplanned"},
+    {"target", OPT_VALUE, "NAME", "with --memory: whose pipeline plans memory (cpu, fpga; default cpu)"},
 };
 
 const cli_cmd cmd_stats = {
