@@ -1,0 +1,164 @@
+/* sample.c — the latency data set: distinct random points of a space,
+ * each compiled and measured, one JSON line per model with its IR graph. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codesign.h"
+#include "predict.h"
+#include "stats.h"
+
+void fab_cd_sample_options_default(fab_cd_sample_options *o) {
+  memset(o, 0, sizeof *o);
+  o->count = 100;
+  o->seed = 1;
+  o->fpga_sim = true;
+  o->cpu = false;
+  o->cpu_threads = 1;
+  o->cpu_warmup = 2;
+  o->cpu_repeats = 7;
+}
+
+static uint64_t xs(uint64_t *s) {
+  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+  return *s;
+}
+
+static json_t *accel_json(const fab_fpga_config *c) {
+  return json_pack("{s i s i s i s i s i s f s i s i s i s i s i}", "p_be", c->p_be, "p_bu",
+                   c->p_bu, "bw_in", c->bw_in, "bw_coef", c->bw_coef, "bw_out", c->bw_out,
+                   "clock_mhz", c->clock_mhz, "fp16", c->fp16, "att_mults", c->att_mults,
+                   "ppu_lanes", c->ppu_lanes, "exp_units", c->exp_units, "be_depth", c->be_depth);
+}
+
+static json_t *model_json(const fab_cd_model *m) {
+  json_t *kinds = json_array();
+  for (int l = 0; l < m->layers; l++) json_array_append_new(kinds, json_string(m->kind[l] ? "abfly" : "fbfly"));
+  return json_pack("{s i s i s i s i s i s o s b s b}", "layers", m->layers, "hidden", m->hidden,
+                   "ffn", m->ffn, "heads", m->heads, "seq", m->seq, "kinds", kinds, "ffn_dense",
+                   m->ffn_dense, "proj_dense", m->proj_dense);
+}
+
+bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *out,
+                   fab_diag *d) {
+  fab_cd_sample_options def;
+  if (!o) fab_cd_sample_options_default(&def), o = &def;
+  int64_t size = fab_cd_space_size(s);
+  if (o->count < 1 || o->count > size) {
+    fab_error(d, (fab_loc){0}, "sample count %d outside [1, %lld]", o->count, (long long)size);
+    return false;
+  }
+  if (o->cpu && !fab_cd_have_cpu()) {
+    fab_error(d, (fab_loc){0}, "CPU latency needs the CPU backend (fab_cpu), not built");
+    return false;
+  }
+  if (o->fpga_sim && !fab_cd_have_sim()) {
+    fab_error(d, (fab_loc){0}, "simulated latency needs fab_fpga_sim, not built");
+    return false;
+  }
+  int64_t *seen = calloc((size_t)o->count, sizeof *seen);
+  if (!seen) return false;
+  uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 3;
+  int done = 0, tries = 0;
+  bool ok = true;
+  double *times = calloc((size_t)(o->cpu_repeats > 0 ? o->cpu_repeats : 1), sizeof(double));
+  while (ok && done < o->count && tries < 100 * o->count + 1000) {
+    tries++;
+    int64_t key = (int64_t)(xs(&rng) % (uint64_t)size);
+    fab_cd_point p;
+    fab_cd_point_decode(s, key, &p);
+    if (!fab_cd_point_canonical(s, &p)) continue;
+    bool dup = false;
+    for (int i = 0; i < done && !dup; i++) dup = seen[i] == key;
+    if (dup) continue;
+    fab_cd_model m;
+    fab_fpga_config c;
+    fab_cd_point_model(s, &p, &m);
+    if (!fab_cd_point_config(s, &p, &c, d)) {
+      ok = false;
+      break;
+    }
+    fab_module *mod = fab_cd_model_build(&m, d);
+    if (!mod) {
+      ok = false;
+      break;
+    }
+    fab_model_stats st;
+    uint64_t cyc = 0;
+    double model_ms = 0;
+    char *graph = fab_pred_graph_json(mod, d);
+    if (!graph || !fab_stats_compute(mod, &st, d)) {
+      free(graph);
+      fab_module_free(mod);
+      ok = false;
+      break;
+    }
+    if (!fab_cd_model_latency(mod, &c, &cyc, &model_ms, d)) {
+      /* a row longer than the engine bank: not a valid pair, draw again */
+      fab_diag_clear(d);
+      fab_stats_free(&st);
+      free(graph);
+      fab_module_free(mod);
+      continue;
+    }
+    char pstr[512];
+    json_t *j = json_pack("{s I s s s o s o s f s f s f s f}", "key", (json_int_t)key, "point",
+                          fab_cd_point_str(s, &p, pstr, sizeof pstr), "model", model_json(&m),
+                          "accel", accel_json(&c), "params", (double)st.total.params, "macs",
+                          (double)st.total.macs, "fpga_model_ms", model_ms, "fpga_model_cycles",
+                          (double)cyc);
+    fab_stats_free(&st);
+    json_t *gj = json_loads(graph, 0, NULL);
+    free(graph);
+    json_object_set_new(j, "graph", gj ? gj : json_null());
+    if (o->fpga_sim) {
+      double ms;
+      if (fab_cd_sim_latency(mod, &c, &cyc, &ms, d)) {
+        json_object_set_new(j, "fpga_sim_ms", json_real(ms));
+        json_object_set_new(j, "fpga_sim_cycles", json_real((double)cyc));
+      } else {
+        /* recorded with its reason; the line still counts */
+        const char *msg = fab_diag_count(d) ? fab_diag_message(d, 0) : "failed";
+        json_object_set_new(j, "fpga_sim_error", json_string(msg ? msg : "failed"));
+        fab_diag_clear(d);
+      }
+    }
+    if (o->cpu) {
+      double med;
+      if (!fab_cd_cpu_latency(mod, o->cpu_threads, o->cpu_warmup, o->cpu_repeats, &med, times, d)) {
+        json_decref(j);
+        fab_module_free(mod);
+        ok = false;
+        break;
+      }
+      json_object_set_new(j, "cpu_ms", json_real(med));
+      json_t *ta = json_array();
+      for (int r = 0; r < o->cpu_repeats; r++) json_array_append_new(ta, json_real(times[r]));
+      json_object_set_new(j, "cpu_times", ta);
+      /* an independent second measurement (fresh JIT) for the noise floor */
+      if (o->cpu_second_pass &&
+          fab_cd_cpu_latency(mod, o->cpu_threads, o->cpu_warmup, o->cpu_repeats, &med, NULL, d))
+        json_object_set_new(j, "cpu_ms_2", json_real(med));
+    }
+    fab_module_free(mod);
+    char *line = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!line || fprintf(out, "%s\n", line) < 0) {
+      free(line);
+      fab_error(d, (fab_loc){0}, "cannot write the data set");
+      ok = false;
+      break;
+    }
+    free(line);
+    fflush(out);
+    seen[done++] = key;
+    if (o->progress) o->progress(&(fab_cd_progress){"sample", done, o->count, 0}, o->user);
+  }
+  free(times);
+  free(seen);
+  if (ok && done < o->count) {
+    fab_error(d, (fab_loc){0}, "only %d valid distinct points found", done);
+    ok = false;
+  }
+  return ok;
+}

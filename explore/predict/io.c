@@ -1,0 +1,202 @@
+/* io.c — .pred files (JSON with a format header) and BRP-NAS iterative
+ * data selection. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "predict_internal.h"
+
+static const char *kind_names[] = {"gcn", "macs", "lut", "brp"};
+
+static json_t *darray(const double *v, int n) {
+  json_t *a = json_array();
+  for (int i = 0; i < n; i++) json_array_append_new(a, json_real(v[i]));
+  return a;
+}
+
+bool fab_pred_save(const fab_predictor *p, const char *path, fab_diag *d) {
+  json_t *j = json_pack("{s s s i s s}", "format", "fab-predictor", "version", 1, "kind",
+                        kind_names[p->kind]);
+  if (p->kind == FAB_PRED_GCN || p->kind == FAB_PRED_BRP) {
+    json_object_set_new(j, "layers", json_integer(p->net.L));
+    json_object_set_new(j, "width", json_integer(p->net.W));
+    json_object_set_new(j, "nfeat", json_integer(p->net.F));
+    json_object_set_new(j, "dropout", json_real(p->net.dropout));
+    json_object_set_new(j, "y_mean", json_real(p->y_mean));
+    json_object_set_new(j, "y_std", json_real(p->y_std));
+    json_object_set_new(j, "readout", json_string(p->sum_readout ? "sum" : "global"));
+    json_object_set_new(j, "theta", darray(p->net.theta, p->net.nparams));
+  } else if (p->kind == FAB_PRED_MACS) {
+    json_object_set_new(j, "a", json_real(p->a));
+    json_object_set_new(j, "b", json_real(p->b));
+  } else {
+    json_t *keys = json_array();
+    for (int i = 0; i < p->nkeys; i++) {
+      char h[24];
+      snprintf(h, sizeof h, "%016llx", (unsigned long long)p->keys[i]);
+      json_array_append_new(keys, json_string(h));
+    }
+    json_object_set_new(j, "keys", keys);
+    json_object_set_new(j, "values", darray(p->tval, p->nkeys));
+    json_object_set_new(j, "rate", darray(p->rate, FAB_OP_COUNT));
+    json_object_set_new(j, "bias", json_real(p->lut_bias));
+  }
+  int rc = json_dump_file(j, path, JSON_COMPACT);
+  json_decref(j);
+  if (rc) fab_error(d, (fab_loc){0}, "cannot write predictor '%s'", path);
+  return rc == 0;
+}
+
+static bool get_darray(json_t *a, double *out, int n) {
+  if (!json_is_array(a) || (int)json_array_size(a) != n) return false;
+  for (int i = 0; i < n; i++) {
+    json_t *v = json_array_get(a, (size_t)i);
+    if (!json_is_number(v) || !isfinite(json_number_value(v))) return false;
+    out[i] = json_number_value(v);
+  }
+  return true;
+}
+
+fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
+  json_error_t je;
+  json_t *j = json_load_file(path, 0, &je);
+  if (!j) {
+    fab_error(d, (fab_loc){0}, "%s: not a predictor file: %s", path, je.text);
+    return NULL;
+  }
+  const char *fmt = json_string_value(json_object_get(j, "format"));
+  const char *kind = json_string_value(json_object_get(j, "kind"));
+  json_t *ver = json_object_get(j, "version");
+  fab_predictor *p = calloc(1, sizeof *p);
+  const char *why = NULL;
+  if (!fmt || strcmp(fmt, "fab-predictor")) why = "missing \"format\": \"fab-predictor\"";
+  else if (!json_is_integer(ver) || json_integer_value(ver) != 1) why = "unsupported version (want 1)";
+  else if (!kind) why = "missing \"kind\"";
+  if (!why && p) {
+    int k = -1;
+    for (int i = 0; i < 4; i++)
+      if (!strcmp(kind, kind_names[i])) k = i;
+    p->kind = (fab_pred_kind)k;
+    if (k < 0) why = "unknown \"kind\"";
+    else if (k == FAB_PRED_GCN || k == FAB_PRED_BRP) {
+      json_int_t L = json_integer_value(json_object_get(j, "layers"));
+      json_int_t W = json_integer_value(json_object_get(j, "width"));
+      json_int_t F = json_integer_value(json_object_get(j, "nfeat"));
+      if (L < 1 || L > GCN_MAX_LAYERS || W < 1 || W > 256) why = "bad \"layers\" or \"width\"";
+      else if (F != FAB_PRED_NFEAT) why = "feature count differs from this build's";
+      else {
+        gcn *g = &p->net;
+        g->L = (int)L, g->W = (int)W, g->F = (int)F;
+        g->head_in = (k == FAB_PRED_BRP ? 2 : 1) * g->W;
+        g->head_out = k == FAB_PRED_BRP ? 2 : 1;
+        g->dropout = json_number_value(json_object_get(j, "dropout"));
+        gcn_layout(g);
+        g->theta = calloc((size_t)g->nparams, sizeof(double));
+        p->y_mean = json_number_value(json_object_get(j, "y_mean"));
+        p->y_std = json_number_value(json_object_get(j, "y_std"));
+        const char *ro = json_string_value(json_object_get(j, "readout"));
+        p->sum_readout = ro && !strcmp(ro, "sum");
+        if (ro && strcmp(ro, "sum") && strcmp(ro, "global")) why = "bad \"readout\"";
+        if (why) {
+        } else if (!g->theta || !get_darray(json_object_get(j, "theta"), g->theta, g->nparams))
+          why = "\"theta\" has the wrong size or a non-finite value";
+        else if (k == FAB_PRED_GCN && !(p->y_std > 0)) why = "bad \"y_std\"";
+      }
+    } else if (k == FAB_PRED_MACS) {
+      json_t *a = json_object_get(j, "a"), *b = json_object_get(j, "b");
+      if (!json_is_number(a) || !json_is_number(b)) why = "missing \"a\" / \"b\"";
+      else p->a = json_number_value(a), p->b = json_number_value(b);
+    } else {
+      json_t *keys = json_object_get(j, "keys");
+      int n = json_is_array(keys) ? (int)json_array_size(keys) : -1;
+      p->nkeys = n > 0 ? n : 0;
+      p->keys = calloc((size_t)p->nkeys + 1, sizeof(uint64_t));
+      p->tval = calloc((size_t)p->nkeys + 1, sizeof(double));
+      if (n < 0 || !p->keys || !p->tval) why = "missing \"keys\"";
+      for (int i = 0; !why && i < n; i++) {
+        const char *h = json_string_value(json_array_get(keys, (size_t)i));
+        char *end;
+        p->keys[i] = h ? strtoull(h, &end, 16) : 0;
+        if (!h || *end || (i && p->keys[i] <= p->keys[i - 1])) why = "bad or unsorted \"keys\"";
+      }
+      if (!why && !get_darray(json_object_get(j, "values"), p->tval, n)) why = "bad \"values\"";
+      if (!why && !get_darray(json_object_get(j, "rate"), p->rate, FAB_OP_COUNT)) why = "bad \"rate\"";
+      p->lut_bias = json_number_value(json_object_get(j, "bias"));
+    }
+  }
+  json_decref(j);
+  if (!p || why) {
+    fab_error(d, (fab_loc){0}, "%s: bad predictor file: %s", path, why ? why : "out of memory");
+    fab_pred_free(p);
+    return NULL;
+  }
+  return p;
+}
+
+/* ---- iterative data selection ------------------------------------------------------ */
+
+static uint64_t xs(uint64_t *s) {
+  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+  return *s;
+}
+
+static const double *g_sort_score;
+static int cmp_by_score(const void *a, const void *b) {
+  double x = g_sort_score[*(const int *)a], y = g_sort_score[*(const int *)b];
+  return (x > y) - (x < y);
+}
+
+fab_predictor *fab_pred_select(const fab_pred_sample *const *pool, int npool,
+                               const fab_pred_select_options *o, int *chosen, fab_diag *d) {
+  int total = o->rounds * o->per_round;
+  if (total > npool || o->rounds < 1 || o->per_round < 4) {
+    fab_error(d, (fab_loc){0}, "selection needs rounds >= 1, per_round >= 4 and a pool of at least "
+              "%d (got %d)", total, npool);
+    return NULL;
+  }
+  bool *taken = calloc((size_t)npool, sizeof(bool));
+  const fab_pred_sample **tr = malloc(sizeof *tr * (size_t)total);
+  double *score = malloc(sizeof(double) * (size_t)npool);
+  int *order = malloc(sizeof(int) * (size_t)npool);
+  fab_predictor *p = NULL;
+  uint64_t rng = o->train.seed * 31 + 5;
+  int n = 0;
+  if (!taken || !tr || !score || !order) goto out;
+  for (int r = 0; r < o->rounds; r++) {
+    int want = n + o->per_round;
+    if (r > 0 && p) {
+      /* predicted-fastest first, then random picks from the top half,
+       * quarter and eighth of the untaken pool */
+      fab_pred_rank_scores(p, pool, npool, score);
+      int m = 0;
+      for (int i = 0; i < npool; i++)
+        if (!taken[i]) order[m++] = i;
+      g_sort_score = score;
+      qsort(order, (size_t)m, sizeof(int), cmp_by_score);
+      taken[order[0]] = true, chosen[n] = order[0], tr[n] = pool[order[0]], n++;
+      int frac = 2;
+      while (n < want) {
+        int lim = m / frac > 1 ? m / frac : 1;
+        int pick = order[xs(&rng) % (uint64_t)lim];
+        if (!taken[pick]) taken[pick] = true, chosen[n] = pick, tr[n] = pool[pick], n++;
+        frac = frac == 8 ? 2 : frac * 2;
+      }
+    }
+    while (n < want) {
+      int pick = (int)(xs(&rng) % (uint64_t)npool);
+      if (!taken[pick]) taken[pick] = true, chosen[n] = pick, tr[n] = pool[pick], n++;
+    }
+    fab_pred_free(p);
+    fab_pred_train_options to = o->train;
+    to.kind = FAB_PRED_GCN;
+    p = fab_pred_train((const fab_pred_sample *const *)tr, n, NULL, 0, &to, d);
+    if (!p) break;
+  }
+out:
+  free(taken);
+  free(tr);
+  free(score);
+  free(order);
+  return p;
+}

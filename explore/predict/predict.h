@@ -1,0 +1,151 @@
+/* predict.h — latency predictors in the manner of BRP-NAS (Dudziak et al.
+ * 2020): a graph convolutional network over the IR graph of a model, a
+ * binary relation predictor for ranking, iterative data selection, and the
+ * two baselines every report shows beside them (a linear fit on MACs and a
+ * sum of per-op latencies from a fitted lookup table).
+ *
+ * Graphs come from the IR (fab_pred_graph_json); data sets are the JSONL
+ * files `fabc sample` writes (one model per line, with its graph and its
+ * measured latencies).  Errors go to fab_diag; nothing here exits.
+ */
+#ifndef FAB_PREDICT_H
+#define FAB_PREDICT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ir.h"
+
+/* ---- graphs ---------------------------------------------------------------- */
+
+/* The compute graph of a module's entry function as compact JSON
+ * (malloc'd): {"nodes": [[op, [out dims], [in dims], macs], ...],
+ *  "edges": [[from, to], ...]}; weight and const ops are left out (their
+ * shapes are in the users' features). */
+char *fab_pred_graph_json(const fab_module *m, fab_diag *d);
+
+/* Node features: one-hot op kind (FAB_OP_COUNT + 1 slots, the last for
+ * the global node), 5 shape features (log2 sizes, log2 MACs), 8 features
+ * of the accelerator (on the global node). */
+#define FAB_PRED_NACCEL 8
+#define FAB_PRED_NFEAT (FAB_OP_COUNT + 1 + 5 + FAB_PRED_NACCEL)
+
+typedef struct fab_pred_graph {
+  int n;          /* nodes, the global node last */
+  float *x;       /* n * FAB_PRED_NFEAT */
+  int nadj;       /* normalised adjacency with self-loops, CSR */
+  int *adj_start; /* n + 1 */
+  int *adj_col;
+  float *adj_w;
+  int *op;        /* opcode per node (-1: global) */
+  uint64_t *key;  /* lookup-table key per node (op + shapes) */
+  double *macs;   /* per node */
+} fab_pred_graph;
+
+typedef struct fab_pred_sample {
+  fab_pred_graph g;
+  double accel[FAB_PRED_NACCEL];
+  double latency;   /* the chosen target, ms */
+  double latency2;  /* a second measurement of it (CPU noise), 0 if none */
+  double macs;      /* whole model */
+  int hidden, layers; /* for held-out family splits */
+  int64_t key;      /* the search-space point */
+} fab_pred_sample;
+
+typedef struct fab_pred_dataset {
+  fab_pred_sample *s;
+  int n;
+} fab_pred_dataset;
+
+/* Reads a `sample` JSONL file; `target` is "fpga_sim_ms", "fpga_model_ms"
+ * or "cpu_ms".  Lines without that field are skipped; malformed lines are
+ * errors naming the line. */
+bool fab_pred_dataset_load(const char *path, const char *target, fab_pred_dataset *ds,
+                           fab_diag *d);
+void fab_pred_dataset_free(fab_pred_dataset *ds);
+/* One sample from a graph (fab_pred_graph_json) and the accelerator as
+ * JSON ({"p_be", "p_bu", "bw_in", "bw_coef", "clock_mhz", "fp16",
+ * "att_mults", "ppu_lanes"}), for predicting unseen points. */
+bool fab_pred_sample_make(const char *graph_json, const char *accel_json, fab_pred_sample *s,
+                          fab_diag *d);
+void fab_pred_sample_free(fab_pred_sample *s);
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+typedef struct fab_pred_metrics {
+  int n;
+  double within1, within5, within10; /* fractions of |pred/true - 1| <= 1/5/10% */
+  double kendall, spearman, mape;
+} fab_pred_metrics;
+void fab_pred_metrics_compute(const double *pred, const double *truth, int n,
+                              fab_pred_metrics *m);
+double fab_pred_kendall(const double *a, const double *b, int n);
+double fab_pred_spearman(const double *a, const double *b, int n);
+
+/* ---- predictors ---------------------------------------------------------------- */
+
+typedef enum { FAB_PRED_GCN, FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_BRP } fab_pred_kind;
+
+typedef struct fab_predictor fab_predictor;
+
+typedef struct fab_pred_progress {
+  int epoch, epochs;
+  double train_loss, valid_loss;
+} fab_pred_progress;
+typedef void (*fab_pred_progress_fn)(const fab_pred_progress *p, void *user);
+
+typedef struct fab_pred_train_options {
+  fab_pred_kind kind;
+  int width;        /* GCN width (default 32) */
+  int layers;       /* GCN layers (default 4) */
+  double lr, weight_decay, dropout; /* 4e-4, 5e-4, 0.05 */
+  int epochs, patience, batch;      /* 400, 40, 16 */
+  /* GCN readout: false = a linear layer on the global node (BRP-NAS);
+   * true = log of the sum over op nodes of exp(linear(node)): per-op
+   * costs that add up, as latency does */
+  bool sum_readout;
+  uint64_t seed;
+  fab_pred_progress_fn progress;
+  void *user;
+} fab_pred_train_options;
+void fab_pred_train_options_default(fab_pred_train_options *o);
+
+/* Trains on `train`, early-stopping on `valid` (may be NULL: no early
+ * stopping).  BRP trains on pairs of the training set. */
+fab_predictor *fab_pred_train(const fab_pred_sample *const *train, int ntrain,
+                              const fab_pred_sample *const *valid, int nvalid,
+                              const fab_pred_train_options *o, fab_diag *d);
+void fab_pred_free(fab_predictor *p);
+fab_pred_kind fab_pred_get_kind(const fab_predictor *p);
+/* Latency in ms (GCN, MACs, LUT); for BRP a ranking score (lower = faster). */
+double fab_pred_predict(const fab_predictor *p, const fab_pred_sample *s);
+/* BRP: probability that a is faster than b. */
+double fab_pred_compare(const fab_predictor *p, const fab_pred_sample *a, const fab_pred_sample *b);
+/* Scores for ranking n samples: latency predictions, or for BRP the
+ * fraction of round-robin comparisons each one loses (lower = faster). */
+void fab_pred_rank_scores(const fab_predictor *p, const fab_pred_sample *const *s, int n,
+                          double *score);
+
+/* .pred files: JSON {"format": "fab-predictor", "version": 1, "kind", ...}.
+ * Loading checks the header, the sizes and every number. */
+bool fab_pred_save(const fab_predictor *p, const char *path, fab_diag *d);
+fab_predictor *fab_pred_load(const char *path, fab_diag *d);
+
+/* ---- iterative data selection (BRP-NAS) ---------------------------------------- */
+
+typedef struct fab_pred_select_options {
+  int rounds, per_round; /* 5, 20 */
+  fab_pred_train_options train;
+} fab_pred_select_options;
+
+/* From `pool` (whose latencies stand for measurements made on demand),
+ * picks rounds*per_round samples: round 0 at random, later rounds the
+ * predicted-fastest plus random picks from the predicted top half, quarter
+ * and eighth, retraining a GCN after each round.  `chosen` receives pool
+ * indices (caller-allocated, rounds*per_round); returns the final
+ * predictor. */
+fab_predictor *fab_pred_select(const fab_pred_sample *const *pool, int npool,
+                               const fab_pred_select_options *o, int *chosen, fab_diag *d);
+
+#endif /* FAB_PREDICT_H */
