@@ -1,0 +1,268 @@
+/* cmd_codesign.c — latency data, predictors and joint model/accelerator
+ * search: fabc sample, predictor, predict, codesign.  Thin wrappers over
+ * explore/predict and explore/codesign (the experiments of
+ * docs/codesign.md use the fuller fab-codesign tool beside them). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "codesign.h"
+#include "fab_tensor.h"
+#include "fbin.h"
+#include "ir.h"
+#include "predict.h"
+
+/* "search 350/1000" on one line, redrawn every 50 evaluations. */
+static void progress(const fab_cd_progress *p, void *user) {
+  (void)user;
+  if (p->done == p->total || p->done % 50 == 0)
+    fprintf(stderr, "\r%s %lld/%lld", p->phase, (long long)p->done, (long long)p->total);
+  if (p->done == p->total) fputc('\n', stderr);
+}
+
+static int finish(fab_diag *d, bool ok) {
+  cli_print_diag(d);
+  fab_diag_free(d);
+  return ok ? EXIT_OK : EXIT_USER;
+}
+
+/* ---- fabc sample ----------------------------------------------------------- */
+
+static int run_sample(const cli_args *a) {
+  const char *space = cli_str(a, "space", NULL), *out = cli_str(a, "o", NULL);
+  if (!space || !out) return cli_usage_error(a, "give --space SPACE.json and -o DATA.jsonl");
+  fab_cd_sample_options o;
+  fab_cd_sample_options_default(&o);
+  int64_t n, seed;
+  if (!cli_int(a, "n", 100, 1, 10000000, &n) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed)) return EXIT_USAGE;
+  o.count = (int)n;
+  o.seed = (uint64_t)seed;
+  const char *measure = cli_str(a, "measure", "fpga");
+  o.fpga_sim = strstr(measure, "fpga") != NULL;
+  o.cpu = strstr(measure, "cpu") != NULL;
+  o.progress = progress;
+  fab_diag *d = fab_diag_new();
+  fab_cd_space s;
+  if (!fab_cd_space_load(space, &s, d)) return finish(d, false);
+  FILE *f = fopen(out, "w");
+  if (!f) {
+    fab_diag_free(d);
+    return cli_user_error("cannot write '%s'", out);
+  }
+  bool ok = fab_cd_sample(&s, &o, f, d);
+  if (fclose(f) != 0) ok = false;
+  return finish(d, ok);
+}
+
+static const opt_spec sample_opts[] = {
+    {"space", OPT_VALUE, "SPACE.json", "the search space (spaces/*.json)"},
+    {"n", OPT_VALUE, "N", "models to draw (default 100)"},
+    {"measure", OPT_VALUE, "cpu,fpga", "what to measure: fpga (simulator), cpu (JIT, median of repeats)"},
+    {"seed", OPT_VALUE, "N", "seed of the draws (default 1)"},
+    {"o", OPT_VALUE, "DATA.jsonl", "one JSON line per model: point, latencies, IR graph"},
+};
+
+const cli_cmd cmd_sample = {
+    "sample", "--space SPACE.json -n N --measure cpu,fpga -o DATA.jsonl", "measure a latency data set from a space",
+    "Every model also gets the authors' analytical FPGA latency and its parameter and MAC counts.",
+    sample_opts, sizeof sample_opts / sizeof *sample_opts, 0, 0, run_sample,
+};
+
+/* ---- fabc predictor train ---------------------------------------------------- */
+
+static const char *target_key(const char *t) {
+  if (!strcmp(t, "cpu")) return "cpu_ms";
+  if (!strcmp(t, "fpga")) return "fpga_sim_ms";
+  return t; /* a key of the data set, e.g. fpga_model_ms */
+}
+
+static void report(const char *name, const fab_predictor *p, const fab_pred_sample *const *t, int n) {
+  double *pr = malloc(sizeof(double) * (size_t)(n ? n : 1)), *tr = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  if (pr && tr && n > 1) {
+    fab_pred_rank_scores(p, t, n, pr);
+    for (int i = 0; i < n; i++) tr[i] = t[i]->latency;
+    fab_pred_metrics m;
+    fab_pred_metrics_compute(pr, tr, n, &m);
+    printf("%-18s held-out n=%d  within 5%% %5.1f%%  within 10%% %5.1f%%  Kendall tau %.3f\n", name, n,
+           100 * m.within5, 100 * m.within10, m.kendall);
+  }
+  free(pr);
+  free(tr);
+}
+
+static int run_predictor(const cli_args *a) {
+  if (strcmp(a->pos[0], "train") != 0) return cli_usage_error(a, "unknown action '%s' (train)", a->pos[0]);
+  if (a->npos < 2) return cli_usage_error(a, "give the data set: fabc predictor train DATA.jsonl");
+  const char *out = cli_str(a, "o", NULL);
+  if (!out) return cli_usage_error(a, "give the predictor file with -o");
+  fab_pred_train_options o;
+  fab_pred_train_options_default(&o);
+  int64_t epochs, seed;
+  if (!cli_int(a, "epochs", 400, 1, 100000, &epochs) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed))
+    return EXIT_USAGE;
+  o.epochs = (int)epochs;
+  o.seed = (uint64_t)seed;
+  fab_diag *d = fab_diag_new();
+  fab_pred_dataset ds;
+  if (!fab_pred_dataset_load(a->pos[1], target_key(cli_str(a, "target", "fpga")), &ds, d)) return finish(d, false);
+  /* 80% train, 10% validation (early stopping), 10% held out. */
+  int n = ds.n, ntr = n * 8 / 10, nva = n / 10, nte = n - ntr - nva;
+  const fab_pred_sample **all = malloc(sizeof *all * (size_t)(n ? n : 1));
+  for (int i = 0; all && i < n; i++) all[i] = &ds.s[i];
+  bool ok = all && ntr > 0 && nva > 0;
+  if (!ok) fab_error(d, (fab_loc){0}, "%s: need at least 10 models to train and validate", a->pos[1]);
+  fab_pred_kind kinds[] = {FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_GCN};
+  const char *names[] = {"MACs fit", "op lookup table", "GCN"};
+  for (int k = 0; ok && k < 3; k++) {
+    o.kind = kinds[k];
+    fab_predictor *p = fab_pred_train(all, ntr, all + ntr, nva, &o, d);
+    if (!p) {
+      ok = false;
+      break;
+    }
+    report(names[k], p, all + ntr + nva, nte);
+    if (o.kind == FAB_PRED_GCN) ok = fab_pred_save(p, out, d);
+    fab_pred_free(p);
+  }
+  free(all);
+  fab_pred_dataset_free(&ds);
+  return finish(d, ok);
+}
+
+static const opt_spec predictor_opts[] = {
+    {"target", OPT_VALUE, "cpu|fpga|KEY", "which latency to predict (default fpga: the simulator)"},
+    {"epochs", OPT_VALUE, "N", "training epochs (early stopping on 10% validation; default 400)"},
+    {"seed", OPT_VALUE, "N", "seed (default 1)"},
+    {"o", OPT_VALUE, "FILE.pred", "write the trained GCN predictor"},
+};
+
+const cli_cmd cmd_predictor = {
+    "predictor", "train DATA.jsonl --target cpu|fpga -o FILE.pred", "train a GCN latency predictor (BRP-NAS)",
+    "Prints held-out accuracy (within 5/10%, Kendall tau) of the GCN beside the baselines\n"
+    "(a MACs linear fit and a per-op lookup table).",
+    predictor_opts, sizeof predictor_opts / sizeof *predictor_opts, 1, 2, run_predictor,
+};
+
+/* ---- fabc predict ------------------------------------------------------------ */
+
+static int run_predict(const cli_args *a) {
+  const char *pred = cli_str(a, "predictor", NULL);
+  if (!pred) return cli_usage_error(a, "give --predictor FILE.pred");
+  fab_module *m = cli_load_model(a, a->pos[0]);
+  if (!m) return EXIT_USER;
+  fab_diag *d = fab_diag_new();
+  bool ok = false;
+  char *accel_json = NULL;
+  const char *accel = cli_str(a, "accel", NULL);
+  if (accel) {
+    fab_fpga_config cfg;
+    char err[512];
+    if (fab_fpga_config_load(accel, &cfg, err, sizeof err) != FAB_OK) fab_error(d, (fab_loc){0}, "%s", err);
+    else accel_json = fab_fpga_config_to_json(&cfg);
+  }
+  fab_predictor *p = (!accel || accel_json) ? fab_pred_load(pred, d) : NULL;
+  char *graph = p ? fab_pred_graph_json(m, d) : NULL;
+  fab_pred_sample s;
+  if (graph && fab_pred_sample_make(graph, accel_json, &s, d)) {
+    printf("%s: predicted latency %.4g ms\n", a->pos[0], fab_pred_predict(p, &s));
+    fab_pred_sample_free(&s);
+    ok = true;
+  }
+  free(graph);
+  free(accel_json);
+  fab_pred_free(p);
+  fab_module_free(m);
+  return finish(d, ok);
+}
+
+static const opt_spec predict_opts[] = {
+    CLI_MODEL_OPTS,
+    {"predictor", OPT_VALUE, "FILE.pred", "a predictor from `fabc predictor train`"},
+    {"accel", OPT_VALUE, "CONFIG", "the accelerator, for FPGA predictors trained over several"},
+};
+
+const cli_cmd cmd_predict = {
+    "predict", "FILE.fab --predictor FILE.pred [options]", "predict a model's latency with a trained predictor",
+    NULL, predict_opts, sizeof predict_opts / sizeof *predict_opts, 1, 1, run_predict,
+};
+
+/* ---- fabc codesign ------------------------------------------------------------ */
+
+static int run_codesign(const cli_args *a) {
+  const char *space = cli_str(a, "space", NULL);
+  if (!space) return cli_usage_error(a, "give --space SPACE.json");
+  fab_cd_search_options o;
+  fab_cd_search_options_default(&o);
+  int st = fab_cd_strategy_lookup(cli_str(a, "strategy", "evolution"));
+  if (st < 0)
+    return cli_usage_error(a, "unknown strategy (exhaustive, random, evolution, rl-combined, rl-phase, rl-separate)");
+  o.strategy = (fab_cd_strategy)st;
+  int64_t budget, seed, threads;
+  if (!cli_int(a, "budget", 1000, 1, INT64_MAX, &budget) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) ||
+      !cli_int(a, "threads", 0, 0, 1024, &threads))
+    return EXIT_USAGE;
+  o.budget = budget;
+  o.seed = (uint64_t)seed;
+  o.threads = (int)threads;
+  o.log_path = cli_str(a, "log", NULL);
+  o.progress = progress;
+  fab_cd_eval_options eo = {0};
+  const char *lat = cli_str(a, "latency", "model");
+  if (!strcmp(lat, "sim")) eo.latency = FAB_CD_LAT_SIM;
+  else if (strcmp(lat, "model") != 0) return cli_usage_error(a, "--latency is model or sim");
+  if (!strcmp(cli_str(a, "accuracy", "standin"), "proxy")) eo.accuracy = FAB_CD_ACC_PROXY;
+  fab_diag *d = fab_diag_new();
+  fab_cd_space s;
+  if (!fab_cd_space_load(space, &s, d)) return finish(d, false);
+  fab_cd_evaluator *e = fab_cd_evaluator_new(&s, &eo, d);
+  if (!e) return finish(d, false);
+  fab_cd_search_result r;
+  bool ok = fab_cd_search(&s, e, &o, &r, d);
+  if (ok) {
+    int64_t *front;
+    int nf = fab_cd_pareto(r.evals, r.nevals, s.require_fit, &front);
+    fab_cd_hv_ref ref;
+    fab_cd_hv_ref_from(r.evals, r.nevals, &ref);
+    printf("%s: %lld evaluations (%lld resumed from the log) in %.2f s; Pareto front %d points; "
+           "hypervolume %.4f\n", fab_cd_strategy_name(o.strategy), (long long)r.nevals, (long long)r.resumed,
+           r.seconds, nf, fab_cd_hypervolume(r.evals, r.nevals, s.require_fit, &ref));
+    const char *csv = cli_str(a, "o", NULL), *svg = cli_str(a, "plot", NULL);
+    if (csv) {
+      FILE *f = fopen(csv, "w");
+      ok = f && fab_cd_write_csv(&s, r.evals, r.nevals, front, nf, f);
+      if (f && fclose(f) != 0) ok = false;
+    }
+    if (ok && svg) {
+      FILE *f = fopen(svg, "w");
+      ok = f && fab_cd_write_svg(r.evals, r.nevals, front, nf, s.name, f);
+      if (f && fclose(f) != 0) ok = false;
+    }
+    if (!ok) fab_error(d, (fab_loc){0}, "cannot write the front");
+    free(front);
+    fab_cd_search_result_free(&r);
+  }
+  fab_cd_evaluator_free(e);
+  return finish(d, ok);
+}
+
+static const opt_spec codesign_opts[] = {
+    {"space", OPT_VALUE, "SPACE.json", "model and accelerator knobs, device, constraints (spaces/*.json)"},
+    {"strategy", OPT_VALUE, "NAME", "exhaustive, random, evolution (NSGA-II; default), rl-combined, rl-phase, rl-separate"},
+    {"budget", OPT_VALUE, "N", "evaluations (default 1000)"},
+    {"latency", OPT_VALUE, "model|sim", "the authors' analytical model (default) or the cycle simulator"},
+    {"accuracy", OPT_VALUE, "standin|proxy", "accuracy objective: documented stand-in (default) or synflow"},
+    {"threads", OPT_VALUE, "N", "parallel evaluations (default: all cores)"},
+    {"log", OPT_VALUE, "FILE", "append-only evaluation log: a stopped run resumes from it"},
+    {"seed", OPT_VALUE, "N", "seed (default 1)"},
+    {"o", OPT_VALUE, "FRONT.csv", "the Pareto front as CSV"},
+    {"plot", OPT_VALUE, "FRONT.svg", "the front as an SVG plot"},
+};
+
+const cli_cmd cmd_codesign = {
+    "codesign", "--space SPACE.json --strategy evolution --budget N -o front.csv --plot front.svg",
+    "joint model/accelerator search (Codesign-NAS): accuracy, latency, area",
+    "Objectives and constraints (device, latency limit) come from the space file; see\n"
+    "docs/codesign.md.  Under mpirun the evaluations are sharded across processes.",
+    codesign_opts, sizeof codesign_opts / sizeof *codesign_opts, 0, 0, run_codesign,
+};

@@ -1,0 +1,28 @@
+# The exploration commands end to end on small inputs: a latency data set
+# (analytical FPGA model), a predictor trained on it and used on a model,
+# and an exhaustive codesign search writing its front.
+foreach(step
+    "sample;--space;${SPACES}/latbench.json;-n;30;--measure;model;-o;${OUT}/data.jsonl"
+    "predictor;train;${OUT}/data.jsonl;--target;fpga_model_ms;--epochs;30;-o;${OUT}/m.pred"
+    "predict;${EX}/tiny.fab;--predictor;${OUT}/m.pred;--accel;${CONFIGS}/vcu128-be40.json"
+    "codesign;--space;${SPACES}/fabnet-text.json;--strategy;exhaustive;--budget;200;-o;${OUT}/front.csv;--plot;${OUT}/front.svg")
+  execute_process(COMMAND ${FABC} ${step} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "fabc ${step} failed (${rc}): ${out} ${err}")
+  endif()
+endforeach()
+file(STRINGS ${OUT}/data.jsonl lines)
+list(LENGTH lines n)
+if(NOT n EQUAL 30)
+  message(FATAL_ERROR "sample wrote ${n} lines, expected 30")
+endif()
+file(READ ${OUT}/front.svg svg)
+if(NOT svg MATCHES "<svg" OR NOT svg MATCHES "latency")
+  message(FATAL_ERROR "front.svg is not a labelled plot")
+endif()
+# A corrupt predictor file is a clear error, not a crash.
+file(WRITE ${OUT}/bad.pred "{\"not\": \"a predictor\"}")
+execute_process(COMMAND ${FABC} predict ${EX}/tiny.fab --predictor ${OUT}/bad.pred RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "bad.pred")
+  message(FATAL_ERROR "a corrupt predictor gave exit ${rc}: ${err}")
+endif()
