@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-model=${1:-examples/fabnet_text.fab}
+model=${1:-examples/fabnet_small.fab}
 build=build/release
 out=out/demo
 mkdir -p "$out"
@@ -29,6 +29,11 @@ if [[ ! -f "$weights" ]]; then
 fi
 step "$fabc" init "$model" --inputs "$out/input.safetensors"
 common=(--weights "$weights" --input "$out/input.safetensors")
+
+if [[ "$weights" == "${model%.fab}.safetensors" ]]; then
+  echo; echo "== the shipped weights were trained by fabc (fabc train --task listops): held-out accuracy"
+  step "$fabc" eval "$model" --weights "$weights" --task listops --samples 1000
+fi
 
 echo; echo "== reference interpreter"
 step "$fabc" run "$model" "${common[@]}" -o "$out/y_interp.safetensors"
