@@ -7,11 +7,19 @@
  *      per row, fraction of peak, speedup over OpenBLAS sgemm of the same
  *      rows (dense N x N), with 1 and 2 threads;
  *   3. Fourier mixing Re(FFT2) of [1024 x 256] against FFTW (r2c 2-D,
- *      FFTW_MEASURE).
+ *      FFTW_MEASURE);
+ *   4. (bench_models.c) whole models vs the interpreter and PyTorch eager,
+ *      scaling with sequence length (+ SVG plot), compile time split into
+ *      front end / passes / LLVM, stage-fusion depth k = 1..6.
  *
- * Models are built as lowered IR by hand and JIT-compiled; runs go through
- * the runtime's raw entry (no allocation per run).  Writes a markdown
- * table to stdout and, with an argument, to that file. */
+ * Kernel models are built as lowered IR by hand and JIT-compiled; runs go
+ * through the runtime's raw entry (no allocation per run).
+ *
+ *   fabc-bench [--quick] [--kernels-only] [docs/performance.md]
+ *
+ * prints markdown to stdout and, with a path, rewrites the text between
+ * the fabc-bench markers of that file (the whole file if it has none) and
+ * writes perf-scaling.svg next to it. */
 #include <cblas.h>
 #include <fftw3.h>
 #include <immintrin.h>
@@ -23,14 +31,56 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "cpu.h"
 #include "fab_runtime.h"
 #include "ir.h"
 
-static double now(void) {
+#ifndef FAB_SOURCE_DIR
+#define FAB_SOURCE_DIR "."
+#endif
+
+double bench_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+#define now bench_now
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+void bench_time(void (*fn)(void *), void *arg, int min_reps, int max_reps, double min_time,
+                bench_stats *st) {
+  enum { CAP = 4096 };
+  static double t[CAP];
+  if (max_reps > CAP) max_reps = CAP;
+  if (min_reps > max_reps) min_reps = max_reps;
+  fn(arg); /* warm up: page faults, caches, thread pool */
+  int n = 0;
+  double start = now();
+  while (n < min_reps || (n < max_reps && now() - start < min_time)) {
+    double t0 = now();
+    fn(arg);
+    t[n++] = now() - t0;
+  }
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  st->min = t[0];
+  st->max = t[n - 1];
+  st->median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+  st->reps = n;
+}
+
+double bench_loadavg(void) {
+  double l = -1;
+  FILE *la = fopen("/proc/loadavg", "r");
+  if (la) {
+    if (fscanf(la, "%lf", &l) != 1) l = -1;
+    fclose(la);
+  }
+  return l;
 }
 
 /* ---- peak -------------------------------------------------------------- */
@@ -301,7 +351,50 @@ static double fftw_time(int64_t s, int64_t d) {
   return best;
 }
 
+/* Writes `text` into path between the fabc-bench markers, keeping the
+ * hand-written text around them; a file without markers is replaced. */
+static void write_doc(const char *path, const char *text) {
+  static const char *const B = "<!-- fabc-bench begin -->\n", *const E = "<!-- fabc-bench end -->\n";
+  char *old = NULL;
+  size_t olen = 0;
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    FILE *m = open_memstream(&old, &olen);
+    char chunk[4096];
+    size_t n;
+    while (m && (n = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, n, m);
+    if (m) fclose(m);
+    fclose(f);
+  }
+  char *b = old ? strstr(old, B) : NULL, *e = b ? strstr(b, E) : NULL;
+  f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "bench: cannot write %s\n", path);
+    free(old);
+    return;
+  }
+  if (b && e) {
+    fwrite(old, 1, (size_t)(b - old), f);
+    fprintf(f, "%s%s%s", B, text, E);
+    fputs(e + strlen(E), f);
+  } else {
+    fprintf(f, "%s%s%s", B, text, E);
+  }
+  fclose(f);
+  free(old);
+}
+
 int main(int argc, char **argv) {
+  bool quick = false, models = true;
+  const char *doc = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--quick")) quick = true;
+    else if (!strcmp(argv[i], "--kernels-only")) models = false;
+    else if (argv[i][0] == '-') {
+      fprintf(stderr, "usage: fabc-bench [--quick] [--kernels-only] [out.md]\n");
+      return 2;
+    } else doc = argv[i];
+  }
   fab_cpu_target ti;
   fab_diag *d = fab_diag_new();
   if (!fab_cpu_target_info(NULL, &ti, d)) {
@@ -310,27 +403,25 @@ int main(int argc, char **argv) {
   }
   fab_diag_free(d);
   g_lanes = ti.vector_lanes >= 16 && __builtin_cpu_supports("avx512f") ? 16 : 8;
-  char buf[8192];
+  char *buf = NULL;
   size_t len = 0;
-#define OUT(...) len += (size_t)snprintf(buf + len, sizeof buf - len, __VA_ARGS__)
+  FILE *out = open_memstream(&buf, &len);
+  if (!out) return 1;
+#define OUT(...) fprintf(out, __VA_ARGS__)
+  double load0 = bench_loadavg(), t_start = now();
   double peak1 = peak_gflops(1), peak2 = peak_gflops(2);
-  double load[3] = {0, 0, 0};
-  FILE *la = fopen("/proc/loadavg", "r");
-  if (la) {
-    if (fscanf(la, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
-    fclose(la);
-  }
   char model[256];
   long ncpu;
   cpu_model(model, sizeof model, &ncpu);
-  OUT("## fabc-bench\n\nMachine: %s, %ld CPUs online, LLVM cpu `%s`, %d f32 lanes per vector "
-      "(AVX-512: %s), L1d %lld KiB, L2 %lld KiB.\n\n",
+  int threads = ncpu > 1 ? (int)(ncpu > 8 ? 8 : ncpu) : 1;
+  OUT("## fabc-bench results\n\nMachine: %s (lscpu model name), %ld CPUs online, LLVM cpu `%s`, "
+      "%d f32 lanes per vector (AVX-512: %s), L1d %lld KiB, L2 %lld KiB.\n\n",
       model, ncpu, ti.name, ti.vector_lanes, __builtin_cpu_supports("avx512f") ? "yes" : "no",
       (long long)ti.fast_memory_bytes / 1024, (long long)ti.l2_bytes / 1024);
-  OUT("Load average at start: %.2f (other processes share these cores: numbers scale down "
-      "with it).\n\n", load[0]);
-  OUT("fp32 FMA peak (%d-bit vectors, 12 chains): 1 thread %.1f GFLOP/s, 2 threads %.1f GFLOP/s\n\n",
-      g_lanes * 32, peak1, peak2);
+  OUT("Load average (1 min) at start: %.2f (other processes share these cores: numbers scale "
+      "down with it).\n\n", load0);
+  OUT("### Kernels\n\nfp32 FMA peak (%d-bit vectors, 12 chains, best of 3): 1 thread %.1f GFLOP/s, "
+      "%d threads %.1f GFLOP/s\n\n", g_lanes * 32, peak1, 2, peak2);
   OUT("| kernel | N | rows | threads | time (ms) | GFLOP/s | %% of peak | sgemm (ms) | speedup vs sgemm |\n");
   OUT("|---|---|---|---|---|---|---|---|---|\n");
   const int64_t rows = 1024, ns[3] = {256, 1024, 4096};
@@ -339,37 +430,48 @@ int main(int argc, char **argv) {
     int L = 0;
     while (((int64_t)1 << L) < n) L++;
     fab_module *m = bfly_module(rows, n);
-    for (int threads = 1; threads <= 2; threads++) {
+    for (int th = 1; th <= 2; th++) {
       runner r;
-      if (!runner_init(&r, m, threads, rows * n, rows * n)) return 1;
+      if (!runner_init(&r, m, th, rows * n, rows * n)) return 1;
       double t = runner_time(&r);
       runner_free(&r);
       double flops = 4.0 * (double)n * L * (double)rows;
-      double g = flops / t * 1e-9, ts = sgemm_time(rows, n, threads);
+      double g = flops / t * 1e-9, ts = sgemm_time(rows, n, th);
       OUT("| butterfly linear | %lld | %lld | %d | %.3f | %.1f | %.0f%% | %.3f | %.1fx |\n",
-          (long long)n, (long long)rows, threads, t * 1e3, g, 100 * g / (threads == 1 ? peak1 : peak2),
+          (long long)n, (long long)rows, th, t * 1e3, g, 100 * g / (th == 1 ? peak1 : peak2),
           ts * 1e3, ts / t);
     }
     fab_module_free(m);
   }
   fab_module *m = fourier_module(1024, 256);
-  for (int threads = 1; threads <= 2; threads++) {
+  for (int th = 1; th <= 2; th++) {
     runner r;
-    if (!runner_init(&r, m, threads, 1024 * 256, 1024 * 256)) return 1;
+    if (!runner_init(&r, m, th, 1024 * 256, 1024 * 256)) return 1;
     double t = runner_time(&r);
     runner_free(&r);
     double tf = fftw_time(1024, 256);
     OUT("| fourier mix Re(FFT2) | 1024x256 | - | %d | %.3f | - | - | FFTW r2c 1 thread: %.3f | %.2fx |\n",
-        threads, t * 1e3, tf * 1e3, tf / t);
+        th, t * 1e3, tf * 1e3, tf / t);
   }
   fab_module_free(m);
+  OUT("\n");
+  fflush(out);
   fputs(buf, stdout);
-  if (argc > 1) {
-    FILE *fp = fopen(argv[1], "w");
-    if (fp) {
-      fputs(buf, fp);
-      fclose(fp);
+  size_t shown = len;
+  bool ok = true;
+  if (models) {
+    char svg[1024] = "";
+    if (doc) {
+      const char *slash = strrchr(doc, '/');
+      snprintf(svg, sizeof svg, "%.*sperf-scaling.svg", slash ? (int)(slash - doc + 1) : 0, doc);
     }
+    bench_cfg cfg = {.srcdir = FAB_SOURCE_DIR, .svg = doc ? svg : NULL, .threads = threads, .quick = quick};
+    ok = bench_models(out, &cfg);
   }
-  return 0;
+  OUT("Load average (1 min) at end: %.2f; the whole run took %.0f s.\n", bench_loadavg(), now() - t_start);
+  fclose(out);
+  fputs(buf + shown, stdout);
+  if (doc) write_doc(doc, buf);
+  free(buf);
+  return ok ? 0 : 1;
 }

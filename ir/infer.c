@@ -375,7 +375,7 @@ static bool infer_pool(ctx *c, bool take) {
 
 static bool infer_pad(ctx *c) {
   fab_type r = *arg(c, 0);
-  int axis;
+  int axis = 0;
   int64_t size;
   if (!axis_of(c, &r, &axis) || !get_int(c, "size", &size)) return false;
   if (size < r.dims[axis])
@@ -388,7 +388,7 @@ static bool infer_pad(ctx *c) {
 
 static bool infer_slice(ctx *c) {
   fab_type r = *arg(c, 0);
-  int axis;
+  int axis = 0;
   int64_t start, size;
   if (!axis_of(c, &r, &axis) || !get_int(c, "start", &start) || !get_int(c, "size", &size))
     return false;
@@ -498,7 +498,7 @@ static bool infer_complex_real(ctx *c, fab_dtype from, fab_dtype to) {
 
 static bool infer_bitrev(ctx *c) {
   fab_type r = *arg(c, 0);
-  int axis;
+  int axis = 0;
   if (!axis_of(c, &r, &axis)) return false;
   if (!is_pow2(r.dims[axis]))
     return fail(c, "axis %d has size %lld, not a power of two", axis, (long long)r.dims[axis]);
@@ -507,7 +507,7 @@ static bool infer_bitrev(ctx *c) {
 
 static bool infer_fft_stages(ctx *c) {
   fab_type r = *arg(c, 0);
-  int axis, nst;
+  int axis = 0, nst = 0;
   int64_t real_out;
   const int64_t *st;
   if (!want_dtype(c, "x", &r, FAB_C64)) return false;
@@ -529,7 +529,7 @@ static bool infer_fft_stages(ctx *c) {
 
 static bool infer_dft(ctx *c) {
   fab_type r = *arg(c, 0);
-  int axis;
+  int axis = 0;
   if (!want_dtype(c, "x", &r, FAB_C64) || !axis_of(c, &r, &axis)) return false;
   return result(c, r);
 }

@@ -180,7 +180,7 @@ static bool parse_type(parser *p, fab_type *t) {
   if (!is_punct(p, ']')) {
     for (;;) {
       int line = tok(p)->line, col = tok(p)->col;
-      int64_t dim;
+      int64_t dim = 0;
       if (!parse_int(p, &dim)) return false;
       if (t->rank == FAB_MAX_RANK) {
         error_at(p, line, col, "type has more than %d dimensions", FAB_MAX_RANK);

@@ -17,14 +17,27 @@ static LLVMValueRef rows_begin(cg *c, cg_loop *l, int64_t d) {
 }
 
 /* out = f(x) elementwise, flat over rows of length d. */
-static void gen_unary(cg *c, int64_t d, LLVMValueRef (*f)(cg *, LLVMValueRef, const fab_op *)) {
+/* Whole vectors per row: written out rather than left to the loop
+ * vectoriser, which adds a runtime alias check and falls back to scalar
+ * code when the memory plan puts out over x (in place), as it does. */
+static bool vec_rows(cg *c, int64_t d) { return c->lanes > 1 && d % c->lanes == 0; }
+
+/* vec: f also takes vectors (only then the vector path is used). */
+static void gen_unary(cg *c, int64_t d, LLVMValueRef (*f)(cg *, LLVMValueRef, const fab_op *), bool vec) {
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1);
   cg_loop r;
   LLVMValueRef base = rows_begin(c, &r, d);
-  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
-  LLVMValueRef i = cg_add(c, base, j.iv);
-  cg_storef(c, f(c, cg_loadf(c, x, i), c->op), out, i);
-  cg_loop_end(c, &j);
+  if (vec && vec_rows(c, d)) {
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d / c->lanes), "jv");
+    LLVMValueRef i = cg_add(c, base, cg_mulc(c, j.iv, c->lanes));
+    cg_vstore(c, f(c, cg_vload(c, x, i, 4), c->op), out, i, 4);
+    cg_loop_end(c, &j);
+  } else {
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
+    LLVMValueRef i = cg_add(c, base, j.iv);
+    cg_storef(c, f(c, cg_loadf(c, x, i), c->op), out, i);
+    cg_loop_end(c, &j);
+  }
   cg_loop_end(c, &r);
 }
 
@@ -86,11 +99,19 @@ static void gen_bias_gelu(cg *c, const fab_op *op, int64_t d) {
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), b = cg_arg_f32(c, 2);
   cg_loop r;
   LLVMValueRef base = rows_begin(c, &r, d);
-  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
-  LLVMValueRef i = cg_add(c, base, j.iv);
-  LLVMValueRef v = LLVMBuildFAdd(c->b, cg_loadf(c, x, i), cg_loadf(c, b, j.iv), "");
-  cg_storef(c, cg_gelu(c, v, tanh_approx(op)), out, i);
-  cg_loop_end(c, &j);
+  if (vec_rows(c, d)) {
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d / c->lanes), "jv");
+    LLVMValueRef jj = cg_mulc(c, j.iv, c->lanes), i = cg_add(c, base, jj);
+    LLVMValueRef v = LLVMBuildFAdd(c->b, cg_vload(c, x, i, 4), cg_vload(c, b, jj, 4), "");
+    cg_vstore(c, cg_gelu(c, v, tanh_approx(op)), out, i, 4);
+    cg_loop_end(c, &j);
+  } else {
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
+    LLVMValueRef i = cg_add(c, base, j.iv);
+    LLVMValueRef v = LLVMBuildFAdd(c->b, cg_loadf(c, x, i), cg_loadf(c, b, j.iv), "");
+    cg_storef(c, cg_gelu(c, v, tanh_approx(op)), out, i);
+    cg_loop_end(c, &j);
+  }
   cg_loop_end(c, &r);
 }
 
@@ -213,9 +234,9 @@ bool cg_gen_elementwise(cg *c, const fab_op *op, int64_t *nrows) {
   *nrows = n / d;
   switch (op->code) {
   case FAB_OP_CONST: *nrows = 1; gen_const(c, op, n); return true;
-  case FAB_OP_RELU: gen_unary(c, d, f_relu); return true;
-  case FAB_OP_GELU: gen_unary(c, d, f_gelu); return true;
-  case FAB_OP_SCALE: gen_unary(c, d, f_scale); return true;
+  case FAB_OP_RELU: gen_unary(c, d, f_relu, false); return true;
+  case FAB_OP_GELU: gen_unary(c, d, f_gelu, true); return true;
+  case FAB_OP_SCALE: gen_unary(c, d, f_scale, false); return true;
   case FAB_OP_ADD: case FAB_OP_MUL: return gen_binary(c, op, nrows);
   case FAB_OP_BIAS_GELU: gen_bias_gelu(c, op, d); return true;
   case FAB_OP_SOFTMAX: gen_softmax(c, op, d); return true;

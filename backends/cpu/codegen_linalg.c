@@ -6,6 +6,7 @@
 #include "cpu_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* sum_k a[ao + k] * b[bo + k] */
 static LLVMValueRef dot(cg *c, LLVMValueRef a, LLVMValueRef ao, LLVMValueRef b, LLVMValueRef bo,
@@ -83,6 +84,93 @@ static bool gen_matmul(cg *c, const fab_op *op, int64_t *nrows) {
   return true;
 }
 
+/* Sum of the lanes of v: a shuffle tree (log2 V adds).  The reduce
+ * intrinsic without fast-math flags (which the LLVM 14 C API cannot set)
+ * is an ordered chain of V dependent adds. */
+static LLVMValueRef hsum(cg *c, LLVMValueRef v, int lanes) {
+  for (int w = lanes / 2; w >= 1; w /= 2) {
+    LLVMValueRef mask[32];
+    for (int i = 0; i < w; i++) mask[i] = cg_i32(c, w + i);
+    LLVMValueRef lo[32];
+    for (int i = 0; i < w; i++) lo[i] = cg_i32(c, i);
+    LLVMValueRef hi = LLVMBuildShuffleVector(c->b, v, v, LLVMConstVector(mask, (unsigned)w), "");
+    LLVMValueRef l = LLVMBuildShuffleVector(c->b, v, v, LLVMConstVector(lo, (unsigned)w), "");
+    v = LLVMBuildFAdd(c->b, l, hi, "");
+  }
+  return LLVMBuildExtractElement(c->b, v, cg_i32(c, 0), "hsum");
+}
+
+/* attention with whole vectors along dh (dh a multiple of the width, at
+ * most 8 vectors): the query row stays in registers across all keys; per
+ * key block, the scores (dot products: dh/V FMAs and one lane sum), then
+ * e^(s - m) over the block buffer as its own loop (a private buffer: the
+ * vectoriser widens the polynomial exp without alias checks), then the
+ * output row, one vector at a time, accumulates p_j v_j in a register.
+ * The scalar kernel below recomputed the exp per key inside the p·V loop
+ * and kept the output row in memory: 5-10x slower (ABfly was 90%
+ * attention). */
+static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t block, double scale) {
+  const int V = c->lanes, C = (int)(dh / V);
+  LLVMValueRef out = cg_arg_f32(c, 0), q = cg_arg_f32(c, 1), kp = cg_arg_f32(c, 2), vp = cg_arg_f32(c, 3);
+  LLVMValueRef sc = LLVMBuildBitCast(c->b, cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)block), "scores"), c->t_f32p, "");
+  LLVMValueRef ms = cg_alloca(c, c->t_f32, "m"), ls = cg_alloca(c, c->t_f32, "l"), bm = cg_alloca(c, c->t_f32, "bm");
+  LLVMValueRef vacc = cg_alloca(c, c->t_vf, "vacc"), lsum = cg_alloca(c, c->t_f32, "lsum");
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
+  LLVMValueRef bi = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, s), "batch");
+  LLVMValueRef qo = cg_mulc(c, r.iv, dh), kvo = cg_mulc(c, bi, t * dh);
+  LLVMValueRef qv[8];
+  for (int k = 0; k < C; k++) qv[k] = cg_vload(c, q, cg_addc(c, qo, (int64_t)k * V), 4);
+  cg_memset0(c, cg_gep(c, c->t_f32, out, qo), cg_i64(c, dh * 4));
+  LLVMBuildStore(c->b, cg_f32(c, -INFINITY), ms);
+  LLVMBuildStore(c->b, cg_f32(c, 0), ls);
+  cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, t), block, "kblock");
+  LLVMValueRef rest = LLVMBuildNSWSub(c->b, cg_i64(c, t), jb.iv, "");
+  LLVMValueRef nb = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, rest, cg_i64(c, block), ""),
+                                    rest, cg_i64(c, block), "nb");
+  LLVMBuildStore(c->b, cg_f32(c, -INFINITY), bm);
+  cg_loop jj = cg_loop_begin(c, cg_i64(c, 0), nb, "key");
+  LLVMValueRef ko = cg_add(c, kvo, cg_mulc(c, cg_add(c, jb.iv, jj.iv), dh));
+  LLVMValueRef dv = LLVMBuildFMul(c->b, qv[0], cg_vload(c, kp, ko, 4), "");
+  for (int k = 1; k < C; k++) dv = cg_fma(c, qv[k], cg_vload(c, kp, cg_addc(c, ko, (int64_t)k * V), 4), dv);
+  LLVMValueRef v = LLVMBuildFMul(c->b, hsum(c, dv, V), cg_f32(c, scale), "");
+  cg_storef(c, v, sc, jj.iv);
+  LLVMBuildStore(c->b, cg_fmax(c, LLVMBuildLoad2(c->b, c->t_f32, bm, ""), v), bm);
+  cg_loop_end(c, &jj);
+  LLVMValueRef mold = LLVMBuildLoad2(c->b, c->t_f32, ms, "");
+  LLVMValueRef mnew = cg_fmax(c, mold, LLVMBuildLoad2(c->b, c->t_f32, bm, ""));
+  LLVMValueRef alpha = cg_exp(c, LLVMBuildFSub(c->b, mold, mnew, ""));
+  LLVMBuildStore(c->b, mnew, ms);
+  /* p_j = e^(s_j - m) in place, and their sum */
+  LLVMBuildStore(c->b, cg_f32(c, 0), lsum);
+  jj = cg_loop_begin(c, cg_i64(c, 0), nb, "pexp");
+  LLVMValueRef pj = cg_exp(c, LLVMBuildFSub(c->b, cg_loadf(c, sc, jj.iv), mnew, ""));
+  cg_storef(c, pj, sc, jj.iv);
+  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, lsum, ""), pj, ""), lsum);
+  cg_loop_end_vec(c, &jj);
+  LLVMValueRef lnew = LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_f32, ls, ""), alpha, "");
+  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, lnew, LLVMBuildLoad2(c->b, c->t_f32, lsum, ""), ""), ls);
+  LLVMValueRef valpha = cg_vsplat(c, alpha, V);
+  for (int k = 0; k < C; k++) {
+    LLVMValueRef oi = cg_addc(c, qo, (int64_t)k * V);
+    LLVMBuildStore(c->b, LLVMBuildFMul(c->b, cg_vload(c, out, oi, 4), valpha, ""), vacc);
+    jj = cg_loop_begin(c, cg_i64(c, 0), nb, "pv");
+    LLVMValueRef vo = cg_add(c, kvo, cg_mulc(c, cg_add(c, jb.iv, jj.iv), dh));
+    LLVMValueRef p = cg_vsplat(c, cg_loadf(c, sc, jj.iv), V);
+    LLVMValueRef a = cg_fma(c, p, cg_vload(c, vp, cg_addc(c, vo, (int64_t)k * V), 4),
+                            LLVMBuildLoad2(c->b, c->t_vf, vacc, ""));
+    LLVMBuildStore(c->b, a, vacc);
+    cg_loop_end(c, &jj);
+    cg_vstore(c, LLVMBuildLoad2(c->b, c->t_vf, vacc, ""), out, oi, 4);
+  }
+  cg_loop_end(c, &jb);
+  LLVMValueRef inv = cg_vsplat(c, LLVMBuildFDiv(c->b, cg_f32(c, 1), LLVMBuildLoad2(c->b, c->t_f32, ls, ""), ""), V);
+  for (int k = 0; k < C; k++) {
+    LLVMValueRef oi = cg_addc(c, qo, (int64_t)k * V);
+    cg_vstore(c, LLVMBuildFMul(c->b, cg_vload(c, out, oi, 4), inv, ""), out, oi, 4);
+  }
+  cg_loop_end(c, &r);
+}
+
 /* attention q[.., s, dh], k/v[.., t, dh]: per query row, key blocks of
  * `block` scores in a stack buffer; the running max m and sum l rescale
  * the accumulated output (kept in the result row) once per block. */
@@ -105,6 +193,10 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   if (block > 512) block = 512;
   if (block > t) block = t;
   *nrows = batch * s;
+  if (c->lanes > 1 && dh % c->lanes == 0 && dh / c->lanes <= 8 && !getenv("FAB_CPU_SCALAR_ATTENTION")) {
+    gen_attention_vec(c, s, dh, t, block, scale);
+    return true;
+  }
   LLVMValueRef out = cg_arg_f32(c, 0), q = cg_arg_f32(c, 1), kp = cg_arg_f32(c, 2), vp = cg_arg_f32(c, 3);
   LLVMValueRef sc = LLVMBuildBitCast(c->b, cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)block), "scores"), c->t_f32p, "");
   LLVMValueRef acc = cg_alloca(c, c->t_f32, "acc"), ms = cg_alloca(c, c->t_f32, "m"),

@@ -17,6 +17,10 @@
  *   FAB_CPU_DUMP_IR=1       print the LLVM IR before optimisation to stderr
  *   FAB_CPU_PIPELINE=...    replace "default<O3>" by another LLVM pipeline
  *   FAB_CPU_NO_CHAIN=1      do not merge chains of bfly.stages ops
+ *   FAB_CPU_NO_SHARE=1      one kernel per op (no sharing between ops of equal
+ *                           signature, e.g. the layers of a deep model)
+ *   FAB_CPU_SCALAR_ATTENTION, FAB_CPU_SCALAR_DFT, FAB_CPU_NO_REAL_DFT=1
+ *                           the scalar fallbacks of those kernels (A/B checks)
  */
 #ifndef FAB_CPU_H
 #define FAB_CPU_H

@@ -10,6 +10,7 @@
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +227,49 @@ static bool gen_kernel(cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
   LLVMBuildBr(c->b, body);
   *out_fn = fn;
   return ok;
+}
+
+/* ---- sharing kernels ------------------------------------------------------ */
+
+/* What a kernel's code depends on: the op (code, attributes except the
+ * memory plan's, result type) and its operands' types and op codes (the
+ * dft reads whether its operand is `complex`).  Buffers arrive through the
+ * argument array, so ops with equal signatures can share one function:
+ * the 12 layers of fabnet_base then compile one set of kernels instead of
+ * twelve, and LLVM time (almost all of compile time) stops growing with
+ * depth.  Returns a malloc'd string, NULL if out of memory. */
+static char *kernel_signature(const cg *c, const fab_op *op) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) return NULL;
+  fprintf(f, "%d|", (int)op->code);
+  const fab_type *ts[1 + 8];
+  int codes[1 + 8], nt = 0;
+  ts[nt] = &op->type;
+  codes[nt++] = -1;
+  for (int k = 0; k < op->noperands && nt < 9; k++) {
+    ts[nt] = &c->f->ops[op->operands[k]].type;
+    codes[nt++] = (int)c->f->ops[op->operands[k]].code;
+  }
+  if (op->noperands > 8) fprintf(f, "n%d|", op->noperands);
+  for (int t = 0; t < nt; t++) {
+    fprintf(f, "%d,%d:", codes[t], (int)ts[t]->dtype);
+    for (int r = 0; r < ts[t]->rank; r++) fprintf(f, "%lld,", (long long)ts[t]->dims[r]);
+    fputc('|', f);
+  }
+  for (int a = 0; a < op->nattrs; a++) {
+    const fab_attr *at = &op->attrs[a];
+    if (!strncmp(at->key, "plan.", 5)) continue;
+    fprintf(f, "%s=%d:%lld:%a:%s:", at->key, (int)at->kind, (long long)at->i, at->f, at->s ? at->s : "");
+    for (int k = 0; k < at->nints; k++) fprintf(f, "%lld,", (long long)at->ints[k]);
+    fputc('|', f);
+  }
+  if (fclose(f)) {
+    free(text);
+    return NULL;
+  }
+  return text;
 }
 
 /* void fab_dispatch(i8 *par, kernel *fn, i8 **args, i64 n): through the
@@ -522,13 +566,26 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   }
   if (ws_max) scratch = ws_offset + ws_max;
   LLVMValueRef dispatch = ok ? gen_dispatch(&c) : NULL;
+  char **sigs = calloc(nops, sizeof *sigs);
+  bool share = sigs && !getenv("FAB_CPU_NO_SHARE");
   for (int i = 0; ok && i < f->nops; i++) {
     int code = f->ops[i].code;
     if (code == FAB_OP_INPUT || code == FAB_OP_WEIGHT || code == FAB_OP_OUTPUT) continue;
     if (bufs[i].kind == BUF_ALIAS || absorbed[i]) continue;
+    int same = -1;
+    if (share && (sigs[i] = kernel_signature(&c, &eff[i])) != NULL)
+      for (int j = 0; j < i && same < 0; j++)
+        if (sigs[j] && kernels[j] && !strcmp(sigs[j], sigs[i])) same = j;
+    if (same >= 0) {
+      kernels[i] = kernels[same];
+      nrows[i] = nrows[same];
+      continue;
+    }
     ok = gen_kernel(&c, i, &kernels[i], &nrows[i]);
     if (nrows[i] < 1) nrows[i] = 1;
   }
+  for (size_t i = 0; sigs && i < nops; i++) free(sigs[i]);
+  free(sigs);
   LLVMValueRef entry = ok ? gen_entry(&c, bufs, kernels, nrows, dispatch, ws_offset) : NULL;
   ok = ok && cg_gen_descriptor(&c, entry, scratch);
   free(bufs);

@@ -127,6 +127,34 @@ static void test_fourier(void) {
   tb_op(&t, FAB_OP_DFT, d1, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 0);
   int d0 = tb_infer(&t);
   tb_op(&t, FAB_OP_REAL, d0, -1, -1, -1); tb_output(&t, tb_infer(&t), "dft2");
+  /* the rows-as-lanes dft along the last axis: odd, even and multiple-of-4
+   * lengths (1, 2 and 4 frequencies per register block), a full tile plus
+   * a partial one; its imaginary parts reach the output through the
+   * second (axis 0) transform */
+  static const int64_t dl[3][2] = {{19, 7}, {21, 10}, {17, 24}};
+  for (int k = 0; k < 3; k++) {
+    char name[32];
+    int u = tb_input(&t, (const char *[]){"u0", "u1", "u2"}[k], FAB_F32, 2, dl[k]);
+    int cu = tb_op(&t, FAB_OP_COMPLEX, u, -1, -1, -1); tb_infer(&t);
+    tb_op(&t, FAB_OP_DFT, cu, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 1);
+    int e1 = tb_infer(&t);
+    tb_op(&t, FAB_OP_REAL, e1, -1, -1, -1);
+    snprintf(name, sizeof name, "dft_last_%lld", (long long)dl[k][1]);
+    tb_output(&t, tb_infer(&t), name);
+    tb_op(&t, FAB_OP_DFT, e1, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 0);
+    int e0 = tb_infer(&t);
+    tb_op(&t, FAB_OP_REAL, e0, -1, -1, -1);
+    snprintf(name, sizeof name, "dft2_%lld", (long long)dl[k][1]);
+    tb_output(&t, tb_infer(&t), name);
+    /* axis 0 first: the last-axis dft then has a complex input */
+    tb_op(&t, FAB_OP_DFT, cu, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 0);
+    int f0 = tb_infer(&t);
+    tb_op(&t, FAB_OP_DFT, f0, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 1);
+    int f1 = tb_infer(&t);
+    tb_op(&t, FAB_OP_REAL, f1, -1, -1, -1);
+    snprintf(name, sizeof name, "dft2_complex_in_%lld", (long long)dl[k][1]);
+    tb_output(&t, tb_infer(&t), name);
+  }
   fab_cpu_options o = opts();
   jit_vs_interp(&t, "fourier", &o, RTOL);
   tb_free(&t);
@@ -264,6 +292,44 @@ static void test_model(void) {
   tb_free(&t);
 }
 
+/* The vectorised transcendental paths (rows a multiple of the vector
+ * width: GELU erf / tanh, bias.gelu, softmax through the polynomial exp),
+ * with inputs scaled by 6 so the erf branches (|z| < 1, 1..2, > 2, the
+ * underflow of e^(-z^2)) and exp's clamping are all reached; attention
+ * with whole-vector rows; and a row length for the scalar paths (40). */
+static void test_transcendental(void) {
+  const int64_t widths[2] = {48, 40};
+  for (int k = 0; k < 2; k++) {
+    tb t = tb_new("transc");
+    int64_t xd[2] = {7, widths[k]}, bd[1] = {widths[k]};
+    int x0 = tb_input(&t, "x", FAB_F32, 2, xd);
+    int b = tb_weight(&t, "b", 1, bd, 2.0);
+    tb_op(&t, FAB_OP_SCALE, x0, -1, -1, -1); fab_op_set_float(t.m, tb_last(&t), "factor", 6.0);
+    int x = tb_infer(&t);
+    tb_op(&t, FAB_OP_GELU, x, -1, -1, -1); fab_op_set_str(t.m, tb_last(&t), "approx", "erf");
+    tb_output(&t, tb_infer(&t), "gelu_erf");
+    tb_op(&t, FAB_OP_GELU, x, -1, -1, -1); fab_op_set_str(t.m, tb_last(&t), "approx", "tanh");
+    tb_output(&t, tb_infer(&t), "gelu_tanh");
+    tb_op(&t, FAB_OP_BIAS_GELU, x, b, -1, -1); fab_op_set_str(t.m, tb_last(&t), "approx", "erf");
+    tb_output(&t, tb_infer(&t), "bias_gelu");
+    tb_op(&t, FAB_OP_BIAS_GELU, x0, b, -1, -1); fab_op_set_str(t.m, tb_last(&t), "approx", "tanh");
+    tb_output(&t, tb_infer(&t), "bias_gelu_tanh");
+    tb_op(&t, FAB_OP_SOFTMAX, x, -1, -1, -1); fab_op_set_float(t.m, tb_last(&t), "scale", 3.0);
+    tb_output(&t, tb_infer(&t), "softmax");
+    /* attention: dh = the width (3 vectors, or the scalar kernel), 37 keys
+     * in blocks of 16 (a partial last block), large scores (scale 0.5) */
+    int64_t qd[3] = {2, 11, widths[k]}, kd[3] = {2, 37, widths[k]};
+    int q = tb_input(&t, "q", FAB_F32, 3, qd), kk = tb_input(&t, "k", FAB_F32, 3, kd),
+        v = tb_input(&t, "v", FAB_F32, 3, kd);
+    tb_op(&t, FAB_OP_ATTENTION, q, kk, v, -1); fab_op_set_float(t.m, tb_last(&t), "scale", 0.5);
+    fab_op_set_int(t.m, tb_last(&t), "block", 16);
+    tb_output(&t, tb_infer(&t), "attention");
+    fab_cpu_options o = opts();
+    jit_vs_interp(&t, k ? "transcendental (scalar rows)" : "transcendental (vector rows)", &o, RTOL);
+    tb_free(&t);
+  }
+}
+
 /* One case from the environment (BFLY_N, BFLY_S, BFLY_ROWS, BFLY_FUSE), for
  * investigating. */
 static void test_bfly_env(void) {
@@ -277,7 +343,7 @@ int main(int argc, char **argv) {
     const char *name;
     void (*fn)(void);
   } tests[] = {{"elementwise", test_elementwise}, {"data", test_data},   {"fourier", test_fourier},
-               {"linalg", test_linalg},           {"bfly", test_bfly},   {"model", test_model}, {"bfly_env", test_bfly_env}};
+               {"linalg", test_linalg},           {"bfly", test_bfly},   {"model", test_model}, {"transcendental", test_transcendental}, {"bfly_env", test_bfly_env}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if ((!strcmp(which, "all") && strcmp(tests[i].name, "bfly_env")) || !strcmp(which, tests[i].name)) {

@@ -1,0 +1,476 @@
+/* bench_models.c — fabc-bench's whole-model part.
+ *
+ *   1. whole models (examples/fabnet_text.fab; examples/fabnet_base.fab at
+ *      seq 128 and 512): latency of the CPU backend (JIT, raw entry) vs the
+ *      reference interpreter vs PyTorch eager (scripts/bench/torch_eager.py
+ *      through /usr/bin/python3, the golden generator's reference modules),
+ *      1 and all threads, and the compile time split into front end
+ *      (fab_frontend_compile_*), passes (fab_run_pipeline) and LLVM
+ *      (fab_cpu_jit_compile: IR building, O3, code generation);
+ *   2. scaling: latency against sequence length 256..4096 for an all-FBfly,
+ *      an all-ABfly and a vanilla Transformer model of the same width (table
+ *      + SVG plot), and compile time against depth (layers 1..24);
+ *   3. stage-fusion depth: a 1024-point butterfly layer on 1024 rows with
+ *      fuse-stages(k=K), K = 1..6, the backend's chain merging switched off
+ *      (FAB_CPU_NO_CHAIN) and its register groups set to K, so each op of K
+ *      stages is one pass over memory with its own transposes.
+ *
+ * Models are compiled from .fab text the same way `fabc run --backend cpu`
+ * does (front end, default cpu pipeline, JIT). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "cpu.h"
+#include "fab_runtime.h"
+#include "frontend.h"
+#include "interp.h"
+#include "ir.h"
+#include "passes.h"
+
+/* ---- compiling ------------------------------------------------------------ */
+
+typedef struct compiled {
+  fab_module *hl;  /* high-level, for the interpreter (NULL unless asked) */
+  fab_module *low; /* lowered by the pipeline */
+  fab_cpu_jit *jit;
+  double t_front, t_pass, t_llvm;
+} compiled;
+
+static void compiled_free(compiled *c) {
+  fab_cpu_jit_free(c->jit);
+  fab_module_free(c->low);
+  fab_module_free(c->hl);
+  memset(c, 0, sizeof *c);
+}
+
+static fab_module *front(const bench_cfg *cfg, const char *src, const char *name, fab_diag *d) {
+  char inc[1024];
+  snprintf(inc, sizeof inc, "%s/examples", cfg->srcdir);
+  const char *incs[1] = {inc};
+  fab_frontend_options fo = {.include_dirs = incs, .ninclude_dirs = 1};
+  return fab_frontend_compile_string(name, src, strlen(src), &fo, d);
+}
+
+/* src: .fab text (imports resolve in examples/).  pipeline NULL: the cpu
+ * default.  fused > 0: the backend's register groups. */
+static bool compile_model(const bench_cfg *cfg, const char *name, const char *src,
+                          const char *pipeline, int fused, bool want_hl, compiled *c) {
+  memset(c, 0, sizeof *c);
+  fab_diag *d = fab_diag_new();
+  double t0 = bench_now();
+  c->low = front(cfg, src, name, d);
+  double t1 = bench_now();
+  bool ok = c->low != NULL;
+  if (ok) {
+    fab_pass_options po = {.target = fab_target_lookup("cpu")};
+    ok = fab_run_pipeline(c->low, pipeline ? pipeline : fab_default_pipeline("cpu"), &po, d);
+  }
+  double t2 = bench_now();
+  if (ok) {
+    fab_cpu_options o;
+    fab_cpu_options_default(&o);
+    if (fused > 0) o.max_fused_stages = fused;
+    c->jit = fab_cpu_jit_compile(c->low, &o, d);
+    ok = c->jit != NULL;
+  }
+  double t3 = bench_now();
+  if (ok && want_hl) ok = (c->hl = front(cfg, src, name, d)) != NULL;
+  c->t_front = t1 - t0;
+  c->t_pass = t2 - t1;
+  c->t_llvm = t3 - t2;
+  if (!ok) {
+    fprintf(stderr, "bench: cannot compile %s\n", name);
+    fab_diag_print(d, stderr);
+    compiled_free(c);
+  }
+  fab_diag_free(d);
+  return ok;
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+typedef struct runner {
+  fab_context *ctx;
+  const void *in[8];
+  void *out[8];
+  fab_tensor_set *w, *inputs;
+} runner;
+
+static void runner_free(runner *r) {
+  fab_context_free(r->ctx);
+  for (int i = 0; i < 8; i++) free(r->out[i]);
+  fab_tset_free(r->inputs);
+  fab_tset_free(r->w);
+  memset(r, 0, sizeof *r);
+}
+
+/* Seeded weights and inputs (the interpreter's draws), a context. */
+static bool runner_init(runner *r, compiled *c, int threads) {
+  memset(r, 0, sizeof *r);
+  fab_diag *d = fab_diag_new();
+  fab_model *mod = fab_cpu_jit_model(c->jit);
+  r->w = fab_tset_new();
+  r->inputs = fab_tset_new();
+  bool ok = fab_bind_init_weights(c->low, 7, r->w, d) && fab_bind_init_inputs(c->low, 11, r->inputs, d);
+  if (!ok) fab_diag_print(d, stderr);
+  fab_diag_free(d);
+  char err[256] = "";
+  fab_status st = FAB_OK;
+  if (ok) ok = fab_model_bind_weights_ref(mod, r->w, err, sizeof err) == FAB_OK;
+  if (ok && (fab_model_num_inputs(mod) > 8 || fab_model_num_outputs(mod) > 8)) ok = false;
+  for (int i = 0; ok && i < fab_model_num_inputs(mod); i++) {
+    fab_tensor *t = fab_tset_find(r->inputs, fab_model_input(mod, i)->name);
+    if (!t) ok = false;
+    else r->in[i] = t->data;
+  }
+  for (int i = 0; ok && i < fab_model_num_outputs(mod); i++)
+    ok = (r->out[i] = aligned_alloc(64, ((size_t)fab_model_output(mod, i)->nbytes + 63) / 64 * 64)) != NULL;
+  if (ok) ok = (r->ctx = fab_context_new(mod, threads, &st, err, sizeof err)) != NULL;
+  if (!ok) {
+    fprintf(stderr, "bench: cannot set up a run: %s\n", err);
+    runner_free(r);
+  }
+  return ok;
+}
+
+static void run_fabc(void *arg) {
+  runner *r = arg;
+  fab_context_run_raw(r->ctx, r->in, r->out);
+}
+
+typedef struct interp_arg {
+  compiled *c;
+  runner *r;
+} interp_arg;
+
+static void run_interp(void *arg) {
+  interp_arg *a = arg;
+  fab_diag *d = fab_diag_new();
+  fab_tensor_set *out = fab_tset_new();
+  if (!fab_interp_run(a->c->hl, a->r->w, a->r->inputs, out, d)) fab_diag_print(d, stderr);
+  fab_tset_free(out);
+  fab_diag_free(d);
+}
+
+/* PyTorch eager: the median in ms, or -1 when python/torch are missing. */
+static double torch_ms(const bench_cfg *cfg, const char *args, int threads, int min_reps) {
+  const char *py = "/usr/bin/python3";
+  char cmd[2048];
+  /* OMP_WAIT_POLICY=PASSIVE: with the default spin-waiting, 2 OpenMP
+   * threads on 2 vCPUs shared with other jobs ran 5-10x slower than 1. */
+  snprintf(cmd, sizeof cmd, "OMP_WAIT_POLICY=PASSIVE %s %s/scripts/bench/torch_eager.py %s --threads %d --min-reps %d "
+           "--min-time 1 2>/dev/null", py, cfg->srcdir, args, threads, min_reps);
+  FILE *p = popen(cmd, "r");
+  if (!p) return -1;
+  char line[1024] = "";
+  double ms = -1;
+  while (fgets(line, sizeof line, p)) {
+    const char *k = strstr(line, "\"ms_median\":");
+    if (k) ms = strtod(k + 12, NULL);
+  }
+  pclose(p);
+  return ms;
+}
+
+/* ---- model sources ------------------------------------------------------------ */
+
+/* A FABNet-style classifier of `layers` layers of one kind (f: FBfly,
+ * a: ABfly, t: vanilla Transformer); post-LN, mean pooling. */
+static void model_src(char *buf, size_t n, char kind, int64_t seq, int64_t d, int64_t h,
+                      int64_t heads, int layers, int64_t vocab) {
+  const char *call = kind == 'f' ? "fbfly(x, h)" : kind == 'a' ? "abfly(x, h, heads)" : "transformer(x, h, heads)";
+  snprintf(buf, n,
+           "import \"lib/blocks.fab\";\n"
+           "dim seq = %lld; dim d = %lld; dim h = %lld; dim heads = %lld; dim vocab = %lld;\n"
+           "model m(tokens: i32[seq]) -> (logits: f32[2]) {\n"
+           "  x = embed(tokens, vocab, d) as embed + posembed(seq, d) as pos;\n"
+           "  repeat i in 0..%d { x = %s as layers.{i}; }\n"
+           "  logits = linear(meanpool(x), 2) as head;\n"
+           "}\n",
+           (long long)seq, (long long)d, (long long)h, (long long)heads, (long long)vocab, layers, call);
+}
+
+/* An example file with `dim NAME = V;` lines replaced (what -D does). */
+static char *example_src(const bench_cfg *cfg, const char *file, const char *dname, int64_t v) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/examples/%s", cfg->srcdir, file);
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *text = calloc(1, 1 << 16);
+  size_t len = text ? fread(text, 1, (1 << 16) - 256, f) : 0;
+  fclose(f);
+  if (!text || !len) {
+    free(text);
+    return NULL;
+  }
+  if (dname) {
+    char key[128];
+    snprintf(key, sizeof key, "dim %s = ", dname);
+    char *p = strstr(text, key);
+    if (p) {
+      char *end = strchr(p, ';');
+      char repl[160];
+      snprintf(repl, sizeof repl, "dim %s = %lld", dname, (long long)v);
+      size_t rl = strlen(repl), tail = strlen(end);
+      memmove(p + rl, end, tail + 1);
+      memcpy(p, repl, rl);
+    }
+  }
+  return text;
+}
+
+/* ---- 1. whole models ------------------------------------------------------------ */
+
+typedef struct whole {
+  const char *label, *file, *dname;
+  int64_t dval;
+  const char *torch_args;
+  int torch_reps, interp_reps;
+} whole;
+
+static bool whole_models(FILE *out, const bench_cfg *cfg) {
+  static const whole models[] = {
+      {"fabnet_text (LRA Text: 2 FBfly, d 256, seq 1024)", "fabnet_text.fab", NULL, 0,
+       "--kinds ff --seq 1024 --d 256 --h 512 --heads 4 --vocab 256", 3, 3},
+      {"fabnet_base seq 128 (12 FBfly, d 768)", "fabnet_base.fab", "seq", 128,
+       "--kinds ffffffffffff --seq 128 --maxlen 512 --d 768 --h 3072 --heads 12 --vocab 30522", 2, 1},
+      {"fabnet_base seq 512 (12 FBfly, d 768)", "fabnet_base.fab", "seq", 512,
+       "--kinds ffffffffffff --seq 512 --maxlen 512 --d 768 --h 3072 --heads 12 --vocab 30522", 2, 1},
+  };
+  int nm = cfg->quick ? 1 : 3;
+  fprintf(out, "### Whole models\n\n"
+               "Latency of one inference (batch 1), median of repeated runs (min..max); fabc: "
+               "JIT, raw entry; interpreter: `fab_interp_run` (one thread); PyTorch eager: "
+               "`scripts/bench/torch_eager.py` (the golden generator's reference modules, "
+               "float32, `torch.set_num_threads`).\n\n"
+               "| model | threads | fabc (ms) | spread (ms) | interpreter (ms) | PyTorch eager (ms) | "
+               "vs interpreter | vs PyTorch | fabc speedup 1 → %d threads |\n"
+               "|---|---|---|---|---|---|---|---|---|\n", cfg->threads);
+  char comp[4096] = "";
+  size_t clen = 0;
+  for (int k = 0; k < nm; k++) {
+    const whole *w = &models[k];
+    char *src = example_src(cfg, w->file, w->dname, w->dval);
+    compiled c;
+    if (!src || !compile_model(cfg, w->file, src, NULL, 0, true, &c)) {
+      free(src);
+      return false;
+    }
+    free(src);
+    clen += (size_t)snprintf(comp + clen, sizeof comp - clen, "| %s | %.3f | %.3f | %.3f | %.3f |\n",
+                             w->label, c.t_front, c.t_pass, c.t_llvm, c.t_front + c.t_pass + c.t_llvm);
+    double t_interp = -1, t1 = 0;
+    for (int th = 1; th <= cfg->threads; th = th < cfg->threads ? cfg->threads : th + 1) {
+      runner r;
+      if (!runner_init(&r, &c, th)) {
+        compiled_free(&c);
+        return false;
+      }
+      fprintf(stderr, "bench: %s, %d threads\n", w->label, th);
+      bench_stats st;
+      bench_time(run_fabc, &r, 5, 200, cfg->quick ? 0.2 : 1.0, &st);
+      if (th == 1) {
+        t1 = st.median;
+        bench_stats si;
+        interp_arg ia = {&c, &r};
+        bench_time(run_interp, &ia, cfg->quick ? 1 : w->interp_reps, w->interp_reps, 0, &si);
+        t_interp = si.median;
+      }
+      double tp = torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps);
+      char tps[64] = "n/a", vt[64] = "n/a", ti[64] = "-", vi[64] = "-", sp[64] = "-";
+      if (tp > 0) {
+        snprintf(tps, sizeof tps, "%.1f", tp);
+        snprintf(vt, sizeof vt, "%.1fx", tp / (st.median * 1e3));
+      }
+      if (th == 1 && t_interp > 0) {
+        snprintf(ti, sizeof ti, "%.1f", t_interp * 1e3);
+        snprintf(vi, sizeof vi, "%.0fx", t_interp / st.median);
+      }
+      if (th > 1) snprintf(sp, sizeof sp, "%.2fx", t1 / st.median);
+      fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %s | %s | %s | %s | %s |\n", w->label, th,
+              st.median * 1e3, st.min * 1e3, st.max * 1e3, ti, tps, vi, vt, sp);
+      fflush(out);
+      runner_free(&r);
+    }
+    compiled_free(&c);
+  }
+  fprintf(out, "\n### Compile time (seconds: front end, passes, LLVM)\n\n"
+               "| model | front end | passes | LLVM (IR, O3, codegen) | total |\n|---|---|---|---|---|\n%s\n",
+          comp);
+  return true;
+}
+
+/* ---- 2. scaling ------------------------------------------------------------------ */
+
+#define NSEQ 5
+static const int64_t seqs[NSEQ] = {256, 512, 1024, 2048, 4096};
+
+static void write_svg(const char *path, double ms[3][NSEQ], const char *const names[3]) {
+  FILE *f = fopen(path, "w");
+  if (!f) return;
+  const double W = 640, H = 420, L = 70, R = 160, T = 30, B = 55;
+  double lo = 1e30, hi = 0;
+  for (int k = 0; k < 3; k++)
+    for (int i = 0; i < NSEQ; i++)
+      if (ms[k][i] > 0) {
+        lo = fmin(lo, ms[k][i]);
+        hi = fmax(hi, ms[k][i]);
+      }
+  if (hi <= 0) {
+    fclose(f);
+    return;
+  }
+  double y0 = floor(log10(lo)), y1 = ceil(log10(hi));
+  if (y1 <= y0) y1 = y0 + 1;
+  double x0 = log2((double)seqs[0]), x1 = log2((double)seqs[NSEQ - 1]);
+#define SX(s) (L + (log2((double)(s)) - x0) / (x1 - x0) * (W - L - R))
+#define SY(v) (H - B - (log10(v) - y0) / (y1 - y0) * (H - T - B))
+  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+             "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+          W, H);
+  fprintf(f, "<text x=\"%.0f\" y=\"18\" text-anchor=\"middle\">fabc CPU latency vs sequence length "
+             "(d 256, 2 layers, 1 thread; log-log)</text>\n", (W - R + L) / 2);
+  for (double e = y0; e <= y1 + 1e-9; e++) {
+    double y = SY(pow(10, e));
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, y, W - R, y);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, y + 4, pow(10, e));
+  }
+  for (int i = 0; i < NSEQ; i++) {
+    double x = SX(seqs[i]);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x, T, x, H - B);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%lld</text>\n", x, H - B + 16,
+            (long long)seqs[i]);
+  }
+  fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n",
+          L, T, W - L - R, H - T - B);
+  fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">sequence length (tokens, log scale)</text>\n",
+          (W - R + L) / 2, H - 15);
+  fprintf(f, "<text transform=\"translate(18 %.0f) rotate(-90)\" text-anchor=\"middle\">latency (ms, log "
+             "scale)</text>\n", (H - B + T) / 2);
+  static const char *const col[3] = {"#1f77b4", "#d62728", "#2ca02c"};
+  for (int k = 0; k < 3; k++) {
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col[k]);
+    for (int i = 0; i < NSEQ; i++)
+      if (ms[k][i] > 0) fprintf(f, "%.1f,%.1f ", SX(seqs[i]), SY(ms[k][i]));
+    fprintf(f, "\"/>\n");
+    for (int i = 0; i < NSEQ; i++)
+      if (ms[k][i] > 0)
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", SX(seqs[i]), SY(ms[k][i]), col[k]);
+    double ly = T + 20 + 22 * k;
+    fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" stroke-width=\"2\"/>\n",
+            W - R + 12, ly, W - R + 36, ly, col[k]);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", W - R + 42, ly + 4, names[k]);
+  }
+  fprintf(f, "</svg>\n");
+#undef SX
+#undef SY
+  fclose(f);
+}
+
+static bool scaling(FILE *out, const bench_cfg *cfg) {
+  static const char kinds[3] = {'f', 'a', 't'};
+  static const char *const names[3] = {"all-FBfly", "all-ABfly", "Transformer"};
+  double ms[3][NSEQ];
+  int nseq = cfg->quick ? 2 : NSEQ;
+  fprintf(out, "### Scaling with sequence length\n\n"
+               "2 post-LN layers, d 256, FFN 512, 4 heads, mean pooling; fabc, 1 thread, median "
+               "(min..max) in ms.  Plot: `perf-scaling.svg`.\n\n"
+               "| seq | all-FBfly | all-ABfly | Transformer (dense) |\n|---|---|---|---|\n");
+  for (int i = 0; i < nseq; i++) {
+    fprintf(out, "| %lld |", (long long)seqs[i]);
+    for (int k = 0; k < 3; k++) {
+      char src[1024];
+      model_src(src, sizeof src, kinds[k], seqs[i], 256, 512, 4, 2, 256);
+      compiled c;
+      runner r;
+      ms[k][i] = -1;
+      if (!compile_model(cfg, names[k], src, NULL, 0, false, &c)) return false;
+      if (!runner_init(&r, &c, 1)) {
+        compiled_free(&c);
+        return false;
+      }
+      fprintf(stderr, "bench: scaling %s seq %lld\n", names[k], (long long)seqs[i]);
+      bench_stats st;
+      bench_time(run_fabc, &r, 3, 100, cfg->quick ? 0.1 : 0.5, &st);
+      ms[k][i] = st.median * 1e3;
+      fprintf(out, " %.2f (%.2f..%.2f) |", st.median * 1e3, st.min * 1e3, st.max * 1e3);
+      runner_free(&r);
+      compiled_free(&c);
+    }
+    fprintf(out, "\n");
+    fflush(out);
+  }
+  for (int i = nseq; i < NSEQ; i++)
+    for (int k = 0; k < 3; k++) ms[k][i] = -1;
+  if (cfg->svg) write_svg(cfg->svg, ms, names);
+
+  static const int depths[] = {1, 3, 6, 12, 24};
+  int nd = cfg->quick ? 2 : 5;
+  fprintf(out, "\n### Compile time against depth\n\n"
+               "fabnet_base shape (FBfly, d 768, FFN 3072, seq 128), seconds.\n\n"
+               "| layers | front end | passes | LLVM | total |\n|---|---|---|---|---|\n");
+  for (int i = 0; i < nd; i++) {
+    char *src = example_src(cfg, "fabnet_base.fab", "layers", depths[i]);
+    compiled c;
+    fprintf(stderr, "bench: compile time, %d layers\n", depths[i]);
+    if (!src || !compile_model(cfg, "fabnet_base.fab", src, NULL, 0, false, &c)) {
+      free(src);
+      return false;
+    }
+    free(src);
+    fprintf(out, "| %d | %.3f | %.3f | %.3f | %.3f |\n", depths[i], c.t_front, c.t_pass, c.t_llvm,
+            c.t_front + c.t_pass + c.t_llvm);
+    fflush(out);
+    compiled_free(&c);
+  }
+  fprintf(out, "\n");
+  return true;
+}
+
+/* ---- 3. stage-fusion depth ----------------------------------------------------------- */
+
+static bool fusion_depth(FILE *out, const bench_cfg *cfg) {
+  const char *src = "model b(x: f32[1024, 1024]) -> (y: f32[1024, 1024]) {\n"
+                    "  y = bfly(x, 1024, bias = 0) as l;\n}\n";
+  const double flops = 4.0 * 1024 * 10 * 1024;
+  fprintf(out, "### Stage-fusion depth\n\n"
+               "One 1024-point butterfly layer (10 stages) on 1024 rows, 1 thread, "
+               "pipeline `canonicalize,lower-bfly,canonicalize,fuse-stages(k=K),fuse-elementwise,tile,memplan`; "
+               "the backend's merging of bfly.stages chains is off (`FAB_CPU_NO_CHAIN=1`) and its "
+               "in-register group is K stages (`max_fused_stages = K`), so each op of K stages is "
+               "one pass over the rows with its own transposes in and out.  Last row: the default "
+               "(k = 4 and chain merging on: one pass, groups of 3 in registers).\n\n"
+               "| k | ops (passes) | time (ms) | spread (ms) | GFLOP/s |\n|---|---|---|---|---|\n");
+  for (int k = 1; k <= 7; k++) {
+    char pipe[256];
+    bool dflt = k == 7;
+    snprintf(pipe, sizeof pipe, "canonicalize,lower-bfly,canonicalize,fuse-stages(k=%d),fuse-elementwise,tile,memplan",
+             dflt ? 4 : k);
+    if (!dflt) setenv("FAB_CPU_NO_CHAIN", "1", 1);
+    compiled c;
+    bool ok = compile_model(cfg, "fusion", src, pipe, dflt ? 0 : k, false, &c);
+    unsetenv("FAB_CPU_NO_CHAIN");
+    if (!ok) return false;
+    runner r;
+    if (!runner_init(&r, &c, 1)) {
+      compiled_free(&c);
+      return false;
+    }
+    bench_stats st;
+    bench_time(run_fabc, &r, 5, 1000, cfg->quick ? 0.1 : 0.5, &st);
+    fprintf(out, "| %s | %d | %.3f | %.3f..%.3f | %.1f |\n", dflt ? "default (4, merged)" : (char[2]){(char)('0' + k), 0},
+            dflt ? 1 : (10 + k - 1) / k, st.median * 1e3, st.min * 1e3, st.max * 1e3, flops / st.median * 1e-9);
+    fflush(out);
+    runner_free(&r);
+    compiled_free(&c);
+  }
+  fprintf(out, "\n");
+  return true;
+}
+
+bool bench_models(FILE *out, const bench_cfg *cfg) {
+  return whole_models(out, cfg) && scaling(out, cfg) && fusion_depth(out, cfg);
+}
