@@ -88,7 +88,7 @@ static bool gelu_kind(ictx *c, const fab_op *op, bool *tanh_form) {
 }
 
 bool run_GELU(ictx *c, const fab_op *op, ival *out) {
-  bool th;
+  bool th = false;
   if (!gelu_kind(c, op, &th) || !want_dtype(c, op, 0, FAB_F32)) return false;
   const ival *x = arg(c, op, 0);
   if (!ival_alloc_like(c, op, out, x)) return false;
@@ -104,7 +104,7 @@ static bool want_vec(ictx *c, const fab_op *op, int i, int64_t d) {
 }
 
 bool run_BIAS_GELU(ictx *c, const fab_op *op, ival *out) {
-  bool th;
+  bool th = false;
   if (!gelu_kind(c, op, &th) || !want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_F32)) return false;
   const ival *x = arg(c, op, 0), *b = arg(c, op, 1);
   int64_t d = x->type.dims[x->type.rank - 1];
