@@ -143,7 +143,7 @@ fab_module *fab_supernet_extract(const fab_module *m, const fab_supernet *s, con
     }
     /* operands through rep: build the remap on the fly */
     const fab_op *op = &f->ops[i];
-    int saved[4];
+    int saved[4] = {0};
     for (int k = 0; k < op->noperands && k < 4; k++) {
       saved[k] = map[op->operands[k]];
       map[op->operands[k]] = map[rep[op->operands[k]]];
