@@ -112,7 +112,7 @@ struct fab_fpga_config;
 int cli_cpu_emit(const cli_args *a, struct fab_module *lowered, const char *kind, const char *out);
 int cli_cpu_run(const cli_args *a, struct fab_module *lowered, const struct fab_tensor_set *w,
                 const struct fab_tensor_set *in, struct fab_tensor_set *out);
-bool cli_fpga_config(const cli_args *a, struct fab_fpga_config *cfg);
+int cli_fpga_config(const cli_args *a, struct fab_fpga_config *cfg);
 int cli_fpga_build(const cli_args *a, struct fab_module *lowered, const char *out);
 int cli_fpga_run(const cli_args *a, struct fab_module *lowered, const struct fab_tensor_set *w,
                  const struct fab_tensor_set *in, struct fab_tensor_set *out);

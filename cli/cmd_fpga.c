@@ -13,18 +13,14 @@
 
 enum { MAX_ASM_BYTES = 64 << 20 };
 
-bool cli_fpga_config(const cli_args *a, fab_fpga_config *cfg) {
+/* EXIT_OK, EXIT_USAGE (no --accel) or EXIT_USER (a bad configuration file:
+ * an error in the input, not in the command line). */
+int cli_fpga_config(const cli_args *a, fab_fpga_config *cfg) {
   const char *path = cli_str(a, "accel", NULL);
-  if (!path) {
-    cli_usage_error(a, "the FPGA target needs --accel CONFIG.json (see configs/)");
-    return false;
-  }
+  if (!path) return cli_usage_error(a, "the FPGA target needs --accel CONFIG.json (see configs/)");
   char err[512];
-  if (fab_fpga_config_load(path, cfg, err, sizeof err) != FAB_OK) {
-    cli_user_error("%s", err);
-    return false;
-  }
-  return true;
+  if (fab_fpga_config_load(path, cfg, err, sizeof err) != FAB_OK) return cli_user_error("%s", err);
+  return EXIT_OK;
 }
 
 /* A lowered module -> program, or NULL after printing diagnostics. */
@@ -38,7 +34,8 @@ static fab_fpga_program *compile(fab_module *m, const fab_fpga_config *cfg) {
 
 int cli_fpga_build(const cli_args *a, fab_module *lowered, const char *out) {
   fab_fpga_config cfg;
-  if (!cli_fpga_config(a, &cfg)) return EXIT_USAGE;
+  int cfg_rc = cli_fpga_config(a, &cfg);
+  if (cfg_rc != EXIT_OK) return cfg_rc;
   fab_fpga_program *p = compile(lowered, &cfg);
   if (!p) return EXIT_USER;
   char err[512];
@@ -50,7 +47,8 @@ int cli_fpga_build(const cli_args *a, fab_module *lowered, const char *out) {
 int cli_fpga_run(const cli_args *a, fab_module *lowered, const fab_tensor_set *w, const fab_tensor_set *in,
                  fab_tensor_set *out) {
   fab_fpga_config cfg;
-  if (!cli_fpga_config(a, &cfg)) return EXIT_USAGE;
+  int cfg_rc = cli_fpga_config(a, &cfg);
+  if (cfg_rc != EXIT_OK) return cfg_rc;
   fab_fpga_program *p = compile(lowered, &cfg);
   if (!p) return EXIT_USER;
   fab_fpga_sim_opts so = {.trace_path = cli_str(a, "trace", NULL), .quiet = true};
@@ -154,7 +152,8 @@ const cli_cmd cmd_sim = {
 
 static int run_resources(const cli_args *a) {
   fab_fpga_config cfg;
-  if (!cli_fpga_config(a, &cfg)) return EXIT_USAGE;
+  int cfg_rc = cli_fpga_config(a, &cfg);
+  if (cfg_rc != EXIT_OK) return cfg_rc;
   fab_fpga_resources r;
   fab_fpga_resources_estimate(&cfg, &r);
   fab_fpga_resources_print(&r, &cfg, stdout);

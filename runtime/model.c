@@ -84,6 +84,17 @@ static fab_status check_desc(const fab_model_desc *d, char *err, size_t errlen) 
       (st = check_tensors(d->outputs, d->noutputs, "outputs", err, errlen)) != FAB_OK ||
       (st = check_tensors(d->weights, d->nweights, "weights", err, errlen)) != FAB_OK)
     return st;
+  /* Inputs and outputs are bound by name: a repeated output name would
+   * hand the entry function one (possibly smaller) buffer for both. */
+  for (int k = 0; k < 2; k++) {
+    const fab_model_tensor_desc *t = k ? d->outputs : d->inputs;
+    int32_t n = k ? d->noutputs : d->ninputs;
+    for (int32_t i = 0; i < n; i++)
+      for (int32_t j = 0; j < i; j++)
+        if (strcmp(t[i].name, t[j].name) == 0)
+          return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: %s '%s' listed twice",
+                          k ? "output" : "input", t[i].name);
+  }
   if (d->embedded_weights && !d->weight_data && d->nweights > 0)
     return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: embedded weights missing");
   return FAB_OK;

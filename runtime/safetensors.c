@@ -138,7 +138,8 @@ static fab_status parse_entry(const char *name, json_t *obj, uint64_t data_len, 
   if (e->end - e->begin != nbytes)
     return fab_fail(err, errlen, FAB_E_FORMAT,
                     "%s: tensor '%s': shape %s of %s needs %llu bytes but data offsets [%llu, %llu) hold %llu",
-                    what, name, sh, json_string_value(jdt), (unsigned long long)nbytes,
+                    what, name, fab_shape_str(e->rank, e->dims, sh, sizeof sh),
+                    json_string_value(jdt), (unsigned long long)nbytes,
                     (unsigned long long)e->begin, (unsigned long long)e->end,
                     (unsigned long long)(e->end - e->begin));
   return FAB_OK;

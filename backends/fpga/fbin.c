@@ -125,8 +125,8 @@ fab_status fab_fpga_const_check(const fab_fpga_tensor *t, char *err, size_t errl
 }
 
 fab_status fab_fpga_const_fill(const fab_fpga_tensor *t, float *dst, char *err, size_t errlen) {
-  int c;
-  int64_t n;
+  int c = 0;
+  int64_t n = 0;
   fab_status st = fab_fpga_const_check(t, err, errlen);
   if (st) return st;
   const_parse(t, &c, &n);
@@ -323,7 +323,8 @@ fab_status fab_fpga_program_check(const fab_fpga_program *p, char *err, size_t e
   if (p->mem_words > FAB_FBIN_MAX_MEM_WORDS) return ffail(err, errlen, FAB_E_LIMIT, "off-chip memory too large");
   for (int i = 0; i < p->ntensors; i++) {
     const fab_fpga_tensor *t = &p->tensors[i];
-    if (t->addr + t->words > p->mem_words || t->words == 0)
+    /* addr comes from the file: compare without forming addr + words (wraps) */
+    if (t->words == 0 || t->addr > p->mem_words || t->words > p->mem_words - t->addr)
       return ffail(err, errlen, FAB_E_FORMAT, "tensor '%s' lies outside the off-chip memory", t->name);
     if (t->kind == FAB_FT_CONST && fab_fpga_const_check(t, err, errlen)) return FAB_E_FORMAT;
     for (int j = 0; j < i; j++)

@@ -36,7 +36,7 @@ typedef struct wbuf {
 } wbuf;
 
 static void put(wbuf *b, const void *d, size_t n) {
-  if (b->oom) return;
+  if (b->oom || n == 0) return; /* n == 0: d and b->p may be NULL (an empty program) */
   if (b->n + n > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->n + n) cap *= 2;
