@@ -97,12 +97,16 @@ static int run_compare(const cli_args *a) {
       continue;
     }
     /* Error relative to the reference's magnitude, floored so that values
-     * near zero do not blow the ratio up: |x - y| / max(|y|, floor). */
-    double worst = 0;
+     * near zero do not blow the ratio up: |x - y| / max(|y|, floor); with
+     * --relative-to-max, relative to the tensor's largest |y| (the metric
+     * for reduced-precision datapaths, docs/fpga.md). */
+    double worst = 0, ymax = 0;
     int64_t n = fab_tensor_numel(tx), at = 0;
+    for (int64_t k = 0; k < n; k++) ymax = fmax(ymax, fabs(value_at(ty, k)));
+    bool to_max = cli_flag(a, "relative-to-max");
     for (int64_t k = 0; k < n; k++) {
       double vx = value_at(tx, k), vy = value_at(ty, k);
-      double e = fabs(vx - vy) / fmax(fabs(vy), atol);
+      double e = fabs(vx - vy) / fmax(to_max ? ymax : fabs(vy), atol);
       if (!(e <= worst)) worst = e, at = k; /* NaN counts as worst */
     }
     bool ok = worst <= rtol;
@@ -122,6 +126,7 @@ static int run_compare(const cli_args *a) {
 static const opt_spec compare_opts[] = {
     {"rtol", OPT_VALUE, "R", "largest relative error allowed (default 1e-5)"},
     {"floor", OPT_VALUE, "F", "magnitude below which errors count as absolute (default 1e-3)"},
+    {"relative-to-max", OPT_FLAG, NULL, "errors relative to each tensor's largest reference value"},
 };
 
 const cli_cmd cmd_compare = {

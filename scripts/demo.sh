@@ -51,7 +51,8 @@ step "$fabc" sim "$out/model_fp32.fbin" "${common[@]}" -o "$out/y_fpga_fp32.safe
 step "$fabc" compare "$out/y_fpga_fp32.safetensors" "$out/y_interp.safetensors" --rtol 1e-4
 step "$fabc" build "$model" --target fpga --accel configs/vcu128-be40.json -o "$out/model.fbin"
 step "$fabc" sim "$out/model.fbin" "${common[@]}" -o "$out/y_fpga.safetensors" --report --trace "$out/trace.json"
-echo; echo "(fp16 datapath: compared with the double-precision reference, see docs/fpga.md for the bound)"
-"$fabc" compare "$out/y_fpga.safetensors" "$out/y_interp.safetensors" --rtol 1e-1 || true
+echo; echo "(fp16 datapath against the double-precision reference: error relative to the largest"
+echo " logit, within the 1e-2 bound docs/fpga.md states for fp16)"
+step "$fabc" compare "$out/y_fpga.safetensors" "$out/y_interp.safetensors" --relative-to-max --rtol 1e-2
 
 echo; echo "demo: done — outputs, model.so, model.h, model.fbin and trace.json are in $out/"
