@@ -2,7 +2,9 @@
  * lowering pipeline for the cpu target, JIT-compiled, against the
  * PyTorch-computed expected outputs (cpu.golden.<case>).
  *
- *   test_cpu_golden <dir>/<case> [threads]
+ *   test_cpu_golden <dir>/<case> [threads | aot SO_PATH]
+ * With `aot`, the case is compiled to a shared library at SO_PATH and run
+ * through the runtime (fab_model_load, contexts) instead of the JIT.
  *
  * err = max |a - b| / max(|b|, 1e-3, 1e-2 max|b|) must stay <= 1e-4 (the
  * interpreter's own golden bound is 1e-5 in double with a 1e-3 floor; f32
@@ -10,6 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -83,9 +86,26 @@ int main(int argc, char **argv) {
   }
   fab_cpu_options o;
   fab_cpu_options_default(&o);
-  o.threads = argc > 2 ? atoi(argv[2]) : 1;
-  j = fab_cpu_jit_compile(m, &o, d);
-  if (!j || !fab_cpu_jit_run(j, w, in, out, d)) goto done;
+  bool aot = argc > 3 && !strcmp(argv[2], "aot");
+  o.threads = argc > 2 && !aot ? atoi(argv[2]) : 1;
+  if (aot) {
+    if (!fab_cpu_emit(m, &o, FAB_CPU_EMIT_SHARED, argv[3], d)) goto done;
+    fab_status st;
+    fab_model *so = fab_model_load(argv[3], &st, err, sizeof err);
+    fab_context *ctx = NULL;
+    if (so && fab_model_bind_weights(so, w, err, sizeof err) == FAB_OK)
+      ctx = fab_context_new(so, 1, &st, err, sizeof err);
+    bool ran = ctx && fab_context_run(ctx, in, out, err, sizeof err) == FAB_OK;
+    fab_context_free(ctx);
+    fab_model_free(so);
+    if (!ran) {
+      fprintf(stderr, "%s: %s\n", argv[3], err);
+      goto done;
+    }
+  } else {
+    j = fab_cpu_jit_compile(m, &o, d);
+    if (!j || !fab_cpu_jit_run(j, w, in, out, d)) goto done;
+  }
   rc = 0;
   for (int i = 0; i < exp->count; i++) {
     const fab_tensor *b = &exp->items[i], *a = fab_tset_find(out, b->name);
