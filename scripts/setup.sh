@@ -9,6 +9,7 @@ packages=(
   libjansson-dev
   llvm-dev llvm clang lld libclang-rt-dev   # LLVM C API, FileCheck (llvm tools), libFuzzer runtime
   libopenblas-dev libfftw3-dev               # baselines for bench/
+  valgrind                                   # memcheck tests (tests/reliability)
 )
 [[ "${FAB_WITH_TORCH:-0}" == 1 ]] && packages+=(python3-torch python3-numpy)
 
