@@ -16,31 +16,10 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "golden_case.h"
 #include "interp.h"
 #include "ir.h"
 #include "passes.h"
-
-static char *read_text(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  if (buf) buf[n] = 0;
-  *len = (size_t)n;
-  return buf;
-}
-
-static void copy_into(fab_tensor_set *dst, const char *name, const fab_tensor *t) {
-  fab_tensor *c = fab_tset_add(dst, name, t->dtype, t->rank, t->dims);
-  if (c) memcpy(c->data, t->data, t->nbytes);
-}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -48,34 +27,15 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *base = argv[1];
-  char path[4096], err[512];
+  char err[512];
   int rc = 2;
   fab_diag *d = fab_diag_new();
-  fab_tensor_set *all = NULL, *w = fab_tset_new(), *in = fab_tset_new(), *exp = fab_tset_new(),
-                 *out = fab_tset_new();
+  golden_case gc;
+  fab_tensor_set *out = fab_tset_new();
   fab_cpu_jit *j = NULL;
-  fab_module *m = NULL;
-  size_t len;
-  snprintf(path, sizeof path, "%s.fir", base);
-  char *text = read_text(path, &len);
-  if (!text) {
-    fprintf(stderr, "%s: cannot read\n", path);
-    goto done;
-  }
-  fab_diag_add_source(d, path, text, len);
-  m = fab_parse_module(path, text, len, d);
-  if (!m || !fab_verify(m, d)) goto done;
-  snprintf(path, sizeof path, "%s.safetensors", base);
-  if (fab_safetensors_read(path, &all, err, sizeof err) != FAB_OK) {
-    fprintf(stderr, "%s: %s\n", path, err);
-    goto done;
-  }
-  for (int i = 0; i < all->count; i++) {
-    const fab_tensor *t = &all->items[i];
-    if (!strncmp(t->name, "input.", 6)) copy_into(in, t->name + 6, t);
-    else if (!strncmp(t->name, "expected.", 9)) copy_into(exp, t->name + 9, t);
-    else copy_into(w, t->name, t);
-  }
+  if (!golden_case_load(base, &gc, d)) goto done;
+  fab_module *m = gc.module;
+  fab_tensor_set *w = gc.weights, *in = gc.inputs, *exp = gc.expected;
   fab_pass_options po = {0};
   po.target = fab_target_lookup("cpu");
   po.verify_each = true;
@@ -131,12 +91,7 @@ int main(int argc, char **argv) {
 done:
   if (fab_diag_count(d)) fab_diag_print(d, stderr);
   fab_cpu_jit_free(j);
-  fab_module_free(m);
-  free(text);
-  fab_tset_free(all);
-  fab_tset_free(w);
-  fab_tset_free(in);
-  fab_tset_free(exp);
+  golden_case_free(&gc);
   fab_tset_free(out);
   fab_diag_free(d);
   return rc;

@@ -24,6 +24,7 @@
  * Exit status: 0 pass, 1 mismatch, 2 setup error (bad files, parse or
  * binding errors, interpreter error).
  */
+#include "golden_case.h"
 #include "interp.h"
 
 #include <math.h>
@@ -32,40 +33,6 @@
 
 #define TOL 1e-5
 #define FLOOR 1e-3
-
-static char *read_text(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  size_t cap = 0, n = 0;
-  for (;;) {
-    if (n + 4096 > cap) {
-      cap = cap ? cap * 2 : 65536;
-      char *nb = realloc(buf, cap + 1);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return NULL;
-      }
-      buf = nb;
-    }
-    size_t k = fread(buf + n, 1, cap - n, f);
-    n += k;
-    if (k == 0) break;
-  }
-  fclose(f);
-  buf[n] = 0;
-  *len = n;
-  return buf;
-}
-
-static bool starts(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
-
-static fab_tensor *copy_into(fab_tensor_set *dst, const char *name, const fab_tensor *t) {
-  fab_tensor *c = fab_tset_add(dst, name, t->dtype, t->rank, t->dims);
-  if (c) memcpy(c->data, t->data, t->nbytes);
-  return c;
-}
 
 static double compare(const fab_tensor *a, const fab_tensor *b, bool *shape_ok) {
   *shape_ok = a->rank == b->rank && a->dtype == FAB_DT_F32 && b->dtype == FAB_DT_F32;
@@ -87,37 +54,13 @@ int main(int argc, char **argv) {
   }
   const char *base = argv[1], *perturb = argc == 4 ? argv[3] : NULL;
   const char *cname = strrchr(base, '/') ? strrchr(base, '/') + 1 : base;
-  char path[4096], err[512];
   int rc = 2;
   fab_diag *d = fab_diag_new();
-  fab_module *m = NULL;
-  fab_tensor_set *all = NULL, *w = fab_tset_new(), *in = fab_tset_new(), *exp = fab_tset_new(),
-                 *out = fab_tset_new();
-  size_t len = 0;
-  snprintf(path, sizeof path, "%s.fir", base);
-  char *text = read_text(path, &len);
-  if (!text) {
-    fprintf(stderr, "%s: cannot read\n", path);
-    goto done;
-  }
-  fab_diag_add_source(d, path, text, len);
-  m = fab_parse_module(path, text, len, d);
-  if (!m || !fab_verify(m, d)) goto done;
-  snprintf(path, sizeof path, "%s.safetensors", base);
-  if (fab_safetensors_read(path, &all, err, sizeof err) != FAB_OK) {
-    fprintf(stderr, "%s: %s\n", path, err);
-    goto done;
-  }
-  for (int i = 0; i < all->count; i++) {
-    const fab_tensor *t = &all->items[i];
-    fab_tensor *c = starts(t->name, "input.")      ? copy_into(in, t->name + 6, t)
-                    : starts(t->name, "expected.") ? copy_into(exp, t->name + 9, t)
-                                                   : copy_into(w, t->name, t);
-    if (!c) {
-      fprintf(stderr, "out of memory\n");
-      goto done;
-    }
-  }
+  golden_case gc;
+  fab_tensor_set *out = fab_tset_new();
+  if (!golden_case_load(base, &gc, d)) goto done;
+  fab_module *m = gc.module;
+  fab_tensor_set *w = gc.weights, *in = gc.inputs, *exp = gc.expected;
   bool wok = fab_bind_check_weights(m, w, false, d), iok = fab_bind_check_inputs(m, in, d);
   if (!wok || !iok) goto done;
   if (perturb && strcmp(perturb, "expected") == 0) {
@@ -165,12 +108,7 @@ done:
     printf("%s: perturbed run %s\n", cname, rc == 1 ? "failed as it must" : "was NOT detected");
     rc = rc == 1 ? 0 : 1;
   }
-  free(text);
-  fab_module_free(m);
-  fab_tset_free(all);
-  fab_tset_free(w);
-  fab_tset_free(in);
-  fab_tset_free(exp);
+  golden_case_free(&gc);
   fab_tset_free(out);
   fab_diag_free(d);
   return rc;
