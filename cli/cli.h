@@ -9,6 +9,7 @@
 #define FAB_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum { EXIT_OK = 0, EXIT_USER = 1, EXIT_USAGE = 2 };
@@ -80,6 +81,10 @@ struct fab_tensor_set *cli_load_inputs(const cli_args *a, const struct fab_modul
 /* Writes outputs to -o (safetensors or .npy) or prints a summary. */
 int cli_write_outputs(const cli_args *a, const struct fab_tensor_set *outs);
 void cli_print_diag(struct fab_diag *d);
+/* Reads a whole text file (at most 64 MiB), NUL-terminated; NULL after
+ * printing why. */
+char *cli_read_text(const char *path, size_t *len);
+bool cli_ends_with(const char *s, const char *suffix);
 /* Prints the module's IR to -o (atomically) or to standard output. */
 int cli_write_ir(const cli_args *a, const struct fab_module *m, unsigned flags);
 

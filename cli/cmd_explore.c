@@ -267,11 +267,6 @@ static int write_selection_fab(const char *src_path, const char *out, const fab_
   return rc;
 }
 
-static bool ends_with(const char *s, const char *suffix) {
-  size_t a = strlen(s), b = strlen(suffix);
-  return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 static int run_select(const cli_args *a) {
   const char *out = cli_str(a, "o", NULL);
   if (!out) return cli_usage_error(a, "give the chosen model's file with -o (.fab or .fir)");
@@ -305,7 +300,7 @@ static int run_select(const cli_args *a) {
         for (int e = 0; e < sn.nedges; e++)
           printf(" %s=%s", sn.edges[e].name, sn.edges[e].cand[res.choice[e]]);
         printf("\n");
-        if (ends_with(out, ".fab")) {
+        if (cli_ends_with(out, ".fab")) {
           rc = write_selection_fab(a->pos[0], out, &sn, res.choice, proxy);
         } else {
           fab_module *chosen = fab_supernet_extract(m, &sn, res.choice, NULL, NULL, d);

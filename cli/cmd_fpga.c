@@ -11,8 +11,6 @@
 #include "ir.h"
 #include "sim.h"
 
-enum { MAX_ASM_BYTES = 64 << 20 };
-
 /* EXIT_OK, EXIT_USAGE (no --accel) or EXIT_USER (a bad configuration file:
  * an error in the input, not in the command line). */
 int cli_fpga_config(const cli_args *a, fab_fpga_config *cfg) {
@@ -84,17 +82,9 @@ const cli_cmd cmd_objdump = {
 static int run_as(const cli_args *a) {
   const char *out = cli_str(a, "o", NULL);
   if (!out) return cli_usage_error(a, "give the output file with -o FILE.fbin");
-  FILE *f = fopen(a->pos[0], "rb");
-  if (!f) return cli_user_error("cannot open '%s'", a->pos[0]);
-  char *text = malloc(MAX_ASM_BYTES + 1);
-  size_t n = text ? fread(text, 1, MAX_ASM_BYTES + 1, f) : 0;
-  fclose(f);
-  if (!text) return cli_user_error("out of memory");
-  if (n > MAX_ASM_BYTES) {
-    free(text);
-    return cli_user_error("'%s' is larger than %d MiB", a->pos[0], MAX_ASM_BYTES >> 20);
-  }
-  text[n] = 0;
+  size_t n;
+  char *text = cli_read_text(a->pos[0], &n);
+  if (!text) return EXIT_USER;
   fab_fpga_program *p = NULL;
   char err[512];
   int rc = EXIT_OK;

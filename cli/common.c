@@ -16,13 +16,12 @@ enum { MAX_SOURCE_BYTES = 64 << 20 };
 
 void cli_print_diag(fab_diag *d) { fab_diag_print(d, stderr); }
 
-static bool ends_with(const char *s, const char *suffix) {
+bool cli_ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);
   return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* Reads a whole text file; NULL with a message on failure. */
-static char *read_text(const char *path, size_t *len) {
+char *cli_read_text(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     cli_user_error("cannot open '%s': %s", path, strerror(errno));
@@ -67,9 +66,9 @@ static char *read_text(const char *path, size_t *len) {
 fab_module *cli_load_model(const cli_args *a, const char *path) {
   fab_diag *d = fab_diag_new();
   fab_module *m = NULL;
-  if (ends_with(path, ".fir")) {
+  if (cli_ends_with(path, ".fir")) {
     size_t len;
-    char *text = read_text(path, &len);
+    char *text = cli_read_text(path, &len);
     if (text) {
       m = fab_parse_module(path, text, len, d);
       if (m && !fab_verify(m, d)) {
