@@ -15,24 +15,8 @@
 #include <string.h>
 
 #include "sim.h"
+#include "golden_case.h"
 #include "interp.h"
-
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)(len > 0 ? len : 0) + 1);
-  if (!b) {
-    fclose(f);
-    return NULL;
-  }
-  *n = fread(b, 1, (size_t)(len > 0 ? len : 0), f);
-  b[*n] = 0;
-  fclose(f);
-  return b;
-}
 
 int main(int argc, char **argv) {
   if (argc < 5) {
@@ -47,7 +31,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   size_t n;
-  char *text = slurp(argv[1], &n);
+  char *text = golden_read_text(argv[1], &n);
   if (!text) {
     fprintf(stderr, "cannot read %s\n", argv[1]);
     return 1;

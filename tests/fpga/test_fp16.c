@@ -13,25 +13,9 @@
  *   within 5e-2, nothing non-finite. */
 #include "codegen.h"
 #include "fpga_test.h"
+#include "golden_case.h"
 #include "interp.h"
 #include "passes.h"
-
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)(len > 0 ? len : 0) + 1);
-  if (!b) {
-    fclose(f);
-    return NULL;
-  }
-  *n = fread(b, 1, (size_t)(len > 0 ? len : 0), f);
-  b[*n] = 0;
-  fclose(f);
-  return b;
-}
 
 /* Relative error (max |err| / max |ref|) of the logits and, through the
  * debugging options (every intermediate kept), of the meanpool value. */
@@ -96,7 +80,7 @@ int main(void) {
   char path[512];
   snprintf(path, sizeof path, "%s/tests/fpga/data/fbfly_512x128.fir", FAB_ROOT);
   size_t n;
-  char *text = slurp(path, &n);
+  char *text = golden_read_text(path, &n);
   CHECK(text != NULL, "cannot read %s", path);
   if (!text) return 1;
   fab_fpga_config h = test_config("vcu128-be40"), c = h;

@@ -20,7 +20,7 @@ typedef struct golden_case {
   fab_tensor_set *weights, *inputs, *expected;
 } golden_case;
 
-static char *golden_read_text(const char *path, size_t *len) {
+static inline char *golden_read_text(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   char *buf = NULL;
@@ -45,13 +45,13 @@ static char *golden_read_text(const char *path, size_t *len) {
   return buf;
 }
 
-static bool golden_copy(fab_tensor_set *dst, const char *name, const fab_tensor *t) {
+static inline bool golden_copy(fab_tensor_set *dst, const char *name, const fab_tensor *t) {
   fab_tensor *c = fab_tset_add(dst, name, t->dtype, t->rank, t->dims);
   if (c) memcpy(c->data, t->data, t->nbytes);
   return c != NULL;
 }
 
-static void golden_case_free(golden_case *c) {
+static inline void golden_case_free(golden_case *c) {
   free(c->text);
   fab_module_free(c->module);
   fab_tset_free(c->weights);
@@ -62,7 +62,7 @@ static void golden_case_free(golden_case *c) {
 
 /* False after reporting (parse/verify errors into d, file errors to
  * stderr); c is then freed. */
-static bool golden_case_load(const char *base, golden_case *c, fab_diag *d) {
+static inline bool golden_case_load(const char *base, golden_case *c, fab_diag *d) {
   char path[4096], err[512];
   size_t len = 0;
   fab_tensor_set *all = NULL;
