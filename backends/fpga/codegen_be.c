@@ -393,19 +393,25 @@ static bool gen_matmul(cg *g, const fab_op *op) {
   return !g->failed;
 }
 
-static bool gen_attention(cg *g, const fab_op *op) {
-  fpga_cg_define(g, op);
-  const fab_type *qt = ty(g, op->operands[0]), *kt = ty(g, op->operands[1]);
-  uint64_t S = (uint64_t)qt->dims[qt->rank - 2], D = (uint64_t)qt->dims[qt->rank - 1];
-  uint64_t T = (uint64_t)kt->dims[kt->rank - 2], batches = (uint64_t)cg_numel(qt) / (S * D);
-  float scale = (float)fab_op_float(op, "scale", 1);
-  uint64_t hs;
-  (void)fpga_cg_vm_half(g, &hs);
-  if (T > 8191 || D > 8191 || 2 * T * D + 2 * D > hs) {
-    fpga_cg_error(g, "keys/values of %llu x %llu do not fit the attention processor's memory", (unsigned long long)T,
-             (unsigned long long)D);
-    return false;
-  }
+static void emit_attn(cg *g, fab_fpga_opcode opc, uint64_t vq, uint64_t vo, uint64_t s, uint64_t t, uint64_t D,
+                      float scale) {
+  fab_fpga_insn in = fab_fpga_insn_make(opc);
+  FAB_SET(&in, ATTN_Q, vq);
+  FAB_SET(&in, ATTN_O, vo);
+  FAB_SET(&in, ATTN_S, s);
+  FAB_SET(&in, ATTN_T, t);
+  FAB_SET(&in, ATTN_DH, D);
+  FAB_SET(&in, ATTN_SCALE, fab_fpga_f32_bits(scale));
+  uint64_t state = opc == FAB_I_ATTN ? 0 : 2 * s;
+  /* (attnm also reads O and its state: a write access orders both ways) */
+  cg_acc acc[2] = {{SP_VM, false, vq, vq + (s + 2 * t) * D}, {SP_VM, true, vo, vo + s * D + state}};
+  if (!g->failed) fpga_cg_emit(g, in, 2, acc);
+}
+
+/* Keys and values that fit one VM half beside a query tile: one attn per
+ * query tile, K and V loaded whole. */
+static void attention_whole(cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
+                            float scale, uint64_t hs) {
   uint64_t ts = umin(umin((hs / D - 2 * T) / 2, S), 4096);
   for (uint64_t b = 0; b < batches && !g->failed; b++)
     for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
@@ -414,17 +420,58 @@ static bool gen_attention(cg *g, const fab_op *op) {
       fpga_cg_ld_vm(g, addr(g, op->operands[0]) + (b * S + i0) * D, D, false, s, D, vq);
       fpga_cg_ld_vm(g, addr(g, op->operands[1]) + b * T * D, D, false, T, D, vk);
       fpga_cg_ld_vm(g, addr(g, op->operands[2]) + b * T * D, D, false, T, D, vv);
-      fab_fpga_insn in = fab_fpga_insn_make(FAB_I_ATTN);
-      FAB_SET(&in, ATTN_Q, vq);
-      FAB_SET(&in, ATTN_O, vo);
-      FAB_SET(&in, ATTN_S, s);
-      FAB_SET(&in, ATTN_T, T);
-      FAB_SET(&in, ATTN_DH, D);
-      FAB_SET(&in, ATTN_SCALE, fab_fpga_f32_bits(scale));
-      cg_acc acc[2] = {{SP_VM, false, vq, vo}, {SP_VM, true, vo, vo + s * D}};
-      if (!g->failed) fpga_cg_emit(g, in, 2, acc);
+      emit_attn(g, FAB_I_ATTN, vq, vo, s, T, D, scale);
       fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
     }
+}
+
+/* Longer keys: each query tile streams K and V in key blocks through two
+ * slots (the next block loads while the current one computes), attns on
+ * the first block and attnm on the rest (online softmax, isa.def).  The
+ * attention processor finds K at q + s*dh, so each slot holds its own copy
+ * of the query tile:  [O | m, l | slot 0: Q K V | slot 1: Q K V].
+ * Key blocks take half the half; query tiles the rest, so K and V are
+ * re-read ceil(S / s) times. */
+static void attention_blocked(cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
+                              float scale, uint64_t hs) {
+  uint64_t tk = umin(umin(T, 4096), hs / (8 * D));
+  uint64_t ts = tk ? umin(umin((hs - 4 * tk * D) / (3 * D + 2), S), 4096) : 0;
+  if (!tk || !ts) {
+    fpga_cg_error(g, "a head width of %llu leaves no room for a key block in the attention processor's memory",
+                  (unsigned long long)D);
+    return;
+  }
+  uint64_t q = addr(g, op->operands[0]), k = addr(g, op->operands[1]), v = addr(g, op->operands[2]);
+  for (uint64_t b = 0; b < batches && !g->failed; b++)
+    for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
+      uint64_t base = fpga_cg_vm_half(g, &hs), s = umin(ts, S - i0);
+      uint64_t vo = base, slot[2] = {vo + s * D + 2 * s, vo + s * D + 2 * s + (s + 2 * tk) * D};
+      for (int sl = 0; sl < 2 && sl * tk < T; sl++)
+        fpga_cg_ld_vm(g, q + (b * S + i0) * D, D, false, s, D, slot[sl]);
+      for (uint64_t j0 = 0, blk = 0; j0 < T && !g->failed; j0 += tk, blk++) {
+        uint64_t t = umin(tk, T - j0), vq = slot[blk & 1];
+        fpga_cg_ld_vm(g, k + (b * T + j0) * D, D, false, t, D, vq + s * D);
+        fpga_cg_ld_vm(g, v + (b * T + j0) * D, D, false, t, D, vq + (s + t) * D);
+        emit_attn(g, blk ? FAB_I_ATTNM : FAB_I_ATTNS, vq, vo, s, t, D, scale);
+      }
+      fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
+    }
+}
+
+static bool gen_attention(cg *g, const fab_op *op) {
+  fpga_cg_define(g, op);
+  const fab_type *qt = ty(g, op->operands[0]), *kt = ty(g, op->operands[1]);
+  uint64_t S = (uint64_t)qt->dims[qt->rank - 2], D = (uint64_t)qt->dims[qt->rank - 1];
+  uint64_t T = (uint64_t)kt->dims[kt->rank - 2], batches = (uint64_t)cg_numel(qt) / (S * D);
+  float scale = (float)fab_op_float(op, "scale", 1);
+  uint64_t hs;
+  (void)fpga_cg_vm_half(g, &hs);
+  if (D > 8191) {
+    fpga_cg_error(g, "head width %llu exceeds the attention processor's 8191", (unsigned long long)D);
+    return false;
+  }
+  if (T <= 8191 && 2 * T * D + 2 * D <= hs) attention_whole(g, op, batches, S, T, D, scale, hs);
+  else attention_blocked(g, op, batches, S, T, D, scale, hs);
   return !g->failed;
 }
 

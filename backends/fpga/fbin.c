@@ -285,10 +285,13 @@ static fab_status check_one(const fab_fpga_program *p, size_t idx, const fab_fpg
       BAD("operand outside the vector memory", idx, mn);
     return FAB_OK;
   }
-  case FAB_I_ATTN: {
+  case FAB_I_ATTN:
+  case FAB_I_ATTNS:
+  case FAB_I_ATTNM: {
     uint64_t s = f[FAB_F_ATTN_S], t = f[FAB_F_ATTN_T], dh = f[FAB_F_ATTN_DH];
+    uint64_t state = in->op == FAB_I_ATTN ? 0 : 2 * s; /* m, l after O */
     if (!s || !t || !dh) BAD("empty attention", idx, mn);
-    if (f[FAB_F_ATTN_Q] + (s + 2 * t) * dh > vm || f[FAB_F_ATTN_O] + s * dh > vm)
+    if (f[FAB_F_ATTN_Q] + (s + 2 * t) * dh > vm || f[FAB_F_ATTN_O] + s * dh + state > vm)
       BAD("operand outside the vector memory", idx, mn);
     if (!isfinite(fab_fpga_bits_f32(f[FAB_F_ATTN_SCALE]))) BAD("scale is not finite", idx, mn);
     return FAB_OK;

@@ -114,7 +114,10 @@ out:
  * (chunked; 4096 x 256 needs means of groups of chunk means on `small`),
  * and the dft kinds: complex rows along the last axis ("dft.c" table, the
  * complex is used twice so it is not folded), mixed radix 96 = 3 x 32 on
- * real (folded) and complex rows, dense real rows of odd length 7. */
+ * real (folded) and complex rows, dense real rows of odd length 7, and
+ * attention whose keys do not fit a VM half of `small` (2 x 1000 x 32:
+ * key blocks of 128 through attns/attnm, a short last block, two query
+ * tiles per head). */
 static const char *ops_text =
     "module @ops\n"
     "param @\"w\" : f32[8,16] = normal(0.0, 1.0)\n"
@@ -165,6 +168,11 @@ static const char *ops_text =
     "  output %25 {index = 4, name = \"e\"}\n"
     "  output %34 {index = 5, name = \"f\"}\n"
     "  output %38 {index = 6, name = \"g\"}\n"
+    "  %39 = input {index = 6, name = \"aq\"} : f32[2,300,32]\n"
+    "  %40 = input {index = 7, name = \"ak\"} : f32[2,1000,32]\n"
+    "  %41 = input {index = 8, name = \"av\"} : f32[2,1000,32]\n"
+    "  %42 = attention %39, %40, %41 {block = 1, scale = 0.17} : f32[2,300,32]\n"
+    "  output %42 {index = 7, name = \"h\"}\n"
     "}\n";
 
 int main(int argc, char **argv) {

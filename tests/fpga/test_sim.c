@@ -327,6 +327,78 @@ int main(void) {
     fab_tset_free(os);
     fab_fpga_program_free(p);
   }
+  /* Key-blocked attention: attns on keys 0..5 and attnm on keys 6..9 give
+   * what attn gives over all 10; the att queue's cycles are the hand sums
+   * attn 8 + 4, attns 5 + 3, attnm 3 + 2 + rescale 1 + 1 (att_mults 64,
+   * exp_units 8); state past the end of the VM is refused at load. */
+  {
+    fab_fpga_program *p = small_vm_program(&c, 0, 0);
+    p->mem_words = 256;
+    int64_t qd[2] = {3, 8}, kd[2] = {10, 8};
+    fab_fpga_program_add_tensor(p, "q", FAB_FT_INPUT, FAB_FD_F32, 2, qd, 0);
+    fab_fpga_program_add_tensor(p, "k", FAB_FT_INPUT, FAB_FD_F32, 2, kd, 24);
+    fab_fpga_program_add_tensor(p, "v", FAB_FT_INPUT, FAB_FD_F32, 2, kd, 104);
+    fab_fpga_program_add_tensor(p, "whole", FAB_FT_OUTPUT, FAB_FD_F32, 2, qd, 184);
+    fab_fpga_program_add_tensor(p, "blocked", FAB_FT_OUTPUT, FAB_FD_F32, 2, qd, 208);
+    /* {ext, rows, vm}: the whole layout Q K V at 0, slot A at 1000, slot B at 2000 */
+    const uint64_t lds[][3] = {{0, 3, 0},     {24, 10, 24},   {104, 10, 104}, {0, 3, 1000}, {24, 6, 1024},
+                               {104, 6, 1072}, {0, 3, 2000}, {72, 4, 2024},  {152, 4, 2056}};
+    for (int i = 0; i < 9; i++) {
+      fab_fpga_insn in = dma(FAB_I_LD, FAB_BUF_VM, lds[i][0], 8, lds[i][1], 8, lds[i][2], 0);
+      if (i == 8) in.sig = 1u << FAB_Q_ATT;
+      fab_fpga_program_push(p, &in);
+    }
+    const struct { fab_fpga_opcode op; uint64_t q, o, t; } at[3] = {
+        {FAB_I_ATTN, 0, 200, 10}, {FAB_I_ATTNS, 1000, 3000, 6}, {FAB_I_ATTNM, 2000, 3000, 4}};
+    for (int i = 0; i < 3; i++) {
+      fab_fpga_insn in = fab_fpga_insn_make(at[i].op);
+      FAB_SET(&in, ATTN_Q, at[i].q);
+      FAB_SET(&in, ATTN_O, at[i].o);
+      FAB_SET(&in, ATTN_S, 3);
+      FAB_SET(&in, ATTN_T, at[i].t);
+      FAB_SET(&in, ATTN_DH, 8);
+      FAB_SET(&in, ATTN_SCALE, fab_fpga_f32_bits(0.4f));
+      if (i == 0) in.wait = 1u << FAB_Q_LD;
+      if (i == 2) in.sig = 1u << FAB_Q_ST;
+      fab_fpga_program_push(p, &in);
+    }
+    fab_fpga_insn in = dma(FAB_I_ST, FAB_BUF_VM, 184, 8, 3, 8, 200, 0);
+    in.wait = 1u << FAB_Q_ATT;
+    fab_fpga_program_push(p, &in);
+    in = dma(FAB_I_ST, FAB_BUF_VM, 208, 8, 3, 8, 3000, 0);
+    fab_fpga_program_push(p, &in);
+    fab_tensor_set *is = fab_tset_new(), *os = fab_tset_new();
+    fill_normal(fab_tset_add(is, "q", FAB_DT_F32, 2, qd), 21);
+    fill_normal(fab_tset_add(is, "k", FAB_DT_F32, 2, kd), 22);
+    fill_normal(fab_tset_add(is, "v", FAB_DT_F32, 2, kd), 23);
+    char err[256];
+    fab_status st = fab_fpga_sim_run(p, NULL, NULL, is, os, NULL, &rep, err, sizeof err);
+    CHECK(st == FAB_OK, "blocked attention: %s", err);
+    if (st == FAB_OK) {
+      const float *W = fab_tset_find(os, "whole")->data, *B = fab_tset_find(os, "blocked")->data;
+      double worst = 0;
+      for (int i = 0; i < 24; i++) worst = fmax(worst, fabs((double)W[i] - B[i]));
+      CHECK(worst < 1e-6, "attns + attnm differ from attn by %g", worst);
+      CHECK(rep.busy[FAB_Q_ATT] == 27, "att busy %llu cycles, expected 12 + 8 + 7",
+            (unsigned long long)rep.busy[FAB_Q_ATT]);
+      printf("blocked attention: max |attn - attns/attnm| %.3g, att busy %llu cycles\n", worst,
+             (unsigned long long)rep.busy[FAB_Q_ATT]);
+    }
+    /* the same O with its 6 state words pushed past the VM's last word */
+    fab_fpga_insn bad;
+    fab_fpga_decode(p->code + 10 * FAB_FPGA_INSN_BYTES, &bad, NULL, 0);
+    FAB_SET(&bad, ATTN_O, c.vm_words - 24 - 5);
+    fab_fpga_encode(&bad, p->code + 10 * FAB_FPGA_INSN_BYTES);
+    st = fab_fpga_program_check(p, err, sizeof err);
+    CHECK(st != FAB_OK && strstr(err, "outside the vector memory"), "attnm state past the VM: %s", err);
+    bad.op = FAB_I_ATTN; /* without state the same O fits */
+    fab_fpga_encode(&bad, p->code + 10 * FAB_FPGA_INSN_BYTES);
+    st = fab_fpga_program_check(p, err, sizeof err);
+    CHECK(st == FAB_OK, "attn at the end of the VM: %s", err);
+    fab_tset_free(is);
+    fab_tset_free(os);
+    fab_fpga_program_free(p);
+  }
   printf("sim: %s\n", g_fail ? "FAILED" : "ok");
   return g_fail ? 1 : 0;
 }

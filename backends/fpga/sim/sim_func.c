@@ -160,14 +160,23 @@ static void mm(simst *s, const fab_fpga_insn *in) {
     }
 }
 
+/* attn: O = softmax(scale Q K^T) V over all t keys at once.  attns and
+ * attnm stream the keys in blocks with an online softmax: the 2s words after
+ * O hold each query row's running maximum m and sum l (stored at the
+ * format's precision; any consistently used m is exact, so rounding m is
+ * harmless).  attnm rescales the block's partial result and the previous O:
+ *   m' = max(m, block max), a = e^(m - m'), l' = l a + sum_j e^(x_j - m'),
+ *   O  = (O l a + sum_j e^(x_j - m') V_j) / l'. */
 static void attn(simst *s, const fab_fpga_insn *in) {
   const uint64_t *f = in->f;
   uint64_t S = f[FAB_F_ATTN_S], T = f[FAB_F_ATTN_T], D = f[FAB_F_ATTN_DH];
   const float *Q = s->vm + f[FAB_F_ATTN_Q], *K = Q + S * D, *V = K + T * D;
   float *O = s->vm + f[FAB_F_ATTN_O], *sc = s->tmp;
+  float *Mrow = O + S * D, *Lrow = Mrow + S;
+  bool keep = in->op != FAB_I_ATTN, merge = in->op == FAB_I_ATTNM;
   float scale = R(s, fab_fpga_bits_f32(f[FAB_F_ATTN_SCALE]));
   for (uint64_t i = 0; i < S; i++) {
-    float mx = -INFINITY, sum = 0;
+    float mold = merge ? Mrow[i] : -INFINITY, mx = mold, sum = 0;
     for (uint64_t j = 0; j < T; j++) {
       float acc = 0;
       for (uint64_t k = 0; k < D; k++) acc += MUL(s, Q[i * D + k], K[j * D + k]);
@@ -178,11 +187,20 @@ static void attn(simst *s, const fab_fpga_insn *in) {
       sc[j] = R(s, expf(ADD(s, sc[j], -mx)));
       sum += sc[j];
     }
-    float inv = R(s, 1.0f / sum);
+    /* a = e^(m - m') scales the previous rows; 0 when there are none */
+    float lold = merge ? Lrow[i] : 0, a = merge ? R(s, expf(ADD(s, mold, -mx))) : 0;
+    float l = merge ? lold * a + sum : sum;
+    float inv = R(s, 1.0f / l);
     for (uint64_t k = 0; k < D; k++) {
       float acc = 0;
       for (uint64_t j = 0; j < T; j++) acc += MUL(s, sc[j], V[j * D + k]);
-      O[i * D + k] = MUL(s, R(s, acc), inv);
+      float total = R(s, acc);
+      if (merge) total = ADD(s, total, MUL(s, MUL(s, O[i * D + k], R(s, lold)), a));
+      O[i * D + k] = MUL(s, total, inv);
+    }
+    if (keep) {
+      Mrow[i] = mx;
+      Lrow[i] = R(s, l);
     }
   }
 }
@@ -268,7 +286,9 @@ fab_status fab_fpga_sim_exec(simst *s, const fab_fpga_insn *in, size_t idx, char
   case FAB_I_FFT:
   case FAB_I_ZERO: be_pass(s, in); return FAB_OK;
   case FAB_I_MM: mm(s, in); return FAB_OK;
-  case FAB_I_ATTN: attn(s, in); return FAB_OK;
+  case FAB_I_ATTN:
+  case FAB_I_ATTNS:
+  case FAB_I_ATTNM: attn(s, in); return FAB_OK;
   case FAB_I_PPU: ppu(s, in); return FAB_OK;
   default: return FAB_E_FORMAT;
   }

@@ -11,8 +11,9 @@
  *   gather  ceil(bits / input bandwidth)
  *   bfly/fft nrows * n / (2 P_bu) * stages (conflict-free banks: one
  *           butterfly per BU per cycle); zero: nrows * n / (2 P_bu)
- *   mm      ceil(m k n / att_mults); attn ceil(2 s t dh / att_mults) +
- *           ceil(s t / exp_units)
+ *   mm      ceil(m k n / att_mults); attn, attns ceil(2 s t dh / att_mults)
+ *           + ceil(s t / exp_units); attnm adds the rescale of O and the
+ *           state, ceil(s dh / att_mults) + ceil(s / exp_units)
  *   ppu     ceil(rows len / lanes) per pass (softmax, ln: 3 passes)
  * Functional execution happens when an instruction is scheduled, in order
  * of start time, so the data seen is the data the hardware would see. */
@@ -67,9 +68,15 @@ static uint64_t cost(const fab_fpga_config *c, const fab_fpga_insn *in, fab_fpga
   }
   case FAB_I_MM:
     return cdiv(f[FAB_F_MM_M] * f[FAB_F_MM_K] * f[FAB_F_MM_N], (uint64_t)c->att_mults);
-  case FAB_I_ATTN: {
+  case FAB_I_ATTN:
+  case FAB_I_ATTNS:
+  case FAB_I_ATTNM: {
     uint64_t st = f[FAB_F_ATTN_S] * f[FAB_F_ATTN_T];
-    return cdiv(2 * st * f[FAB_F_ATTN_DH], (uint64_t)c->att_mults) + cdiv(st, (uint64_t)c->exp_units);
+    uint64_t cyc = cdiv(2 * st * f[FAB_F_ATTN_DH], (uint64_t)c->att_mults) + cdiv(st, (uint64_t)c->exp_units);
+    if (in->op == FAB_I_ATTNM)
+      cyc += cdiv(f[FAB_F_ATTN_S] * f[FAB_F_ATTN_DH], (uint64_t)c->att_mults) +
+             cdiv(f[FAB_F_ATTN_S], (uint64_t)c->exp_units);
+    return cyc;
   }
   case FAB_I_PPU: {
     uint64_t fn = f[FAB_F_PPU_FN], passes = (fn == FAB_PPU_SOFTMAX || fn == FAB_PPU_LN) ? 3 : 1;
