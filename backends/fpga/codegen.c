@@ -82,15 +82,6 @@ void fpga_cg_free(cg *g, uint64_t a, uint64_t words) {
   }
 }
 
-static bool conflicts(const cg_insn *a, const cg_insn *b) {
-  for (int i = 0; i < a->nacc; i++)
-    for (int j = 0; j < b->nacc; j++) {
-      const cg_acc *x = &a->acc[i], *y = &b->acc[j];
-      if (x->space == y->space && (x->write || y->write) && x->lo < y->hi && y->lo < x->hi) return true;
-    }
-  return false;
-}
-
 void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
   if (g->failed) return;
   if (g->n == g->cap) {
@@ -103,11 +94,22 @@ void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
     g->ins = q;
     g->cap = cap;
   }
-  cg_insn *ni = &g->ins[g->n];
+  cg_insn *ni = &g->ins[g->n++];
   memset(ni, 0, sizeof *ni);
   ni->in = in;
+  ni->in.wait = ni->in.sig = 0; /* derived after scheduling */
+  ni->op = g->cur;
   ni->nacc = nacc;
   memcpy(ni->acc, acc, (size_t)nacc * sizeof *acc);
+}
+
+/* Tokens of instruction `at` against the instructions before it (the
+ * final order: called for 0, 1, ... after fpga_cg_schedule). */
+bool fpga_cg_derive_tokens(cg *g, size_t at) {
+  cg_insn *ni = &g->ins[at];
+  fab_fpga_insn in = ni->in;
+  int nacc = ni->nacc;
+  const cg_acc *acc = ni->acc;
   int C = fab_fpga_ops[in.op].queue;
   size_t found[FAB_Q_COUNT] = {0}; /* 1 + index */
   /* need[q]: 1 + the latest instruction of queue q touching a space this
@@ -122,7 +124,7 @@ void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
    * unresolved there waits for its latest instruction before the window
    * (conservative and safe: tokens retire in order, so that implies every
    * older one; in practice long complete). Keeps compilation linear. */
-  size_t floor_ = g->n > CG_WINDOW ? g->n - CG_WINDOW : 0, j = 0;
+  size_t floor_ = at > CG_WINDOW ? at - CG_WINDOW : 0, j = 0;
   for (int q = 0; q < FAB_Q_COUNT; q++)
     if (q != C && need[q] > j) j = need[q]; /* nothing above the latest relevant instruction */
   for (; j-- > floor_;) {
@@ -132,7 +134,7 @@ void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
     if (!open) break;
     int Q = fab_fpga_ops[g->ins[j].in.op].queue;
     if (Q == C || found[Q] || j + 1 <= g->waited[Q][C] || j >= need[Q]) continue;
-    if (conflicts(ni, &g->ins[j])) found[Q] = j + 1;
+    if (fpga_cg_conflicts(ni, &g->ins[j])) found[Q] = j + 1;
   }
   if (j == (size_t)-1 || j < floor_) /* the window ended with queues unresolved */
     for (int q = 0; q < FAB_Q_COUNT; q++) {
@@ -153,19 +155,19 @@ void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
       ni->in.wait |= 1u << q;
       g->waited[q][C] = found[q];
     }
-  for (int k = 0; k < nacc; k++) g->touch[C][acc[k].space] = g->n + 1;
+  for (int k = 0; k < nacc; k++) g->touch[C][acc[k].space] = at + 1;
   if (g->nqidx[C] == g->capqidx[C]) {
     size_t cap = g->capqidx[C] ? 2 * g->capqidx[C] : 256;
     size_t *q = realloc(g->qidx[C], cap * sizeof *q);
     if (!q) {
       fpga_cg_error(g, "out of memory");
-      return;
+      return false;
     }
     g->qidx[C] = q;
     g->capqidx[C] = cap;
   }
-  g->qidx[C][g->nqidx[C]++] = g->n;
-  g->n++;
+  g->qidx[C][g->nqidx[C]++] = at;
+  return true;
 }
 
 uint64_t fpga_cg_vm_half(cg *g, uint64_t *size) {
@@ -365,15 +367,22 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
       fpga_cg_error(&g, "not in lowered form (run the fpga pipeline first)");
       break;
     }
-    size_t lo = g.n;
     fpga_cg_op(&g, op);
-    if (o && o->op_insn_lo && o->op_insn_hi) {
-      o->op_insn_lo[i] = lo;
-      o->op_insn_hi[i] = g.n;
-    }
   }
   g.cur = -1;
   if (g.failed) goto fail;
+  if ((!o || o->schedule >= 0) && !fpga_cg_schedule(&g, o && o->schedule > 0)) goto fail;
+  for (size_t i = 0; i < g.n; i++)
+    if (!fpga_cg_derive_tokens(&g, i)) goto fail;
+  if (o && o->op_insn_lo && o->op_insn_hi) {
+    for (int i = 0; i < f->nops; i++) o->op_insn_lo[i] = o->op_insn_hi[i] = 0;
+    for (size_t k = g.n; k-- > 0;) {
+      int i = g.ins[k].op;
+      if (i < 0 || i >= f->nops) continue;
+      if (!o->op_insn_hi[i]) o->op_insn_hi[i] = k + 1;
+      o->op_insn_lo[i] = k;
+    }
+  }
   g.p->mem_words = g.top ? g.top : 16;
   for (size_t i = 0; i < g.n; i++)
     if (fab_fpga_program_push(g.p, &g.ins[i].in)) {
@@ -384,9 +393,11 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
     fab_error(d, (fab_loc){0}, "fpga: internal error: generated program fails its check: %s", err);
     goto fail;
   }
-  if (o && o->op_insn_lo && o->op_insn_hi) /* folded and skipped ops emit nothing */
-    for (int i = 0; i < f->nops; i++)
-      if (o->op_insn_hi[i] < o->op_insn_lo[i]) o->op_insn_lo[i] = o->op_insn_hi[i] = 0;
+  if (o && o->insn_op) {
+    *o->insn_op = malloc((g.n ? g.n : 1) * sizeof **o->insn_op);
+    if (*o->insn_op)
+      for (size_t k = 0; k < g.n; k++) (*o->insn_op)[k] = g.ins[k].op;
+  }
   if (o && o->value_addr)
     for (int i = 0; i < f->nops; i++) o->value_addr[i] = g.vals[i].ok ? g.vals[i].addr : UINT64_MAX;
   result = g.p;

@@ -22,8 +22,12 @@ typedef struct fab_fpga_codegen_opts {
   bool no_reuse;         /* never reuse arena space: every intermediate stays readable after a run */
   uint64_t *value_addr;  /* if not NULL: [nops of the entry function] receives the word address of
                           * each op's value (UINT64_MAX: not materialised, e.g. folded into its user) */
-  size_t *op_insn_lo, *op_insn_hi; /* if not NULL: [nops] the instructions [lo, hi) each op emitted
-                                    * (for per-layer timing with fab_fpga_sim_opts.insn_start/end) */
+  int schedule;          /* instruction scheduling (codegen_sched.c): 0 when estimated faster than the
+                          * emitted order (default), -1 never, 1 always (tests) */
+  size_t *op_insn_lo, *op_insn_hi; /* if not NULL: [nops] the span [lo, hi) of the instructions each op
+                                    * emitted, 0, 0 for none (scheduling interleaves ops: see insn_op) */
+  int **insn_op;         /* if not NULL: receives a malloc'ed [ninsn] array, the op that emitted each
+                          * instruction (caller frees; for per-layer timing with fab_fpga_sim_opts) */
 } fab_fpga_codegen_opts;
 fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config *cfg,
                                       const fab_fpga_codegen_opts *o, fab_diag *d);

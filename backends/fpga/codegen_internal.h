@@ -17,6 +17,7 @@ typedef struct cg_acc {
 
 typedef struct cg_insn {
   fab_fpga_insn in;
+  int op; /* the IR op that emitted it */
   int nacc;
   cg_acc acc[4];
 } cg_insn;
@@ -50,8 +51,24 @@ typedef struct cg {
 
 /* Reports an error at the current op ("<op kind> %<index>: ..."). */
 void fpga_cg_error(cg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends an instruction with its accesses; derives dependency tokens. */
+/* Appends an instruction with the address ranges it reads and writes. */
 void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc);
+/* Reorders the instructions (codegen_sched.c): conflicting pairs keep
+ * their order; otherwise by estimated start time.  Keeps the new order if
+ * its estimate beats the emitted order's, or always if `always`. */
+bool fpga_cg_schedule(cg *g, bool always);
+/* The dependency tokens of instruction `at` (codegen.c); called in order
+ * for every instruction of the final sequence. */
+bool fpga_cg_derive_tokens(cg *g, size_t at);
+
+static inline bool fpga_cg_conflicts(const cg_insn *a, const cg_insn *b) {
+  for (int i = 0; i < a->nacc; i++)
+    for (int j = 0; j < b->nacc; j++) {
+      const cg_acc *x = &a->acc[i], *y = &b->acc[j];
+      if (x->space == y->space && (x->write || y->write) && x->lo < y->hi && y->lo < x->hi) return true;
+    }
+  return false;
+}
 /* Arena words: first fit from freed blocks, else fresh.  fpga_cg_alloc_fresh
  * never reuses (regions that must start zeroed, e.g. pad results). */
 uint64_t fpga_cg_alloc(cg *g, uint64_t words);

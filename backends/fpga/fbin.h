@@ -121,6 +121,13 @@ void fab_fpga_objdump(const fab_fpga_program *p, FILE *out);
 fab_status fab_fpga_assemble(const char *text, size_t len, fab_fpga_program **out, char *err,
                              size_t errlen);
 
+/* ---- the timing model of one instruction (cycles.c, docs/fpga.md §8) ---- */
+/* Cycles the instruction occupies its queue (DMA: its stream or the
+ * engines' serial ports, whichever is slower). */
+uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in);
+/* Off-chip bits an ld / st / gather moves (0 for other opcodes). */
+uint64_t fab_fpga_insn_bits(const fab_fpga_config *c, const fab_fpga_insn *in);
+
 /* ---- the authors' analytical performance model (fabnet.md section 5) --- */
 /* Butterfly layer over `rows` rows of length n (power of two), `nstacks`
  * passes per row (expansion). */

@@ -34,7 +34,10 @@ for c in $CONFIGS; do
   for m in $MODELS; do
     for s in 128 256 512 1024; do
       line=$("$R" "$ROOT/examples/fabnet_$m.fab" "$ROOT/configs/$c.json" -D seq=$s --timing-only 2>&1 | grep '^RESULT' || echo "RESULT error=1")
-      echo "RUN config=$c model=$m seq=$s ${line#RESULT }" >> "$RAW"
+      # the same program in the order the ops emitted it (no scheduling)
+      emitted=$("$R" "$ROOT/examples/fabnet_$m.fab" "$ROOT/configs/$c.json" -D seq=$s --timing-only --no-schedule 2>&1 |
+        grep '^RESULT' | sed 's/.*RESULT cycles=\([0-9]*\).*/\1/' || echo 0)
+      echo "RUN config=$c model=$m seq=$s emitted_cycles=$emitted ${line#RESULT }" >> "$RAW"
     done
   done
 done

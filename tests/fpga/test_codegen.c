@@ -109,6 +109,50 @@ out:
   return worst;
 }
 
+/* The instruction scheduler only reorders: the same case compiled in the
+ * emitted order and in the scheduled order (forced, so it is exercised even
+ * where its estimate would keep the emitted order) gives bit-identical
+ * outputs.  Returns 1 if the orders differ, 0 if not, -1 on a failure. */
+static int schedule_same(const char *path, const fab_fpga_config *c) {
+  size_t n;
+  char *text = slurp(path, &n);
+  if (!text) return -1;
+  fab_diag *d = fab_diag_new();
+  fab_module *m = fab_parse_module(path, text, n, d);
+  free(text);
+  int result = -1;
+  fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new(), *out[2] = {fab_tset_new(), fab_tset_new()};
+  fab_fpga_program *p[2] = {NULL, NULL};
+  fab_pass_options po = {.target = fab_target_lookup("fpga")};
+  char err[256];
+  if (!m || !fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d) ||
+      !fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d))
+    goto out;
+  for (int k = 0; k < 2; k++) {
+    fab_fpga_codegen_opts o = {.schedule = k ? 1 : -1};
+    p[k] = fab_fpga_codegen_ex(m, c, &o, d);
+    if (!p[k] || fab_fpga_sim_run(p[k], c, ws, is, out[k], NULL, NULL, err, sizeof err)) goto out;
+  }
+  bool same = out[0]->count == out[1]->count;
+  for (int i = 0; same && i < out[0]->count; i++) {
+    const fab_tensor *a = &out[0]->items[i], *b = fab_tset_find(out[1], a->name);
+    same = b && a->nbytes == b->nbytes && !memcmp(a->data, b->data, a->nbytes);
+  }
+  CHECK(same, "%s: the scheduled program computes different outputs", path);
+  result = p[0]->ninsn == p[1]->ninsn && memcmp(p[0]->code, p[1]->code, p[0]->ninsn * FAB_FPGA_INSN_BYTES);
+out:
+  if (fab_diag_error_count(d)) fab_diag_print(d, stderr);
+  for (int k = 0; k < 2; k++) {
+    fab_fpga_program_free(p[k]);
+    fab_tset_free(out[k]);
+  }
+  fab_tset_free(ws);
+  fab_tset_free(is);
+  if (m) fab_module_free(m);
+  fab_diag_free(d);
+  return result;
+}
+
 /* Ops the golden models do not reach: relu, scale, mul, softmax, plain
  * matmul, transpose, const, pad, take, meanpools longer than a VM half
  * (chunked; 4096 x 256 needs means of groups of chunk means on `small`),
@@ -226,6 +270,7 @@ int main(int argc, char **argv) {
   }
   if (dp) closedir(dp);
   const char *only = argc > 1 ? argv[1] : NULL;
+  int nmoved = 0;
   for (int i = 0; i < ncases; i++) {
     if (only && !strstr(names[i], only)) continue;
     char path[1200];
@@ -235,7 +280,12 @@ int main(int argc, char **argv) {
     CHECK(r32 >= 0 && r32 < 1e-4, "%s fp32: rel error %g", names[i], r32);
     double r16 = run_case(path, &h, &rep, true);
     CHECK(r16 >= 0 && r16 < 5e-2, "%s fp16: rel error %g", names[i], r16);
+    int moved = schedule_same(path, &c);
+    CHECK(moved >= 0, "%s: scheduling comparison failed", names[i]);
+    nmoved += moved > 0;
   }
+  printf("scheduler: %d of %d golden cases reordered, outputs bit-identical\n", nmoved, ncases);
+  CHECK(only || nmoved > 0, "the scheduler reordered no golden case: the comparison tests nothing");
   const char *cfgs[] = {"vcu128-be40", "vcu128-be120", "zynq7045-be20", "small"};
   for (int i = 0; i < 4; i++) {
     fab_fpga_config k = test_config(cfgs[i]);

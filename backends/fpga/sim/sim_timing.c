@@ -5,16 +5,8 @@
  * Timing model (docs/fpga.md): each queue executes one instruction at a
  * time, in program order; an instruction starts when its queue is free and
  * every token it waits for has been pushed (a token carries the completion
- * time of its producer).  Costs:
- *   ld/st   ceil(bits / bandwidth of its stream), and for engine buffers at
- *           least one element per cycle per engine (the serial write port)
- *   gather  ceil(bits / input bandwidth)
- *   bfly/fft nrows * n / (2 P_bu) * stages (conflict-free banks: one
- *           butterfly per BU per cycle); zero: nrows * n / (2 P_bu)
- *   mm      ceil(m k n / att_mults); attn, attns ceil(2 s t dh / att_mults)
- *           + ceil(s t / exp_units); attnm adds the rescale of O and the
- *           state, ceil(s dh / att_mults) + ceil(s / exp_units)
- *   ppu     ceil(rows len / lanes) per pass (softmax, ln: 3 passes)
+ * time of its producer).  Per-instruction costs: ../cycles.c
+ * (fab_fpga_insn_cycles), shared with the code generator's scheduler.
  * Functional execution happens when an instruction is scheduled, in order
  * of start time, so the data seen is the data the hardware would see. */
 #include "sim_internal.h"
@@ -33,57 +25,15 @@ static fab_status sfail(char *err, size_t n, fab_status st, const char *fmt, ...
   return st;
 }
 
-static uint64_t cdiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 static uint64_t max2(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
-/* Cycles of one instruction; adds its off-chip bytes to the report. */
+/* Cycles of one instruction (cycles.c); adds its off-chip bytes to the report. */
 static uint64_t cost(const fab_fpga_config *c, const fab_fpga_insn *in, fab_fpga_report *r) {
-  const uint64_t *f = in->f;
-  uint64_t wb = c->fp16 ? 16 : 32;
-  switch (in->op) {
-  case FAB_I_LD:
-  case FAB_I_ST: {
-    uint64_t rows = f[FAB_F_DMA_ROWS], len = f[FAB_F_DMA_LEN];
-    uint64_t bits = rows * len * wb * (f[FAB_F_DMA_CPLX] ? 2 : 1);
-    uint64_t bw = in->op == FAB_I_ST ? (uint64_t)c->bw_out
-                  : f[FAB_F_DMA_BUF] == FAB_BUF_CB ? (uint64_t)c->bw_coef : (uint64_t)c->bw_in;
-    if (in->op == FAB_I_ST) r->bytes_out += bits / 8;
-    else if (f[FAB_F_DMA_BUF] == FAB_BUF_CB) r->bytes_coef += bits / 8;
-    else r->bytes_in += bits / 8;
-    uint64_t cyc = cdiv(bits, bw);
-    if (f[FAB_F_DMA_BUF] == FAB_BUF_BE) cyc = max2(cyc, cdiv(rows, f[FAB_F_DMA_NE]) * len);
-    return cyc;
-  }
-  case FAB_I_GATHER: {
-    uint64_t bits = f[FAB_F_GATH_D] * f[FAB_F_GATH_COUNT] * wb + f[FAB_F_GATH_COUNT] * 32;
-    r->bytes_in += bits / 8;
-    return cdiv(bits, (uint64_t)c->bw_in);
-  }
-  case FAB_I_BFLY:
-  case FAB_I_FFT:
-  case FAB_I_ZERO: {
-    uint64_t n = 1ull << f[FAB_F_BE_LOGN];
-    uint64_t per = cdiv(n, 2 * (uint64_t)c->p_bu) * f[FAB_F_BE_NROWS];
-    return in->op == FAB_I_ZERO ? per : per * f[FAB_F_BE_NST];
-  }
-  case FAB_I_MM:
-    return cdiv(f[FAB_F_MM_M] * f[FAB_F_MM_K] * f[FAB_F_MM_N], (uint64_t)c->att_mults);
-  case FAB_I_ATTN:
-  case FAB_I_ATTNS:
-  case FAB_I_ATTNM: {
-    uint64_t st = f[FAB_F_ATTN_S] * f[FAB_F_ATTN_T];
-    uint64_t cyc = cdiv(2 * st * f[FAB_F_ATTN_DH], (uint64_t)c->att_mults) + cdiv(st, (uint64_t)c->exp_units);
-    if (in->op == FAB_I_ATTNM)
-      cyc += cdiv(f[FAB_F_ATTN_S] * f[FAB_F_ATTN_DH], (uint64_t)c->att_mults) +
-             cdiv(f[FAB_F_ATTN_S], (uint64_t)c->exp_units);
-    return cyc;
-  }
-  case FAB_I_PPU: {
-    uint64_t fn = f[FAB_F_PPU_FN], passes = (fn == FAB_PPU_SOFTMAX || fn == FAB_PPU_LN) ? 3 : 1;
-    return passes * cdiv(f[FAB_F_PPU_ROWS] * f[FAB_F_PPU_LEN], (uint64_t)c->ppu_lanes);
-  }
-  default: return 1;
-  }
+  uint64_t bytes = fab_fpga_insn_bits(c, in) / 8;
+  if (in->op == FAB_I_ST) r->bytes_out += bytes;
+  else if (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_CB) r->bytes_coef += bytes;
+  else if (in->op == FAB_I_LD || in->op == FAB_I_GATHER) r->bytes_in += bytes;
+  return fab_fpga_insn_cycles(c, in);
 }
 
 /* ---- binding ------------------------------------------------------------------ */

@@ -1,0 +1,125 @@
+/* codegen_sched.c — orders the emitted instructions before their tokens
+ * are derived.
+ *
+ * Op handlers emit their tiles op after op, and each of the five queues
+ * runs in program order.  So an instruction of op k+1 that is ready early
+ * waits behind a late one of op k in the same queue: on LRA-ListOps a
+ * butterfly layer's first tile stores queued behind the previous layer
+ * norm's last store, which waited 3,000 cycles for the PPU, and the
+ * engines stalled for want of a free buffer half.
+ *
+ * List scheduling over a window of the first SCHED_WINDOW instructions not
+ * yet placed (program order).  A candidate may be placed next if it
+ * conflicts (RAW, WAR, WAW on an address range) with no earlier unplaced
+ * instruction, so every conflicting pair keeps its order and the tokens
+ * derived afterwards describe the same data flow.  Among those the one
+ * with the earliest estimated start wins (its lane free, and the estimated
+ * ends of the placed instructions it conflicts with), ties in program
+ * order.  Estimates use the simulator's per-instruction costs (cycles.c);
+ * they only steer the order, never its correctness.  The new order is kept
+ * only if its estimated makespan beats the emitted order's (estimated the
+ * same way): short models whose queues never block gain nothing and can
+ * lose a little to hoisted loads. */
+#include "codegen_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHED_WINDOW 32  /* candidates; a bit mask of slots must fit 64 bits */
+#define SCHED_LOOKBACK 256 /* placed instructions checked for a new candidate's ready time */
+
+/* Lanes of the estimate: the five queues, the ld queue's coefficient
+ * channel apart from its input channel (they overlap, docs/isa.md). */
+enum { LANE_COEF = FAB_Q_COUNT, NLANES };
+
+static int lane_of(const fab_fpga_insn *in) {
+  int q = fab_fpga_ops[in->op].queue;
+  if (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_CB) return LANE_COEF;
+  return q;
+}
+
+typedef struct slot {
+  size_t idx;      /* program-order index of the candidate */
+  uint64_t ready;  /* estimated end of the placed instructions it conflicts with */
+  uint64_t before; /* slots holding earlier candidates it conflicts with */
+} slot;
+
+/* Estimated makespan of the instructions in their current order. */
+static uint64_t estimate_in_order(const cg *g, uint64_t *end) {
+  uint64_t lane_free[NLANES] = {0}, span = 0;
+  for (size_t i = 0; i < g->n; i++) {
+    const cg_insn *ci = &g->ins[i];
+    int ln = lane_of(&ci->in);
+    uint64_t st = lane_free[ln];
+    for (size_t k = i > SCHED_LOOKBACK ? i - SCHED_LOOKBACK : 0; k < i; k++)
+      if (end[k] > st && fpga_cg_conflicts(ci, &g->ins[k])) st = end[k];
+    end[i] = st + fab_fpga_insn_cycles(g->c, &ci->in);
+    lane_free[ln] = end[i];
+    if (end[i] > span) span = end[i];
+  }
+  return span;
+}
+
+bool fpga_cg_schedule(cg *g, bool always) {
+  size_t n = g->n;
+  if (n < 2) return true;
+  cg_insn *out = malloc(n * sizeof *out);
+  uint64_t *end = malloc(n * sizeof *end); /* estimated end, by placed position */
+  if (!out || !end) {
+    free(out);
+    free(end);
+    fpga_cg_error(g, "out of memory");
+    return false;
+  }
+  uint64_t before_span = estimate_in_order(g, end), span = 0;
+  slot sl[SCHED_WINDOW];
+  uint64_t used = 0, lane_free[NLANES] = {0};
+  size_t next = 0, placed = 0;
+  while (placed < n) {
+    /* fill the window in program order */
+    while (next < n && used != (SCHED_WINDOW >= 64 ? ~0ull : (1ull << SCHED_WINDOW) - 1)) {
+      int s = __builtin_ctzll(~used);
+      slot *c = &sl[s];
+      c->idx = next;
+      c->ready = 0;
+      c->before = 0;
+      for (int t = 0; t < SCHED_WINDOW; t++)
+        if ((used >> t & 1u) && fpga_cg_conflicts(&g->ins[next], &g->ins[sl[t].idx])) c->before |= 1ull << t;
+      size_t lo = placed > SCHED_LOOKBACK ? placed - SCHED_LOOKBACK : 0;
+      for (size_t k = lo; k < placed; k++)
+        if (end[k] > c->ready && fpga_cg_conflicts(&g->ins[next], &out[k])) c->ready = end[k];
+      used |= 1ull << s;
+      next++;
+    }
+    /* the eligible candidate with the earliest estimated start */
+    int best = -1;
+    uint64_t best_start = 0;
+    for (int t = 0; t < SCHED_WINDOW; t++) {
+      if (!(used >> t & 1u) || (sl[t].before & used)) continue;
+      int ln = lane_of(&g->ins[sl[t].idx].in);
+      uint64_t st = sl[t].ready > lane_free[ln] ? sl[t].ready : lane_free[ln];
+      if (best < 0 || st < best_start || (st == best_start && sl[t].idx < sl[best].idx)) {
+        best = t;
+        best_start = st;
+      }
+    }
+    /* the earliest unplaced candidate is always eligible: best >= 0 */
+    const cg_insn *ci = &g->ins[sl[best].idx];
+    uint64_t e = best_start + fab_fpga_insn_cycles(g->c, &ci->in);
+    lane_free[lane_of(&ci->in)] = e;
+    used &= ~(1ull << best);
+    for (int t = 0; t < SCHED_WINDOW; t++) {
+      if (!(used >> t & 1u)) continue;
+      sl[t].before &= ~(1ull << best);
+      if (e > sl[t].ready && fpga_cg_conflicts(&g->ins[sl[t].idx], ci)) sl[t].ready = e;
+    }
+    out[placed] = *ci;
+    end[placed] = e;
+    if (e > span) span = e;
+    placed++;
+  }
+  if (always || span < before_span) memcpy(g->ins, out, n * sizeof *out);
+  free(out);
+  free(end);
+  return true;
+}

@@ -1,0 +1,66 @@
+/* cycles.c — how long one instruction occupies its queue: the timing
+ * model of docs/fpga.md §8, shared by the simulator (sim/sim_timing.c) and
+ * the code generator's instruction scheduler (codegen_sched.c).
+ *
+ *   ld/st   ceil(bits / bandwidth of its stream), and for engine buffers at
+ *           least one element per cycle per engine (the serial write port)
+ *   gather  ceil(bits / input bandwidth)
+ *   bfly/fft nrows * n / (2 P_bu) * stages (conflict-free banks: one
+ *           butterfly per BU per cycle); zero: nrows * n / (2 P_bu)
+ *   mm      ceil(m k n / att_mults); attn, attns ceil(2 s t dh / att_mults)
+ *           + ceil(s t / exp_units); attnm adds the rescale of O and the
+ *           state, ceil(s dh / att_mults) + ceil(s / exp_units)
+ *   ppu     ceil(rows len / lanes) per pass (softmax, ln: 3 passes) */
+#include "fbin.h"
+
+static uint64_t cdiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+static uint64_t max2(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+uint64_t fab_fpga_insn_bits(const fab_fpga_config *c, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  uint64_t wb = c->fp16 ? 16 : 32;
+  switch (in->op) {
+  case FAB_I_LD:
+  case FAB_I_ST: return f[FAB_F_DMA_ROWS] * f[FAB_F_DMA_LEN] * wb * (f[FAB_F_DMA_CPLX] ? 2 : 1);
+  case FAB_I_GATHER: return f[FAB_F_GATH_D] * f[FAB_F_GATH_COUNT] * wb + f[FAB_F_GATH_COUNT] * 32;
+  default: return 0;
+  }
+}
+
+uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  switch (in->op) {
+  case FAB_I_LD:
+  case FAB_I_ST: {
+    uint64_t bw = in->op == FAB_I_ST ? (uint64_t)c->bw_out
+                  : f[FAB_F_DMA_BUF] == FAB_BUF_CB ? (uint64_t)c->bw_coef : (uint64_t)c->bw_in;
+    uint64_t cyc = cdiv(fab_fpga_insn_bits(c, in), bw);
+    if (f[FAB_F_DMA_BUF] == FAB_BUF_BE) cyc = max2(cyc, cdiv(f[FAB_F_DMA_ROWS], f[FAB_F_DMA_NE]) * f[FAB_F_DMA_LEN]);
+    return cyc;
+  }
+  case FAB_I_GATHER: return cdiv(fab_fpga_insn_bits(c, in), (uint64_t)c->bw_in);
+  case FAB_I_BFLY:
+  case FAB_I_FFT:
+  case FAB_I_ZERO: {
+    uint64_t n = 1ull << f[FAB_F_BE_LOGN];
+    uint64_t per = cdiv(n, 2 * (uint64_t)c->p_bu) * f[FAB_F_BE_NROWS];
+    return in->op == FAB_I_ZERO ? per : per * f[FAB_F_BE_NST];
+  }
+  case FAB_I_MM: return cdiv(f[FAB_F_MM_M] * f[FAB_F_MM_K] * f[FAB_F_MM_N], (uint64_t)c->att_mults);
+  case FAB_I_ATTN:
+  case FAB_I_ATTNS:
+  case FAB_I_ATTNM: {
+    uint64_t st = f[FAB_F_ATTN_S] * f[FAB_F_ATTN_T];
+    uint64_t cyc = cdiv(2 * st * f[FAB_F_ATTN_DH], (uint64_t)c->att_mults) + cdiv(st, (uint64_t)c->exp_units);
+    if (in->op == FAB_I_ATTNM)
+      cyc += cdiv(f[FAB_F_ATTN_S] * f[FAB_F_ATTN_DH], (uint64_t)c->att_mults) +
+             cdiv(f[FAB_F_ATTN_S], (uint64_t)c->exp_units);
+    return cyc;
+  }
+  case FAB_I_PPU: {
+    uint64_t fn = f[FAB_F_PPU_FN], passes = (fn == FAB_PPU_SOFTMAX || fn == FAB_PPU_LN) ? 3 : 1;
+    return passes * cdiv(f[FAB_F_PPU_ROWS] * f[FAB_F_PPU_LEN], (uint64_t)c->ppu_lanes);
+  }
+  default: return 1;
+  }
+}
