@@ -41,6 +41,23 @@ for c in $CONFIGS; do
     done
   done
 done
+# PPU sweep: the post-processing unit's lanes against whole-model cycles
+# and LUTs (how the shipped configurations' ppu_lanes were chosen)
+for sw in "vcu128-be40 64 128 256 384" "vcu128-be120 64 128 192 256" "zynq7045-be20 16 32 64"; do
+  set -- $sw
+  c=$1; shift
+  shipped=$(grep -o '"ppu_lanes": [0-9]*' "$ROOT/configs/$c.json" | grep -o '[0-9]*$')
+  for l in "$@"; do
+    tmp="$OUT/sweep-$c-$l.json"
+    sed "s/\"ppu_lanes\": [0-9]*/\"ppu_lanes\": $l/" "$ROOT/configs/$c.json" > "$tmp"
+    lut=$($F resources --accel "$tmp" | awk '/^utilisation/ {print $2}')
+    fits=$($F resources --accel "$tmp" | grep -q "fits the device" && echo yes || echo no)
+    for m in text large; do
+      line=$("$R" "$ROOT/examples/fabnet_$m.fab" "$tmp" -D seq=1024 --timing-only 2>&1 | grep '^RESULT' || echo "RESULT error=1")
+      echo "SWEEP config=$c lanes=$l shipped=$shipped lut=$lut fits=$fits model=$m seq=1024 ${line#RESULT }" >> "$RAW"
+    done
+  done
+done
 # per-layer roofline of LRA-Text (seq 1024) on every configuration
 for c in $CONFIGS; do
   "$R" "$ROOT/examples/fabnet_text.fab" "$ROOT/configs/$c.json" --timing-only --layers | grep '^LAYER' |

@@ -4,7 +4,7 @@ import os
 import sys
 
 raw, outdir = sys.argv[1], sys.argv[2]
-runs, layers, funcs, total = [], [], [], None
+runs, layers, funcs, sweeps, total = [], [], [], [], None
 
 
 def kv(parts):
@@ -24,6 +24,8 @@ for line in open(raw):
         runs.append(kv(p[1:]))
     elif p[0] == "LAYER":
         layers.append(kv(p[1:]))
+    elif p[0] == "SWEEP":
+        sweeps.append(kv(p[1:]))
     elif p[0] == "FUNC":
         funcs.append(kv(p[1:]))
     elif p[0] == "TOTAL":
@@ -79,6 +81,22 @@ for c in configs:
     util = next((l.split()[1:5] for l in lines if l.startswith("utilisation")), [""] * 4)
     verdict = "fits" if any("fits the device" in l for l in lines) else "does not fit"
     w("| %s | %s |" % (c, " | ".join("%s (%s)" % (a, b) for a, b in zip(tot, util)) + " | " + verdict))
+w("\n**PPU sweep** (seq 1024): the post-processing unit's lanes (layer norms, residual adds, bias + GELU "
+  "run there) against cycles, BU utilisation over the butterfly layers and LUTs; the shipped configurations "
+  "use the marked value.\n")
+w("| configuration | PPU lanes | LUT | fits | LRA-Text cycles | BU util layers | FABNet-Large cycles | BU util layers |")
+w("|---|---|---|---|---|---|---|---|")
+for cfg in dict.fromkeys(x["config"] for x in sweeps):
+    for lanes in dict.fromkeys(x["lanes"] for x in sweeps if x["config"] == cfg):
+        row = {x["model"]: x for x in sweeps if x["config"] == cfg and x["lanes"] == lanes}
+        t, g = row.get("text", {}), row.get("large", {})
+        mark = " (shipped)" if t.get("shipped") == lanes else ""
+        def cyc(x):
+            return f"{int(x['cycles']):,}" if "cycles" in x else "error"
+        def ut(x):
+            return "%.0f %%" % (100 * float(x["bu_util_layers"])) if "bu_util_layers" in x else ""
+        w("| %s | %s%s | %s | %s | %s | %s | %s | %s |" % (cfg, lanes, mark, t.get("lut", "?"), t.get("fits", "?"),
+                                                          cyc(t), ut(t), cyc(g), ut(g)))
 w("\n**Per-layer roofline, LRA-Text (seq 1024)**: span = the engines' cycles on the layer (first to last "
   "engine instruction; its loads may run earlier, under the previous layer); compute = butterflies / (P_be·P_bu); transfer = max over "
   "the DMA streams of bits / bandwidth and the engines' serial ports (one element per cycle per engine).\n")
