@@ -247,6 +247,8 @@ void fab_op_set_float(fab_module *m, fab_op *op, const char *key, double v);
 void fab_op_set_str(fab_module *m, fab_op *op, const char *key, const char *v);
 void fab_op_set_ints(fab_module *m, fab_op *op, const char *key,
                      const int64_t *v, int n);
+/* Drops attribute `key` (false if the op has none). */
+bool fab_op_remove_attr(fab_op *op, const char *key);
 const fab_attr *fab_op_attr(const fab_op *op, const char *key);
 int64_t fab_op_int(const fab_op *op, const char *key, int64_t dflt);
 double fab_op_float(const fab_op *op, const char *key, double dflt);

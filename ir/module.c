@@ -199,6 +199,16 @@ void fab_op_set_ints(fab_module *m, fab_op *op, const char *key, const int64_t *
   a->nints = n;
 }
 
+bool fab_op_remove_attr(fab_op *op, const char *key) {
+  for (int i = 0; i < op->nattrs; i++)
+    if (strcmp(op->attrs[i].key, key) == 0) {
+      memmove(&op->attrs[i], &op->attrs[i + 1], sizeof(fab_attr) * (size_t)(op->nattrs - i - 1));
+      op->nattrs--;
+      return true;
+    }
+  return false;
+}
+
 const fab_attr *fab_op_attr(const fab_op *op, const char *key) {
   for (int i = 0; i < op->nattrs; i++)
     if (strcmp(op->attrs[i].key, key) == 0) return &op->attrs[i];

@@ -151,6 +151,9 @@ fab_module *fab_supernet_extract(const fab_module *m, const fab_supernet *s, con
     map[i] = fab_func_copy_op(out, g, op, map);
     for (int k = 0; k < op->noperands && k < 4; k++)
       if (rep[op->operands[k]] != op->operands[k]) map[op->operands[k]] = saved[k];
+    /* the extracted model is a plain one: no supernet markers left behind */
+    static const char *const markers[] = {"hint.choice_edge", "hint.choice", "hint.choice_mix"};
+    for (int k = 0; k < 3; k++) fab_op_remove_attr(&g->ops[map[i]], markers[k]);
     if (op->code == FAB_OP_WEIGHT) {
       const char *old = fab_op_str(op, "name", "");
       const char *nn = plain_name(out, s, choice, old);

@@ -155,6 +155,14 @@ static void test_extract(void) {
   CHECK(pm != NULL);
   if (!pm) return;
   CHECK(pm->nparams == tm->nparams);
+  { /* a plain model: no supernet markers survive the extraction */
+    const fab_func *pf = fab_module_main(pm);
+    int marked = 0;
+    for (int i = 0; pf && i < pf->nops; i++)
+      marked += fab_op_attr(&pf->ops[i], "hint.choice") || fab_op_attr(&pf->ops[i], "hint.choice_edge") ||
+                fab_op_attr(&pf->ops[i], "hint.choice_mix");
+    CHECK(marked == 0);
+  }
   for (int p = 0; p < tm->nparams; p++) {
     int q = fab_module_find_param(pm, tm->params[p].name);
     CHECK(q >= 0 && fab_type_equal(&pm->params[q].type, &tm->params[p].type));
