@@ -11,8 +11,8 @@ typedef struct fab_pool fab_pool;
 fab_pool *fab_pool_new(int threads);
 void fab_pool_free(fab_pool *p);
 int fab_pool_threads(const fab_pool *p);
-/* fab_parallel.parallel_for: splits [0, n) into one contiguous range per
- * thread (the caller takes the first) and waits for all. */
+/* fab_parallel.parallel_for: hands [0, n) out in chunks to the threads
+ * (the caller included) and returns when every chunk is done. */
 void fab_pool_parallel_for(void *pool, fab_kernel_fn fn, void **args, int64_t n);
 
 #endif

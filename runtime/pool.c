@@ -1,26 +1,38 @@
 /* pool.c — a fixed pool of worker threads for fab_parallel.parallel_for.
  *
- * Jobs are rare and coarse (one per op of a model run), so a mutex and two
- * condition variables are enough: the caller publishes a job under a new
- * generation number, runs the first range itself, and waits until every
- * worker has finished its range. */
+ * One job per op of a model run, so jobs are short (tens of microseconds
+ * for small ops) and come back to back.  Two choices follow from that:
+ *  - Workers spin briefly on the job generation before sleeping on the
+ *    condition variable, and the caller spins briefly before sleeping on
+ *    the workers: a futex wake-up costs about as much as a small op.
+ *  - Ranges are handed out in chunks from an atomic counter, not one
+ *    fixed range per thread: on a machine whose cores are shared, a thread
+ *    that gets preempted no longer holds up the whole op.
+ * The mutex and condition variables carry the sleeping path; the atomics
+ * the spinning one.  Kernels compute disjoint rows (the fab_parallel
+ * contract), so the outputs do not depend on who ran which chunk. */
 #include "fab_pool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+
+#define POOL_SPIN 4000 /* polls (with a pause) before sleeping: ~20-50 us */
+#define POOL_CHUNKS_PER_THREAD 4
 
 struct fab_pool {
   int nthreads; /* including the caller */
   pthread_t *threads;
   pthread_mutex_t mu;
   pthread_cond_t work, done;
-  uint64_t gen;
-  int pending;
-  bool stop;
-  fab_kernel_fn fn;
+  _Atomic uint64_t gen;  /* job generation; bumped (under mu) to publish a job */
+  _Atomic int pending;   /* workers still inside the current job */
+  _Atomic bool stop;
+  fab_kernel_fn fn;      /* the job: written before gen is bumped */
   void **args;
-  int64_t n;
+  int64_t n, chunk;
+  _Atomic int64_t next;  /* first row not yet handed out */
 };
 
 typedef struct worker_arg {
@@ -28,9 +40,19 @@ typedef struct worker_arg {
   int index;
 } worker_arg;
 
-static void run_range(fab_pool *p, fab_kernel_fn fn, void **args, int64_t n, int t) {
-  int64_t b = n * t / p->nthreads, e = n * (t + 1) / p->nthreads;
-  if (b < e) fn(args, b, e);
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static void run_chunks(fab_pool *p) {
+  for (;;) {
+    int64_t b = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
+    if (b >= p->n) return;
+    int64_t e = b + p->chunk < p->n ? b + p->chunk : p->n;
+    p->fn(p->args, b, e);
+  }
 }
 
 static void *worker(void *arg) {
@@ -38,20 +60,25 @@ static void *worker(void *arg) {
   free(arg);
   fab_pool *p = wa.pool;
   uint64_t seen = 0;
-  pthread_mutex_lock(&p->mu);
   for (;;) {
-    while (!p->stop && p->gen == seen) pthread_cond_wait(&p->work, &p->mu);
-    if (p->stop) break;
-    seen = p->gen;
-    fab_kernel_fn fn = p->fn;
-    void **args = p->args;
-    int64_t n = p->n;
-    pthread_mutex_unlock(&p->mu);
-    run_range(p, fn, args, n, wa.index);
-    pthread_mutex_lock(&p->mu);
-    if (--p->pending == 0) pthread_cond_signal(&p->done);
+    for (int s = 0; s < POOL_SPIN && atomic_load_explicit(&p->gen, memory_order_acquire) == seen &&
+                    !atomic_load_explicit(&p->stop, memory_order_relaxed);
+         s++)
+      cpu_relax();
+    if (atomic_load_explicit(&p->gen, memory_order_acquire) == seen) {
+      pthread_mutex_lock(&p->mu);
+      while (!atomic_load(&p->stop) && atomic_load(&p->gen) == seen) pthread_cond_wait(&p->work, &p->mu);
+      pthread_mutex_unlock(&p->mu);
+    }
+    if (atomic_load(&p->stop)) break;
+    seen = atomic_load_explicit(&p->gen, memory_order_acquire);
+    run_chunks(p);
+    if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&p->mu); /* the caller checks pending under mu before sleeping */
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
   }
-  pthread_mutex_unlock(&p->mu);
   return NULL;
 }
 
@@ -87,7 +114,7 @@ void fab_pool_free(fab_pool *p) {
   if (!p) return;
   if (p->threads) {
     pthread_mutex_lock(&p->mu);
-    p->stop = true;
+    atomic_store(&p->stop, true);
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
@@ -107,16 +134,22 @@ void fab_pool_parallel_for(void *pool, fab_kernel_fn fn, void **args, int64_t n)
     if (n > 0) fn(args, 0, n);
     return;
   }
+  int64_t chunk = n / ((int64_t)p->nthreads * POOL_CHUNKS_PER_THREAD);
   pthread_mutex_lock(&p->mu);
   p->fn = fn;
   p->args = args;
   p->n = n;
-  p->pending = p->nthreads - 1;
-  p->gen++;
+  p->chunk = chunk < 1 ? 1 : chunk;
+  atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+  atomic_store_explicit(&p->pending, p->nthreads - 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&p->gen, 1, memory_order_release); /* publishes the job */
   pthread_cond_broadcast(&p->work);
   pthread_mutex_unlock(&p->mu);
-  run_range(p, fn, args, n, 0);
-  pthread_mutex_lock(&p->mu);
-  while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-  pthread_mutex_unlock(&p->mu);
+  run_chunks(p);
+  for (int s = 0; s < POOL_SPIN && atomic_load_explicit(&p->pending, memory_order_acquire) > 0; s++) cpu_relax();
+  if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+  }
 }
