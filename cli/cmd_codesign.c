@@ -13,10 +13,11 @@
 #include "ir.h"
 #include "predict.h"
 
-/* "search 350/1000" on one line, redrawn every 50 evaluations. */
+/* "search 350/1000" on one line, redrawn every 50 evaluations; "train
+ * 7/30" after every trained model (seconds each). */
 static void progress(const fab_cd_progress *p, void *user) {
   (void)user;
-  if (p->done == p->total || p->done % 50 == 0)
+  if (p->done == p->total || p->done % 50 == 0 || !strcmp(p->phase, "train"))
     fprintf(stderr, "\r%s %lld/%lld", p->phase, (long long)p->done, (long long)p->total);
   if (p->done == p->total) fputc('\n', stderr);
 }
@@ -103,6 +104,7 @@ static int run_predictor(const cli_args *a) {
     return EXIT_USAGE;
   o.epochs = (int)epochs;
   o.seed = (uint64_t)seed;
+  o.residual = cli_flag(a, "residual");
   fab_diag *d = fab_diag_new();
   fab_pred_dataset ds;
   if (!fab_pred_dataset_load(a->pos[1], target_key(cli_str(a, "target", "fpga")), &ds, d)) return finish(d, false);
@@ -135,6 +137,7 @@ static const opt_spec predictor_opts[] = {
     {"epochs", OPT_VALUE, "N", "training epochs (early stopping on 10% validation; default 400)"},
     {"seed", OPT_VALUE, "N", "seed (default 1)"},
     {"o", OPT_VALUE, "FILE.pred", "write the trained GCN predictor"},
+    {"residual", OPT_FLAG, NULL, "learn the analytical FPGA model's error (needs --accel at predict time)"},
 };
 
 const cli_cmd cmd_predictor = {
@@ -155,16 +158,29 @@ static int run_predict(const cli_args *a) {
   bool ok = false;
   char *accel_json = NULL;
   const char *accel = cli_str(a, "accel", NULL);
+  fab_fpga_config cfg;
   if (accel) {
-    fab_fpga_config cfg;
     char err[512];
     if (fab_fpga_config_load(accel, &cfg, err, sizeof err) != FAB_OK) fab_error(d, (fab_loc){0}, "%s", err);
     else accel_json = fab_fpga_config_to_json(&cfg);
   }
   fab_predictor *p = (!accel || accel_json) ? fab_pred_load(pred, d) : NULL;
+  /* the analytical latency feature, computed as `sample` computes it */
+  double an = 0;
+  uint64_t cyc;
+  if (p && accel_json && !fab_cd_model_latency(m, &cfg, &cyc, &an, d)) {
+    fab_pred_free(p);
+    p = NULL;
+  }
+  if (p && fab_pred_needs_analytical(p) && !accel_json) {
+    fab_error(d, (fab_loc){0}, "%s predicts the analytical model's error: give the accelerator with --accel", pred);
+    fab_pred_free(p);
+    p = NULL;
+  }
   char *graph = p ? fab_pred_graph_json(m, d) : NULL;
   fab_pred_sample s;
-  if (graph && fab_pred_sample_make(graph, accel_json, &s, d)) {
+  if (graph && fab_pred_sample_make(graph, accel_json ? accel_json : "{}", &s, d)) {
+    fab_pred_sample_set_analytical(&s, an);
     printf("%s: predicted latency %.4g ms\n", a->pos[0], fab_pred_predict(p, &s));
     fab_pred_sample_free(&s);
     ok = true;
@@ -194,9 +210,16 @@ static int run_codesign(const cli_args *a) {
   if (!space) return cli_usage_error(a, "give --space SPACE.json");
   fab_cd_search_options o;
   fab_cd_search_options_default(&o);
-  int st = fab_cd_strategy_lookup(cli_str(a, "strategy", "evolution"));
+  /* combined, phase, separate: the Codesign-NAS names of the rl-* forms */
+  const char *sname = cli_str(a, "strategy", "evolution");
+  char rl[32];
+  if (!strcmp(sname, "combined") || !strcmp(sname, "phase") || !strcmp(sname, "separate")) {
+    snprintf(rl, sizeof rl, "rl-%s", sname);
+    sname = rl;
+  }
+  int st = fab_cd_strategy_lookup(sname);
   if (st < 0)
-    return cli_usage_error(a, "unknown strategy (exhaustive, random, evolution, rl-combined, rl-phase, rl-separate)");
+    return cli_usage_error(a, "unknown strategy (exhaustive, random, evolution, combined, phase, separate)");
   o.strategy = (fab_cd_strategy)st;
   int64_t budget, seed, threads;
   if (!cli_int(a, "budget", 1000, 1, INT64_MAX, &budget) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) ||
@@ -207,26 +230,51 @@ static int run_codesign(const cli_args *a) {
   o.threads = (int)threads;
   o.log_path = cli_str(a, "log", NULL);
   o.progress = progress;
-  fab_cd_eval_options eo = {0};
+  fab_cd_eval_options eo;
+  fab_cd_eval_options_default(&eo);
   const char *lat = cli_str(a, "latency", "model");
   if (!strcmp(lat, "sim")) eo.latency = FAB_CD_LAT_SIM;
   else if (strcmp(lat, "model") != 0) return cli_usage_error(a, "--latency is model or sim");
-  if (!strcmp(cli_str(a, "accuracy", "standin"), "proxy")) eo.accuracy = FAB_CD_ACC_PROXY;
+  int acc = fab_cd_acc_lookup(cli_str(a, "accuracy", "auto"));
+  if (acc < 0) return cli_usage_error(a, "--accuracy is auto, trained, proxy or standin");
+  eo.accuracy = (fab_cd_acc_kind)acc;
+  eo.acc_cache = cli_str(a, "acc-cache", NULL);
+  eo.progress = progress;
   fab_diag *d = fab_diag_new();
   fab_cd_space s;
   if (!fab_cd_space_load(space, &s, d)) return finish(d, false);
+  const char *objs = cli_str(a, "objectives", NULL), *device = cli_str(a, "device", NULL);
+  if (objs) {
+    s.objectives = fab_cd_objectives_parse(objs);
+    if (!s.objectives) {
+      fab_diag_free(d);
+      return cli_usage_error(a, "--objectives lists accuracy, latency and/or area, e.g. accuracy,latency,area");
+    }
+  }
+  if (device) {
+    if (strcmp(device, "xcvu37p") && strcmp(device, "xc7z045")) {
+      fab_diag_free(d);
+      return cli_usage_error(a, "--device is xcvu37p (VCU128) or xc7z045 (ZC706)");
+    }
+    snprintf(s.base.device, sizeof s.base.device, "%s", device);
+    s.require_fit = true;
+  }
   fab_cd_evaluator *e = fab_cd_evaluator_new(&s, &eo, d);
   if (!e) return finish(d, false);
   fab_cd_search_result r;
   bool ok = fab_cd_search(&s, e, &o, &r, d);
   if (ok) {
     int64_t *front;
-    int nf = fab_cd_pareto(r.evals, r.nevals, s.require_fit, &front);
+    int nf = fab_cd_pareto(r.evals, r.nevals, fab_cd_front_of(&s), &front);
     fab_cd_hv_ref ref;
     fab_cd_hv_ref_from(r.evals, r.nevals, &ref);
     printf("%s: %lld evaluations (%lld resumed from the log) in %.2f s; Pareto front %d points; "
            "hypervolume %.4f\n", fab_cd_strategy_name(o.strategy), (long long)r.nevals, (long long)r.resumed,
-           r.seconds, nf, fab_cd_hypervolume(r.evals, r.nevals, s.require_fit, &ref));
+           r.seconds, nf, fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(&s), &ref));
+    printf("accuracy: %s\n", fab_cd_evaluator_name(e));
+    if (nf == 0 && s.require_fit)
+      printf("note: no evaluated pair fits the device %s (fabc resources --accel shows an accelerator's use)\n",
+             s.base.device);
     const char *csv = cli_str(a, "o", NULL), *svg = cli_str(a, "plot", NULL);
     if (csv) {
       FILE *f = fopen(csv, "w");
@@ -248,10 +296,17 @@ static int run_codesign(const cli_args *a) {
 
 static const opt_spec codesign_opts[] = {
     {"space", OPT_VALUE, "SPACE.json", "model and accelerator knobs, device, constraints (spaces/*.json)"},
-    {"strategy", OPT_VALUE, "NAME", "exhaustive, random, evolution (NSGA-II; default), rl-combined, rl-phase, rl-separate"},
+    {"strategy", OPT_VALUE, "NAME",
+     "exhaustive, random, evolution (NSGA-II; default), or the REINFORCE forms combined, phase, separate "
+     "(also spelled rl-combined, ...)"},
+    {"objectives", OPT_VALUE, "LIST", "objectives of the front: accuracy,latency,area (default: the space's, else all three)"},
+    {"device", OPT_VALUE, "NAME", "the device whose limits the accelerators must fit: xcvu37p or xc7z045 (default: the space's)"},
     {"budget", OPT_VALUE, "N", "evaluations (default 1000)"},
     {"latency", OPT_VALUE, "model|sim", "the authors' analytical model (default) or the cycle simulator"},
-    {"accuracy", OPT_VALUE, "standin|proxy", "accuracy objective: documented stand-in (default) or synflow"},
+    {"accuracy", OPT_VALUE, "auto|trained|proxy|standin",
+     "accuracy objective: auto (default: trained for <= 100 models, else synflow), short training on ListOps, "
+     "the synflow proxy, or the documented stand-in"},
+    {"acc-cache", OPT_VALUE, "FILE", "trained/proxy accuracies per model: a stopped run resumes without retraining"},
     {"threads", OPT_VALUE, "N", "parallel evaluations (default: all cores)"},
     {"log", OPT_VALUE, "FILE", "append-only evaluation log: a stopped run resumes from it"},
     {"seed", OPT_VALUE, "N", "seed (default 1)"},
@@ -260,9 +315,10 @@ static const opt_spec codesign_opts[] = {
 };
 
 const cli_cmd cmd_codesign = {
-    "codesign", "--space SPACE.json --strategy evolution --budget N -o front.csv --plot front.svg",
+    "codesign", "--space SPACE.json [--device D] [--objectives accuracy,latency,area] --strategy evolution --budget N -o front.csv --plot front.svg",
     "joint model/accelerator search (Codesign-NAS): accuracy, latency, area",
-    "Objectives and constraints (device, latency limit) come from the space file; see\n"
-    "docs/codesign.md.  Under mpirun the evaluations are sharded across processes.",
+    "Objectives and constraints (device, latency limit) come from the space file unless\n"
+    "--objectives / --device say otherwise; see docs/codesign.md.  Evaluations run on all cores; to shard them across processes and\n"
+    "machines run `mpirun -np K fab-codesign search ...` (the same library and results).",
     codesign_opts, sizeof codesign_opts / sizeof *codesign_opts, 0, 0, run_codesign,
 };

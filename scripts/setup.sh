@@ -10,6 +10,7 @@ packages=(
   llvm-dev llvm clang lld libclang-rt-dev   # LLVM C API, FileCheck (llvm tools), libFuzzer runtime
   libopenblas-dev libfftw3-dev               # baselines for bench/
   valgrind                                   # memcheck tests (tests/reliability)
+  openmpi-bin libopenmpi-dev                 # MPI-sharded codesign searches (codesign.mpi_search)
 )
 [[ "${FAB_WITH_TORCH:-0}" == 1 ]] && packages+=(python3-torch python3-numpy)
 

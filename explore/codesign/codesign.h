@@ -9,8 +9,9 @@
  * model_index * naccels + accel_index, so every strategy, the evaluation
  * log and MPI shards name points the same way.
  *
- * Evaluators (evaluate.c) turn a point into objectives: accuracy (a
- * documented stand-in, or a zero-cost proxy when fab_proxy is built),
+ * Evaluators (evaluate.c) turn a point into objectives: accuracy
+ * (accuracy.c: short training on a generated task for spaces of few
+ * models, the synflow proxy for larger ones, or a documented stand-in),
  * FPGA latency (the analytical model composed per layer, or the cycle
  * simulator), resources (the resource model, with the device limits as a
  * constraint) and CPU latency (the CPU backend's JIT, median of repeats).
@@ -51,6 +52,7 @@ typedef struct fab_cd_space {
   /* constraints for constrained queries (0: none) */
   double max_latency_ms;
   bool require_fit;         /* resources within the device */
+  unsigned objectives;      /* FAB_CD_OBJ_* bits ("objectives" in the file; 0: all three) */
 } fab_cd_space;
 
 /* Loads / parses a space; every problem is reported (the message names the
@@ -102,7 +104,45 @@ typedef enum {
 typedef enum {
   FAB_CD_ACC_STANDIN, /* documented closed form of capacity (docs/codesign.md) */
   FAB_CD_ACC_PROXY,   /* synflow at a reduced sequence length (needs fab_proxy) */
+  FAB_CD_ACC_TRAINED, /* held-out accuracy after a short training (needs fab_train) */
+  FAB_CD_ACC_AUTO,    /* trained if the space has <= auto_max_models distinct
+                         models, else the proxy (else the stand-in) */
+  FAB_CD_ACC_KIND_COUNT
 } fab_cd_acc_kind;
+const char *fab_cd_acc_name(fab_cd_acc_kind k); /* "standin", "proxy", "trained", "auto" */
+int fab_cd_acc_lookup(const char *name);        /* -1 if unknown */
+
+/* Trained accuracy: the model's knobs at reduced size (sequence `seq`,
+ * widths divided by `width_div`, at least 4; layers, kinds, heads, FFN
+ * ratio and dense/butterfly choices kept) trained on a generated task
+ * (explore/train) with one thread and fixed seeds, scored on held-out
+ * samples.  The defaults (ListOps of one operator over 2-5 digits, 16
+ * tokens, widths / 16, 400 steps of 32) train a model in 1-20 s and
+ * separate the capacities of the FABNet spaces (docs/codesign.md).
+ * Zero fields take the defaults. */
+typedef struct fab_cd_train_options {
+  int task;          /* fab_task_kind (default ListOps) */
+  int seq;           /* tokens per sample (default 16) */
+  int width_div;     /* default 16: hidden 64..1024 train at 4..64 */
+  int max_depth;     /* ListOps nesting (default 1) */
+  int64_t steps;     /* optimiser steps (default 400) */
+  int batch;         /* default 32 */
+  double lr;         /* default 3e-3 */
+  int64_t train_n, test_n; /* generated samples (default 4000, 1000) */
+  uint64_t seed;     /* data, order and initialisation (default 1) */
+} fab_cd_train_options;
+void fab_cd_train_options_default(fab_cd_train_options *o);
+/* Trains the reduced model of `m` and returns its held-out accuracy. */
+bool fab_cd_train_accuracy(const fab_cd_model *m, const fab_cd_train_options *o, double *acc,
+                           fab_diag *d);
+/* The reduced model fab_cd_train_accuracy trains. */
+void fab_cd_train_model(const fab_cd_model *m, const fab_cd_train_options *o, fab_cd_model *out);
+/* The documented stand-in and the synflow proxy of one model. */
+double fab_cd_accuracy_standin(const fab_cd_model *m, int64_t model_index);
+bool fab_cd_accuracy_proxy(const fab_cd_model *m, double *score, fab_diag *d);
+/* Distinct canonical models of a space, counted up to `cap` (returns
+ * cap + 1 when there are more). */
+int64_t fab_cd_count_models(const fab_cd_space *s, int64_t cap);
 
 typedef struct fab_cd_result {
   int64_t key;
@@ -119,13 +159,34 @@ typedef struct fab_cd_result {
 /* Latency predictor hook: returns latency in ms or < 0 on failure. */
 typedef double (*fab_cd_predict_fn)(const fab_cd_space *s, const fab_cd_point *p, void *user);
 
+typedef struct fab_cd_progress {
+  const char *phase; /* "sample", "search", "train", ... */
+  int64_t done, total;
+  double best;       /* strategy-specific (hypervolume so far) */
+} fab_cd_progress;
+typedef void (*fab_cd_progress_fn)(const fab_cd_progress *p, void *user);
+
 typedef struct fab_cd_evaluator fab_cd_evaluator;
 typedef struct fab_cd_eval_options {
   fab_cd_lat_kind latency;
-  fab_cd_acc_kind accuracy;
+  fab_cd_acc_kind accuracy;  /* zero: the stand-in; the tools default to AUTO */
   fab_cd_predict_fn predict; /* for FAB_CD_LAT_PRED */
   void *predict_user;
+  fab_cd_train_options train; /* FAB_CD_ACC_TRAINED */
+  int auto_max_models;        /* FAB_CD_ACC_AUTO limit (0: FAB_CD_AUTO_MAX_MODELS) */
+  /* Accuracies (trained or proxy) by model: read at start, appended as
+   * they are computed (one O_APPEND write per line, so threads and MPI
+   * ranks may share it); a stopped search resumes without retraining.
+   * NULL: in memory only. */
+  const char *acc_cache;
+  /* "train" progress: done = models scored so far, total = the space's
+   * distinct models.  Called from evaluation threads, serialised. */
+  fab_cd_progress_fn progress;
+  void *progress_user;
 } fab_cd_eval_options;
+#define FAB_CD_AUTO_MAX_MODELS 100
+/* accuracy = AUTO, the rest zero (defaults). */
+void fab_cd_eval_options_default(fab_cd_eval_options *o);
 
 /* The evaluator caches per-model work (IR, layer list, accuracy), so one
  * evaluator serves many accelerators of the same model cheaply.  Thread
@@ -133,8 +194,15 @@ typedef struct fab_cd_eval_options {
 fab_cd_evaluator *fab_cd_evaluator_new(const fab_cd_space *s, const fab_cd_eval_options *o,
                                        fab_diag *d);
 void fab_cd_evaluator_free(fab_cd_evaluator *e);
-/* "model+standin", "sim+proxy", ...: names the objectives (log headers). */
+/* "model+standin", "sim+proxy", "model+trained(...)": names the
+ * objectives and the training budget (log headers). */
 const char *fab_cd_evaluator_name(const fab_cd_evaluator *e);
+/* The accuracy kind in use (AUTO resolved). */
+fab_cd_acc_kind fab_cd_evaluator_accuracy(const fab_cd_evaluator *e);
+/* Models whose accuracy was computed (trained / proxy) and read from the
+ * cache file by this evaluator, and the seconds spent computing. */
+void fab_cd_evaluator_acc_stats(const fab_cd_evaluator *e, int64_t *computed, int64_t *cached,
+                                double *seconds);
 bool fab_cd_evaluate(fab_cd_evaluator *e, int64_t key, fab_cd_result *r, fab_diag *d);
 
 /* Analytical latency of a (high-level) module on an accelerator, cycles
@@ -154,13 +222,6 @@ bool fab_cd_have_cpu(void);
 bool fab_cd_have_sim(void);
 
 /* ---- the latency data set (`fabc sample`) ------------------------------------ */
-
-typedef struct fab_cd_progress {
-  const char *phase; /* "sample", "search", ... */
-  int64_t done, total;
-  double best;       /* strategy-specific (hypervolume so far) */
-} fab_cd_progress;
-typedef void (*fab_cd_progress_fn)(const fab_cd_progress *p, void *user);
 
 typedef struct fab_cd_sample_options {
   int count;
@@ -238,14 +299,27 @@ void fab_cd_search_result_free(fab_cd_search_result *r);
 
 /* ---- Pareto front, hypervolume, output --------------------------------------- */
 
-/* Objectives: maximise accuracy, minimise latency and area; only ok
- * results that fit (when the space requires it) are candidates.  Fills
- * idx with the indices of the non-dominated results (caller frees). */
-int fab_cd_pareto(const fab_cd_result *r, int64_t n, bool require_fit, int64_t **idx);
+/* Which results form a front (the `front` argument below):
+ * FAB_CD_FRONT_FIT keeps only pairs within the device; the objective bits
+ * say which objectives count (none set: all three).  A bool require_fit
+ * converts to FIT with every objective. */
+#define FAB_CD_FRONT_FIT 1u
+#define FAB_CD_OBJ_ACCURACY 2u
+#define FAB_CD_OBJ_LATENCY 4u
+#define FAB_CD_OBJ_AREA 8u
+#define FAB_CD_OBJ_ALL (FAB_CD_OBJ_ACCURACY | FAB_CD_OBJ_LATENCY | FAB_CD_OBJ_AREA)
+unsigned fab_cd_front_of(const fab_cd_space *s);
+/* "accuracy,latency,area", any non-empty subset in any order -> FAB_CD_OBJ_*
+ * bits; 0 for anything else. */
+unsigned fab_cd_objectives_parse(const char *list);
+
+/* Objectives: maximise accuracy, minimise latency and area (those `front`
+ * selects); only ok results that fit (FAB_CD_FRONT_FIT) are candidates.
+ * Fills idx with the indices of the non-dominated results (caller frees). */
+int fab_cd_pareto(const fab_cd_result *r, int64_t n, unsigned front, int64_t **idx);
 /* Hypervolume of the front in the normalised box (1.0 = the whole box). */
 void fab_cd_hv_ref_from(const fab_cd_result *r, int64_t n, fab_cd_hv_ref *ref);
-double fab_cd_hypervolume(const fab_cd_result *r, int64_t n, bool require_fit,
-                          const fab_cd_hv_ref *ref);
+double fab_cd_hypervolume(const fab_cd_result *r, int64_t n, unsigned front, const fab_cd_hv_ref *ref);
 bool fab_cd_write_csv(const fab_cd_space *s, const fab_cd_result *r, int64_t n, const int64_t *idx,
                       int nidx, FILE *out);
 /* Accuracy against latency: every evaluation as a grey dot, the front in
@@ -254,7 +328,6 @@ bool fab_cd_write_svg(const fab_cd_result *r, int64_t n, const int64_t *front, i
                       const char *title, FILE *out);
 
 /* Best accuracy under a latency limit (and the device limits); -1 if none. */
-int64_t fab_cd_best_constrained(const fab_cd_result *r, int64_t n, double max_latency_ms,
-                                bool require_fit);
+int64_t fab_cd_best_constrained(const fab_cd_result *r, int64_t n, double max_latency_ms, unsigned front);
 
 #endif /* FAB_CODESIGN_H */

@@ -9,10 +9,8 @@
 
 #include "codegen.h"
 #include "codesign.h"
+#include "cd_acc.h"
 #include "stats.h"
-#ifdef FAB_CD_HAVE_PROXY
-#include "proxy.h"
-#endif
 
 /* One costed layer: the analytical model needs only its kind and sizes. */
 typedef enum { L_BFLY, L_FFT, L_ATT, L_DENSE, L_VEC } lkind;
@@ -27,7 +25,7 @@ typedef struct model_info {
   layer *layers;
   int nlayers;
   uint64_t max_row; /* longest butterfly / FFT row */
-  double params, macs, accuracy;
+  double params, macs;
 } model_info;
 
 struct fab_cd_evaluator {
@@ -35,6 +33,8 @@ struct fab_cd_evaluator {
   fab_cd_eval_options opt;
   pthread_mutex_t lock;
   model_info **models; /* [nmodels], lazily */
+  cd_acc *acc;         /* accuracy per model (acc_cache.c) */
+  char name[256];
 };
 
 static uint64_t pow2ceil(uint64_t n) {
@@ -164,47 +164,6 @@ bool fab_cd_model_latency(const fab_module *m, const fab_fpga_config *c, uint64_
   return true;
 }
 
-/* The accuracy stand-in (docs/codesign.md): a smooth, saturating function
- * of capacity in the spirit of the LRA-Text results (FABNet and the
- * Transformer both near 0.62-0.65): wider and deeper help with
- * diminishing returns, one or two attention layers help, dense layers help
- * a little, longer sequences help.  A per-model hash adds +-0.002 so that
- * ties are rare.  It is not a measurement. */
-static double accuracy_standin(const fab_cd_model *m, int64_t model_index) {
-  int natt = 0;
-  for (int l = 0; l < m->layers; l++) natt += m->kind[l];
-  double w = log2((double)m->hidden) - 6;  /* 0 at 64 */
-  double r = (double)m->ffn / m->hidden;
-  double acc = 0.58 + 0.045 * (1 - exp(-w / 1.5)) + 0.012 * log2(1 + r) +
-               0.015 * (1 - exp(-(m->layers - 1) / 1.5)) + 0.012 * (natt > 0) +
-               0.004 * (natt > 1) - 0.002 * (natt > 2 ? natt - 2 : 0) + 0.004 * m->ffn_dense +
-               0.003 * (natt && m->proj_dense) + 0.006 * log2((double)m->seq / 1024.0) / 2;
-  uint64_t h = (uint64_t)model_index * 0x9E3779B97F4A7C15ull;
-  h ^= h >> 29;
-  acc += ((double)(h % 1000) / 1000.0 - 0.5) * 0.004;
-  return acc;
-}
-
-#ifdef FAB_CD_HAVE_PROXY
-/* synflow (log) of the same architecture at sequence 64 and a 16-word
- * vocabulary: data-free, so it depends only on the shapes. */
-static bool accuracy_proxy(const fab_cd_model *m, double *acc, fab_diag *d) {
-  fab_cd_model small = *m;
-  small.seq = 64;
-  small.vocab = 16;
-  fab_module *mod = fab_cd_model_build(&small, d);
-  if (!mod) return false;
-  fab_proxy_batch b = {0};
-  b.n = 1;
-  b.width = small.seq;
-  b.x = calloc((size_t)small.seq, sizeof(double));
-  bool ok = b.x && fab_proxy_score(mod, NULL, 1, FAB_PROXY_SYNFLOW, &b, acc, d);
-  free(b.x);
-  fab_module_free(mod);
-  return ok;
-}
-#endif
-
 fab_cd_evaluator *fab_cd_evaluator_new(const fab_cd_space *s, const fab_cd_eval_options *o,
                                        fab_diag *d) {
   fab_cd_evaluator *e = calloc(1, sizeof *e);
@@ -216,15 +175,16 @@ fab_cd_evaluator *fab_cd_evaluator_new(const fab_cd_space *s, const fab_cd_eval_
     free(e);
     return NULL;
   }
-#ifndef FAB_CD_HAVE_PROXY
-  if (e->opt.accuracy == FAB_CD_ACC_PROXY) {
-    fab_error(d, (fab_loc){0}, "the proxy accuracy needs explore/proxy (fab_proxy), not built");
+  e->acc = cd_acc_new(s, &e->opt, d);
+  if (!e->acc) {
     free(e);
     return NULL;
   }
-#endif
+  static const char *lat[] = {"model", "sim", "pred"};
+  snprintf(e->name, sizeof e->name, "%s+%s", lat[e->opt.latency], cd_acc_label(e->acc));
   e->models = calloc((size_t)s->nmodels, sizeof *e->models);
   if (!e->models) {
+    cd_acc_free(e->acc);
     free(e);
     fab_error(d, (fab_loc){0}, "out of memory");
     return NULL;
@@ -233,11 +193,13 @@ fab_cd_evaluator *fab_cd_evaluator_new(const fab_cd_space *s, const fab_cd_eval_
   return e;
 }
 
-const char *fab_cd_evaluator_name(const fab_cd_evaluator *e) {
-  static const char *names[3][2] = {{"model+standin", "model+proxy"},
-                                    {"sim+standin", "sim+proxy"},
-                                    {"pred+standin", "pred+proxy"}};
-  return names[e->opt.latency][e->opt.accuracy];
+const char *fab_cd_evaluator_name(const fab_cd_evaluator *e) { return e->name; }
+
+fab_cd_acc_kind fab_cd_evaluator_accuracy(const fab_cd_evaluator *e) { return cd_acc_kind(e->acc); }
+
+void fab_cd_evaluator_acc_stats(const fab_cd_evaluator *e, int64_t *computed, int64_t *cached,
+                                double *seconds) {
+  cd_acc_stats(e->acc, computed, cached, seconds);
 }
 
 void fab_cd_evaluator_free(fab_cd_evaluator *e) {
@@ -248,6 +210,7 @@ void fab_cd_evaluator_free(fab_cd_evaluator *e) {
       free(e->models[i]);
     }
   free(e->models);
+  cd_acc_free(e->acc);
   pthread_mutex_destroy(&e->lock);
   free(e);
 }
@@ -280,11 +243,6 @@ static model_info *get_model(fab_cd_evaluator *e, const fab_cd_point *p, fab_dia
     }
     fab_module_free(mod);
   }
-  info->accuracy = accuracy_standin(&mm, mi);
-#ifdef FAB_CD_HAVE_PROXY
-  if (info->ok && e->opt.accuracy == FAB_CD_ACC_PROXY)
-    info->ok = accuracy_proxy(&mm, &info->accuracy, d);
-#endif
   info->done = true;
   e->models[mi] = info;
   pthread_mutex_unlock(&e->lock);
@@ -304,7 +262,10 @@ bool fab_cd_evaluate(fab_cd_evaluator *e, int64_t key, fab_cd_result *r, fab_dia
   if (!fab_cd_point_config(&e->space, &p, &c, d)) return false;
   model_info *info = get_model(e, &p, d);
   if (!info || !info->ok) return false;
-  r->accuracy = info->accuracy;
+  /* outside the evaluator's lock: training takes seconds per model */
+  fab_cd_model mm;
+  fab_cd_point_model(&e->space, &p, &mm);
+  if (!cd_acc_get(e->acc, fab_cd_model_index(&e->space, key), &mm, &r->accuracy, d)) return false;
   r->params = info->params;
   r->macs = info->macs;
   fab_fpga_resources res;
@@ -327,8 +288,6 @@ bool fab_cd_evaluate(fab_cd_evaluator *e, int64_t key, fab_cd_result *r, fab_dia
     break;
   }
   case FAB_CD_LAT_SIM: {
-    fab_cd_model mm;
-    fab_cd_point_model(&e->space, &p, &mm);
     fab_module *mod = fab_cd_model_build(&mm, d);
     uint64_t cyc;
     bool ok = mod && fab_cd_sim_latency(mod, &c, &cyc, &r->latency_ms, d);

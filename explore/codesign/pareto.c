@@ -1,13 +1,18 @@
-/* pareto.c — the three-objective Pareto front (accuracy up, latency and
- * area down), its hypervolume, constrained queries, CSV and SVG output. */
+/* pareto.c — the Pareto front over up to three objectives (accuracy up,
+ * latency and area down), its hypervolume, constrained queries, CSV and
+ * SVG output. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codesign.h"
 
-static bool candidate(const fab_cd_result *r, bool require_fit) {
-  return r->ok && (!require_fit || r->fits);
+static bool candidate(const fab_cd_result *r, unsigned front) {
+  return r->ok && (!(front & FAB_CD_FRONT_FIT) || r->fits);
+}
+
+static unsigned objectives(unsigned front) {
+  return front & FAB_CD_OBJ_ALL ? front & FAB_CD_OBJ_ALL : FAB_CD_OBJ_ALL;
 }
 
 typedef struct srt {
@@ -32,7 +37,7 @@ static int cmp_dbl(const void *a, const void *b) {
  * one has latency <= and area <= (exact duplicates: the first is kept).
  * A Fenwick tree over the distinct areas keeps the prefix minimum of
  * latency: O(n log n). */
-int fab_cd_pareto(const fab_cd_result *r, int64_t n, bool require_fit, int64_t **idx) {
+int fab_cd_pareto(const fab_cd_result *r, int64_t n, unsigned front, int64_t **idx) {
   *idx = NULL;
   int64_t m = 0;
   srt *s = malloc(sizeof *s * (size_t)(n + 1));
@@ -42,10 +47,14 @@ int fab_cd_pareto(const fab_cd_result *r, int64_t n, bool require_fit, int64_t *
     free(areas);
     return 0;
   }
+  /* an objective that does not count is the same for every point */
+  unsigned obj = objectives(front);
   for (int64_t i = 0; i < n; i++)
-    if (candidate(&r[i], require_fit)) {
-      s[m] = (srt){r[i].accuracy, r[i].latency_ms, r[i].area, i};
-      areas[m++] = r[i].area;
+    if (candidate(&r[i], front)) {
+      s[m] = (srt){obj & FAB_CD_OBJ_ACCURACY ? r[i].accuracy : 0, obj & FAB_CD_OBJ_LATENCY ? r[i].latency_ms : 0,
+                   obj & FAB_CD_OBJ_AREA ? r[i].area : 0, i};
+      areas[m] = s[m].area;
+      m++;
     }
   qsort(s, (size_t)m, sizeof *s, cmp_srt);
   qsort(areas, (size_t)m, sizeof(double), cmp_dbl);
@@ -116,10 +125,10 @@ static double clamp01(double v) { return v < 0 ? 0 : (v > 1 ? 1 : v); }
 
 /* Exact 3-D hypervolume by slicing along z: between consecutive z levels
  * the dominated region is the 2-D union of the points with z >= level. */
-double fab_cd_hypervolume(const fab_cd_result *r, int64_t n, bool require_fit,
-                          const fab_cd_hv_ref *ref) {
+double fab_cd_hypervolume(const fab_cd_result *r, int64_t n, unsigned front, const fab_cd_hv_ref *ref) {
   int64_t *idx;
-  int nf = fab_cd_pareto(r, n, require_fit, &idx);
+  int nf = fab_cd_pareto(r, n, front, &idx);
+  unsigned obj = objectives(front);
   if (nf == 0) {
     free(idx);
     return 0;
@@ -130,9 +139,10 @@ double fab_cd_hypervolume(const fab_cd_result *r, int64_t n, bool require_fit,
     double llo = log(ref->lat_lo), lhi = log(ref->lat_hi);
     for (int i = 0; i < nf; i++) {
       const fab_cd_result *q = &r[idx[i]];
-      p[i].x = clamp01((q->accuracy - ref->acc_lo) / (ref->acc_hi - ref->acc_lo));
-      p[i].y = clamp01((lhi - log(q->latency_ms)) / (lhi - llo));
-      p[i].z = clamp01((ref->area_hi - q->area) / ref->area_hi);
+      /* an objective that does not count spans the whole box */
+      p[i].x = obj & FAB_CD_OBJ_ACCURACY ? clamp01((q->accuracy - ref->acc_lo) / (ref->acc_hi - ref->acc_lo)) : 1;
+      p[i].y = obj & FAB_CD_OBJ_LATENCY ? clamp01((lhi - log(q->latency_ms)) / (lhi - llo)) : 1;
+      p[i].z = obj & FAB_CD_OBJ_AREA ? clamp01((ref->area_hi - q->area) / ref->area_hi) : 1;
     }
     qsort(p, (size_t)nf, sizeof *p, cmp_z_desc);
     int na = 0;
@@ -156,11 +166,10 @@ double fab_cd_hypervolume(const fab_cd_result *r, int64_t n, bool require_fit,
   return hv;
 }
 
-int64_t fab_cd_best_constrained(const fab_cd_result *r, int64_t n, double max_latency_ms,
-                                bool require_fit) {
+int64_t fab_cd_best_constrained(const fab_cd_result *r, int64_t n, double max_latency_ms, unsigned front) {
   int64_t best = -1;
   for (int64_t i = 0; i < n; i++) {
-    if (!candidate(&r[i], require_fit) || (max_latency_ms > 0 && r[i].latency_ms > max_latency_ms))
+    if (!candidate(&r[i], front) || (max_latency_ms > 0 && r[i].latency_ms > max_latency_ms))
       continue;
     if (best < 0 || r[i].accuracy > r[best].accuracy ||
         (r[i].accuracy == r[best].accuracy && r[i].latency_ms < r[best].latency_ms))

@@ -116,9 +116,20 @@ static int64_t hfind(const state *st, int64_t key) { return kfind(&st->map, key)
 static bool feasible(const state *st, const fab_cd_result *r) {
   return r->ok && (!st->s->require_fit || r->fits);
 }
-static bool dominates(const fab_cd_result *a, const fab_cd_result *b) {
-  return a->accuracy >= b->accuracy && a->latency_ms <= b->latency_ms && a->area <= b->area &&
-         (a->accuracy > b->accuracy || a->latency_ms < b->latency_ms || a->area < b->area);
+/* Over the objectives the space selects (an unselected one never decides). */
+static bool dominates(const state *st, const fab_cd_result *a, const fab_cd_result *b) {
+  unsigned o = fab_cd_front_of(st->s);
+  bool acc = o & FAB_CD_OBJ_ACCURACY, lat = o & FAB_CD_OBJ_LATENCY, area = o & FAB_CD_OBJ_AREA;
+  bool no_worse = (!acc || a->accuracy >= b->accuracy) && (!lat || a->latency_ms <= b->latency_ms) &&
+                  (!area || a->area <= b->area);
+  bool better = (acc && a->accuracy > b->accuracy) || (lat && a->latency_ms < b->latency_ms) ||
+                (area && a->area < b->area);
+  return no_worse && better;
+}
+static bool same_objectives(const state *st, const fab_cd_result *a, const fab_cd_result *b) {
+  unsigned o = fab_cd_front_of(st->s);
+  return (!(o & FAB_CD_OBJ_ACCURACY) || a->accuracy == b->accuracy) &&
+         (!(o & FAB_CD_OBJ_LATENCY) || a->latency_ms == b->latency_ms) && (!(o & FAB_CD_OBJ_AREA) || a->area == b->area);
 }
 
 /* Adds res[i] to the archive; true if it entered (not dominated). */
@@ -127,13 +138,12 @@ static bool archive_add(state *st, int64_t i) {
   if (!feasible(st, r)) return false;
   for (int k = 0; k < st->narch; k++) {
     const fab_cd_result *a = &st->res[st->arch[k]];
-    if (dominates(a, r) || (a->accuracy == r->accuracy && a->latency_ms == r->latency_ms &&
-                            a->area == r->area))
+    if (dominates(st, a, r) || same_objectives(st, a, r))
       return false;
   }
   int m = 0;
   for (int k = 0; k < st->narch; k++)
-    if (!dominates(r, &st->res[st->arch[k]])) st->arch[m++] = st->arch[k];
+    if (!dominates(st, r, &st->res[st->arch[k]])) st->arch[m++] = st->arch[k];
   st->narch = m;
   if (st->narch == st->arch_cap) {
     int nc = st->arch_cap ? 2 * st->arch_cap : 256;
@@ -216,9 +226,21 @@ static bool open_log(state *st, const char *path) {
   return true;
 }
 
+/* The shard that evaluates `key`.  With a per-model accuracy that costs
+ * seconds (training) or more than the latency (the proxy), all pairs of a
+ * model go to one shard, so that no two processes train the same model;
+ * otherwise keys are dealt round-robin (an accelerator-only space would
+ * leave all but one shard idle if sharded by model). */
+static int shard_of(const state *st, int64_t key) {
+  fab_cd_acc_kind k = fab_cd_evaluator_accuracy(st->e);
+  int64_t unit = k == FAB_CD_ACC_TRAINED || k == FAB_CD_ACC_PROXY ? fab_cd_model_index(st->s, key) : key;
+  return (int)(unit % st->o->nshards);
+}
+
 typedef struct work {
   state *st;
   const int64_t *keys;
+  const int *order; /* processing order (results still land at their index) */
   fab_cd_result *out;
   int n;
   int next;
@@ -230,10 +252,11 @@ static void *worker(void *arg) {
   fab_diag *d = fab_diag_new();
   for (;;) {
     pthread_mutex_lock(&w->lock);
-    int i = w->next++;
+    int i = w->next < w->n ? w->order[w->next] : w->n;
+    w->next++;
     pthread_mutex_unlock(&w->lock);
     if (i >= w->n) break;
-    if (w->keys[i] % w->st->o->nshards != w->st->o->shard) continue;
+    if (shard_of(w->st, w->keys[i]) != w->st->o->shard) continue;
     fab_cd_evaluate(w->st->e, w->keys[i], &w->out[i], d);
     w->out[i].key = w->keys[i];
     fab_diag_clear(d);
@@ -254,9 +277,44 @@ static void record_trace(state *st) {
     if (nh) o->trace_hv = nh;
     if (!nn || !nh) return;
     o->trace_n[o->ntrace] = st->n;
-    o->trace_hv[o->ntrace++] = fab_cd_hypervolume(st->res, st->n, st->s->require_fit, &ref);
+    o->trace_hv[o->ntrace++] = fab_cd_hypervolume(st->res, st->n, fab_cd_front_of(st->s), &ref);
     st->next_trace += st->o->trace_every;
   }
+}
+
+/* The order in which the threads take a batch's keys: first one key of
+ * every distinct model, then the second ones, and so on.  A thread that
+ * needs a model another thread is training waits for it, so in request
+ * order (an exhaustive batch is model-major) the threads would mostly
+ * train one model at a time; this way they train different models at
+ * once.  Results do not depend on the order. */
+static bool model_order(const state *st, const int64_t *keys, int n, int *order) {
+  kmap seen = {0};
+  int *rank = malloc(sizeof(int) * (size_t)n), *count = malloc(sizeof(int) * (size_t)n);
+  bool ok = rank && count;
+  int nm = 0, maxr = 0;
+  for (int i = 0; i < n && ok; i++) {
+    int64_t m = fab_cd_model_index(st->s, keys[i]), j = kfind(&seen, m);
+    if (j < 0) {
+      ok = kput(&seen, m, nm);
+      j = nm;
+      count[nm++] = 0;
+    }
+    if (!ok) break;
+    rank[i] = count[j]++;
+    if (rank[i] > maxr) maxr = rank[i];
+  }
+  /* counting sort by rank, stable */
+  int *start = ok ? calloc((size_t)maxr + 2, sizeof(int)) : NULL;
+  ok = ok && start;
+  for (int i = 0; ok && i < n; i++) start[rank[i] + 1]++;
+  for (int r = 0; ok && r <= maxr; r++) start[r + 1] += start[r];
+  for (int i = 0; ok && i < n; i++) order[start[rank[i]]++] = i;
+  free(start);
+  free(rank);
+  free(count);
+  kfree(&seen);
+  return ok;
 }
 
 /* Evaluates the keys not seen yet (in order, up to the budget) and returns
@@ -289,8 +347,10 @@ static bool eval_keys(state *st, const int64_t *keys, int k, int64_t *idx) {
       if (c >= 0) tmp[i] = st->cache[c], cached[i] = true, st->out->resumed++;
       else run[nrun++] = todo[i];
     }
+    int *order = nrun > 0 ? malloc(sizeof(int) * (size_t)nrun) : NULL;
+    if (nrun > 0 && (!order || !model_order(st, run, nrun, order))) st->failed = true;
     if (nrun > 0 && !st->failed) {
-      work w = {st, run, rtmp, nrun, 0, PTHREAD_MUTEX_INITIALIZER};
+      work w = {st, run, order, rtmp, nrun, 0, PTHREAD_MUTEX_INITIALIZER};
       int nt = st->threads < nrun ? st->threads : nrun;
       pthread_t th[64];
       int started = 0;
@@ -300,7 +360,7 @@ static bool eval_keys(state *st, const int64_t *keys, int k, int64_t *idx) {
       for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
       if (st->o->nshards > 1 && st->o->exchange) {
         for (int i = 0; i < nrun; i++)
-          if (run[i] % st->o->nshards != st->o->shard) memset(&rtmp[i], 0, sizeof rtmp[i]);
+          if (shard_of(st, run[i]) != st->o->shard) memset(&rtmp[i], 0, sizeof rtmp[i]);
         if (!st->o->exchange(rtmp, nrun, st->o->exchange_user)) {
           fab_error(st->d, (fab_loc){0}, "exchanging results between shards failed");
           st->failed = true;
@@ -316,6 +376,7 @@ static bool eval_keys(state *st, const int64_t *keys, int k, int64_t *idx) {
     free(cached);
     free(run);
     free(rtmp);
+    free(order);
     if (st->log) fflush(st->log);
     record_trace(st);
     if (st->o->progress)
@@ -380,7 +441,7 @@ static bool cdom(const state *st, const fab_cd_result *a, const fab_cd_result *b
   bool fa = feasible(st, a), fb = feasible(st, b);
   if (fa != fb) return fa;
   if (!fa) return false;
-  return dominates(a, b);
+  return dominates(st, a, b);
 }
 
 /* Non-dominated sorting (O(n^2) per front, n <= 2 * population) and
@@ -408,9 +469,10 @@ static void nds(const state *st, ind *pop, int n) {
     rank++;
   }
   free(cur);
-  /* crowding distance per front over the three objectives */
+  /* crowding distance per front over the selected objectives */
   for (int rk = 0; rk < rank; rk++)
     for (int obj = 0; obj < 3; obj++) {
+      if (!(fab_cd_front_of(st->s) & (FAB_CD_OBJ_ACCURACY << obj))) continue;
       double lo = INFINITY, hi = -INFINITY;
       for (int i = 0; i < n; i++) {
         if (pop[i].rank != rk) continue;
@@ -630,7 +692,7 @@ static void run_rl(state *st, fab_cd_strategy form) {
      * accelerator first, then the accelerator for the chosen model */
     for (int k = nm; k < nk; k++) fixed.v[k] = (uint8_t)(st->s->knobs[k].nvals / 2);
     rl_run(st, &pl, 0, nm, &fixed, st->budget / 2, max_ep, &base);
-    int64_t best = fab_cd_best_constrained(st->res, st->n, st->s->max_latency_ms, st->s->require_fit);
+    int64_t best = fab_cd_best_constrained(st->res, st->n, st->s->max_latency_ms, fab_cd_front_of(st->s));
     if (best < 0) best = fab_cd_best_constrained(st->res, st->n, 0, false);
     if (best >= 0) fab_cd_point_decode(st->s, st->res[best].key, &fixed);
     base = 0;

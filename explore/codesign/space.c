@@ -84,6 +84,13 @@ bool fab_cd_space_parse(const char *json, size_t len, const char *what, fab_cd_s
   json_t *ml = json_object_get(root, "max_latency_ms");
   s->max_latency_ms = json_is_number(ml) ? json_number_value(ml) : 0;
   s->require_fit = !json_is_false(json_object_get(root, "require_fit"));
+  json_t *ob = json_object_get(root, "objectives");
+  s->objectives = 0;
+  if (json_is_string(ob)) s->objectives = fab_cd_objectives_parse(json_string_value(ob));
+  if (ob && !s->objectives) {
+    fab_error(d, (fab_loc){0}, "%s: \"objectives\" must be a string listing accuracy, latency and/or area", what);
+    ok = false;
+  }
 
   /* the accelerator base: the authors' VCU128 build unless "base" overrides */
   const char *base_json =
@@ -346,4 +353,23 @@ fab_module *fab_cd_model_build(const fab_cd_model *m, fab_diag *d) {
   fab_module *mod = fab_frontend_compile_string("codesign.fab", src, strlen(src), NULL, d);
   free(src);
   return mod;
+}
+
+unsigned fab_cd_front_of(const fab_cd_space *s) {
+  return (s->require_fit ? FAB_CD_FRONT_FIT : 0) | (s->objectives & FAB_CD_OBJ_ALL ? s->objectives & FAB_CD_OBJ_ALL
+                                                                                     : FAB_CD_OBJ_ALL);
+}
+
+unsigned fab_cd_objectives_parse(const char *list) {
+  static const char *const names[3] = {"accuracy", "latency", "area"};
+  unsigned bits = 0;
+  for (const char *p = list; p && *p;) {
+    size_t n = strcspn(p, ",");
+    int k = 0;
+    while (k < 3 && !(strlen(names[k]) == n && !strncmp(p, names[k], n))) k++;
+    if (k == 3) return 0;
+    bits |= FAB_CD_OBJ_ACCURACY << k;
+    p += n + (p[n] == ',');
+  }
+  return bits;
 }

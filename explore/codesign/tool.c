@@ -5,10 +5,13 @@
  *
  *   fab-codesign sample SPACE -n N -o OUT.jsonl [--no-sim] [--cpu] [--seed S]
  *   fab-codesign predictor DATA.jsonl [--target T] [--train N] [--holdout-hidden H]
- *                          [--epochs E] [--width W] [--save FILE] [--select]
+ *                          [--epochs E] [--width W] [--layers L] [--wd WD] [--residual]
+ *                          [--shuffle S] [--save FILE] [--select]
  *   fab-codesign search SPACE [--strategy S] [--budget N] [--seed S] [--threads T]
  *                       [--log FILE] [--csv FILE] [--svg FILE] [--max-latency MS]
  *   fab-codesign study SPACE [--frac F] [--seeds K] [--out DIR] [--threads T]
+ *   fab-codesign accuracy SPACE [--max-models N]          (tool_acc.c)
+ * search and study take --accuracy auto|trained|proxy|standin, --acc-cache F.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 #include "codesign.h"
 #include "predict.h"
+#include "tool.h"
 #ifdef FAB_CD_HAVE_MPI
 #include <mpi.h>
 #endif
@@ -34,9 +38,11 @@ static bool flag(int argc, char **argv, const char *name) {
   return false;
 }
 
+/* Searches report every batch (throttled to every 50 evaluations);
+ * training reports every model, each taking seconds. */
 static void progress(const fab_cd_progress *p, void *user) {
   (void)user;
-  if (g_rank == 0 && (p->done == p->total || p->done % 50 == 0))
+  if (g_rank == 0 && (p->done == p->total || p->done % 50 == 0 || !strcmp(p->phase, "train")))
     fprintf(stderr, "\r%s %lld/%lld", p->phase, (long long)p->done, (long long)p->total);
   if (g_rank == 0 && p->done == p->total) fputc('\n', stderr);
 }
@@ -124,6 +130,40 @@ out:
   free(tr);
 }
 
+/* The analytical model as a predictor of the target: as it is, and
+ * calibrated by a least-squares fit log t = a + b log analytical on the
+ * training models (what the residual GCN must beat). */
+static void eval_analytical(const fab_pred_sample *const *tr, int ntr, const fab_pred_sample *const *t,
+                            int n) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0, m = 0;
+  for (int i = 0; i < ntr; i++) {
+    if (!(tr[i]->analytical_ms > 0)) continue;
+    double x = log(tr[i]->analytical_ms), y = log(tr[i]->latency);
+    sx += x, sy += y, sxx += x * x, sxy += x * y, m++;
+  }
+  double *raw = malloc(sizeof(double) * (size_t)(n ? n : 1)), *cal = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  double *tv = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  int k = 0;
+  double det = m * sxx - sx * sx;
+  double b = det != 0 ? (m * sxy - sx * sy) / det : 1, a = m > 0 ? (sy - b * sx) / m : 0;
+  for (int i = 0; raw && cal && tv && i < n; i++)
+    if (t[i]->analytical_ms > 0) {
+      raw[k] = t[i]->analytical_ms;
+      cal[k] = exp(a + b * log(t[i]->analytical_ms));
+      tv[k++] = t[i]->latency;
+    }
+  if (k > 1) {
+    fab_pred_metrics mm;
+    fab_pred_metrics_compute(raw, tv, k, &mm);
+    print_metrics("analytical model", &mm);
+    fab_pred_metrics_compute(cal, tv, k, &mm);
+    print_metrics("analytical, calibrated", &mm);
+  }
+  free(raw);
+  free(cal);
+  free(tv);
+}
+
 static void epoch_progress(const fab_pred_progress *p, void *user) {
   (void)user;
   if (p->epoch % 50 == 0)
@@ -140,6 +180,15 @@ static int cmd_predictor(int argc, char **argv, fab_diag *d) {
   const fab_pred_sample **tr = malloc(sizeof *tr * (size_t)ds.n), **va = malloc(sizeof *va * (size_t)ds.n),
                         **te = malloc(sizeof *te * (size_t)ds.n), **fam = malloc(sizeof *fam * (size_t)ds.n);
   int ntr = 0, nva = 0, nte = 0, nfam = 0;
+  /* --shuffle S: another random split (the lines are in draw order, so
+   * the default split is already random; S > 0 draws a different one) */
+  uint64_t sh = (uint64_t)atoll(arg(argc, argv, "--shuffle", "0"));
+  for (int i = ds.n - 1; sh && i > 0; i--) {
+    sh ^= sh << 13, sh ^= sh >> 7, sh ^= sh << 17;
+    int j = (int)(sh % (uint64_t)(i + 1));
+    fab_pred_sample t = ds.s[i];
+    ds.s[i] = ds.s[j], ds.s[j] = t;
+  }
   /* split: held-out family first; of the rest 80% train, 10% valid, 10% test */
   int rest = 0;
   for (int i = 0; i < ds.n; i++) rest += !(holdout && ds.s[i].hidden >= holdout);
@@ -175,6 +224,11 @@ static int cmd_predictor(int argc, char **argv, fab_diag *d) {
   o.lr = atof(arg(argc, argv, "--lr", "4e-4"));
   o.dropout = atof(arg(argc, argv, "--dropout", "0.05"));
   o.sum_readout = flag(argc, argv, "--sum-readout");
+  o.residual = flag(argc, argv, "--residual");
+  o.layers = atoi(arg(argc, argv, "--layers", "4"));
+  o.weight_decay = atof(arg(argc, argv, "--wd", "5e-4"));
+  eval_analytical(tr, ntr, te, nte);
+  if (nfam) eval_analytical(tr, ntr, fam, nfam);
   o.progress = flag(argc, argv, "-v") ? epoch_progress : NULL;
   const char *names[] = {"GCN", "MACs linear fit", "per-op lookup table", "BRP (binary relation)"};
   fab_pred_kind kinds[] = {FAB_PRED_GCN, FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_BRP};
@@ -238,7 +292,7 @@ static void setup_shards(fab_cd_search_options *o) {
 static bool write_outputs(const fab_cd_space *s, const fab_cd_search_result *r, const char *csv,
                           const char *svg, const char *title) {
   int64_t *front;
-  int nf = fab_cd_pareto(r->evals, r->nevals, s->require_fit, &front);
+  int nf = fab_cd_pareto(r->evals, r->nevals, fab_cd_front_of(s), &front);
   bool ok = true;
   if (csv) {
     FILE *f = fopen(csv, "w");
@@ -272,9 +326,9 @@ static int cmd_search(int argc, char **argv, fab_diag *d) {
   o.log_path = arg(argc, argv, "--log", NULL);
   o.progress = progress;
   if (g_size > 1) setup_shards(&o);
-  fab_cd_eval_options eo = {0};
+  fab_cd_eval_options eo;
+  if (!tool_eval_options(argc, argv, &eo, progress, d)) return 1;
   if (flag(argc, argv, "--sim")) eo.latency = FAB_CD_LAT_SIM;
-  if (flag(argc, argv, "--proxy")) eo.accuracy = FAB_CD_ACC_PROXY;
   fab_cd_evaluator *e = fab_cd_evaluator_new(&s, &eo, d);
   if (!e) return 1;
   fab_cd_search_result r;
@@ -283,14 +337,14 @@ static int cmd_search(int argc, char **argv, fab_diag *d) {
     fab_cd_hv_ref ref;
     fab_cd_hv_ref_from(r.evals, r.nevals, &ref);
     int64_t *front;
-    int nf = fab_cd_pareto(r.evals, r.nevals, s.require_fit, &front);
+    int nf = fab_cd_pareto(r.evals, r.nevals, fab_cd_front_of(&s), &front);
     free(front);
     double lim = atof(arg(argc, argv, "--max-latency", "0"));
     if (lim <= 0) lim = s.max_latency_ms;
     int64_t best = fab_cd_best_constrained(r.evals, r.nevals, lim, s.require_fit);
     printf("%s: %lld evaluations (%lld from the log) in %.2f s, Pareto front %d points, "
            "hypervolume %.4f (own box)\n", fab_cd_strategy_name(o.strategy), (long long)r.nevals,
-           (long long)r.resumed, r.seconds, nf, fab_cd_hypervolume(r.evals, r.nevals, s.require_fit, &ref));
+           (long long)r.resumed, r.seconds, nf, fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(&s), &ref));
     if (best >= 0) {
       fab_cd_point p;
       char buf[512];
@@ -304,6 +358,7 @@ static int cmd_search(int argc, char **argv, fab_diag *d) {
     for (int64_t i = 0; i < r.nevals; i++)
       sum += (double)r.evals[i].key * 1e-6 + r.evals[i].latency_ms + r.evals[i].accuracy;
     printf("checksum %.10g\n", sum);
+    tool_print_acc_stats(e);
     ok = write_outputs(&s, &r, arg(argc, argv, "--csv", NULL), arg(argc, argv, "--svg", NULL),
                        s.name);
   }
@@ -353,8 +408,8 @@ static void compare_sequential(const fab_cd_space *s, const fab_cd_search_result
     }
   sufmax[no] = -1;
   for (int64_t i = no - 1; i >= 0; i--) sufmax[i] = fmax(sufmax[i + 1], best_ppa[order[i]]);
-  int ng = 0;
-  double mid_gain = NAN;
+  int ng = 0, npos = 0;
+  double mid_gain = NAN, gsum = 0;
   int64_t mid = 0;
   for (int k = s->nmodel_knobs; k < s->nknobs; k++) mid = mid * s->knobs[k].nvals + s->knobs[k].nvals / 2;
   for (int64_t a = 0; a < na; a++) {
@@ -373,14 +428,17 @@ static void compare_sequential(const fab_cd_space *s, const fab_cd_search_result
       if (acc[order[md]] < acc[pick]) lo = md + 1;
       else hi = md;
     }
-    gain[ng++] = sufmax[lo] / best_ppa[pick] - 1;
+    gain[ng] = sufmax[lo] / best_ppa[pick] - 1;
+    gsum += gain[ng], npos += gain[ng] > 1e-9;
+    ng++;
     if (a == mid) mid_gain = sufmax[lo] / best_ppa[pick] - 1;
   }
   if (ng) {
     qsort(gain, (size_t)ng, sizeof(double), cmp_dbl);
     printf("codesign vs sequential flow (perf/area at >= the sequential model's accuracy, latency <= "
            "%.3g ms, fitting): over %d reference accelerators gain min %+.1f%%, median %+.1f%%, "
-           "max %+.1f%%", lim, ng, 100 * gain[0], 100 * gain[ng / 2], 100 * gain[ng - 1]);
+           "max %+.1f%%, mean %+.1f%%, > 0 for %d", lim, ng, 100 * gain[0], 100 * gain[ng / 2],
+           100 * gain[ng - 1], 100 * gsum / ng, npos);
     if (!isnan(mid_gain)) printf("; mid-range reference %+.1f%%", 100 * mid_gain);
     printf("\n");
   }
@@ -449,7 +507,8 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
   double frac = atof(arg(argc, argv, "--frac", "0.01"));
   int seeds = atoi(arg(argc, argv, "--seeds", "3"));
   int threads = atoi(arg(argc, argv, "--threads", "0"));
-  fab_cd_eval_options eo = {0};
+  fab_cd_eval_options eo;
+  if (!tool_eval_options(argc, argv, &eo, progress, d)) return 1;
   fab_cd_evaluator *e = fab_cd_evaluator_new(&s, &eo, d);
   if (!e) return 1;
   fab_cd_search_options o;
@@ -462,8 +521,8 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
   fab_cd_hv_ref ref;
   fab_cd_hv_ref_from(ex.evals, ex.nevals, &ref);
   int64_t *tf;
-  int ntf = fab_cd_pareto(ex.evals, ex.nevals, s.require_fit, &tf);
-  double hv_true = fab_cd_hypervolume(ex.evals, ex.nevals, s.require_fit, &ref);
+  int ntf = fab_cd_pareto(ex.evals, ex.nevals, fab_cd_front_of(&s), &tf);
+  double hv_true = fab_cd_hypervolume(ex.evals, ex.nevals, fab_cd_front_of(&s), &ref);
   int64_t valid = 0;
   for (int64_t i = 0; i < ex.nevals; i++) valid += ex.evals[i].ok;
   if (g_rank == 0)
@@ -502,9 +561,9 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
       so.hv_ref = &ref;
       fab_cd_search_result r;
       if (!fab_cd_search(&s, e, &so, &r, d)) return 1;
-      double hv = fab_cd_hypervolume(r.evals, r.nevals, s.require_fit, &ref);
+      double hv = fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(&s), &ref);
       int64_t *f;
-      int nf = fab_cd_pareto(r.evals, r.nevals, s.require_fit, &f);
+      int nf = fab_cd_pareto(r.evals, r.nevals, fab_cd_front_of(&s), &f);
       int rec = 0;
       for (int i = 0; i < nf; i++)
         for (int j = 0; j < ntf; j++)
@@ -536,6 +595,7 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
   if (g_rank == 0) write_hv_svg(path, lines, nlines, budget);
 
   if (g_rank == 0) compare_sequential(&s, &ex);
+  if (g_rank == 0) tool_print_acc_stats(e);
   free(tf);
   fab_cd_search_result_free(&ex);
   fab_cd_evaluator_free(e);
@@ -558,8 +618,14 @@ static double predict_point(const fab_cd_space *s, const fab_cd_point *p, void *
            "\"fp16\":%d,\"att_mults\":%d,\"ppu_lanes\":%d}", c.p_be, c.p_bu, c.bw_in, c.bw_coef,
            c.clock_mhz, c.fp16, c.att_mults, c.ppu_lanes);
   fab_pred_sample smp;
+  uint64_t cyc;
+  double an = 0;
+  /* the analytical latency feature, as `sample` recorded it */
+  if (mod && !fab_cd_model_latency(mod, &c, &cyc, &an, d)) an = 0;
   if (g && fab_pred_sample_make(g, a, &smp, d)) {
+    fab_pred_sample_set_analytical(&smp, an);
     ms = fab_pred_predict(pr, &smp);
+    if (!(ms > 0)) ms = -1;
     fab_pred_sample_free(&smp);
   }
   free(g);
@@ -597,7 +663,7 @@ static int cmd_predsearch(int argc, char **argv, fab_diag *d) {
   if (ok) {
     /* measure the predicted front with the simulator */
     int64_t *f;
-    int nf = fab_cd_pareto(rp.evals, rp.nevals, s.require_fit, &f);
+    int nf = fab_cd_pareto(rp.evals, rp.nevals, fab_cd_front_of(&s), &f);
     fab_cd_result *meas = calloc((size_t)nf + 1, sizeof *meas);
     t0 = now_s();
     int nmeas = 0;
@@ -613,7 +679,7 @@ static int cmd_predsearch(int argc, char **argv, fab_diag *d) {
     memcpy(all + rm.nevals, meas, sizeof *all * (size_t)nmeas);
     fab_cd_hv_ref ref;
     fab_cd_hv_ref_from(all, rm.nevals + nmeas, &ref);
-    double hm = fab_cd_hypervolume(rm.evals, rm.nevals, s.require_fit, &ref);
+    double hm = fab_cd_hypervolume(rm.evals, rm.nevals, fab_cd_front_of(&s), &ref);
     double hp = fab_cd_hypervolume(meas, nmeas, s.require_fit, &ref);
     double hb = fab_cd_hypervolume(all, rm.nevals + nmeas, s.require_fit, &ref);
     double err = 0;
@@ -646,7 +712,7 @@ int main(int argc, char **argv) {
   fab_diag *d = fab_diag_new();
   int rc = 2;
   if (argc < 2) {
-    fprintf(stderr, "usage: fab-codesign sample|predictor|search|study ...\n");
+    fprintf(stderr, "usage: fab-codesign sample|predictor|search|study|predsearch|accuracy ...\n");
   } else if (!strcmp(argv[1], "sample")) {
     rc = cmd_sample(argc - 2, argv + 2, d);
   } else if (!strcmp(argv[1], "predictor")) {
@@ -657,6 +723,8 @@ int main(int argc, char **argv) {
     rc = cmd_predsearch(argc - 2, argv + 2, d);
   } else if (!strcmp(argv[1], "study")) {
     rc = cmd_study(argc - 2, argv + 2, d);
+  } else if (!strcmp(argv[1], "accuracy")) {
+    rc = tool_cmd_accuracy(argc - 2, argv + 2, progress, d);
   } else {
     fprintf(stderr, "fab-codesign: unknown command '%s'\n", argv[1]);
   }

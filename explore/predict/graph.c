@@ -59,8 +59,12 @@ char *fab_pred_graph_json(const fab_module *m, fab_diag *d) {
     json_t *od = json_array(), *idims = json_array();
     for (int r = 0; r < op->type.rank; r++) json_array_append_new(od, json_integer(op->type.dims[r]));
     for (int r = 0; r < in->rank; r++) json_array_append_new(idims, json_integer(in->dims[r]));
-    json_array_append_new(nodes, json_pack("[s o o f]", fab_opinfos[op->code].name, od, idims,
-                                           op_macs(op->code, &op->type, in)));
+    json_t *nd = json_pack("[s o o f]", fab_opinfos[op->code].name, od, idims,
+                           op_macs(op->code, &op->type, in));
+    /* attention heads change the work but neither shape nor MACs */
+    int64_t heads = fab_op_int(op, "heads", 0);
+    if (heads > 0) json_array_append_new(nd, json_integer(heads));
+    json_array_append_new(nodes, nd);
     for (int k = 0; k < op->noperands; k++) {
       int src = op->operands[k];
       if (src >= 0 && src < i && id[src] >= 0)
@@ -93,6 +97,16 @@ static double dims_last(json_t *a) {
   return n ? json_number_value(json_array_get(a, n - 1)) : 1;
 }
 
+/* Elements an op reads and writes: its input and output, plus the weights
+ * of a butterfly or dense layer (MACs per row).  Memory traffic, not
+ * arithmetic, bounds the small elementwise ops on a CPU. */
+static double node_elems(int code, double onum, double inum, double ilast, double macs) {
+  double e = onum + inum;
+  if ((code == FAB_OP_BFLY_LINEAR || code == FAB_OP_DENSE) && inum > 0 && ilast > 0)
+    e += macs / (inum / ilast);
+  return e;
+}
+
 /* Builds features and the normalised adjacency D^-1/2 (A + I) D^-1/2 with
  * a global node joined to every node. */
 static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) {
@@ -107,9 +121,10 @@ static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) 
   g->op = calloc((size_t)n, sizeof(int));
   g->key = calloc((size_t)n, sizeof(uint64_t));
   g->macs = calloc((size_t)n, sizeof(double));
+  g->elems = calloc((size_t)n, sizeof(double));
   int *deg = calloc((size_t)n, sizeof(int));
   int *es = malloc(sizeof(int) * (size_t)(2 * ne + 1)), *ed = malloc(sizeof(int) * (size_t)(2 * ne + 1));
-  bool ok = g->x && g->op && g->key && g->macs && deg && es && ed;
+  bool ok = g->x && g->op && g->key && g->macs && g->elems && deg && es && ed;
   for (int i = 0; ok && i < nn; i++) {
     json_t *nd = json_array_get(nodes, (size_t)i);
     const char *name = json_string_value(json_array_get(nd, 0));
@@ -124,13 +139,20 @@ static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) 
     float *x = g->x + (size_t)i * FAB_PRED_NFEAT;
     x[code] = 1;
     double onum = dims_numel(od), olast = dims_last(od), ilast = dims_last(id);
+    double inum = dims_numel(id);
+    json_t *hj = json_array_get(nd, 4); /* optional: attention heads */
+    double heads = json_is_number(hj) ? json_number_value(hj) : 0;
+    g->elems[i] = node_elems(code, onum, inum, ilast, g->macs[i]);
     float *sh = x + FAB_OP_COUNT + 1;
     sh[0] = (float)(ilog2d(onum) / 24);
     sh[1] = (float)(ilog2d(olast) / 12);
     sh[2] = (float)(ilog2d(olast > 0 ? onum / olast : 1) / 12);
     sh[3] = (float)(ilog2d(ilast) / 12);
     sh[4] = (float)(ilog2d(g->macs[i] + 1) / 30);
+    sh[5] = (float)(ilog2d(g->elems[i] + 1) / 30);
+    sh[6] = (float)(ilog2d(heads) / 4);
     uint64_t h = hash_str(0xcbf29ce484222325ull, name);
+    if (heads > 0) h = hash_int(hash_str(h, "heads"), (int64_t)heads);
     for (size_t r = 0; r < json_array_size(od); r++)
       h = hash_int(h, (int64_t)json_number_value(json_array_get(od, r)));
     g->key[i] = hash_int(h, (int64_t)ilast);
@@ -151,13 +173,14 @@ static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) 
     g->op[gi] = -1;
     float *x = g->x + (size_t)gi * FAB_PRED_NFEAT;
     x[FAB_OP_COUNT] = 1;
-    for (int k = 0; k < FAB_PRED_NACCEL; k++) x[FAB_OP_COUNT + 1 + 5 + k] = (float)accel[k];
+    for (int k = 0; k < FAB_PRED_NACCEL; k++) x[FAB_OP_COUNT + 1 + FAB_PRED_NSHAPE + k] = (float)accel[k];
     /* the global node's shape slots carry whole-model sizes: total MACs,
      * node count, and the MACs of the butterfly, attention/dense and
      * Fourier ops (a mean-normalised aggregation cannot count them) */
-    double tot = 0, bf = 0, at = 0, ff = 0;
+    double tot = 0, bf = 0, at = 0, ff = 0, el = 0;
     for (int i = 0; i < nn; i++) {
       tot += g->macs[i];
+      el += g->elems[i];
       if (g->op[i] == FAB_OP_BFLY_LINEAR) bf += g->macs[i];
       else if (g->op[i] == FAB_OP_MHA || g->op[i] == FAB_OP_DENSE) at += g->macs[i];
       else if (g->op[i] == FAB_OP_FOURIER_MIX) ff += g->macs[i];
@@ -168,6 +191,7 @@ static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) 
     sh[2] = (float)(ilog2d(bf + 1) / 40);
     sh[3] = (float)(ilog2d(at + 1) / 40);
     sh[4] = (float)(ilog2d(ff + 1) / 40);
+    sh[5] = (float)(ilog2d(el + 1) / 40);
     /* neighbours: edges both ways, self-loop, global <-> all */
     for (int k = 0; k < nu; k++) deg[es[k]]++;
     for (int i = 0; i < nn; i++) deg[i] += 2;
@@ -211,6 +235,7 @@ static void graph_free(fab_pred_graph *g) {
   free(g->op);
   free(g->key);
   free(g->macs);
+  free(g->elems);
 }
 
 static double jnum(json_t *o, const char *k, double dflt) {
@@ -287,6 +312,7 @@ bool fab_pred_dataset_load(const char *path, const char *target, fab_pred_datase
       ok = false;
       break;
     }
+    fab_pred_sample_set_analytical(s, jnum(j, "fpga_model_ms", 0));
     ds->n++;
     json_decref(j);
   }
@@ -390,4 +416,14 @@ bool fab_pred_sample_make(const char *graph_json, const char *accel_json, fab_pr
 void fab_pred_sample_free(fab_pred_sample *s) {
   graph_free(&s->g);
   memset(s, 0, sizeof *s);
+}
+
+/* log2 of the latency in microseconds, so that 1 us .. 1 s spans about
+ * [0, 1] like the other features. */
+void fab_pred_sample_set_analytical(fab_pred_sample *s, double ms) {
+  s->analytical_ms = ms > 0 && isfinite(ms) ? ms : 0;
+  if (s->g.n < 1 || !s->g.x) return;
+  float *x = s->g.x + (size_t)(s->g.n - 1) * FAB_PRED_NFEAT;
+  x[FAB_OP_COUNT + 1 + FAB_PRED_NSHAPE + FAB_PRED_NACCEL] =
+      (float)(s->analytical_ms > 0 ? ilog2d(s->analytical_ms * 1000 + 1) / 20 : 0);
 }

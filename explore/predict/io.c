@@ -16,8 +16,8 @@ static json_t *darray(const double *v, int n) {
 }
 
 bool fab_pred_save(const fab_predictor *p, const char *path, fab_diag *d) {
-  json_t *j = json_pack("{s s s i s s}", "format", "fab-predictor", "version", 1, "kind",
-                        kind_names[p->kind]);
+  json_t *j = json_pack("{s s s i s s}", "format", "fab-predictor", "version", FAB_PRED_FILE_VERSION,
+                        "kind", kind_names[p->kind]);
   if (p->kind == FAB_PRED_GCN || p->kind == FAB_PRED_BRP) {
     json_object_set_new(j, "layers", json_integer(p->net.L));
     json_object_set_new(j, "width", json_integer(p->net.W));
@@ -26,6 +26,7 @@ bool fab_pred_save(const fab_predictor *p, const char *path, fab_diag *d) {
     json_object_set_new(j, "y_mean", json_real(p->y_mean));
     json_object_set_new(j, "y_std", json_real(p->y_std));
     json_object_set_new(j, "readout", json_string(p->sum_readout ? "sum" : "global"));
+    json_object_set_new(j, "target", json_string(p->residual ? "log_over_analytical" : "log"));
     json_object_set_new(j, "theta", darray(p->net.theta, p->net.nparams));
   } else if (p->kind == FAB_PRED_MACS) {
     json_object_set_new(j, "a", json_real(p->a));
@@ -71,7 +72,11 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
   fab_predictor *p = calloc(1, sizeof *p);
   const char *why = NULL;
   if (!fmt || strcmp(fmt, "fab-predictor")) why = "missing \"format\": \"fab-predictor\"";
-  else if (!json_is_integer(ver) || json_integer_value(ver) != 1) why = "unsupported version (want 1)";
+  else if (json_is_integer(ver) && json_integer_value(ver) == 1)
+    why = "version 1 file (before the heads, elements-moved and analytical-latency "
+          "features): retrain it with this build";
+  else if (!json_is_integer(ver) || json_integer_value(ver) != FAB_PRED_FILE_VERSION)
+    why = "unsupported version (want 2)";
   else if (!kind) why = "missing \"kind\"";
   if (!why && p) {
     int k = -1;
@@ -98,6 +103,9 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
         const char *ro = json_string_value(json_object_get(j, "readout"));
         p->sum_readout = ro && !strcmp(ro, "sum");
         if (ro && strcmp(ro, "sum") && strcmp(ro, "global")) why = "bad \"readout\"";
+        const char *tg = json_string_value(json_object_get(j, "target"));
+        p->residual = tg && !strcmp(tg, "log_over_analytical");
+        if (tg && strcmp(tg, "log") && strcmp(tg, "log_over_analytical")) why = "bad \"target\"";
         if (why) {
         } else if (!g->theta || !get_darray(json_object_get(j, "theta"), g->theta, g->nparams))
           why = "\"theta\" has the wrong size or a non-finite value";

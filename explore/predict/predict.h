@@ -20,16 +20,18 @@
 /* ---- graphs ---------------------------------------------------------------- */
 
 /* The compute graph of a module's entry function as compact JSON
- * (malloc'd): {"nodes": [[op, [out dims], [in dims], macs], ...],
+ * (malloc'd): {"nodes": [[op, [out dims], [in dims], macs(, heads)], ...],
  *  "edges": [[from, to], ...]}; weight and const ops are left out (their
  * shapes are in the users' features). */
 char *fab_pred_graph_json(const fab_module *m, fab_diag *d);
 
 /* Node features: one-hot op kind (FAB_OP_COUNT + 1 slots, the last for
- * the global node), 5 shape features (log2 sizes, log2 MACs), 8 features
- * of the accelerator (on the global node). */
+ * the global node), FAB_PRED_NSHAPE shape features (log2 sizes, MACs,
+ * elements moved, attention heads), 8 features of the accelerator and 1 of the analytical
+ * model's latency (both on the global node). */
 #define FAB_PRED_NACCEL 8
-#define FAB_PRED_NFEAT (FAB_OP_COUNT + 1 + 5 + FAB_PRED_NACCEL)
+#define FAB_PRED_NSHAPE 7
+#define FAB_PRED_NFEAT (FAB_OP_COUNT + 1 + FAB_PRED_NSHAPE + FAB_PRED_NACCEL + 1)
 
 typedef struct fab_pred_graph {
   int n;          /* nodes, the global node last */
@@ -41,6 +43,7 @@ typedef struct fab_pred_graph {
   int *op;        /* opcode per node (-1: global) */
   uint64_t *key;  /* lookup-table key per node (op + shapes) */
   double *macs;   /* per node */
+  double *elems;  /* per node: elements read and written (node_elems) */
 } fab_pred_graph;
 
 typedef struct fab_pred_sample {
@@ -49,6 +52,10 @@ typedef struct fab_pred_sample {
   double latency;   /* the chosen target, ms */
   double latency2;  /* a second measurement of it (CPU noise), 0 if none */
   double macs;      /* whole model */
+  /* the analytical FPGA model's latency of this point (ms; 0 = unknown):
+   * "fpga_model_ms" of a data set line, fab_cd_model_latency at
+   * prediction time (fab_pred_sample_set_analytical) */
+  double analytical_ms;
   int hidden, layers; /* for held-out family splits */
   int64_t key;      /* the search-space point */
 } fab_pred_sample;
@@ -70,6 +77,9 @@ void fab_pred_dataset_free(fab_pred_dataset *ds);
 bool fab_pred_sample_make(const char *graph_json, const char *accel_json, fab_pred_sample *s,
                           fab_diag *d);
 void fab_pred_sample_free(fab_pred_sample *s);
+/* Sets analytical_ms and its feature on the global node (a latency of 0
+ * or less means unknown: the feature is 0). */
+void fab_pred_sample_set_analytical(fab_pred_sample *s, double ms);
 
 /* ---- metrics ---------------------------------------------------------------- */
 
@@ -105,6 +115,9 @@ typedef struct fab_pred_train_options {
    * true = log of the sum over op nodes of exp(linear(node)): per-op
    * costs that add up, as latency does */
   bool sum_readout;
+  /* GCN: learn log(latency / analytical_ms), the analytical model's
+   * error, instead of log latency; every sample then needs analytical_ms */
+  bool residual;
   uint64_t seed;
   fab_pred_progress_fn progress;
   void *user;
@@ -118,7 +131,10 @@ fab_predictor *fab_pred_train(const fab_pred_sample *const *train, int ntrain,
                               const fab_pred_train_options *o, fab_diag *d);
 void fab_pred_free(fab_predictor *p);
 fab_pred_kind fab_pred_get_kind(const fab_predictor *p);
-/* Latency in ms (GCN, MACs, LUT); for BRP a ranking score (lower = faster). */
+/* True if the predictor needs the sample's analytical_ms (a residual GCN). */
+bool fab_pred_needs_analytical(const fab_predictor *p);
+/* Latency in ms (GCN, MACs, LUT); for BRP a ranking score (lower = faster).
+ * NAN if the predictor needs analytical_ms and the sample has none. */
 double fab_pred_predict(const fab_predictor *p, const fab_pred_sample *s);
 /* BRP: probability that a is faster than b. */
 double fab_pred_compare(const fab_predictor *p, const fab_pred_sample *a, const fab_pred_sample *b);
@@ -127,8 +143,11 @@ double fab_pred_compare(const fab_predictor *p, const fab_pred_sample *a, const 
 void fab_pred_rank_scores(const fab_predictor *p, const fab_pred_sample *const *s, int n,
                           double *score);
 
-/* .pred files: JSON {"format": "fab-predictor", "version": 1, "kind", ...}.
- * Loading checks the header, the sizes and every number. */
+/* .pred files: JSON {"format": "fab-predictor", "version": 2, "kind", ...}.
+ * Loading checks the header, the sizes and every number.  Version 2 (the
+ * bytes and analytical-latency features, the residual target) refuses
+ * version 1 files with a message to retrain. */
+#define FAB_PRED_FILE_VERSION 2
 bool fab_pred_save(const fab_predictor *p, const char *path, fab_diag *d);
 fab_predictor *fab_pred_load(const char *path, fab_diag *d);
 

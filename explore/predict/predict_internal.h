@@ -48,6 +48,7 @@ struct fab_predictor {
   gcn net;              /* GCN, BRP */
   double y_mean, y_std; /* GCN: normalisation of log latency */
   bool sum_readout;     /* GCN: log of the sum of per-node costs, not the global node */
+  bool residual;        /* GCN: the target is log(latency / analytical_ms) */
   double a, b;          /* MACs: latency = a + b * macs */
   int nkeys;            /* LUT */
   uint64_t *keys;       /* sorted */

@@ -58,6 +58,16 @@ static double gcn_out_sm(const fab_predictor *p, const fab_pred_sample *s, gcn_w
   return n ? ((mx + log(z)) - p->y_mean) / p->y_std : 0;
 }
 
+/* The GCN's regression target: log latency, or with `residual` the log of
+ * the analytical model's error (NAN without an analytical latency). */
+static double log_base(const fab_predictor *p, const fab_pred_sample *s) {
+  if (!p->residual) return 0;
+  return s->analytical_ms > 0 ? log(s->analytical_ms) : NAN;
+}
+static double gcn_target(const fab_predictor *p, const fab_pred_sample *s) {
+  return log(s->latency) - log_base(p, s);
+}
+
 static double gcn_out(const fab_predictor *p, const fab_pred_sample *s, gcn_ws *w, uint64_t *rng) {
   return gcn_out_sm(p, s, w, rng, NULL);
 }
@@ -66,15 +76,18 @@ static double gcn_valid_loss(const fab_predictor *p, const fab_pred_sample *cons
                              gcn_ws *w) {
   double l = 0;
   for (int i = 0; i < n; i++)
-    l += fabs(gcn_out(p, v[i], w, NULL) - (log(v[i]->latency) - p->y_mean) / p->y_std);
+    l += fabs(gcn_out(p, v[i], w, NULL) - (gcn_target(p, v[i]) - p->y_mean) / p->y_std);
   return n ? l / n : 0;
 }
 
 static bool train_gcn(fab_predictor *p, const fab_pred_sample *const *tr, int ntr,
                       const fab_pred_sample *const *va, int nva, const fab_pred_train_options *o) {
+  p->residual = o->residual;
+  for (int i = 0; p->residual && i < ntr + nva; i++)
+    if (!((i < ntr ? tr[i] : va[i - ntr])->analytical_ms > 0)) return false;
   double mu = 0, sd = 0;
-  for (int i = 0; i < ntr; i++) mu += log(tr[i]->latency) / ntr;
-  for (int i = 0; i < ntr; i++) sd += (log(tr[i]->latency) - mu) * (log(tr[i]->latency) - mu) / ntr;
+  for (int i = 0; i < ntr; i++) mu += gcn_target(p, tr[i]) / ntr;
+  for (int i = 0; i < ntr; i++) sd += (gcn_target(p, tr[i]) - mu) * (gcn_target(p, tr[i]) - mu) / ntr;
   p->y_mean = mu;
   p->y_std = sd > 1e-12 ? sqrt(sd) : 1;
   p->sum_readout = o->sum_readout;
@@ -105,7 +118,7 @@ static bool train_gcn(fab_predictor *p, const fab_pred_sample *const *tr, int nt
       for (int i = b0; i < b1; i++) {
         const fab_pred_sample *s = tr[perm[i]];
         double *sm = p->sum_readout ? malloc(sizeof(double) * (size_t)s->g.n) : NULL;
-        double y = gcn_out_sm(p, s, &w, &rng, sm), t = (log(s->latency) - mu) / p->y_std;
+        double y = gcn_out_sm(p, s, &w, &rng, sm), t = (gcn_target(p, s) - mu) / p->y_std;
         tl += fabs(y - t);
         double dy = (y > t ? 1.0 : (y < t ? -1.0 : 0.0)) / (b1 - b0);
         double *gv = grad + g->ohead;
@@ -380,6 +393,13 @@ fab_predictor *fab_pred_train(const fab_pred_sample *const *train, int ntrain,
               "dropout in [0, 1))", GCN_MAX_LAYERS);
     return NULL;
   }
+  for (int i = 0; o->kind == FAB_PRED_GCN && o->residual && i < ntrain + nvalid; i++)
+    if (!((i < ntrain ? train[i] : valid[i - ntrain])->analytical_ms > 0)) {
+      fab_error(d, (fab_loc){0}, "the residual GCN needs every sample's analytical latency "
+                "(\"fpga_model_ms\"); %s sample %d has none", i < ntrain ? "training" : "validation",
+                i < ntrain ? i : i - ntrain);
+      return NULL;
+    }
   fab_predictor *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->kind = o->kind;
@@ -407,14 +427,17 @@ void fab_pred_free(fab_predictor *p) {
 }
 
 fab_pred_kind fab_pred_get_kind(const fab_predictor *p) { return p->kind; }
+bool fab_pred_needs_analytical(const fab_predictor *p) { return p->kind == FAB_PRED_GCN && p->residual; }
 
 double fab_pred_predict(const fab_predictor *p, const fab_pred_sample *s) {
   switch (p->kind) {
   case FAB_PRED_GCN: {
     gcn_ws w = {0};
+    double base = log_base(p, s);
+    if (isnan(base)) return NAN;
     double y = gcn_out(p, s, &w, NULL);
     gcn_ws_free(&w);
-    return exp(y * p->y_std + p->y_mean);
+    return exp(y * p->y_std + p->y_mean + base);
   }
   case FAB_PRED_MACS: return p->a + p->b * s->macs;
   case FAB_PRED_LUT: return lut_predict(p, s);

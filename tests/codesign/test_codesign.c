@@ -7,28 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cd_test.h"
 #include "codesign.h"
 #include "predict.h"
 
-static int fails;
-#define CHECK(c)                                                                                   \
-  do {                                                                                             \
-    if (!(c)) {                                                                                    \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                        \
-      fails++;                                                                                     \
-    }                                                                                              \
-  } while (0)
-
-static const char *dir;
-static fab_diag *d;
-
-static bool load(const char *name, fab_cd_space *s) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  bool ok = fab_cd_space_load(path, s, d);
-  if (!ok) fab_diag_print(d, stderr);
-  return ok;
-}
 
 /* A tiny space for quick searches: 2*2*2 models x 2*2*2 accelerators. */
 static const char *tiny_space =
@@ -162,6 +144,25 @@ static void t_pareto_hv(void) {
   /* constrained query */
   CHECK(fab_cd_best_constrained(r, 4, 15, true) == 1);
   CHECK(fab_cd_best_constrained(r, 4, 0.5, true) == -1);
+  /* objectives: accuracy alone keeps only the most accurate point; accuracy
+   * and area make point 3 (area 0.6) dominated by 0 and 1 but points 1 and 2
+   * too (same area as 0, less accurate); latency and area keep 2 */
+  CHECK(fab_cd_objectives_parse("accuracy,latency,area") == FAB_CD_OBJ_ALL);
+  CHECK(fab_cd_objectives_parse("area,accuracy") == (FAB_CD_OBJ_ACCURACY | FAB_CD_OBJ_AREA));
+  CHECK(fab_cd_objectives_parse("speed") == 0 && fab_cd_objectives_parse("") == 0);
+  unsigned fit = FAB_CD_FRONT_FIT;
+  nf = fab_cd_pareto(r, 4, fit | FAB_CD_OBJ_ACCURACY, &f);
+  CHECK(nf == 1 && f[0] == 0);
+  free(f);
+  nf = fab_cd_pareto(r, 4, fit | FAB_CD_OBJ_ACCURACY | FAB_CD_OBJ_AREA, &f);
+  CHECK(nf == 1 && f[0] == 0);
+  free(f);
+  nf = fab_cd_pareto(r, 4, fit | FAB_CD_OBJ_LATENCY | FAB_CD_OBJ_AREA, &f);
+  CHECK(nf == 1 && f[0] == 2);
+  free(f);
+  /* two objectives: the unused one spans the box (z = 1 instead of 0.5) */
+  hv = fab_cd_hypervolume(r, 4, fit | FAB_CD_OBJ_ACCURACY | FAB_CD_OBJ_LATENCY, &ref);
+  CHECK(fabs(hv - 0.5 * 0.5) < 1e-12);
 }
 
 static bool run(const fab_cd_space *s, fab_cd_strategy st, int64_t budget, int threads,
@@ -447,7 +448,7 @@ static void t_predictor_file(void) {
     fab_pred_free(a);
     fab_pred_free(b);
   }
-  const char *bad[] = {"", "{}", "{\"format\":\"fab-predictor\",\"version\":2,\"kind\":\"gcn\"}",
+  const char *bad[] = {"", "{}", "{\"format\":\"fab-predictor\",\"version\":3,\"kind\":\"gcn\"}",
                        "{\"format\":\"fab-predictor\",\"version\":1,\"kind\":\"gcn\",\"layers\":4,"
                        "\"width\":8,\"nfeat\":3,\"theta\":[]}",
                        "{\"format\":\"fab-predictor\",\"version\":1,\"kind\":\"gcn\",\"layers\":2,"
@@ -462,9 +463,105 @@ static void t_predictor_file(void) {
     CHECK(fab_pred_load(path, d) == NULL);
     CHECK(fab_diag_error_count(d) == 1);
   }
+  /* a version 1 file (older features) is refused with a reason to retrain */
+  FILE *f1 = fopen(path, "w");
+  fputs("{\"format\":\"fab-predictor\",\"version\":1,\"kind\":\"macs\",\"a\":1,\"b\":2}", f1);
+  fclose(f1);
+  fab_diag_clear(d);
+  CHECK(fab_pred_load(path, d) == NULL);
+  CHECK(fab_diag_error_count(d) == 1 && strstr(fab_diag_message(d, 0), "retrain") != NULL);
   fab_diag_clear(d);
   CHECK(fab_pred_load("/nonexistent.pred", d) == NULL);
   fab_diag_clear(d);
+  unlink(path);
+  free(tr);
+  fab_pred_dataset_free(&ds);
+}
+
+/* The residual GCN learns log(latency / analytical): a target that is the
+ * analytical latency times a constant is learnt almost exactly in a few
+ * epochs, a file round trip keeps the target kind, and a sample without
+ * the analytical latency gives NAN (prediction) or an error (training). */
+static void t_predictor_residual(void) {
+  char *p = make_dataset(24, false);
+  CHECK(p != NULL);
+  if (!p) return;
+  fab_pred_dataset ds;
+  CHECK(fab_pred_dataset_load(p, "fpga_model_ms", &ds, d));
+  unlink(p);
+  const fab_pred_sample **tr;
+  int n;
+  split(&ds, &tr, &n);
+  for (int i = 0; i < n; i++) {
+    CHECK(ds.s[i].analytical_ms > 0);
+    ds.s[i].latency = 1.37 * ds.s[i].analytical_ms;
+  }
+  /* the analytical feature sits on the global node only */
+  fab_pred_sample *s0 = &ds.s[0];
+  size_t gl = (size_t)(s0->g.n - 1) * FAB_PRED_NFEAT, slot = FAB_PRED_NFEAT - 1;
+  CHECK(s0->g.x[gl + slot] > 0 && s0->g.x[slot] == 0);
+  /* elements moved: a dense node reads its input (4x8) and weights (8x16)
+   * and writes its output (4x16) */
+  fab_pred_sample hs;
+  CHECK(fab_pred_sample_make("{\"nodes\":[[\"input\",[4,8],[4,8],32],[\"dense\",[4,16],[4,8],512]],"
+                             "\"edges\":[[0,1]]}", "{}", &hs, d));
+  CHECK(hs.g.n == 3 && hs.g.elems[1] == 32 + 128 + 64 && hs.g.elems[0] == 64);
+  CHECK(hs.analytical_ms == 0 && hs.g.x[2 * FAB_PRED_NFEAT + slot] == 0);
+  fab_pred_sample_free(&hs);
+  /* attention heads: written by the graph export, a feature and part of the
+   * lookup-table key (2 and 4 heads cost differently at equal shapes) */
+  fab_cd_model m = {.layers = 1, .hidden = 32, .ffn = 32, .heads = 4, .seq = 16, .vocab = 16,
+                    .classes = 2, .kind = {1}};
+  fab_module *mod = fab_cd_model_build(&m, d);
+  char *gj = mod ? fab_pred_graph_json(mod, d) : NULL;
+  CHECK(gj && strstr(gj, "[\"mha\",[16,32],[16,32],16384.0,4]") != NULL);
+  free(gj);
+  fab_module_free(mod);
+  fab_pred_sample h2, h4;
+  CHECK(fab_pred_sample_make("{\"nodes\":[[\"mha\",[4,8],[4,8],256,2]],\"edges\":[]}", "{}", &h2, d));
+  CHECK(fab_pred_sample_make("{\"nodes\":[[\"mha\",[4,8],[4,8],256,4]],\"edges\":[]}", "{}", &h4, d));
+  size_t hslot = FAB_OP_COUNT + 1 + 6;
+  CHECK(h2.g.x[hslot] == 0.25f && h4.g.x[hslot] == 0.5f && h2.g.key[0] != h4.g.key[0]);
+  fab_pred_sample_free(&h2);
+  fab_pred_sample_free(&h4);
+  fab_pred_train_options o;
+  fab_pred_train_options_default(&o);
+  o.residual = true;
+  o.epochs = 30;
+  o.width = 8;
+  o.lr = 3e-3;
+  o.dropout = 0;
+  fab_predictor *pr = fab_pred_train(tr, n, NULL, 0, &o, d);
+  CHECK(pr != NULL && fab_pred_needs_analytical(pr));
+  char path[] = "/tmp/fab_cd_resXXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  if (pr) {
+    double worst = 0;
+    for (int i = 0; i < n; i++) worst = fmax(worst, fabs(fab_pred_predict(pr, tr[i]) / tr[i]->latency - 1));
+    if (!(worst < 0.02)) fprintf(stderr, "residual GCN worst error %.4f\n", worst);
+    CHECK(worst < 0.02);
+    CHECK(fab_pred_save(pr, path, d));
+    fab_predictor *b = fab_pred_load(path, d);
+    CHECK(b && fab_pred_needs_analytical(b) && fab_pred_predict(b, tr[1]) == fab_pred_predict(pr, tr[1]));
+    fab_pred_free(b);
+    double keep = ds.s[2].analytical_ms;
+    fab_pred_sample_set_analytical(&ds.s[2], 0);
+    CHECK(isnan(fab_pred_predict(pr, tr[2])));
+    /* training with a sample that lacks it is an error naming the sample */
+    fab_diag_clear(d);
+    CHECK(fab_pred_train(tr, n, NULL, 0, &o, d) == NULL);
+    CHECK(fab_diag_error_count(d) == 1 && strstr(fab_diag_message(d, 0), "sample 2") != NULL);
+    fab_diag_clear(d);
+    fab_pred_sample_set_analytical(&ds.s[2], keep);
+  }
+  /* a plain GCN does not need it */
+  o.residual = false;
+  o.epochs = 2;
+  fab_predictor *plain = fab_pred_train(tr, n, NULL, 0, &o, d);
+  CHECK(plain && !fab_pred_needs_analytical(plain));
+  fab_pred_free(plain);
+  fab_pred_free(pr);
   unlink(path);
   free(tr);
   fab_pred_dataset_free(&ds);
@@ -533,6 +630,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(t, "predictor_train")) t_predictor_train();
   else if (!strcmp(t, "predictor_file")) t_predictor_file();
   else if (!strcmp(t, "brp_rank")) t_brp_rank();
+  else if (!strcmp(t, "predictor_residual")) t_predictor_residual();
   else {
     fprintf(stderr, "unknown test %s\n", t);
     rc = 2;
