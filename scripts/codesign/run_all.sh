@@ -109,5 +109,5 @@ if command -v mpirun >/dev/null; then
 fi
 
 # 7. Predictor-driven against measurement-driven search (simulator).
-nice -n 10 "$T/fab-codesign" predsearch "$S/latbench.json" --pred "$OUT/gcn_sim.pred" \
+nice -n 10 "$T/fab-codesign" predsearch "$S/latbench.json" --pred "$OUT/gcn_res.pred" \
   --budget-meas 64 --budget-pred 1000 | tee "$OUT/predsearch.txt"
