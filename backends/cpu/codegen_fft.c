@@ -130,14 +130,47 @@ static LLVMValueRef lane_buffer(cg *c, int64_t len) {
   return LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
 }
 
+/* True if every row of fft.stages `op`'s operand (along its last axis, of
+ * length W) is the spectrum of a real row, X[.., W - k] = conj X[.., k]:
+ * the operand is bitrev (op's axis) of one fft.stages running every stage
+ * along the last axis of bitrev (last axis) of complex (real), as
+ * lower-fourier emits Re(FFT2).  Then Re of the transform along op's axis
+ * obeys Re Y[s, W - k] = Re Y[(-s) mod S, k], and only half the columns
+ * need transforming. */
+static bool hermitian_rows(cg *c, const fab_op *op) {
+  const fab_func *f = c->f;
+  const fab_op *b0 = &f->ops[op->operands[0]];
+  if (b0->code != FAB_OP_BITREV || fab_op_int(b0, "axis", -9) != fab_op_int(op, "axis", -8)) return false;
+  const fab_op *fs = &f->ops[b0->operands[0]];
+  const fab_type *t = &fs->type;
+  int last = t->rank - 1;
+  if (fs->code != FAB_OP_FFT_STAGES || fab_op_int(fs, "real_out", 0) || t->dtype != FAB_C64 ||
+      cg_norm_axis(t, fab_op_int(fs, "axis", -1)) != last)
+    return false;
+  const fab_attr *st = fab_op_attr(fs, "stages");
+  int64_t W = t->dims[last], logw = 0;
+  while (((int64_t)1 << logw) < W) logw++;
+  if (!st || st->kind != FAB_ATTR_INTS || ((int64_t)1 << logw) != W || st->nints != logw) return false;
+  for (int k = 0; k < st->nints; k++)
+    if (st->ints[k] != k + 1) return false; /* every stage, in order: a complete DFT */
+  const fab_op *b1 = &f->ops[fs->operands[0]];
+  if (b1->code != FAB_OP_BITREV || cg_norm_axis(&b1->type, fab_op_int(b1, "axis", -1)) != last) return false;
+  const fab_op *cx = &f->ops[b1->operands[0]];
+  return cx->code == FAB_OP_COMPLEX && f->ops[cx->operands[0]].type.dtype == FAB_F32;
+}
+
 /* Across a middle axis with V | inner: V consecutive inner positions are
  * the lanes.  Their interleaved (re, im) pairs are split into a re and an
  * im vector on the way in (even / odd shuffles) and interleaved again on
  * the way out, so the stages run exactly as in the tiled case. */
 static void gen_fft_columns(cg *c, const fab_attr *st, LLVMValueRef tab, int64_t M, int64_t outer,
-                            int64_t len, int64_t inner, bool real_out, int64_t *nrows) {
+                            int64_t len, int64_t inner, bool real_out, bool hermitian, int64_t *nrows) {
   int V = c->lanes;
-  int64_t nch = inner / V;
+  /* hermitian (real_out only): blocks of columns below W/2 store their own
+   * columns and, mirrored, columns W - k (k > 0) of row (-s) mod S; one
+   * more block for column W/2 alone.  W/2 + V columns transformed, not W. */
+  int64_t half = inner / 2;
+  int64_t nch = hermitian ? half / V + 1 : inner / V;
   *nrows = outer * nch;
   LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1), buf = lane_buffer(c, len);
   LLVMValueRef even[32], odd[32], lo[32], hi[32];
@@ -165,7 +198,25 @@ static void gen_fft_columns(cg *c, const fab_attr *st, LLVMValueRef tab, int64_t
   e = cg_add(c, base, cg_mulc(c, p.iv, inner));
   bi = cg_mulc(c, p.iv, 2 * V);
   LLVMValueRef re = cg_vload(c, buf, bi, 64);
-  if (real_out) {
+  if (hermitian) {
+    LLVMValueRef nyq = LLVMBuildICmp(c->b, LLVMIntEQ, cb, cg_i64(c, half), "");
+    LLVMBasicBlockRef join = cg_if_begin(c, nyq); /* the column W/2 block: lane 0 only */
+    cg_storef(c, LLVMBuildExtractElement(c->b, re, cg_i32(c, 0), ""), out, e);
+    cg_if_end(c, join);
+    LLVMBasicBlockRef join2 = cg_if_begin(c, LLVMBuildNot(c->b, nyq, ""));
+    cg_vstore(c, re, out, e, 4);
+    /* mirror: out[o, (len - p) mod len, W - k] = Re Y[o, p, k] for k = cb + i > 0 */
+    LLVMValueRef q = LLVMBuildURem(c->b, LLVMBuildNSWSub(c->b, cg_i64(c, len), p.iv, ""), cg_i64(c, len), "");
+    LLVMValueRef mrow = cg_add(c, cg_mulc(c, o, len * inner), cg_mulc(c, q, inner));
+    for (int i = 0; i < V; i++) {
+      LLVMValueRef k = cg_addc(c, cb, i);
+      LLVMBasicBlockRef j3 = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntNE, k, cg_i64(c, 0), ""));
+      LLVMValueRef dst = cg_add(c, mrow, LLVMBuildNSWSub(c->b, cg_i64(c, inner), k, ""));
+      cg_storef(c, LLVMBuildExtractElement(c->b, re, cg_i32(c, i), ""), out, dst);
+      cg_if_end(c, j3);
+    }
+    cg_if_end(c, join2);
+  } else if (real_out) {
     cg_vstore(c, re, out, e, 4);
   } else {
     LLVMValueRef im = cg_vload(c, buf, cg_addc(c, bi, V), 64);
@@ -235,7 +286,8 @@ static bool gen_fft_stages(cg *c, const fab_op *op, int64_t *nrows) {
     return true;
   }
   if (inner % c->lanes == 0 && len <= 8192) {
-    gen_fft_columns(c, st, tab, M, outer, len, inner, real_out, nrows);
+    bool herm = real_out && inner % (2 * c->lanes) == 0 && hermitian_rows(c, op) && !getenv("FAB_CPU_NO_HERMITIAN");
+    gen_fft_columns(c, st, tab, M, outer, len, inner, real_out, herm, nrows);
     return true;
   }
   /* Across a middle axis: blocks of `chunk` consecutive inner positions
