@@ -210,14 +210,7 @@ static int run_codesign(const cli_args *a) {
   if (!space) return cli_usage_error(a, "give --space SPACE.json");
   fab_cd_search_options o;
   fab_cd_search_options_default(&o);
-  /* combined, phase, separate: the Codesign-NAS names of the rl-* forms */
-  const char *sname = cli_str(a, "strategy", "evolution");
-  char rl[32];
-  if (!strcmp(sname, "combined") || !strcmp(sname, "phase") || !strcmp(sname, "separate")) {
-    snprintf(rl, sizeof rl, "rl-%s", sname);
-    sname = rl;
-  }
-  int st = fab_cd_strategy_lookup(sname);
+  int st = fab_cd_strategy_lookup(cli_str(a, "strategy", "evolution"));
   if (st < 0)
     return cli_usage_error(a, "unknown strategy (exhaustive, random, evolution, combined, phase, separate)");
   o.strategy = (fab_cd_strategy)st;

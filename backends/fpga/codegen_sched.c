@@ -44,15 +44,22 @@ typedef struct slot {
   uint64_t before; /* slots holding earlier candidates it conflicts with */
 } slot;
 
+/* The estimated end of the latest of the last SCHED_LOOKBACK instructions of
+ * seq[0, n) that conflict with x (0 if none): x's earliest start. */
+static uint64_t ready_after(const cg_insn *x, const cg_insn *seq, const uint64_t *end, size_t n) {
+  uint64_t ready = 0;
+  for (size_t k = n > SCHED_LOOKBACK ? n - SCHED_LOOKBACK : 0; k < n; k++)
+    if (end[k] > ready && fpga_cg_conflicts(x, &seq[k])) ready = end[k];
+  return ready;
+}
+
 /* Estimated makespan of the instructions in their current order. */
 static uint64_t estimate_in_order(const cg *g, uint64_t *end) {
   uint64_t lane_free[NLANES] = {0}, span = 0;
   for (size_t i = 0; i < g->n; i++) {
     const cg_insn *ci = &g->ins[i];
     int ln = lane_of(&ci->in);
-    uint64_t st = lane_free[ln];
-    for (size_t k = i > SCHED_LOOKBACK ? i - SCHED_LOOKBACK : 0; k < i; k++)
-      if (end[k] > st && fpga_cg_conflicts(ci, &g->ins[k])) st = end[k];
+    uint64_t ready = ready_after(ci, g->ins, end, i), st = ready > lane_free[ln] ? ready : lane_free[ln];
     end[i] = st + fab_fpga_insn_cycles(g->c, &ci->in);
     lane_free[ln] = end[i];
     if (end[i] > span) span = end[i];
@@ -81,13 +88,10 @@ bool fpga_cg_schedule(cg *g, bool always) {
       int s = __builtin_ctzll(~used);
       slot *c = &sl[s];
       c->idx = next;
-      c->ready = 0;
+      c->ready = ready_after(&g->ins[next], out, end, placed);
       c->before = 0;
       for (int t = 0; t < SCHED_WINDOW; t++)
         if ((used >> t & 1u) && fpga_cg_conflicts(&g->ins[next], &g->ins[sl[t].idx])) c->before |= 1ull << t;
-      size_t lo = placed > SCHED_LOOKBACK ? placed - SCHED_LOOKBACK : 0;
-      for (size_t k = lo; k < placed; k++)
-        if (end[k] > c->ready && fpga_cg_conflicts(&g->ins[next], &out[k])) c->ready = end[k];
       used |= 1ull << s;
       next++;
     }

@@ -254,7 +254,7 @@ typedef enum {
   FAB_CD_STRATEGY_COUNT
 } fab_cd_strategy;
 const char *fab_cd_strategy_name(fab_cd_strategy s);
-int fab_cd_strategy_lookup(const char *name); /* -1 if unknown */
+int fab_cd_strategy_lookup(const char *name); /* also combined, phase, separate for rl-*; -1 if unknown */
 
 /* The normalisation box of the hypervolume: accuracy in [acc_lo, acc_hi],
  * log latency in [log lat_lo, log lat_hi], area in [0, area_hi]. */

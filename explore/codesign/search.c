@@ -23,7 +23,9 @@ const char *fab_cd_strategy_name(fab_cd_strategy s) {
 }
 int fab_cd_strategy_lookup(const char *name) {
   for (int i = 0; i < FAB_CD_STRATEGY_COUNT; i++)
-    if (!strcmp(name, strategy_names[i])) return i;
+    if (!strcmp(name, strategy_names[i]) ||
+        (!strncmp(strategy_names[i], "rl-", 3) && !strcmp(name, strategy_names[i] + 3)))
+      return i; /* combined, phase, separate: the Codesign-NAS names of the rl-* forms */
   return -1;
 }
 
@@ -44,6 +46,7 @@ typedef struct kmap {
 
 typedef struct state {
   const fab_cd_space *s;
+  unsigned front;      /* fab_cd_front_of(s): fit and the objectives that count */
   fab_cd_evaluator *e;
   const fab_cd_search_options *o;
   fab_diag *d;
@@ -118,7 +121,7 @@ static bool feasible(const state *st, const fab_cd_result *r) {
 }
 /* Over the objectives the space selects (an unselected one never decides). */
 static bool dominates(const state *st, const fab_cd_result *a, const fab_cd_result *b) {
-  unsigned o = fab_cd_front_of(st->s);
+  unsigned o = st->front;
   bool acc = o & FAB_CD_OBJ_ACCURACY, lat = o & FAB_CD_OBJ_LATENCY, area = o & FAB_CD_OBJ_AREA;
   bool no_worse = (!acc || a->accuracy >= b->accuracy) && (!lat || a->latency_ms <= b->latency_ms) &&
                   (!area || a->area <= b->area);
@@ -127,7 +130,7 @@ static bool dominates(const state *st, const fab_cd_result *a, const fab_cd_resu
   return no_worse && better;
 }
 static bool same_objectives(const state *st, const fab_cd_result *a, const fab_cd_result *b) {
-  unsigned o = fab_cd_front_of(st->s);
+  unsigned o = st->front;
   return (!(o & FAB_CD_OBJ_ACCURACY) || a->accuracy == b->accuracy) &&
          (!(o & FAB_CD_OBJ_LATENCY) || a->latency_ms == b->latency_ms) && (!(o & FAB_CD_OBJ_AREA) || a->area == b->area);
 }
@@ -277,7 +280,7 @@ static void record_trace(state *st) {
     if (nh) o->trace_hv = nh;
     if (!nn || !nh) return;
     o->trace_n[o->ntrace] = st->n;
-    o->trace_hv[o->ntrace++] = fab_cd_hypervolume(st->res, st->n, fab_cd_front_of(st->s), &ref);
+    o->trace_hv[o->ntrace++] = fab_cd_hypervolume(st->res, st->n, st->front, &ref);
     st->next_trace += st->o->trace_every;
   }
 }
@@ -320,10 +323,10 @@ static bool model_order(const state *st, const int64_t *keys, int n, int *order)
 /* Evaluates the keys not seen yet (in order, up to the budget) and returns
  * each requested key's index in res (-1 past the budget) in idx. */
 static bool eval_keys(state *st, const int64_t *keys, int k, int64_t *idx) {
-  int64_t *todo = malloc(sizeof(int64_t) * (size_t)(k + 1));
+  int64_t *pending = malloc(sizeof(int64_t) * (size_t)(k + 1));
   fab_cd_result *tmp = calloc((size_t)k + 1, sizeof *tmp);
-  if (!todo || !tmp) {
-    free(todo);
+  if (!pending || !tmp) {
+    free(pending);
     free(tmp);
     st->failed = true;
     return false;
@@ -332,8 +335,8 @@ static bool eval_keys(state *st, const int64_t *keys, int k, int64_t *idx) {
   for (int i = 0; i < k; i++) {
     if (hfind(st, keys[i]) >= 0) continue;
     bool dup = false;
-    for (int j = 0; j < m && !dup; j++) dup = todo[j] == keys[i];
-    if (!dup && st->n + m < st->budget) todo[m++] = keys[i];
+    for (int j = 0; j < m && !dup; j++) dup = pending[j] == keys[i];
+    if (!dup && st->n + m < st->budget) pending[m++] = keys[i];
   }
   if (m > 0) {
     /* results already in the log are reused; only the rest run */
@@ -343,9 +346,9 @@ static bool eval_keys(state *st, const int64_t *keys, int k, int64_t *idx) {
     int nrun = 0;
     if (!cached || !run || !rtmp) st->failed = true;
     for (int i = 0; i < m && !st->failed; i++) {
-      int64_t c = kfind(&st->cmap, todo[i]);
+      int64_t c = kfind(&st->cmap, pending[i]);
       if (c >= 0) tmp[i] = st->cache[c], cached[i] = true, st->out->resumed++;
-      else run[nrun++] = todo[i];
+      else run[nrun++] = pending[i];
     }
     int *order = nrun > 0 ? malloc(sizeof(int) * (size_t)nrun) : NULL;
     if (nrun > 0 && (!order || !model_order(st, run, nrun, order))) st->failed = true;
@@ -384,7 +387,7 @@ static bool eval_keys(state *st, const int64_t *keys, int k, int64_t *idx) {
   }
   if (idx)
     for (int i = 0; i < k; i++) idx[i] = hfind(st, keys[i]);
-  free(todo);
+  free(pending);
   free(tmp);
   return !st->failed;
 }
@@ -472,7 +475,7 @@ static void nds(const state *st, ind *pop, int n) {
   /* crowding distance per front over the selected objectives */
   for (int rk = 0; rk < rank; rk++)
     for (int obj = 0; obj < 3; obj++) {
-      if (!(fab_cd_front_of(st->s) & (FAB_CD_OBJ_ACCURACY << obj))) continue;
+      if (!(st->front & (FAB_CD_OBJ_ACCURACY << obj))) continue;
       double lo = INFINITY, hi = -INFINITY;
       for (int i = 0; i < n; i++) {
         if (pop[i].rank != rk) continue;
@@ -692,7 +695,7 @@ static void run_rl(state *st, fab_cd_strategy form) {
      * accelerator first, then the accelerator for the chosen model */
     for (int k = nm; k < nk; k++) fixed.v[k] = (uint8_t)(st->s->knobs[k].nvals / 2);
     rl_run(st, &pl, 0, nm, &fixed, st->budget / 2, max_ep, &base);
-    int64_t best = fab_cd_best_constrained(st->res, st->n, st->s->max_latency_ms, fab_cd_front_of(st->s));
+    int64_t best = fab_cd_best_constrained(st->res, st->n, st->s->max_latency_ms, st->front);
     if (best < 0) best = fab_cd_best_constrained(st->res, st->n, 0, false);
     if (best >= 0) fab_cd_point_decode(st->s, st->res[best].key, &fixed);
     base = 0;
@@ -721,6 +724,7 @@ bool fab_cd_search(const fab_cd_space *s, fab_cd_evaluator *e, const fab_cd_sear
   clock_gettime(CLOCK_MONOTONIC, &t0);
   state st = {0};
   st.s = s, st.e = e, st.o = o, st.d = d, st.out = res;
+  st.front = fab_cd_front_of(s);
   st.budget = o->strategy == FAB_CD_EXHAUSTIVE ? fab_cd_space_size(s) : o->budget;
   st.rng = o->seed * 0x9E3779B97F4A7C15ull + 12345;
   st.next_trace = o->trace_every;

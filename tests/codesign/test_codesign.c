@@ -376,16 +376,26 @@ static void split(const fab_pred_dataset *ds, const fab_pred_sample ***tr, int *
   for (int i = 0; i < ds->n; i++) (*tr)[i] = &ds->s[i];
 }
 
-static void t_predictor_train(void) {
-  char *p = make_dataset(40, false);
+/* Samples n models (analytical latency), loads them as a data set and
+ * lists every sample as training data (*tr: caller frees).  false after a
+ * failed CHECK. */
+static bool sampled_dataset(int n, fab_pred_dataset *ds, const fab_pred_sample ***tr, int *ntr) {
+  char *p = make_dataset(n, false);
   CHECK(p != NULL);
-  if (!p) return;
-  fab_pred_dataset ds;
-  CHECK(fab_pred_dataset_load(p, "fpga_model_ms", &ds, d));
+  if (!p) return false;
+  bool ok = fab_pred_dataset_load(p, "fpga_model_ms", ds, d);
+  CHECK(ok);
   unlink(p);
+  if (!ok) return false;
+  split(ds, tr, ntr);
+  return true;
+}
+
+static void t_predictor_train(void) {
+  fab_pred_dataset ds;
   const fab_pred_sample **tr;
   int n;
-  split(&ds, &tr, &n);
+  if (!sampled_dataset(40, &ds, &tr, &n)) return;
   fab_pred_kind kinds[4] = {FAB_PRED_GCN, FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_GCN};
   for (int k = 0; k < 4; k++) {
     fab_pred_train_options o;
@@ -416,15 +426,10 @@ static void t_predictor_train(void) {
 }
 
 static void t_predictor_file(void) {
-  char *p = make_dataset(10, false);
-  CHECK(p != NULL);
-  if (!p) return;
   fab_pred_dataset ds;
-  CHECK(fab_pred_dataset_load(p, "fpga_model_ms", &ds, d));
-  unlink(p);
   const fab_pred_sample **tr;
   int n;
-  split(&ds, &tr, &n);
+  if (!sampled_dataset(10, &ds, &tr, &n)) return;
   char path[] = "/tmp/fab_cd_predXXXXXX";
   int fd = mkstemp(path);
   close(fd);
@@ -483,15 +488,10 @@ static void t_predictor_file(void) {
  * epochs, a file round trip keeps the target kind, and a sample without
  * the analytical latency gives NAN (prediction) or an error (training). */
 static void t_predictor_residual(void) {
-  char *p = make_dataset(24, false);
-  CHECK(p != NULL);
-  if (!p) return;
   fab_pred_dataset ds;
-  CHECK(fab_pred_dataset_load(p, "fpga_model_ms", &ds, d));
-  unlink(p);
   const fab_pred_sample **tr;
   int n;
-  split(&ds, &tr, &n);
+  if (!sampled_dataset(24, &ds, &tr, &n)) return;
   for (int i = 0; i < n; i++) {
     CHECK(ds.s[i].analytical_ms > 0);
     ds.s[i].latency = 1.37 * ds.s[i].analytical_ms;
@@ -568,15 +568,10 @@ static void t_predictor_residual(void) {
 }
 
 static void t_brp_rank(void) {
-  char *p = make_dataset(30, false);
-  CHECK(p != NULL);
-  if (!p) return;
   fab_pred_dataset ds;
-  CHECK(fab_pred_dataset_load(p, "fpga_model_ms", &ds, d));
-  unlink(p);
   const fab_pred_sample **tr;
   int n;
-  split(&ds, &tr, &n);
+  if (!sampled_dataset(30, &ds, &tr, &n)) return;
   fab_pred_train_options o;
   fab_pred_train_options_default(&o);
   o.kind = FAB_PRED_BRP;
