@@ -178,6 +178,13 @@ LLVMValueRef cg_call_intr(cg *c, const char *base, LLVMTypeRef t, LLVMValueRef *
   return LLVMBuildCall2(c->b, fty, get_fn(c, name, fty), args, (unsigned)n, "");
 }
 
+LLVMValueRef cg_bitrev(cg *c, LLVMValueRef v, int bits) {
+  if (bits <= 0) return cg_i64(c, 0);
+  LLVMTypeRef fty = LLVMFunctionType(c->t_i64, &c->t_i64, 1, 0);
+  LLVMValueRef r = LLVMBuildCall2(c->b, fty, get_fn(c, "llvm.bitreverse.i64", fty), &v, 1, "");
+  return LLVMBuildLShr(c->b, r, cg_i64(c, 64 - bits), "rev");
+}
+
 LLVMValueRef cg_fmax(cg *c, LLVMValueRef a, LLVMValueRef b) {
   LLVMValueRef gt = LLVMBuildFCmp(c->b, LLVMRealOGT, a, b, "");
   return LLVMBuildSelect(c->b, gt, a, b, "max");

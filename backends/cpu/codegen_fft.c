@@ -6,7 +6,10 @@
  * constant tables: one table of M/2 roots for the largest stage M; stage m
  * reads every (M/m)-th.  A row along the axis is copied into the work
  * buffer (the result, or the op's workspace when only the real part is
- * kept) and transformed in place. */
+ * kept) and transformed in place.  Ops folded into the fft (fold.c) change
+ * only that copy: cpu.bitrev_in reads position rev(q) for q, cpu.real_in
+ * reads f32 rows with zero imaginary parts; cpu.hermitian stores half the
+ * columns twice. */
 #include "cpu_internal.h"
 
 #include <math.h>
@@ -15,7 +18,8 @@
 static bool fft_axis(cg *c, const fab_op *op, int64_t *outer, int64_t *len, int64_t *inner) {
   const fab_type *it = cg_operand_type(c, 0);
   int axis = cg_norm_axis(it, fab_op_int(op, "axis", -1));
-  if (axis < 0 || axis >= it->rank || it->dtype != FAB_C64) {
+  fab_dtype want = fab_op_int(op, "cpu.real_in", 0) ? FAB_F32 : FAB_C64;
+  if (axis < 0 || axis >= it->rank || it->dtype != want) {
     CG_ERR(c, "cpu backend: %s needs a c64 operand and a valid axis", fab_opinfos[op->code].name);
     return false;
   }
@@ -130,33 +134,77 @@ static LLVMValueRef lane_buffer(cg *c, int64_t len) {
   return LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
 }
 
-/* True if every row of fft.stages `op`'s operand (along its last axis, of
- * length W) is the spectrum of a real row, X[.., W - k] = conj X[.., k]:
- * the operand is bitrev (op's axis) of one fft.stages running every stage
- * along the last axis of bitrev (last axis) of complex (real), as
- * lower-fourier emits Re(FFT2).  Then Re of the transform along op's axis
- * obeys Re Y[s, W - k] = Re Y[(-s) mod S, k], and only half the columns
- * need transforming. */
-static bool hermitian_rows(cg *c, const fab_op *op) {
-  const fab_func *f = c->f;
-  const fab_op *b0 = &f->ops[op->operands[0]];
-  if (b0->code != FAB_OP_BITREV || fab_op_int(b0, "axis", -9) != fab_op_int(op, "axis", -8)) return false;
-  const fab_op *fs = &f->ops[b0->operands[0]];
-  const fab_type *t = &fs->type;
-  int last = t->rank - 1;
-  if (fs->code != FAB_OP_FFT_STAGES || fab_op_int(fs, "real_out", 0) || t->dtype != FAB_C64 ||
-      cg_norm_axis(t, fab_op_int(fs, "axis", -1)) != last)
-    return false;
-  const fab_attr *st = fab_op_attr(fs, "stages");
-  int64_t W = t->dims[last], logw = 0;
-  while (((int64_t)1 << logw) < W) logw++;
-  if (!st || st->kind != FAB_ATTR_INTS || ((int64_t)1 << logw) != W || st->nints != logw) return false;
-  for (int k = 0; k < st->nints; k++)
-    if (st->ints[k] != k + 1) return false; /* every stage, in order: a complete DFT */
-  const fab_op *b1 = &f->ops[fs->operands[0]];
-  if (b1->code != FAB_OP_BITREV || cg_norm_axis(&b1->type, fab_op_int(b1, "axis", -1)) != last) return false;
-  const fab_op *cx = &f->ops[b1->operands[0]];
-  return cx->code == FAB_OP_COMPLEX && f->ops[cx->operands[0]].type.dtype == FAB_F32;
+static int log2_exact(int64_t n) {
+  int b = 0;
+  while (((int64_t)1 << b) < n) b++;
+  return b;
+}
+
+static int64_t rev_const(int64_t v, int bits) {
+  int64_t r = 0;
+  for (int k = 0; k < bits; k++) r |= ((v >> k) & 1) << (bits - 1 - k);
+  return r;
+}
+
+/* The tile's rows r0.. into the lane buffer (position q -> vectors 2q, the
+ * real parts, and 2q + 1), through the folded loads: with `rev` position q
+ * comes from input position rev(q); with `real_in` the input rows are f32
+ * (len floats) and the imaginary parts are zero.  A full tile is V
+ * vectors at a time through the transpose network: for jb a multiple of V
+ * and i < V, rev(jb + i) = rev(jb) | rev(i), so only one bit reversal per
+ * block is computed at run time. */
+static void fft_tile_load(cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t len, LLVMValueRef buf,
+                          LLVMValueRef nvalid, bool rev, bool real_in) {
+  int64_t rs = real_in ? len : 2 * len; /* floats per input row */
+  if (!rev && !real_in) {
+    cg_tile_copy(c, in, cg_mulc(c, r0, rs), rs, rs, buf, 1, nvalid, true);
+    return;
+  }
+  int V = c->lanes, bits = rev ? log2_exact(len) : 0;
+  LLVMValueRef base = cg_mulc(c, r0, rs), zero = LLVMConstNull(c->t_vf);
+  LLVMValueRef full = LLVMBuildICmp(c->b, LLVMIntEQ, nvalid, cg_i64(c, V), "full");
+  LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "fold_fast");
+  LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "fold_slow");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "fold_done");
+  if (rs % V == 0) LLVMBuildCondBr(c->b, full, fast, slow);
+  else LLVMBuildBr(c->b, slow);
+
+  LLVMPositionBuilderAtEnd(c->b, fast);
+  if (rs % V == 0) {
+    LLVMValueRef r[64];
+    cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, rs), V, "jb");
+    for (int i = 0; i < V; i++) r[i] = cg_vload(c, in, cg_add(c, cg_addc(c, base, (int64_t)i * rs), jb.iv), 4);
+    cg_transpose_vv(c, r, V);
+    /* r[i] holds float jb + i of every row: position q0 + i (real) or
+     * q0 + i / 2, part i % 2 (complex) */
+    LLVMValueRef q0 = real_in ? jb.iv : LLVMBuildLShr(c->b, jb.iv, cg_i64(c, 1), "");
+    LLVMValueRef d0 = rev ? cg_bitrev(c, q0, bits) : q0;
+    for (int i = 0; i < V; i++) {
+      int64_t qi = real_in ? i : i / 2, part = real_in ? 0 : i % 2;
+      LLVMValueRef dq = LLVMBuildOr(c->b, d0, cg_i64(c, rev ? rev_const(qi, bits) : qi), "");
+      LLVMValueRef bi = cg_mulc(c, dq, 2 * V);
+      cg_vstore(c, r[i], buf, cg_addc(c, bi, part * V), 64);
+      if (real_in) cg_vstore(c, zero, buf, cg_addc(c, bi, V), 64);
+    }
+    cg_loop_end_nounroll(c, &jb);
+  }
+  LLVMBuildBr(c->b, join);
+
+  LLVMPositionBuilderAtEnd(c->b, slow); /* the last partial tile: padding lanes read row r0 */
+  cg_loop lane = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, V), "lane");
+  LLVMValueRef valid = LLVMBuildICmp(c->b, LLVMIntSLT, lane.iv, nvalid, "");
+  LLVMValueRef xrow = cg_add(c, base, cg_mulc(c, LLVMBuildSelect(c->b, valid, lane.iv, cg_i64(c, 0), ""), rs));
+  cg_loop q = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "q");
+  LLVMValueRef sq = rev ? cg_bitrev(c, q.iv, bits) : q.iv;
+  LLVMValueRef bq = cg_add(c, cg_mulc(c, q.iv, 2 * V), lane.iv);
+  LLVMValueRef re = cg_loadf(c, in, cg_add(c, xrow, real_in ? sq : cg_mulc(c, sq, 2)));
+  LLVMValueRef im = real_in ? cg_f32(c, 0) : cg_loadf(c, in, cg_add(c, xrow, cg_addc(c, cg_mulc(c, sq, 2), 1)));
+  cg_storef(c, re, buf, bq);
+  cg_storef(c, im, buf, cg_addc(c, bq, V));
+  cg_loop_end_nounroll(c, &q);
+  cg_loop_end_nounroll(c, &lane);
+  LLVMBuildBr(c->b, join);
+  LLVMPositionBuilderAtEnd(c->b, join);
 }
 
 /* Across a middle axis with V | inner: V consecutive inner positions are
@@ -164,7 +212,8 @@ static bool hermitian_rows(cg *c, const fab_op *op) {
  * im vector on the way in (even / odd shuffles) and interleaved again on
  * the way out, so the stages run exactly as in the tiled case. */
 static void gen_fft_columns(cg *c, const fab_attr *st, LLVMValueRef tab, int64_t M, int64_t outer,
-                            int64_t len, int64_t inner, bool real_out, bool hermitian, int64_t *nrows) {
+                            int64_t len, int64_t inner, bool real_out, bool hermitian, bool rev,
+                            int64_t *nrows) {
   int V = c->lanes;
   /* hermitian (real_out only): blocks of columns below W/2 store their own
    * columns and, mirrored, columns W - k (k > 0) of row (-s) mod S; one
@@ -187,7 +236,8 @@ static void gen_fft_columns(cg *c, const fab_attr *st, LLVMValueRef tab, int64_t
   LLVMValueRef cb = cg_mulc(c, LLVMBuildSRem(c->b, r.iv, cg_i64(c, nch), ""), V);
   LLVMValueRef base = cg_add(c, cg_mulc(c, o, len * inner), cb); /* complex index of (0, cb) */
   cg_loop p = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
-  LLVMValueRef e = cg_add(c, base, cg_mulc(c, p.iv, inner)), f2 = cg_mulc(c, e, 2);
+  LLVMValueRef sp = rev ? cg_bitrev(c, p.iv, log2_exact(len)) : p.iv;
+  LLVMValueRef e = cg_add(c, base, cg_mulc(c, sp, inner)), f2 = cg_mulc(c, e, 2);
   LLVMValueRef v0 = cg_vload(c, in, f2, 4), v1 = cg_vload(c, in, cg_addc(c, f2, V), 4);
   LLVMValueRef bi = cg_mulc(c, p.iv, 2 * V);
   cg_vstore(c, LLVMBuildShuffleVector(c->b, v0, v1, me, "re"), buf, bi, 64);
@@ -243,14 +293,14 @@ static void gen_fft_tiled(cg *c, const fab_op *op, const fab_attr *st, LLVMValue
   LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), r0, "");
   LLVMValueRef nvalid = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""),
                                         left, cg_i64(c, V), "nvalid");
-  cg_tile_copy(c, in, cg_mulc(c, r0, 2 * len), 2 * len, 2 * len, buf, 1, nvalid, true);
+  fft_tile_load(c, in, r0, len, buf, nvalid, fab_op_int(op, "cpu.bitrev_in", 0) != 0,
+                fab_op_int(op, "cpu.real_in", 0) != 0);
   fft_all_stages(c, buf, tab, M, len, st);
   if (real_out)
     cg_tile_copy(c, out, cg_mulc(c, r0, len), len, len, buf, 2, nvalid, false);
   else
     cg_tile_copy(c, out, cg_mulc(c, r0, 2 * len), 2 * len, 2 * len, buf, 1, nvalid, false);
   cg_loop_end(c, &tl);
-  (void)op;
 }
 
 static bool gen_fft_stages(cg *c, const fab_op *op, int64_t *nrows) {
@@ -280,14 +330,18 @@ static bool gen_fft_stages(cg *c, const fab_op *op, int64_t *nrows) {
   }
   LLVMValueRef tab = cg_const_f32_array(c, tw, M, "fft_twiddles");
   free(tw);
-  bool real_out = fab_op_int(op, "real_out", 0) != 0;
+  bool real_out = fab_op_int(op, "real_out", 0) != 0, rev = fab_op_int(op, "cpu.bitrev_in", 0) != 0;
+  if (fab_op_int(op, "cpu.real_in", 0) && !(inner == 1 && len <= 8192)) {
+    CG_ERR(c, "cpu backend: internal error: real rows folded into an fft the tiled kernel cannot take");
+    return false;
+  }
   if (inner == 1 && len <= 8192) {
     gen_fft_tiled(c, op, st, tab, M, outer, len, real_out, nrows);
     return true;
   }
   if (inner % c->lanes == 0 && len <= 8192) {
-    bool herm = real_out && inner % (2 * c->lanes) == 0 && hermitian_rows(c, op) && !getenv("FAB_CPU_NO_HERMITIAN");
-    gen_fft_columns(c, st, tab, M, outer, len, inner, real_out, herm, nrows);
+    bool herm = real_out && inner % (2 * c->lanes) == 0 && fab_op_int(op, "cpu.hermitian", 0);
+    gen_fft_columns(c, st, tab, M, outer, len, inner, real_out, herm, rev, nrows);
     return true;
   }
   /* Across a middle axis: blocks of `chunk` consecutive inner positions
@@ -305,7 +359,9 @@ static bool gen_fft_stages(cg *c, const fab_op *op, int64_t *nrows) {
   LLVMValueRef base = cg_add(c, cg_mulc(c, o, len * inner), cb);
   cg_loop pc = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
   LLVMValueRef e2 = cg_mulc(c, cg_add(c, base, cg_mulc(c, pc.iv, inner)), 2);
-  cg_memcpy(c, cg_gep(c, c->t_f32, w, e2), cg_gep(c, c->t_f32, in, e2), cg_i64(c, chunk * 8));
+  LLVMValueRef sp = rev ? cg_bitrev(c, pc.iv, log2_exact(len)) : pc.iv;
+  LLVMValueRef s2 = cg_mulc(c, cg_add(c, base, cg_mulc(c, sp, inner)), 2);
+  cg_memcpy(c, cg_gep(c, c->t_f32, w, e2), cg_gep(c, c->t_f32, in, s2), cg_i64(c, chunk * 8));
   cg_loop_end(c, &pc);
   for (int s = 0; s < st->nints; s++) {
     int64_t m = (int64_t)1 << st->ints[s], h = m / 2;

@@ -41,8 +41,8 @@ typedef struct cg {
   LLVMTypeRef t_kernel;  /* void (i8**, i64, i64) */
   LLVMTypeRef t_kernelp;
 
-  /* ops as the kernels see them: f->ops, except that a chain of adjacent
-   * bfly.stages ops is merged into its last op (module.c) */
+  /* ops as the kernels see them: f->ops, except where a consumer took
+   * over ops before it (absorbed[i]; fold.c) */
   const fab_op *eff;
   const bool *absorbed;
 
@@ -130,8 +130,19 @@ bool cg_gen_bfly(cg *c, const fab_op *op, int64_t *nrows);        /* kernel_bfly
  * r * rs + j) <-> vector j * bstride of buf; nvalid rows are real. */
 void cg_tile_copy(cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int64_t n,
                   LLVMValueRef buf, int64_t bstride, LLVMValueRef nvalid, bool to_buf);
+/* Transposes V vectors of V lanes in place (shufflevector network). */
+void cg_transpose_vv(cg *c, LLVMValueRef *r, int V);
 LLVMValueRef cg_vload(cg *c, LLVMValueRef fp, LLVMValueRef idx, unsigned align);
 void cg_vstore(cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx, unsigned align);
+
+/* ---- fold.c: ops run inside their consumer's kernel ---------------------- */
+/* Fills eff (the ops as kernels see them, with cpu.* attributes) and
+ * absorbed; *owned (nowned entries, each to be freed, then the array)
+ * holds eff's rewritten operand and attribute arrays.  False if out of
+ * memory. */
+bool cg_fold_ops(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned, int *nowned);
+/* cg_util.c: the low `bits` bits of v (i64) reversed. */
+LLVMValueRef cg_bitrev(cg *c, LLVMValueRef v, int bits);
 
 /* ---- module.c: the whole model ------------------------------------------ */
 /* Builds the model module (kernels, entry, descriptor) in ctx, verifies and

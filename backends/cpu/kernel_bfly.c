@@ -22,7 +22,7 @@ typedef struct stage {
 } stage;
 
 /* Transposes V vectors of V lanes in place (recursive block swaps). */
-static void transpose_vv(cg *c, LLVMValueRef *r, int V) {
+void cg_transpose_vv(cg *c, LLVMValueRef *r, int V) {
   LLVMValueRef m1[64], m2[64];
   for (int h = V / 2; h >= 1; h /= 2) {
     for (int j = 0; j < V; j++) {
@@ -76,7 +76,7 @@ void cg_tile_copy(cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int64_t 
       LLVMValueRef bi = cg_mulc(c, cg_addc(c, jb.iv, i), V);
       r[i] = to_buf ? cg_vload(c, x, xi, 4) : cg_vload(c, buf, bi, 64);
     }
-    transpose_vv(c, r, V);
+    cg_transpose_vv(c, r, V);
     for (int i = 0; i < V; i++) {
       LLVMValueRef xi = cg_add(c, cg_addc(c, base, (int64_t)i * rs), jb.iv);
       LLVMValueRef bi = cg_mulc(c, cg_addc(c, jb.iv, i), V);

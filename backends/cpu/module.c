@@ -428,69 +428,6 @@ static bool optimise(cg *c) {
   return true;
 }
 
-/* Merges chains of adjacent bfly.stages ops on the same twiddle (each the
- * only user of the one before) into the last op of the chain: one kernel
- * then transposes its tiles in and out once for the whole chain instead of
- * once per op (the passes split layers into ops of a few stages; the
- * tile stays in cache across all of them here).
- * With a memplan, a merged op reads the chain's input while writing its
- * own slot: it is merged only when the two slots are the same (in place)
- * or disjoint. */
-static bool overlap_unsafe(const fab_op *root, const fab_op *j) {
-  const fab_attr *ro = fab_op_attr(root, "plan.offset"), *jo = fab_op_attr(j, "plan.offset");
-  if (!ro || !jo) return false;
-  int64_t rb = cg_numel(&root->type) * elem_size(root->type.dtype), jb = cg_numel(&j->type) * 4;
-  int64_t a = fab_op_int(root, "plan.offset", 0), b = fab_op_int(j, "plan.offset", 0);
-  return a != b && a < b + jb && b < a + rb;
-}
-
-static void fuse_bfly_chains(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned,
-                             int *nowned) {
-  int *uses = calloc((size_t)f->nops, sizeof *uses);
-  for (int i = 0; i < f->nops; i++) {
-    eff[i] = f->ops[i];
-    for (int k = 0; k < f->ops[i].noperands; k++) uses[f->ops[i].operands[k]]++;
-  }
-  *owned = calloc((size_t)f->nops * 3 + 1, sizeof(void *));
-  *nowned = 0;
-  for (int j = 1; j < f->nops; j++) {
-    int i = j - 1;
-    const fab_op *a = &eff[i], *b = &f->ops[j];
-    if (a->code != FAB_OP_BFLY_STAGES || b->code != FAB_OP_BFLY_STAGES || b->operands[0] != i ||
-        b->operands[1] != a->operands[1] || uses[i] != 1 || !fab_type_equal(&a->type, &b->type))
-      continue;
-    const fab_attr *sa = fab_op_attr(a, "stages"), *sb = fab_op_attr(b, "stages");
-    if (!sa || !sb || sa->kind != FAB_ATTR_INTS || sb->kind != FAB_ATTR_INTS) continue;
-    if (overlap_unsafe(&f->ops[a->operands[0]], b)) continue;
-    int *ops = malloc(sizeof(int) * 2);
-    fab_attr *attrs = malloc(sizeof(fab_attr) * (size_t)(b->nattrs ? b->nattrs : 1));
-    int64_t *ints = malloc(sizeof(int64_t) * (size_t)(sa->nints + sb->nints));
-    if (!ops || !attrs || !ints) {
-      free(ops);
-      free(attrs);
-      free(ints);
-      continue;
-    }
-    ops[0] = a->operands[0];
-    ops[1] = a->operands[1];
-    memcpy(ints, sa->ints, sizeof(int64_t) * (size_t)sa->nints);
-    memcpy(ints + sa->nints, sb->ints, sizeof(int64_t) * (size_t)sb->nints);
-    memcpy(attrs, b->attrs, sizeof(fab_attr) * (size_t)b->nattrs);
-    for (int k = 0; k < b->nattrs; k++)
-      if (!strcmp(attrs[k].key, "stages")) {
-        attrs[k].ints = ints;
-        attrs[k].nints = sa->nints + sb->nints;
-      }
-    eff[j].operands = ops;
-    eff[j].attrs = attrs;
-    absorbed[i] = true;
-    (*owned)[(*nowned)++] = ops;
-    (*owned)[(*nowned)++] = attrs;
-    (*owned)[(*nowned)++] = ints;
-  }
-  free(uses);
-}
-
 /* LLVM reports missed optimisations ("loop not vectorized") as remarks and
  * warnings on stderr; they are not the user's business.  Errors still go
  * through the normal failure paths. */
@@ -545,18 +482,14 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   bool *absorbed = calloc(nops, sizeof *absorbed);
   void **owned = NULL;
   int nowned = 0;
-  if (eff && absorbed && !getenv("FAB_CPU_NO_CHAIN")) {
-    fuse_bfly_chains(f, eff, absorbed, &owned, &nowned);
-  } else if (eff) {
-    for (int i = 0; i < f->nops; i++) eff[i] = f->ops[i];
-  }
+  bool folded = eff && absorbed && cg_fold_ops(f, eff, absorbed, &owned, &nowned);
   c.eff = eff;
   c.absorbed = absorbed;
   buf *bufs = calloc(nops, sizeof *bufs);
   LLVMValueRef *kernels = calloc(nops, sizeof *kernels);
   int64_t *nrows = calloc(nops, sizeof *nrows);
   int64_t scratch = 0;
-  bool ok = eff && absorbed && bufs && kernels && nrows && plan_buffers(&c, bufs, &scratch);
+  bool ok = folded && bufs && kernels && nrows && plan_buffers(&c, bufs, &scratch);
   /* One workspace region after every buffer, shared by the ops that need
    * one (they run one after another). */
   int64_t ws_offset = (scratch + 63) / 64 * 64, ws_max = 0;
