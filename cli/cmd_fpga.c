@@ -114,6 +114,10 @@ static int run_sim(const cli_args *a) {
   if (timing_only && (cli_str(a, "o", NULL) || cli_str(a, "weights", NULL) || cli_str(a, "input", NULL)))
     return cli_usage_error(a, "--timing-only computes no values: drop -o, --weights and --input");
   bool report = cli_flag(a, "report") || !cli_str(a, "o", NULL);
+  /* Nothing to compute values from or write them to: the cycle model
+   * alone gives the same report (it does not depend on the data). */
+  if (!cli_str(a, "o", NULL) && !cli_str(a, "weights", NULL) && !cli_str(a, "input", NULL))
+    timing_only = true;
   fab_fpga_sim_opts o = {.timing_only = timing_only};
   fab_status st = fab_fpga_sim_files_ex(a->pos[0], cli_str(a, "accel", NULL), cli_str(a, "weights", NULL),
                                         cli_str(a, "input", NULL), cli_str(a, "o", NULL),
@@ -134,7 +138,8 @@ static const opt_spec sim_opts[] = {
 const cli_cmd cmd_sim = {
     "sim", "FILE.fbin [options]", "simulate an accelerator program: outputs, cycles, utilisation",
     "The simulator is functional (bit-exact fp16 or fp32 datapath) and cycle-level (queues,\n"
-    "engines, DMA bandwidths, dependency tokens).  Without -o it prints the report.",
+    "engines, DMA bandwidths, dependency tokens).  Without -o it prints the report; without\n"
+    "-o, --weights and --input it runs the cycle model alone (--timing-only): the same cycles.",
     sim_opts, sizeof sim_opts / sizeof *sim_opts, 1, 1, run_sim,
 };
 
