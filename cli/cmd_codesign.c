@@ -13,15 +13,6 @@
 #include "ir.h"
 #include "predict.h"
 
-/* "search 350/1000" on one line, redrawn every 50 evaluations; "train
- * 7/30" after every trained model (seconds each). */
-static void progress(const fab_cd_progress *p, void *user) {
-  (void)user;
-  if (p->done == p->total || p->done % 50 == 0 || !strcmp(p->phase, "train"))
-    fprintf(stderr, "\r%s %lld/%lld", p->phase, (long long)p->done, (long long)p->total);
-  if (p->done == p->total) fputc('\n', stderr);
-}
-
 static int finish(fab_diag *d, bool ok) {
   cli_print_diag(d);
   fab_diag_free(d);
@@ -42,7 +33,9 @@ static int run_sample(const cli_args *a) {
   const char *measure = cli_str(a, "measure", "fpga");
   o.fpga_sim = strstr(measure, "fpga") != NULL;
   o.cpu = strstr(measure, "cpu") != NULL;
-  o.progress = progress;
+  fab_cd_progress_line line = {0};
+  o.progress = fab_cd_progress_stderr;
+  o.user = &line;
   fab_diag *d = fab_diag_new();
   fab_cd_space s;
   if (!fab_cd_space_load(space, &s, d)) return finish(d, false);
@@ -52,6 +45,7 @@ static int run_sample(const cli_args *a) {
     return cli_user_error("cannot write '%s'", out);
   }
   bool ok = fab_cd_sample(&s, &o, f, d);
+  fab_cd_progress_end(&line);
   if (fclose(f) != 0) ok = false;
   return finish(d, ok);
 }
@@ -222,7 +216,9 @@ static int run_codesign(const cli_args *a) {
   o.seed = (uint64_t)seed;
   o.threads = (int)threads;
   o.log_path = cli_str(a, "log", NULL);
-  o.progress = progress;
+  fab_cd_progress_line line = {0};
+  o.progress = fab_cd_progress_stderr;
+  o.user = &line;
   fab_cd_eval_options eo;
   fab_cd_eval_options_default(&eo);
   const char *lat = cli_str(a, "latency", "model");
@@ -232,7 +228,8 @@ static int run_codesign(const cli_args *a) {
   if (acc < 0) return cli_usage_error(a, "--accuracy is auto, trained, proxy or standin");
   eo.accuracy = (fab_cd_acc_kind)acc;
   eo.acc_cache = cli_str(a, "acc-cache", NULL);
-  eo.progress = progress;
+  eo.progress = fab_cd_progress_stderr;
+  eo.progress_user = &line;
   fab_diag *d = fab_diag_new();
   fab_cd_space s;
   if (!fab_cd_space_load(space, &s, d)) return finish(d, false);
@@ -252,10 +249,15 @@ static int run_codesign(const cli_args *a) {
     snprintf(s.base.device, sizeof s.base.device, "%s", device);
     s.require_fit = true;
   }
+  /* Accuracy that is not an objective is only a CSV column: the stand-in
+   * instead of training (minutes) unless --accuracy asks for it. */
+  if (s.objectives && !(s.objectives & FAB_CD_OBJ_ACCURACY) && !cli_str(a, "accuracy", NULL))
+    eo.accuracy = FAB_CD_ACC_STANDIN;
   fab_cd_evaluator *e = fab_cd_evaluator_new(&s, &eo, d);
   if (!e) return finish(d, false);
   fab_cd_search_result r;
   bool ok = fab_cd_search(&s, e, &o, &r, d);
+  fab_cd_progress_end(&line);
   if (ok) {
     int64_t *front;
     int nf = fab_cd_pareto(r.evals, r.nevals, fab_cd_front_of(&s), &front);
@@ -265,6 +267,9 @@ static int run_codesign(const cli_args *a) {
            "hypervolume %.4f\n", fab_cd_strategy_name(o.strategy), (long long)r.nevals, (long long)r.resumed,
            r.seconds, nf, fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(&s), &ref));
     printf("accuracy: %s\n", fab_cd_evaluator_name(e));
+    if (o.strategy != FAB_CD_EXHAUSTIVE && r.nevals < o.budget)
+      printf("note: the search stopped before its budget of %lld: it stopped finding new points "
+             "(the space has %lld)\n", (long long)o.budget, (long long)fab_cd_space_size(&s));
     if (nf == 0 && s.require_fit)
       printf("note: no evaluated pair fits the device %s (fabc resources --accel shows an accelerator's use)\n",
              s.base.device);
@@ -298,7 +303,7 @@ static const opt_spec codesign_opts[] = {
     {"latency", OPT_VALUE, "model|sim", "the authors' analytical model (default) or the cycle simulator"},
     {"accuracy", OPT_VALUE, "auto|trained|proxy|standin",
      "accuracy objective: auto (default: trained for <= 100 models, else synflow), short training on ListOps, "
-     "the synflow proxy, or the documented stand-in"},
+     "the synflow proxy, or the documented stand-in (the default when accuracy is not an objective)"},
     {"acc-cache", OPT_VALUE, "FILE", "trained/proxy accuracies per model: a stopped run resumes without retraining"},
     {"threads", OPT_VALUE, "N", "parallel evaluations (default: all cores)"},
     {"log", OPT_VALUE, "FILE", "append-only evaluation log: a stopped run resumes from it"},

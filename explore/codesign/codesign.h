@@ -165,6 +165,24 @@ typedef struct fab_cd_progress {
   double best;       /* strategy-specific (hypervolume so far) */
 } fab_cd_progress;
 typedef void (*fab_cd_progress_fn)(const fab_cd_progress *p, void *user);
+/* The command-line tools' printer (progress.c), user = a zeroed
+ * fab_cd_progress_line: redrawn in place on a terminal, a line per tenth
+ * of each phase otherwise.  fab_cd_progress_end closes a line left open
+ * and forgets the phases (call it before printing anything else). */
+#define FAB_CD_PROGRESS_PHASES 4
+typedef struct fab_cd_progress_line {
+  bool quiet; /* print nothing (MPI ranks other than 0) */
+  /* state */
+  bool open;  /* a redrawn line is not ended yet */
+  double last_draw;
+  int nphases;
+  struct {
+    char name[24];
+    int64_t done, total, last_tenth;
+  } phases[FAB_CD_PROGRESS_PHASES];
+} fab_cd_progress_line;
+void fab_cd_progress_stderr(const fab_cd_progress *p, void *line);
+void fab_cd_progress_end(fab_cd_progress_line *l);
 
 typedef struct fab_cd_evaluator fab_cd_evaluator;
 typedef struct fab_cd_eval_options {

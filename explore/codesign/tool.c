@@ -38,14 +38,16 @@ static bool flag(int argc, char **argv, const char *name) {
   return false;
 }
 
-/* Searches report every batch (throttled to every 50 evaluations);
- * training reports every model, each taking seconds. */
+/* Progress through the shared printer (explore/codesign/progress.c); MPI
+ * ranks other than 0 stay quiet.  Output that follows a search or a
+ * training phase first closes its line (progress_end). */
+static fab_cd_progress_line g_line;
 static void progress(const fab_cd_progress *p, void *user) {
   (void)user;
-  if (g_rank == 0 && (p->done == p->total || p->done % 50 == 0 || !strcmp(p->phase, "train")))
-    fprintf(stderr, "\r%s %lld/%lld", p->phase, (long long)p->done, (long long)p->total);
-  if (g_rank == 0 && p->done == p->total) fputc('\n', stderr);
+  g_line.quiet = g_rank != 0;
+  fab_cd_progress_stderr(p, &g_line);
 }
+static void progress_end(void) { fab_cd_progress_end(&g_line); }
 
 static double now_s(void) {
   struct timespec t;
@@ -103,6 +105,7 @@ static int cmd_sample(int argc, char **argv, fab_diag *d) {
   }
   double t0 = now_s();
   bool ok = fab_cd_sample(&s, &o, f, d);
+  progress_end();
   if (path) fclose(f);
   fprintf(stderr, "sampled %d models in %.1f s\n", o.count, now_s() - t0);
   return ok ? 0 : 1;
@@ -333,6 +336,7 @@ static int cmd_search(int argc, char **argv, fab_diag *d) {
   if (!e) return 1;
   fab_cd_search_result r;
   bool ok = fab_cd_search(&s, e, &o, &r, d);
+  progress_end();
   if (ok && g_rank == 0) {
     fab_cd_hv_ref ref;
     fab_cd_hv_ref_from(r.evals, r.nevals, &ref);
@@ -517,7 +521,9 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
   o.threads = threads;
   if (g_size > 1) setup_shards(&o);
   fab_cd_search_result ex;
-  if (!fab_cd_search(&s, e, &o, &ex, d)) return 1;
+  bool exhausted = fab_cd_search(&s, e, &o, &ex, d);
+  progress_end();
+  if (!exhausted) return 1;
   fab_cd_hv_ref ref;
   fab_cd_hv_ref_from(ex.evals, ex.nevals, &ref);
   int64_t *tf;
@@ -560,7 +566,9 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
       so.trace_every = budget / 20 > 0 ? budget / 20 : 1;
       so.hv_ref = &ref;
       fab_cd_search_result r;
-      if (!fab_cd_search(&s, e, &so, &r, d)) return 1;
+      bool searched = fab_cd_search(&s, e, &so, &r, d);
+      progress_end();
+      if (!searched) return 1;
       double hv = fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(&s), &ref);
       int64_t *f;
       int nf = fab_cd_pareto(r.evals, r.nevals, fab_cd_front_of(&s), &f);

@@ -33,3 +33,18 @@ execute_process(COMMAND ${FABC} predict ${EX}/tiny.fab --predictor ${OUT}/bad.pr
 if(NOT rc EQUAL 1 OR NOT err MATCHES "bad.pred")
   message(FATAL_ERROR "a corrupt predictor gave exit ${rc}: ${err}")
 endif()
+# In a log (stderr is not a terminal here) progress comes as whole lines,
+# no carriage returns; a search that runs out of new points before its
+# budget says so.
+execute_process(COMMAND ${FABC} codesign --space ${SPACES}/fabnet-text.json --objectives latency,area
+                        --strategy evolution --budget 500 -o ${OUT}/front3.csv
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(FIND "${err}" "\r" cr)
+if(NOT rc EQUAL 0 OR NOT cr EQUAL -1 OR NOT err MATCHES "search [0-9]+/500\n"
+   OR NOT out MATCHES "stopped before its budget of 500.*the space has 120")
+  message(FATAL_ERROR "progress/budget note (exit ${rc}): stdout ${out} stderr ${err}")
+endif()
+# accuracy is not an objective: the stand-in, no training
+if(NOT out MATCHES "accuracy: model\\+standin")
+  message(FATAL_ERROR "latency,area search did not use the stand-in accuracy: ${out}")
+endif()
