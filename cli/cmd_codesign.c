@@ -108,6 +108,9 @@ static int run_predictor(const cli_args *a) {
   for (int i = 0; all && i < n; i++) all[i] = &ds.s[i];
   bool ok = all && ntr > 0 && nva > 0;
   if (!ok) fab_error(d, (fab_loc){0}, "%s: need at least 10 models to train and validate", a->pos[1]);
+  else if (n < 100)
+    fprintf(stderr, "fabc: note: %d models is few for a GCN (docs/codesign.md trains on 1200; BRP-NAS "
+            "used 900): expect large errors, and a held-out set of only %d\n", n, nte);
   fab_pred_kind kinds[] = {FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_GCN};
   const char *names[] = {"MACs fit", "op lookup table", "GCN"};
   for (int k = 0; ok && k < 3; k++) {
