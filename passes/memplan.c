@@ -89,6 +89,11 @@ static bool planned(const fab_op *op) {
   return !(fab_opinfos[op->code].flags & (FAB_OPF_SOURCE | FAB_OPF_NORESULT));
 }
 
+/* Unrounded bytes: an op may overwrite its operand only when both hold
+ * exactly as many bytes (plan.size rounds to 64, so f32[2] and its
+ * complex c64[2] would look equal). */
+static int64_t exact_bytes(const fab_type *t) { return fab_type_numel(t) * pass_dtype_bytes(t->dtype); }
+
 static bool may_work_in_place(const fab_op *op) {
   if (fab_opinfos[op->code].flags & FAB_OPF_ELEMENTWISE) return true;
   return op->code == FAB_OP_RESHAPE || op->code == FAB_OP_BFLY_STAGES ||
@@ -130,7 +135,9 @@ bool pass_memplan(fab_pass_ctx *cx, fab_func *f) {
     if (inplace_ok && may_work_in_place(op))
       for (int k = 0; k < op->noperands && reuse < 0; k++) {
         int o = op->operands[k];
-        if (owner[o] && last[o] == i && size[o] == size[i]) reuse = k;
+        if (owner[o] && last[o] == i && size[o] == size[i] &&
+            exact_bytes(&f->ops[o].type) == exact_bytes(&op->type))
+          reuse = k;
       }
     if (reuse >= 0) {
       int o = op->operands[reuse];

@@ -166,11 +166,13 @@ static void fft_tile_load(cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t len, 
   LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "fold_fast");
   LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "fold_slow");
   LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "fold_done");
-  if (rs % V == 0) LLVMBuildCondBr(c->b, full, fast, slow);
+  /* complex rows pair floats (re, im) within a vector: V >= 2 */
+  bool blocks = rs % V == 0 && (real_in || V >= 2);
+  if (blocks) LLVMBuildCondBr(c->b, full, fast, slow);
   else LLVMBuildBr(c->b, slow);
 
   LLVMPositionBuilderAtEnd(c->b, fast);
-  if (rs % V == 0) {
+  if (blocks) {
     LLVMValueRef r[64];
     cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, rs), V, "jb");
     for (int i = 0; i < V; i++) r[i] = cg_vload(c, in, cg_add(c, cg_addc(c, base, (int64_t)i * rs), jb.iv), 4);

@@ -126,6 +126,9 @@ static bool pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
  * obeys Re Y[s, W - k] = Re Y[(-s) mod S, k], and only half the columns
  * need transforming (codegen_fft.c).  Decided on the IR as written. */
 static bool hermitian_rows(const fab_func *f, const fab_op *op) {
+  /* the mirrored store pairs columns k and W - k of the axis just after
+   * op's: op's axis must be the second last */
+  if (cg_norm_axis(&op->type, fab_op_int(op, "axis", -1)) != op->type.rank - 2) return false;
   const fab_op *b0 = &f->ops[op->operands[0]];
   if (b0->code != FAB_OP_BITREV || fab_op_int(b0, "axis", -9) != fab_op_int(op, "axis", -8)) return false;
   const fab_op *fs = &f->ops[b0->operands[0]];

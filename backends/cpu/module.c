@@ -74,7 +74,7 @@ static bool plan_buffers(cg *c, buf *bufs, int64_t *scratch) {
     b->bytes = cg_numel(&op->type) * elem_size(op->type.dtype);
     b->last_use = i;
     if (c->absorbed[i]) {
-      b->kind = BUF_NONE; /* merged into the next bfly.stages */
+      b->kind = BUF_NONE; /* runs inside a later op's kernel (fold.c) */
       continue;
     }
     switch (op->code) {
@@ -483,6 +483,7 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   void **owned = NULL;
   int nowned = 0;
   bool folded = eff && absorbed && cg_fold_ops(f, eff, absorbed, &owned, &nowned);
+  if (!folded) fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
   c.eff = eff;
   c.absorbed = absorbed;
   buf *bufs = calloc(nops, sizeof *bufs);

@@ -188,10 +188,55 @@ static void test_fourier(void) {
     fab_op_set_int(t.m, tb_last(&t), "real_out", 1);
     tb_output(&t, tb_infer(&t), name);
   }
+  /* a complex (not complex-of-real) row through a folded bitrev: the
+   * second last-axis fft reads the first one's spectrum */
+  {
+    int cx = tb_op(&t, FAB_OP_COMPLEX, x, -1, -1, -1); tb_infer(&t);
+    int v = cx;
+    int64_t st[5] = {1, 2, 3, 4, 5};
+    for (int rep = 0; rep < 2; rep++) {
+      tb_op(&t, FAB_OP_BITREV, v, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 1);
+      v = tb_infer(&t);
+      tb_op(&t, FAB_OP_FFT_STAGES, v, -1, -1, -1);
+      fab_op_set_int(t.m, tb_last(&t), "axis", 1);
+      fab_op_set_ints(t.m, tb_last(&t), "stages", st, 5);
+      v = tb_infer(&t);
+    }
+    tb_op(&t, FAB_OP_REAL, v, -1, -1, -1);
+    tb_output(&t, tb_infer(&t), "fft_last_twice");
+  }
+  /* rank 3, the real_out fft on axis 0 (not the second last): the half-
+   * column shortcut does not apply */
+  {
+    int64_t hd[3] = {8, 2, 32}, st[5] = {1, 2, 3, 4, 5}, st0[3] = {1, 2, 3};
+    int h = tb_input(&t, "h3", FAB_F32, 3, hd);
+    int v = tb_op(&t, FAB_OP_COMPLEX, h, -1, -1, -1); tb_infer(&t);
+    tb_op(&t, FAB_OP_BITREV, v, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 2);
+    v = tb_infer(&t);
+    tb_op(&t, FAB_OP_FFT_STAGES, v, -1, -1, -1);
+    fab_op_set_int(t.m, tb_last(&t), "axis", 2);
+    fab_op_set_ints(t.m, tb_last(&t), "stages", st, 5);
+    v = tb_infer(&t);
+    tb_op(&t, FAB_OP_BITREV, v, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 0);
+    v = tb_infer(&t);
+    tb_op(&t, FAB_OP_FFT_STAGES, v, -1, -1, -1);
+    fab_op_set_int(t.m, tb_last(&t), "axis", 0);
+    fab_op_set_ints(t.m, tb_last(&t), "stages", st0, 3);
+    fab_op_set_int(t.m, tb_last(&t), "real_out", 1);
+    tb_output(&t, tb_infer(&t), "fft2_rank3_axis0");
+  }
+  /* every vector width the target option allows (this machine's, AVX2's
+   * 8 lanes, scalar), then without folding (what a memory plan that
+   * overlaps the folded read and the fft's result gets) */
+  static const int lanes[3] = {0, 8, 1};
+  for (int k = 0; k < 3; k++) {
+    fab_cpu_options o = opts();
+    o.vector_lanes = lanes[k];
+    char name[48];
+    snprintf(name, sizeof name, "fourier (lanes %d)", lanes[k]);
+    jit_vs_interp(&t, name, &o, RTOL);
+  }
   fab_cpu_options o = opts();
-  jit_vs_interp(&t, "fourier", &o, RTOL);
-  /* the same without folding (what a memory plan that overlaps the
-   * folded read and the fft's result gets) */
   setenv("FAB_CPU_NO_FOLD", "1", 1);
   jit_vs_interp(&t, "fourier (not folded)", &o, RTOL);
   unsetenv("FAB_CPU_NO_FOLD");
