@@ -134,6 +134,44 @@ const cli_cmd cmd_train = {
     train_opts, sizeof train_opts / sizeof *train_opts, 1, 1, run_train,
 };
 
+/* ---- eval and proxy: a model, its weights and data ----------------------- */
+
+/* What eval and proxy work on, and the diagnostics of the work. */
+typedef struct workload {
+  fab_module *m;
+  fab_tensor_set *w; /* NULL: the proxies' seeded init */
+  fab_dataset ds;
+  fab_diag *d;
+} workload;
+
+/* Loads the model a->pos[0], its weights (always with `need_weights`,
+ * else only if --weights is given) and `samples` examples of data from
+ * `seed`.  false after printing errors, with nothing left to close. */
+static bool workload_open(const cli_args *a, bool need_weights, int64_t samples, uint64_t seed,
+                          workload *wl) {
+  memset(wl, 0, sizeof *wl);
+  wl->m = cli_load_model(a, a->pos[0]);
+  if (!wl->m) return false;
+  bool weights = need_weights || cli_str(a, "weights", NULL);
+  if (weights) wl->w = cli_load_weights(a, wl->m);
+  if ((weights && !wl->w) || !load_data(a, wl->m, samples, seed, &wl->ds)) {
+    fab_tset_free(wl->w);
+    fab_module_free(wl->m);
+    return false;
+  }
+  wl->d = fab_diag_new();
+  return true;
+}
+
+/* Prints the diagnostics and frees everything workload_open made. */
+static void workload_close(workload *wl) {
+  cli_print_diag(wl->d);
+  fab_diag_free(wl->d);
+  fab_dataset_free(&wl->ds);
+  fab_tset_free(wl->w);
+  fab_module_free(wl->m);
+}
+
 /* ---- fabc eval ----------------------------------------------------------- */
 
 static int run_eval(const cli_args *a) {
@@ -143,24 +181,15 @@ static int run_eval(const cli_args *a) {
   uint64_t seed = (uint64_t)opt_int(a, "data-seed", 1000003, 0, INT64_MAX, &ok);
   int threads = (int)opt_int(a, "threads", 1, 1, 256, &ok);
   if (!ok) return EXIT_USAGE;
-  fab_module *m = cli_load_model(a, a->pos[0]);
-  if (!m) return EXIT_USER;
+  workload wl;
+  if (!workload_open(a, true, samples, seed, &wl)) return EXIT_USER;
   int rc = EXIT_USER;
-  fab_dataset ds;
-  fab_tensor_set *w = cli_load_weights(a, m);
-  if (w && load_data(a, m, samples, seed, &ds)) {
-    fab_diag *d = fab_diag_new();
-    double acc, loss;
-    if (fab_eval_module(m, w, &ds, threads, &acc, &loss, d)) {
-      printf("accuracy %.4f  loss %.4f  on %lld examples\n", acc, loss, (long long)ds.n);
-      rc = EXIT_OK;
-    }
-    cli_print_diag(d);
-    fab_diag_free(d);
-    fab_dataset_free(&ds);
+  double acc, loss;
+  if (fab_eval_module(wl.m, wl.w, &wl.ds, threads, &acc, &loss, wl.d)) {
+    printf("accuracy %.4f  loss %.4f  on %lld examples\n", acc, loss, (long long)wl.ds.n);
+    rc = EXIT_OK;
   }
-  fab_tset_free(w);
-  fab_module_free(m);
+  workload_close(&wl);
   return rc;
 }
 
@@ -186,19 +215,11 @@ static int run_proxy(const cli_args *a) {
   uint64_t seed = (uint64_t)opt_int(a, "seed", 0, 0, INT64_MAX, &ok);
   if (!ok) return EXIT_USAGE;
   const char *list = cli_str(a, "proxy", "synflow,nwot,snip,grad_norm,fisher,jacob_cov,params,macs");
-  fab_module *m = cli_load_model(a, a->pos[0]);
-  if (!m) return EXIT_USER;
+  workload wl;
+  if (!workload_open(a, false, batch, seed, &wl)) return EXIT_USER;
   int rc = EXIT_OK;
-  fab_dataset ds;
-  fab_tensor_set *w = cli_str(a, "weights", NULL) ? cli_load_weights(a, m) : NULL;
-  if ((cli_str(a, "weights", NULL) && !w) || !load_data(a, m, batch, seed, &ds)) {
-    fab_tset_free(w);
-    fab_module_free(m);
-    return EXIT_USER;
-  }
   fab_proxy_batch b;
-  fab_diag *d = fab_diag_new();
-  if (!fab_proxy_batch_from_dataset(&ds, 0, batch, &b, d)) {
+  if (!fab_proxy_batch_from_dataset(&wl.ds, 0, batch, &b, wl.d)) {
     rc = EXIT_USER;
   } else {
     char *names = strdup(list);
@@ -209,7 +230,7 @@ static int run_proxy(const cli_args *a) {
         break;
       }
       double score;
-      if (fab_proxy_score(m, w, seed, (fab_proxy_kind)k, &b, &score, d))
+      if (fab_proxy_score(wl.m, wl.w, seed, (fab_proxy_kind)k, &b, &score, wl.d))
         printf("%-10s %.6g%s\n", p, score, k == FAB_PROXY_SYNFLOW ? "  (natural log)" : "");
       else
         rc = EXIT_USER;
@@ -217,11 +238,7 @@ static int run_proxy(const cli_args *a) {
     free(names);
     fab_proxy_batch_free(&b);
   }
-  cli_print_diag(d);
-  fab_diag_free(d);
-  fab_dataset_free(&ds);
-  fab_tset_free(w);
-  fab_module_free(m);
+  workload_close(&wl);
   return rc;
 }
 

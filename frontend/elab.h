@@ -1,6 +1,7 @@
 /* elab.h — the elaborator's internal interface, shared by elaborate.c
- * (statements, expressions, blocks, the model), builtins.c (the layer
- * kinds) and load.c (files and imports). */
+ * (statements, expressions, blocks, the model), choose.c (choose and
+ * select: supernet edges), builtins.c (the layer kinds) and load.c (files
+ * and imports). */
 #ifndef FAB_FRONTEND_ELAB_H
 #define FAB_FRONTEND_ELAB_H
 
@@ -97,6 +98,15 @@ value elab_tensor(int op, fab_type t);
 int elab_weight(elab *e, const char *name, fab_type t, fab_init init, fab_loc loc);
 /* "an integer", "a tensor", ... for messages. */
 const char *vkind_name(vkind k);
+
+/* ---- choose.c ---------------------------------------------------------- */
+/* Evaluates a `choose` expression (E_CHOOSE). */
+value elab_choose(elab *e, scope *s, const ast_expr *x);
+/* Before elaboration: gathers the program's `select` declarations into
+ * e->selects.  After it: reports the selects that named no supernet edge,
+ * unless errors were reported since the count `errors`. */
+void elab_collect_selects(elab *e, const ast_list *decls);
+void elab_check_selects(elab *e, int errors);
 
 /* ---- builtins.c -------------------------------------------------------- */
 typedef struct builtin builtin;
