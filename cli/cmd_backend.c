@@ -27,7 +27,7 @@ static const opt_spec build_opts[] = {
     CLI_PASS_OPTS,
     CLI_CPU_OPTS,
     {"target", OPT_VALUE, "cpu|fpga", "what to compile for"},
-    {"emit", OPT_VALUE, "so|obj", "cpu: shared library (default) or object file; both write FILE.h"},
+    {"emit", OPT_VALUE, "so|obj|llvm|asm", "cpu: shared library (default) or object file (both also write FILE.h), LLVM IR or assembly"},
     {"embed-weights", OPT_FLAG, NULL, "cpu: put the weights into the binary (from --weights or seeded init)"},
     {"weights", OPT_VALUE, "FILE", "weights to embed (.safetensors)"},
     {"seed", OPT_VALUE, "N", "seed for embedded initialised weights (default 0)"},

@@ -74,8 +74,24 @@ typedef struct fab_model_desc {
   int64_t scratch_bytes;
   fab_model_run_fn run;
   const void *const *weight_data; /* NULL unless embedded */
-  const char *target;             /* e.g. "x86_64-pc-linux-gnu znver4" */
+  /* "TRIPLE CPU [+f1,+f2,...]", e.g. "x86_64-pc-linux-gnu znver3
+   * +avx,+avx2,+avx512f": the features the code uses, among
+   * FAB_MODEL_CPU_FEATURES; the loader refuses the model on a CPU that
+   * lacks one (FAB_E_VERSION) instead of letting it fault */
+  const char *target;
 } fab_model_desc;
+
+/* The x86-64 features a descriptor's target may name (the runtime can
+ * test each on the running CPU). */
+#define FAB_MODEL_CPU_FEATURES                                                                  \
+  "avx,avx2,fma,f16c,bmi,bmi2,avx512f,avx512bw,avx512dq,avx512vl,avx512cd,avx512vnni,"         \
+  "avx512bf16,avx512ifma,avx512vbmi,avx512vbmi2,avx512bitalg,avx512vpopcntdq,gfni,vaes,"       \
+  "vpclmulqdq"
+/* FAB_OK if this machine has every feature `target` names (or the target
+ * is not x86-64); else FAB_E_VERSION naming the missing ones. */
+fab_status fab_cpu_check_target(const char *target, char *err, size_t errlen);
+/* The i-th feature the runtime tests, NULL past the end (for tests). */
+const char *fab_cpu_feature_name(int i);
 
 /* ---- loading ------------------------------------------------------------ */
 

@@ -97,7 +97,9 @@ static fab_status check_desc(const fab_model_desc *d, char *err, size_t errlen) 
   }
   if (d->embedded_weights && !d->weight_data && d->nweights > 0)
     return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: embedded weights missing");
-  return FAB_OK;
+  if (d->target && strnlen(d->target, 4096) == 4096)
+    return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: target string too long");
+  return fab_cpu_check_target(d->target, err, errlen);
 }
 
 static fab_model *wrap(void *dl, const fab_model_desc *d, fab_status *status, char *err,

@@ -5,6 +5,7 @@
  * shell), so paths with spaces or quotes are safe. */
 #include "cpu_internal.h"
 
+#include <errno.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,11 +16,12 @@
 
 extern char **environ;
 
+/* Writes `path`; messages name `shown` (the output the user asked for). */
 static bool emit_file(LLVMModuleRef mod, const cg_target *t, LLVMCodeGenFileType ft,
-                      const char *path, fab_diag *d) {
+                      const char *path, const char *shown, fab_diag *d) {
   char *msg = NULL;
   if (LLVMTargetMachineEmitToFile(t->tm, mod, (char *)path, ft, &msg)) {
-    fab_error(d, (fab_loc){0}, "cpu backend: cannot write '%s': %s", path, msg ? msg : "?");
+    fab_error(d, (fab_loc){0}, "cpu backend: cannot write '%s': %s", shown, msg ? msg : "?");
     LLVMDisposeMessage(msg);
     return false;
   }
@@ -160,34 +162,47 @@ bool fab_cpu_emit(const fab_module *lowered, const fab_cpu_options *o, fab_cpu_e
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = cg_build_model(ctx, lowered, o, &t, d);
   bool ok = mod != NULL;
+  /* Every output is written next to its final name and renamed into
+   * place: an interrupted or failed build never leaves a truncated
+   * model.so for a later run to load. */
+  size_t n = strlen(out_path) + 40;
+  char *tmp = malloc(n), *obj = malloc(n);
+  if (ok && (!tmp || !obj)) {
+    fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
+    ok = false;
+  }
   if (ok) {
+    snprintf(tmp, n, "%s.%ld.tmp", out_path, (long)getpid());
+    snprintf(obj, n, "%s.%ld.tmp.o", out_path, (long)getpid());
     switch (kind) {
     case FAB_CPU_EMIT_LLVM_IR: {
       char *msg = NULL;
-      if (LLVMPrintModuleToFile(mod, out_path, &msg)) {
+      if (LLVMPrintModuleToFile(mod, tmp, &msg)) {
         fab_error(d, (fab_loc){0}, "cpu backend: cannot write '%s': %s", out_path, msg ? msg : "?");
         ok = false;
       }
       LLVMDisposeMessage(msg);
       break;
     }
-    case FAB_CPU_EMIT_ASM: ok = emit_file(mod, &t, LLVMAssemblyFile, out_path, d); break;
-    case FAB_CPU_EMIT_OBJ: ok = emit_file(mod, &t, LLVMObjectFile, out_path, d); break;
-    case FAB_CPU_EMIT_SHARED: {
-      size_t n = strlen(out_path) + 32;
-      char *obj = malloc(n);
-      snprintf(obj, n, "%s.%ld.tmp.o", out_path, (long)getpid());
-      ok = emit_file(mod, &t, LLVMObjectFile, obj, d) && run_cc(obj, out_path, d);
+    case FAB_CPU_EMIT_ASM: ok = emit_file(mod, &t, LLVMAssemblyFile, tmp, out_path, d); break;
+    case FAB_CPU_EMIT_OBJ: ok = emit_file(mod, &t, LLVMObjectFile, tmp, out_path, d); break;
+    case FAB_CPU_EMIT_SHARED:
+      ok = emit_file(mod, &t, LLVMObjectFile, obj, out_path, d) && run_cc(obj, tmp, d);
       unlink(obj);
-      free(obj);
       break;
-    }
     default:
       fab_error(d, (fab_loc){0}, "cpu backend: unknown output kind");
       ok = false;
     }
-    LLVMDisposeModule(mod);
+    if (ok && rename(tmp, out_path) != 0) {
+      fab_error(d, (fab_loc){0}, "cpu backend: cannot write '%s': %s", out_path, strerror(errno));
+      ok = false;
+    }
+    if (!ok) unlink(tmp);
   }
+  if (mod) LLVMDisposeModule(mod);
+  free(tmp);
+  free(obj);
   LLVMContextDispose(ctx);
   cg_target_dispose(&t);
   if (ok && (kind == FAB_CPU_EMIT_OBJ || kind == FAB_CPU_EMIT_SHARED)) {

@@ -13,14 +13,18 @@
  *
  * Errors are reported through fab_diag; nothing here exits.
  *
- * Environment knobs for investigating (not for normal use):
- *   FAB_CPU_DUMP_IR=1       print the LLVM IR before optimisation to stderr
+ * Environment knobs for investigating (not for normal use; set = any value):
+ *   FAB_CPU_DUMP_IR         print the LLVM IR before optimisation to stderr
  *   FAB_CPU_PIPELINE=...    replace "default<O3>" by another LLVM pipeline
- *   FAB_CPU_NO_CHAIN=1      do not merge chains of bfly.stages ops
- *   FAB_CPU_NO_SHARE=1      one kernel per op (no sharing between ops of equal
+ *   FAB_CPU_NO_CHAIN        do not merge chains of bfly.stages ops
+ *   FAB_CPU_NO_FOLD         fft.stages does not read through its bitrev /
+ *                           complex operands (fold.c)
+ *   FAB_CPU_NO_HERMITIAN    no half-column pass for Re(FFT2)
+ *   FAB_CPU_NO_SHARE        one kernel per op (no sharing between ops of equal
  *                           signature, e.g. the layers of a deep model)
- *   FAB_CPU_SCALAR_ATTENTION, FAB_CPU_SCALAR_DFT, FAB_CPU_NO_REAL_DFT=1
+ *   FAB_CPU_SCALAR_ATTENTION, FAB_CPU_SCALAR_DFT, FAB_CPU_NO_REAL_DFT
  *                           the scalar fallbacks of those kernels (A/B checks)
+ * docs/cpu.md describes the backend.
  */
 #ifndef FAB_CPU_H
 #define FAB_CPU_H
@@ -40,15 +44,18 @@ typedef struct fab_cpu_options {
   bool embed_weights;   /* AOT: put the weights into the .so (needs `weights`) */
   const fab_tensor_set *weights; /* for embed_weights */
   int threads;          /* JIT runs: threads per run (<= 1: caller only) */
-  int vector_lanes;     /* 0: from the features (16 with AVX-512) */
+  int vector_lanes;     /* 0: the CPU's widest vector (its name or the host's
+                           features), adjusted by `features`: 16 with
+                           AVX-512, 8 with AVX/AVX2, else 4 */
   int max_fused_stages; /* butterfly stages kept in registers (0: 3) */
 } fab_cpu_options;
 
 /* Host CPU, all features, O3, 1 thread. */
 void fab_cpu_options_default(fab_cpu_options *o);
 
-/* What the target offers, for the passes' cost model (passes.h has the
- * same fields in fab_target_info). */
+/* What the target offers (fabc-bench and the tests read it; the passes'
+ * cost model has its own fab_target_info, with a fixed table for the
+ * command-line tool in passes/manager.c). */
 typedef struct fab_cpu_target {
   const char *name;          /* CPU name, e.g. "znver4" (static storage) */
   int vector_lanes;          /* f32 lanes of the widest vector */

@@ -17,6 +17,9 @@ typedef struct cg_target {
   char *cpu;
   char *features;
   int lanes;      /* f32 lanes of the widest vector */
+  /* "+f1,+f2,...": the FAB_MODEL_CPU_FEATURES the code may use, for the
+   * descriptor's target (the runtime refuses the model without them) */
+  char required[512];
 } cg_target;
 
 /* target.c */

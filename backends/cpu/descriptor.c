@@ -108,12 +108,19 @@ bool cg_gen_descriptor(cg *c, LLVMValueRef entry, int64_t scratch) {
     }
     tab[idx].name = fab_op_str(op, "name", "?");
     tab[idx].type = in ? &op->type : &f->ops[op->operands[0]].type;
-    if (!in && f->ops[op->operands[0]].type.dtype == FAB_C64) {
-      fab_error(c->d, op->loc, "cpu backend: complex outputs are not supported");
+    if (tab[idx].type->dtype == FAB_C64) {
+      fab_error(c->d, op->loc, "cpu backend: complex %ss are not supported ('%s'; the runtime's "
+                "tensors are f32 and i32)", in ? "input" : "output", tab[idx].name);
       ok = false;
     }
   }
-  for (int i = 0; i < c->m->nparams; i++) ws[i] = (tdesc){c->m->params[i].name, &c->m->params[i].type};
+  for (int i = 0; i < c->m->nparams; i++) {
+    ws[i] = (tdesc){c->m->params[i].name, &c->m->params[i].type};
+    if (ws[i].type->dtype == FAB_C64) {
+      fab_error(c->d, (fab_loc){0}, "cpu backend: complex weights are not supported ('%s')", ws[i].name);
+      ok = false;
+    }
+  }
   LLVMValueRef wdata = LLVMConstNull(c->t_i8pp);
   bool embed = c->opts && c->opts->embed_weights;
   if (ok && embed) {
@@ -127,8 +134,9 @@ bool cg_gen_descriptor(cg *c, LLVMValueRef entry, int64_t scratch) {
                           LLVMPointerType(LLVMGlobalGetValueType(entry), 0), c->t_i8pp, c->t_i8p};
     LLVMTypeRef dt = LLVMStructCreateNamed(c->ctx, "fab_model_desc");
     LLVMStructSetBody(dt, df, 16, 0);
-    char target[256];
-    snprintf(target, sizeof target, "%s %s", c->tgt->triple, c->tgt->cpu);
+    char target[1024];
+    snprintf(target, sizeof target, "%s %s%s%s", c->tgt->triple, c->tgt->cpu,
+             c->tgt->required[0] ? " " : "", c->tgt->required);
     LLVMValueRef fv[16] = {
         LLVMConstInt(c->t_i64, FAB_MODEL_MAGIC, 0), cg_i32(c, FAB_MODEL_ABI_VERSION),
         cg_i32(c, (int32_t)sizeof(fab_model_desc)), LLVMConstInt(c->t_i64, cg_model_hash(c->m), 0),

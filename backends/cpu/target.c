@@ -38,22 +38,69 @@ static bool has_feature(const char *features, const char *f) {
   return false;
 }
 
-/* x86-64 CPUs LLVM 14 knows.  An unknown name makes LLVM fall back to a
- * 32-bit subtarget and abort in code generation, so names are checked
- * here first. */
-static const char *const known_cpus[] = {
-    "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "generic", "core2", "penryn", "nehalem",
-    "corei7", "westmere", "sandybridge", "corei7-avx", "ivybridge", "core-avx-i", "haswell",
-    "core-avx2", "broadwell", "skylake", "skylake-avx512", "skx", "cascadelake", "cooperlake",
-    "cannonlake", "icelake-client", "icelake-server", "tigerlake", "sapphirerapids", "alderlake",
-    "rocketlake", "knl", "knm", "atom", "bonnell", "silvermont", "slm", "goldmont",
-    "goldmont-plus", "tremont", "btver1", "btver2", "bdver1", "bdver2", "bdver3", "bdver4",
-    "znver1", "znver2", "znver3", "k8", "opteron", "athlon64", "amdfam10", "barcelona", NULL};
+/* x86-64 CPUs LLVM 14 knows, with the f32 lanes of their widest vector
+ * (16: AVX-512, 8: AVX/AVX2, 4: SSE).  An unknown name makes LLVM fall back
+ * to a 32-bit subtarget and abort in code generation, so names are
+ * checked here first. */
+static const struct known_cpu {
+  const char *name;
+  int lanes;
+} known_cpus[] = {
+    {"x86-64", 4}, {"x86-64-v2", 4}, {"x86-64-v3", 8}, {"x86-64-v4", 16}, {"generic", 4},
+    {"core2", 4}, {"penryn", 4}, {"nehalem", 4}, {"corei7", 4}, {"westmere", 4},
+    {"sandybridge", 8}, {"corei7-avx", 8}, {"ivybridge", 8}, {"core-avx-i", 8}, {"haswell", 8},
+    {"core-avx2", 8}, {"broadwell", 8}, {"skylake", 8}, {"skylake-avx512", 16}, {"skx", 16},
+    {"cascadelake", 16}, {"cooperlake", 16}, {"cannonlake", 16}, {"icelake-client", 16},
+    {"icelake-server", 16}, {"tigerlake", 16}, {"sapphirerapids", 16}, {"alderlake", 8},
+    {"rocketlake", 16}, {"knl", 16}, {"knm", 16}, {"atom", 4}, {"bonnell", 4}, {"silvermont", 4},
+    {"slm", 4}, {"goldmont", 4}, {"goldmont-plus", 4}, {"tremont", 4}, {"btver1", 4},
+    {"btver2", 8}, {"bdver1", 8}, {"bdver2", 8}, {"bdver3", 8}, {"bdver4", 8}, {"znver1", 8},
+    {"znver2", 8}, {"znver3", 8}, {"k8", 4}, {"opteron", 4}, {"athlon64", 4}, {"amdfam10", 4},
+    {"barcelona", 4}, {NULL, 0}};
 
-static bool known_cpu(const char *cpu) {
-  for (int i = 0; known_cpus[i]; i++)
-    if (strcmp(cpu, known_cpus[i]) == 0) return true;
+/* The named CPU's lanes, 0 if the name is unknown. */
+static int known_cpu_lanes(const char *cpu) {
+  for (int i = 0; known_cpus[i].name; i++)
+    if (strcmp(cpu, known_cpus[i].name) == 0) return known_cpus[i].lanes;
+  return 0;
+}
+
+/* has_feature for "-f" (explicitly disabled). */
+static bool lacks_feature(const char *features, const char *f) {
+  size_t n = strlen(f);
+  for (const char *p = features; p && (p = strstr(p, f)); p += n) {
+    bool start = p >= features + 1 && p[-1] == '-' && (p == features + 1 || p[-2] == ',');
+    if (start && (p[n] == ',' || p[n] == 0)) return true;
+  }
   return false;
+}
+
+/* The vector width the kernels use: the CPU's (by name, or the host's
+ * features), then what the feature string adds or takes away. */
+static int target_lanes(int named_lanes, const char *features) {
+  int lanes = named_lanes;
+  if (has_feature(features, "avx512f")) lanes = 16;
+  else if (lacks_feature(features, "avx512f") && lanes > 8) lanes = 8;
+  if (lacks_feature(features, "avx")) lanes = 4;
+  else if (lanes < 8 && (has_feature(features, "avx") || has_feature(features, "avx2") ||
+                         has_feature(features, "fma")))
+    lanes = 8;
+  return lanes;
+}
+
+/* The features of FAB_MODEL_CPU_FEATURES the feature string enables, plus
+ * what a named CPU's vector width implies (its own features are LLVM's
+ * and not listed here): AVX-512 for 16 lanes, AVX for 8. */
+static void required_features(cg_target *t, int isa_lanes) {
+  char list[] = FAB_MODEL_CPU_FEATURES;
+  size_t used = 0;
+  t->required[0] = 0;
+  for (char *save = NULL, *f = strtok_r(list, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+    bool need = has_feature(t->features, f) || (isa_lanes >= 16 && !strcmp(f, "avx512f")) ||
+                (isa_lanes >= 8 && !strcmp(f, "avx"));
+    if (need && used + strlen(f) + 3 < sizeof t->required)
+      used += (size_t)snprintf(t->required + used, sizeof t->required - used, "%s+%s", used ? "," : "", f);
+  }
 }
 
 bool cg_target_init(cg_target *t, const fab_cpu_options *o, fab_diag *d) {
@@ -73,7 +120,7 @@ bool cg_target_init(cg_target *t, const fab_cpu_options *o, fab_diag *d) {
                       "+avx512ifma,+avx512vbmi,+avx512vbmi2,+avx512bitalg,+avx512vpopcntdq,+gfni,"
                       "+vaes,+vpclmulqdq");
   } else {
-    if (!known_cpu(o->cpu) || !strstr(t->triple, "x86_64")) {
+    if (!known_cpu_lanes(o->cpu) || !strstr(t->triple, "x86_64")) {
       fab_error(d, (fab_loc){0}, "cpu backend: unknown cpu '%s' (try native, x86-64-v3, "
                 "skylake-avx512, znver3, haswell, ...)", o->cpu);
       LLVMDisposeMessage(t->triple);
@@ -105,21 +152,12 @@ bool cg_target_init(cg_target *t, const fab_cpu_options *o, fab_diag *d) {
     cg_target_dispose(t);
     return false;
   }
-  if (o && o->vector_lanes > 0) t->lanes = o->vector_lanes;
-  else if (has_feature(t->features, "avx512f")) t->lanes = 16;
-  else if (has_feature(t->features, "avx")) t->lanes = 8;
-  else t->lanes = 4;
-  /* Cross-targeting a named CPU without features: trust its defaults. */
-  if (!is_host(o ? o->cpu : NULL) && !(o && o->features) && !(o && o->vector_lanes > 0) &&
-      strcmp(o->cpu, "znver4") != 0) {
-    const char *c = t->cpu;
-    if (strstr(c, "avx512") || strstr(c, "znver4") || strstr(c, "skylake-avx512") ||
-        strstr(c, "icelake") || strstr(c, "sapphirerapids") || strstr(c, "cascadelake"))
-      t->lanes = 16;
-    else if (strstr(c, "haswell") || strstr(c, "znver") || strstr(c, "skylake") ||
-             strstr(c, "broadwell") || strstr(c, "x86-64-v3"))
-      t->lanes = 8;
-  }
+  /* the host: its features say it all; znver4: AVX-512 (its features
+   * above); a named CPU: its table entry, adjusted by --features */
+  int named = is_host(o ? o->cpu : NULL) ? 4 : !strcmp(o->cpu, "znver4") ? 16 : known_cpu_lanes(o->cpu);
+  int isa_lanes = target_lanes(named, t->features);
+  t->lanes = o && o->vector_lanes > 0 ? o->vector_lanes : isa_lanes;
+  required_features(t, isa_lanes);
   return true;
 }
 

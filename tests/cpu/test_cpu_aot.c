@@ -126,6 +126,23 @@ static void test_emit(void) {
     snprintf(features, sizeof features, "%s", ti.name);
     CHECK(ti.vector_lanes >= 4 && ti.fast_memory_bytes > 0, "target info");
   }
+  /* the kernels' vector width for named CPUs and feature strings */
+  static const struct {
+    const char *cpu, *features;
+    int lanes;
+  } widths[] = {{"x86-64-v4", NULL, 16}, {"skx", NULL, 16},     {"alderlake", NULL, 8},
+                {"x86-64-v3", NULL, 8},  {"x86-64", NULL, 4},    {"x86-64", "+avx2,+fma", 8},
+                {"skx", "-avx512f", 8},  {"znver4", NULL, 16},   {"haswell", "-avx", 4}};
+  for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+    fab_cpu_options wo;
+    fab_cpu_options_default(&wo);
+    wo.cpu = widths[i].cpu;
+    wo.features = widths[i].features;
+    fab_cpu_target wt = {0};
+    CHECK(fab_cpu_target_info(&wo, &wt, f.t.d) && wt.vector_lanes == widths[i].lanes,
+          "lanes of --cpu %s --features %s: %d, want %d", widths[i].cpu,
+          widths[i].features ? widths[i].features : "(default)", wt.vector_lanes, widths[i].lanes);
+  }
   /* cross-targeting a named CPU without AVX-512 */
   fab_cpu_options o;
   fab_cpu_options_default(&o);
@@ -248,6 +265,36 @@ static void test_errors(void) {
   expect_load_error(p, FAB_E_FORMAT, "garbage .so");
   path_in(p, sizeof p, "does-not-exist.so");
   expect_load_error(p, FAB_E_IO, "missing file");
+#if defined(__x86_64__)
+  /* the runtime tests exactly the features FAB_MODEL_CPU_FEATURES lists */
+  {
+    char list[] = FAB_MODEL_CPU_FEATURES;
+    int i = 0;
+    for (char *sv = NULL, *ft = strtok_r(list, ",", &sv); ft; ft = strtok_r(NULL, ",", &sv), i++)
+      CHECK(fab_cpu_feature_name(i) && !strcmp(fab_cpu_feature_name(i), ft), "runtime feature %d is %s", i, ft);
+    CHECK(!fab_cpu_feature_name(i), "runtime feature table has %d entries", i);
+  }
+  /* a model using an instruction set this CPU lacks is refused by name
+   * (FAB_RT_ASSUME_MISSING stands in for an older CPU), never run into
+   * an illegal instruction; the native build uses AVX on any x86-64
+   * machine with vectors of 8 or more lanes */
+  if (__builtin_cpu_supports("avx")) {
+    setenv("FAB_RT_ASSUME_MISSING", "avx", 1);
+    st = FAB_OK;
+    err[0] = 0;
+    fab_model *mm = fab_model_load(so, &st, err, sizeof err);
+    CHECK(!mm && st == FAB_E_VERSION && strstr(err, "uses avx") && strstr(err, "lacks"),
+          "a model for a missing feature: %s: %s", fab_status_name(st), err);
+    fab_model_free(mm);
+    unsetenv("FAB_RT_ASSUME_MISSING");
+    CHECK(fab_cpu_check_target("x86_64-pc-linux-gnu haswell +avx", err, sizeof err) == FAB_OK,
+          "a present feature passes: %s", err);
+    CHECK(fab_cpu_check_target("aarch64-linux-gnu x +avx", err, sizeof err) == FAB_OK &&
+              fab_cpu_check_target("x86_64-pc-linux-gnu haswell", err, sizeof err) == FAB_OK &&
+              fab_cpu_check_target("x86_64-pc-linux-gnu haswell +nosuchfeature", err, sizeof err) == FAB_OK,
+          "other targets, no list, unknown names pass");
+  }
+#endif
   /* truncated at many points */
   for (size_t cut = 16; cut < n; cut = cut * 3 / 2 + 1) {
     path_in(p, sizeof p, "cut.so");
@@ -343,6 +390,17 @@ static void test_errors(void) {
   CHECK(!j && fab_diag_error_count(t.d) > 0, "high-level op rejected");
   fab_cpu_jit_free(j);
   fab_diag_clear(t.d);
+  tb_free(&t);
+  /* a complex input would be described to the runtime as f32 of half
+   * its bytes: refused by name */
+  t = tb_new("complex_in");
+  int z = tb_input(&t, "z", FAB_C64, 2, xd);
+  tb_op(&t, FAB_OP_REAL, z, -1, -1, -1);
+  tb_output(&t, tb_infer(&t), "y");
+  j = fab_cpu_jit_compile(t.m, NULL, t.d);
+  CHECK(!j && fab_diag_error_count(t.d) > 0 && strstr(fab_diag_message(t.d, 0), "complex inputs"),
+        "complex input rejected by name");
+  fab_cpu_jit_free(j);
   tb_free(&t);
 done:
   fixture_free(&f);
