@@ -4,7 +4,9 @@
  *   run_model model.so weights.safetensors inputs.safetensors
  *             [-o outputs.safetensors] [--check expected.safetensors] [-t threads]
  *
- * Build: cc run_model.c -Iruntime -Lbuild/runtime -lfab_runtime -ljansson -ldl -lpthread -lm */
+ * Build against an installed runtime (cmake --install):
+ *   cc run_model.c $(pkg-config --cflags --libs fabrt)
+ * or in the source tree: cc run_model.c -Iruntime -Lbuild/runtime -lfabrt -ljansson -ldl -lpthread -lm */
 #include "example_common.h"
 
 int main(int argc, char **argv) {

@@ -2,7 +2,8 @@
  * `fabc build --target cpu --emit=obj` (model.o) and its header (model.h)
  * provide the descriptor symbol fab_model_v1; no dlopen.
  *
- *   cc static_model.c model.o -I<dir of model.h> -Iruntime -lfab_runtime -ljansson -lpthread -lm
+ *   cc static_model.c model.o -I<dir of model.h> $(pkg-config --cflags --libs --static fabrt)
+ *   (in the source tree: -Iruntime -Lbuild/runtime -l:libfabrt.a -ljansson -lpthread -lm)
  *   static_model weights.safetensors inputs.safetensors [--check expected.safetensors]
  */
 #include "example_common.h"
