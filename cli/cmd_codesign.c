@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "codesign.h"
@@ -39,14 +40,38 @@ static int run_sample(const cli_args *a) {
   fab_diag *d = fab_diag_new();
   fab_cd_space s;
   if (!fab_cd_space_load(space, &s, d)) return finish(d, false);
-  FILE *f = fopen(out, "w");
+  /* An existing data set is a stopped run: keep its complete lines and
+   * measure only the rest (--fresh starts over). */
+  int64_t *keys = NULL;
+  int nk = 0;
+  long bytes = 0;
+  if (!cli_flag(a, "fresh") && !fab_cd_sample_read_keys(out, &keys, &nk, &bytes, d)) return finish(d, false);
+  if (nk >= o.count) {
+    fprintf(stderr, "%s already holds %d models (-n %d): nothing to measure (--fresh starts over)\n", out,
+            nk, o.count);
+    free(keys);
+    return finish(d, true);
+  }
+  if (nk > 0) {
+    if (truncate(out, bytes) != 0) {
+      free(keys);
+      fab_diag_free(d);
+      return cli_user_error("cannot write '%s'", out);
+    }
+    fprintf(stderr, "resuming: %d of %d models already in %s\n", nk, o.count, out);
+  }
+  o.resume_keys = keys;
+  o.nresume = nk;
+  FILE *f = fopen(out, nk > 0 ? "a" : "w");
   if (!f) {
+    free(keys);
     fab_diag_free(d);
     return cli_user_error("cannot write '%s'", out);
   }
   bool ok = fab_cd_sample(&s, &o, f, d);
   fab_cd_progress_end(&line);
   if (fclose(f) != 0) ok = false;
+  free(keys);
   return finish(d, ok);
 }
 
@@ -55,12 +80,16 @@ static const opt_spec sample_opts[] = {
     {"n", OPT_VALUE, "N", "models to draw (default 100)"},
     {"measure", OPT_VALUE, "cpu,fpga", "what to measure: fpga (simulator), cpu (JIT, median of repeats)"},
     {"seed", OPT_VALUE, "N", "seed of the draws (default 1)"},
-    {"o", OPT_VALUE, "DATA.jsonl", "one JSON line per model: point, latencies, IR graph"},
+    {"o", OPT_VALUE, "DATA.jsonl", "one JSON line per model: point, latencies, IR graph; an existing file is "
+                                   "a stopped run, continued"},
+    {"fresh", OPT_FLAG, NULL, "overwrite DATA.jsonl instead of continuing it"},
 };
 
 const cli_cmd cmd_sample = {
     "sample", "--space SPACE.json -n N --measure cpu,fpga -o DATA.jsonl", "measure a latency data set from a space",
-    "Every model also gets the authors' analytical FPGA latency and its parameter and MAC counts.",
+    "Every model also gets the authors' analytical FPGA latency and its parameter and MAC counts.\n"
+    "A stopped run continues: give the same command again (the same space and seed redraw the\n"
+    "models already measured; --fresh starts over).",
     sample_opts, sizeof sample_opts / sizeof *sample_opts, 0, 0, run_sample,
 };
 

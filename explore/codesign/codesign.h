@@ -250,10 +250,22 @@ typedef struct fab_cd_sample_options {
   bool cpu_second_pass; /* time every model twice (repeat-measurement noise) */
   fab_cd_progress_fn progress;
   void *user;
+  /* Resuming a stopped run: the keys of the lines already written (in
+   * order).  The same space and seed draw them again; they are skipped,
+   * not measured, and only the lines after them are written.  A drawn
+   * point that differs is an error (another space or seed). */
+  const int64_t *resume_keys;
+  int nresume;
 } fab_cd_sample_options;
 void fab_cd_sample_options_default(fab_cd_sample_options *o);
+/* The keys of the complete lines of an existing data set (none if `path`
+ * does not exist) and the bytes they take: a stopped run's file is cut to
+ * them and continued.  A line without a key is an error. */
+bool fab_cd_sample_read_keys(const char *path, int64_t **keys, int *n, long *complete_bytes,
+                             fab_diag *d);
 
-/* Draws `count` distinct canonical points and writes one JSON line each:
+/* Draws `count` distinct canonical points and writes one JSON line each
+ * (after o->nresume resumed ones):
  * {"key", "point", "model": {...}, "accel": {...}, "params", "macs",
  *  "fpga_model_ms", "fpga_sim_ms", "cpu_ms", "cpu_ms_2", "cpu_times",
  *  "graph": <fab_predict graph JSON>}. */

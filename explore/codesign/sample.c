@@ -1,6 +1,7 @@
 /* sample.c — the latency data set: distinct random points of a space,
  * each compiled and measured, one JSON line per model with its IR graph. */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,51 @@ static json_t *model_json(const fab_cd_model *m) {
                    m->ffn_dense, "proj_dense", m->proj_dense);
 }
 
+bool fab_cd_sample_read_keys(const char *path, int64_t **keys, int *n, long *complete_bytes,
+                             fab_diag *d) {
+  *keys = NULL;
+  *n = 0;
+  *complete_bytes = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return true; /* nothing to resume */
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  int cap_keys = 0;
+  bool ok = true;
+  while (ok && (len = getline(&line, &cap, f)) > 0) {
+    if (line[len - 1] != '\n') break; /* cut short by a stop: measured again */
+    json_error_t je;
+    json_t *j = json_loadb(line, (size_t)len, 0, &je);
+    json_t *k = j ? json_object_get(j, "key") : NULL;
+    if (!json_is_integer(k)) {
+      fab_error(d, (fab_loc){0}, "%s:%d: not a line of a sampled data set (no \"key\"); "
+                "give another -o or --fresh", path, *n + 1);
+      ok = false;
+    } else {
+      if (*n == cap_keys) {
+        cap_keys = cap_keys ? 2 * cap_keys : 256;
+        int64_t *nk = realloc(*keys, sizeof(int64_t) * (size_t)cap_keys);
+        if (!nk) ok = false;
+        else *keys = nk;
+      }
+      if (ok) {
+        (*keys)[(*n)++] = (int64_t)json_integer_value(k);
+        *complete_bytes += (long)len;
+      }
+    }
+    json_decref(j);
+  }
+  free(line);
+  fclose(f);
+  if (!ok) {
+    free(*keys);
+    *keys = NULL;
+    *n = 0;
+  }
+  return ok;
+}
+
 bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *out,
                    fab_diag *d) {
   fab_cd_sample_options def;
@@ -71,6 +117,11 @@ bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *
     bool dup = false;
     for (int i = 0; i < done && !dup; i++) dup = seen[i] == key;
     if (dup) continue;
+    bool replaying = done < o->nresume;
+    if (replaying && key == o->resume_keys[done]) { /* measured by the stopped run */
+      seen[done++] = key;
+      continue;
+    }
     fab_cd_model m;
     fab_fpga_config c;
     fab_cd_point_model(s, &p, &m);
@@ -100,6 +151,16 @@ bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *
       free(graph);
       fab_module_free(mod);
       continue;
+    }
+    if (replaying) { /* a valid point the stopped run would have written here */
+      fab_error(d, (fab_loc){0}, "the existing data set's line %d is point %lld, but this space and "
+                "seed draw %lld there: it was sampled from another space or seed", done + 1,
+                (long long)o->resume_keys[done], (long long)key);
+      fab_stats_free(&st);
+      free(graph);
+      fab_module_free(mod);
+      ok = false;
+      break;
     }
     char pstr[512];
     json_t *j = json_pack("{s I s s s o s o s f s f s f s f}", "key", (json_int_t)key, "point",

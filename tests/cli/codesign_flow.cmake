@@ -48,3 +48,21 @@ endif()
 if(NOT out MATCHES "accuracy: model\\+standin")
   message(FATAL_ERROR "latency,area search did not use the stand-in accuracy: ${out}")
 endif()
+# A stopped `fabc sample` continues where it stopped: a file cut after 12
+# lines and in the middle of the 13th is completed to the same bytes as an
+# uninterrupted run; a data set from another seed is refused.
+execute_process(COMMAND sh -c "head -n 12 \"$0\" > \"$1\" && sed -n 13p \"$0\" | head -c 80 >> \"$1\""
+                        ${OUT}/data.jsonl ${OUT}/resumed.jsonl)
+execute_process(COMMAND ${FABC} sample --space ${SPACES}/latbench.json -n 30 --measure model -o ${OUT}/resumed.jsonl
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+file(SHA256 ${OUT}/data.jsonl h1)
+file(SHA256 ${OUT}/resumed.jsonl h2)
+if(NOT rc EQUAL 0 OR NOT err MATCHES "resuming: 12 of 30" OR NOT h1 STREQUAL h2)
+  message(FATAL_ERROR "resumed sample differs from an uninterrupted one (exit ${rc}): ${err}")
+endif()
+execute_process(COMMAND sh -c "head -n 5 \"$0\" > \"$1\"" ${OUT}/data.jsonl ${OUT}/resumed.jsonl)
+execute_process(COMMAND ${FABC} sample --space ${SPACES}/latbench.json -n 30 --seed 2 --measure model -o ${OUT}/resumed.jsonl
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "another space or seed")
+  message(FATAL_ERROR "continuing a data set with another seed: exit ${rc}: ${err}")
+endif()
