@@ -230,9 +230,12 @@ static int run_proxy(const cli_args *a) {
         break;
       }
       double score;
-      if (fab_proxy_score(wl.m, wl.w, seed, (fab_proxy_kind)k, &b, &score, wl.d))
+      /* each score as soon as it is known: on long models (Retrieval, seq
+       * 4096) one proxy takes minutes */
+      if (fab_proxy_score(wl.m, wl.w, seed, (fab_proxy_kind)k, &b, &score, wl.d)) {
         printf("%-10s %.6g%s\n", p, score, k == FAB_PROXY_SYNFLOW ? "  (natural log)" : "");
-      else
+        fflush(stdout);
+      } else
         rc = EXIT_USER;
     }
     free(names);
