@@ -84,91 +84,146 @@ static bool gen_matmul(cg *c, const fab_op *op, int64_t *nrows) {
   return true;
 }
 
-/* Sum of the lanes of v: a shuffle tree (log2 V adds).  The reduce
- * intrinsic without fast-math flags (which the LLVM 14 C API cannot set)
- * is an ordered chain of V dependent adds. */
-static LLVMValueRef hsum(cg *c, LLVMValueRef v, int lanes) {
-  for (int w = lanes / 2; w >= 1; w /= 2) {
-    LLVMValueRef mask[32];
-    for (int i = 0; i < w; i++) mask[i] = cg_i32(c, w + i);
-    LLVMValueRef lo[32];
-    for (int i = 0; i < w; i++) lo[i] = cg_i32(c, i);
-    LLVMValueRef hi = LLVMBuildShuffleVector(c->b, v, v, LLVMConstVector(mask, (unsigned)w), "");
-    LLVMValueRef l = LLVMBuildShuffleVector(c->b, v, v, LLVMConstVector(lo, (unsigned)w), "");
-    v = LLVMBuildFAdd(c->b, l, hi, "");
+/* The lane sums of R vectors (R a power of two <= V) at once.  Each level
+ * pairs vectors u, w whose lanes are `n` segments of S lanes (one
+ * segment per row still being summed) into one vector of 2n segments of
+ * S/2: the low halves of u's and w's segments plus their high halves.
+ * When one vector holds all R rows, the same halving runs inside it until
+ * lane r is row r's sum: about 4 instructions per row for R = 4, V = 16,
+ * against 9 for four separate shuffle trees.  (A tree, not the reduce
+ * intrinsic: without fast-math flags, which the LLVM 14 C API cannot set,
+ * that is an ordered chain of V dependent adds.) */
+static void hsum_rows(cg *c, LLVMValueRef *v, int R, int V, LLVMValueRef *sums) {
+  LLVMValueRef m1[64], m2[64];
+  int n = 1, S = V; /* segments per vector, lanes per segment */
+  for (int cnt = R; cnt > 1; cnt /= 2, n *= 2, S /= 2) {
+    for (int i = 0; i < V; i++) { /* output lane i: segment i / (S/2), position i % (S/2) */
+      int seg = i / (S / 2), pos = i % (S / 2), src = seg < n ? 0 : V, sg = seg % n;
+      m1[i] = cg_i32(c, src + sg * S + pos);
+      m2[i] = cg_i32(c, src + sg * S + S / 2 + pos);
+    }
+    LLVMValueRef k1 = LLVMConstVector(m1, (unsigned)V), k2 = LLVMConstVector(m2, (unsigned)V);
+    for (int j = 0; j < cnt / 2; j++)
+      v[j] = LLVMBuildFAdd(c->b, LLVMBuildShuffleVector(c->b, v[2 * j], v[2 * j + 1], k1, ""),
+                           LLVMBuildShuffleVector(c->b, v[2 * j], v[2 * j + 1], k2, ""), "");
   }
-  return LLVMBuildExtractElement(c->b, v, cg_i32(c, 0), "hsum");
+  LLVMValueRef x = v[0]; /* R segments of S lanes */
+  for (; S > 1; S /= 2) {
+    for (int i = 0; i < V; i++) {
+      int seg = i / (S / 2) % R, pos = i % (S / 2);
+      m1[i] = cg_i32(c, seg * S + pos);
+      m2[i] = cg_i32(c, seg * S + S / 2 + pos);
+    }
+    x = LLVMBuildFAdd(c->b, LLVMBuildShuffleVector(c->b, x, x, LLVMConstVector(m1, (unsigned)V), ""),
+                      LLVMBuildShuffleVector(c->b, x, x, LLVMConstVector(m2, (unsigned)V), ""), "");
+  }
+  for (int r = 0; r < R; r++) sums[r] = LLVMBuildExtractElement(c->b, x, cg_i32(c, r), "");
 }
 
 /* attention with whole vectors along dh (dh a multiple of the width, at
- * most 8 vectors): the query row stays in registers across all keys; per
- * key block, the scores (dot products: dh/V FMAs and one lane sum), then
- * e^(s - m) over the block buffer as its own loop (a private buffer: the
- * vectoriser widens the polynomial exp without alias checks), then the
- * output row, one vector at a time, accumulates p_j v_j in a register.
- * The scalar kernel below recomputed the exp per key inside the p·V loop
- * and kept the output row in memory: 5-10x slower (ABfly was 90%
- * attention). */
-static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t block, double scale) {
+ * most 8 vectors), R query rows of one batch at a time (a register tile:
+ * every key and value vector loaded serves R rows; one row at a time
+ * streamed all of K and V from L2 per row).  The query rows stay in
+ * registers across all keys; per key block, the scores (dh/V FMAs and one
+ * lane sum per row and key), then e^(s - m) over each row's block buffer
+ * as its own loop (a private buffer: the vectoriser widens the polynomial
+ * exp without alias checks), then the output rows, one vector column at a
+ * time, accumulate p_j v_j in registers.  The scalar kernel below
+ * recomputed the exp per key inside the p·V loop and kept the output row
+ * in memory: 5-10x slower (ABfly was 90% attention). */
+#define ATT_MAX_ROWS 4
+static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t block, double scale,
+                              int R) {
   const int V = c->lanes, C = (int)(dh / V);
   LLVMValueRef out = cg_arg_f32(c, 0), q = cg_arg_f32(c, 1), kp = cg_arg_f32(c, 2), vp = cg_arg_f32(c, 3);
-  LLVMValueRef sc = LLVMBuildBitCast(c->b, cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)block), "scores"), c->t_f32p, "");
-  LLVMValueRef ms = cg_alloca(c, c->t_f32, "m"), ls = cg_alloca(c, c->t_f32, "l"), bm = cg_alloca(c, c->t_f32, "bm");
-  LLVMValueRef vacc = cg_alloca(c, c->t_vf, "vacc"), lsum = cg_alloca(c, c->t_f32, "lsum");
-  cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
-  LLVMValueRef bi = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, s), "batch");
-  LLVMValueRef qo = cg_mulc(c, r.iv, dh), kvo = cg_mulc(c, bi, t * dh);
-  LLVMValueRef qv[8];
-  for (int k = 0; k < C; k++) qv[k] = cg_vload(c, q, cg_addc(c, qo, (int64_t)k * V), 4);
-  cg_memset0(c, cg_gep(c, c->t_f32, out, qo), cg_i64(c, dh * 4));
-  LLVMBuildStore(c->b, cg_f32(c, -INFINITY), ms);
-  LLVMBuildStore(c->b, cg_f32(c, 0), ls);
+  LLVMValueRef sc = LLVMBuildBitCast(c->b, cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)(R * block)), "scores"),
+                                     c->t_f32p, "");
+  LLVMValueRef ms[ATT_MAX_ROWS], ls[ATT_MAX_ROWS], bm[ATT_MAX_ROWS], vacc[ATT_MAX_ROWS], alpha[ATT_MAX_ROWS];
+  for (int r = 0; r < R; r++) {
+    ms[r] = cg_alloca(c, c->t_f32, "m");
+    ls[r] = cg_alloca(c, c->t_f32, "l");
+    bm[r] = cg_alloca(c, c->t_f32, "bm");
+    vacc[r] = cg_alloca(c, c->t_vf, "vacc");
+  }
+  LLVMValueRef lsum = cg_alloca(c, c->t_f32, "lsum");
+  /* a group of R consecutive rows; s % R == 0, so they share one batch */
+  cg_loop g = cg_loop_begin(c, c->begin, c->end, "rows");
+  LLVMValueRef row0 = cg_mulc(c, g.iv, R);
+  LLVMValueRef bi = LLVMBuildSDiv(c->b, row0, cg_i64(c, s), "batch");
+  LLVMValueRef kvo = cg_mulc(c, bi, t * dh), qo[ATT_MAX_ROWS];
+  LLVMValueRef qv[ATT_MAX_ROWS][8];
+  for (int r = 0; r < R; r++) {
+    qo[r] = cg_mulc(c, cg_addc(c, row0, r), dh);
+    for (int k = 0; k < C; k++) qv[r][k] = cg_vload(c, q, cg_addc(c, qo[r], (int64_t)k * V), 4);
+    cg_memset0(c, cg_gep(c, c->t_f32, out, qo[r]), cg_i64(c, dh * 4));
+    LLVMBuildStore(c->b, cg_f32(c, -INFINITY), ms[r]);
+    LLVMBuildStore(c->b, cg_f32(c, 0), ls[r]);
+  }
   cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, t), block, "kblock");
   LLVMValueRef rest = LLVMBuildNSWSub(c->b, cg_i64(c, t), jb.iv, "");
   LLVMValueRef nb = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, rest, cg_i64(c, block), ""),
                                     rest, cg_i64(c, block), "nb");
-  LLVMBuildStore(c->b, cg_f32(c, -INFINITY), bm);
+  for (int r = 0; r < R; r++) LLVMBuildStore(c->b, cg_f32(c, -INFINITY), bm[r]);
+  /* scores: each key's vectors loaded once for the R rows */
   cg_loop jj = cg_loop_begin(c, cg_i64(c, 0), nb, "key");
   LLVMValueRef ko = cg_add(c, kvo, cg_mulc(c, cg_add(c, jb.iv, jj.iv), dh));
-  LLVMValueRef dv = LLVMBuildFMul(c->b, qv[0], cg_vload(c, kp, ko, 4), "");
-  for (int k = 1; k < C; k++) dv = cg_fma(c, qv[k], cg_vload(c, kp, cg_addc(c, ko, (int64_t)k * V), 4), dv);
-  LLVMValueRef v = LLVMBuildFMul(c->b, hsum(c, dv, V), cg_f32(c, scale), "");
-  cg_storef(c, v, sc, jj.iv);
-  LLVMBuildStore(c->b, cg_fmax(c, LLVMBuildLoad2(c->b, c->t_f32, bm, ""), v), bm);
+  LLVMValueRef kv[8];
+  for (int k = 0; k < C; k++) kv[k] = cg_vload(c, kp, cg_addc(c, ko, (int64_t)k * V), 4);
+  LLVMValueRef dv[ATT_MAX_ROWS] = {0}, dot[ATT_MAX_ROWS];
+  for (int r = 0; r < R; r++) {
+    dv[r] = LLVMBuildFMul(c->b, qv[r][0], kv[0], "");
+    for (int k = 1; k < C; k++) dv[r] = cg_fma(c, qv[r][k], kv[k], dv[r]);
+  }
+  hsum_rows(c, dv, R, V, dot);
+  for (int r = 0; r < R; r++) {
+    LLVMValueRef v = LLVMBuildFMul(c->b, dot[r], cg_f32(c, scale), "");
+    cg_storef(c, v, sc, cg_addc(c, jj.iv, (int64_t)r * block));
+    LLVMBuildStore(c->b, cg_fmax(c, LLVMBuildLoad2(c->b, c->t_f32, bm[r], ""), v), bm[r]);
+  }
   cg_loop_end(c, &jj);
-  LLVMValueRef mold = LLVMBuildLoad2(c->b, c->t_f32, ms, "");
-  LLVMValueRef mnew = cg_fmax(c, mold, LLVMBuildLoad2(c->b, c->t_f32, bm, ""));
-  LLVMValueRef alpha = cg_exp(c, LLVMBuildFSub(c->b, mold, mnew, ""));
-  LLVMBuildStore(c->b, mnew, ms);
-  /* p_j = e^(s_j - m) in place, and their sum */
-  LLVMBuildStore(c->b, cg_f32(c, 0), lsum);
-  jj = cg_loop_begin(c, cg_i64(c, 0), nb, "pexp");
-  LLVMValueRef pj = cg_exp(c, LLVMBuildFSub(c->b, cg_loadf(c, sc, jj.iv), mnew, ""));
-  cg_storef(c, pj, sc, jj.iv);
-  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, lsum, ""), pj, ""), lsum);
-  cg_loop_end_vec(c, &jj);
-  LLVMValueRef lnew = LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_f32, ls, ""), alpha, "");
-  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, lnew, LLVMBuildLoad2(c->b, c->t_f32, lsum, ""), ""), ls);
-  LLVMValueRef valpha = cg_vsplat(c, alpha, V);
+  for (int r = 0; r < R; r++) {
+    LLVMValueRef mold = LLVMBuildLoad2(c->b, c->t_f32, ms[r], "");
+    LLVMValueRef mnew = cg_fmax(c, mold, LLVMBuildLoad2(c->b, c->t_f32, bm[r], ""));
+    alpha[r] = cg_exp(c, LLVMBuildFSub(c->b, mold, mnew, ""));
+    LLVMBuildStore(c->b, mnew, ms[r]);
+    /* p_j = e^(s_j - m) in place, and their sum */
+    LLVMBuildStore(c->b, cg_f32(c, 0), lsum);
+    jj = cg_loop_begin(c, cg_i64(c, 0), nb, "pexp");
+    LLVMValueRef si = cg_addc(c, jj.iv, (int64_t)r * block);
+    LLVMValueRef pj = cg_exp(c, LLVMBuildFSub(c->b, cg_loadf(c, sc, si), mnew, ""));
+    cg_storef(c, pj, sc, si);
+    LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, lsum, ""), pj, ""), lsum);
+    cg_loop_end_vec(c, &jj);
+    LLVMValueRef lnew = LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_f32, ls[r], ""), alpha[r], "");
+    LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, lnew, LLVMBuildLoad2(c->b, c->t_f32, lsum, ""), ""), ls[r]);
+  }
+  /* p·V: one vector column of the R output rows at a time, each value
+   * vector loaded once for the R rows */
   for (int k = 0; k < C; k++) {
-    LLVMValueRef oi = cg_addc(c, qo, (int64_t)k * V);
-    LLVMBuildStore(c->b, LLVMBuildFMul(c->b, cg_vload(c, out, oi, 4), valpha, ""), vacc);
+    for (int r = 0; r < R; r++) {
+      LLVMValueRef oi = cg_addc(c, qo[r], (int64_t)k * V);
+      LLVMBuildStore(c->b, LLVMBuildFMul(c->b, cg_vload(c, out, oi, 4), cg_vsplat(c, alpha[r], V), ""), vacc[r]);
+    }
     jj = cg_loop_begin(c, cg_i64(c, 0), nb, "pv");
     LLVMValueRef vo = cg_add(c, kvo, cg_mulc(c, cg_add(c, jb.iv, jj.iv), dh));
-    LLVMValueRef p = cg_vsplat(c, cg_loadf(c, sc, jj.iv), V);
-    LLVMValueRef a = cg_fma(c, p, cg_vload(c, vp, cg_addc(c, vo, (int64_t)k * V), 4),
-                            LLVMBuildLoad2(c->b, c->t_vf, vacc, ""));
-    LLVMBuildStore(c->b, a, vacc);
+    LLVMValueRef vv = cg_vload(c, vp, cg_addc(c, vo, (int64_t)k * V), 4);
+    for (int r = 0; r < R; r++) {
+      LLVMValueRef p = cg_vsplat(c, cg_loadf(c, sc, cg_addc(c, jj.iv, (int64_t)r * block)), V);
+      LLVMBuildStore(c->b, cg_fma(c, p, vv, LLVMBuildLoad2(c->b, c->t_vf, vacc[r], "")), vacc[r]);
+    }
     cg_loop_end(c, &jj);
-    cg_vstore(c, LLVMBuildLoad2(c->b, c->t_vf, vacc, ""), out, oi, 4);
+    for (int r = 0; r < R; r++)
+      cg_vstore(c, LLVMBuildLoad2(c->b, c->t_vf, vacc[r], ""), out, cg_addc(c, qo[r], (int64_t)k * V), 4);
   }
   cg_loop_end(c, &jb);
-  LLVMValueRef inv = cg_vsplat(c, LLVMBuildFDiv(c->b, cg_f32(c, 1), LLVMBuildLoad2(c->b, c->t_f32, ls, ""), ""), V);
-  for (int k = 0; k < C; k++) {
-    LLVMValueRef oi = cg_addc(c, qo, (int64_t)k * V);
-    cg_vstore(c, LLVMBuildFMul(c->b, cg_vload(c, out, oi, 4), inv, ""), out, oi, 4);
+  for (int r = 0; r < R; r++) {
+    LLVMValueRef inv = cg_vsplat(c, LLVMBuildFDiv(c->b, cg_f32(c, 1), LLVMBuildLoad2(c->b, c->t_f32, ls[r], ""), ""), V);
+    for (int k = 0; k < C; k++) {
+      LLVMValueRef oi = cg_addc(c, qo[r], (int64_t)k * V);
+      cg_vstore(c, LLVMBuildFMul(c->b, cg_vload(c, out, oi, 4), inv, ""), out, oi, 4);
+    }
   }
-  cg_loop_end(c, &r);
+  cg_loop_end(c, &g);
 }
 
 /* attention q[.., s, dh], k/v[.., t, dh]: per query row, key blocks of
@@ -194,7 +249,13 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   if (block > t) block = t;
   *nrows = batch * s;
   if (c->lanes > 1 && dh % c->lanes == 0 && dh / c->lanes <= 8 && !getenv("FAB_CPU_SCALAR_ATTENTION")) {
-    gen_attention_vec(c, s, dh, t, block, scale);
+    /* rows per tile: 4 while the query tile fits in 16 vectors */
+    int R = dh / c->lanes <= 4 ? 4 : 2;
+    const char *env = getenv("FAB_CPU_ATTENTION_ROWS");
+    if (env && atoi(env) >= 1 && atoi(env) <= ATT_MAX_ROWS) R = atoi(env);
+    while (s % R) R /= 2;
+    *nrows = batch * s / R;
+    gen_attention_vec(c, s, dh, t, block, scale, R);
     return true;
   }
   LLVMValueRef out = cg_arg_f32(c, 0), q = cg_arg_f32(c, 1), kp = cg_arg_f32(c, 2), vp = cg_arg_f32(c, 3);

@@ -264,8 +264,26 @@ static void test_linalg(void) {
   tb_op(&t, FAB_OP_ATTENTION, q, k, v, -1); fab_op_set_float(t.m, tb_last(&t), "scale", 1.0);
   fab_op_set_int(t.m, tb_last(&t), "block", 64);
   tb_output(&t, tb_infer(&t), "attention_1block");
-  fab_cpu_options o = opts();
-  jit_vs_interp(&t, "linalg", &o, RTOL);
+  /* query rows in register tiles: 12 rows of dh 32 (tiles of 4), 6 rows
+   * of dh 128 (tiles of 2), keys in partial blocks */
+  static const int64_t att[2][3] = {{12, 21, 32}, {6, 19, 128}};
+  for (int i = 0; i < 2; i++) {
+    int64_t q2d[3] = {3, att[i][0], att[i][2]}, k2d[3] = {3, att[i][1], att[i][2]};
+    char nq[8], nk[8], nv[8], no[24];
+    snprintf(nq, sizeof nq, "q%d", i), snprintf(nk, sizeof nk, "k%d", i), snprintf(nv, sizeof nv, "v%d", i);
+    int q2 = tb_input(&t, nq, FAB_F32, 3, q2d), k2 = tb_input(&t, nk, FAB_F32, 3, k2d),
+        v2 = tb_input(&t, nv, FAB_F32, 3, k2d);
+    tb_op(&t, FAB_OP_ATTENTION, q2, k2, v2, -1); fab_op_set_float(t.m, tb_last(&t), "scale", 0.3);
+    fab_op_set_int(t.m, tb_last(&t), "block", 8);
+    snprintf(no, sizeof no, "attention_tile%d", i);
+    tb_output(&t, tb_infer(&t), no);
+  }
+  static const int lanes[2] = {0, 8};
+  for (int i = 0; i < 2; i++) {
+    fab_cpu_options o = opts();
+    o.vector_lanes = lanes[i];
+    jit_vs_interp(&t, i ? "linalg (lanes 8)" : "linalg", &o, RTOL);
+  }
   tb_free(&t);
 }
 
