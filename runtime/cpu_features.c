@@ -14,23 +14,60 @@ typedef struct feature {
   bool present;
 } feature;
 
-/* __builtin_cpu_supports takes only string literals: one call per name,
- * in the order of FAB_MODEL_CPU_FEATURES (cpu.features_table checks it). */
-static int host_features(feature *f) {
-  int n = 0;
+/* CPUID and XGETBV directly (libgcc's __builtin_cpu_supports would do
+ * the same, but linking its cpuinfo object made 2-thread model runs 2x
+ * slower in fabc-bench, reproducibly and for no reason we could pin down;
+ * this costs nothing).  A feature counts only if the OS also saves the
+ * register state it needs (XCR0).  Order: FAB_MODEL_CPU_FEATURES
+ * (cpu.aot_errors checks it). */
 #if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init();
-#define F(s) f[n++] = (feature){s, __builtin_cpu_supports(s) != 0}
-  F("avx"), F("avx2"), F("fma"), F("f16c"), F("bmi"), F("bmi2");
-  F("avx512f"), F("avx512bw"), F("avx512dq"), F("avx512vl"), F("avx512cd");
-  F("avx512vnni"), F("avx512bf16"), F("avx512ifma"), F("avx512vbmi"), F("avx512vbmi2");
-  F("avx512bitalg"), F("avx512vpopcntdq"), F("gfni"), F("vaes"), F("vpclmulqdq");
-#undef F
-#else
-  (void)f;
-#endif
+#include <cpuid.h>
+static int host_features(feature *f) {
+  unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0, a7 = 0, b7 = 0, c7 = 0, d7 = 0, a71 = 0, b71 = 0, c71 = 0, d71 = 0;
+  __get_cpuid(1, &a1, &b1, &c1, &d1);
+  unsigned max = __get_cpuid_max(0, NULL);
+  if (max >= 7) __cpuid_count(7, 0, a7, b7, c7, d7);
+  if (max >= 7 && a7 >= 1) __cpuid_count(7, 1, a71, b71, c71, d71);
+  unsigned long long xcr0 = 0;
+  if (c1 & (1u << 27)) { /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = ((unsigned long long)hi << 32) | lo;
+  }
+  bool ymm = (xcr0 & 0x6) == 0x6, zmm = ymm && (xcr0 & 0xe0) == 0xe0;
+#define BIT(r, k) (((r) >> (k)) & 1u)
+  int n = 0;
+  f[n++] = (feature){"avx", ymm && BIT(c1, 28)};
+  f[n++] = (feature){"avx2", ymm && BIT(b7, 5)};
+  f[n++] = (feature){"fma", ymm && BIT(c1, 12)};
+  f[n++] = (feature){"f16c", ymm && BIT(c1, 29)};
+  f[n++] = (feature){"bmi", BIT(b7, 3)};
+  f[n++] = (feature){"bmi2", BIT(b7, 8)};
+  f[n++] = (feature){"avx512f", zmm && BIT(b7, 16)};
+  f[n++] = (feature){"avx512bw", zmm && BIT(b7, 30)};
+  f[n++] = (feature){"avx512dq", zmm && BIT(b7, 17)};
+  f[n++] = (feature){"avx512vl", zmm && BIT(b7, 31)};
+  f[n++] = (feature){"avx512cd", zmm && BIT(b7, 28)};
+  f[n++] = (feature){"avx512vnni", zmm && BIT(c7, 11)};
+  f[n++] = (feature){"avx512bf16", zmm && BIT(a71, 5)};
+  f[n++] = (feature){"avx512ifma", zmm && BIT(b7, 21)};
+  f[n++] = (feature){"avx512vbmi", zmm && BIT(c7, 1)};
+  f[n++] = (feature){"avx512vbmi2", zmm && BIT(c7, 6)};
+  f[n++] = (feature){"avx512bitalg", zmm && BIT(c7, 12)};
+  f[n++] = (feature){"avx512vpopcntdq", zmm && BIT(c7, 14)};
+  f[n++] = (feature){"gfni", BIT(c7, 8)};
+  f[n++] = (feature){"vaes", ymm && BIT(c7, 9)};
+  f[n++] = (feature){"vpclmulqdq", ymm && BIT(c7, 10)};
+#undef BIT
+  (void)a1, (void)b1, (void)d1, (void)d7, (void)b71, (void)c71, (void)d71;
   return n;
 }
+#else
+static int host_features(feature *f) {
+  (void)f;
+  return 0;
+}
+#endif
 
 const char *fab_cpu_feature_name(int i) {
   feature f[32];
