@@ -14,12 +14,10 @@ typedef struct feature {
   bool present;
 } feature;
 
-/* CPUID and XGETBV directly (libgcc's __builtin_cpu_supports would do
- * the same, but linking its cpuinfo object made 2-thread model runs 2x
- * slower in fabc-bench, reproducibly and for no reason we could pin down;
- * this costs nothing).  A feature counts only if the OS also saves the
- * register state it needs (XCR0).  Order: FAB_MODEL_CPU_FEATURES
- * (cpu.aot_errors checks it). */
+/* CPUID and XGETBV directly rather than __builtin_cpu_supports: no
+ * dependence on libgcc's cpu model tables, and a feature counts only if
+ * the OS also saves the register state it needs (XCR0).  Order:
+ * FAB_MODEL_CPU_FEATURES (cpu.aot_errors checks it). */
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
 static int host_features(feature *f) {
