@@ -24,6 +24,7 @@
  *                           signature, e.g. the layers of a deep model)
  *   FAB_CPU_SCALAR_ATTENTION, FAB_CPU_SCALAR_DFT, FAB_CPU_NO_REAL_DFT
  *                           the scalar fallbacks of those kernels (A/B checks)
+ *   FAB_CPU_ATTENTION_ROWS=1|2|4  query rows per attention register tile
  * docs/cpu.md describes the backend.
  */
 #ifndef FAB_CPU_H
