@@ -99,6 +99,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
     }
   }
+  /* the target string the loader checks against this CPU's features:
+   * none, or bytes from the input, optionally after an x86-64 triple and
+   * CPU name so that the feature list is parsed */
+  char target[96];
+  const char *tgt = NULL;
+  int tl = byte(&r);
+  if (tl != 0xff) {
+    size_t l = (tl & 0x80) ? (size_t)snprintf(target, sizeof target, "x86_64-pc-linux-gnu fuzz ") : 0;
+    for (int j = 0; j < (tl & 0x3f) && r.n && l + 1 < sizeof target; j++) target[l++] = (char)byte(&r);
+    target[l] = '\0';
+    tgt = target;
+  }
   fab_model_desc d = {
       .magic = (flags & 1) ? 0x1234 : FAB_MODEL_MAGIC,
       .abi_version = (flags & 2) ? 7 : FAB_MODEL_ABI_VERSION,
@@ -115,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       .scratch_bytes = (flags & 32) ? absurd[(flags >> 6) * 2 + 1] : (flags >> 6) * 64,
       .run = (flags == 0xff) ? NULL : stand_in,
       .weight_data = NULL,
-      .target = "fuzz",
+      .target = tgt,
   };
   g_desc = &d;
   g_fail = (flags & 0xc0) == 0x80;
