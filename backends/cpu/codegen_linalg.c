@@ -253,7 +253,7 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
     int R = dh / c->lanes <= 4 ? 4 : 2;
     const char *env = getenv("FAB_CPU_ATTENTION_ROWS");
     if (env && atoi(env) >= 1 && atoi(env) <= ATT_MAX_ROWS) R = atoi(env);
-    while (s % R) R /= 2;
+    while (s % R || R > c->lanes) R /= 2; /* hsum_rows needs R <= V */
     *nrows = batch * s / R;
     gen_attention_vec(c, s, dh, t, block, scale, R);
     return true;

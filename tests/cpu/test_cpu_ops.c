@@ -266,8 +266,8 @@ static void test_linalg(void) {
   tb_output(&t, tb_infer(&t), "attention_1block");
   /* query rows in register tiles: 12 rows of dh 32 (tiles of 4), 6 rows
    * of dh 128 (tiles of 2), keys in partial blocks */
-  static const int64_t att[2][3] = {{12, 21, 32}, {6, 19, 128}};
-  for (int i = 0; i < 2; i++) {
+  static const int64_t att[3][3] = {{12, 21, 32}, {6, 19, 128}, {8, 13, 8}}; /* dh 8: 4 rows > 2 lanes */
+  for (int i = 0; i < 3; i++) {
     int64_t q2d[3] = {3, att[i][0], att[i][2]}, k2d[3] = {3, att[i][1], att[i][2]};
     char nq[8], nk[8], nv[8], no[24];
     snprintf(nq, sizeof nq, "q%d", i), snprintf(nk, sizeof nk, "k%d", i), snprintf(nv, sizeof nv, "v%d", i);
@@ -278,11 +278,13 @@ static void test_linalg(void) {
     snprintf(no, sizeof no, "attention_tile%d", i);
     tb_output(&t, tb_infer(&t), no);
   }
-  static const int lanes[2] = {0, 8};
-  for (int i = 0; i < 2; i++) {
+  static const int lanes[3] = {0, 8, 2}; /* 2 lanes: tiles of at most 2 rows */
+  for (int i = 0; i < 3; i++) {
     fab_cpu_options o = opts();
     o.vector_lanes = lanes[i];
-    jit_vs_interp(&t, i ? "linalg (lanes 8)" : "linalg", &o, RTOL);
+    char name[32];
+    snprintf(name, sizeof name, "linalg (lanes %d)", lanes[i]);
+    jit_vs_interp(&t, name, &o, RTOL);
   }
   tb_free(&t);
 }
