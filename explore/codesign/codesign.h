@@ -338,6 +338,11 @@ void fab_cd_search_result_free(fab_cd_search_result *r);
 #define FAB_CD_OBJ_LATENCY 4u
 #define FAB_CD_OBJ_AREA 8u
 #define FAB_CD_OBJ_ALL (FAB_CD_OBJ_ACCURACY | FAB_CD_OBJ_LATENCY | FAB_CD_OBJ_AREA)
+/* The objective bits of `bits` (a front or fab_cd_space.objectives), none
+ * set meaning all three: the one place that rule lives. */
+static inline unsigned fab_cd_objectives_of(unsigned bits) {
+  return bits & FAB_CD_OBJ_ALL ? bits & FAB_CD_OBJ_ALL : FAB_CD_OBJ_ALL;
+}
 unsigned fab_cd_front_of(const fab_cd_space *s);
 /* "accuracy,latency,area", any non-empty subset in any order -> FAB_CD_OBJ_*
  * bits; 0 for anything else. */

@@ -11,9 +11,6 @@ static bool candidate(const fab_cd_result *r, unsigned front) {
   return r->ok && (!(front & FAB_CD_FRONT_FIT) || r->fits);
 }
 
-static unsigned objectives(unsigned front) {
-  return front & FAB_CD_OBJ_ALL ? front & FAB_CD_OBJ_ALL : FAB_CD_OBJ_ALL;
-}
 
 typedef struct srt {
   double acc, lat, area;
@@ -48,7 +45,7 @@ int fab_cd_pareto(const fab_cd_result *r, int64_t n, unsigned front, int64_t **i
     return 0;
   }
   /* an objective that does not count is the same for every point */
-  unsigned obj = objectives(front);
+  unsigned obj = fab_cd_objectives_of(front);
   for (int64_t i = 0; i < n; i++)
     if (candidate(&r[i], front)) {
       s[m] = (srt){obj & FAB_CD_OBJ_ACCURACY ? r[i].accuracy : 0, obj & FAB_CD_OBJ_LATENCY ? r[i].latency_ms : 0,
@@ -128,7 +125,7 @@ static double clamp01(double v) { return v < 0 ? 0 : (v > 1 ? 1 : v); }
 double fab_cd_hypervolume(const fab_cd_result *r, int64_t n, unsigned front, const fab_cd_hv_ref *ref) {
   int64_t *idx;
   int nf = fab_cd_pareto(r, n, front, &idx);
-  unsigned obj = objectives(front);
+  unsigned obj = fab_cd_objectives_of(front);
   if (nf == 0) {
     free(idx);
     return 0;

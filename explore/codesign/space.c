@@ -356,8 +356,7 @@ fab_module *fab_cd_model_build(const fab_cd_model *m, fab_diag *d) {
 }
 
 unsigned fab_cd_front_of(const fab_cd_space *s) {
-  return (s->require_fit ? FAB_CD_FRONT_FIT : 0) | (s->objectives & FAB_CD_OBJ_ALL ? s->objectives & FAB_CD_OBJ_ALL
-                                                                                     : FAB_CD_OBJ_ALL);
+  return (s->require_fit ? FAB_CD_FRONT_FIT : 0) | fab_cd_objectives_of(s->objectives);
 }
 
 unsigned fab_cd_objectives_parse(const char *list) {

@@ -4,6 +4,8 @@
 #define CD_TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "codesign.h"
 
@@ -18,6 +20,14 @@ static int fails;
 
 static const char *dir; /* the spaces folder (argv[1]) */
 static fab_diag *d;
+
+/* A fresh empty file from a mkstemp template ("/tmp/...XXXXXX"), its
+ * name left in tmpl. */
+static inline bool temp_path(char *tmpl) {
+  int fd = mkstemp(tmpl);
+  if (fd >= 0) close(fd);
+  return fd >= 0;
+}
 
 /* Loads spaces/<name>; prints the diagnostics on failure. */
 static inline bool load(const char *name, fab_cd_space *s) {

@@ -108,9 +108,7 @@ static void t_acc_cache(void) {
   fab_cd_space s;
   CHECK(fab_cd_space_parse(acc_space, strlen(acc_space), "acc", &s, d));
   char path[] = "/tmp/fab_cd_accXXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  close(fd);
+  CHECK(temp_path(path));
   fab_cd_eval_options eo;
   tiny_budget(&eo);
   eo.progress = count_progress;

@@ -208,9 +208,7 @@ static void t_search_resume(void) {
   fab_cd_space s;
   CHECK(fab_cd_space_parse(tiny_space, strlen(tiny_space), "tiny", &s, d));
   char log[] = "/tmp/fab_cd_logXXXXXX";
-  int fd = mkstemp(log);
-  CHECK(fd >= 0);
-  close(fd);
+  CHECK(temp_path(log));
   unlink(log);
   fab_cd_search_result a, b, c;
   CHECK(run(&s, FAB_CD_EVOLUTION, 60, 2, log, &a)); /* "stopped" after 60 */
@@ -431,8 +429,7 @@ static void t_predictor_file(void) {
   int n;
   if (!sampled_dataset(10, &ds, &tr, &n)) return;
   char path[] = "/tmp/fab_cd_predXXXXXX";
-  int fd = mkstemp(path);
-  close(fd);
+  CHECK(temp_path(path));
   fab_pred_kind kinds[5] = {FAB_PRED_GCN, FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_BRP, FAB_PRED_GCN};
   for (int k = 0; k < 5; k++) {
     fab_pred_train_options o;
@@ -534,8 +531,7 @@ static void t_predictor_residual(void) {
   fab_predictor *pr = fab_pred_train(tr, n, NULL, 0, &o, d);
   CHECK(pr != NULL && fab_pred_needs_analytical(pr));
   char path[] = "/tmp/fab_cd_resXXXXXX";
-  int fd = mkstemp(path);
-  close(fd);
+  CHECK(temp_path(path));
   if (pr) {
     double worst = 0;
     for (int i = 0; i < n; i++) worst = fmax(worst, fabs(fab_pred_predict(pr, tr[i]) / tr[i]->latency - 1));
