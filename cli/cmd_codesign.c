@@ -281,10 +281,6 @@ static int run_codesign(const cli_args *a) {
     snprintf(s.base.device, sizeof s.base.device, "%s", device);
     s.require_fit = true;
   }
-  /* Accuracy that is not an objective is only a CSV column: the stand-in
-   * instead of training (minutes) unless --accuracy asks for it. */
-  if (s.objectives && !(s.objectives & FAB_CD_OBJ_ACCURACY) && !cli_str(a, "accuracy", NULL))
-    eo.accuracy = FAB_CD_ACC_STANDIN;
   fab_cd_evaluator *e = fab_cd_evaluator_new(&s, &eo, d);
   if (!e) return finish(d, false);
   fab_cd_search_result r;

@@ -115,8 +115,11 @@ cd_acc *cd_acc_new(const fab_cd_space *s, const fab_cd_eval_options *o, fab_diag
   a->user = o->progress_user;
   int64_t limit = o->auto_max_models > 0 ? o->auto_max_models : FAB_CD_AUTO_MAX_MODELS;
   a->total = fab_cd_count_models(s, INT64_MAX);
+  /* AUTO: an accuracy that is not an objective is only a CSV column, not
+   * worth minutes of training */
   if (a->kind == FAB_CD_ACC_AUTO)
-    a->kind = a->total <= limit && cd_have_train() ? FAB_CD_ACC_TRAINED
+    a->kind = !(fab_cd_objectives_of(s->objectives) & FAB_CD_OBJ_ACCURACY) ? FAB_CD_ACC_STANDIN
+              : a->total <= limit && cd_have_train()                       ? FAB_CD_ACC_TRAINED
               : cd_have_proxy()                    ? FAB_CD_ACC_PROXY
                                                    : FAB_CD_ACC_STANDIN;
   if (a->kind < 0 || a->kind >= FAB_CD_ACC_AUTO) {

@@ -105,8 +105,10 @@ typedef enum {
   FAB_CD_ACC_STANDIN, /* documented closed form of capacity (docs/codesign.md) */
   FAB_CD_ACC_PROXY,   /* synflow at a reduced sequence length (needs fab_proxy) */
   FAB_CD_ACC_TRAINED, /* held-out accuracy after a short training (needs fab_train) */
-  FAB_CD_ACC_AUTO,    /* trained if the space has <= auto_max_models distinct
-                         models, else the proxy (else the stand-in) */
+  FAB_CD_ACC_AUTO,    /* the stand-in if accuracy is not one of the space's
+                         objectives; else trained if the space has <=
+                         auto_max_models distinct models, else the proxy
+                         (else the stand-in) */
   FAB_CD_ACC_KIND_COUNT
 } fab_cd_acc_kind;
 const char *fab_cd_acc_name(fab_cd_acc_kind k); /* "standin", "proxy", "trained", "auto" */
