@@ -66,6 +66,7 @@ typedef struct ast_type {
 typedef struct ast_param {
   const char *name;
   ast_type *type; /* NULL: an integer (dim) parameter */
+  ast_expr *dflt; /* a dim parameter's default (blocks), or NULL */
   fab_loc loc;
 } ast_param;
 

@@ -17,7 +17,7 @@ struct builtin {
   const char *name;
   builtin_fn fn;
   int nargs;
-  argspec args[6];
+  argspec args[10];
 };
 
 #define REQ(n, k) {n, k, true, {0}}
@@ -99,25 +99,36 @@ static value bfly_layer(elab *e, const ast_expr *call, value x, int64_t out, int
   return elab_tensor(idx, y);
 }
 
+/* The weight and bias of a dense layer: their state_dict names and
+ * initialisation (nn.Linear's, or nn.MultiheadAttention's packed ones). */
+typedef struct dense_params {
+  const char *weight, *bias;
+  fab_init winit, binit;
+} dense_params;
+
+static dense_params linear_params(elab *e, const char *path, int64_t in) {
+  return (dense_params){elab_join(e, path, "weight"), elab_join(e, path, "bias"),
+                        uniform_fan_in(in), uniform_fan_in(in)};
+}
+
 /* nn.Linear(in, out, bias): weight [out, in], bias [out]. */
 static value dense_layer(elab *e, const ast_expr *call, value x, int64_t out, int64_t bias,
-                         const char *path) {
+                         dense_params p) {
   int64_t in = x.type.dims[x.type.rank - 1];
   if (!positive(e, call, "the output size", out)) return poison;
   fab_type y = with_last(x.type, out);
   if (!elab_check_type(e, call->loc, &y)) return poison;
   int64_t w[2] = {out, in};
   int ops[3] = {x.op, -1, -1};
-  ops[1] = elab_weight(e, elab_join(e, path, "weight"), vec_type(2, w), uniform_fan_in(in),
-                       call->loc);
+  ops[1] = elab_weight(e, p.weight, vec_type(2, w), p.winit, call->loc);
   if (ops[1] < 0) return poison;
-  if (bias) ops[2] = elab_weight(e, elab_join(e, path, "bias"), vec_type(1, &out),
-                                 uniform_fan_in(in), call->loc);
+  if (bias) ops[2] = elab_weight(e, p.bias, vec_type(1, &out), p.binit, call->loc);
   if (ops[1] < 0 || (bias && ops[2] < 0)) return poison;
   return elab_tensor(elab_emit(e, FAB_OP_DENSE, ops, bias ? 3 : 2, call->loc, y, NULL, NULL, 0), y);
 }
 
-/* bfly(x, out, bias = true, increasing = false, nblocks = 1) as name */
+/* bfly(x, out, bias = true, increasing = true, nblocks = 1) as name:
+ * torch_butterfly's Butterfly(in, out) with the library's defaults. */
 static value f_bfly(elab *e, scope *s, const ast_expr *call, const value *a) {
   const char *path = elab_path(e, s, call, "bfly");
   if (!path || !need(e, call, a[0], FAB_F32, 1, "[.., in]")) return poison;
@@ -128,42 +139,200 @@ static value f_bfly(elab *e, scope *s, const ast_expr *call, const value *a) {
 static value f_linear(elab *e, scope *s, const ast_expr *call, const value *a) {
   const char *path = elab_path(e, s, call, "linear");
   if (!path || !need(e, call, a[0], FAB_F32, 1, "[.., in]")) return poison;
-  return dense_layer(e, call, a[0], a[1].i, a[2].i, path);
+  int64_t in = a[0].type.dims[a[0].type.rank - 1];
+  return dense_layer(e, call, a[0], a[1].i, a[2].i, linear_params(e, path, in));
 }
 
-/* mha(x, heads, proj = "bfly") as name: projections name.{q,k,v} (d -> d),
- * the mha op, and the output projection name.o. */
+/* ---- attention ----------------------------------------------------------- */
+
+/* How an attention layer's projections are built and named: fabc's short
+ * names (p.q, p.k, p.v, p.o), Hugging Face's (p.q_proj, ..., p.out_proj),
+ * or nn.MultiheadAttention's packed in_proj_weight [3d, d] and out_proj. */
+typedef enum { NAMES_SHORT, NAMES_HF, NAMES_PACKED } proj_names;
+
+typedef struct proj_opts {
+  bool bfly;
+  proj_names names;
+  int64_t bias, increasing, nblocks;
+} proj_opts;
+
+static const char *const proj_leaf[2][4] = {{"q", "k", "v", "o"},
+                                            {"q_proj", "k_proj", "v_proj", "out_proj"}};
+
+static bool parse_proj_opts(elab *e, const ast_expr *call, const value *a, proj_opts *o) {
+  const char *proj = a[0].s, *names = a[1].s;
+  o->bfly = strcmp(proj, "bfly") == 0;
+  if (!o->bfly && strcmp(proj, "dense") != 0) {
+    fab_error(e->d, call->loc, "mha: proj must be \"bfly\" or \"dense\", not \"%s\"", proj);
+    return false;
+  }
+  if (!strcmp(names, "short")) o->names = NAMES_SHORT;
+  else if (!strcmp(names, "hf")) o->names = NAMES_HF;
+  else if (!strcmp(names, "packed")) o->names = NAMES_PACKED;
+  else {
+    fab_error(e->d, call->loc, "mha: names must be \"short\", \"hf\" or \"packed\", not \"%s\"",
+              names);
+    return false;
+  }
+  if (o->names == NAMES_PACKED && o->bfly) {
+    fab_error(e->d, call->loc,
+              "mha: names = \"packed\" is nn.MultiheadAttention's layout, which needs proj = \"dense\"");
+    return false;
+  }
+  o->bias = a[2].i;
+  o->increasing = a[3].i;
+  o->nblocks = a[4].i;
+  return true;
+}
+
+/* One d -> d projection of attention, `which` = 0..3 for q, k, v, out. */
+static value project(elab *e, const ast_expr *call, value x, const proj_opts *o, int which,
+                     const char *path) {
+  int64_t d = x.type.dims[x.type.rank - 1];
+  const char *p = elab_join(e, path, proj_leaf[o->names != NAMES_SHORT][which]);
+  if (o->bfly) return bfly_layer(e, call, x, d, o->bias, o->increasing, o->nblocks, p);
+  return dense_layer(e, call, x, d, o->bias, linear_params(e, p, d));
+}
+
+/* nn.MultiheadAttention's input projection: one dense layer d -> 3d with
+ * in_proj_weight (Xavier-uniform) and in_proj_bias (zeros), sliced into
+ * q, k and v along the last axis as PyTorch's chunk does. */
+static bool packed_qkv(elab *e, const ast_expr *call, value x, int64_t bias, const char *path,
+                       int qkv[3]) {
+  int64_t d = x.type.dims[x.type.rank - 1];
+  double bound = sqrt(6.0 / (double)(4 * d));
+  dense_params p = {elab_join(e, path, "in_proj_weight"), elab_join(e, path, "in_proj_bias"),
+                    {FAB_INIT_UNIFORM, -bound, bound}, {FAB_INIT_ZEROS, 0, 0}};
+  value y = dense_layer(e, call, x, 3 * d, bias, p);
+  if (y.kind == V_ERROR) return false;
+  static const char *const keys[] = {"axis", "start", "size"};
+  for (int i = 0; i < 3; i++) {
+    int64_t vals[] = {x.type.rank - 1, i * d, d};
+    qkv[i] = elab_emit(e, FAB_OP_SLICE, &y.op, 1, call->loc, x.type, keys, vals, 3);
+    if (qkv[i] < 0) return false;
+  }
+  return true;
+}
+
+/* mha(x, heads, proj = "bfly", names = "short", bias = true,
+ *     increasing = true, nblocks = 1) as name: the q, k, v projections
+ * (d -> d), the mha op, and the output projection. */
 static value f_mha(elab *e, scope *s, const ast_expr *call, const value *a) {
   const char *path = elab_path(e, s, call, "mha");
   if (!path || !need(e, call, a[0], FAB_F32, 2, "[.., seq, d]")) return poison;
   int64_t d = a[0].type.dims[a[0].type.rank - 1], heads = a[1].i;
-  bool bfly = strcmp(a[2].s, "bfly") == 0;
-  if (!bfly && strcmp(a[2].s, "dense") != 0) {
-    fab_error(e->d, call->loc, "mha: proj must be \"bfly\" or \"dense\", not \"%s\"", a[2].s);
-    return poison;
-  }
-  if (!positive(e, call, "heads", heads)) return poison;
+  proj_opts o;
+  if (!parse_proj_opts(e, call, a + 2, &o) || !positive(e, call, "heads", heads)) return poison;
   if (d % heads != 0) {
     fab_error(e->d, call->loc, "mha: hidden size %lld is not divisible by %lld heads",
               (long long)d, (long long)heads);
     return poison;
   }
-  static const char *const names[] = {"q", "k", "v"};
   int qkv[3];
-  for (int i = 0; i < 3; i++) {
-    const char *p = elab_join(e, path, names[i]);
-    value v = bfly ? bfly_layer(e, call, a[0], d, 1, 0, 1, p) : dense_layer(e, call, a[0], d, 1, p);
-    if (v.kind == V_ERROR) return poison;
-    qkv[i] = v.op;
+  if (o.names == NAMES_PACKED) {
+    if (!packed_qkv(e, call, a[0], o.bias, path, qkv)) return poison;
+  } else {
+    for (int i = 0; i < 3; i++) {
+      value v = project(e, call, a[0], &o, i, path);
+      if (v.kind == V_ERROR) return poison;
+      qkv[i] = v.op;
+    }
   }
   static const char *const hk[] = {"heads"};
   int idx = elab_emit(e, FAB_OP_MHA, qkv, 3, call->loc, a[0].type, hk, &heads, 1);
   if (idx < 0) return poison;
   /* Parameter-free layers are named for statistics and profiles. */
   fab_op_set_str(e->m, &e->f->ops[idx], "hint.name", path);
-  value att = elab_tensor(idx, a[0].type);
-  const char *p = elab_join(e, path, "o");
-  return bfly ? bfly_layer(e, call, att, d, 1, 0, 1, p) : dense_layer(e, call, att, d, 1, p);
+  return project(e, call, elab_tensor(idx, a[0].type), &o, 3, path);
+}
+
+/* ---- tensor algebra: attention written by hand ------------------------------ */
+
+/* An axis argument, negative counting from the end as in PyTorch. */
+static bool axis_arg(elab *e, const ast_expr *call, const fab_type *t, int64_t ax, int *out) {
+  if (ax < -(int64_t)t->rank || ax >= t->rank) {
+    fab_error(e->d, call->loc, "%s: axis %lld is outside [%d, %d] for a rank-%d tensor", call->s,
+              (long long)ax, -t->rank, t->rank - 1, t->rank);
+    return false;
+  }
+  *out = (int)(ax < 0 ? ax + t->rank : ax);
+  return true;
+}
+
+static value emit_transpose(elab *e, const ast_expr *call, value x, int a0, int a1) {
+  int64_t perm[FAB_MAX_RANK];
+  fab_type y = x.type;
+  for (int i = 0; i < x.type.rank; i++) perm[i] = i;
+  perm[a0] = a1;
+  perm[a1] = a0;
+  y.dims[a0] = x.type.dims[a1];
+  y.dims[a1] = x.type.dims[a0];
+  int idx = elab_op(e, FAB_OP_TRANSPOSE, &x.op, 1, call->loc, y);
+  if (idx >= 0) fab_op_set_ints(e->m, &e->f->ops[idx], "perm", perm, x.type.rank);
+  return finish_layer(e, idx, y);
+}
+
+static value emit_reshape(elab *e, const ast_expr *call, value x, fab_type y) {
+  int idx = elab_op(e, FAB_OP_RESHAPE, &x.op, 1, call->loc, y);
+  if (idx >= 0) fab_op_set_ints(e->m, &e->f->ops[idx], "shape", y.dims, y.rank);
+  return finish_layer(e, idx, y);
+}
+
+/* matmul(a, b, transpose_b = false): batched a[.., m, k] @ b[.., k, n]
+ * (torch.matmul with equal leading axes; transpose_b takes b as [.., n, k]). */
+static value f_matmul(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (!need(e, call, a[0], FAB_F32, 2, "[.., m, k]") || !need(e, call, a[1], FAB_F32, 2, "[.., k, n]"))
+    return poison;
+  fab_type y = a[0].type;
+  const fab_type *b = &a[1].type;
+  y.dims[y.rank - 1] = b->dims[b->rank - (a[2].i ? 2 : 1)];
+  int ops[2] = {a[0].op, a[1].op};
+  static const char *const keys[] = {"transpose_b"};
+  int64_t tb = a[2].i != 0;
+  return elab_tensor(elab_emit(e, FAB_OP_MATMUL, ops, 2, call->loc, y, keys, &tb, tb ? 1 : 0), y);
+}
+
+/* transpose(x, dim0, dim1): swaps two axes (torch.transpose). */
+static value f_transpose(elab *e, scope *s, const ast_expr *call, const value *a) {
+  int a0, a1;
+  if (!need(e, call, a[0], FAB_F32, 1, "tensor") || !axis_arg(e, call, &a[0].type, a[1].i, &a0) ||
+      !axis_arg(e, call, &a[0].type, a[2].i, &a1))
+    return poison;
+  return emit_transpose(e, call, a[0], a0, a1);
+}
+
+/* split_heads(x, heads): [.., s, d] -> [.., heads, s, d / heads], i.e.
+ * x.view(.., s, heads, d / heads).transpose(-2, -3). */
+static value f_split_heads(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (!need(e, call, a[0], FAB_F32, 2, "[.., seq, d]") || !positive(e, call, "heads", a[1].i))
+    return poison;
+  fab_type y = a[0].type;
+  int64_t d = y.dims[y.rank - 1], heads = a[1].i;
+  if (d % heads != 0 || y.rank == FAB_MAX_RANK) {
+    if (d % heads != 0)
+      fab_error(e->d, call->loc, "split_heads: hidden size %lld is not divisible by %lld heads",
+                (long long)d, (long long)heads);
+    else
+      fab_error(e->d, call->loc, "split_heads: the result would have more than %d dimensions",
+                FAB_MAX_RANK);
+    return poison;
+  }
+  y.dims[y.rank - 1] = heads;
+  y.dims[y.rank++] = d / heads;
+  value v = emit_reshape(e, call, a[0], y);
+  return v.kind == V_ERROR ? v : emit_transpose(e, call, v, y.rank - 3, y.rank - 2);
+}
+
+/* merge_heads(x): [.., heads, s, dh] -> [.., s, heads * dh], the inverse. */
+static value f_merge_heads(elab *e, scope *s, const ast_expr *call, const value *a) {
+  if (!need(e, call, a[0], FAB_F32, 3, "[.., heads, seq, dh]")) return poison;
+  int r = a[0].type.rank;
+  value v = emit_transpose(e, call, a[0], r - 3, r - 2);
+  if (v.kind == V_ERROR) return v;
+  fab_type y = v.type;
+  y.dims[r - 2] = y.dims[r - 2] * y.dims[r - 1];
+  y.rank--;
+  return emit_reshape(e, call, v, y);
 }
 
 /* ---- normalisation and activations ------------------------------------------ */
@@ -361,10 +530,16 @@ static value f_max(elab *e, scope *s, const ast_expr *call, const value *a) {
 
 static const builtin builtins[] = {
   {"bfly", f_bfly, 5, {REQ("x", V_TENSOR), REQ("out", V_INT), OPT_I("bias", 1),
-                       OPT_I("increasing", 0), OPT_I("nblocks", 1)}},
+                       OPT_I("increasing", 1), OPT_I("nblocks", 1)}},
   {"linear", f_linear, 3, {REQ("x", V_TENSOR), REQ("out", V_INT), OPT_I("bias", 1)}},
-  {"mha", f_mha, 3, {REQ("x", V_TENSOR), REQ("heads", V_INT), OPT_S("proj", "bfly")}},
+  {"mha", f_mha, 7, {REQ("x", V_TENSOR), REQ("heads", V_INT), OPT_S("proj", "bfly"),
+                     OPT_S("names", "short"), OPT_I("bias", 1), OPT_I("increasing", 1),
+                     OPT_I("nblocks", 1)}},
   {"fourier", f_fourier, 1, {REQ("x", V_TENSOR)}},
+  {"matmul", f_matmul, 3, {REQ("a", V_TENSOR), REQ("b", V_TENSOR), OPT_I("transpose_b", 0)}},
+  {"transpose", f_transpose, 3, {REQ("x", V_TENSOR), REQ("dim0", V_INT), REQ("dim1", V_INT)}},
+  {"split_heads", f_split_heads, 2, {REQ("x", V_TENSOR), REQ("heads", V_INT)}},
+  {"merge_heads", f_merge_heads, 1, {REQ("x", V_TENSOR)}},
   {"layernorm", f_layernorm, 3, {REQ("x", V_TENSOR), OPT_F("eps", 1e-5), OPT_I("affine", 1)}},
   {"gelu", f_gelu, 2, {REQ("x", V_TENSOR), OPT_S("approx", "erf")}},
   {"relu", f_relu, 1, {REQ("x", V_TENSOR)}},
@@ -389,7 +564,7 @@ const builtin *builtin_find(const char *name) {
 }
 
 value builtin_call(elab *e, scope *s, const builtin *b, const ast_expr *call) {
-  value a[6];
+  value a[10];
   const char *what = fab_arena_printf(e->tmp, "'%s'", b->name);
   if (!elab_bind_args(e, s, call, what, b->nargs, b->args, a)) return poison;
   return b->fn(e, s, call, a);

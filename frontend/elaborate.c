@@ -406,6 +406,21 @@ bool elab_bind_args(elab *e, scope *s, const ast_expr *call, const char *what, i
 
 static void exec_stmts(elab *e, scope *s, const ast_list *body, value *ret);
 
+/* A dim parameter's default (`increasing: dim = 1`), evaluated over the
+ * global dims like any declaration at the top level. */
+static bool block_default(elab *e, const ast_param *p, const char *what, argspec *spec) {
+  value v = elab_expr(e, e->globals, p->dflt);
+  if (v.kind == V_ERROR) return false;
+  if (v.kind != V_INT) {
+    fab_error(e->d, p->dflt->loc, "the default of '%s' in %s must be an integer, got %s", p->name,
+              what, vkind_name(v.kind));
+    return false;
+  }
+  spec->required = false;
+  spec->dflt = v;
+  return true;
+}
+
 /* Instantiates block `b` for `call`: binds the arguments in a new frame
  * over the globals, runs the body under the call's instance prefix and
  * checks the returned tensor against the declared result type. */
@@ -436,6 +451,7 @@ static value call_block(elab *e, scope *s, const ast_decl *b, const ast_expr *ca
   for (int i = 0; i < n; i++) {
     const ast_param *p = b->params->items[i];
     spec[i] = (argspec){p->name, p->type ? V_TENSOR : V_INT, true, poison};
+    if (p->dflt && !block_default(e, p, what, &spec[i])) return poison;
   }
   if (!elab_bind_args(e, s, call, what, n, spec, args)) return poison;
   const char *prefix = elab_path(e, s, call, NULL);

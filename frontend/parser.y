@@ -159,7 +159,8 @@ decl
   | error '}'
   ;
 
-/* params: comma-separated `name: type` or `name: dim`. */
+/* params: comma-separated `name: type`, `name: dim` or `name: dim = expr`
+ * (a default, blocks only). */
 params_opt
   : %empty { $$ = NULL; }
   | params
@@ -178,6 +179,12 @@ param
   | IDENT ':' DIM {
       $$ = ast_new(ctx->arena, sizeof *$$);
       $$->name = $1;
+      $$->loc = LOC(@1);
+    }
+  | IDENT ':' DIM '=' expr {
+      $$ = ast_new(ctx->arena, sizeof *$$);
+      $$->name = $1;
+      $$->dflt = $5;
       $$->loc = LOC(@1);
     }
   ;

@@ -98,7 +98,7 @@ static void test_tiny_names(void) {
     CHECK(out && strcmp(fab_op_str(out, "name", ""), "logits") == 0 && fab_op_int(out, "index", -1) == 0);
     const fab_op *att = first_op(m, FAB_OP_MHA);
     CHECK(att && fab_op_int(att, "heads", 0) == 2);
-    CHECK(att && att->loc.line == 29 && strstr(att->loc.file, "lib/blocks.fab"));
+    CHECK(att && att->loc.line == 34 && strstr(att->loc.file, "lib/blocks.fab"));
     CHECK(fab_verify(m, d));
     /* every op carries the place in the source that made it */
     const fab_func *f = fab_module_main(m);
