@@ -15,7 +15,7 @@ Weights and inputs are drawn in float32 (they are stored as F32), then the
 model is evaluated in float64 on exactly those values; only the expected
 outputs are rounded to F32.  Run with Debian's /usr/bin/python3 (torch):
 
-  /usr/bin/python3 tests/golden/gen/gen.py [outdir]
+  /usr/bin/python3 tests/golden/gen/gen.py [outdir]   # outdir/cases, outdir/fab
   /usr/bin/python3 tests/golden/gen/gen.py --check   # committed data up to date?
 """
 import json
@@ -537,7 +537,8 @@ fabnet_case(False)
 fabnet_case(True)
 
 
-def generate(outdir, verbose):
+def generate(outdir, fabdir, verbose):
+    import wild  # models as PyTorch users write them (tests/golden/fab/)
     os.makedirs(outdir, exist_ok=True)
     torch.set_grad_enabled(False)
     for gen in CASES:
@@ -546,32 +547,45 @@ def generate(outdir, verbose):
         gen(outdir)
         if verbose:
             print(gen.__name__)
+    wild.generate(outdir, fabdir, verbose)
 
 
-def check(committed):
+def generated(folder):
+    """The generated files of a folder (fab/ also holds hand-written .fab)."""
+    return sorted(f for f in os.listdir(folder) if f.endswith((".fir", ".safetensors")))
+
+
+def check(cases, fab):
     """Regenerates into a temporary folder and compares byte for byte."""
     import tempfile
+    nfiles, bad = 0, []
     with tempfile.TemporaryDirectory() as tmp:
-        generate(tmp, False)
-        fresh, old = sorted(os.listdir(tmp)), sorted(os.listdir(committed))
-        bad = sorted(set(fresh) ^ set(old))
-        for f in fresh:
-            if f in old:
-                with open(os.path.join(tmp, f), "rb") as a, open(os.path.join(committed, f), "rb") as b:
-                    if a.read() != b.read():
-                        bad.append(f)
-        for f in bad:
-            print("out of date: %s" % f)
-        print("%d files, %d out of date" % (len(fresh), len(bad)))
-        return 1 if bad else 0
+        generate(os.path.join(tmp, "cases"), os.path.join(tmp, "fab"), False)
+        for sub, committed in (("cases", cases), ("fab", fab)):
+            fresh, old = generated(os.path.join(tmp, sub)), generated(committed)
+            nfiles += len(fresh)
+            bad += ["%s/%s" % (sub, f) for f in sorted(set(fresh) ^ set(old))]
+            for f in fresh:
+                if f in old:
+                    with open(os.path.join(tmp, sub, f), "rb") as a, \
+                            open(os.path.join(committed, f), "rb") as b:
+                        if a.read() != b.read():
+                            bad.append("%s/%s" % (sub, f))
+    for f in bad:
+        print("out of date: %s" % f)
+    print("%d files, %d out of date" % (nfiles, len(bad)))
+    return 1 if bad else 0
 
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    cases = os.path.join(here, "..", "cases")
+    cases, fab = os.path.join(here, "..", "cases"), os.path.join(here, "..", "fab")
     if sys.argv[1:] == ["--check"]:
-        sys.exit(check(cases))
-    generate(sys.argv[1] if len(sys.argv) > 1 else cases, True)
+        sys.exit(check(cases, fab))
+    if len(sys.argv) > 1:
+        generate(os.path.join(sys.argv[1], "cases"), os.path.join(sys.argv[1], "fab"), True)
+    else:
+        generate(cases, fab, True)
 
 
 if __name__ == "__main__":

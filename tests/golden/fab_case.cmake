@@ -1,0 +1,30 @@
+# One model written as PyTorch users write it (tests/golden/fab/<case>.fab)
+# run by `fabc run` on one backend with the state_dict exactly as PyTorch
+# saved it, then compared with PyTorch's outputs.
+#   -DFABC= -DCASE=<dir>/<case> -DBACKEND=interp|cpu|fpga -DROOT= -DOUT=
+#   -DMUTATE=1: first make every butterfly decreasing-stride; the comparison
+#   must then fail (the test shows it can tell the strides apart).
+set(src ${CASE}.fab)
+if(MUTATE)
+  file(READ ${CASE}.fab text)
+  string(REPLACE "fbfly(x, h)" "fbfly(x, h, increasing = 0)" text "${text}")
+  file(WRITE ${OUT}.fab "${text}")
+  set(src ${OUT}.fab)
+endif()
+set(extra)
+if(BACKEND STREQUAL "fpga")
+  set(extra --accel ${ROOT}/configs/vcu128-be40-fp32.json)
+endif()
+execute_process(COMMAND ${FABC} run ${src} -I ${ROOT}/examples --backend ${BACKEND} ${extra}
+                        --weights ${CASE}.weights.safetensors --input ${CASE}.input.safetensors
+                        -o ${OUT}.safetensors RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "fabc run failed (${rc})")
+endif()
+execute_process(COMMAND ${FABC} compare ${OUT}.safetensors ${CASE}.expected.safetensors --rtol 1e-4
+                RESULT_VARIABLE rc)
+if(MUTATE AND rc EQUAL 0)
+  message(FATAL_ERROR "decreasing-stride butterflies matched PyTorch's defaults: the test cannot tell them apart")
+elseif(NOT MUTATE AND NOT rc EQUAL 0)
+  message(FATAL_ERROR "outputs differ from PyTorch's")
+endif()
