@@ -191,7 +191,7 @@ static void list_configs(const char *dir, char *out, size_t len) {
  * the error, which lists the shipped names. */
 static FILE *open_config(const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
-  if (f || strchr(path, '/')) {
+  if (f || strchr(path, '/') || errno != ENOENT) {
     if (!f && err && errlen)
       snprintf(err, errlen, "cannot open configuration '%s': %s", path, strerror(errno));
     return f;
