@@ -15,7 +15,7 @@
  * an error in the input, not in the command line). */
 int cli_fpga_config(const cli_args *a, fab_fpga_config *cfg) {
   const char *path = cli_str(a, "accel", NULL);
-  if (!path) return cli_usage_error(a, "the FPGA target needs --accel CONFIG.json (see configs/)");
+  if (!path) return cli_usage_error(a, "the FPGA target needs --accel CONFIG: a shipped configuration's NAME (vcu128-be40, ...) or a FILE.json");
   char err[512];
   if (fab_fpga_config_load(path, cfg, err, sizeof err) != FAB_OK) return cli_user_error("%s", err);
   return EXIT_OK;
@@ -156,11 +156,11 @@ static int run_resources(const cli_args *a) {
 }
 
 static const opt_spec res_opts[] = {
-    {"accel", OPT_VALUE, "CONFIG", "accelerator configuration (configs/*.json)"},
+    {"accel", OPT_VALUE, "CONFIG", "the accelerator, a shipped configuration's NAME (vcu128-be40, ...) or a FILE.json"},
 };
 
 const cli_cmd cmd_resources = {
-    "resources", "--accel CONFIG.json", "LUT/FF/DSP/BRAM of an accelerator and whether it fits its device",
+    "resources", "--accel CONFIG", "LUT/FF/DSP/BRAM of an accelerator and whether it fits its device",
     "Per-unit costs are stated in docs/fpga.md.  Exits 1 if the design does not fit.",
     res_opts, 1, 0, 0, run_resources,
 };

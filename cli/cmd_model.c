@@ -145,7 +145,7 @@ static const opt_spec run_opts[] = {
     CLI_PASS_OPTS,
     CLI_CPU_OPTS,
     {"backend", OPT_VALUE, "NAME", "interp (reference interpreter, default), cpu (JIT), fpga (simulator)"},
-    {"accel", OPT_VALUE, "CONFIG", "fpga: accelerator configuration (configs/*.json)"},
+    {"accel", OPT_VALUE, "CONFIG", "fpga: the accelerator, a shipped configuration's NAME (vcu128-be40, ...) or a FILE.json"},
     {"report", OPT_FLAG, NULL, "fpga: print the simulator's cycle report to standard error"},
     {"trace", OPT_VALUE, "FILE", "fpga: write a Chrome/Perfetto trace"},
     {"o", OPT_VALUE, "FILE", "write outputs (.safetensors or .npy); default: print a summary"},

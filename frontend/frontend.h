@@ -18,7 +18,8 @@ typedef struct fab_define {
 typedef struct fab_frontend_options {
   const fab_define *defines;
   int ndefines;
-  /* for import "x.fab" besides the importing file's folder */
+  /* for import "x.fab", searched after the importing file's folder and
+   * before fabc's data folder (the block library; fab_datadir.h) */
   const char *const *include_dirs;
   int ninclude_dirs;
 } fab_frontend_options;

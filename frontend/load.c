@@ -1,9 +1,11 @@
 /* load.c — the front end's entry points: reading files, resolving
- * `import`s (relative to the importing file, then the include dirs), and
+ * `import`s (relative to the importing file, then the include dirs, then
+ * fabc's data folder with the block library: fab_datadir.h), and
  * splicing every file's declarations into one program before elaboration.
  * A file imported twice is read once; a file that imports itself, directly
  * or not, is an import cycle. */
 #include "elab.h"
+#include "fab_datadir.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +25,7 @@ typedef struct loader {
   const char *stack_canon[MAX_IMPORT_DEPTH], *stack_name[MAX_IMPORT_DEPTH];
   int depth;
   bool syntax_errors;
+  const char *data_dir; /* fabc's data folder: NULL until looked up, "" if none */
 } loader;
 
 static const fab_loc noloc = {0};
@@ -108,23 +111,61 @@ static bool list_has(const ast_list *l, const char *s) {
 static void load_text(loader *ld, const char *name, const char *canon, const char *text,
                       size_t len);
 
+/* The i-th folder an import in file `from` is looked for in (its
+ * trailing slash optional; "" is the current folder) and why it is
+ * searched; false past the last.  Order: the importing file's folder, the
+ * include dirs, fabc's data folder. */
+static bool search_dir(loader *ld, const char *from, int i, const char **dir, const char **why) {
+  int ninc = ld->opt ? ld->opt->ninclude_dirs : 0;
+  if (i == 0) {
+    *dir = dir_of(ld->ast, from);
+    *why = "the importing file's folder";
+    return true;
+  }
+  if (i <= ninc) {
+    *dir = ld->opt->include_dirs[i - 1];
+    *why = "-I";
+    return true;
+  }
+  if (!ld->data_dir) {
+    char buf[PATH_MAX];
+    ld->data_dir = fab_arena_strdup(ld->ast, fab_data_dir(FAB_DATA_IMPORTS, buf, sizeof buf) ? buf : "");
+  }
+  if (i > ninc + 1 || !ld->data_dir[0]) return false;
+  *dir = ld->data_dir;
+  *why = "fabc's data folder, with the block library";
+  return true;
+}
+
+static const char *join(fab_arena *a, const char *dir, const char *path) {
+  size_t n = strlen(dir);
+  return fab_arena_printf(a, "%s%s%s", dir, n && dir[n - 1] != '/' ? "/" : "", path);
+}
+
+/* The file an import names, or NULL after reporting where it looked. */
+static const char *find_import(loader *ld, const ast_decl *imp, const char *from) {
+  const char *path = imp->name, *dir, *why;
+  if (path[0] == '/') {
+    if (file_exists(path)) return path;
+    fab_error(ld->d, imp->loc, "cannot find imported file \"%s\"", path);
+    return NULL;
+  }
+  for (int i = 0; search_dir(ld, from, i, &dir, &why); i++) {
+    const char *cand = join(ld->ast, dir, path);
+    if (file_exists(cand)) return cand;
+  }
+  fab_error(ld->d, imp->loc, "cannot find imported file \"%s\"", path);
+  fab_loc at = {imp->loc.file, 0, 0};
+  for (int i = 0; search_dir(ld, from, i, &dir, &why); i++)
+    fab_note(ld->d, at, "looked in %s (%s)", dir[0] ? dir : "./", why);
+  fab_note(ld->d, at, "add a folder to search with -I DIR");
+  return NULL;
+}
+
 /* Resolves and loads `import "path";` found in file `from`. */
 static void load_import(loader *ld, const ast_decl *imp, const char *from) {
-  const char *path = imp->name, *found = NULL;
-  if (path[0] == '/') {
-    if (file_exists(path)) found = path;
-  } else {
-    const char *cand = fab_arena_printf(ld->ast, "%s%s", dir_of(ld->ast, from), path);
-    if (file_exists(cand)) found = cand;
-    for (int i = 0; !found && ld->opt && i < ld->opt->ninclude_dirs; i++) {
-      cand = fab_arena_printf(ld->ast, "%s/%s", ld->opt->include_dirs[i], path);
-      if (file_exists(cand)) found = cand;
-    }
-  }
-  if (!found) {
-    fab_error(ld->d, imp->loc, "cannot find imported file \"%s\"", path);
-    return;
-  }
+  const char *found = find_import(ld, imp, from);
+  if (!found) return;
   const char *canon = canonical(ld->ast, found);
   for (int i = 0; i < ld->depth; i++) {
     if (strcmp(ld->stack_canon[i], canon) != 0) continue;

@@ -1,11 +1,16 @@
 /* config.c — accelerator configuration files (configs/NAME.json). */
 #include "fbin.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fab_datadir.h"
 
 static fab_status cfail(char *err, size_t n, const char *fmt, ...) {
   if (err && n) {
@@ -153,12 +158,66 @@ out:
   return st;
 }
 
-fab_status fab_fpga_config_load(const char *path, fab_fpga_config *c, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    if (err && errlen) snprintf(err, errlen, "cannot open configuration '%s'", path);
-    return FAB_E_IO;
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Writes "a, b, c" (the NAME of every NAME.json in dir, sorted) into out. */
+static void list_configs(const char *dir, char *out, size_t len) {
+  enum { MAX_LISTED = 64 };
+  char *names[MAX_LISTED];
+  int n = 0;
+  DIR *dp = opendir(dir);
+  for (struct dirent *e; dp && n < MAX_LISTED && (e = readdir(dp));) {
+    size_t k = strlen(e->d_name);
+    if (k > 5 && strcmp(e->d_name + k - 5, ".json") == 0 && (names[n] = strdup(e->d_name))) {
+      names[n][k - 5] = 0;
+      n++;
+    }
   }
+  if (dp) closedir(dp);
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  size_t used = 0;
+  out[0] = 0;
+  for (int i = 0; i < n; i++) {
+    if (used < len) used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", names[i]);
+    free(names[i]);
+  }
+  if (n == 0) snprintf(out, len, "none");
+}
+
+/* Opens a configuration: a file, else (for a bare NAME or NAME.json) the
+ * shipped configs/NAME.json in fabc's data folder.  NULL after writing
+ * the error, which lists the shipped names. */
+static FILE *open_config(const char *path, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (f || strchr(path, '/') || errno != ENOENT) {
+    if (!f && err && errlen)
+      snprintf(err, errlen, "cannot open configuration '%s': %s", path, strerror(errno));
+    return f;
+  }
+  char dir[PATH_MAX], file[PATH_MAX + 80], names[512];
+  if (!fab_data_dir(FAB_DATA_CONFIGS, dir, sizeof dir)) {
+    if (err && errlen)
+      snprintf(err, errlen, "cannot open configuration '%s': no such file, and fabc's data folder "
+                            "with the shipped configurations was not found", path);
+    return NULL;
+  }
+  size_t k = strlen(path);
+  const char *ext = k > 5 && strcmp(path + k - 5, ".json") == 0 ? "" : ".json";
+  if ((size_t)snprintf(file, sizeof file, "%s/%s%s", dir, path, ext) < sizeof file &&
+      (f = fopen(file, "rb")))
+    return f;
+  list_configs(dir, names, sizeof names);
+  if (err && errlen)
+    snprintf(err, errlen, "unknown accelerator configuration '%s': no such file, and not one of "
+                          "the configurations in %s: %s", path, dir, names);
+  return NULL;
+}
+
+fab_status fab_fpga_config_load(const char *path, fab_fpga_config *c, char *err, size_t errlen) {
+  FILE *f = open_config(path, err, errlen);
+  if (!f) return FAB_E_IO;
   char *buf = malloc(1 << 16);
   if (!buf) {
     fclose(f);

@@ -1,7 +1,8 @@
 /* fbin.h — accelerator configurations and compiled programs (.fbin).
  *
- * Part of fab_fpga_isa: depends only on the runtime (status, tensors) and
- * jansson, never on the compiler, so the simulator can load programs
+ * Part of fab_fpga_isa: depends only on the runtime (status, tensors),
+ * jansson and fab_datadir (where the shipped configurations are), never on
+ * the compiler, so the simulator can load programs
  * without the IR.  Every reader treats its input as hostile: sizes,
  * offsets, field ranges and the checksum are checked, and failures return
  * a fab_status with a one-line message in err.
@@ -32,6 +33,10 @@ typedef struct fab_fpga_config {
 
 /* Words per engine bank (be_rams * be_depth): the longest row. */
 int fab_fpga_bank_words(const fab_fpga_config *c);
+/* Reads a configuration file.  A `path` without a slash that names no file
+ * is a shipped configuration: NAME or NAME.json in fabc's data folder
+ * (configs/ of the source tree or <prefix>/share/fabc/configs); the error
+ * for an unknown one lists the shipped names. */
 fab_status fab_fpga_config_load(const char *path, fab_fpga_config *c, char *err, size_t errlen);
 fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
                                  fab_fpga_config *c, char *err, size_t errlen);

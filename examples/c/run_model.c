@@ -4,9 +4,12 @@
  *   run_model model.so weights.safetensors inputs.safetensors
  *             [-o outputs.safetensors] [--check expected.safetensors] [-t threads]
  *
- * Build against an installed runtime (cmake --install):
- *   cc run_model.c $(pkg-config --cflags --libs fabrt)
- * or in the source tree: cc run_model.c -Iruntime -Lbuild/runtime -lfabrt -ljansson -ldl -lpthread -lm */
+ * Build against an installed runtime (cmake --install build --prefix $PREFIX;
+ * examples/README.md has the whole sequence, which tests/install runs):
+ *   export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
+ *   cc -std=c17 -O2 run_model.c $(pkg-config --cflags --libs fabrt) -Wl,-rpath,$PREFIX/lib -o run_model
+ * or from the top of the source tree, after building it in build/:
+ *   cc -std=c17 -O2 examples/c/run_model.c -Iruntime -Lbuild/runtime -lfabrt -lm -Wl,-rpath,$PWD/build/runtime -o run_model */
 #include "example_common.h"
 
 int main(int argc, char **argv) {

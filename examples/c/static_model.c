@@ -2,9 +2,13 @@
  * `fabc build --target cpu --emit=obj` (model.o) and its header (model.h)
  * provide the descriptor symbol fab_model_v1; no dlopen.
  *
- *   cc static_model.c model.o -I<dir of model.h> $(pkg-config --cflags --libs --static fabrt)
- *   (in the source tree: -Iruntime -Lbuild/runtime -l:libfabrt.a -ljansson -lpthread -lm)
  *   static_model weights.safetensors inputs.safetensors [--check expected.safetensors]
+ *
+ * Build against an installed runtime (examples/README.md, run by tests/install):
+ *   export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
+ *   cc -std=c17 -O2 -static static_model.c model.o -I. $(pkg-config --static --cflags --libs fabrt) -o static_model
+ * or from the top of the source tree (libfabrt.a; the C library stays shared):
+ *   cc -std=c17 -O2 examples/c/static_model.c model.o -I. -Iruntime -Lbuild/runtime -l:libfabrt.a -ljansson -lpthread -lm -o static_model
  */
 #include "example_common.h"
 #include "model.h"

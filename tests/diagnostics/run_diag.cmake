@@ -1,8 +1,14 @@
 # run_diag.cmake — one diagnostics test: runs diag_runner on NAME.fab in
-# DIR and compares stdout with NAME.err.  Needs RUNNER, DIR, NAME.
+# DIR and compares stdout with NAME.err.  Needs RUNNER, DIR, NAME; ROOT is
+# the source tree.
 # With -DUPDATE=1 it rewrites NAME.err instead (review the diff!).
 execute_process(COMMAND ${RUNNER} ${DIR} ${NAME}.fab
                 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+# Messages that name fabc's data folder (the source tree's examples/ in the
+# build tree) read <source> for the source tree's path.
+if(ROOT)
+  string(REPLACE "${ROOT}/" "<source>/" out "${out}")
+endif()
 if(UPDATE)
   file(WRITE ${DIR}/${NAME}.err "${out}")
   return()
