@@ -40,6 +40,10 @@ typedef struct scope {
   struct scope *parent;
   bool frame;
   binding *names;
+  /* a block frame's `..`: the leading axes its first `..` parameter bound */
+  bool lead_bound;
+  int nlead;
+  int64_t lead[FAB_MAX_RANK];
 } scope;
 
 typedef struct elab {
