@@ -343,9 +343,16 @@ static bool match_leading(elab *e, scope *s, const ast_type *t, value v, bool bi
   *nlead = 0;
   if (!t->leading) {
     if (v.type.rank == ndims) return true;
+    char hint[240] = "";
+    if (v.type.rank > ndims) {
+      ast_type with = *t;
+      with.leading = true;
+      char c[200];
+      snprintf(hint, sizeof hint, "; %s would take the leading axes", pattern_text(&with, c, sizeof c));
+    }
     fab_error(e->d, loc, "%s has type %s, expected %s (rank %d, not %d%s)", what,
               fab_type_str(&v.type, a, sizeof a), pattern_text(t, b, sizeof b), ndims, v.type.rank,
-              v.type.rank > ndims ? "; `..` before the dims takes leading axes" : "");
+              hint);
     return false;
   }
   if (v.type.rank < ndims) {
@@ -356,7 +363,7 @@ static bool match_leading(elab *e, scope *s, const ast_type *t, value v, bool bi
   int k = v.type.rank - ndims;
   if (!s->lead_bound) {
     if (!bind) {
-      fab_error(e->d, t->loc, "`..` in %s stands for no axes: no parameter type binds it", what);
+      fab_error(e->d, t->loc, "`..` in the type of %s is unbound: no parameter type has `..`", what);
       return false;
     }
     s->lead_bound = true;

@@ -2,6 +2,7 @@
  * the runtime (cpu JIT, 1 and 2 threads, sample-parallel and sequential),
  * the interpreter and the FPGA simulator, on examples/tiny.fab; and the
  * errors for inputs that are neither one sample nor [n, ...]. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,55 @@ static int test_errors(void) {
   return 0;
 }
 
+/* The shipped blocks take [.., s, d]: a model applying them to [3, s, d]
+ * (a compile-time batch) computes what the per-sample model computes on a
+ * run-time batch of 3, with the same state_dict names. */
+static int test_patterns(void) {
+  const char *inc[] = {FAB_ROOT "/examples"};
+  fab_frontend_options fo = {.include_dirs = inc, .ninclude_dirs = 1};
+  const char *one = "import \"lib/blocks.fab\";\n"
+                    "model m(x: f32[8, 16]) -> (y: f32[8, 16]) {\n"
+                    "  y = abfly(fbfly(x, 32) as l0, 32, 2) as l1;\n}\n";
+  const char *three = "import \"lib/blocks.fab\";\n"
+                      "model m(x: f32[3, 8, 16]) -> (y: f32[3, 8, 16]) {\n"
+                      "  y = abfly(fbfly(x, 32) as l0, 32, 2) as l1;\n}\n";
+  fab_diag *d = fab_diag_new();
+  fab_module *m1 = fab_frontend_compile_string(FAB_ROOT "/examples/one.fab", one, strlen(one), &fo, d);
+  fab_module *m3 = fab_frontend_compile_string(FAB_ROOT "/examples/three.fab", three, strlen(three), &fo, d);
+  CHECK(m1 && m3, "compile");
+  if (!m1 || !m3) {
+    fab_diag_print(d, stderr);
+    return 1;
+  }
+  CHECK(m1->nparams == m3->nparams, "%d vs %d parameters", m1->nparams, m3->nparams);
+  for (int i = 0; i < m1->nparams && i < m3->nparams; i++)
+    CHECK(strcmp(m1->params[i].name, m3->params[i].name) == 0 &&
+              fab_type_equal(&m1->params[i].type, &m3->params[i].type),
+          "parameter %s vs %s", m1->params[i].name, m3->params[i].name);
+  fab_tensor_set *w = fab_tset_new(), *in = fab_tset_new(), *o1 = fab_tset_new(), *o3 = fab_tset_new();
+  CHECK(fab_bind_init_weights(m1, 1, w, d) && fab_bind_init_inputs(m3, 2, in, d), "init");
+  CHECK(fab_interp_run(m1, w, in, o1, d) && fab_interp_run(m3, w, in, o3, d), "runs");
+  const fab_tensor *y1 = fab_tset_find(o1, "y"), *y3 = fab_tset_find(o3, "y");
+  CHECK(y1 && y3 && y1->rank == 3 && y3->rank == 3 && y1->nbytes == y3->nbytes, "shapes");
+  if (y1 && y3 && y1->nbytes == y3->nbytes) {
+    double worst = 0;
+    for (int64_t k = 0; k < fab_tensor_numel(y1); k++) {
+      double a = ((const float *)y1->data)[k], b = ((const float *)y3->data)[k];
+      worst = fabs(a - b) > worst ? fabs(a - b) : worst;
+    }
+    CHECK(worst <= 1e-5, "compile-time and run-time batches differ by %g", worst);
+  }
+  if (fab_diag_count(d)) fab_diag_print(d, stderr);
+  fab_tset_free(w);
+  fab_tset_free(in);
+  fab_tset_free(o1);
+  fab_tset_free(o3);
+  fab_module_free(m1);
+  fab_module_free(m3);
+  fab_diag_free(d);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) return 2;
   int rc = 2;
@@ -304,6 +354,7 @@ int main(int argc, char **argv) {
   else if (strcmp(argv[1], "interp") == 0) rc = test_interp();
   else if (strcmp(argv[1], "fpga") == 0) rc = test_fpga();
   else if (strcmp(argv[1], "errors") == 0) rc = test_errors();
+  else if (strcmp(argv[1], "patterns") == 0) rc = test_patterns();
   if (rc == 0 && failures) rc = 1;
   printf("batch.%s: %s (%d failures)\n", argv[1], rc ? "FAILED" : "ok", failures);
   return rc;
