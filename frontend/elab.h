@@ -122,4 +122,7 @@ value builtin_call(elab *e, scope *s, const builtin *b, const ast_expr *call);
 /* Elaborates the program `decls` (imports already spliced in) into e->m. */
 bool elab_program(elab *e, const ast_list *decls, const fab_frontend_options *opt);
 
+/* pattern.c: the declared type `t` as written ("f32[.., s, d]"). */
+const char *elab_pattern_text(const ast_type *t, char *buf, size_t n);
+
 #endif /* FAB_FRONTEND_ELAB_H */

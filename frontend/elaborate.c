@@ -296,43 +296,6 @@ static bool eval_dtype(elab *e, const ast_type *t, fab_dtype *dt) {
   return true;
 }
 
-/* Appends dim expression x as written (names, integers, arithmetic). */
-static void expr_text(const ast_expr *x, char *buf, size_t n) {
-  size_t at = strlen(buf);
-  if (at + 1 >= n) return;
-  switch (x->kind) {
-  case E_INT: snprintf(buf + at, n - at, "%lld", (long long)x->i); break;
-  case E_NAME: snprintf(buf + at, n - at, "%s", x->s); break;
-  case E_NEG:
-    snprintf(buf + at, n - at, "-");
-    expr_text(x->lhs, buf, n);
-    break;
-  case E_BINARY:
-    snprintf(buf + at, n - at, "(");
-    expr_text(x->lhs, buf, n);
-    at = strlen(buf);
-    snprintf(buf + at, n - at, " %c ", x->op);
-    expr_text(x->rhs, buf, n);
-    at = strlen(buf);
-    snprintf(buf + at, n - at, ")");
-    break;
-  default: snprintf(buf + at, n - at, "?"); break;
-  }
-}
-
-/* The declared type as written: "f32[.., s, d]". */
-static const char *pattern_text(const ast_type *t, char *buf, size_t n) {
-  snprintf(buf, n, "%s[%s", t->dtype, t->leading ? ".." : "");
-  for (int i = 0; i < t->dims->n; i++) {
-    size_t at = strlen(buf);
-    snprintf(buf + at, n - at, "%s", i || t->leading ? ", " : "");
-    expr_text(t->dims->items[i], buf, n);
-  }
-  size_t at = strlen(buf);
-  snprintf(buf + at, n - at, "]");
-  return buf;
-}
-
 /* The leading axes `..` stands for when `v` meets `t` in frame `s`
  * (*nlead = 0 without `..`).  With `bind`, the first `..` binds them;
  * later ones (and the result's) must see the same axes. */
@@ -348,16 +311,16 @@ static bool match_leading(elab *e, scope *s, const ast_type *t, value v, bool bi
       ast_type with = *t;
       with.leading = true;
       char c[200];
-      snprintf(hint, sizeof hint, "; %s would take the leading axes", pattern_text(&with, c, sizeof c));
+      snprintf(hint, sizeof hint, "; %s would take the leading axes", elab_pattern_text(&with, c, sizeof c));
     }
     fab_error(e->d, loc, "%s has type %s, expected %s (rank %d, not %d%s)", what,
-              fab_type_str(&v.type, a, sizeof a), pattern_text(t, b, sizeof b), ndims, v.type.rank,
+              fab_type_str(&v.type, a, sizeof a), elab_pattern_text(t, b, sizeof b), ndims, v.type.rank,
               hint);
     return false;
   }
   if (v.type.rank < ndims) {
     fab_error(e->d, loc, "%s has type %s, expected %s (rank at least %d)", what,
-              fab_type_str(&v.type, a, sizeof a), pattern_text(t, b, sizeof b), ndims);
+              fab_type_str(&v.type, a, sizeof a), elab_pattern_text(t, b, sizeof b), ndims);
     return false;
   }
   int k = v.type.rank - ndims;
@@ -378,7 +341,7 @@ static bool match_leading(elab *e, scope *s, const ast_type *t, value v, bool bi
     char c[160];
     fab_type_str(&lead, c, sizeof c);
     fab_error(e->d, loc, "%s has type %s, expected %s with `..` = %s (bound by an earlier parameter)",
-              what, fab_type_str(&v.type, a, sizeof a), pattern_text(t, b, sizeof b),
+              what, fab_type_str(&v.type, a, sizeof a), elab_pattern_text(t, b, sizeof b),
               strchr(c, '[') ? strchr(c, '[') : c);
     return false;
   }
@@ -421,7 +384,7 @@ static bool match_type(elab *e, scope *s, const ast_type *t, value v, bool bind,
     char a[160], b[160], c[200];
     if (t->leading)
       fab_error(e->d, loc, "%s has type %s, expected %s (%s)", what, fab_type_str(&v.type, a, sizeof a),
-                fab_type_str(&want, b, sizeof b), pattern_text(t, c, sizeof c));
+                fab_type_str(&want, b, sizeof b), elab_pattern_text(t, c, sizeof c));
     else
       fab_error(e->d, loc, "%s has type %s, expected %s", what, fab_type_str(&v.type, a, sizeof a),
                 fab_type_str(&want, b, sizeof b));
