@@ -44,8 +44,9 @@ bool fab_bind_init_inputs_batch(const fab_module *m, uint64_t seed, int64_t batc
 bool fab_interp_run(const fab_module *m, const fab_tensor_set *weights,
                     const fab_tensor_set *inputs, fab_tensor_set *outputs, fab_diag *d);
 
-/* Same, but also returns every intermediate value (named "%<op index>")
- * in `values` when it is not NULL: for debugging and pass testing. */
+/* Same for one sample (no batch axis), but also returns every
+ * intermediate value (named "%<op index>") in `values` when it is not
+ * NULL: for debugging and pass testing. */
 bool fab_interp_run_all(const fab_module *m, const fab_tensor_set *weights,
                         const fab_tensor_set *inputs, fab_tensor_set *outputs,
                         fab_tensor_set *values, fab_diag *d);

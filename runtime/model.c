@@ -385,7 +385,7 @@ void fab_context_free(fab_context *c) {
 }
 
 /* ---- runs: one sample or a batch ---------------------------------------
-
+ *
  * A batch of n samples runs the entry function n times, once per sample
  * with pointers offset into the batched buffers; nothing is shared between
  * samples but the weights, so each sample's result is exactly that of a
