@@ -139,7 +139,9 @@ const cli_cmd cmd_sim = {
     "sim", "FILE.fbin [options]", "simulate an accelerator program: outputs, cycles, utilisation",
     "The simulator is functional (bit-exact fp16 or fp32 datapath) and cycle-level (queues,\n"
     "engines, DMA bandwidths, dependency tokens).  Without -o it prints the report; without\n"
-    "-o, --weights and --input it runs the cycle model alone (--timing-only): the same cycles.",
+    "-o, --weights and --input it runs the cycle model alone (--timing-only): the same cycles.\n"
+    "Inputs with a leading sample axis [n, ...] (the same n for all, no limit but memory) run\n"
+    "n samples one after another; the report then gives the batch's cycles and per-sample figures.",
     sim_opts, sizeof sim_opts / sizeof *sim_opts, 1, 1, run_sim,
 };
 

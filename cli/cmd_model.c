@@ -148,13 +148,19 @@ static const opt_spec run_opts[] = {
     {"accel", OPT_VALUE, "CONFIG", "fpga: the accelerator, a shipped configuration's NAME (vcu128-be40, ...) or a FILE.json"},
     {"report", OPT_FLAG, NULL, "fpga: print the simulator's cycle report to standard error"},
     {"trace", OPT_VALUE, "FILE", "fpga: write a Chrome/Perfetto trace"},
+    {"batch", OPT_VALUE, "N", "seeded inputs for N samples (a leading axis of N; no limit but memory)"},
     {"o", OPT_VALUE, "FILE", "write outputs (.safetensors or .npy); default: print a summary"},
 };
 
 const cli_cmd cmd_run = {
     "run", "FILE.fab|FILE.fir [options]", "run a model on a backend",
     "Without --weights, parameters get a seeded initialisation with PyTorch's default\n"
-    "distributions; without --input, inputs are seeded random (token ids in range).",
+    "distributions; without --input, inputs are seeded random (token ids in range).\n"
+    "Batches: every input may have the model's declared shape (one sample) or one more\n"
+    "leading axis [n, ...], the same n >= 1 for all (no limit but memory); the outputs then\n"
+    "have it too.  Each sample's result equals a run on that sample alone (bit for bit on\n"
+    "cpu); cpu spreads the samples over --threads, interp and fpga run them in turn (the\n"
+    "fpga --report gives per-sample figures and the batch's cycles).",
     run_opts, sizeof run_opts / sizeof *run_opts, 1, 1, run_run,
 };
 

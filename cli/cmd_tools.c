@@ -39,6 +39,7 @@ static const opt_spec init_opts[] = {
     {"seed", OPT_VALUE, "N", "seed (default 0; the same seed as `fabc run` uses)"},
     {"o", OPT_VALUE, "FILE", "write the initialised weights (.safetensors)"},
     {"inputs", OPT_VALUE, "FILE", "write the seeded random inputs (.safetensors)"},
+    {"batch", OPT_VALUE, "N", "with --inputs: N samples, a leading axis of N (sample 0 = no --batch)"},
 };
 
 const cli_cmd cmd_init = {

@@ -148,6 +148,12 @@ fab_tensor_set *cli_load_inputs(const cli_args *a, const fab_module *m) {
   uint64_t seed;
   if (!parse_seed(a, &seed)) return NULL;
   const char *path = cli_str(a, "input", NULL);
+  int64_t batch; /* --batch N: seeded inputs for N samples (commands without it: 0) */
+  if (!cli_int(a, "batch", 0, 1, INT32_MAX, &batch)) return NULL;
+  if (path && batch) {
+    cli_usage_error(a, "--batch makes seeded inputs; a file given with --input sets its own batch");
+    return NULL;
+  }
   fab_tensor_set *in = NULL;
   char err[512];
   if (path) {
@@ -160,7 +166,7 @@ fab_tensor_set *cli_load_inputs(const cli_args *a, const fab_module *m) {
   }
   fab_diag *d = fab_diag_new();
   /* Inputs are seeded apart from weights so that both can vary alone. */
-  bool ok = path ? fab_bind_check_inputs(m, in, d) : fab_bind_init_inputs(m, seed + 0x9e3779b9u, in, d);
+  bool ok = path ? fab_bind_check_inputs(m, in, d) : fab_bind_init_inputs_batch(m, seed + 0x9e3779b9u, batch, in, d);
   cli_print_diag(d);
   fab_diag_free(d);
   if (!ok) {

@@ -59,6 +59,7 @@ typedef struct ast_arg {
 typedef struct ast_type {
   const char *dtype;
   ast_list *dims; /* of ast_expr */
+  bool leading;   /* `f32[.., s, d]`: any leading axes before dims */
   fab_loc loc;
 } ast_type;
 

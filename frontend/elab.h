@@ -40,6 +40,10 @@ typedef struct scope {
   struct scope *parent;
   bool frame;
   binding *names;
+  /* a block frame's `..`: the leading axes its first `..` parameter bound */
+  bool lead_bound;
+  int nlead;
+  int64_t lead[FAB_MAX_RANK];
 } scope;
 
 typedef struct elab {
@@ -117,5 +121,8 @@ value builtin_call(elab *e, scope *s, const builtin *b, const ast_expr *call);
 /* ---- elaborate.c: the model ----------------------------------------- */
 /* Elaborates the program `decls` (imports already spliced in) into e->m. */
 bool elab_program(elab *e, const ast_list *decls, const fab_frontend_options *opt);
+
+/* pattern.c: the declared type `t` as written ("f32[.., s, d]"). */
+const char *elab_pattern_text(const ast_type *t, char *buf, size_t n);
 
 #endif /* FAB_FRONTEND_ELAB_H */

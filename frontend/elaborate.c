@@ -9,6 +9,7 @@
  * `select` (supernet edges) are in choose.c, the layers in builtins.c. */
 #include "elab.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,25 +296,83 @@ static bool eval_dtype(elab *e, const ast_type *t, fab_dtype *dt) {
   return true;
 }
 
+/* The leading axes `..` stands for when `v` meets `t` in frame `s`
+ * (*nlead = 0 without `..`).  With `bind`, the first `..` binds them;
+ * later ones (and the result's) must see the same axes. */
+static bool match_leading(elab *e, scope *s, const ast_type *t, value v, bool bind, fab_loc loc,
+                          const char *what, int *nlead) {
+  char a[160], b[200];
+  int ndims = t->dims->n;
+  *nlead = 0;
+  if (!t->leading) {
+    if (v.type.rank == ndims) return true;
+    char hint[240] = "";
+    if (v.type.rank > ndims) {
+      ast_type with = *t;
+      with.leading = true;
+      char c[200];
+      snprintf(hint, sizeof hint, "; %s would take the leading axes", elab_pattern_text(&with, c, sizeof c));
+    }
+    fab_error(e->d, loc, "%s has type %s, expected %s (rank %d, not %d%s)", what,
+              fab_type_str(&v.type, a, sizeof a), elab_pattern_text(t, b, sizeof b), ndims, v.type.rank,
+              hint);
+    return false;
+  }
+  if (v.type.rank < ndims) {
+    fab_error(e->d, loc, "%s has type %s, expected %s (rank at least %d)", what,
+              fab_type_str(&v.type, a, sizeof a), elab_pattern_text(t, b, sizeof b), ndims);
+    return false;
+  }
+  int k = v.type.rank - ndims;
+  if (!s->lead_bound) {
+    if (!bind) {
+      fab_error(e->d, t->loc, "`..` in the type of %s is unbound: no parameter type has `..`", what);
+      return false;
+    }
+    s->lead_bound = true;
+    s->nlead = k;
+    for (int i = 0; i < k; i++) s->lead[i] = v.type.dims[i];
+  }
+  bool same = k == s->nlead;
+  for (int i = 0; same && i < k; i++) same = v.type.dims[i] == s->lead[i];
+  if (!same) {
+    fab_type lead = {.dtype = v.type.dtype, .rank = s->nlead};
+    for (int i = 0; i < s->nlead; i++) lead.dims[i] = s->lead[i];
+    char c[160];
+    fab_type_str(&lead, c, sizeof c);
+    fab_error(e->d, loc, "%s has type %s, expected %s with `..` = %s (bound by an earlier parameter)",
+              what, fab_type_str(&v.type, a, sizeof a), elab_pattern_text(t, b, sizeof b),
+              strchr(c, '[') ? strchr(c, '[') : c);
+    return false;
+  }
+  *nlead = k;
+  return true;
+}
+
 /* Matches tensor `v` against the declared type `t`, evaluated in `s`.
  * With `bind`, a bare name not yet bound in the frame is a pattern: it is
- * bound to the actual size (`x: f32[s, d]` binds s and d). */
+ * bound to the actual size (`x: f32[s, d]` binds s and d), and a `..`
+ * binds the leading axes (`x: f32[.., s, d]` takes [s, d] and [b, s, d]). */
 static bool match_type(elab *e, scope *s, const ast_type *t, value v, bool bind, fab_loc loc,
                        const char *what) {
   fab_dtype dt;
+  int nlead;
   if (!eval_dtype(e, t, &dt)) return false;
-  fab_type want = {.dtype = dt, .rank = t->dims->n};
+  if (!match_leading(e, s, t, v, bind, loc, what, &nlead)) return false;
+  fab_type want = {.dtype = dt, .rank = nlead + t->dims->n};
+  for (int i = 0; i < nlead; i++) want.dims[i] = v.type.dims[i];
   bool ok = true;
-  for (int i = 0; i < want.rank; i++) {
+  for (int i = 0; i < t->dims->n; i++) {
     const ast_expr *x = t->dims->items[i];
+    int at = nlead + i;
     if (bind && x->kind == E_NAME && !scope_find(s, x->s, true)) {
-      int64_t k = i < v.type.rank ? v.type.dims[i] : 1;
+      int64_t k = v.type.dims[at];
       scope_bind(e, s, x->s, (value){.kind = V_INT, .i = k}, x->loc);
-      want.dims[i] = k;
+      want.dims[at] = k;
       continue;
     }
     value d = elab_expr(e, s, x);
-    if (d.kind == V_INT) want.dims[i] = d.i;
+    if (d.kind == V_INT) want.dims[at] = d.i;
     else {
       if (d.kind != V_ERROR)
         fab_error(e->d, x->loc, "a dimension must be an integer, got %s", vkind_name(d.kind));
@@ -322,9 +381,13 @@ static bool match_type(elab *e, scope *s, const ast_type *t, value v, bool bind,
   }
   if (!ok) return false;
   if (!fab_type_equal(&want, &v.type)) {
-    char a[160], b[160];
-    fab_error(e->d, loc, "%s has type %s, expected %s", what, fab_type_str(&v.type, a, sizeof a),
-              fab_type_str(&want, b, sizeof b));
+    char a[160], b[160], c[200];
+    if (t->leading)
+      fab_error(e->d, loc, "%s has type %s, expected %s (%s)", what, fab_type_str(&v.type, a, sizeof a),
+                fab_type_str(&want, b, sizeof b), elab_pattern_text(t, c, sizeof c));
+    else
+      fab_error(e->d, loc, "%s has type %s, expected %s", what, fab_type_str(&v.type, a, sizeof a),
+                fab_type_str(&want, b, sizeof b));
     return false;
   }
   return true;
@@ -334,6 +397,12 @@ static bool match_type(elab *e, scope *s, const ast_type *t, value v, bool bind,
 static bool eval_type(elab *e, scope *s, const ast_type *t, fab_type *out) {
   fab_dtype dt;
   if (!eval_dtype(e, t, &dt)) return false;
+  if (t->leading) {
+    fab_error(e->d, t->loc,
+              "a model's inputs and outputs have a fixed shape per sample: drop `..` (a batch of "
+              "samples is a leading axis given at run time)");
+    return false;
+  }
   *out = (fab_type){.dtype = dt, .rank = t->dims->n};
   bool ok = true;
   for (int i = 0; i < out->rank; i++) {

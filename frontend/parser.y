@@ -189,12 +189,20 @@ param
     }
   ;
 
-/* type: element type and shape, `f32[seq, d]`. */
+/* type: element type and shape, `f32[seq, d]`; in a block, `f32[.., s, d]`
+ * also takes any number of leading axes (`..`), the same in the result. */
 type
   : IDENT '[' exprs ']' {
       $$ = ast_new(ctx->arena, sizeof *$$);
       $$->dtype = $1;
       $$->dims = $3;
+      $$->loc = LOC(@1);
+    }
+  | IDENT '[' DOTDOT ',' exprs ']' {
+      $$ = ast_new(ctx->arena, sizeof *$$);
+      $$->dtype = $1;
+      $$->dims = $5;
+      $$->leading = true;
       $$->loc = LOC(@1);
     }
   ;

@@ -30,9 +30,10 @@ static void shape_of(const fab_tensor *t, char *buf, size_t n) {
 }
 
 /* Checks one tensor against a declared type, converting F16/BF16/F64 to
- * F32 and I64 to I32 in place.  `what` is "weight" or "input". */
+ * F32 and I64 to I32 in place.  `what` is "weight" or "input".  Inputs
+ * (batch not NULL) may carry a leading sample axis, the same for all. */
 static bool check_tensor(fab_tensor *t, const fab_type *want, const char *what, fab_loc loc,
-                         fab_diag *d) {
+                         fab_batch *batch, fab_diag *d) {
   char b1[128], b2[128];
   bool ok = true;
   if (want->dtype == FAB_C64) {
@@ -41,7 +42,13 @@ static bool check_tensor(fab_tensor *t, const fab_type *want, const char *what, 
   }
   bool shape_ok = t->rank == want->rank;
   for (int i = 0; shape_ok && i < t->rank; i++) shape_ok = t->dims[i] == want->dims[i];
-  if (!shape_ok) {
+  if (batch) {
+    char err[512];
+    if (fab_batch_add(batch, t, want->rank, want->dims, err, sizeof err) != FAB_OK) {
+      fab_error(d, loc, "%s", err);
+      ok = false;
+    }
+  } else if (!shape_ok) {
     shape_of(t, b1, sizeof b1);
     fab_error(d, loc, "%s '%s' has shape %s, expected %s", what, t->name, b1,
               fab_type_str(want, b2, sizeof b2));
@@ -75,7 +82,7 @@ bool fab_bind_check_weights(const fab_module *m, fab_tensor_set *weights, bool a
     if (!t) {
       fab_error(d, p->loc, "missing weight '%s' (%s)", p->name, fab_type_str(&p->type, b, sizeof b));
       ok = false;
-    } else if (!check_tensor(t, &p->type, "weight", p->loc, d)) {
+    } else if (!check_tensor(t, &p->type, "weight", p->loc, NULL, d)) {
       ok = false;
     }
   }
@@ -133,6 +140,7 @@ bool fab_bind_check_inputs(const fab_module *m, fab_tensor_set *inputs, fab_diag
     return false;
   }
   bool ok = true;
+  fab_batch batch = FAB_BATCH_INIT;
   for (int i = 0; i < f->nops; i++) {
     const fab_op *op = &f->ops[i];
     if (op->code != FAB_OP_INPUT) continue;
@@ -142,7 +150,7 @@ bool fab_bind_check_inputs(const fab_module *m, fab_tensor_set *inputs, fab_diag
     if (!t) {
       fab_error(d, op->loc, "missing input '%s' (%s)", name, fab_type_str(&op->type, b, sizeof b));
       ok = false;
-    } else if (!check_tensor(t, &op->type, "input", op->loc, d)) {
+    } else if (!check_tensor(t, &op->type, "input", op->loc, &batch, d)) {
       ok = false;
     }
   }
@@ -184,6 +192,11 @@ static int64_t vocab_of(const fab_module *m, const fab_func *f, int v, int depth
 
 bool fab_bind_init_inputs(const fab_module *m, uint64_t seed, fab_tensor_set *inputs,
                           fab_diag *d) {
+  return fab_bind_init_inputs_batch(m, seed, 0, inputs, d);
+}
+
+bool fab_bind_init_inputs_batch(const fab_module *m, uint64_t seed, int64_t batch,
+                                fab_tensor_set *inputs, fab_diag *d) {
   const fab_func *f = fab_module_main(m);
   if (!f) {
     fab_error(d, (fab_loc){0}, "module '%s' has no function", m->name);
@@ -201,7 +214,13 @@ bool fab_bind_init_inputs(const fab_module *m, uint64_t seed, fab_tensor_set *in
       continue;
     }
     bool is_int = op->type.dtype == FAB_I32;
-    fab_tensor *t = fab_tset_add(inputs, name, is_int ? FAB_DT_I32 : FAB_DT_F32, op->type.rank, op->type.dims);
+    int64_t dims[FAB_TENSOR_MAX_RANK];
+    int rank = 0;
+    if (batch > 0) dims[rank++] = batch;
+    for (int k = 0; k < op->type.rank && rank < FAB_TENSOR_MAX_RANK; k++) dims[rank++] = op->type.dims[k];
+    fab_tensor *t = rank == op->type.rank + (batch > 0)
+                        ? fab_tset_add(inputs, name, is_int ? FAB_DT_I32 : FAB_DT_F32, rank, dims)
+                        : NULL;
     if (!t) {
       fab_error(d, op->loc, "cannot allocate input '%s'", name);
       ok = false;

@@ -359,7 +359,47 @@ bool fab_interp_run_all(const fab_module *m, const fab_tensor_set *weights,
   return ok;
 }
 
+/* The sample count of `inputs` (0: no batch axis), or -1 after reporting
+ * an input that is neither the declared shape nor [n, declared...]. */
+static int64_t input_batch(const fab_func *f, const fab_tensor_set *inputs, fab_diag *d) {
+  fab_batch b = FAB_BATCH_INIT;
+  for (int i = 0; i < f->nops; i++) {
+    const fab_op *op = &f->ops[i];
+    const fab_tensor *t = op->code == FAB_OP_INPUT ? fab_tset_find(inputs, fab_op_str(op, "name", "")) : NULL;
+    char err[512];
+    if (t && fab_batch_add(&b, t, op->type.rank, op->type.dims, err, sizeof err) != FAB_OK) {
+      fab_error(d, op->loc, "%s", err);
+      return -1;
+    }
+  }
+  return b.n > 0 ? b.n : 0;
+}
+
+/* A batch runs sample by sample: the interpreter is the reference, and
+ * each sample is then exactly a single run. */
 bool fab_interp_run(const fab_module *m, const fab_tensor_set *weights,
                     const fab_tensor_set *inputs, fab_tensor_set *outputs, fab_diag *d) {
-  return fab_interp_run_all(m, weights, inputs, outputs, NULL, d);
+  const fab_func *f = m ? fab_module_main(m) : NULL;
+  int64_t n = f && inputs ? input_batch(f, inputs, d) : 0;
+  if (n < 0) return false;
+  if (n == 0) return fab_interp_run_all(m, weights, inputs, outputs, NULL, d);
+  fab_tensor_set *in1 = fab_tset_new(), *out1 = fab_tset_new();
+  bool ok = in1 && out1;
+  if (!ok) fab_error(d, (fab_loc){0}, "interp: out of memory");
+  char err[512];
+  for (int64_t i = 0; ok && i < n; i++) {
+    if (fab_tset_get_sample(inputs, i, in1, err, sizeof err) != FAB_OK) {
+      fab_error(d, (fab_loc){0}, "interp: %s", err);
+      ok = false;
+    } else if (!fab_interp_run_all(m, weights, in1, out1, NULL, d)) {
+      fab_note(d, (fab_loc){0}, "in sample %lld of %lld", (long long)i, (long long)n);
+      ok = false;
+    } else if (outputs && fab_tset_put_sample(outputs, n, i, out1, err, sizeof err) != FAB_OK) {
+      fab_error(d, (fab_loc){0}, "interp: %s", err);
+      ok = false;
+    }
+  }
+  fab_tset_free(in1);
+  fab_tset_free(out1);
+  return ok;
 }

@@ -22,23 +22,31 @@ bool fab_bind_check_weights(const fab_module *m, fab_tensor_set *weights, bool a
  * fab_init with a seeded RNG (PyTorch's default distributions). */
 bool fab_bind_init_weights(const fab_module *m, uint64_t seed, fab_tensor_set *weights,
                            fab_diag *d);
-/* Checks `inputs` against the entry function's `input` ops (by name). */
+/* Checks `inputs` against the entry function's `input` ops (by name).
+ * Each may have the declared shape or [n, declared...], the same n for
+ * every input (a batch of n samples). */
 bool fab_bind_check_inputs(const fab_module *m, fab_tensor_set *inputs, fab_diag *d);
 /* Adds seeded random inputs for every missing input: f32 ~ N(0,1); i32
  * token ids uniform in [0, V) where V is the vocabulary of the embedding
  * that consumes them (else [0, 2)). */
 bool fab_bind_init_inputs(const fab_module *m, uint64_t seed, fab_tensor_set *inputs,
                           fab_diag *d);
+/* Same with a leading sample axis of `batch` samples (0: none).  The
+ * stream per input is the same, so sample 0 equals the unbatched input. */
+bool fab_bind_init_inputs_batch(const fab_module *m, uint64_t seed, int64_t batch,
+                                fab_tensor_set *inputs, fab_diag *d);
 
 /* Runs the entry function.  `outputs` receives one F32 tensor (I32 for
  * integer results) per `output` op, named after it.  Run-time errors (a
  * token id out of range, a missing tensor) are reported and return
- * false. */
+ * false.  Inputs of shape [n, declared...] (the same n for all) run n
+ * samples one after another; each output then has the leading axis n. */
 bool fab_interp_run(const fab_module *m, const fab_tensor_set *weights,
                     const fab_tensor_set *inputs, fab_tensor_set *outputs, fab_diag *d);
 
-/* Same, but also returns every intermediate value (named "%<op index>")
- * in `values` when it is not NULL: for debugging and pass testing. */
+/* Same for one sample (no batch axis), but also returns every
+ * intermediate value (named "%<op index>") in `values` when it is not
+ * NULL: for debugging and pass testing. */
 bool fab_interp_run_all(const fab_module *m, const fab_tensor_set *weights,
                         const fab_tensor_set *inputs, fab_tensor_set *outputs,
                         fab_tensor_set *values, fab_diag *d);

@@ -137,13 +137,29 @@ fab_context *fab_context_new(fab_model *m, int threads, fab_status *status, char
                              size_t errlen);
 /* Checks `inputs` by name, dtype and shape (I64 ids are accepted and
  * converted), runs the model and adds (or replaces) one tensor per output
- * in `outputs`. */
+ * in `outputs`.
+ *
+ * Batches: every input may instead carry one extra leading axis, the same
+ * n >= 1 for all ([n, declared...]); the model then runs n samples and
+ * each output gets the same leading axis.  n has no limit of its own (a
+ * tensor is at most FAB_TENSOR_MAX_BYTES).  Sample i's results equal a
+ * single run on sample i bit for bit, whatever the thread count: samples
+ * share nothing but the weights.  With n >= threads every worker runs
+ * whole samples with its own scratch (the context then holds `threads`
+ * scratch buffers, made on the first such run); with fewer samples they
+ * run one after another, each spread over the threads. */
 fab_status fab_context_run(fab_context *ctx, const fab_tensor_set *inputs, fab_tensor_set *outputs,
                            char *err, size_t errlen);
 /* The bare entry: pointers in descriptor order, no checks, no
  * allocation (benchmarks, applications that own their buffers).  Returns
  * FAB_E_RUNTIME for a bad token id. */
 fab_status fab_context_run_raw(fab_context *ctx, const void *const *inputs, void *const *outputs);
+/* n samples through bare pointers: inputs[i] / outputs[i] point at n
+ * consecutive samples of the descriptor's input / output i (n * nbytes).
+ * Threads as fab_context_run.  FAB_E_RUNTIME for a bad token id (err names
+ * the sample). */
+fab_status fab_context_run_batch_raw(fab_context *ctx, int64_t n, const void *const *inputs,
+                                     void *const *outputs, char *err, size_t errlen);
 void fab_context_free(fab_context *ctx);
 
 #ifdef __cplusplus

@@ -105,6 +105,38 @@ fab_status fab_tensors_save(const char *path, const fab_tensor_set *s, char *err
 fab_status fab_write_file_atomic(const char *path, const void *data, size_t len, char *err,
                                  size_t errlen);
 
+/* ---- samples: an optional leading batch axis -----------------------------
+ * A model declares the shape of one sample; every run entry point also
+ * takes [n, declared...] (the same n >= 1 for every input) and returns
+ * outputs with the same leading axis.  These helpers are shared by the
+ * runtime, the interpreter and the simulator. */
+
+/* The batch of one run, folded over its inputs: n = -1 before the first
+ * input, 0 when the inputs carry no batch axis, else the sample count. */
+typedef struct fab_batch {
+  int64_t n;
+  const char *first; /* the input that fixed n */
+} fab_batch;
+#define FAB_BATCH_INIT ((fab_batch){-1, NULL})
+
+/* 0 when t has exactly the declared shape, n when it is [n, dims...]
+ * (n >= 1), -1 otherwise. */
+int64_t fab_batch_of(const fab_tensor *t, int rank, const int64_t *dims);
+/* Folds input t (declared shape rank/dims) into b.  FAB_E_SHAPE with a
+ * message naming the expected shape with and without the batch axis
+ * ("input 'x' has shape [4, 31], expected [128] or [n, 128]"), or naming
+ * the input that disagrees on n. */
+fab_status fab_batch_add(fab_batch *b, const fab_tensor *t, int rank, const int64_t *dims,
+                         char *err, size_t errlen);
+/* Copies sample i of every tensor of `batched` (each [n, ...]) into
+ * `sample` as a tensor without the leading axis. */
+fab_status fab_tset_get_sample(const fab_tensor_set *batched, int64_t i, fab_tensor_set *sample,
+                               char *err, size_t errlen);
+/* Stores every tensor of `sample` as sample i of an [n, ...] tensor of the
+ * same name in `batched` (made when i == 0; later samples must match). */
+fab_status fab_tset_put_sample(fab_tensor_set *batched, int64_t n, int64_t i,
+                               const fab_tensor_set *sample, char *err, size_t errlen);
+
 /* A small deterministic RNG (xoshiro256**), seeded by splitmix64. */
 typedef struct fab_rng {
   uint64_t s[4];

@@ -9,6 +9,7 @@
 #include "fab_tensor_internal.h"
 
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <elf.h>
 #include <stdio.h>
@@ -23,6 +24,13 @@ struct fab_model {
   int bound;
 };
 
+/* What one worker needs to run a whole sample on its own. */
+typedef struct worker_slot {
+  void *scratch;
+  const void **in;
+  void **out;
+} worker_slot;
+
 struct fab_context {
   fab_model *m;
   void *scratch;
@@ -30,6 +38,10 @@ struct fab_context {
   fab_parallel par;
   const void **in;
   void **out;
+  /* One per thread for sample-parallel batches, made on first use; slot 0
+   * borrows scratch, in and out above. */
+  worker_slot *slots;
+  int nslots;
 };
 
 static void *aligned(size_t n) {
@@ -360,80 +372,209 @@ fab_context *fab_context_new(fab_model *m, int threads, fab_status *status, char
 void fab_context_free(fab_context *c) {
   if (!c) return;
   fab_pool_free(c->pool);
+  for (int k = 1; k < c->nslots; k++) {
+    free(c->slots[k].scratch);
+    free(c->slots[k].in);
+    free(c->slots[k].out);
+  }
+  free(c->slots);
   free(c->scratch);
   free(c->in);
   free(c->out);
   free(c);
 }
 
+/* ---- runs: one sample or a batch ---------------------------------------
+ *
+ * A batch of n samples runs the entry function n times, once per sample
+ * with pointers offset into the batched buffers; nothing is shared between
+ * samples but the weights, so each sample's result is exactly that of a
+ * single run.  With n >= threads each worker runs whole samples with its
+ * own scratch (no synchronisation inside a sample); with fewer samples
+ * than threads they run one after another, each spread over the threads
+ * inside its ops. */
+
+static const void *sample_at(const void *base, int64_t nbytes, int64_t i) {
+  return (const char *)base + i * nbytes;
+}
+
+static int32_t run_one(const fab_context *c, const fab_parallel *par, void *scratch,
+                       const void **in, void **out, const void *const *bin, void *const *bout,
+                       int64_t i) {
+  const fab_model_desc *d = c->m->d;
+  for (int k = 0; k < d->ninputs; k++) in[k] = sample_at(bin[k], d->inputs[k].nbytes, i);
+  for (int k = 0; k < d->noutputs; k++) out[k] = (void *)sample_at(bout[k], d->outputs[k].nbytes, i);
+  return d->run((const void *const *)c->m->weights, (const void *const *)in, (void *const *)out,
+                scratch, par);
+}
+
+static fab_status ensure_slots(fab_context *c) {
+  int n = c->par.nthreads > 1 ? (int)c->par.nthreads : 1;
+  if (c->nslots == n) return FAB_OK;
+  const fab_model_desc *d = c->m->d;
+  worker_slot *slots = calloc((size_t)n, sizeof *slots);
+  bool ok = slots != NULL;
+  for (int k = 1; ok && k < n; k++) {
+    worker_slot *s = &slots[k];
+    s->scratch = aligned((size_t)d->scratch_bytes);
+    s->in = calloc((size_t)d->ninputs + 1, sizeof(void *));
+    s->out = calloc((size_t)d->noutputs + 1, sizeof(void *));
+    ok = s->scratch && s->in && s->out;
+  }
+  if (!ok) {
+    for (int k = 1; slots && k < n; k++) {
+      free(slots[k].scratch);
+      free(slots[k].in);
+      free(slots[k].out);
+    }
+    free(slots);
+    return FAB_E_NOMEM;
+  }
+  slots[0] = (worker_slot){c->scratch, c->in, c->out};
+  c->slots = slots;
+  c->nslots = n;
+  return FAB_OK;
+}
+
+typedef struct batch_job {
+  const fab_context *c;
+  int64_t n;
+  const void *const *in;
+  void *const *out;
+  _Atomic int64_t next;   /* next sample to hand out */
+  _Atomic int64_t failed; /* lowest failing sample (n: none) */
+  _Atomic int32_t rc;     /* its code (any failing sample's, if several) */
+} batch_job;
+
+/* fab_kernel_fn over worker slots: each slot pulls whole samples. */
+static void run_slots(void **args, int64_t begin, int64_t end) {
+  batch_job *job = args[0];
+  for (int64_t w = begin; w < end; w++) {
+    const worker_slot *s = &job->c->slots[w];
+    for (;;) {
+      int64_t i = atomic_fetch_add(&job->next, 1);
+      if (i >= job->n) break;
+      int32_t rc = run_one(job->c, NULL, s->scratch, s->in, s->out, job->in, job->out, i);
+      if (rc == FAB_RUN_OK) continue;
+      int64_t f = atomic_load(&job->failed);
+      while (i < f && !atomic_compare_exchange_weak(&job->failed, &f, i)) {
+      }
+      atomic_store(&job->rc, rc);
+    }
+  }
+}
+
+static fab_status run_failed(int64_t n, int64_t i, int32_t rc, char *err, size_t errlen) {
+  char where[48] = "";
+  if (n > 1) snprintf(where, sizeof where, "sample %lld: ", (long long)i);
+  if (rc == FAB_RUN_E_TOKEN)
+    return fab_fail(err, errlen, FAB_E_RUNTIME, "%sa token id is outside the embedding table", where);
+  return fab_fail(err, errlen, FAB_E_RUNTIME, "%sthe model failed (code %d)", where, (int)rc);
+}
+
+static fab_status run_batch(fab_context *c, int64_t n, const void *const *in, void *const *out,
+                            char *err, size_t errlen) {
+  if (c->par.nthreads <= 1 || n < c->par.nthreads) {
+    for (int64_t i = 0; i < n; i++) {
+      int32_t rc = run_one(c, &c->par, c->scratch, c->in, c->out, in, out, i);
+      if (rc != FAB_RUN_OK) return run_failed(n, i, rc, err, errlen);
+    }
+    return FAB_OK;
+  }
+  if (ensure_slots(c) != FAB_OK)
+    return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for %lld workers' scratch",
+                    (long long)c->par.nthreads);
+  batch_job job = {.c = c, .n = n, .in = in, .out = out};
+  atomic_init(&job.next, 0);
+  atomic_init(&job.failed, n);
+  atomic_init(&job.rc, FAB_RUN_OK);
+  void *args[1] = {&job};
+  fab_pool_parallel_for(c->pool, run_slots, args, c->nslots);
+  int64_t f = atomic_load(&job.failed);
+  return f < n ? run_failed(n, f, atomic_load(&job.rc), err, errlen) : FAB_OK;
+}
+
+fab_status fab_context_run_batch_raw(fab_context *c, int64_t n, const void *const *inputs,
+                                     void *const *outputs, char *err, size_t errlen) {
+  if (!c || n < 1 || (!inputs && c->m->d->ninputs) || (!outputs && c->m->d->noutputs))
+    return fab_fail(err, errlen, FAB_E_ARG, "no context, buffers or samples");
+  return run_batch(c, n, inputs, outputs, err, errlen);
+}
+
+/* Input i as the model's dtype: the caller's buffer, or a narrowed copy of
+ * I64 token ids in *tmp (all `count` elements). */
+static fab_status input_buffer(const fab_model_tensor_desc *id, const fab_tensor *t, int64_t count,
+                               const void **buf, void **tmp, char *err, size_t errlen) {
+  if (t->dtype == (fab_tensor_dtype)id->dtype) {
+    *buf = t->data;
+    return FAB_OK;
+  }
+  if (id->dtype != FAB_DT_I32 || t->dtype != FAB_DT_I64)
+    return fab_fail(err, errlen, FAB_E_DTYPE, "input '%s' has dtype %s, the model expects %s",
+                    id->name, fab_dtype_safetensors_name(t->dtype),
+                    fab_dtype_safetensors_name((fab_tensor_dtype)id->dtype));
+  int32_t *p = aligned((size_t)count * 4);
+  if (!p) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+  *tmp = p;
+  const int64_t *s = t->data;
+  for (int64_t k = 0; k < count; k++) {
+    if (s[k] < INT32_MIN || s[k] > INT32_MAX)
+      return fab_fail(err, errlen, FAB_E_RUNTIME, "input '%s': id %lld out of range", id->name,
+                      (long long)s[k]);
+    p[k] = (int32_t)s[k];
+  }
+  *buf = p;
+  return FAB_OK;
+}
+
+/* The outputs, [n, ...] when batched, added to the set. */
+static fab_status add_outputs(const fab_model_desc *d, int64_t batch, fab_tensor_set *outputs,
+                              void **out, char *err, size_t errlen) {
+  for (int i = 0; i < d->noutputs; i++) {
+    const fab_model_tensor_desc *od = &d->outputs[i];
+    if (batch > 0 && od->rank >= FAB_TENSOR_MAX_RANK)
+      return fab_fail(err, errlen, FAB_E_LIMIT, "output '%s' has rank %d: no room for a sample axis",
+                      od->name, (int)od->rank);
+    int64_t dims[FAB_TENSOR_MAX_RANK];
+    int rank = 0;
+    if (batch > 0) dims[rank++] = batch;
+    for (int k = 0; k < od->rank; k++) dims[rank++] = od->dims[k];
+    if (!fab_tset_add(outputs, od->name, (fab_tensor_dtype)od->dtype, rank, dims))
+      return fab_fail(err, errlen, FAB_E_LIMIT, "output '%s' does not fit in memory (%lld samples)",
+                      od->name, (long long)(batch > 0 ? batch : 1));
+  }
+  /* fab_tset_add may move earlier tensors when it grows; fetch again. */
+  for (int i = 0; i < d->noutputs; i++) out[i] = fab_tset_find(outputs, d->outputs[i].name)->data;
+  return FAB_OK;
+}
+
 fab_status fab_context_run(fab_context *c, const fab_tensor_set *inputs, fab_tensor_set *outputs,
                            char *err, size_t errlen) {
   if (!c || !inputs || !outputs) return fab_fail(err, errlen, FAB_E_ARG, "no context or tensors");
   const fab_model_desc *d = c->m->d;
-  /* Integer inputs given as I64 are narrowed into private buffers. */
-  void **tmp = calloc((size_t)d->ninputs + 1, sizeof(void *));
-  if (!tmp) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
-  fab_status st = FAB_OK;
+  const fab_tensor **ts = calloc((size_t)d->ninputs + 1, sizeof *ts);
+  const void **in = calloc((size_t)d->ninputs + 1, sizeof *in);
+  void **tmp = calloc((size_t)d->ninputs + 1, sizeof *tmp);
+  void **out = calloc((size_t)d->noutputs + 1, sizeof *out);
+  fab_status st = ts && in && tmp && out ? FAB_OK : fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+  fab_batch b = FAB_BATCH_INIT;
   for (int i = 0; i < d->ninputs && st == FAB_OK; i++) {
     const fab_model_tensor_desc *id = &d->inputs[i];
-    const fab_tensor *t = fab_tset_find(inputs, id->name);
-    if (!t) {
-      st = fab_fail(err, errlen, FAB_E_MISSING, "input '%s' is missing", id->name);
-      break;
-    }
-    bool shape_ok = t->rank == id->rank;
-    for (int k = 0; shape_ok && k < t->rank; k++) shape_ok = t->dims[k] == id->dims[k];
-    if (!shape_ok) {
-      char a[128], b[128];
-      st = fab_fail(err, errlen, FAB_E_SHAPE, "input '%s' has shape %s, the model expects %s",
-                    id->name, shape_str(t->rank, t->dims, a, sizeof a),
-                    shape_str(id->rank, id->dims, b, sizeof b));
-      break;
-    }
-    if (t->dtype == (fab_tensor_dtype)id->dtype) {
-      c->in[i] = t->data;
-    } else if (id->dtype == FAB_DT_I32 && t->dtype == FAB_DT_I64) {
-      int32_t *p = aligned((size_t)id->nbytes);
-      if (!p) {
-        st = fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
-        break;
-      }
-      tmp[i] = p;
-      const int64_t *s = t->data;
-      for (int64_t k = 0; k < id->nbytes / 4; k++) {
-        if (s[k] < INT32_MIN || s[k] > INT32_MAX) {
-          st = fab_fail(err, errlen, FAB_E_RUNTIME, "input '%s': id %lld out of range", id->name,
-                        (long long)s[k]);
-          break;
-        }
-        p[k] = (int32_t)s[k];
-      }
-      c->in[i] = p;
-    } else {
-      st = fab_fail(err, errlen, FAB_E_DTYPE, "input '%s' has dtype %s, the model expects %s",
-                    id->name, fab_dtype_safetensors_name(t->dtype),
-                    fab_dtype_safetensors_name((fab_tensor_dtype)id->dtype));
-    }
+    ts[i] = fab_tset_find(inputs, id->name);
+    if (!ts[i]) st = fab_fail(err, errlen, FAB_E_MISSING, "input '%s' is missing", id->name);
+    else st = fab_batch_add(&b, ts[i], id->rank, id->dims, err, errlen);
   }
-  for (int i = 0; i < d->noutputs && st == FAB_OK; i++) {
-    const fab_model_tensor_desc *od = &d->outputs[i];
-    fab_tensor *t = fab_tset_add(outputs, od->name, (fab_tensor_dtype)od->dtype, od->rank, od->dims);
-    if (!t) st = fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for output '%s'", od->name);
-    else c->out[i] = t->data;
-  }
-  /* fab_tset_add may move earlier tensors when it grows; fetch again. */
-  for (int i = 0; i < d->noutputs && st == FAB_OK; i++)
-    c->out[i] = fab_tset_find(outputs, d->outputs[i].name)->data;
-  if (st == FAB_OK) {
-    int32_t rc = d->run((const void *const *)c->m->weights, (const void *const *)c->in,
-                        (void *const *)c->out, c->scratch, &c->par);
-    if (rc == FAB_RUN_E_TOKEN)
-      st = fab_fail(err, errlen, FAB_E_RUNTIME, "a token id is outside the embedding table");
-    else if (rc != FAB_RUN_OK)
-      st = fab_fail(err, errlen, FAB_E_RUNTIME, "the model failed (code %d)", (int)rc);
-  }
-  for (int i = 0; i < d->ninputs; i++) free(tmp[i]);
+  int64_t n = b.n > 0 ? b.n : 1;
+  for (int i = 0; i < d->ninputs && st == FAB_OK; i++)
+    st = input_buffer(&d->inputs[i], ts[i], n * (d->inputs[i].nbytes / 4), &in[i], &tmp[i], err,
+                      errlen);
+  if (st == FAB_OK) st = add_outputs(d, b.n > 0 ? b.n : 0, outputs, out, err, errlen);
+  if (st == FAB_OK) st = run_batch(c, n, in, out, err, errlen);
+  for (int i = 0; tmp && i < d->ninputs; i++) free(tmp[i]);
   free(tmp);
+  free(ts);
+  free(in);
+  free(out);
   return st;
 }
 

@@ -48,13 +48,21 @@ typedef struct fab_fpga_report {
   uint64_t bytes_in, bytes_coef, bytes_out; /* off-chip traffic per stream */
   uint64_t model_cycles;               /* the authors' analytical model (from the .fbin) */
   uint64_t butterflies;                /* radix-2 butterflies executed (bfly and fft, all engines) */
+  /* A batch runs its samples one after another; every figure above is
+   * one sample's (the first; the cycle model does not depend on the data) */
+  uint64_t samples;                    /* 1 without a batch axis */
+  uint64_t batch_cycles;               /* the sum of every sample's total_cycles */
+  double batch_latency_ms;
 } fab_fpga_report;
 
 /* Runs `p`.  `accel` is the configuration of the accelerator present
  * (NULL: the program's own); a different one is refused (FAB_E_VERSION,
  * naming the field).  Weights are bound by state_dict name, inputs by
  * name; `outputs` (may be NULL) receives one F32 tensor per output (I32
- * for integer outputs).  `rep` (may be NULL) receives the timing report. */
+ * for integer outputs).  `rep` (may be NULL) receives the timing report.
+ * Inputs of shape [n, declared...] (the same n for all) run n samples one
+ * after another (outputs get the leading axis n; the trace, mem_out and
+ * insn_start/end describe sample 0). */
 fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *accel,
                             const fab_tensor_set *weights, const fab_tensor_set *inputs,
                             fab_tensor_set *outputs, const fab_fpga_sim_opts *opts,

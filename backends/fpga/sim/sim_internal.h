@@ -22,4 +22,10 @@ static inline float *be_bank(simst *s, uint64_t e, uint64_t b) { return s->be + 
  * arithmetic.  Fails only on data-dependent faults (gather ids). */
 fab_status fab_fpga_sim_exec(simst *s, const fab_fpga_insn *in, size_t idx, char *err, size_t errlen);
 
+/* One sample (sim_timing.c): fab_fpga_sim_run without a batch axis. */
+fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config *accel,
+                                const fab_tensor_set *weights, const fab_tensor_set *inputs,
+                                fab_tensor_set *outputs, const fab_fpga_sim_opts *opts,
+                                fab_fpga_report *rep, char *err, size_t errlen);
+
 #endif

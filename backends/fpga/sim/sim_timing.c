@@ -90,7 +90,7 @@ typedef struct chan {
   size_t head, tail;
 } chan;
 
-fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *accel,
+fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config *accel,
                             const fab_tensor_set *weights, const fab_tensor_set *inputs,
                             fab_tensor_set *outputs, const fab_fpga_sim_opts *opts,
                             fab_fpga_report *rep, char *err, size_t errlen) {
@@ -314,6 +314,10 @@ out:
 void fab_fpga_report_print(const fab_fpga_report *r, const fab_fpga_config *c, FILE *out) {
   fprintf(out, "accelerator %s (%s, %d x %d BUs, %s, %.0f MHz, efficiency %.2f)\n", c->name, c->device,
           c->p_be, c->p_bu, c->fp16 ? "fp16" : "fp32", c->clock_mhz, c->efficiency);
+  if (r->samples > 1)
+    fprintf(out, "samples           %llu, run one after another (batch: %llu cycles, %.6f ms); "
+                 "the figures below are per sample\n",
+            (unsigned long long)r->samples, (unsigned long long)r->batch_cycles, r->batch_latency_ms);
   fprintf(out, "total cycles      %llu\nlatency           %.6f ms\n", (unsigned long long)r->total_cycles,
           r->latency_ms);
   fprintf(out, "queue   insns        busy       stall   util\n");
