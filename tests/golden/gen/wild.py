@@ -174,7 +174,9 @@ def fabnet_torch(outdir, fabdir):
     HF-style attention names, nn.LayerNorm / nn.Embedding defaults."""
     vocab, seq, d, h, heads, classes = 40, 16, 32, 64, 4, 5
     m = gen.prepare(FABNet(vocab, seq, d, h, heads, classes))
-    ids = torch.randint(0, vocab, (seq,), dtype=torch.int32)
+    # three samples: the .fab model is declared for one ([seq]); the leading
+    # axis is the run-time batch
+    ids = torch.randint(0, vocab, (3, seq), dtype=torch.int32)
     write_fab_case(fabdir, "fabnet_torch", m, {"tokens": ids}, {"logits": m(ids)})
 
 
