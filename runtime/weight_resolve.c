@@ -19,6 +19,7 @@ enum {
   MAX_SUGGESTIONS = 3,
   MAX_REPORTED_UNUSED = 20,   /* then one line for the rest */
   MAX_SUGGEST_NAME = 256,     /* longer names are never suggested */
+  UNUSED = -1, DUPLICATE = -2, /* resolution.user[] of no parameter */
 };
 
 /* ---- closest names --------------------------------------------------------- */
@@ -113,7 +114,7 @@ typedef struct resolution {
   const fab_wmap_param *params;
   int nparams;
   char **renamed;   /* per entry: its new name (owned), or NULL if unchanged */
-  int *user;        /* per entry: the parameter it supplies, or -1 */
+  int *user;        /* per entry: the parameter it supplies, UNUSED or DUPLICATE */
   int *table;       /* hash table of entry indices (-1: empty) */
   size_t mask;
   /* problems */
@@ -170,7 +171,7 @@ static bool index_entries(resolution *r) {
   if (!r->renamed || !r->user || !r->table) return false;
   memset(r->table, 0xff, size * sizeof *r->table);
   for (int i = 0; i < n; i++) {
-    r->user[i] = -1;
+    r->user[i] = UNUSED;
     const char *old = r->set->items[i].name;
     const wmap_rename *rule = fab_wmap_rule_for(r->map, old);
     if (rule) {
@@ -182,11 +183,13 @@ static bool index_entries(resolution *r) {
     const char *now = entry_name(r, i);
     size_t at = hash_name(now) & r->mask;
     while (r->table[at] >= 0 && strcmp(entry_name(r, r->table[at]), now) != 0) at = (at + 1) & r->mask;
-    if (r->table[at] >= 0)
+    if (r->table[at] >= 0) {
       problem(r, -1, FAB_E_ARG, "the rename rules give two entries of the file the name '%s': '%s' and '%s'",
               now, r->set->items[r->table[at]].name, old);
-    else
+      r->user[i] = DUPLICATE; /* reported once, not again as unused */
+    } else {
       r->table[at] = i;
+    }
   }
   return true;
 }
@@ -205,7 +208,7 @@ static const char *param_name_at(const void *ctx, int i) {
  * mean"). */
 static const char *unused_name_at(const void *ctx, int i) {
   const resolution *r = ctx;
-  return r->user[i] < 0 ? entry_name(r, i) : NULL;
+  return r->user[i] == UNUSED ? entry_name(r, i) : NULL;
 }
 
 static const wmap_reshape *reshape_for(const fab_weight_map *map, const char *name) {
@@ -303,7 +306,7 @@ static void report_missing(resolution *r, int p, bool suggest) {
 static void check_unused(resolution *r) {
   int unused = 0;
   for (int e = 0; e < r->set->count; e++) {
-    if (r->user[e] >= 0) continue;
+    if (r->user[e] != UNUSED) continue;
     if (++unused > MAX_REPORTED_UNUSED) continue;
     char note[600];
     problem(r, -1, FAB_E_EXTRA,
