@@ -101,8 +101,8 @@ int cli_write_ir(const cli_args *a, const struct fab_module *m, unsigned flags);
   {"weight-map", OPT_VALUE, "FILE", "weights: a JSON map {\"rename\": {..}, \"reshape\": [..], \"allow_unused\": true}"},  \
   {"allow-unused", OPT_FLAG, NULL, "weights: ignore entries the model does not use (buffers, extra heads)"}
 #define CLI_DATA_OPTS                                                                    \
-  CLI_WMAP_OPTS,                                                                         \
   {"weights", OPT_VALUE, "FILE", "weights (.safetensors or .npy); default: seeded init"}, \
+  CLI_WMAP_OPTS,                                                                         \
   {"input", OPT_VALUE, "FILE", "inputs (.safetensors or .npy); default: seeded random"},  \
   {"seed", OPT_VALUE, "N", "seed for initialised weights and inputs (default 0)"}
 

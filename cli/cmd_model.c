@@ -154,7 +154,9 @@ static const opt_spec run_opts[] = {
 const cli_cmd cmd_run = {
     "run", "FILE.fab|FILE.fir [options]", "run a model on a backend",
     "Without --weights, parameters get a seeded initialisation with PyTorch's default\n"
-    "distributions; without --input, inputs are seeded random (token ids in range).",
+    "distributions; without --input, inputs are seeded random (token ids in range).\n"
+    "A state_dict saved by PyTorch loads with --rename, --reshape and --allow-unused\n"
+    "(or --weight-map): docs/language.md, \"Weights from PyTorch\".",
     run_opts, sizeof run_opts / sizeof *run_opts, 1, 1, run_run,
 };
 
