@@ -334,12 +334,8 @@ static fab_status resolve(resolution *r, unsigned flags, int *found) {
     int e = lookup(r, r->params[p].name);
     found[p] = e;
     if (e < 0) continue;
-    if (r->user[e] >= 0) {
-      /* Two parameters of one name: the model's fault, not the file's. */
-      problem(r, p, FAB_E_ARG, "parameter '%s' is listed twice", r->params[p].name);
-      continue;
-    }
-    r->user[e] = p;
+    /* A name listed twice (a descriptor may) binds one entry to both. */
+    if (r->user[e] == UNUSED) r->user[e] = p;
     check_shape(r, p, e);
   }
   /* Suggestions need every claimed entry known, hence a second loop. */
@@ -388,16 +384,18 @@ fab_status fab_wmap_apply(const fab_weight_map *map, fab_tensor_set *set,
       t->rank = params[p].rank;
     }
     if (fab_wmap_allows_unused(map)) {
+      /* r.user[] becomes each entry's new index. */
       int kept = 0;
       for (int e = 0; e < set->count; e++) {
         if (r.user[e] < 0) {
           free(set->items[e].name);
           free(set->items[e].data);
         } else {
-          found[r.user[e]] = kept;
+          r.user[e] = kept;
           set->items[kept++] = set->items[e];
         }
       }
+      for (int p = 0; p < nparams; p++) found[p] = r.user[found[p]];
       set->count = kept;
     }
   }

@@ -185,6 +185,16 @@ void test_wmap_apply(void) {
         ((float *)fab_tset_find(s, "fc.bias")->data)[0] == 3);
   /* Applying again to the mapped set changes nothing. */
   CHECK_ST(fab_wmap_apply(NULL, s, model, 3, 0, NULL, NULL, NULL, err, sizeof err), FAB_OK);
+  /* A name listed twice (a descriptor may) gets the one entry for both,
+   * also when unused entries are dropped around it. */
+  int64_t d1[] = {1};
+  add_f32(s, "extra", 1, d1, 0);
+  const fab_wmap_param twice[] = {model[2], model[2]};
+  fab_weight_map *drop = fab_wmap_new();
+  fab_wmap_set_allow_unused(drop, true);
+  CHECK_ST(fab_wmap_apply(drop, s, twice, 2, 0, found, NULL, NULL, err, sizeof err), FAB_OK);
+  fab_wmap_free(drop);
+  CHECK(s->count == 1 && found[0] == 0 && found[1] == 0 && !strcmp(s->items[0].name, "fc.bias"));
   fab_tset_free(s);
   fab_wmap_free(m);
 
