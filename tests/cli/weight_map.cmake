@@ -3,8 +3,8 @@
 # use, the positional table stored [1, S, d].  `fabc run` refuses the file
 # and says which options fix it; with those options (or the same rules in a
 # JSON map) it gives exactly the outputs of the correctly named file, on the
-# interpreter and the CPU JIT, and `fabc build --embed-weights` takes it.
-# Needs FABC, STEDIT, EX, OUT.
+# interpreter, the CPU JIT and the FPGA simulator, and `fabc build
+# --embed-weights` takes it.  Needs FABC, STEDIT, EX, CONFIGS, OUT.
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
@@ -75,6 +75,13 @@ run(${FABC} run ${M} --backend cpu --weights ${D}/w.safetensors --input ${D}/x.s
     -o ${D}/y_cpu_ref.safetensors)
 run(${FABC} run ${hf} --backend cpu --weight-map ${D}/map.json -o ${D}/y_cpu_map.safetensors)
 run(${FABC} compare ${D}/y_cpu_map.safetensors ${D}/y_cpu_ref.safetensors --rtol 0)
+
+# And the FPGA simulator (fp32 accelerator).
+set(fpga --backend fpga --accel ${CONFIGS}/vcu128-be40-fp32.json)
+run(${FABC} run ${M} ${fpga} --weights ${D}/w.safetensors --input ${D}/x.safetensors
+    -o ${D}/y_fpga_ref.safetensors)
+run(${FABC} run ${hf} ${fpga} --weight-map ${D}/map.json -o ${D}/y_fpga_map.safetensors)
+run(${FABC} compare ${D}/y_fpga_map.safetensors ${D}/y_fpga_ref.safetensors --rtol 0)
 
 # fabc build --embed-weights: refused without the map, the same library with it.
 refused("build;${M};--target;cpu;--embed-weights;--weights;${D}/hf.safetensors;-o;${D}/bad.so"
