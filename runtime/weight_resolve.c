@@ -328,6 +328,7 @@ static void resolution_free(resolution *r) {
 
 /* Fills r (to be freed with resolution_free) and found[]. */
 static fab_status resolve(resolution *r, unsigned flags, int *found) {
+  for (int p = 0; p < r->nparams; p++) found[p] = -1;
   if (!index_entries(r)) return fab_fail(r->err, r->errlen, FAB_E_NOMEM, "out of memory");
   check_reshape_rules(r);
   for (int p = 0; p < r->nparams; p++) {
