@@ -74,8 +74,9 @@ struct fab_tensor_set;
 /* Reads a model: .fab through the front end (with -D and -I), .fir through
  * the IR parser.  Prints diagnostics to stderr; NULL on error. */
 struct fab_module *cli_load_model(const cli_args *a, const char *path);
-/* Weights (--weights, else seeded init --seed) and inputs (--input, else
- * seeded random) for a module; NULL after printing errors. */
+/* Weights (--weights through the weight map of --rename, --reshape,
+ * --weight-map and --allow-unused; else seeded init --seed) and inputs
+ * (--input, else seeded random) for a module; NULL after printing errors. */
 struct fab_tensor_set *cli_load_weights(const cli_args *a, const struct fab_module *m);
 struct fab_tensor_set *cli_load_inputs(const cli_args *a, const struct fab_module *m);
 /* Writes outputs to -o (safetensors or .npy) or prints a summary. */
@@ -92,8 +93,16 @@ int cli_write_ir(const cli_args *a, const struct fab_module *m, unsigned flags);
 #define CLI_MODEL_OPTS                                                                   \
   {"D", OPT_LIST, "NAME=VALUE", "set a named dimension (repeatable)"},                   \
   {"I", OPT_LIST, "DIR", "add a folder to the import search path (repeatable)"}
+/* How --weights maps onto the model's parameters (docs/language.md,
+ * "Weights from PyTorch"). */
+#define CLI_WMAP_OPTS                                                                    \
+  {"rename", OPT_LIST, "FROM=TO", "weights: names starting with FROM start with TO instead (longest FROM wins; repeatable)"}, \
+  {"reshape", OPT_LIST, "NAME", "weights: parameter NAME may be stored with extra leading axes of size 1 (repeatable)"},     \
+  {"weight-map", OPT_VALUE, "FILE", "weights: a JSON map {\"rename\": {..}, \"reshape\": [..], \"allow_unused\": true}"},  \
+  {"allow-unused", OPT_FLAG, NULL, "weights: ignore entries the model does not use (buffers, extra heads)"}
 #define CLI_DATA_OPTS                                                                    \
   {"weights", OPT_VALUE, "FILE", "weights (.safetensors or .npy); default: seeded init"}, \
+  CLI_WMAP_OPTS,                                                                         \
   {"input", OPT_VALUE, "FILE", "inputs (.safetensors or .npy); default: seeded random"},  \
   {"seed", OPT_VALUE, "N", "seed for initialised weights and inputs (default 0)"}
 

@@ -30,6 +30,7 @@ static const opt_spec build_opts[] = {
     {"emit", OPT_VALUE, "so|obj|llvm|asm", "cpu: shared library (default) or object file (both also write FILE.h), LLVM IR or assembly"},
     {"embed-weights", OPT_FLAG, NULL, "cpu: put the weights into the binary (from --weights or seeded init)"},
     {"weights", OPT_VALUE, "FILE", "weights to embed (.safetensors)"},
+    CLI_WMAP_OPTS,
     {"seed", OPT_VALUE, "N", "seed for embedded initialised weights (default 0)"},
     {"accel", OPT_VALUE, "CONFIG", "fpga: the accelerator, a shipped configuration's NAME (vcu128-be40, ...) or a FILE.json"},
     {"o", OPT_VALUE, "FILE", "output (.so, .o or .fbin), written atomically"},

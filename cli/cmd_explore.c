@@ -123,6 +123,7 @@ static const opt_spec train_opts[] = {
     {"threads", OPT_VALUE, "N", "threads for each batch (default 1)"},
     {"seed", OPT_VALUE, "N", "data order, task data and initialisation (default 0)"},
     {"weights", OPT_VALUE, "FILE", "start from these weights (default: seeded init)"},
+    CLI_WMAP_OPTS,
     {"o", OPT_VALUE, "FILE", "write the trained weights (.safetensors, state_dict names)"},
 };
 
@@ -197,6 +198,7 @@ static const opt_spec eval_opts[] = {
     CLI_MODEL_OPTS,
     DATA_OPTS,
     {"weights", OPT_VALUE, "FILE", "trained weights"},
+    CLI_WMAP_OPTS,
     {"seed", OPT_VALUE, "N", "seed of the initialisation when no --weights (default 0)"},
     {"data-seed", OPT_VALUE, "N", "seed of the generated held-out data (default 1000003)"},
     {"threads", OPT_VALUE, "N", "threads (default 1)"},
@@ -251,6 +253,7 @@ static const opt_spec proxy_opts[] = {
     {"proxy", OPT_VALUE, "LIST", "synflow,nwot,snip,grad_norm,fisher,jacob_cov,params,macs (default: all)"},
     {"batch", OPT_VALUE, "N", "minibatch size (default 32)"},
     {"weights", OPT_VALUE, "FILE", "score these weights (default: seeded init, the usual use)"},
+    CLI_WMAP_OPTS,
     {"seed", OPT_VALUE, "N", "seed for initialisation and data (default 0)"},
 };
 

@@ -160,7 +160,9 @@ const cli_cmd cmd_run = {
     "leading axis [n, ...], the same n >= 1 for all (no limit but memory); the outputs then\n"
     "have it too.  Each sample's result equals a run on that sample alone (bit for bit on\n"
     "cpu); cpu spreads the samples over --threads, interp and fpga run them in turn (the\n"
-    "fpga --report gives per-sample figures and the batch's cycles).",
+    "fpga --report gives per-sample figures and the batch's cycles).\n"
+    "A state_dict saved by PyTorch loads with --rename, --reshape and --allow-unused\n"
+    "(or --weight-map): docs/language.md, \"Weights from PyTorch\".",
     run_opts, sizeof run_opts / sizeof *run_opts, 1, 1, run_run,
 };
 

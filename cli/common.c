@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fab_tensor.h"
+#include "fab_weight_map.h"
 #include "frontend.h"
 #include "interp.h"
 #include "ir.h"
@@ -119,24 +120,69 @@ static bool parse_seed(const cli_args *a, uint64_t *seed) {
   return true;
 }
 
+/* The weight map of --rename, --reshape, --weight-map and --allow-unused
+ * (an empty map when none is given); NULL after printing an error. */
+static fab_weight_map *weight_map(const cli_args *a) {
+  fab_weight_map *map = fab_wmap_new();
+  if (!map) {
+    cli_user_error("out of memory");
+    return NULL;
+  }
+  char err[1024];
+  fab_status st = FAB_OK;
+  const opt_value *v = cli_opt(a, "rename");
+  for (int i = 0; v && i < v->nlist && st == FAB_OK; i++)
+    st = fab_wmap_add_rename_rule(map, v->list[i], err, sizeof err);
+  v = cli_opt(a, "reshape");
+  for (int i = 0; v && i < v->nlist && st == FAB_OK; i++)
+    st = fab_wmap_add_reshape(map, v->list[i], -1, NULL, err, sizeof err);
+  bool options_ok = st == FAB_OK;
+  const char *file = cli_str(a, "weight-map", NULL);
+  if (st == FAB_OK && file) st = fab_wmap_load_json(map, file, err, sizeof err);
+  if (st == FAB_OK && cli_flag(a, "allow-unused")) fab_wmap_set_allow_unused(map, true);
+  if (st != FAB_OK) {
+    /* A bad --rename is a usage error; a bad map file, the user's. */
+    if (!options_ok)
+      cli_usage_error(a, "%s", err);
+    else
+      cli_user_error("%s", err);
+    fab_wmap_free(map);
+    return NULL;
+  }
+  return map;
+}
+
+static bool weight_map_given(const cli_args *a) {
+  const opt_value *r = cli_opt(a, "rename"), *s = cli_opt(a, "reshape");
+  return (r && r->nlist) || (s && s->nlist) || cli_str(a, "weight-map", NULL) || cli_flag(a, "allow-unused");
+}
+
 fab_tensor_set *cli_load_weights(const cli_args *a, const fab_module *m) {
   uint64_t seed;
   if (!parse_seed(a, &seed)) return NULL;
   const char *path = cli_str(a, "weights", NULL);
+  if (!path && weight_map_given(a)) {
+    cli_usage_error(a, "--rename, --reshape, --weight-map and --allow-unused apply to --weights: give it");
+    return NULL;
+  }
+  fab_weight_map *map = path ? weight_map(a) : NULL;
+  if (path && !map) return NULL;
   fab_tensor_set *w = NULL;
   char err[512];
   if (path) {
     if (fab_tensors_load(path, &w, err, sizeof err) != FAB_OK) {
       cli_user_error("%s", err);
+      fab_wmap_free(map);
       return NULL;
     }
   } else {
     w = fab_tset_new();
   }
   fab_diag *d = fab_diag_new();
-  bool ok = path ? fab_bind_check_weights(m, w, false, d) : fab_bind_init_weights(m, seed, w, d);
+  bool ok = path ? fab_bind_map_weights(m, map, w, d) : fab_bind_init_weights(m, seed, w, d);
   cli_print_diag(d);
   fab_diag_free(d);
+  fab_wmap_free(map);
   if (!ok) {
     fab_tset_free(w);
     return NULL;

@@ -8,6 +8,7 @@
  */
 #include "interp.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t fnv1a(const char *s) {
@@ -30,10 +31,12 @@ static void shape_of(const fab_tensor *t, char *buf, size_t n) {
 }
 
 /* Checks one tensor against a declared type, converting F16/BF16/F64 to
- * F32 and I64 to I32 in place.  `what` is "weight" or "input".  Inputs
- * (batch not NULL) may carry a leading sample axis, the same for all. */
-static bool check_tensor(fab_tensor *t, const fab_type *want, const char *what, fab_loc loc,
-                         fab_batch *batch, fab_diag *d) {
+ * F32 and I64 to I32 in place.  `what` is "weight" or "input".  The shape
+ * is checked only when check_shape (weights have theirs checked by the
+ * weight map); inputs (batch not NULL) may carry a leading sample axis,
+ * the same for all. */
+static bool check_tensor(fab_tensor *t, const fab_type *want, const char *what, bool check_shape,
+                         fab_loc loc, fab_batch *batch, fab_diag *d) {
   char b1[128], b2[128];
   bool ok = true;
   if (want->dtype == FAB_C64) {
@@ -48,7 +51,7 @@ static bool check_tensor(fab_tensor *t, const fab_type *want, const char *what, 
       fab_error(d, loc, "%s", err);
       ok = false;
     }
-  } else if (!shape_ok) {
+  } else if (check_shape && !shape_ok) {
     shape_of(t, b1, sizeof b1);
     fab_error(d, loc, "%s '%s' has shape %s, expected %s", what, t->name, b1,
               fab_type_str(want, b2, sizeof b2));
@@ -72,28 +75,56 @@ static bool check_tensor(fab_tensor *t, const fab_type *want, const char *what, 
   return ok;
 }
 
+typedef struct map_report {
+  const fab_module *m;
+  fab_diag *d;
+} map_report;
+
+static void report_map_problem(void *ctx, int param, fab_status st, const char *msg) {
+  (void)st;
+  const map_report *r = ctx;
+  fab_error(r->d, param >= 0 ? r->m->params[param].loc : (fab_loc){0}, "%s", msg);
+}
+
+/* The weight map's checks (names, shapes, unused entries), then dtypes. */
+static bool map_and_check(const fab_module *m, const fab_weight_map *map, fab_tensor_set *weights,
+                          unsigned flags, fab_diag *d) {
+  fab_wmap_param *params = calloc((size_t)m->nparams + 1, sizeof *params);
+  int *found = calloc((size_t)m->nparams + 1, sizeof *found);
+  if (!params || !found) {
+    free(params);
+    free(found);
+    fab_error(d, (fab_loc){0}, "out of memory binding weights");
+    return false;
+  }
+  for (int i = 0; i < m->nparams; i++)
+    params[i] = (fab_wmap_param){m->params[i].name, m->params[i].type.rank, m->params[i].type.dims};
+  map_report r = {m, d};
+  char err[256];
+  fab_status st = fab_wmap_apply(map, weights, params, m->nparams, flags, found,
+                                 report_map_problem, &r, err, sizeof err);
+  bool ok = st == FAB_OK;
+  if (st == FAB_E_NOMEM) fab_error(d, (fab_loc){0}, "%s", err);
+  /* Found entries are converted even when others are wrong, so that one
+   * run reports every problem. */
+  for (int i = 0; i < m->nparams && st != FAB_E_NOMEM; i++)
+    if (found[i] >= 0 &&
+        !check_tensor(&weights->items[found[i]], &m->params[i].type, "weight", false,
+                      m->params[i].loc, NULL, d))
+      ok = false;
+  free(params);
+  free(found);
+  return ok;
+}
+
 bool fab_bind_check_weights(const fab_module *m, fab_tensor_set *weights, bool allow_extra,
                             fab_diag *d) {
-  bool ok = true;
-  char b[128];
-  for (int i = 0; i < m->nparams; i++) {
-    const fab_param *p = &m->params[i];
-    fab_tensor *t = fab_tset_find(weights, p->name);
-    if (!t) {
-      fab_error(d, p->loc, "missing weight '%s' (%s)", p->name, fab_type_str(&p->type, b, sizeof b));
-      ok = false;
-    } else if (!check_tensor(t, &p->type, "weight", p->loc, NULL, d)) {
-      ok = false;
-    }
-  }
-  if (!allow_extra)
-    for (int i = 0; i < weights->count; i++)
-      if (fab_module_find_param(m, weights->items[i].name) < 0) {
-        fab_error(d, (fab_loc){0}, "unexpected weight '%s' (not a parameter of module '%s')",
-                  weights->items[i].name, m->name);
-        ok = false;
-      }
-  return ok;
+  return map_and_check(m, NULL, weights, allow_extra ? FAB_WMAP_UNUSED_OK : 0, d);
+}
+
+bool fab_bind_map_weights(const fab_module *m, const fab_weight_map *map, fab_tensor_set *weights,
+                          fab_diag *d) {
+  return map_and_check(m, map, weights, 0, d);
 }
 
 bool fab_bind_init_weights(const fab_module *m, uint64_t seed, fab_tensor_set *weights,
@@ -150,7 +181,7 @@ bool fab_bind_check_inputs(const fab_module *m, fab_tensor_set *inputs, fab_diag
     if (!t) {
       fab_error(d, op->loc, "missing input '%s' (%s)", name, fab_type_str(&op->type, b, sizeof b));
       ok = false;
-    } else if (!check_tensor(t, &op->type, "input", op->loc, &batch, d)) {
+    } else if (!check_tensor(t, &op->type, "input", true, op->loc, &batch, d)) {
       ok = false;
     }
   }

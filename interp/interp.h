@@ -11,13 +11,21 @@
 #define FAB_INTERP_H
 
 #include "fab_tensor.h"
+#include "fab_weight_map.h"
 #include "ir.h"
 
 /* Checks `weights` against m's parameters: every parameter present with
  * its declared shape (F16/BF16/F64 converted to F32 in place), no extra
- * tensors unless allow_extra.  Reports every problem. */
+ * tensors unless allow_extra.  Reports every problem; a missing weight's
+ * error names the closest entries present. */
 bool fab_bind_check_weights(const fab_module *m, fab_tensor_set *weights, bool allow_extra,
                             fab_diag *d);
+/* The same through a weight map (fab_weight_map.h; NULL: none): `weights`
+ * is rewritten in place (renamed, stated reshapes applied, unused entries
+ * dropped when the map allows them, else errors) once every check
+ * passes; on error it keeps its names. */
+bool fab_bind_map_weights(const fab_module *m, const fab_weight_map *map, fab_tensor_set *weights,
+                          fab_diag *d);
 /* Adds every parameter missing from `weights`, initialised from its
  * fab_init with a seeded RNG (PyTorch's default distributions). */
 bool fab_bind_init_weights(const fab_module *m, uint64_t seed, fab_tensor_set *weights,

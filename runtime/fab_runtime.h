@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "fab_tensor.h"
+#include "fab_weight_map.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -120,6 +121,17 @@ fab_status fab_model_bind_weights(fab_model *m, const fab_tensor_set *weights, c
  * while the model runs, until the next bind or fab_model_free. */
 fab_status fab_model_bind_weights_ref(fab_model *m, const fab_tensor_set *weights, char *err,
                                       size_t errlen);
+
+/* The same with a weight map (fab_weight_map.h; NULL: none) for files
+ * saved elsewhere, e.g. by PyTorch: entries are renamed, stated reshapes
+ * (leading axes of size 1) are applied, and, unlike the plain binding,
+ * entries no weight uses are errors (FAB_E_EXTRA) unless the map allows
+ * them, as in `fabc run`.  A missing weight's message names the closest
+ * entries of the set.  The set is not modified. */
+fab_status fab_model_bind_weights_map(fab_model *m, const fab_tensor_set *weights,
+                                      const fab_weight_map *map, char *err, size_t errlen);
+fab_status fab_model_bind_weights_map_ref(fab_model *m, const fab_tensor_set *weights,
+                                          const fab_weight_map *map, char *err, size_t errlen);
 
 int fab_model_num_inputs(const fab_model *m);
 int fab_model_num_outputs(const fab_model *m);

@@ -7,6 +7,7 @@
 #include "fab_pool.h"
 #include "fab_runtime.h"
 #include "fab_tensor_internal.h"
+#include "fab_weight_map.h"
 
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -248,80 +249,101 @@ void fab_model_free(fab_model *m) {
   free(m);
 }
 
-static const char *shape_str(int rank, const int64_t *dims, char *buf, size_t n) {
-  return fab_shape_str(rank, dims, buf, n);
-}
-
-static fab_status bind(fab_model *m, const fab_tensor_set *w, bool copy, char *err, size_t errlen);
+static fab_status bind(fab_model *m, const fab_tensor_set *w, const fab_weight_map *map,
+                       unsigned flags, bool copy, char *err, size_t errlen);
 
 fab_status fab_model_bind_weights(fab_model *m, const fab_tensor_set *w, char *err,
                                   size_t errlen) {
-  return bind(m, w, true, err, errlen);
+  return bind(m, w, NULL, FAB_WMAP_UNUSED_OK, true, err, errlen);
 }
 
 fab_status fab_model_bind_weights_ref(fab_model *m, const fab_tensor_set *w, char *err,
                                       size_t errlen) {
-  return bind(m, w, false, err, errlen);
+  return bind(m, w, NULL, FAB_WMAP_UNUSED_OK, false, err, errlen);
 }
 
-static fab_status bind(fab_model *m, const fab_tensor_set *w, bool copy, char *err, size_t errlen) {
-  if (!m || !w) return fab_fail(err, errlen, FAB_E_ARG, "no model or weights");
-  const fab_model_desc *d = m->d;
-  /* Check everything before replacing anything. */
-  for (int i = 0; i < d->nweights; i++) {
-    const fab_model_tensor_desc *wd = &d->weights[i];
-    const fab_tensor *t = fab_tset_find(w, wd->name);
-    if (!t) return fab_fail(err, errlen, FAB_E_MISSING, "weight '%s' is missing", wd->name);
-    bool shape_ok = t->rank == wd->rank;
-    for (int k = 0; shape_ok && k < t->rank; k++) shape_ok = t->dims[k] == wd->dims[k];
-    if (!shape_ok) {
-      char a[128], b[128];
-      return fab_fail(err, errlen, FAB_E_SHAPE, "weight '%s' has shape %s, the model expects %s",
-                      wd->name, shape_str(t->rank, t->dims, a, sizeof a),
-                      shape_str(wd->rank, wd->dims, b, sizeof b));
-    }
+fab_status fab_model_bind_weights_map(fab_model *m, const fab_tensor_set *w,
+                                      const fab_weight_map *map, char *err, size_t errlen) {
+  return bind(m, w, map, 0, true, err, errlen);
+}
+
+fab_status fab_model_bind_weights_map_ref(fab_model *m, const fab_tensor_set *w,
+                                          const fab_weight_map *map, char *err, size_t errlen) {
+  return bind(m, w, map, 0, false, err, errlen);
+}
+
+/* found[i]: the entry of w that supplies weight i under the map (names,
+ * stated reshapes), after every check. */
+static fab_status resolve_weights(const fab_model_desc *d, const fab_tensor_set *w,
+                                  const fab_weight_map *map, unsigned flags, int *found, char *err,
+                                  size_t errlen) {
+  fab_wmap_param *params = calloc((size_t)d->nweights + 1, sizeof *params);
+  if (!params) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+  for (int i = 0; i < d->nweights; i++)
+    params[i] = (fab_wmap_param){d->weights[i].name, d->weights[i].rank, d->weights[i].dims};
+  fab_status st =
+      fab_wmap_resolve(map, w, params, d->nweights, flags, found, NULL, NULL, err, errlen);
+  free(params);
+  for (int i = 0; i < d->nweights && st == FAB_OK; i++) {
+    const fab_tensor *t = &w->items[found[i]];
     if (t->dtype == FAB_DT_I32 || t->dtype == FAB_DT_I64 || t->dtype >= FAB_DT_COUNT)
-      return fab_fail(err, errlen, FAB_E_DTYPE, "weight '%s' is not floating point", wd->name);
+      st = fab_fail(err, errlen, FAB_E_DTYPE, "weight '%s' is not floating point", d->weights[i].name);
   }
-  for (int i = 0; i < d->nweights; i++) {
-    const fab_model_tensor_desc *wd = &d->weights[i];
-    const fab_tensor *t = fab_tset_find(w, wd->name);
-    if (!copy && t->dtype == FAB_DT_F32) {
-      free(m->owned[i]);
-      m->owned[i] = NULL;
-      m->weights[i] = t->data;
-      continue;
-    }
-    void *buf = aligned((size_t)wd->nbytes);
-    if (!buf) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for weight '%s'", wd->name);
-    if (t->dtype == FAB_DT_F32) {
-      memcpy(buf, t->data, (size_t)wd->nbytes);
-    } else {
-      /* Convert a private copy so that the caller's set stays as it is. */
-      fab_tensor tmp = *t;
-      tmp.data = aligned(t->nbytes);
-      if (!tmp.data) {
-        free(buf);
-        return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for weight '%s'", wd->name);
-      }
-      memcpy(tmp.data, t->data, t->nbytes);
-      fab_status st = fab_tensor_convert(&tmp, FAB_DT_F32, err, errlen);
-      if (st != FAB_OK) {
-        free(tmp.data);
-        free(buf);
-        return st;
-      }
-      memcpy(buf, tmp.data, (size_t)wd->nbytes);
-      free(tmp.data);
-    }
+  return st;
+}
+
+/* Makes weight i point at t's data (in place, or a private F32 copy). */
+static fab_status bind_one(fab_model *m, int i, const fab_tensor *t, bool copy, char *err,
+                           size_t errlen) {
+  const fab_model_tensor_desc *wd = &m->d->weights[i];
+  if (!copy && t->dtype == FAB_DT_F32) {
     free(m->owned[i]);
-    m->owned[i] = buf;
-    m->weights[i] = buf;
+    m->owned[i] = NULL;
+    m->weights[i] = t->data;
+    return FAB_OK;
   }
-  m->bound = 1;
+  void *buf = aligned((size_t)wd->nbytes);
+  if (!buf) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for weight '%s'", wd->name);
+  if (t->dtype == FAB_DT_F32) {
+    memcpy(buf, t->data, (size_t)wd->nbytes);
+  } else {
+    /* Convert a private copy so that the caller's set stays as it is. */
+    fab_tensor tmp = *t;
+    tmp.data = aligned(t->nbytes);
+    if (!tmp.data) {
+      free(buf);
+      return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for weight '%s'", wd->name);
+    }
+    memcpy(tmp.data, t->data, t->nbytes);
+    fab_status st = fab_tensor_convert(&tmp, FAB_DT_F32, err, errlen);
+    if (st != FAB_OK) {
+      free(tmp.data);
+      free(buf);
+      return st;
+    }
+    memcpy(buf, tmp.data, (size_t)wd->nbytes);
+    free(tmp.data);
+  }
+  free(m->owned[i]);
+  m->owned[i] = buf;
+  m->weights[i] = buf;
   return FAB_OK;
 }
 
+static fab_status bind(fab_model *m, const fab_tensor_set *w, const fab_weight_map *map,
+                       unsigned flags, bool copy, char *err, size_t errlen) {
+  if (!m || !w) return fab_fail(err, errlen, FAB_E_ARG, "no model or weights");
+  const fab_model_desc *d = m->d;
+  /* Check everything before replacing anything. */
+  int *found = malloc(((size_t)d->nweights + 1) * sizeof *found);
+  if (!found) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+  fab_status st = resolve_weights(d, w, map, flags, found, err, errlen);
+  for (int i = 0; i < d->nweights && st == FAB_OK; i++)
+    st = bind_one(m, i, &w->items[found[i]], copy, err, errlen);
+  free(found);
+  if (st == FAB_OK) m->bound = 1;
+  return st;
+}
 int fab_model_num_inputs(const fab_model *m) { return m ? m->d->ninputs : 0; }
 int fab_model_num_outputs(const fab_model *m) { return m ? m->d->noutputs : 0; }
 int fab_model_num_weights(const fab_model *m) { return m ? m->d->nweights : 0; }

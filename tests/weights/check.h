@@ -53,5 +53,11 @@ void test_st_lies(void);
 void test_npy(void);
 void test_truncate(void);
 void test_fuzz(void);
+void test_wmap_rules(void);
+void test_wmap_json(void);
+void test_wmap_apply(void);
+void test_wmap_suggest(void);
+void test_wmap_bind(void);
+void test_wmap_scale(void);
 
 #endif /* WEIGHTS_CHECK_H */

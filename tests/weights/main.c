@@ -62,6 +62,9 @@ static const struct {
     {"tset", test_tset},       {"convert", test_convert},         {"rng", test_rng},
     {"atomic", test_atomic},   {"safetensors", test_safetensors}, {"st_lies", test_st_lies},
     {"npy", test_npy},         {"truncate", test_truncate},       {"fuzz", test_fuzz},
+    {"wmap_rules", test_wmap_rules},     {"wmap_json", test_wmap_json},
+    {"wmap_apply", test_wmap_apply},     {"wmap_suggest", test_wmap_suggest},
+    {"wmap_bind", test_wmap_bind},       {"wmap_scale", test_wmap_scale},
 };
 
 int main(int argc, char **argv) {
