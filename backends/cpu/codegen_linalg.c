@@ -152,6 +152,15 @@ static LLVMValueRef att_score(cg *c, const att_mask *am, int64_t t, LLVMValueRef
   return LLVMBuildSelect(c->b, cg_keep(c, 3, am->per, t, am->causal, bi, qi, key), v, cg_f32(c, -INFINITY), "");
 }
 
+/* e^(score - m); a masked score (-inf) gives exactly 0 (cg_exp clamps its
+ * argument to -87, which would give it a weight of e^-87). */
+static LLVMValueRef att_exp(cg *c, const att_mask *am, LLVMValueRef score, LLVMValueRef m) {
+  LLVMValueRef p = cg_exp(c, LLVMBuildFSub(c->b, score, m, ""));
+  if (!att_masked(am)) return p;
+  LLVMValueRef out = LLVMBuildFCmp(c->b, LLVMRealOEQ, score, cg_f32(c, -INFINITY), "");
+  return LLVMBuildSelect(c->b, out, cg_f32(c, 0), p, "");
+}
+
 static LLVMValueRef att_max0(cg *c, const att_mask *am) {
   return cg_f32(c, att_masked(am) ? -FLT_MAX : -INFINITY);
 }
@@ -222,7 +231,7 @@ static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t b
     LLVMBuildStore(c->b, cg_f32(c, 0), lsum);
     jj = cg_loop_begin(c, cg_i64(c, 0), nb, "pexp");
     LLVMValueRef si = cg_addc(c, jj.iv, (int64_t)r * block);
-    LLVMValueRef pj = cg_exp(c, LLVMBuildFSub(c->b, cg_loadf(c, sc, si), mnew, ""));
+    LLVMValueRef pj = att_exp(c, am, cg_loadf(c, sc, si), mnew);
     cg_storef(c, pj, sc, si);
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, lsum, ""), pj, ""), lsum);
     cg_loop_end_vec(c, &jj);
@@ -324,7 +333,7 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, oi), alpha, ""), out, oi);
   cg_loop_end(c, &d);
   jj = cg_loop_begin(c, cg_i64(c, 0), nb, "key");
-  LLVMValueRef p = cg_exp(c, LLVMBuildFSub(c->b, cg_loadf(c, sc, jj.iv), mnew, ""));
+  LLVMValueRef p = att_exp(c, &am, cg_loadf(c, sc, jj.iv), mnew);
   LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, ls, ""), p, ""), ls);
   LLVMValueRef vo = cg_add(c, kvo, cg_mulc(c, cg_add(c, jb.iv, jj.iv), dh));
   d = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, dh), "d");
