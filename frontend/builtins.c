@@ -78,7 +78,7 @@ static int64_t next_pow2(int64_t n) {
  * of them then t. */
 static bool mask_arg(elab *e, const ast_expr *call, value m, value x, int nlead, int64_t t,
                      bool prefix, int *op) {
-  char got[160], want[160];
+  char got[160], want[160], xs[160];
   *op = -1;
   if (m.kind != V_TENSOR) return true;
   fab_type w = x.type;
@@ -96,7 +96,8 @@ static bool mask_arg(elab *e, const ast_expr *call, value m, value x, int nlead,
   fab_type_str(&w, want, sizeof want);
   if (prefix)
     fab_error(e->d, call->loc, "%s: mask is %s but needs i32[.., %lld] (one flag per column, 1 = keep, "
-              "0 = mask) whose leading axes begin x's", call->s, got, (long long)t);
+              "0 = mask) whose leading axes begin those of x %s", call->s, got, (long long)t,
+              fab_type_str(&x.type, xs, sizeof xs));
   else
     fab_error(e->d, call->loc, "%s: mask is %s but needs %s (one flag per token, 1 = token, "
               "0 = padding)", call->s, got, want);
@@ -281,7 +282,9 @@ static value f_softmax(elab *e, scope *s, const ast_expr *call, const value *a) 
       !causal_arg(e, call, a[3].i))
     return poison;
   if (a[3].i && (r < 2 || a[0].type.dims[r - 2] != a[0].type.dims[r - 1])) {
-    fab_error(e->d, call->loc, "softmax: causal = 1 needs square scores [.., s, s] (rows on axis -2)");
+    char b[160];
+    fab_error(e->d, call->loc, "softmax: causal = 1 needs square scores [.., s, s] (rows on axis -2), got %s",
+              fab_type_str(&a[0].type, b, sizeof b));
     return poison;
   }
   int idx = elab_op(e, FAB_OP_SOFTMAX, ops, with_mask(ops, 1, mask), call->loc, a[0].type);

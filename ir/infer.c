@@ -275,7 +275,8 @@ static bool infer_dense(ctx *c) {
   return result(c, r);
 }
 
-/* q[.., s, d], k[.., t, d], v[.., t, d] -> [.., s, d] (mha, attention) */
+/* q[.., s, d], k[.., t, d], v[.., t, d] (mha, attention; the result is
+ * q's type, set by the caller after its own checks) */
 static bool attention_shapes(ctx *c) {
   const fab_type *q = arg(c, 0), *k = arg(c, 1), *v = arg(c, 2);
   char a[TYPE_BUF], b[TYPE_BUF];
@@ -287,7 +288,7 @@ static bool attention_shapes(ctx *c) {
   if (!lead_ok || q->dims[q->rank - 1] != k->dims[k->rank - 1])
     return fail(c, "q has shape %s but k, v have shape %s (needs the same leading axes and d)",
                 shape_str(q, a), shape_str(k, b));
-  return result(c, *q);
+  return true;
 }
 
 /* The optional mask operand (operand `mi`, when present): i32 [p.., t]
@@ -327,7 +328,8 @@ static bool infer_mha(ctx *c) {
   if (d % heads != 0)
     return fail(c, "d=%lld is not divisible by heads=%lld", (long long)d, (long long)heads);
   const fab_type *q = arg(c, 0), *k = arg(c, 1);
-  return mask_rule(c, 3, q, q->rank - 2, q->dims[q->rank - 2], k->dims[k->rank - 2], true);
+  return mask_rule(c, 3, q, q->rank - 2, q->dims[q->rank - 2], k->dims[k->rank - 2], true) &&
+         result(c, *q);
 }
 
 static bool infer_attention(ctx *c) {
@@ -337,7 +339,8 @@ static bool infer_attention(ctx *c) {
   if (block < 1) return fail(c, "block=%lld must be >= 1", (long long)block);
   if (!attention_shapes(c)) return false;
   const fab_type *q = arg(c, 0), *k = arg(c, 1);
-  return mask_rule(c, 3, q, q->rank - 2, q->dims[q->rank - 2], k->dims[k->rank - 2], false);
+  return mask_rule(c, 3, q, q->rank - 2, q->dims[q->rank - 2], k->dims[k->rank - 2], false) &&
+         result(c, *q);
 }
 
 /* x[.., d] with gamma[d], beta[d] at operands g, g+1. */
@@ -612,11 +615,12 @@ static bool infer_softmax(ctx *c) {
   double scale;
   if (!get_float(c, "scale", false, 1, &scale)) return false;
   const fab_type *x = arg(c, 0);
-  if (!want_rank(c, "x", x, 1, "[.., n]") || !infer_unary_f32(c)) return false;
+  if (!want_rank(c, "x", x, 1, "[.., n]") || !want_float(c, "x", x)) return false;
   int64_t t = x->dims[x->rank - 1], causal;
   if (!opt_int(c, "causal", 0, &causal)) return false;
   if (causal == 1 && x->rank < 2) return fail(c, "causal=1 needs x of rank >= 2 ([.., s, t])");
-  return mask_rule(c, 1, x, x->rank - 1, x->rank >= 2 ? x->dims[x->rank - 2] : t, t, false);
+  return mask_rule(c, 1, x, x->rank - 1, x->rank >= 2 ? x->dims[x->rank - 2] : t, t, false) &&
+         result(c, *x);
 }
 
 /* ---- entry -------------------------------------------------------------- */
