@@ -386,8 +386,13 @@ const fab_type *cg_operand_type(cg *c, int k) { return &c->f->ops[c->op->operand
 
 int64_t cg_mask_per(cg *c, int k, int64_t rows, int64_t t) {
   if (k < 0 || c->op->noperands <= k) return 0;
-  int64_t mrows = cg_numel(cg_operand_type(c, k)) / t;
-  return mrows >= 1 && rows % mrows == 0 ? rows / mrows : 0;
+  const fab_type *mt = cg_operand_type(c, k);
+  int64_t mrows = t > 0 ? cg_numel(mt) / t : 0;
+  if (mt->dtype != FAB_I32 || mrows < 1 || rows % mrows || cg_lastdim(mt) != t) {
+    CG_ERR(c, "cpu backend: the mask does not fit the op's rows");
+    return -1;
+  }
+  return rows / mrows;
 }
 
 LLVMValueRef cg_keep(cg *c, int k, int64_t per, int64_t t, bool causal, LLVMValueRef row,

@@ -107,14 +107,14 @@ static void gen_embed(cg *c, const fab_op *op, int64_t *nrows) {
   (void)op;
 }
 
-/* meanpool x[o, s, d] -> [o, d]: accumulate rows into out, then scale. */
-/* meanpool x[.., s, d] (, mask[.., s]): the mean of the kept rows (all
- * without a mask; none kept: zeros). */
-static void gen_meanpool(cg *c, const fab_op *op, int64_t *nrows) {
+/* meanpool x[.., s, d] (, mask[.., s]) -> [.., d]: accumulate the rows
+ * (the kept ones with a mask) into out, then scale (none kept: zeros). */
+static bool gen_meanpool(cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
   int64_t d = cg_lastdim(it), s = it->rank >= 2 ? it->dims[it->rank - 2] : 1;
   *nrows = cg_numel(it) / (d * s);
   int64_t per = cg_mask_per(c, 1, *nrows, s);
+  if (per < 0) return false;
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), cnt = cg_alloca(c, c->t_f32, "count");
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
   LLVMValueRef ob = cg_mulc(c, r.iv, d);
@@ -145,6 +145,7 @@ static void gen_meanpool(cg *c, const fab_op *op, int64_t *nrows) {
   cg_loop_end(c, &j);
   cg_loop_end(c, &r);
   (void)op;
+  return true;
 }
 
 static bool gen_take(cg *c, const fab_op *op, int64_t *nrows) {
@@ -214,7 +215,7 @@ bool cg_gen_data(cg *c, const fab_op *op, int64_t *nrows) {
   case FAB_OP_STACK: gen_stack(c, op, nrows); return true;
   case FAB_OP_TRANSPOSE: return gen_transpose(c, op, nrows);
   case FAB_OP_EMBED: gen_embed(c, op, nrows); return true;
-  case FAB_OP_MEANPOOL: gen_meanpool(c, op, nrows); return true;
+  case FAB_OP_MEANPOOL: return gen_meanpool(c, op, nrows);
   case FAB_OP_TAKE: return gen_take(c, op, nrows);
   case FAB_OP_BITREV: return gen_bitrev(c, op, nrows);
   default: CG_ERR(c, "cpu backend: internal: not a data op"); return false;

@@ -154,12 +154,13 @@ static void gen_softmax_masked(cg *c, const fab_op *op, int64_t d, int64_t per, 
 }
 
 /* softmax(scale * x) along rows: max, exp and sum, normalise. */
-static void gen_softmax(cg *c, const fab_op *op, int64_t d) {
+static bool gen_softmax(cg *c, const fab_op *op, int64_t d) {
   int64_t per = cg_mask_per(c, 1, cg_numel(&op->type) / d, d);
   bool causal = fab_op_int(op, "causal", 0) != 0;
+  if (per < 0) return false;
   if (per > 0 || causal) {
     gen_softmax_masked(c, op, d, per, causal);
-    return;
+    return true;
   }
   double scale = fab_op_float(op, "scale", 1.0);
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1);
@@ -186,6 +187,7 @@ static void gen_softmax(cg *c, const fab_op *op, int64_t d) {
   cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, i), inv, ""), out, i);
   cg_loop_end(c, &j);
   cg_loop_end(c, &r);
+  return true;
 }
 
 /* layernorm(x (+ r)): mean and biased variance (two passes, the second
@@ -283,7 +285,7 @@ bool cg_gen_elementwise(cg *c, const fab_op *op, int64_t *nrows) {
   case FAB_OP_SCALE: gen_unary(c, d, f_scale, false); return true;
   case FAB_OP_ADD: case FAB_OP_MUL: return gen_binary(c, op, nrows);
   case FAB_OP_BIAS_GELU: gen_bias_gelu(c, op, d); return true;
-  case FAB_OP_SOFTMAX: gen_softmax(c, op, d); return true;
+  case FAB_OP_SOFTMAX: return gen_softmax(c, op, d);
   case FAB_OP_LAYERNORM: return gen_layernorm(c, op, d, false);
   case FAB_OP_ADD_LAYERNORM: return gen_layernorm(c, op, d, true);
   case FAB_OP_COMPLEX: case FAB_OP_REAL: gen_complex_real(c, op, d); return true;

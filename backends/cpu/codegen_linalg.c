@@ -290,6 +290,7 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   if (block > t) block = t;
   *nrows = batch * s;
   att_mask am = {cg_mask_per(c, 3, batch, t), fab_op_int(op, "causal", 0) != 0};
+  if (am.per < 0) return false;
   if (c->lanes > 1 && dh % c->lanes == 0 && dh / c->lanes <= 8 && !getenv("FAB_CPU_SCALAR_ATTENTION")) {
     /* rows per tile: 4 while the query tile fits in 16 vectors */
     int R = dh / c->lanes <= 4 ? 4 : 2;

@@ -120,7 +120,8 @@ int cg_norm_axis(const fab_type *t, int64_t axis);
 const fab_type *cg_operand_type(cg *c, int k);
 /* Masks: the current op's optional mask operand k (i32 [p.., t], one row
  * of t flags per `per` consecutive rows of its rows x t work).
- * cg_mask_per gives per (0: no mask operand or one that does not fit).
+ * cg_mask_per gives per (0: no mask operand; -1 after reporting a mask
+ * that does not fit).
  * cg_keep is the i1 "column j of work row `row` (query index i) is kept"
  * for a mask (per > 0) and/or causal (j <= i), NULL when neither. */
 int64_t cg_mask_per(cg *c, int k, int64_t rows, int64_t t);
