@@ -183,6 +183,8 @@ static value f_linear(elab *e, scope *s, const ast_expr *call, const value *a) {
 /* mha(x, heads, proj = "bfly", mask = none, causal = 0) as name:
  * projections name.{q,k,v} (d -> d), the mha op (with the key-padding
  * mask i32[.., seq] and the causal flag), and the output projection name.o. */
+enum { MHA_MASK = 3, MHA_CAUSAL = 4 }; /* the last two of mha's arguments (table below) */
+
 static value f_mha(elab *e, scope *s, const ast_expr *call, const value *a) {
   const char *path = elab_path(e, s, call, "mha");
   if (!path || !need(e, call, a[0], FAB_F32, 2, "[.., seq, d]")) return poison;
@@ -201,8 +203,9 @@ static value f_mha(elab *e, scope *s, const ast_expr *call, const value *a) {
   static const char *const names[] = {"q", "k", "v"};
   int qkv[3];
   int mask;
-  if (!mask_arg(e, call, a[3], a[0], a[0].type.rank - 2, a[0].type.dims[a[0].type.rank - 2], false,
-                &mask) || !causal_arg(e, call, a[4].i))
+  int64_t causal = a[MHA_CAUSAL].i;
+  if (!mask_arg(e, call, a[MHA_MASK], a[0], a[0].type.rank - 2, a[0].type.dims[a[0].type.rank - 2], false,
+                &mask) || !causal_arg(e, call, causal))
     return poison; /* before the projections declare their weights */
   for (int i = 0; i < 3; i++) {
     const char *p = elab_join(e, path, names[i]);
@@ -211,10 +214,10 @@ static value f_mha(elab *e, scope *s, const ast_expr *call, const value *a) {
     qkv[i] = v.op;
   }
   int mops[4] = {qkv[0], qkv[1], qkv[2], -1};
-  int64_t hv[2] = {heads, a[4].i};
+  int64_t hv[2] = {heads, causal};
   static const char *const hk[] = {"heads", "causal"};
   int idx = elab_emit(e, FAB_OP_MHA, mops, with_mask(mops, 3, mask), call->loc, a[0].type, hk, hv,
-                      a[4].i ? 2 : 1);
+                      causal ? 2 : 1);
   if (idx < 0) return poison;
   /* Parameter-free layers are named for statistics and profiles. */
   fab_op_set_str(e->m, &e->f->ops[idx], "hint.name", path);
