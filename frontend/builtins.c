@@ -11,19 +11,22 @@
 
 static const value poison = {.kind = V_ERROR};
 
+#define BUILTIN_MAX_ARGS 10
+
 typedef value (*builtin_fn)(elab *e, scope *s, const ast_expr *call, const value *a);
 
 struct builtin {
   const char *name;
   builtin_fn fn;
   int nargs;
-  argspec args[10];
+  argspec args[BUILTIN_MAX_ARGS];
 };
 
 #define REQ(n, k) {n, k, true, {0}}
 #define OPT_I(n, v) {n, V_INT, false, {.kind = V_INT, .i = v}}
 #define OPT_F(n, v) {n, V_FLOAT, false, {.kind = V_FLOAT, .f = v}}
 #define OPT_S(n, v) {n, V_STR, false, {.kind = V_STR, .s = v}}
+#define OPT_T(n) {n, V_TENSOR, false, {.kind = V_ERROR}} /* absent: V_ERROR */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -65,6 +68,52 @@ static int64_t next_pow2(int64_t n) {
   int64_t p = 1;
   while (p < n) p *= 2;
   return p;
+}
+
+/* ---- masks ----------------------------------------------------------------- */
+
+/* The optional `mask` argument m of a layer on x: absent (*op = -1) or an
+ * i32 tensor of one flag per token (1 = token, 0 = padding).  Its shape
+ * is x's first `nlead` axes then `t` (exact), or with `prefix` any prefix
+ * of them then t. */
+static bool mask_arg(elab *e, const ast_expr *call, value m, value x, int nlead, int64_t t,
+                     bool prefix, int *op) {
+  char got[160], want[160], xs[160];
+  *op = -1;
+  if (m.kind != V_TENSOR) return true;
+  fab_type w = x.type;
+  w.dtype = FAB_I32;
+  w.rank = nlead;
+  w.dims[w.rank++] = t;
+  bool ok = m.type.dtype == FAB_I32 && m.type.rank >= 1 && m.type.dims[m.type.rank - 1] == t &&
+            (prefix ? m.type.rank <= w.rank : m.type.rank == w.rank);
+  for (int i = 0; ok && i < m.type.rank - 1; i++) ok = m.type.dims[i] == x.type.dims[i];
+  if (ok) {
+    *op = m.op;
+    return true;
+  }
+  fab_type_str(&m.type, got, sizeof got);
+  fab_type_str(&w, want, sizeof want);
+  if (prefix)
+    fab_error(e->d, call->loc, "%s: mask is %s but needs i32[.., %lld] (one flag per column, 1 = keep, "
+              "0 = mask) whose leading axes begin those of x %s", call->s, got, (long long)t,
+              fab_type_str(&x.type, xs, sizeof xs));
+  else
+    fab_error(e->d, call->loc, "%s: mask is %s but needs %s (one flag per token, 1 = token, "
+              "0 = padding)", call->s, got, want);
+  return false;
+}
+
+static bool causal_arg(elab *e, const ast_expr *call, int64_t causal) {
+  if (causal == 0 || causal == 1) return true;
+  fab_error(e->d, call->loc, "%s: causal must be 0 or 1 (it is %lld)", call->s, (long long)causal);
+  return false;
+}
+
+/* Appends the mask operand (if any) to ops[n]; returns the new count. */
+static int with_mask(int *ops, int n, int mask) {
+  if (mask >= 0) ops[n++] = mask;
+  return n;
 }
 
 /* ---- linear layers ---------------------------------------------------------- */
@@ -215,8 +264,10 @@ static bool packed_qkv(elab *e, const ast_expr *call, value x, int64_t bias, con
 }
 
 /* mha(x, heads, proj = "bfly", names = "short", bias = true,
- *     increasing = true, nblocks = 1) as name: the q, k, v projections
- * (d -> d), the mha op, and the output projection. */
+ *     increasing = true, nblocks = 1, mask = none, causal = 0) as name:
+ * the q, k, v projections (d -> d), the mha op (with the key-padding mask
+ * i32[.., seq] and the causal flag), and the output projection. */
+enum { MHA_MASK = 7, MHA_CAUSAL = 8 }; /* the last two of mha's arguments (table below) */
 static value f_mha(elab *e, scope *s, const ast_expr *call, const value *a) {
   const char *path = elab_path(e, s, call, "mha");
   if (!path || !need(e, call, a[0], FAB_F32, 2, "[.., seq, d]")) return poison;
@@ -229,6 +280,11 @@ static value f_mha(elab *e, scope *s, const ast_expr *call, const value *a) {
     return poison;
   }
   int qkv[3];
+  int mask;
+  int64_t causal = a[MHA_CAUSAL].i;
+  if (!mask_arg(e, call, a[MHA_MASK], a[0], a[0].type.rank - 2, a[0].type.dims[a[0].type.rank - 2], false,
+                &mask) || !causal_arg(e, call, causal))
+    return poison; /* before the projections declare their weights */
   if (o.names == NAMES_PACKED) {
     if (!packed_qkv(e, call, a[0], o.bias, path, qkv)) return poison;
   } else {
@@ -238,8 +294,11 @@ static value f_mha(elab *e, scope *s, const ast_expr *call, const value *a) {
       qkv[i] = v.op;
     }
   }
-  static const char *const hk[] = {"heads"};
-  int idx = elab_emit(e, FAB_OP_MHA, qkv, 3, call->loc, a[0].type, hk, &heads, 1);
+  int mops[4] = {qkv[0], qkv[1], qkv[2], -1};
+  int64_t hv[2] = {heads, causal};
+  static const char *const hk[] = {"heads", "causal"};
+  int idx = elab_emit(e, FAB_OP_MHA, mops, with_mask(mops, 3, mask), call->loc, a[0].type, hk, hv,
+                      causal ? 2 : 1);
   if (idx < 0) return poison;
   /* Parameter-free layers are named for statistics and profiles. */
   fab_op_set_str(e->m, &e->f->ops[idx], "hint.name", path);
@@ -384,11 +443,24 @@ static value f_relu(elab *e, scope *s, const ast_expr *call, const value *a) {
                      a[0].type);
 }
 
-/* softmax(x, scale = 1.0): over the last axis of scale * x */
+/* softmax(x, scale = 1.0, mask = none, causal = 0): over the last axis of
+ * scale * x, leaving out masked columns (and, causal, those after the
+ * row's index on axis -2) */
 static value f_softmax(elab *e, scope *s, const ast_expr *call, const value *a) {
   if (!need(e, call, a[0], FAB_F32, 1, "tensor")) return poison;
-  int idx = elab_op(e, FAB_OP_SOFTMAX, &a[0].op, 1, call->loc, a[0].type);
+  int ops[2] = {a[0].op, -1}, mask, r = a[0].type.rank;
+  if (!mask_arg(e, call, a[2], a[0], r - 1, a[0].type.dims[r - 1], true, &mask) ||
+      !causal_arg(e, call, a[3].i))
+    return poison;
+  if (a[3].i && (r < 2 || a[0].type.dims[r - 2] != a[0].type.dims[r - 1])) {
+    char b[160];
+    fab_error(e->d, call->loc, "softmax: causal = 1 needs square scores [.., s, s] (rows on axis -2), got %s",
+              fab_type_str(&a[0].type, b, sizeof b));
+    return poison;
+  }
+  int idx = elab_op(e, FAB_OP_SOFTMAX, ops, with_mask(ops, 1, mask), call->loc, a[0].type);
   if (idx >= 0 && a[1].f != 1.0) fab_op_set_float(e->m, &e->f->ops[idx], "scale", a[1].f);
+  if (idx >= 0 && a[3].i) fab_op_set_int(e->m, &e->f->ops[idx], "causal", 1);
   return finish_layer(e, idx, a[0].type);
 }
 
@@ -455,13 +527,16 @@ static value f_posembed(elab *e, scope *s, const ast_expr *call, const value *a)
                      vec_type(2, r));
 }
 
-/* meanpool(x): mean over the sequence axis, [.., seq, d] -> [.., d] */
+/* meanpool(x, mask = none): mean over the sequence axis (over the tokens
+ * whose flag is 1), [.., seq, d] -> [.., d] */
 static value f_meanpool(elab *e, scope *s, const ast_expr *call, const value *a) {
   if (!need(e, call, a[0], FAB_F32, 2, "[.., seq, d]")) return poison;
+  int ops[2] = {a[0].op, -1}, mask, r = a[0].type.rank;
+  if (!mask_arg(e, call, a[1], a[0], r - 2, a[0].type.dims[r - 2], false, &mask)) return poison;
   fab_type y = a[0].type;
   y.dims[y.rank - 2] = y.dims[y.rank - 1];
   y.rank--;
-  return elab_tensor(elab_emit(e, FAB_OP_MEANPOOL, &a[0].op, 1, call->loc, y, NULL, NULL, 0), y);
+  return elab_tensor(elab_emit(e, FAB_OP_MEANPOOL, ops, with_mask(ops, 1, mask), call->loc, y, NULL, NULL, 0), y);
 }
 
 /* take(x, index): one token, [.., seq, d] -> [.., d]; cls(x) = take(x, 0) */
@@ -532,9 +607,9 @@ static const builtin builtins[] = {
   {"bfly", f_bfly, 5, {REQ("x", V_TENSOR), REQ("out", V_INT), OPT_I("bias", 1),
                        OPT_I("increasing", 1), OPT_I("nblocks", 1)}},
   {"linear", f_linear, 3, {REQ("x", V_TENSOR), REQ("out", V_INT), OPT_I("bias", 1)}},
-  {"mha", f_mha, 7, {REQ("x", V_TENSOR), REQ("heads", V_INT), OPT_S("proj", "bfly"),
+  {"mha", f_mha, 9, {REQ("x", V_TENSOR), REQ("heads", V_INT), OPT_S("proj", "bfly"),
                      OPT_S("names", "short"), OPT_I("bias", 1), OPT_I("increasing", 1),
-                     OPT_I("nblocks", 1)}},
+                     OPT_I("nblocks", 1), OPT_T("mask"), OPT_I("causal", 0)}},
   {"fourier", f_fourier, 1, {REQ("x", V_TENSOR)}},
   {"matmul", f_matmul, 3, {REQ("a", V_TENSOR), REQ("b", V_TENSOR), OPT_I("transpose_b", 0)}},
   {"transpose", f_transpose, 3, {REQ("x", V_TENSOR), REQ("dim0", V_INT), REQ("dim1", V_INT)}},
@@ -543,11 +618,11 @@ static const builtin builtins[] = {
   {"layernorm", f_layernorm, 3, {REQ("x", V_TENSOR), OPT_F("eps", 1e-5), OPT_I("affine", 1)}},
   {"gelu", f_gelu, 2, {REQ("x", V_TENSOR), OPT_S("approx", "erf")}},
   {"relu", f_relu, 1, {REQ("x", V_TENSOR)}},
-  {"softmax", f_softmax, 2, {REQ("x", V_TENSOR), OPT_F("scale", 1.0)}},
+  {"softmax", f_softmax, 4, {REQ("x", V_TENSOR), OPT_F("scale", 1.0), OPT_T("mask"), OPT_I("causal", 0)}},
   {"scale", f_scale, 2, {REQ("x", V_TENSOR), REQ("factor", V_FLOAT)}},
   {"embed", f_embed, 3, {REQ("ids", V_TENSOR), REQ("vocab", V_INT), REQ("dim", V_INT)}},
   {"posembed", f_posembed, 3, {REQ("len", V_INT), REQ("dim", V_INT), OPT_I("maxlen", 0)}},
-  {"meanpool", f_meanpool, 1, {REQ("x", V_TENSOR)}},
+  {"meanpool", f_meanpool, 2, {REQ("x", V_TENSOR), OPT_T("mask")}},
   {"take", f_take, 2, {REQ("x", V_TENSOR), REQ("index", V_INT)}},
   {"cls", f_cls, 1, {REQ("x", V_TENSOR)}},
   {"log2", f_log2, 1, {REQ("n", V_INT)}},
@@ -564,7 +639,7 @@ const builtin *builtin_find(const char *name) {
 }
 
 value builtin_call(elab *e, scope *s, const builtin *b, const ast_expr *call) {
-  value a[10];
+  value a[BUILTIN_MAX_ARGS];
   const char *what = fab_arena_printf(e->tmp, "'%s'", b->name);
   if (!elab_bind_args(e, s, call, what, b->nargs, b->args, a)) return poison;
   return b->fn(e, s, call, a);

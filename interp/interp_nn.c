@@ -148,18 +148,49 @@ bool run_ADD_LAYERNORM(ictx *c, const fab_op *op, ival *out) {
   return true;
 }
 
+/* The optional mask operand `mi` of op: *flags = rows of `t` flags, one
+ * row per `per` consecutive rows of the op's (rows x t) work, or NULL
+ * when there is no mask.  False (reported) for a mask that does not fit. */
+static bool mask_rows(ictx *c, const fab_op *op, int mi, int64_t rows, int64_t t,
+                      const double **flags, int64_t *per) {
+  *flags = NULL;
+  *per = 1;
+  if (op->noperands <= mi) return true;
+  if (!want_dtype(c, op, mi, FAB_I32)) return false;
+  const ival *m = arg(c, op, mi);
+  int64_t mrows = t > 0 && m->type.rank >= 1 && m->type.dims[m->type.rank - 1] == t ? m->n / t : 0;
+  if (mrows < 1 || rows % mrows != 0)
+    return ierr(c, op, "mask of %lld flags does not fit %lld rows of %lld", (long long)m->n,
+                (long long)rows, (long long)t);
+  *per = rows / mrows;
+  *flags = m->d;
+  return true;
+}
+
+/* Is column j of row i (axis -2 index) of a masked row kept? */
+static bool kept(const double *flags, bool causal, int64_t i, int64_t j) {
+  return (!flags || flags[j] != 0) && (!causal || j <= i);
+}
+
 bool run_SOFTMAX(ictx *c, const fab_op *op, ival *out) {
   if (!want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_F32)) return false;
   double scale = fab_op_float(op, "scale", 1.0);
+  bool causal = fab_op_int(op, "causal", 0) != 0;
   const ival *x = arg(c, op, 0);
-  int64_t d = x->type.dims[x->type.rank - 1];
+  int rk = x->type.rank;
+  int64_t d = x->type.dims[rk - 1], s = rk >= 2 ? x->type.dims[rk - 2] : 1, per;
   if (!ival_alloc_like(c, op, out, x)) return false;
+  const double *mask;
+  if (!mask_rows(c, op, 1, x->n / d, d, &mask, &per)) return false;
   for (int64_t r = 0; r < x->n / d; r++) {
-    const double *xr = x->d + r * d;
+    const double *xr = x->d + r * d, *fl = mask ? mask + (r / per) * d : NULL;
     double *y = out->d + r * d, mx = -INFINITY, sum = 0;
-    for (int64_t i = 0; i < d; i++) mx = fmax(mx, scale * xr[i]);
-    for (int64_t i = 0; i < d; i++) sum += (y[i] = exp(scale * xr[i] - mx));
-    for (int64_t i = 0; i < d; i++) y[i] /= sum;
+    int64_t i = r % s;
+    for (int64_t j = 0; j < d; j++)
+      if (kept(fl, causal, i, j)) mx = fmax(mx, scale * xr[j]);
+    if (mx == -INFINITY) continue; /* nothing kept: zeros (PyTorch: NaN) */
+    for (int64_t j = 0; j < d; j++) sum += (y[j] = kept(fl, causal, i, j) ? exp(scale * xr[j] - mx) : 0);
+    for (int64_t j = 0; j < d; j++) y[j] /= sum;
   }
   return true;
 }
@@ -171,7 +202,7 @@ bool run_SOFTMAX(ictx *c, const fab_op *op, ival *out) {
  * `qs`, `ks`, `vs` doubles apart (so heads can be strided views). */
 static void attend(const double *q, int64_t qs, const double *k, int64_t ks, const double *v,
                    int64_t vs, int64_t s, int64_t t, int64_t dh, int64_t dv, double scale,
-                   int64_t block, double *o, int64_t os, double *sc) {
+                   int64_t block, const double *flags, bool causal, double *o, int64_t os, double *sc) {
   for (int64_t i = 0; i < s; i++) {
     double m = -INFINITY, l = 0;
     double *acc = o + i * os;
@@ -182,9 +213,10 @@ static void attend(const double *q, int64_t qs, const double *k, int64_t ks, con
       for (int64_t j = j0; j < j1; j++) {
         double dot = 0;
         for (int64_t e = 0; e < dh; e++) dot += q[i * qs + e] * k[j * ks + e];
-        sc[j - j0] = scale * dot;
+        sc[j - j0] = kept(flags, causal, i, j) ? scale * dot : -INFINITY;
         mb = fmax(mb, sc[j - j0]);
       }
+      if (fmax(m, mb) == -INFINITY) continue; /* every key so far masked */
       double mn = fmax(m, mb), corr = exp(m - mn);
       l *= corr;
       for (int64_t e = 0; e < dv; e++) acc[e] *= corr;
@@ -195,7 +227,7 @@ static void attend(const double *q, int64_t qs, const double *k, int64_t ks, con
       }
       m = mn;
     }
-    for (int64_t e = 0; e < dv; e++) acc[e] /= l;
+    for (int64_t e = 0; e < dv; e++) acc[e] = l > 0 ? acc[e] / l : 0; /* all masked: zeros */
   }
 }
 
@@ -229,12 +261,15 @@ bool run_ATTENTION(ictx *c, const fab_op *op, ival *out) {
   memcpy(dims, q->type.dims, sizeof dims);
   dims[r - 1] = dv;
   if (!ival_alloc(c, op, out, FAB_F32, r, dims)) return false;
-  int64_t bl = block < t ? block : t;
+  int64_t bl = block < t ? block : t, nz = q->n / (s * dh), per;
+  bool causal = fab_op_int(op, "causal", 0) != 0;
+  const double *mask;
+  if (!mask_rows(c, op, 3, nz, t, &mask, &per)) return false;
   double *sc = malloc(sizeof(double) * (size_t)bl);
   if (!sc) return ierr(c, op, "out of memory");
-  for (int64_t z = 0; z < q->n / (s * dh); z++)
+  for (int64_t z = 0; z < nz; z++)
     attend(q->d + z * s * dh, dh, k->d + z * t * dh, dh, v->d + z * t * dv, dv, s, t, dh, dv, scale, bl,
-           out->d + z * s * dv, dv, sc);
+           mask ? mask + (z / per) * t : NULL, causal, out->d + z * s * dv, dv, sc);
   free(sc);
   return true;
 }
@@ -247,13 +282,17 @@ bool run_MHA(ictx *c, const fab_op *op, ival *out) {
                 (long long)d, (long long)dv);
   const ival *q = arg(c, op, 0), *k = arg(c, op, 1), *v = arg(c, op, 2);
   if (!ival_alloc_like(c, op, out, q)) return false;
-  int64_t dh = d / H;
+  int64_t dh = d / H, nz = q->n / (s * d), per;
+  bool causal = fab_op_int(op, "causal", 0) != 0;
+  const double *mask;
+  if (!mask_rows(c, op, 3, nz, t, &mask, &per)) return false;
   double *sc = malloc(sizeof(double) * (size_t)t);
   if (!sc) return ierr(c, op, "out of memory");
-  for (int64_t z = 0; z < q->n / (s * d); z++)
+  for (int64_t z = 0; z < nz; z++)
     for (int64_t h = 0; h < H; h++)
       attend(q->d + z * s * d + h * dh, d, k->d + z * t * d + h * dh, d, v->d + z * t * d + h * dh, d, s,
-             t, dh, dh, 1.0 / sqrt((double)dh), t, out->d + z * s * d + h * dh, d, sc);
+             t, dh, dh, 1.0 / sqrt((double)dh), t, mask ? mask + (z / per) * t : NULL, causal,
+             out->d + z * s * d + h * dh, d, sc);
   free(sc);
   return true;
 }
@@ -289,12 +328,20 @@ bool run_MEANPOOL(ictx *c, const fab_op *op, ival *out) {
   memcpy(dims, x->type.dims, sizeof dims);
   dims[r - 2] = d;
   if (!ival_alloc(c, op, out, FAB_F32, r - 1, dims)) return false;
-  for (int64_t z = 0; z < x->n / (s * d); z++)
+  int64_t per;
+  const double *mask;
+  if (!mask_rows(c, op, 1, x->n / (s * d), s, &mask, &per)) return false;
+  for (int64_t z = 0; z < x->n / (s * d); z++) {
+    const double *fl = mask ? mask + (z / per) * s : NULL;
+    int64_t count = 0;
+    for (int64_t i = 0; i < s; i++) count += kept(fl, false, 0, i);
     for (int64_t e = 0; e < d; e++) {
       double acc = 0;
-      for (int64_t i = 0; i < s; i++) acc += x->d[(z * s + i) * d + e];
-      out->d[z * d + e] = acc / (double)s;
+      for (int64_t i = 0; i < s; i++)
+        if (kept(fl, false, 0, i)) acc += x->d[(z * s + i) * d + e];
+      out->d[z * d + e] = count ? acc / (double)count : 0; /* nothing kept: zeros */
     }
+  }
   return true;
 }
 

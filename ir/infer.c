@@ -275,7 +275,8 @@ static bool infer_dense(ctx *c) {
   return result(c, r);
 }
 
-/* q[.., s, d], k[.., t, d], v[.., t, d] -> [.., s, d] (mha, attention) */
+/* q[.., s, d], k[.., t, d], v[.., t, d] (mha, attention; the result is
+ * q's type, set by the caller after its own checks) */
 static bool attention_shapes(ctx *c) {
   const fab_type *q = arg(c, 0), *k = arg(c, 1), *v = arg(c, 2);
   char a[TYPE_BUF], b[TYPE_BUF];
@@ -287,7 +288,35 @@ static bool attention_shapes(ctx *c) {
   if (!lead_ok || q->dims[q->rank - 1] != k->dims[k->rank - 1])
     return fail(c, "q has shape %s but k, v have shape %s (needs the same leading axes and d)",
                 shape_str(q, a), shape_str(k, b));
-  return result(c, *q);
+  return true;
+}
+
+/* The optional mask operand (operand `mi`, when present): i32 [p.., t]
+ * with p.. the first `nlead` axes of x (exact) or a prefix of them; and
+ * the optional causal flag, which needs as many rows `s` as columns t. */
+static bool mask_rule(ctx *c, int mi, const fab_type *x, int nlead, int64_t s, int64_t t, bool exact) {
+  int64_t causal;
+  if (!opt_int(c, "causal", 0, &causal) || !flag01(c, "causal", causal)) return false;
+  if (causal && s != t)
+    return fail(c, "causal=1 needs as many queries as keys (got %lld and %lld)", (long long)s,
+                (long long)t);
+  if (c->op->noperands <= mi) return true;
+  const fab_type *m = arg(c, mi);
+  char a[TYPE_BUF], b[TYPE_BUF];
+  if (!want_dtype(c, "mask", m, FAB_I32)) return false;
+  bool ok = m->rank >= 1 && m->rank - 1 <= nlead && (!exact || m->rank - 1 == nlead) &&
+            m->dims[m->rank - 1] == t;
+  for (int i = 0; ok && i < m->rank - 1; i++) ok = m->dims[i] == x->dims[i];
+  if (ok) return true;
+  fab_type lead = *x;
+  lead.rank = nlead;
+  if (exact) {
+    lead.dims[lead.rank++] = t;
+    return fail(c, "mask has shape %s but needs %s (one flag per token)", shape_str(m, a),
+                shape_str(&lead, b));
+  }
+  return fail(c, "mask has shape %s but needs [p.., %lld] with p.. a prefix of the leading axes %s",
+              shape_str(m, a), (long long)t, shape_str(&lead, b));
 }
 
 static bool infer_mha(ctx *c) {
@@ -298,7 +327,9 @@ static bool infer_mha(ctx *c) {
   int64_t d = arg(c, 0)->dims[arg(c, 0)->rank - 1];
   if (d % heads != 0)
     return fail(c, "d=%lld is not divisible by heads=%lld", (long long)d, (long long)heads);
-  return true;
+  const fab_type *q = arg(c, 0), *k = arg(c, 1);
+  return mask_rule(c, 3, q, q->rank - 2, q->dims[q->rank - 2], k->dims[k->rank - 2], true) &&
+         result(c, *q);
 }
 
 static bool infer_attention(ctx *c) {
@@ -306,7 +337,10 @@ static bool infer_attention(ctx *c) {
   int64_t block;
   if (!get_float(c, "scale", true, 1, &scale) || !get_int(c, "block", &block)) return false;
   if (block < 1) return fail(c, "block=%lld must be >= 1", (long long)block);
-  return attention_shapes(c);
+  if (!attention_shapes(c)) return false;
+  const fab_type *q = arg(c, 0), *k = arg(c, 1);
+  return mask_rule(c, 3, q, q->rank - 2, q->dims[q->rank - 2], k->dims[k->rank - 2], false) &&
+         result(c, *q);
 }
 
 /* x[.., d] with gamma[d], beta[d] at operands g, g+1. */
@@ -367,6 +401,7 @@ static bool infer_pool(ctx *c, bool take) {
       return fail(c, "index=%lld out of range for an axis of size %lld", (long long)index,
                   (long long)s);
   }
+  if (!take && !mask_rule(c, 1, x, x->rank - 2, s, s, true)) return false;
   fab_type r = *x;
   r.dims[r.rank - 2] = r.dims[r.rank - 1];
   r.rank--;
@@ -579,8 +614,13 @@ static bool infer_bias_gelu(ctx *c) {
 static bool infer_softmax(ctx *c) {
   double scale;
   if (!get_float(c, "scale", false, 1, &scale)) return false;
-  if (!want_rank(c, "x", arg(c, 0), 1, "[.., n]")) return false;
-  return infer_unary_f32(c);
+  const fab_type *x = arg(c, 0);
+  if (!want_rank(c, "x", x, 1, "[.., n]") || !want_float(c, "x", x)) return false;
+  int64_t t = x->dims[x->rank - 1], causal;
+  if (!opt_int(c, "causal", 0, &causal)) return false;
+  if (causal == 1 && x->rank < 2) return fail(c, "causal=1 needs x of rank >= 2 ([.., s, t])");
+  return mask_rule(c, 1, x, x->rank - 1, x->rank >= 2 ? x->dims[x->rank - 2] : t, t, false) &&
+         result(c, *x);
 }
 
 /* ---- entry -------------------------------------------------------------- */

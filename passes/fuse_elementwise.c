@@ -80,10 +80,11 @@ bool pass_fuse_elementwise(fab_pass_ctx *cx, fab_func *f) {
       break;
     }
     case F_SCALE_SOFTMAX: {
-      int x = w.map[p->operands[0]];
-      v = rw_new(&w, FAB_OP_SOFTMAX, &x, 1, c->loc);
+      int x[2] = {w.map[p->operands[0]], c->noperands > 1 ? w.map[c->operands[1]] : -1};
+      v = rw_new(&w, FAB_OP_SOFTMAX, x, c->noperands, c->loc); /* (x, mask) */
       double s = fab_op_float(p, "factor", 1.0) * fab_op_float(c, "scale", 1.0);
       fab_op_set_float(cx->m, rw_at(&w, v), "scale", s);
+      if (fab_op_int(c, "causal", 0)) fab_op_set_int(cx->m, rw_at(&w, v), "causal", 1);
       break;
     }
     case F_FFT_REAL: {

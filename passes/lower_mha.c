@@ -10,6 +10,10 @@
  *   blocked=0: matmul {transpose_b = 1} ; softmax {scale} ; matmul
  *   transpose -> [.., s, H, dh] ; reshape [.., s, d]
  *
+ * A mask operand (i32 [.., t]) and the causal attribute go to the
+ * attention or the softmax unchanged: the mask's axes are the leading
+ * axes of q, a prefix of the per-head ops' leading axes [.., H, s].
+ *
  * With one head the reshapes and transposes are identities and are not
  * emitted.  `block = t` (all keys in one block) is the safe starting
  * point; the tile pass shrinks it to what fits the target's fast memory. */
@@ -73,12 +77,14 @@ static bool lower_one(rw *w, int i, bool blocked) {
   }
   fab_type ht = rw_at(w, q)->type; /* [.., H, s, dh] (or [.., s, d]) */
   int hr = ht.rank;
-  int o;
+  int o, mask = op->noperands > 3 ? w->map[op->operands[3]] : -1;
+  int64_t causal = fab_op_int(op, "causal", 0);
   if (blocked) {
-    int ops[3] = {q, k, v};
-    o = rw_new(w, FAB_OP_ATTENTION, ops, 3, loc);
+    int ops[4] = {q, k, v, mask};
+    o = rw_new(w, FAB_OP_ATTENTION, ops, mask >= 0 ? 4 : 3, loc);
     fab_op_set_float(w->m, rw_at(w, o), "scale", scale);
     fab_op_set_int(w->m, rw_at(w, o), "block", tlen);
+    if (causal) fab_op_set_int(w->m, rw_at(w, o), "causal", causal);
     rw_type(w, o, ht);
   } else {
     fab_type st = ht;
@@ -88,8 +94,10 @@ static bool lower_one(rw *w, int i, bool blocked) {
     o = rw_new(w, FAB_OP_MATMUL, ops, 2, loc);
     fab_op_set_int(w->m, rw_at(w, o), "transpose_b", 1);
     rw_type(w, o, st);
-    o = rw_new(w, FAB_OP_SOFTMAX, &o, 1, loc);
+    int sops[2] = {o, mask};
+    o = rw_new(w, FAB_OP_SOFTMAX, sops, mask >= 0 ? 2 : 1, loc);
     fab_op_set_float(w->m, rw_at(w, o), "scale", scale);
+    if (causal) fab_op_set_int(w->m, rw_at(w, o), "causal", causal);
     rw_type(w, o, st);
     int ops2[2] = {o, v};
     o = rw_new(w, FAB_OP_MATMUL, ops2, 2, loc);

@@ -134,6 +134,7 @@ bool pass_memplan(fab_pass_ctx *cx, fab_func *f) {
     int reuse = -1;
     if (inplace_ok && may_work_in_place(op))
       for (int k = 0; k < op->noperands && reuse < 0; k++) {
+        if (k > 0 && op->code == FAB_OP_SOFTMAX) break; /* a mask is read across its row */
         int o = op->operands[k];
         if (owner[o] && last[o] == i && size[o] == size[i] &&
             exact_bytes(&f->ops[o].type) == exact_bytes(&op->type))

@@ -381,3 +381,33 @@ void cg_axis_split(const fab_type *t, int axis, int64_t *outer, int64_t *len, in
 }
 
 const fab_type *cg_operand_type(cg *c, int k) { return &c->f->ops[c->op->operands[k]].type; }
+
+/* ---- masks ------------------------------------------------------------------ */
+
+int64_t cg_mask_per(cg *c, int k, int64_t rows, int64_t t) {
+  if (k < 0 || c->op->noperands <= k) return 0;
+  const fab_type *mt = cg_operand_type(c, k);
+  int64_t mrows = t > 0 ? cg_numel(mt) / t : 0;
+  if (mt->dtype != FAB_I32 || mrows < 1 || rows % mrows || cg_lastdim(mt) != t) {
+    CG_ERR(c, "cpu backend: the mask does not fit the op's rows");
+    return -1;
+  }
+  return rows / mrows;
+}
+
+LLVMValueRef cg_keep(cg *c, int k, int64_t per, int64_t t, bool causal, LLVMValueRef row,
+                     LLVMValueRef i, LLVMValueRef j) {
+  LLVMValueRef keep = NULL;
+  if (per > 0) {
+    LLVMValueRef m = cg_arg_i32(c, k + 1);
+    LLVMValueRef mrow = per == 1 ? row : LLVMBuildSDiv(c->b, row, cg_i64(c, per), "mrow");
+    LLVMValueRef idx = cg_add(c, cg_mulc(c, mrow, t), j);
+    LLVMValueRef flag = LLVMBuildLoad2(c->b, c->t_i32, cg_gep(c, c->t_i32, m, idx), "flag");
+    keep = LLVMBuildICmp(c->b, LLVMIntNE, flag, cg_i32(c, 0), "keep");
+  }
+  if (causal) {
+    LLVMValueRef cz = LLVMBuildICmp(c->b, LLVMIntSLE, j, i, "causal");
+    keep = keep ? LLVMBuildAnd(c->b, keep, cz, "") : cz;
+  }
+  return keep;
+}

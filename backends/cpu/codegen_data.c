@@ -107,28 +107,45 @@ static void gen_embed(cg *c, const fab_op *op, int64_t *nrows) {
   (void)op;
 }
 
-/* meanpool x[o, s, d] -> [o, d]: accumulate rows into out, then scale. */
-static void gen_meanpool(cg *c, const fab_op *op, int64_t *nrows) {
+/* meanpool x[.., s, d] (, mask[.., s]) -> [.., d]: accumulate the rows
+ * (the kept ones with a mask) into out, then scale (none kept: zeros). */
+static bool gen_meanpool(cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
   int64_t d = cg_lastdim(it), s = it->rank >= 2 ? it->dims[it->rank - 2] : 1;
   *nrows = cg_numel(it) / (d * s);
-  LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1);
+  int64_t per = cg_mask_per(c, 1, *nrows, s);
+  if (per < 0) return false;
+  LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), cnt = cg_alloca(c, c->t_f32, "count");
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
   LLVMValueRef ob = cg_mulc(c, r.iv, d);
   cg_memset0(c, cg_gep(c, c->t_f32, out, ob), cg_i64(c, d * 4));
+  LLVMBuildStore(c->b, cg_f32(c, 0), cnt);
   cg_loop t = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, s), "t");
+  LLVMBasicBlockRef join = NULL;
+  if (per > 0) { /* skip padded rows */
+    join = cg_if_begin(c, cg_keep(c, 1, per, s, false, r.iv, NULL, t.iv));
+    LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, cnt, ""), cg_f32(c, 1), ""), cnt);
+  }
   LLVMValueRef xb = cg_mulc(c, cg_add(c, cg_mulc(c, r.iv, s), t.iv), d);
   cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
   LLVMValueRef oi = cg_add(c, ob, j.iv);
   cg_storef(c, LLVMBuildFAdd(c->b, cg_loadf(c, out, oi), cg_loadf(c, x, cg_add(c, xb, j.iv)), ""), out, oi);
   cg_loop_end(c, &j);
+  if (join) cg_if_end(c, join);
   cg_loop_end(c, &t);
+  LLVMValueRef inv = cg_f32(c, 1.0 / (double)s);
+  if (per > 0) {
+    LLVMValueRef n = LLVMBuildLoad2(c->b, c->t_f32, cnt, "");
+    inv = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, n, cg_f32(c, 0), ""),
+                          LLVMBuildFDiv(c->b, cg_f32(c, 1), n, ""), cg_f32(c, 0), "");
+  }
   j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
   oi = cg_add(c, ob, j.iv);
-  cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, oi), cg_f32(c, 1.0 / (double)s), ""), out, oi);
+  cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, oi), inv, ""), out, oi);
   cg_loop_end(c, &j);
   cg_loop_end(c, &r);
   (void)op;
+  return true;
 }
 
 static bool gen_take(cg *c, const fab_op *op, int64_t *nrows) {
@@ -198,7 +215,7 @@ bool cg_gen_data(cg *c, const fab_op *op, int64_t *nrows) {
   case FAB_OP_STACK: gen_stack(c, op, nrows); return true;
   case FAB_OP_TRANSPOSE: return gen_transpose(c, op, nrows);
   case FAB_OP_EMBED: gen_embed(c, op, nrows); return true;
-  case FAB_OP_MEANPOOL: gen_meanpool(c, op, nrows); return true;
+  case FAB_OP_MEANPOOL: return gen_meanpool(c, op, nrows);
   case FAB_OP_TAKE: return gen_take(c, op, nrows);
   case FAB_OP_BITREV: return gen_bitrev(c, op, nrows);
   default: CG_ERR(c, "cpu backend: internal: not a data op"); return false;

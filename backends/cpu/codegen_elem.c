@@ -115,8 +115,53 @@ static void gen_bias_gelu(cg *c, const fab_op *op, int64_t d) {
   cg_loop_end(c, &r);
 }
 
+/* Masked softmax (mask operand and/or causal): masked columns count as
+ * -inf in the max and as 0 in the sum; a row with nothing kept gives 0. */
+static void gen_softmax_masked(cg *c, const fab_op *op, int64_t d, int64_t per, bool causal) {
+  double scale = fab_op_float(op, "scale", 1.0);
+  const fab_type *xt = &op->type;
+  int64_t s = xt->rank >= 2 ? xt->dims[xt->rank - 2] : 1;
+  LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1);
+  LLVMValueRef mx = cg_alloca(c, c->t_f32, "max"), sum = cg_alloca(c, c->t_f32, "sum");
+  cg_loop r;
+  LLVMValueRef base = rows_begin(c, &r, d), qi = LLVMBuildSRem(c->b, r.iv, cg_i64(c, s), "qi");
+  LLVMBuildStore(c->b, cg_f32(c, -INFINITY), mx);
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
+  LLVMValueRef v = LLVMBuildFMul(c->b, cg_loadf(c, x, cg_add(c, base, j.iv)), cg_f32(c, scale), "");
+  v = LLVMBuildSelect(c->b, cg_keep(c, 1, per, d, causal, r.iv, qi, j.iv), v, cg_f32(c, -INFINITY), "");
+  LLVMBuildStore(c->b, cg_fmax(c, LLVMBuildLoad2(c->b, c->t_f32, mx, ""), v), mx);
+  cg_loop_end(c, &j);
+  LLVMValueRef m = LLVMBuildLoad2(c->b, c->t_f32, mx, "m");
+  LLVMValueRef none = LLVMBuildFCmp(c->b, LLVMRealOEQ, m, cg_f32(c, -INFINITY), "");
+  m = LLVMBuildSelect(c->b, none, cg_f32(c, 0), m, "");
+  LLVMBuildStore(c->b, cg_f32(c, 0), sum);
+  j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
+  LLVMValueRef i = cg_add(c, base, j.iv);
+  v = LLVMBuildFMul(c->b, cg_loadf(c, x, i), cg_f32(c, scale), "");
+  LLVMValueRef e = cg_exp(c, LLVMBuildFSub(c->b, v, m, ""));
+  e = LLVMBuildSelect(c->b, cg_keep(c, 1, per, d, causal, r.iv, qi, j.iv), e, cg_f32(c, 0), "");
+  cg_storef(c, e, out, i);
+  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, sum, ""), e, ""), sum);
+  cg_loop_end(c, &j);
+  LLVMValueRef tot = LLVMBuildLoad2(c->b, c->t_f32, sum, "");
+  LLVMValueRef inv = LLVMBuildFDiv(c->b, cg_f32(c, 1), tot, "");
+  inv = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, tot, cg_f32(c, 0), ""), inv, cg_f32(c, 0), "");
+  j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
+  i = cg_add(c, base, j.iv);
+  cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, i), inv, ""), out, i);
+  cg_loop_end(c, &j);
+  cg_loop_end(c, &r);
+}
+
 /* softmax(scale * x) along rows: max, exp and sum, normalise. */
-static void gen_softmax(cg *c, const fab_op *op, int64_t d) {
+static bool gen_softmax(cg *c, const fab_op *op, int64_t d) {
+  int64_t per = cg_mask_per(c, 1, cg_numel(&op->type) / d, d);
+  bool causal = fab_op_int(op, "causal", 0) != 0;
+  if (per < 0) return false;
+  if (per > 0 || causal) {
+    gen_softmax_masked(c, op, d, per, causal);
+    return true;
+  }
   double scale = fab_op_float(op, "scale", 1.0);
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1);
   LLVMValueRef mx = cg_alloca(c, c->t_f32, "max"), sum = cg_alloca(c, c->t_f32, "sum");
@@ -142,6 +187,7 @@ static void gen_softmax(cg *c, const fab_op *op, int64_t d) {
   cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, i), inv, ""), out, i);
   cg_loop_end(c, &j);
   cg_loop_end(c, &r);
+  return true;
 }
 
 /* layernorm(x (+ r)): mean and biased variance (two passes, the second
@@ -239,7 +285,7 @@ bool cg_gen_elementwise(cg *c, const fab_op *op, int64_t *nrows) {
   case FAB_OP_SCALE: gen_unary(c, d, f_scale, false); return true;
   case FAB_OP_ADD: case FAB_OP_MUL: return gen_binary(c, op, nrows);
   case FAB_OP_BIAS_GELU: gen_bias_gelu(c, op, d); return true;
-  case FAB_OP_SOFTMAX: gen_softmax(c, op, d); return true;
+  case FAB_OP_SOFTMAX: return gen_softmax(c, op, d);
   case FAB_OP_LAYERNORM: return gen_layernorm(c, op, d, false);
   case FAB_OP_ADD_LAYERNORM: return gen_layernorm(c, op, d, true);
   case FAB_OP_COMPLEX: case FAB_OP_REAL: gen_complex_real(c, op, d); return true;

@@ -5,6 +5,8 @@
  * b accumulates rows of b into the result row (axpy form, no reduction). */
 #include "cpu_internal.h"
 
+#include <float.h>
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -132,8 +134,44 @@ static void hsum_rows(cg *c, LLVMValueRef *v, int R, int V, LLVMValueRef *sums) 
  * recomputed the exp per key inside the p·V loop and kept the output row
  * in memory: 5-10x slower (ABfly was 90% attention). */
 #define ATT_MAX_ROWS 4
+
+/* Masked attention (attention_mask): scores of masked keys are -inf, the
+ * running max starts at -FLT_MAX instead of -inf (so a block with every
+ * key masked rescales by e^0 and adds e^-inf = 0 rather than NaN), and a
+ * row with no key kept ends with l = 0 and gives zeros. */
+typedef struct att_mask {
+  int64_t per; /* batches per mask row; 0: no mask operand */
+  bool causal;
+} att_mask;
+
+static bool att_masked(const att_mask *am) { return am->per > 0 || am->causal; }
+
+static LLVMValueRef att_score(cg *c, const att_mask *am, int64_t t, LLVMValueRef v, LLVMValueRef bi,
+                              LLVMValueRef qi, LLVMValueRef key) {
+  if (!att_masked(am)) return v;
+  return LLVMBuildSelect(c->b, cg_keep(c, 3, am->per, t, am->causal, bi, qi, key), v, cg_f32(c, -INFINITY), "");
+}
+
+/* e^(score - m); a masked score (-inf) gives exactly 0 (cg_exp clamps its
+ * argument to -87, which would give it a weight of e^-87). */
+static LLVMValueRef att_exp(cg *c, const att_mask *am, LLVMValueRef score, LLVMValueRef m) {
+  LLVMValueRef p = cg_exp(c, LLVMBuildFSub(c->b, score, m, ""));
+  if (!att_masked(am)) return p;
+  LLVMValueRef out = LLVMBuildFCmp(c->b, LLVMRealOEQ, score, cg_f32(c, -INFINITY), "");
+  return LLVMBuildSelect(c->b, out, cg_f32(c, 0), p, "");
+}
+
+static LLVMValueRef att_max0(cg *c, const att_mask *am) {
+  return cg_f32(c, att_masked(am) ? -FLT_MAX : -INFINITY);
+}
+
+static LLVMValueRef att_inv(cg *c, const att_mask *am, LLVMValueRef l) {
+  LLVMValueRef inv = LLVMBuildFDiv(c->b, cg_f32(c, 1), l, "");
+  if (!att_masked(am)) return inv;
+  return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, l, cg_f32(c, 0), ""), inv, cg_f32(c, 0), "");
+}
 static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t block, double scale,
-                              int R) {
+                              int R, const att_mask *am) {
   const int V = c->lanes, C = (int)(dh / V);
   LLVMValueRef out = cg_arg_f32(c, 0), q = cg_arg_f32(c, 1), kp = cg_arg_f32(c, 2), vp = cg_arg_f32(c, 3);
   LLVMValueRef sc = LLVMBuildBitCast(c->b, cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)(R * block)), "scores"),
@@ -156,7 +194,7 @@ static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t b
     qo[r] = cg_mulc(c, cg_addc(c, row0, r), dh);
     for (int k = 0; k < C; k++) qv[r][k] = cg_vload(c, q, cg_addc(c, qo[r], (int64_t)k * V), 4);
     cg_memset0(c, cg_gep(c, c->t_f32, out, qo[r]), cg_i64(c, dh * 4));
-    LLVMBuildStore(c->b, cg_f32(c, -INFINITY), ms[r]);
+    LLVMBuildStore(c->b, att_max0(c, am), ms[r]);
     LLVMBuildStore(c->b, cg_f32(c, 0), ls[r]);
   }
   cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, t), block, "kblock");
@@ -177,6 +215,9 @@ static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t b
   hsum_rows(c, dv, R, V, dot);
   for (int r = 0; r < R; r++) {
     LLVMValueRef v = LLVMBuildFMul(c->b, dot[r], cg_f32(c, scale), "");
+    if (att_masked(am))
+      v = att_score(c, am, t, v, bi, LLVMBuildSRem(c->b, cg_addc(c, row0, r), cg_i64(c, s), ""),
+                    cg_add(c, jb.iv, jj.iv));
     cg_storef(c, v, sc, cg_addc(c, jj.iv, (int64_t)r * block));
     LLVMBuildStore(c->b, cg_fmax(c, LLVMBuildLoad2(c->b, c->t_f32, bm[r], ""), v), bm[r]);
   }
@@ -190,7 +231,7 @@ static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t b
     LLVMBuildStore(c->b, cg_f32(c, 0), lsum);
     jj = cg_loop_begin(c, cg_i64(c, 0), nb, "pexp");
     LLVMValueRef si = cg_addc(c, jj.iv, (int64_t)r * block);
-    LLVMValueRef pj = cg_exp(c, LLVMBuildFSub(c->b, cg_loadf(c, sc, si), mnew, ""));
+    LLVMValueRef pj = att_exp(c, am, cg_loadf(c, sc, si), mnew);
     cg_storef(c, pj, sc, si);
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, lsum, ""), pj, ""), lsum);
     cg_loop_end_vec(c, &jj);
@@ -217,7 +258,7 @@ static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t b
   }
   cg_loop_end(c, &jb);
   for (int r = 0; r < R; r++) {
-    LLVMValueRef inv = cg_vsplat(c, LLVMBuildFDiv(c->b, cg_f32(c, 1), LLVMBuildLoad2(c->b, c->t_f32, ls[r], ""), ""), V);
+    LLVMValueRef inv = cg_vsplat(c, att_inv(c, am, LLVMBuildLoad2(c->b, c->t_f32, ls[r], "")), V);
     for (int k = 0; k < C; k++) {
       LLVMValueRef oi = cg_addc(c, qo[r], (int64_t)k * V);
       cg_vstore(c, LLVMBuildFMul(c->b, cg_vload(c, out, oi, 4), inv, ""), out, oi, 4);
@@ -248,6 +289,8 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   if (block > 512) block = 512;
   if (block > t) block = t;
   *nrows = batch * s;
+  att_mask am = {cg_mask_per(c, 3, batch, t), fab_op_int(op, "causal", 0) != 0};
+  if (am.per < 0) return false;
   if (c->lanes > 1 && dh % c->lanes == 0 && dh / c->lanes <= 8 && !getenv("FAB_CPU_SCALAR_ATTENTION")) {
     /* rows per tile: 4 while the query tile fits in 16 vectors */
     int R = dh / c->lanes <= 4 ? 4 : 2;
@@ -255,7 +298,7 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
     if (env && atoi(env) >= 1 && atoi(env) <= ATT_MAX_ROWS) R = atoi(env);
     while (s % R || R > c->lanes) R /= 2; /* hsum_rows needs R <= V */
     *nrows = batch * s / R;
-    gen_attention_vec(c, s, dh, t, block, scale, R);
+    gen_attention_vec(c, s, dh, t, block, scale, R, &am);
     return true;
   }
   LLVMValueRef out = cg_arg_f32(c, 0), q = cg_arg_f32(c, 1), kp = cg_arg_f32(c, 2), vp = cg_arg_f32(c, 3);
@@ -266,7 +309,7 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   LLVMValueRef bi = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, s), "batch");
   LLVMValueRef qo = cg_mulc(c, r.iv, dh), kvo = cg_mulc(c, bi, t * dh);
   cg_memset0(c, cg_gep(c, c->t_f32, out, qo), cg_i64(c, dh * 4));
-  LLVMBuildStore(c->b, cg_f32(c, -INFINITY), ms);
+  LLVMBuildStore(c->b, att_max0(c, &am), ms);
   LLVMBuildStore(c->b, cg_f32(c, 0), ls);
   cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, t), block, "kblock");
   LLVMValueRef rest = LLVMBuildNSWSub(c->b, cg_i64(c, t), jb.iv, "");
@@ -276,6 +319,8 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   cg_loop jj = cg_loop_begin(c, cg_i64(c, 0), nb, "key");
   LLVMValueRef ko = cg_add(c, kvo, cg_mulc(c, cg_add(c, jb.iv, jj.iv), dh));
   LLVMValueRef v = LLVMBuildFMul(c->b, dot(c, q, qo, kp, ko, dh, acc), cg_f32(c, scale), "");
+  if (att_masked(&am))
+    v = att_score(c, &am, t, v, bi, LLVMBuildSRem(c->b, r.iv, cg_i64(c, s), ""), cg_add(c, jb.iv, jj.iv));
   cg_storef(c, v, sc, jj.iv);
   LLVMBuildStore(c->b, cg_fmax(c, LLVMBuildLoad2(c->b, c->t_f32, bm, ""), v), bm);
   cg_loop_end(c, &jj);
@@ -289,7 +334,7 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, oi), alpha, ""), out, oi);
   cg_loop_end(c, &d);
   jj = cg_loop_begin(c, cg_i64(c, 0), nb, "key");
-  LLVMValueRef p = cg_exp(c, LLVMBuildFSub(c->b, cg_loadf(c, sc, jj.iv), mnew, ""));
+  LLVMValueRef p = att_exp(c, &am, cg_loadf(c, sc, jj.iv), mnew);
   LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, ls, ""), p, ""), ls);
   LLVMValueRef vo = cg_add(c, kvo, cg_mulc(c, cg_add(c, jb.iv, jj.iv), dh));
   d = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, dh), "d");
@@ -298,7 +343,7 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   cg_loop_end(c, &d);
   cg_loop_end(c, &jj);
   cg_loop_end(c, &jb);
-  LLVMValueRef inv = LLVMBuildFDiv(c->b, cg_f32(c, 1), LLVMBuildLoad2(c->b, c->t_f32, ls, ""), "");
+  LLVMValueRef inv = att_inv(c, &am, LLVMBuildLoad2(c->b, c->t_f32, ls, ""));
   d = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, dh), "d");
   oi = cg_add(c, qo, d.iv);
   cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, oi), inv, ""), out, oi);

@@ -118,6 +118,15 @@ int64_t cg_lastdim(const fab_type *t);
 void cg_axis_split(const fab_type *t, int axis, int64_t *outer, int64_t *len, int64_t *inner);
 int cg_norm_axis(const fab_type *t, int64_t axis);
 const fab_type *cg_operand_type(cg *c, int k);
+/* Masks: the current op's optional mask operand k (i32 [p.., t], one row
+ * of t flags per `per` consecutive rows of its rows x t work).
+ * cg_mask_per gives per (0: no mask operand; -1 after reporting a mask
+ * that does not fit).
+ * cg_keep is the i1 "column j of work row `row` (query index i) is kept"
+ * for a mask (per > 0) and/or causal (j <= i), NULL when neither. */
+int64_t cg_mask_per(cg *c, int k, int64_t rows, int64_t t);
+LLVMValueRef cg_keep(cg *c, int k, int64_t per, int64_t t, bool causal, LLVMValueRef row,
+                     LLVMValueRef i, LLVMValueRef j);
 
 /* ---- kernels: each fills the body of the current kernel and returns the
  * number of parallel rows (>= 1) through *nrows.  args[0] is the result,

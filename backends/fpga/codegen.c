@@ -234,7 +234,8 @@ void fpga_cg_dma_vm(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, b
   fpga_cg_emit(g, in, 2, a);
 }
 
-void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param) {
+static void ppu_insn(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param,
+                     bool mk) {
   if (g->failed) return;
   fab_fpga_insn in = fab_fpga_insn_make(FAB_I_PPU);
   FAB_SET(&in, PPU_FN, fn);
@@ -245,14 +246,41 @@ void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_
   FAB_SET(&in, PPU_B, useb ? b : 0);
   FAB_SET(&in, PPU_BC, useb && bc);
   FAB_SET(&in, PPU_PARAM, fab_fpga_f32_bits(param));
-  cg_acc acc[2];
+  FAB_SET(&in, PPU_MK, mk);
+  cg_acc acc[3];
   int n = 0;
   acc[n++] = (cg_acc){SP_VM, fn != FAB_PPU_MEAN, a, a + rows * len};
   if (useb) {
     uint64_t bw = fn == FAB_PPU_LN ? 2 * len : fn == FAB_PPU_MEAN ? len : bc ? len : rows * len;
     acc[n++] = (cg_acc){SP_VM, fn == FAB_PPU_MEAN, b, b + bw};
   }
+  if (mk) acc[n++] = (cg_acc){SP_PMASK, false, 0, 1};
   fpga_cg_emit(g, in, n, acc);
+}
+
+void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param) {
+  ppu_insn(g, fn, rows, len, a, b, bc, param, false);
+}
+
+void fpga_cg_ppu_masked(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, float param) {
+  ppu_insn(g, fn, rows, len, a, b, false, param, true);
+}
+
+void fpga_cg_mask(cg *g, bool att, uint64_t ext, uint64_t n, bool cz, uint64_t r0, uint64_t c0) {
+  if (g->failed) return;
+  if (n > 8191 || r0 >= (1u << 20) || c0 >= (1u << 20) || ext + n > (1ull << 32)) {
+    fpga_cg_error(g, "mask of %llu flags at sequence position %llu is outside the mask registers' reach",
+                  (unsigned long long)n, (unsigned long long)(r0 > c0 ? r0 : c0));
+    return;
+  }
+  fab_fpga_insn in = fab_fpga_insn_make(att ? FAB_I_AMASK : FAB_I_PMASK);
+  FAB_SET(&in, MSK_EXT, ext);
+  FAB_SET(&in, MSK_N, n);
+  FAB_SET(&in, MSK_CZ, cz);
+  FAB_SET(&in, MSK_R0, r0);
+  FAB_SET(&in, MSK_C0, c0);
+  cg_acc acc[2] = {{att ? SP_AMASK : SP_PMASK, true, 0, 1}, {SP_EXT, false, ext, ext + n}};
+  fpga_cg_emit(g, in, n ? 2 : 1, acc);
 }
 
 void fpga_cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride, uint64_t rows,

@@ -393,8 +393,24 @@ static bool gen_matmul(cg *g, const fab_op *op) {
   return !g->failed;
 }
 
+/* An attention op's mask: flags of batch b at `flags` + (b / per) * T
+ * (per = 0: no mask operand), and causal. */
+typedef struct att_mask {
+  uint64_t flags, per;
+  bool causal;
+} att_mask;
+
+static bool masked(const att_mask *am) { return am->per || am->causal; }
+
+/* amask for query rows [i0, ..) and key rows [j0, j0 + t) of batch b. */
+static void att_mask_regs(cg *g, const att_mask *am, uint64_t b, uint64_t T, uint64_t i0, uint64_t j0, uint64_t t) {
+  if (!masked(am)) return;
+  uint64_t ext = am->per ? am->flags + (b / am->per) * T + j0 : 0;
+  fpga_cg_mask(g, true, ext, am->per ? t : 0, am->causal, i0, j0);
+}
+
 static void emit_attn(cg *g, fab_fpga_opcode opc, uint64_t vq, uint64_t vo, uint64_t s, uint64_t t, uint64_t D,
-                      float scale) {
+                      float scale, bool mk) {
   fab_fpga_insn in = fab_fpga_insn_make(opc);
   FAB_SET(&in, ATTN_Q, vq);
   FAB_SET(&in, ATTN_O, vo);
@@ -402,16 +418,18 @@ static void emit_attn(cg *g, fab_fpga_opcode opc, uint64_t vq, uint64_t vo, uint
   FAB_SET(&in, ATTN_T, t);
   FAB_SET(&in, ATTN_DH, D);
   FAB_SET(&in, ATTN_SCALE, fab_fpga_f32_bits(scale));
+  FAB_SET(&in, ATTN_MK, mk);
   uint64_t state = opc == FAB_I_ATTN ? 0 : 2 * s;
   /* (attnm also reads O and its state: a write access orders both ways) */
-  cg_acc acc[2] = {{SP_VM, false, vq, vq + (s + 2 * t) * D}, {SP_VM, true, vo, vo + s * D + state}};
-  if (!g->failed) fpga_cg_emit(g, in, 2, acc);
+  cg_acc acc[3] = {{SP_VM, false, vq, vq + (s + 2 * t) * D}, {SP_VM, true, vo, vo + s * D + state},
+                   {SP_AMASK, false, 0, 1}};
+  if (!g->failed) fpga_cg_emit(g, in, mk ? 3 : 2, acc);
 }
 
 /* Keys and values that fit one VM half beside a query tile: one attn per
  * query tile, K and V loaded whole. */
 static void attention_whole(cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
-                            float scale, uint64_t hs) {
+                            float scale, uint64_t hs, const att_mask *am) {
   uint64_t ts = umin(umin((hs / D - 2 * T) / 2, S), 4096);
   for (uint64_t b = 0; b < batches && !g->failed; b++)
     for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
@@ -420,7 +438,8 @@ static void attention_whole(cg *g, const fab_op *op, uint64_t batches, uint64_t 
       fpga_cg_ld_vm(g, addr(g, op->operands[0]) + (b * S + i0) * D, D, false, s, D, vq);
       fpga_cg_ld_vm(g, addr(g, op->operands[1]) + b * T * D, D, false, T, D, vk);
       fpga_cg_ld_vm(g, addr(g, op->operands[2]) + b * T * D, D, false, T, D, vv);
-      emit_attn(g, FAB_I_ATTN, vq, vo, s, T, D, scale);
+      att_mask_regs(g, am, b, T, i0, 0, T);
+      emit_attn(g, FAB_I_ATTN, vq, vo, s, T, D, scale, masked(am));
       fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
     }
 }
@@ -431,9 +450,10 @@ static void attention_whole(cg *g, const fab_op *op, uint64_t batches, uint64_t 
  * attention processor finds K at q + s*dh, so each slot holds its own copy
  * of the query tile:  [O | m, l | slot 0: Q K V | slot 1: Q K V].
  * Key blocks take half the half; query tiles the rest, so K and V are
- * re-read ceil(S / s) times. */
+ * re-read ceil(S / s) times.  Causal attention stops at the last key
+ * block a row of the query tile can see. */
 static void attention_blocked(cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
-                              float scale, uint64_t hs) {
+                              float scale, uint64_t hs, const att_mask *am) {
   uint64_t tk = umin(umin(T, 4096), hs / (8 * D));
   uint64_t ts = tk ? umin(umin((hs - 4 * tk * D) / (3 * D + 2), S), 4096) : 0;
   if (!tk || !ts) {
@@ -448,11 +468,13 @@ static void attention_blocked(cg *g, const fab_op *op, uint64_t batches, uint64_
       uint64_t vo = base, slot[2] = {vo + s * D + 2 * s, vo + s * D + 2 * s + (s + 2 * tk) * D};
       for (int sl = 0; sl < 2 && sl * tk < T; sl++)
         fpga_cg_ld_vm(g, q + (b * S + i0) * D, D, false, s, D, slot[sl]);
-      for (uint64_t j0 = 0, blk = 0; j0 < T && !g->failed; j0 += tk, blk++) {
+      uint64_t tend = am->causal ? umin(T, i0 + s) : T;
+      for (uint64_t j0 = 0, blk = 0; j0 < tend && !g->failed; j0 += tk, blk++) {
         uint64_t t = umin(tk, T - j0), vq = slot[blk & 1];
         fpga_cg_ld_vm(g, k + (b * T + j0) * D, D, false, t, D, vq + s * D);
         fpga_cg_ld_vm(g, v + (b * T + j0) * D, D, false, t, D, vq + (s + t) * D);
-        emit_attn(g, blk ? FAB_I_ATTNM : FAB_I_ATTNS, vq, vo, s, t, D, scale);
+        att_mask_regs(g, am, b, T, i0, j0, t);
+        emit_attn(g, blk ? FAB_I_ATTNM : FAB_I_ATTNS, vq, vo, s, t, D, scale, masked(am));
       }
       fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
     }
@@ -470,8 +492,18 @@ static bool gen_attention(cg *g, const fab_op *op) {
     fpga_cg_error(g, "head width %llu exceeds the attention processor's 8191", (unsigned long long)D);
     return false;
   }
-  if (T <= 8191 && 2 * T * D + 2 * D <= hs) attention_whole(g, op, batches, S, T, D, scale, hs);
-  else attention_blocked(g, op, batches, S, T, D, scale, hs);
+  att_mask am = {0, 0, fab_op_int(op, "causal", 0) != 0};
+  if (op->noperands > 3) {
+    uint64_t mrows = (uint64_t)cg_numel(ty(g, op->operands[3])) / T;
+    am.flags = addr(g, op->operands[3]);
+    am.per = mrows && batches % mrows == 0 ? batches / mrows : 0;
+    if (!am.per) {
+      fpga_cg_error(g, "the mask does not match the attention's leading axes");
+      return false;
+    }
+  }
+  if (T <= 8191 && 2 * T * D + 2 * D <= hs) attention_whole(g, op, batches, S, T, D, scale, hs, &am);
+  else attention_blocked(g, op, batches, S, T, D, scale, hs, &am);
   return !g->failed;
 }
 
@@ -506,6 +538,31 @@ static bool gen_embed(cg *g, const fab_op *op) {
   return !g->failed;
 }
 
+/* meanpool with a mask: the mean of the kept rows in one PPU pass (the
+ * chunked means of long sequences would need the kept count per chunk),
+ * so the whole sequence must fit one vector-memory chunk. */
+static bool masked_meanpool(cg *g, const fab_op *op, uint64_t s, uint64_t d, uint64_t outer, uint64_t c) {
+  if (c != s) {
+    fpga_cg_error(g, "a masked mean over %llu x %llu does not fit one vector-memory half", (unsigned long long)s,
+                  (unsigned long long)d);
+    return false;
+  }
+  uint64_t flags = addr(g, op->operands[1]), mrows = (uint64_t)cg_numel(ty(g, op->operands[1])) / s;
+  uint64_t per = mrows && outer % mrows == 0 ? outer / mrows : 0;
+  if (!per) {
+    fpga_cg_error(g, "the mask does not match the mean's leading axes");
+    return false;
+  }
+  for (uint64_t o = 0; o < outer && !g->failed; o++) {
+    uint64_t hs, base = fpga_cg_vm_half(g, &hs), res = base + s * d;
+    fpga_cg_ld_vm(g, addr(g, op->operands[0]) + o * s * d, d, false, s, d, base);
+    fpga_cg_mask(g, false, flags + (o / per) * s, s, false, 0, 0);
+    fpga_cg_ppu_masked(g, FAB_PPU_MEAN, s, d, base, res, 0);
+    fpga_cg_st_vm(g, addr(g, g->cur) + o * d, d, false, 1, d, res);
+  }
+  return !g->failed;
+}
+
 static bool gen_meanpool(cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
   const fab_type *xt = ty(g, op->operands[0]);
@@ -532,6 +589,7 @@ static bool gen_meanpool(cg *g, const fab_op *op) {
              (unsigned long long)d);
     return false;
   }
+  if (op->noperands > 1) return masked_meanpool(g, op, s, d, outer, c);
   uint64_t nch = s / c, ng = nch / gq;
   for (uint64_t o = 0; o < outer && !g->failed; o++) {
     uint64_t base = fpga_cg_vm_half(g, &hs), part = base + c * d, grp = part + gq * d;

@@ -5,7 +5,10 @@
 #include "codegen.h"
 
 /* Address spaces an instruction touches, for hazard tracking. */
-enum { SP_EXT, SP_CB, SP_VM, SP_BEA, SP_BEB, CG_NSPACES };
+/* SP_AMASK / SP_PMASK: the mask registers of the attention processor and
+ * the PPU (word 0), so that a mask instruction and the masked ones using
+ * it keep their order in the scheduler. */
+enum { SP_EXT, SP_CB, SP_VM, SP_BEA, SP_BEB, SP_AMASK, SP_PMASK, CG_NSPACES };
 /* how far back token derivation scans for conflicts (codegen.c) */
 #define CG_WINDOW 1024
 
@@ -91,6 +94,12 @@ void fpga_cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t ro
 void fpga_cg_dma_vm(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
                     uint64_t len, uint64_t vm);
 void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
+/* Masks: amask (att) or pmask loading n flags at ext, causal cz with
+ * origin (r0, c0); a PPU softmax or mean with mk = 1. */
+void fpga_cg_mask(cg *g, bool att, uint64_t ext, uint64_t n, bool cz, uint64_t r0, uint64_t c0);
+void fpga_cg_ppu_masked(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, float param);
+/* A softmax with a mask operand or causal = 1 (codegen_ops.c). */
+bool fpga_cg_masked_softmax(const fab_op *op);
 
 /* Row-wise PPU work: x[R, d] (plus extra operands) through `steps` into out. */
 enum { EX_FULL, EX_BCAST, EX_SUFFIX };

@@ -117,10 +117,15 @@ static int chain_pos(const fab_op *u, int v) {
   return pos == 0 || (two && pos == 1) ? pos : -1;
 }
 
+bool fpga_cg_masked_softmax(const fab_op *op) {
+  return op->code == FAB_OP_SOFTMAX && (op->noperands > 1 || fab_op_int(op, "causal", 0) != 0);
+}
+
 static bool chain_basic(cg *g, int v) {
   const fab_op *op = &g->f->ops[v];
   if (!is_rowwise(op->code) || g->uses[v] != 1 || op->type.rank < 1 || op->type.dtype != FAB_F32) return false;
   const fab_op *u = &g->f->ops[g->user[v]];
+  if (fpga_cg_masked_softmax(op) || fpga_cg_masked_softmax(u)) return false; /* its own tiles */
   return is_rowwise(u->code) && fab_type_equal(&u->type, &op->type) && chain_pos(u, v) >= 0;
 }
 
@@ -184,8 +189,45 @@ static bool append_op(cg *g, const fab_op *op, int cp, uint64_t R, uint64_t d, e
   }
 }
 
+/* softmax x[.., s, t] with mask rows m[p.., t] (`per` rows of x each)
+ * and/or causal: row tiles that share one mask row and, causal, one
+ * [s, t] matrix; per tile a pmask (its flags, causal origin r0 = the
+ * tile's first row index) and a masked PPU softmax. */
+static bool gen_masked_softmax(cg *g, const fab_op *op, uint64_t R, uint64_t d) {
+  const fab_type *t = &op->type;
+  bool causal = fab_op_int(op, "causal", 0) != 0;
+  uint64_t s = t->rank >= 2 ? (uint64_t)t->dims[t->rank - 2] : 1, per = R, flags = 0;
+  if (op->noperands > 1) {
+    uint64_t mrows = (uint64_t)cg_numel(ty(g, op->operands[1])) / d;
+    per = mrows && R % mrows == 0 ? R / mrows : 0;
+    flags = addr(g, op->operands[1]);
+  }
+  if (!per || d > 4096) {
+    fpga_cg_error(g, "masked softmax: rows of %llu or a mask that does not match the rows", (unsigned long long)d);
+    return false;
+  }
+  uint64_t x = addr(g, op->operands[0]), out = addr(g, g->cur);
+  float scale = (float)fab_op_float(op, "scale", 1);
+  for (uint64_t r0 = 0; r0 < R && !g->failed;) {
+    uint64_t hs, base = fpga_cg_vm_half(g, &hs);
+    uint64_t n = umin(umin(hs / d, 4096), umin(R - r0, per - r0 % per));
+    if (causal) n = umin(n, s - r0 % s);
+    fpga_cg_ld_vm(g, x + r0 * d, d, false, n, d, base);
+    fpga_cg_mask(g, false, op->noperands > 1 ? flags + (r0 / per) * d : 0, op->noperands > 1 ? d : 0, causal,
+                 r0 % s, 0);
+    fpga_cg_ppu_masked(g, FAB_PPU_SOFTMAX, n, d, base, 0, scale);
+    fpga_cg_st_vm(g, out + r0 * d, d, false, n, d, base);
+    r0 += n;
+  }
+  return !g->failed;
+}
+
 bool fpga_cg_gen_elementwise(cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
+  if (fpga_cg_masked_softmax(op) && op->type.rank >= 1 && op->type.dtype == FAB_F32) {
+    uint64_t d = (uint64_t)op->type.dims[op->type.rank - 1];
+    return gen_masked_softmax(g, op, (uint64_t)cg_numel(&op->type) / d, d);
+  }
   const fab_type *t = &op->type;
   if (t->rank == 0) {
     fpga_cg_error(g, "scalar values are not supported on the accelerator");

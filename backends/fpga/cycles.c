@@ -10,7 +10,10 @@
  *   mm      ceil(m k n / att_mults); attn, attns ceil(2 s t dh / att_mults)
  *           + ceil(s t / exp_units); attnm adds the rescale of O and the
  *           state, ceil(s dh / att_mults) + ceil(s / exp_units)
- *   ppu     ceil(rows len / lanes) per pass (softmax, ln: 3 passes) */
+ *   ppu     ceil(rows len / lanes) per pass (softmax, ln: 3 passes)
+ *   amask, pmask  ceil(32 n / input bandwidth): the n i32 flags read from
+ *           off-chip memory (at least 1 cycle); masking itself adds no
+ *           cycles (a compare and select beside the exp / sum datapath) */
 #include "fbin.h"
 
 static uint64_t cdiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
@@ -23,6 +26,8 @@ uint64_t fab_fpga_insn_bits(const fab_fpga_config *c, const fab_fpga_insn *in) {
   case FAB_I_LD:
   case FAB_I_ST: return f[FAB_F_DMA_ROWS] * f[FAB_F_DMA_LEN] * wb * (f[FAB_F_DMA_CPLX] ? 2 : 1);
   case FAB_I_GATHER: return f[FAB_F_GATH_D] * f[FAB_F_GATH_COUNT] * wb + f[FAB_F_GATH_COUNT] * 32;
+  case FAB_I_AMASK:
+  case FAB_I_PMASK: return f[FAB_F_MSK_N] * 32;
   default: return 0;
   }
 }
@@ -39,6 +44,8 @@ uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in)
     return cyc;
   }
   case FAB_I_GATHER: return cdiv(fab_fpga_insn_bits(c, in), (uint64_t)c->bw_in);
+  case FAB_I_AMASK:
+  case FAB_I_PMASK: return max2(1, cdiv(fab_fpga_insn_bits(c, in), (uint64_t)c->bw_in));
   case FAB_I_BFLY:
   case FAB_I_FFT:
   case FAB_I_ZERO: {

@@ -311,11 +311,28 @@ static fab_status check_one(const fab_fpga_program *p, size_t idx, const fab_fpg
       if (f[FAB_F_PPU_B] || f[FAB_F_PPU_BC]) BAD("b/bc unused by %s must be 0", idx, mn, fab_fpga_ppufn_names[fn]);
     }
     if (f[FAB_F_PPU_B] + bw > vm) BAD("operand b outside the vector memory", idx, mn);
+    if (f[FAB_F_PPU_MK] && fn != FAB_PPU_SOFTMAX && fn != FAB_PPU_MEAN)
+      BAD("mk is a softmax and mean feature", idx, mn);
     if (!isfinite(fab_fpga_bits_f32(f[FAB_F_PPU_PARAM]))) BAD("parameter is not finite", idx, mn);
     return FAB_OK;
   }
+  case FAB_I_AMASK:
+  case FAB_I_PMASK:
+    if (f[FAB_F_MSK_EXT] + f[FAB_F_MSK_N] > p->mem_words)
+      BAD("flags [%llu, +%llu) outside the %llu-word memory", idx, mn, (unsigned long long)f[FAB_F_MSK_EXT],
+          (unsigned long long)f[FAB_F_MSK_N], (unsigned long long)p->mem_words);
+    return FAB_OK;
   default:
     BAD("bad opcode", idx, mn);
+  }
+}
+
+bool fab_fpga_insn_uses_masks(const fab_fpga_insn *in) {
+  switch (in->op) {
+  case FAB_I_AMASK: case FAB_I_PMASK: return true;
+  case FAB_I_ATTN: case FAB_I_ATTNS: case FAB_I_ATTNM: return in->f[FAB_F_ATTN_MK] != 0;
+  case FAB_I_PPU: return in->f[FAB_F_PPU_MK] != 0;
+  default: return false;
   }
 }
 

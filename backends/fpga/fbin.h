@@ -77,7 +77,10 @@ typedef struct fab_fpga_program {
   uint64_t model_cycles;  /* the authors' analytical model for its butterfly/FFT layers */
 } fab_fpga_program;
 
-#define FAB_FBIN_VERSION 1
+/* .fbin versions: 2 added the mask instructions (amask, pmask and the mk
+ * bits of attn/attns/attnm and ppu).  A program without them is written
+ * as version 1, byte for byte as before; readers take both. */
+#define FAB_FBIN_VERSION 2
 #define FAB_FBIN_MAX_INSNS ((size_t)1 << 24)
 #define FAB_FBIN_MAX_MEM_WORDS ((uint64_t)1 << 32)
 
@@ -105,6 +108,8 @@ fab_status fab_fpga_const_check(const fab_fpga_tensor *t, char *err, size_t errl
  * inside its memory, stores never write weights or inputs, gathers name a
  * weight table.  The message names the instruction index. */
 fab_status fab_fpga_program_check(const fab_fpga_program *p, char *err, size_t errlen);
+/* Does the instruction need .fbin version 2 (a mask instruction or bit)? */
+bool fab_fpga_insn_uses_masks(const fab_fpga_insn *in);
 
 /* .fbin: "FABFBIN\0", version, section table (CONF json, CODE, TENS,
  * META), CRC-32 of everything before it. */

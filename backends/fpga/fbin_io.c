@@ -54,6 +54,17 @@ static void put(wbuf *b, const void *d, size_t n) {
 static void put32(wbuf *b, uint32_t v) { put(b, &v, 4); }
 static void put64(wbuf *b, uint64_t v) { put(b, &v, 8); }
 
+/* The lowest version that holds p: 2 with mask instructions, else 1. */
+static uint32_t program_version(const fab_fpga_program *p) {
+  for (size_t i = 0; i < p->ninsn; i++) {
+    fab_fpga_insn in;
+    if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) == FAB_OK &&
+        fab_fpga_insn_uses_masks(&in))
+      return 2;
+  }
+  return 1;
+}
+
 fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t *len, char *err,
                                 size_t errlen) {
   char *conf = fab_fpga_config_to_json(&p->cfg);
@@ -77,7 +88,7 @@ fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t
   put64(&secs[3], p->model_cycles);
   wbuf b = {0};
   put(&b, "FABFBIN", 8);
-  put32(&b, FAB_FBIN_VERSION);
+  put32(&b, program_version(p));
   put32(&b, SEC_COUNT);
   size_t off = HDR + SECENT * SEC_COUNT, total = off + 4;
   for (int s = 0; s < SEC_COUNT; s++) total += secs[s].n;
@@ -169,9 +180,10 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   *out = NULL;
   if (len < HDR + 4 || memcmp(buf, "FABFBIN", 8))
     return ifail(err, errlen, FAB_E_FORMAT, ".fbin: not an .fbin file (bad magic or too short)");
-  if (rd32(buf + 8) != FAB_FBIN_VERSION)
-    return ifail(err, errlen, FAB_E_VERSION, ".fbin: version %u, this simulator reads version %d",
-                 rd32(buf + 8), FAB_FBIN_VERSION);
+  uint32_t version = rd32(buf + 8);
+  if (version < 1 || version > FAB_FBIN_VERSION)
+    return ifail(err, errlen, FAB_E_VERSION, ".fbin: version %u, this simulator reads versions 1 to %d",
+                 version, FAB_FBIN_VERSION);
   if (rd64(buf + 16) != len)
     return ifail(err, errlen, FAB_E_FORMAT, ".fbin: size field %llu but the file has %zu bytes (truncated?)",
                  (unsigned long long)rd64(buf + 16), len);
@@ -221,6 +233,10 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   p->mem_words = rd64(sec[3]);
   p->model_cycles = rd64(sec[3] + 8);
   if ((st = fab_fpga_program_check(p, err, errlen))) goto bad;
+  if (version < program_version(p)) {
+    st = ifail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with mask instructions (version 2)", version);
+    goto bad;
+  }
   *out = p;
   return FAB_OK;
 bad:

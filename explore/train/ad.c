@@ -29,6 +29,14 @@ bool fab_ad_supports(int opcode) {
   }
 }
 
+/* Attention masks and causal attention have no gradient kernels yet: such
+ * an op is refused rather than differentiated as if unmasked. */
+static bool masked_op(const fab_op *op) {
+  int plain = op->code == FAB_OP_MHA ? 3 : 1;
+  bool maskable = op->code == FAB_OP_MHA || op->code == FAB_OP_SOFTMAX || op->code == FAB_OP_MEANPOOL;
+  return maskable && (op->noperands > plain || fab_op_int(op, "causal", 0) != 0);
+}
+
 /* Live = reaches an output without passing through a masked op. */
 static void compute_liveness(fab_ad *ad) {
   memset(ad->live, 0, (size_t)ad->nops);
@@ -81,9 +89,9 @@ fab_ad *fab_ad_new(const fab_module *m, fab_diag *d) {
     o->nin = op->noperands;
     o->type = op->type;
     o->param = -1;
-    if (!fab_ad_supports(op->code) || op->noperands > 4) {
-      fab_error(d, op->loc, "differentiation: op %%%d '%s' is not supported", i,
-                fab_opinfos[op->code].name);
+    if (!fab_ad_supports(op->code) || op->noperands > 4 || masked_op(op)) {
+      fab_error(d, op->loc, "differentiation: op %%%d '%s'%s is not supported", i,
+                fab_opinfos[op->code].name, masked_op(op) ? " with a mask or causal" : "");
       ok = false;
       continue;
     }

@@ -289,6 +289,52 @@ static void test_linalg(void) {
   tb_free(&t);
 }
 
+/* Key-padding masks (random 0/1 flags: some rows have every key masked)
+ * and causal attention on softmax, attention (vector tiles and scalar
+ * kernel, keys in partial blocks) and meanpool. */
+static void test_masks(void) {
+  tb t = tb_new("masks");
+  int64_t xd[4] = {2, 3, 7, 7}, md[2] = {2, 7}, pd[3] = {2, 9, 5}, pm[2] = {2, 9};
+  int x = tb_input(&t, "x", FAB_F32, 4, xd), m = tb_input(&t, "m", FAB_I32, 2, md);
+  int p = tb_input(&t, "p", FAB_F32, 3, pd), pmask = tb_input(&t, "pm", FAB_I32, 2, pm);
+  for (int v = 0; v < 3; v++) { /* mask, causal, both */
+    char name[32];
+    tb_op(&t, FAB_OP_SOFTMAX, x, v == 1 ? -1 : m, -1, -1);
+    fab_op_set_float(t.m, tb_last(&t), "scale", 0.6);
+    if (v) fab_op_set_int(t.m, tb_last(&t), "causal", 1);
+    snprintf(name, sizeof name, "softmax_%d", v);
+    tb_output(&t, tb_infer(&t), name);
+  }
+  tb_op(&t, FAB_OP_MEANPOOL, p, pmask, -1, -1); tb_output(&t, tb_infer(&t), "meanpool");
+  static const int64_t dh[3] = {32, 8, 5}; /* 4-row tiles, 2 rows at 2 lanes, scalar */
+  for (int i = 0; i < 3; i++) {
+    int64_t qd[4] = {2, 2, 12, dh[i]};
+    char nq[8], nk[8], name[32];
+    snprintf(nq, sizeof nq, "q%d", i), snprintf(nk, sizeof nk, "k%d", i);
+    int q = tb_input(&t, nq, FAB_F32, 4, qd), k = tb_input(&t, nk, FAB_F32, 4, qd);
+    int64_t mk[2] = {2, 12};
+    snprintf(nq, sizeof nq, "m%d", i);
+    int mm = tb_input(&t, nq, FAB_I32, 2, mk);
+    for (int v = 0; v < 3; v++) {
+      tb_op(&t, FAB_OP_ATTENTION, q, k, k, v == 1 ? -1 : mm);
+      fab_op_set_float(t.m, tb_last(&t), "scale", 0.4);
+      fab_op_set_int(t.m, tb_last(&t), "block", 5);
+      if (v) fab_op_set_int(t.m, tb_last(&t), "causal", 1);
+      snprintf(name, sizeof name, "attention_%d_%d", i, v);
+      tb_output(&t, tb_infer(&t), name);
+    }
+  }
+  static const int lanes[3] = {0, 8, 2};
+  for (int i = 0; i < 3; i++) {
+    fab_cpu_options o = opts();
+    o.vector_lanes = lanes[i];
+    char name[32];
+    snprintf(name, sizeof name, "masks (lanes %d)", lanes[i]);
+    jit_vs_interp(&t, name, &o, RTOL);
+  }
+  tb_free(&t);
+}
+
 /* One module per n: several bfly.stages ops of 1..6 triples, both stride
  * orders, two blocks, S stacks; compiled with fusion widths 1, 3, 6. */
 static void bfly_case(int64_t n, int64_t S, int64_t rows, int fuse) {
@@ -446,7 +492,7 @@ int main(int argc, char **argv) {
     const char *name;
     void (*fn)(void);
   } tests[] = {{"elementwise", test_elementwise}, {"data", test_data},   {"fourier", test_fourier},
-               {"linalg", test_linalg},           {"bfly", test_bfly},   {"model", test_model}, {"transcendental", test_transcendental}, {"bfly_env", test_bfly_env}};
+               {"linalg", test_linalg}, {"masks", test_masks},           {"bfly", test_bfly},   {"model", test_model}, {"transcendental", test_transcendental}, {"bfly_env", test_bfly_env}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if ((!strcmp(which, "all") && strcmp(tests[i].name, "bfly_env")) || !strcmp(which, tests[i].name)) {

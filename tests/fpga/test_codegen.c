@@ -25,6 +25,9 @@ static char *slurp(const char *path, size_t *n) {
   return b;
 }
 
+/* Called on the bound inputs before a run, when set (the masks model). */
+static void (*g_tweak_inputs)(fab_tensor_set *is);
+
 /* Returns the max |sim - ref| / max |ref| over outputs, or -1 on failure. */
 static double run_case(const char *path, const fab_fpga_config *c, fab_fpga_report *rep, bool print) {
   size_t n;
@@ -38,6 +41,7 @@ static double run_case(const char *path, const fab_fpga_config *c, fab_fpga_repo
   fab_fpga_program *p = NULL, *q = NULL;
   if (!ref || !low) goto out;
   if (!fab_bind_init_weights(ref, 1, ws, d) || !fab_bind_init_inputs(ref, 2, is, d)) goto out;
+  if (g_tweak_inputs) g_tweak_inputs(is);
   if (!fab_interp_run(ref, ws, is, ro, d)) goto out;
   fab_pass_options po = {.target = fab_target_lookup("fpga")};
   if (!fab_run_pipeline(low, fab_default_pipeline("fpga"), &po, d)) goto out;
@@ -219,7 +223,102 @@ static const char *ops_text =
     "  output %42 {index = 7, name = \"h\"}\n"
     "}\n";
 
+/* Masks (docs/fpga.md): pmask + masked PPU softmax (mask, causal, both),
+ * amask + masked attn (whole keys, mask and causal), attns/attnm key
+ * blocks with a mask, and causal key blocks that stop at the diagonal.
+ * The first row of every mask is all padding (g_tweak_inputs), so rows
+ * with no key left (zeros) are exercised too. */
+static const char *masks_text =
+    "module @masks\n"
+    "func @main {\n"
+    "  %0 = input {index = 0, name = \"x\"} : f32[2,3,6,6]\n"
+    "  %1 = input {index = 1, name = \"m6\"} : i32[2,6]\n"
+    "  %2 = softmax %0, %1 {causal = 1, scale = 0.5} : f32[2,3,6,6]\n"
+    "  %3 = softmax %0, %1 {scale = 2.0} : f32[2,3,6,6]\n"
+    "  %4 = softmax %0 {causal = 1} : f32[2,3,6,6]\n"
+    "  %5 = input {index = 2, name = \"aq\"} : f32[2,300,32]\n"
+    "  %6 = input {index = 3, name = \"ak\"} : f32[2,1000,32]\n"
+    "  %7 = input {index = 4, name = \"m1000\"} : i32[2,1000]\n"
+    "  %8 = attention %5, %6, %6, %7 {block = 1, scale = 0.17} : f32[2,300,32]\n"
+    "  %9 = input {index = 5, name = \"cq\"} : f32[1,2,1000,32]\n"
+    "  %10 = input {index = 6, name = \"mc\"} : i32[1,1000]\n"
+    "  %11 = attention %9, %9, %9, %10 {block = 1000, causal = 1, scale = 0.2} : f32[1,2,1000,32]\n"
+    "  %12 = input {index = 7, name = \"wq\"} : f32[2,2,8,16]\n"
+    "  %13 = input {index = 8, name = \"m8\"} : i32[2,8]\n"
+    "  %14 = attention %12, %12, %12, %13 {block = 8, causal = 1, scale = 0.25} : f32[2,2,8,16]\n"
+    "  %15 = attention %12, %12, %12 {block = 8, causal = 1, scale = 0.25} : f32[2,2,8,16]\n"
+    "  output %2 {index = 0, name = \"a\"}\n"
+    "  output %3 {index = 1, name = \"b\"}\n"
+    "  output %4 {index = 2, name = \"c\"}\n"
+    "  output %8 {index = 3, name = \"d\"}\n"
+    "  output %11 {index = 4, name = \"e\"}\n"
+    "  output %14 {index = 5, name = \"f\"}\n"
+    "  output %15 {index = 6, name = \"g\"}\n"
+    "}\n";
+
+static void pad_first_rows(fab_tensor_set *is) {
+  for (int i = 0; i < is->count; i++) {
+    fab_tensor *t = &is->items[i];
+    if (t->dtype != FAB_DT_I32 || t->rank < 1) continue;
+    int64_t n = t->dims[t->rank - 1];
+    for (int64_t j = 0; j < n; j++) ((int32_t *)t->data)[j] = 0;
+  }
+}
+
+/* The masks model through sim vs interp (fp32 and fp16), and .fbin
+ * versions: 2 with mask instructions, 1 without, and a version-1 file
+ * holding mask instructions is refused. */
+static void test_masks(void) {
+  FILE *f = fopen("fpga_masks.fir", "w");
+  if (f) {
+    fputs(masks_text, f);
+    fclose(f);
+  }
+  fab_fpga_config c = test_config("small"), h = c;
+  h.fp16 = 1;
+  fab_fpga_report rep;
+  g_tweak_inputs = pad_first_rows;
+  double r32 = run_case("./fpga_masks.fir", &c, &rep, true), r16 = run_case("./fpga_masks.fir", &h, &rep, true);
+  g_tweak_inputs = NULL;
+  CHECK(r32 >= 0 && r32 < 1e-4, "masks model fp32: rel error %g", r32);
+  CHECK(r16 >= 0 && r16 < 5e-2, "masks model fp16: rel error %g", r16);
+  const char *texts[2] = {masks_text, ops_text};
+  for (int k = 0; k < 2; k++) {
+    fab_diag *d = fab_diag_new();
+    fab_module *m = fab_parse_module("t.fir", texts[k], strlen(texts[k]), d);
+    fab_pass_options po = {.target = fab_target_lookup("fpga")};
+    fab_fpga_program *p = m && fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d) ? fab_fpga_codegen(m, &c, d) : NULL;
+    uint8_t *bin = NULL;
+    size_t blen = 0;
+    char err[256];
+    CHECK(p && !fab_fpga_fbin_to_mem(p, &bin, &blen, err, sizeof err), "masks: compile %d", k);
+    if (bin) {
+      CHECK(bin[8] == (k == 0 ? 2 : 1), "masks: .fbin version %d for %s", bin[8], k ? "no masks" : "masks");
+      if (k == 0) {
+        bin[8] = 1;
+        uint32_t crc = fab_fpga_crc32(bin, blen - 4);
+        memcpy(bin + blen - 4, &crc, 4);
+        fab_fpga_program *q = NULL;
+        fab_status st = fab_fpga_fbin_read_mem(bin, blen, &q, err, sizeof err);
+        CHECK(st == FAB_E_VERSION && strstr(err, "mask"), "masks: version 1 with masks read as %d (%s)", st, err);
+        fab_fpga_program_free(q);
+      }
+    }
+    free(bin);
+    fab_fpga_program_free(p);
+    if (m) fab_module_free(m);
+    if (fab_diag_error_count(d)) fab_diag_print(d, stderr);
+    fab_diag_free(d);
+  }
+  remove("fpga_masks.fir");
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "masks")) {
+    test_masks();
+    return g_fail ? 1 : 0;
+  }
+  test_masks();
   {
     FILE *f = fopen("fpga_ops.fir", "w");
     if (f) {

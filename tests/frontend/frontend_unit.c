@@ -227,6 +227,37 @@ static void test_layer_kinds(void) {
   fab_diag_free(d);
 }
 
+/* mask = m and causal = 1 on mha, meanpool and softmax: the i32 mask
+ * input becomes the ops' last operand, causal their attribute. */
+static void test_masks(void) {
+  fab_diag *d = fab_diag_new();
+  fab_module *m = compile("model m(x: f32[2, 8, 16], mask: i32[2, 8], s: f32[2, 8, 8])\n"
+                          "    -> (y: f32[2, 16], z: f32[2, 8, 16], w: f32[2, 8, 8]) {\n"
+                          "  y = meanpool(mha(x, 2, mask = mask, causal = 1) as att, mask = mask);\n"
+                          "  z = mha(x, 2, proj = \"dense\") as plain;\n"
+                          "  w = softmax(s, 0.5, mask = mask, causal = 1);\n"
+                          "}\n",
+                          NULL, d, true);
+  CHECK(m);
+  if (m) {
+    const fab_func *f = fab_module_main(m);
+    int masked_mha = 0, plain_mha = 0;
+    for (int i = 0; i < f->nops; i++) {
+      const fab_op *o = &f->ops[i];
+      bool mask_last = o->noperands > 0 && f->ops[o->operands[o->noperands - 1]].type.dtype == FAB_I32;
+      if (o->code == FAB_OP_MHA && o->noperands == 4 && mask_last && fab_op_int(o, "causal", 0) == 1) masked_mha++;
+      if (o->code == FAB_OP_MHA && o->noperands == 3 && fab_op_int(o, "causal", 0) == 0) plain_mha++;
+      if (o->code == FAB_OP_MEANPOOL) CHECK(o->noperands == 2 && mask_last);
+      if (o->code == FAB_OP_SOFTMAX)
+        CHECK(o->noperands == 2 && mask_last && fab_op_int(o, "causal", 0) == 1 && fab_op_float(o, "scale", 0) == 0.5);
+    }
+    CHECK(masked_mha == 1 && plain_mha == 1);
+    CHECK(count_ops(m, FAB_OP_MEANPOOL) == 1 && count_ops(m, FAB_OP_SOFTMAX) == 1);
+  }
+  fab_module_free(m);
+  fab_diag_free(d);
+}
+
 /* choose (k) elaborates candidate k only: its layers, its names. */
 static void test_choose(void) {
   const char *src = "dim kind = 0;\n"
@@ -276,7 +307,7 @@ int main(int argc, char **argv) {
       {"names", test_tiny_names},       {"preln", test_preln_and_transformer},
       {"defines", test_defines},        {"import", test_import_include_dirs},
       {"layers", test_layer_kinds},     {"recovery", test_recovery},
-      {"choose", test_choose},
+      {"choose", test_choose},          {"masks", test_masks},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 3 || strcmp(argv[2], tests[i].name) == 0) tests[i].fn();

@@ -376,6 +376,64 @@ static void test_attention(void) {
   BAD(at, "attention: q has shape [4,16,8] but k, v have shape [4,8,32] (needs the same leading axes and d)");
 }
 
+/* Masks (i32 flags, one per token) and causal on mha, attention, softmax
+ * and meanpool: every rule and message. */
+static void test_masks(void) {
+  int x = b_input(M, F, "mx", 20, ty(FAB_F32, 3, 2, 16, 64));
+  int k = b_input(M, F, "mk", 21, ty(FAB_F32, 3, 2, 12, 64));
+  int m16 = b_input(M, F, "m16", 22, ty(FAB_I32, 2, 2, 16));
+  int m12 = b_input(M, F, "m12", 23, ty(FAB_I32, 2, 2, 12));
+  int f16 = b_input(M, F, "f16", 24, ty(FAB_F32, 2, 2, 16));
+  int t16 = b_input(M, F, "t16", 25, ty(FAB_I32, 1, 16));
+  int mha = b_op(M, F, FAB_OP_MHA, 4, x, x, x, m16);
+  seti(mha, "heads", 4);
+  OK(mha, "f32[2,16,64]");
+  seti(mha, "causal", 1);
+  OK(mha, "f32[2,16,64]");
+  seti(mha, "causal", 2);
+  BAD(mha, "mha: causal=2 must be 0 or 1");
+  seti(mha, "causal", 0);
+  O(mha)->operands[3] = f16;
+  BAD(mha, "mha: mask must be i32, got f32[2,16]");
+  O(mha)->operands[3] = t16; /* mha wants q's leading axes exactly */
+  BAD(mha, "mha: mask has shape [16] but needs [2,16] (one flag per token)");
+  int mk = b_op(M, F, FAB_OP_MHA, 4, x, k, k, m12);
+  seti(mk, "heads", 4);
+  OK(mk, "f32[2,16,64]");
+  O(mk)->operands[3] = m16;
+  BAD(mk, "mha: mask has shape [2,16] but needs [2,12] (one flag per token)");
+  O(mk)->operands[3] = m12;
+  seti(mk, "causal", 1);
+  BAD(mk, "mha: causal=1 needs as many queries as keys (got 16 and 12)");
+
+  int q4 = b_input(M, F, "q4", 26, ty(FAB_F32, 4, 2, 4, 16, 16));
+  int at = b_op(M, F, FAB_OP_ATTENTION, 4, q4, q4, q4, m16);
+  setf(at, "scale", 0.25);
+  seti(at, "block", 8);
+  seti(at, "causal", 1);
+  OK(at, "f32[2,4,16,16]");
+  O(at)->operands[3] = m12;
+  BAD(at, "attention: mask has shape [2,12] but needs [p.., 16] with p.. a prefix of the leading axes [2,4]");
+
+  int sc = b_input(M, F, "sc", 27, ty(FAB_F32, 4, 2, 4, 16, 16));
+  int sm = b_op(M, F, FAB_OP_SOFTMAX, 2, sc, m16);
+  OK(sm, "f32[2,4,16,16]");
+  O(sm)->operands[1] = t16;
+  seti(sm, "causal", 1);
+  OK(sm, "f32[2,4,16,16]");
+  int sr = b_op(M, F, FAB_OP_SOFTMAX, 1, k);
+  seti(sr, "causal", 1);
+  BAD(sr, "softmax: causal=1 needs as many queries as keys (got 12 and 64)");
+  int s1 = b_op(M, F, FAB_OP_SOFTMAX, 1, t16);
+  seti(s1, "causal", 1);
+  BAD(s1, "softmax: x must be f32, got i32[16]");
+
+  int mp = b_op(M, F, FAB_OP_MEANPOOL, 2, x, m16);
+  OK(mp, "f32[2,64]");
+  O(mp)->operands[1] = m12;
+  BAD(mp, "meanpool: mask has shape [2,12] but needs [2,16] (one flag per token)");
+}
+
 int main(void) {
   M = fab_module_new("t");
   F = fab_module_add_func(M, "main");
@@ -385,6 +443,7 @@ int main(void) {
   test_data_movement();
   test_butterfly_fft();
   test_attention();
+  test_masks();
   fab_module_free(M);
   return check_report("ir.infer");
 }

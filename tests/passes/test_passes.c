@@ -406,6 +406,35 @@ static void t_lower_mha(void) {
     }
 }
 
+/* A key-padding mask (random 0/1 flags) and causal attention survive
+ * lowering to attention (blocked) or matmul + softmax, fusion, tiling and
+ * the memory plan with the interpreter's results unchanged. */
+static void t_lower_mha_masked(void) {
+  const char *pipes[] = {"lower-mha(blocked=1),canonicalize",
+                         "lower-mha(blocked=0),canonicalize",
+                         "lower-mha(blocked=1),tile(buffer=64),memplan",
+                         "lower-mha(blocked=0),fuse-elementwise,memplan"};
+  for (int h = 1; h <= 2; h++)
+    for (int variant = 0; variant < 3; variant++) /* mask, causal, both */
+      for (int p = 0; p < 4; p++) {
+        bld b = b_new();
+        int x = input(&b, "x", T(3, 2, 6, 8));
+        fab_type mt = T(2, 2, 6);
+        mt.dtype = FAB_I32;
+        int mask = input(&b, "mask", mt);
+        int k = inf(&b, op(&b, FAB_OP_RELU, 1, x, 0, 0, 0));
+        int m = op(&b, FAB_OP_MHA, variant == 1 ? 3 : 4, x, k, x, mask);
+        seti(&b, m, "heads", h);
+        if (variant) seti(&b, m, "causal", 1);
+        output(&b, inf(&b, m));
+        char what[96];
+        snprintf(what, sizeof what, "masked mha heads %d variant %d '%s'", h, variant, pipes[p]);
+        EXPECT_SAME(b.m, pipes[p], "generic", what);
+        CHECK(count_ops(b.m, FAB_OP_MHA) == 0);
+        fab_module_free(b.m);
+      }
+}
+
 static void t_fuse_stages(void) {
   bld b = b_new();
   int x = input(&b, "x", T(2, 3, 1024));
@@ -667,6 +696,7 @@ int main(int argc, char **argv) {
       {"pipeline", t_pipeline},       {"contracts", t_contracts},
       {"canonicalize", t_canonicalize}, {"lower_bfly", t_lower_bfly},
       {"lower_fourier", t_lower_fourier}, {"lower_mha", t_lower_mha},
+      {"lower_mha_masked", t_lower_mha_masked},
       {"fuse_stages", t_fuse_stages}, {"fuse_elementwise", t_fuse_elementwise},
       {"tile", t_tile},               {"memplan", t_memplan},
       {"reproducer", t_reproducer},   {"property", t_property},

@@ -160,20 +160,44 @@ static void mm(simst *s, const fab_fpga_insn *in) {
     }
 }
 
+/* amask / pmask: the unit's mask registers from n i32 flags in off-chip
+ * memory (stored as their bit patterns). */
+static void set_mask(simst *s, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  simmask *mk = in->op == FAB_I_AMASK ? s->amask : s->pmask;
+  mk->n = f[FAB_F_MSK_N];
+  for (uint64_t j = 0; j < mk->n; j++) {
+    uint32_t bits;
+    memcpy(&bits, &s->mem[f[FAB_F_MSK_EXT] + j], 4);
+    mk->flag[j] = bits != 0;
+  }
+  mk->cz = f[FAB_F_MSK_CZ] != 0;
+  mk->r0 = f[FAB_F_MSK_R0];
+  mk->c0 = f[FAB_F_MSK_C0];
+}
+
+/* Flag j (1 beyond the n loaded), and: is column j of row i kept? */
+static bool flag_of(const simmask *mk, uint64_t j) { return j >= mk->n || mk->flag[j]; }
+static bool kept(const simmask *mk, uint64_t i, uint64_t j) {
+  return flag_of(mk, j) && !(mk->cz && mk->c0 + j > mk->r0 + i);
+}
+
 /* attn: O = softmax(scale Q K^T) V over all t keys at once.  attns and
  * attnm stream the keys in blocks with an online softmax: the 2s words after
  * O hold each query row's running maximum m and sum l (stored at the
  * format's precision; any consistently used m is exact, so rounding m is
  * harmless).  attnm rescales the block's partial result and the previous O:
  *   m' = max(m, block max), a = e^(m - m'), l' = l a + sum_j e^(x_j - m'),
- *   O  = (O l a + sum_j e^(x_j - m') V_j) / l'. */
+ *   O  = (O l a + sum_j e^(x_j - m') V_j) / l'.
+ * With mk, masked keys count as -inf (weight 0); while a row has no key
+ * left, its O stays 0, m = -inf and l = 0 (and the output is 0). */
 static void attn(simst *s, const fab_fpga_insn *in) {
   const uint64_t *f = in->f;
   uint64_t S = f[FAB_F_ATTN_S], T = f[FAB_F_ATTN_T], D = f[FAB_F_ATTN_DH];
   const float *Q = s->vm + f[FAB_F_ATTN_Q], *K = Q + S * D, *V = K + T * D;
   float *O = s->vm + f[FAB_F_ATTN_O], *sc = s->tmp;
   float *Mrow = O + S * D, *Lrow = Mrow + S;
-  bool keep = in->op != FAB_I_ATTN, merge = in->op == FAB_I_ATTNM;
+  bool keep = in->op != FAB_I_ATTN, merge = in->op == FAB_I_ATTNM, mk = f[FAB_F_ATTN_MK] != 0;
   float scale = R(s, fab_fpga_bits_f32(f[FAB_F_ATTN_SCALE]));
   for (uint64_t i = 0; i < S; i++) {
     float mold = merge ? Mrow[i] : -INFINITY, mx = mold, sum = 0;
@@ -181,7 +205,14 @@ static void attn(simst *s, const fab_fpga_insn *in) {
       float acc = 0;
       for (uint64_t k = 0; k < D; k++) acc += MUL(s, Q[i * D + k], K[j * D + k]);
       sc[j] = MUL(s, R(s, acc), scale);
+      if (mk && !kept(s->amask, i, j)) sc[j] = -INFINITY;
       if (sc[j] > mx) mx = sc[j];
+    }
+    if (mk && mx == -INFINITY) { /* no key left so far */
+      if (!merge)
+        for (uint64_t k = 0; k < D; k++) O[i * D + k] = 0;
+      if (keep) Mrow[i] = -INFINITY, Lrow[i] = 0;
+      continue;
     }
     for (uint64_t j = 0; j < T; j++) {
       sc[j] = R(s, expf(ADD(s, sc[j], -mx)));
@@ -191,6 +222,7 @@ static void attn(simst *s, const fab_fpga_insn *in) {
     float lold = merge ? Lrow[i] : 0, a = merge ? R(s, expf(ADD(s, mold, -mx))) : 0;
     float l = merge ? lold * a + sum : sum;
     float inv = R(s, 1.0f / l);
+    if (mk && !(l > 0)) inv = 0;
     for (uint64_t k = 0; k < D; k++) {
       float acc = 0;
       for (uint64_t j = 0; j < T; j++) acc += MUL(s, sc[j], V[j * D + k]);
@@ -213,19 +245,44 @@ static float gelu(const simst *s, float x, bool tanh_approx) {
   return R(s, 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)));
 }
 
+/* softmax(p * a) of each row over the columns the PPU's mask registers
+ * keep (row r is sequence index r0 + r); a row with none left gives 0. */
+static void masked_softmax(simst *s, float *A, uint64_t rows, uint64_t len, float p) {
+  for (uint64_t r = 0; r < rows; r++) {
+    float *a = A + r * len, mx = -INFINITY, sum = 0;
+    for (uint64_t j = 0; j < len; j++) {
+      a[j] = kept(s->pmask, r, j) ? MUL(s, a[j], p) : -INFINITY;
+      if (a[j] > mx) mx = a[j];
+    }
+    for (uint64_t j = 0; j < len; j++) {
+      a[j] = mx == -INFINITY || a[j] == -INFINITY ? 0 : R(s, expf(ADD(s, a[j], -mx)));
+      sum += a[j];
+    }
+    float inv = sum > 0 ? R(s, 1.0f / sum) : 0;
+    for (uint64_t j = 0; j < len; j++) a[j] = MUL(s, a[j], inv);
+  }
+}
+
 static void ppu(simst *s, const fab_fpga_insn *in) {
   const uint64_t *f = in->f;
   uint64_t rows = f[FAB_F_PPU_ROWS], len = f[FAB_F_PPU_LEN];
   float *A = s->vm + f[FAB_F_PPU_A], *B = s->vm + f[FAB_F_PPU_B];
   float p = R(s, fab_fpga_bits_f32(f[FAB_F_PPU_PARAM]));
-  bool bc = f[FAB_F_PPU_BC];
+  bool bc = f[FAB_F_PPU_BC], mk = f[FAB_F_PPU_MK] != 0;
   unsigned fn = (unsigned)f[FAB_F_PPU_FN];
   if (fn == FAB_PPU_MEAN) {
+    uint64_t count = 0;
+    for (uint64_t r = 0; r < rows; r++) count += !mk || flag_of(s->pmask, r);
     for (uint64_t j = 0; j < len; j++) {
       float acc = 0;
-      for (uint64_t r = 0; r < rows; r++) acc += A[r * len + j];
-      B[j] = R(s, acc / (float)rows);
+      for (uint64_t r = 0; r < rows; r++)
+        if (!mk || flag_of(s->pmask, r)) acc += A[r * len + j];
+      B[j] = count ? R(s, acc / (float)count) : 0;
     }
+    return;
+  }
+  if (fn == FAB_PPU_SOFTMAX && mk) {
+    masked_softmax(s, A, rows, len, p);
     return;
   }
   for (uint64_t r = 0; r < rows; r++) {
@@ -290,6 +347,8 @@ fab_status fab_fpga_sim_exec(simst *s, const fab_fpga_insn *in, size_t idx, char
   case FAB_I_ATTNS:
   case FAB_I_ATTNM: attn(s, in); return FAB_OK;
   case FAB_I_PPU: ppu(s, in); return FAB_OK;
+  case FAB_I_AMASK:
+  case FAB_I_PMASK: set_mask(s, in); return FAB_OK;
   default: return FAB_E_FORMAT;
   }
 }

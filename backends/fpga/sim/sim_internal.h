@@ -4,6 +4,14 @@
 
 #include "sim.h"
 
+/* A unit's mask registers (amask / pmask): n flags (1 = keep), the causal
+ * mode and its origin. */
+typedef struct simmask {
+  uint8_t flag[8192];
+  uint64_t n, r0, c0;
+  bool cz;
+} simmask;
+
 typedef struct simst {
   const fab_fpga_program *p;
   const fab_fpga_config *c;
@@ -14,6 +22,7 @@ typedef struct simst {
   uint64_t bank;  /* words per bank */
   float *cb, *vm;
   float *tmp;     /* 8192-word scratch (attention scores) */
+  simmask *amask, *pmask; /* the attention processor's and the PPU's */
 } simst;
 
 static inline float *be_bank(simst *s, uint64_t e, uint64_t b) { return s->be + (e * 2 + b) * s->bank; }

@@ -32,7 +32,8 @@ static uint64_t cost(const fab_fpga_config *c, const fab_fpga_insn *in, fab_fpga
   uint64_t bytes = fab_fpga_insn_bits(c, in) / 8;
   if (in->op == FAB_I_ST) r->bytes_out += bytes;
   else if (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_CB) r->bytes_coef += bytes;
-  else if (in->op == FAB_I_LD || in->op == FAB_I_GATHER) r->bytes_in += bytes;
+  else if (in->op == FAB_I_LD || in->op == FAB_I_GATHER || in->op == FAB_I_AMASK || in->op == FAB_I_PMASK)
+    r->bytes_in += bytes;
   return fab_fpga_insn_cycles(c, in);
 }
 
@@ -117,6 +118,8 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
     s.cb = calloc((size_t)c->cb_depth, sizeof(float));
     s.vm = calloc((size_t)c->vm_words, sizeof(float));
     s.tmp = calloc(8192, sizeof(float));
+    s.amask = calloc(2, sizeof *s.amask);
+    s.pmask = s.amask ? s.amask + 1 : NULL;
   }
   size_t n = p->ninsn;
   /* decoded instructions are kept only at the queue heads (a program may
@@ -127,7 +130,7 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
   memset(ch, 0, sizeof ch);
   fab_fpga_event *ev = NULL;
   size_t nev = 0, evcap = 0;
-  if ((func && (!s.mem || !s.be || !s.cb || !s.vm || !s.tmp)) || !heads) {
+  if ((func && (!s.mem || !s.be || !s.cb || !s.vm || !s.tmp || !s.amask)) || !heads) {
     st = sfail(err, errlen, FAB_E_NOMEM, "out of memory");
     goto out;
   }
@@ -302,6 +305,7 @@ out:
   free(s.cb);
   free(s.vm);
   free(s.tmp);
+  free(s.amask);
   free(heads);
   free(ev);
   for (int q = 0; q < FAB_Q_COUNT; q++) {

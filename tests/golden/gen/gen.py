@@ -537,6 +537,171 @@ fabnet_case(False)
 fabnet_case(True)
 
 
+# ---------------------------------------------------------------------------
+# Masks and padding: a key-padding mask i32 [.., t] (Hugging Face's
+# attention_mask: 1 = token, 0 = padding; PyTorch's key_padding_mask is
+# its negation) and causal attention.  A row with every key masked gives
+# zeros (PyTorch gives NaN there), as does a masked mean over no token.
+# ---------------------------------------------------------------------------
+
+def padding_mask(lengths, seq):
+    """One row per sample: 1 for the first `length` tokens, then 0."""
+    return torch.tensor([[1 if j < n else 0 for j in range(seq)] for n in lengths], dtype=torch.int32)
+
+
+def mha_masked(q, k, v, heads, mask=None, causal=False):
+    *lead, s, d = q.shape
+    t = k.shape[-2]
+    dh = d // heads
+    qh = q.reshape(*lead, s, heads, dh).transpose(-2, -3)
+    kh = k.reshape(*lead, t, heads, dh).transpose(-2, -3)
+    vh = v.reshape(*lead, t, heads, dh).transpose(-2, -3)
+    sc = qh @ kh.transpose(-1, -2) / math.sqrt(dh)
+    keep = torch.ones(sc.shape, dtype=torch.bool)
+    if mask is not None:
+        keep = keep & (mask != 0)[..., None, None, :]
+    if causal:
+        keep = keep & torch.ones(s, t).tril().bool()
+    a = torch.softmax(sc.masked_fill(~keep, float("-inf")), dim=-1)
+    a = torch.nan_to_num(a, nan=0.0)  # every key masked: zeros
+    return (a @ vh).transpose(-2, -3).reshape(*lead, s, d)
+
+
+def mha_torch_masked(q, k, v, heads, mask=None, causal=False):
+    """nn.MultiheadAttention with identity projections, key_padding_mask =
+    (mask == 0) and attn_mask = triu(ones, 1) for causal."""
+    d, s, t = q.shape[-1], q.shape[-2], k.shape[-2]
+    m = nn.MultiheadAttention(d, heads, bias=True, batch_first=True).double()
+    with torch.no_grad():
+        m.in_proj_weight.copy_(torch.eye(d, dtype=torch.float64).repeat(3, 1))
+        m.in_proj_bias.zero_()
+        m.out_proj.weight.copy_(torch.eye(d, dtype=torch.float64))
+        m.out_proj.bias.zero_()
+    kpm = (mask == 0) if mask is not None else None
+    am = torch.triu(torch.ones(s, t), 1).bool() if causal else None
+    return m(q, k, v, key_padding_mask=kpm, attn_mask=am, need_weights=False)[0]
+
+
+def masked_mean(x, mask):
+    """Mean over the tokens whose flag is 1 (zeros when there is none)."""
+    m = mask.to(x.dtype)[..., None]
+    return (x * m).sum(dim=-2) / m.sum(dim=-2).clamp(min=1)
+
+
+@case
+def mha_keypad(outdir):
+    q, k, v = randn(3, 10, 32), randn(3, 10, 32), randn(3, 10, 32)
+    mask = padding_mask([7, 10, 0], 10)  # the last sample is all padding
+    y = mha_masked(q, k, v, 4, mask)
+    ref = mha_torch_masked(q[:2], k[:2], v[:2], 4, mask[:2])  # PyTorch: NaN for the third
+    assert torch.allclose(y[:2], ref, rtol=1e-10, atol=1e-12)
+    assert torch.all(y[2] == 0)
+    ir = IR("mha_keypad")
+    ins = [ir.input(n, "f32", t.shape) for n, t in (("q", q), ("k", k), ("v", v))]
+    ins.append(ir.input("mask", "i32", mask.shape))
+    ir.output(ir.op("mha", ins, {"heads": 4}, "f32", q.shape), "y")
+    finish(outdir, "mha_keypad", ir, None, {"q": q, "k": k, "v": v, "mask": mask}, {"y": y})
+
+
+@case
+def mha_causal(outdir):
+    q, k, v = randn(2, 9, 24), randn(2, 9, 24), randn(2, 9, 24)
+    mask = padding_mask([9, 5], 9)
+    y = mha_masked(q, k, v, 3, causal=True)
+    y_pad = mha_masked(q, k, v, 3, mask, causal=True)
+    assert torch.allclose(y, mha_torch_masked(q, k, v, 3, causal=True), rtol=1e-10, atol=1e-12)
+    assert torch.allclose(y_pad, mha_torch_masked(q, k, v, 3, mask, causal=True), rtol=1e-10, atol=1e-12)
+    ir = IR("mha_causal")
+    ins = [ir.input(n, "f32", t.shape) for n, t in (("q", q), ("k", k), ("v", v))]
+    mi = ir.input("mask", "i32", mask.shape)
+    ir.output(ir.op("mha", ins, {"heads": 3, "causal": 1}, "f32", q.shape), "y")
+    ir.output(ir.op("mha", ins + [mi], {"heads": 3, "causal": 1}, "f32", q.shape), "y_pad")
+    finish(outdir, "mha_causal", ir, None, {"q": q, "k": k, "v": v, "mask": mask}, {"y": y, "y_pad": y_pad})
+
+
+@case
+def meanpool_masked(outdir):
+    x = randn(3, 12, 16)
+    mask = padding_mask([12, 5, 0], 12)
+    y = masked_mean(x, mask)
+    ir = IR("meanpool_masked")
+    xi, mi = ir.input("x", "f32", x.shape), ir.input("mask", "i32", mask.shape)
+    ir.output(ir.op("meanpool", [xi, mi], {}, "f32", (3, 16)), "y")
+    finish(outdir, "meanpool_masked", ir, None, {"x": x, "mask": mask}, {"y": y})
+
+
+class PaddedFABNet(FABNet):
+    """FABNet on padded sequences: the attention ignores padded keys and
+    the pooling averages the real tokens only (Fourier mixing, as in FNet,
+    mixes every position)."""
+
+    def forward(self, ids, mask):
+        x = self.embed(ids.long()) + self.pos.weight[: ids.shape[-1]]
+        for b in self.layers:
+            x = self.block(b, x, mask)
+        if self.prenorm:
+            x = self.norm(x)
+        return self.head(masked_mean(x, mask))
+
+    @staticmethod
+    def block(b, x, mask):
+        def mix(v):
+            if not b.heads:
+                return fourier_mix(v)
+            a = b.attn
+            return a.o(mha_masked(a.q(v), a.k(v), a.v(v), a.heads, mask))
+        if b.prenorm:
+            x = x + mix(b.norm1(x))
+            return x + b.ffn(b.norm2(x))
+        x = b.norm1(x + mix(x))
+        return b.norm2(x + b.ffn(x))
+
+
+def emit_masked_block(ir, x, blk, prefix, mask):
+    """emit_block with the mask on the mha op."""
+    lines = len(ir.lines)
+    y = emit_block(ir, x, blk, prefix)
+    for i in range(lines, len(ir.lines)):
+        if " = mha " in ir.lines[i]:
+            ir.lines[i] = ir.lines[i].replace(" {heads", ", %%%d {heads" % mask[0])
+    return y
+
+
+@case
+def fabnet_padded(outdir):
+    vocab, maxlen, seq, d, h, heads, classes = 50, 32, 16, 64, 128, 4, 5
+    m = prepare(PaddedFABNet(vocab, maxlen, d, h, heads, "fa", False, classes))
+    lengths = [16, 11, 6, 1]
+    mask = padding_mask(lengths, seq)
+    ids = torch.randint(1, vocab, (4, seq), dtype=torch.int32) * mask  # padding id 0
+    y = m(ids, mask)
+    # Each sample alone, cut to its length, gives the same logits when the
+    # model has no Fourier block; here check the attention block part:
+    # padded keys must not change a sample's attention output.
+    blk = m.layers[1]
+    xs = randn(4, seq, d)
+    full = PaddedFABNet.block(blk, xs, mask)
+    for i, n in enumerate(lengths):
+        alone = PaddedFABNet.block(blk, xs[i:i + 1, :n], padding_mask([n], n))
+        assert torch.allclose(full[i:i + 1, :n], alone, rtol=1e-9, atol=1e-10)
+    ir = IR("fabnet_padded")
+    xi = ir.input("ids", "i32", ids.shape)
+    mi = ir.input("mask", "i32", mask.shape)
+    e = ir.weight("embed.weight", m.embed.weight, "normal(0.0, 1.0)")
+    p = ir.weight("pos.weight", m.pos.weight, "normal(0.0, 1.0)")
+    x = ir.op("embed", [xi, e], {}, "f32", (4, seq, d))
+    ps = ir.op("slice", [p], {"axis": 0, "start": 0, "size": seq}, "f32", (seq, d))
+    x = emit_add(ir, x, ps)
+    for i, blk in enumerate(m.layers):
+        x = emit_masked_block(ir, x, blk, "layers.%d" % i, mi)
+    x = ir.op("meanpool", [x, mi], {}, "f32", (4, d))
+    b = 1 / math.sqrt(d)
+    hw = ir.weight("head.weight", m.head.weight, init_uniform(b))
+    hb = ir.weight("head.bias", m.head.bias, init_uniform(b))
+    ir.output(ir.op("dense", [x, hw, hb], {}, "f32", (4, classes)), "logits")
+    finish(outdir, "fabnet_padded", ir, m, {"ids": ids, "mask": mask}, {"logits": y})
+
+
 def generate(outdir, fabdir, verbose):
     import wild  # models as PyTorch users write them (tests/golden/fab/)
     os.makedirs(outdir, exist_ok=True)
