@@ -3,13 +3,14 @@
 #
 # usage: readme_commands.sh FABC README SRCROOT SCRATCH
 #
-# Takes the README's indented (4-space) blocks.  A block whose first line
-# starts with a command is a command block; each of its lines (a trailing
-# `\` joins the next line) runs, top to bottom, with bash -o pipefail in
-# SCRATCH, where `fabc` is FABC, and must exit 0.  Any other block is
-# source text (the example model).  A command whose program this script
-# does not know fails the test, so a new README command cannot go unrun by
-# accident.  Exits 1 after naming every command that failed.
+# Takes the README's indented (4-space) and fenced blocks.  A block whose
+# first line starts with a command (fabc, ./build/cli/fabc, bash, cmake,
+# ctest) is a command block; each of its lines (a trailing `\` joins the
+# next line) runs, top to bottom, with bash -o pipefail in SCRATCH, where
+# `fabc` is FABC, and must exit 0.  Any other block is source text (the
+# example model).  A line of a command block that is neither fabc nor in
+# the skip list below fails the test, so a new README command cannot go
+# unrun by accident.  Exits 1 after naming every command that failed.
 set -u
 if [ $# -ne 4 ]; then
   echo "usage: $0 FABC README SRCROOT SCRATCH" >&2
@@ -52,8 +53,14 @@ flush_block() {
   esac
   block=()
 }
+in_fence=0
 while IFS= read -r line || [ -n "$line" ]; do
-  if [[ "$line" == "    "* ]]; then
+  if [[ "$line" == '```'* ]]; then # a fenced block is a block too
+    flush_block
+    in_fence=$((1 - in_fence))
+  elif [ $in_fence -eq 1 ]; then
+    [ -n "$line" ] && block+=("$line")
+  elif [[ "$line" == "    "* ]]; then
     block+=("${line#    }")
   elif [ -n "$line" ] || [ ${#block[@]} -eq 0 ]; then
     flush_block
