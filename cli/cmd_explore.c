@@ -266,10 +266,28 @@ const cli_cmd cmd_proxy = {
 
 /* ---- fabc select ----------------------------------------------------------- */
 
+/* One `select dim NAME = VALUE;` line per dim set with -D, the last -D of a
+ * name winning as on the command line, so that the written file compiles
+ * alone to the model that was scored.  cli_load_model has already checked
+ * every -D's form. */
+static void write_selected_dims(FILE *mem, const cli_args *a) {
+  const opt_value *defs = cli_opt(a, "D");
+  for (int i = 0; defs && i < defs->nlist; i++) {
+    const char *s = defs->list[i], *eq = strchr(s, '=');
+    size_t len = (size_t)(eq - s);
+    bool later = false;
+    for (int j = i + 1; j < defs->nlist && !later; j++)
+      later = strncmp(defs->list[j], s, len + 1) == 0;
+    if (!later) fprintf(mem, "select dim %.*s = %lld;\n", (int)len, s, strtoll(eq + 1, NULL, 0));
+  }
+}
+
 /* The chosen architecture as a .fab file: the supernet's source followed by
- * one `select "edge" = "candidate";` line per edge (docs/language.md). */
-static int write_selection_fab(const char *src_path, const char *out, const fab_supernet *sn,
+ * one `select dim` line per -D and one `select "edge" = "candidate";` line
+ * per edge (docs/language.md). */
+static int write_selection_fab(const cli_args *a, const char *out, const fab_supernet *sn,
                                const int *choice, const char *proxy) {
+  const char *src_path = a->pos[0];
   FILE *f = fopen(src_path, "rb");
   if (!f) return cli_user_error("cannot read '%s'", src_path);
   char *text = NULL;
@@ -281,6 +299,7 @@ static int write_selection_fab(const char *src_path, const char *out, const fab_
   fclose(f);
   if (!mem) return cli_user_error("out of memory");
   fprintf(mem, "\n// The architecture chosen by `fabc select --proxy %s` (Zero-Cost-PT).\n", proxy);
+  write_selected_dims(mem, a);
   for (int e = 0; e < sn->nedges; e++)
     fprintf(mem, "select \"%s\" = \"%s\";\n", sn->edges[e].name, sn->edges[e].cand[choice[e]]);
   fclose(mem);
@@ -324,7 +343,7 @@ static int run_select(const cli_args *a) {
           printf(" %s=%s", sn.edges[e].name, sn.edges[e].cand[res.choice[e]]);
         printf("\n");
         if (cli_ends_with(out, ".fab")) {
-          rc = write_selection_fab(a->pos[0], out, &sn, res.choice, proxy);
+          rc = write_selection_fab(a, out, &sn, res.choice, proxy);
         } else {
           fab_module *chosen = fab_supernet_extract(m, &sn, res.choice, NULL, NULL, d);
           if (chosen) {
@@ -362,7 +381,8 @@ const cli_cmd cmd_select = {
     "proposal visits the edges in random order and keeps, per edge, the candidate whose\n"
     "removal lowers the proxy most; distinct proposals are validated on V minibatches.\n"
     "Prints every edge's operation scores.  A .fab output is the supernet's source with\n"
-    "`select \"edge\" = \"candidate\";` lines appended (write it beside the supernet so that\n"
-    "its imports resolve, or pass -I); it compiles to a plain model for every backend.",
+    "`select dim NAME = VALUE;` lines for the -D values and `select \"edge\" = \"candidate\";`\n"
+    "lines appended (write it beside the supernet so that its imports resolve, or pass -I);\n"
+    "it compiles with no -D to the chosen model, for every backend.",
     select_opts, sizeof select_opts / sizeof *select_opts, 1, 1, run_select,
 };

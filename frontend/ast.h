@@ -82,7 +82,7 @@ typedef struct ast_stmt {
   ast_list *body;   /* repeat: of ast_stmt */
 } ast_stmt;
 
-typedef enum { D_IMPORT, D_DIM, D_BLOCK, D_MODEL, D_SELECT } ast_decl_kind;
+typedef enum { D_IMPORT, D_DIM, D_BLOCK, D_MODEL, D_SELECT, D_SELECT_DIM } ast_decl_kind;
 
 typedef struct ast_decl {
   ast_decl_kind kind;
@@ -95,6 +95,7 @@ typedef struct ast_decl {
   ast_list *body;     /* of ast_stmt */
   fab_loc end;        /* the closing brace */
   const char *choice; /* select: the candidate's name (name: the edge) */
+  int64_t dim_value;  /* select dim: the value (name: the dim) */
 } ast_decl;
 
 void ast_push(fab_arena *a, ast_list **l, void *item);

@@ -680,10 +680,37 @@ static void check_params(elab *e, const ast_list *a, const ast_list *b) {
 
 /* ---- the program ---------------------------------------------------------- */
 
-static void elab_dims(elab *e, const ast_list *decls, const fab_frontend_options *opt) {
-  int nd = opt ? opt->ndefines : 0;
-  bool used[256] = {0};
+static bool declares_dim(const ast_list *decls, const char *name) {
   for (int i = 0; decls && i < decls->n; i++) {
+    const ast_decl *d = decls->items[i];
+    if (d->kind == D_DIM && strcmp(d->name, name) == 0) return true;
+  }
+  return false;
+}
+
+/* The value a dim takes instead of its default: the last `-D` of its name
+ * (marked used), else the last `select dim` of its name, else none. */
+static bool dim_override(const ast_list *decls, const ast_decl *dim, const fab_frontend_options *opt,
+                         bool *define_used, int64_t *v) {
+  int nd = opt ? opt->ndefines : 0, def = -1, sel = -1;
+  for (int j = 0; j < nd; j++)
+    if (strcmp(opt->defines[j].name, dim->name) == 0) {
+      def = j; /* the last -D wins */
+      if (j < 256) define_used[j] = true;
+    }
+  for (int i = 0; decls && i < decls->n; i++) {
+    const ast_decl *d = decls->items[i];
+    if (d->kind == D_SELECT_DIM && strcmp(d->name, dim->name) == 0) sel = i; /* the last one wins */
+  }
+  if (def >= 0) *v = opt->defines[def].value;
+  else if (sel >= 0) *v = ((const ast_decl *)decls->items[sel])->dim_value;
+  return def >= 0 || sel >= 0;
+}
+
+static void elab_dims(elab *e, const ast_list *decls, const fab_frontend_options *opt) {
+  int nd = opt ? opt->ndefines : 0, ndecls = decls ? decls->n : 0;
+  bool define_used[256] = {0};
+  for (int i = 0; i < ndecls; i++) {
     const ast_decl *d = decls->items[i];
     if (d->kind != D_DIM) continue;
     const binding *old = scope_find1(e->globals, d->name);
@@ -693,13 +720,9 @@ static void elab_dims(elab *e, const ast_list *decls, const fab_frontend_options
       continue;
     }
     value v = poison;
-    int def = -1;
-    for (int j = 0; j < nd; j++)
-      if (strcmp(opt->defines[j].name, d->name) == 0) def = j; /* the last -D wins */
-    if (def >= 0) {
-      for (int j = 0; j < nd && j < 256; j++)
-        if (strcmp(opt->defines[j].name, d->name) == 0) used[j] = true;
-      v = (value){.kind = V_INT, .i = opt->defines[def].value};
+    int64_t set;
+    if (dim_override(decls, d, opt, define_used, &set)) {
+      v = (value){.kind = V_INT, .i = set};
     } else {
       v = elab_expr(e, e->globals, d->value);
       if (v.kind != V_INT && v.kind != V_ERROR) {
@@ -711,9 +734,14 @@ static void elab_dims(elab *e, const ast_list *decls, const fab_frontend_options
     scope_bind(e, e->globals, d->name, v, d->loc);
   }
   for (int j = 0; j < nd && j < 256; j++)
-    if (!used[j])
+    if (!define_used[j])
       fab_error(e->d, noloc, "-D %s: the program declares no dim of that name",
                 opt->defines[j].name);
+  for (int i = 0; i < ndecls; i++) {
+    const ast_decl *d = decls->items[i];
+    if (d->kind == D_SELECT_DIM && !declares_dim(decls, d->name))
+      fab_error(e->d, d->loc, "select dim %s: the program declares no dim of that name", d->name);
+  }
 }
 
 static void elab_model(elab *e, const ast_decl *md) {

@@ -134,6 +134,18 @@ decl
       d->choice = $4;
       ast_push(ctx->arena, &ctx->decls, d);
     }
+  /* `select dim seq = 32;` sets a dim as `-D seq=32` does (what `fabc
+   * select` writes for the -D values it was run with). */
+  | SELECT DIM IDENT '=' INT ';' {
+      ast_decl *d = mk_decl(ctx, D_SELECT_DIM, $3, LOC(@3));
+      d->dim_value = $5;
+      ast_push(ctx->arena, &ctx->decls, d);
+    }
+  | SELECT DIM IDENT '=' '-' INT ';' {
+      ast_decl *d = mk_decl(ctx, D_SELECT_DIM, $3, LOC(@3));
+      d->dim_value = -$6;
+      ast_push(ctx->arena, &ctx->decls, d);
+    }
   | DIM IDENT '=' expr ';' {
       ast_decl *d = mk_decl(ctx, D_DIM, $2, LOC(@2));
       d->value = $4;
