@@ -12,20 +12,29 @@
 #include "fab_runtime.h"
 #include "fab_tensor.h"
 
-/* Loads weights and inputs, runs `m` with `threads` threads, prints a
- * summary of every output, writes them to out_path (if not NULL) and
- * compares them with expect_path (if not NULL; rtol 1e-4).  Returns the
- * process exit status. */
-static int run_files(fab_model *m, const char *weights_path, const char *inputs_path,
-                     const char *out_path, const char *expect_path, int threads) {
+/* Loads weights (renamed / reshaped by the weight map at map_path, a
+ * JSON file, if not NULL) and inputs, runs `m` with `threads` threads,
+ * prints a summary of every output, writes them to out_path (if not NULL)
+ * and compares them with expect_path (if not NULL; rtol 1e-4).  Returns
+ * the process exit status. */
+static int run_files(fab_model *m, const char *weights_path, const char *map_path,
+                     const char *inputs_path, const char *out_path, const char *expect_path,
+                     int threads) {
   char err[512];
   fab_status st;
   fab_tensor_set *w = NULL, *in = NULL, *out = fab_tset_new(), *exp = NULL;
   fab_context *ctx = NULL;
   int rc = 1;
+  fab_weight_map *map = NULL;
+  if (map_path && (!(map = fab_wmap_new()) ||
+                   fab_wmap_load_json(map, map_path, err, sizeof err) != FAB_OK)) {
+    fprintf(stderr, "weight map: %s\n", map ? err : "out of memory");
+    goto done;
+  }
   if (fab_model_descriptor(m)->embedded_weights == 0 || weights_path) {
     if ((st = fab_tensors_load(weights_path, &w, err, sizeof err)) != FAB_OK ||
-        (st = fab_model_bind_weights(m, w, err, sizeof err)) != FAB_OK) {
+        (st = map ? fab_model_bind_weights_map(m, w, map, err, sizeof err)
+                  : fab_model_bind_weights(m, w, err, sizeof err)) != FAB_OK) {
       fprintf(stderr, "weights: %s\n", err);
       goto done;
     }
@@ -77,6 +86,7 @@ static int run_files(fab_model *m, const char *weights_path, const char *inputs_
     }
   }
 done:
+  fab_wmap_free(map);
   fab_context_free(ctx);
   fab_tset_free(w);
   fab_tset_free(in);

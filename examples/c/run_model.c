@@ -3,6 +3,8 @@
  *
  *   run_model model.so weights.safetensors inputs.safetensors
  *             [-o outputs.safetensors] [--check expected.safetensors] [-t threads]
+ *             [--weight-map map.json]    (a PyTorch state_dict's renames, reshapes:
+ *                                          fab_weight_map.h, docs/language.md)
  *
  * Build against an installed runtime (cmake --install build --prefix $PREFIX;
  * examples/README.md has the whole sequence, which tests/install runs):
@@ -13,18 +15,20 @@
 #include "example_common.h"
 
 int main(int argc, char **argv) {
-  const char *pos[3] = {0}, *out = NULL, *check = NULL;
+  const char *pos[3] = {0}, *out = NULL, *check = NULL, *map = NULL;
   int npos = 0, threads = 1;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
     else if (!strcmp(argv[i], "--check") && i + 1 < argc) check = argv[++i];
     else if (!strcmp(argv[i], "-t") && i + 1 < argc) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--weight-map") && i + 1 < argc) map = argv[++i];
     else if (npos < 3) pos[npos++] = argv[i];
     else npos = 4;
   }
   if (npos != 3) {
     fprintf(stderr, "usage: run_model model.so weights.safetensors inputs.safetensors "
-                    "[-o out.safetensors] [--check expected.safetensors] [-t threads]\n");
+                    "[-o out.safetensors] [--check expected.safetensors] [-t threads] "
+                    "[--weight-map map.json]\n");
     return 2;
   }
   char err[512];
@@ -38,7 +42,7 @@ int main(int argc, char **argv) {
   printf("model %s (hash %016llx, %s): %d inputs, %d outputs, %d weights, %lld scratch bytes\n",
          d->name, (unsigned long long)d->hash, d->target ? d->target : "?", d->ninputs, d->noutputs,
          d->nweights, (long long)d->scratch_bytes);
-  int rc = run_files(m, pos[1], pos[2], out, check, threads);
+  int rc = run_files(m, pos[1], map, pos[2], out, check, threads);
   fab_model_free(m);
   return rc;
 }

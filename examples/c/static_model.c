@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
   }
   printf("linked model hash %016llx (header says %016llx)\n",
          (unsigned long long)fab_model_descriptor(m)->hash, (unsigned long long)FAB_MODEL_HASH);
-  int rc = run_files(m, argv[1], argv[2], NULL, argc == 5 ? argv[4] : NULL, 1);
+  int rc = run_files(m, argv[1], NULL, argv[2], NULL, argc == 5 ? argv[4] : NULL, 1);
   fab_model_free(m);
   return rc;
 }

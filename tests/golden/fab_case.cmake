@@ -11,6 +11,11 @@ if(MUTATE)
   file(WRITE ${OUT}.fab "${text}")
   set(src ${OUT}.fab)
 endif()
+# <case>.map.json: the weight map the state_dict needs (fabc and the runtime read it).
+set(map)
+if(EXISTS ${CASE}.map.json)
+  set(map --weight-map ${CASE}.map.json)
+endif()
 set(extra)
 if(BACKEND STREQUAL "fpga")
   set(extra --accel ${ROOT}/configs/vcu128-be40-fp32.json)
@@ -22,10 +27,10 @@ if(BACKEND STREQUAL "so")  # fabc build, then the runtime loads the .so (example
     message(FATAL_ERROR "fabc build failed (${rc})")
   endif()
   execute_process(COMMAND ${RUN_MODEL} ${OUT}.so ${CASE}.weights.safetensors ${CASE}.input.safetensors
-                          -o ${OUT}.safetensors RESULT_VARIABLE rc)
+                          ${map} -o ${OUT}.safetensors RESULT_VARIABLE rc)
 else()
   execute_process(COMMAND ${FABC} run ${src} -I ${ROOT}/examples --backend ${BACKEND} ${extra}
-                          --weights ${CASE}.weights.safetensors --input ${CASE}.input.safetensors
+                          --weights ${CASE}.weights.safetensors ${map} --input ${CASE}.input.safetensors
                           -o ${OUT}.safetensors RESULT_VARIABLE rc)
 endif()
 if(NOT rc EQUAL 0)

@@ -226,6 +226,66 @@ def attention_by_hand(outdir, fabdir):
     gen.finish(outdir, "attention_by_hand", ir, m, {"x": x}, {"y": y})
 
 
+class MaskedHFAttention(HFAttention):
+    """HFAttention with a key-padding mask (1 = token, 0 = padding)."""
+
+    def forward(self, x, mask):
+        q, k, v = self.split(self.q_proj(x)), self.split(self.k_proj(x)), self.split(self.v_proj(x))
+        sc = q @ k.transpose(-1, -2) / math.sqrt(self.dh)
+        sc = sc.masked_fill((mask == 0)[..., None, None, :], float("-inf"))
+        o = (torch.softmax(sc, dim=-1) @ v).transpose(-2, -3)
+        return self.out_proj(o.reshape(*o.shape[:-2], -1))
+
+
+class MaskedABfly(ABfly):
+    def __init__(self, d, h, heads):
+        super().__init__(d, h, heads)
+        self.attn = MaskedHFAttention(d, heads, True)
+
+    def forward(self, x, mask):
+        x = self.norm1(x + self.attn(x, mask))
+        return self.norm2(x + self.ffn(x))
+
+
+class PaddedFABNet(nn.Module):
+    """A FABNet for padded text: a learned positional table stored as
+    nn.Parameter [1, S, d], a position_ids buffer, masked attention and a
+    masked mean."""
+
+    def __init__(self, vocab, seq, d, h, heads, classes):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.pos_embedding = nn.Parameter(torch.randn(1, seq, d))
+        self.register_buffer("position_ids", torch.arange(seq))
+        self.layers = nn.ModuleList([FBfly(d, h), MaskedABfly(d, h, heads)])
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, ids, mask):
+        x = self.embed(ids.long()) + self.pos_embedding
+        x = self.layers[1](self.layers[0](x), mask)
+        m = mask.to(x.dtype)[..., None]
+        return self.head((x * m).sum(dim=-2) / m.sum(dim=-2))
+
+
+@case
+def fabnet_padded_torch(outdir, fabdir):
+    """Four samples of different lengths under a `model.` prefix (as a
+    wrapping module saves them): loads with a rename, a reshape of the
+    [1, S, d] table and --allow-unused for the buffer."""
+    vocab, seq, d, h, heads, classes = 30, 16, 32, 64, 4, 3
+
+    class Wrapper(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = PaddedFABNet(vocab, seq, d, h, heads, classes)
+
+    w = gen.prepare(Wrapper())
+    mask = gen.padding_mask([16, 11, 6, 1], seq)
+    ids = torch.randint(1, vocab, (4, seq), dtype=torch.int32) * mask
+    y = w.model(ids, mask)
+    write_fab_case(fabdir, "fabnet_padded_torch", w, {"tokens": ids, "mask": mask}, {"logits": y})
+
+
 def generate(outdir, fabdir, verbose):
     import zlib
     os.makedirs(fabdir, exist_ok=True)
