@@ -281,7 +281,8 @@ class Model(_ModelBase):
             for name, a in arrays.items():
                 tin.add(name, a)
             rep = ctypes.c_void_p()
-            _call(self._lib.fabc_model_simulate, self._h, tin.h, tout.h, 1 if timing_only else 0,
+            tin_h = None if timing_only and not arrays else tin.h
+            _call(self._lib.fabc_model_simulate, self._h, tin_h, tout.h, 1 if timing_only else 0,
                   ctypes.byref(rep))
             report = json.loads(ctypes.string_at(rep.value).decode()) if rep.value else None
             if rep.value:
