@@ -1,0 +1,688 @@
+"""PyTorch modules -> .fab source (fabc.from_torch).
+
+The module is traced with torch.fx (torch 1.13): known layers are kept whole
+(leaves) and become one fab layer each, named `as <module path>` so that the
+module's state_dict binds unchanged; everything between them is read op by
+op.  Shapes come from running the traced graph on the example inputs
+(torch.fx.passes.shape_prop), so shape-dependent Python in forward() is fine
+as long as fx can trace it.
+
+Recognised:
+  Butterfly (torch_butterfly's layout, by its attributes in_size, out_size,
+  increasing_stride, nblocks, twiddle; torch_butterfly is not imported),
+  nn.Linear, nn.LayerNorm, nn.Embedding (and an embedding's .weight added as
+  positions), nn.MultiheadAttention (packed in_proj, self-attention, no
+  masks), nn.TransformerEncoderLayer / nn.TransformerEncoder, attention
+  modules with q_proj/k_proj/v_proj/out_proj (Hugging Face style), GELU
+  (erf, tanh), ReLU, softmax, torch.fft.fft2(x).real / fftn over the last
+  two axes, mean over the sequence axis, residual adds, elementwise
+  products, scaling by constants, attention by hand (view/reshape +
+  transpose to split heads, matmul / @, transpose(-1, -2), softmax, merge
+  heads), dropout and identity (inference: dropped), dtype casts.
+Anything else raises fabc.Error naming the module path and the traced node
+with its source line.
+"""
+import math
+import operator
+
+import numpy as np
+
+from ._core import Error, compile as _compile
+
+try:
+    import torch
+    import torch.fx
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torch.fx.passes.shape_prop import ShapeProp
+except ImportError as e:  # pragma: no cover - torch is optional for the rest of fabc
+    torch = None
+    _torch_error = e
+
+
+def is_butterfly(m):
+    """torch_butterfly.Butterfly (real twiddles), recognised by attributes."""
+    need = ("in_size", "out_size", "increasing_stride", "nblocks")
+    # _parameters, not getattr: while fx traces, parameters read as proxies.
+    return all(hasattr(m, a) for a in need) and isinstance(m._parameters.get("twiddle"), torch.Tensor)
+
+
+def is_hf_attention(m):
+    """Self-attention with q_proj/k_proj/v_proj/out_proj and a head count."""
+    return (all(hasattr(m, p) for p in ("q_proj", "k_proj", "v_proj", "out_proj")) and
+            _heads_of(m) is not None)
+
+
+def _heads_of(m):
+    for a in ("heads", "num_heads", "n_heads", "num_attention_heads"):
+        v = getattr(m, a, None)
+        if isinstance(v, int) and v > 0:
+            return v
+    return None
+
+
+def _leaf_kind(m):
+    if is_butterfly(m):
+        return "butterfly"
+    if is_hf_attention(m):
+        return "hf_attention"
+    for cls, kind in ((nn.Linear, "linear"), (nn.LayerNorm, "layernorm"), (nn.Embedding, "embedding"),
+                      (nn.MultiheadAttention, "mha"), (nn.TransformerEncoderLayer, "encoder_layer"),
+                      (nn.TransformerEncoder, "encoder"), (nn.Dropout, "identity"), (nn.Identity, "identity"),
+                      (nn.GELU, "gelu"), (nn.ReLU, "relu"), (nn.Softmax, "softmax")):
+        if isinstance(m, cls):
+            return kind
+    return None
+
+
+class _Tracer(torch.fx.Tracer if torch else object):
+    """Keeps known layers whole and records each node's module path."""
+
+    def __init__(self):
+        super().__init__()
+        self.record_stack_traces = True
+        self.path = []
+
+    def is_leaf_module(self, m, qualname):
+        return _leaf_kind(m) is not None or super().is_leaf_module(m, qualname)
+
+    def call_module(self, m, forward, args, kwargs):
+        self.path.append(self.path_of_module(m))
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        finally:
+            self.path.pop()
+
+    def create_node(self, *args, **kw):
+        node = super().create_node(*args, **kw)
+        node.meta["fabc_path"] = self.path[-1] if self.path else ""
+        return node
+
+
+def _join(path, leaf):
+    return "%s.%s" % (path, leaf) if path else leaf
+
+
+def _num(v):
+    """A number as fab writes it (repr round-trips doubles)."""
+    return repr(float(v))
+
+
+def _where(node):
+    """'module path, node (source line)' for messages."""
+    path = node.meta.get("fabc_path") or "<root>"
+    line = ""
+    # fx records the innermost frame first: the line in forward() that made the node.
+    st = [ln for ln in (node.stack_trace or "").splitlines() if ln.strip()]
+    for i, ln in enumerate(st):
+        if ln.strip().startswith("File ") and "/torch/" not in ln and __file__ not in ln:
+            line = ", " + ln.strip()
+            if i + 1 < len(st) and not st[i + 1].strip().startswith("File "):
+                line += ": " + st[i + 1].strip()
+            break
+    target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
+    return "module '%s', node %s (%s %s)%s" % (path, node.name, node.op, target, line)
+
+
+def _shape(node):
+    tm = node.meta.get("tensor_meta")
+    return tuple(tm.shape) if tm is not None and hasattr(tm, "shape") else None
+
+
+class _Val:
+    """A traced value: a fab expression (`expr`), or a pending view that the
+    next op may fuse (split heads, a transpose, a scale)."""
+
+    def __init__(self, expr=None, kind="expr", src=None, **kw):
+        self.expr, self.kind, self.src = expr, kind, src
+        self.__dict__.update(kw)
+
+
+class _Emitter:
+    def __init__(self, gm, root, input_names, output_names, rooted=False):
+        self.gm, self.root, self.rooted = gm, root, rooted
+        self.modules = dict(root.named_modules())
+        self.lines = []
+        self.vals = {}
+        self.n = 0
+        self.inputs = []
+        self.input_names = list(input_names or [])
+        self.output_names = output_names
+        self.outputs = []
+
+    # ---- helpers ---------------------------------------------------------
+    def fail(self, node, why):
+        raise Error("from_torch: %s: %s" % (_where(node), why))
+
+    def tmp(self, expr, comment=None):
+        self.n += 1
+        name = "t%d" % self.n
+        self.lines.append("  %s = %s;%s" % (name, expr, "  // " + comment if comment else ""))
+        return name
+
+    def expr(self, node, arg):
+        """The fab expression for an argument (materialising pending views)."""
+        if not isinstance(arg, torch.fx.Node):
+            self.fail(node, "expected a tensor argument, got %r" % (arg,))
+        v = self.vals.get(arg.name)
+        if v is None:
+            self.fail(node, "uses %s, which has no fab value" % arg.name)
+        if v.kind == "expr":
+            return v.expr
+        if v.kind == "heads":
+            return "split_heads(%s, %d)" % (v.src, v.heads)
+        if v.kind == "transposed":
+            return "transpose(%s, %d, %d)" % (v.src, v.d0, v.d1)
+        if v.kind == "scaled":
+            return "scale(%s, %s)" % (v.src, _num(v.factor))
+        if v.kind == "fft":
+            self.fail(node, "torch.fft.fft2 is supported as fft2(x).real only")
+        if v.kind in ("merged_t", "viewed"):
+            self.fail(node, "a view or transpose fabc cannot express (only split/merge of heads and "
+                      "matmul's transpose(-1, -2))")
+        if v.kind == "tuple":
+            self.fail(node, "uses a tuple result as a tensor")
+        if v.kind == "mask":
+            self.fail(node, "boolean inputs (masks) are not supported by the importer yet")
+        if v.kind == "posweight":
+            maxlen = "" if v.rows == v.maxlen else ", maxlen = %d" % v.maxlen
+            return "posembed(%d, %d%s) as %s" % (v.rows, v.dim, maxlen, v.path)
+        self.fail(node, "internal: unknown value kind %s" % v.kind)
+
+    def set(self, node, expr=None, **kw):
+        if expr is not None and "kind" not in kw:
+            # Name every layer's result: the source stays readable.
+            expr = self.tmp(expr, node.meta.get("fabc_path") or None) if "(" in expr or "+" in expr or "*" in expr else expr
+        self.vals[node.name] = _Val(expr, **kw)
+
+    # ---- the graph -------------------------------------------------------
+    def run(self):
+        for node in self.gm.graph.nodes:
+            getattr(self, "op_" + node.op)(node)
+
+    def op_placeholder(self, node):
+        shape = _shape(node)
+        tm = node.meta.get("tensor_meta")
+        if shape is None:
+            self.fail(node, "the input is not a tensor")
+        idx = len(self.inputs)
+        name = self.input_names[idx] if idx < len(self.input_names) else node.target
+        if tm.dtype is torch.bool:
+            # Masks: reported by the layer that takes one (attention masks
+            # come with issue 13's run-time masks).
+            self.vals[node.name] = _Val(kind="mask")
+            return
+        if tm.dtype in (torch.int32, torch.int64, torch.int16, torch.uint8):
+            dt = "i32"
+        elif tm.dtype in (torch.float32, torch.float64, torch.float16):
+            dt = "f32"
+        else:
+            self.fail(node, "input dtype %s (fabc takes f32 activations and i32 token ids)" % tm.dtype)
+        self.inputs.append("%s: %s[%s]" % (name, dt, ", ".join(str(d) for d in shape)))
+        self.vals[node.name] = _Val(name)
+
+    def op_get_attr(self, node):
+        owner, _, leaf = node.target.rpartition(".")
+        m = self.modules.get(owner)
+        if isinstance(m, nn.Embedding) and leaf == "weight":
+            self.vals[node.name] = _Val(kind="posweight", rows=m.num_embeddings, dim=m.embedding_dim,
+                                        maxlen=m.num_embeddings, path=owner)
+            return
+        self.fail(node, "reads parameter '%s' directly (only an nn.Embedding's weight, as positions, "
+                  "is supported)" % node.target)
+
+    def op_output(self, node):
+        res = node.args[0]
+        if isinstance(res, torch.fx.Node):
+            items = [(None, res)]
+        elif isinstance(res, (tuple, list)):
+            items = [(None, r) for r in res]
+        elif isinstance(res, dict):
+            items = list(res.items())
+        else:
+            self.fail(node, "the model returns %r" % (res,))
+        names = self.output_names
+        for i, (key, r) in enumerate(items):
+            name = names[i] if names and i < len(names) else key or ("y" if len(items) == 1 else "y%d" % i)
+            shape = _shape(r)
+            self.lines.append("  %s = %s;" % (name, self.expr(node, r)))
+            self.outputs.append("%s: f32[%s]" % (name, ", ".join(str(d) for d in shape)))
+
+    # ---- modules ---------------------------------------------------------
+    def op_call_module(self, node):
+        m = self.gm.get_submodule(node.target)
+        kind = _leaf_kind(m)
+        # A recognised layer given as the whole model has the empty path.
+        path = "" if self.rooted else node.target
+        if kind is None:
+            self.fail(node, "module %s is not supported" % type(m).__name__)
+        if not path and kind not in ("encoder_layer", "encoder", "identity", "gelu", "relu", "softmax"):
+            self.fail(node, "a %s as the whole model: its parameters need a module path; wrap it in a "
+                      "module (self.layer = ...)" % type(m).__name__)
+        if kind == "identity":
+            self.vals[node.name] = self.vals[node.args[0].name]
+            return
+        x = node.args[0] if node.args else None
+        if kind == "embedding":
+            if m.max_norm is not None:
+                self.fail(node, "nn.Embedding with max_norm")
+            return self.set(node, "embed(%s, %d, %d) as %s" % (self.expr(node, x), m.num_embeddings,
+                                                               m.embedding_dim, path))
+        if kind == "gelu":
+            return self.set(node, self.gelu(node, self.expr(node, x), m.approximate))
+        if kind == "relu":
+            return self.set(node, "relu(%s)" % self.expr(node, x))
+        if kind == "softmax":
+            return self.softmax(node, x, m.dim)
+        if kind == "linear":
+            return self.set(node, "linear(%s, %d%s) as %s" % (self.expr(node, x), m.out_features,
+                                                              "" if m.bias is not None else ", bias = false", path))
+        if kind == "butterfly":
+            return self.set(node, self.butterfly(node, m, self.expr(node, x), path))
+        if kind == "layernorm":
+            return self.set(node, self.layernorm(node, m, self.expr(node, x), path))
+        if kind == "hf_attention":
+            return self.set(node, self.hf_attention(node, m, self.expr(node, x), path))
+        if kind == "mha":
+            return self.mha_module(node, m, path)
+        if kind == "encoder_layer":
+            return self.set(node, self.encoder_layer(node, m, self.expr(node, x), path))
+        if kind == "encoder":
+            return self.set(node, self.encoder(node, m, self.expr(node, x), path))
+        self.fail(node, "internal: leaf %s" % kind)
+
+    def gelu(self, node, x, approximate):
+        if approximate in ("none", None):
+            return "gelu(%s)" % x
+        if approximate == "tanh":
+            return 'gelu(%s, approx = "tanh")' % x
+        self.fail(node, "GELU approximate=%r" % approximate)
+
+    def butterfly(self, node, m, x, path):
+        tw = m._parameters["twiddle"]
+        n = 1 << max(1, math.ceil(math.log2(m.in_size)))
+        nstacks = -(-m.out_size // n)
+        want = (nstacks, m.nblocks, int(math.log2(n)), n // 2, 2, 2)
+        if tw.is_complex() or tuple(tw.shape) != want:
+            self.fail(node, "Butterfly twiddle of shape %s (fabc reads torch_butterfly's real layout %s)"
+                      % (tuple(tw.shape), want))
+        if getattr(m, "ortho_init", False) or getattr(m, "complex", False):
+            self.fail(node, "Butterfly with ortho_init or complex twiddles")
+        opts = ""
+        if m._parameters.get("bias") is None:
+            opts += ", bias = false"
+        if not m.increasing_stride:
+            opts += ", increasing = 0"
+        if m.nblocks != 1:
+            opts += ", nblocks = %d" % m.nblocks
+        return "bfly(%s, %d%s) as %s" % (x, m.out_size, opts, path)
+
+    def layernorm(self, node, m, x, path):
+        if len(m.normalized_shape) != 1:
+            self.fail(node, "LayerNorm over %d axes (fabc normalises the last one)" % len(m.normalized_shape))
+        opts = ""
+        if m.eps != 1e-5:
+            opts += ", eps = %s" % _num(m.eps)
+        if not m.elementwise_affine:
+            opts += ", affine = false"
+        return "layernorm(%s%s) as %s" % (x, opts, path)
+
+    def hf_attention(self, node, m, x, path):
+        proj = m.q_proj
+        if isinstance(proj, nn.Linear):
+            kind, bias = 'proj = "dense"', proj.bias is not None
+            opts = ""
+        elif is_butterfly(proj):
+            kind, bias = None, proj._parameters.get("bias") is not None
+            opts = ("" if proj.increasing_stride else ", increasing = 0") + (
+                ", nblocks = %d" % proj.nblocks if proj.nblocks != 1 else "")
+        else:
+            self.fail(node, "attention projections of type %s" % type(proj).__name__)
+        for p in ("k_proj", "v_proj", "out_proj"):
+            if type(getattr(m, p)) is not type(proj):
+                self.fail(node, "attention projections of different types")
+        args = [x, str(_heads_of(m))] + ([kind] if kind else []) + ['names = "hf"']
+        if not bias:
+            args.append("bias = false")
+        return "mha(%s%s) as %s" % (", ".join(args), opts, path)
+
+    def mha_check(self, node, m):
+        if not m._qkv_same_embed_dim or m.in_proj_weight is None:
+            self.fail(node, "nn.MultiheadAttention with kdim/vdim != embed_dim")
+        if m.bias_k is not None or m.add_zero_attn:
+            self.fail(node, "nn.MultiheadAttention with add_bias_kv or add_zero_attn")
+        if m.in_proj_bias is None:
+            self.fail(node, "nn.MultiheadAttention without bias")
+
+    def mha_expr(self, m, x, path):
+        return 'mha(%s, %d, proj = "dense", names = "packed") as %s' % (x, m.num_heads, path)
+
+    def mha_module(self, node, m, path):
+        self.mha_check(node, m)
+        args = list(node.args) + [None] * (3 - len(node.args))
+        q, k, v = (args[i] if args[i] is not None else node.kwargs.get(n) for i, n in
+                   enumerate(("query", "key", "value")))
+        if not (q is k is v):
+            self.fail(node, "nn.MultiheadAttention with different query, key and value (self-attention only)")
+        for key in ("key_padding_mask", "attn_mask"):
+            if node.kwargs.get(key) is not None or (key == "key_padding_mask" and len(node.args) > 3):
+                self.fail(node, "attention masks are not supported by the importer yet")
+        shape = _shape(q)
+        if not m.batch_first and len(shape) == 3:
+            self.fail(node, "nn.MultiheadAttention(batch_first=False) on a batch: fabc takes [.., seq, d]")
+        expr = self.tmp(self.mha_expr(m, self.expr(node, q), path), path)
+        self.vals[node.name] = _Val(kind="tuple", items={0: expr})
+
+    def encoder_layer(self, node, m, x, path):
+        if len(node.args) > 1 or any(v is not None for v in node.kwargs.values()):
+            self.fail(node, "masks are not supported by the importer yet")
+        self.mha_check(node, m.self_attn)
+        if not m.self_attn.batch_first and len(_shape(node.args[0])) == 3:
+            self.fail(node, "nn.TransformerEncoderLayer(batch_first=False) on a batch: fabc takes [.., seq, d]")
+        act = m.activation
+        if act is F.relu or isinstance(act, nn.ReLU):
+            act_fmt = "relu(%s)"
+        elif act is F.gelu or (isinstance(act, nn.GELU) and act.approximate == "none"):
+            act_fmt = "gelu(%s)"
+        else:
+            self.fail(node, "nn.TransformerEncoderLayer activation %r" % (act,))
+        h = m.linear1.out_features
+        d = m.linear2.out_features
+
+        def ffn(t):
+            return "linear(%s, %d) as %s" % (act_fmt % ("linear(%s, %d) as %s" % (t, h, _join(path, "linear1"))), d,
+                                             _join(path, "linear2"))
+
+        ln1 = self.layernorm(node, m.norm1, "%s", _join(path, "norm1"))
+        ln2 = self.layernorm(node, m.norm2, "%s", _join(path, "norm2"))
+        attn = _join(path, "self_attn")
+        if m.norm_first:
+            t = self.tmp("%s + %s" % (x, self.mha_expr(m.self_attn, ln1 % x, attn)), path or None)
+            return "%s + %s" % (t, ffn(ln2 % t))
+        t = self.tmp(ln1 % ("%s + %s" % (x, self.mha_expr(m.self_attn, x, attn))), path or None)
+        return ln2 % ("%s + %s" % (t, ffn(t)))
+
+    def encoder(self, node, m, x, path):
+        if len(node.args) > 1 or any(v is not None for v in node.kwargs.values()):
+            self.fail(node, "masks are not supported by the importer yet")
+        for i, layer in enumerate(m.layers):
+            p = _join(path, "layers.%d" % i)
+            x = self.tmp(self.encoder_layer(node, layer, x, p), p)
+        if m.norm is not None:
+            x = self.layernorm(node, m.norm, x, _join(path, "norm"))
+        return x
+
+    # ---- functions and methods ------------------------------------------------
+    def op_call_function(self, node):
+        t = node.target
+        a = node.args
+        if t in (operator.add, torch.add, operator.iadd):
+            return self.binary(node, "+")
+        if t in (operator.mul, torch.mul, operator.imul):
+            return self.binary(node, "*")
+        if t in (operator.truediv, torch.div):
+            return self.divide(node)
+        if t in (operator.matmul, torch.matmul, torch.bmm):
+            return self.matmul(node, a[0], a[1])
+        if t in (F.gelu,):
+            return self.set(node, self.gelu(node, self.expr(node, a[0]), node.kwargs.get("approximate", "none")))
+        if t in (F.relu, torch.relu):
+            return self.set(node, "relu(%s)" % self.expr(node, a[0]))
+        if t in (F.softmax, torch.softmax):
+            return self.softmax(node, a[0], node.kwargs.get("dim", a[1] if len(a) > 1 else None))
+        if t in (F.dropout,):
+            self.vals[node.name] = self.vals[a[0].name]
+            return
+        if t in (torch.fft.fft2, torch.fft.fftn):
+            return self.fft(node)
+        if t is torch.mean:
+            return self.mean(node, a[0], node.kwargs.get("dim", a[1] if len(a) > 1 else None),
+                             node.kwargs.get("keepdim", a[2] if len(a) > 2 else False))
+        if t is getattr and a[1] == "real":
+            return self.real(node, a[0])
+        if t is getattr and a[1] in ("shape", "dtype", "device"):
+            self.vals[node.name] = _Val(kind="meta")
+            return
+        if t is operator.getitem:
+            return self.getitem(node)
+        if t is torch.transpose:
+            return self.transpose(node, a[0], a[1], a[2])
+        if t is torch.reshape:
+            return self.view(node, a[0])
+        self.fail(node, "function %s is not supported" % getattr(t, "__name__", t))
+
+    def op_call_method(self, node):
+        t, a = node.target, node.args
+        if t in ("long", "int", "float", "contiguous", "to", "type_as", "clone", "detach"):
+            self.vals[node.name] = self.vals[a[0].name]
+            return
+        if t in ("add", "add_"):
+            return self.binary(node, "+")
+        if t in ("mul", "mul_"):
+            return self.binary(node, "*")
+        if t in ("div", "div_"):
+            return self.divide(node)
+        if t == "matmul":
+            return self.matmul(node, a[0], a[1])
+        if t == "softmax":
+            return self.softmax(node, a[0], node.kwargs.get("dim", a[1] if len(a) > 1 else None))
+        if t == "mean":
+            return self.mean(node, a[0], node.kwargs.get("dim", a[1] if len(a) > 1 else None),
+                             node.kwargs.get("keepdim", a[2] if len(a) > 2 else False))
+        if t in ("view", "reshape"):
+            return self.view(node, a[0])
+        if t == "transpose":
+            return self.transpose(node, a[0], a[1], a[2])
+        if t == "size":
+            self.vals[node.name] = _Val(kind="meta")
+            return
+        if t == "relu":
+            return self.set(node, "relu(%s)" % self.expr(node, a[0]))
+        self.fail(node, "method .%s() is not supported" % t)
+
+    def binary(self, node, op):
+        x, y = node.args[0], node.args[1]
+        if not isinstance(x, torch.fx.Node) or not isinstance(y, torch.fx.Node):
+            if op == "*":
+                tensor, c = (x, y) if isinstance(x, torch.fx.Node) else (y, x)
+                if isinstance(c, (int, float)):
+                    return self.scaled(node, tensor, float(c))
+            self.fail(node, "%s of a tensor and a constant (fabc adds tensors, scales by constants)" % op)
+        if len(node.args) > 2 or node.kwargs.get("alpha") not in (None, 1):
+            self.fail(node, "add with alpha")
+        return self.set(node, "%s %s %s" % (self.expr(node, x), op, self.expr(node, y)))
+
+    def divide(self, node):
+        x, c = node.args[0], node.args[1]
+        if not isinstance(c, (int, float)) or c == 0:
+            self.fail(node, "division by %r (fabc divides by non-zero constants only)" % (c,))
+        return self.scaled(node, x, 1.0 / float(c))
+
+    def scaled(self, node, x, factor):
+        v = self.vals[x.name]
+        if v.kind == "scaled":
+            factor *= v.factor
+            src = v.src
+        else:
+            src = self.expr(node, x)
+        self.vals[node.name] = _Val(kind="scaled", src=src, factor=factor)
+
+    def softmax(self, node, x, dim):
+        shape = _shape(x)
+        if dim is None or dim not in (-1, len(shape) - 1):
+            self.fail(node, "softmax over axis %r (fabc's softmax is over the last axis)" % (dim,))
+        v = self.vals[x.name]
+        if v.kind == "scaled":
+            return self.set(node, "softmax(%s, scale = %s)" % (v.src, _num(v.factor)))
+        return self.set(node, "softmax(%s)" % self.expr(node, x))
+
+    def matmul(self, node, a, b):
+        vb = self.vals[b.name]
+        rank = len(_shape(b))
+        if vb.kind == "transposed" and sorted((vb.d0 % rank, vb.d1 % rank)) == [rank - 2, rank - 1]:
+            return self.set(node, "matmul(%s, %s, transpose_b = true)" % (self.expr(node, a), vb.src))
+        return self.set(node, "matmul(%s, %s)" % (self.expr(node, a), self.expr(node, b)))
+
+    def view(self, node, x):
+        src, new = _shape(x), _shape(node)
+        v = self.vals[x.name]
+        # [.., s, d] -> [.., s, H, dh]: the first half of split_heads.
+        if len(new) == len(src) + 1 and new[:-2] == src[:-1] and new[-2] * new[-1] == src[-1]:
+            self.vals[node.name] = _Val(kind="viewed", src=self.expr(node, x), heads=new[-2])
+            return
+        # [.., s, H, dh] (after merge's transpose) -> [.., s, H*dh].
+        if v.kind == "merged_t" and len(new) == len(src) - 1 and new[-1] == src[-1] * src[-2]:
+            return self.set(node, "merge_heads(%s)" % v.src)
+        if new == src:
+            self.vals[node.name] = v
+            return
+        self.fail(node, "reshape %s -> %s (fabc splits and merges heads only)" % (src, new))
+
+    def transpose(self, node, x, d0, d1):
+        shape = _shape(x)
+        r = len(shape)
+        if not isinstance(d0, int) or not isinstance(d1, int):
+            self.fail(node, "transpose with non-constant axes")
+        pair = sorted((d0 % r, d1 % r))
+        v = self.vals[x.name]
+        if v.kind == "viewed" and pair == [r - 3, r - 2]:
+            self.vals[node.name] = _Val(kind="heads", src=v.src, heads=v.heads)
+            return
+        if pair == [r - 3, r - 2] and r >= 3 and v.kind == "expr":
+            # [.., H, s, dh] -> [.., s, H, dh]: the first half of merge_heads
+            # (or a plain transpose if no reshape follows).
+            self.vals[node.name] = _Val(kind="merged_t", src=v.expr, d0=d0, d1=d1)
+            return
+        self.vals[node.name] = _Val(kind="transposed", src=self.expr(node, x), d0=d0, d1=d1)
+
+    def fft(self, node):
+        x = node.args[0]
+        r = len(_shape(x))
+        dim = node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else None)
+        s = node.kwargs.get("s", node.args[1] if len(node.args) > 1 else None)
+        norm = node.kwargs.get("norm", None)
+        if node.target is torch.fft.fftn and dim is None:
+            dim = tuple(range(r))
+        if dim is None:
+            dim = (-2, -1)
+        if s is not None or norm not in (None, "backward") or sorted(d % r for d in dim) != [r - 2, r - 1]:
+            self.fail(node, "FFT other than over the last two axes without size or norm options")
+        self.vals[node.name] = _Val(kind="fft", src=self.expr(node, x))
+
+    def real(self, node, x):
+        v = self.vals[x.name]
+        if v.kind != "fft":
+            self.fail(node, ".real of something other than torch.fft.fft2")
+        return self.set(node, "fourier(%s)" % v.src)
+
+    def mean(self, node, x, dim, keepdim):
+        r = len(_shape(x))
+        if isinstance(dim, (tuple, list)) and len(dim) == 1:
+            dim = dim[0]
+        if not isinstance(dim, int) or dim % r != r - 2 or keepdim:
+            self.fail(node, "mean over axis %r (fabc's meanpool averages the sequence axis, -2)" % (dim,))
+        return self.set(node, "meanpool(%s)" % self.expr(node, x))
+
+    def getitem(self, node):
+        x, idx = node.args
+        v = self.vals.get(x.name)
+        if v is not None and v.kind == "tuple" and isinstance(idx, int) and idx in v.items:
+            self.vals[node.name] = _Val(v.items[idx])
+            return
+        if v is not None and v.kind == "meta":
+            self.vals[node.name] = _Val(kind="meta")
+            return
+        if v is not None and v.kind == "posweight" and isinstance(idx, slice) and idx.start in (None, 0) \
+                and idx.step in (None, 1) and isinstance(idx.stop, int):
+            self.vals[node.name] = _Val(kind="posweight", rows=min(idx.stop, v.maxlen), dim=v.dim,
+                                        maxlen=v.maxlen, path=v.path)
+            return
+        self.fail(node, "indexing with %r is not supported" % (idx,))
+
+    def source(self, name):
+        head = ["// Written by fabc.from_torch from %s; parameter names are its state_dict names." %
+                type(self.root).__name__]
+        return "\n".join(head + ["model %s(%s) -> (%s) {" % (name, ", ".join(self.inputs), ", ".join(self.outputs))]
+                         + self.lines + ["}", ""])
+
+
+def _as_tuple(example_inputs):
+    if isinstance(example_inputs, torch.Tensor):
+        return (example_inputs,)
+    if isinstance(example_inputs, dict):
+        return tuple(example_inputs.values())
+    return tuple(example_inputs)
+
+
+def _input_names(module, example_inputs, input_names):
+    if input_names is not None:
+        return list(input_names)
+    if isinstance(example_inputs, dict):
+        return list(example_inputs)
+    return None
+
+
+def from_torch(module, example_inputs, input_names=None, output_names=None, name=None):
+    """Traces `module` (in eval mode) on `example_inputs` (a tensor, a tuple
+    or a dict by argument name) and returns (.fab source text, mapping),
+    mapping = {fab parameter name: state_dict name} (the same names: the
+    state_dict binds unchanged).  input_names / output_names rename the
+    model's inputs and outputs (default: forward()'s argument names; "y",
+    or "y0", "y1", ... for several outputs; a returned dict's keys)."""
+    if torch is None:
+        raise Error("from_torch needs PyTorch (python3-torch): %s" % _torch_error)
+    was_training = module.training
+    module.eval()
+    try:
+        args = _as_tuple(example_inputs)
+        em_name = name or "".join(c if c.isalnum() or c == "_" else "_" for c in type(module).__name__.lower())
+        rooted = _leaf_kind(module) is not None
+        if rooted:
+            tracer = _Tracer()
+            wrapper = _LeafRoot(module)
+            gm = torch.fx.GraphModule(wrapper, tracer.trace(wrapper))
+        else:
+            tracer = _Tracer()
+            try:
+                graph = tracer.trace(module)
+            except Exception as e:  # fx cannot trace some Python (star unpacking of shapes, ...)
+                raise Error("from_torch: torch.fx cannot trace %s: %s" % (type(module).__name__, e)) from e
+            gm = torch.fx.GraphModule(module, graph)
+        try:
+            with torch.no_grad():
+                ShapeProp(gm).propagate(*args)
+        except Exception as e:
+            raise Error("from_torch: running %s on the example inputs failed: %s" % (type(module).__name__, e)) from e
+        if input_names is None and rooted and not isinstance(example_inputs, dict):
+            input_names = ["x"]
+        em = _Emitter(gm, module, _input_names(module, example_inputs, input_names), output_names, rooted)
+        em.run()
+        src = em.source(em_name)
+    finally:
+        module.train(was_training)
+    state = module.state_dict()
+    return src, {k: k for k in state}
+
+
+class _LeafRoot(nn.Module if torch else object):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x)
+
+
+def compile_torch(module, example_inputs, target="cpu", accel=None, input_names=None, output_names=None, **kw):
+    """from_torch, then fabc.compile(source=...) for `target` with the
+    module's state_dict bound.  Returns the compiled model; its .source is
+    the .fab text."""
+    src, mapping = from_torch(module, example_inputs, input_names=input_names, output_names=output_names)
+    m = _compile(source=src, target=target, accel=accel, **kw)
+    state = module.state_dict()
+    missing = [p for p in m.weights if mapping.get(p, p) not in state]
+    if missing:
+        raise Error("from_torch: the .fab model has parameters the state_dict lacks: %s" % ", ".join(missing))
+    m.load_weights({p: state[mapping.get(p, p)].detach().to(torch.float32).cpu().numpy() for p in m.weights})
+    m.source = src
+    return m
