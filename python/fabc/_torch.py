@@ -157,7 +157,9 @@ class _Emitter:
     def tmp(self, expr, comment=None):
         self.n += 1
         name = "t%d" % self.n
-        self.lines.append("  %s = %s;%s" % (name, expr, "  // " + comment if comment else ""))
+        # The module path as a comment where the layer does not already say it.
+        show = comment and ("as " + comment) not in expr
+        self.lines.append("  %s = %s;%s" % (name, expr, "  // " + comment if show else ""))
         return name
 
     def expr(self, node, arg):
