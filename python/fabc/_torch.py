@@ -627,8 +627,9 @@ def _input_names(module, example_inputs, input_names):
 def from_torch(module, example_inputs, input_names=None, output_names=None, name=None):
     """Traces `module` (in eval mode) on `example_inputs` (a tensor, a tuple
     or a dict by argument name) and returns (.fab source text, mapping),
-    mapping = {fab parameter name: state_dict name} (the same names: the
-    state_dict binds unchanged).  input_names / output_names rename the
+    mapping = {fab parameter name: state_dict name} for every parameter of
+    the program (the same names: the state_dict binds unchanged; buffers
+    and unused entries are not in it).  input_names / output_names rename the
     model's inputs and outputs (default: forward()'s argument names; "y",
     or "y0", "y1", ... for several outputs; a returned dict's keys)."""
     if torch is None:
@@ -662,8 +663,14 @@ def from_torch(module, example_inputs, input_names=None, output_names=None, name
         src = em.source(em_name)
     finally:
         module.train(was_training)
+    # The program's parameters, read back by compiling it (which also
+    # checks it): each is the state_dict entry of the same name.
+    params = _compile(source=src).weights
     state = module.state_dict()
-    return src, {k: k for k in state}
+    missing = [p for p in params if p not in state]
+    if missing:
+        raise Error("from_torch: the written program has parameters the state_dict lacks: %s" % ", ".join(missing))
+    return src, {p: p for p in params}
 
 
 class _LeafRoot(nn.Module if torch else object):
@@ -682,9 +689,6 @@ def compile_torch(module, example_inputs, target="cpu", accel=None, input_names=
     src, mapping = from_torch(module, example_inputs, input_names=input_names, output_names=output_names)
     m = _compile(source=src, target=target, accel=accel, **kw)
     state = module.state_dict()
-    missing = [p for p in m.weights if mapping.get(p, p) not in state]
-    if missing:
-        raise Error("from_torch: the .fab model has parameters the state_dict lacks: %s" % ", ".join(missing))
-    m.load_weights({p: state[mapping.get(p, p)].detach().to(torch.float32).cpu().numpy() for p in m.weights})
+    m.load_weights({p: state[mapping[p]].detach().to(torch.float32).cpu().numpy() for p in m.weights})
     m.source = src
     return m

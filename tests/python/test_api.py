@@ -4,6 +4,7 @@ diagnostics; several threads on one model; runtime-only loading; stats."""
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import unittest
@@ -156,10 +157,27 @@ class BuildAndLoad(unittest.TestCase):
             lib = fabc.load(so).load_weights(weights)
             self.assertEqual(lib.inputs, m.inputs)
             assert_same(self, lib(**inputs), want)
+            embedded = m.build(os.path.join(tmp, "embedded.so"), embed_weights=True)
+            assert_same(self, fabc.load(embedded)(**inputs), want)  # no weights to load
             fbin = compile_(fab, target="fpga", accel=FP32).build(os.path.join(tmp, "m.fbin"))
             self.assertTrue(os.path.getsize(fbin) > 0)
         with self.assertRaises(fabc.Error):
             fabc.load(os.path.join(ROOT, "README.md"))
+
+    def test_installed_package(self):
+        """cmake --install puts the package, its _paths.py, the libraries and
+        the configurations where the installed package finds them."""
+        build = os.environ.get("FAB_BUILD", os.path.join(ROOT, "build"))
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(["cmake", "--install", build, "--prefix", tmp], check=True, capture_output=True)
+            code = ("import fabc, numpy as np; assert fabc.__file__.startswith(%r), fabc.__file__; "
+                    "m = fabc.compile(%r, target='fpga', accel='vcu128-be40-fp32').init_weights(); "
+                    "print(sorted(m.simulate(**{k: np.zeros(s.shape, np.int32) for k, s in m.inputs.items()})))" % (
+                        tmp, os.path.join(ROOT, "examples", "tiny.fab")))
+            env = dict(os.environ, PYTHONPATH=os.path.join(tmp, "lib", "python3", "dist-packages"))
+            r = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(tmp, open(os.path.join(tmp, "lib", "python3", "dist-packages", "fabc", "_paths.py")).read())
 
     def test_stats_like_cli(self):
         fab = os.path.join(ROOT, "examples", "fabnet_base.fab")

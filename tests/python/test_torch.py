@@ -24,7 +24,8 @@ def check(tc, module, example, input_names=None, targets=("cpu", "fpga")):
     with torch.no_grad():
         want = module(*args)
     src, mapping = fabc.from_torch(module, example, input_names=input_names)
-    tc.assertEqual(set(mapping), set(module.state_dict()))
+    tc.assertEqual(set(mapping), set(module.state_dict()))  # every parameter used, by its own name
+    tc.assertTrue(all(k == v for k, v in mapping.items()))
     names = input_names or [n for n in fabc.compile(source=src).inputs]
     feed = {n: a.numpy() for n, a in zip(names, args)}
     for target in targets:
