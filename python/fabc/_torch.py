@@ -47,10 +47,23 @@ def is_butterfly(m):
     return all(hasattr(m, a) for a in need) and isinstance(m._parameters.get("twiddle"), torch.Tensor)
 
 
+_ATTN_NAMES = {"hf": ("q_proj", "k_proj", "v_proj", "out_proj"), "short": ("q", "k", "v", "o")}
+
+
+def attention_names(m):
+    """"hf" for q_proj/k_proj/v_proj/out_proj, "short" for q/k/v/o (fabc's
+    and the golden generator's FABNet), with a head count; else None."""
+    if _heads_of(m) is None:
+        return None
+    for names, projs in _ATTN_NAMES.items():
+        if all(isinstance(getattr(m, p, None), nn.Module) for p in projs):
+            return names
+    return None
+
+
 def is_hf_attention(m):
-    """Self-attention with q_proj/k_proj/v_proj/out_proj and a head count."""
-    return (all(hasattr(m, p) for p in ("q_proj", "k_proj", "v_proj", "out_proj")) and
-            _heads_of(m) is not None)
+    """Self-attention modules with separate projections and a head count."""
+    return attention_names(m) is not None
 
 
 def _heads_of(m):
@@ -177,8 +190,8 @@ class _Emitter:
             return "transpose(%s, %d, %d)" % (v.src, v.d0, v.d1)
         if v.kind == "scaled":
             return "scale(%s, %s)" % (v.src, _num(v.factor))
-        if v.kind == "fft":
-            self.fail(node, "torch.fft.fft2 is supported as fft2(x).real only")
+        if v.kind in ("fft", "fft_axis"):
+            self.fail(node, "torch.fft is supported as fft2(x).real (or fft along both last axes, .real) only")
         if v.kind in ("merged_t", "viewed"):
             self.fail(node, "a view or transpose fabc cannot express (only split/merge of heads and "
                       "matmul's transpose(-1, -2))")
@@ -330,7 +343,9 @@ class _Emitter:
         return "layernorm(%s%s) as %s" % (x, opts, path)
 
     def hf_attention(self, node, m, x, path):
-        proj = m.q_proj
+        names = attention_names(m)
+        projs = _ATTN_NAMES[names]
+        proj = getattr(m, projs[0])
         if isinstance(proj, nn.Linear):
             kind, bias = 'proj = "dense"', proj.bias is not None
             opts = ""
@@ -340,10 +355,12 @@ class _Emitter:
                 ", nblocks = %d" % proj.nblocks if proj.nblocks != 1 else "")
         else:
             self.fail(node, "attention projections of type %s" % type(proj).__name__)
-        for p in ("k_proj", "v_proj", "out_proj"):
+        for p in projs[1:]:
             if type(getattr(m, p)) is not type(proj):
                 self.fail(node, "attention projections of different types")
-        args = [x, str(_heads_of(m))] + ([kind] if kind else []) + ['names = "hf"']
+        if len(node.args) != 1 or node.kwargs:
+            self.fail(node, "attention called with more than the input (masks, cross attention)")
+        args = [x, str(_heads_of(m))] + ([kind] if kind else []) + ([] if names == "short" else ['names = "%s"' % names])
         if not bias:
             args.append("bias = false")
         return "mha(%s%s) as %s" % (", ".join(args), opts, path)
@@ -437,6 +454,8 @@ class _Emitter:
             return
         if t in (torch.fft.fft2, torch.fft.fftn):
             return self.fft(node)
+        if t is torch.fft.fft:
+            return self.fft1(node)
         if t is torch.mean:
             return self.mean(node, a[0], node.kwargs.get("dim", a[1] if len(a) > 1 else None),
                              node.kwargs.get("keepdim", a[2] if len(a) > 2 else False))
@@ -571,6 +590,23 @@ class _Emitter:
             self.fail(node, "FFT other than over the last two axes without size or norm options")
         self.vals[node.name] = _Val(kind="fft", src=self.expr(node, x))
 
+    def fft1(self, node):
+        """torch.fft.fft along one of the last two axes, then along the other
+        (the golden generator's fourier_mix): together fft2."""
+        x = node.args[0]
+        r = len(_shape(x))
+        dim = node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else -1)
+        n = node.kwargs.get("n", node.args[1] if len(node.args) > 1 else None)
+        if n is not None or node.kwargs.get("norm") not in (None, "backward") or dim % r not in (r - 2, r - 1):
+            self.fail(node, "torch.fft.fft other than along one of the last two axes without n or norm")
+        v = self.vals[x.name]
+        if v.kind == "fft_axis" and v.axis != dim % r:
+            self.vals[node.name] = _Val(kind="fft", src=v.src)
+            return
+        if v.kind in ("fft_axis", "fft"):
+            self.fail(node, "FFT along the same axis twice")
+        self.vals[node.name] = _Val(kind="fft_axis", src=self.expr(node, x), axis=dim % r)
+
     def real(self, node, x):
         v = self.vals[x.name]
         if v.kind != "fft":
@@ -595,9 +631,10 @@ class _Emitter:
             self.vals[node.name] = _Val(kind="meta")
             return
         if v is not None and v.kind == "posweight" and isinstance(idx, slice) and idx.start in (None, 0) \
-                and idx.step in (None, 1) and isinstance(idx.stop, int):
-            self.vals[node.name] = _Val(kind="posweight", rows=min(idx.stop, v.maxlen), dim=v.dim,
-                                        maxlen=v.maxlen, path=v.path)
+                and idx.step in (None, 1):
+            # The stop may be traced (ids.shape[-1]): the result's shape says the rows.
+            self.vals[node.name] = _Val(kind="posweight", rows=_shape(node)[0], dim=v.dim, maxlen=v.maxlen,
+                                        path=v.path)
             return
         self.fail(node, "indexing with %r is not supported" % (idx,))
 

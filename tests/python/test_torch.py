@@ -98,6 +98,16 @@ class RoundTrip(unittest.TestCase):
         np.testing.assert_allclose(got, expected["logits"], rtol=RTOL, atol=ATOL)
         assert_same(self, {"y": got}, {"y": compile_(fab, target="cpu").load_weights(weights)(**inputs)["logits"]})
 
+    def test_fabnet_generator(self):
+        """The golden generator's FABNet (gen.py): q/k/v/o attention names,
+        Fourier mixing as two 1-D FFTs, positions sliced by the input length,
+        post- and pre-LN."""
+        for prenorm in (False, True):
+            m = gen.prepare(gen.FABNet(50, 32, 64, 128, 4, "fa", prenorm, 5))
+            src = check(self, m, torch.randint(0, 50, (2, 16), dtype=torch.int32))
+            self.assertIn("posembed(16, 64, maxlen = 32) as pos", src)
+            self.assertIn("mha(t", src)
+
     def test_fbfly_abfly(self):
         check(self, gen.prepare(wild.FBfly(32, 64)), gen.randn(2, 16, 32))
         check(self, gen.prepare(wild.ABfly(32, 64, 4)), gen.randn(16, 32))
