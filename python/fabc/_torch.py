@@ -100,16 +100,30 @@ class _Tracer(torch.fx.Tracer if torch else object):
         return _leaf_kind(m) is not None or super().is_leaf_module(m, qualname)
 
     def call_module(self, m, forward, args, kwargs):
-        self.path.append(self.path_of_module(m))
+        path = self.path_of_module(m)
+        self.path.append(path)
+        traced_through = not self.is_leaf_module(m, path)
+        if traced_through:  # the nodes made until it returns are this call's
+            self.ncalls = getattr(self, "ncalls", 0) + 1
+            self.calls = getattr(self, "calls", ()) + ((path, self.ncalls, type(m).__name__),)
         try:
             return super().call_module(m, forward, args, kwargs)
         finally:
             self.path.pop()
+            if traced_through:
+                self.calls = self.calls[:-1]
 
     def create_node(self, *args, **kw):
         node = super().create_node(*args, **kw)
         node.meta["fabc_path"] = self.path[-1] if self.path else ""
+        node.meta["fabc_calls"] = getattr(self, "calls", ())
         return node
+
+
+# Keywords and builtin layers: not usable as block names.
+_RESERVED = set("block model dim import repeat return as in choose select linear bfly mha layernorm embed "
+                "posembed gelu relu softmax scale meanpool take cls fourier matmul transpose split_heads "
+                "merge_heads log2 pow2 nextpow2 min max".split())
 
 
 def _join(path, leaf):
@@ -162,10 +176,21 @@ class _Emitter:
         self.input_names = list(input_names or [])
         self.output_names = output_names
         self.outputs = []
+        self.prefix = ""  # inside a block: the instance path, stripped from layer paths
+        self.blocks = {}  # body text -> block name
+        self.block_defs = []
 
     # ---- helpers ---------------------------------------------------------
     def fail(self, node, why):
         raise Error("from_torch: %s: %s" % (_where(node), why))
+
+    def rel(self, path):
+        """A layer path as written: relative to the block instance inside a block."""
+        if self.prefix and path == self.prefix:
+            return ""
+        if self.prefix and path.startswith(self.prefix + "."):
+            return path[len(self.prefix) + 1:]
+        return path
 
     def tmp(self, expr, comment=None):
         self.n += 1
@@ -201,19 +226,76 @@ class _Emitter:
             self.fail(node, "boolean inputs (masks) are not supported by the importer yet")
         if v.kind == "posweight":
             maxlen = "" if v.rows == v.maxlen else ", maxlen = %d" % v.maxlen
-            return "posembed(%d, %d%s) as %s" % (v.rows, v.dim, maxlen, v.path)
+            return "posembed(%d, %d%s) as %s" % (v.rows, v.dim, maxlen, self.rel(v.path))
         self.fail(node, "internal: unknown value kind %s" % v.kind)
 
     def set(self, node, expr=None, **kw):
         if expr is not None and "kind" not in kw:
             # Name every layer's result: the source stays readable.
-            expr = self.tmp(expr, node.meta.get("fabc_path") or None) if "(" in expr or "+" in expr or "*" in expr else expr
+            expr = self.tmp(expr, self.rel(node.meta.get("fabc_path") or "") or None) if "(" in expr or "+" in expr or "*" in expr else expr
         self.vals[node.name] = _Val(expr, **kw)
 
     # ---- the graph -------------------------------------------------------
     def run(self):
-        for node in self.gm.graph.nodes:
-            getattr(self, "op_" + node.op)(node)
+        nodes = list(self.gm.graph.nodes)
+        i = 0
+        while i < len(nodes):
+            call = nodes[i].meta.get("fabc_calls", ())[:1]
+            j = i + 1
+            while call and j < len(nodes) and nodes[j].meta.get("fabc_calls", ())[:1] == call:
+                j += 1
+            if not call or not self.block(nodes[i:j], call[0]):
+                for node in nodes[i:j]:
+                    getattr(self, "op_" + node.op)(node)
+            i = j
+
+    def block(self, group, call):
+        """A traced-through submodule call with one tensor in and one out
+        becomes a fab block (shared by calls with the same body) and a call
+        `as <path>`; anything else stays inline.  Returns False to inline."""
+        path, _, cls = call
+        inside = {n.name for n in group}
+        ins = []
+        for n in group:
+            for a in n.all_input_nodes:
+                if a.name not in inside and a not in ins and self.vals.get(a.name) is not None \
+                        and self.vals[a.name].kind != "meta":
+                    ins.append(a)
+        outs = [n for n in group if any(u.name not in inside for u in n.users)]
+        if len(ins) != 1 or len(outs) != 1 or self.vals[ins[0].name].kind != "expr" or _shape(outs[0]) is None:
+            return False
+        saved = (self.lines, self.n, self.prefix, dict(self.vals))
+        self.lines, self.n, self.prefix = [], 0, path
+        self.vals[ins[0].name] = _Val("x")
+        try:
+            for n in group:
+                getattr(self, "op_" + n.op)(n)
+            body_ret = self.expr(outs[0], outs[0])
+        except Error:
+            self.lines, self.n, self.prefix, self.vals = saved
+            return False
+        body = self.lines
+        self.lines, self.n, self.prefix, self.vals = saved
+        shape_in, shape_out = _shape(ins[0]), _shape(outs[0])
+        sig = "(x: f32[%s]) -> f32[%s]" % (", ".join(map(str, shape_in)), ", ".join(map(str, shape_out)))
+        text = "\n".join([sig] + body + ["  return %s;" % body_ret])
+        name = self.blocks.get(text)
+        if name is None:
+            base = "".join(c if c.isalnum() else "_" for c in cls.lower())
+            if not base or not base[0].isalpha() or base in _RESERVED:
+                base = "%s_layer" % (base or "a")
+            taken = set(self.blocks.values())
+            name, k = base, 2
+            while name in taken:
+                name, k = "%s_%d" % (base, k), k + 1
+            self.blocks[text] = name
+            self.block_defs.append("block %s%s {\n%s\n}\n" % (name, sig, "\n".join(body + ["  return %s;" % body_ret])))
+        x = self.expr(outs[0], ins[0])
+        self.n += 1
+        var = "t%d" % self.n
+        self.lines.append(("call", var, name, x, self.rel(path)))
+        self.vals[outs[0].name] = _Val(var)
+        return True
 
     def op_placeholder(self, node):
         shape = _shape(node)
@@ -268,7 +350,7 @@ class _Emitter:
         m = self.gm.get_submodule(node.target)
         kind = _leaf_kind(m)
         # A recognised layer given as the whole model has the empty path.
-        path = "" if self.rooted else node.target
+        path = "" if self.rooted else self.rel(node.target)
         if kind is None:
             self.fail(node, "module %s is not supported" % type(m).__name__)
         if not path and kind not in ("encoder_layer", "encoder", "identity", "gelu", "relu", "softmax"):
@@ -638,11 +720,41 @@ class _Emitter:
             return
         self.fail(node, "indexing with %r is not supported" % (idx,))
 
+    def body_lines(self):
+        """Block calls as statements; runs of one block over consecutive
+        instances (layers.0, layers.1, ...), each taking the last one's
+        result, as `repeat`."""
+        out, lines, i = [], self.lines, 0
+        while i < len(lines):
+            ln = lines[i]
+            if not isinstance(ln, tuple):
+                out.append(ln)
+                i += 1
+                continue
+            _, var, blk, x, path = ln
+            stem, _, idx = path.rpartition(".")
+            j = i + 1
+            if idx.isdigit():
+                while j < len(lines) and isinstance(lines[j], tuple) and lines[j][2] == blk and \
+                        lines[j][3] == lines[j - 1][1] and lines[j][4] == "%s.%d" % (stem, int(idx) + j - i):
+                    j += 1
+            if j - i >= 2:
+                last = lines[j - 1][1]
+                out.append("  %s = %s;" % (last, x))
+                out.append("  repeat i in %d..%d {" % (int(idx), int(idx) + j - i))
+                out.append("    %s = %s(%s) as %s.{i};" % (last, blk, last, stem))
+                out.append("  }")
+            else:
+                out.append("  %s = %s(%s) as %s;" % (var, blk, x, path))
+            i = j
+        return out
+
     def source(self, name):
         head = ["// Written by fabc.from_torch from %s; parameter names are its state_dict names." %
-                type(self.root).__name__]
-        return "\n".join(head + ["model %s(%s) -> (%s) {" % (name, ", ".join(self.inputs), ", ".join(self.outputs))]
-                         + self.lines + ["}", ""])
+                type(self.root).__name__, ""]
+        return "\n".join(head + self.block_defs +
+                         ["model %s(%s) -> (%s) {" % (name, ", ".join(self.inputs), ", ".join(self.outputs))]
+                         + self.body_lines() + ["}", ""])
 
 
 def _as_tuple(example_inputs):

@@ -86,7 +86,8 @@ class RoundTrip(unittest.TestCase):
         ids = torch.randint(0, 40, (16,), dtype=torch.int32)
         src = check(self, m, ids, input_names=["tokens"])
         self.assertIn('mha(', src)
-        self.assertIn("as layers.2.attn", src)
+        self.assertIn('mha(x, 4, names = "hf") as attn', src)  # in the ABfly block
+        self.assertIn("as layers.2;", src)
         self.assertIn("fourier(", src)
 
     def test_fabnet_golden_weights_bind(self):
@@ -106,7 +107,26 @@ class RoundTrip(unittest.TestCase):
             m = gen.prepare(gen.FABNet(50, 32, 64, 128, 4, "fa", prenorm, 5))
             src = check(self, m, torch.randint(0, 50, (2, 16), dtype=torch.int32))
             self.assertIn("posembed(16, 64, maxlen = 32) as pos", src)
-            self.assertIn("mha(t", src)
+            self.assertIn("mha(t1, 4) as attn" if prenorm else "mha(x, 4) as attn", src)  # in the ABfly block
+
+    def test_repeated_layers_are_blocks_and_repeat(self):
+        class Deep(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = nn.ModuleList([wild.FBfly(32, 64) for _ in range(3)] + [wild.ABfly(32, 64, 4)])
+
+            def forward(self, x):
+                for layer in self.layers:
+                    x = layer(x)
+                return x
+
+        src = check(self, gen.prepare(Deep()), gen.randn(16, 32))
+        self.assertIn("block fbfly(x: f32[16, 32]) -> f32[16, 32] {", src)
+        self.assertIn("repeat i in 0..3 {", src)
+        self.assertIn("= fbfly(t", src)
+        self.assertIn("as layers.{i};", src)
+        self.assertIn("= abfly(t", src)
+        self.assertIn("as layers.3;", src)
 
     def test_fbfly_abfly(self):
         check(self, gen.prepare(wild.FBfly(32, 64)), gen.randn(2, 16, 32))
