@@ -20,7 +20,8 @@
  * simulator keep their state per call.  fabc_model_bind_weights and
  * fabc_model_init_weights take the model's write lock: they wait for
  * running calls and runs wait for them.  fabc_model_free must not race with
- * anything on the same model.  Different models are independent.
+ * anything on the same model.  Different models are independent, and
+ * fabc_compile / fabc_stats may run in several threads at once.
  */
 #ifndef FABC_H
 #define FABC_H

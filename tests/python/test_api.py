@@ -146,6 +146,29 @@ class Threads(unittest.TestCase):
         self.assertEqual(errors, [])
 
 
+    def test_compiles_in_parallel(self):
+        """Different models compile at once (front end, passes and LLVM keep
+        no shared state)."""
+        fab, weights, inputs, _ = golden("attention_by_hand")
+        want = compile_(fab, target="cpu").load_weights(weights)(**inputs)
+        results, errors = [], []
+
+        def work():
+            try:
+                results.append(compile_(fab, target="cpu").load_weights(weights)(**inputs))
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+
+        ts = [threading.Thread(target=work) for _ in range(3)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(errors, [])
+        for r in results:
+            assert_same(self, r, want)
+
+
 class BuildAndLoad(unittest.TestCase):
     def test_runtime_load(self):
         fab, weights, inputs, _ = golden("encoder_layer_torch")
