@@ -24,6 +24,7 @@ with its source line.
 """
 import math
 import operator
+import os
 
 import numpy as np
 
@@ -126,6 +127,9 @@ _RESERVED = set("block model dim import repeat return as in choose select linear
                 "merge_heads log2 pow2 nextpow2 min max".split())
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
 def _join(path, leaf):
     return "%s.%s" % (path, leaf) if path else leaf
 
@@ -142,7 +146,7 @@ def _where(node):
     # fx records the innermost frame first: the line in forward() that made the node.
     st = [ln for ln in (node.stack_trace or "").splitlines() if ln.strip()]
     for i, ln in enumerate(st):
-        if ln.strip().startswith("File ") and "/torch/" not in ln and __file__ not in ln:
+        if ln.strip().startswith("File ") and "/torch/" not in ln and _PACKAGE_DIR not in ln:
             line = ", " + ln.strip()
             if i + 1 < len(st) and not st[i + 1].strip().startswith("File "):
                 line += ": " + st[i + 1].strip()
@@ -546,6 +550,8 @@ class _Emitter:
         if t is getattr and a[1] in ("shape", "dtype", "device"):
             self.vals[node.name] = _Val(kind="meta")
             return
+        if t is getattr:
+            self.fail(node, "attribute .%s is not supported" % a[1])
         if t is operator.getitem:
             return self.getitem(node)
         if t is torch.transpose:

@@ -207,6 +207,27 @@ class Unsupported(unittest.TestCase):
         with self.assertRaisesRegex(fabc.Error, "whole model"):
             fabc.from_torch(nn.Linear(4, 4), torch.randn(2, 4))
 
+        class Fn(nn.Module):
+            def __init__(self, fn):
+                super().__init__()
+                self.fn = fn
+
+            def forward(self, x):
+                return self.fn(x)
+
+        x = torch.randn(2, 8, 16)
+        for fn, why in ((lambda t: torch.softmax(t, dim=0), "softmax over axis 0"),
+                        (lambda t: t.mean(dim=-1), "mean over axis -1"),
+                        (lambda t: t.reshape(2, 128), "reshape"),
+                        (lambda t: t / t, "division by"),
+                        (lambda t: t + 1.0, "a tensor and a constant"),
+                        (lambda t: torch.fft.fft2(t, norm="ortho").real, "FFT other than"),
+                        (lambda t: torch.fft.fft2(t).imag, "attribute .imag"),
+                        (lambda t: torch.fft.fft2(t), "fft2\\(x\\).real"),
+                        (lambda t: t.permute(2, 0, 1), "method .permute")):
+            with self.subTest(why=why), self.assertRaisesRegex(fabc.Error, "from_torch: module .*" + why):
+                fabc.from_torch(Fn(fn), x)
+
         class OtherLayout(nn.Module):  # Butterfly's attributes, another twiddle layout
             def __init__(self):
                 super().__init__()
