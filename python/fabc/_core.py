@@ -225,7 +225,7 @@ class Model(_ModelBase):
             setattr(self, attr, self._info(kind))
 
     def _info(self, kind):
-        out = collections.OrderedDict()
+        out = {}
         for i in range(self._lib.fabc_model_count(self._h, kind)):
             name, dt, rank, dims = ctypes.c_char_p(), ctypes.c_int(), ctypes.c_int(), _lib.c_i64p()
             self._lib.fabc_model_tensor_info(self._h, kind, i, ctypes.byref(name), ctypes.byref(dt),
@@ -355,7 +355,7 @@ class RuntimeModel(_ModelBase):
         for attr, fn, num in (("inputs", "fab_model_input", "fab_model_num_inputs"),
                               ("outputs", "fab_model_output", "fab_model_num_outputs"),
                               ("weights", "fab_model_weight", "fab_model_num_weights")):
-            d = collections.OrderedDict()
+            d = {}
             for i in range(getattr(self._rt, num)(self._h)):
                 t = getattr(self._rt, fn)(self._h, i).contents
                 d[t.name.decode()] = TensorSpec(_NAME_OF[t.dtype], tuple(t.dims[k] for k in range(t.rank)))
