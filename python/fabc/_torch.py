@@ -241,19 +241,25 @@ class _Emitter:
 
     # ---- the graph -------------------------------------------------------
     def run(self):
-        nodes = list(self.gm.graph.nodes)
+        self.run_nodes(list(self.gm.graph.nodes), 0)
+
+    def run_nodes(self, nodes, depth):
+        """Nodes in order; runs of nodes made inside one call of a traced-
+        through submodule (at this nesting depth) go to block()."""
         i = 0
         while i < len(nodes):
-            call = nodes[i].meta.get("fabc_calls", ())[:1]
+            call = nodes[i].meta.get("fabc_calls", ())[depth:depth + 1]
             j = i + 1
-            while call and j < len(nodes) and nodes[j].meta.get("fabc_calls", ())[:1] == call:
+            while call and j < len(nodes) and nodes[j].meta.get("fabc_calls", ())[depth:depth + 1] == call:
                 j += 1
-            if not call or not self.block(nodes[i:j], call[0]):
+            if not call:
                 for node in nodes[i:j]:
                     getattr(self, "op_" + node.op)(node)
+            elif not self.block(nodes[i:j], call[0], depth):
+                self.run_nodes(nodes[i:j], depth + 1)  # inline, its own submodules still blocks
             i = j
 
-    def block(self, group, call):
+    def block(self, group, call, depth):
         """A traced-through submodule call with one tensor in and one out
         becomes a fab block (shared by calls with the same body) and a call
         `as <path>`; anything else stays inline.  Returns False to inline."""
@@ -272,13 +278,12 @@ class _Emitter:
         self.lines, self.n, self.prefix = [], 0, path
         self.vals[ins[0].name] = _Val("x")
         try:
-            for n in group:
-                getattr(self, "op_" + n.op)(n)
+            self.run_nodes(group, depth + 1)
             body_ret = self.expr(outs[0], outs[0])
         except Error:
             self.lines, self.n, self.prefix, self.vals = saved
             return False
-        body = self.lines
+        body = self.render(self.lines)
         self.lines, self.n, self.prefix, self.vals = saved
         shape_in, shape_out = _shape(ins[0]), _shape(outs[0])
         sig = "(x: f32[%s]) -> f32[%s]" % (", ".join(map(str, shape_in)), ", ".join(map(str, shape_out)))
@@ -726,11 +731,11 @@ class _Emitter:
             return
         self.fail(node, "indexing with %r is not supported" % (idx,))
 
-    def body_lines(self):
+    def render(self, lines):
         """Block calls as statements; runs of one block over consecutive
         instances (layers.0, layers.1, ...), each taking the last one's
         result, as `repeat`."""
-        out, lines, i = [], self.lines, 0
+        out, i = [], 0
         while i < len(lines):
             ln = lines[i]
             if not isinstance(ln, tuple):
@@ -760,7 +765,7 @@ class _Emitter:
                 type(self.root).__name__, ""]
         return "\n".join(head + self.block_defs +
                          ["model %s(%s) -> (%s) {" % (name, ", ".join(self.inputs), ", ".join(self.outputs))]
-                         + self.body_lines() + ["}", ""])
+                         + self.render(self.lines) + ["}", ""])
 
 
 def _as_tuple(example_inputs):

@@ -122,6 +122,9 @@ class RoundTrip(unittest.TestCase):
 
         src = check(self, gen.prepare(Deep()), gen.randn(16, 32))
         self.assertIn("block fbfly(x: f32[16, 32]) -> f32[16, 32] {", src)
+        self.assertIn("block butterflyffn(x: f32[16, 32]) -> f32[16, 32] {", src)  # nested, shared
+        self.assertEqual(src.count("block butterflyffn("), 1)
+        self.assertIn("= butterflyffn(t3) as ffn;", src)
         self.assertIn("repeat i in 0..3 {", src)
         self.assertIn("= fbfly(t", src)
         self.assertIn("as layers.{i};", src)
