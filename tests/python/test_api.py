@@ -43,6 +43,14 @@ class AgreesWithCli(unittest.TestCase):
         sd = {k: torch.from_numpy(v) for k, v in fabc.load_tensors(weights).items()}
         assert_same(self, compile_(fab, target="cpu").load_weights(sd)(**inputs), ref)
 
+    def test_int64_ids(self):
+        fab, weights, inputs, _ = golden("fabnet_torch")
+        for target in ("interp", "cpu"):
+            m = compile_(fab, target=target).load_weights(weights)
+            assert_same(self, m(tokens=inputs["tokens"].astype(np.int64)), m(**inputs))
+        with self.assertRaisesRegex(fabc.Error, "int32 token ids"):
+            m(tokens=inputs["tokens"].astype(np.float32))
+
     def test_info(self):
         fab, _, _, _ = golden("fabnet_torch")
         m = compile_(fab)
@@ -182,6 +190,15 @@ class BuildAndLoad(unittest.TestCase):
             assert_same(self, lib(**inputs), want)
             embedded = m.build(os.path.join(tmp, "embedded.so"), embed_weights=True)
             assert_same(self, fabc.load(embedded)(**inputs), want)  # no weights to load
+            # One context per thread.
+            got, ts = [], [threading.Thread(target=lambda: got.append(lib(**inputs))) for _ in range(3)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            self.assertEqual(len(got), 3)
+            for g in got:
+                assert_same(self, g, want)
             fbin = compile_(fab, target="fpga", accel=FP32).build(os.path.join(tmp, "m.fbin"))
             self.assertTrue(os.path.getsize(fbin) > 0)
         with self.assertRaises(fabc.Error):
