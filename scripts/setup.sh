@@ -11,8 +11,8 @@ packages=(
   libopenblas-dev libfftw3-dev               # baselines for bench/
   valgrind                                   # memcheck tests (tests/reliability)
   openmpi-bin libopenmpi-dev                 # MPI-sharded codesign searches (codesign.mpi_search)
+  python3 python3-numpy python3-torch        # the Python package and its tests (tests/python), golden generator
 )
-[[ "${FAB_WITH_TORCH:-0}" == 1 ]] && packages+=(python3-torch python3-numpy)
 
 missing=()
 for p in "${packages[@]}"; do
