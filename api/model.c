@@ -413,6 +413,10 @@ static char *report_json(const fab_fpga_report *r, const fab_fpga_config *c) {
   json_object_set_new(o, "clock_mhz", json_real(c->clock_mhz));
   json_object_set_new(o, "total_cycles", json_integer((json_int_t)r->total_cycles));
   json_object_set_new(o, "latency_ms", json_real(r->latency_ms));
+  /* A batch: the figures above are one sample's; these are the whole run's. */
+  json_object_set_new(o, "samples", json_integer((json_int_t)(r->samples ? r->samples : 1)));
+  json_object_set_new(o, "batch_cycles", json_integer((json_int_t)r->batch_cycles));
+  json_object_set_new(o, "batch_latency_ms", json_real(r->batch_latency_ms));
   json_object_set_new(o, "model_cycles", json_integer((json_int_t)r->model_cycles));
   json_object_set_new(o, "engine_util", json_real(r->engine_util));
   json_object_set_new(o, "bu_util", json_real(r->bu_util));

@@ -186,20 +186,15 @@ class _ModelBase:
     def _run_batched(self, run_one, inputs):
         arrays = self._convert_inputs(inputs)
         n = _batch_size(self.inputs, arrays)
-        if n is None:
-            return run_one(arrays)
-        # A leading axis of samples, one call each.  The runtime's batched
-        # entry (issue 13) will replace this loop; results are the same.
-        results = [run_one({k: a[i] for k, a in arrays.items()}) for i in range(n)]
-        return results
+        # A leading axis of samples (n not None) goes to the library as it
+        # is: every backend runs batches itself (the CPU spreads the samples
+        # over its threads), with outputs [n, ...] and one report.
+        return run_one(arrays)
 
     def __call__(self, **inputs):
         """Runs on keyword inputs (name=array); returns {output name: array}.
         Arrays may carry a leading axis of samples."""
-        r = self._run_batched(self._run_one, inputs)
-        if isinstance(r, list):
-            return {k: np.stack([x[k] for x in r]) for k in (r[0] if r else self.outputs)}
-        return r
+        return self._run_batched(self._run_one, inputs)
 
     def run(self, inputs=None, **kw):
         """Same as calling the model; inputs as a dict and/or keywords."""
@@ -292,17 +287,13 @@ class Model(_ModelBase):
     def simulate(self, report=False, timing_only=False, **inputs):
         """fpga: runs the cycle-level simulator.  Returns the outputs, or
         (outputs, report dict) with report=True; with a leading batch axis the
-        report is a list (one per sample).  timing_only: the cycle model
+        report's figures are one sample's, and samples / batch_cycles /
+        batch_latency_ms give the whole batch.  timing_only: the cycle model
         alone (no inputs needed, no outputs)."""
         if timing_only:
             outs, rep = self._simulate_one(self._convert_inputs(inputs), True)
             return (outs, rep) if report else outs
-        r = self._run_batched(lambda a: self._simulate_one(a, False), inputs)
-        if isinstance(r, list):
-            outs = {k: np.stack([x[0][k] for x in r]) for k in (r[0][0] if r else self.outputs)}
-            rep = [x[1] for x in r]
-        else:
-            outs, rep = r
+        outs, rep = self._run_batched(lambda a: self._simulate_one(a, False), inputs)
         return (outs, rep) if report else outs
 
     def build(self, path, embed_weights=False):

@@ -73,7 +73,8 @@ class Batch(unittest.TestCase):
             for i in range(3):
                 self.assertTrue(np.array_equal(y[i], run(tokens=toks[i])["logits"]))
         _, rep = m.simulate(tokens=toks, report=True)
-        self.assertEqual(len(rep), 3)
+        self.assertEqual(rep["samples"], 3)
+        self.assertEqual(rep["batch_cycles"], 3 * rep["total_cycles"])
 
 
 class Errors(unittest.TestCase):
