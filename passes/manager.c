@@ -52,9 +52,15 @@ int pass_default_fuse_k(const fab_target_info *t) {
 
 const char *fab_default_pipeline(const char *target) {
   if (!target) return NULL;
-  if (strcmp(target, "cpu") == 0 || strcmp(target, "fpga") == 0)
+  if (strcmp(target, "cpu") == 0)
     return "canonicalize,lower-bfly,lower-fourier,lower-mha,canonicalize,fuse-stages,"
            "fuse-elementwise,tile,memplan";
+  /* The accelerator's PPU averages one vector-memory half at a time (2^15
+   * words on configs/small.json): masked means over more than half of that
+   * go through its mm instead (lower-masked-mean). */
+  if (strcmp(target, "fpga") == 0)
+    return "canonicalize,lower-bfly,lower-fourier,lower-mha,lower-masked-mean(min-elems=16384),"
+           "canonicalize,fuse-stages,fuse-elementwise,tile,memplan";
   if (strcmp(target, "interp") == 0) return "canonicalize";
   return NULL;
 }
@@ -81,6 +87,10 @@ static const pass_def passes[] = {
     {{"lower-mha", "mha -> per-head reshape/transpose and attention (or matmul+softmax+matmul)",
       "", "no-mha", "blocked=<0|1>: 1 (default) one blocked attention op, 0 matmul+softmax+matmul"},
      pass_lower_mha, {"blocked", NULL}},
+    {{"lower-masked-mean",
+      "meanpool x, mask -> softmax(zeros, mask) matmul x (exact weights; the accelerator's mm)",
+      "", "", "min-elems=<int>: only means over at least this many elements per sample (default 0)"},
+     pass_lower_masked_mean, {"min-elems", NULL}},
     {{"fuse-stages", "merge up to k consecutive radix-2 bfly.stages of one block into a radix-2^k op",
       "no-bfly-linear", "",
       "k=<int>: stages per fused op (default from the target: cpu 4, fpga 12, generic 3); "

@@ -70,6 +70,7 @@ bool pass_canonicalize(fab_pass_ctx *cx, fab_func *f);
 bool pass_lower_bfly(fab_pass_ctx *cx, fab_func *f);
 bool pass_lower_fourier(fab_pass_ctx *cx, fab_func *f);
 bool pass_lower_mha(fab_pass_ctx *cx, fab_func *f);
+bool pass_lower_masked_mean(fab_pass_ctx *cx, fab_func *f);
 bool pass_fuse_stages(fab_pass_ctx *cx, fab_func *f);
 bool pass_fuse_elementwise(fab_pass_ctx *cx, fab_func *f);
 bool pass_tile(fab_pass_ctx *cx, fab_func *f);
