@@ -74,6 +74,8 @@ struct fab_tensor_set;
 /* Reads a model: .fab through the front end (with -D and -I), .fir through
  * the IR parser.  Prints diagnostics to stderr; NULL on error. */
 struct fab_module *cli_load_model(const cli_args *a, const char *path);
+/* Whether any of --rename, --reshape, --weight-map, --allow-unused is given. */
+bool cli_weight_map_given(const cli_args *a);
 /* Weights (--weights through the weight map of --rename, --reshape,
  * --weight-map and --allow-unused; else seeded init --seed) and inputs
  * (--input, else seeded random) for a module; NULL after printing errors. */

@@ -13,6 +13,11 @@ static int run_build(const cli_args *a) {
   if (!cpu && !fpga) return cli_usage_error(a, "unknown target '%s' (available: cpu, fpga)", target);
   const char *out = cli_str(a, "o", NULL);
   if (!out) return cli_usage_error(a, "give the output file with -o");
+  /* A built model binds its weights when it is loaded (the runtime, fabc
+   * sim --weights); only embedded weights are read here. */
+  if (!(cpu && cli_flag(a, "embed-weights")) && (cli_str(a, "weights", NULL) || cli_weight_map_given(a)))
+    return cli_usage_error(a, "--weights and its map options are read only with --target cpu "
+                              "--embed-weights (a built model binds its weights when it is loaded)");
   fab_module *m = cli_load_model(a, a->pos[0]);
   if (!m) return EXIT_USER;
   int rc = EXIT_USER;

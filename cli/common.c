@@ -152,7 +152,7 @@ static fab_weight_map *weight_map(const cli_args *a) {
   return map;
 }
 
-static bool weight_map_given(const cli_args *a) {
+bool cli_weight_map_given(const cli_args *a) {
   const opt_value *r = cli_opt(a, "rename"), *s = cli_opt(a, "reshape");
   return (r && r->nlist) || (s && s->nlist) || cli_str(a, "weight-map", NULL) || cli_flag(a, "allow-unused");
 }
@@ -161,7 +161,7 @@ fab_tensor_set *cli_load_weights(const cli_args *a, const fab_module *m) {
   uint64_t seed;
   if (!parse_seed(a, &seed)) return NULL;
   const char *path = cli_str(a, "weights", NULL);
-  if (!path && weight_map_given(a)) {
+  if (!path && cli_weight_map_given(a)) {
     cli_usage_error(a, "--rename, --reshape, --weight-map and --allow-unused apply to --weights: give it");
     return NULL;
   }

@@ -231,6 +231,14 @@ static bool parse_proj_opts(elab *e, const ast_expr *call, const value *a, proj_
   o->bias = a[2].i;
   o->increasing = a[3].i;
   o->nblocks = a[4].i;
+  for (int i = 0; !o->bfly && call->args && i < call->args->n; i++) {
+    const ast_arg *arg = call->args->items[i];
+    if (arg->name && (!strcmp(arg->name, "increasing") || !strcmp(arg->name, "nblocks"))) {
+      fab_error(e->d, arg->loc, "mha: '%s' is a butterfly option; proj = \"dense\" has none",
+                arg->name);
+      return false;
+    }
+  }
   return true;
 }
 
@@ -240,7 +248,10 @@ static value project(elab *e, const ast_expr *call, value x, const proj_opts *o,
   int64_t d = x.type.dims[x.type.rank - 1];
   const char *p = elab_join(e, path, proj_leaf[o->names != NAMES_SHORT][which]);
   if (o->bfly) return bfly_layer(e, call, x, d, o->bias, o->increasing, o->nblocks, p);
-  return dense_layer(e, call, x, d, o->bias, linear_params(e, p, d));
+  dense_params dp = linear_params(e, p, d);
+  /* nn.MultiheadAttention zeroes its out_proj bias (_reset_parameters). */
+  if (o->names == NAMES_PACKED) dp.binit = (fab_init){FAB_INIT_ZEROS, 0, 0};
+  return dense_layer(e, call, x, d, o->bias, dp);
 }
 
 /* nn.MultiheadAttention's input projection: one dense layer d -> 3d with

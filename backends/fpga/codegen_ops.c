@@ -202,8 +202,13 @@ static bool gen_masked_softmax(cg *g, const fab_op *op, uint64_t R, uint64_t d) 
     per = mrows && R % mrows == 0 ? R / mrows : 0;
     flags = addr(g, op->operands[1]);
   }
-  if (!per || d > 4096) {
-    fpga_cg_error(g, "masked softmax: rows of %llu or a mask that does not match the rows", (unsigned long long)d);
+  if (d > 4096) {
+    fpga_cg_error(g, "masked softmax: rows of %llu elements exceed the post-processing unit's 4096",
+                  (unsigned long long)d);
+    return false;
+  }
+  if (!per) { /* the IR verifier rules this out: an internal error */
+    fpga_cg_error(g, "internal: the softmax mask does not match its rows");
     return false;
   }
   uint64_t x = addr(g, op->operands[0]), out = addr(g, g->cur);
