@@ -76,6 +76,9 @@ struct fab_tensor_set;
 struct fab_module *cli_load_model(const cli_args *a, const char *path);
 /* Whether any of --rename, --reshape, --weight-map, --allow-unused is given. */
 bool cli_weight_map_given(const cli_args *a);
+/* The weight map of those options (an empty map when none is given);
+ * NULL after printing an error.  fab_wmap_free frees it. */
+struct fab_weight_map *cli_weight_map(const cli_args *a);
 /* Weights (--weights through the weight map of --rename, --reshape,
  * --weight-map and --allow-unused; else seeded init --seed) and inputs
  * (--input, else seeded random) for a module; NULL after printing errors. */

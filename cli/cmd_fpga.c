@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fab_weight_map.h"
 #include "codegen.h"
 #include "fab_tensor.h"
 #include "fbin.h"
@@ -118,16 +119,22 @@ static int run_sim(const cli_args *a) {
    * alone gives the same report (it does not depend on the data). */
   if (!cli_str(a, "o", NULL) && !cli_str(a, "weights", NULL) && !cli_str(a, "input", NULL))
     timing_only = true;
-  fab_fpga_sim_opts o = {.timing_only = timing_only};
+  if (!cli_str(a, "weights", NULL) && cli_weight_map_given(a))
+    return cli_usage_error(a, "--rename, --reshape, --weight-map and --allow-unused apply to --weights: give it");
+  fab_weight_map *map = cli_str(a, "weights", NULL) ? cli_weight_map(a) : NULL;
+  if (cli_str(a, "weights", NULL) && !map) return EXIT_USER;
+  fab_fpga_sim_opts o = {.timing_only = timing_only, .weight_map = map};
   fab_status st = fab_fpga_sim_files_ex(a->pos[0], cli_str(a, "accel", NULL), cli_str(a, "weights", NULL),
                                         cli_str(a, "input", NULL), cli_str(a, "o", NULL),
                                         cli_str(a, "trace", NULL), &o, report ? stdout : NULL, err, sizeof err);
+  fab_wmap_free(map);
   return st == FAB_OK ? EXIT_OK : cli_user_error("%s", err);
 }
 
 static const opt_spec sim_opts[] = {
     {"accel", OPT_VALUE, "CONFIG", "the accelerator present (default: the one compiled for)"},
     {"weights", OPT_VALUE, "FILE", "weights by state_dict name (.safetensors or .npy)"},
+    CLI_WMAP_OPTS,
     {"input", OPT_VALUE, "FILE", "inputs by name (.safetensors or .npy)"},
     {"o", OPT_VALUE, "FILE", "write the outputs"},
     {"trace", OPT_VALUE, "FILE", "write a Chrome/Perfetto trace (one track per engine and queue)"},

@@ -120,9 +120,7 @@ static bool parse_seed(const cli_args *a, uint64_t *seed) {
   return true;
 }
 
-/* The weight map of --rename, --reshape, --weight-map and --allow-unused
- * (an empty map when none is given); NULL after printing an error. */
-static fab_weight_map *weight_map(const cli_args *a) {
+fab_weight_map *cli_weight_map(const cli_args *a) {
   fab_weight_map *map = fab_wmap_new();
   if (!map) {
     cli_user_error("out of memory");
@@ -165,7 +163,7 @@ fab_tensor_set *cli_load_weights(const cli_args *a, const fab_module *m) {
     cli_usage_error(a, "--rename, --reshape, --weight-map and --allow-unused apply to --weights: give it");
     return NULL;
   }
-  fab_weight_map *map = path ? weight_map(a) : NULL;
+  fab_weight_map *map = path ? cli_weight_map(a) : NULL;
   if (path && !map) return NULL;
   fab_tensor_set *w = NULL;
   char err[512];

@@ -1,7 +1,7 @@
 # One model written as PyTorch users write it (tests/golden/fab/<case>.fab)
 # run by `fabc run` on one backend with the state_dict exactly as PyTorch
 # saved it, then compared with PyTorch's outputs.
-#   -DFABC= -DCASE=<dir>/<case> -DBACKEND=interp|cpu|so|fpga -DROOT= -DOUT= [-DRUN_MODEL=]
+#   -DFABC= -DCASE=<dir>/<case> -DBACKEND=interp|cpu|so|fpga|fbin -DROOT= -DOUT= [-DRUN_MODEL=]
 #   -DMUTATE=1: first make every butterfly decreasing-stride; the comparison
 #   must then fail (the test shows it can tell the strides apart).
 set(src ${CASE}.fab)
@@ -28,6 +28,14 @@ if(BACKEND STREQUAL "so")  # fabc build, then the runtime loads the .so (example
   endif()
   execute_process(COMMAND ${RUN_MODEL} ${OUT}.so ${CASE}.weights.safetensors ${CASE}.input.safetensors
                           ${map} -o ${OUT}.safetensors RESULT_VARIABLE rc)
+elseif(BACKEND STREQUAL "fbin")  # fabc build --target fpga, then fabc sim binds the weights
+  execute_process(COMMAND ${FABC} build ${src} -I ${ROOT}/examples --target fpga
+                          --accel ${ROOT}/configs/vcu128-be40-fp32.json -o ${OUT}.fbin RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "fabc build failed (${rc})")
+  endif()
+  execute_process(COMMAND ${FABC} sim ${OUT}.fbin --weights ${CASE}.weights.safetensors ${map}
+                          --input ${CASE}.input.safetensors -o ${OUT}.safetensors RESULT_VARIABLE rc)
 else()
   execute_process(COMMAND ${FABC} run ${src} -I ${ROOT}/examples --backend ${BACKEND} ${extra}
                           --weights ${CASE}.weights.safetensors ${map} --input ${CASE}.input.safetensors

@@ -30,6 +30,8 @@ typedef struct fab_fpga_sim_opts {
                            * debugging with fab_fpga_codegen_opts.value_addr */
   uint64_t *insn_start, *insn_end; /* if not NULL: [ninsn] receive each instruction's start and
                                     * completion cycle */
+  const struct fab_weight_map *weight_map; /* fab_fpga_sim_files_ex: renames, reshapes and unused
+                                            * entries of the weights file (fab_weight_map.h) */
 } fab_fpga_sim_opts;
 
 typedef struct fab_fpga_report {

@@ -58,7 +58,9 @@ fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *ac
     if ((st = fab_tset_get_sample(inputs, i, in1, err, errlen))) break;
     st = fab_fpga_sim_run_one(p, accel, weights, in1, out1, i ? &later : opts, i ? &ri : r, err, errlen);
     if (st) {
-      note_sample(i, err, errlen);
+      /* Only a run-time error (a token id) depends on the sample; a
+       * missing or misshaped weight is the same for all. */
+      if (st == FAB_E_RUNTIME) note_sample(i, err, errlen);
       break;
     }
     cycles += i ? ri.total_cycles : r->total_cycles;

@@ -1,6 +1,7 @@
 /* sim_files.c — the simulator on files (what `fabc sim` and `fabc run
  * --backend fpga` call): .fbin, configuration, tensor files, report. */
 #include "sim.h"
+#include "fab_weight_map.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,34 @@ fab_status fab_fpga_sim_files(const char *fbin_path, const char *config_path, co
                                report, err, errlen);
 }
 
+/* The first problem the weight map reports, as the call's message. */
+static void first_problem(void *ctx, int param, fab_status st, const char *msg) {
+  (void)param;
+  (void)st;
+  char **first = ctx;
+  if (!*first) *first = strdup(msg);
+}
+
+/* Renames, reshapes and drops entries of `ws` for the program's weights. */
+static fab_status map_weights(const fab_fpga_program *p, const fab_weight_map *map, fab_tensor_set *ws,
+                              char *err, size_t errlen) {
+  fab_wmap_param *params = calloc((size_t)p->ntensors + 1, sizeof *params);
+  if (!params) {
+    snprintf(err, errlen, "out of memory");
+    return FAB_E_NOMEM;
+  }
+  int n = 0;
+  for (int i = 0; i < p->ntensors; i++)
+    if (p->tensors[i].kind == FAB_FT_WEIGHT)
+      params[n++] = (fab_wmap_param){p->tensors[i].name, p->tensors[i].rank, p->tensors[i].dims};
+  char *first = NULL;
+  fab_status st = fab_wmap_apply(map, ws, params, n, 0, NULL, first_problem, &first, err, errlen);
+  if (st != FAB_OK && first) snprintf(err, errlen, "%s", first);
+  free(first);
+  free(params);
+  return st;
+}
+
 fab_status fab_fpga_sim_files_ex(const char *fbin_path, const char *config_path, const char *weights_path,
                                  const char *inputs_path, const char *outputs_path, const char *trace_path,
                                  const fab_fpga_sim_opts *opts, FILE *report, char *err, size_t errlen) {
@@ -40,6 +69,7 @@ fab_status fab_fpga_sim_files_ex(const char *fbin_path, const char *config_path,
   if (config_path && (st = fab_fpga_config_load(config_path, &accel, err, errlen))) goto out;
   if (weights_path && (st = fab_tensors_load(weights_path, &ws, err, errlen))) goto out;
   if (inputs_path && (st = fab_tensors_load(inputs_path, &is, err, errlen))) goto out;
+  if (ws && opts && opts->weight_map && (st = map_weights(p, opts->weight_map, ws, err, errlen))) goto out;
   if ((st = normalise(ws, err, errlen)) || (st = normalise(is, err, errlen))) goto out;
   os = fab_tset_new();
   if (!os) {
