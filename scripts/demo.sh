@@ -14,7 +14,7 @@ mkdir -p "$out"
 
 echo "== build (Release)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fabc run_model
+cmake --build "$build" -j"$(nproc)" --target fabc run_model fab_python
 fabc="$build/cli/fabc"
 step() { echo; echo "\$ $*"; "$@"; }
 
@@ -54,5 +54,33 @@ step "$fabc" sim "$out/model.fbin" "${common[@]}" -o "$out/y_fpga.safetensors" -
 echo; echo "(fp16 datapath against the double-precision reference: error relative to the largest"
 echo " logit, within the 1e-2 bound docs/fpga.md states for fp16)"
 step "$fabc" compare "$out/y_fpga.safetensors" "$out/y_interp.safetensors" --relative-to-max --rtol 1e-2
+
+echo; echo "== a FABNet trained in PyTorch: its state_dict as saved (a model. prefix, an nn.Parameter"
+echo "   [1, S, d] positional table, a buffer), four padded samples, on every backend"
+torch_case=tests/golden/fab/fabnet_padded_torch
+torch_common=(--weights "$torch_case.weights.safetensors" --weight-map "$torch_case.map.json"
+              --input "$torch_case.input.safetensors")
+step "$fabc" run "$torch_case.fab" --backend cpu "${torch_common[@]}" -o "$out/y_torch_cpu.safetensors"
+step "$fabc" compare "$out/y_torch_cpu.safetensors" "$torch_case.expected.safetensors" --rtol 1e-4
+step "$fabc" run "$torch_case.fab" --backend fpga --accel vcu128-be40-fp32 "${torch_common[@]}" \
+  -o "$out/y_torch_fpga.safetensors"
+step "$fabc" compare "$out/y_torch_fpga.safetensors" "$torch_case.expected.safetensors" --rtol 1e-4
+
+echo; echo "== from Python (docs/python.md): a PyTorch module imported, run on the CPU and simulated"
+PYTHONPATH="$build/python:tests/golden/gen" /usr/bin/python3 - <<'PY'   # Debian's python3 (numpy, torch)
+import numpy as np, torch, fabc, gen, wild
+torch.manual_seed(0)
+model = gen.prepare(wild.FABNet(vocab=40, seq=16, d=32, h=64, heads=4, classes=5)).eval()
+ids = torch.randint(0, 40, (16,), dtype=torch.int32)
+m = fabc.compile_torch(model, ids, target="cpu", input_names=["tokens"])
+a = fabc.compile_torch(model, ids, target="fpga", accel="vcu128-be40-fp32", input_names=["tokens"])
+y, report = a.simulate(tokens=ids.numpy(), report=True)
+ref = model(ids).detach().numpy()
+cpu = next(iter(m(tokens=ids.numpy()).values()))
+fpga = next(iter(y.values()))
+print("max |cpu - torch| / max|torch| = %.2e" % (np.abs(cpu - ref).max() / np.abs(ref).max()))
+print("max |fpga - torch| / max|torch| = %.2e" % (np.abs(fpga - ref).max() / np.abs(ref).max()))
+print("accelerator: %d cycles, %.4f ms" % (report["total_cycles"], report["latency_ms"]))
+PY
 
 echo; echo "demo: done — outputs, model.so, model.h, model.fbin and trace.json are in $out/"
