@@ -148,7 +148,7 @@ static const opt_spec run_opts[] = {
     {"accel", OPT_VALUE, "CONFIG", "fpga: the accelerator, a shipped configuration's NAME (vcu128-be40, ...) or a FILE.json"},
     {"report", OPT_FLAG, NULL, "fpga: print the simulator's cycle report to standard error"},
     {"trace", OPT_VALUE, "FILE", "fpga: write a Chrome/Perfetto trace"},
-    {"batch", OPT_VALUE, "N", "seeded inputs for N samples (a leading axis of N; no limit but memory)"},
+    {"batch", OPT_VALUE, "N", "seeded inputs for N samples, 1..2^31-1 (a leading axis of N; input files have no limit but memory)"},
     {"o", OPT_VALUE, "FILE", "write outputs (.safetensors or .npy); default: print a summary"},
 };
 
