@@ -299,6 +299,18 @@ static void report_missing(resolution *r, int p, bool suggest) {
     else if (dotted_suffix(pp->name, pl, c, cl))
       snprintf(hint, sizeof hint, " (--rename '=%.*s' adds that prefix)", (int)(pl - cl), pp->name);
   }
+  /* A bare nn.Parameter (`pos`) where the model has a layer (`pos.weight`):
+   * too far apart for the edit distance, but the usual case. */
+  const char *dot = strrchr(pp->name, '.');
+  if (suggest && !*names && dot && dot != pp->name && (size_t)(dot - pp->name) < sizeof names - 3) {
+    char parent[1024];
+    snprintf(parent, sizeof parent, "%.*s", (int)(dot - pp->name), pp->name);
+    int e = lookup(r, parent);
+    if (e >= 0 && r->user[e] == UNUSED) {
+      snprintf(names, sizeof names, "'%.1000s'", parent);
+      snprintf(hint, sizeof hint, " (--rename '%.250s=%.250s' renames it)", parent, pp->name);
+    }
+  }
   problem(r, p, FAB_E_MISSING, "missing weight '%s' (shape %s)%s%s%s%s", pp->name, shape,
           *names ? "; did you mean " : "", names, *names ? "?" : "", hint);
 }

@@ -15,5 +15,6 @@ run(${STEDIT} ${w} ${OUT}/dup.safetensors prefix=model. add=head.bias:F32:4)
 run(${STEDIT} ${w} ${OUT}/unsqueezed.safetensors unsqueeze=pos.weight)
 run(${STEDIT} ${w} ${OUT}/middle1.safetensors reshape=pos.weight:16,1,16)
 run(${STEDIT} ${w} ${OUT}/buffers.safetensors add=embed.position_ids:I64:1,16 add=layers.0.norm1.num_batches_tracked:I64:)
+run(${STEDIT} ${w} ${OUT}/bare_param.safetensors rename=pos.weight:pos)
 run(${STEDIT} ${w} ${OUT}/q_proj.safetensors rename=layers.1.attn.q.twiddle:layers.1.attn.q_proj.twiddle
     rename=layers.1.attn.q.bias:layers.1.attn.q_proj.bias)
