@@ -259,9 +259,12 @@ fab_status fab_wmap_parse_json(fab_weight_map *map, const char *text, size_t len
   if (!what) what = "weight map";
   json_error_t je;
   json_t *root = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
-  if (!root)
+  if (!root) {
+    /* jansson names its own flag here; say what is wrong with the file. */
+    const char *why = strstr(je.text, "JSON_ALLOW_NUL") ? "a string holds a NUL character (\\u0000)" : je.text;
     return fab_fail(err, errlen, FAB_E_FORMAT, "%s:%d:%d: malformed weight map: %s", what, je.line,
-                    je.column, je.text);
+                    je.column, why);
+  }
   fab_status st = parse_root(map, root, what, err, errlen);
   json_decref(root);
   return st;
