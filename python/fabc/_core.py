@@ -178,6 +178,8 @@ class _ModelBase:
                 if a.dtype.kind != "f":
                     raise Error("input '%s' takes float32, got %s" % (name, a.dtype))
                 a = a.astype(np.float32)
+            if spec is not None and spec.dtype == "int32" and a.dtype == np.bool_:
+                a = a.astype(np.int32)  # a padding mask as bools: True = token (1)
             if spec is not None and spec.dtype == "int32" and a.dtype.kind != "i":
                 raise Error("input '%s' takes int32 token ids, got %s" % (name, a.dtype))
             arrays[name] = a
