@@ -172,14 +172,14 @@ class _ModelBase:
     def _convert_inputs(self, inputs):
         arrays = {}
         for name, v in inputs.items():
-            a = _to_numpy(v, name)
             spec = self.inputs.get(name)
+            if spec is not None and spec.dtype == "int32" and str(getattr(v, "dtype", "")) in ("bool", "torch.bool"):
+                v = _to_numpy(v.int() if hasattr(v, "detach") else np.asarray(v, np.int32), name)  # mask: True = 1
+            a = _to_numpy(v, name)
             if spec is not None and spec.dtype == "float32" and a.dtype != np.float32:
                 if a.dtype.kind != "f":
                     raise Error("input '%s' takes float32, got %s" % (name, a.dtype))
                 a = a.astype(np.float32)
-            if spec is not None and spec.dtype == "int32" and a.dtype == np.bool_:
-                a = a.astype(np.int32)  # a padding mask as bools: True = token (1)
             if spec is not None and spec.dtype == "int32" and a.dtype.kind != "i":
                 raise Error("input '%s' takes int32 token ids, got %s" % (name, a.dtype))
             arrays[name] = a
