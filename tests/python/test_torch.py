@@ -77,6 +77,11 @@ class Wrap(nn.Module):
         return self.attn(x)
 
 
+class Wrap2(Wrap):
+    def forward(self, x, mask):
+        return self.attn(x, mask)
+
+
 class RoundTrip(unittest.TestCase):
     def setUp(self):
         torch.manual_seed(0)
@@ -169,7 +174,139 @@ class RoundTrip(unittest.TestCase):
         check(self, M(), torch.randint(0, 50, (3, 8)))
 
 
+class MHAMasked(nn.Module):
+    """nn.MultiheadAttention on a padded batch, a causal attn_mask made the
+    usual ways, and a masked mean with a clamped count."""
+
+    def __init__(self, kpm="eq", causal=None):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
+        self.kpm, self.causal = kpm, causal
+        self.register_buffer("future", torch.triu(torch.ones(16, 16), 1).bool(), persistent=False)
+
+    def forward(self, x, mask):
+        kpm = mask == 0 if self.kpm == "eq" else ~mask.bool()
+        am = {None: None, "buffer": self.future, "subsequent": nn.Transformer.generate_square_subsequent_mask(16),
+              "tril": torch.tril(torch.ones(16, 16), -1).bool()}[self.causal]
+        y = self.attn(x, x, x, key_padding_mask=kpm, attn_mask=am, need_weights=False)[0]
+        m = mask.float()[..., None]
+        return (y * m).sum(-2) / m.sum(-2).clamp(min=1e-9)
+
+
+class EncoderMasked(nn.Module):
+    def __init__(self, stack):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2) if stack else layer
+
+    def forward(self, x, mask):
+        # PyTorch's nested-tensor path zeroes padded rows: compare the masked mean.
+        y = self.enc(x, src_key_padding_mask=mask == 0)
+        m = mask[..., None].to(y.dtype)
+        return (y * m).sum(-2) / m.sum(-2)
+
+
+class HandMasked(HandAttention):
+    def forward(self, x, mask):
+        b, s, d = x.shape[0], x.shape[1], x.shape[2]
+        q = self.q(x).view(b, s, self.h, self.dh).transpose(1, 2)
+        k = self.k(x).view(b, s, self.h, self.dh).transpose(1, 2)
+        v = self.v(x).view(b, s, self.h, self.dh).transpose(1, 2)
+        sc = q @ k.transpose(-2, -1) / math.sqrt(self.dh)
+        sc = sc.masked_fill(mask[:, None, None, :] == 0, float("-inf"))
+        return self.o((F.softmax(sc, dim=-1) @ v).transpose(1, 2).reshape(b, s, d))
+
+
+MASK = gen.padding_mask([16, 11, 6, 1], 16)  # no sample fully padded (PyTorch: NaN, fabc: 0)
+
+
+class RoundTripMasks(unittest.TestCase):
+    def setUp(self):
+        torch.manual_seed(0)
+
+    def test_padded_fabnet(self):
+        m = gen.prepare(wild.PaddedFABNet(30, 16, 32, 64, 4, 3)).eval()
+        ids = torch.randint(1, 30, (4, 16), dtype=torch.int32) * MASK
+        src, mapping = fabc.from_torch(m, (ids, MASK), input_names=["tokens", "mask"])
+        self.assertIn("model paddedfabnet(tokens: i32[4, 16], mask: i32[4, 16])", src)
+        self.assertIn('mha(t3, 4, names = "hf", mask = mask) as layers.1.attn', src)
+        self.assertIn("meanpool(t9, mask = mask)", src)
+        self.assertIn("posembed(16, 32) as pos_embedding", src)
+        self.assertEqual(mapping["pos_embedding.weight"], "pos_embedding")  # [1, S, d] reshaped
+        with torch.no_grad():
+            want = m(ids, MASK).numpy()
+        for target in ("cpu", "fpga"):
+            with self.subTest(target=target):
+                c = fabc.compile_torch(m, (ids, MASK), target=target, accel=FP32 if target == "fpga" else None,
+                                       input_names=["tokens", "mask"])
+                feed = {"tokens": ids.numpy(), "mask": MASK.numpy()}
+                got = c.simulate(**feed) if target == "fpga" else c(**feed)
+                np.testing.assert_allclose(got["y"], want, rtol=RTOL, atol=ATOL)
+
+    def test_mha_key_padding_mask(self):
+        x = gen.randn(4, 16, 32)
+        src = check(self, gen.prepare(MHAMasked()), (x, MASK), input_names=["x", "mask"])
+        self.assertIn('names = "packed", mask = mask) as attn', src)
+        self.assertIn("meanpool(t1, mask = mask)", src)
+        # Bool inputs are attention masks too (True = token), also at run time.
+        src = check(self, gen.prepare(MHAMasked("inv")), (x, MASK.bool()), input_names=["x", "mask"],
+                    targets=("cpu",))
+        self.assertIn("mask: i32[4, 16]", src)
+        for causal in ("buffer", "subsequent"):
+            src = check(self, gen.prepare(MHAMasked("eq", causal)), (x, MASK), input_names=["x", "mask"],
+                        targets=("cpu",))
+            self.assertIn("mask = mask, causal = 1) as attn", src)
+
+    def test_encoder_src_key_padding_mask(self):
+        x = gen.randn(4, 16, 32)
+        for stack in (False, True):
+            src = check(self, gen.prepare(EncoderMasked(stack)), (x, MASK), input_names=["x", "mask"],
+                        targets=("cpu", "fpga") if stack else ("cpu",))
+            self.assertEqual(src.count("mask = mask) as enc."), 2 if stack else 1)
+
+    def test_masked_fill_before_softmax(self):
+        src = check(self, HandMasked(32, 4), (gen.randn(4, 16, 32).float(), MASK), input_names=["x", "mask"],
+                    targets=("cpu",))
+        self.assertIn("mask = mask);", src)
+        self.assertIn("softmax(", src)
+
+
 class Unsupported(unittest.TestCase):
+    def test_mask_errors(self):
+        x = gen.randn(4, 16, 32)
+        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*attn_mask is not causal"):
+            fabc.from_torch(gen.prepare(MHAMasked("eq", "tril")), (x, MASK))
+
+        class FillTokens(HandMasked):
+            def forward(self, x, mask):
+                sc = self.q(x) @ self.k(x).transpose(-2, -1)
+                return F.softmax(sc.masked_fill(mask[:, None, :].bool(), float("-inf")), dim=-1)
+
+        with self.assertRaisesRegex(fabc.Error, "node masked_fill .*masked_fill at the tokens"):
+            fabc.from_torch(FillTokens(32, 4), (x.float(), MASK))
+
+        class CompareOne(HandMasked):
+            def forward(self, x, mask):
+                return F.softmax(self.q(x).masked_fill(mask[..., None] == 1, 0.0), dim=-1)
+
+        with self.assertRaisesRegex(fabc.Error, "node eq .*mask compared with 1"):
+            fabc.from_torch(CompareOne(32, 4), (x.float(), MASK))
+
+        class IgnoresMask(wild.HFAttention):  # kept whole: checked on the example
+            def forward(self, x, mask):
+                return super().forward(x)
+
+        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*IgnoresMask\\(x, mask\\) does not compute attention"):
+            fabc.from_torch(gen.prepare(Wrap2(attn=IgnoresMask(32, 4, False))), (x, MASK))
+
+        class MaskAsTensor(nn.Module):
+            def forward(self, x, mask):
+                return x + mask[..., None].float()
+
+        with self.assertRaisesRegex(fabc.Error, "node add .*uses a mask as a tensor"):
+            fabc.from_torch(MaskAsTensor(), (x, MASK.bool()))
+
+
     def test_errors_name_module_and_node(self):
         class Conv(nn.Module):
             def __init__(self):
@@ -204,7 +341,10 @@ class Unsupported(unittest.TestCase):
             def forward(self, x, mask):
                 return self.attn(x, x, x, key_padding_mask=mask)[0]
 
-        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*masks"):
+        # A bool input is an attention mask (True = token): given as the
+        # key_padding_mask itself it would mean the opposite.
+        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*key_padding_mask is True/nonzero at tokens.*"
+                                    "pass the attention mask"):
             fabc.from_torch(Masked(), (torch.randn(1, 4, 8), torch.zeros(1, 4, dtype=torch.bool)))
 
         with self.assertRaisesRegex(fabc.Error, "whole model"):
