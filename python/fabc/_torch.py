@@ -11,8 +11,8 @@ Recognised:
   Butterfly (torch_butterfly's layout, by its attributes in_size, out_size,
   increasing_stride, nblocks, twiddle; torch_butterfly is not imported),
   nn.Linear, nn.LayerNorm, nn.Embedding (and an embedding's .weight added as
-  positions), nn.MultiheadAttention (packed in_proj, self-attention, no
-  masks), nn.TransformerEncoderLayer / nn.TransformerEncoder, attention
+  positions), nn.MultiheadAttention (packed in_proj, self-attention,
+  key-padding and causal masks: _torch_masks.py), nn.TransformerEncoderLayer / nn.TransformerEncoder, attention
   modules with q_proj/k_proj/v_proj/out_proj (Hugging Face style), GELU
   (erf, tanh), ReLU, softmax, torch.fft.fft2(x).real / fftn over the last
   two axes, mean over the sequence axis, residual adds, elementwise
