@@ -173,8 +173,10 @@ class _ModelBase:
         arrays = {}
         for name, v in inputs.items():
             spec = self.inputs.get(name)
-            if spec is not None and spec.dtype == "int32" and str(getattr(v, "dtype", "")) in ("bool", "torch.bool"):
-                v = _to_numpy(v.int() if hasattr(v, "detach") else np.asarray(v, np.int32), name)  # mask: True = 1
+            if spec is not None and spec.dtype == "int32":
+                v = v.detach().cpu().numpy() if hasattr(v, "detach") and hasattr(v, "cpu") else np.asarray(v)
+                if v.dtype == np.bool_:
+                    v = v.astype(np.int32)  # a padding mask as bools: True = token (1)
             a = _to_numpy(v, name)
             if spec is not None and spec.dtype == "float32" and a.dtype != np.float32:
                 if a.dtype.kind != "f":

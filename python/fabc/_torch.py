@@ -643,7 +643,9 @@ def from_torch(module, example_inputs, input_names=None, output_names=None, name
     or a dict by argument name) and returns (.fab source text, mapping),
     mapping = {fab parameter name: state_dict name} for every parameter of
     the program (the same names: the state_dict binds unchanged; buffers
-    and unused entries are not in it).  input_names / output_names rename the
+    and unused entries are not in it; a positional nn.Parameter [1, S, d]
+    maps `<name>.weight` to `<name>`, bound reshaped).  Mask inputs (ints,
+    nonzero = token; bools, True = token) become i32 inputs.  input_names / output_names rename the
     model's inputs and outputs (default: forward()'s argument names; "y",
     or "y0", "y1", ... for several outputs; a returned dict's keys)."""
     if torch is None:

@@ -194,14 +194,15 @@ class MHAMasked(nn.Module):
 
 
 class EncoderMasked(nn.Module):
-    def __init__(self, stack):
+    def __init__(self, stack, causal=False):
         super().__init__()
         layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, batch_first=True)
         self.enc = nn.TransformerEncoder(layer, 2) if stack else layer
+        self.causal = nn.Transformer.generate_square_subsequent_mask(16) if causal else None
 
     def forward(self, x, mask):
         # PyTorch's nested-tensor path zeroes padded rows: compare the masked mean.
-        y = self.enc(x, src_key_padding_mask=mask == 0)
+        y = self.enc(x, self.causal, src_key_padding_mask=mask == 0)
         m = mask[..., None].to(y.dtype)
         return (y * m).sum(-2) / m.sum(-2)
 
@@ -263,6 +264,9 @@ class RoundTripMasks(unittest.TestCase):
             src = check(self, gen.prepare(EncoderMasked(stack)), (x, MASK), input_names=["x", "mask"],
                         targets=("cpu", "fpga") if stack else ("cpu",))
             self.assertEqual(src.count("mask = mask) as enc."), 2 if stack else 1)
+            src = check(self, gen.prepare(EncoderMasked(stack, causal=True)), (x, MASK), input_names=["x", "mask"],
+                        targets=("cpu",))
+            self.assertEqual(src.count("mask = mask, causal = 1) as enc."), 2 if stack else 1)
 
     def test_masked_fill_before_softmax(self):
         src = check(self, HandMasked(32, 4), (gen.randn(4, 16, 32).float(), MASK), input_names=["x", "mask"],
