@@ -186,8 +186,9 @@ class LayerEmitter:
             args.append("bias = false")
         if len(node.args) == 2:  # attn(x, mask): checked on the example to be a key-padding mask
             f = self.flags(node.args[1])
-            if f is None or _shape(node.args[1]) != self.input_shapes[f.name]:
-                self.fail(node, "attention called with a second argument that is not a padding mask input [.., s]")
+            if f is None or not _shape(node.args[1]) == self.input_shapes[f.name] == _shape(node.args[0])[:-1]:
+                self.fail(node, "attention called with a second argument that is not a padding mask input [.., s] "
+                          "(one flag per token of x)")
             self.check_hf_mask(node, m, _heads_of(m), f.name)
             args.append("mask = %s" % f.name)
         return "mha(%s%s) as %s" % (", ".join(args), opts, path)
@@ -212,7 +213,7 @@ class LayerEmitter:
             if tm is None or tm.dtype is not torch.bool:
                 self.fail(node, "%s of dtype %s (fabc takes a bool mask, True = padding)" %
                           (kpm_name, tm.dtype if tm is not None else type(kpm).__name__))
-            opts += ", mask = %s" % self.mask_of(node, kpm, True, kpm_name)
+            opts += ", mask = %s" % self.mask_of(node, kpm, kpm_name)
         if self.is_causal(node, attn_mask, attn_name):
             opts += ", causal = 1"
         return opts

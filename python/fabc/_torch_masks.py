@@ -73,18 +73,16 @@ class MaskEmitter:
             return self.flags_sum(node, f)
         self.fail(node, "%s of a mask is not supported (see docs/python.md, masks)" % t)
 
-    def mask_of(self, node, arg, want_pad, what):
-        """The fab mask name for a layer's mask argument (its shape the
-        input's: [.., s], one flag per token)."""
+    def mask_of(self, node, arg, what):
+        """The fab mask name for a key_padding_mask argument (True =
+        padding; its shape the input's: [.., s], one flag per token)."""
         f = self.flags(arg)
         if f is None:
             self.fail(node, "%s is not a padding mask derived from a model input" % what)
-        if f.pad != want_pad:
-            if want_pad:
-                self.fail(node, "%s is True/nonzero at tokens here, but PyTorch reads it as True = padding; "
-                          "fabc's masks flag tokens (nonzero = token): pass the attention mask (1/True = token) "
-                          "as the model input and write `%s = (mask == 0)`" % (what, what.split()[0]))
-            self.fail(node, "%s flags padding, but this layer takes token flags" % what)
+        if not f.pad:
+            self.fail(node, "%s is True/nonzero at tokens here, but PyTorch reads it as True = padding; "
+                      "fabc's masks flag tokens (nonzero = token): pass the attention mask (1/True = token) "
+                      "as the model input and write `%s = (mask == 0)`" % (what, what.split()[0]))
         if _shape(arg) != self.input_shapes[f.name]:
             self.fail(node, "%s has shape %s, fabc needs the input's %s" % (what, list(_shape(arg)),
                                                                             list(self.input_shapes[f.name])))

@@ -303,6 +303,41 @@ class Unsupported(unittest.TestCase):
         with self.assertRaisesRegex(fabc.Error, "module 'attn'.*IgnoresMask\\(x, mask\\) does not compute attention"):
             fabc.from_torch(gen.prepare(Wrap2(attn=IgnoresMask(32, 4, False))), (x, MASK))
 
+        class Fn2(nn.Module):
+            def __init__(self, fn):
+                super().__init__()
+                self.fn, self.attn = fn, nn.MultiheadAttention(32, 4, batch_first=True)
+                self.enc = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+
+            def forward(self, x, mask):
+                return self.fn(self, x, mask)
+
+        def mha(self, x, kpm, am=None):
+            return self.attn(x, x, x, key_padding_mask=kpm, attn_mask=am)[0]
+
+        for fn, why in ((lambda s, x, m: x.masked_fill(~m[..., None], 0.0), "~ of an integer mask"),
+                        (lambda s, x, m: x[..., :1] * m[:, :1, None], "indexing a mask with"),
+                        (lambda s, x, m: x * m.flip(-1)[..., None], "flip of a mask is not supported"),
+                        (lambda s, x, m: mha(s, x, x[..., 0] > 0), "key_padding_mask is not a padding mask"),
+                        (lambda s, x, m: mha(s, x, (m == 0).float()), "key_padding_mask of dtype torch.float32"),
+                        (lambda s, x, m: mha(s, x, m == 0, x[0, :, :16] > 0), "attn_mask depends on the model"),
+                        (lambda s, x, m: mha(s, x, m == 0, torch.triu(torch.ones(16, 16, 16), 1).bool()),
+                         "attn_mask of shape \\[16, 16, 16\\]"),
+                        (lambda s, x, m: s.enc(x, src_key_padding_mask=m == 0, is_causal=True), "TypeError|is_causal"),
+                        (lambda s, x, m: x.masked_fill((m == 0)[..., None], 0.0).softmax(-1), "masked_fill with 0.0"),
+                        (lambda s, x, m: x.masked_fill((m == 0)[:, None, :], float("-inf")), "masked_fill with a mask of shape"),
+                        (lambda s, x, m: x * m.sum(-1)[:, None, None], "sum of a mask other than"),
+                        (lambda s, x, m: x * (m == 0)[..., None], "a product with a mask other than"),
+                        (lambda s, x, m: (x * m[..., None]).sum(-1), "masked sum over an axis other"),
+                        (lambda s, x, m: (x * m[..., None]).sum(-2) / m[..., None].sum(-2).clamp(min=2),
+                         "clamp of the token count"),
+                        (lambda s, x, m: (x * m[..., None]).sum(-2) + x[:, 0], "a masked value other than")):
+            with self.subTest(why=why), self.assertRaisesRegex(fabc.Error, "from_torch: .*(" + why + ")"):
+                fabc.from_torch(Fn2(fn), (x.float(), MASK))
+
+        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*second argument that is not a padding mask"):
+            fabc.from_torch(gen.prepare(Wrap2(attn=IgnoresMask(32, 4, False))), (x, MASK[..., None]))
+
         class MaskAsTensor(nn.Module):
             def forward(self, x, mask):
                 return x + mask[..., None].float()
