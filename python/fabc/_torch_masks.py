@@ -127,7 +127,7 @@ class MaskEmitter:
     def masked_product(self, node, x, m):
         """x * mask[..., None]: the masked mean's numerator (0/1 flags)."""
         f = self.flags(m)
-        if f is None:
+        if f is None or not isinstance(x, torch.fx.Node):
             return False
         xs, ms = _shape(x), _shape(m)
         if f.pad or ms != self.input_shapes[f.name] + (1,) or xs[:-1] != ms[:-1]:

@@ -331,7 +331,8 @@ class Unsupported(unittest.TestCase):
                         (lambda s, x, m: (x * m[..., None]).sum(-1), "masked sum over an axis other"),
                         (lambda s, x, m: (x * m[..., None]).sum(-2) / m[..., None].sum(-2).clamp(min=2),
                          "clamp of the token count"),
-                        (lambda s, x, m: (x * m[..., None]).sum(-2) + x[:, 0], "a masked value other than")):
+                        (lambda s, x, m: (x * m[..., None]).sum(-2) + x[:, 0], "a masked value other than"),
+                        (lambda s, x, m: x + (m == 0).float()[..., None] * -1e9, "uses a mask as a tensor")):
             with self.subTest(why=why), self.assertRaisesRegex(fabc.Error, "from_torch: .*(" + why + ")"):
                 fabc.from_torch(Fn2(fn), (x.float(), MASK))
 
