@@ -257,6 +257,13 @@ class RoundTripMasks(unittest.TestCase):
             src = check(self, gen.prepare(MHAMasked("eq", causal)), (x, MASK), input_names=["x", "mask"],
                         targets=("cpu",))
             self.assertIn("mask = mask, causal = 1) as attn", src)
+        # Traced on one sample, run on the padded batch (bool masks converted).
+        m = gen.prepare(MHAMasked("eq", "buffer")).eval()
+        c = fabc.compile_torch(m, (x[0], MASK[0]), input_names=["x", "mask"])
+        self.assertIn("mask: i32[16]", c.source)
+        with torch.no_grad():
+            want = torch.stack([m(x[i], MASK[i]) for i in range(4)]).numpy()
+        np.testing.assert_allclose(c(x=x.numpy(), mask=MASK.bool().numpy())["y"], want, rtol=RTOL, atol=ATOL)
 
     def test_encoder_src_key_padding_mask(self):
         x = gen.randn(4, 16, 32)
