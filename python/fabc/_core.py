@@ -172,8 +172,12 @@ class _ModelBase:
     def _convert_inputs(self, inputs):
         arrays = {}
         for name, v in inputs.items():
-            a = _to_numpy(v, name)
             spec = self.inputs.get(name)
+            if spec is not None and spec.dtype == "int32":
+                v = v.detach().cpu().numpy() if hasattr(v, "detach") and hasattr(v, "cpu") else np.asarray(v)
+                if v.dtype == np.bool_:
+                    v = v.astype(np.int32)  # a padding mask as bools: True = token (1)
+            a = _to_numpy(v, name)
             if spec is not None and spec.dtype == "float32" and a.dtype != np.float32:
                 if a.dtype.kind != "f":
                     raise Error("input '%s' takes float32, got %s" % (name, a.dtype))

@@ -11,8 +11,8 @@ Recognised:
   Butterfly (torch_butterfly's layout, by its attributes in_size, out_size,
   increasing_stride, nblocks, twiddle; torch_butterfly is not imported),
   nn.Linear, nn.LayerNorm, nn.Embedding (and an embedding's .weight added as
-  positions), nn.MultiheadAttention (packed in_proj, self-attention, no
-  masks), nn.TransformerEncoderLayer / nn.TransformerEncoder, attention
+  positions), nn.MultiheadAttention (packed in_proj, self-attention,
+  key-padding and causal masks: _torch_masks.py), nn.TransformerEncoderLayer / nn.TransformerEncoder, attention
   modules with q_proj/k_proj/v_proj/out_proj (Hugging Face style), GELU
   (erf, tanh), ReLU, softmax, torch.fft.fft2(x).real / fftn over the last
   two axes, mean over the sequence axis, residual adds, elementwise
@@ -38,6 +38,35 @@ except ImportError as e:  # pragma: no cover - torch is optional for the rest of
     _torch_error = e
 
 from ._torch_layers import LayerEmitter, _Val, _leaf_kind, _num, _shape
+from ._torch_masks import MaskEmitter
+
+
+_MASK_FUNCS = {operator.eq: "eq", torch.eq: "eq", operator.ne: "ne", torch.ne: "ne",
+               operator.invert: "invert", torch.logical_not: "logical_not", torch.bitwise_not: "bitwise_not",
+               operator.getitem: "getitem", torch.unsqueeze: "unsqueeze", torch.sum: "sum",
+               torch.masked_fill: "masked_fill"} if torch else {}
+_CONST_OPS = set("ones zeros full triu tril bool float to getitem masked_fill type_as ones_like".split())
+
+
+class _ValueProp(ShapeProp if torch else object):
+    """ShapeProp that also keeps the example values of the inputs and of
+    the extra arguments of known layers (masks to check)."""
+
+    def run_node(self, n):
+        result = super().run_node(n)
+        if n.op == "placeholder" or n.meta.get("fabc_keep"):
+            n.meta["fabc_value"] = result
+        return result
+
+
+def _mark_kept(gm):
+    for n in gm.graph.nodes:
+        if n.op == "call_module":
+            for a in list(n.args[1:]) + list(n.kwargs.values()):
+                if isinstance(a, torch.fx.Node):
+                    a.meta["fabc_keep"] = True
+        if n.op == "call_module" and len(n.args) > 1:
+            n.args[0].meta["fabc_keep"] = True
 
 
 class _Tracer(torch.fx.Tracer if torch else object):
@@ -97,7 +126,7 @@ def _where(node):
     return "module '%s', node %s (%s %s)%s" % (path, node.name, node.op, target, line)
 
 
-class _Emitter(LayerEmitter):
+class _Emitter(LayerEmitter, MaskEmitter):
     def __init__(self, gm, root, input_names, output_names, rooted=False):
         self.gm, self.root, self.rooted = gm, root, rooted
         self.modules = dict(root.named_modules())
@@ -105,6 +134,9 @@ class _Emitter(LayerEmitter):
         self.vals = {}
         self.n = 0
         self.inputs = []
+        self.input_shapes = {}  # fab input name -> example shape
+        self.gm_values = {}  # fab input name -> example value (masks' checks)
+        self.param_map = {}  # fab parameter -> state_dict name where they differ
         self.input_names = list(input_names or [])
         self.output_names = output_names
         self.outputs = []
@@ -154,8 +186,14 @@ class _Emitter(LayerEmitter):
                       "matmul's transpose(-1, -2))")
         if v.kind == "tuple":
             self.fail(node, "uses a tuple result as a tensor")
-        if v.kind == "mask":
-            self.fail(node, "boolean inputs (masks) are not supported by the importer yet")
+        if v.kind == "flags":
+            self.fail(node, "uses a mask as a tensor (fabc takes masks in mha's key_padding_mask, masked_fill "
+                      "before softmax and the masked mean; see docs/python.md)")
+        if v.kind in ("masked_scores", "masked_x", "masked_sum", "mask_count"):
+            self.fail(node, "a masked value other than masked_fill + softmax or the masked mean's "
+                      "(x * m).sum(-2) / m.sum(-2)")
+        if v.kind == "const":
+            self.fail(node, "uses a constant tensor (fabc takes one as a causal attn_mask only)")
         if v.kind == "posweight":
             maxlen = "" if v.rows == v.maxlen else ", maxlen = %d" % v.maxlen
             return "posembed(%d, %d%s) as %s" % (v.rows, v.dim, maxlen, self.rel(v.path))
@@ -241,10 +279,12 @@ class _Emitter(LayerEmitter):
             self.fail(node, "the input is not a tensor")
         idx = len(self.inputs)
         name = self.input_names[idx] if idx < len(self.input_names) else node.target
+        self.input_shapes[name] = tuple(shape)
+        self.gm_values[name] = node.meta.get("fabc_value")
         if tm.dtype is torch.bool:
-            # Masks: reported by the layer that takes one (attention masks
-            # come with issue 13's run-time masks).
-            self.vals[node.name] = _Val(kind="mask")
+            # A padding mask, True = token (as an attention_mask); i32 in fab.
+            self.inputs.append("%s: i32[%s]" % (name, ", ".join(str(d) for d in shape)))
+            self.vals[node.name] = _Val(kind="flags", name=name, pad=False)
             return
         if tm.dtype in (torch.int32, torch.int64, torch.int16, torch.uint8):
             dt = "i32"
@@ -253,7 +293,7 @@ class _Emitter(LayerEmitter):
         else:
             self.fail(node, "input dtype %s (fabc takes f32 activations and i32 token ids)" % tm.dtype)
         self.inputs.append("%s: %s[%s]" % (name, dt, ", ".join(str(d) for d in shape)))
-        self.vals[node.name] = _Val(name)
+        self.vals[node.name] = _Val(name, int_input=dt == "i32")
 
     def op_get_attr(self, node):
         owner, _, leaf = node.target.rpartition(".")
@@ -262,8 +302,20 @@ class _Emitter(LayerEmitter):
             self.vals[node.name] = _Val(kind="posweight", rows=m.num_embeddings, dim=m.embedding_dim,
                                         maxlen=m.num_embeddings, path=owner)
             return
-        self.fail(node, "reads parameter '%s' directly (only an nn.Embedding's weight, as positions, "
-                  "is supported)" % node.target)
+        p = self.gm.get_parameter(node.target) if node.target in dict(self.gm.named_parameters()) else None
+        shape = _shape(node) if _shape(node) is not None else ()
+        if p is not None and len(shape) in (2, 3) and shape[:-2] in ((), (1,)):
+            # A learned positional table as nn.Parameter [S, d] or [1, S, d]:
+            # posembed's `<name>.weight`, bound to the parameter (reshaped).
+            self.param_map[node.target + ".weight"] = node.target
+            self.vals[node.name] = _Val(kind="posweight", rows=shape[-2], dim=shape[-1], maxlen=shape[-2],
+                                        path=node.target)
+            return
+        if p is None and node.target in dict(self.gm.named_buffers()) or "_tensor_constant" in node.target:
+            self.vals[node.name] = _Val(kind="const")  # a causal mask, say (checked where used)
+            return
+        self.fail(node, "reads parameter '%s' directly (only an nn.Embedding's weight or an [S, d] / "
+                  "[1, S, d] table, as positions, is supported)" % node.target)
 
     def op_output(self, node):
         res = node.args[0]
@@ -286,6 +338,20 @@ class _Emitter(LayerEmitter):
     def op_call_function(self, node):
         t = node.target
         a = node.args
+        name = _MASK_FUNCS.get(t)
+        if name and self.flags_op(node, name, a):
+            return
+        if self.const_op(node, getattr(t, "__name__", "")):
+            return
+        if t in (operator.mul, torch.mul) and (self.masked_product(node, a[0], a[1]) or
+                                               self.masked_product(node, a[1], a[0])):
+            return
+        if t in (operator.truediv, torch.div) and self.masked_mean(node, a[0], a[1]):
+            return
+        if t is torch.sum and self.masked_sum(node):
+            return
+        if t in (torch.clamp, torch.clamp_min) and self.clamp_count(node):
+            return
         if t in (operator.add, torch.add, operator.iadd):
             return self.binary(node, "+")
         if t in (operator.mul, torch.mul, operator.imul):
@@ -327,6 +393,16 @@ class _Emitter(LayerEmitter):
 
     def op_call_method(self, node):
         t, a = node.target, node.args
+        if self.flags_op(node, t, a) or self.const_op(node, t):
+            return
+        if t in ("mul", "mul_") and (self.masked_product(node, a[0], a[1]) or self.masked_product(node, a[1], a[0])):
+            return
+        if t in ("div", "div_") and self.masked_mean(node, a[0], a[1]):
+            return
+        if t == "sum" and self.masked_sum(node):
+            return
+        if t in ("clamp", "clamp_min") and self.clamp_count(node):
+            return
         if t in ("long", "int", "float", "contiguous", "to", "type_as", "clone", "detach"):
             self.vals[node.name] = self.vals[a[0].name]
             return
@@ -386,6 +462,8 @@ class _Emitter(LayerEmitter):
         if dim is None or dim not in (-1, len(shape) - 1):
             self.fail(node, "softmax over axis %r (fabc's softmax is over the last axis)" % (dim,))
         v = self.vals[x.name]
+        if v.kind == "masked_scores":
+            return self.softmax_masked(node, v)
         if v.kind == "scaled":
             return self.set(node, "softmax(%s, scale = %s)" % (v.src, _num(v.factor)))
         return self.set(node, "softmax(%s)" % self.expr(node, x))
@@ -491,6 +569,21 @@ class _Emitter(LayerEmitter):
             return
         self.fail(node, "indexing with %r is not supported" % (idx,))
 
+    def const_op(self, node, name):
+        """Tensors made from shapes and constants (torch.ones(s, s).triu(1),
+        a buffer's slice): kept as "const" for a causal attn_mask."""
+        if name not in _CONST_OPS:
+            return False
+        for a in node.all_input_nodes:
+            v = self.vals.get(a.name)
+            if v is None or v.kind not in ("const", "meta"):
+                return False
+        if name in ("getitem", "bool", "float", "to", "triu", "tril", "masked_fill", "type_as") and \
+                self.vals.get(node.args[0].name, _Val()).kind != "const":
+            return False
+        self.vals[node.name] = _Val(kind="const")
+        return True
+
     def render(self, lines):
         """Block calls as statements; runs of one block over consecutive
         instances (layers.0, layers.1, ...), each taking the last one's
@@ -522,7 +615,8 @@ class _Emitter(LayerEmitter):
 
     def source(self, name):
         head = ["// Written by fabc.from_torch from %s; parameter names are its state_dict names." %
-                type(self.root).__name__, ""]
+                type(self.root).__name__]
+        head += ["// %s is the state_dict's %s (reshaped)." % kv for kv in sorted(self.param_map.items())] + [""]
         return "\n".join(head + self.block_defs +
                          ["model %s(%s) -> (%s) {" % (name, ", ".join(self.inputs), ", ".join(self.outputs))]
                          + self.render(self.lines) + ["}", ""])
@@ -549,7 +643,9 @@ def from_torch(module, example_inputs, input_names=None, output_names=None, name
     or a dict by argument name) and returns (.fab source text, mapping),
     mapping = {fab parameter name: state_dict name} for every parameter of
     the program (the same names: the state_dict binds unchanged; buffers
-    and unused entries are not in it).  input_names / output_names rename the
+    and unused entries are not in it; a positional nn.Parameter [1, S, d]
+    maps `<name>.weight` to `<name>`, bound reshaped).  Mask inputs (ints,
+    nonzero = token; bools, True = token) become i32 inputs.  input_names / output_names rename the
     model's inputs and outputs (default: forward()'s argument names; "y",
     or "y0", "y1", ... for several outputs; a returned dict's keys)."""
     if torch is None:
@@ -573,7 +669,8 @@ def from_torch(module, example_inputs, input_names=None, output_names=None, name
             gm = torch.fx.GraphModule(module, graph)
         try:
             with torch.no_grad():
-                ShapeProp(gm).propagate(*args)
+                _mark_kept(gm)
+                _ValueProp(gm).propagate(*args)
         except Exception as e:
             raise Error("from_torch: running %s on the example inputs failed: %s" % (type(module).__name__, e)) from e
         if input_names is None and rooted and not isinstance(example_inputs, dict):
@@ -587,10 +684,11 @@ def from_torch(module, example_inputs, input_names=None, output_names=None, name
     # checks it): each is the state_dict entry of the same name.
     params = _compile(source=src).weights
     state = module.state_dict()
-    missing = [p for p in params if p not in state]
+    mapping = {p: em.param_map.get(p, p) for p in params}
+    missing = [p for p in params if mapping[p] not in state]
     if missing:
         raise Error("from_torch: the written program has parameters the state_dict lacks: %s" % ", ".join(missing))
-    return src, {p: p for p in params}
+    return src, mapping
 
 
 class _LeafRoot(nn.Module if torch else object):
@@ -609,6 +707,7 @@ def compile_torch(module, example_inputs, target="cpu", accel=None, input_names=
     src, mapping = from_torch(module, example_inputs, input_names=input_names, output_names=output_names)
     m = _compile(source=src, target=target, accel=accel, **kw)
     state = module.state_dict()
-    m.load_weights({p: state[mapping[p]].detach().to(torch.float32).cpu().numpy() for p in m.weights})
+    m.load_weights({p: state[mapping[p]].detach().to(torch.float32).cpu().numpy().reshape(m.weights[p].shape)
+                    for p in m.weights})
     m.source = src
     return m

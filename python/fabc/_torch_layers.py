@@ -179,11 +179,18 @@ class LayerEmitter:
         for p in projs[1:]:
             if type(getattr(m, p)) is not type(proj):
                 self.fail(node, "attention projections of different types")
-        if len(node.args) != 1 or node.kwargs:
-            self.fail(node, "attention called with more than the input (masks, cross attention)")
+        if len(node.args) > 2 or node.kwargs:
+            self.fail(node, "attention called with more than the input and a mask (cross attention, options)")
         args = [x, str(_heads_of(m))] + ([kind] if kind else []) + ([] if names == "short" else ['names = "%s"' % names])
         if not bias:
             args.append("bias = false")
+        if len(node.args) == 2:  # attn(x, mask): checked on the example to be a key-padding mask
+            f = self.flags(node.args[1])
+            if f is None or not _shape(node.args[1]) == self.input_shapes[f.name] == _shape(node.args[0])[:-1]:
+                self.fail(node, "attention called with a second argument that is not a padding mask input [.., s] "
+                          "(one flag per token of x)")
+            self.check_hf_mask(node, m, _heads_of(m), f.name)
+            args.append("mask = %s" % f.name)
         return "mha(%s%s) as %s" % (", ".join(args), opts, path)
 
     def mha_check(self, node, m):
@@ -194,8 +201,22 @@ class LayerEmitter:
         if m.in_proj_bias is None:
             self.fail(node, "nn.MultiheadAttention without bias")
 
-    def mha_expr(self, m, x, path):
-        return 'mha(%s, %d, proj = "dense", names = "packed") as %s' % (x, m.num_heads, path)
+    def mha_expr(self, m, x, path, opts=""):
+        return 'mha(%s, %d, proj = "dense", names = "packed"%s) as %s' % (x, m.num_heads, opts, path)
+
+    def mask_opts(self, node, kpm, attn_mask, kpm_name, attn_name):
+        """', mask = m, causal = 1' for a key_padding_mask (True = padding,
+        derived from a token-flag input) and a causal attn_mask."""
+        opts = ""
+        if kpm is not None:
+            tm = kpm.meta.get("tensor_meta") if isinstance(kpm, torch.fx.Node) else None
+            if tm is None or tm.dtype is not torch.bool:
+                self.fail(node, "%s of dtype %s (fabc takes a bool mask, True = padding)" %
+                          (kpm_name, tm.dtype if tm is not None else type(kpm).__name__))
+            opts += ", mask = %s" % self.mask_of(node, kpm, kpm_name)
+        if self.is_causal(node, attn_mask, attn_name):
+            opts += ", causal = 1"
+        return opts
 
     def mha_module(self, node, m, path):
         self.mha_check(node, m)
@@ -204,18 +225,27 @@ class LayerEmitter:
                    enumerate(("query", "key", "value")))
         if not (q is k is v):
             self.fail(node, "nn.MultiheadAttention with different query, key and value (self-attention only)")
-        for key in ("key_padding_mask", "attn_mask"):
-            if node.kwargs.get(key) is not None or (key == "key_padding_mask" and len(node.args) > 3):
-                self.fail(node, "attention masks are not supported by the importer yet")
+        kw = dict(zip(("query", "key", "value", "key_padding_mask", "need_weights", "attn_mask"), node.args))
+        kw.update(node.kwargs)
+        opts = self.mask_opts(node, kw.get("key_padding_mask"), kw.get("attn_mask"), "key_padding_mask", "attn_mask")
         shape = _shape(q)
         if not m.batch_first and len(shape) == 3:
             self.fail(node, "nn.MultiheadAttention(batch_first=False) on a batch: fabc takes [.., seq, d]")
-        expr = self.tmp(self.mha_expr(m, self.expr(node, q), path), path)
+        expr = self.tmp(self.mha_expr(m, self.expr(node, q), path, opts), path)
         self.vals[node.name] = _Val(kind="tuple", items={0: expr})
 
-    def encoder_layer(self, node, m, x, path):
-        if len(node.args) > 1 or any(v is not None for v in node.kwargs.values()):
-            self.fail(node, "masks are not supported by the importer yet")
+    def encoder_opts(self, node, mask_key):
+        kw = dict(zip(("src", mask_key, "src_key_padding_mask"), node.args))
+        kw.update(node.kwargs)
+        extra = [k for k, v in kw.items() if k not in ("src", mask_key, "src_key_padding_mask") and v is not None]
+        if extra:
+            self.fail(node, "%s with %s" % (type(self.gm.get_submodule(node.target)).__name__, ", ".join(extra)))
+        return self.mask_opts(node, kw.get("src_key_padding_mask"), kw.get(mask_key),
+                              "src_key_padding_mask", mask_key)
+
+    def encoder_layer(self, node, m, x, path, opts=None):
+        if opts is None:
+            opts = self.encoder_opts(node, "src_mask")
         self.mha_check(node, m.self_attn)
         if not m.self_attn.batch_first and len(_shape(node.args[0])) == 3:
             self.fail(node, "nn.TransformerEncoderLayer(batch_first=False) on a batch: fabc takes [.., seq, d]")
@@ -237,17 +267,16 @@ class LayerEmitter:
         ln2 = self.layernorm(node, m.norm2, "%s", _join(path, "norm2"))
         attn = _join(path, "self_attn")
         if m.norm_first:
-            t = self.tmp("%s + %s" % (x, self.mha_expr(m.self_attn, ln1 % x, attn)), path or None)
+            t = self.tmp("%s + %s" % (x, self.mha_expr(m.self_attn, ln1 % x, attn, opts)), path or None)
             return "%s + %s" % (t, ffn(ln2 % t))
-        t = self.tmp(ln1 % ("%s + %s" % (x, self.mha_expr(m.self_attn, x, attn))), path or None)
+        t = self.tmp(ln1 % ("%s + %s" % (x, self.mha_expr(m.self_attn, x, attn, opts))), path or None)
         return ln2 % ("%s + %s" % (t, ffn(t)))
 
     def encoder(self, node, m, x, path):
-        if len(node.args) > 1 or any(v is not None for v in node.kwargs.values()):
-            self.fail(node, "masks are not supported by the importer yet")
+        opts = self.encoder_opts(node, "mask")
         for i, layer in enumerate(m.layers):
             p = _join(path, "layers.%d" % i)
-            x = self.tmp(self.encoder_layer(node, layer, x, p), p)
+            x = self.tmp(self.encoder_layer(node, layer, x, p, opts), p)
         if m.norm is not None:
             x = self.layernorm(node, m.norm, x, _join(path, "norm"))
         return x

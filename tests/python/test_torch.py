@@ -77,6 +77,11 @@ class Wrap(nn.Module):
         return self.attn(x)
 
 
+class Wrap2(Wrap):
+    def forward(self, x, mask):
+        return self.attn(x, mask)
+
+
 class RoundTrip(unittest.TestCase):
     def setUp(self):
         torch.manual_seed(0)
@@ -169,7 +174,186 @@ class RoundTrip(unittest.TestCase):
         check(self, M(), torch.randint(0, 50, (3, 8)))
 
 
+class MHAMasked(nn.Module):
+    """nn.MultiheadAttention on a padded batch, a causal attn_mask made the
+    usual ways, and a masked mean with a clamped count."""
+
+    def __init__(self, kpm="eq", causal=None):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
+        self.kpm, self.causal = kpm, causal
+        self.register_buffer("future", torch.triu(torch.ones(16, 16), 1).bool(), persistent=False)
+
+    def forward(self, x, mask):
+        kpm = mask == 0 if self.kpm == "eq" else ~mask.bool()
+        am = {None: None, "buffer": self.future, "subsequent": nn.Transformer.generate_square_subsequent_mask(16),
+              "tril": torch.tril(torch.ones(16, 16), -1).bool()}[self.causal]
+        y = self.attn(x, x, x, key_padding_mask=kpm, attn_mask=am, need_weights=False)[0]
+        m = mask.float()[..., None]
+        return (y * m).sum(-2) / m.sum(-2).clamp(min=1e-9)
+
+
+class EncoderMasked(nn.Module):
+    def __init__(self, stack, causal=False):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2) if stack else layer
+        self.causal = nn.Transformer.generate_square_subsequent_mask(16) if causal else None
+
+    def forward(self, x, mask):
+        # PyTorch's nested-tensor path zeroes padded rows: compare the masked mean.
+        y = self.enc(x, self.causal, src_key_padding_mask=mask == 0)
+        m = mask[..., None].to(y.dtype)
+        return (y * m).sum(-2) / m.sum(-2)
+
+
+class HandMasked(HandAttention):
+    def forward(self, x, mask):
+        b, s, d = x.shape[0], x.shape[1], x.shape[2]
+        q = self.q(x).view(b, s, self.h, self.dh).transpose(1, 2)
+        k = self.k(x).view(b, s, self.h, self.dh).transpose(1, 2)
+        v = self.v(x).view(b, s, self.h, self.dh).transpose(1, 2)
+        sc = q @ k.transpose(-2, -1) / math.sqrt(self.dh)
+        sc = sc.masked_fill(mask[:, None, None, :] == 0, float("-inf"))
+        return self.o((F.softmax(sc, dim=-1) @ v).transpose(1, 2).reshape(b, s, d))
+
+
+MASK = gen.padding_mask([16, 11, 6, 1], 16)  # no sample fully padded (PyTorch: NaN, fabc: 0)
+
+
+class RoundTripMasks(unittest.TestCase):
+    def setUp(self):
+        torch.manual_seed(0)
+
+    def test_padded_fabnet(self):
+        m = gen.prepare(wild.PaddedFABNet(30, 16, 32, 64, 4, 3)).eval()
+        ids = torch.randint(1, 30, (4, 16), dtype=torch.int32) * MASK
+        src, mapping = fabc.from_torch(m, (ids, MASK), input_names=["tokens", "mask"])
+        self.assertIn("model paddedfabnet(tokens: i32[4, 16], mask: i32[4, 16])", src)
+        self.assertIn('mha(t3, 4, names = "hf", mask = mask) as layers.1.attn', src)
+        self.assertIn("meanpool(t9, mask = mask)", src)
+        self.assertIn("posembed(16, 32) as pos_embedding", src)
+        self.assertEqual(mapping["pos_embedding.weight"], "pos_embedding")  # [1, S, d] reshaped
+        with torch.no_grad():
+            want = m(ids, MASK).numpy()
+        for target in ("cpu", "fpga"):
+            with self.subTest(target=target):
+                c = fabc.compile_torch(m, (ids, MASK), target=target, accel=FP32 if target == "fpga" else None,
+                                       input_names=["tokens", "mask"])
+                feed = {"tokens": ids.numpy(), "mask": MASK.numpy()}
+                got = c.simulate(**feed) if target == "fpga" else c(**feed)
+                np.testing.assert_allclose(got["y"], want, rtol=RTOL, atol=ATOL)
+
+    def test_mha_key_padding_mask(self):
+        x = gen.randn(4, 16, 32)
+        src = check(self, gen.prepare(MHAMasked()), (x, MASK), input_names=["x", "mask"])
+        self.assertIn('names = "packed", mask = mask) as attn', src)
+        self.assertIn("meanpool(t1, mask = mask)", src)
+        # Bool inputs are attention masks too (True = token), also at run time.
+        src = check(self, gen.prepare(MHAMasked("inv")), (x, MASK.bool()), input_names=["x", "mask"],
+                    targets=("cpu",))
+        self.assertIn("mask: i32[4, 16]", src)
+        for causal in ("buffer", "subsequent"):
+            src = check(self, gen.prepare(MHAMasked("eq", causal)), (x, MASK), input_names=["x", "mask"],
+                        targets=("cpu",))
+            self.assertIn("mask = mask, causal = 1) as attn", src)
+        # Traced on one sample, run on the padded batch (bool masks converted).
+        m = gen.prepare(MHAMasked("eq", "buffer")).eval()
+        c = fabc.compile_torch(m, (x[0], MASK[0]), input_names=["x", "mask"])
+        self.assertIn("mask: i32[16]", c.source)
+        with torch.no_grad():
+            want = torch.stack([m(x[i], MASK[i]) for i in range(4)]).numpy()
+        np.testing.assert_allclose(c(x=x.numpy(), mask=MASK.bool().numpy())["y"], want, rtol=RTOL, atol=ATOL)
+
+    def test_encoder_src_key_padding_mask(self):
+        x = gen.randn(4, 16, 32)
+        for stack in (False, True):
+            src = check(self, gen.prepare(EncoderMasked(stack)), (x, MASK), input_names=["x", "mask"],
+                        targets=("cpu", "fpga") if stack else ("cpu",))
+            self.assertEqual(src.count("mask = mask) as enc."), 2 if stack else 1)
+            src = check(self, gen.prepare(EncoderMasked(stack, causal=True)), (x, MASK), input_names=["x", "mask"],
+                        targets=("cpu",))
+            self.assertEqual(src.count("mask = mask, causal = 1) as enc."), 2 if stack else 1)
+
+    def test_masked_fill_before_softmax(self):
+        src = check(self, HandMasked(32, 4), (gen.randn(4, 16, 32).float(), MASK), input_names=["x", "mask"],
+                    targets=("cpu",))
+        self.assertIn("mask = mask);", src)
+        self.assertIn("softmax(", src)
+
+
 class Unsupported(unittest.TestCase):
+    def test_mask_errors(self):
+        x = gen.randn(4, 16, 32)
+        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*attn_mask is not causal"):
+            fabc.from_torch(gen.prepare(MHAMasked("eq", "tril")), (x, MASK))
+
+        class FillTokens(HandMasked):
+            def forward(self, x, mask):
+                sc = self.q(x) @ self.k(x).transpose(-2, -1)
+                return F.softmax(sc.masked_fill(mask[:, None, :].bool(), float("-inf")), dim=-1)
+
+        with self.assertRaisesRegex(fabc.Error, "node masked_fill .*masked_fill at the tokens"):
+            fabc.from_torch(FillTokens(32, 4), (x.float(), MASK))
+
+        class CompareOne(HandMasked):
+            def forward(self, x, mask):
+                return F.softmax(self.q(x).masked_fill(mask[..., None] == 1, 0.0), dim=-1)
+
+        with self.assertRaisesRegex(fabc.Error, "node eq .*mask compared with 1"):
+            fabc.from_torch(CompareOne(32, 4), (x.float(), MASK))
+
+        class IgnoresMask(wild.HFAttention):  # kept whole: checked on the example
+            def forward(self, x, mask):
+                return super().forward(x)
+
+        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*IgnoresMask\\(x, mask\\) does not compute attention"):
+            fabc.from_torch(gen.prepare(Wrap2(attn=IgnoresMask(32, 4, False))), (x, MASK))
+
+        class Fn2(nn.Module):
+            def __init__(self, fn):
+                super().__init__()
+                self.fn, self.attn = fn, nn.MultiheadAttention(32, 4, batch_first=True)
+                self.enc = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+
+            def forward(self, x, mask):
+                return self.fn(self, x, mask)
+
+        def mha(self, x, kpm, am=None):
+            return self.attn(x, x, x, key_padding_mask=kpm, attn_mask=am)[0]
+
+        for fn, why in ((lambda s, x, m: x.masked_fill(~m[..., None], 0.0), "~ of an integer mask"),
+                        (lambda s, x, m: x[..., :1] * m[:, :1, None], "indexing a mask with"),
+                        (lambda s, x, m: x * m.flip(-1)[..., None], "flip of a mask is not supported"),
+                        (lambda s, x, m: mha(s, x, x[..., 0] > 0), "key_padding_mask is not a padding mask"),
+                        (lambda s, x, m: mha(s, x, (m == 0).float()), "key_padding_mask of dtype torch.float32"),
+                        (lambda s, x, m: mha(s, x, m == 0, x[0, :, :16] > 0), "attn_mask depends on the model"),
+                        (lambda s, x, m: mha(s, x, m == 0, torch.triu(torch.ones(16, 16, 16), 1).bool()),
+                         "attn_mask of shape \\[16, 16, 16\\]"),
+                        (lambda s, x, m: s.enc(x, src_key_padding_mask=m == 0, is_causal=True), "TypeError|is_causal"),
+                        (lambda s, x, m: x.masked_fill((m == 0)[..., None], 0.0).softmax(-1), "masked_fill with 0.0"),
+                        (lambda s, x, m: x.masked_fill((m == 0)[:, None, :], float("-inf")), "masked_fill with a mask of shape"),
+                        (lambda s, x, m: x * m.sum(-1)[:, None, None], "sum of a mask other than"),
+                        (lambda s, x, m: x * (m == 0)[..., None], "a product with a mask other than"),
+                        (lambda s, x, m: (x * m[..., None]).sum(-1), "masked sum over an axis other"),
+                        (lambda s, x, m: (x * m[..., None]).sum(-2) / m[..., None].sum(-2).clamp(min=2),
+                         "clamp of the token count"),
+                        (lambda s, x, m: (x * m[..., None]).sum(-2) + x[:, 0], "a masked value other than"),
+                        (lambda s, x, m: x + (m == 0).float()[..., None] * -1e9, "uses a mask as a tensor")):
+            with self.subTest(why=why), self.assertRaisesRegex(fabc.Error, "from_torch: .*(" + why + ")"):
+                fabc.from_torch(Fn2(fn), (x.float(), MASK))
+
+        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*second argument that is not a padding mask"):
+            fabc.from_torch(gen.prepare(Wrap2(attn=IgnoresMask(32, 4, False))), (x, MASK[..., None]))
+
+        class MaskAsTensor(nn.Module):
+            def forward(self, x, mask):
+                return x + mask[..., None].float()
+
+        with self.assertRaisesRegex(fabc.Error, "node add .*uses a mask as a tensor"):
+            fabc.from_torch(MaskAsTensor(), (x, MASK.bool()))
+
+
     def test_errors_name_module_and_node(self):
         class Conv(nn.Module):
             def __init__(self):
@@ -204,7 +388,10 @@ class Unsupported(unittest.TestCase):
             def forward(self, x, mask):
                 return self.attn(x, x, x, key_padding_mask=mask)[0]
 
-        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*masks"):
+        # A bool input is an attention mask (True = token): given as the
+        # key_padding_mask itself it would mean the opposite.
+        with self.assertRaisesRegex(fabc.Error, "module 'attn'.*key_padding_mask is True/nonzero at tokens.*"
+                                    "pass the attention mask"):
             fabc.from_torch(Masked(), (torch.randn(1, 4, 8), torch.zeros(1, 4, dtype=torch.bool)))
 
         with self.assertRaisesRegex(fabc.Error, "whole model"):
