@@ -113,27 +113,39 @@ def fourier_mix(x):
     return torch.fft.fft(torch.fft.fft(x, dim=-1), dim=-2).real
 
 
-def mha(q, k, v, heads):
+def mha(q, k, v, heads, mask=None, causal=False):
+    """Softmax attention per head; mask i32 [.., t] (0 = padding), causal
+    (query i sees keys j <= i).  A row with every key masked gives zeros."""
     *lead, s, d = q.shape
     t = k.shape[-2]
     dh = d // heads
     qh = q.reshape(*lead, s, heads, dh).transpose(-2, -3)
     kh = k.reshape(*lead, t, heads, dh).transpose(-2, -3)
     vh = v.reshape(*lead, t, heads, dh).transpose(-2, -3)
-    a = torch.softmax(qh @ kh.transpose(-1, -2) / math.sqrt(dh), dim=-1)
+    sc = qh @ kh.transpose(-1, -2) / math.sqrt(dh)
+    keep = torch.ones(sc.shape, dtype=torch.bool)
+    if mask is not None:
+        keep = keep & (mask != 0)[..., None, None, :]
+    if causal:
+        keep = keep & torch.ones(s, t).tril().bool()
+    a = torch.softmax(sc.masked_fill(~keep, float("-inf")), dim=-1)
+    a = torch.nan_to_num(a, nan=0.0)  # every key masked: zeros
     return (a @ vh).transpose(-2, -3).reshape(*lead, s, d)
 
 
-def mha_torch(q, k, v, heads):
-    """The same through nn.MultiheadAttention with identity projections."""
-    d = q.shape[-1]
+def mha_torch(q, k, v, heads, mask=None, causal=False):
+    """nn.MultiheadAttention with identity projections, key_padding_mask =
+    (mask == 0) and attn_mask = triu(ones, 1) for causal."""
+    d, s, t = q.shape[-1], q.shape[-2], k.shape[-2]
     m = nn.MultiheadAttention(d, heads, bias=True, batch_first=True).double()
     with torch.no_grad():
         m.in_proj_weight.copy_(torch.eye(d, dtype=torch.float64).repeat(3, 1))
         m.in_proj_bias.zero_()
         m.out_proj.weight.copy_(torch.eye(d, dtype=torch.float64))
         m.out_proj.bias.zero_()
-    return m(q, k, v, need_weights=False)[0]
+    kpm = (mask == 0) if mask is not None else None
+    am = torch.triu(torch.ones(s, t), 1).bool() if causal else None
+    return m(q, k, v, key_padding_mask=kpm, attn_mask=am, need_weights=False)[0]
 
 
 class FFN(nn.Module):
@@ -503,6 +515,24 @@ for kind in "fa":
         block_case(kind, pre)
 
 
+def emit_embed_pos(ir, xi, m, seq, d):
+    """FABNet's input: token embedding of the ids input xi plus the first
+    seq rows of the learned positional table (nn.Embedding weights)."""
+    e = ir.weight("embed.weight", m.embed.weight, "normal(0.0, 1.0)")
+    p = ir.weight("pos.weight", m.pos.weight, "normal(0.0, 1.0)")
+    x = ir.op("embed", [xi, e], {}, "f32", xi[1] + (d,))
+    ps = ir.op("slice", [p], {"axis": 0, "start": 0, "size": seq}, "f32", (seq, d))
+    return emit_add(ir, x, ps)
+
+
+def emit_head(ir, x, m, d, classes):
+    """The classifier: nn.Linear(d, classes) named head, output logits."""
+    b = 1 / math.sqrt(d)
+    hw = ir.weight("head.weight", m.head.weight, init_uniform(b))
+    hb = ir.weight("head.bias", m.head.bias, init_uniform(b))
+    ir.output(ir.op("dense", [x, hw, hb], {}, "f32", x[1][:-1] + (classes,)), "logits")
+
+
 def fabnet_case(prenorm):
     name = "fabnet_small_" + ("pre" if prenorm else "post")
 
@@ -512,21 +542,12 @@ def fabnet_case(prenorm):
         ids = torch.randint(0, vocab, (2, seq), dtype=torch.int32)
         y = m(ids)
         ir = IR(name)
-        xi = ir.input("ids", "i32", ids.shape)
-        e = ir.weight("embed.weight", m.embed.weight, "normal(0.0, 1.0)")
-        p = ir.weight("pos.weight", m.pos.weight, "normal(0.0, 1.0)")
-        x = ir.op("embed", [xi, e], {}, "f32", (2, seq, d))
-        ps = ir.op("slice", [p], {"axis": 0, "start": 0, "size": seq}, "f32", (seq, d))
-        x = emit_add(ir, x, ps)
+        x = emit_embed_pos(ir, ir.input("ids", "i32", ids.shape), m, seq, d)
         for i, blk in enumerate(m.layers):
             x = emit_block(ir, x, blk, "layers.%d" % i)
         if prenorm:
             x = emit_ln(ir, x, m.norm, "norm")
-        x = ir.op("meanpool", [x], {}, "f32", (2, d))
-        b = 1 / math.sqrt(d)
-        hw = ir.weight("head.weight", m.head.weight, init_uniform(b))
-        hb = ir.weight("head.bias", m.head.bias, init_uniform(b))
-        ir.output(ir.op("dense", [x, hw, hb], {}, "f32", (2, classes)), "logits")
+        emit_head(ir, ir.op("meanpool", [x], {}, "f32", (2, d)), m, d, classes)
         finish(outdir, name, ir, m, {"ids": ids}, {"logits": y})
 
     gen.__name__ = name
@@ -549,39 +570,6 @@ def padding_mask(lengths, seq):
     return torch.tensor([[1 if j < n else 0 for j in range(seq)] for n in lengths], dtype=torch.int32)
 
 
-def mha_masked(q, k, v, heads, mask=None, causal=False):
-    *lead, s, d = q.shape
-    t = k.shape[-2]
-    dh = d // heads
-    qh = q.reshape(*lead, s, heads, dh).transpose(-2, -3)
-    kh = k.reshape(*lead, t, heads, dh).transpose(-2, -3)
-    vh = v.reshape(*lead, t, heads, dh).transpose(-2, -3)
-    sc = qh @ kh.transpose(-1, -2) / math.sqrt(dh)
-    keep = torch.ones(sc.shape, dtype=torch.bool)
-    if mask is not None:
-        keep = keep & (mask != 0)[..., None, None, :]
-    if causal:
-        keep = keep & torch.ones(s, t).tril().bool()
-    a = torch.softmax(sc.masked_fill(~keep, float("-inf")), dim=-1)
-    a = torch.nan_to_num(a, nan=0.0)  # every key masked: zeros
-    return (a @ vh).transpose(-2, -3).reshape(*lead, s, d)
-
-
-def mha_torch_masked(q, k, v, heads, mask=None, causal=False):
-    """nn.MultiheadAttention with identity projections, key_padding_mask =
-    (mask == 0) and attn_mask = triu(ones, 1) for causal."""
-    d, s, t = q.shape[-1], q.shape[-2], k.shape[-2]
-    m = nn.MultiheadAttention(d, heads, bias=True, batch_first=True).double()
-    with torch.no_grad():
-        m.in_proj_weight.copy_(torch.eye(d, dtype=torch.float64).repeat(3, 1))
-        m.in_proj_bias.zero_()
-        m.out_proj.weight.copy_(torch.eye(d, dtype=torch.float64))
-        m.out_proj.bias.zero_()
-    kpm = (mask == 0) if mask is not None else None
-    am = torch.triu(torch.ones(s, t), 1).bool() if causal else None
-    return m(q, k, v, key_padding_mask=kpm, attn_mask=am, need_weights=False)[0]
-
-
 def masked_mean(x, mask):
     """Mean over the tokens whose flag is 1 (zeros when there is none)."""
     m = mask.to(x.dtype)[..., None]
@@ -592,8 +580,8 @@ def masked_mean(x, mask):
 def mha_keypad(outdir):
     q, k, v = randn(3, 10, 32), randn(3, 10, 32), randn(3, 10, 32)
     mask = padding_mask([7, 10, 0], 10)  # the last sample is all padding
-    y = mha_masked(q, k, v, 4, mask)
-    ref = mha_torch_masked(q[:2], k[:2], v[:2], 4, mask[:2])  # PyTorch: NaN for the third
+    y = mha(q, k, v, 4, mask)
+    ref = mha_torch(q[:2], k[:2], v[:2], 4, mask[:2])  # PyTorch: NaN for the third
     assert torch.allclose(y[:2], ref, rtol=1e-10, atol=1e-12)
     assert torch.all(y[2] == 0)
     ir = IR("mha_keypad")
@@ -607,10 +595,10 @@ def mha_keypad(outdir):
 def mha_causal(outdir):
     q, k, v = randn(2, 9, 24), randn(2, 9, 24), randn(2, 9, 24)
     mask = padding_mask([9, 5], 9)
-    y = mha_masked(q, k, v, 3, causal=True)
-    y_pad = mha_masked(q, k, v, 3, mask, causal=True)
-    assert torch.allclose(y, mha_torch_masked(q, k, v, 3, causal=True), rtol=1e-10, atol=1e-12)
-    assert torch.allclose(y_pad, mha_torch_masked(q, k, v, 3, mask, causal=True), rtol=1e-10, atol=1e-12)
+    y = mha(q, k, v, 3, causal=True)
+    y_pad = mha(q, k, v, 3, mask, causal=True)
+    assert torch.allclose(y, mha_torch(q, k, v, 3, causal=True), rtol=1e-10, atol=1e-12)
+    assert torch.allclose(y_pad, mha_torch(q, k, v, 3, mask, causal=True), rtol=1e-10, atol=1e-12)
     ir = IR("mha_causal")
     ins = [ir.input(n, "f32", t.shape) for n, t in (("q", q), ("k", k), ("v", v))]
     mi = ir.input("mask", "i32", mask.shape)
@@ -649,7 +637,7 @@ class PaddedFABNet(FABNet):
             if not b.heads:
                 return fourier_mix(v)
             a = b.attn
-            return a.o(mha_masked(a.q(v), a.k(v), a.v(v), a.heads, mask))
+            return a.o(mha(a.q(v), a.k(v), a.v(v), a.heads, mask))
         if b.prenorm:
             x = x + mix(b.norm1(x))
             return x + b.ffn(b.norm2(x))
@@ -687,18 +675,10 @@ def fabnet_padded(outdir):
     ir = IR("fabnet_padded")
     xi = ir.input("ids", "i32", ids.shape)
     mi = ir.input("mask", "i32", mask.shape)
-    e = ir.weight("embed.weight", m.embed.weight, "normal(0.0, 1.0)")
-    p = ir.weight("pos.weight", m.pos.weight, "normal(0.0, 1.0)")
-    x = ir.op("embed", [xi, e], {}, "f32", (4, seq, d))
-    ps = ir.op("slice", [p], {"axis": 0, "start": 0, "size": seq}, "f32", (seq, d))
-    x = emit_add(ir, x, ps)
+    x = emit_embed_pos(ir, xi, m, seq, d)
     for i, blk in enumerate(m.layers):
         x = emit_masked_block(ir, x, blk, "layers.%d" % i, mi)
-    x = ir.op("meanpool", [x, mi], {}, "f32", (4, d))
-    b = 1 / math.sqrt(d)
-    hw = ir.weight("head.weight", m.head.weight, init_uniform(b))
-    hb = ir.weight("head.bias", m.head.bias, init_uniform(b))
-    ir.output(ir.op("dense", [x, hw, hb], {}, "f32", (4, classes)), "logits")
+    emit_head(ir, ir.op("meanpool", [x, mi], {}, "f32", (4, d)), m, d, classes)
     finish(outdir, "fabnet_padded", ir, m, {"ids": ids, "mask": mask}, {"logits": y})
 
 
