@@ -71,14 +71,16 @@ int cli_user_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct fab_module;
 struct fab_diag;
 struct fab_tensor_set;
+struct fab_weight_map;
 /* Reads a model: .fab through the front end (with -D and -I), .fir through
  * the IR parser.  Prints diagnostics to stderr; NULL on error. */
 struct fab_module *cli_load_model(const cli_args *a, const char *path);
 /* Whether any of --rename, --reshape, --weight-map, --allow-unused is given. */
 bool cli_weight_map_given(const cli_args *a);
-/* The weight map of those options (an empty map when none is given);
- * NULL after printing an error.  fab_wmap_free frees it. */
-struct fab_weight_map *cli_weight_map(const cli_args *a);
+/* The weight map for --weights (*map NULL without --weights; map options
+ * without it are a usage error); false after printing an error.
+ * fab_wmap_free frees the map. */
+bool cli_weights_map(const cli_args *a, struct fab_weight_map **map);
 /* Weights (--weights through the weight map of --rename, --reshape,
  * --weight-map and --allow-unused; else seeded init --seed) and inputs
  * (--input, else seeded random) for a module; NULL after printing errors. */

@@ -119,10 +119,8 @@ static int run_sim(const cli_args *a) {
    * alone gives the same report (it does not depend on the data). */
   if (!cli_str(a, "o", NULL) && !cli_str(a, "weights", NULL) && !cli_str(a, "input", NULL))
     timing_only = true;
-  if (!cli_str(a, "weights", NULL) && cli_weight_map_given(a))
-    return cli_usage_error(a, "--rename, --reshape, --weight-map and --allow-unused apply to --weights: give it");
-  fab_weight_map *map = cli_str(a, "weights", NULL) ? cli_weight_map(a) : NULL;
-  if (cli_str(a, "weights", NULL) && !map) return EXIT_USER;
+  fab_weight_map *map;
+  if (!cli_weights_map(a, &map)) return EXIT_USER; /* as the commands that load weights */
   fab_fpga_sim_opts o = {.timing_only = timing_only, .weight_map = map};
   fab_status st = fab_fpga_sim_files_ex(a->pos[0], cli_str(a, "accel", NULL), cli_str(a, "weights", NULL),
                                         cli_str(a, "input", NULL), cli_str(a, "o", NULL),

@@ -120,7 +120,9 @@ static bool parse_seed(const cli_args *a, uint64_t *seed) {
   return true;
 }
 
-fab_weight_map *cli_weight_map(const cli_args *a) {
+/* The weight map of --rename, --reshape, --weight-map and --allow-unused
+ * (an empty map when none is given); NULL after printing an error. */
+static fab_weight_map *weight_map(const cli_args *a) {
   fab_weight_map *map = fab_wmap_new();
   if (!map) {
     cli_user_error("out of memory");
@@ -155,16 +157,22 @@ bool cli_weight_map_given(const cli_args *a) {
   return (r && r->nlist) || (s && s->nlist) || cli_str(a, "weight-map", NULL) || cli_flag(a, "allow-unused");
 }
 
+bool cli_weights_map(const cli_args *a, fab_weight_map **map) {
+  *map = NULL;
+  if (!cli_str(a, "weights", NULL)) {
+    if (!cli_weight_map_given(a)) return true;
+    cli_usage_error(a, "--rename, --reshape, --weight-map and --allow-unused apply to --weights: give it");
+    return false;
+  }
+  return (*map = weight_map(a)) != NULL;
+}
+
 fab_tensor_set *cli_load_weights(const cli_args *a, const fab_module *m) {
   uint64_t seed;
   if (!parse_seed(a, &seed)) return NULL;
   const char *path = cli_str(a, "weights", NULL);
-  if (!path && cli_weight_map_given(a)) {
-    cli_usage_error(a, "--rename, --reshape, --weight-map and --allow-unused apply to --weights: give it");
-    return NULL;
-  }
-  fab_weight_map *map = path ? cli_weight_map(a) : NULL;
-  if (path && !map) return NULL;
+  fab_weight_map *map;
+  if (!cli_weights_map(a, &map)) return NULL;
   fab_tensor_set *w = NULL;
   char err[512];
   if (path) {
