@@ -145,9 +145,10 @@ def _options(path=None, source=None, defines=None, include=None, target=None, ac
     return o, keep
 
 
-def _batch_size(specs, arrays):
-    """None when every input has its declared shape; n when all carry one
-    extra leading axis of n samples."""
+def _check_batch(specs, arrays):
+    """Every input has its declared shape, or all carry the same one extra
+    leading axis of samples; raises Error naming the input otherwise (before
+    any array is handed to the library)."""
     extra = set()
     for name, a in arrays.items():
         spec = specs.get(name)
@@ -163,11 +164,10 @@ def _batch_size(specs, arrays):
     if len(extra) > 1:
         raise Error("inputs disagree about the batch: give every input its declared shape, "
                     "or every one the same leading axis")
-    return extra.pop() if extra else None
 
 
 class _ModelBase:
-    """What compiled and runtime models share: info, weights, batch loop."""
+    """What compiled and runtime models share: info, weights, input checks."""
 
     def _convert_inputs(self, inputs):
         arrays = {}
@@ -187,18 +187,18 @@ class _ModelBase:
             arrays[name] = a
         return arrays
 
-    def _run_batched(self, run_one, inputs):
+    def _run_checked(self, run_one, inputs):
+        """Converts and checks the inputs, then runs them as they are: a
+        leading axis of samples goes to the library, which runs the batch
+        itself (the CPU spreads it over its threads)."""
         arrays = self._convert_inputs(inputs)
-        n = _batch_size(self.inputs, arrays)
-        # A leading axis of samples (n not None) goes to the library as it
-        # is: every backend runs batches itself (the CPU spreads the samples
-        # over its threads), with outputs [n, ...] and one report.
+        _check_batch(self.inputs, arrays)
         return run_one(arrays)
 
     def __call__(self, **inputs):
         """Runs on keyword inputs (name=array); returns {output name: array}.
         Arrays may carry a leading axis of samples."""
-        return self._run_batched(self._run_one, inputs)
+        return self._run_checked(self._run_one, inputs)
 
     def run(self, inputs=None, **kw):
         """Same as calling the model; inputs as a dict and/or keywords."""
@@ -297,7 +297,7 @@ class Model(_ModelBase):
         if timing_only:
             outs, rep = self._simulate_one(self._convert_inputs(inputs), True)
             return (outs, rep) if report else outs
-        outs, rep = self._run_batched(lambda a: self._simulate_one(a, False), inputs)
+        outs, rep = self._run_checked(lambda a: self._simulate_one(a, False), inputs)
         return (outs, rep) if report else outs
 
     def build(self, path, embed_weights=False):
