@@ -9,8 +9,6 @@
 #include "frontend.h"
 #include "stats.h"
 
-enum { MAX_SOURCE_BYTES = 64 << 20 };
-
 void fabc_free(void *p) { free(p); }
 int fabc_api_version(void) { return FABC_API_VERSION; }
 const char *fabc_version(void) { return FAB_VERSION; }
@@ -122,37 +120,6 @@ fabc_status fabc_tensors_save(const char *path, const fabc_tensors *s, char **er
 
 /* ---- reading a model ---------------------------------------------------------- */
 
-static bool ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-/* A .fir file through the IR parser (the front end reads .fab itself). */
-static fab_module *load_fir(const char *path, fab_diag *d, char **err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    api_fail(err, FABC_E_IO, "cannot open '%s'", path);
-    return NULL;
-  }
-  char *text = malloc(MAX_SOURCE_BYTES + 1);
-  size_t n = text ? fread(text, 1, MAX_SOURCE_BYTES + 1, f) : 0;
-  bool bad = !text || ferror(f) || n > MAX_SOURCE_BYTES;
-  fclose(f);
-  if (bad) {
-    free(text);
-    api_fail(err, FABC_E_IO, "cannot read '%s' (at most %d MiB)", path, MAX_SOURCE_BYTES >> 20);
-    return NULL;
-  }
-  text[n] = 0;
-  fab_module *m = fab_parse_module(path, text, n, d);
-  if (m && !fab_verify(m, d)) {
-    fab_module_free(m);
-    m = NULL;
-  }
-  free(text);
-  return m;
-}
-
 fab_module *api_load_module(const fabc_options *o, char **err) {
   if (!o || (!o->source_path && !o->source_text)) {
     api_fail(err, FABC_E_ARG, "give a source path or source text");
@@ -175,26 +142,12 @@ fab_module *api_load_module(const fabc_options *o, char **err) {
                              .ninclude_dirs = o->ninclude_dirs};
   fab_diag *d = fab_diag_new();
   fab_module *m = NULL;
-  char *io_err = NULL;
   if (o->source_text)
     m = fab_frontend_compile_string(o->source_path ? o->source_path : "<string>", o->source_text,
                                     strlen(o->source_text), &fo, d);
-  else if (ends_with(o->source_path, ".fir"))
-    m = load_fir(o->source_path, d, &io_err);
   else
-    m = fab_frontend_compile_file(o->source_path, &fo, d);
-  if (!m) {
-    if (io_err) {
-      if (err) {
-        free(*err);
-        *err = io_err;
-      } else {
-        free(io_err);
-      }
-    } else {
-      api_fail_diag(err, FABC_E_SOURCE, d, "cannot compile the model");
-    }
-  }
+    m = fab_load_model_file(o->source_path, &fo, d);
+  if (!m) api_fail_diag(err, FABC_E_SOURCE, d, "cannot compile the model");
   free(defs);
   fab_diag_free(d);
   return m;
@@ -212,8 +165,14 @@ static void print_stats_json(FILE *f, const void *arg) {
   fab_stats_print_json(f, p->m, p->s);
 }
 
-fabc_status fabc_stats(const fabc_options *o, char **json, char **err) {
-  if (!json) return api_fail(err, FABC_E_ARG, "fabc_stats needs somewhere to put the JSON");
+static void print_stats_table(FILE *f, const void *arg) {
+  const stats_print *p = arg;
+  fab_stats_print_table(f, p->m, p->s);
+}
+
+static fabc_status stats_text(const fabc_options *o, void (*print)(FILE *, const void *), char **json,
+                              char **err) {
+  if (!json) return api_fail(err, FABC_E_ARG, "fabc_stats needs somewhere to put the text");
   *json = NULL;
   fab_module *m = api_load_module(o, err);
   if (!m) return FABC_E_SOURCE;
@@ -224,11 +183,19 @@ fabc_status fabc_stats(const fabc_options *o, char **json, char **err) {
     st = api_fail_diag(err, FABC_E_SOURCE, d, "cannot count the model");
   } else {
     stats_print p = {m, &s};
-    *json = api_capture(print_stats_json, &p);
+    *json = api_capture(print, &p);
     if (!*json) st = api_fail(err, FABC_E_NOMEM, "out of memory");
     fab_stats_free(&s);
   }
   fab_diag_free(d);
   fab_module_free(m);
   return st;
+}
+
+fabc_status fabc_stats(const fabc_options *o, char **json, char **err) {
+  return stats_text(o, print_stats_json, json, err);
+}
+
+fabc_status fabc_stats_table(const fabc_options *o, char **text, char **err) {
+  return stats_text(o, print_stats_table, text, err);
 }

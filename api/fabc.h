@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define FABC_API_VERSION 1
+#define FABC_API_VERSION 2
 
 typedef enum {
   FABC_OK = 0,
@@ -88,17 +88,40 @@ typedef struct fabc_options {
   int ndefines;
   const char *const *include_dirs; /* -I DIR */
   int ninclude_dirs;
-  const char *target;     /* "interp" (default), "cpu" or "fpga" */
-  const char *accel_path; /* fpga: accelerator configuration (a configs/ JSON file); required */
+  const char *target;     /* a name from fabc_target_name(): "interp" (default), "cpu", "fpga";
+                             with FABC_STAGE_IR, NULL means no target (a generic cost model,
+                             no default pipeline) */
+  const char *accel_path; /* fpga: accelerator configuration, a shipped NAME or a JSON file; required */
   const char *passes;     /* NULL: the target's default pipeline */
   int threads;            /* cpu: worker threads per run (<= 0: 1) */
   int opt_level;          /* cpu: LLVM 0..3 (< 0 or > 3: 3) */
   const char *cpu;        /* cpu: target CPU name (NULL: this machine's) */
   const char *features;   /* cpu: target features (NULL: the CPU's) */
+  /* ---- since API version 2 ---- */
+  const char *codegen;    /* cpu: code-generation options (docs/cpu.md) */
+  int stage;              /* how far to go: FABC_STAGE_RUN (0), _BUILD, _IR */
+  /* Pass-manager debugging, as `fabc --print-after` etc. (docs/passes.md):
+   * pass names, comma lists or "all"; output to print_stream (a FILE *;
+   * NULL: stderr). */
+  const char *print_before, *print_after, *stop_after;
+  int verify_each, time_passes;
+  const char *reproducer_dir; /* where a failing pipeline writes its reproducer (NULL: none) */
+  void *print_stream;
 } fabc_options;
 
+enum {
+  FABC_STAGE_RUN = 0, /* ready to run (cpu: JIT compiled) and to build */
+  FABC_STAGE_BUILD,   /* ready to build only (cpu: no JIT; fabc_model_run fails) */
+  FABC_STAGE_IR,      /* front end and pipeline only: fabc_model_ir, fabc_model_memplan */
+};
+
+/* The targets, in table order (NULL past the end), and one line on each. */
+const char *fabc_target_name(int i);
+const char *fabc_target_summary(int i);
+
 /* Front end, the target's pass pipeline and its backend (CPU: JIT; FPGA:
- * the accelerator program).  The model starts without weights. */
+ * the accelerator program), as far as o->stage says.  The model starts
+ * without weights. */
 fabc_status fabc_compile(const fabc_options *o, fabc_model **out, char **err);
 void fabc_model_free(fabc_model *m);
 
@@ -110,14 +133,33 @@ fabc_status fabc_model_tensor_info(const fabc_model *m, int kind, int i, const c
                                    int *rank, const int64_t **dims);
 const char *fabc_model_target(const fabc_model *m);
 const char *fabc_model_name(const fabc_model *m);
+/* Ops of the main function as written. */
+int fabc_model_op_count(const fabc_model *m);
+/* The IR as text (malloc'd): as written (lowered = 0) or as the backend
+ * receives it (lowered = 1); locs: annotate ops with source locations. */
+fabc_status fabc_model_ir(const fabc_model *m, int lowered, int locs, char **text, char **err);
+/* The pipeline's memory plan (memplan): peak bytes of the planned arena and
+ * the sum of every planned value's bytes; FABC_E_ARG if nothing is planned. */
+fabc_status fabc_model_memplan(const fabc_model *m, int64_t *planned, int64_t *unplanned, char **err);
 
 /* Binds weights by state_dict name (copied; F16/BF16/F64 converted): every
  * parameter must be present with its shape; extra tensors are an error
  * unless allow_extra. */
 fabc_status fabc_model_bind_weights(fabc_model *m, const fabc_tensors *w, int allow_extra, char **err);
+/* The same through a weight map (runtime/fab_weight_map.h: renames,
+ * reshapes, unused entries), as `fabc run --weights --rename ...`.  map
+ * may be NULL (exact names, no extras). */
+struct fab_weight_map;
+fabc_status fabc_model_bind_weights_map(fabc_model *m, const fabc_tensors *w, const struct fab_weight_map *map,
+                                        char **err);
 /* PyTorch's default initialisation, seeded (what `fabc run` does without
  * --weights, with the same seed the same values). */
 fabc_status fabc_model_init_weights(fabc_model *m, uint64_t seed, char **err);
+
+/* Seeded random inputs (token ids in range) for `batch` samples (0: the
+ * declared shapes, no sample axis), added to `inputs`: what `fabc run`
+ * uses without --input. */
+fabc_status fabc_model_init_inputs(fabc_model *m, uint64_t seed, int64_t batch, fabc_tensors *inputs, char **err);
 
 /* Runs on `inputs` (by name, declared shapes) and adds one tensor per
  * output to `outputs`.  On the fpga target this is the simulator. */
@@ -129,6 +171,21 @@ fabc_status fabc_model_run(fabc_model *m, const fabc_tensors *inputs, fabc_tenso
  * and `inputs` too with timing_only (the cycle model alone). */
 fabc_status fabc_model_simulate(fabc_model *m, const fabc_tensors *inputs, fabc_tensors *outputs,
                                 int timing_only, char **report_json, char **err);
+/* Runs with options: simulators (fpga) write a trace and return their
+ * report (report_text and report_json are malloc'd when want_report). */
+typedef struct fabc_run_options {
+  int timing_only;        /* simulators: the cycle model alone (inputs and outputs may be NULL) */
+  const char *trace_path; /* simulators: a Chrome/Perfetto trace */
+  int want_report;
+  char *report_text;      /* out */
+  char *report_json;      /* out */
+} fabc_run_options;
+fabc_status fabc_model_run_ex(fabc_model *m, const fabc_tensors *inputs, fabc_tensors *outputs,
+                              fabc_run_options *ro, char **err);
+/* Writes the compiled model as `kind` (cpu: "so", "obj", "llvm", "asm";
+ * fpga: "fbin"; NULL: the first); embed_weights (cpu) puts the bound
+ * weights into it. */
+fabc_status fabc_model_emit(fabc_model *m, const char *kind, const char *out_path, int embed_weights, char **err);
 /* Writes the compiled model: cpu: a shared library (+ its .h) loadable by
  * the runtime, with the bound weights embedded when embed_weights; fpga:
  * the .fbin program. */
@@ -139,6 +196,8 @@ fabc_status fabc_model_build(fabc_model *m, const char *out_path, int embed_weig
 /* `fabc stats --json`: parameters and MACs per layer and in total, as JSON
  * text (malloc'd).  Only source, defines and include dirs of `o` are used. */
 fabc_status fabc_stats(const fabc_options *o, char **json, char **err);
+/* The same as the table `fabc stats` prints (malloc'd). */
+fabc_status fabc_stats_table(const fabc_options *o, char **text, char **err);
 
 #ifdef __cplusplus
 }

@@ -1,27 +1,20 @@
 /* model.c — compiled models: the front end, the target's pipeline and
- * backend, weights, runs (interpreter, CPU JIT contexts, simulator) and
- * files.  This is what `fabc run` / `fabc build` do (cli/cmd_model.c,
- * cli/cmd_backend.c), without printing.
+ * backend (backends/target.h), weights, runs and files.  This is what
+ * `fabc check/emit/run/build/stats` do (cli/), without printing.
  *
- * Threads: runs hold the model's read lock, binding weights its write lock.
- * The CPU JIT's runtime model is shared; each run borrows a context
- * (scratch + workers) from a small pool, so runs on one model proceed in
- * parallel. */
-#include <jansson.h>
+ * Threads: runs hold the model's read lock, binding weights its write lock;
+ * the targets' run entry points are safe to call concurrently (the CPU
+ * target keeps a pool of contexts). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_internal.h"
-#include "codegen.h"
-#include "cpu.h"
-#include "fbin.h"
+#include "fab_weight_map.h"
 #include "interp.h"
 #include "passes.h"
-#include "sim.h"
-
-typedef enum { TGT_INTERP, TGT_CPU, TGT_FPGA } target_kind;
+#include "target.h"
 
 typedef struct tensor_info {
   const char *name; /* in `written`'s arena */
@@ -29,29 +22,19 @@ typedef struct tensor_info {
   int64_t dims[FAB_MAX_RANK];
 } tensor_info;
 
-enum { POOL_MAX = 64 };
-
 struct fabc_model {
-  target_kind target;
+  const fab_target *target; /* NULL: none (FABC_STAGE_IR without a target) */
+  int stage;
   fab_module *written; /* as the front end made it: weights and inputs bind against it */
-  fab_module *lowered; /* after the target's pipeline (cpu, fpga) */
+  fab_module *lowered; /* after the pipeline; NULL when there was none (use written) */
   tensor_info *info[3];
   int ninfo[3];
   fab_tensor_set *weights; /* NULL until bound */
+  fab_compiled *compiled;  /* NULL below FABC_STAGE_BUILD */
   pthread_rwlock_t lock;
-  /* cpu */
-  fab_cpu_options cpu_opts;
-  char *cpu_name, *cpu_features;
-  fab_cpu_jit *jit;
-  pthread_mutex_t pool_lock;
-  fab_context *pool[POOL_MAX];
-  int npool;
-  /* fpga */
-  fab_fpga_config accel;
-  fab_fpga_program *program;
 };
 
-static const char *const target_names[] = {"interp", "cpu", "fpga"};
+static const fab_module *backend_module(const fabc_model *m) { return m->lowered ? m->lowered : m->written; }
 
 /* ---- what the model takes and gives ---------------------------------------------- */
 
@@ -122,58 +105,83 @@ fabc_status fabc_model_tensor_info(const fabc_model *m, int kind, int i, const c
   return FABC_OK;
 }
 
-const char *fabc_model_target(const fabc_model *m) { return m ? target_names[m->target] : NULL; }
+const char *fabc_model_target(const fabc_model *m) { return m && m->target ? m->target->name : NULL; }
 const char *fabc_model_name(const fabc_model *m) { return m && m->written->name ? m->written->name : ""; }
+
+int fabc_model_op_count(const fabc_model *m) {
+  const fab_func *f = m ? fab_module_main(m->written) : NULL;
+  return f ? f->nops : 0;
+}
+
+const char *fabc_target_name(int i) {
+  const fab_target *t = fab_target_get(i);
+  return t ? t->name : NULL;
+}
+
+const char *fabc_target_summary(int i) {
+  const fab_target *t = fab_target_get(i);
+  return t ? t->summary : NULL;
+}
 
 /* ---- compiling ------------------------------------------------------------------ */
 
-static fabc_status parse_target(const fabc_options *o, target_kind *t, char **err) {
-  const char *name = o->target ? o->target : "interp";
-  for (int k = 0; k < 3; k++)
-    if (strcmp(name, target_names[k]) == 0) {
-      *t = (target_kind)k;
-      return FABC_OK;
-    }
-  return api_fail(err, FABC_E_ARG, "unknown target '%s' (available: interp, cpu, fpga)", name);
+static fabc_status find_target(const fabc_options *o, const fab_target **t, char **err) {
+  *t = NULL;
+  if (!o->target && o->stage == FABC_STAGE_IR) return FABC_OK;
+  const char *name = o->target ? o->target : fabc_target_name(0);
+  if ((*t = fab_target_find(name))) return FABC_OK;
+  char names[128];
+  fab_target_names(names, sizeof names);
+  return api_fail(err, FABC_E_ARG, "unknown target '%s' (available: %s)", name, names);
 }
 
+static fab_target_config target_config(const fabc_options *o) {
+  return (fab_target_config){.cpu = o->cpu,
+                             .features = o->features,
+                             .codegen = o->codegen,
+                             .opt_level = o->opt_level,
+                             .threads = o->threads,
+                             .accel = o->accel_path,
+                             .build_only = o->stage == FABC_STAGE_BUILD};
+}
+
+/* The pipeline rewrites its module in place: the lowered copy is a second
+ * reading of the same source (cheap next to the backend). */
 static fabc_status lower(fabc_model *m, const fabc_options *o, char **err) {
-  const char *target = target_names[m->target];
-  const char *pipeline = o->passes ? o->passes : fab_default_pipeline(target);
-  if (!pipeline) pipeline = "canonicalize";
-  fab_pass_options po = {.target = fab_target_lookup(target)};
+  const char *pipeline = o->passes ? o->passes : m->target ? m->target->pipeline : "";
+  if (!*pipeline) return FABC_OK;
+  if (!(m->lowered = api_load_module(o, err))) return FABC_E_SOURCE;
+  fab_pass_options po = {.print_before = o->print_before,
+                         .print_after = o->print_after,
+                         .stop_after = o->stop_after,
+                         .verify_each = o->verify_each != 0,
+                         .time_passes = o->time_passes != 0,
+                         .print_out = o->print_stream,
+                         .reproducer_dir = o->reproducer_dir};
+  fab_target_config cfg = target_config(o);
   fab_diag *d = fab_diag_new();
-  bool ok = fab_run_pipeline(m->lowered, pipeline, &po, d) && fab_verify(m->lowered, d);
+  bool ok;
+  if (m->target) {
+    ok = fab_target_lower(m->target, &cfg, m->lowered, pipeline, &po, d);
+  } else {
+    ok = fab_run_pipeline(m->lowered, pipeline, &po, d) && fab_verify(m->lowered, d);
+  }
   fabc_status st = ok ? FABC_OK : api_fail_diag(err, FABC_E_SOURCE, d, "the pass pipeline failed");
   fab_diag_free(d);
   return st;
 }
 
-static fabc_status compile_cpu(fabc_model *m, const fabc_options *o, char **err) {
-  fab_cpu_options_default(&m->cpu_opts);
-  m->cpu_name = o->cpu ? strdup(o->cpu) : NULL;
-  m->cpu_features = o->features ? strdup(o->features) : NULL;
-  if ((o->cpu && !m->cpu_name) || (o->features && !m->cpu_features))
-    return api_fail(err, FABC_E_NOMEM, "out of memory");
-  m->cpu_opts.cpu = m->cpu_name;
-  m->cpu_opts.features = m->cpu_features;
-  m->cpu_opts.opt_level = o->opt_level >= 0 && o->opt_level <= 3 ? o->opt_level : 3;
-  m->cpu_opts.threads = o->threads > 0 ? o->threads : 1;
+static fabc_status compile_backend(fabc_model *m, const fabc_options *o, char **err) {
+  fab_target_config cfg = target_config(o);
   fab_diag *d = fab_diag_new();
-  m->jit = fab_cpu_jit_compile(m->lowered, &m->cpu_opts, d);
-  fabc_status st = m->jit ? FABC_OK : api_fail_diag(err, FABC_E_SOURCE, d, "the CPU backend failed");
-  fab_diag_free(d);
-  return st;
-}
-
-static fabc_status compile_fpga(fabc_model *m, const fabc_options *o, char **err) {
-  if (!o->accel_path) return api_fail(err, FABC_E_ARG, "the fpga target needs an accelerator configuration");
-  char msg[512];
-  fab_status fs = fab_fpga_config_load(o->accel_path, &m->accel, msg, sizeof msg);
-  if (fs != FAB_OK) return api_fail(err, api_status(fs) == FABC_E_IO ? FABC_E_IO : FABC_E_ARG, "%s", msg);
-  fab_diag *d = fab_diag_new();
-  m->program = fab_fpga_codegen(m->lowered, &m->accel, d);
-  fabc_status st = m->program ? FABC_OK : api_fail_diag(err, FABC_E_SOURCE, d, "the FPGA code generator failed");
+  m->compiled = m->target->compile(backend_module(m), &cfg, d);
+  fabc_status st = FABC_OK;
+  if (!m->compiled) {
+    char fallback[96];
+    snprintf(fallback, sizeof fallback, "the %s backend failed", m->target->name);
+    /* A missing accelerator configuration is the caller's omission. */
+    st = api_fail_diag(err, o->accel_path || !m->target->simulates ? FABC_E_SOURCE : FABC_E_ARG, d, fallback);
+  }
   fab_diag_free(d);
   return st;
 }
@@ -182,20 +190,18 @@ fabc_status fabc_compile(const fabc_options *o, fabc_model **out, char **err) {
   if (!out) return api_fail(err, FABC_E_ARG, "fabc_compile needs somewhere to put the model");
   *out = NULL;
   if (!o) return api_fail(err, FABC_E_ARG, "fabc_compile needs options");
+  if (o->stage < FABC_STAGE_RUN || o->stage > FABC_STAGE_IR)
+    return api_fail(err, FABC_E_ARG, "fabc_compile: unknown stage %d", o->stage);
   fabc_model *m = calloc(1, sizeof *m);
   if (!m) return api_fail(err, FABC_E_NOMEM, "out of memory");
   pthread_rwlock_init(&m->lock, NULL);
-  pthread_mutex_init(&m->pool_lock, NULL);
-  fabc_status st = parse_target(o, &m->target, err);
+  m->stage = o->stage;
+  fabc_status st = find_target(o, &m->target, err);
   if (st == FABC_OK && !(m->written = api_load_module(o, err))) st = FABC_E_SOURCE;
   if (st == FABC_OK && !collect_info(m)) st = api_fail(err, FABC_E_NOMEM, "out of memory");
-  /* The pipeline rewrites its module in place: the lowered copy is a
-   * second reading of the same source (cheap next to the backend). */
-  if (st == FABC_OK && m->target != TGT_INTERP) {
-    if (!(m->lowered = api_load_module(o, err))) st = FABC_E_SOURCE;
-    if (st == FABC_OK) st = lower(m, o, err);
-    if (st == FABC_OK) st = m->target == TGT_CPU ? compile_cpu(m, o, err) : compile_fpga(m, o, err);
-  }
+  if (st == FABC_OK) st = lower(m, o, err);
+  /* --stop-after leaves the IR half way: nothing to give the backend. */
+  if (st == FABC_OK && m->target && o->stage != FABC_STAGE_IR && !o->stop_after) st = compile_backend(m, o, err);
   if (st != FABC_OK) {
     fabc_model_free(m);
     return st;
@@ -204,25 +210,34 @@ fabc_status fabc_compile(const fabc_options *o, fabc_model **out, char **err) {
   return FABC_OK;
 }
 
-static void drain_pool(fabc_model *m) {
-  for (int i = 0; i < m->npool; i++) fab_context_free(m->pool[i]);
-  m->npool = 0;
-}
-
 void fabc_model_free(fabc_model *m) {
   if (!m) return;
-  drain_pool(m);
-  fab_cpu_jit_free(m->jit);
-  fab_fpga_program_free(m->program);
+  if (m->compiled) m->target->release(m->compiled);
   fab_tset_free(m->weights);
   for (int k = 0; k < 3; k++) free(m->info[k]);
   fab_module_free(m->lowered);
   fab_module_free(m->written);
-  free(m->cpu_name);
-  free(m->cpu_features);
   pthread_rwlock_destroy(&m->lock);
-  pthread_mutex_destroy(&m->pool_lock);
   free(m);
+}
+
+fabc_status fabc_model_ir(const fabc_model *m, int lowered, int locs, char **text, char **err) {
+  if (!m || !text) return api_fail(err, FABC_E_ARG, "fabc_model_ir needs a model and somewhere to put the text");
+  *text = fab_print_module_str(lowered ? backend_module(m) : m->written, locs ? FAB_PRINT_LOCS : 0);
+  return *text ? FABC_OK : api_fail(err, FABC_E_NOMEM, "out of memory");
+}
+
+fabc_status fabc_model_memplan(const fabc_model *m, int64_t *planned, int64_t *unplanned, char **err) {
+  if (!m || !planned || !unplanned) return api_fail(err, FABC_E_ARG, "fabc_model_memplan needs a model");
+  if (!fab_memplan_stats(backend_module(m), planned, unplanned))
+    return api_fail(err, FABC_E_ARG, "the pipeline for '%s' did not plan memory (add memplan to the passes)",
+                    m->target ? m->target->name : "(no target)");
+  return FABC_OK;
+}
+
+static fabc_status need_backend(const fabc_model *m, const char *what, char **err) {
+  if (m->compiled) return FABC_OK;
+  return api_fail(err, FABC_E_ARG, "%s needs a model compiled for a target (this one stopped at the IR)", what);
 }
 
 /* ---- weights ------------------------------------------------------------------- */
@@ -241,29 +256,31 @@ static fab_tensor_set *copy_set(const fab_tensor_set *s) {
   return c;
 }
 
-/* Takes ownership of `w` (checked): the CPU model binds it by reference;
- * contexts made for the old weights are dropped. */
+/* Takes ownership of `w` (checked): the target may keep a reference
+ * (the CPU binds by reference). */
 static fabc_status install_weights(fabc_model *m, fab_tensor_set *w, char **err) {
-  if (m->jit) {
-    char msg[512];
-    fab_status fs = fab_model_bind_weights_ref(fab_cpu_jit_model(m->jit), w, msg, sizeof msg);
-    if (fs != FAB_OK) {
+  if (m->compiled && m->stage == FABC_STAGE_RUN) {
+    fab_diag *d = fab_diag_new();
+    bool ok = m->target->bind_weights(m->compiled, w, d);
+    fabc_status st = ok ? FABC_OK : api_fail_diag(err, FABC_E_TENSOR, d, "cannot bind the weights");
+    fab_diag_free(d);
+    if (!ok) {
       fab_tset_free(w);
-      return api_fail(err, api_status(fs), "%s", msg);
+      return st;
     }
-    drain_pool(m);
   }
   fab_tset_free(m->weights);
   m->weights = w;
   return FABC_OK;
 }
 
-fabc_status fabc_model_bind_weights(fabc_model *m, const fabc_tensors *w, int allow_extra, char **err) {
-  if (!m || !w) return api_fail(err, FABC_E_ARG, "fabc_model_bind_weights needs a model and weights");
+/* Checks (through the map) and installs a private copy of w. */
+static fabc_status bind_copy(fabc_model *m, const fabc_tensors *w, const fab_weight_map *map, bool allow_extra,
+                             char **err) {
   fab_tensor_set *c = copy_set(w);
   if (!c) return api_fail(err, FABC_E_NOMEM, "out of memory");
   fab_diag *d = fab_diag_new();
-  bool ok = fab_bind_check_weights(m->written, c, allow_extra != 0, d);
+  bool ok = map ? fab_bind_map_weights(m->written, map, c, d) : fab_bind_check_weights(m->written, c, allow_extra, d);
   fabc_status st = ok ? FABC_OK : api_fail_diag(err, FABC_E_TENSOR, d, "the weights do not fit the model");
   fab_diag_free(d);
   if (st != FABC_OK) {
@@ -274,6 +291,17 @@ fabc_status fabc_model_bind_weights(fabc_model *m, const fabc_tensors *w, int al
   st = install_weights(m, c, err);
   pthread_rwlock_unlock(&m->lock);
   return st;
+}
+
+fabc_status fabc_model_bind_weights(fabc_model *m, const fabc_tensors *w, int allow_extra, char **err) {
+  if (!m || !w) return api_fail(err, FABC_E_ARG, "fabc_model_bind_weights needs a model and weights");
+  return bind_copy(m, w, NULL, allow_extra != 0, err);
+}
+
+fabc_status fabc_model_bind_weights_map(fabc_model *m, const fabc_tensors *w, const struct fab_weight_map *map,
+                                        char **err) {
+  if (!m || !w) return api_fail(err, FABC_E_ARG, "fabc_model_bind_weights_map needs a model and weights");
+  return bind_copy(m, w, map, false, err);
 }
 
 fabc_status fabc_model_init_weights(fabc_model *m, uint64_t seed, char **err) {
@@ -294,57 +322,20 @@ fabc_status fabc_model_init_weights(fabc_model *m, uint64_t seed, char **err) {
   return st;
 }
 
-/* ---- running -------------------------------------------------------------------- */
-
-static fab_context *take_context(fabc_model *m, char **err) {
-  fab_context *c = NULL;
-  pthread_mutex_lock(&m->pool_lock);
-  if (m->npool > 0) c = m->pool[--m->npool];
-  pthread_mutex_unlock(&m->pool_lock);
-  if (c) return c;
-  char msg[512];
-  fab_status fs;
-  c = fab_context_new(fab_cpu_jit_model(m->jit), m->cpu_opts.threads, &fs, msg, sizeof msg);
-  if (!c) api_fail(err, api_status(fs), "%s", msg);
-  return c;
-}
-
-static void give_back_context(fabc_model *m, fab_context *c) {
-  pthread_mutex_lock(&m->pool_lock);
-  if (m->npool < POOL_MAX)
-    m->pool[m->npool++] = c;
-  else
-    fab_context_free(c);
-  pthread_mutex_unlock(&m->pool_lock);
-}
-
-static fabc_status run_cpu(fabc_model *m, const fab_tensor_set *in, fab_tensor_set *out, char **err) {
-  fab_context *c = take_context(m, err);
-  if (!c) return FABC_E_RUN;
-  char msg[512];
-  fab_status fs = fab_context_run(c, in, out, msg, sizeof msg);
-  give_back_context(m, c);
-  return fs == FAB_OK ? FABC_OK : api_fail(err, api_status(fs), "%s", msg);
-}
-
-static fabc_status run_interp(fabc_model *m, const fab_tensor_set *in, fab_tensor_set *out, char **err) {
+fabc_status fabc_model_init_inputs(fabc_model *m, uint64_t seed, int64_t batch, fabc_tensors *inputs, char **err) {
+  if (!m || !inputs) return api_fail(err, FABC_E_ARG, "fabc_model_init_inputs needs a model and a tensor set");
+  if (batch < 0) return api_fail(err, FABC_E_ARG, "batch %lld: expected 0 (no sample axis) or more", (long long)batch);
   fab_diag *d = fab_diag_new();
-  bool ok = fab_interp_run(m->written, m->weights, in, out, d);
-  fabc_status st = ok ? FABC_OK : api_fail_diag(err, FABC_E_RUN, d, "the interpreter failed");
+  bool ok = fab_bind_init_inputs_batch(m->written, seed, batch, inputs, d);
+  fabc_status st = ok ? FABC_OK : api_fail_diag(err, FABC_E_TENSOR, d, "cannot make inputs");
   fab_diag_free(d);
   return st;
 }
 
-static fabc_status run_sim(fabc_model *m, const fab_tensor_set *in, fab_tensor_set *out, bool timing_only,
-                           fab_fpga_report *rep, char **err) {
-  fab_fpga_sim_opts so = {.quiet = true, .timing_only = timing_only};
-  char msg[512];
-  fab_status fs = fab_fpga_sim_run(m->program, NULL, m->weights, in, out, &so, rep, msg, sizeof msg);
-  return fs == FAB_OK ? FABC_OK : api_fail(err, api_status(fs), "%s", msg);
-}
+/* ---- running -------------------------------------------------------------------- */
 
 /* Inputs are checked (and I64 ids converted) against the model as written,
- * like the CLI does, on a private copy: the caller's set stays as given. */
+ * on a private copy: the caller's set stays as given. */
 static fabc_status checked_inputs(fabc_model *m, const fabc_tensors *inputs, fab_tensor_set **out, char **err) {
   *out = copy_set(inputs);
   if (!*out) return api_fail(err, FABC_E_NOMEM, "out of memory");
@@ -359,129 +350,113 @@ static fabc_status checked_inputs(fabc_model *m, const fabc_tensors *inputs, fab
   return st;
 }
 
-static fabc_status run_locked(fabc_model *m, const fabc_tensors *inputs, fabc_tensors *outputs, bool timing_only,
-                              fab_fpga_report *rep, char **err) {
+static fabc_status run_locked(fabc_model *m, const fabc_tensors *inputs, fabc_tensors *outputs, fab_target_run *r,
+                              char **err) {
   if (!m->weights && m->ninfo[FABC_WEIGHTS] > 0)
     return api_fail(err, FABC_E_TENSOR, "no weights bound: bind weights (or initialise them) first");
   fab_tensor_set *in = NULL;
   fabc_status st = FABC_OK;
-  if (!timing_only || inputs) st = checked_inputs(m, inputs, &in, err);
+  if (!r->timing_only || inputs) st = checked_inputs(m, inputs, &in, err);
   if (st != FABC_OK) return st;
   fab_tensor_set *out = fab_tset_new();
-  if (!out) st = api_fail(err, FABC_E_NOMEM, "out of memory");
-  else if (m->target == TGT_INTERP) st = run_interp(m, in, out, err);
-  else if (m->target == TGT_CPU) st = run_cpu(m, in, out, err);
-  else st = run_sim(m, in, out, timing_only, rep, err);
+  fab_diag *d = fab_diag_new();
+  if (!out || !d) {
+    st = api_fail(err, FABC_E_NOMEM, "out of memory");
+  } else if (!m->target->run(m->compiled, in, r->timing_only ? NULL : out, r, d)) {
+    char fallback[96];
+    snprintf(fallback, sizeof fallback, "the %s run failed", m->target->name);
+    st = api_fail_diag(err, FABC_E_RUN, d, fallback);
+  }
   for (int i = 0; st == FABC_OK && outputs && i < out->count; i++) {
     const fab_tensor *t = &out->items[i];
     st = fabc_tensors_add(outputs, t->name, (int)t->dtype, t->rank, t->dims, t->data, t->nbytes, err);
   }
+  fab_diag_free(d);
   fab_tset_free(out);
   fab_tset_free(in);
   return st;
 }
 
-fabc_status fabc_model_run(fabc_model *m, const fabc_tensors *inputs, fabc_tensors *outputs, char **err) {
-  if (!m || !inputs || !outputs) return api_fail(err, FABC_E_ARG, "fabc_model_run needs a model, inputs and outputs");
+fabc_status fabc_model_run_ex(fabc_model *m, const fabc_tensors *inputs, fabc_tensors *outputs, fabc_run_options *ro,
+                              char **err) {
+  fabc_run_options none = {0};
+  if (!ro) ro = &none;
+  ro->report_text = ro->report_json = NULL;
+  if (!m) return api_fail(err, FABC_E_ARG, "fabc_model_run needs a model");
+  fabc_status st = need_backend(m, "running", err);
+  if (st != FABC_OK) return st;
+  if ((ro->timing_only || ro->want_report || ro->trace_path) && !m->target->simulates)
+    return api_fail(err, FABC_E_ARG, "timing, reports and traces come from a simulator; the %s target has none",
+                    m->target->name);
+  if (!ro->timing_only && (!inputs || !outputs))
+    return api_fail(err, FABC_E_ARG, "a run needs inputs and outputs (or timing_only)");
+  fab_target_run r = {.timing_only = ro->timing_only != 0, .trace_path = ro->trace_path, .want_report = ro->want_report != 0};
   pthread_rwlock_rdlock(&m->lock);
-  fabc_status st = run_locked(m, inputs, outputs, false, NULL, err);
+  st = run_locked(m, inputs, ro->timing_only ? NULL : outputs, &r, err);
   pthread_rwlock_unlock(&m->lock);
+  if (st == FABC_OK) {
+    ro->report_text = r.report_text;
+    ro->report_json = r.report_json;
+  } else {
+    free(r.report_text);
+    free(r.report_json);
+  }
   return st;
 }
 
-/* ---- the simulator's report -------------------------------------------------------- */
-
-typedef struct report_print {
-  const fab_fpga_report *r;
-  const fab_fpga_config *c;
-} report_print;
-
-static void print_report(FILE *f, const void *arg) {
-  const report_print *p = arg;
-  fab_fpga_report_print(p->r, p->c, f);
-}
-
-static json_t *u64_array(const uint64_t *v, int n) {
-  json_t *a = json_array();
-  for (int i = 0; i < n; i++) json_array_append_new(a, json_integer((json_int_t)v[i]));
-  return a;
-}
-
-static char *report_json(const fab_fpga_report *r, const fab_fpga_config *c) {
-  json_t *o = json_object();
-  json_object_set_new(o, "accel", json_string(c->name));
-  json_object_set_new(o, "clock_mhz", json_real(c->clock_mhz));
-  json_object_set_new(o, "total_cycles", json_integer((json_int_t)r->total_cycles));
-  json_object_set_new(o, "latency_ms", json_real(r->latency_ms));
-  /* A batch: the figures above are one sample's; these are the whole run's. */
-  json_object_set_new(o, "samples", json_integer((json_int_t)(r->samples ? r->samples : 1)));
-  json_object_set_new(o, "batch_cycles", json_integer((json_int_t)r->batch_cycles));
-  json_object_set_new(o, "batch_latency_ms", json_real(r->batch_latency_ms));
-  json_object_set_new(o, "model_cycles", json_integer((json_int_t)r->model_cycles));
-  json_object_set_new(o, "engine_util", json_real(r->engine_util));
-  json_object_set_new(o, "bu_util", json_real(r->bu_util));
-  json_object_set_new(o, "bfly_cycles", json_integer((json_int_t)r->bfly_cycles));
-  json_object_set_new(o, "butterflies", json_integer((json_int_t)r->butterflies));
-  json_object_set_new(o, "bytes_in", json_integer((json_int_t)r->bytes_in));
-  json_object_set_new(o, "bytes_coef", json_integer((json_int_t)r->bytes_coef));
-  json_object_set_new(o, "bytes_out", json_integer((json_int_t)r->bytes_out));
-  json_object_set_new(o, "coef_busy", json_integer((json_int_t)r->coef_busy));
-  json_object_set_new(o, "queue_insns", u64_array(r->insns, FAB_Q_COUNT));
-  json_object_set_new(o, "queue_busy", u64_array(r->busy, FAB_Q_COUNT));
-  json_object_set_new(o, "queue_stall", u64_array(r->stall, FAB_Q_COUNT));
-  int ne = r->p_be > 0 && r->p_be <= FAB_FPGA_MAX_ENGINES ? r->p_be : 0;
-  json_object_set_new(o, "engine_busy", u64_array(r->engine_busy, ne));
-  json_object_set_new(o, "engine_stall", u64_array(r->engine_stall, ne));
-  report_print p = {r, c};
-  char *text = api_capture(print_report, &p);
-  json_object_set_new(o, "text", json_string(text ? text : ""));
-  free(text);
-  char *s = json_dumps(o, JSON_INDENT(1));
-  json_decref(o);
-  return s;
+fabc_status fabc_model_run(fabc_model *m, const fabc_tensors *inputs, fabc_tensors *outputs, char **err) {
+  if (!m || !inputs || !outputs) return api_fail(err, FABC_E_ARG, "fabc_model_run needs a model, inputs and outputs");
+  return fabc_model_run_ex(m, inputs, outputs, NULL, err);
 }
 
 fabc_status fabc_model_simulate(fabc_model *m, const fabc_tensors *inputs, fabc_tensors *outputs, int timing_only,
                                 char **report, char **err) {
   if (report) *report = NULL;
   if (!m) return api_fail(err, FABC_E_ARG, "fabc_model_simulate needs a model");
-  if (m->target != TGT_FPGA)
-    return api_fail(err, FABC_E_ARG, "simulate needs a model compiled for the fpga target (this one is '%s')",
-                    target_names[m->target]);
+  if (!m->target || !m->target->simulates)
+    return api_fail(err, FABC_E_ARG, "simulate needs a model compiled for a simulated target (the fpga target); this one is '%s'",
+                    m->target ? m->target->name : "no target");
   if (!timing_only && !inputs) return api_fail(err, FABC_E_ARG, "simulate needs inputs (or timing_only)");
-  fab_fpga_report rep;
-  memset(&rep, 0, sizeof rep);
-  pthread_rwlock_rdlock(&m->lock);
-  fabc_status st = run_locked(m, inputs, timing_only ? NULL : outputs, timing_only != 0, &rep, err);
-  pthread_rwlock_unlock(&m->lock);
-  if (st == FABC_OK && report && !(*report = report_json(&rep, &m->accel)))
-    st = api_fail(err, FABC_E_NOMEM, "out of memory");
+  fabc_tensors *scratch = !timing_only && !outputs ? fabc_tensors_new() : NULL;
+  fabc_run_options ro = {.timing_only = timing_only, .want_report = report != NULL};
+  fabc_status st = fabc_model_run_ex(m, inputs, outputs ? outputs : scratch, &ro, err);
+  fabc_tensors_free(scratch);
+  free(ro.report_text);
+  if (report) *report = ro.report_json;
+  else free(ro.report_json);
   return st;
 }
 
 /* ---- files ------------------------------------------------------------------------ */
 
-fabc_status fabc_model_build(fabc_model *m, const char *out_path, int embed_weights, char **err) {
-  if (!m || !out_path) return api_fail(err, FABC_E_ARG, "fabc_model_build needs a model and an output path");
-  if (m->target == TGT_INTERP)
-    return api_fail(err, FABC_E_ARG, "build needs a model compiled for the cpu or fpga target");
+fabc_status fabc_model_emit(fabc_model *m, const char *kind, const char *out_path, int embed_weights, char **err) {
+  if (!m || !out_path) return api_fail(err, FABC_E_ARG, "fabc_model_emit needs a model and an output path");
+  fabc_status st = need_backend(m, "building", err);
+  if (st != FABC_OK) return st;
+  const fab_target *t = m->target;
+  if (!t->build_kinds) return api_fail(err, FABC_E_ARG, "the %s target builds nothing (it only runs)", t->name);
+  char first[32];
+  snprintf(first, sizeof first, "%.*s", (int)strcspn(t->build_kinds, ","), t->build_kinds);
+  if (!kind) kind = first;
+  if (!fab_target_builds(t, kind))
+    return api_fail(err, FABC_E_ARG, "the %s target cannot build '%s' (it builds %s)", t->name, kind, t->build_kinds);
   pthread_rwlock_rdlock(&m->lock);
-  fabc_status st = FABC_OK;
-  if (m->target == TGT_FPGA) {
-    char msg[512];
-    fab_status fs = fab_fpga_fbin_write(out_path, m->program, msg, sizeof msg);
-    if (fs != FAB_OK) st = api_fail(err, api_status(fs), "%s", msg);
-  } else if (embed_weights && !m->weights && m->ninfo[FABC_WEIGHTS] > 0) {
+  if (embed_weights && !m->weights && m->ninfo[FABC_WEIGHTS] > 0) {
     st = api_fail(err, FABC_E_TENSOR, "embed_weights: no weights bound");
   } else {
-    fab_cpu_options o = m->cpu_opts;
-    o.embed_weights = embed_weights != 0;
-    o.weights = embed_weights ? m->weights : NULL;
     fab_diag *d = fab_diag_new();
-    if (!fab_cpu_emit(m->lowered, &o, FAB_CPU_EMIT_SHARED, out_path, d))
-      st = api_fail_diag(err, FABC_E_IO, d, "the CPU backend failed");
+    fab_tensor_set *none = embed_weights && !m->weights ? fab_tset_new() : NULL;
+    const fab_tensor_set *embed = embed_weights ? (m->weights ? m->weights : none) : NULL;
+    char fallback[96];
+    snprintf(fallback, sizeof fallback, "the %s backend failed", t->name);
+    if (!t->build(m->compiled, kind, out_path, embed, d)) st = api_fail_diag(err, FABC_E_IO, d, fallback);
+    fab_tset_free(none);
     fab_diag_free(d);
   }
   pthread_rwlock_unlock(&m->lock);
   return st;
+}
+
+fabc_status fabc_model_build(fabc_model *m, const char *out_path, int embed_weights, char **err) {
+  return fabc_model_emit(m, NULL, out_path, embed_weights, err);
 }

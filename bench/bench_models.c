@@ -29,6 +29,7 @@
 #include "interp.h"
 #include "ir.h"
 #include "passes.h"
+#include "target.h"
 
 /* ---- compiling ------------------------------------------------------------ */
 
@@ -65,8 +66,8 @@ static bool compile_model(const bench_cfg *cfg, const char *name, const char *sr
   double t1 = bench_now();
   bool ok = c->low != NULL;
   if (ok) {
-    fab_pass_options po = {.target = fab_target_lookup("cpu")};
-    ok = fab_run_pipeline(c->low, pipeline ? pipeline : fab_default_pipeline("cpu"), &po, d);
+    fab_target_config tcfg = {0};
+    ok = fab_target_lower(fab_target_find("cpu"), &tcfg, c->low, pipeline, NULL, d);
   }
   double t2 = bench_now();
   if (ok) {

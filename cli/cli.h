@@ -93,8 +93,12 @@ void cli_print_diag(struct fab_diag *d);
  * printing why. */
 char *cli_read_text(const char *path, size_t *len);
 bool cli_ends_with(const char *s, const char *suffix);
-/* Prints the module's IR to -o (atomically) or to standard output. */
+/* Prints the module's IR (or any text) to -o (atomically) or to standard output. */
 int cli_write_ir(const cli_args *a, const struct fab_module *m, unsigned flags);
+int cli_write_text(const cli_args *a, const char *text);
+/* -D NAME=INTEGER options into names[]/values[] (name storage in buf);
+ * false after a usage error. */
+bool cli_defines(const cli_args *a, const char **names, int64_t *values, char (*buf)[128], int *n);
 
 /* The shared option blocks. */
 #define CLI_MODEL_OPTS                                                                   \
@@ -128,19 +132,28 @@ int cli_write_ir(const cli_args *a, const struct fab_module *m, unsigned flags);
   {"opt-level", OPT_VALUE, "N", "cpu: LLVM optimisation level 0-3 (default 3)"},                  \
   {"threads", OPT_VALUE, "N", "cpu: worker threads (default: all cores)"}
 
-/* Backends (cmd_cpu.c, cmd_fpga.c). */
+/* Compiling through libfabc (pipeline.c).  The commands that compile,
+ * run and build a model (check, emit, opt, run, build, stats) go through
+ * api/fabc.h like any other client; the exploration commands work on the
+ * IR with the libraries directly (cli_load_model). */
+struct fabc_model;
+/* `path` for `target` (NULL: none, with FABC_STAGE_IR) as far as `stage`,
+ * with the command's -D, -I, pass, CPU and --accel options; NULL after
+ * printing why, with the exit code in *rc. */
+struct fabc_model *cli_compile(const cli_args *a, const char *path, const char *target, int stage, int *rc);
+/* Prints an API error (and frees it); returns the exit code: 2 for a
+ * FABC_E_ARG (the command line's fault), else 1. */
+int cli_api_error(const cli_args *a, int status, char *err);
+/* Whether `name` is a target of the table; else a usage error naming them. */
+bool cli_target_known(const cli_args *a, const char *name, const char *what);
+/* --weights (through the weight map) or seeded init into the model; exit code. */
+int cli_bind_weights(const cli_args *a, struct fabc_model *m);
+/* --input or seeded random inputs (--seed, --batch); NULL after printing,
+ * with the exit code in *rc. */
+struct fab_tensor_set *cli_model_inputs(const cli_args *a, struct fabc_model *m, int *rc);
+/* --accel for the commands that only read a configuration (resources). */
 struct fab_fpga_config;
-int cli_cpu_emit(const cli_args *a, struct fab_module *lowered, const char *kind, const char *out);
-int cli_cpu_run(const cli_args *a, struct fab_module *lowered, const struct fab_tensor_set *w,
-                const struct fab_tensor_set *in, struct fab_tensor_set *out);
 int cli_fpga_config(const cli_args *a, struct fab_fpga_config *cfg);
-int cli_fpga_build(const cli_args *a, struct fab_module *lowered, const char *out);
-int cli_fpga_run(const cli_args *a, struct fab_module *lowered, const struct fab_tensor_set *w,
-                 const struct fab_tensor_set *in, struct fab_tensor_set *out);
-
-/* pipeline.c */
-bool cli_run_passes(const cli_args *a, struct fab_module *m, const char *pipeline, const char *target);
-const char *cli_pipeline_for(const cli_args *a, const char *target);
 
 extern const cli_cmd *const cli_commands[];
 extern const int cli_ncommands;

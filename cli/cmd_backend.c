@@ -1,29 +1,33 @@
-/* cmd_backend.c — fabc build: compile a model for a target (cpu: shared
- * library or object + C header; fpga: .fbin). */
+/* cmd_backend.c — fabc build: compile a model ahead of time for a target
+ * (cpu: shared library or object + C header, LLVM IR, assembly; fpga:
+ * .fbin), through libfabc. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
-#include "ir.h"
+#include "fabc.h"
 
 static int run_build(const cli_args *a) {
   const char *target = cli_str(a, "target", NULL);
-  if (!target) return cli_usage_error(a, "give --target cpu or --target fpga");
-  bool cpu = strcmp(target, "cpu") == 0, fpga = strcmp(target, "fpga") == 0;
-  if (!cpu && !fpga) return cli_usage_error(a, "unknown target '%s' (available: cpu, fpga)", target);
+  if (!target) return cli_usage_error(a, "give --target (cpu or fpga)");
+  if (!cli_target_known(a, target, "target")) return EXIT_USAGE;
   const char *out = cli_str(a, "o", NULL);
   if (!out) return cli_usage_error(a, "give the output file with -o");
+  bool embed = cli_flag(a, "embed-weights");
   /* A built model binds its weights when it is loaded (the runtime, fabc
    * sim --weights); only embedded weights are read here. */
-  if (!(cpu && cli_flag(a, "embed-weights")) && (cli_str(a, "weights", NULL) || cli_weight_map_given(a)))
+  if (!embed && (cli_str(a, "weights", NULL) || cli_weight_map_given(a)))
     return cli_usage_error(a, "--weights and its map options are read only with --target cpu "
                               "--embed-weights (a built model binds its weights when it is loaded)");
-  fab_module *m = cli_load_model(a, a->pos[0]);
-  if (!m) return EXIT_USER;
-  int rc = EXIT_USER;
-  if (cli_run_passes(a, m, cli_pipeline_for(a, target), target))
-    rc = cpu ? cli_cpu_emit(a, m, cli_str(a, "emit", "so"), out) : cli_fpga_build(a, m, out);
-  fab_module_free(m);
+  int rc;
+  fabc_model *m = cli_compile(a, a->pos[0], target, FABC_STAGE_BUILD, &rc);
+  if (!m) return rc;
+  if (!embed || (rc = cli_bind_weights(a, m)) == EXIT_OK) {
+    char *err = NULL;
+    fabc_status st = fabc_model_emit(m, cli_str(a, "emit", NULL), out, embed, &err);
+    rc = st == FABC_OK ? EXIT_OK : cli_api_error(a, st, err);
+  }
+  fabc_model_free(m);
   return rc;
 }
 
@@ -32,7 +36,7 @@ static const opt_spec build_opts[] = {
     CLI_PASS_OPTS,
     CLI_CPU_OPTS,
     {"target", OPT_VALUE, "cpu|fpga", "what to compile for"},
-    {"emit", OPT_VALUE, "so|obj|llvm|asm", "cpu: shared library (default) or object file (both also write FILE.h), LLVM IR or assembly"},
+    {"emit", OPT_VALUE, "so|obj|llvm|asm|fbin", "what to write (default: the target's first: cpu so, fpga fbin); so and obj also write FILE.h"},
     {"embed-weights", OPT_FLAG, NULL, "cpu: put the weights into the binary (from --weights or seeded init)"},
     {"weights", OPT_VALUE, "FILE", "weights to embed (.safetensors)"},
     CLI_WMAP_OPTS,

@@ -22,46 +22,6 @@ int cli_fpga_config(const cli_args *a, fab_fpga_config *cfg) {
   return EXIT_OK;
 }
 
-/* A lowered module -> program, or NULL after printing diagnostics. */
-static fab_fpga_program *compile(fab_module *m, const fab_fpga_config *cfg) {
-  fab_diag *d = fab_diag_new();
-  fab_fpga_program *p = fab_fpga_codegen(m, cfg, d);
-  cli_print_diag(d);
-  fab_diag_free(d);
-  return p;
-}
-
-int cli_fpga_build(const cli_args *a, fab_module *lowered, const char *out) {
-  fab_fpga_config cfg;
-  int cfg_rc = cli_fpga_config(a, &cfg);
-  if (cfg_rc != EXIT_OK) return cfg_rc;
-  fab_fpga_program *p = compile(lowered, &cfg);
-  if (!p) return EXIT_USER;
-  char err[512];
-  int rc = fab_fpga_fbin_write(out, p, err, sizeof err) == FAB_OK ? EXIT_OK : cli_user_error("%s", err);
-  fab_fpga_program_free(p);
-  return rc;
-}
-
-int cli_fpga_run(const cli_args *a, fab_module *lowered, const fab_tensor_set *w, const fab_tensor_set *in,
-                 fab_tensor_set *out) {
-  fab_fpga_config cfg;
-  int cfg_rc = cli_fpga_config(a, &cfg);
-  if (cfg_rc != EXIT_OK) return cfg_rc;
-  fab_fpga_program *p = compile(lowered, &cfg);
-  if (!p) return EXIT_USER;
-  fab_fpga_sim_opts so = {.trace_path = cli_str(a, "trace", NULL), .quiet = true};
-  fab_fpga_report rep;
-  char err[512];
-  int rc = EXIT_OK;
-  if (fab_fpga_sim_run(p, NULL, w, in, out, &so, &rep, err, sizeof err) != FAB_OK)
-    rc = cli_user_error("%s", err);
-  else if (cli_flag(a, "report"))
-    fab_fpga_report_print(&rep, &cfg, stderr);
-  fab_fpga_program_free(p);
-  return rc;
-}
-
 /* ---- fabc objdump / as ----------------------------------------------------- */
 
 static int run_objdump(const cli_args *a) {

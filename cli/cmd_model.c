@@ -3,28 +3,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cli.h"
 #include "fab_tensor.h"
-#include "interp.h"
-#include "ir.h"
-#include "passes.h"
-#include "stats.h"
+#include "fabc.h"
 
 /* ---- fabc check ---------------------------------------------------------- */
 
 static int run_check(const cli_args *a) {
   int rc = EXIT_OK;
   for (int i = 0; i < a->npos; i++) {
-    fab_module *m = cli_load_model(a, a->pos[i]);
+    int frc;
+    fabc_model *m = cli_compile(a, a->pos[i], NULL, FABC_STAGE_IR, &frc);
     if (!m) {
+      if (frc == EXIT_USAGE) return frc;
       rc = EXIT_USER;
       continue;
     }
-    if (cli_flag(a, "verbose")) {
-      const fab_func *f = fab_module_main(m);
-      printf("%s: ok (%d parameters, %d ops)\n", a->pos[i], m->nparams, f ? f->nops : 0);
-    }
-    fab_module_free(m);
+    if (cli_flag(a, "verbose"))
+      printf("%s: ok (%d parameters, %d ops)\n", a->pos[i], fabc_model_count(m, FABC_WEIGHTS), fabc_model_op_count(m));
+    fabc_model_free(m);
   }
   return rc;
 }
@@ -44,50 +43,57 @@ const cli_cmd cmd_check = {
 
 /* Peak activation memory: the target's pipeline (with memplan) and the
  * planner's own accounting. */
-static int print_memory(const cli_args *a, fab_module *m) {
+static int print_memory(const cli_args *a) {
   const char *target = cli_str(a, "target", "cpu");
-  if (!cli_run_passes(a, m, cli_pipeline_for(a, target), target)) return EXIT_USER;
+  if (!cli_target_known(a, target, "target")) return EXIT_USAGE;
+  int rc;
+  fabc_model *m = cli_compile(a, a->pos[0], target, FABC_STAGE_IR, &rc);
+  if (!m) return rc;
   int64_t planned, unplanned;
-  if (!fab_memplan_stats(m, &planned, &unplanned))
-    return cli_user_error("the pipeline for '%s' did not plan memory (add memplan to --passes)", target);
+  char *err = NULL;
+  fabc_status st = fabc_model_memplan(m, &planned, &unplanned, &err);
+  if (st != FABC_OK) {
+    fabc_model_free(m);
+    return cli_api_error(a, FABC_E_SOURCE, err);
+  }
+  const char *name = fabc_model_name(m);
   if (cli_flag(a, "json")) {
     printf("{\"model\": \"%s\", \"target\": \"%s\", \"planned_bytes\": %lld, \"unplanned_bytes\": %lld}\n",
-           m->name, target, (long long)planned, (long long)unplanned);
+           name, target, (long long)planned, (long long)unplanned);
   } else {
-    printf("model %s, target %s (activations, one inference; weights and inputs not included)\n", m->name,
-           target);
+    printf("model %s, target %s (activations, one inference; weights and inputs not included)\n", name, target);
     printf("  planned peak    %12lld bytes  (%.2f MiB)\n", (long long)planned, planned / 1048576.0);
     printf("  unplanned sum   %12lld bytes  (%.2f MiB, one buffer per value)\n", (long long)unplanned,
            unplanned / 1048576.0);
     printf("  saving          %12.1fx\n", planned ? (double)unplanned / (double)planned : 0.0);
   }
+  fabc_model_free(m);
   return EXIT_OK;
 }
 
 static int run_stats(const cli_args *a) {
-  fab_module *m = cli_load_model(a, a->pos[0]);
-  if (!m) return EXIT_USER;
-  if (cli_flag(a, "memory")) {
-    int rc = print_memory(a, m);
-    fab_module_free(m);
-    return rc;
-  }
-  fab_diag *d = fab_diag_new();
-  fab_model_stats s;
-  int rc = EXIT_OK;
-  if (!fab_stats_compute(m, &s, d)) {
-    cli_print_diag(d);
-    rc = EXIT_USER;
-  } else {
-    if (cli_flag(a, "json"))
-      fab_stats_print_json(stdout, m, &s);
-    else
-      fab_stats_print_table(stdout, m, &s);
-    fab_stats_free(&s);
-  }
-  fab_diag_free(d);
-  fab_module_free(m);
-  return rc;
+  if (cli_flag(a, "memory")) return print_memory(a);
+  /* The counts need only the model as written. */
+  int rc;
+  fabc_model *m = cli_compile(a, a->pos[0], NULL, FABC_STAGE_IR, &rc);
+  if (!m) return rc;
+  fabc_model_free(m);
+  fabc_options o = {.source_path = a->pos[0]};
+  const char *names[CLI_MAX_LIST];
+  int64_t values[CLI_MAX_LIST];
+  char buf[CLI_MAX_LIST][128];
+  const opt_value *incs = cli_opt(a, "I");
+  if (!cli_defines(a, names, values, buf, &o.ndefines)) return EXIT_USAGE;
+  o.define_names = names;
+  o.define_values = values;
+  o.include_dirs = incs ? incs->list : NULL;
+  o.ninclude_dirs = incs ? incs->nlist : 0;
+  char *text = NULL, *err = NULL;
+  fabc_status st = cli_flag(a, "json") ? fabc_stats(&o, &text, &err) : fabc_stats_table(&o, &text, &err);
+  if (st != FABC_OK) return cli_api_error(a, st == FABC_E_ARG ? FABC_E_SOURCE : st, err);
+  fputs(text, stdout);
+  fabc_free(text);
+  return EXIT_OK;
 }
 
 static const opt_spec stats_opts[] = {
@@ -109,33 +115,33 @@ const cli_cmd cmd_stats = {
 
 /* ---- fabc run ------------------------------------------------------------ */
 
+/* fpga: the report to standard error, the trace to --trace. */
+static int run_model(const cli_args *a, fabc_model *m, const fab_tensor_set *in, fab_tensor_set *out) {
+  fabc_run_options ro = {.trace_path = cli_str(a, "trace", NULL), .want_report = cli_flag(a, "report")};
+  char *err = NULL;
+  fabc_status st = fabc_model_run_ex(m, in, out, &ro, &err);
+  if (st != FABC_OK) return cli_api_error(a, st, err);
+  if (ro.report_text) fputs(ro.report_text, stderr);
+  fabc_free(ro.report_text);
+  fabc_free(ro.report_json);
+  return EXIT_OK;
+}
+
 static int run_run(const cli_args *a) {
-  const char *backend = cli_str(a, "backend", "interp");
-  bool interp = strcmp(backend, "interp") == 0, cpu = strcmp(backend, "cpu") == 0;
-  if (!interp && !cpu && strcmp(backend, "fpga") != 0)
-    return cli_usage_error(a, "unknown backend '%s' (available: interp, cpu, fpga)", backend);
-  fab_module *m = cli_load_model(a, a->pos[0]);
-  if (!m) return EXIT_USER;
-  int rc = EXIT_USER;
+  const char *backend = cli_str(a, "backend", fabc_target_name(0));
+  if (!cli_target_known(a, backend, "backend")) return EXIT_USAGE;
+  int rc;
+  fabc_model *m = cli_compile(a, a->pos[0], backend, FABC_STAGE_RUN, &rc);
+  if (!m) return rc;
   /* Weights and inputs are bound against the model as written, before
    * lowering, so every backend sees the same tensors. */
-  fab_tensor_set *w = cli_load_weights(a, m), *in = w ? cli_load_inputs(a, m) : NULL;
-  fab_tensor_set *out = fab_tset_new();
-  if (w && in) {
-    if (interp) {
-      fab_diag *d = fab_diag_new();
-      if (fab_interp_run(m, w, in, out, d)) rc = EXIT_OK;
-      cli_print_diag(d);
-      fab_diag_free(d);
-    } else if (cli_run_passes(a, m, cli_pipeline_for(a, backend), backend)) {
-      rc = cpu ? cli_cpu_run(a, m, w, in, out) : cli_fpga_run(a, m, w, in, out);
-    }
-    if (rc == EXIT_OK) rc = cli_write_outputs(a, out);
-  }
+  fab_tensor_set *in = NULL, *out = fab_tset_new();
+  if ((rc = cli_bind_weights(a, m)) == EXIT_OK && (in = cli_model_inputs(a, m, &rc)) &&
+      (rc = run_model(a, m, in, out)) == EXIT_OK)
+    rc = cli_write_outputs(a, out);
   fab_tset_free(out);
   fab_tset_free(in);
-  fab_tset_free(w);
-  fab_module_free(m);
+  fabc_model_free(m);
   return rc;
 }
 
@@ -168,30 +174,50 @@ const cli_cmd cmd_run = {
 
 /* ---- fabc emit ----------------------------------------------------------- */
 
+/* Text forms of a build (llvm, asm) to -o or standard output. */
+static int emit_backend(const cli_args *a, const char *kind) {
+  const char *target = cli_str(a, "target", "cpu");
+  if (!cli_target_known(a, target, "target")) return EXIT_USAGE;
+  int rc;
+  fabc_model *m = cli_compile(a, a->pos[0], target, FABC_STAGE_BUILD, &rc);
+  if (!m) return rc;
+  const char *out = cli_str(a, "o", NULL);
+  char tmp[] = "/tmp/fabc-emit-XXXXXX";
+  int fd = out ? -1 : mkstemp(tmp);
+  if (!out && fd < 0) {
+    fabc_model_free(m);
+    return cli_user_error("cannot create a temporary file");
+  }
+  char *err = NULL;
+  fabc_status st = fabc_model_emit(m, kind, out ? out : tmp, 0, &err);
+  rc = st == FABC_OK ? EXIT_OK : cli_api_error(a, st, err);
+  if (fd >= 0) {
+    FILE *f = rc == EXIT_OK ? fdopen(fd, "rb") : NULL;
+    char buf[1 << 16];
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
+    if (f) fclose(f);
+    else close(fd);
+    unlink(tmp);
+  }
+  fabc_model_free(m);
+  return rc;
+}
+
 static int run_emit(const cli_args *a) {
   const char *kind = cli_str(a, "emit", NULL);
   if (!cli_flag(a, "ir") && !kind) return cli_usage_error(a, "say what to emit: --ir or --emit=llvm|asm");
-  if (kind) {
-    const char *t = cli_str(a, "target", "cpu");
-    if (strcmp(t, "cpu") != 0) return cli_usage_error(a, "--emit=%s is for --target cpu", kind);
-    fab_module *m = cli_load_model(a, a->pos[0]);
-    if (!m) return EXIT_USER;
-    int rc = cli_run_passes(a, m, cli_pipeline_for(a, "cpu"), "cpu")
-                 ? cli_cpu_emit(a, m, kind, cli_str(a, "o", NULL))
-                 : EXIT_USER;
-    fab_module_free(m);
-    return rc;
-  }
-  fab_module *m = cli_load_model(a, a->pos[0]);
-  if (!m) return EXIT_USER;
+  if (kind) return emit_backend(a, kind);
   const char *target = cli_str(a, "target", NULL);
-  if ((target || cli_str(a, "passes", NULL)) &&
-      !cli_run_passes(a, m, cli_pipeline_for(a, target ? target : "generic"), target)) {
-    fab_module_free(m);
-    return EXIT_USER;
-  }
-  int rc = cli_write_ir(a, m, cli_flag(a, "locs") ? FAB_PRINT_LOCS : 0);
-  fab_module_free(m);
+  if (target && !cli_target_known(a, target, "target")) return EXIT_USAGE;
+  int rc;
+  fabc_model *m = cli_compile(a, a->pos[0], target, FABC_STAGE_IR, &rc);
+  if (!m) return rc;
+  char *text = NULL, *err = NULL;
+  fabc_status st = fabc_model_ir(m, 1, cli_flag(a, "locs"), &text, &err);
+  rc = st == FABC_OK ? cli_write_text(a, text) : cli_api_error(a, st, err);
+  fabc_free(text);
+  fabc_model_free(m);
   return rc;
 }
 

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "fab_tensor.h"
-#include "ir.h"
+#include "fabc.h"
 #include "passes.h"
+#include "target.h"
 
 static int list_passes(void) {
   printf("passes (use as -passes=a,b(opt=v),...):\n");
@@ -17,31 +17,38 @@ static int list_passes(void) {
     if (p->requires && *p->requires) printf("  %-18s requires: %s\n", "", p->requires);
     if (p->establishes && *p->establishes) printf("  %-18s establishes: %s\n", "", p->establishes);
   }
-  printf("\ndefault pipelines:\n");
-  const char *targets[] = {"cpu", "fpga", "interp"};
-  for (int i = 0; i < 3; i++) printf("  %-6s %s\n", targets[i], fab_default_pipeline(targets[i]));
+  printf("\ntargets and their default pipelines:\n");
+  for (int i = 0; i < fab_target_count(); i++) {
+    const fab_target *t = fab_target_get(i);
+    printf("  %-6s %s\n  %-6s %s\n", t->name, t->summary, "", *t->pipeline ? t->pipeline : "(none)");
+  }
   return EXIT_OK;
 }
 
 static int run_opt(const cli_args *a) {
   if (cli_flag(a, "list-passes")) return list_passes();
   if (a->npos != 1) return cli_usage_error(a, "expected one input file");
-  const char *target = cli_str(a, "target", "generic");
-  const char *pipeline = cli_str(a, "passes", NULL);
-  if (!pipeline) pipeline = fab_default_pipeline(target);
-  if (!pipeline) return cli_usage_error(a, "give -passes=... or a --target with a default pipeline");
-  fab_module *m = cli_load_model(a, a->pos[0]);
-  if (!m) return EXIT_USER;
-  int rc = EXIT_USER;
-  if (cli_run_passes(a, m, pipeline, target)) rc = cli_write_ir(a, m, 0);
-  fab_module_free(m);
+  const char *target = cli_str(a, "target", NULL);
+  if (target && !cli_target_known(a, target, "target")) return EXIT_USAGE;
+  if (!target && !cli_str(a, "passes", NULL))
+    return cli_usage_error(a, "give -passes=... or a --target with a default pipeline");
+  int rc;
+  fabc_model *m = cli_compile(a, a->pos[0], target, FABC_STAGE_IR, &rc);
+  if (!m) return rc;
+  char *text = NULL, *err = NULL;
+  fabc_status st = fabc_model_ir(m, 1, 0, &text, &err);
+  rc = st == FABC_OK ? cli_write_text(a, text) : cli_api_error(a, st, err);
+  fabc_free(text);
+  fabc_model_free(m);
   return rc;
 }
 
 static const opt_spec opt_opts[] = {
     CLI_MODEL_OPTS,
     CLI_PASS_OPTS,
-    {"target", OPT_VALUE, "NAME", "cost model and default pipeline: cpu, fpga, generic"},
+    CLI_CPU_OPTS,
+    {"accel", OPT_VALUE, "CONFIG", "fpga: the accelerator whose cost model the passes use"},
+    {"target", OPT_VALUE, "NAME", "cost model and default pipeline: interp, cpu, fpga (default: a generic cost model, no pipeline)"},
     {"list-passes", OPT_FLAG, NULL, "list the passes, their options and contracts"},
     {"o", OPT_VALUE, "FILE", "write the IR to FILE (atomically) instead of standard output"},
 };

@@ -8,12 +8,13 @@
 #include <string.h>
 
 #include "fab_tensor.h"
+#include "fabc.h"
 #include "fab_weight_map.h"
 #include "frontend.h"
 #include "interp.h"
 #include "ir.h"
 
-enum { MAX_SOURCE_BYTES = 64 << 20 };
+enum { MAX_SOURCE_BYTES = 64 << 20 }; /* text files read whole */
 
 void cli_print_diag(fab_diag *d) { fab_diag_print(d, stderr); }
 
@@ -65,48 +66,22 @@ char *cli_read_text(const char *path, size_t *len) {
 }
 
 fab_module *cli_load_model(const cli_args *a, const char *path) {
+  const opt_value *incs = cli_opt(a, "I");
+  const char *names[CLI_MAX_LIST];
+  int64_t values[CLI_MAX_LIST];
+  char buf[CLI_MAX_LIST][128];
+  fab_define defines[CLI_MAX_LIST];
+  int ndef;
+  if (!cli_defines(a, names, values, buf, &ndef)) return NULL;
+  for (int i = 0; i < ndef; i++) defines[i] = (fab_define){names[i], values[i]};
+  fab_frontend_options opt = {
+      .defines = defines,
+      .ndefines = ndef,
+      .include_dirs = incs ? incs->list : NULL,
+      .ninclude_dirs = incs ? incs->nlist : 0,
+  };
   fab_diag *d = fab_diag_new();
-  fab_module *m = NULL;
-  if (cli_ends_with(path, ".fir")) {
-    size_t len;
-    char *text = cli_read_text(path, &len);
-    if (text) {
-      m = fab_parse_module(path, text, len, d);
-      if (m && !fab_verify(m, d)) {
-        fab_module_free(m);
-        m = NULL;
-      }
-      free(text);
-    }
-  } else {
-    const opt_value *defs = cli_opt(a, "D");
-    const opt_value *incs = cli_opt(a, "I");
-    fab_define defines[CLI_MAX_LIST];
-    char names[CLI_MAX_LIST][128];
-    int ndef = 0;
-    for (int i = 0; defs && i < defs->nlist; i++) {
-      const char *s = defs->list[i], *eq = strchr(s, '=');
-      char *end = NULL;
-      long long v = eq ? strtoll(eq + 1, &end, 0) : 0;
-      if (!eq || eq == s || (size_t)(eq - s) >= sizeof names[0] || !*(eq + 1) || *end) {
-        cli_usage_error(a, "-D expects NAME=INTEGER, got '%s'", s);
-        fab_diag_free(d);
-        return NULL;
-      }
-      memcpy(names[ndef], s, (size_t)(eq - s));
-      names[ndef][eq - s] = 0;
-      defines[ndef].name = names[ndef];
-      defines[ndef].value = v;
-      ndef++;
-    }
-    fab_frontend_options opt = {
-        .defines = defines,
-        .ndefines = ndef,
-        .include_dirs = incs ? incs->list : NULL,
-        .ninclude_dirs = incs ? incs->nlist : 0,
-    };
-    m = fab_frontend_compile_file(path, &opt, d);
-  }
+  fab_module *m = fab_load_model_file(path, &opt, d);
   cli_print_diag(d);
   if (!m && fab_diag_error_count(d) == 0) cli_user_error("cannot compile '%s'", path);
   fab_diag_free(d);
@@ -228,6 +203,55 @@ fab_tensor_set *cli_load_inputs(const cli_args *a, const fab_module *m) {
   return in;
 }
 
+int cli_bind_weights(const cli_args *a, fabc_model *m) {
+  uint64_t seed;
+  fab_weight_map *map;
+  if (!parse_seed(a, &seed) || !cli_weights_map(a, &map)) return EXIT_USER;
+  const char *path = cli_str(a, "weights", NULL);
+  char *err = NULL;
+  fabc_status st;
+  if (path) {
+    fab_tensor_set *w = NULL;
+    st = fabc_tensors_load(path, &w, &err);
+    if (st == FABC_OK) st = fabc_model_bind_weights_map(m, w, map, &err);
+    fab_tset_free(w);
+  } else {
+    st = fabc_model_init_weights(m, seed, &err);
+  }
+  fab_wmap_free(map);
+  /* Weights that do not fit are the user's problem, not the command line's. */
+  return st == FABC_OK ? EXIT_OK : cli_api_error(a, st == FABC_E_ARG ? FABC_E_TENSOR : st, err);
+}
+
+fab_tensor_set *cli_model_inputs(const cli_args *a, fabc_model *m, int *rc) {
+  uint64_t seed;
+  int64_t batch; /* --batch N: seeded inputs for N samples (commands without it: 0) */
+  *rc = EXIT_USER; /* as every other reason the inputs cannot be made */
+  if (!parse_seed(a, &seed) || !cli_int(a, "batch", 0, 1, INT32_MAX, &batch)) return NULL;
+  const char *path = cli_str(a, "input", NULL);
+  if (path && batch) {
+    cli_usage_error(a, "--batch makes seeded inputs; a file given with --input sets its own batch");
+    return NULL;
+  }
+  fab_tensor_set *in = NULL;
+  char *err = NULL;
+  fabc_status st;
+  if (path) {
+    st = fabc_tensors_load(path, &in, &err);
+  } else {
+    /* Inputs are seeded apart from weights so that both can vary alone. */
+    in = fab_tset_new();
+    st = in ? fabc_model_init_inputs(m, seed + 0x9e3779b9u, batch, in, &err) : FABC_E_NOMEM;
+  }
+  if (st != FABC_OK) {
+    *rc = cli_api_error(a, st == FABC_E_ARG ? FABC_E_TENSOR : st, err);
+    fab_tset_free(in);
+    return NULL;
+  }
+  *rc = EXIT_OK;
+  return in;
+}
+
 /* Without -o: a short summary of each output (shape and first values), so
  * that `fabc run` shows something useful on a terminal. */
 static void print_summary(const fab_tensor_set *outs) {
@@ -258,19 +282,20 @@ int cli_write_outputs(const cli_args *a, const fab_tensor_set *outs) {
   return EXIT_OK;
 }
 
-int cli_write_ir(const cli_args *a, const fab_module *m, unsigned flags) {
+int cli_write_text(const cli_args *a, const char *text) {
   const char *path = cli_str(a, "o", NULL);
   if (!path) {
-    fab_print_module(stdout, m, flags);
+    fputs(text, stdout);
     return EXIT_OK;
   }
-  char *text = fab_print_module_str(m, flags);
   char err[512];
-  int rc = EXIT_OK;
-  if (!text)
-    rc = cli_user_error("out of memory");
-  else if (fab_write_file_atomic(path, text, strlen(text), err, sizeof err) != FAB_OK)
-    rc = cli_user_error("%s", err);
+  if (fab_write_file_atomic(path, text, strlen(text), err, sizeof err) != FAB_OK) return cli_user_error("%s", err);
+  return EXIT_OK;
+}
+
+int cli_write_ir(const cli_args *a, const fab_module *m, unsigned flags) {
+  char *text = fab_print_module_str(m, flags);
+  int rc = text ? cli_write_text(a, text) : cli_user_error("out of memory");
   free(text);
   return rc;
 }

@@ -32,4 +32,8 @@ fab_module *fab_frontend_compile_file(const char *path, const fab_frontend_optio
 fab_module *fab_frontend_compile_string(const char *name, const char *text, size_t len,
                                         const fab_frontend_options *opt, fab_diag *d);
 
+/* A model file: FILE.fir through the IR parser and the verifier (`opt` is
+ * not used), anything else as .fab through the front end. */
+fab_module *fab_load_model_file(const char *path, const fab_frontend_options *opt, fab_diag *d);
+
 #endif /* FAB_FRONTEND_H */

@@ -17,26 +17,15 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- targets ------------------------------------------------------------ */
+/* ---- the generic cost model ------------------------------------------------ */
 
-static const fab_target_info targets[] = {
-    /* AVX-512: rows in lanes, 2^k data vectors must stay in registers. */
-    {.name = "cpu", .vector_lanes = 16, .vector_registers = 32,
-     .fast_memory_bytes = 1310720, .max_fused_stages = 6, .max_vector_length = 0},
-    /* One butterfly engine: 4 BUs (8 elements/cycle), two banks x 8 RAMs x
-     * 512 x 16 bit; one engine pass runs all stages of a row <= 4096. */
-    {.name = "fpga", .vector_lanes = 8, .vector_registers = 0,
-     .fast_memory_bytes = 2 * 8 * 512 * 2, .max_fused_stages = 12, .max_vector_length = 4096},
-    {.name = "generic", .vector_lanes = 8, .vector_registers = 16,
-     .fast_memory_bytes = 262144, .max_fused_stages = 3, .max_vector_length = 0},
-};
+/* For `fabc opt` without a target; real targets fill their own from the
+ * machine or the accelerator (backends/target.h). */
+static const fab_target_info generic = {.name = "generic", .vector_lanes = 8, .vector_registers = 16,
+                                        .fast_memory_bytes = 262144, .max_fused_stages = 3,
+                                        .max_vector_length = 0};
 
-const fab_target_info *fab_target_lookup(const char *name) {
-  if (!name) return NULL;
-  for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++)
-    if (strcmp(targets[i].name, name) == 0) return &targets[i];
-  return NULL;
-}
+const fab_target_info *fab_generic_target(void) { return &generic; }
 
 int pass_default_fuse_k(const fab_target_info *t) {
   int k = t->max_fused_stages > 0 ? t->max_fused_stages : 1;
@@ -48,21 +37,6 @@ int pass_default_fuse_k(const fab_target_info *t) {
     if (fit < k) k = fit;
   }
   return k < 1 ? 1 : k;
-}
-
-const char *fab_default_pipeline(const char *target) {
-  if (!target) return NULL;
-  if (strcmp(target, "cpu") == 0)
-    return "canonicalize,lower-bfly,lower-fourier,lower-mha,canonicalize,fuse-stages,"
-           "fuse-elementwise,tile,memplan";
-  /* The accelerator's PPU averages one vector-memory half at a time (2^15
-   * words on configs/small.json): masked means over more than half of that
-   * go through its mm instead (lower-masked-mean). */
-  if (strcmp(target, "fpga") == 0)
-    return "canonicalize,lower-bfly,lower-fourier,lower-mha,lower-masked-mean(min-elems=16384),"
-           "canonicalize,fuse-stages,fuse-elementwise,tile,memplan";
-  if (strcmp(target, "interp") == 0) return "canonicalize";
-  return NULL;
 }
 
 /* ---- the pass table ------------------------------------------------------ */
@@ -422,7 +396,7 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
     fab_error(d, nl, "fab_run_pipeline: no module or no pipeline");
     return false;
   }
-  const fab_target_info *target = opt->target ? opt->target : fab_target_lookup("generic");
+  const fab_target_info *target = opt->target ? opt->target : &generic;
   FILE *out = opt->print_out ? opt->print_out : stderr;
   entry *es = calloc(MAX_PIPELINE, sizeof *es);
   double *secs = calloc(MAX_PIPELINE, sizeof *secs);

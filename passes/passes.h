@@ -29,7 +29,8 @@
 
 #include "ir.h"
 
-/* The cost model a backend supplies. */
+/* The cost model a target supplies (backends/target.h fills it from the
+ * machine or the accelerator configuration). */
 typedef struct fab_target_info {
   const char *name;          /* "cpu", "fpga", "generic" */
   int vector_lanes;          /* f32 lanes per SIMD register (cpu: 16 with AVX-512) */
@@ -39,11 +40,11 @@ typedef struct fab_target_info {
   int64_t max_vector_length; /* fpga: longest butterfly the engine takes; 0 = unlimited */
 } fab_target_info;
 
-/* The built-in targets: "cpu", "fpga", "generic"; NULL if unknown. */
-const fab_target_info *fab_target_lookup(const char *name);
+/* The cost model of no particular machine (`fabc opt` without --target). */
+const fab_target_info *fab_generic_target(void);
 
 typedef struct fab_pass_options {
-  const fab_target_info *target; /* NULL: "generic" */
+  const fab_target_info *target; /* NULL: fab_generic_target() */
   const char *print_before;      /* pass name, comma list, or "all" */
   const char *print_after;
   const char *stop_after;        /* stop after the first run of this pass */
@@ -80,9 +81,6 @@ const fab_pass_info *fab_pass_find(const char *name);
  *   planned     every planned value carries plan.offset / plan.size
  * Returns false and names the first offending op in `why` if m lacks it. */
 bool fab_ir_has_property(const fab_module *m, const char *property, char *why, size_t whylen);
-
-/* "cpu", "fpga", "interp" (anything else: NULL). */
-const char *fab_default_pipeline(const char *target);
 
 /* The memory plan written by `memplan`: peak bytes of the planned arena
  * and the sum of all planned values' sizes (one buffer each).  False if

@@ -8,6 +8,7 @@
 #include "codesign.h"
 #include "interp.h"
 #include "passes.h"
+#include "target.h"
 #ifdef FAB_CD_HAVE_SIM
 #include "codegen.h"
 #include "sim.h"
@@ -16,7 +17,8 @@
 #include "cpu.h"
 #endif
 
-static fab_module *lowered_copy(const fab_module *m, const char *target, fab_diag *d) {
+/* accel: the accelerator for the fpga target's cost model (NULL for cpu). */
+static fab_module *lowered_copy(const fab_module *m, const char *target, const fab_fpga_config *accel, fab_diag *d) {
   char *text = fab_print_module_str(m, 0);
   if (!text) {
     fab_error(d, (fab_loc){0}, "out of memory");
@@ -25,9 +27,8 @@ static fab_module *lowered_copy(const fab_module *m, const char *target, fab_dia
   fab_module *c = fab_parse_module("codesign.fir", text, strlen(text), d);
   free(text);
   if (!c) return NULL;
-  fab_pass_options po = {0};
-  po.target = fab_target_lookup(target);
-  if (!fab_run_pipeline(c, fab_default_pipeline(target), &po, d)) {
+  fab_target_config cfg = {.accel_config = accel};
+  if (!fab_target_lower(fab_target_find(target), &cfg, c, NULL, NULL, d)) {
     fab_module_free(c);
     return NULL;
   }
@@ -53,7 +54,7 @@ bool fab_cd_have_cpu(void) {
 bool fab_cd_sim_latency(const fab_module *m, const fab_fpga_config *c, uint64_t *cycles,
                         double *ms, fab_diag *d) {
 #ifdef FAB_CD_HAVE_SIM
-  fab_module *low = lowered_copy(m, "fpga", d);
+  fab_module *low = lowered_copy(m, "fpga", c, d);
   if (!low) return false;
   bool ok = false;
   fab_fpga_program *prog = fab_fpga_codegen(low, c, d);
@@ -98,7 +99,7 @@ bool fab_cd_cpu_latency(const fab_module *m, int threads, int warmup, int repeat
                         double *median_ms, double *times_ms, fab_diag *d) {
 #ifdef FAB_CD_HAVE_CPU
   if (repeats < 1) repeats = 1;
-  fab_module *low = lowered_copy(m, "cpu", d);
+  fab_module *low = lowered_copy(m, "cpu", NULL, d);
   if (!low) return false;
   fab_cpu_options o;
   fab_cpu_options_default(&o);

@@ -76,6 +76,16 @@ class Options(ctypes.Structure):
         ("opt_level", ctypes.c_int),
         ("cpu", c_charp),
         ("features", c_charp),
+        # API version 2
+        ("codegen", c_charp),
+        ("stage", ctypes.c_int),
+        ("print_before", c_charp),
+        ("print_after", c_charp),
+        ("stop_after", c_charp),
+        ("verify_each", ctypes.c_int),
+        ("time_passes", ctypes.c_int),
+        ("reproducer_dir", c_charp),
+        ("print_stream", ctypes.c_void_p),
     ]
 
 
@@ -120,8 +130,8 @@ def fabc():
     _declare(lib, "fabc_model_simulate", i, vp, vp, vp, i, c_errp, c_errp)
     _declare(lib, "fabc_model_build", i, vp, c_charp, i, c_errp)
     _declare(lib, "fabc_stats", i, ctypes.POINTER(Options), c_errp, c_errp)
-    if lib.fabc_api_version() != 1:
-        raise OSError("libfabc.so speaks API version %d; this package needs 1" % lib.fabc_api_version())
+    if lib.fabc_api_version() != 2:
+        raise OSError("libfabc.so speaks API version %d; this package needs 2" % lib.fabc_api_version())
     _fabc = lib
     return lib
 

@@ -14,6 +14,7 @@
 #include "interp.h"
 #include "ir.h"
 #include "passes.h"
+#include "target.h"
 #include "sim.h"
 
 static int failures;
@@ -32,8 +33,8 @@ static fab_module *load_tiny(const char *target, fab_diag *d) {
   fab_frontend_options fo = {.include_dirs = inc, .ninclude_dirs = 1};
   fab_module *m = fab_frontend_compile_file(FAB_ROOT "/examples/tiny.fab", &fo, d);
   if (m && target) {
-    fab_pass_options po = {.target = fab_target_lookup(target)};
-    if (!fab_run_pipeline(m, fab_default_pipeline(target), &po, d)) {
+    fab_target_config tcfg = {.accel = "vcu128-be40-fp32"};
+    if (!fab_target_lower(fab_target_find(target), &tcfg, m, NULL, NULL, d)) {
       fab_module_free(m);
       m = NULL;
     }

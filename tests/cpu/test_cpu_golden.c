@@ -20,6 +20,7 @@
 #include "interp.h"
 #include "ir.h"
 #include "passes.h"
+#include "target.h"
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -36,11 +37,9 @@ int main(int argc, char **argv) {
   if (!golden_case_load(base, &gc, d)) goto done;
   fab_module *m = gc.module;
   fab_tensor_set *w = gc.weights, *in = gc.inputs, *exp = gc.expected;
-  fab_pass_options po = {0};
-  po.target = fab_target_lookup("cpu");
-  po.verify_each = true;
-  const char *pipeline = fab_default_pipeline("cpu");
-  if (!pipeline || !fab_run_pipeline(m, pipeline, &po, d)) {
+  fab_pass_options po = {.verify_each = true};
+  fab_target_config tcfg = {0};
+  if (!fab_target_lower(fab_target_find("cpu"), &tcfg, m, NULL, &po, d)) {
     fprintf(stderr, "pipeline failed\n");
     goto done;
   }

@@ -20,6 +20,7 @@
 #include "frontend.h"
 #include "interp.h"
 #include "passes.h"
+#include "target.h"
 #include "sim.h"
 
 static double now(void) {
@@ -69,8 +70,8 @@ int main(int argc, char **argv) {
   fab_frontend_options fo = {.defines = defs, .ndefines = nd};
   double t0 = now();
   fab_module *m = fab_frontend_compile_file(argv[1], &fo, d);
-  fab_pass_options po = {.target = fab_target_lookup("fpga")};
-  if (!m || !fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d)) {
+  fab_target_config tcfg = {.accel = "vcu128-be40"};
+  if (!m || !fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) {
     fab_diag_print(d, stderr);
     return 1;
   }

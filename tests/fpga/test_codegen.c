@@ -11,6 +11,7 @@
 #include "fpga_test.h"
 #include "interp.h"
 #include "passes.h"
+#include "target.h"
 
 static char *slurp(const char *path, size_t *n) {
   FILE *f = fopen(path, "rb");
@@ -43,8 +44,8 @@ static double run_case(const char *path, const fab_fpga_config *c, fab_fpga_repo
   if (!fab_bind_init_weights(ref, 1, ws, d) || !fab_bind_init_inputs(ref, 2, is, d)) goto out;
   if (g_tweak_inputs) g_tweak_inputs(is);
   if (!fab_interp_run(ref, ws, is, ro, d)) goto out;
-  fab_pass_options po = {.target = fab_target_lookup("fpga")};
-  if (!fab_run_pipeline(low, fab_default_pipeline("fpga"), &po, d)) goto out;
+  fab_target_config tcfg = {.accel_config = c};
+  if (!fab_target_lower(fab_target_find("fpga"), &tcfg, low, NULL, NULL, d)) goto out;
   p = fab_fpga_codegen(low, c, d);
   if (!p) goto out;
   uint8_t *bin;
@@ -127,10 +128,10 @@ static int schedule_same(const char *path, const fab_fpga_config *c) {
   int result = -1;
   fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new(), *out[2] = {fab_tset_new(), fab_tset_new()};
   fab_fpga_program *p[2] = {NULL, NULL};
-  fab_pass_options po = {.target = fab_target_lookup("fpga")};
+  fab_target_config tcfg = {.accel = "vcu128-be40"};
   char err[256];
   if (!m || !fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d) ||
-      !fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d))
+      !fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d))
     goto out;
   for (int k = 0; k < 2; k++) {
     fab_fpga_codegen_opts o = {.schedule = k ? 1 : -1};
@@ -286,8 +287,8 @@ static void test_masks(void) {
   for (int k = 0; k < 2; k++) {
     fab_diag *d = fab_diag_new();
     fab_module *m = fab_parse_module("t.fir", texts[k], strlen(texts[k]), d);
-    fab_pass_options po = {.target = fab_target_lookup("fpga")};
-    fab_fpga_program *p = m && fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d) ? fab_fpga_codegen(m, &c, d) : NULL;
+    fab_target_config tcfg = {.accel_config = &c};
+    fab_fpga_program *p = m && fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d) ? fab_fpga_codegen(m, &c, d) : NULL;
     uint8_t *bin = NULL;
     size_t blen = 0;
     char err[256];

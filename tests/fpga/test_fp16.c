@@ -16,6 +16,7 @@
 #include "golden_case.h"
 #include "interp.h"
 #include "passes.h"
+#include "target.h"
 
 /* Relative error (max |err| / max |ref|) of the logits and, through the
  * debugging options (every intermediate kept), of the meanpool value. */
@@ -28,8 +29,8 @@ static bool run(const char *text, size_t n, const fab_fpga_config *c, double *lo
   uint64_t *va = NULL;
   float *mem = NULL;
   bool ok = false;
-  fab_pass_options po = {.target = fab_target_lookup("fpga")};
-  if (!m || !fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d)) goto out;
+  fab_target_config tcfg = {.accel = "vcu128-be40"};
+  if (!m || !fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) goto out;
   if (!fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d)) goto out;
   if (!fab_interp_run_all(m, ws, is, ro, vals, d)) goto out;
   const fab_func *f = fab_module_main(m);

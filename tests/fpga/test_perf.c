@@ -6,6 +6,7 @@
 #include "fpga_test.h"
 #include "interp.h"
 #include "passes.h"
+#include "target.h"
 
 /* One post-LN FBfly block: x = LN(x + Re(FFT2(x))); x = LN(x + B2(GELU(B1(x)))). */
 static char *fbfly_text(int s, int d, int h) {
@@ -69,11 +70,11 @@ static void run(const char *cfgname, int s, int d, int h) {
   char *text = h < 0 ? layer_text(-h - 1, s, d) : fbfly_text(s, d, h);
   fab_diag *dg = fab_diag_new();
   fab_module *m = fab_parse_module("fbfly", text, strlen(text), dg);
-  fab_pass_options po = {.target = fab_target_lookup("fpga")};
+  fab_target_config tcfg = {.accel_config = &c};
   fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new();
   fab_fpga_program *p = NULL;
   if (m && fab_bind_init_weights(m, 1, ws, dg) && fab_bind_init_inputs(m, 2, is, dg) &&
-      fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, dg))
+      fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, dg))
     p = fab_fpga_codegen(m, &c, dg);
   CHECK(p != NULL, "compile FBfly s=%d d=%d h=%d for %s", s, d, h, cfgname);
   if (fab_diag_error_count(dg)) fab_diag_print(dg, stderr);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fixed_targets.h"
+#include "target.h"
 #include "frontend.h"
 #include "ir.h"
 #include "passes.h"
@@ -63,8 +65,8 @@ int main(int argc, char **argv) {
         break;
       }
       int before = fab_module_main(m)->nops;
-      fab_pass_options opt = {.target = fab_target_lookup(targets[t]), .verify_each = true};
-      bool ok = fab_run_pipeline(m, fab_default_pipeline(targets[t]), &opt, d);
+      fab_pass_options opt = {.target = fixed_target(targets[t]), .verify_each = true};
+      bool ok = fab_run_pipeline(m, fab_target_find(targets[t])->pipeline, &opt, d);
       char why[256] = "";
       int64_t planned = 0, unplanned = 0;
       if (ok) ok = plan_check(m, why, sizeof why) && fab_memplan_stats(m, &planned, &unplanned) &&

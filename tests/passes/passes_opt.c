@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "fixed_targets.h"
 #include "passes.h"
 
 static char *slurp(const char *path, size_t *len) {
@@ -41,7 +42,7 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     if (strncmp(a, "-passes=", 8) == 0) pipeline = a + 8;
     else if (strncmp(a, "-target=", 8) == 0) {
-      opt.target = fab_target_lookup(a + 8);
+      opt.target = fixed_target(a + 8);
       if (!opt.target) {
         fprintf(stderr, "passes-opt: unknown target '%s'\n", a + 8);
         return 2;

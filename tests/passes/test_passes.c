@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixed_targets.h"
+#include "target.h"
 #include "fab_tensor.h"
 #include "gen.h"
 #include "interp.h"
@@ -164,7 +166,7 @@ static double check_pipeline(fab_module *m, const char *pipeline, const char *ta
     fprintf(stderr, "%s: interpreter failed before the pipeline\n", what);
     goto out;
   }
-  fab_pass_options opt = {.target = fab_target_lookup(target), .verify_each = true};
+  fab_pass_options opt = {.target = fixed_target(target), .verify_each = true};
   if (!fab_run_pipeline(m, pipeline, &opt, d)) {
     fprintf(stderr, "%s: pipeline '%s' (target %s) failed\n", what, pipeline, target);
     goto out;
@@ -220,16 +222,15 @@ static void t_pipeline(void) {
   CHECK(!fab_pipeline_check("canonicalize lower-bfly", d));
   CHECK(!fab_pipeline_check("canonicalize,", d));
   CHECK(!fab_pipeline_check("tile(buffer=4", d));
-  const char *ts[] = {"cpu", "fpga", "interp"};
-  for (int i = 0; i < 3; i++) CHECK(fab_default_pipeline(ts[i]) && fab_pipeline_check(fab_default_pipeline(ts[i]), d));
-  CHECK(fab_default_pipeline("gpu") == NULL);
+  for (int i = 0; i < fab_target_count(); i++) CHECK(fab_pipeline_check(fab_target_get(i)->pipeline, d));
+  CHECK(fab_target_find("gpu") == NULL);
   CHECK(fab_pass_count() == 9);
   for (int i = 0; i < fab_pass_count(); i++) {
     const fab_pass_info *p = fab_pass_get(i);
     CHECK(p && p->name && p->summary && p->requires && p->establishes && p->options);
     CHECK(fab_pass_find(p->name) == p);
   }
-  CHECK(fab_pass_get(99) == NULL && fab_target_lookup("cpu") && !fab_target_lookup("tpu"));
+  CHECK(fab_pass_get(99) == NULL && fab_target_find("cpu") && !fab_target_find("tpu"));
   /* A bad pipeline runs nothing. */
   bld b = b_new();
   int x = input(&b, "x", T(2, 4, 8));
@@ -612,7 +613,7 @@ static void t_memplan(void) {
     if (!m) continue;
     char what[64];
     snprintf(what, sizeof what, "memplan random model %llu", (unsigned long long)seed);
-    EXPECT_SAME(m, fab_default_pipeline("cpu"), "cpu", what);
+    EXPECT_SAME(m, fab_target_find("cpu")->pipeline, "cpu", what);
     char why[256] = "";
     CHECK(plan_check(m, why, sizeof why));
     if (why[0]) fprintf(stderr, "%s: %s\n", what, why);

@@ -5,6 +5,7 @@
 #include "fbin.h"
 #include "frontend.h"
 #include "passes.h"
+#include "target.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +48,9 @@ int main(int argc, char **argv) {
     if (text) m = fab_parse_module(argv[3], text, n, d);
     free(text);
   }
-  fab_pass_options po = {.target = fab_target_lookup("fpga")};
+  fab_target_config tcfg = {.accel_config = &c};
   fab_fpga_program *p = NULL;
-  if (m && fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d)) p = fab_fpga_codegen(m, &c, d);
+  if (m && fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) p = fab_fpga_codegen(m, &c, d);
   int rc = 1;
   if (p && fab_fpga_fbin_write(argv[2], p, err, sizeof err) == FAB_OK) rc = 0;
   else if (p) fprintf(stderr, "%s\n", err);
