@@ -152,6 +152,10 @@ fabc_status fabc_model_bind_weights(fabc_model *m, const fabc_tensors *w, int al
 struct fab_weight_map;
 fabc_status fabc_model_bind_weights_map(fabc_model *m, const fabc_tensors *w, const struct fab_weight_map *map,
                                         char **err);
+/* The same with the map given as JSON text, the format of
+ * `--weight-map FILE`: {"rename": {"FROM": "TO"}, "reshape": ["NAME"],
+ * "allow_unused": true} (docs/language.md, "Weights from PyTorch"). */
+fabc_status fabc_model_bind_weights_json(fabc_model *m, const fabc_tensors *w, const char *map_json, char **err);
 /* PyTorch's default initialisation, seeded (what `fabc run` does without
  * --weights, with the same seed the same values). */
 fabc_status fabc_model_init_weights(fabc_model *m, uint64_t seed, char **err);

@@ -304,6 +304,18 @@ fabc_status fabc_model_bind_weights_map(fabc_model *m, const fabc_tensors *w, co
   return bind_copy(m, w, map, false, err);
 }
 
+fabc_status fabc_model_bind_weights_json(fabc_model *m, const fabc_tensors *w, const char *map_json, char **err) {
+  if (!m || !w || !map_json)
+    return api_fail(err, FABC_E_ARG, "fabc_model_bind_weights_json needs a model, weights and a map");
+  fab_weight_map *map = fab_wmap_new();
+  if (!map) return api_fail(err, FABC_E_NOMEM, "out of memory");
+  char msg[1024];
+  fab_status fs = fab_wmap_parse_json(map, map_json, strlen(map_json), "weight map", msg, sizeof msg);
+  fabc_status st = fs == FAB_OK ? bind_copy(m, w, map, false, err) : api_fail(err, FABC_E_ARG, "%s", msg);
+  fab_wmap_free(map);
+  return st;
+}
+
 fabc_status fabc_model_init_weights(fabc_model *m, uint64_t seed, char **err) {
   if (!m) return api_fail(err, FABC_E_ARG, "fabc_model_init_weights needs a model");
   fab_tensor_set *w = fab_tset_new();

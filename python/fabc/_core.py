@@ -244,9 +244,13 @@ class Model(_ModelBase):
     def __del__(self):
         self.close()
 
-    def load_weights(self, weights, allow_extra=False):
+    def load_weights(self, weights, allow_extra=False, rename=None, reshape=None, allow_unused=False):
         """Binds weights by state_dict name: a .safetensors/.npy path, a
-        dict of arrays, or a torch state_dict.  Returns self."""
+        dict of arrays, or a torch state_dict.  A weight map adapts names
+        and shapes as `fabc run --rename/--reshape/--allow-unused` do:
+        rename={"FROM": "TO"} (prefixes, longest wins), reshape=["NAME"]
+        (stored with extra leading axes of size 1), allow_unused=True
+        (ignore entries the model does not use).  Returns self."""
         if isinstance(weights, (str, os.PathLike)):
             h = ctypes.c_void_p()
             _call(self._lib.fabc_tensors_load, os.fspath(weights).encode(), ctypes.byref(h))
@@ -260,8 +264,23 @@ class Model(_ModelBase):
                 t.close()
                 raise
         with t:
-            _call(self._lib.fabc_model_bind_weights, self._h, t.h, 1 if allow_extra else 0)
+            if rename or reshape or allow_unused:
+                wmap = {"rename": dict(rename or {}), "reshape": list(reshape or []),
+                        "allow_unused": bool(allow_unused or allow_extra)}
+                _call(self._lib.fabc_model_bind_weights_json, self._h, t.h, json.dumps(wmap).encode())
+            else:
+                _call(self._lib.fabc_model_bind_weights, self._h, t.h, 1 if allow_extra else 0)
         return self
+
+    def ir(self, lowered=True, locs=False):
+        """The butterfly IR as text: what the backend receives (lowered=True)
+        or the model as written; locs annotates ops with source locations."""
+        txt = ctypes.c_void_p()
+        _call(self._lib.fabc_model_ir, self._h, 1 if lowered else 0, 1 if locs else 0, ctypes.byref(txt))
+        try:
+            return ctypes.string_at(txt.value).decode()
+        finally:
+            self._lib.fabc_free(txt)
 
     def init_weights(self, seed=0):
         """PyTorch's default initialisation, seeded like `fabc run --seed`."""
@@ -300,19 +319,27 @@ class Model(_ModelBase):
         outs, rep = self._run_checked(lambda a: self._simulate_one(a, False), inputs)
         return (outs, rep) if report else outs
 
-    def build(self, path, embed_weights=False):
-        """Writes the compiled model: cpu -> shared library (+ .h), fpga -> .fbin."""
-        _call(self._lib.fabc_model_build, self._h, os.fspath(path).encode(), 1 if embed_weights else 0)
+    def build(self, path, embed_weights=False, kind=None):
+        """Writes the compiled model: cpu -> shared library (+ .h), or kind
+        "obj", "llvm", "asm"; fpga -> .fbin."""
+        _call(self._lib.fabc_model_emit, self._h, None if kind is None else kind.encode(),
+              os.fspath(path).encode(), 1 if embed_weights else 0)
         return path
 
 
 def compile(path=None, target="interp", defines=None, accel=None, include=None, source=None, passes=None,
-            threads=1, opt_level=3, cpu=None, features=None):
+            threads=1, opt_level=3, cpu=None, features=None, print_after=None, print_before=None,
+            verify_each=False):
     """Compiles a .fab file (or `source` text) for "interp", "cpu" or "fpga".
     defines: {name: int} (-D); accel: a configs/*.json path or a shipped
-    configuration's name ("vcu128-be40-fp32"); threads: CPU workers per run."""
+    configuration's name ("vcu128-be40-fp32"); threads: CPU workers per run;
+    print_after / print_before: pass names, a comma list or "all" (the IR
+    is printed to standard error, as `fabc --print-after`)."""
     lib = _lib.fabc()
     o, keep = _options(path, source, defines, include, target, accel, passes, threads, opt_level, cpu, features)
+    o.print_after = None if print_after is None else print_after.encode()
+    o.print_before = None if print_before is None else print_before.encode()
+    o.verify_each = 1 if verify_each else 0
     h = ctypes.c_void_p()
     _call(lib.fabc_compile, ctypes.byref(o), ctypes.byref(h))
     del keep

@@ -129,6 +129,9 @@ def fabc():
     _declare(lib, "fabc_model_run", i, vp, vp, vp, c_errp)
     _declare(lib, "fabc_model_simulate", i, vp, vp, vp, i, c_errp, c_errp)
     _declare(lib, "fabc_model_build", i, vp, c_charp, i, c_errp)
+    _declare(lib, "fabc_model_emit", i, vp, c_charp, c_charp, i, c_errp)
+    _declare(lib, "fabc_model_bind_weights_json", i, vp, vp, c_charp, c_errp)
+    _declare(lib, "fabc_model_ir", i, vp, i, i, c_errp, c_errp)
     _declare(lib, "fabc_stats", i, ctypes.POINTER(Options), c_errp, c_errp)
     if lib.fabc_api_version() != 2:
         raise OSError("libfabc.so speaks API version %d; this package needs 2" % lib.fabc_api_version())

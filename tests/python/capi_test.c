@@ -4,6 +4,7 @@
  * tensor, several threads run one CPU model at once, simulate's report,
  * stats and build. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,146 @@ static void test_stats(void) {
   fabc_free(err);
 }
 
+/* ---- API version 2: stages, IR, maps, run options, emit kinds ---------------- */
+
+static bool contains(const char *text, const char *what) { return text && strstr(text, what); }
+
+static void test_table_and_ir(void) {
+  CHECK(fabc_api_version() == 2);
+  CHECK(fabc_target_name(0) && strcmp(fabc_target_name(0), "interp") == 0);
+  CHECK(fabc_target_name(1) && fabc_target_name(2) && !fabc_target_name(3) && fabc_target_summary(2));
+  /* The IR stage: no backend, the pipeline's result and its memory plan. */
+  fabc_options o = {.source_text = model_src, .source_path = "tiny.fab", .target = "cpu", .stage = FABC_STAGE_IR};
+  fabc_model *m = NULL;
+  char *err = NULL, *text = NULL;
+  CHECK(fabc_compile(&o, &m, &err) == FABC_OK && m);
+  CHECK(fabc_model_op_count(m) > 0 && fabc_model_count(m, FABC_WEIGHTS) == 6);
+  CHECK(fabc_model_ir(m, 1, 0, &text, NULL) == FABC_OK && contains(text, "plan.offset"));
+  fabc_free(text);
+  CHECK(fabc_model_ir(m, 0, 0, &text, NULL) == FABC_OK && contains(text, "param @") && !contains(text, "plan."));
+  fabc_free(text);
+  int64_t planned = 0, unplanned = 0;
+  CHECK(fabc_model_memplan(m, &planned, &unplanned, NULL) == FABC_OK && planned > 0 && planned <= unplanned);
+  fabc_tensors *in = inputs(0.f), *out = fabc_tensors_new();
+  CHECK(fabc_model_init_weights(m, 1, NULL) == FABC_OK);
+  CHECK(fabc_model_run(m, in, out, &err) == FABC_E_ARG && contains(err, "stopped at the IR"));
+  fabc_free(err);
+  err = NULL;
+  fabc_model_free(m);
+  /* No target: the generic cost model, the given passes only. */
+  o.target = NULL;
+  o.passes = "lower-bfly,memplan";
+  CHECK(fabc_compile(&o, &m, NULL) == FABC_OK && fabc_model_target(m) == NULL);
+  fabc_model_free(m);
+  o.target = "gpu";
+  CHECK(fabc_compile(&o, &m, &err) == FABC_E_ARG && contains(err, "available: interp, cpu, fpga"));
+  fabc_free(err);
+  err = NULL;
+  /* print_after goes to the given stream. */
+  char *dump = NULL;
+  size_t dlen = 0;
+  FILE *f = open_memstream(&dump, &dlen);
+  fabc_options p = {.source_text = model_src, .source_path = "tiny.fab", .target = "fpga", .stage = FABC_STAGE_IR,
+                    .print_after = "memplan", .print_stream = f};
+  CHECK(fabc_compile(&p, &m, NULL) == FABC_OK);
+  fclose(f);
+  CHECK(contains(dump, "IR Dump After memplan"));
+  free(dump);
+  fabc_model_free(m);
+  fabc_tensors_free(in);
+  fabc_tensors_free(out);
+}
+
+static void test_maps_and_runs(const char *accel) {
+  fabc_model *m = compile_tiny("fpga", accel);
+  if (!m) return;
+  /* Weights under other names come in through a JSON map. */
+  fabc_tensors *w = fabc_tensors_new();
+  for (int i = 0; i < fabc_model_count(m, FABC_WEIGHTS); i++) {
+    const char *name;
+    int dtype, rank;
+    const int64_t *dims;
+    CHECK(fabc_model_tensor_info(m, FABC_WEIGHTS, i, &name, &dtype, &rank, &dims) == FABC_OK);
+    int64_t n = 1;
+    for (int k = 0; k < rank; k++) n *= dims[k];
+    float *v = calloc((size_t)n, sizeof *v);
+    for (int64_t k = 0; k < n; k++) v[k] = 0.01f * (float)(k % 13);
+    char renamed[128];
+    snprintf(renamed, sizeof renamed, "model.%s", name);
+    CHECK(fabc_tensors_add(w, renamed, dtype, rank, dims, v, (size_t)n * sizeof *v, NULL) == FABC_OK);
+    free(v);
+  }
+  char *err = NULL;
+  CHECK(fabc_model_bind_weights(m, w, 0, &err) == FABC_E_TENSOR);
+  fabc_free(err);
+  err = NULL;
+  CHECK(fabc_model_bind_weights_json(m, w, "{\"rename\": {\"model.\": \"\"}}", &err) == FABC_OK);
+  fabc_free(err);
+  err = NULL;
+  CHECK(fabc_model_bind_weights_json(m, w, "{\"renme\": {}}", &err) == FABC_E_ARG && contains(err, "renme"));
+  fabc_free(err);
+  err = NULL;
+  /* Seeded inputs for 3 samples; the run's report and trace. */
+  fabc_tensors *in = fabc_tensors_new(), *out = fabc_tensors_new();
+  CHECK(fabc_model_init_inputs(m, 5, 3, in, NULL) == FABC_OK && fabc_tensors_count(in) == 1);
+  char trace[] = "/tmp/fabc-capi-trace-XXXXXX";
+  int fd = mkstemp(trace);
+  if (fd >= 0) close(fd);
+  fabc_run_options ro = {.want_report = 1, .trace_path = trace};
+  CHECK(fabc_model_run_ex(m, in, out, &ro, &err) == FABC_OK);
+  CHECK(contains(ro.report_text, "cycles") && contains(ro.report_json, "\"samples\": 3"));
+  fabc_free(ro.report_text);
+  fabc_free(ro.report_json);
+  FILE *tf = fopen(trace, "rb");
+  CHECK(tf && fgetc(tf) != EOF);
+  if (tf) fclose(tf);
+  unlink(trace);
+  /* Emit kinds: the target's own, and a clear error for another's. */
+  char path[] = "/tmp/fabc-capi-emit-XXXXXX";
+  fd = mkstemp(path);
+  if (fd >= 0) close(fd);
+  CHECK(fabc_model_emit(m, "llvm", path, 0, &err) == FABC_E_ARG && contains(err, "builds fbin"));
+  fabc_free(err);
+  err = NULL;
+  CHECK(fabc_model_emit(m, NULL, path, 0, NULL) == FABC_OK);
+  unlink(path);
+  fabc_model_free(m);
+  m = compile_tiny("interp", NULL);
+  ro = (fabc_run_options){.want_report = 1};
+  CHECK(fabc_model_run_ex(m, in, out, &ro, &err) == FABC_E_ARG && contains(err, "interp target has none"));
+  fabc_free(err);
+  fabc_model_free(m);
+  fabc_tensors_free(w);
+  fabc_tensors_free(in);
+  fabc_tensors_free(out);
+}
+
+static void test_cpu_build_kinds(void) {
+  fabc_options o = {.source_text = model_src, .source_path = "tiny.fab", .target = "cpu", .stage = FABC_STAGE_BUILD};
+  fabc_model *m = NULL;
+  CHECK(fabc_compile(&o, &m, NULL) == FABC_OK && m);
+  if (!m) return;
+  char path[] = "/tmp/fabc-capi-ll-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd >= 0) close(fd);
+  CHECK(fabc_model_emit(m, "llvm", path, 0, NULL) == FABC_OK);
+  FILE *f = fopen(path, "rb");
+  char buf[4096] = "";
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  buf[n] = 0;
+  if (f) fclose(f);
+  CHECK(contains(buf, "define"));
+  unlink(path);
+  char *err = NULL;
+  fabc_tensors *in = inputs(0.f), *out = fabc_tensors_new();
+  CHECK(fabc_model_init_weights(m, 1, NULL) == FABC_OK);
+  CHECK(fabc_model_run(m, in, out, &err) != FABC_OK && contains(err, "built, not run"));
+  fabc_free(err);
+  fabc_tensors_free(in);
+  fabc_tensors_free(out);
+  fabc_model_free(m);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: capi_test CONFIG.json\n");
@@ -200,6 +341,9 @@ int main(int argc, char **argv) {
   test_errors();
   test_targets_and_threads(argv[1]);
   test_stats();
+  test_table_and_ir();
+  test_maps_and_runs(argv[1]);
+  test_cpu_build_kinds();
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   return failures ? 1 : 0;
 }

@@ -43,6 +43,23 @@ class AgreesWithCli(unittest.TestCase):
         sd = {k: torch.from_numpy(v) for k, v in fabc.load_tensors(weights).items()}
         assert_same(self, compile_(fab, target="cpu").load_weights(sd)(**inputs), ref)
 
+    def test_weight_map_and_ir(self):
+        fab, weights, inputs, _ = golden("attention_by_hand")
+        ref = compile_(fab, target="cpu").load_weights(weights)(**inputs)
+        prefixed = {"model." + k: v for k, v in fabc.load_tensors(weights).items()}
+        prefixed["model.extra_buffer"] = np.zeros(3, np.float32)
+        m = compile_(fab, target="cpu")
+        with self.assertRaisesRegex(fabc.Error, "model.extra_buffer|missing"):
+            m.load_weights(prefixed)
+        m.load_weights(prefixed, rename={"model.": ""}, allow_unused=True)
+        assert_same(self, m(**inputs), ref)
+        self.assertIn("plan.offset", m.ir())  # what the backend received
+        self.assertNotIn("plan.offset", m.ir(lowered=False))
+        with tempfile.TemporaryDirectory() as tmp:
+            m.build(os.path.join(tmp, "m.ll"), kind="llvm")
+            with open(os.path.join(tmp, "m.ll")) as f:
+                self.assertIn("define", f.read())
+
     def test_int64_ids(self):
         fab, weights, inputs, _ = golden("fabnet_torch")
         for target in ("interp", "cpu"):
