@@ -2,7 +2,7 @@
  *
  * Part of fab_fpga (depends on the IR and fab_fpga_isa).  The code
  * generator takes a module in lowered form (every op FAB_OPF_LOW, the
- * output of fab_default_pipeline("fpga")) and emits an instruction stream
+ * output of the fpga target's pipeline, backends/target_fpga.c) and emits an instruction stream
  * over off-chip tensors: weights by state_dict name, inputs, outputs and
  * an arena of intermediates.  Whatever the accelerator cannot do is a
  * compile error naming the op (its location and kind).
