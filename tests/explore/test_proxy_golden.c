@@ -106,10 +106,106 @@ static void test_proxies(const char *model) {
   free(table);
 }
 
+/* The edges in the order the proposal visited them (its log lines). */
+static int visit_order(FILE *log, int *order, int max) {
+  char line[1024];
+  int n = 0, e;
+  rewind(log);
+  while (fgets(line, sizeof line, log))
+    if (n < max && sscanf(line, "zcpt: proposal 0 edge layers.%d:", &e) == 1) order[n++] = e;
+  return n;
+}
+
+/* One run: the decisions and every op score (base - without) match the
+ * PyTorch run that visited the edges in the same order. */
+static void zcpt_case(const fab_module *sm, const fab_tensor_set *w, const fab_dataset *ds,
+                      const char *table, fab_proxy_kind k, fab_proxy_defs defs, uint64_t seed) {
+  static const char *const cands[] = {"fbfly", "abfly", "identity"};
+  fab_diag *d = fab_diag_new();
+  fab_zcpt_options o;
+  fab_zcpt_options_default(&o);
+  o.proxy = k;
+  o.defs = defs;
+  o.seed = seed; /* the edge order */
+  o.proposals = 1;
+  o.valid_batches = 1;
+  o.batch = (int)ds->n;
+  o.log = tmpfile();
+  fab_zcpt_result r;
+  bool ran = o.log && fab_zcpt_select(sm, w, ds, &o, &r, d);
+  CHECK(ran);
+  int order[2];
+  if (!ran || visit_order(o.log, order, 2) != 2) {
+    fab_diag_print(d, stderr);
+    check_failures++;
+    goto done;
+  }
+  char head[128], key[256], chosen[128];
+  snprintf(head, sizeof head, "\n%s %s %d,%d ", defs ? "reference" : "fabc", fab_proxy_name(k), order[0],
+           order[1]);
+  snprintf(key, sizeof key, "%schosen ", head);
+  const char *p = strstr(table, key);
+  CHECK(p != NULL);
+  snprintf(chosen, sizeof chosen, "%s %s", cands[r.choice[0]], cands[r.choice[1]]);
+  bool same = p && !strncmp(p + strlen(key), chosen, strlen(chosen));
+  printf("zcpt %-9s %-10s order %d,%d: fabc chose %s%s\n", defs ? "reference" : "fabc", fab_proxy_name(k),
+         order[0], order[1], chosen, same ? ", as PyTorch" : "  MISMATCH");
+  CHECK(same);
+  for (int e = 0; e < 2; e++) {
+    snprintf(key, sizeof key, "%slayers.%d base ", head, e);
+    const char *b = strstr(table, key);
+    double base = b ? strtod(b + strlen(key), NULL) : NAN;
+    for (int c = 0; c < 3; c++) {
+      snprintf(key, sizeof key, "%slayers.%d without %s ", head, e, cands[c]);
+      const char *q = strstr(table, key);
+      double without = q ? strtod(q + strlen(key), NULL) : NAN;
+      bool ok = close_to(r.op_score[e][c], base - without, fmax(fabs(base), fabs(without)));
+      if (!ok)
+        printf("  layers.%d %s: op score fabc %.15g torch %.15g\n", e, cands[c], r.op_score[e][c], base - without);
+      CHECK(ok);
+    }
+  }
+  fab_zcpt_result_free(&r);
+done:
+  if (o.log) fclose(o.log);
+  fab_diag_free(d);
+}
+
+static void test_zcpt(const char *fab) {
+  fab_diag *d = fab_diag_new();
+  fab_module *sm = fab_frontend_compile_file(fab, &(fab_frontend_options){0}, d);
+  fab_tensor_set *w = NULL;
+  char path[1024], err[256];
+  snprintf(path, sizeof path, "%s/supernet_tiny.safetensors", golden);
+  CHECK(sm && fab_safetensors_read(path, &w, err, sizeof err) == FAB_OK);
+  snprintf(path, sizeof path, "%s/zcpt.txt", golden);
+  char *table = read_text(path, NULL);
+  fab_proxy_batch b = {0};
+  CHECK(table && w && golden_batch(w, "tokens", &b));
+  if (sm && table && b.x) {
+    fab_dataset ds = {.n = b.n, .seq = b.width, .vocab = 32, .classes = 4, .y = b.y};
+    ds.x = malloc(sizeof(int32_t) * (size_t)(b.n * b.width));
+    for (int64_t j = 0; j < b.n * b.width; j++) ds.x[j] = (int32_t)b.x[j];
+    for (int defs = 0; defs < 2; defs++)
+      for (int k = FAB_PROXY_SYNFLOW; k <= FAB_PROXY_NWOT; k++)
+        for (uint64_t seed = 1; seed <= 4; seed += 3) /* seeds 1 and 4: both edge orders */
+          zcpt_case(sm, w, &ds, table, (fab_proxy_kind)k, (fab_proxy_defs)defs, seed);
+    free(ds.x);
+  } else {
+    fab_diag_print(d, stderr);
+  }
+  fab_proxy_batch_free(&b);
+  free(table);
+  fab_tset_free(w);
+  fab_module_free(sm);
+  fab_diag_free(d);
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) return 2;
   golden = argv[1];
   if (!strcmp(argv[2], "proxies")) test_proxies(argv[3]);
+  else if (!strcmp(argv[2], "zcpt")) test_zcpt(argv[3]);
   else return 2;
   if (check_failures) fprintf(stderr, "%s %s: %d check(s) failed\n", argv[2], argv[3], check_failures);
   return check_failures ? 1 : 0;

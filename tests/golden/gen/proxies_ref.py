@@ -273,6 +273,108 @@ def proxies(m, x, y):
     return rows
 
 
+# ---------------------------------------------------------------------------
+# Zero-Cost-PT on examples/supernet_tiny.fab: two edges "layers.<i>" of
+# {fbfly, abfly, identity} (post-LN, decreasing-stride butterflies), mixed
+# as (sum of the kept candidates) / 3 while undecided and with weight 1
+# once decided (project_op).  The minibatch set is one batch, so every
+# draw (fabc's or the reference's fresh ones) holds the same samples.
+# ---------------------------------------------------------------------------
+
+CANDS = ("fbfly", "abfly", "identity")
+
+
+class Supernet(nn.Module):
+    tokens = True
+
+    def __init__(self):
+        super().__init__()
+        self.embed, self.pos = nn.Embedding(32, 16), nn.Embedding(16, 16)
+        self.layers = nn.ModuleList(
+            nn.ModuleDict({"fbfly": gen.Block(16, 32, 0, False), "abfly": gen.Block(16, 32, 2, False)})
+            for _ in range(2))
+        self.head = nn.Linear(16, 4)
+        for mod in self.modules():
+            if isinstance(mod, gen.Butterfly):
+                mod.increasing_stride = False
+        self.live = [set(CANDS) for _ in self.layers]
+        self.decided = [False for _ in self.layers]
+
+    def blocks(self):
+        return [edge[c] for i, edge in enumerate(self.layers) for c in ("fbfly", "abfly") if c in self.live[i]]
+
+    def linears(self):
+        return [l for b in self.blocks() for l in b.modules() if isinstance(l, LINEAR)] + [self.head]
+
+    def acts(self):
+        return [b.ffn.fc1 for b in self.blocks()]
+
+    def run(self, ids, embed_out=None):
+        e = self.embed(ids.long())
+        if embed_out is not None:
+            e = embed_out(e)
+        x = e + self.pos.weight
+        for i, edge in enumerate(self.layers):
+            outs = [x if c == "identity" else edge[c](x) for c in CANDS if c in self.live[i]]
+            x = sum(outs) * (1.0 if self.decided[i] else 1.0 / len(CANDS))
+        return self.head(x.mean(dim=-2))
+
+
+def score(net, proxy, reference, x, y):
+    if proxy == "synflow":
+        return synflow(net, x, reference)
+    if proxy == "fisher":
+        return fisher(net, x, y, reference)
+    if proxy in ("jacob_cov", "nwot"):
+        return {"jacob_cov": jacob_cov, "nwot": nwot}[proxy](net, x)
+    return {"snip": snip, "grad_norm": grad_norm}[proxy](net, x, y)
+
+
+def zcpt(net, proxy, reference, order, x, y):
+    """One proposal visiting the edges in `order`: per edge, the score with
+    each candidate removed; the candidate whose removal lowers it most is
+    kept (project_op: weight 1)."""
+    net.live = [set(CANDS) for _ in net.layers]
+    net.decided = [False for _ in net.layers]
+    lines = []
+    for e in order:
+        base = score(net, proxy, reference, x, y)
+        without = []
+        for c in CANDS:
+            net.live[e].discard(c)
+            without.append(score(net, proxy, reference, x, y))
+            net.live[e].add(c)
+        best = min(range(len(CANDS)), key=lambda c: (without[c], c))
+        net.live[e], net.decided[e] = {CANDS[best]}, True
+        lines.append("layers.%d base %.17g" % (e, base))
+        lines += ["layers.%d without %s %.17g" % (e, CANDS[c], without[c]) for c in range(len(CANDS))]
+    lines.append("chosen %s" % " ".join(next(iter(l)) for l in net.live))
+    return lines
+
+
+ZCPT_PROXIES = ("synflow", "snip", "grad_norm", "fisher", "jacob_cov", "nwot")
+
+
+def generate_zcpt(outdir):
+    torch.manual_seed(zlib.crc32(b"supernet_tiny"))
+    net = gen.prepare(Supernet())
+    x = torch.randint(0, 32, (N, 16), dtype=torch.int32)
+    y = torch.randint(0, 4, (N,), dtype=torch.int32)
+    tensors = {k: gen.f32(v) for k, v in net.state_dict().items()}
+    tensors["input.tokens"], tensors["labels"] = x.numpy(), y.numpy()
+    gen.write_safetensors(os.path.join(outdir, "supernet_tiny.safetensors"), tensors)
+    lines = []
+    for defs in ("fabc", "reference"):
+        for proxy in ZCPT_PROXIES:
+            for order in ((0, 1), (1, 0)):
+                head = "%s %s %d,%d " % (defs, proxy, order[0], order[1])
+                lines += [head + l for l in zcpt(net, proxy, defs == "reference", order, x, y)]
+    with open(os.path.join(outdir, "zcpt.txt"), "w") as f:
+        f.write("# written by tests/golden/gen/proxies_ref.py: Zero-Cost-PT on examples/supernet_tiny.fab\n"
+                "# definitions proxy edge-order (base|without|chosen) ...\n")
+        f.write("\n".join(lines) + "\n")
+
+
 MODELS = ("dense_mlp", "bfly_mlp", "fabnet_fa")
 
 
@@ -292,6 +394,7 @@ def generate(outdir):
     with open(os.path.join(outdir, "proxies.txt"), "w") as f:
         f.write("# written by tests/golden/gen/proxies_ref.py: model proxy definitions value\n")
         f.write("\n".join(lines) + "\n")
+    generate_zcpt(outdir)
 
 
 def main():
