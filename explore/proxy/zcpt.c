@@ -7,9 +7,9 @@
  * the edge to it: the other candidates are masked and the edge's mixing
  * scale becomes 1 (project_op sets the chosen op's weight to 1).  The
  * scales live in a private copy of the supernet, which the differentiable
- * program reads at every pass.  Validation: every distinct proposal is extracted as a
- * plain module (with the supernet's weights, renamed) and scored on its
- * own over V minibatches; the best mean score wins.
+ * program reads at every pass.  Validation: every distinct proposal is
+ * extracted as a plain module (with the supernet's weights, renamed) and
+ * scored on its own over V minibatches; the best mean score wins.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -134,8 +134,10 @@ bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const 
   int *props = calloc((size_t)(N * E), sizeof(int)), *order = calloc((size_t)E, sizeof(int));
   int *cur = calloc((size_t)E, sizeof(int));
   double *without = NULL, *mix0 = calloc((size_t)E + 1, sizeof(double));
-  for (int e = 0; mix0 && e < E; e++)
-    mix0[e] = sw.edges[e].mix_op < 0 ? 1 : fab_op_float(&fab_module_main(work)->ops[sw.edges[e].mix_op], "factor", 1);
+  for (int e = 0; mix0 && e < E; e++) {
+    int mix = sw.edges[e].mix_op;
+    mix0[e] = mix < 0 ? 1 : fab_op_float(&fab_module_main(work)->ops[mix], "factor", 1);
+  }
   res->nedges = E;
   res->choice = calloc((size_t)E, sizeof(int));
   res->op_score = calloc((size_t)E, sizeof(double *));

@@ -161,7 +161,8 @@ static void zcpt_case(const fab_module *sm, const fab_tensor_set *w, const fab_d
       double without = q ? strtod(q + strlen(key), NULL) : NAN;
       bool ok = close_to(r.op_score[e][c], base - without, fmax(fabs(base), fabs(without)));
       if (!ok)
-        printf("  layers.%d %s: op score fabc %.15g torch %.15g\n", e, cands[c], r.op_score[e][c], base - without);
+        printf("  layers.%d %s: op score fabc %.15g torch %.15g\n", e, cands[c], r.op_score[e][c],
+               base - without);
       CHECK(ok);
     }
   }

@@ -405,8 +405,10 @@ def main():
             generate(tmp)
             bad = [f for f in sorted(os.listdir(tmp))
                    if open(os.path.join(tmp, f), "rb").read() != open(os.path.join(out, f), "rb").read()]
+            nfiles = len(os.listdir(tmp))
         for f in bad:
             print("out of date: %s" % f)
+        print("%d files, %d out of date" % (nfiles, len(bad)))
         sys.exit(1 if bad else 0)
     generate(out)
     print(open(os.path.join(out, "proxies.txt")).read(), end="")
