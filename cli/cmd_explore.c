@@ -234,7 +234,8 @@ static int run_proxy(const cli_args *a) {
       double score;
       /* each score as soon as it is known: on long models (Retrieval, seq
        * 4096) one proxy takes minutes */
-      if (fab_proxy_score(wl.m, wl.w, seed, (fab_proxy_kind)k, &b, &score, wl.d)) {
+      fab_proxy_defs defs = cli_flag(a, "reference") ? FAB_PROXY_DEFS_REFERENCE : FAB_PROXY_DEFS_FABC;
+      if (fab_proxy_score_defs(wl.m, wl.w, seed, (fab_proxy_kind)k, defs, &b, &score, wl.d)) {
         printf("%-10s %.6g%s\n", p, score, k == FAB_PROXY_SYNFLOW ? "  (natural log)" : "");
         fflush(stdout);
       } else
@@ -255,6 +256,7 @@ static const opt_spec proxy_opts[] = {
     {"weights", OPT_VALUE, "FILE", "score these weights (default: seeded init, the usual use)"},
     CLI_WMAP_OPTS,
     {"seed", OPT_VALUE, "N", "seed for initialisation and data (default 0)"},
+    {"reference", OPT_FLAG, NULL, "zero-cost-nas's exact definitions (fisher, synflow; docs/explore.md)"},
 };
 
 const cli_cmd cmd_proxy = {
@@ -325,6 +327,7 @@ static int run_select(const cli_args *a) {
   if (k < 0) return cli_usage_error(a, "unknown proxy '%s'", proxy);
   if (!ok) return EXIT_USAGE;
   o.proxy = (fab_proxy_kind)k;
+  o.defs = cli_flag(a, "reference") ? FAB_PROXY_DEFS_REFERENCE : FAB_PROXY_DEFS_FABC;
   o.log = stdout;
   fab_module *m = cli_load_model(a, a->pos[0]);
   if (!m) return EXIT_USER;
@@ -371,6 +374,7 @@ static const opt_spec select_opts[] = {
     {"valid-batches", OPT_VALUE, "V", "minibatches to validate each distinct proposal (default 100)"},
     {"batch", OPT_VALUE, "N", "minibatch size (default 32)"},
     {"seed", OPT_VALUE, "N", "edge orders, minibatches, initialisation (default 0)"},
+    {"reference", OPT_FLAG, NULL, "Zero-Cost-PT's and zero-cost-nas's exact definitions (docs/explore.md)"},
     {"o", OPT_VALUE, "FILE", "the chosen architecture: .fab (the supernet's source + select lines) or .fir"},
 };
 

@@ -126,13 +126,17 @@ static int weight_param(const fab_ad *ad, int op) {
   return fab_module_find_param(fab_ad_module(ad), fab_op_str(w, "name", ""));
 }
 
+/* Linear layers that count: live and not masked out. */
+static bool scored_linear(const fab_ad *ad, int i) {
+  return is_linear(fab_ad_func(ad)->ops[i].code) && fab_ad_live(ad, i) && !fab_ad_masked(ad, i);
+}
+
 /* scored[p] = 1 for the weight parameters of live linear layers. */
 static unsigned char *scored_params(const fab_ad *ad) {
   unsigned char *s = calloc((size_t)fab_ad_nparams(ad) + 1, 1);
   if (!s) return NULL;
-  const fab_func *f = fab_ad_func(ad);
-  for (int i = 0; i < f->nops; i++)
-    if (is_linear(f->ops[i].code) && fab_ad_live(ad, i) && !fab_ad_masked(ad, i)) {
+  for (int i = 0; i < fab_ad_func(ad)->nops; i++)
+    if (scored_linear(ad, i)) {
       int p = weight_param(ad, i);
       if (p >= 0) s[p] = 1;
     }
@@ -178,22 +182,65 @@ static bool sample_pass(fab_ad_tape *t, fab_ad *ad, const fab_proxy_batch *b, in
 
 /* ---- gradient proxies: snip, grad_norm, fisher ----------------------------- */
 
-static bool grad_proxy(fab_ad *ad, fab_proxy_kind k, const fab_proxy_batch *b, double *score,
-                       fab_diag *d) {
+/* fisher's channels of linear op i.  fabc: the output units (last dim),
+ * summed over the rows.  Reference (zero-cost-nas's hook, written for
+ * NCHW convolutions): dim 1 of the batched activation, i.e. dim 0 of one
+ * sample, summed over the rest; on a [seq, d] output the channels are the
+ * sequence positions.  *inner: the values summed per channel. */
+static int64_t fisher_channels(const fab_ad *ad, int i, bool reference, int64_t *inner) {
+  const fab_type *ty = &fab_ad_func(ad)->ops[i].type;
+  int64_t ch = reference ? ty->dims[0] : ty->dims[ty->rank - 1];
+  *inner = fab_ad_numel(ad, i) / ch;
+  return ch;
+}
+
+/* zero-cost-nas broadcasts each channel's value to the channel's weights
+ * (prod(weight.shape[1:]) of them, the fan-in of a dense layer) before
+ * summing; a butterfly layer has numel(twiddles) / out weights per output
+ * unit.  fabc's definition counts each channel once. */
+static double fisher_factor(fab_ad *ad, int i, bool reference) {
+  if (!reference) return 1;
+  const fab_type *ty = &fab_ad_func(ad)->ops[i].type;
+  int p = weight_param(ad, i);
+  return p < 0 ? 1 : (double)fab_ad_param_numel(ad, p) / (double)ty->dims[ty->rank - 1];
+}
+
+/* fisher: sum over channels of 1/2 mean_n (sum z dL/dz)^2; the running
+ * sums live in fsum at foff[op]. */
+static void fisher_accumulate(fab_ad_tape *t, fab_ad *ad, bool reference, int n, const int64_t *foff,
+                              double *fsum) {
+  const fab_func *f = fab_ad_func(ad);
+  for (int i = 0; i < f->nops; i++) {
+    if (!scored_linear(ad, i)) continue;
+    int64_t inner, ch = fisher_channels(ad, i, reference, &inner);
+    const double *z = fab_ad_value(t, i), *g = fab_ad_grad(t, i);
+    for (int64_t c = 0; c < ch; c++) {
+      double acc = 0;
+      for (int64_t r = 0; r < inner; r++) {
+        int64_t j = reference ? c * inner + r : r * ch + c;
+        acc += z[j] * g[j];
+      }
+      fsum[foff[i] + c] += 0.5 * acc * acc / n;
+    }
+  }
+}
+
+static bool grad_proxy(fab_ad *ad, fab_proxy_kind k, bool reference, const fab_proxy_batch *b,
+                       double *score, fab_diag *d) {
   if (!check_batch(ad, b, true, d)) return false;
   fab_ad_tape *t = fab_ad_tape_new(ad);
   unsigned char *sc = scored_params(ad);
   const fab_func *f = fab_ad_func(ad);
-  double *fsum = NULL; /* fisher: per (linear op, unit) running sum over n */
+  double *fsum = NULL; /* fisher: per (linear op, channel) running sum over n */
   int64_t *foff = NULL, ftot = 0;
   bool ok = t && sc;
   if (ok && k == FAB_PROXY_FISHER) {
     foff = calloc((size_t)f->nops + 1, sizeof(int64_t));
     ok = foff != NULL;
     for (int i = 0; ok && i < f->nops; i++) {
+      int64_t inner;
       foff[i] = ftot;
-      if (is_linear(f->ops[i].code) && fab_ad_live(ad, i) && !fab_ad_masked(ad, i))
-        ftot += f->ops[i].type.dims[f->ops[i].type.rank - 1];
+      if (scored_linear(ad, i)) ftot += fisher_channels(ad, i, reference, &inner);
     }
     fsum = calloc((size_t)ftot + 1, sizeof(double));
     ok = ok && fsum;
@@ -202,21 +249,15 @@ static bool grad_proxy(fab_ad *ad, fab_proxy_kind k, const fab_proxy_batch *b, d
   if (ok) fab_ad_zero_param_grads(t);
   for (int n = 0; ok && n < b->n; n++) {
     ok = sample_pass(t, ad, b, n, true, 1.0 / b->n, d);
-    if (!ok || k != FAB_PROXY_FISHER) continue;
-    for (int i = 0; i < f->nops; i++) {
-      if (!is_linear(f->ops[i].code) || !fab_ad_live(ad, i) || fab_ad_masked(ad, i)) continue;
-      const fab_type *ty = &f->ops[i].type;
-      int64_t units = ty->dims[ty->rank - 1], rows = fab_ad_numel(ad, i) / units;
-      const double *z = fab_ad_value(t, i), *g = fab_ad_grad(t, i);
-      for (int64_t u = 0; u < units; u++) {
-        double acc = 0;
-        for (int64_t r = 0; r < rows; r++) acc += z[r * units + u] * g[r * units + u];
-        fsum[foff[i] + u] += 0.5 * acc * acc / b->n;
-      }
-    }
+    if (ok && k == FAB_PROXY_FISHER) fisher_accumulate(t, ad, reference, b->n, foff, fsum);
   }
-  if (ok && k == FAB_PROXY_FISHER)
-    for (int64_t j = 0; j < ftot; j++) total += fsum[j];
+  for (int i = 0; ok && k == FAB_PROXY_FISHER && i < f->nops; i++) {
+    if (!scored_linear(ad, i)) continue;
+    int64_t inner, ch = fisher_channels(ad, i, reference, &inner);
+    double layer = 0;
+    for (int64_t c = 0; c < ch; c++) layer += fsum[foff[i] + c];
+    total += fisher_factor(ad, i, reference) * layer;
+  }
   for (int p = 0; ok && k != FAB_PROXY_FISHER && p < fab_ad_nparams(ad); p++) {
     if (!sc[p]) continue;
     const double *w = fab_ad_param(ad, p), *g = fab_ad_param_grad(t, p);
@@ -237,7 +278,10 @@ static bool grad_proxy(fab_ad *ad, fab_proxy_kind k, const fab_proxy_batch *b, d
 
 /* ---- synflow ------------------------------------------------------------- */
 
-bool fab_proxy_synflow(fab_ad *ad, double *log_score, double *log_r, fab_diag *d) {
+/* reference: zero-cost-nas feeds torch.ones as the input, so a token
+ * model reads token 1 everywhere; fabc sets the embedding's output to
+ * ones instead (token ids are not values synflow may scale). */
+static bool synflow(fab_ad *ad, bool reference, double *log_score, double *log_r, fab_diag *d) {
   if (fab_ad_ninputs(ad) != 1 || fab_ad_noutputs(ad) < 1) {
     fab_error(d, (fab_loc){0}, "proxy: synflow needs one input and an output");
     return false;
@@ -267,7 +311,7 @@ bool fab_proxy_synflow(fab_ad *ad, double *log_score, double *log_r, fab_diag *d
     /* token models: the embedding's output is all ones (ids are not data
      * synflow may use); the ids fed below are never read */
     for (int64_t j = 0; j < (nx > nin ? nx : nin); j++) ones[j] = 1;
-    bool tokens = xop != fab_ad_input_op(ad, 0);
+    bool tokens = xop != fab_ad_input_op(ad, 0) && !reference;
     if (tokens) fab_ad_set_override(ad, xop, ones);
     double *zeros = tokens ? calloc((size_t)nin + 1, sizeof(double)) : NULL;
     const double *in[1] = {tokens ? zeros : ones};
@@ -303,6 +347,10 @@ bool fab_proxy_synflow(fab_ad *ad, double *log_score, double *log_r, fab_diag *d
   if (log_score) *log_score = log(total);
   if (log_r) *log_r = log(fabs(R));
   return ok;
+}
+
+bool fab_proxy_synflow(fab_ad *ad, double *log_score, double *log_r, fab_diag *d) {
+  return synflow(ad, false, log_score, log_r, d);
 }
 
 /* ---- jacob_cov -------------------------------------------------------------- */
@@ -478,13 +526,14 @@ static bool macs_proxy(fab_ad *ad, double *score, fab_diag *d) {
   return ok;
 }
 
-bool fab_proxy_score_ad(fab_ad *ad, fab_proxy_kind k, const fab_proxy_batch *b, double *score,
-                        fab_diag *d) {
+bool fab_proxy_score_ad_defs(fab_ad *ad, fab_proxy_kind k, fab_proxy_defs defs,
+                             const fab_proxy_batch *b, double *score, fab_diag *d) {
   *score = 0;
+  bool ref = defs == FAB_PROXY_DEFS_REFERENCE;
   switch (k) {
-  case FAB_PROXY_SYNFLOW: return fab_proxy_synflow(ad, score, NULL, d);
+  case FAB_PROXY_SYNFLOW: return synflow(ad, ref, score, NULL, d);
   case FAB_PROXY_SNIP: case FAB_PROXY_GRAD_NORM: case FAB_PROXY_FISHER:
-    return grad_proxy(ad, k, b, score, d);
+    return grad_proxy(ad, k, ref, b, score, d);
   case FAB_PROXY_JACOB_COV: return jacob_cov(ad, b, score, d);
   case FAB_PROXY_NWOT: return nwot(ad, b, score, d);
   case FAB_PROXY_PARAMS: return params_proxy(ad, score);
@@ -495,12 +544,23 @@ bool fab_proxy_score_ad(fab_ad *ad, fab_proxy_kind k, const fab_proxy_batch *b, 
   }
 }
 
-bool fab_proxy_score(const fab_module *m, const fab_tensor_set *weights, uint64_t seed,
-                     fab_proxy_kind k, const fab_proxy_batch *b, double *score, fab_diag *d) {
+bool fab_proxy_score_ad(fab_ad *ad, fab_proxy_kind k, const fab_proxy_batch *b, double *score,
+                        fab_diag *d) {
+  return fab_proxy_score_ad_defs(ad, k, FAB_PROXY_DEFS_FABC, b, score, d);
+}
+
+bool fab_proxy_score_defs(const fab_module *m, const fab_tensor_set *weights, uint64_t seed,
+                          fab_proxy_kind k, fab_proxy_defs defs, const fab_proxy_batch *b,
+                          double *score, fab_diag *d) {
   fab_ad *ad = fab_ad_new(m, d);
   if (!ad) return false;
   bool ok = weights ? fab_ad_load_weights(ad, weights, d) : fab_ad_init_params(ad, seed, d);
-  ok = ok && fab_proxy_score_ad(ad, k, b, score, d);
+  ok = ok && fab_proxy_score_ad_defs(ad, k, defs, b, score, d);
   fab_ad_free(ad);
   return ok;
+}
+
+bool fab_proxy_score(const fab_module *m, const fab_tensor_set *weights, uint64_t seed,
+                     fab_proxy_kind k, const fab_proxy_batch *b, double *score, fab_diag *d) {
+  return fab_proxy_score_defs(m, weights, seed, k, FAB_PROXY_DEFS_FABC, b, score, d);
 }

@@ -51,15 +51,30 @@ bool fab_proxy_batch_from_dataset(const fab_dataset *ds, int64_t start, int n,
                                   fab_proxy_batch *b, fab_diag *d);
 void fab_proxy_batch_free(fab_proxy_batch *b);
 
+/* Which definitions a proxy follows.  FABC (the default) and REFERENCE
+ * (zero-cost-nas's code, exactly) differ in two places (docs/explore.md):
+ * fisher (REFERENCE multiplies each channel by the layer's weights per
+ * output unit -- the fan-in of a dense layer -- and takes dim 0 of a
+ * sample's activation as the channel, as its NCHW hook does; FABC counts
+ * each output unit once) and synflow on token models (REFERENCE feeds
+ * token id 1, the all-ones input; FABC sets the embedding's output to
+ * ones).  The other proxies are the same in both. */
+typedef enum { FAB_PROXY_DEFS_FABC, FAB_PROXY_DEFS_REFERENCE } fab_proxy_defs;
+
 /* Scores `ad` (its current parameters, masks respected: dead ops and
  * their weights and units are ignored).  synflow changes the parameters
  * temporarily and restores them. */
 bool fab_proxy_score_ad(fab_ad *ad, fab_proxy_kind k, const fab_proxy_batch *b, double *score,
                         fab_diag *d);
+bool fab_proxy_score_ad_defs(fab_ad *ad, fab_proxy_kind k, fab_proxy_defs defs,
+                             const fab_proxy_batch *b, double *score, fab_diag *d);
 /* Module-level: parameters from `weights` (NULL: the module's seeded
  * initialisation with `seed`). */
 bool fab_proxy_score(const fab_module *m, const fab_tensor_set *weights, uint64_t seed,
                      fab_proxy_kind k, const fab_proxy_batch *b, double *score, fab_diag *d);
+bool fab_proxy_score_defs(const fab_module *m, const fab_tensor_set *weights, uint64_t seed,
+                          fab_proxy_kind k, fab_proxy_defs defs, const fab_proxy_batch *b,
+                          double *score, fab_diag *d);
 
 /* synflow in detail (tests): ln of the score and ln R, R = sum of the
  * outputs on the all-ones input with |theta|. */
@@ -92,7 +107,8 @@ void fab_supernet_free(fab_supernet *s);
  * all of that edge's candidates). */
 void fab_supernet_apply(fab_ad *ad, const fab_supernet *s, const int *choice);
 /* The plain module of one architecture: masked candidates and the mixing
- * scale removed, weights renamed to <edge>.<rest>.  When `w_in` and
+ * scale removed, weights renamed to <edge>.<rest>.  Edges with
+ * choice[e] < 0 are kept whole, markers included (a smaller supernet).  When `w_in` and
  * `w_out` are given, the chosen candidates' tensors are copied renamed. */
 fab_module *fab_supernet_extract(const fab_module *m, const fab_supernet *s, const int *choice,
                                  const fab_tensor_set *w_in, fab_tensor_set *w_out, fab_diag *d);
@@ -118,6 +134,10 @@ typedef struct fab_zcpt_options {
   int valid_batches;    /* V (default 100) */
   int batch;            /* samples per minibatch (default 32) */
   uint64_t seed;        /* edge orders, minibatch draws and init */
+  /* REFERENCE: Zero-Cost-PT's code -- a fresh minibatch for every op
+   * evaluation -- and the reference proxy definitions; FABC (default):
+   * the candidates of one edge are compared on one shared minibatch. */
+  fab_proxy_defs defs;
   FILE *log;            /* each edge's op scores; NULL: silent */
 } fab_zcpt_options;
 
@@ -136,7 +156,9 @@ typedef struct fab_zcpt_result {
 } fab_zcpt_result;
 
 /* Runs Zero-Cost-PT on a supernet with `weights` (NULL: seeded init)
- * using minibatches drawn from `data`. */
+ * using minibatches drawn from `data`.  A decided edge computes its
+ * chosen operation with weight 1 (the reference's project_op), not the
+ * 1/k of the mixing. */
 bool fab_zcpt_select(const fab_module *supernet, const fab_tensor_set *weights,
                      const fab_dataset *data, const fab_zcpt_options *o, fab_zcpt_result *res,
                      fab_diag *d);

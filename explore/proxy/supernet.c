@@ -89,6 +89,15 @@ static const char *plain_name(fab_module *out, const fab_supernet *s, const int 
   return name;
 }
 
+/* Whether op's edge markers (if any) belong to a decided edge. */
+static bool edge_decided(const fab_supernet *s, const int *choice, const fab_op *op) {
+  const char *edge = fab_op_str(op, "hint.choice_edge", NULL);
+  if (!edge) edge = fab_op_str(op, "hint.choice_mix", NULL);
+  for (int e = 0; edge && e < s->nedges; e++)
+    if (!strcmp(s->edges[e].name, edge)) return choice[e] >= 0;
+  return true;
+}
+
 fab_module *fab_supernet_extract(const fab_module *m, const fab_supernet *s, const int *choice,
                                  const fab_tensor_set *w_in, fab_tensor_set *w_out, fab_diag *d) {
   const fab_func *f = fab_module_main(m);
@@ -151,9 +160,12 @@ fab_module *fab_supernet_extract(const fab_module *m, const fab_supernet *s, con
     map[i] = fab_func_copy_op(out, g, op, map);
     for (int k = 0; k < op->noperands && k < 4; k++)
       if (rep[op->operands[k]] != op->operands[k]) map[op->operands[k]] = saved[k];
-    /* the extracted model is a plain one: no supernet markers left behind */
-    static const char *const markers[] = {"hint.choice_edge", "hint.choice", "hint.choice_mix"};
-    for (int k = 0; k < 3; k++) fab_op_remove_attr(&g->ops[map[i]], markers[k]);
+    /* decided edges leave no supernet markers behind (all decided: a
+     * plain model); undecided ones (choice < 0) stay choice edges */
+    if (edge_decided(s, choice, op)) {
+      static const char *const markers[] = {"hint.choice_edge", "hint.choice", "hint.choice_mix"};
+      for (int k = 0; k < 3; k++) fab_op_remove_attr(&g->ops[map[i]], markers[k]);
+    }
     if (op->code == FAB_OP_WEIGHT) {
       const char *old = fab_op_str(op, "name", "");
       const char *nn = plain_name(out, s, choice, old);

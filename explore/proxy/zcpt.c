@@ -4,9 +4,12 @@
  * Proposal (N times): all candidates present; visit the edges in a random
  * order; on each, score the supernet with each candidate masked in turn
  * and keep the candidate whose removal lowers the score most; discretise
- * the edge to it.  Validation: every distinct proposal is extracted as a
- * plain module (with the supernet's weights, renamed) and scored on its
- * own over V minibatches; the best mean score wins.
+ * the edge to it: the other candidates are masked and the edge's mixing
+ * scale becomes 1 (project_op sets the chosen op's weight to 1).  The
+ * scales live in a private copy of the supernet, which the differentiable
+ * program reads at every pass.  Validation: every distinct proposal is
+ * extracted as a plain module (with the supernet's weights, renamed) and
+ * scored on its own over V minibatches; the best mean score wins.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -57,11 +60,44 @@ static bool score_once(zctx *z, fab_ad *ad, double *s) {
   int n = z->o->proxy == FAB_PROXY_SYNFLOW ? 1 : z->o->batch;
   if (!fab_proxy_batch_from_dataset(z->data, fab_rng_below(&z->rng, z->data->n), z->o->batch, &b, z->d))
     return false;
-  bool ok = fab_proxy_score_ad(ad, z->o->proxy, &b, s, z->d);
+  bool ok = fab_proxy_score_ad_defs(ad, z->o->proxy, z->o->defs, &b, s, z->d);
   fab_proxy_batch_free(&b);
   z->res->proxy_evals++;
   z->res->forward_passes += (int64_t)n * (needs_backward(z->o->proxy) ? 2 : 1);
   return ok;
+}
+
+/* A copy of the supernet with its edges (same op order, same names). */
+static fab_module *supernet_copy(const fab_module *sm, const fab_supernet *s, fab_supernet *sw,
+                                 fab_diag *d) {
+  int *all = malloc(sizeof(int) * (size_t)(s->nedges + 1));
+  if (!all) {
+    fab_error(d, (fab_loc){0}, "zero-cost-pt: out of memory");
+    return NULL;
+  }
+  for (int e = 0; e < s->nedges; e++) all[e] = -1;
+  fab_module *w = fab_supernet_extract(sm, s, all, NULL, NULL, d);
+  free(all);
+  if (w && (!fab_supernet_scan(w, sw, d) || sw->nedges != s->nedges)) {
+    fab_error(d, (fab_loc){0}, "zero-cost-pt: the supernet's copy lost its edges");
+    fab_supernet_free(sw);
+    fab_module_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+/* Mixing scale of each edge: 1 once decided (choice[e] >= 0), else the
+ * supernet's own (mix0[e], 1/k; choice NULL: every edge undecided). */
+static void set_mix_scales(fab_module *w, const fab_supernet *sw, const int *choice,
+                           const double *mix0) {
+  fab_func *f = fab_module_main(w);
+  for (int e = 0; e < sw->nedges; e++) {
+    const fab_supernet_edge *ed = &sw->edges[e];
+    if (ed->mix_op < 0) continue;
+    bool decided = choice && choice[e] >= 0;
+    fab_op_set_float(w, &f->ops[ed->mix_op], "factor", decided ? 1.0 : mix0[e]);
+  }
 }
 
 bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const fab_dataset *data,
@@ -83,21 +119,32 @@ bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const 
     fab_supernet_free(&s);
     return false;
   }
+  /* a private copy whose mixing scales can be set (same ops and names) */
+  fab_supernet sw = {0};
+  fab_module *work = supernet_copy(sm, &s, &sw, d);
+  if (!work) {
+    fab_supernet_free(&s);
+    return false;
+  }
   zctx z = {&o, data, {{0}}, res, d};
   fab_rng_seed(&z.rng, o.seed * 0x9E3779B97F4A7C15ull + 3);
   int E = s.nedges, N = o.proposals;
-  fab_ad *ad = fab_ad_new(sm, d);
+  fab_ad *ad = fab_ad_new(work, d);
   fab_tensor_set *w = fab_tset_new();
   int *props = calloc((size_t)(N * E), sizeof(int)), *order = calloc((size_t)E, sizeof(int));
   int *cur = calloc((size_t)E, sizeof(int));
-  double *without = NULL;
+  double *without = NULL, *mix0 = calloc((size_t)E + 1, sizeof(double));
+  for (int e = 0; mix0 && e < E; e++) {
+    int mix = sw.edges[e].mix_op;
+    mix0[e] = mix < 0 ? 1 : fab_op_float(&fab_module_main(work)->ops[mix], "factor", 1);
+  }
   res->nedges = E;
   res->choice = calloc((size_t)E, sizeof(int));
   res->op_score = calloc((size_t)E, sizeof(double *));
   int maxc = 0;
   for (int e = 0; e < E; e++) maxc = s.edges[e].ncand > maxc ? s.edges[e].ncand : maxc;
   without = calloc((size_t)maxc, sizeof(double));
-  bool ok = ad && w && props && order && cur && res->choice && res->op_score && without;
+  bool ok = ad && w && props && order && cur && res->choice && res->op_score && without && mix0;
   for (int e = 0; ok && e < E; e++) ok = (res->op_score[e] = calloc((size_t)s.edges[e].ncand, sizeof(double))) != NULL;
   if (ad && w && ok) {
     ok = weights ? fab_ad_load_weights(ad, weights, d) : fab_ad_init_params(ad, o.seed, d);
@@ -117,19 +164,21 @@ bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const 
       order[e] = order[j];
       order[j] = t;
     }
-    fab_supernet_apply(ad, &s, cur);
+    fab_supernet_apply(ad, &sw, cur);
+    set_mix_scales(work, &sw, cur, mix0);
     for (int oi = 0; ok && oi < E; oi++) {
       int e = order[oi];
-      const fab_supernet_edge *ed = &s.edges[e];
+      const fab_supernet_edge *ed = &sw.edges[e];
       double base = 0;
-      /* one minibatch per edge decision, shared by its comparisons */
+      /* fabc: one minibatch per edge decision, shared by its comparisons;
+       * reference: a fresh one per evaluation */
       fab_rng keep = z.rng;
+      bool fresh = o.defs == FAB_PROXY_DEFS_REFERENCE;
       ok = score_once(&z, ad, &base);
       int best = 0;
       for (int c = 0; ok && c < ed->ncand; c++) {
         fab_ad_set_mask(ad, ed->cand_op[c], true);
-        fab_rng again = keep;
-        z.rng = again;
+        if (!fresh) z.rng = keep;
         ok = score_once(&z, ad, &without[c]);
         fab_ad_set_mask(ad, ed->cand_op[c], false);
         res->op_score[e][c] += (base - without[c]) / N;
@@ -137,7 +186,8 @@ bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const 
       }
       if (!ok) break;
       cur[e] = best;
-      fab_supernet_apply(ad, &s, cur);
+      fab_supernet_apply(ad, &sw, cur);
+      set_mix_scales(work, &sw, cur, mix0);
       if (o.log) {
         fprintf(o.log, "zcpt: proposal %d edge %s:", p, ed->name);
         for (int c = 0; c < ed->ncand; c++) fprintf(o.log, " %s %.4g", ed->cand[c], base - without[c]);
@@ -186,12 +236,15 @@ bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const 
     }
   }
   res->seconds = now_s() - t0;
-  fab_ad_free(ad);
   fab_tset_free(w);
   free(props);
   free(order);
   free(cur);
   free(without);
+  free(mix0);
+  fab_ad_free(ad);
+  fab_module_free(work);
+  fab_supernet_free(&sw);
   fab_supernet_free(&s);
   if (!ok) fab_zcpt_result_free(res);
   return ok;

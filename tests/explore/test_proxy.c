@@ -232,6 +232,16 @@ static void test_zcpt(void) {
     for (int c = 0; c < 4; c++) CHECK(isfinite(r1.op_score[e][c]) && r1.op_score[e][c] == r2.op_score[e][c]);
   }
   CHECK(r1.proxy_evals == 3 * 2 * 5 + 2 * r1.nproposals_distinct);
+  { /* reference: a fresh minibatch per op evaluation, so other scores
+     * for the same number of evaluations */
+    fab_zcpt_result rr;
+    o.defs = FAB_PROXY_DEFS_REFERENCE;
+    CHECK(fab_zcpt_select(sm, NULL, &ds, &o, &rr, d));
+    CHECK(rr.proxy_evals == 3 * 2 * 5 + 2 * rr.nproposals_distinct);
+    CHECK(rr.op_score[0][0] != r1.op_score[0][0] || rr.op_score[1][1] != r1.op_score[1][1]);
+    fab_zcpt_result_free(&rr);
+    o.defs = FAB_PROXY_DEFS_FABC;
+  }
   printf("zcpt: %lld proxy evaluations, %lld passes, %.3f s\n", (long long)r1.proxy_evals,
          (long long)r1.forward_passes, r1.seconds);
   fab_zcpt_result_free(&r1);
