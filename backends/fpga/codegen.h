@@ -17,9 +17,9 @@
  * after reporting errors into d. */
 fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *cfg, fab_diag *d);
 
-/* Options for debugging and experiments. */
+/* Options for debugging and experiments.  (To keep every intermediate
+ * readable after a run, plan with `fpga-alloc(reuse=0)`.) */
 typedef struct fab_fpga_codegen_opts {
-  bool no_reuse;         /* never reuse arena space: every intermediate stays readable after a run */
   uint64_t *value_addr;  /* if not NULL: [nops of the entry function] receives the word address of
                           * each op's value (UINT64_MAX: not materialised, e.g. folded into its user) */
   int schedule;          /* instruction scheduling (codegen_sched.c): 0 when estimated faster than the

@@ -29,12 +29,15 @@ static bool run(const char *text, size_t n, const fab_fpga_config *c, double *lo
   float *mem = NULL;
   bool ok = false;
   fab_pass_options po = {.target = fab_target_lookup("fpga")};
-  if (!m || !fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d)) goto out;
+  /* fpga-alloc(reuse=0): every intermediate stays readable after the run */
+  if (!m || !fab_run_pipeline(m, fab_default_pipeline("fpga"), &po, d) ||
+      !fab_run_pipeline(m, "fpga-alloc(reuse=0)", &po, d))
+    goto out;
   if (!fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d)) goto out;
   if (!fab_interp_run_all(m, ws, is, ro, vals, d)) goto out;
   const fab_func *f = fab_module_main(m);
   va = calloc((size_t)f->nops, sizeof *va);
-  fab_fpga_codegen_opts co = {.no_reuse = true, .value_addr = va};
+  fab_fpga_codegen_opts co = {.value_addr = va};
   if (!va || !(p = fab_fpga_codegen_ex(m, c, &co, d))) goto out;
   char err[256];
   fab_fpga_sim_opts so_ = {.mem_out = &mem};

@@ -223,7 +223,7 @@ static void t_pipeline(void) {
   const char *ts[] = {"cpu", "fpga", "interp"};
   for (int i = 0; i < 3; i++) CHECK(fab_default_pipeline(ts[i]) && fab_pipeline_check(fab_default_pipeline(ts[i]), d));
   CHECK(fab_default_pipeline("gpu") == NULL);
-  CHECK(fab_pass_count() == 9);
+  CHECK(fab_pass_count() == 11);
   for (int i = 0; i < fab_pass_count(); i++) {
     const fab_pass_info *p = fab_pass_get(i);
     CHECK(p && p->name && p->summary && p->requires && p->establishes && p->options);
