@@ -10,26 +10,13 @@
 #include "interp.h"
 #include "passes.h"
 
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)len + 1);
-  *n = fread(b, 1, (size_t)len, f);
-  b[*n] = 0;
-  fclose(f);
-  return b;
-}
-
 static fab_module *parse_text(const char *text, fab_diag *d) { return fab_parse_module("t.fir", text, strlen(text), d); }
 
 static fab_module *parse_case(const char *name, fab_diag *d) {
   char path[512];
   snprintf(path, sizeof path, "%s/tests/golden/cases/%s.fir", FAB_ROOT, name);
   size_t n;
-  char *text = slurp(path, &n);
+  char *text = fpga_test_slurp(path, &n);
   fab_module *m = text ? fab_parse_module(path, text, n, d) : NULL;
   free(text);
   return m;
