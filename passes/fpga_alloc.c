@@ -226,7 +226,9 @@ bool pass_fpga_alloc(fab_pass_ctx *cx, fab_func *f) {
   int *eff = fab_arena_alloc(m->arena, sizeof(int) * nn), *root = fab_arena_alloc(m->arena, sizeof(int) * nn);
   int *die = fab_arena_alloc(m->arena, sizeof(int) * nn), *head = fab_arena_alloc(m->arena, sizeof(int) * nn);
   int *next = fab_arena_alloc(m->arena, sizeof(int) * nn);
-  arena ar = {.m = m, .fl = fab_arena_alloc(m->arena, sizeof(blk) * (nn + 4)), .reuse = pass_opt(cx, "reuse", 1) != 0};
+  /* free blocks: at most one per value and two per dft scratch */
+  arena ar = {.m = m, .fl = fab_arena_alloc(m->arena, sizeof(blk) * (3 * nn + 4)),
+              .reuse = pass_opt(cx, "reuse", 1) != 0};
   if (!uses || !user || !eff || !root || !die || !head || !next || !ar.fl)
     fab_internal_error(__FILE__, __LINE__, "out of memory");
   fpga_use_info(f, uses, user);
@@ -305,7 +307,8 @@ bool fab_fpga_plan_check(const fab_func *f, fab_diag *d) {
   for (int i = 0; ok && i < n; i++) {
     const fab_op *op = &f->ops[i];
     if (fab_fpga_folded(op)) {
-      if (!fpga_fold_legal(f, uses, user, i)) ok = plan_error(d, op, i, "marked fpga.fold, but its user cannot absorb it");
+      if (!fpga_fold_legal(f, uses, user, i))
+        ok = plan_error(d, op, i, "marked fpga.fold, but its user cannot absorb it");
       continue;
     }
     if (op->code == FAB_OP_OUTPUT) continue;

@@ -57,7 +57,9 @@ const char *fab_default_pipeline(const char *target) {
            "fuse-elementwise,tile,memplan";
   /* The accelerator's PPU averages one vector-memory half at a time (2^15
    * words on configs/small.json): masked means over more than half of that
-   * go through its mm instead (lower-masked-mean). */
+   * go through its mm instead (lower-masked-mean).  Its code generator
+   * follows fpga-absorb's folds and fpga-alloc's plan, and reads no tile
+   * hints: no tile, no memplan. */
   if (strcmp(target, "fpga") == 0)
     return "canonicalize,lower-bfly,lower-fourier,lower-mha,lower-masked-mean(min-elems=16384),"
            "canonicalize,fuse-stages,fuse-elementwise,fpga-absorb,fpga-alloc";

@@ -1,5 +1,6 @@
-/* codegen.c — the code generator's driver: off-chip allocation, the
- * instruction buffer and dependency-token derivation.
+/* codegen.c — the code generator's driver: the checks of its input (lowered,
+ * and the folds and memory plan of fpga-absorb / fpga-alloc, which it
+ * follows), the instruction buffer and dependency-token derivation.
  *
  * Tokens: every emitted instruction lists the address ranges it reads and
  * writes (off-chip, CB, VM, engine banks).  A new instruction in queue C
@@ -309,6 +310,12 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
     fab_error(d, (fab_loc){0}, "fpga: module has no function");
     return NULL;
   }
+  for (int i = 0; i < f->nops; i++)
+    if (!(fab_opinfos[f->ops[i].code].flags & FAB_OPF_LOW)) {
+      fab_error(d, f->ops[i].loc, "fpga: %s %%%d: not in lowered form (run the fpga pipeline first)",
+                fab_opinfos[f->ops[i].code].name, i);
+      return NULL;
+    }
   if (!fab_fpga_plan_check(f, d)) return NULL;
   fpga_cg g = {.m = m, .f = f, .c = cfg, .d = d, .cur = -1};
   fab_fpga_program *result = NULL;
@@ -320,13 +327,7 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
   }
   for (int i = 0; i < f->nops && !g.failed; i++) {
     g.cur = i;
-    if (fab_fpga_folded(&f->ops[i])) continue;
-    const fab_op *op = &f->ops[i];
-    if (!(fab_opinfos[op->code].flags & FAB_OPF_LOW)) {
-      fpga_cg_error(&g, "not in lowered form (run the fpga pipeline first)");
-      break;
-    }
-    fpga_cg_op(&g, op);
+    if (!fab_fpga_folded(&f->ops[i])) fpga_cg_op(&g, &f->ops[i]);
   }
   g.cur = -1;
   if (g.failed) goto fail;

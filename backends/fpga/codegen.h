@@ -1,11 +1,13 @@
 /* codegen.h — lowered IR -> accelerator program, and the resource model.
  *
- * Part of fab_fpga (depends on the IR and fab_fpga_isa).  The code
- * generator takes a module in lowered form (every op FAB_OPF_LOW, the
- * output of fab_default_pipeline("fpga")) and emits an instruction stream
- * over off-chip tensors: weights by state_dict name, inputs, outputs and
- * an arena of intermediates.  Whatever the accelerator cannot do is a
- * compile error naming the op (its location and kind).
+ * Part of fab_fpga (depends on the IR, fab_passes and fab_fpga_isa).  The
+ * code generator takes a module in lowered form (every op FAB_OPF_LOW, the
+ * output of fab_default_pipeline("fpga")), whose ops fpga-absorb marked
+ * (fpga.fold: folded into their user) and fpga-alloc placed (plan.*), and
+ * follows both (checked first: fab_fpga_plan_check).  It emits an
+ * instruction stream over off-chip tensors: weights by state_dict name,
+ * inputs, outputs and intermediates.  Whatever the accelerator cannot do
+ * is a compile error naming the op (its location and kind).
  */
 #ifndef FAB_FPGA_CODEGEN_H
 #define FAB_FPGA_CODEGEN_H

@@ -25,7 +25,8 @@
  * fpga-alloc placed it (plan.table; listed once per program). */
 static uint64_t const_table(fpga_cg *g, const char *name, uint64_t K, uint64_t N) {
   const fab_attr *t = fab_op_attr(&g->f->ops[g->cur], "plan.table");
-  if (!t || t->kind != FAB_ATTR_INTS || t->nints != 2 || (uint64_t)t->ints[1] < K * N * 4) { /* fab_fpga_plan_check rules this out */
+  /* fab_fpga_plan_check rules this out */
+  if (!t || t->kind != FAB_ATTR_INTS || t->nints != 2 || (uint64_t)t->ints[1] < K * N * 4) {
     fpga_cg_error(g, "internal: no plan.table for the constant table '%s'", name);
     return 0;
   }

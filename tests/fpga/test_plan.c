@@ -10,7 +10,9 @@
 #include "interp.h"
 #include "passes.h"
 
-static fab_module *parse_text(const char *text, fab_diag *d) { return fab_parse_module("t.fir", text, strlen(text), d); }
+static fab_module *parse_text(const char *text, fab_diag *d) {
+  return fab_parse_module("t.fir", text, strlen(text), d);
+}
 
 static fab_module *parse_case(const char *name, fab_diag *d) {
   char path[512];
