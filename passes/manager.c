@@ -82,6 +82,18 @@ static const pass_def passes[] = {
     {{"memplan", "liveness + best-fit offsets in one arena (plan.offset, plan.size, plan.inplace)",
       "", "planned", "inplace=<0|1>: reuse a dying operand's buffer (default 1)"},
      pass_memplan, {"inplace", NULL}},
+    {{"fpga-absorb",
+      "mark ops the accelerator folds into their user (fpga.fold): stack/bitrev/complex into engine "
+      "loads, row-wise chains into one post-processing pass",
+      "lowered", "",
+      "loads=<0|1>: fold stack, bitrev, complex into loads (default 1); "
+      "chain=<int>: row-wise ops per post-processing pass, 1..4 (default 4)"},
+     pass_fpga_absorb, {"loads", "chain", NULL}},
+    {{"fpga-alloc",
+      "the accelerator's off-chip memory plan (plan.offset, plan.size, plan.table, plan.scratch), "
+      "after the folds of fpga-absorb",
+      "lowered", "", "reuse=<0|1>: reuse the regions of dead values (default 1; 0 keeps every value)"},
+     pass_fpga_alloc, {"reuse", NULL}},
 };
 enum { NPASSES = sizeof passes / sizeof passes[0] };
 

@@ -75,6 +75,26 @@ bool pass_fuse_stages(fab_pass_ctx *cx, fab_func *f);
 bool pass_fuse_elementwise(fab_pass_ctx *cx, fab_func *f);
 bool pass_tile(fab_pass_ctx *cx, fab_func *f);
 bool pass_memplan(fab_pass_ctx *cx, fab_func *f);
+bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f);
+bool pass_fpga_alloc(fab_pass_ctx *cx, fab_func *f);
+
+/* ---- what the fpga passes share (fpga_absorb.c, fpga_alloc.c) ---------- */
+
+/* uses[i]: the operand slots reading value i; user[i]: the last of them. */
+void fpga_use_info(const fab_func *f, int *uses, int *user);
+/* Can op i fold into its single user (the rules of fpga-absorb)? */
+bool fpga_fold_legal(const fab_func *f, const int *uses, const int *user, int i);
+/* A dft as the fpga code generator runs it: lines [outer, A, inner] of
+ * its input (the real rows of a folded complex: real_in); split into q
+ * FFTs of m = 2^k points (can_split: last axis, m >= 32, 3 <= q <= 15) with
+ * two scratch regions, and its constant table's name and size. */
+typedef struct fpga_dft {
+  uint64_t outer, A, inner, q, m;
+  bool real_in, can_split;
+  uint64_t scratch_words[2], table_words;
+  char table[32];
+} fpga_dft;
+void fpga_dft_shape(const fab_func *f, const fab_op *op, fpga_dft *s);
 
 /* fuse-stages' default k for a target (also used by tile and the docs). */
 int pass_default_fuse_k(const fab_target_info *t);

@@ -90,4 +90,25 @@ bool fab_memplan_stats(const fab_module *m, int64_t *planned, int64_t *unplanned
 /* The memory plan's per-value bytes for a type (64-byte rounded). */
 int64_t fab_memplan_value_bytes(const fab_type *t);
 
+/* ---- the fpga target's passes (fpga-absorb, fpga-alloc; docs/fpga.md) ---- */
+
+/* Row-wise ops one post-processing pass of the accelerator runs. */
+#define FAB_FPGA_MAX_CHAIN 4
+/* The widest padding (words per row) the code generator zeroes itself (a
+ * PPU row); a wider pad needs a fresh, zeroed region from fpga-alloc. */
+#define FAB_FPGA_FILL_MAX 4096
+/* fpga-absorb marked op folded into its single user (fpga.fold = 1). */
+bool fab_fpga_folded(const fab_op *op);
+/* A softmax with a mask operand or causal = 1 (its own tiles on the PPU). */
+bool fab_fpga_masked_softmax(const fab_op *op);
+/* The operand slot through which value v enters the chain at its user u
+ * (x, or either side of add / mul / add.layernorm), -1 if none. */
+int fab_fpga_chain_pos(const fab_op *u, int v);
+/* What the fpga code generator relies on, checked: every fpga.fold mark is
+ * one it can honour, every value it materialises carries a plan
+ * (plan.offset, plan.size; a dft's plan.table and, split, plan.scratch)
+ * and no two regions live at the same time overlap.  Reports the first
+ * problem at its op and returns false. */
+bool fab_fpga_plan_check(const fab_func *f, fab_diag *d);
+
 #endif /* FAB_PASSES_H */

@@ -1,5 +1,6 @@
-/* codegen.c — the code generator's driver: off-chip allocation, the
- * instruction buffer and dependency-token derivation.
+/* codegen.c — the code generator's driver: the checks of its input (lowered,
+ * and the folds and memory plan of fpga-absorb / fpga-alloc, which it
+ * follows), the instruction buffer and dependency-token derivation.
  *
  * Tokens: every emitted instruction lists the address ranges it reads and
  * writes (off-chip, CB, VM, engine banks).  A new instruction in queue C
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void fpga_cg_error(cg *g, const char *fmt, ...) {
+void fpga_cg_error(fpga_cg *g, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -30,59 +31,17 @@ void fpga_cg_error(cg *g, const char *fmt, ...) {
   g->failed = true;
 }
 
-uint64_t fpga_cg_alloc_fresh(cg *g, uint64_t words) {
-  uint64_t a = g->top;
-  g->top += (words + 15) & ~(uint64_t)15;
-  return a;
+bool fpga_cg_planned(fpga_cg *g, int v, uint64_t *addr) {
+  const fab_op *op = &g->f->ops[v];
+  if (!fab_op_attr(op, "plan.offset")) {
+    fpga_cg_error(g, "%%%d has no plan.offset (run fpga-alloc last)", v);
+    return false;
+  }
+  *addr = (uint64_t)fab_op_int(op, "plan.offset", 0) / 4;
+  return true;
 }
 
-uint64_t fpga_cg_alloc(cg *g, uint64_t words) {
-  uint64_t n = (words + 15) & ~(uint64_t)15;
-  for (int i = 0; i < g->nfl; i++)
-    if (g->fl[i].n >= n) {
-      uint64_t a = g->fl[i].a;
-      g->fl[i].a += n;
-      g->fl[i].n -= n;
-      if (!g->fl[i].n) {
-        memmove(&g->fl[i], &g->fl[i + 1], (size_t)(g->nfl - i - 1) * sizeof *g->fl);
-        g->nfl--;
-      }
-      return a;
-    }
-  return fpga_cg_alloc_fresh(g, words);
-}
-
-/* Returns a region to the free list (sorted by address, coalesced).  Reuse
- * is safe for the hardware because hazards on off-chip ranges (a store
- * into a reused region after loads of its old value) become tokens. */
-void fpga_cg_free(cg *g, uint64_t a, uint64_t words) {
-  if (g->no_reuse) return;
-  uint64_t n = (words + 15) & ~(uint64_t)15;
-  if (g->nfl == g->capfl) {
-    int cap = g->capfl ? 2 * g->capfl : 64;
-    struct cg_blk *q = realloc(g->fl, (size_t)cap * sizeof *q);
-    if (!q) return; /* leaking arena space is harmless */
-    g->fl = q;
-    g->capfl = cap;
-  }
-  int i = 0;
-  while (i < g->nfl && g->fl[i].a < a) i++;
-  memmove(&g->fl[i + 1], &g->fl[i], (size_t)(g->nfl - i) * sizeof *g->fl);
-  g->fl[i] = (struct cg_blk){a, n};
-  g->nfl++;
-  if (i + 1 < g->nfl && g->fl[i].a + g->fl[i].n == g->fl[i + 1].a) {
-    g->fl[i].n += g->fl[i + 1].n;
-    memmove(&g->fl[i + 1], &g->fl[i + 2], (size_t)(g->nfl - i - 2) * sizeof *g->fl);
-    g->nfl--;
-  }
-  if (i > 0 && g->fl[i - 1].a + g->fl[i - 1].n == g->fl[i].a) {
-    g->fl[i - 1].n += g->fl[i].n;
-    memmove(&g->fl[i], &g->fl[i + 1], (size_t)(g->nfl - i - 1) * sizeof *g->fl);
-    g->nfl--;
-  }
-}
-
-void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
+void fpga_cg_emit(fpga_cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
   if (g->failed) return;
   if (g->n == g->cap) {
     size_t cap = g->cap ? 2 * g->cap : 256;
@@ -105,7 +64,7 @@ void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
 
 /* Tokens of instruction `at` against the instructions before it (the
  * final order: called for 0, 1, ... after fpga_cg_schedule). */
-bool fpga_cg_derive_tokens(cg *g, size_t at) {
+bool fpga_cg_derive_tokens(fpga_cg *g, size_t at) {
   cg_insn *ni = &g->ins[at];
   fab_fpga_insn in = ni->in;
   int nacc = ni->nacc;
@@ -170,7 +129,7 @@ bool fpga_cg_derive_tokens(cg *g, size_t at) {
   return true;
 }
 
-uint64_t fpga_cg_vm_half(cg *g, uint64_t *size) {
+uint64_t fpga_cg_vm_half(fpga_cg *g, uint64_t *size) {
   uint64_t h = (uint64_t)g->c->vm_words / 2;
   *size = h;
   g->vm_half ^= 1;
@@ -196,7 +155,9 @@ static void ext_range(uint64_t ext, uint64_t stride, bool trans, uint64_t rows, 
   *a = (cg_acc){SP_EXT, write, ext, ext + (last + 1) * scale};
 }
 
-static bool fits(cg *g, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len) {
+/* The one rule for every transfer's fields (isa.def: DMA_EXT 32 bits,
+ * DMA_STRIDE 20, DMA_ROWS and DMA_LEN 13, neither 0). */
+bool fpga_cg_dma_fits(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len) {
   if (ext >> 32 || stride >> 20 || rows >> 13 || len >> 13 || !rows || !len) {
     fpga_cg_error(g, "transfer outside the DMA's reach (address %llu, stride %llu, %llu x %llu)",
              (unsigned long long)ext, (unsigned long long)stride, (unsigned long long)rows, (unsigned long long)len);
@@ -205,25 +166,25 @@ static bool fits(cg *g, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t l
   return true;
 }
 
-void fpga_cg_ld_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
-  if (g->failed || !fits(g, ext, stride, rows, len)) return;
+void fpga_cg_ld_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
+  if (g->failed || !fpga_cg_dma_fits(g, ext, stride, rows, len)) return;
   cg_acc a[2];
   ext_range(ext, stride, trans, rows, len, 1, &a[0], false);
   a[1] = (cg_acc){SP_VM, true, vm, vm + rows * len};
   fpga_cg_emit(g, dma(FAB_I_LD, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
 }
 
-void fpga_cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
-  if (g->failed || !fits(g, ext, stride, rows, len)) return;
+void fpga_cg_st_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
+  if (g->failed || !fpga_cg_dma_fits(g, ext, stride, rows, len)) return;
   cg_acc a[2];
   ext_range(ext, stride, trans, rows, len, 1, &a[0], true);
   a[1] = (cg_acc){SP_VM, false, vm, vm + rows * len};
   fpga_cg_emit(g, dma(FAB_I_ST, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
 }
 
-void fpga_cg_dma_vm(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
+void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
                     uint64_t len, uint64_t vm) {
-  if (g->failed || !fits(g, ext, stride, rows, len)) return;
+  if (g->failed || !fpga_cg_dma_fits(g, ext, stride, rows, len)) return;
   bool ld = opc == FAB_I_LD;
   uint64_t sc = cplx ? 2 : 1;
   cg_acc a[2];
@@ -234,7 +195,7 @@ void fpga_cg_dma_vm(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, b
   fpga_cg_emit(g, in, 2, a);
 }
 
-static void ppu_insn(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param,
+static void ppu_insn(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param,
                      bool mk) {
   if (g->failed) return;
   fab_fpga_insn in = fab_fpga_insn_make(FAB_I_PPU);
@@ -258,15 +219,15 @@ static void ppu_insn(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uin
   fpga_cg_emit(g, in, n, acc);
 }
 
-void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param) {
+void fpga_cg_ppu(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param) {
   ppu_insn(g, fn, rows, len, a, b, bc, param, false);
 }
 
-void fpga_cg_ppu_masked(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, float param) {
+void fpga_cg_ppu_masked(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, float param) {
   ppu_insn(g, fn, rows, len, a, b, false, param, true);
 }
 
-void fpga_cg_mask(cg *g, bool att, uint64_t ext, uint64_t n, bool cz, uint64_t r0, uint64_t c0) {
+void fpga_cg_mask(fpga_cg *g, bool att, uint64_t ext, uint64_t n, bool cz, uint64_t r0, uint64_t c0) {
   if (g->failed) return;
   if (n > 8191 || r0 >= (1u << 20) || c0 >= (1u << 20) || ext + n > (1ull << 32)) {
     fpga_cg_error(g, "mask of %llu flags at sequence position %llu is outside the mask registers' reach",
@@ -283,7 +244,7 @@ void fpga_cg_mask(cg *g, bool att, uint64_t ext, uint64_t n, bool cz, uint64_t r
   fpga_cg_emit(g, in, n ? 2 : 1, acc);
 }
 
-void fpga_cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride, uint64_t rows,
+void fpga_cg_copy2d(fpga_cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride, uint64_t rows,
                uint64_t len) {
   uint64_t hs;
   if (len > 4096) {
@@ -310,10 +271,27 @@ void fpga_cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t
   }
 }
 
-void fpga_cg_copy_contig(cg *g, uint64_t src, uint64_t dst, uint64_t words) {
+void fpga_cg_copy_contig(fpga_cg *g, uint64_t src, uint64_t dst, uint64_t words) {
   uint64_t rows = words / 4096, rest = words % 4096;
   if (rows) fpga_cg_copy2d(g, src, 4096, false, dst, 4096, rows, 4096);
   if (rest) fpga_cg_copy2d(g, src + rows * 4096, rest, false, dst + rows * 4096, rest, 1, rest);
+}
+
+/* The words the plan spans: the end of its highest region (every region
+ * is an [offset, size] pair in bytes). */
+static uint64_t memory_top(const fab_func *f) {
+  uint64_t top = 0;
+  for (int i = 0; i < f->nops; i++) {
+    const fab_op *op = &f->ops[i];
+    int64_t v = fab_op_int(op, "plan.offset", 0) + fab_op_int(op, "plan.size", 0);
+    if ((uint64_t)v / 4 > top) top = (uint64_t)v / 4;
+    for (int k = 0; k < 2; k++) {
+      const fab_attr *a = fab_op_attr(op, k ? "plan.scratch" : "plan.table");
+      for (int j = 0; a && a->kind == FAB_ATTR_INTS && j + 1 < a->nints; j += 2)
+        if ((uint64_t)(a->ints[j] + a->ints[j + 1]) / 4 > top) top = (uint64_t)(a->ints[j] + a->ints[j + 1]) / 4;
+    }
+  }
+  return top;
 }
 
 fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *cfg, fab_diag *d) {
@@ -332,70 +310,24 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
     fab_error(d, (fab_loc){0}, "fpga: module has no function");
     return NULL;
   }
-  cg g = {.m = m, .f = f, .c = cfg, .d = d, .cur = -1, .no_reuse = o && o->no_reuse};
-  int n = f->nops, *eff = NULL, *root = NULL, *die = NULL, *head = NULL, *next = NULL;
+  for (int i = 0; i < f->nops; i++)
+    if (!(fab_opinfos[f->ops[i].code].flags & FAB_OPF_LOW)) {
+      fab_error(d, f->ops[i].loc, "fpga: %s %%%d: not in lowered form (run the fpga pipeline first)",
+                fab_opinfos[f->ops[i].code].name, i);
+      return NULL;
+    }
+  if (!fab_fpga_plan_check(f, d)) return NULL;
+  fpga_cg g = {.m = m, .f = f, .c = cfg, .d = d, .cur = -1};
   fab_fpga_program *result = NULL;
   g.p = fab_fpga_program_new(cfg);
   g.vals = calloc((size_t)f->nops + 1, sizeof *g.vals);
-  g.uses = calloc((size_t)f->nops + 1, sizeof *g.uses);
-  g.user = calloc((size_t)f->nops + 1, sizeof *g.user);
-  if (!g.p || !g.vals || !g.uses || !g.user) {
+  if (!g.p || !g.vals) {
     fab_error(d, (fab_loc){0}, "fpga: out of memory");
     goto fail;
-  }
-  for (int i = 0; i < f->nops; i++)
-    for (int k = 0; k < f->ops[i].noperands; k++) {
-      int v = f->ops[i].operands[k];
-      if (v >= 0 && v < f->nops) {
-        g.uses[v]++;
-        g.user[v] = i;
-      }
-    }
-  /* Liveness of arena regions: eff[i] is the op whose code reads i's
-   * operands (the chain end for folded ops); root[i] the op owning the
-   * region i's value lives in (reshape aliases its operand); a region is
-   * freed after the last eff of any reader; outputs live to the end. */
-  eff = calloc((size_t)n + 1, sizeof *eff);
-  root = calloc((size_t)n + 1, sizeof *root);
-  die = calloc((size_t)n + 1, sizeof *die);
-  head = calloc((size_t)n + 1, sizeof *head);
-  next = calloc((size_t)n + 1, sizeof *next);
-  if (!eff || !root || !die || !head || !next) {
-    fab_error(d, (fab_loc){0}, "fpga: out of memory");
-    goto fail;
-  }
-  for (int i = n - 1; i >= 0; i--) eff[i] = fpga_cg_absorbed(&g, i) ? eff[g.user[i]] : i;
-  for (int i = 0; i < n; i++) {
-    const fab_op *op = &f->ops[i];
-    root[i] = op->code == FAB_OP_RESHAPE ? root[op->operands[0]] : i;
-    die[i] = eff[i];
-    head[i] = -1;
-    for (int k = 0; k < op->noperands; k++) {
-      int r = root[op->operands[k]];
-      int e = op->code == FAB_OP_OUTPUT ? n : eff[i];
-      if (e > die[r]) die[r] = e;
-    }
-  }
-  for (int i = 0; i < n; i++) {
-    fab_opcode c = f->ops[i].code;
-    bool owned = root[i] == i && c != FAB_OP_INPUT && c != FAB_OP_WEIGHT && c != FAB_OP_OUTPUT;
-    if (owned && die[i] < n) {
-      next[i] = head[die[i]];
-      head[die[i]] = i;
-    }
   }
   for (int i = 0; i < f->nops && !g.failed; i++) {
     g.cur = i;
-    for (int r = i > 0 ? head[i - 1] : -1; r >= 0; r = next[r])
-      if (g.vals[r].ok) fpga_cg_free(&g, g.vals[r].addr, (uint64_t)cg_numel(&f->ops[r].type) *
-                                                        (f->ops[r].type.dtype == FAB_C64 ? 2 : 1));
-    if (fpga_cg_absorbed(&g, i)) continue;
-    const fab_op *op = &f->ops[i];
-    if (!(fab_opinfos[op->code].flags & FAB_OPF_LOW)) {
-      fpga_cg_error(&g, "not in lowered form (run the fpga pipeline first)");
-      break;
-    }
-    fpga_cg_op(&g, op);
+    if (!fab_fpga_folded(&f->ops[i])) fpga_cg_op(&g, &f->ops[i]);
   }
   g.cur = -1;
   if (g.failed) goto fail;
@@ -411,7 +343,8 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
       o->op_insn_lo[i] = k;
     }
   }
-  g.p->mem_words = g.top ? g.top : 16;
+  uint64_t top = memory_top(f);
+  g.p->mem_words = top ? top : 16;
   for (size_t i = 0; i < g.n; i++)
     if (fab_fpga_program_push(g.p, &g.ins[i].in)) {
       fab_error(d, (fab_loc){0}, "fpga: program too large");
@@ -431,15 +364,7 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
   result = g.p;
   g.p = NULL;
 fail:
-  free(eff);
-  free(root);
-  free(die);
-  free(head);
-  free(next);
-  free(g.fl);
   free(g.vals);
-  free(g.uses);
-  free(g.user);
   free(g.ins);
   for (int q = 0; q < FAB_Q_COUNT; q++) free(g.qidx[q]);
   fab_fpga_program_free(g.p);

@@ -1,11 +1,14 @@
 /* codegen.h — lowered IR -> accelerator program, and the resource model.
  *
- * Part of fab_fpga (depends on the IR and fab_fpga_isa).  The code
- * generator takes a module in lowered form (every op FAB_OPF_LOW, the
- * output of the fpga target's pipeline, backends/target_fpga.c) and emits an instruction stream
- * over off-chip tensors: weights by state_dict name, inputs, outputs and
- * an arena of intermediates.  Whatever the accelerator cannot do is a
- * compile error naming the op (its location and kind).
+ * Part of fab_fpga (depends on the IR, fab_passes and fab_fpga_isa).  The
+ * code generator takes a module in lowered form (every op FAB_OPF_LOW, the
+ * output of the fpga target's pipeline,
+ * backends/target_fpga.c), whose ops fpga-absorb marked
+ * (fpga.fold: folded into their user) and fpga-alloc placed (plan.*), and
+ * follows both (checked first: fab_fpga_plan_check).  It emits an
+ * instruction stream over off-chip tensors: weights by state_dict name,
+ * inputs, outputs and intermediates.  Whatever the accelerator cannot do
+ * is a compile error naming the op (its location and kind).
  */
 #ifndef FAB_FPGA_CODEGEN_H
 #define FAB_FPGA_CODEGEN_H
@@ -17,9 +20,9 @@
  * after reporting errors into d. */
 fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *cfg, fab_diag *d);
 
-/* Options for debugging and experiments. */
+/* Options for debugging and experiments.  (To keep every intermediate
+ * readable after a run, plan with `fpga-alloc(reuse=0)`.) */
 typedef struct fab_fpga_codegen_opts {
-  bool no_reuse;         /* never reuse arena space: every intermediate stays readable after a run */
   uint64_t *value_addr;  /* if not NULL: [nops of the entry function] receives the word address of
                           * each op's value (UINT64_MAX: not materialised, e.g. folded into its user) */
   int schedule;          /* instruction scheduling (codegen_sched.c): 0 when estimated faster than the

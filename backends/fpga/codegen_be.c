@@ -13,17 +13,9 @@
 
 /* ---- engine DMA and passes ------------------------------------------------------------ */
 
-static bool be_fits(cg *g, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len) {
-  if (ext >> 32 || stride >> 20 || rows >> 13 || len >> 13) {
-    fpga_cg_error(g, "transfer outside the DMA's reach");
-    return false;
-  }
-  return true;
-}
-
-static void be_dma(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, uint64_t rows,
+static void be_dma(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, uint64_t rows,
                    uint64_t len, uint64_t ne, uint64_t baddr, bool cplx, bool brev, int bank) {
-  if (g->failed || !be_fits(g, ext, stride, rows, len)) return;
+  if (g->failed || !fpga_cg_dma_fits(g, ext, stride, rows, len)) return;
   fab_fpga_insn in = fab_fpga_insn_make(opc);
   FAB_SET(&in, DMA_BUF, FAB_BUF_BE);
   FAB_SET(&in, DMA_EXT, ext);
@@ -44,7 +36,7 @@ static void be_dma(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bo
   fpga_cg_emit(g, in, cplx ? 3 : 2, a);
 }
 
-static void be_pass(cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint64_t nrows, uint64_t baddr, int ls,
+static void be_pass(fpga_cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint64_t nrows, uint64_t baddr, int ls,
                     int nst, bool inc, bool rin, uint64_t cb, int bank) {
   if (g->failed) return;
   fab_fpga_insn in = fab_fpga_insn_make(opc);
@@ -83,7 +75,7 @@ static void be_pass(cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint64_t 
  * ping-pong); complex rows need both banks, so regions are slices of the
  * bank.  Returns the word address; *k rows fit per engine, *bank is the
  * bank of real data. */
-static uint64_t be_region(cg *g, uint64_t A, bool cplx, uint64_t *k, int *bank) {
+static uint64_t be_region(fpga_cg *g, uint64_t A, bool cplx, uint64_t *k, int *bank) {
   uint64_t W = (uint64_t)fab_fpga_bank_words(g->c), nreg, size;
   if (cplx) {
     nreg = 3 * A <= W ? 3 : 2 * A <= W ? 2 : 1;
@@ -115,7 +107,7 @@ enum { BJ_BITREV, BJ_FFT, BJ_COMPLEX, BJ_REAL };
 
 /* Runs a line job along `axis` of x: every line (all other indices fixed)
  * is loaded into an engine, processed, and stored into out. */
-static void be_lines(cg *g, int job, const fab_type *xt, int axis, uint64_t x, uint64_t out, bool out_cplx,
+static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t x, uint64_t out, bool out_cplx,
                      const int64_t *stages, int nstages, bool brev) {
   uint64_t outer, A, inner;
   around(xt, axis, &outer, &A, &inner);
@@ -168,7 +160,7 @@ static void be_lines(cg *g, int job, const fab_type *xt, int axis, uint64_t x, u
     }
 }
 
-void fpga_cg_fft_rows(cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x, uint64_t out) {
+void fpga_cg_fft_rows(fpga_cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x, uint64_t out) {
   fab_type t = {.dtype = cplx_in ? FAB_C64 : FAB_F32, .rank = 2, .dims = {(int64_t)rows, (int64_t)m}};
   int64_t stages[16];
   int n = ilog2(m);
@@ -176,7 +168,35 @@ void fpga_cg_fft_rows(cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x
   be_lines(g, BJ_FFT, &t, 1, x, out, true, stages, n, true);
 }
 
-static bool gen_bfly(cg *g, const fab_op *op) {
+/* The twiddles of a bfly.stages op: tw[S, B, TL, n/2, 2, 2] at word `tw`,
+ * its stage triples `st`. */
+typedef struct coefs {
+  uint64_t tw, B, TL, n;
+  const int64_t *st;
+} coefs;
+
+/* Loads the coefficients of stages [i0, i0 + cnt) of stack s into the
+ * coefficient buffer at cb: per stage 2 rows of n words. */
+static void load_coefs(fpga_cg *g, const coefs *cf, uint64_t s, int i0, int cnt, uint64_t cb) {
+  uint64_t n = cf->n;
+  for (int k = 0; k < cnt && !g->failed; k++) {
+    const int64_t *t = &cf->st[3 * (i0 + k)];
+    uint64_t src = cf->tw + ((s * cf->B + (uint64_t)t[0]) * cf->TL + (uint64_t)t[1]) * 2 * n;
+    uint64_t dst = cb + (uint64_t)k * 2 * n;
+    if (!fpga_cg_dma_fits(g, src, n, 2, n)) return;
+    fab_fpga_insn in = fab_fpga_insn_make(FAB_I_LD);
+    FAB_SET(&in, DMA_BUF, FAB_BUF_CB);
+    FAB_SET(&in, DMA_EXT, src);
+    FAB_SET(&in, DMA_STRIDE, n);
+    FAB_SET(&in, DMA_ROWS, 2);
+    FAB_SET(&in, DMA_LEN, n);
+    FAB_SET(&in, DMA_ADDR, dst);
+    cg_acc a[2] = {{SP_EXT, false, src, src + 2 * n}, {SP_CB, true, dst, dst + 2 * n}};
+    fpga_cg_emit(g, in, 2, a);
+  }
+}
+
+static bool gen_bfly(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
   const fab_type *xt = ty(g, op->operands[0]), *tt = ty(g, op->operands[1]);
   uint64_t n = (uint64_t)xt->dims[xt->rank - 1], S = xt->rank >= 2 ? (uint64_t)xt->dims[xt->rank - 2] : 1;
@@ -193,10 +213,11 @@ static bool gen_bfly(cg *g, const fab_op *op) {
   }
   int L = ilog2(n), ntr = sa->nints / 3;
   uint64_t B = (uint64_t)tt->dims[1], TL = (uint64_t)tt->dims[2];
-  uint64_t x = addr(g, op->operands[0]), tw = addr(g, op->operands[1]), out = addr(g, g->cur);
+  uint64_t x = addr(g, op->operands[0]), out = addr(g, g->cur);
+  coefs cf = {addr(g, op->operands[1]), B, TL, n, sa->ints};
   /* a folded stack: every stack reads the same unstacked rows */
   uint64_t xstride = S * n, xstack = n;
-  if (g->f->ops[op->operands[0]].code == FAB_OP_STACK && fpga_cg_absorbed(g, op->operands[0])) {
+  if (fpga_cg_folded_in(g, op->operands[0], FAB_OP_STACK)) {
     x = addr(g, g->f->ops[op->operands[0]].operands[0]);
     xstride = n;
     xstack = 0;
@@ -230,26 +251,10 @@ static bool gen_bfly(cg *g, const fab_op *op) {
   g->p->model_cycles += fab_fpga_model_bfly_layer(g->c, R, n, S) * (uint64_t)ntr / (uint64_t)L;
   for (uint64_t s = 0; s < S && !g->failed; s++) {
     uint64_t cbbase = 0;
-    /* loads coefficient stages [i, i+cnt) of stack s to cb */
-#define LOAD_COEFS(i0, cnt, cb)                                                                    \
-  for (int k_ = 0; k_ < (cnt); k_++) {                                                             \
-    const int64_t *t_ = &sa->ints[3 * ((i0) + k_)];                                                \
-    uint64_t src_ = tw + (((s * B + (uint64_t)t_[0]) * TL + (uint64_t)t_[1]) * 2 * n);             \
-    fab_fpga_insn in_ = fab_fpga_insn_make(FAB_I_LD);                                              \
-    FAB_SET(&in_, DMA_BUF, FAB_BUF_CB);                                                            \
-    FAB_SET(&in_, DMA_EXT, src_);                                                                  \
-    FAB_SET(&in_, DMA_STRIDE, n);                                                                  \
-    FAB_SET(&in_, DMA_ROWS, 2);                                                                    \
-    FAB_SET(&in_, DMA_LEN, n);                                                                     \
-    FAB_SET(&in_, DMA_ADDR, (cb) + (uint64_t)k_ * 2 * n);                                          \
-    cg_acc a_[2] = {{SP_EXT, false, src_, src_ + 2 * n},                                           \
-                    {SP_CB, true, (cb) + (uint64_t)k_ * 2 * n, (cb) + (uint64_t)(k_ + 1) * 2 * n}}; \
-    fpga_cg_emit(g, in_, 2, a_);                                                                        \
-  }
     if (resident) {
       g->cb_half ^= 1;
       cbbase = g->cb_half ? half : 0;
-      LOAD_COEFS(0, ntr, cbbase);
+      load_coefs(g, &cf, s, 0, ntr, cbbase);
     }
     for (uint64_t r0 = 0; r0 < R && !g->failed;) {
       uint64_t k;
@@ -266,19 +271,18 @@ static bool gen_bfly(cg *g, const fab_op *op) {
         if (!resident) {
           g->cb_half ^= 1;
           cb = g->cb_half ? half : 0;
-          LOAD_COEFS(i0, cnt, cb);
+          load_coefs(g, &cf, s, i0, cnt, cb);
         }
         be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)sa->ints[3 * i0 + 2], cnt, runs[ri][2], false, cb, bank);
       }
       be_dma(g, FAB_I_ST, out + (r0 * S + s) * n, S * n, false, t, n, ne, baddr, false, false, bank);
       r0 += t;
     }
-#undef LOAD_COEFS
   }
   return !g->failed;
 }
 
-static bool gen_lines(cg *g, const fab_op *op) {
+static bool gen_lines(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
   const fab_type *xt = ty(g, op->operands[0]);
   uint64_t x = addr(g, op->operands[0]), out = addr(g, g->cur);
@@ -296,11 +300,11 @@ static bool gen_lines(cg *g, const fab_op *op) {
      * real-to-complex conversion (bank B cleared by the first stage) */
     bool brev = false;
     int src = op->operands[0];
-    if (g->f->ops[src].code == FAB_OP_BITREV && fpga_cg_absorbed(g, src)) {
+    if (fpga_cg_folded_in(g, src, FAB_OP_BITREV)) {
       brev = true;
       src = g->f->ops[src].operands[0];
     }
-    if (g->f->ops[src].code == FAB_OP_COMPLEX && fpga_cg_absorbed(g, src)) src = g->f->ops[src].operands[0];
+    if (fpga_cg_folded_in(g, src, FAB_OP_COMPLEX)) src = g->f->ops[src].operands[0];
     xt = ty(g, src);
     x = addr(g, src);
     uint64_t outer, A, inner;
@@ -318,7 +322,7 @@ static bool gen_lines(cg *g, const fab_op *op) {
 
 /* ---- attention processor ----------------------------------------------------------------- */
 
-static void att_mm(cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N, bool tb, int64_t bias) {
+static void att_mm(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N, bool tb, int64_t bias) {
   fab_fpga_insn in = fab_fpga_insn_make(FAB_I_MM);
   FAB_SET(&in, MM_A, a);
   FAB_SET(&in, MM_B, b);
@@ -334,7 +338,7 @@ static void att_mm(cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64
 
 /* C[M, N] = A[M, K] B (B[K, N], or B[N, K] when tb) (+ bias[N]) for one
  * batch, tiled over N and M through one VM half per tile. */
-static void gen_mm(cg *g, uint64_t A, uint64_t Bm, uint64_t C, uint64_t M, uint64_t K, uint64_t N, bool tb, int64_t bias) {
+static void gen_mm(fpga_cg *g, uint64_t A, uint64_t Bm, uint64_t C, uint64_t M, uint64_t K, uint64_t N, bool tb, int64_t bias) {
   uint64_t hs;
   (void)fpga_cg_vm_half(g, &hs);
   if (K > 4096) {
@@ -372,7 +376,7 @@ static void gen_mm(cg *g, uint64_t A, uint64_t Bm, uint64_t C, uint64_t M, uint6
   }
 }
 
-static bool gen_matmul(cg *g, const fab_op *op) {
+static bool gen_matmul(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
   const fab_type *at = ty(g, op->operands[0]), *bt = ty(g, op->operands[1]);
   bool tb = fab_op_int(op, "transpose_b", 0) != 0;
@@ -403,13 +407,13 @@ typedef struct att_mask {
 static bool masked(const att_mask *am) { return am->per || am->causal; }
 
 /* amask for query rows [i0, ..) and key rows [j0, j0 + t) of batch b. */
-static void att_mask_regs(cg *g, const att_mask *am, uint64_t b, uint64_t T, uint64_t i0, uint64_t j0, uint64_t t) {
+static void att_mask_regs(fpga_cg *g, const att_mask *am, uint64_t b, uint64_t T, uint64_t i0, uint64_t j0, uint64_t t) {
   if (!masked(am)) return;
   uint64_t ext = am->per ? am->flags + (b / am->per) * T + j0 : 0;
   fpga_cg_mask(g, true, ext, am->per ? t : 0, am->causal, i0, j0);
 }
 
-static void emit_attn(cg *g, fab_fpga_opcode opc, uint64_t vq, uint64_t vo, uint64_t s, uint64_t t, uint64_t D,
+static void emit_attn(fpga_cg *g, fab_fpga_opcode opc, uint64_t vq, uint64_t vo, uint64_t s, uint64_t t, uint64_t D,
                       float scale, bool mk) {
   fab_fpga_insn in = fab_fpga_insn_make(opc);
   FAB_SET(&in, ATTN_Q, vq);
@@ -428,7 +432,7 @@ static void emit_attn(cg *g, fab_fpga_opcode opc, uint64_t vq, uint64_t vo, uint
 
 /* Keys and values that fit one VM half beside a query tile: one attn per
  * query tile, K and V loaded whole. */
-static void attention_whole(cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
+static void attention_whole(fpga_cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
                             float scale, uint64_t hs, const att_mask *am) {
   uint64_t ts = umin(umin((hs / D - 2 * T) / 2, S), 4096);
   for (uint64_t b = 0; b < batches && !g->failed; b++)
@@ -452,7 +456,7 @@ static void attention_whole(cg *g, const fab_op *op, uint64_t batches, uint64_t 
  * Key blocks take half the half; query tiles the rest, so K and V are
  * re-read ceil(S / s) times.  Causal attention stops at the last key
  * block a row of the query tile can see. */
-static void attention_blocked(cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
+static void attention_blocked(fpga_cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
                               float scale, uint64_t hs, const att_mask *am) {
   uint64_t tk = umin(umin(T, 4096), hs / (8 * D));
   uint64_t ts = tk ? umin(umin((hs - 4 * tk * D) / (3 * D + 2), S), 4096) : 0;
@@ -480,7 +484,7 @@ static void attention_blocked(cg *g, const fab_op *op, uint64_t batches, uint64_
     }
 }
 
-static bool gen_attention(cg *g, const fab_op *op) {
+static bool gen_attention(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
   const fab_type *qt = ty(g, op->operands[0]), *kt = ty(g, op->operands[1]);
   uint64_t S = (uint64_t)qt->dims[qt->rank - 2], D = (uint64_t)qt->dims[qt->rank - 1];
@@ -507,7 +511,7 @@ static bool gen_attention(cg *g, const fab_op *op) {
   return !g->failed;
 }
 
-static bool gen_embed(cg *g, const fab_op *op) {
+static bool gen_embed(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
   const fab_op *tab = &g->f->ops[op->operands[1]];
   if (tab->code != FAB_OP_WEIGHT || tab->type.rank != 2) {
@@ -541,7 +545,7 @@ static bool gen_embed(cg *g, const fab_op *op) {
 /* meanpool with a mask: the mean of the kept rows in one PPU pass (the
  * chunked means of long sequences would need the kept count per chunk),
  * so the whole sequence must fit one vector-memory chunk. */
-static bool masked_meanpool(cg *g, const fab_op *op, uint64_t s, uint64_t d, uint64_t outer, uint64_t c) {
+static bool masked_meanpool(fpga_cg *g, const fab_op *op, uint64_t s, uint64_t d, uint64_t outer, uint64_t c) {
   if (c != s) {
     fpga_cg_error(g, "a masked mean over %llu x %llu does not fit one vector-memory half", (unsigned long long)s,
                   (unsigned long long)d);
@@ -563,7 +567,7 @@ static bool masked_meanpool(cg *g, const fab_op *op, uint64_t s, uint64_t d, uin
   return !g->failed;
 }
 
-static bool gen_meanpool(cg *g, const fab_op *op) {
+static bool gen_meanpool(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
   const fab_type *xt = ty(g, op->operands[0]);
   uint64_t d = (uint64_t)xt->dims[xt->rank - 1], s = (uint64_t)xt->dims[xt->rank - 2];
@@ -608,27 +612,7 @@ static bool gen_meanpool(cg *g, const fab_op *op) {
   return !g->failed;
 }
 
-bool fpga_cg_absorbed(cg *g, int i) {
-  const fab_op *op = &g->f->ops[i];
-  if (g->uses[i] != 1) return false;
-  const fab_op *u = &g->f->ops[g->user[i]];
-  switch (op->code) {
-  case FAB_OP_STACK:
-    return u->code == FAB_OP_BFLY_STAGES && u->operands[0] == i;
-  case FAB_OP_BITREV:
-    return u->code == FAB_OP_FFT_STAGES &&
-           norm_axis(&op->type, fab_op_int(op, "axis", -1)) == norm_axis(&u->type, fab_op_int(u, "axis", -1));
-  case FAB_OP_COMPLEX:
-    /* elementwise, so it folds into any line geometry; a dft along the
-     * last axis takes real rows (the "dft.r" table) */
-    return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && fpga_cg_absorbed(g, g->user[i])) ||
-           (u->code == FAB_OP_DFT && norm_axis(&u->type, fab_op_int(u, "axis", -1)) == u->type.rank - 1);
-  default:
-    return fpga_cg_chain_absorbed(g, i);
-  }
-}
-
-bool fpga_cg_op(cg *g, const fab_op *op) {
+bool fpga_cg_op(fpga_cg *g, const fab_op *op) {
   switch (op->code) {
   case FAB_OP_INPUT: return fpga_cg_gen_source(g, op, FAB_FT_INPUT);
   case FAB_OP_WEIGHT: return fpga_cg_gen_source(g, op, FAB_FT_WEIGHT);

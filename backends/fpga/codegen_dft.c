@@ -11,6 +11,8 @@
  *   other axes: the lines are gathered by a transposed complex DMA walk
  *   (cplx on the vector memory: 2-word elements), multiplied by "dft.c.n",
  *   and scattered back by a transposed complex store.
+ * Where the table lives, and whether the split below runs (plan.scratch),
+ * the pass fpga-alloc decided.
  * Tiles: columns of the table (even, so complex pairs stay whole) times
  * line tiles, both in one VM half, alternating halves as gen_mm does.
  * docs/fpga.md §1 explains the choice against Bluestein on the engines. */
@@ -19,18 +21,25 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The constant table `name` [K, N] (allocated and listed once per program). */
-static uint64_t const_table(cg *g, const char *name, uint64_t K, uint64_t N) {
+/* The constant table `name` [K, N] of the dft being compiled, where
+ * fpga-alloc placed it (plan.table; listed once per program). */
+static uint64_t const_table(fpga_cg *g, const char *name, uint64_t K, uint64_t N) {
+  const fab_attr *t = fab_op_attr(&g->f->ops[g->cur], "plan.table");
+  /* fab_fpga_plan_check rules this out */
+  if (!t || t->kind != FAB_ATTR_INTS || t->nints != 2 || (uint64_t)t->ints[1] < K * N * 4) {
+    fpga_cg_error(g, "internal: no plan.table for the constant table '%s'", name);
+    return 0;
+  }
   for (int i = 0; i < g->p->ntensors; i++)
     if (g->p->tensors[i].kind == FAB_FT_CONST && !strcmp(g->p->tensors[i].name, name)) return g->p->tensors[i].addr;
-  uint64_t a = fpga_cg_alloc_fresh(g, K * N);
+  uint64_t a = (uint64_t)t->ints[0] / 4;
   int64_t dims[2] = {(int64_t)K, (int64_t)N};
   if (fab_fpga_program_add_tensor(g->p, name, FAB_FT_CONST, FAB_FD_F32, 2, dims, a))
     fpga_cg_error(g, "cannot add the constant table '%s'", name);
   return a;
 }
 
-static void mm_insn(cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N) {
+static void mm_insn(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N) {
   fab_fpga_insn in = fab_fpga_insn_make(FAB_I_MM);
   FAB_SET(&in, MM_A, a);
   FAB_SET(&in, MM_B, b);
@@ -53,10 +62,11 @@ static void mm_insn(cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint6
  *      [tm, 2 kb] x [2 kb, 2 kb] block-diagonal product with the "dft.x.n"
  *      table, summed over r by the PPU, stored to X[k1 + m k2]:
  *      4 q^2 kb m MACs per line instead of 2 n^2 (16x fewer for 768). */
-static void gen_dft_mixed(cg *g, uint64_t L, uint64_t n, uint64_t q, uint64_t m, bool real_in, uint64_t x,
+static void gen_dft_mixed(fpga_cg *g, uint64_t L, uint64_t n, uint64_t q, uint64_t m, bool real_in, uint64_t x,
                           uint64_t out) {
   uint64_t kb = m < 8 ? m : 8, nb = m / kb, hs, xs = real_in ? 1 : 2;
-  uint64_t xt = fpga_cg_alloc(g, L * n * xs), y = fpga_cg_alloc(g, L * n * 2);
+  const fab_attr *sc = fab_op_attr(&g->f->ops[g->cur], "plan.scratch"); /* [xt, size, y, size] bytes */
+  uint64_t xt = (uint64_t)sc->ints[0] / 4, y = (uint64_t)sc->ints[2] / 4;
   /* 1. transposing copy, tiles of whole lines */
   for (uint64_t l0 = 0; l0 < L && !g->failed;) {
     uint64_t base = fpga_cg_vm_half(g, &hs), tl = umin(umin(hs / (n * xs), L - l0), 4096 / q);
@@ -96,11 +106,9 @@ static void gen_dft_mixed(cg *g, uint64_t L, uint64_t n, uint64_t q, uint64_t m,
       }
       l0 += tm;
     }
-  fpga_cg_free(g, xt, L * n * xs);
-  fpga_cg_free(g, y, L * n * 2);
 }
 
-bool fpga_cg_gen_dft(cg *g, const fab_op *op) {
+bool fpga_cg_gen_dft(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
   int src = op->operands[0];
   const fab_type *xt = ty(g, src);
@@ -108,7 +116,7 @@ bool fpga_cg_gen_dft(cg *g, const fab_op *op) {
   uint64_t outer, A, inner;
   around(xt, a, &outer, &A, &inner);
   bool real_in = false;
-  if (g->f->ops[src].code == FAB_OP_COMPLEX && fpga_cg_absorbed(g, src)) {
+  if (fpga_cg_folded_in(g, src, FAB_OP_COMPLEX)) {
     src = g->f->ops[src].operands[0];
     real_in = true; /* only folded along the last axis (inner == 1) */
   }
@@ -122,7 +130,9 @@ bool fpga_cg_gen_dft(cg *g, const fab_op *op) {
   g->p->model_cycles += fab_fpga_model_fft_pass(g->c, outer * inner, P);
   uint64_t mq = 1;
   while (A % (mq * 2) == 0) mq *= 2;
-  if (inner == 1 && mq >= 32 && A / mq >= 3 && A / mq <= 15) {
+  /* fpga-alloc gave the split its scratch (plan.scratch) where it applies;
+   * fab_fpga_plan_check ruled out a plan.scratch where it does not */
+  if (fab_op_attr(op, "plan.scratch")) {
     gen_dft_mixed(g, outer, A, A / mq, mq, real_in, addr(g, src), addr(g, g->cur));
     return !g->failed;
   }

@@ -3,6 +3,7 @@
 #define FAB_FPGA_CODEGEN_INTERNAL_H
 
 #include "codegen.h"
+#include "passes.h"
 
 /* Address spaces an instruction touches, for hazard tracking. */
 /* SP_AMASK / SP_PMASK: the mask registers of the attention processor and
@@ -30,39 +31,37 @@ typedef struct cg_val {
   uint64_t addr; /* word address of element 0 */
 } cg_val;
 
-typedef struct cg {
+/* The state of one compilation.  Which ops run folded into their user
+ * (fpga.fold) and where every value lives (plan.*) come from the IR: the
+ * passes fpga-absorb and fpga-alloc decided, fab_fpga_plan_check checked. */
+typedef struct fpga_cg {
   const fab_module *m;
   const fab_func *f;
   const fab_fpga_config *c;
   fab_diag *d;
   fab_fpga_program *p;
   cg_val *vals;
-  int *uses, *user; /* use count of each op's value; its last user */
   cg_insn *ins;
   size_t n, cap;
   size_t waited[FAB_Q_COUNT][FAB_Q_COUNT]; /* 1 + index of the last producer waited for */
   size_t touch[FAB_Q_COUNT][CG_NSPACES];   /* 1 + index of the last instruction of a queue touching a space */
   size_t *qidx[FAB_Q_COUNT], nqidx[FAB_Q_COUNT], capqidx[FAB_Q_COUNT]; /* instruction indices per queue */
-  uint64_t top;                            /* next never-used off-chip word */
-  struct cg_blk { uint64_t a, n; } *fl;    /* free arena blocks, sorted, coalesced */
-  int nfl, capfl;
   int cur;                                 /* op being compiled */
   bool failed;
-  bool no_reuse;                           /* debugging: never reuse arena space */
   unsigned vm_half, be_half, cb_half;      /* ping-pong selectors */
-} cg;
+} fpga_cg;
 
 /* Reports an error at the current op ("<op kind> %<index>: ..."). */
-void fpga_cg_error(cg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fpga_cg_error(fpga_cg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends an instruction with the address ranges it reads and writes. */
-void fpga_cg_emit(cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc);
+void fpga_cg_emit(fpga_cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc);
 /* Reorders the instructions (codegen_sched.c): conflicting pairs keep
  * their order; otherwise by estimated start time.  Keeps the new order if
  * its estimate beats the emitted order's, or always if `always`. */
-bool fpga_cg_schedule(cg *g, bool always);
+bool fpga_cg_schedule(fpga_cg *g, bool always);
 /* The dependency tokens of instruction `at` (codegen.c); called in order
  * for every instruction of the final sequence. */
-bool fpga_cg_derive_tokens(cg *g, size_t at);
+bool fpga_cg_derive_tokens(fpga_cg *g, size_t at);
 
 static inline bool fpga_cg_conflicts(const cg_insn *a, const cg_insn *b) {
   for (int i = 0; i < a->nacc; i++)
@@ -72,34 +71,33 @@ static inline bool fpga_cg_conflicts(const cg_insn *a, const cg_insn *b) {
     }
   return false;
 }
-/* Arena words: first fit from freed blocks, else fresh.  fpga_cg_alloc_fresh
- * never reuses (regions that must start zeroed, e.g. pad results). */
-uint64_t fpga_cg_alloc(cg *g, uint64_t words);
-uint64_t fpga_cg_alloc_fresh(cg *g, uint64_t words);
-void fpga_cg_free(cg *g, uint64_t a, uint64_t words); /* back to the free list (sorted, coalesced) */
+/* The word address fpga-alloc gave value v (plan.offset); false after
+ * fpga_cg_error if it has none. */
+bool fpga_cg_planned(fpga_cg *g, int v, uint64_t *addr);
+/* Checks the DMA's field widths (external address, stride, rows, length);
+ * false after fpga_cg_error. */
+bool fpga_cg_dma_fits(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len);
 
 /* Element-copy of `rows` x `len` f32 words from (src, sstride, strans) to
  * (dst, dstride) through the vector memory. */
-void fpga_cg_copy2d(cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride,
+void fpga_cg_copy2d(fpga_cg *g, uint64_t src, uint64_t sstride, bool strans, uint64_t dst, uint64_t dstride,
                uint64_t rows, uint64_t len);
-void fpga_cg_copy_contig(cg *g, uint64_t src, uint64_t dst, uint64_t words);
+void fpga_cg_copy_contig(fpga_cg *g, uint64_t src, uint64_t dst, uint64_t words);
 
 /* VM half base address and size. */
-uint64_t fpga_cg_vm_half(cg *g, uint64_t *size);
+uint64_t fpga_cg_vm_half(fpga_cg *g, uint64_t *size);
 
 /* DMA instruction builders with their hazard accesses. */
-void fpga_cg_ld_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
-void fpga_cg_st_vm(cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
+void fpga_cg_ld_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
+void fpga_cg_st_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm);
 /* Any VM transfer; cplx: 2-word (re, im) elements on both sides. */
-void fpga_cg_dma_vm(cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
+void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
                     uint64_t len, uint64_t vm);
-void fpga_cg_ppu(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
+void fpga_cg_ppu(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
 /* Masks: amask (att) or pmask loading n flags at ext, causal cz with
  * origin (r0, c0); a PPU softmax or mean with mk = 1. */
-void fpga_cg_mask(cg *g, bool att, uint64_t ext, uint64_t n, bool cz, uint64_t r0, uint64_t c0);
-void fpga_cg_ppu_masked(cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, float param);
-/* A softmax with a mask operand or causal = 1 (codegen_ops.c). */
-bool fpga_cg_masked_softmax(const fab_op *op);
+void fpga_cg_mask(fpga_cg *g, bool att, uint64_t ext, uint64_t n, bool cz, uint64_t r0, uint64_t c0);
+void fpga_cg_ppu_masked(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, float param);
 
 /* Row-wise PPU work: x[R, d] (plus extra operands) through `steps` into out. */
 enum { EX_FULL, EX_BCAST, EX_SUFFIX };
@@ -113,25 +111,25 @@ typedef struct step {
   float param;
   int ex; /* operand index for b, -1 none */
 } step;
-void fpga_cg_gen_rows(cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
+void fpga_cg_gen_rows(fpga_cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
                  int nsteps, const step *st);
 
 /* op handlers; each returns false after fpga_cg_error */
-bool fpga_cg_op(cg *g, const fab_op *op);                          /* codegen_be.c: dispatch */
-bool fpga_cg_define(cg *g, const fab_op *op);                      /* result region in the arena */
-bool fpga_cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind);
-bool fpga_cg_gen_elementwise(cg *g, const fab_op *op);
-bool fpga_cg_gen_const(cg *g, const fab_op *op);
-bool fpga_cg_gen_move(cg *g, const fab_op *op);
-bool fpga_cg_gen_dft(cg *g, const fab_op *op);                     /* codegen_dft.c */
+bool fpga_cg_op(fpga_cg *g, const fab_op *op);                          /* codegen_be.c: dispatch */
+bool fpga_cg_define(fpga_cg *g, const fab_op *op);                      /* result region in the arena */
+bool fpga_cg_gen_source(fpga_cg *g, const fab_op *op, fab_fpga_tkind kind);
+bool fpga_cg_gen_elementwise(fpga_cg *g, const fab_op *op);
+bool fpga_cg_gen_const(fpga_cg *g, const fab_op *op);
+bool fpga_cg_gen_move(fpga_cg *g, const fab_op *op);
+bool fpga_cg_gen_dft(fpga_cg *g, const fab_op *op);                     /* codegen_dft.c */
 /* The FFT of every row of x[rows, m] (f32 or c64, m a power of two) into
  * out (c64): bit reversal on the load, every stage, on the engines. */
-void fpga_cg_fft_rows(cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x, uint64_t out);
-/* True if op i is folded into its single user (never materialised):
- * bitrev or complex feeding an fft.stages along the same lines, stack
- * feeding a bfly.stages. */
-bool fpga_cg_absorbed(cg *g, int i);
-bool fpga_cg_chain_absorbed(cg *g, int i); /* a row-wise op folded into the next one */
+void fpga_cg_fft_rows(fpga_cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x, uint64_t out);
+/* Operand v of the op being compiled, if fpga-absorb folded it into
+ * this op with the given opcode (the op reads v's operand instead). */
+static inline bool fpga_cg_folded_in(fpga_cg *g, int v, fab_opcode code) {
+  return g->f->ops[v].code == code && fab_fpga_folded(&g->f->ops[v]);
+}
 
 static inline int64_t cg_numel(const fab_type *t) {
   int64_t n = 1;
@@ -139,8 +137,8 @@ static inline int64_t cg_numel(const fab_type *t) {
   return n;
 }
 
-static inline const fab_type *ty(cg *g, int v) { return &g->f->ops[v].type; }
-static inline uint64_t addr(cg *g, int v) { return g->vals[v].addr; }
+static inline const fab_type *ty(fpga_cg *g, int v) { return &g->f->ops[v].type; }
+static inline uint64_t addr(fpga_cg *g, int v) { return g->vals[v].addr; }
 static inline uint64_t umin(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline int ilog2(uint64_t n) {
   int l = 0;

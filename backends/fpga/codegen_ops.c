@@ -8,29 +8,24 @@
 #include <math.h>
 #include <string.h>
 
-bool fpga_cg_define(cg *g, const fab_op *op) {
-  g->vals[g->cur].ok = true;
-  g->vals[g->cur].addr = fpga_cg_alloc(g, words_of(&op->type));
-  return true;
+bool fpga_cg_define(fpga_cg *g, const fab_op *op) {
+  (void)op;
+  g->vals[g->cur].ok = fpga_cg_planned(g, g->cur, &g->vals[g->cur].addr);
+  return g->vals[g->cur].ok;
 }
 
 static fab_fpga_tdtype tdt(fab_dtype d) { return d == FAB_I32 ? FAB_FD_I32 : d == FAB_C64 ? FAB_FD_C64 : FAB_FD_F32; }
 
-bool fpga_cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind) {
+bool fpga_cg_gen_source(fpga_cg *g, const fab_op *op, fab_fpga_tkind kind) {
   const char *name = fab_op_str(op, "name", NULL);
   if (!name) {
     fpga_cg_error(g, "no name");
     return false;
   }
+  if (!fpga_cg_define(g, op)) return false;
+  /* a second op of the same name shares the region (fab_fpga_plan_check) */
   for (int i = 0; i < g->p->ntensors; i++)
-    if (g->p->tensors[i].kind == kind && !strcmp(g->p->tensors[i].name, name)) {
-      g->vals[g->cur] = (cg_val){true, g->p->tensors[i].addr};
-      return true;
-    }
-  /* weights and inputs never reuse arena space: earlier stores there
-   * would count as overwriting them (and must not, in any order) */
-  g->vals[g->cur].ok = true;
-  g->vals[g->cur].addr = fpga_cg_alloc_fresh(g, words_of(&op->type));
+    if (g->p->tensors[i].kind == kind && !strcmp(g->p->tensors[i].name, name)) return true;
   if (fab_fpga_program_add_tensor(g->p, name, kind, tdt(op->type.dtype), op->type.rank, op->type.dims,
                                   addr(g, g->cur))) {
     fpga_cg_error(g, "bad tensor '%s'", name);
@@ -42,14 +37,14 @@ bool fpga_cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind) {
 /* ---- rows through the post-processing unit ------------------------------------------- */
 
 
-static extra operand_extra(cg *g, int v, uint64_t R, uint64_t d) {
+static extra operand_extra(fpga_cg *g, int v, uint64_t R, uint64_t d) {
   uint64_t nb = (uint64_t)cg_numel(ty(g, v));
   if (nb == R * d) return (extra){addr(g, v), EX_FULL, R};
   if (nb == d) return (extra){addr(g, v), EX_BCAST, 1};
   return (extra){addr(g, v), EX_SUFFIX, nb / d};
 }
 
-void fpga_cg_gen_rows(cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
+void fpga_cg_gen_rows(fpga_cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
                      int nsteps, const step *st) {
   if (d > 4096) {
     fpga_cg_error(g, "rows of %llu elements exceed the post-processing unit's 4096", (unsigned long long)d);
@@ -94,58 +89,21 @@ void fpga_cg_gen_rows(cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, i
 }
 
 /* ---- chains of row-wise ops ------------------------------------------------------------
- * Consecutive row-wise ops whose intermediates have a single use run as one
+ * Row-wise ops fpga-absorb folded (fpga.fold) into the next one run as one
  * pass over each row tile in the vector memory: one load, several PPU
- * functions, one store (at most 4 ops per chain). */
+ * functions, one store (at most FAB_FPGA_MAX_CHAIN ops per chain). */
 
-static bool is_rowwise(fab_opcode c) {
-  switch (c) {
-  case FAB_OP_ADD: case FAB_OP_MUL: case FAB_OP_RELU: case FAB_OP_GELU: case FAB_OP_BIAS_GELU:
-  case FAB_OP_SCALE: case FAB_OP_SOFTMAX: case FAB_OP_LAYERNORM: case FAB_OP_ADD_LAYERNORM: return true;
-  default: return false;
-  }
-}
-
-/* Operand position of value v in its consumer u where a chain may pass
- * (x of any op; either side of a commutative add / mul / add.layernorm). */
-static int chain_pos(const fab_op *u, int v) {
-  int n = 0, pos = -1;
-  for (int k = 0; k < u->noperands; k++)
-    if (u->operands[k] == v) n++, pos = k;
-  if (n != 1) return -1;
-  bool two = u->code == FAB_OP_ADD || u->code == FAB_OP_MUL || u->code == FAB_OP_ADD_LAYERNORM;
-  return pos == 0 || (two && pos == 1) ? pos : -1;
-}
-
-bool fpga_cg_masked_softmax(const fab_op *op) {
-  return op->code == FAB_OP_SOFTMAX && (op->noperands > 1 || fab_op_int(op, "causal", 0) != 0);
-}
-
-static bool chain_basic(cg *g, int v) {
-  const fab_op *op = &g->f->ops[v];
-  if (!is_rowwise(op->code) || g->uses[v] != 1 || op->type.rank < 1 || op->type.dtype != FAB_F32) return false;
-  const fab_op *u = &g->f->ops[g->user[v]];
-  if (fpga_cg_masked_softmax(op) || fpga_cg_masked_softmax(u)) return false; /* its own tiles */
-  return is_rowwise(u->code) && fab_type_equal(&u->type, &op->type) && chain_pos(u, v) >= 0;
-}
-
-static int chain_pred(cg *g, int j) {
+/* The operand of op j folded into it as a chain member, or -1. */
+static int chain_pred(fpga_cg *g, int j) {
   const fab_op *op = &g->f->ops[j];
   for (int k = 0; k < op->noperands && k < 2; k++)
-    if (chain_basic(g, op->operands[k]) && g->user[op->operands[k]] == j) return op->operands[k];
+    if (fab_fpga_folded(&g->f->ops[op->operands[k]])) return op->operands[k];
   return -1;
-}
-
-bool fpga_cg_chain_absorbed(cg *g, int v) {
-  if (!chain_basic(g, v) || chain_pred(g, g->user[v]) != v) return false;
-  int len = 1;
-  for (int p = chain_pred(g, v); p >= 0 && len <= 3; p = chain_pred(g, p)) len++;
-  return len <= 3; /* v is at most the third op of its chain */
 }
 
 /* Appends op's PPU steps and extra operands; cp is the operand position the
  * chain value arrives at (-1: op heads the chain, its x is loaded). */
-static bool append_op(cg *g, const fab_op *op, int cp, uint64_t R, uint64_t d, extra *ex, int *nex, step *st,
+static bool append_op(fpga_cg *g, const fab_op *op, int cp, uint64_t R, uint64_t d, extra *ex, int *nex, step *st,
                       int *ns) {
   int o = cp == 1 ? 0 : 1; /* the other side of a binary op */
   switch (op->code) {
@@ -193,7 +151,7 @@ static bool append_op(cg *g, const fab_op *op, int cp, uint64_t R, uint64_t d, e
  * and/or causal: row tiles that share one mask row and, causal, one
  * [s, t] matrix; per tile a pmask (its flags, causal origin r0 = the
  * tile's first row index) and a masked PPU softmax. */
-static bool gen_masked_softmax(cg *g, const fab_op *op, uint64_t R, uint64_t d) {
+static bool gen_masked_softmax(fpga_cg *g, const fab_op *op, uint64_t R, uint64_t d) {
   const fab_type *t = &op->type;
   bool causal = fab_op_int(op, "causal", 0) != 0;
   uint64_t s = t->rank >= 2 ? (uint64_t)t->dims[t->rank - 2] : 1, per = R, flags = 0;
@@ -227,9 +185,9 @@ static bool gen_masked_softmax(cg *g, const fab_op *op, uint64_t R, uint64_t d) 
   return !g->failed;
 }
 
-bool fpga_cg_gen_elementwise(cg *g, const fab_op *op) {
+bool fpga_cg_gen_elementwise(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
-  if (fpga_cg_masked_softmax(op) && op->type.rank >= 1 && op->type.dtype == FAB_F32) {
+  if (fab_fpga_masked_softmax(op) && op->type.rank >= 1 && op->type.dtype == FAB_F32) {
     uint64_t d = (uint64_t)op->type.dims[op->type.rank - 1];
     return gen_masked_softmax(g, op, (uint64_t)cg_numel(&op->type) / d, d);
   }
@@ -244,15 +202,15 @@ bool fpga_cg_gen_elementwise(cg *g, const fab_op *op) {
   }
   uint64_t d = (uint64_t)t->dims[t->rank - 1], R = (uint64_t)cg_numel(t) / d;
   /* the chain ending here, first op first */
-  int chain[4], n = 0;
+  int chain[FAB_FPGA_MAX_CHAIN], n = 0;
   chain[n++] = g->cur;
-  for (int p = chain_pred(g, g->cur); p >= 0 && n < 4 && fpga_cg_chain_absorbed(g, p); p = chain_pred(g, p)) chain[n++] = p;
+  for (int p = chain_pred(g, g->cur); p >= 0 && n < FAB_FPGA_MAX_CHAIN; p = chain_pred(g, p)) chain[n++] = p;
   extra ex[12];
   step st[8];
   int nex = 0, ns = 0;
   for (int k = n - 1; k >= 0; k--) {
     const fab_op *c = &g->f->ops[chain[k]];
-    int cp = k == n - 1 ? -1 : chain_pos(c, chain[k + 1]);
+    int cp = k == n - 1 ? -1 : fab_fpga_chain_pos(c, chain[k + 1]);
     if (!append_op(g, c, cp, R, d, ex, &nex, st, &ns)) return false;
   }
   uint64_t x = addr(g, g->f->ops[chain[n - 1]].operands[0]);
@@ -260,7 +218,7 @@ bool fpga_cg_gen_elementwise(cg *g, const fab_op *op) {
   return !g->failed;
 }
 
-bool fpga_cg_gen_const(cg *g, const fab_op *op) {
+bool fpga_cg_gen_const(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
   uint64_t n = words_of(&op->type), d = umin(n, 4096), R = n / d, rest = n % d;
   float v = (float)fab_op_float(op, "value", 0);
@@ -273,7 +231,7 @@ bool fpga_cg_gen_const(cg *g, const fab_op *op) {
 
 /* ---- data movement --------------------------------------------------------------------- */
 
-bool fpga_cg_gen_move(cg *g, const fab_op *op) {
+bool fpga_cg_gen_move(fpga_cg *g, const fab_op *op) {
   const fab_type *xt = ty(g, op->operands[0]);
   uint64_t x = addr(g, op->operands[0]), esz = xt->dtype == FAB_C64 ? 2 : 1;
   if (op->code == FAB_OP_RESHAPE) {
@@ -284,14 +242,12 @@ bool fpga_cg_gen_move(cg *g, const fab_op *op) {
   if (op->code == FAB_OP_PAD) {
     /* A reused region gets its padding zeroed explicitly (a PPU fill of
      * one VM tile, stored over the padding of every row); padding wider
-     * than the PPU's rows relies on a fresh (zeroed) region instead. */
+     * than the PPU's rows relies on the fresh (zeroed) region fpga-alloc
+     * gives it. */
     around(xt, norm_axis(xt, fab_op_int(op, "axis", -1)), &outer, &A, &inner);
     uint64_t size = (uint64_t)fab_op_int(op, "size", 0), padw = size > A ? (size - A) * inner * esz : 0, hs;
-    if (padw > 4096) {
-      g->vals[g->cur].ok = true;
-      g->vals[g->cur].addr = fpga_cg_alloc_fresh(g, words_of(&op->type));
-    } else {
-      fpga_cg_define(g, op);
+    if (!fpga_cg_define(g, op)) return false;
+    if (padw <= FAB_FPGA_FILL_MAX) {
       uint64_t o = addr(g, g->cur), zbase = 0, zrows = 0;
       for (uint64_t r0 = 0; padw && r0 < outer && !g->failed;) {
         uint64_t t = umin(umin(outer - r0, 4096), ((uint64_t)g->c->vm_words / 2) / padw);

@@ -54,7 +54,7 @@ static uint64_t ready_after(const cg_insn *x, const cg_insn *seq, const uint64_t
 }
 
 /* Estimated makespan of the instructions in their current order. */
-static uint64_t estimate_in_order(const cg *g, uint64_t *end) {
+static uint64_t estimate_in_order(const fpga_cg *g, uint64_t *end) {
   uint64_t lane_free[NLANES] = {0}, span = 0;
   for (size_t i = 0; i < g->n; i++) {
     const cg_insn *ci = &g->ins[i];
@@ -67,7 +67,7 @@ static uint64_t estimate_in_order(const cg *g, uint64_t *end) {
   return span;
 }
 
-bool fpga_cg_schedule(cg *g, bool always) {
+bool fpga_cg_schedule(fpga_cg *g, bool always) {
   size_t n = g->n;
   if (n < 2) return true;
   cg_insn *out = malloc(n * sizeof *out);

@@ -1,5 +1,5 @@
 /* fpga_layerdiff — a debugging tool (not a test): runs a lowered module
- * on the simulator with every intermediate kept (codegen no_reuse) and on
+ * on the simulator with every intermediate kept (fpga-alloc(reuse=0)) and on
  * the reference interpreter, and prints the error of every op's value
  * relative to the value's largest magnitude, so the op where an fp16
  * error appears can be found.
@@ -9,6 +9,7 @@
  * LOWERED.fir: `fabc emit --ir --target fpga model.fab -o low.fir`;
  * WEIGHTS / INPUTS: `fabc init model.fab -o w.safetensors --inputs x.safetensors`. */
 #include "codegen.h"
+#include "passes.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,9 +50,14 @@ int main(int argc, char **argv) {
     fab_diag_print(d, stderr);
     return 1;
   }
+  /* every intermediate stays readable after the run: a plan without reuse */
+  if (!fab_run_pipeline(m, "fpga-absorb,fpga-alloc(reuse=0)", NULL, d)) {
+    fab_diag_print(d, stderr);
+    return 1;
+  }
   const fab_func *f = fab_module_main(m);
   uint64_t *va = calloc((size_t)f->nops + 1, sizeof *va);
-  fab_fpga_codegen_opts co = {.no_reuse = true, .value_addr = va};
+  fab_fpga_codegen_opts co = {.value_addr = va};
   fab_fpga_program *p = fab_fpga_codegen_ex(m, &c, &co, d);
   if (!p) {
     fab_diag_print(d, stderr);

@@ -99,4 +99,22 @@ static inline void fill_normal(fab_tensor *t, uint64_t seed) {
   for (int64_t i = 0; i < fab_tensor_numel(t); i++) d[i] = (float)fab_rng_normal(&r);
 }
 
+/* The whole file at path (NUL-terminated, caller frees) and its length. */
+static inline char *fpga_test_slurp(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
+  if (!b) {
+    fclose(f);
+    return NULL;
+  }
+  *n = fread(b, 1, (size_t)len, f);
+  b[*n] = 0;
+  fclose(f);
+  return b;
+}
+
 #endif

@@ -13,26 +13,13 @@
 #include "passes.h"
 #include "target.h"
 
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)len + 1);
-  *n = fread(b, 1, (size_t)len, f);
-  b[*n] = 0;
-  fclose(f);
-  return b;
-}
-
 /* Called on the bound inputs before a run, when set (the masks model). */
 static void (*g_tweak_inputs)(fab_tensor_set *is);
 
 /* Returns the max |sim - ref| / max |ref| over outputs, or -1 on failure. */
 static double run_case(const char *path, const fab_fpga_config *c, fab_fpga_report *rep, bool print) {
   size_t n;
-  char *text = slurp(path, &n);
+  char *text = fpga_test_slurp(path, &n);
   if (!text) return -1;
   fab_diag *d = fab_diag_new();
   fab_module *ref = fab_parse_module(path, text, n, d), *low = fab_parse_module(path, text, n, d);
@@ -120,7 +107,7 @@ out:
  * outputs.  Returns 1 if the orders differ, 0 if not, -1 on a failure. */
 static int schedule_same(const char *path, const fab_fpga_config *c) {
   size_t n;
-  char *text = slurp(path, &n);
+  char *text = fpga_test_slurp(path, &n);
   if (!text) return -1;
   fab_diag *d = fab_diag_new();
   fab_module *m = fab_parse_module(path, text, n, d);

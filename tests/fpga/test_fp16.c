@@ -30,12 +30,16 @@ static bool run(const char *text, size_t n, const fab_fpga_config *c, double *lo
   float *mem = NULL;
   bool ok = false;
   fab_target_config tcfg = {.accel = "vcu128-be40"};
-  if (!m || !fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) goto out;
+  fab_pass_options po = {0};
+  /* fpga-alloc(reuse=0): every intermediate stays readable after the run */
+  if (!m || !fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d) ||
+      !fab_run_pipeline(m, "fpga-alloc(reuse=0)", &po, d))
+    goto out;
   if (!fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d)) goto out;
   if (!fab_interp_run_all(m, ws, is, ro, vals, d)) goto out;
   const fab_func *f = fab_module_main(m);
   va = calloc((size_t)f->nops, sizeof *va);
-  fab_fpga_codegen_opts co = {.no_reuse = true, .value_addr = va};
+  fab_fpga_codegen_opts co = {.value_addr = va};
   if (!va || !(p = fab_fpga_codegen_ex(m, c, &co, d))) goto out;
   char err[256];
   fab_fpga_sim_opts so_ = {.mem_out = &mem};

@@ -71,6 +71,10 @@ sections = [
     ("fuse-elementwise (FFT real part)", "fuse_fft_real.fir", None),
     ("tile", "tile.fir", None),
     ("memplan", "memplan.fir", None),
+    ("fpga-absorb", "fpga_absorb.fir", None),
+    ("fpga-absorb(loads=0,chain=2)", "fpga_absorb_options.fir", None),
+    ("fpga-alloc", "fpga_alloc.fir", None),
+    ("fpga-alloc(reuse=0)", "fpga_alloc_options.fir", None),
     ("the cpu pipeline", "pipeline_cpu.fir", None),
 ]
 texts = {}
@@ -90,8 +94,9 @@ print("## Memory plan on the example models")
 print()
 print("Default pipelines (`fab_default_pipeline(\"cpu\")` / `(\"fpga\")`) on `examples/*.fab` "
       "at their default dims, via `passes-examples` (verify-each on, plan checked by the "
-      "independent checker). *Planned peak* is memplan's arena size; *unplanned sum* is one "
-      "buffer per intermediate value. Ops are counted before and after the pipeline.")
+      "independent checker). *Planned peak* is memplan's arena size (fpga: fpga-alloc's whole "
+      "memory, weights, inputs and dft tables included); *unplanned sum* is one buffer per "
+      "planned value. Ops are counted before and after the pipeline.")
 print()
 ex = sorted(os.path.join(root, "examples", f) for f in os.listdir(os.path.join(root, "examples"))
             if f.endswith(".fab"))

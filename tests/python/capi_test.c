@@ -233,10 +233,10 @@ static void test_table_and_ir(void) {
   size_t dlen = 0;
   FILE *f = open_memstream(&dump, &dlen);
   fabc_options p = {.source_text = model_src, .source_path = "tiny.fab", .target = "fpga", .stage = FABC_STAGE_IR,
-                    .print_after = "memplan", .print_stream = f};
+                    .print_after = "fuse-stages", .print_stream = f};
   CHECK(fabc_compile(&p, &m, NULL) == FABC_OK);
   fclose(f);
-  CHECK(contains(dump, "IR Dump After memplan"));
+  CHECK(contains(dump, "IR Dump After fuse-stages"));
   free(dump);
   fabc_model_free(m);
   fabc_tensors_free(in);
