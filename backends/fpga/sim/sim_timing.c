@@ -11,19 +11,8 @@
  * of start time, so the data seen is the data the hardware would see. */
 #include "sim_internal.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-static fab_status sfail(char *err, size_t n, fab_status st, const char *fmt, ...) {
-  if (err && n) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-  }
-  return st;
-}
 
 static uint64_t max2(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
@@ -52,16 +41,16 @@ static fab_status bind(simst *s, const fab_tensor_set *ws, const fab_tensor_set 
     const fab_tensor_set *set = t->kind == FAB_FT_WEIGHT ? ws : is;
     const char *what = t->kind == FAB_FT_WEIGHT ? "weight" : "input";
     const fab_tensor *x = set ? fab_tset_find(set, t->name) : NULL;
-    if (!x) return sfail(err, errlen, FAB_E_MISSING, "%s '%s' is missing", what, t->name);
+    if (!x) return fab_fpga_fail(err, errlen, FAB_E_MISSING, "%s '%s' is missing", what, t->name);
     if (t->dtype == FAB_FD_C64)
-      return sfail(err, errlen, FAB_E_DTYPE, "%s '%s': complex weights and inputs are not supported", what, t->name);
+      return fab_fpga_fail(err, errlen, FAB_E_DTYPE, "%s '%s': complex weights and inputs are not supported", what, t->name);
     fab_tensor_dtype want = t->dtype == FAB_FD_I32 ? FAB_DT_I32 : FAB_DT_F32;
     if (x->dtype != want)
-      return sfail(err, errlen, FAB_E_DTYPE, "%s '%s' must be %s", what, t->name, want == FAB_DT_I32 ? "I32" : "F32");
+      return fab_fpga_fail(err, errlen, FAB_E_DTYPE, "%s '%s' must be %s", what, t->name, want == FAB_DT_I32 ? "I32" : "F32");
     bool same = x->rank == t->rank;
     for (int d = 0; same && d < t->rank; d++) same = x->dims[d] == t->dims[d];
     if (!same || x->nbytes != t->words * 4)
-      return sfail(err, errlen, FAB_E_SHAPE, "%s '%s' has the wrong shape", what, t->name);
+      return fab_fpga_fail(err, errlen, FAB_E_SHAPE, "%s '%s' has the wrong shape", what, t->name);
     memcpy(s->mem + t->addr, x->data, t->words * 4);
   }
   return FAB_OK;
@@ -78,7 +67,7 @@ static fab_status unbind(simst *s, fab_tensor_set *out, char *err, size_t errlen
     fab_tensor *x = fab_tset_add(out, t->name, t->dtype == FAB_FD_I32 ? FAB_DT_I32 : FAB_DT_F32,
                                  rank > FAB_TENSOR_MAX_RANK ? FAB_TENSOR_MAX_RANK : rank, dims);
     if (!x || x->nbytes != t->words * 4)
-      return sfail(err, errlen, FAB_E_NOMEM, "cannot make output '%s'", t->name);
+      return fab_fpga_fail(err, errlen, FAB_E_NOMEM, "cannot make output '%s'", t->name);
     memcpy(x->data, s->mem + t->addr, t->words * 4);
   }
   return FAB_OK;
@@ -97,13 +86,13 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
                             fab_fpga_report *rep, char *err, size_t errlen) {
   char what[64];
   if (accel && !fab_fpga_config_equal(&p->cfg, accel, what, sizeof what))
-    return sfail(err, errlen, FAB_E_VERSION,
+    return fab_fpga_fail(err, errlen, FAB_E_VERSION,
                  "program was compiled for configuration '%s', the accelerator is '%s' (field '%s' differs)",
                  p->cfg.name, accel->name, what);
   fab_status st = fab_fpga_program_check(p, err, errlen);
   if (st) return st;
   if (!(opts && opts->timing_only) && p->mem_words > FAB_FPGA_SIM_MAX_MEM)
-    return sfail(err, errlen, FAB_E_LIMIT, "program needs %llu off-chip words (simulator limit %llu)",
+    return fab_fpga_fail(err, errlen, FAB_E_LIMIT, "program needs %llu off-chip words (simulator limit %llu)",
                  (unsigned long long)p->mem_words, (unsigned long long)FAB_FPGA_SIM_MAX_MEM);
   fab_fpga_report local;
   fab_fpga_report *r = rep ? rep : &local;
@@ -131,7 +120,7 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
   fab_fpga_event *ev = NULL;
   size_t nev = 0, evcap = 0;
   if ((func && (!s.mem || !s.be || !s.cb || !s.vm || !s.tmp || !s.amask)) || !heads) {
-    st = sfail(err, errlen, FAB_E_NOMEM, "out of memory");
+    st = fab_fpga_fail(err, errlen, FAB_E_NOMEM, "out of memory");
     goto out;
   }
   if (func && (st = bind(&s, weights, inputs, err, errlen))) goto out;
@@ -140,7 +129,7 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
   for (size_t i = 0; i < n; i++) {
     char m[128];
     if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &tmp, m, sizeof m)) {
-      st = sfail(err, errlen, FAB_E_FORMAT, "instruction %zu: %s", i, m);
+      st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "instruction %zu: %s", i, m);
       goto out;
     }
     int q = fab_fpga_ops[tmp.op].queue;
@@ -218,7 +207,7 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
                          fab_fpga_queue_names[q], i, fab_fpga_ops[heads[q].op].mnemonic);
         if (w > 0 && (size_t)w < sizeof msg - k) k += (size_t)w;
       }
-      st = sfail(err, errlen, FAB_E_RUNTIME, "token deadlock after %zu of %zu instructions: %s", done, n, msg);
+      st = fab_fpga_fail(err, errlen, FAB_E_RUNTIME, "token deadlock after %zu of %zu instructions: %s", done, n, msg);
       goto out;
     }
     size_t i = qlist[best][qh[best]++];
@@ -230,7 +219,7 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
       if (in->wait & (1u << src)) ch[src][best].head++;
     uint64_t cyc = cost(c, in, r), end = bstart + cyc, done = end;
     if (opts && opts->max_cycles && end > opts->max_cycles) {
-      st = sfail(err, errlen, FAB_E_LIMIT, "simulation budget of %llu cycles exceeded at instruction %zu",
+      st = fab_fpga_fail(err, errlen, FAB_E_LIMIT, "simulation budget of %llu cycles exceeded at instruction %zu",
                  (unsigned long long)opts->max_cycles, i);
       goto out;
     }
@@ -272,7 +261,7 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
         size_t cap = evcap * 2 > need ? evcap * 2 : need;
         fab_fpga_event *q = realloc(ev, cap * sizeof *ev);
         if (!q) {
-          st = sfail(err, errlen, FAB_E_NOMEM, "out of memory for the trace");
+          st = fab_fpga_fail(err, errlen, FAB_E_NOMEM, "out of memory for the trace");
           goto out;
         }
         ev = q;
