@@ -36,11 +36,7 @@ static char *check_text(const char *text, unsigned impl, const char *target, boo
   CHECK(m != NULL);
   *ok = m && fab_check_target_support(m, impl, target, d);
   CHECK(*ok == (fab_diag_error_count(d) == 0));
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&buf, &len);
-  fab_diag_print(d, out);
-  fclose(out);
+  char *buf = diag_text(d);
   fab_module_free(m);
   fab_diag_free(d);
   return buf;
