@@ -232,6 +232,8 @@ bool fab_interp_run_all(const fab_module *m, const fab_tensor_set *weights,
     fab_error(d, (fab_loc){0}, "interp: the module has no function to run");
     return false;
   }
+  /* every op with a kernel: dispatch[] is generated from the same table */
+  if (!fab_check_target_support(m, FAB_IMPL_INTERP, "interp", d)) return false;
   ictx c = {.m = m, .f = f, .weights = weights, .inputs = inputs, .d = d};
   int n = f->nops;
   c.vals = calloc((size_t)(n ? n : 1), sizeof(ival));
@@ -249,10 +251,6 @@ bool fab_interp_run_all(const fab_module *m, const fab_tensor_set *weights,
       fab_error(d, op->loc, "interp: %%%d has an invalid opcode %d", i, (int)op->code);
       ok = false;
       break;
-    }
-    if (!dispatch[op->code]) {
-      fab_error(d, op->loc, "interp: op '%s' not supported", fab_opinfos[op->code].name);
-      ok = false;
     }
     const fab_opinfo *info = &fab_opinfos[op->code];
     if (op->noperands < info->min_operands || op->noperands > info->max_operands) {
