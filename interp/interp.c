@@ -13,40 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Generated from ir/op_targets.def: an op marked FAB_IMPL_INTERP without
+ * its interp_run_ID kernel is a link error, never a run-time surprise. */
 static const run_fn dispatch[FAB_OP_COUNT] = {
-    [FAB_OP_INPUT] = run_INPUT,
-    [FAB_OP_WEIGHT] = run_WEIGHT,
-    [FAB_OP_OUTPUT] = run_OUTPUT,
-    [FAB_OP_CONST] = run_CONST,
-    [FAB_OP_BFLY_LINEAR] = run_BFLY_LINEAR,
-    [FAB_OP_DENSE] = run_DENSE,
-    [FAB_OP_FOURIER_MIX] = run_FOURIER_MIX,
-    [FAB_OP_MHA] = run_MHA,
-    [FAB_OP_LAYERNORM] = run_LAYERNORM,
-    [FAB_OP_GELU] = run_GELU,
-    [FAB_OP_RELU] = run_RELU,
-    [FAB_OP_SOFTMAX] = run_SOFTMAX,
-    [FAB_OP_ADD] = run_ADD,
-    [FAB_OP_MUL] = run_MUL,
-    [FAB_OP_EMBED] = run_EMBED,
-    [FAB_OP_MEANPOOL] = run_MEANPOOL,
-    [FAB_OP_TAKE] = run_TAKE,
-    [FAB_OP_PAD] = run_PAD,
-    [FAB_OP_SLICE] = run_SLICE,
-    [FAB_OP_RESHAPE] = run_RESHAPE,
-    [FAB_OP_TRANSPOSE] = run_TRANSPOSE,
-    [FAB_OP_STACK] = run_STACK,
-    [FAB_OP_SCALE] = run_SCALE,
-    [FAB_OP_BFLY_STAGES] = run_BFLY_STAGES,
-    [FAB_OP_COMPLEX] = run_COMPLEX,
-    [FAB_OP_REAL] = run_REAL,
-    [FAB_OP_BITREV] = run_BITREV,
-    [FAB_OP_FFT_STAGES] = run_FFT_STAGES,
-    [FAB_OP_DFT] = run_DFT,
-    [FAB_OP_MATMUL] = run_MATMUL,
-    [FAB_OP_ATTENTION] = run_ATTENTION,
-    [FAB_OP_BIAS_GELU] = run_BIAS_GELU,
-    [FAB_OP_ADD_LAYERNORM] = run_ADD_LAYERNORM,
+#define FAB_OP_IMPL(id, impls) [FAB_OP_##id] = ((impls) & FAB_IMPL_INTERP) ? interp_run_##id : NULL,
+#include "op_targets.def"
+#undef FAB_OP_IMPL
 };
 
 bool fab_interp_supports(int code) {
@@ -55,7 +27,7 @@ bool fab_interp_supports(int code) {
 
 /* ---- helpers shared by the kernels -------------------------------------- */
 
-bool ierr(ictx *c, const fab_op *op, const char *fmt, ...) {
+bool interp_err(ictx *c, const fab_op *op, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -65,66 +37,66 @@ bool ierr(ictx *c, const fab_op *op, const char *fmt, ...) {
   return false;
 }
 
-const ival *arg(ictx *c, const fab_op *op, int i) { return &c->vals[op->operands[i]]; }
+const ival *interp_arg(ictx *c, const fab_op *op, int i) { return &c->vals[op->operands[i]]; }
 
-char *shape_str(const fab_type *t, char *buf, size_t n) { return fab_type_str(t, buf, n); }
+char *interp_shape_str(const fab_type *t, char *buf, size_t n) { return fab_type_str(t, buf, n); }
 
-int64_t dims_prod(const int64_t *dims, int lo, int hi) {
+int64_t interp_dims_prod(const int64_t *dims, int lo, int hi) {
   int64_t p = 1;
   for (int i = lo; i < hi; i++) p *= dims[i];
   return p;
 }
 
-bool ival_alloc(ictx *c, const fab_op *op, ival *out, fab_dtype dt, int rank,
+bool interp_alloc(ictx *c, const fab_op *op, ival *out, fab_dtype dt, int rank,
                 const int64_t *dims) {
-  if (rank < 0 || rank > FAB_MAX_RANK) return ierr(c, op, "result rank %d out of range", rank);
+  if (rank < 0 || rank > FAB_MAX_RANK) return interp_err(c, op, "result rank %d out of range", rank);
   for (int i = 0; i < rank; i++)
-    if (dims[i] < 1) return ierr(c, op, "result dimension %d is %lld", i, (long long)dims[i]);
+    if (dims[i] < 1) return interp_err(c, op, "result dimension %d is %lld", i, (long long)dims[i]);
   out->type = fab_type_make(dt, rank, dims);
   out->n = fab_type_numel(&out->type);
-  if (out->n < 0) return ierr(c, op, "result too large");
+  if (out->n < 0) return interp_err(c, op, "result too large");
   size_t per = dt == FAB_C64 ? 2 : 1;
   out->d = calloc((size_t)out->n * per, sizeof(double));
-  if (!out->d) return ierr(c, op, "out of memory (%lld elements)", (long long)out->n);
+  if (!out->d) return interp_err(c, op, "out of memory (%lld elements)", (long long)out->n);
   return true;
 }
 
-bool ival_alloc_like(ictx *c, const fab_op *op, ival *out, const ival *like) {
-  return ival_alloc(c, op, out, like->type.dtype, like->type.rank, like->type.dims);
+bool interp_alloc_like(ictx *c, const fab_op *op, ival *out, const ival *like) {
+  return interp_alloc(c, op, out, like->type.dtype, like->type.rank, like->type.dims);
 }
 
-bool want_dtype(ictx *c, const fab_op *op, int i, fab_dtype dt) {
-  const ival *v = arg(c, op, i);
+bool interp_want_dtype(ictx *c, const fab_op *op, int i, fab_dtype dt) {
+  const ival *v = interp_arg(c, op, i);
   if (v->type.dtype == dt) return true;
-  return ierr(c, op, "operand %d is %s, expected %s", i, fab_dtype_name(v->type.dtype),
+  return interp_err(c, op, "operand %d is %s, expected %s", i, fab_dtype_name(v->type.dtype),
               fab_dtype_name(dt));
 }
 
-bool want_rank(ictx *c, const fab_op *op, int i, int r) {
-  const ival *v = arg(c, op, i);
+bool interp_want_rank(ictx *c, const fab_op *op, int i, int r) {
+  const ival *v = interp_arg(c, op, i);
   if (v->type.rank >= r) return true;
   char b[128];
-  return ierr(c, op, "operand %d %s needs rank >= %d", i, shape_str(&v->type, b, sizeof b), r);
+  return interp_err(c, op, "operand %d %s needs rank >= %d", i, interp_shape_str(&v->type, b, sizeof b), r);
 }
 
-bool norm_axis(ictx *c, const fab_op *op, int64_t axis, int rank, int *out) {
+bool interp_norm_axis(ictx *c, const fab_op *op, int64_t axis, int rank, int *out) {
   int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) return ierr(c, op, "axis %lld out of range for rank %d", (long long)axis, rank);
+  if (a < 0 || a >= rank) return interp_err(c, op, "axis %lld out of range for rank %d", (long long)axis, rank);
   *out = (int)a;
   return true;
 }
 
-bool req_int(ictx *c, const fab_op *op, const char *key, int64_t *v) {
+bool interp_req_int(ictx *c, const fab_op *op, const char *key, int64_t *v) {
   const fab_attr *a = fab_op_attr(op, key);
-  if (!a || a->kind != FAB_ATTR_INT) return ierr(c, op, "missing integer attribute '%s'", key);
+  if (!a || a->kind != FAB_ATTR_INT) return interp_err(c, op, "missing integer attribute '%s'", key);
   *v = a->i;
   return true;
 }
 
-bool req_float(ictx *c, const fab_op *op, const char *key, double *v) {
+bool interp_req_float(ictx *c, const fab_op *op, const char *key, double *v) {
   const fab_attr *a = fab_op_attr(op, key);
   if (!a || (a->kind != FAB_ATTR_FLOAT && a->kind != FAB_ATTR_INT))
-    return ierr(c, op, "missing float attribute '%s'", key);
+    return interp_err(c, op, "missing float attribute '%s'", key);
   *v = a->kind == FAB_ATTR_FLOAT ? a->f : (double)a->i;
   return true;
 }
@@ -171,54 +143,54 @@ static bool load_tensor(ictx *c, const fab_op *op, const char *what, const fab_t
   if (!shape_ok) {
     fab_type got = {.dtype = want->dtype, .rank = t->rank};
     for (int i = 0; i < t->rank && i < FAB_MAX_RANK; i++) got.dims[i] = t->dims[i];
-    return ierr(c, op, "%s '%s' has shape %s, expected %s", what, t->name,
-                shape_str(&got, b1, sizeof b1), shape_str(want, b2, sizeof b2));
+    return interp_err(c, op, "%s '%s' has shape %s, expected %s", what, t->name,
+                interp_shape_str(&got, b1, sizeof b1), interp_shape_str(want, b2, sizeof b2));
   }
   bool dt_ok = want->dtype == FAB_F32 ? tensor_is_float(t->dtype)
                : want->dtype == FAB_I32 ? (t->dtype == FAB_DT_I32 || t->dtype == FAB_DT_I64)
                                         : false;
   if (!dt_ok)
-    return ierr(c, op, "%s '%s' has dtype %s, expected %s", what, t->name,
+    return interp_err(c, op, "%s '%s' has dtype %s, expected %s", what, t->name,
                 fab_dtype_safetensors_name(t->dtype), fab_dtype_name(want->dtype));
-  if (!ival_alloc(c, op, out, want->dtype, want->rank, want->dims)) return false;
+  if (!interp_alloc(c, op, out, want->dtype, want->rank, want->dims)) return false;
   for (int64_t i = 0; i < out->n; i++) out->d[i] = tensor_get(t, i);
   return true;
 }
 
 /* ---- sources and sinks ------------------------------------------------------ */
 
-bool run_INPUT(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_INPUT(ictx *c, const fab_op *op, ival *out) {
   const char *name = fab_op_str(op, "name", NULL);
-  if (!name) return ierr(c, op, "missing attribute 'name'");
+  if (!name) return interp_err(c, op, "missing attribute 'name'");
   const fab_tensor *t = c->inputs ? fab_tset_find(c->inputs, name) : NULL;
-  if (!t) return ierr(c, op, "no input tensor named '%s'", name);
+  if (!t) return interp_err(c, op, "no input tensor named '%s'", name);
   return load_tensor(c, op, "input", t, &op->type, out);
 }
 
-bool run_WEIGHT(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_WEIGHT(ictx *c, const fab_op *op, ival *out) {
   const char *name = fab_op_str(op, "name", NULL);
-  if (!name) return ierr(c, op, "missing attribute 'name'");
+  if (!name) return interp_err(c, op, "missing attribute 'name'");
   int p = fab_module_find_param(c->m, name);
-  if (p < 0) return ierr(c, op, "no parameter named '%s' in the module", name);
+  if (p < 0) return interp_err(c, op, "no parameter named '%s' in the module", name);
   const fab_tensor *t = c->weights ? fab_tset_find(c->weights, name) : NULL;
-  if (!t) return ierr(c, op, "no weight tensor named '%s'", name);
+  if (!t) return interp_err(c, op, "no weight tensor named '%s'", name);
   return load_tensor(c, op, "weight", t, &c->m->params[p].type, out);
 }
 
-bool run_CONST(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_CONST(ictx *c, const fab_op *op, ival *out) {
   double v;
-  if (!req_float(c, op, "value", &v)) return false;
-  if (op->type.dtype == FAB_C64) return ierr(c, op, "complex constants are not supported");
-  if (!ival_alloc(c, op, out, op->type.dtype, op->type.rank, op->type.dims)) return false;
+  if (!interp_req_float(c, op, "value", &v)) return false;
+  if (op->type.dtype == FAB_C64) return interp_err(c, op, "complex constants are not supported");
+  if (!interp_alloc(c, op, out, op->type.dtype, op->type.rank, op->type.dims)) return false;
   if (op->type.dtype == FAB_I32) v = trunc(v);
   for (int64_t i = 0; i < out->n; i++) out->d[i] = v;
   return true;
 }
 
 /* output ops are handled by the driver; this entry only marks support. */
-bool run_OUTPUT(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_OUTPUT(ictx *c, const fab_op *op, ival *out) {
   (void)out;
-  if (op->noperands != 1) return ierr(c, op, "needs one operand");
+  if (op->noperands != 1) return interp_err(c, op, "needs one operand");
   return true;
 }
 
@@ -230,12 +202,12 @@ static bool export_value(ictx *c, const fab_op *op, const ival *v, const char *n
   int rank = v->type.rank;
   for (int i = 0; i < rank; i++) dims[i] = v->type.dims[i];
   if (v->type.dtype == FAB_C64) {
-    if (rank >= FAB_TENSOR_MAX_RANK) return ierr(c, op, "complex value of rank %d cannot be exported", rank);
+    if (rank >= FAB_TENSOR_MAX_RANK) return interp_err(c, op, "complex value of rank %d cannot be exported", rank);
     dims[rank++] = 2;
   }
   fab_tensor_dtype dt = v->type.dtype == FAB_I32 ? FAB_DT_I32 : FAB_DT_F32;
   fab_tensor *t = fab_tset_add(set, name, dt, rank, dims);
-  if (!t) return ierr(c, op, "cannot create tensor '%s'", name);
+  if (!t) return interp_err(c, op, "cannot create tensor '%s'", name);
   int64_t n = v->n * (v->type.dtype == FAB_C64 ? 2 : 1);
   if (dt == FAB_DT_I32)
     for (int64_t i = 0; i < n; i++) ((int32_t *)t->data)[i] = (int32_t)v->d[i];
@@ -260,6 +232,8 @@ bool fab_interp_run_all(const fab_module *m, const fab_tensor_set *weights,
     fab_error(d, (fab_loc){0}, "interp: the module has no function to run");
     return false;
   }
+  /* every op with a kernel: dispatch[] is generated from the same table */
+  if (!fab_check_target_support(m, FAB_IMPL_INTERP, "interp", d)) return false;
   ictx c = {.m = m, .f = f, .weights = weights, .inputs = inputs, .d = d};
   int n = f->nops;
   c.vals = calloc((size_t)(n ? n : 1), sizeof(ival));
@@ -277,10 +251,6 @@ bool fab_interp_run_all(const fab_module *m, const fab_tensor_set *weights,
       fab_error(d, op->loc, "interp: %%%d has an invalid opcode %d", i, (int)op->code);
       ok = false;
       break;
-    }
-    if (!dispatch[op->code]) {
-      fab_error(d, op->loc, "interp: op '%s' not supported", fab_opinfos[op->code].name);
-      ok = false;
     }
     const fab_opinfo *info = &fab_opinfos[op->code];
     if (op->noperands < info->min_operands || op->noperands > info->max_operands) {
@@ -314,8 +284,8 @@ bool fab_interp_run_all(const fab_module *m, const fab_tensor_set *weights,
     ival *v = &c.vals[i];
     if (op->type.rank > 0 && !fab_type_equal(&op->type, &v->type)) {
       char b1[128], b2[128];
-      ok = ierr(&c, op, "computed type %s differs from the IR's %s", shape_str(&v->type, b1, sizeof b1),
-                shape_str(&op->type, b2, sizeof b2));
+      ok = interp_err(&c, op, "computed type %s differs from the IR's %s", interp_shape_str(&v->type, b1, sizeof b1),
+                interp_shape_str(&op->type, b2, sizeof b2));
       break;
     }
     if (values) {

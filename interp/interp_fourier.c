@@ -51,7 +51,7 @@ static void fft_stage(double *y, int64_t N, int64_t m) {
     }
 }
 
-bool dft_strided(double *x, int64_t n, int64_t stride) {
+bool interp_dft_strided(double *x, int64_t n, int64_t stride) {
   double *t = malloc(sizeof(double) * 2 * (size_t)n);
   double *u = malloc(sizeof(double) * 2 * (size_t)n);
   if (!t || !u) {
@@ -100,59 +100,59 @@ bool dft_strided(double *x, int64_t n, int64_t stride) {
   return true;
 }
 
-bool run_FOURIER_MIX(ictx *c, const fab_op *op, ival *out) {
-  if (!want_rank(c, op, 0, 2) || !want_dtype(c, op, 0, FAB_F32)) return false;
-  const ival *x = arg(c, op, 0);
+bool interp_run_FOURIER_MIX(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_rank(c, op, 0, 2) || !interp_want_dtype(c, op, 0, FAB_F32)) return false;
+  const ival *x = interp_arg(c, op, 0);
   int r = x->type.rank;
   int64_t s = x->type.dims[r - 2], d = x->type.dims[r - 1], plane = s * d;
-  if (!ival_alloc_like(c, op, out, x)) return false;
+  if (!interp_alloc_like(c, op, out, x)) return false;
   double *z = malloc(sizeof(double) * 2 * (size_t)plane);
-  if (!z) return ierr(c, op, "out of memory");
+  if (!z) return interp_err(c, op, "out of memory");
   bool ok = true;
   for (int64_t b = 0; ok && b < x->n / plane; b++) {
     for (int64_t i = 0; i < plane; i++) {
       z[2 * i] = x->d[b * plane + i];
       z[2 * i + 1] = 0;
     }
-    for (int64_t i = 0; ok && i < s; i++) ok = dft_strided(z + 2 * i * d, d, 1);
-    for (int64_t j = 0; ok && j < d; j++) ok = dft_strided(z + 2 * j, s, d);
+    for (int64_t i = 0; ok && i < s; i++) ok = interp_dft_strided(z + 2 * i * d, d, 1);
+    for (int64_t j = 0; ok && j < d; j++) ok = interp_dft_strided(z + 2 * j, s, d);
     for (int64_t i = 0; i < plane; i++) out->d[b * plane + i] = z[2 * i];
   }
   free(z);
-  return ok ? true : ierr(c, op, "out of memory");
+  return ok ? true : interp_err(c, op, "out of memory");
 }
 
 /* Splits a value into outer x N x inner around `axis`. */
 static void lines(const ival *x, int axis, int64_t *outer, int64_t *N, int64_t *inner) {
-  *outer = dims_prod(x->type.dims, 0, axis);
+  *outer = interp_dims_prod(x->type.dims, 0, axis);
   *N = x->type.dims[axis];
-  *inner = dims_prod(x->type.dims, axis + 1, x->type.rank);
+  *inner = interp_dims_prod(x->type.dims, axis + 1, x->type.rank);
 }
 
 static bool get_axis(ictx *c, const fab_op *op, const ival *x, int *axis) {
   int64_t a;
-  if (!req_int(c, op, "axis", &a)) return false;
-  return norm_axis(c, op, a, x->type.rank, axis);
+  if (!interp_req_int(c, op, "axis", &a)) return false;
+  return interp_norm_axis(c, op, a, x->type.rank, axis);
 }
 
-bool run_FFT_STAGES(ictx *c, const fab_op *op, ival *out) {
-  if (!want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_C64)) return false;
-  const ival *x = arg(c, op, 0);
+bool interp_run_FFT_STAGES(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_rank(c, op, 0, 1) || !interp_want_dtype(c, op, 0, FAB_C64)) return false;
+  const ival *x = interp_arg(c, op, 0);
   int axis;
   if (!get_axis(c, op, x, &axis)) return false;
   const fab_attr *st = fab_op_attr(op, "stages");
-  if (!st || st->kind != FAB_ATTR_INTS) return ierr(c, op, "missing integer list attribute 'stages'");
+  if (!st || st->kind != FAB_ATTR_INTS) return interp_err(c, op, "missing integer list attribute 'stages'");
   int64_t outer, N, inner;
   lines(x, axis, &outer, &N, &inner);
-  if (!is_pow2(N)) return ierr(c, op, "axis length %lld is not a power of two", (long long)N);
+  if (!is_pow2(N)) return interp_err(c, op, "axis length %lld is not a power of two", (long long)N);
   for (int i = 0; i < st->nints; i++)
     if (st->ints[i] < 1 || st->ints[i] > 62 || ((int64_t)1 << st->ints[i]) > N)
-      return ierr(c, op, "stage log2 size %lld out of range for length %lld", (long long)st->ints[i],
+      return interp_err(c, op, "stage log2 size %lld out of range for length %lld", (long long)st->ints[i],
                   (long long)N);
   bool real_out = fab_op_int(op, "real_out", 0) != 0;
-  if (!ival_alloc(c, op, out, real_out ? FAB_F32 : FAB_C64, x->type.rank, x->type.dims)) return false;
+  if (!interp_alloc(c, op, out, real_out ? FAB_F32 : FAB_C64, x->type.rank, x->type.dims)) return false;
   double *y = malloc(sizeof(double) * 2 * (size_t)N);
-  if (!y) return ierr(c, op, "out of memory");
+  if (!y) return interp_err(c, op, "out of memory");
   for (int64_t o = 0; o < outer; o++)
     for (int64_t in = 0; in < inner; in++) {
       for (int64_t j = 0; j < N; j++) {
@@ -175,15 +175,15 @@ bool run_FFT_STAGES(ictx *c, const fab_op *op, ival *out) {
   return true;
 }
 
-bool run_BITREV(ictx *c, const fab_op *op, ival *out) {
-  const ival *x = arg(c, op, 0);
-  if (!want_rank(c, op, 0, 1)) return false;
+bool interp_run_BITREV(ictx *c, const fab_op *op, ival *out) {
+  const ival *x = interp_arg(c, op, 0);
+  if (!interp_want_rank(c, op, 0, 1)) return false;
   int axis;
   if (!get_axis(c, op, x, &axis)) return false;
   int64_t outer, N, inner;
   lines(x, axis, &outer, &N, &inner);
-  if (!is_pow2(N)) return ierr(c, op, "axis length %lld is not a power of two", (long long)N);
-  if (!ival_alloc_like(c, op, out, x)) return false;
+  if (!is_pow2(N)) return interp_err(c, op, "axis length %lld is not a power of two", (long long)N);
+  if (!interp_alloc_like(c, op, out, x)) return false;
   int bits = log2_exact(N), per = x->type.dtype == FAB_C64 ? 2 : 1;
   for (int64_t o = 0; o < outer; o++)
     for (int64_t j = 0; j < N; j++) {
@@ -193,33 +193,33 @@ bool run_BITREV(ictx *c, const fab_op *op, ival *out) {
   return true;
 }
 
-bool run_DFT(ictx *c, const fab_op *op, ival *out) {
-  if (!want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_C64)) return false;
-  const ival *x = arg(c, op, 0);
+bool interp_run_DFT(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_rank(c, op, 0, 1) || !interp_want_dtype(c, op, 0, FAB_C64)) return false;
+  const ival *x = interp_arg(c, op, 0);
   int axis;
   if (!get_axis(c, op, x, &axis)) return false;
   int64_t outer, N, inner;
   lines(x, axis, &outer, &N, &inner);
-  if (!ival_alloc_like(c, op, out, x)) return false;
+  if (!interp_alloc_like(c, op, out, x)) return false;
   memcpy(out->d, x->d, sizeof(double) * 2 * (size_t)x->n);
   for (int64_t o = 0; o < outer; o++)
     for (int64_t in = 0; in < inner; in++)
-      if (!dft_strided(out->d + 2 * (o * N * inner + in), N, inner)) return ierr(c, op, "out of memory");
+      if (!interp_dft_strided(out->d + 2 * (o * N * inner + in), N, inner)) return interp_err(c, op, "out of memory");
   return true;
 }
 
-bool run_COMPLEX(ictx *c, const fab_op *op, ival *out) {
-  if (!want_dtype(c, op, 0, FAB_F32)) return false;
-  const ival *x = arg(c, op, 0);
-  if (!ival_alloc(c, op, out, FAB_C64, x->type.rank, x->type.dims)) return false;
+bool interp_run_COMPLEX(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_dtype(c, op, 0, FAB_F32)) return false;
+  const ival *x = interp_arg(c, op, 0);
+  if (!interp_alloc(c, op, out, FAB_C64, x->type.rank, x->type.dims)) return false;
   for (int64_t i = 0; i < x->n; i++) out->d[2 * i] = x->d[i];
   return true;
 }
 
-bool run_REAL(ictx *c, const fab_op *op, ival *out) {
-  if (!want_dtype(c, op, 0, FAB_C64)) return false;
-  const ival *x = arg(c, op, 0);
-  if (!ival_alloc(c, op, out, FAB_F32, x->type.rank, x->type.dims)) return false;
+bool interp_run_REAL(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_dtype(c, op, 0, FAB_C64)) return false;
+  const ival *x = interp_arg(c, op, 0);
+  if (!interp_alloc(c, op, out, FAB_F32, x->type.rank, x->type.dims)) return false;
   for (int64_t i = 0; i < x->n; i++) out->d[i] = x->d[2 * i];
   return true;
 }

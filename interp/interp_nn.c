@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-double gelu_erf(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
+double interp_gelu_erf(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
 
-double gelu_tanh(double x) {
+double interp_gelu_tanh(double x) {
   const double k = sqrt(2.0 / 3.14159265358979323846264338327950288);
   return 0.5 * x * (1.0 + tanh(k * (x + 0.044715 * x * x * x)));
 }
 
-void layernorm_row(const double *x, const double *g, const double *b, int64_t d, double eps,
+void interp_layernorm_row(const double *x, const double *g, const double *b, int64_t d, double eps,
                    double *y) {
   double mean = 0, var = 0;
   for (int64_t i = 0; i < d; i++) mean += x[i];
@@ -35,20 +35,20 @@ static bool suffix_of(ictx *c, const fab_op *op, const ival *a, const ival *b) {
     ok = b->type.dims[b->type.rank - 1 - i] == a->type.dims[a->type.rank - 1 - i];
   if (ok) return true;
   char b1[128], b2[128];
-  return ierr(c, op, "%s does not broadcast onto %s", shape_str(&b->type, b1, sizeof b1),
-              shape_str(&a->type, b2, sizeof b2));
+  return interp_err(c, op, "%s does not broadcast onto %s", interp_shape_str(&b->type, b1, sizeof b1),
+              interp_shape_str(&a->type, b2, sizeof b2));
 }
 
 static bool binary(ictx *c, const fab_op *op, ival *out, bool mul) {
-  const ival *a = arg(c, op, 0), *b = arg(c, op, 1);
+  const ival *a = interp_arg(c, op, 0), *b = interp_arg(c, op, 1);
   if (a->type.dtype == FAB_C64 || b->type.dtype == FAB_C64)
-    return ierr(c, op, "complex operands are not supported");
+    return interp_err(c, op, "complex operands are not supported");
   if (b->type.rank > a->type.rank) {
     const ival *t = a;
     a = b;
     b = t;
   }
-  if (!suffix_of(c, op, a, b) || !ival_alloc_like(c, op, out, a)) return false;
+  if (!suffix_of(c, op, a, b) || !interp_alloc_like(c, op, out, a)) return false;
   for (int64_t i = 0; i < a->n; i++) {
     double u = a->d[i], v = b->d[i % b->n];
     out->d[i] = mul ? u * v : u + v;
@@ -58,91 +58,91 @@ static bool binary(ictx *c, const fab_op *op, ival *out, bool mul) {
   return true;
 }
 
-bool run_ADD(ictx *c, const fab_op *op, ival *out) { return binary(c, op, out, false); }
-bool run_MUL(ictx *c, const fab_op *op, ival *out) { return binary(c, op, out, true); }
+bool interp_run_ADD(ictx *c, const fab_op *op, ival *out) { return binary(c, op, out, false); }
+bool interp_run_MUL(ictx *c, const fab_op *op, ival *out) { return binary(c, op, out, true); }
 
-bool run_SCALE(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_SCALE(ictx *c, const fab_op *op, ival *out) {
   double f;
-  if (!req_float(c, op, "factor", &f) || !want_dtype(c, op, 0, FAB_F32)) return false;
-  const ival *x = arg(c, op, 0);
-  if (!ival_alloc_like(c, op, out, x)) return false;
+  if (!interp_req_float(c, op, "factor", &f) || !interp_want_dtype(c, op, 0, FAB_F32)) return false;
+  const ival *x = interp_arg(c, op, 0);
+  if (!interp_alloc_like(c, op, out, x)) return false;
   for (int64_t i = 0; i < x->n; i++) out->d[i] = f * x->d[i];
   return true;
 }
 
-bool run_RELU(ictx *c, const fab_op *op, ival *out) {
-  if (!want_dtype(c, op, 0, FAB_F32)) return false;
-  const ival *x = arg(c, op, 0);
-  if (!ival_alloc_like(c, op, out, x)) return false;
+bool interp_run_RELU(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_dtype(c, op, 0, FAB_F32)) return false;
+  const ival *x = interp_arg(c, op, 0);
+  if (!interp_alloc_like(c, op, out, x)) return false;
   for (int64_t i = 0; i < x->n; i++) out->d[i] = x->d[i] > 0 ? x->d[i] : 0;
   return true;
 }
 
 static bool gelu_kind(ictx *c, const fab_op *op, bool *tanh_form) {
   const char *a = fab_op_str(op, "approx", NULL);
-  if (!a) return ierr(c, op, "missing string attribute 'approx'");
+  if (!a) return interp_err(c, op, "missing string attribute 'approx'");
   if (strcmp(a, "erf") == 0) *tanh_form = false;
   else if (strcmp(a, "tanh") == 0) *tanh_form = true;
-  else return ierr(c, op, "approx must be \"erf\" or \"tanh\", not \"%s\"", a);
+  else return interp_err(c, op, "approx must be \"erf\" or \"tanh\", not \"%s\"", a);
   return true;
 }
 
-bool run_GELU(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_GELU(ictx *c, const fab_op *op, ival *out) {
   bool th = false;
-  if (!gelu_kind(c, op, &th) || !want_dtype(c, op, 0, FAB_F32)) return false;
-  const ival *x = arg(c, op, 0);
-  if (!ival_alloc_like(c, op, out, x)) return false;
-  for (int64_t i = 0; i < x->n; i++) out->d[i] = th ? gelu_tanh(x->d[i]) : gelu_erf(x->d[i]);
+  if (!gelu_kind(c, op, &th) || !interp_want_dtype(c, op, 0, FAB_F32)) return false;
+  const ival *x = interp_arg(c, op, 0);
+  if (!interp_alloc_like(c, op, out, x)) return false;
+  for (int64_t i = 0; i < x->n; i++) out->d[i] = th ? interp_gelu_tanh(x->d[i]) : interp_gelu_erf(x->d[i]);
   return true;
 }
 
 /* Checks that operand i is f32[d] (a per-feature vector). */
 static bool want_vec(ictx *c, const fab_op *op, int i, int64_t d) {
-  const ival *v = arg(c, op, i);
+  const ival *v = interp_arg(c, op, i);
   if (v->type.rank == 1 && v->type.dims[0] == d && v->type.dtype == FAB_F32) return true;
-  return ierr(c, op, "operand %d must be f32[%lld]", i, (long long)d);
+  return interp_err(c, op, "operand %d must be f32[%lld]", i, (long long)d);
 }
 
-bool run_BIAS_GELU(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_BIAS_GELU(ictx *c, const fab_op *op, ival *out) {
   bool th = false;
-  if (!gelu_kind(c, op, &th) || !want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_F32)) return false;
-  const ival *x = arg(c, op, 0), *b = arg(c, op, 1);
+  if (!gelu_kind(c, op, &th) || !interp_want_rank(c, op, 0, 1) || !interp_want_dtype(c, op, 0, FAB_F32)) return false;
+  const ival *x = interp_arg(c, op, 0), *b = interp_arg(c, op, 1);
   int64_t d = x->type.dims[x->type.rank - 1];
-  if (!want_vec(c, op, 1, d) || !ival_alloc_like(c, op, out, x)) return false;
+  if (!want_vec(c, op, 1, d) || !interp_alloc_like(c, op, out, x)) return false;
   for (int64_t i = 0; i < x->n; i++) {
     double v = x->d[i] + b->d[i % d];
-    out->d[i] = th ? gelu_tanh(v) : gelu_erf(v);
+    out->d[i] = th ? interp_gelu_tanh(v) : interp_gelu_erf(v);
   }
   return true;
 }
 
-bool run_LAYERNORM(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_LAYERNORM(ictx *c, const fab_op *op, ival *out) {
   double eps;
-  if (!req_float(c, op, "eps", &eps) || !want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_F32))
+  if (!interp_req_float(c, op, "eps", &eps) || !interp_want_rank(c, op, 0, 1) || !interp_want_dtype(c, op, 0, FAB_F32))
     return false;
-  const ival *x = arg(c, op, 0);
+  const ival *x = interp_arg(c, op, 0);
   int64_t d = x->type.dims[x->type.rank - 1];
-  if (!want_vec(c, op, 1, d) || !want_vec(c, op, 2, d) || !ival_alloc_like(c, op, out, x)) return false;
-  const double *g = arg(c, op, 1)->d, *b = arg(c, op, 2)->d;
-  for (int64_t r = 0; r < x->n / d; r++) layernorm_row(x->d + r * d, g, b, d, eps, out->d + r * d);
+  if (!want_vec(c, op, 1, d) || !want_vec(c, op, 2, d) || !interp_alloc_like(c, op, out, x)) return false;
+  const double *g = interp_arg(c, op, 1)->d, *b = interp_arg(c, op, 2)->d;
+  for (int64_t r = 0; r < x->n / d; r++) interp_layernorm_row(x->d + r * d, g, b, d, eps, out->d + r * d);
   return true;
 }
 
-bool run_ADD_LAYERNORM(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_ADD_LAYERNORM(ictx *c, const fab_op *op, ival *out) {
   double eps;
-  if (!req_float(c, op, "eps", &eps) || !want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_F32))
+  if (!interp_req_float(c, op, "eps", &eps) || !interp_want_rank(c, op, 0, 1) || !interp_want_dtype(c, op, 0, FAB_F32))
     return false;
-  const ival *x = arg(c, op, 0), *r = arg(c, op, 1);
+  const ival *x = interp_arg(c, op, 0), *r = interp_arg(c, op, 1);
   int64_t d = x->type.dims[x->type.rank - 1];
   if (!suffix_of(c, op, x, r) || !want_vec(c, op, 2, d) || !want_vec(c, op, 3, d) ||
-      !ival_alloc_like(c, op, out, x))
+      !interp_alloc_like(c, op, out, x))
     return false;
-  const double *g = arg(c, op, 2)->d, *b = arg(c, op, 3)->d;
+  const double *g = interp_arg(c, op, 2)->d, *b = interp_arg(c, op, 3)->d;
   double *row = malloc(sizeof(double) * (size_t)d);
-  if (!row) return ierr(c, op, "out of memory");
+  if (!row) return interp_err(c, op, "out of memory");
   for (int64_t k = 0; k < x->n / d; k++) {
     for (int64_t i = 0; i < d; i++) row[i] = x->d[k * d + i] + r->d[(k * d + i) % r->n];
-    layernorm_row(row, g, b, d, eps, out->d + k * d);
+    interp_layernorm_row(row, g, b, d, eps, out->d + k * d);
   }
   free(row);
   return true;
@@ -156,11 +156,11 @@ static bool mask_rows(ictx *c, const fab_op *op, int mi, int64_t rows, int64_t t
   *flags = NULL;
   *per = 1;
   if (op->noperands <= mi) return true;
-  if (!want_dtype(c, op, mi, FAB_I32)) return false;
-  const ival *m = arg(c, op, mi);
+  if (!interp_want_dtype(c, op, mi, FAB_I32)) return false;
+  const ival *m = interp_arg(c, op, mi);
   int64_t mrows = t > 0 && m->type.rank >= 1 && m->type.dims[m->type.rank - 1] == t ? m->n / t : 0;
   if (mrows < 1 || rows % mrows != 0)
-    return ierr(c, op, "mask of %lld flags does not fit %lld rows of %lld", (long long)m->n,
+    return interp_err(c, op, "mask of %lld flags does not fit %lld rows of %lld", (long long)m->n,
                 (long long)rows, (long long)t);
   *per = rows / mrows;
   *flags = m->d;
@@ -172,14 +172,14 @@ static bool kept(const double *flags, bool causal, int64_t i, int64_t j) {
   return (!flags || flags[j] != 0) && (!causal || j <= i);
 }
 
-bool run_SOFTMAX(ictx *c, const fab_op *op, ival *out) {
-  if (!want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_F32)) return false;
+bool interp_run_SOFTMAX(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_rank(c, op, 0, 1) || !interp_want_dtype(c, op, 0, FAB_F32)) return false;
   double scale = fab_op_float(op, "scale", 1.0);
   bool causal = fab_op_int(op, "causal", 0) != 0;
-  const ival *x = arg(c, op, 0);
+  const ival *x = interp_arg(c, op, 0);
   int rk = x->type.rank;
   int64_t d = x->type.dims[rk - 1], s = rk >= 2 ? x->type.dims[rk - 2] : 1, per;
-  if (!ival_alloc_like(c, op, out, x)) return false;
+  if (!interp_alloc_like(c, op, out, x)) return false;
   const double *mask;
   if (!mask_rows(c, op, 1, x->n / d, d, &mask, &per)) return false;
   for (int64_t r = 0; r < x->n / d; r++) {
@@ -234,39 +234,39 @@ static void attend(const double *q, int64_t qs, const double *k, int64_t ks, con
 /* q [.., s, dq], k [.., t, dq], v [.., t, dv] with equal leading axes. */
 static bool qkv_shapes(ictx *c, const fab_op *op, int64_t *s, int64_t *t, int64_t *dq, int64_t *dv) {
   for (int i = 0; i < 3; i++)
-    if (!want_rank(c, op, i, 2) || !want_dtype(c, op, i, FAB_F32)) return false;
-  const ival *q = arg(c, op, 0), *k = arg(c, op, 1), *v = arg(c, op, 2);
+    if (!interp_want_rank(c, op, i, 2) || !interp_want_dtype(c, op, i, FAB_F32)) return false;
+  const ival *q = interp_arg(c, op, 0), *k = interp_arg(c, op, 1), *v = interp_arg(c, op, 2);
   int r = q->type.rank;
   bool ok = k->type.rank == r && v->type.rank == r;
   for (int i = 0; ok && i < r - 2; i++) ok = k->type.dims[i] == q->type.dims[i] && v->type.dims[i] == q->type.dims[i];
-  if (!ok) return ierr(c, op, "q, k and v must have the same leading axes");
+  if (!ok) return interp_err(c, op, "q, k and v must have the same leading axes");
   *s = q->type.dims[r - 2];
   *dq = q->type.dims[r - 1];
   *t = k->type.dims[r - 2];
   *dv = v->type.dims[r - 1];
   if (k->type.dims[r - 1] != *dq || v->type.dims[r - 2] != *t)
-    return ierr(c, op, "k must be [.., t, %lld] and v [.., t, dv]", (long long)*dq);
+    return interp_err(c, op, "k must be [.., t, %lld] and v [.., t, dv]", (long long)*dq);
   return true;
 }
 
-bool run_ATTENTION(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_ATTENTION(ictx *c, const fab_op *op, ival *out) {
   double scale;
   int64_t block, s, t, dh, dv;
-  if (!req_float(c, op, "scale", &scale) || !req_int(c, op, "block", &block)) return false;
-  if (block < 1) return ierr(c, op, "block must be >= 1");
+  if (!interp_req_float(c, op, "scale", &scale) || !interp_req_int(c, op, "block", &block)) return false;
+  if (block < 1) return interp_err(c, op, "block must be >= 1");
   if (!qkv_shapes(c, op, &s, &t, &dh, &dv)) return false;
-  const ival *q = arg(c, op, 0), *k = arg(c, op, 1), *v = arg(c, op, 2);
+  const ival *q = interp_arg(c, op, 0), *k = interp_arg(c, op, 1), *v = interp_arg(c, op, 2);
   int r = q->type.rank;
   int64_t dims[FAB_MAX_RANK];
   memcpy(dims, q->type.dims, sizeof dims);
   dims[r - 1] = dv;
-  if (!ival_alloc(c, op, out, FAB_F32, r, dims)) return false;
+  if (!interp_alloc(c, op, out, FAB_F32, r, dims)) return false;
   int64_t bl = block < t ? block : t, nz = q->n / (s * dh), per;
   bool causal = fab_op_int(op, "causal", 0) != 0;
   const double *mask;
   if (!mask_rows(c, op, 3, nz, t, &mask, &per)) return false;
   double *sc = malloc(sizeof(double) * (size_t)bl);
-  if (!sc) return ierr(c, op, "out of memory");
+  if (!sc) return interp_err(c, op, "out of memory");
   for (int64_t z = 0; z < nz; z++)
     attend(q->d + z * s * dh, dh, k->d + z * t * dh, dh, v->d + z * t * dv, dv, s, t, dh, dv, scale, bl,
            mask ? mask + (z / per) * t : NULL, causal, out->d + z * s * dv, dv, sc);
@@ -274,20 +274,20 @@ bool run_ATTENTION(ictx *c, const fab_op *op, ival *out) {
   return true;
 }
 
-bool run_MHA(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_MHA(ictx *c, const fab_op *op, ival *out) {
   int64_t H, s, t, d, dv;
-  if (!req_int(c, op, "heads", &H) || !qkv_shapes(c, op, &s, &t, &d, &dv)) return false;
+  if (!interp_req_int(c, op, "heads", &H) || !qkv_shapes(c, op, &s, &t, &d, &dv)) return false;
   if (H < 1 || d % H != 0 || dv != d)
-    return ierr(c, op, "%lld heads do not divide the width %lld (v width %lld)", (long long)H,
+    return interp_err(c, op, "%lld heads do not divide the width %lld (v width %lld)", (long long)H,
                 (long long)d, (long long)dv);
-  const ival *q = arg(c, op, 0), *k = arg(c, op, 1), *v = arg(c, op, 2);
-  if (!ival_alloc_like(c, op, out, q)) return false;
+  const ival *q = interp_arg(c, op, 0), *k = interp_arg(c, op, 1), *v = interp_arg(c, op, 2);
+  if (!interp_alloc_like(c, op, out, q)) return false;
   int64_t dh = d / H, nz = q->n / (s * d), per;
   bool causal = fab_op_int(op, "causal", 0) != 0;
   const double *mask;
   if (!mask_rows(c, op, 3, nz, t, &mask, &per)) return false;
   double *sc = malloc(sizeof(double) * (size_t)t);
-  if (!sc) return ierr(c, op, "out of memory");
+  if (!sc) return interp_err(c, op, "out of memory");
   for (int64_t z = 0; z < nz; z++)
     for (int64_t h = 0; h < H; h++)
       attend(q->d + z * s * d + h * dh, d, k->d + z * t * d + h * dh, d, v->d + z * t * d + h * dh, d, s,
@@ -299,35 +299,35 @@ bool run_MHA(ictx *c, const fab_op *op, ival *out) {
 
 /* ---- embeddings and pooling ------------------------------------------------ */
 
-bool run_EMBED(ictx *c, const fab_op *op, ival *out) {
-  if (!want_rank(c, op, 0, 1) || !want_dtype(c, op, 0, FAB_I32) || !want_dtype(c, op, 1, FAB_F32))
+bool interp_run_EMBED(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_rank(c, op, 0, 1) || !interp_want_dtype(c, op, 0, FAB_I32) || !interp_want_dtype(c, op, 1, FAB_F32))
     return false;
-  const ival *ids = arg(c, op, 0), *tab = arg(c, op, 1);
-  if (tab->type.rank != 2) return ierr(c, op, "table must be [V, d]");
+  const ival *ids = interp_arg(c, op, 0), *tab = interp_arg(c, op, 1);
+  if (tab->type.rank != 2) return interp_err(c, op, "table must be [V, d]");
   int r = ids->type.rank;
-  if (r + 1 > FAB_MAX_RANK) return ierr(c, op, "ids rank too large");
+  if (r + 1 > FAB_MAX_RANK) return interp_err(c, op, "ids rank too large");
   int64_t V = tab->type.dims[0], d = tab->type.dims[1], dims[FAB_MAX_RANK];
   memcpy(dims, ids->type.dims, sizeof dims);
   dims[r] = d;
-  if (!ival_alloc(c, op, out, FAB_F32, r + 1, dims)) return false;
+  if (!interp_alloc(c, op, out, FAB_F32, r + 1, dims)) return false;
   for (int64_t i = 0; i < ids->n; i++) {
     double id = ids->d[i];
     if (!(id >= 0 && id < (double)V))
-      return ierr(c, op, "token id %.0f at position %lld is out of range [0, %lld)", id, (long long)i,
+      return interp_err(c, op, "token id %.0f at position %lld is out of range [0, %lld)", id, (long long)i,
                   (long long)V);
     memcpy(out->d + i * d, tab->d + (int64_t)id * d, sizeof(double) * (size_t)d);
   }
   return true;
 }
 
-bool run_MEANPOOL(ictx *c, const fab_op *op, ival *out) {
-  if (!want_rank(c, op, 0, 2) || !want_dtype(c, op, 0, FAB_F32)) return false;
-  const ival *x = arg(c, op, 0);
+bool interp_run_MEANPOOL(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_rank(c, op, 0, 2) || !interp_want_dtype(c, op, 0, FAB_F32)) return false;
+  const ival *x = interp_arg(c, op, 0);
   int r = x->type.rank;
   int64_t s = x->type.dims[r - 2], d = x->type.dims[r - 1], dims[FAB_MAX_RANK];
   memcpy(dims, x->type.dims, sizeof dims);
   dims[r - 2] = d;
-  if (!ival_alloc(c, op, out, FAB_F32, r - 1, dims)) return false;
+  if (!interp_alloc(c, op, out, FAB_F32, r - 1, dims)) return false;
   int64_t per;
   const double *mask;
   if (!mask_rows(c, op, 1, x->n / (s * d), s, &mask, &per)) return false;
@@ -345,17 +345,17 @@ bool run_MEANPOOL(ictx *c, const fab_op *op, ival *out) {
   return true;
 }
 
-bool run_TAKE(ictx *c, const fab_op *op, ival *out) {
+bool interp_run_TAKE(ictx *c, const fab_op *op, ival *out) {
   int64_t index;
-  if (!req_int(c, op, "index", &index) || !want_rank(c, op, 0, 2)) return false;
-  const ival *x = arg(c, op, 0);
+  if (!interp_req_int(c, op, "index", &index) || !interp_want_rank(c, op, 0, 2)) return false;
+  const ival *x = interp_arg(c, op, 0);
   int r = x->type.rank;
   int64_t s = x->type.dims[r - 2], d = x->type.dims[r - 1], dims[FAB_MAX_RANK];
   if (index < 0) index += s;
-  if (index < 0 || index >= s) return ierr(c, op, "index %lld out of range [0, %lld)", (long long)index, (long long)s);
+  if (index < 0 || index >= s) return interp_err(c, op, "index %lld out of range [0, %lld)", (long long)index, (long long)s);
   memcpy(dims, x->type.dims, sizeof dims);
   dims[r - 2] = d;
-  if (!ival_alloc(c, op, out, x->type.dtype, r - 1, dims)) return false;
+  if (!interp_alloc(c, op, out, x->type.dtype, r - 1, dims)) return false;
   int per = x->type.dtype == FAB_C64 ? 2 : 1;
   for (int64_t z = 0; z < x->n / (s * d); z++)
     memcpy(out->d + z * d * per, x->d + (z * s + index) * d * per, sizeof(double) * (size_t)(d * per));

@@ -155,6 +155,24 @@ extern const fab_opinfo fab_opinfos[FAB_OP_COUNT];
 /* Opcode by keyword; -1 if unknown. */
 int fab_opcode_lookup(const char *name);
 
+/* Who implements an op (ir/op_targets.def): one bit per implementation.
+ * FAB_OP_IMPLS_<ID> is an op's set as a constant expression, so that a
+ * backend can assert at compile time what it leaves out. */
+enum {
+  FAB_IMPL_INTERP = 1u << 0,
+  FAB_IMPL_CPU = 1u << 1,
+  FAB_IMPL_FPGA = 1u << 2,
+  FAB_IMPL_ALL = FAB_IMPL_INTERP | FAB_IMPL_CPU | FAB_IMPL_FPGA,
+};
+enum {
+#define FAB_OP_IMPL(id, impls) FAB_OP_IMPLS_##id = (impls),
+#include "op_targets.def"
+#undef FAB_OP_IMPL
+};
+extern const unsigned fab_op_impls[FAB_OP_COUNT];
+/* True (a constant) when op ID lacks implementation `impl`. */
+#define FAB_OP_LACKS(impl, id) (!(FAB_OP_IMPLS_##id & (impl)))
+
 /* ======================================================================
  * Attributes
  * ==================================================================== */
@@ -274,6 +292,14 @@ bool fab_infer_op(const fab_module *m, const fab_func *f, fab_op *op,
  * parameter references and types, every op's type equal to the inferred
  * one, input/output indices.  Reports every problem it finds. */
 bool fab_verify(const fab_module *m, fab_diag *d);
+
+/* Checks that the target implements every op of the entry function (the
+ * function a backend compiles): each op whose fab_op_impls lacks
+ * `impl_bit` (FAB_IMPL_CPU, ...) is reported at its location, once per
+ * opcode, as "not supported on the <target_name> target: <op>".  Call it
+ * before code generation; returns false if anything was reported. */
+bool fab_check_target_support(const fab_module *m, unsigned impl_bit, const char *target_name,
+                              fab_diag *d);
 
 /* ======================================================================
  * Text form (ir/print.c, ir/parse.c)

@@ -275,7 +275,10 @@ static bool parse_int_list(parser *p, pending_attr *a) {
       if (n == p->ints_cap) {
         size_t cap = p->ints_cap ? p->ints_cap * 2 : 64;
         int64_t *v = realloc(p->ints, cap * sizeof *v);
-        if (!v) fab_internal_error(__FILE__, __LINE__, "out of memory");
+        if (!v) {
+          error_at(p, tok(p)->line, tok(p)->col, "out of memory");
+          return false;
+        }
         p->ints = v;
         p->ints_cap = cap;
       }
@@ -289,7 +292,10 @@ static bool parse_int_list(parser *p, pending_attr *a) {
   a->kind = FAB_ATTR_INTS;
   a->nints = (int)n;
   a->ints = fab_arena_alloc(p->m->arena, sizeof(int64_t) * (n ? n : 1));
-  if (!a->ints) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!a->ints) {
+    error_at(p, tok(p)->line, tok(p)->col, "out of memory");
+    return false;
+  }
   if (n) memcpy(a->ints, p->ints, n * sizeof(int64_t));
   return true;
 }

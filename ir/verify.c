@@ -187,7 +187,11 @@ static void check_ports(checker *c, fab_opcode code, const char *what) {
     c->ok = false;
   }
   int *owner = n ? calloc((size_t)n, sizeof(int)) : NULL;
-  if (n && !owner) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (n && !owner) {
+    fab_error(c->d, (fab_loc){0}, "func @%s: out of memory checking %ss", f->name, what);
+    c->ok = false;
+    return;
+  }
   for (int i = 0; i < f->nops; i++) {
     const fab_op *op = &f->ops[i];
     if (op->code != code) continue;
@@ -244,7 +248,11 @@ bool fab_verify(const fab_module *m, fab_diag *d) {
         c.ok = false;
       }
     c.failed = calloc((size_t)c.f->nops + 1, sizeof(bool));
-    if (!c.failed) fab_internal_error(__FILE__, __LINE__, "out of memory");
+    if (!c.failed) {
+      fab_error(d, (fab_loc){0}, "func @%s: out of memory", c.f->name);
+      c.ok = false;
+      continue;
+    }
     for (int i = 0; i < c.f->nops; i++) check_op(&c, i);
     check_ports(&c, FAB_OP_INPUT, "input");
     check_ports(&c, FAB_OP_OUTPUT, "output");

@@ -319,25 +319,27 @@ typedef struct snapshot {
   int *nops;
 } snapshot;
 
-static void take_snapshot(fab_module *m, snapshot *s) {
+/* False when out of memory: the pipeline then runs without a reproducer. */
+static bool take_snapshot(fab_module *m, snapshot *s) {
   s->ops = fab_arena_alloc(m->arena, sizeof(fab_op *) * (size_t)(m->nfuncs + 1));
   s->nops = fab_arena_alloc(m->arena, sizeof(int) * (size_t)(m->nfuncs + 1));
-  if (!s->ops || !s->nops) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!s->ops || !s->nops) return false;
   for (int fi = 0; fi < m->nfuncs; fi++) {
     fab_func *f = m->funcs[fi];
     fab_op *c = fab_arena_alloc(m->arena, sizeof(fab_op) * (size_t)(f->nops + 1));
-    if (!c) fab_internal_error(__FILE__, __LINE__, "out of memory");
+    if (!c) return false;
     for (int i = 0; i < f->nops; i++) {
       c[i] = f->ops[i];
       if (c[i].nattrs) {
         c[i].attrs = fab_arena_alloc(m->arena, sizeof(fab_attr) * (size_t)c[i].nattrs);
-        if (!c[i].attrs) fab_internal_error(__FILE__, __LINE__, "out of memory");
+        if (!c[i].attrs) return false;
         memcpy(c[i].attrs, f->ops[i].attrs, sizeof(fab_attr) * (size_t)c[i].nattrs);
       }
     }
     s->ops[fi] = c;
     s->nops[fi] = f->nops;
   }
+  return true;
 }
 
 static void restore_snapshot(fab_module *m, const snapshot *s) {
@@ -432,7 +434,7 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
       break;
     }
     snapshot snap = {0};
-    if (opt->reproducer_dir) take_snapshot(m, &snap);
+    bool snapped = opt->reproducer_dir && take_snapshot(m, &snap);
     if (has_plan(m)) strip_plan(m); /* any rewrite makes an old plan stale */
     fab_pass_ctx cx = {.m = m, .target = target, .pass = name, .d = d, .nopts = e->nopts};
     for (int k = 0; k < e->nopts; k++) cx.keys[k] = e->keys[k], cx.vals[k] = e->vals[k];
@@ -454,9 +456,11 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
       }
     }
     if (!ok) {
-      if (opt->reproducer_dir) {
+      if (snapped) {
         restore_snapshot(m, &snap);
         write_reproducer(m, opt->reproducer_dir, pipeline, es, pi, n, d);
+      } else if (opt->reproducer_dir) {
+        fab_note(d, nl, "no reproducer: out of memory saving the input of pass %s", name);
       }
       break;
     }

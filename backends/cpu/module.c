@@ -180,6 +180,10 @@ static LLVMValueRef new_fn(cg *c, const char *name, LLVMTypeRef fty, bool export
   return fn;
 }
 
+_Static_assert(FAB_OP_LACKS(FAB_IMPL_CPU, BFLY_LINEAR) && FAB_OP_LACKS(FAB_IMPL_CPU, FOURIER_MIX) &&
+                   FAB_OP_LACKS(FAB_IMPL_CPU, MHA),
+               "gen_kernel has no kernel for an op that ir/op_targets.def marks FAB_IMPL_CPU");
+
 static bool gen_kernel(cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
   const fab_op *op = &c->eff[i];
   char name[96];
@@ -195,9 +199,9 @@ static bool gen_kernel(cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
   /* Allocas stay in `entry`; the code starts in its own block. */
   LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, fn, "start");
   LLVMPositionBuilderAtEnd(c->b, body);
-  bool ok;
+  bool ok = false;
   *nrows = 1;
-  switch (op->code) {
+  switch (op->code) { /* names every op (-Wswitch): a new op must be placed */
   case FAB_OP_CONST: case FAB_OP_LAYERNORM: case FAB_OP_GELU: case FAB_OP_RELU:
   case FAB_OP_SOFTMAX: case FAB_OP_ADD: case FAB_OP_MUL: case FAB_OP_SCALE:
   case FAB_OP_COMPLEX: case FAB_OP_REAL: case FAB_OP_BIAS_GELU: case FAB_OP_ADD_LAYERNORM:
@@ -217,7 +221,10 @@ static bool gen_kernel(cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
   case FAB_OP_BFLY_STAGES:
     ok = cg_gen_bfly(c, op, nrows);
     break;
-  default:
+  /* No kernel: sources and outputs are buffers; the ops without
+   * FAB_IMPL_CPU are rejected by fab_check_target_support beforehand. */
+  case FAB_OP_INPUT: case FAB_OP_WEIGHT: case FAB_OP_OUTPUT:
+  case FAB_OP_BFLY_LINEAR: case FAB_OP_FOURIER_MIX: case FAB_OP_MHA: case FAB_OP_COUNT:
     fab_error(c->d, op->loc, "cpu backend: op '%s' is not lowered (run the lowering pipeline)",
               fab_opinfos[op->code].name);
     ok = false;
@@ -438,6 +445,7 @@ static void quiet_diagnostics(LLVMDiagnosticInfoRef di, void *arg) {
 
 LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_cpu_options *o,
                              const cg_target *t, fab_diag *d) {
+  if (!fab_check_target_support(m, FAB_IMPL_CPU, "cpu", d)) return NULL;
   const fab_func *f = fab_module_main(m);
   if (!f) {
     fab_error(d, (fab_loc){0}, "cpu backend: the module has no function");

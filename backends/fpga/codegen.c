@@ -300,6 +300,7 @@ fab_fpga_program *fab_fpga_codegen(const fab_module *m, const fab_fpga_config *c
 
 fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config *cfg,
                                       const fab_fpga_codegen_opts *o, fab_diag *d) {
+  if (!fab_check_target_support(m, FAB_IMPL_FPGA, "fpga", d)) return NULL;
   char err[256];
   if (fab_fpga_config_validate(cfg, err, sizeof err)) {
     fab_error(d, (fab_loc){0}, "fpga: %s", err);

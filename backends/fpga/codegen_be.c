@@ -612,6 +612,10 @@ static bool gen_meanpool(fpga_cg *g, const fab_op *op) {
   return !g->failed;
 }
 
+_Static_assert(FAB_OP_LACKS(FAB_IMPL_FPGA, BFLY_LINEAR) && FAB_OP_LACKS(FAB_IMPL_FPGA, FOURIER_MIX) &&
+                   FAB_OP_LACKS(FAB_IMPL_FPGA, MHA),
+               "fpga_cg_op has no mapping for an op that ir/op_targets.def marks FAB_IMPL_FPGA");
+
 bool fpga_cg_op(fpga_cg *g, const fab_op *op) {
   switch (op->code) {
   case FAB_OP_INPUT: return fpga_cg_gen_source(g, op, FAB_FT_INPUT);
@@ -654,8 +658,9 @@ bool fpga_cg_op(fpga_cg *g, const fab_op *op) {
   case FAB_OP_EMBED: return gen_embed(g, op);
   case FAB_OP_MEANPOOL: return gen_meanpool(g, op);
   case FAB_OP_DFT: return fpga_cg_gen_dft(g, op);
-  default:
-    fpga_cg_error(g, "no accelerator mapping for this op");
-    return false;
-  }
+  /* no FAB_IMPL_FPGA: rejected by fab_check_target_support beforehand */
+  case FAB_OP_BFLY_LINEAR: case FAB_OP_FOURIER_MIX: case FAB_OP_MHA: case FAB_OP_COUNT: break;
+  } /* names every op (-Wswitch): a new op must be placed */
+  fpga_cg_error(g, "no accelerator mapping for this op");
+  return false;
 }

@@ -6,21 +6,10 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fab_datadir.h"
-
-static fab_status cfail(char *err, size_t n, const char *fmt, ...) {
-  if (err && n) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-  }
-  return FAB_E_FORMAT;
-}
 
 int fab_fpga_bank_words(const fab_fpga_config *c) { return c->be_rams * c->be_depth; }
 
@@ -51,29 +40,29 @@ fab_status fab_fpga_config_validate(const fab_fpga_config *c, char *err, size_t 
   for (int i = 0; i < NIFIELDS; i++) {
     long v = *ifield_cptr(c, i);
     if (v < ifields[i].lo || v > ifields[i].hi)
-      return cfail(err, errlen, "config field '%s' = %ld is outside [%ld, %ld]", ifields[i].key, v,
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field '%s' = %ld is outside [%ld, %ld]", ifields[i].key, v,
                    ifields[i].lo, ifields[i].hi);
     if (ifields[i].pow2 && (v & (v - 1)))
-      return cfail(err, errlen, "config field '%s' = %ld must be a power of two", ifields[i].key, v);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field '%s' = %ld must be a power of two", ifields[i].key, v);
   }
   if (c->be_rams != 2 * c->p_bu)
-    return cfail(err, errlen, "config field 'be_rams' = %d must be 2 * p_bu = %d (one RAM per "
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field 'be_rams' = %d must be 2 * p_bu = %d (one RAM per "
                  "butterfly operand)", c->be_rams, 2 * c->p_bu);
   if ((long)c->be_rams * c->be_depth > 4096)
-    return cfail(err, errlen, "config fields 'be_rams' * 'be_depth' = %ld exceed the 4096-element "
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config fields 'be_rams' * 'be_depth' = %ld exceed the 4096-element "
                  "rows the ISA addresses (13-bit bank address, logn <= 12)",
                  (long)c->be_rams * c->be_depth);
   if (c->cb_depth < 4 * fab_fpga_bank_words(c))
-    return cfail(err, errlen, "config field 'cb_depth' = %d must hold two stages (ping-pong) of the "
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field 'cb_depth' = %d must hold two stages (ping-pong) of the "
                  "longest row (4 * %d words)", c->cb_depth, fab_fpga_bank_words(c));
   if (!(c->clock_mhz > 0 && c->clock_mhz <= 1000))
-    return cfail(err, errlen, "config field 'clock_mhz' = %g is outside (0, 1000]", c->clock_mhz);
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field 'clock_mhz' = %g is outside (0, 1000]", c->clock_mhz);
   if (!(c->efficiency > 0 && c->efficiency <= 1))
-    return cfail(err, errlen, "config field 'efficiency' = %g is outside (0, 1]", c->efficiency);
-  if (c->fp16 != 0 && c->fp16 != 1) return cfail(err, errlen, "config field 'format' is invalid");
-  if (!c->name[0]) return cfail(err, errlen, "config field 'name' is empty");
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field 'efficiency' = %g is outside (0, 1]", c->efficiency);
+  if (c->fp16 != 0 && c->fp16 != 1) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field 'format' is invalid");
+  if (!c->name[0]) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field 'name' is empty");
   if (strcmp(c->device, "xcvu37p") && strcmp(c->device, "xc7z045") && strcmp(c->device, "generic"))
-    return cfail(err, errlen, "config field 'device' = '%s' is not xcvu37p, xc7z045 or generic",
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field 'device' = '%s' is not xcvu37p, xc7z045 or generic",
                  c->device);
   return FAB_OK;
 }
@@ -82,11 +71,11 @@ fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
                                  fab_fpga_config *c, char *err, size_t errlen) {
   json_error_t je;
   json_t *root = json_loadb(json, len, 0, &je);
-  if (!root) return cfail(err, errlen, "%s:%d: bad JSON: %s", what, je.line, je.text);
+  if (!root) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s:%d: bad JSON: %s", what, je.line, je.text);
   fab_status st = FAB_OK;
   memset(c, 0, sizeof *c);
   if (!json_is_object(root)) {
-    st = cfail(err, errlen, "%s: the configuration must be a JSON object", what);
+    st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: the configuration must be a JSON object", what);
     goto out;
   }
   const char *key;
@@ -98,13 +87,13 @@ fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
     if (i < NIFIELDS) {
       if (!json_is_integer(v) || json_integer_value(v) < -2147483647 ||
           json_integer_value(v) > 2147483647) {
-        st = cfail(err, errlen, "%s: config field '%s' must be an integer", what, key);
+        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' must be an integer", what, key);
         goto out;
       }
       *ifield_ptr(c, i) = (int)json_integer_value(v);
     } else if (!strcmp(key, "name") || !strcmp(key, "device") || !strcmp(key, "format")) {
       if (!json_is_string(v)) {
-        st = cfail(err, errlen, "%s: config field '%s' must be a string", what, key);
+        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' must be a string", what, key);
         goto out;
       }
       const char *s = json_string_value(v);
@@ -112,46 +101,46 @@ fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
         if (!strcmp(s, "fp16")) c->fp16 = 1;
         else if (!strcmp(s, "fp32")) c->fp16 = 0;
         else {
-          st = cfail(err, errlen, "%s: config field 'format' = '%s' is not fp16 or fp32", what, s);
+          st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field 'format' = '%s' is not fp16 or fp32", what, s);
           goto out;
         }
       } else {
         char *dst = !strcmp(key, "name") ? c->name : c->device;
         size_t cap = !strcmp(key, "name") ? sizeof c->name : sizeof c->device;
         if (strlen(s) >= cap) {
-          st = cfail(err, errlen, "%s: config field '%s' is too long", what, key);
+          st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' is too long", what, key);
           goto out;
         }
         strcpy(dst, s);
       }
     } else if (!strcmp(key, "clock_mhz") || !strcmp(key, "efficiency")) {
       if (!json_is_number(v)) {
-        st = cfail(err, errlen, "%s: config field '%s' must be a number", what, key);
+        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' must be a number", what, key);
         goto out;
       }
       *(!strcmp(key, "clock_mhz") ? &c->clock_mhz : &c->efficiency) = json_number_value(v);
     } else if (!strcmp(key, "comment")) {
       /* free text */
     } else {
-      st = cfail(err, errlen, "%s: unknown config field '%s'", what, key);
+      st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: unknown config field '%s'", what, key);
       goto out;
     }
   }
   static const char *required[] = {"name", "device", "clock_mhz", "format", "efficiency"};
   for (size_t i = 0; i < sizeof required / sizeof *required; i++)
     if (!json_object_get(root, required[i])) {
-      st = cfail(err, errlen, "%s: config field '%s' is missing", what, required[i]);
+      st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' is missing", what, required[i]);
       goto out;
     }
   for (int i = 0; i < NIFIELDS; i++)
     if (!json_object_get(root, ifields[i].key)) {
-      st = cfail(err, errlen, "%s: config field '%s' is missing", what, ifields[i].key);
+      st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' is missing", what, ifields[i].key);
       goto out;
     }
   {
     char m[256];
     st = fab_fpga_config_validate(c, m, sizeof m);
-    if (st) cfail(err, errlen, "%s: %s", what, m);
+    if (st) fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: %s", what, m);
   }
 out:
   json_decref(root);
@@ -226,7 +215,7 @@ fab_status fab_fpga_config_load(const char *path, fab_fpga_config *c, char *err,
   size_t n = fread(buf, 1, (1 << 16), f);
   fclose(f);
   fab_status st;
-  if (n == (1 << 16)) st = cfail(err, errlen, "%s: configuration file too large", path);
+  if (n == (1 << 16)) st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: configuration file too large", path);
   else st = fab_fpga_config_parse(buf, n, path, c, err, errlen);
   free(buf);
   return st;

@@ -3,19 +3,8 @@
 #include "fbin.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-static fab_status ffail(char *err, size_t n, fab_status st, const char *fmt, ...) {
-  if (err && n) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-  }
-  return st;
-}
 
 uint32_t fab_fpga_crc32(const uint8_t *buf, size_t len) {
   uint32_t c = 0xffffffffu;
@@ -120,7 +109,7 @@ fab_status fab_fpga_const_check(const fab_fpga_tensor *t, char *err, size_t errl
   int c;
   int64_t n;
   if (t->kind != FAB_FT_CONST || !const_parse(t, &c, &n))
-    return ffail(err, errlen, FAB_E_FORMAT, "constant '%s': unknown table or wrong shape", t->name);
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "constant '%s': unknown table or wrong shape", t->name);
   return FAB_OK;
 }
 
@@ -191,7 +180,7 @@ static bool overlaps_protected(const fab_fpga_program *p, uint64_t lo, uint64_t 
   return false;
 }
 
-#define BAD(...) return ffail(err, errlen, FAB_E_FORMAT, "instruction %zu (%s): " __VA_ARGS__)
+#define BAD(...) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "instruction %zu (%s): " __VA_ARGS__)
 
 static fab_status check_one(const fab_fpga_program *p, size_t idx, const fab_fpga_insn *in,
                             char *err, size_t errlen) {
@@ -339,22 +328,22 @@ bool fab_fpga_insn_uses_masks(const fab_fpga_insn *in) {
 fab_status fab_fpga_program_check(const fab_fpga_program *p, char *err, size_t errlen) {
   char m[200];
   if (fab_fpga_config_validate(&p->cfg, m, sizeof m))
-    return ffail(err, errlen, FAB_E_FORMAT, "program configuration: %s", m);
-  if (p->mem_words > FAB_FBIN_MAX_MEM_WORDS) return ffail(err, errlen, FAB_E_LIMIT, "off-chip memory too large");
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "program configuration: %s", m);
+  if (p->mem_words > FAB_FBIN_MAX_MEM_WORDS) return fab_fpga_fail(err, errlen, FAB_E_LIMIT, "off-chip memory too large");
   for (int i = 0; i < p->ntensors; i++) {
     const fab_fpga_tensor *t = &p->tensors[i];
     /* addr comes from the file: compare without forming addr + words (wraps) */
     if (t->words == 0 || t->addr > p->mem_words || t->words > p->mem_words - t->addr)
-      return ffail(err, errlen, FAB_E_FORMAT, "tensor '%s' lies outside the off-chip memory", t->name);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "tensor '%s' lies outside the off-chip memory", t->name);
     if (t->kind == FAB_FT_CONST && fab_fpga_const_check(t, err, errlen)) return FAB_E_FORMAT;
     for (int j = 0; j < i; j++)
       if (!strcmp(p->tensors[j].name, t->name) && p->tensors[j].kind == t->kind)
-        return ffail(err, errlen, FAB_E_FORMAT, "tensor '%s' listed twice", t->name);
+        return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "tensor '%s' listed twice", t->name);
   }
   for (size_t i = 0; i < p->ninsn; i++) {
     fab_fpga_insn in;
     if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, m, sizeof m))
-      return ffail(err, errlen, FAB_E_FORMAT, "instruction %zu: %s", i, m);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "instruction %zu: %s", i, m);
     fab_status st = check_one(p, i, &in, err, errlen);
     if (st) return st;
   }

@@ -11,23 +11,12 @@
  * 3 TENS (tensor table), 4 META (u64 mem_words, u64 model_cycles). */
 #include "fbin.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { SEC_CONF = 1, SEC_CODE, SEC_TENS, SEC_META, SEC_COUNT = 4 };
 #define HDR 24
 #define SECENT 24
-
-static fab_status ifail(char *err, size_t n, fab_status st, const char *fmt, ...) {
-  if (err && n) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-  }
-  return st;
-}
 
 typedef struct wbuf {
   uint8_t *p;
@@ -68,7 +57,7 @@ static uint32_t program_version(const fab_fpga_program *p) {
 fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t *len, char *err,
                                 size_t errlen) {
   char *conf = fab_fpga_config_to_json(&p->cfg);
-  if (!conf) return ifail(err, errlen, FAB_E_NOMEM, "out of memory");
+  if (!conf) return fab_fpga_fail(err, errlen, FAB_E_NOMEM, "out of memory");
   wbuf secs[SEC_COUNT];
   memset(secs, 0, sizeof secs);
   put(&secs[0], conf, strlen(conf));
@@ -109,7 +98,7 @@ fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t
   if (!b.oom) put32(&b, fab_fpga_crc32(b.p, b.n));
   if (oom || b.oom) {
     free(b.p);
-    return ifail(err, errlen, FAB_E_NOMEM, "out of memory");
+    return fab_fpga_fail(err, errlen, FAB_E_NOMEM, "out of memory");
   }
   *out = b.p;
   *len = b.n;
@@ -140,19 +129,19 @@ static uint64_t rd64(const uint8_t *p) {
 
 static fab_status read_tens(fab_fpga_program *p, const uint8_t *s, uint64_t n, char *err,
                             size_t errlen) {
-  if (n < 4) return ifail(err, errlen, FAB_E_FORMAT, ".fbin: truncated tensor table");
+  if (n < 4) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: truncated tensor table");
   uint32_t count = rd32(s);
   uint64_t o = 4;
-  if (count > 1u << 20) return ifail(err, errlen, FAB_E_FORMAT, ".fbin: absurd tensor count %u", count);
+  if (count > 1u << 20) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: absurd tensor count %u", count);
   for (uint32_t i = 0; i < count; i++) {
-    if (n - o < 8) return ifail(err, errlen, FAB_E_FORMAT, ".fbin: truncated tensor entry %u", i);
+    if (n - o < 8) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: truncated tensor entry %u", i);
     unsigned kind = s[o], dt = s[o + 1], rank = s[o + 2];
     uint32_t nl = rd32(s + o + 4);
     o += 8;
     if (kind > FAB_FT_CONST || dt > FAB_FD_C64 || rank > FAB_TENSOR_MAX_RANK || s[o - 5] != 0)
-      return ifail(err, errlen, FAB_E_FORMAT, ".fbin: tensor entry %u has a bad kind/dtype/rank", i);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: tensor entry %u has a bad kind/dtype/rank", i);
     if (nl == 0 || nl > 4096 || n - o < (uint64_t)rank * 8 + 8 + nl)
-      return ifail(err, errlen, FAB_E_FORMAT, ".fbin: truncated tensor entry %u", i);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: truncated tensor entry %u", i);
     int64_t dims[FAB_TENSOR_MAX_RANK];
     for (unsigned d = 0; d < rank; d++) dims[d] = (int64_t)rd64(s + o + 8 * d);
     o += 8ull * rank;
@@ -165,13 +154,13 @@ static fab_status read_tens(fab_fpga_program *p, const uint8_t *s, uint64_t n, c
     o += nl;
     if (strlen(name) != nl) {
       free(name);
-      return ifail(err, errlen, FAB_E_FORMAT, ".fbin: tensor entry %u has a NUL in its name", i);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: tensor entry %u has a NUL in its name", i);
     }
     fab_status st = fab_fpga_program_add_tensor(p, name, kind, dt, (int)rank, dims, addr);
     free(name);
-    if (st) return ifail(err, errlen, st, ".fbin: tensor entry %u has a bad shape", i);
+    if (st) return fab_fpga_fail(err, errlen, st, ".fbin: tensor entry %u has a bad shape", i);
   }
-  if (o != n) return ifail(err, errlen, FAB_E_FORMAT, ".fbin: trailing bytes in the tensor table");
+  if (o != n) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: trailing bytes in the tensor table");
   return FAB_OK;
 }
 
@@ -179,19 +168,19 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
                                   char *err, size_t errlen) {
   *out = NULL;
   if (len < HDR + 4 || memcmp(buf, "FABFBIN", 8))
-    return ifail(err, errlen, FAB_E_FORMAT, ".fbin: not an .fbin file (bad magic or too short)");
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: not an .fbin file (bad magic or too short)");
   uint32_t version = rd32(buf + 8);
   if (version < 1 || version > FAB_FBIN_VERSION)
-    return ifail(err, errlen, FAB_E_VERSION, ".fbin: version %u, this simulator reads versions 1 to %d",
+    return fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: version %u, this simulator reads versions 1 to %d",
                  version, FAB_FBIN_VERSION);
   if (rd64(buf + 16) != len)
-    return ifail(err, errlen, FAB_E_FORMAT, ".fbin: size field %llu but the file has %zu bytes (truncated?)",
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: size field %llu but the file has %zu bytes (truncated?)",
                  (unsigned long long)rd64(buf + 16), len);
   if (fab_fpga_crc32(buf, len - 4) != rd32(buf + len - 4))
-    return ifail(err, errlen, FAB_E_FORMAT, ".fbin: checksum mismatch (corrupt file)");
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: checksum mismatch (corrupt file)");
   uint32_t ns = rd32(buf + 12);
   if (ns != SEC_COUNT || len - 4 < HDR + (uint64_t)SECENT * ns)
-    return ifail(err, errlen, FAB_E_FORMAT, ".fbin: bad section count %u", ns);
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: bad section count %u", ns);
   const uint8_t *sec[SEC_COUNT] = {0};
   uint64_t ssz[SEC_COUNT] = {0};
   for (uint32_t i = 0; i < ns; i++) {
@@ -199,9 +188,9 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
     uint32_t id = rd32(e);
     uint64_t off = rd64(e + 8), sz = rd64(e + 16);
     if (id < 1 || id > SEC_COUNT || sec[id - 1] || rd32(e + 4))
-      return ifail(err, errlen, FAB_E_FORMAT, ".fbin: bad or repeated section id %u", id);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: bad or repeated section id %u", id);
     if (off < HDR + SECENT * (uint64_t)ns || off > len - 4 || sz > len - 4 - off)
-      return ifail(err, errlen, FAB_E_FORMAT, ".fbin: section %u lies outside the file", id);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: section %u lies outside the file", id);
     sec[id - 1] = buf + off;
     ssz[id - 1] = sz;
   }
@@ -210,11 +199,11 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   fab_status st;
   char m[256];
   if ((st = fab_fpga_config_parse((const char *)sec[0], ssz[0], ".fbin configuration", &p->cfg, m, sizeof m))) {
-    st = ifail(err, errlen, FAB_E_FORMAT, "%s", m);
+    st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s", m);
     goto bad;
   }
   if (ssz[1] % FAB_FPGA_INSN_BYTES || ssz[1] / FAB_FPGA_INSN_BYTES > FAB_FBIN_MAX_INSNS) {
-    st = ifail(err, errlen, FAB_E_FORMAT, ".fbin: code section of %llu bytes is not whole instructions",
+    st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: code section of %llu bytes is not whole instructions",
                (unsigned long long)ssz[1]);
     goto bad;
   }
@@ -227,14 +216,14 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   if (ssz[1]) memcpy(p->code, sec[1], ssz[1]);
   if ((st = read_tens(p, sec[2], ssz[2], err, errlen))) goto bad;
   if (ssz[3] != 16) {
-    st = ifail(err, errlen, FAB_E_FORMAT, ".fbin: bad META section");
+    st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: bad META section");
     goto bad;
   }
   p->mem_words = rd64(sec[3]);
   p->model_cycles = rd64(sec[3] + 8);
   if ((st = fab_fpga_program_check(p, err, errlen))) goto bad;
   if (version < program_version(p)) {
-    st = ifail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with mask instructions (version 2)", version);
+    st = fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with mask instructions (version 2)", version);
     goto bad;
   }
   *out = p;
@@ -247,7 +236,7 @@ bad:
 fab_status fab_fpga_fbin_read(const char *path, fab_fpga_program **out, char *err, size_t errlen) {
   *out = NULL;
   FILE *f = fopen(path, "rb");
-  if (!f) return ifail(err, errlen, FAB_E_IO, "cannot open '%s'", path);
+  if (!f) return fab_fpga_fail(err, errlen, FAB_E_IO, "cannot open '%s'", path);
   uint8_t *buf = NULL;
   size_t n = 0, cap = 0;
   for (;;) {
@@ -256,7 +245,7 @@ fab_status fab_fpga_fbin_read(const char *path, fab_fpga_program **out, char *er
       if (cap > ((size_t)1 << 32)) {
         free(buf);
         fclose(f);
-        return ifail(err, errlen, FAB_E_LIMIT, "'%s' is too large", path);
+        return fab_fpga_fail(err, errlen, FAB_E_LIMIT, "'%s' is too large", path);
       }
       uint8_t *q = realloc(buf, cap);
       if (!q) {
@@ -359,7 +348,7 @@ fab_status fab_fpga_assemble(const char *text, size_t len, fab_fpga_program **ou
     char m[256];
     if (!strncmp(s, ".config ", 8)) {
       if ((st = fab_fpga_config_parse(s + 8, strlen(s + 8), "config", &p->cfg, m, sizeof m))) {
-        st = ifail(err, errlen, FAB_E_FORMAT, "line %d: %s", lineno, m);
+        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "line %d: %s", lineno, m);
         goto bad;
       }
       have_conf = true;
@@ -375,7 +364,7 @@ fab_status fab_fpga_assemble(const char *text, size_t len, fab_fpga_program **ou
     }
     if (!strncmp(s, ".tensor ", 8)) {
       if (!parse_tensor_line(p, s + 8)) {
-        st = ifail(err, errlen, FAB_E_FORMAT, "line %d: bad .tensor directive", lineno);
+        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "line %d: bad .tensor directive", lineno);
         goto bad;
       }
       continue;
@@ -392,13 +381,13 @@ fab_status fab_fpga_assemble(const char *text, size_t len, fab_fpga_program **ou
     fab_fpga_insn in;
     bool empty;
     if (fab_fpga_asm_line(s, &in, &empty, m, sizeof m)) {
-      st = ifail(err, errlen, FAB_E_FORMAT, "line %d: %s", lineno, m);
+      st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "line %d: %s", lineno, m);
       goto bad;
     }
     if (!empty && (st = fab_fpga_program_push(p, &in))) goto bad;
   }
   if (!have_conf) {
-    st = ifail(err, errlen, FAB_E_FORMAT, "no .config directive");
+    st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "no .config directive");
     goto bad;
   }
   if ((st = fab_fpga_program_check(p, err, errlen))) goto bad;

@@ -116,14 +116,14 @@ void fab_fpga_encode(const fab_fpga_insn *in, uint8_t out[FAB_FPGA_INSN_BYTES]) 
   for (int i = 0; i < 16; i++) out[i] = (uint8_t)(w[i >> 3] >> (8 * (i & 7)));
 }
 
-static fab_status fail(char *err, size_t n, const char *fmt, ...) {
-  if (err && n) {
+fab_status fab_fpga_fail(char *err, size_t errlen, fab_status st, const char *fmt, ...) {
+  if (err && errlen) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
+    vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
   }
-  return FAB_E_FORMAT;
+  return st;
 }
 
 fab_status fab_fpga_decode(const uint8_t in[FAB_FPGA_INSN_BYTES], fab_fpga_insn *out, char *err,
@@ -131,14 +131,14 @@ fab_status fab_fpga_decode(const uint8_t in[FAB_FPGA_INSN_BYTES], fab_fpga_insn 
   uint64_t w[2] = {0, 0};
   for (int i = 0; i < 16; i++) w[i >> 3] |= (uint64_t)in[i] << (8 * (i & 7));
   unsigned op = (unsigned)get_bits(w, 0, 6);
-  if (op >= FAB_I_COUNT) return fail(err, errlen, "bad opcode %u", op);
+  if (op >= FAB_I_COUNT) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad opcode %u", op);
   memset(out, 0, sizeof *out);
   out->op = (fab_fpga_opcode)op;
   out->wait = (unsigned)get_bits(w, 6, 5);
   out->sig = (unsigned)get_bits(w, 11, 5);
   unsigned own = 1u << fab_fpga_ops[op].queue;
   if ((out->wait | out->sig) & own)
-    return fail(err, errlen, "%s: wait/sig names its own queue '%s'", fab_fpga_ops[op].mnemonic,
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: wait/sig names its own queue '%s'", fab_fpga_ops[op].mnemonic,
                 fab_fpga_queue_names[fab_fpga_ops[op].queue]);
   /* Rebuild the word from the decoded fields: any difference is a set
    * reserved bit. */
@@ -150,7 +150,7 @@ fab_status fab_fpga_decode(const uint8_t in[FAB_FPGA_INSN_BYTES], fab_fpga_insn 
     put_bits(chk, fab_fpga_fields[f].lsb, fab_fpga_fields[f].width, out->f[f]);
   }
   if (chk[0] != w[0] || chk[1] != w[1])
-    return fail(err, errlen, "%s: reserved bits set", fab_fpga_ops[op].mnemonic);
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: reserved bits set", fab_fpga_ops[op].mnemonic);
   return FAB_OK;
 }
 
@@ -224,7 +224,7 @@ fab_status fab_fpga_asm_line(const char *line, fab_fpga_insn *out, bool *empty, 
   char buf[512];
   size_t n = strcspn(line, ";\n");
   *empty = false;
-  if (n >= sizeof buf) return fail(err, errlen, "line too long");
+  if (n >= sizeof buf) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "line too long");
   memcpy(buf, line, n);
   buf[n] = 0;
   char *p = buf;
@@ -240,7 +240,7 @@ fab_status fab_fpga_asm_line(const char *line, fab_fpga_insn *out, bool *empty, 
   for (op = 0; op < FAB_I_COUNT; op++)
     if (strlen(fab_fpga_ops[op].mnemonic) == mlen && !strncmp(mn, fab_fpga_ops[op].mnemonic, mlen))
       break;
-  if (op == FAB_I_COUNT) return fail(err, errlen, "unknown mnemonic '%.*s'", (int)mlen, mn);
+  if (op == FAB_I_COUNT) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "unknown mnemonic '%.*s'", (int)mlen, mn);
   *out = fab_fpga_insn_make((fab_fpga_opcode)op);
   bool seen[FAB_F_COUNT] = {false};
   while (*p) {
@@ -248,21 +248,21 @@ fab_status fab_fpga_asm_line(const char *line, fab_fpga_insn *out, bool *empty, 
     if (!*p) break;
     char *key = p;
     while (*p && *p != '=' && !isspace((unsigned char)*p)) p++;
-    if (*p != '=') return fail(err, errlen, "expected key=value at '%s'", key);
+    if (*p != '=') return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "expected key=value at '%s'", key);
     size_t klen = (size_t)(p - key);
     char *val = ++p;
     while (*p && !isspace((unsigned char)*p)) p++;
     size_t vlen = (size_t)(p - val);
-    if (vlen == 0) return fail(err, errlen, "empty value for '%.*s'", (int)klen, key);
+    if (vlen == 0) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "empty value for '%.*s'", (int)klen, key);
     char v[64];
-    if (vlen >= sizeof v) return fail(err, errlen, "value too long for '%.*s'", (int)klen, key);
+    if (vlen >= sizeof v) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "value too long for '%.*s'", (int)klen, key);
     memcpy(v, val, vlen);
     v[vlen] = 0;
     if ((klen == 4 && !strncmp(key, "wait", 4)) || (klen == 3 && !strncmp(key, "sig", 3))) {
       unsigned m;
-      if (!parse_mask(v, vlen, &m)) return fail(err, errlen, "bad queue list '%s'", v);
+      if (!parse_mask(v, vlen, &m)) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad queue list '%s'", v);
       if (m & (1u << fab_fpga_ops[op].queue))
-        return fail(err, errlen, "%.*s names the instruction's own queue", (int)klen, key);
+        return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%.*s names the instruction's own queue", (int)klen, key);
       if (klen == 4) out->wait = m;
       else out->sig = m;
       continue;
@@ -273,27 +273,27 @@ fab_status fab_fpga_asm_line(const char *line, fab_fpga_insn *out, bool *empty, 
           !strncmp(fab_fpga_fields[f].key, key, klen))
         break;
     if (f == FAB_F_COUNT)
-      return fail(err, errlen, "%s has no operand '%.*s'", fab_fpga_ops[op].mnemonic, (int)klen, key);
-    if (seen[f]) return fail(err, errlen, "operand '%s' given twice", fab_fpga_fields[f].key);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s has no operand '%.*s'", fab_fpga_ops[op].mnemonic, (int)klen, key);
+    if (seen[f]) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "operand '%s' given twice", fab_fpga_fields[f].key);
     seen[f] = true;
     const fab_fpga_fieldinfo *fi = &fab_fpga_fields[f];
     char *end;
     if (fi->kind == 'F') {
       float x = strtof(v, &end);
-      if (*end) return fail(err, errlen, "bad number '%s' for '%s'", v, fi->key);
+      if (*end) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad number '%s' for '%s'", v, fi->key);
       out->f[f] = fab_fpga_f32_bits(x);
     } else if (f == FAB_F_PPU_FN && !isdigit((unsigned char)v[0])) {
       int k;
       for (k = 0; k < FAB_PPU_COUNT; k++)
         if (!strcmp(v, fab_fpga_ppufn_names[k])) break;
-      if (k == FAB_PPU_COUNT) return fail(err, errlen, "unknown ppu function '%s'", v);
+      if (k == FAB_PPU_COUNT) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "unknown ppu function '%s'", v);
       out->f[f] = (uint64_t)k;
     } else {
-      if (!isdigit((unsigned char)v[0])) return fail(err, errlen, "bad number '%s' for '%s'", v, fi->key);
+      if (!isdigit((unsigned char)v[0])) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad number '%s' for '%s'", v, fi->key);
       unsigned long long x = strtoull(v, &end, 0);
-      if (*end) return fail(err, errlen, "bad number '%s' for '%s'", v, fi->key);
+      if (*end) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad number '%s' for '%s'", v, fi->key);
       if (fi->width < 64 && (x >> fi->width) != 0)
-        return fail(err, errlen, "value %llu does not fit the %d-bit field '%s'", x, fi->width,
+        return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "value %llu does not fit the %d-bit field '%s'", x, fi->width,
                     fi->key);
       out->f[f] = x;
     }

@@ -142,6 +142,12 @@ void fab_fpga_set_field(fab_fpga_insn *in, fab_fpga_field f, uint64_t v, const c
 float fab_fpga_bits_f32(uint64_t bits);
 uint64_t fab_fpga_f32_bits(float f);
 
+/* Formats the message into err (when err and errlen are set) and returns
+ * st: `return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "...", ...)`.  The
+ * one error helper of the accelerator's readers, writers and simulator. */
+fab_status fab_fpga_fail(char *err, size_t errlen, fab_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* A fresh instruction of opcode op with all fields 0. */
 fab_fpga_insn fab_fpga_insn_make(fab_fpga_opcode op);
 

@@ -9,6 +9,24 @@
 
 static double ilog2d(double x) { return x > 1 ? log2(x) : 0; }
 
+/* The ops with a one-hot feature slot, in slot order: the IR's ops when
+ * this layout was fixed.  Append only (and bump FAB_PRED_NOPS): a slot's
+ * meaning is part of every saved predictor. */
+static const char *const slot_ops[] = {
+    "input", "weight", "output", "const", "bfly.linear", "dense", "fourier.mix", "mha", "layernorm",
+    "gelu", "relu", "softmax", "add", "mul", "embed", "meanpool", "take", "pad", "slice", "reshape",
+    "transpose", "stack", "scale", "bfly.stages", "complex", "real", "bitrev", "fft.stages", "dft",
+    "matmul", "attention", "bias.gelu", "add.layernorm",
+};
+_Static_assert(sizeof slot_ops / sizeof *slot_ops == FAB_PRED_NOPS, "FAB_PRED_NOPS is the length of slot_ops");
+
+int fab_pred_op_slot(int opcode) {
+  if (opcode < 0 || opcode >= FAB_OP_COUNT) return -1;
+  for (int k = 0; k < FAB_PRED_NOPS; k++)
+    if (!strcmp(slot_ops[k], fab_opinfos[opcode].name)) return k;
+  return -1;
+}
+
 /* Multiply-accumulates of one op (the same conventions as explore/stats
  * for butterfly and FFT; elementwise ops count one per element). */
 static double op_macs(int code, const fab_type *out, const fab_type *in) {
@@ -137,13 +155,14 @@ static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) 
     g->op[i] = code;
     g->macs[i] = json_number_value(json_array_get(nd, 3));
     float *x = g->x + (size_t)i * FAB_PRED_NFEAT;
-    x[code] = 1;
+    int slot = fab_pred_op_slot(code);
+    if (slot >= 0) x[slot] = 1;
     double onum = dims_numel(od), olast = dims_last(od), ilast = dims_last(id);
     double inum = dims_numel(id);
     json_t *hj = json_array_get(nd, 4); /* optional: attention heads */
     double heads = json_is_number(hj) ? json_number_value(hj) : 0;
     g->elems[i] = node_elems(code, onum, inum, ilast, g->macs[i]);
-    float *sh = x + FAB_OP_COUNT + 1;
+    float *sh = x + FAB_PRED_NOPS + 1;
     sh[0] = (float)(ilog2d(onum) / 24);
     sh[1] = (float)(ilog2d(olast) / 12);
     sh[2] = (float)(ilog2d(olast > 0 ? onum / olast : 1) / 12);
@@ -172,8 +191,8 @@ static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) 
     int gi = n - 1;
     g->op[gi] = -1;
     float *x = g->x + (size_t)gi * FAB_PRED_NFEAT;
-    x[FAB_OP_COUNT] = 1;
-    for (int k = 0; k < FAB_PRED_NACCEL; k++) x[FAB_OP_COUNT + 1 + FAB_PRED_NSHAPE + k] = (float)accel[k];
+    x[FAB_PRED_NOPS] = 1;
+    for (int k = 0; k < FAB_PRED_NACCEL; k++) x[FAB_PRED_NOPS + 1 + FAB_PRED_NSHAPE + k] = (float)accel[k];
     /* the global node's shape slots carry whole-model sizes: total MACs,
      * node count, and the MACs of the butterfly, attention/dense and
      * Fourier ops (a mean-normalised aggregation cannot count them) */
@@ -185,7 +204,7 @@ static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) 
       else if (g->op[i] == FAB_OP_MHA || g->op[i] == FAB_OP_DENSE) at += g->macs[i];
       else if (g->op[i] == FAB_OP_FOURIER_MIX) ff += g->macs[i];
     }
-    float *sh = x + FAB_OP_COUNT + 1;
+    float *sh = x + FAB_PRED_NOPS + 1;
     sh[0] = (float)(ilog2d(tot + 1) / 40);
     sh[1] = (float)(ilog2d(nn) / 8);
     sh[2] = (float)(ilog2d(bf + 1) / 40);
@@ -424,6 +443,6 @@ void fab_pred_sample_set_analytical(fab_pred_sample *s, double ms) {
   s->analytical_ms = ms > 0 && isfinite(ms) ? ms : 0;
   if (s->g.n < 1 || !s->g.x) return;
   float *x = s->g.x + (size_t)(s->g.n - 1) * FAB_PRED_NFEAT;
-  x[FAB_OP_COUNT + 1 + FAB_PRED_NSHAPE + FAB_PRED_NACCEL] =
+  x[FAB_PRED_NOPS + 1 + FAB_PRED_NSHAPE + FAB_PRED_NACCEL] =
       (float)(s->analytical_ms > 0 ? ilog2d(s->analytical_ms * 1000 + 1) / 20 : 0);
 }

@@ -40,7 +40,7 @@ bool fab_pred_save(const fab_predictor *p, const char *path, fab_diag *d) {
     }
     json_object_set_new(j, "keys", keys);
     json_object_set_new(j, "values", darray(p->tval, p->nkeys));
-    json_object_set_new(j, "rate", darray(p->rate, FAB_OP_COUNT));
+    json_object_set_new(j, "rate", darray(p->rate, FAB_PRED_NOPS));
     json_object_set_new(j, "bias", json_real(p->lut_bias));
   }
   int rc = json_dump_file(j, path, JSON_COMPACT);
@@ -129,7 +129,7 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
         if (!h || *end || (i && p->keys[i] <= p->keys[i - 1])) why = "bad or unsorted \"keys\"";
       }
       if (!why && !get_darray(json_object_get(j, "values"), p->tval, n)) why = "bad \"values\"";
-      if (!why && !get_darray(json_object_get(j, "rate"), p->rate, FAB_OP_COUNT)) why = "bad \"rate\"";
+      if (!why && !get_darray(json_object_get(j, "rate"), p->rate, FAB_PRED_NOPS)) why = "bad \"rate\"";
       p->lut_bias = json_number_value(json_object_get(j, "bias"));
     }
   }

@@ -25,13 +25,20 @@
  * shapes are in the users' features). */
 char *fab_pred_graph_json(const fab_module *m, fab_diag *d);
 
-/* Node features: one-hot op kind (FAB_OP_COUNT + 1 slots, the last for
+/* Node features: one-hot op kind (FAB_PRED_NOPS + 1 slots, the last for
  * the global node), FAB_PRED_NSHAPE shape features (log2 sizes, MACs,
  * elements moved, attention heads), 8 features of the accelerator and 1 of the analytical
- * model's latency (both on the global node). */
+ * model's latency (both on the global node).  The op slots are an explicit
+ * list of op names (graph.c), not the opcode order, so adding an op to the
+ * IR keeps every saved predictor and data set valid; an op not on the list
+ * has no one-hot slot (its shape features still count) until the list is
+ * extended, which changes "nfeat" and needs retraining. */
+#define FAB_PRED_NOPS 33
 #define FAB_PRED_NACCEL 8
 #define FAB_PRED_NSHAPE 7
-#define FAB_PRED_NFEAT (FAB_OP_COUNT + 1 + FAB_PRED_NSHAPE + FAB_PRED_NACCEL + 1)
+#define FAB_PRED_NFEAT (FAB_PRED_NOPS + 1 + FAB_PRED_NSHAPE + FAB_PRED_NACCEL + 1)
+/* The one-hot slot of an opcode, -1 if it has none. */
+int fab_pred_op_slot(int opcode);
 
 typedef struct fab_pred_graph {
   int n;          /* nodes, the global node last */

@@ -53,7 +53,7 @@ struct fab_predictor {
   int nkeys;            /* LUT */
   uint64_t *keys;       /* sorted */
   double *tval;         /* ms per occurrence of the key */
-  double rate[FAB_OP_COUNT]; /* ms per MAC for unseen keys of an op */
+  double rate[FAB_PRED_NOPS]; /* ms per MAC for unseen keys, by op slot */
   double lut_bias;
 };
 

@@ -350,14 +350,15 @@ static bool train_lut(fab_predictor *p, const fab_pred_sample *const *tr, int n)
   }
   if (ok) {
     p->lut_bias = p->tval[K];
-    double num[FAB_OP_COUNT] = {0}, den[FAB_OP_COUNT] = {0};
+    double num[FAB_PRED_NOPS] = {0}, den[FAB_PRED_NOPS] = {0};
     for (int i = 0; i < n; i++)
       for (int v = 0; v < tr[i]->g.n - 1; v++) {
-        int op = tr[i]->g.op[v];
-        num[op] += p->tval[key_index(p, tr[i]->g.key[v])];
-        den[op] += tr[i]->g.macs[v];
+        int slot = fab_pred_op_slot(tr[i]->g.op[v]);
+        if (slot < 0) continue;
+        num[slot] += p->tval[key_index(p, tr[i]->g.key[v])];
+        den[slot] += tr[i]->g.macs[v];
       }
-    for (int k = 0; k < FAB_OP_COUNT; k++) p->rate[k] = den[k] > 0 ? num[k] / den[k] : 0;
+    for (int k = 0; k < FAB_PRED_NOPS; k++) p->rate[k] = den[k] > 0 ? num[k] / den[k] : 0;
   }
   free(A);
   free(rhs);
@@ -369,7 +370,8 @@ static double lut_predict(const fab_predictor *p, const fab_pred_sample *s) {
   double t = p->lut_bias;
   for (int v = 0; v < s->g.n - 1; v++) {
     int k = key_index(p, s->g.key[v]);
-    t += k >= 0 ? p->tval[k] : p->rate[s->g.op[v]] * s->g.macs[v];
+    int slot = fab_pred_op_slot(s->g.op[v]);
+    t += k >= 0 ? p->tval[k] : slot >= 0 ? p->rate[slot] * s->g.macs[v] : 0;
   }
   return t;
 }

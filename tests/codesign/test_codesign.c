@@ -517,7 +517,11 @@ static void t_predictor_residual(void) {
   fab_pred_sample h2, h4;
   CHECK(fab_pred_sample_make("{\"nodes\":[[\"mha\",[4,8],[4,8],256,2]],\"edges\":[]}", "{}", &h2, d));
   CHECK(fab_pred_sample_make("{\"nodes\":[[\"mha\",[4,8],[4,8],256,4]],\"edges\":[]}", "{}", &h4, d));
-  size_t hslot = FAB_OP_COUNT + 1 + 6;
+  size_t hslot = FAB_PRED_NOPS + 1 + 6;
+  /* op slots are a fixed list of names, not the opcode order */
+  CHECK(fab_pred_op_slot(fab_opcode_lookup("input")) == 0);
+  CHECK(fab_pred_op_slot(fab_opcode_lookup("add.layernorm")) == FAB_PRED_NOPS - 1);
+  CHECK(fab_pred_op_slot(-1) == -1 && fab_pred_op_slot(FAB_OP_COUNT) == -1);
   CHECK(h2.g.x[hslot] == 0.25f && h4.g.x[hslot] == 0.5f && h2.g.key[0] != h4.g.key[0]);
   fab_pred_sample_free(&h2);
   fab_pred_sample_free(&h4);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ir.h"
+
 static int check_failures;
 
 #define CHECK(c)                                                                 \
@@ -30,6 +32,16 @@ static inline int check_report(const char *name) {
   if (check_failures) fprintf(stderr, "%s: %d check(s) failed\n", name, check_failures);
   else printf("%s: ok\n", name);
   return check_failures ? 1 : 0;
+}
+
+/* Everything fab_diag_print writes for d (malloc'd). */
+static inline char *diag_text(const fab_diag *d) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&buf, &len);
+  fab_diag_print(d, out);
+  fclose(out);
+  return buf;
 }
 
 #endif

@@ -14,11 +14,7 @@ static char *diagnose(const char *text, bool *parsed) {
   *parsed = m != NULL;
   CHECK((m == NULL) == (fab_diag_error_count(d) > 0));
   fab_module_free(m);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&buf, &len);
-  fab_diag_print(d, out);
-  fclose(out);
+  char *buf = diag_text(d);
   fab_diag_free(d);
   /* Keep only the "file:line:col: error: ..." lines. */
   char *w = buf;
@@ -111,11 +107,7 @@ static void test_caret(void) {
   const char *text = "module @m\nfunc @f {\n  %0 = nope : f32[1]\n}\n";
   fab_diag *d = fab_diag_new();
   CHECK(fab_parse_module("c.fir", text, strlen(text), d) == NULL);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&buf, &len);
-  fab_diag_print(d, out);
-  fclose(out);
+  char *buf = diag_text(d);
   CHECK_STR(buf, "c.fir:3:8: error: unknown op 'nope'\n      %0 = nope : f32[1]\n           ^\n");
   free(buf);
   fab_diag_free(d);

@@ -127,11 +127,7 @@ static void test_location(void) {
   F->ops[2].type = ty(FAB_F32, 1, 4);
   (void)a;
   EXPECT("%1 (mul): expects 2 operands, got 1");
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&buf, &len);
-  fab_diag_print(D, out);
-  fclose(out);
+  char *buf = diag_text(D);
   CHECK_STR(buf, "model.fab:3:5: error: %1 (mul): expects 2 operands, got 1\n");
   free(buf);
   done();
