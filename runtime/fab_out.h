@@ -84,8 +84,10 @@ fab_status fab_log_close(fab_log *l, char *err, size_t errlen);
  * terminate a child registered with fab_out_track_child, and then die of
  * the same signal.  For programs (the fabc driver), not libraries. */
 void fab_out_cleanup_on_signals(void);
-/* A child process writing one of our temporaries (the linker): a signal
- * handler stops it and waits for it before removing the temporaries. */
+/* A child process writing one of our temporaries (the C compiler driver
+ * that runs the linker), leader of its own process group: a signal handler
+ * sends SIGTERM to that group and waits for the child before removing the
+ * temporaries. */
 void fab_out_track_child(pid_t pid);
 void fab_out_untrack_child(pid_t pid);
 

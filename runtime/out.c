@@ -73,7 +73,15 @@ fab_out *fab_out_reserve(const char *path, char *err, size_t errlen) {
 
 const char *fab_out_temp_path(const fab_out *o) { return o->tmp; }
 
+/* The stream's buffer holds bytes that come before direct writes. */
+static bool write_raw(fab_out *o, const void *data, size_t len);
+
 bool fab_out_write(fab_out *o, const void *data, size_t len) {
+  if (o->stream && fflush(o->stream) != 0) note_failure(o, "write", EIO);
+  return write_raw(o, data, len);
+}
+
+static bool write_raw(fab_out *o, const void *data, size_t len) {
   if (o->err) return false;
   if (o->fd < 0) {
     note_failure(o, "write", EBADF);
@@ -109,7 +117,7 @@ bool fab_out_printf(fab_out *o, const char *fmt, ...) {
 }
 
 static ssize_t stream_write(void *cookie, const char *buf, size_t len) {
-  return fab_out_write(cookie, buf, len) ? (ssize_t)len : -1;
+  return write_raw(cookie, buf, len) ? (ssize_t)len : -1;
 }
 
 FILE *fab_out_file(fab_out *o) {

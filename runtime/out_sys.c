@@ -227,7 +227,7 @@ static void on_signal(int sig) {
   /* first the children, which may still be writing a temporary */
   for (int i = 0; i < MAX_CHILDREN; i++) {
     int pid = atomic_exchange(&children[i], 0);
-    if (pid > 0 && kill(pid, SIGTERM) == 0)
+    if (pid > 0 && kill(-pid, SIGTERM) == 0) /* its process group: the driver and the linker */
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
       }
   }

@@ -6,6 +6,7 @@
 #include "cpu_internal.h"
 #include "fab_out.h"
 
+#include <errno.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,18 +50,27 @@ static bool run_cc(const char *obj, const char *out, const char *shown, fab_diag
   const char *cc = getenv("CC");
   if (!cc || !*cc) cc = "cc";
   char *argv[] = {(char *)cc, "-shared", "-o", (char *)out, (char *)obj, "-lm", NULL};
+  /* Its own process group, so that a signal handler can stop the driver
+   * and the linker it runs (fab_out_track_child) before removing their
+   * output. */
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid;
-  int rc = posix_spawnp(&pid, cc, NULL, NULL, argv, environ);
+  int rc = posix_spawnp(&pid, cc, NULL, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     fab_error(d, (fab_loc){0}, "cpu backend: cannot run the linker '%s'", cc);
     return false;
   }
-  fab_out_track_child(pid); /* a signal stops it before removing its output */
+  fab_out_track_child(pid);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
+  bool waited;
+  while (!(waited = waitpid(pid, &status, 0) == pid) && errno == EINTR) {
   }
   fab_out_untrack_child(pid);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (!waited || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fab_error(d, (fab_loc){0}, "cpu backend: '%s -shared -o %s' failed", cc, shown);
     return false;
   }
@@ -163,9 +173,12 @@ static fab_out *open_header(const char *out_path, const fab_module *m, fab_diag 
   char err[512];
   char *hp = header_path(out_path), *text = fab_cpu_header_text(m, d);
   fab_out *o = hp && text ? fab_out_open(hp, err, sizeof err) : NULL;
-  if (o) fab_out_write(o, text, strlen(text));
-  else if (!hp || !text) fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
-  else fab_error(d, (fab_loc){0}, "cpu backend: %s", err);
+  if (o && (fab_out_write(o, text, strlen(text)), fab_out_flush(o, err, sizeof err) != FAB_OK)) {
+    fab_out_abort(o); /* a full disk shows here, before the model is replaced */
+    o = NULL;
+  }
+  if (!hp || !text) fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
+  else if (!o) fab_error(d, (fab_loc){0}, "cpu backend: %s", err);
   free(hp);
   free(text);
   return o;
