@@ -170,17 +170,23 @@ diskfull_*)
   diskfull_build_cpu)
     "$FABC" build "$TINY" --target cpu -o out/m.so || fail "build"
     cp out/m.so good.so && cp out/m.h good.h
-    # fill the disk, leaving less than the model needs
+    # fill the disk, leaving room for the header but not for the object
+    # (before: LLVM's "IO failure on output stream", SIGABRT, exit 134)
     dd if=/dev/zero of=out/fill bs=4k 2>/dev/null
-    rm out/m.h # frees a few KB: the header may fit, the model does not
-    cp good.h out/m.h 2>/dev/null || true
-    expect_error 1 'm\.(so|h).*(No space left|space)' "$FABC" build "$TINY" --target cpu -D d=64 -o out/m.so
+    truncate -s -8K out/fill
+    expect_error 1 'm\.so: write failed: No space left' "$FABC" build "$TINY" --target cpu -D d=64 -o out/m.so
     same good.so out/m.so
+    same good.h out/m.h
+    no_temporaries
+    # no room at all: the header fails first
+    dd if=/dev/zero of=out/fill2 bs=4k 2>/dev/null
+    expect_error 1 'm\.h: .*No space left' "$FABC" build "$TINY" --target cpu -D d=64 -o out/m.so
+    same good.so out/m.so
+    same good.h out/m.h
     no_temporaries ;;
   diskfull_sample)
     dd if=/dev/zero of=out/fill bs=4k 2>/dev/null
-    rm out/fill
-    dd if=/dev/zero of=out/fill bs=1k count=1012 2>/dev/null # ~10 KB left: one line fits, not three
+    truncate -s -4K out/fill # one page left: a line (~2.6 KB) fits, not two
     expect_error 1 'd\.jsonl.*No space left' "$FABC" sample --space "$SPACE" -n 3 --measure fpga -o out/d.jsonl
     grep -q 'sample 3/3' stderr && fail "reported the third sample as done"
     whole_lines out/d.jsonl
