@@ -22,7 +22,7 @@ SPACE=$ROOT/spaces/latbench.json
 
 snap() { (cd out && for f in $(ls -A); do cksum "$f"; done) >"$1"; }
 no_temporaries() {
-  left=$(ls -A out | grep 'fabc-tmp' || true)
+  left=$(ls -A out | grep 'tmp' || true)
   [ -z "$left" ] || fail "temporaries left: $left"
 }
 # Lines of a log: every one complete (the file ends with a newline).
@@ -195,11 +195,11 @@ diskfull_*)
   esac ;;
 kill_build_cpu)
   # a model that takes a while to compile, over an older one
-  BIG=$ROOT/examples/fabnet_base.fab
+  BIG=$ROOT/examples/fabnet_small.fab
   "$FABC" build "$TINY" --target cpu -o old.so || fail "build tiny"
   "$FABC" build "$BIG" --target cpu -o new.so || fail "build big"
   for sig in TERM KILL; do
-    for t in 0.2 0.5 1 2 3; do
+    for t in 0.2 0.6 1.5; do
       cp old.so out/m.so
       cp old.h out/m.h
       setsid "$FABC" build "$BIG" --target cpu -o out/m.so 2>/dev/null &
@@ -212,7 +212,9 @@ kill_build_cpu)
       if [ $sig = TERM ]; then
         no_temporaries
       else
-        for f in $(ls -A out | grep fabc-tmp || true); do
+        # the linker runs in its own process group: let it finish first
+        while pgrep -f "fabc-tmp\.$pid\." >/dev/null; do sleep 0.2; done
+        for f in $(ls -A out | grep tmp || true); do
           case $f in .m.so.fabc-tmp.*|.m.h.fabc-tmp.*) ;; *) fail "unrecognisable leftover $f" ;; esac
         done
         "$FABC" build "$TINY" --target cpu -o out/m.so || fail "rebuild"
@@ -221,11 +223,11 @@ kill_build_cpu)
     done
   done ;;
 kill_sample)
-  "$FABC" sample --space "$SPACE" -n 4 --measure fpga -o full.jsonl 2>/dev/null || fail "sample"
+  "$FABC" sample --space "$SPACE" -n 3 --measure fpga -o full.jsonl 2>/dev/null || fail "sample"
   for sig in TERM KILL; do
-    for t in 0.3 1 2 4; do
+    for t in 0.5 2; do
       rm -f out/d.jsonl
-      "$FABC" sample --space "$SPACE" -n 4 --measure fpga -o out/d.jsonl 2>/dev/null &
+      "$FABC" sample --space "$SPACE" -n 3 --measure fpga -o out/d.jsonl 2>/dev/null &
       pid=$!
       sleep $t
       kill -$sig $pid 2>/dev/null
@@ -233,7 +235,7 @@ kill_sample)
       # complete lines are a prefix of the full run; a torn tail is possible
       # only after SIGKILL, and the next run continues over it
       [ $sig = KILL ] || whole_lines out/d.jsonl
-      "$FABC" sample --space "$SPACE" -n 4 --measure fpga -o out/d.jsonl 2>/dev/null || fail "resume"
+      "$FABC" sample --space "$SPACE" -n 3 --measure fpga -o out/d.jsonl 2>/dev/null || fail "resume"
       same full.jsonl out/d.jsonl
     done
   done ;;
