@@ -177,8 +177,8 @@ static fab_out *open_header(const char *out_path, const fab_module *m, fab_diag 
     fab_out_abort(o); /* a full disk shows here, before the model is replaced */
     o = NULL;
   }
-  if (!hp || !text) fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
-  else if (!o) fab_error(d, (fab_loc){0}, "cpu backend: %s", err);
+  if (!hp || (!text && fab_diag_count(d) == 0)) fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
+  else if (text && !o) fab_error(d, (fab_loc){0}, "cpu backend: %s", err);
   free(hp);
   free(text);
   return o;
