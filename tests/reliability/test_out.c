@@ -3,6 +3,7 @@
  * cuts the log back to its last whole line; a log left empty is removed;
  * temporaries of dead processes are swept, live ones kept; SIGTERM removes
  * the temporaries being written.  ctest: reliability.writer. */
+#include "check.h" /* tests/weights: CHECK */
 #include "fab_out.h"
 
 #include <dirent.h>
@@ -15,14 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c)                                                              \
-  do {                                                                        \
-    if (!(c)) {                                                               \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      failures++;                                                             \
-    }                                                                         \
-  } while (0)
+int check_failures;
+const char *check_tmpdir; /* unused: this test has its own folder */
 
 static char dir[4096];
 
@@ -205,7 +200,7 @@ int main(int argc, char **argv) {
   test_log();
   test_sweep();
   test_signal();
-  if (failures) fprintf(stderr, "%d checks failed\n", failures);
+  if (check_failures) fprintf(stderr, "%d checks failed\n", check_failures);
   else printf("ok\n");
-  return failures ? 1 : 0;
+  return check_failures ? 1 : 0;
 }
