@@ -20,7 +20,6 @@ TINY=$ROOT/examples/tiny.fab
 CFG=$ROOT/configs/small.json
 SPACE=$ROOT/spaces/latbench.json
 
-snap() { (cd out && for f in $(ls -A); do cksum "$f"; done) >"$1"; }
 no_temporaries() {
   left=$(ls -A out | grep 'tmp' || true)
   [ -z "$left" ] || fail "temporaries left: $left"
