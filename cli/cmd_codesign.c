@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "codesign.h"
+#include "fab_out.h"
 #include "fab_tensor.h"
 #include "fbin.h"
 #include "ir.h"
@@ -52,25 +53,24 @@ static int run_sample(const cli_args *a) {
     free(keys);
     return finish(d, true);
   }
-  if (nk > 0) {
-    if (truncate(out, bytes) != 0) {
-      free(keys);
-      fab_diag_free(d);
-      return cli_user_error("cannot write '%s'", out);
-    }
-    fprintf(stderr, "resuming: %d of %d models already in %s\n", nk, o.count, out);
-  }
+  if (nk > 0) fprintf(stderr, "resuming: %d of %d models already in %s\n", nk, o.count, out);
   o.resume_keys = keys;
   o.nresume = nk;
-  FILE *f = fopen(out, nk > 0 ? "a" : "w");
-  if (!f) {
+  /* Append-only: every line is checked; a failed write leaves the
+   * complete lines (its torn tail is cut) for the next run to continue. */
+  char err[512];
+  fab_log *log = fab_log_open(out, nk > 0 ? bytes : 0, err, sizeof err);
+  if (!log) {
     free(keys);
     fab_diag_free(d);
-    return cli_user_error("cannot write '%s'", out);
+    return cli_user_error("%s", err);
   }
-  bool ok = fab_cd_sample(&s, &o, f, d);
+  bool ok = fab_cd_sample(&s, &o, fab_log_file(log), d);
   fab_cd_progress_end(&line);
-  if (fclose(f) != 0) ok = false;
+  if (fab_log_close(log, err, sizeof err) != FAB_OK) {
+    fab_error(d, (fab_loc){0}, "%s", err);
+    ok = false;
+  }
   free(keys);
   return finish(d, ok);
 }
@@ -302,17 +302,14 @@ static int run_codesign(const cli_args *a) {
       printf("note: no evaluated pair fits the device %s (fabc resources --accel shows an accelerator's use)\n",
              s.base.device);
     const char *csv = cli_str(a, "o", NULL), *svg = cli_str(a, "plot", NULL);
-    if (csv) {
-      FILE *f = fopen(csv, "w");
-      ok = f && fab_cd_write_csv(&s, r.evals, r.nevals, front, nf, f);
-      if (f && fclose(f) != 0) ok = false;
-    }
-    if (ok && svg) {
-      FILE *f = fopen(svg, "w");
-      ok = f && fab_cd_write_svg(r.evals, r.nevals, front, nf, s.name, f);
-      if (f && fclose(f) != 0) ok = false;
-    }
-    if (!ok) fab_error(d, (fab_loc){0}, "cannot write the front");
+    char err[512];
+    fab_out *f = csv ? fab_out_open(csv, err, sizeof err) : NULL;
+    if (f) fab_cd_write_csv(&s, r.evals, r.nevals, front, nf, fab_out_file(f));
+    ok = !csv || (f && fab_out_commit(f, err, sizeof err) == FAB_OK);
+    f = ok && svg ? fab_out_open(svg, err, sizeof err) : NULL;
+    if (f) fab_cd_write_svg(r.evals, r.nevals, front, nf, s.name, fab_out_file(f));
+    ok = ok && (!svg || (f && fab_out_commit(f, err, sizeof err) == FAB_OK));
+    if (!ok) fab_error(d, (fab_loc){0}, "cannot write the front: %s", err);
     free(front);
     fab_cd_search_result_free(&r);
   }

@@ -1,7 +1,9 @@
 /* main.c — the fabc driver: finds the subcommand, parses its options from
  * its table, prints help, and runs it. */
 #include "cli.h"
+#include "fab_out.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,7 +159,16 @@ bool cli_int(const cli_args *a, const char *name, int64_t dflt, int64_t lo, int6
   return true;
 }
 
+/* Output to standard output that did not reach it (a full disk) is an
+ * error, not a success. */
+static int check_stdout(int rc) {
+  if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EXIT_OK)
+    return cli_user_error("cannot write the standard output: %s", strerror(errno ? errno : EIO));
+  return rc;
+}
+
 int main(int argc, char **argv) {
+  fab_out_cleanup_on_signals(); /* SIGINT/SIGTERM remove the temporaries being written */
   if (argc < 2) {
     print_global_help(stderr);
     return EXIT_USAGE;
@@ -196,5 +207,5 @@ int main(int argc, char **argv) {
   cli_args a;
   int rc = parse_args(cmd, argc - 2, argv + 2, &a);
   if (rc != EXIT_OK) return rc;
-  return cmd->run(&a);
+  return check_stdout(cmd->run(&a));
 }

@@ -10,6 +10,7 @@
  * after every pass), time-passes, stop-after, and a crash reproducer: when
  * a pass fails or its output does not verify, the module as it was before
  * that pass and the rest of the pipeline are written to reproducer_dir. */
+#include "fab_out.h"
 #include "pass_internal.h"
 
 #include <errno.h>
@@ -351,25 +352,24 @@ static void restore_snapshot(fab_module *m, const snapshot *s) {
 
 static void write_reproducer(fab_module *m, const char *dir, const char *pipeline,
                              const entry *es, int from, int n, fab_diag *d) {
-  char path[4096];
+  char path[4096], err[512];
   fab_loc nl = {0};
   snprintf(path, sizeof path, "%s/fabc-repro.fir", dir);
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    fab_note(d, nl, "could not write the reproducer %s: %s", path, strerror(errno));
+  fab_out *o = fab_out_open(path, err, sizeof err);
+  FILE *f = o ? fab_out_file(o) : NULL;
+  if (f) fab_print_module(f, m, FAB_PRINT_LOCS);
+  if (!o || fab_out_commit(o, err, sizeof err) != FAB_OK) {
+    fab_note(d, nl, "could not write the reproducer: %s", err);
     return;
   }
-  fab_print_module(f, m, FAB_PRINT_LOCS);
-  fclose(f);
   snprintf(path, sizeof path, "%s/fabc-repro.pipeline", dir);
-  f = fopen(path, "w");
-  if (!f) {
-    fab_note(d, nl, "could not write %s: %s", path, strerror(errno));
+  size_t start = es[from].start, end = es[n - 1].end;
+  if (!(o = fab_out_open(path, err, sizeof err)) ||
+      (fab_out_printf(o, "%.*s\n", (int)(end - start), pipeline + start),
+       fab_out_commit(o, err, sizeof err) != FAB_OK)) {
+    fab_note(d, nl, "could not write the reproducer: %s", err);
     return;
   }
-  size_t start = es[from].start, end = es[n - 1].end;
-  fprintf(f, "%.*s\n", (int)(end - start), pipeline + start);
-  fclose(f);
   fab_note(d, nl,
            "reproducer: %s/fabc-repro.fir is the IR before pass '%s'; "
            "%s/fabc-repro.pipeline the rest of the pipeline",

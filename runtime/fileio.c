@@ -2,10 +2,11 @@
  *
  * Contract: reads never go past the size the file had when opened (a file
  * that shrinks meanwhile is an I/O error, not a short buffer).  Writes go
- * to a temporary file in the destination's folder, are fsync'ed, and are
- * renamed over the destination, so readers see the old file or the whole
- * new one; on any failure the temporary is removed and the old file is
- * untouched. */
+ * through fab_out (fab_out.h): a temporary file in the destination's
+ * folder, fsync'ed and renamed over the destination, so readers see the
+ * old file or the whole new one; on any failure the temporary is removed
+ * and the old file is untouched. */
+#include "fab_out.h"
 #include "fab_tensor_internal.h"
 
 #include <errno.h>
@@ -65,68 +66,12 @@ fab_status fab_rfile_read(const fab_rfile *f, uint64_t off, void *dst, size_t le
   return FAB_OK;
 }
 
-static bool write_all(int fd, const void *data, size_t len) {
-  const char *p = data;
-  while (len > 0) {
-    size_t want = len > ((size_t)1 << 30) ? (size_t)1 << 30 : len;
-    ssize_t w = write(fd, p, want);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    len -= (size_t)w;
-  }
-  return true;
-}
-
-/* Best effort: make the rename itself durable. */
-static void sync_parent_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-  if (!dir) return;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
-  free(dir);
-}
-
 fab_status fab_write_chunks_atomic(const char *path, const fab_chunk *chunks, int n, char *err,
                                    size_t errlen) {
-  if (!path || !*path) return fab_fail(err, errlen, FAB_E_ARG, "no output file name given");
-  static const char suffix[] = ".tmp.XXXXXX";
-  size_t pl = strlen(path);
-  char *tmp = malloc(pl + sizeof suffix);
-  if (!tmp) return fab_fail(err, errlen, FAB_E_NOMEM, "%s: out of memory", path);
-  memcpy(tmp, path, pl);
-  memcpy(tmp + pl, suffix, sizeof suffix);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    int e = errno;
-    free(tmp);
-    return fab_fail(err, errlen, FAB_E_IO, "%s: cannot create a temporary file next to it: %s",
-                    path, strerror(e));
-  }
-  /* mkstemp makes the file 0600; a weights file is ordinary data. */
-  int e = 0;
-  const char *what = "write";
-  if (fchmod(fd, 0644) != 0) e = errno, what = "chmod";
-  for (int i = 0; i < n && !e; i++)
-    if (chunks[i].len && !write_all(fd, chunks[i].data, chunks[i].len)) e = errno, what = "write";
-  if (!e && fsync(fd) != 0) e = errno, what = "fsync";
-  if (close(fd) != 0 && !e) e = errno, what = "close";
-  if (!e && rename(tmp, path) != 0) e = errno, what = "rename";
-  if (e) {
-    unlink(tmp);
-    free(tmp);
-    return fab_fail(err, errlen, FAB_E_IO, "%s: %s failed: %s (old file left untouched)", path,
-                    what, strerror(e));
-  }
-  free(tmp);
-  sync_parent_dir(path);
-  return FAB_OK;
+  fab_out *o = fab_out_open(path, err, errlen);
+  if (!o) return path && *path ? FAB_E_IO : FAB_E_ARG;
+  for (int i = 0; i < n; i++) fab_out_write(o, chunks[i].data, chunks[i].len);
+  return fab_out_commit(o, err, errlen);
 }
 
 fab_status fab_write_file_atomic(const char *path, const void *data, size_t len, char *err,

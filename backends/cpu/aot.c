@@ -4,6 +4,7 @@
  * The .so is linked with `cc -shared` run directly (posix_spawnp, no
  * shell), so paths with spaces or quotes are safe. */
 #include "cpu_internal.h"
+#include "fab_out.h"
 
 #include <errno.h>
 #include <spawn.h>
@@ -16,33 +17,61 @@
 
 extern char **environ;
 
-/* Writes `path`; messages name `shown` (the output the user asked for). */
-static bool emit_file(LLVMModuleRef mod, const cg_target *t, LLVMCodeGenFileType ft,
-                      const char *path, const char *shown, fab_diag *d) {
+/* Writes the module as `kind` (IR text, assembly or an object) to o.  Code
+ * is generated into memory, so that a disk error is ours to report (by
+ * fab_out_commit), not LLVM's to abort on; messages name `shown`. */
+static bool emit_to(fab_out *o, LLVMModuleRef mod, const cg_target *t, fab_cpu_emit_kind kind,
+                    const char *shown, fab_diag *d) {
+  if (kind == FAB_CPU_EMIT_LLVM_IR) {
+    char *text = LLVMPrintModuleToString(mod);
+    if (!text) {
+      fab_error(d, (fab_loc){0}, "cpu backend: out of memory printing '%s'", shown);
+      return false;
+    }
+    fab_out_write(o, text, strlen(text));
+    LLVMDisposeMessage(text);
+    return true;
+  }
   char *msg = NULL;
-  if (LLVMTargetMachineEmitToFile(t->tm, mod, (char *)path, ft, &msg)) {
-    fab_error(d, (fab_loc){0}, "cpu backend: cannot write '%s': %s", shown, msg ? msg : "?");
+  LLVMMemoryBufferRef buf = NULL;
+  LLVMCodeGenFileType ft = kind == FAB_CPU_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile;
+  if (LLVMTargetMachineEmitToMemoryBuffer(t->tm, mod, ft, &msg, &buf)) {
+    fab_error(d, (fab_loc){0}, "cpu backend: cannot generate '%s': %s", shown, msg ? msg : "?");
     LLVMDisposeMessage(msg);
     return false;
   }
+  fab_out_write(o, LLVMGetBufferStart(buf), LLVMGetBufferSize(buf));
+  LLVMDisposeMemoryBuffer(buf);
   return true;
 }
 
-static bool run_cc(const char *obj, const char *out, fab_diag *d) {
+/* Links obj into out; messages name `shown`. */
+static bool run_cc(const char *obj, const char *out, const char *shown, fab_diag *d) {
   const char *cc = getenv("CC");
   if (!cc || !*cc) cc = "cc";
   char *argv[] = {(char *)cc, "-shared", "-o", (char *)out, (char *)obj, "-lm", NULL};
+  /* Its own process group, so that a signal handler can stop the driver
+   * and the linker it runs (fab_out_track_child) before removing their
+   * output. */
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid;
-  int rc = posix_spawnp(&pid, cc, NULL, NULL, argv, environ);
+  int rc = posix_spawnp(&pid, cc, NULL, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     fab_error(d, (fab_loc){0}, "cpu backend: cannot run the linker '%s'", cc);
     return false;
   }
+  fab_out_track_child(pid);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
+  bool waited;
+  while (!(waited = waitpid(pid, &status, 0) == pid) && errno == EINTR) {
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fab_error(d, (fab_loc){0}, "cpu backend: '%s -shared -o %s' failed", cc, out);
+  fab_out_untrack_child(pid);
+  if (!waited || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fab_error(d, (fab_loc){0}, "cpu backend: '%s -shared -o %s' failed", cc, shown);
     return false;
   }
   return true;
@@ -137,13 +166,61 @@ char *fab_cpu_header_text(const fab_module *m, fab_diag *d) {
   return b.s;
 }
 
-static bool write_text(const char *path, const char *text, fab_diag *d) {
-  char err[256];
-  if (fab_write_file_atomic(path, text, strlen(text), err, sizeof err) != FAB_OK) {
-    fab_error(d, (fab_loc){0}, "cpu backend: %s", err);
+/* The model header next to out_path, written to its temporary: committed
+ * after the model itself, so that both change together unless the last
+ * rename fails. */
+static fab_out *open_header(const char *out_path, const fab_module *m, fab_diag *d) {
+  char err[512];
+  char *hp = header_path(out_path), *text = fab_cpu_header_text(m, d);
+  fab_out *o = hp && text ? fab_out_open(hp, err, sizeof err) : NULL;
+  if (o && (fab_out_write(o, text, strlen(text)), fab_out_flush(o, err, sizeof err) != FAB_OK)) {
+    fab_out_abort(o); /* a full disk shows here, before the model is replaced */
+    o = NULL;
+  }
+  if (!hp || (!text && fab_diag_count(d) == 0)) fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
+  else if (text && !o) fab_error(d, (fab_loc){0}, "cpu backend: %s", err);
+  free(hp);
+  free(text);
+  return o;
+}
+
+static bool io_error(const char *err, fab_diag *d) {
+  fab_error(d, (fab_loc){0}, "cpu backend: %s", err);
+  return false;
+}
+
+/* A shared library: the object goes to a temporary that `cc -shared` links
+ * into another (reserved) temporary, `out`. */
+static bool link_shared(fab_out *out, LLVMModuleRef mod, const cg_target *t, const char *out_path,
+                        fab_diag *d) {
+  char err[512];
+  fab_out *obj = fab_out_open(out_path, err, sizeof err);
+  if (!obj) return io_error(err, d);
+  bool ok = emit_to(obj, mod, t, FAB_CPU_EMIT_OBJ, out_path, d);
+  if (ok && fab_out_flush(obj, err, sizeof err) != FAB_OK) ok = io_error(err, d);
+  ok = ok && run_cc(fab_out_temp_path(obj), fab_out_temp_path(out), out_path, d);
+  fab_out_abort(obj);
+  return ok;
+}
+
+/* The module as `kind` at out_path, renamed into place when complete. */
+static bool write_output(LLVMModuleRef mod, const cg_target *t, fab_cpu_emit_kind kind,
+                         const char *out_path, fab_diag *d) {
+  if (kind != FAB_CPU_EMIT_LLVM_IR && kind != FAB_CPU_EMIT_ASM && kind != FAB_CPU_EMIT_OBJ &&
+      kind != FAB_CPU_EMIT_SHARED) {
+    fab_error(d, (fab_loc){0}, "cpu backend: unknown output kind");
     return false;
   }
-  return true;
+  char err[512];
+  bool shared = kind == FAB_CPU_EMIT_SHARED;
+  fab_out *out = shared ? fab_out_reserve(out_path, err, sizeof err) : fab_out_open(out_path, err, sizeof err);
+  if (!out) return io_error(err, d);
+  bool ok = shared ? link_shared(out, mod, t, out_path, d) : emit_to(out, mod, t, kind, out_path, d);
+  if (!ok) {
+    fab_out_abort(out);
+    return false;
+  }
+  return fab_out_commit(out, err, sizeof err) == FAB_OK || io_error(err, d);
 }
 
 bool fab_cpu_emit(const fab_module *lowered, const fab_cpu_options *o, fab_cpu_emit_kind kind,
@@ -162,54 +239,20 @@ bool fab_cpu_emit(const fab_module *lowered, const fab_cpu_options *o, fab_cpu_e
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef mod = cg_build_model(ctx, lowered, o, &t, d);
   bool ok = mod != NULL;
-  /* Every output is written next to its final name and renamed into
-   * place: an interrupted or failed build never leaves a truncated
-   * model.so for a later run to load. */
-  size_t n = strlen(out_path) + 40;
-  char *tmp = malloc(n), *obj = malloc(n);
-  if (ok && (!tmp || !obj)) {
-    fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
-    ok = false;
-  }
-  if (ok) {
-    snprintf(tmp, n, "%s.%ld.tmp", out_path, (long)getpid());
-    snprintf(obj, n, "%s.%ld.tmp.o", out_path, (long)getpid());
-    switch (kind) {
-    case FAB_CPU_EMIT_LLVM_IR: {
-      char *msg = NULL;
-      if (LLVMPrintModuleToFile(mod, tmp, &msg)) {
-        fab_error(d, (fab_loc){0}, "cpu backend: cannot write '%s': %s", out_path, msg ? msg : "?");
-        ok = false;
-      }
-      LLVMDisposeMessage(msg);
-      break;
-    }
-    case FAB_CPU_EMIT_ASM: ok = emit_file(mod, &t, LLVMAssemblyFile, tmp, out_path, d); break;
-    case FAB_CPU_EMIT_OBJ: ok = emit_file(mod, &t, LLVMObjectFile, tmp, out_path, d); break;
-    case FAB_CPU_EMIT_SHARED:
-      ok = emit_file(mod, &t, LLVMObjectFile, obj, out_path, d) && run_cc(obj, tmp, d);
-      unlink(obj);
-      break;
-    default:
-      fab_error(d, (fab_loc){0}, "cpu backend: unknown output kind");
-      ok = false;
-    }
-    if (ok && rename(tmp, out_path) != 0) {
-      fab_error(d, (fab_loc){0}, "cpu backend: cannot write '%s': %s", out_path, strerror(errno));
-      ok = false;
-    }
-    if (!ok) unlink(tmp);
-  }
+  /* Every output is written to a temporary next to its final name and
+   * renamed into place (fab_out.h): an interrupted or failed build never
+   * leaves a truncated model.so for a later run to load. */
+  fab_out *hdr = NULL;
+  if (ok && (kind == FAB_CPU_EMIT_OBJ || kind == FAB_CPU_EMIT_SHARED))
+    ok = (hdr = open_header(out_path, lowered, d)) != NULL;
+  if (ok) ok = write_output(mod, &t, kind, out_path, d);
   if (mod) LLVMDisposeModule(mod);
-  free(tmp);
-  free(obj);
   LLVMContextDispose(ctx);
   cg_target_dispose(&t);
-  if (ok && (kind == FAB_CPU_EMIT_OBJ || kind == FAB_CPU_EMIT_SHARED)) {
-    char *hp = header_path(out_path), *text = fab_cpu_header_text(lowered, d);
-    ok = hp && text && write_text(hp, text, d);
-    free(hp);
-    free(text);
+  if (hdr && !ok) fab_out_abort(hdr);
+  if (hdr && ok) {
+    char err[512];
+    ok = fab_out_commit(hdr, err, sizeof err) == FAB_OK || io_error(err, d);
   }
   return ok;
 }

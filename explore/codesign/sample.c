@@ -204,14 +204,14 @@ bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *
     fab_module_free(mod);
     char *line = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    if (!line || fprintf(out, "%s\n", line) < 0) {
+    /* the line counts once it reached the file: a full disk stops here */
+    if (!line || fprintf(out, "%s\n", line) < 0 || fflush(out) != 0 || ferror(out)) {
       free(line);
-      fab_error(d, (fab_loc){0}, "cannot write the data set");
+      fab_error(d, (fab_loc){0}, "cannot write the data set after %d models", done);
       ok = false;
       break;
     }
     free(line);
-    fflush(out);
     seen[done++] = key;
     if (o->progress) o->progress(&(fab_cd_progress){"sample", done, o->count, 0}, o->user);
   }

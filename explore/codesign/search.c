@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "codesign.h"
+#include "fab_out.h"
 
 static const char *strategy_names[] = {"exhaustive", "random", "evolution", "rl-combined",
                                        "rl-phase", "rl-separate"};
@@ -56,7 +57,8 @@ typedef struct state {
   fab_cd_result *cache; /* results read back from the log */
   int64_t ncache, cache_cap;
   kmap cmap;           /* key -> index in cache */
-  FILE *log;
+  fab_log *logf; /* the evaluation log (fab_out.h) */
+  FILE *log;     /* its stream */
   uint64_t rng;
   int64_t next_trace;
   fab_cd_search_result *out;
@@ -177,6 +179,21 @@ static void log_line(FILE *f, const fab_cd_result *r) {
           r->fits, r->perf_per_area, r->params, r->macs);
 }
 
+/* Bytes of f up to and including its last '\n': a killed writer's torn
+ * last line is cut before appending, so that it cannot merge with the next. */
+static long long complete_bytes(FILE *f) {
+  rewind(f);
+  char buf[1 << 16];
+  long long pos = 0, keep = 0;
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    const char *nl = memrchr(buf, '\n', n);
+    if (nl) keep = pos + (nl - buf) + 1;
+    pos += (long long)n;
+  }
+  return keep;
+}
+
 /* Reads back a previous run's log (a torn last line is ignored) and opens
  * it for appending. */
 static bool open_log(state *st, const char *path) {
@@ -217,15 +234,17 @@ static bool open_log(state *st, const char *path) {
       st->ncache++;
     }
     free(line);
-    fclose(f);
   }
+  long long keep = f ? complete_bytes(f) : 0;
+  if (f) fclose(f);
   if (st->o->shard != 0) return true; /* one writer */
-  st->log = fopen(path, "a");
-  if (!st->log) {
-    fab_error(st->d, (fab_loc){0}, "cannot append to evaluation log '%s'", path);
+  char err[512];
+  if (!(st->logf = fab_log_open(path, keep, err, sizeof err))) {
+    fab_error(st->d, (fab_loc){0}, "cannot append to the evaluation log: %s", err);
     return false;
   }
-  if (!f) fputs(header, st->log);
+  st->log = fab_log_file(st->logf);
+  if (keep == 0) fputs(header, st->log);
   return true;
 }
 
@@ -380,7 +399,11 @@ static bool eval_keys(state *st, const int64_t *keys, int k, int64_t *idx) {
     free(run);
     free(rtmp);
     free(order);
-    if (st->log) fflush(st->log);
+    if (st->log && fflush(st->log) != 0 && !st->failed) {
+      /* fab_log_close names the file and the error */
+      fab_error(st->d, (fab_loc){0}, "the search stopped: the evaluation log could not be written");
+      st->failed = true;
+    }
     record_trace(st);
     if (st->o->progress)
       st->o->progress(&(fab_cd_progress){"search", st->n, st->budget, 0}, st->o->user);
@@ -742,7 +765,11 @@ bool fab_cd_search(const fab_cd_space *s, fab_cd_evaluator *e, const fab_cd_sear
     }
     ok = !st.failed;
   }
-  if (st.log) fclose(st.log);
+  char err[512];
+  if (st.logf && fab_log_close(st.logf, err, sizeof err) != FAB_OK) {
+    fab_error(d, (fab_loc){0}, "%s", err);
+    ok = false;
+  }
   kfree(&st.map);
   kfree(&st.cmap);
   free(st.cache);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "codesign.h"
+#include "fab_out.h"
 #include "predict.h"
 #include "tool.h"
 #ifdef FAB_CD_HAVE_MPI
@@ -98,15 +99,19 @@ static int cmd_sample(int argc, char **argv, fab_diag *d) {
   o.cpu_repeats = atoi(arg(argc, argv, "--repeats", "7"));
   o.progress = progress;
   const char *path = arg(argc, argv, "-o", NULL);
-  FILE *f = path ? fopen(path, "w") : stdout;
-  if (!f) {
-    fab_error(d, (fab_loc){0}, "cannot write '%s'", path);
+  char err[512];
+  fab_log *log = path ? fab_log_open(path, 0, err, sizeof err) : NULL;
+  if (path && !log) {
+    fab_error(d, (fab_loc){0}, "%s", err);
     return 1;
   }
   double t0 = now_s();
-  bool ok = fab_cd_sample(&s, &o, f, d);
+  bool ok = fab_cd_sample(&s, &o, log ? fab_log_file(log) : stdout, d);
   progress_end();
-  if (path) fclose(f);
+  if (log && fab_log_close(log, err, sizeof err) != FAB_OK) {
+    fab_error(d, (fab_loc){0}, "%s", err);
+    ok = false;
+  }
   fprintf(stderr, "sampled %d models in %.1f s\n", o.count, now_s() - t0);
   return ok ? 0 : 1;
 }
@@ -297,16 +302,14 @@ static bool write_outputs(const fab_cd_space *s, const fab_cd_search_result *r, 
   int64_t *front;
   int nf = fab_cd_pareto(r->evals, r->nevals, fab_cd_front_of(s), &front);
   bool ok = true;
-  if (csv) {
-    FILE *f = fopen(csv, "w");
-    ok = f && fab_cd_write_csv(s, r->evals, r->nevals, front, nf, f);
-    if (f) fclose(f);
-  }
-  if (svg && ok) {
-    FILE *f = fopen(svg, "w");
-    ok = f && fab_cd_write_svg(r->evals, r->nevals, front, nf, title, f);
-    if (f) fclose(f);
-  }
+  char err[512];
+  fab_out *f = csv ? fab_out_open(csv, err, sizeof err) : NULL;
+  if (f) fab_cd_write_csv(s, r->evals, r->nevals, front, nf, fab_out_file(f));
+  ok = !csv || (f && fab_out_commit(f, err, sizeof err) == FAB_OK);
+  f = svg && ok ? fab_out_open(svg, err, sizeof err) : NULL;
+  if (f) fab_cd_write_svg(r->evals, r->nevals, front, nf, title, fab_out_file(f));
+  ok = ok && (!svg || (f && fab_out_commit(f, err, sizeof err) == FAB_OK));
+  if (!ok) fprintf(stderr, "fab-codesign: %s\n", err);
   free(front);
   return ok;
 }
@@ -463,9 +466,15 @@ typedef struct hvline {
   double x[64], y[64];
 } hvline;
 
-static void write_hv_svg(const char *path, const hvline *l, int nl, int64_t budget) {
-  FILE *f = fopen(path, "w");
-  if (!f) return;
+static bool write_hv_svg(const char *path, const hvline *l, int nl, int64_t budget) {
+  char err[512];
+  fab_out *o = fab_out_open(path, err, sizeof err);
+  FILE *f = o ? fab_out_file(o) : NULL;
+  if (!f) {
+    fab_out_abort(o);
+    fprintf(stderr, "fab-codesign: %s\n", o ? "out of memory" : err);
+    return false;
+  }
   const double W = 720, H = 440, L = 70, R = 170, T = 40, B = 55;
   const char *col[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
   fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
@@ -497,7 +506,9 @@ static void write_hv_svg(const char *path, const hvline *l, int nl, int64_t budg
 #undef PX
 #undef PY
   fprintf(f, "</svg>\n");
-  fclose(f);
+  if (fab_out_commit(o, err, sizeof err) == FAB_OK) return true;
+  fprintf(stderr, "fab-codesign: %s\n", err);
+  return false;
 }
 
 /* The docs/codesign.md study: the exhaustive front, every strategy at a
@@ -546,7 +557,10 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
   int64_t budget = (int64_t)(frac * (double)ex.nevals);
   if (budget < 64) budget = 64;
   snprintf(path, sizeof path, "%s/%s-trace.csv", dir, s.name);
-  FILE *tr = g_rank == 0 ? fopen(path, "w") : NULL;
+  char err[512];
+  fab_out *tro = g_rank == 0 ? fab_out_open(path, err, sizeof err) : NULL;
+  if (g_rank == 0 && !tro) fprintf(stderr, "fab-codesign: %s\n", err);
+  FILE *tr = tro ? fab_out_file(tro) : NULL;
   if (tr) fprintf(tr, "strategy,seed,evaluations,hypervolume_ratio\n");
   if (g_rank == 0)
     printf("budget %lld evaluations (%.2f%% of the canonical points), %d seeds\n", (long long)budget,
@@ -568,7 +582,10 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
       fab_cd_search_result r;
       bool searched = fab_cd_search(&s, e, &so, &r, d);
       progress_end();
-      if (!searched) return 1;
+      if (!searched) {
+        fab_out_abort(tro);
+        return 1;
+      }
       double hv = fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(&s), &ref);
       int64_t *f;
       int nf = fab_cd_pareto(r.evals, r.nevals, fab_cd_front_of(&s), &f);
@@ -598,16 +615,17 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
              "(mean of %d seeds, %.2f s per run)\n", fab_cd_strategy_name((fab_cd_strategy)st),
              hv_sum / seeds, 100 * rec_sum / seeds, seeds, t_sum / seeds);
   }
-  if (tr) fclose(tr);
+  bool wrote = !tro || fab_out_commit(tro, err, sizeof err) == FAB_OK;
+  if (!wrote) fprintf(stderr, "fab-codesign: %s\n", err);
   snprintf(path, sizeof path, "%s/%s-hv.svg", dir, s.name);
-  if (g_rank == 0) write_hv_svg(path, lines, nlines, budget);
+  if (g_rank == 0 && !write_hv_svg(path, lines, nlines, budget)) wrote = false;
 
   if (g_rank == 0) compare_sequential(&s, &ex);
   if (g_rank == 0) tool_print_acc_stats(e);
   free(tf);
   fab_cd_search_result_free(&ex);
   fab_cd_evaluator_free(e);
-  return 0;
+  return wrote ? 0 : 1;
 }
 
 /* ---- predictor-driven against measurement-driven search ----------------------- */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "codesign.h"
+#include "fab_out.h"
 #include "predict.h"
 #include "tool.h"
 
@@ -143,7 +144,10 @@ int tool_cmd_accuracy(int argc, char **argv, fab_cd_progress_fn progress, fab_di
   for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
 
   const char *csv = arg(argc, argv, "--csv", NULL);
-  FILE *f = csv ? fopen(csv, "w") : NULL;
+  char err[512];
+  fab_out *fo = csv ? fab_out_open(csv, err, sizeof err) : NULL;
+  if (csv && !fo) fprintf(stderr, "fab-codesign: %s\n", err);
+  FILE *f = fo ? fab_out_file(fo) : NULL;
   if (f) fprintf(f, "model,trained,proxy,standin\n");
   double *col[3];
   for (int k = 0; k < 3; k++) col[k] = malloc(sizeof(double) * (size_t)(n + 1));
@@ -162,7 +166,10 @@ int tool_cmd_accuracy(int argc, char **argv, fab_cd_progress_fn progress, fab_di
     for (int k = 0; k < 3 && col[k]; k++) col[k][m] = j.acc[3 * i + k];
     m++;
   }
-  if (f) fclose(f);
+  if (fo && fab_out_commit(fo, err, sizeof err) != FAB_OK) {
+    fprintf(stderr, "fab-codesign: %s\n", err);
+    csv = NULL;
+  }
   int64_t computed, cached;
   double secs;
   fab_cd_evaluator_acc_stats(j.e[0], &computed, &cached, &secs);
@@ -174,7 +181,7 @@ int tool_cmd_accuracy(int argc, char **argv, fab_cd_progress_fn progress, fab_di
            fab_pred_spearman(col[0], col[1], m), fab_pred_kendall(col[0], col[1], m),
            fab_pred_spearman(col[0], col[2], m), fab_pred_kendall(col[0], col[2], m));
   for (int k = 0; k < 3; k++) free(col[k]);
-  rc = m == n ? 0 : 1;
+  rc = m == n && (csv || !arg(argc, argv, "--csv", NULL)) ? 0 : 1;
 out2:
   free(keys);
   free(j.acc);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "codesign.h"
+#include "fab_out.h"
 
 static const char *arg(int argc, char **argv, const char *name, const char *dflt) {
   for (int i = 0; i + 1 < argc; i++)
@@ -29,6 +30,8 @@ int main(int argc, char **argv) {
   fab_cd_space s;
   int rc = 1;
   FILE *in = NULL, *out = NULL;
+  fab_out *fo = NULL;
+  char err[512];
   char *line = NULL;
   size_t cap = 0;
   int repeats = atoi(arg(argc, argv, "--repeats", "7")), warmup = atoi(arg(argc, argv, "--warmup", "2"));
@@ -37,9 +40,16 @@ int main(int argc, char **argv) {
   if (!times || repeats < 1 || !fab_cd_space_load(argv[1], &s, d)) goto done;
   in = fopen(argv[2], "r");
   const char *op = arg(argc, argv, "-o", NULL);
-  out = op ? fopen(op, "w") : stdout;
-  if (!in || !out) {
-    fab_error(d, (fab_loc){0}, "cannot open the input or the output");
+  if (!in) {
+    fab_error(d, (fab_loc){0}, "cannot read '%s'", argv[2]);
+    goto done;
+  }
+  if (op && !(fo = fab_out_open(op, err, sizeof err))) {
+    fab_error(d, (fab_loc){0}, "%s", err);
+    goto done;
+  }
+  if (!(out = fo ? fab_out_file(fo) : stdout)) {
+    fab_error(d, (fab_loc){0}, "out of memory");
     goto done;
   }
   int n = 0;
@@ -87,7 +97,12 @@ done:
   free(line);
   free(times);
   if (in) fclose(in);
-  if (out && out != stdout) fclose(out);
+  if (fo && rc == 0 && fab_out_commit(fo, err, sizeof err) != FAB_OK) {
+    fab_error(d, (fab_loc){0}, "%s", err);
+    rc = 1;
+  } else if (fo && rc != 0) {
+    fab_out_abort(fo);
+  }
   fab_diag_print(d, stderr);
   fab_diag_free(d);
   return rc;

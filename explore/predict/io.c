@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fab_tensor.h" /* fab_write_file_atomic */
 #include "predict_internal.h"
 
 static const char *kind_names[] = {"gcn", "macs", "lut", "brp"};
@@ -43,10 +44,12 @@ bool fab_pred_save(const fab_predictor *p, const char *path, fab_diag *d) {
     json_object_set_new(j, "rate", darray(p->rate, FAB_PRED_NOPS));
     json_object_set_new(j, "bias", json_real(p->lut_bias));
   }
-  int rc = json_dump_file(j, path, JSON_COMPACT);
+  char *text = json_dumps(j, JSON_COMPACT), err[512];
   json_decref(j);
-  if (rc) fab_error(d, (fab_loc){0}, "cannot write predictor '%s'", path);
-  return rc == 0;
+  bool ok = text && fab_write_file_atomic(path, text, strlen(text), err, sizeof err) == FAB_OK;
+  if (!ok) fab_error(d, (fab_loc){0}, "cannot write predictor: %s", text ? err : "out of memory");
+  free(text);
+  return ok;
 }
 
 static bool get_darray(json_t *a, double *out, int n) {

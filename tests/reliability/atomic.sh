@@ -18,8 +18,6 @@ hdr='{"tokens":{"dtype":"I32","shape":[16],"data_offsets":[0,64]}}'
 { printf "\\$(printf '%03o' ${#hdr})\\000\\000\\000\\000\\000\\000\\000"; printf '%s' "$hdr"
   i=0; while [ $i -lt 16 ]; do printf '\350\003\000\000'; i=$((i + 1)); done; } >badids.safetensors
 
-# snapshot: names, sizes and checksums of everything in out/
-snap() { (cd out && for f in $(ls -A); do cksum "$f"; done) >"$1"; }
 # fails_cleanly OUTFILE CMD...: CMD must fail with exit 1; out/ must be
 # unchanged (old file intact, nothing new: no output, no temporary)
 fails_cleanly() {

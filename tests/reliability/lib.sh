@@ -3,6 +3,8 @@
 #                                      (never a signal: 134 abort, 139 segv,
 #                                      137 OOM kill) and stderr matching REGEX
 #   same FILE1 FILE2                   byte-identical files
+#   snap FILE                          names, sizes and checksums of
+#                                      everything in out/, into FILE
 set -u
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -22,3 +24,5 @@ expect_error() {
 same() {
   cmp -s "$1" "$2" || fail "$1 and $2 differ"
 }
+
+snap() { (cd out && for f in $(ls -A); do cksum "$f"; done) >"$1"; }

@@ -257,7 +257,7 @@ void test_atomic(void) {
   got = get_file(path, &len);
   CHECK(got && len == 4 && !memcmp(got, "old!", 4));
   free(got);
-  CHECK(count_entries(check_tmpdir, ".tmp.") == 0);
+  CHECK(count_entries(check_tmpdir, ".fabc-tmp.") == 0);
 
   /* The destination is a folder: rename fails, the folder and its content
    * stay, no temporary left. */
@@ -269,7 +269,7 @@ void test_atomic(void) {
   put_file(inner, "k", 1);
   CHECK_ST(fab_write_file_atomic(dir, data, 10, err, sizeof err), FAB_E_IO);
   CHECK(stat(inner, &st) == 0 && st.st_size == 1);
-  CHECK(count_entries(check_tmpdir, ".tmp.") == 0);
+  CHECK(count_entries(check_tmpdir, ".fabc-tmp.") == 0);
 
   /* Replacing works and an empty write makes an empty file. */
   CHECK_ST(fab_write_file_atomic(path, data, big, err, sizeof err), FAB_OK);

@@ -1,6 +1,7 @@
 /* trace.c — Chrome trace JSON (chrome://tracing, Perfetto): one track per
  * queue plus one per engine; times in microseconds at the
  * configured clock. */
+#include "fab_out.h"
 #include "sim.h"
 
 #include <stdlib.h>
@@ -8,11 +9,10 @@
 
 fab_status fab_fpga_trace_write(const char *path, const fab_fpga_program *p,
                                 const fab_fpga_event *ev, size_t n, char *err, size_t errlen) {
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    if (err && errlen) snprintf(err, errlen, "cannot write trace '%s'", path);
-    return FAB_E_IO;
-  }
+  fab_out *o = fab_out_open(path, err, errlen);
+  if (!o) return FAB_E_IO;
+  FILE *f = fab_out_file(o);
+  if (!f) return fab_out_commit(o, err, errlen); /* reports why */
   static const char *tracks[] = {"DMA load", "butterfly engines (queue)", "attention processor",
                                  "post-processing", "DMA store"};
   double us = 1.0 / p->cfg.clock_mhz;
@@ -33,9 +33,5 @@ fab_status fab_fpga_trace_write(const char *path, const fab_fpga_program *p,
             i + 1 < n ? "," : "");
   }
   fprintf(f, "]}\n");
-  if (fclose(f)) {
-    if (err && errlen) snprintf(err, errlen, "error writing trace '%s'", path);
-    return FAB_E_IO;
-  }
-  return FAB_OK;
+  return fab_out_commit(o, err, errlen);
 }
