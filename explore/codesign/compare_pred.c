@@ -1,0 +1,274 @@
+/* compare_pred.c — latency predictors: a predictor as the search's latency
+ * (fab_cd_predict_point), predictor-driven against measurement-driven
+ * search (`fabc codesign --compare predictor`), and the predictors and
+ * the analytical model compared on a data set (`fabc predictor compare`;
+ * docs/codesign.md, "Predictors"). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cd_compare.h"
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void print_metrics(FILE *out, const char *name, const fab_pred_metrics *m) {
+  fprintf(out, "%-22s n=%-4d  +-1%% %5.1f%%  +-5%% %5.1f%%  +-10%% %5.1f%%  MAPE %6.2f%%  tau %.3f  rho %.3f\n",
+         name, m->n, 100 * m->within1, 100 * m->within5, 100 * m->within10, 100 * m->mape,
+         m->kendall, m->spearman);
+}
+
+static void eval_pred(FILE *out, const char *name, const fab_predictor *p, const fab_pred_sample *const *t, int n) {
+  double *pr = malloc(sizeof(double) * (size_t)n), *tr = malloc(sizeof(double) * (size_t)n);
+  if (!pr || !tr) goto out;
+  fab_pred_rank_scores(p, t, n, pr);
+  for (int i = 0; i < n; i++) tr[i] = t[i]->latency;
+  fab_pred_metrics m;
+  fab_pred_metrics_compute(pr, tr, n, &m);
+  if (fab_pred_get_kind(p) == FAB_PRED_BRP)
+    fprintf(out, "%-22s n=%-4d  (ranking only)                                      tau %.3f  rho %.3f\n",
+           name, n, m.kendall, m.spearman);
+  else print_metrics(out, name, &m);
+out:
+  free(pr);
+  free(tr);
+}
+
+/* The analytical model as a predictor of the target: as it is, and
+ * calibrated by a least-squares fit log t = a + b log analytical on the
+ * training models (what the residual GCN must beat). */
+static void eval_analytical(FILE *out, const fab_pred_sample *const *tr, int ntr, const fab_pred_sample *const *t,
+                            int n) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0, m = 0;
+  for (int i = 0; i < ntr; i++) {
+    if (!(tr[i]->analytical_ms > 0)) continue;
+    double x = log(tr[i]->analytical_ms), y = log(tr[i]->latency);
+    sx += x, sy += y, sxx += x * x, sxy += x * y, m++;
+  }
+  double *raw = malloc(sizeof(double) * (size_t)(n ? n : 1)), *cal = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  double *tv = malloc(sizeof(double) * (size_t)(n ? n : 1));
+  int k = 0;
+  double det = m * sxx - sx * sx;
+  double b = det != 0 ? (m * sxy - sx * sy) / det : 1, a = m > 0 ? (sy - b * sx) / m : 0;
+  for (int i = 0; raw && cal && tv && i < n; i++)
+    if (t[i]->analytical_ms > 0) {
+      raw[k] = t[i]->analytical_ms;
+      cal[k] = exp(a + b * log(t[i]->analytical_ms));
+      tv[k++] = t[i]->latency;
+    }
+  if (k > 1) {
+    fab_pred_metrics mm;
+    fab_pred_metrics_compute(raw, tv, k, &mm);
+    print_metrics(out, "analytical model", &mm);
+    fab_pred_metrics_compute(cal, tv, k, &mm);
+    print_metrics(out, "analytical, calibrated", &mm);
+  }
+  free(raw);
+  free(cal);
+  free(tv);
+}
+
+bool fab_cd_compare_predictors(const char *data, const fab_cd_pred_compare_options *po, fab_diag *d) {
+  FILE *out = po->out ? po->out : stdout;
+  const char *target = po->target;
+  fab_pred_dataset ds;
+  if (!fab_pred_dataset_load(data, target, &ds, d)) return false;
+  int holdout = po->holdout_hidden;
+  int ntrain = po->ntrain;
+  size_t cap = (size_t)(ds.n > 0 ? ds.n : 1);
+  const fab_pred_sample **tr = malloc(sizeof *tr * cap), **va = malloc(sizeof *va * cap),
+                        **te = malloc(sizeof *te * cap), **fam = malloc(sizeof *fam * cap);
+  double *a = malloc(sizeof(double) * cap), *b = malloc(sizeof(double) * cap);
+  int ntr = 0, nva = 0, nte = 0, nfam = 0;
+  bool rc = tr && va && te && fam && a && b;
+  if (!rc) {
+    fab_error(d, (fab_loc){0}, "%s: out of memory for %d samples", data, ds.n);
+    goto out;
+  }
+  /* --shuffle S: another random split (the lines are in draw order, so
+   * the default split is already random; S > 0 draws a different one) */
+  uint64_t sh = po->shuffle;
+  for (int i = ds.n - 1; sh && i > 0; i--) {
+    sh ^= sh << 13, sh ^= sh >> 7, sh ^= sh << 17;
+    int j = (int)(sh % (uint64_t)(i + 1));
+    fab_pred_sample t = ds.s[i];
+    ds.s[i] = ds.s[j], ds.s[j] = t;
+  }
+  /* split: held-out family first; of the rest 80% train, 10% valid, 10% test */
+  int rest = 0;
+  for (int i = 0; i < ds.n; i++) rest += !(holdout && ds.s[i].hidden >= holdout);
+  if (ntrain <= 0 || ntrain > rest * 8 / 10) ntrain = rest * 8 / 10;
+  int nvalid = (rest - ntrain) / 2;
+  for (int i = 0; i < ds.n; i++) {
+    const fab_pred_sample *s = &ds.s[i];
+    if (holdout && s->hidden >= holdout) fam[nfam++] = s;
+    else if (ntr < ntrain) tr[ntr++] = s;
+    else if (nva < nvalid) va[nva++] = s;
+    else te[nte++] = s;
+  }
+  fprintf(out, "data %s target %s: %d train, %d valid, %d test, %d held-out family (hidden >= %d)\n",
+          data, target, ntr, nva, nte, nfam, holdout);
+  /* repeat-measurement noise of the target itself (CPU) */
+  int nrep = 0;
+  for (int i = 0; i < nte; i++)
+    if (te[i]->latency2 > 0) a[nrep] = te[i]->latency, b[nrep++] = te[i]->latency2;
+  if (nrep > 1) {
+    fab_pred_metrics m;
+    fab_pred_metrics_compute(b, a, nrep, &m);
+    print_metrics(out, "repeat measurement", &m);
+  }
+  fab_pred_train_options o = po->train;
+  eval_analytical(out, tr, ntr, te, nte);
+  if (nfam) eval_analytical(out, tr, ntr, fam, nfam);
+  const char *names[] = {"GCN", "MACs linear fit", "per-op lookup table", "BRP (binary relation)"};
+  fab_pred_kind kinds[] = {FAB_PRED_GCN, FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_BRP};
+  int nk = po->select_only ? 0 : (po->no_brp ? 3 : 4);
+  int brp_epochs = po->brp_epochs;
+  for (int k = 0; k < nk; k++) {
+    o.kind = kinds[k];
+    if (o.kind == FAB_PRED_BRP && brp_epochs > 0) o.epochs = brp_epochs;
+    double t0 = now_s();
+    fab_predictor *p = fab_pred_train(tr, ntr, va, nva, &o, d);
+    if (!p) {
+      rc = false;
+      continue;
+    }
+    double tt = now_s() - t0;
+    char nm[64];
+    snprintf(nm, sizeof nm, "%s (test)", names[k]);
+    eval_pred(out, nm, p, te, nte);
+    if (nfam) {
+      snprintf(nm, sizeof nm, "%s (family)", names[k]);
+      eval_pred(out, nm, p, fam, nfam);
+    }
+    fprintf(out, "  trained in %.1f s\n", tt);
+    if (po->save && k == 0 && !fab_pred_save(p, po->save, d)) rc = false;
+    fab_pred_free(p);
+  }
+  if (po->select || po->select_only) {
+    /* iterative data selection: 100 measured models in 5 rounds of 20 */
+    fab_pred_select_options so = {5, 20, o};
+    so.train.kind = FAB_PRED_GCN;
+    int chosen[100];
+    fab_predictor *p = fab_pred_select(tr, ntr, &so, chosen, d);
+    if (p) {
+      double best = INFINITY, best_rand = INFINITY;
+      for (int i = 0; i < 100; i++) best = fmin(best, tr[chosen[i]]->latency);
+      for (int i = 0; i < 100 && i < ntr; i++) best_rand = fmin(best_rand, tr[i]->latency);
+      double pool_best = INFINITY;
+      for (int i = 0; i < ntr; i++) pool_best = fmin(pool_best, tr[i]->latency);
+      fprintf(out, "selection: fastest of 100 chosen %.4g ms (random 100: %.4g ms; pool best %.4g ms)\n",
+             best, best_rand, pool_best);
+      eval_pred(out, "GCN, 100 selected", p, te, nte);
+      fab_pred_free(p);
+    } else rc = false;
+  }
+out:
+  free(a);
+  free(b);
+  free(tr);
+  free(va);
+  free(te);
+  free(fam);
+  fab_pred_dataset_free(&ds);
+  return rc;
+}
+/* ---- predictor-driven against measurement-driven search ----------------------- */
+
+double fab_cd_predict_point(const fab_cd_space *s, const fab_cd_point *p, void *user) {
+  const fab_predictor *pr = user;
+  fab_cd_model m;
+  fab_fpga_config c;
+  fab_cd_point_model(s, p, &m);
+  fab_diag *d = fab_diag_new();
+  double ms = -1;
+  fab_module *mod = fab_cd_point_config(s, p, &c, d) ? fab_cd_model_build(&m, d) : NULL;
+  char *g = mod ? fab_pred_graph_json(mod, d) : NULL;
+  char a[512];
+  snprintf(a, sizeof a, "{\"p_be\":%d,\"p_bu\":%d,\"bw_in\":%d,\"bw_coef\":%d,\"clock_mhz\":%g,"
+           "\"fp16\":%d,\"att_mults\":%d,\"ppu_lanes\":%d}", c.p_be, c.p_bu, c.bw_in, c.bw_coef,
+           c.clock_mhz, c.fp16, c.att_mults, c.ppu_lanes);
+  fab_pred_sample smp;
+  uint64_t cyc;
+  double an = 0;
+  /* the analytical latency feature, as `sample` recorded it */
+  if (mod && !fab_cd_model_latency(mod, &c, &cyc, &an, d)) an = 0;
+  if (g && fab_pred_sample_make(g, a, &smp, d)) {
+    fab_pred_sample_set_analytical(&smp, an);
+    ms = fab_pred_predict(pr, &smp);
+    if (!(ms > 0)) ms = -1;
+    fab_pred_sample_free(&smp);
+  }
+  free(g);
+  fab_module_free(mod);
+  fab_diag_free(d);
+  return ms;
+}
+
+bool fab_cd_compare_predictor_search(const fab_cd_space *sp, const fab_predictor *pr, int64_t bm, int64_t bp,
+                                     uint64_t seed, FILE *out, fab_diag *d) {
+  const fab_cd_space s = *sp;
+  fab_cd_search_options o;
+  fab_cd_search_options_default(&o);
+  o.strategy = FAB_CD_EVOLUTION;
+  o.population = 16;
+  o.threads = 1;
+  o.seed = seed;
+  fab_cd_eval_options sim = {.latency = FAB_CD_LAT_SIM};
+  fab_cd_eval_options pre = {.latency = FAB_CD_LAT_PRED, .predict = fab_cd_predict_point, .predict_user = (void *)pr};
+  fab_cd_evaluator *es = fab_cd_evaluator_new(&s, &sim, d), *ep = fab_cd_evaluator_new(&s, &pre, d);
+  fab_cd_search_result rm, rp;
+  bool ok = es && ep;
+  o.budget = bm;
+  double t0 = now_s();
+  ok = ok && fab_cd_search(&s, es, &o, &rm, d);
+  double tm = now_s() - t0;
+  o.budget = bp;
+  t0 = now_s();
+  ok = ok && fab_cd_search(&s, ep, &o, &rp, d);
+  double tp = now_s() - t0;
+  if (ok) {
+    /* measure the predicted front with the simulator */
+    int64_t *f;
+    int nf = fab_cd_pareto(rp.evals, rp.nevals, fab_cd_front_of(&s), &f);
+    fab_cd_result *meas = calloc((size_t)nf + 1, sizeof *meas);
+    t0 = now_s();
+    int nmeas = 0;
+    for (int i = 0; meas && i < nf; i++) {
+      fab_diag_clear(d);
+      if (fab_cd_evaluate(es, rp.evals[f[i]].key, &meas[nmeas], d)) nmeas++;
+    }
+    double tv = now_s() - t0;
+    fab_diag_clear(d);
+    /* a common box over both measured sets */
+    fab_cd_result *all = malloc(sizeof *all * (size_t)(rm.nevals + nmeas + 1));
+    memcpy(all, rm.evals, sizeof *all * (size_t)rm.nevals);
+    memcpy(all + rm.nevals, meas, sizeof *all * (size_t)nmeas);
+    fab_cd_hv_ref ref;
+    fab_cd_hv_ref_from(all, rm.nevals + nmeas, &ref);
+    double hm = fab_cd_hypervolume(rm.evals, rm.nevals, fab_cd_front_of(&s), &ref);
+    double hp = fab_cd_hypervolume(meas, nmeas, s.require_fit, &ref);
+    double hb = fab_cd_hypervolume(all, rm.nevals + nmeas, s.require_fit, &ref);
+    double err = 0;
+    for (int i = 0, j = 0; i < nf && j < nmeas; i++)
+      if (rp.evals[f[i]].key == meas[j].key) err += fabs(rp.evals[f[i]].latency_ms / meas[j].latency_ms - 1), j++;
+    fprintf(out, "measurement-driven (simulator), %lld evaluations: %.1f s, hypervolume %.4f\n",
+           (long long)rm.nevals, tm, hm);
+    fprintf(out, "predictor-driven (GCN), %lld evaluations: %.1f s search + %.1f s to simulate its %d-point "
+           "front (%d simulated): hypervolume %.4f of the measured front; mean |pred/sim - 1| on the "
+           "front %.1f%%\n", (long long)rp.nevals, tp, tv, nf, nmeas, hp, nmeas ? 100 * err / nmeas : 0);
+    fprintf(out, "union of both: hypervolume %.4f\n", hb);
+    free(all);
+    free(meas);
+    free(f);
+    fab_cd_search_result_free(&rm);
+    fab_cd_search_result_free(&rp);
+  }
+  fab_cd_evaluator_free(es);
+  fab_cd_evaluator_free(ep);
+  return ok;
+}
