@@ -21,6 +21,9 @@ typedef struct run {
   fab_cd_search_options so;
   fab_cd_progress_line line;
   int rank, size;
+  /* the numbers of the --compare modes */
+  double frac;
+  int64_t seeds, max_models, every, measure_budget;
   fab_diag *d;
 } run;
 
@@ -145,10 +148,8 @@ static bool search(run *r, fab_cd_evaluator *e) {
 }
 
 static bool compare_strategies(run *r, fab_cd_evaluator *e) {
-  int64_t seeds;
-  fab_cd_study_options o = {.search = r->so, .line = &r->line, .out = r->rank == 0 ? stdout : NULL};
-  if (!cd_double(r->a, "frac", 0.01, 0, 1, &o.frac) || !cli_int(r->a, "seeds", 3, 1, 1000, &seeds)) return false;
-  o.seeds = (int)seeds;
+  fab_cd_study_options o = {.frac = r->frac, .seeds = (int)r->seeds, .search = r->so, .line = &r->line,
+                           .out = r->rank == 0 ? stdout : NULL};
   o.out_dir = cli_str(r->a, "out-dir", ".");
   bool ok = fab_cd_compare_strategies(&r->s, e, &o, r->d);
   if (ok && r->rank == 0) print_acc_stats(e);
@@ -156,19 +157,14 @@ static bool compare_strategies(run *r, fab_cd_evaluator *e) {
 }
 
 static bool compare_accuracy(run *r) {
-  int64_t max_models, every;
-  if (!cli_int(r->a, "max-models", 100, 1, INT32_MAX, &max_models) || !cli_int(r->a, "every", 1, 1, INT32_MAX, &every))
-    return false;
-  fab_cd_acc_compare_options o = {(int)max_models, (int)every, r->so.threads, cli_str(r->a, "o", NULL), &r->line,
+  fab_cd_acc_compare_options o = {(int)r->max_models, (int)r->every, r->so.threads, cli_str(r->a, "o", NULL), &r->line,
                                   stdout};
   return fab_cd_compare_accuracy(&r->s, &r->eo, &o, r->d);
 }
 
 static bool compare_predictor(run *r, const fab_predictor *pr) {
-  int64_t meas;
-  if (!cli_int(r->a, "measure-budget", 100, 1, INT64_MAX, &meas)) return false;
   int64_t pred = cli_flag(r->a, "budget") ? r->so.budget : 2000;
-  return fab_cd_compare_predictor_search(&r->s, pr, meas, pred, r->so.seed, stdout, r->d);
+  return fab_cd_compare_predictor_search(&r->s, pr, r->measure_budget, pred, r->so.seed, stdout, r->d);
 }
 
 /* The options that only some modes read, refused elsewhere. */
@@ -201,7 +197,10 @@ static int run_codesign(const cli_args *a) {
   double lim;
   if (!cli_int(a, "budget", 1000, 1, INT64_MAX, &budget) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) ||
       !cli_int(a, "threads", 0, 0, 1024, &threads) || !cd_double(a, "max-latency", 0, 0, 1e12, &lim) ||
-      !eval_options(a, &r.eo))
+      !eval_options(a, &r.eo) || !cd_double(a, "frac", 0.01, 0, 1, &r.frac) ||
+      !cli_int(a, "seeds", 3, 1, 1000, &r.seeds) || !cli_int(a, "max-models", 100, 1, INT32_MAX, &r.max_models) ||
+      !cli_int(a, "every", 1, 1, INT32_MAX, &r.every) ||
+      !cli_int(a, "measure-budget", 100, 1, INT64_MAX, &r.measure_budget))
     return EXIT_USAGE;
   const char *pred_path = cli_str(a, "predictor", NULL);
   bool wants_pred = r.eo.latency == FAB_CD_LAT_PRED || (mode && !strcmp(mode, "predictor"));
