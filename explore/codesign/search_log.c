@@ -37,7 +37,7 @@ static bool read_line(cd_evlog *l, const char *line, const fab_cd_space *s) {
 
 bool cd_evlog_open(cd_evlog *l, const char *path, const fab_cd_space *s, const fab_cd_evaluator *e,
                    bool writer, fab_diag *d) {
-  char header[256];
+  char header[256]; /* the old tool's name stays: logs written before still resume */
   snprintf(header, sizeof header, "# fab-codesign-log v1 space=%s size=%lld evaluator=%s\n", s->name,
            (long long)fab_cd_space_size(s), fab_cd_evaluator_name(e));
   FILE *f = fopen(path, "r");
