@@ -178,6 +178,9 @@ static int check_mode_options(const cli_args *a, const char *mode) {
       return cli_usage_error(a, "--%s is an option of --compare %s", only[i].opt, only[i].mode);
   if (mode && strcmp(mode, "accuracy") != 0 && (cli_flag(a, "o") || cli_flag(a, "plot")))
     return cli_usage_error(a, "--compare %s writes its files to --out-dir, not -o/--plot", mode);
+  if (mode && cli_flag(a, "log")) return cli_usage_error(a, "--compare runs several searches: no --log");
+  if (mode && strcmp(mode, "strategies") != 0 && cli_flag(a, "mpi"))
+    return cli_usage_error(a, "--mpi shards a search or --compare strategies, not --compare %s", mode);
   return EXIT_OK;
 }
 
