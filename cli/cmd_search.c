@@ -21,6 +21,7 @@ typedef struct run {
   fab_cd_search_options so;
   fab_cd_progress_line line;
   int rank, size;
+  double max_latency; /* of the printed best pair (0: the space's) */
   /* the numbers of the --compare modes */
   double frac;
   int64_t seeds, max_models, every, measure_budget;
@@ -113,9 +114,7 @@ static void print_search(run *r, const fab_cd_evaluator *e, const fab_cd_search_
   if (nf == 0 && s->require_fit)
     printf("note: no evaluated pair fits the device %s (fabc resources --accel shows an accelerator's use)\n",
            s->base.device);
-  double lim = 0;
-  cd_double(r->a, "max-latency", 0, 0, 1e12, &lim); /* checked before the search */
-  if (lim <= 0) lim = s->max_latency_ms;
+  double lim = r->max_latency > 0 ? r->max_latency : s->max_latency_ms;
   int64_t best = fab_cd_best_constrained(res->evals, res->nevals, lim, s->require_fit);
   if (best >= 0) {
     fab_cd_point p;
@@ -184,65 +183,70 @@ static int check_mode_options(const cli_args *a, const char *mode) {
   return EXIT_OK;
 }
 
+/* Every option into r (before any work: a usage error costs nothing). */
+static int parse_options(const cli_args *a, const char *mode, run *r) {
+  fab_cd_search_options_default(&r->so);
+  int st = fab_cd_strategy_lookup(cli_str(a, "strategy", "evolution"));
+  if (st < 0)
+    return cli_usage_error(a, "unknown strategy (exhaustive, random, evolution, combined, phase, separate)");
+  r->so.strategy = (fab_cd_strategy)st;
+  int64_t budget, seed, threads;
+  if (!cli_int(a, "budget", 1000, 1, INT64_MAX, &budget) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) ||
+      !cli_int(a, "threads", 0, 0, 1024, &threads) || !cd_double(a, "max-latency", 0, 0, 1e12, &r->max_latency) ||
+      !eval_options(a, &r->eo) || !cd_double(a, "frac", 0.01, 0, 1, &r->frac) ||
+      !cli_int(a, "seeds", 3, 1, 1000, &r->seeds) || !cli_int(a, "max-models", 100, 1, INT32_MAX, &r->max_models) ||
+      !cli_int(a, "every", 1, 1, INT32_MAX, &r->every) ||
+      !cli_int(a, "measure-budget", 100, 1, INT64_MAX, &r->measure_budget))
+    return EXIT_USAGE;
+  bool wants_pred = r->eo.latency == FAB_CD_LAT_PRED || (mode && !strcmp(mode, "predictor"));
+  if (wants_pred != cli_flag(a, "predictor"))
+    return cli_usage_error(a, "--predictor FILE.pred goes with --latency predictor or --compare predictor");
+  if (mode && !strcmp(mode, "predictor") && r->eo.latency != FAB_CD_LAT_MODEL)
+    return cli_usage_error(a, "--compare predictor sets the latency itself (simulator against predictor)");
+  r->so.budget = budget;
+  r->so.seed = (uint64_t)seed;
+  r->so.threads = (int)threads;
+  r->so.log_path = cli_str(a, "log", NULL);
+  r->so.progress = fab_cd_progress_stderr;
+  r->so.user = &r->line;
+  r->eo.progress = fab_cd_progress_stderr;
+  r->eo.progress_user = &r->line;
+  return EXIT_OK;
+}
+
+/* The search or the comparison `mode` names, on the loaded space. */
+static bool execute(run *r, const char *mode, const fab_predictor *pr) {
+  if (mode && !strcmp(mode, "accuracy")) return compare_accuracy(r);
+  if (mode && !strcmp(mode, "predictor")) return compare_predictor(r, pr);
+  fab_cd_evaluator *e = fab_cd_evaluator_new(&r->s, &r->eo, r->d);
+  bool ok = e && (mode ? compare_strategies(r, e) : search(r, e));
+  fab_cd_evaluator_free(e);
+  return ok;
+}
+
 static int run_codesign(const cli_args *a) {
   if (!cli_str(a, "space", NULL)) return cli_usage_error(a, "give --space SPACE.json");
   const char *mode = cli_str(a, "compare", NULL);
   if (mode && strcmp(mode, "strategies") && strcmp(mode, "accuracy") && strcmp(mode, "predictor"))
     return cli_usage_error(a, "--compare is strategies, accuracy or predictor");
-  if (check_mode_options(a, mode) != EXIT_OK) return EXIT_USAGE;
   run r = {.a = a, .size = 1};
-  fab_cd_search_options_default(&r.so);
-  int st = fab_cd_strategy_lookup(cli_str(a, "strategy", "evolution"));
-  if (st < 0)
-    return cli_usage_error(a, "unknown strategy (exhaustive, random, evolution, combined, phase, separate)");
-  r.so.strategy = (fab_cd_strategy)st;
-  int64_t budget, seed, threads;
-  double lim;
-  if (!cli_int(a, "budget", 1000, 1, INT64_MAX, &budget) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) ||
-      !cli_int(a, "threads", 0, 0, 1024, &threads) || !cd_double(a, "max-latency", 0, 0, 1e12, &lim) ||
-      !eval_options(a, &r.eo) || !cd_double(a, "frac", 0.01, 0, 1, &r.frac) ||
-      !cli_int(a, "seeds", 3, 1, 1000, &r.seeds) || !cli_int(a, "max-models", 100, 1, INT32_MAX, &r.max_models) ||
-      !cli_int(a, "every", 1, 1, INT32_MAX, &r.every) ||
-      !cli_int(a, "measure-budget", 100, 1, INT64_MAX, &r.measure_budget))
-    return EXIT_USAGE;
-  const char *pred_path = cli_str(a, "predictor", NULL);
-  bool wants_pred = r.eo.latency == FAB_CD_LAT_PRED || (mode && !strcmp(mode, "predictor"));
-  if (wants_pred != (pred_path != NULL))
-    return cli_usage_error(a, "--predictor FILE.pred goes with --latency predictor or --compare predictor");
-  if (mode && !strcmp(mode, "predictor") && r.eo.latency != FAB_CD_LAT_MODEL)
-    return cli_usage_error(a, "--compare predictor sets the latency itself (simulator against predictor)");
-  if (cli_flag(a, "mpi") && !cd_mpi_built())
-    return cli_user_error("this fabc was built without MPI (Debian: libopenmpi-dev), so --mpi is not available");
-  r.so.budget = budget;
-  r.so.seed = (uint64_t)seed;
-  r.so.threads = (int)threads;
-  r.so.log_path = cli_str(a, "log", NULL);
-  r.so.progress = fab_cd_progress_stderr;
-  r.so.user = &r.line;
-  r.eo.progress = fab_cd_progress_stderr;
-  r.eo.progress_user = &r.line;
+  if (check_mode_options(a, mode) != EXIT_OK || parse_options(a, mode, &r) != EXIT_OK) return EXIT_USAGE;
   bool mpi = cli_flag(a, "mpi");
+  if (mpi && !cd_mpi_built())
+    return cli_user_error("this fabc was built without MPI (Debian: libopenmpi-dev), so --mpi is not available");
   if (mpi && !cd_mpi_start(&r.rank, &r.size)) return cli_user_error("MPI_Init failed");
   if (r.size > 1) r.so.shard = r.rank, r.so.nshards = r.size, r.so.exchange = cd_mpi_exchange;
   r.line.quiet = r.rank != 0;
   r.d = fab_diag_new();
-  int rc = load_space(&r);
   fab_predictor *pr = NULL;
+  const char *pred_path = cli_str(a, "predictor", NULL);
+  int rc = load_space(&r);
   if (rc == EXIT_OK && pred_path && !(pr = fab_pred_load(pred_path, r.d))) rc = EXIT_USER;
   r.eo.predict = fab_cd_predict_point;
   r.eo.predict_user = pr;
-  if (rc == EXIT_OK) {
-    bool ok;
-    if (mode && !strcmp(mode, "accuracy")) ok = compare_accuracy(&r);
-    else if (mode && !strcmp(mode, "predictor")) ok = compare_predictor(&r, pr);
-    else {
-      fab_cd_evaluator *e = fab_cd_evaluator_new(&r.s, &r.eo, r.d);
-      ok = e && (mode ? compare_strategies(&r, e) : search(&r, e));
-      fab_cd_evaluator_free(e);
-    }
-    rc = finish(&r, ok);
-  } else {
-    if (rc == EXIT_USER) cli_print_diag(r.d);
+  if (rc == EXIT_OK) rc = finish(&r, execute(&r, mode, pr));
+  else {
+    if (rc == EXIT_USER && r.rank == 0) cli_print_diag(r.d);
     fab_diag_free(r.d);
   }
   fab_pred_free(pr);
