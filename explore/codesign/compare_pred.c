@@ -182,7 +182,7 @@ out:
 double fab_cd_predict_point(const fab_cd_space *s, const fab_cd_point *p, void *user) {
   const fab_predictor *pr = user;
   fab_cd_model m;
-  fab_fpga_config c;
+  fab_fpga_config c = {0}; /* printed below even when the point has no configuration */
   fab_cd_point_model(s, p, &m);
   fab_diag *d = fab_diag_new();
   double ms = -1;
@@ -209,9 +209,51 @@ double fab_cd_predict_point(const fab_cd_space *s, const fab_cd_point *p, void *
   return ms;
 }
 
-bool fab_cd_compare_predictor_search(const fab_cd_space *sp, const fab_predictor *pr, int64_t bm, int64_t bp,
-                                     uint64_t seed, FILE *out, fab_diag *d) {
-  const fab_cd_space s = *sp;
+/* The predicted front simulated, then both measured sets in a common
+ * hypervolume box.  tm, tp: the two searches' seconds. */
+static bool report_predsearch(const fab_cd_space *s, fab_cd_evaluator *es, const fab_cd_search_result *rm,
+                              const fab_cd_search_result *rp, double tm, double tp, FILE *out, fab_diag *d) {
+  int64_t *f;
+  int nf = fab_cd_pareto(rp->evals, rp->nevals, fab_cd_front_of(s), &f);
+  fab_cd_result *meas = calloc((size_t)nf + 1, sizeof *meas);
+  fab_cd_result *all = malloc(sizeof *all * (size_t)(rm->nevals + nf + 1));
+  if (!meas || !all) {
+    fab_error(d, (fab_loc){0}, "out of memory for %d front points", nf);
+    free(f), free(meas), free(all);
+    return false;
+  }
+  double t0 = now_s();
+  int nmeas = 0;
+  for (int i = 0; i < nf; i++) {
+    fab_diag_clear(d);
+    if (fab_cd_evaluate(es, rp->evals[f[i]].key, &meas[nmeas], d)) nmeas++;
+  }
+  double tv = now_s() - t0;
+  fab_diag_clear(d);
+  memcpy(all, rm->evals, sizeof *all * (size_t)rm->nevals);
+  memcpy(all + rm->nevals, meas, sizeof *all * (size_t)nmeas);
+  fab_cd_hv_ref ref;
+  fab_cd_hv_ref_from(all, rm->nevals + nmeas, &ref);
+  double hm = fab_cd_hypervolume(rm->evals, rm->nevals, fab_cd_front_of(s), &ref);
+  double hp = fab_cd_hypervolume(meas, nmeas, s->require_fit, &ref);
+  double hb = fab_cd_hypervolume(all, rm->nevals + nmeas, s->require_fit, &ref);
+  double err = 0;
+  for (int i = 0, j = 0; i < nf && j < nmeas; i++)
+    if (rp->evals[f[i]].key == meas[j].key) err += fabs(rp->evals[f[i]].latency_ms / meas[j].latency_ms - 1), j++;
+  fprintf(out, "measurement-driven (simulator), %lld evaluations: %.1f s, hypervolume %.4f\n",
+          (long long)rm->nevals, tm, hm);
+  fprintf(out, "predictor-driven (GCN), %lld evaluations: %.1f s search + %.1f s to simulate its %d-point "
+          "front (%d simulated): hypervolume %.4f of the measured front; mean |pred/sim - 1| on the "
+          "front %.1f%%\n", (long long)rp->nevals, tp, tv, nf, nmeas, hp, nmeas ? 100 * err / nmeas : 0);
+  fprintf(out, "union of both: hypervolume %.4f\n", hb);
+  free(all);
+  free(meas);
+  free(f);
+  return true;
+}
+
+bool fab_cd_compare_predictor_search(const fab_cd_space *s, const fab_predictor *pr, int64_t budget_meas,
+                                     int64_t budget_pred, uint64_t seed, FILE *out, fab_diag *d) {
   fab_cd_search_options o;
   fab_cd_search_options_default(&o);
   o.strategy = FAB_CD_EVOLUTION;
@@ -220,54 +262,20 @@ bool fab_cd_compare_predictor_search(const fab_cd_space *sp, const fab_predictor
   o.seed = seed;
   fab_cd_eval_options sim = {.latency = FAB_CD_LAT_SIM};
   fab_cd_eval_options pre = {.latency = FAB_CD_LAT_PRED, .predict = fab_cd_predict_point, .predict_user = (void *)pr};
-  fab_cd_evaluator *es = fab_cd_evaluator_new(&s, &sim, d), *ep = fab_cd_evaluator_new(&s, &pre, d);
-  fab_cd_search_result rm, rp;
+  fab_cd_evaluator *es = fab_cd_evaluator_new(s, &sim, d), *ep = fab_cd_evaluator_new(s, &pre, d);
+  fab_cd_search_result rm = {0}, rp = {0};
   bool ok = es && ep;
-  o.budget = bm;
+  o.budget = budget_meas;
   double t0 = now_s();
-  ok = ok && fab_cd_search(&s, es, &o, &rm, d);
+  ok = ok && fab_cd_search(s, es, &o, &rm, d);
   double tm = now_s() - t0;
-  o.budget = bp;
+  o.budget = budget_pred;
   t0 = now_s();
-  ok = ok && fab_cd_search(&s, ep, &o, &rp, d);
+  ok = ok && fab_cd_search(s, ep, &o, &rp, d);
   double tp = now_s() - t0;
-  if (ok) {
-    /* measure the predicted front with the simulator */
-    int64_t *f;
-    int nf = fab_cd_pareto(rp.evals, rp.nevals, fab_cd_front_of(&s), &f);
-    fab_cd_result *meas = calloc((size_t)nf + 1, sizeof *meas);
-    t0 = now_s();
-    int nmeas = 0;
-    for (int i = 0; meas && i < nf; i++) {
-      fab_diag_clear(d);
-      if (fab_cd_evaluate(es, rp.evals[f[i]].key, &meas[nmeas], d)) nmeas++;
-    }
-    double tv = now_s() - t0;
-    fab_diag_clear(d);
-    /* a common box over both measured sets */
-    fab_cd_result *all = malloc(sizeof *all * (size_t)(rm.nevals + nmeas + 1));
-    memcpy(all, rm.evals, sizeof *all * (size_t)rm.nevals);
-    memcpy(all + rm.nevals, meas, sizeof *all * (size_t)nmeas);
-    fab_cd_hv_ref ref;
-    fab_cd_hv_ref_from(all, rm.nevals + nmeas, &ref);
-    double hm = fab_cd_hypervolume(rm.evals, rm.nevals, fab_cd_front_of(&s), &ref);
-    double hp = fab_cd_hypervolume(meas, nmeas, s.require_fit, &ref);
-    double hb = fab_cd_hypervolume(all, rm.nevals + nmeas, s.require_fit, &ref);
-    double err = 0;
-    for (int i = 0, j = 0; i < nf && j < nmeas; i++)
-      if (rp.evals[f[i]].key == meas[j].key) err += fabs(rp.evals[f[i]].latency_ms / meas[j].latency_ms - 1), j++;
-    fprintf(out, "measurement-driven (simulator), %lld evaluations: %.1f s, hypervolume %.4f\n",
-           (long long)rm.nevals, tm, hm);
-    fprintf(out, "predictor-driven (GCN), %lld evaluations: %.1f s search + %.1f s to simulate its %d-point "
-           "front (%d simulated): hypervolume %.4f of the measured front; mean |pred/sim - 1| on the "
-           "front %.1f%%\n", (long long)rp.nevals, tp, tv, nf, nmeas, hp, nmeas ? 100 * err / nmeas : 0);
-    fprintf(out, "union of both: hypervolume %.4f\n", hb);
-    free(all);
-    free(meas);
-    free(f);
-    fab_cd_search_result_free(&rm);
-    fab_cd_search_result_free(&rp);
-  }
+  ok = ok && report_predsearch(s, es, &rm, &rp, tm, tp, out, d);
+  fab_cd_search_result_free(&rm);
+  fab_cd_search_result_free(&rp);
   fab_cd_evaluator_free(es);
   fab_cd_evaluator_free(ep);
   return ok;

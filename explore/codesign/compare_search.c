@@ -2,7 +2,8 @@
  * codesign --compare strategies`): the exhaustive front, every strategy at
  * a budget of a fraction of the space over several seeds, the hypervolume
  * trace, the recovered fraction of the true front, and codesign against
- * the sequential flow (docs/codesign.md, "Study"). */
+ * the sequential flow (docs/codesign.md, "Measured: strategies against the
+ * exhaustive front"). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,18 +158,18 @@ static void write_hv_svg(const char *path, const hvline *l, int nl, int64_t budg
   fclose(f);
 }
 
-bool fab_cd_compare_strategies(const fab_cd_space *sp, fab_cd_evaluator *e, const fab_cd_study_options *so_,
+bool fab_cd_compare_strategies(const fab_cd_space *sp, fab_cd_evaluator *e, const fab_cd_study_options *opt,
                                fab_diag *d) {
   const fab_cd_space s = *sp;
-  FILE *out = so_->out;
-  const char *dir = so_->out_dir ? so_->out_dir : ".";
-  double frac = so_->frac;
-  int seeds = so_->seeds;
-  fab_cd_search_options o = so_->search;
+  FILE *out = opt->out;
+  const char *dir = opt->out_dir ? opt->out_dir : ".";
+  double frac = opt->frac;
+  int seeds = opt->seeds;
+  fab_cd_search_options o = opt->search;
   o.strategy = FAB_CD_EXHAUSTIVE;
   fab_cd_search_result ex;
   bool exhausted = fab_cd_search(&s, e, &o, &ex, d);
-  fab_cd_progress_end(so_->line);
+  fab_cd_progress_end(opt->line);
   if (!exhausted) {
     fab_cd_search_result_free(&ex);
     return false;
@@ -217,7 +218,7 @@ bool fab_cd_compare_strategies(const fab_cd_space *sp, fab_cd_evaluator *e, cons
       so.hv_ref = &ref;
       fab_cd_search_result r;
       bool searched = fab_cd_search(&s, e, &so, &r, d);
-      fab_cd_progress_end(so_->line);
+      fab_cd_progress_end(opt->line);
       if (!searched) {
         fab_cd_search_result_free(&r);
         ok = false;
