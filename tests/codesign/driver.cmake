@@ -94,14 +94,15 @@ elseif(STEP STREQUAL "predictor")
 
 elseif(STEP STREQUAL "predsearch")
   # fab-codesign predsearch, small budgets; then a search on predicted latency
-  run(0 sample --space ${SPACES}/latbench.json -n 40 --measure model --fresh -o ${OUT}/ps.jsonl)
+  # latbench-cpu: the smallest models, quick to simulate
+  run(0 sample --space ${SPACES}/latbench-cpu.json -n 40 --measure model --fresh -o ${OUT}/ps.jsonl)
   run(0 predictor train ${OUT}/ps.jsonl --target fpga_model_ms --epochs 20 -o ${OUT}/ps.pred)
-  run(0 codesign --space ${SPACES}/latbench.json --compare predictor --predictor ${OUT}/ps.pred --measure-budget 4
+  run(0 codesign --space ${SPACES}/latbench-cpu.json --compare predictor --predictor ${OUT}/ps.pred --measure-budget 4
       --budget 8)
   expect("${out}" "measurement-driven \\(simulator\\), 4 evaluations: [0-9.]+ s, hypervolume")
   expect("${out}" "predictor-driven \\(GCN\\), 8 evaluations:")
   expect("${out}" "union of both: hypervolume")
-  run(0 codesign --space ${SPACES}/latbench.json --latency predictor --predictor ${OUT}/ps.pred --strategy random
+  run(0 codesign --space ${SPACES}/latbench-cpu.json --latency predictor --predictor ${OUT}/ps.pred --strategy random
       --budget 20 --accuracy standin)
   expect("${out}" "accuracy: pred\\+standin|accuracy: [a-z]+\\+standin")
   expect("${out}" "random: 20 evaluations")
