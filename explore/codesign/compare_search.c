@@ -158,107 +158,134 @@ static void write_hv_svg(const char *path, const hvline *l, int nl, int64_t budg
   fclose(f);
 }
 
-bool fab_cd_compare_strategies(const fab_cd_space *sp, fab_cd_evaluator *e, const fab_cd_study_options *opt,
-                               fab_diag *d) {
-  const fab_cd_space s = *sp;
-  FILE *out = opt->out;
-  const char *dir = opt->out_dir ? opt->out_dir : ".";
-  double frac = opt->frac;
-  int seeds = opt->seeds;
-  fab_cd_search_options o = opt->search;
-  o.strategy = FAB_CD_EXHAUSTIVE;
-  fab_cd_search_result ex;
-  bool exhausted = fab_cd_search(&s, e, &o, &ex, d);
-  fab_cd_progress_end(opt->line);
-  if (!exhausted) {
-    fab_cd_search_result_free(&ex);
-    return false;
-  }
-  bool ok = true;
-  fab_cd_hv_ref ref;
-  fab_cd_hv_ref_from(ex.evals, ex.nevals, &ref);
-  int64_t *tf;
-  int ntf = fab_cd_pareto(ex.evals, ex.nevals, fab_cd_front_of(&s), &tf);
-  double hv_true = fab_cd_hypervolume(ex.evals, ex.nevals, fab_cd_front_of(&s), &ref);
-  int64_t valid = 0;
-  for (int64_t i = 0; i < ex.nevals; i++) valid += ex.evals[i].ok;
-  if (out)
-    fprintf(out, "space %s: %lld points (%lld canonical, %lld valid pairs), %lld models x %lld "
-           "accelerators; exhaustive in %.1f s; true front %d points, hypervolume %.4f\n",
-           s.name, (long long)fab_cd_space_size(&s), (long long)ex.nevals, (long long)valid,
-           (long long)s.nmodels, (long long)s.naccels, ex.seconds, ntf, hv_true);
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s-exhaustive.csv", dir, s.name);
-  if (out) fab_cd_write_front_files(&s, ex.evals, ex.nevals, path, NULL, NULL);
-  snprintf(path, sizeof path, "%s/%s-exhaustive.svg", dir, s.name);
-  if (out) fab_cd_write_front_files(&s, ex.evals, ex.nevals, NULL, path, "exhaustive: accuracy vs latency");
+/* One study: the exhaustive results and what every strategy is measured
+ * against. */
+typedef struct study {
+  const fab_cd_space *s;
+  fab_cd_evaluator *e;
+  const fab_cd_study_options *opt;
+  fab_diag *d;
+  fab_cd_search_result ex; /* exhaustive */
+  fab_cd_hv_ref ref;       /* its box */
+  int64_t *tf;             /* the true front (indices into ex) */
+  int ntf;
+  double hv_true;
+  int64_t budget;          /* of every other strategy */
+  FILE *trace;             /* SPACE-trace.csv, or NULL */
+} study;
 
-  /* a set of the true front's keys for recovery */
-  int64_t budget = (int64_t)(frac * (double)ex.nevals);
-  if (budget < 64) budget = 64;
-  snprintf(path, sizeof path, "%s/%s-trace.csv", dir, s.name);
-  FILE *tr = out ? fopen(path, "w") : NULL;
-  if (tr) fprintf(tr, "strategy,seed,evaluations,hypervolume_ratio\n");
-  if (out)
-    fprintf(out, "budget %lld evaluations (%.2f%% of the canonical points), %d seeds\n", (long long)budget,
-           100.0 * budget / ex.nevals, seeds);
-  hvline lines[FAB_CD_STRATEGY_COUNT];
-  int nlines = 0;
-  for (int st = FAB_CD_RANDOM; st < FAB_CD_STRATEGY_COUNT; st++) {
-    double hv_sum = 0, rec_sum = 0, t_sum = 0;
-    hvline *ln = &lines[nlines++];
-    memset(ln, 0, sizeof *ln);
-    ln->name = fab_cd_strategy_name((fab_cd_strategy)st);
-    for (int sd = 1; sd <= seeds; sd++) {
-      fab_cd_search_options so = o;
-      so.strategy = (fab_cd_strategy)st;
-      so.budget = budget;
-      so.seed = (uint64_t)sd;
-      so.trace_every = budget / 20 > 0 ? budget / 20 : 1;
-      so.hv_ref = &ref;
-      fab_cd_search_result r;
-      bool searched = fab_cd_search(&s, e, &so, &r, d);
-      fab_cd_progress_end(opt->line);
-      if (!searched) {
-        fab_cd_search_result_free(&r);
-        ok = false;
+/* The true front: printed, and written as SPACE-exhaustive.csv/.svg. */
+static void report_exhaustive(study *y) {
+  const fab_cd_space *s = y->s;
+  const fab_cd_search_result *ex = &y->ex;
+  FILE *out = y->opt->out;
+  const char *dir = y->opt->out_dir ? y->opt->out_dir : ".";
+  int64_t valid = 0;
+  for (int64_t i = 0; i < ex->nevals; i++) valid += ex->evals[i].ok;
+  fprintf(out, "space %s: %lld points (%lld canonical, %lld valid pairs), %lld models x %lld "
+          "accelerators; exhaustive in %.1f s; true front %d points, hypervolume %.4f\n",
+          s->name, (long long)fab_cd_space_size(s), (long long)ex->nevals, (long long)valid,
+          (long long)s->nmodels, (long long)s->naccels, ex->seconds, y->ntf, y->hv_true);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s-exhaustive.csv", dir, s->name);
+  fab_cd_write_front_files(s, ex->evals, ex->nevals, path, NULL, NULL);
+  snprintf(path, sizeof path, "%s/%s-exhaustive.svg", dir, s->name);
+  fab_cd_write_front_files(s, ex->evals, ex->nevals, NULL, path, "exhaustive: accuracy vs latency");
+}
+
+/* How many of the true front's points a front recovered. */
+static int recovered(const study *y, const fab_cd_search_result *r) {
+  int64_t *f;
+  int nf = fab_cd_pareto(r->evals, r->nevals, fab_cd_front_of(y->s), &f);
+  int rec = 0;
+  for (int i = 0; i < nf; i++)
+    for (int j = 0; j < y->ntf; j++)
+      if (r->evals[f[i]].key == y->ex.evals[y->tf[j]].key) {
+        rec++;
         break;
       }
-      double hv = fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(&s), &ref);
-      int64_t *f;
-      int nf = fab_cd_pareto(r.evals, r.nevals, fab_cd_front_of(&s), &f);
-      int rec = 0;
-      for (int i = 0; i < nf; i++)
-        for (int j = 0; j < ntf; j++)
-          if (r.evals[f[i]].key == ex.evals[tf[j]].key) {
-            rec++;
-            break;
-          }
-      free(f);
-      hv_sum += hv / hv_true;
-      rec_sum += (double)rec / ntf;
-      t_sum += r.seconds;
-      for (int k = 0; tr && k < r.ntrace; k++)
-        fprintf(tr, "%s,%d,%lld,%.6f\n", fab_cd_strategy_name(so.strategy), sd,
-                (long long)r.trace_n[k], r.trace_hv[k] / hv_true);
-      for (int k = 0; k < r.ntrace && k < 64; k++) {
-        ln->x[k] = (double)r.trace_n[k];
-        ln->y[k] += r.trace_hv[k] / hv_true / seeds;
-        if (k + 1 > ln->n) ln->n = k + 1;
-      }
+  free(f);
+  return rec;
+}
+
+/* Strategy `st` for seeds 1..K: its line of the report, its trace rows
+ * and its mean hypervolume curve `ln`. */
+static bool run_strategy(study *y, fab_cd_strategy st, hvline *ln) {
+  int seeds = y->opt->seeds;
+  double hv_sum = 0, rec_sum = 0, t_sum = 0;
+  memset(ln, 0, sizeof *ln);
+  ln->name = fab_cd_strategy_name(st);
+  for (int sd = 1; sd <= seeds; sd++) {
+    fab_cd_search_options so = y->opt->search;
+    so.strategy = st;
+    so.budget = y->budget;
+    so.seed = (uint64_t)sd;
+    so.trace_every = y->budget / 20 > 0 ? y->budget / 20 : 1;
+    so.hv_ref = &y->ref;
+    fab_cd_search_result r;
+    bool searched = fab_cd_search(y->s, y->e, &so, &r, y->d);
+    fab_cd_progress_end(y->opt->line);
+    if (!searched) {
       fab_cd_search_result_free(&r);
+      return false;
     }
-    if (!ok) break;
-    if (out)
-      fprintf(out, "%-12s hypervolume %.4f of the true front's, true Pareto points recovered %.1f%% "
-             "(mean of %d seeds, %.2f s per run)\n", fab_cd_strategy_name((fab_cd_strategy)st),
-             hv_sum / seeds, 100 * rec_sum / seeds, seeds, t_sum / seeds);
+    double hv = fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(y->s), &y->ref);
+    int rec = recovered(y, &r);
+    hv_sum += hv / y->hv_true;
+    rec_sum += (double)rec / y->ntf;
+    t_sum += r.seconds;
+    for (int k = 0; y->trace && k < r.ntrace; k++)
+      fprintf(y->trace, "%s,%d,%lld,%.6f\n", fab_cd_strategy_name(so.strategy), sd, (long long)r.trace_n[k],
+              r.trace_hv[k] / y->hv_true);
+    for (int k = 0; k < r.ntrace && k < 64; k++) {
+      ln->x[k] = (double)r.trace_n[k];
+      ln->y[k] += r.trace_hv[k] / y->hv_true / seeds;
+      if (k + 1 > ln->n) ln->n = k + 1;
+    }
+    fab_cd_search_result_free(&r);
   }
-  if (tr) fclose(tr);
-  snprintf(path, sizeof path, "%s/%s-hv.svg", dir, s.name);
-  if (ok && out) write_hv_svg(path, lines, nlines, budget);
-  if (ok && out) compare_sequential(&s, &ex, out);
-  free(tf);
-  fab_cd_search_result_free(&ex);
+  if (y->opt->out)
+    fprintf(y->opt->out, "%-12s hypervolume %.4f of the true front's, true Pareto points recovered %.1f%% "
+            "(mean of %d seeds, %.2f s per run)\n", fab_cd_strategy_name(st), hv_sum / seeds,
+            100 * rec_sum / seeds, seeds, t_sum / seeds);
+  return true;
+}
+
+bool fab_cd_compare_strategies(const fab_cd_space *s, fab_cd_evaluator *e, const fab_cd_study_options *opt,
+                               fab_diag *d) {
+  study y = {.s = s, .e = e, .opt = opt, .d = d};
+  FILE *out = opt->out;
+  const char *dir = opt->out_dir ? opt->out_dir : ".";
+  fab_cd_search_options o = opt->search;
+  o.strategy = FAB_CD_EXHAUSTIVE;
+  bool ok = fab_cd_search(s, e, &o, &y.ex, d);
+  fab_cd_progress_end(opt->line);
+  if (!ok) {
+    fab_cd_search_result_free(&y.ex);
+    return false;
+  }
+  fab_cd_hv_ref_from(y.ex.evals, y.ex.nevals, &y.ref);
+  y.ntf = fab_cd_pareto(y.ex.evals, y.ex.nevals, fab_cd_front_of(s), &y.tf);
+  y.hv_true = fab_cd_hypervolume(y.ex.evals, y.ex.nevals, fab_cd_front_of(s), &y.ref);
+  if (out) report_exhaustive(&y);
+  y.budget = (int64_t)(opt->frac * (double)y.ex.nevals);
+  if (y.budget < 64) y.budget = 64;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s-trace.csv", dir, s->name);
+  y.trace = out ? fopen(path, "w") : NULL;
+  if (y.trace) fprintf(y.trace, "strategy,seed,evaluations,hypervolume_ratio\n");
+  if (out)
+    fprintf(out, "budget %lld evaluations (%.2f%% of the canonical points), %d seeds\n", (long long)y.budget,
+            100.0 * y.budget / y.ex.nevals, opt->seeds);
+  hvline lines[FAB_CD_STRATEGY_COUNT];
+  int nlines = 0;
+  for (int st = FAB_CD_RANDOM; ok && st < FAB_CD_STRATEGY_COUNT; st++)
+    ok = run_strategy(&y, (fab_cd_strategy)st, &lines[nlines++]);
+  if (y.trace) fclose(y.trace);
+  snprintf(path, sizeof path, "%s/%s-hv.svg", dir, s->name);
+  if (ok && out) write_hv_svg(path, lines, nlines, y.budget);
+  if (ok && out) compare_sequential(s, &y.ex, out);
+  free(y.tf);
+  fab_cd_search_result_free(&y.ex);
   return ok;
 }
