@@ -72,111 +72,134 @@ static void eval_analytical(FILE *out, const fab_pred_sample *const *tr, int ntr
   free(tv);
 }
 
-bool fab_cd_compare_predictors(const char *data, const fab_cd_pred_compare_options *po, fab_diag *d) {
-  FILE *out = po->out ? po->out : stdout;
-  const char *target = po->target;
-  fab_pred_dataset ds;
-  if (!fab_pred_dataset_load(data, target, &ds, d)) return false;
-  int holdout = po->holdout_hidden;
-  int ntrain = po->ntrain;
-  size_t cap = (size_t)(ds.n > 0 ? ds.n : 1);
-  const fab_pred_sample **tr = malloc(sizeof *tr * cap), **va = malloc(sizeof *va * cap),
-                        **te = malloc(sizeof *te * cap), **fam = malloc(sizeof *fam * cap);
-  double *a = malloc(sizeof(double) * cap), *b = malloc(sizeof(double) * cap);
-  int ntr = 0, nva = 0, nte = 0, nfam = 0;
-  bool rc = tr && va && te && fam && a && b;
-  if (!rc) {
-    fab_error(d, (fab_loc){0}, "%s: out of memory for %d samples", data, ds.n);
-    goto out;
-  }
-  /* --shuffle S: another random split (the lines are in draw order, so
-   * the default split is already random; S > 0 draws a different one) */
+/* A data set split: held-out family, train, validation, test. */
+typedef struct pred_split {
+  const fab_pred_sample **tr, **va, **te, **fam;
+  int ntr, nva, nte, nfam;
+} pred_split;
+
+/* --shuffle S redraws the order (the lines are in draw order, so the
+ * default split is already random); the held-out family (hidden >= H)
+ * first, then of the rest 80% train (or --train N), 10% valid, 10% test. */
+static void split_dataset(fab_pred_dataset *ds, const fab_cd_pred_compare_options *po, pred_split *sp) {
   uint64_t sh = po->shuffle;
-  for (int i = ds.n - 1; sh && i > 0; i--) {
+  for (int i = ds->n - 1; sh && i > 0; i--) {
     sh ^= sh << 13, sh ^= sh >> 7, sh ^= sh << 17;
     int j = (int)(sh % (uint64_t)(i + 1));
-    fab_pred_sample t = ds.s[i];
-    ds.s[i] = ds.s[j], ds.s[j] = t;
+    fab_pred_sample t = ds->s[i];
+    ds->s[i] = ds->s[j], ds->s[j] = t;
   }
-  /* split: held-out family first; of the rest 80% train, 10% valid, 10% test */
-  int rest = 0;
-  for (int i = 0; i < ds.n; i++) rest += !(holdout && ds.s[i].hidden >= holdout);
+  int holdout = po->holdout_hidden, ntrain = po->ntrain, rest = 0;
+  for (int i = 0; i < ds->n; i++) rest += !(holdout && ds->s[i].hidden >= holdout);
   if (ntrain <= 0 || ntrain > rest * 8 / 10) ntrain = rest * 8 / 10;
   int nvalid = (rest - ntrain) / 2;
-  for (int i = 0; i < ds.n; i++) {
-    const fab_pred_sample *s = &ds.s[i];
-    if (holdout && s->hidden >= holdout) fam[nfam++] = s;
-    else if (ntr < ntrain) tr[ntr++] = s;
-    else if (nva < nvalid) va[nva++] = s;
-    else te[nte++] = s;
+  for (int i = 0; i < ds->n; i++) {
+    const fab_pred_sample *s = &ds->s[i];
+    if (holdout && s->hidden >= holdout) sp->fam[sp->nfam++] = s;
+    else if (sp->ntr < ntrain) sp->tr[sp->ntr++] = s;
+    else if (sp->nva < nvalid) sp->va[sp->nva++] = s;
+    else sp->te[sp->nte++] = s;
   }
-  fprintf(out, "data %s target %s: %d train, %d valid, %d test, %d held-out family (hidden >= %d)\n",
-          data, target, ntr, nva, nte, nfam, holdout);
-  /* repeat-measurement noise of the target itself (CPU) */
+}
+
+/* The repeat-measurement noise of the target itself (CPU: cpu_ms_2). */
+static bool print_repeat_noise(FILE *out, const pred_split *sp) {
+  double *a = malloc(sizeof(double) * (size_t)(sp->nte + 1)), *b = malloc(sizeof(double) * (size_t)(sp->nte + 1));
   int nrep = 0;
-  for (int i = 0; i < nte; i++)
-    if (te[i]->latency2 > 0) a[nrep] = te[i]->latency, b[nrep++] = te[i]->latency2;
+  for (int i = 0; a && b && i < sp->nte; i++)
+    if (sp->te[i]->latency2 > 0) a[nrep] = sp->te[i]->latency, b[nrep++] = sp->te[i]->latency2;
   if (nrep > 1) {
     fab_pred_metrics m;
     fab_pred_metrics_compute(b, a, nrep, &m);
     print_metrics(out, "repeat measurement", &m);
   }
-  fab_pred_train_options o = po->train;
-  eval_analytical(out, tr, ntr, te, nte);
-  if (nfam) eval_analytical(out, tr, ntr, fam, nfam);
+  bool ok = a && b;
+  free(a);
+  free(b);
+  return ok;
+}
+
+/* Every predictor kind trained and scored (o: the options, left as the
+ * last kind used them). */
+static bool compare_trainers(FILE *out, const pred_split *sp, const fab_cd_pred_compare_options *po,
+                             fab_pred_train_options *o, fab_diag *d) {
   const char *names[] = {"GCN", "MACs linear fit", "per-op lookup table", "BRP (binary relation)"};
   fab_pred_kind kinds[] = {FAB_PRED_GCN, FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_BRP};
   int nk = po->select_only ? 0 : (po->no_brp ? 3 : 4);
-  int brp_epochs = po->brp_epochs;
+  bool ok = true;
   for (int k = 0; k < nk; k++) {
-    o.kind = kinds[k];
-    if (o.kind == FAB_PRED_BRP && brp_epochs > 0) o.epochs = brp_epochs;
+    o->kind = kinds[k];
+    if (o->kind == FAB_PRED_BRP && po->brp_epochs > 0) o->epochs = po->brp_epochs;
     double t0 = now_s();
-    fab_predictor *p = fab_pred_train(tr, ntr, va, nva, &o, d);
+    fab_predictor *p = fab_pred_train(sp->tr, sp->ntr, sp->va, sp->nva, o, d);
     if (!p) {
-      rc = false;
+      ok = false;
       continue;
     }
     double tt = now_s() - t0;
     char nm[64];
     snprintf(nm, sizeof nm, "%s (test)", names[k]);
-    eval_pred(out, nm, p, te, nte);
-    if (nfam) {
+    eval_pred(out, nm, p, sp->te, sp->nte);
+    if (sp->nfam) {
       snprintf(nm, sizeof nm, "%s (family)", names[k]);
-      eval_pred(out, nm, p, fam, nfam);
+      eval_pred(out, nm, p, sp->fam, sp->nfam);
     }
     fprintf(out, "  trained in %.1f s\n", tt);
-    if (po->save && k == 0 && !fab_pred_save(p, po->save, d)) rc = false;
+    if (po->save && k == 0 && !fab_pred_save(p, po->save, d)) ok = false;
     fab_pred_free(p);
   }
-  if (po->select || po->select_only) {
-    /* iterative data selection: 100 measured models in 5 rounds of 20 */
-    fab_pred_select_options so = {5, 20, o};
-    so.train.kind = FAB_PRED_GCN;
-    int chosen[100];
-    fab_predictor *p = fab_pred_select(tr, ntr, &so, chosen, d);
-    if (p) {
-      double best = INFINITY, best_rand = INFINITY;
-      for (int i = 0; i < 100; i++) best = fmin(best, tr[chosen[i]]->latency);
-      for (int i = 0; i < 100 && i < ntr; i++) best_rand = fmin(best_rand, tr[i]->latency);
-      double pool_best = INFINITY;
-      for (int i = 0; i < ntr; i++) pool_best = fmin(pool_best, tr[i]->latency);
-      fprintf(out, "selection: fastest of 100 chosen %.4g ms (random 100: %.4g ms; pool best %.4g ms)\n",
-             best, best_rand, pool_best);
-      eval_pred(out, "GCN, 100 selected", p, te, nte);
-      fab_pred_free(p);
-    } else rc = false;
-  }
-out:
-  free(a);
-  free(b);
-  free(tr);
-  free(va);
-  free(te);
-  free(fam);
-  fab_pred_dataset_free(&ds);
-  return rc;
+  return ok;
 }
+
+/* Iterative data selection: 100 measured models in 5 rounds of 20. */
+static bool select_data(FILE *out, const pred_split *sp, const fab_pred_train_options *o, fab_diag *d) {
+  fab_pred_select_options so = {5, 20, *o};
+  so.train.kind = FAB_PRED_GCN;
+  int chosen[100];
+  fab_predictor *p = fab_pred_select(sp->tr, sp->ntr, &so, chosen, d);
+  if (!p) return false;
+  double best = INFINITY, best_rand = INFINITY;
+  for (int i = 0; i < 100; i++) best = fmin(best, sp->tr[chosen[i]]->latency);
+  for (int i = 0; i < 100 && i < sp->ntr; i++) best_rand = fmin(best_rand, sp->tr[i]->latency);
+  double pool_best = INFINITY;
+  for (int i = 0; i < sp->ntr; i++) pool_best = fmin(pool_best, sp->tr[i]->latency);
+  fprintf(out, "selection: fastest of 100 chosen %.4g ms (random 100: %.4g ms; pool best %.4g ms)\n", best,
+          best_rand, pool_best);
+  eval_pred(out, "GCN, 100 selected", p, sp->te, sp->nte);
+  fab_pred_free(p);
+  return true;
+}
+
+bool fab_cd_compare_predictors(const char *data, const fab_cd_pred_compare_options *po, fab_diag *d) {
+  FILE *out = po->out ? po->out : stdout;
+  fab_pred_dataset ds;
+  if (!fab_pred_dataset_load(data, po->target, &ds, d)) return false;
+  size_t cap = (size_t)(ds.n > 0 ? ds.n : 1);
+  pred_split sp = {malloc(sizeof *sp.tr * cap), malloc(sizeof *sp.va * cap), malloc(sizeof *sp.te * cap),
+                   malloc(sizeof *sp.fam * cap), 0, 0, 0, 0};
+  bool ok = sp.tr && sp.va && sp.te && sp.fam;
+  if (!ok) fab_error(d, (fab_loc){0}, "%s: out of memory for %d samples", data, ds.n);
+  if (ok) {
+    split_dataset(&ds, po, &sp);
+    fprintf(out, "data %s target %s: %d train, %d valid, %d test, %d held-out family (hidden >= %d)\n", data,
+            po->target, sp.ntr, sp.nva, sp.nte, sp.nfam, po->holdout_hidden);
+    ok = print_repeat_noise(out, &sp);
+  }
+  fab_pred_train_options o = po->train;
+  if (ok) {
+    eval_analytical(out, sp.tr, sp.ntr, sp.te, sp.nte);
+    if (sp.nfam) eval_analytical(out, sp.tr, sp.ntr, sp.fam, sp.nfam);
+    ok = compare_trainers(out, &sp, po, &o, d);
+    if ((po->select || po->select_only) && !select_data(out, &sp, &o, d)) ok = false;
+  }
+  free(sp.tr);
+  free(sp.va);
+  free(sp.te);
+  free(sp.fam);
+  fab_pred_dataset_free(&ds);
+  return ok;
+}
+
 /* ---- predictor-driven against measurement-driven search ----------------------- */
 
 double fab_cd_predict_point(const fab_cd_space *s, const fab_cd_point *p, void *user) {
