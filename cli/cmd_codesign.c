@@ -1,12 +1,13 @@
-/* cmd_codesign.c — latency data, predictors and joint model/accelerator
- * search: fabc sample, predictor, predict, codesign.  Thin wrappers over
- * explore/predict and explore/codesign (the experiments of
- * docs/codesign.md use the fuller fab-codesign tool beside them). */
+/* cmd_codesign.c — latency data and predictors: fabc sample, predictor
+ * (train, compare), predict.  Thin wrappers over explore/predict and
+ * explore/codesign; the search itself is `fabc codesign` (cmd_search.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cd_compare.h"
+#include "cd_support.h"
 #include "cli.h"
 #include "codesign.h"
 #include "fab_out.h"
@@ -23,18 +24,61 @@ static int finish(fab_diag *d, bool ok) {
 
 /* ---- fabc sample ----------------------------------------------------------- */
 
+/* --from IN.jsonl: CPU latencies added to an existing data set. */
+static int add_cpu(const cli_args *a, const fab_cd_sample_options *o, const char *space, const char *in_path,
+                   const char *out) {
+  if (!o->cpu || o->fpga_sim) return cli_usage_error(a, "--from adds CPU latencies: give --measure cpu");
+  if (!strcmp(in_path, out)) return cli_usage_error(a, "--from and -o name the same file");
+  fab_diag *d = fab_diag_new();
+  fab_cd_space s;
+  if (!fab_cd_space_load(space, &s, d)) return finish(d, false);
+  FILE *in = fopen(in_path, "r");
+  if (!in) {
+    fab_diag_free(d);
+    return cli_user_error("cannot read '%s'", in_path);
+  }
+  char err[512];
+  fab_out *f = fab_out_open(out, err, sizeof err); /* replaced whole, or not at all */
+  if (!f) {
+    fclose(in);
+    fab_diag_free(d);
+    return cli_user_error("%s", err);
+  }
+  int n = 0;
+  bool ok = fab_cd_sample_add_cpu(&s, o, in, in_path, fab_out_file(f), &n, d);
+  fclose(in);
+  if (!ok) {
+    fab_out_abort(f);
+  } else if (fab_out_commit(f, err, sizeof err) != FAB_OK) {
+    fab_error(d, (fab_loc){0}, "%s", err);
+    ok = false;
+  }
+  fprintf(stderr, "cpu %d models\n", n);
+  return finish(d, ok);
+}
+
 static int run_sample(const cli_args *a) {
   const char *space = cli_str(a, "space", NULL), *out = cli_str(a, "o", NULL);
   if (!space || !out) return cli_usage_error(a, "give --space SPACE.json and -o DATA.jsonl");
   fab_cd_sample_options o;
   fab_cd_sample_options_default(&o);
-  int64_t n, seed;
-  if (!cli_int(a, "n", 100, 1, 10000000, &n) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed)) return EXIT_USAGE;
+  int64_t n, seed, repeats, warmup, threads;
+  if (!cli_int(a, "n", 100, 1, 10000000, &n) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) ||
+      !cli_int(a, "repeats", 7, 1, 100000, &repeats) || !cli_int(a, "warmup", 2, 0, 100000, &warmup) ||
+      !cli_int(a, "cpu-threads", 1, 1, 1024, &threads))
+    return EXIT_USAGE;
   o.count = (int)n;
   o.seed = (uint64_t)seed;
   const char *measure = cli_str(a, "measure", "fpga");
   o.fpga_sim = strstr(measure, "fpga") != NULL;
   o.cpu = strstr(measure, "cpu") != NULL;
+  o.cpu_repeats = (int)repeats;
+  o.cpu_warmup = (int)warmup;
+  o.cpu_threads = (int)threads;
+  o.cpu_second_pass = cli_flag(a, "cpu-twice");
+  if (o.cpu_second_pass && !o.cpu) return cli_usage_error(a, "--cpu-twice times the CPU: give --measure cpu");
+  const char *from = cli_str(a, "from", NULL);
+  if (from) return add_cpu(a, &o, space, from, out);
   fab_cd_progress_line line = {0};
   o.progress = fab_cd_progress_stderr;
   o.user = &line;
@@ -80,6 +124,12 @@ static const opt_spec sample_opts[] = {
     {"n", OPT_VALUE, "N", "models to draw (default 100)"},
     {"measure", OPT_VALUE, "cpu,fpga", "what to measure: fpga (simulator), cpu (JIT, median of repeats)"},
     {"seed", OPT_VALUE, "N", "seed of the draws (default 1)"},
+    {"repeats", OPT_VALUE, "N", "cpu: timed runs per model, the median recorded (default 7)"},
+    {"warmup", OPT_VALUE, "N", "cpu: untimed runs first (default 2)"},
+    {"cpu-threads", OPT_VALUE, "N", "cpu: worker threads of the timed model (default 1)"},
+    {"cpu-twice", OPT_FLAG, NULL, "cpu: time every model twice with a fresh JIT (cpu_ms_2: the repeat noise)"},
+    {"from", OPT_VALUE, "IN.jsonl", "add CPU latencies (--measure cpu; each model timed twice) to the lines of an "
+                                    "existing data set instead of drawing models; writes -o"},
     {"o", OPT_VALUE, "DATA.jsonl", "one JSON line per model: point, latencies, IR graph; an existing file is "
                                    "a stopped run, continued"},
     {"fresh", OPT_FLAG, NULL, "overwrite DATA.jsonl instead of continuing it"},
@@ -89,7 +139,8 @@ const cli_cmd cmd_sample = {
     "sample", "--space SPACE.json -n N --measure cpu,fpga -o DATA.jsonl", "measure a latency data set from a space",
     "Every model also gets the authors' analytical FPGA latency and its parameter and MAC counts.\n"
     "A stopped run continues: give the same command again (the same space and seed redraw the\n"
-    "models already measured; --fresh starts over).",
+    "models already measured; --fresh starts over).  --measure model records only the analytical\n"
+    "latency.  --from IN.jsonl --measure cpu adds CPU timings to a data set measured before.",
     sample_opts, sizeof sample_opts / sizeof *sample_opts, 0, 0, run_sample,
 };
 
@@ -115,9 +166,54 @@ static void report(const char *name, const fab_predictor *p, const fab_pred_samp
   free(tr);
 }
 
+static void epoch_progress(const fab_pred_progress *p, void *user) {
+  (void)user;
+  if (p->epoch % 50 == 0)
+    fprintf(stderr, "  epoch %d train %.4f valid %.4f\n", p->epoch, p->train_loss, p->valid_loss);
+}
+
+/* fabc predictor compare: every predictor and the analytical model on a
+ * split of the data set (docs/codesign.md, "Predictors"). */
+static int run_predictor_compare(const cli_args *a) {
+  fab_cd_pred_compare_options o = {.target = target_key(cli_str(a, "target", "fpga")), .out = stdout};
+  fab_pred_train_options_default(&o.train);
+  int64_t ntrain, holdout, shuffle, brp, epochs, width, layers, patience, seed;
+  double lr, dropout, wd;
+  if (!cli_int(a, "train", 0, 0, INT32_MAX, &ntrain) || !cli_int(a, "holdout-hidden", 0, 0, INT32_MAX, &holdout) ||
+      !cli_int(a, "shuffle", 0, 0, INT64_MAX, &shuffle) || !cli_int(a, "brp-epochs", 0, 0, 100000, &brp) ||
+      !cli_int(a, "epochs", 400, 1, 100000, &epochs) || !cli_int(a, "width", 32, 1, 4096, &width) ||
+      !cli_int(a, "layers", 4, 1, 64, &layers) || !cli_int(a, "patience", 40, 1, 100000, &patience) ||
+      !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) || !cd_double(a, "lr", 4e-4, 0, 10, &lr) ||
+      !cd_double(a, "dropout", 0.05, 0, 1, &dropout) || !cd_double(a, "wd", 5e-4, 0, 10, &wd))
+    return EXIT_USAGE;
+  o.ntrain = (int)ntrain, o.holdout_hidden = (int)holdout, o.shuffle = (uint64_t)shuffle, o.brp_epochs = (int)brp;
+  o.train.epochs = (int)epochs, o.train.width = (int)width, o.train.layers = (int)layers;
+  o.train.patience = (int)patience, o.train.seed = (uint64_t)seed;
+  o.train.lr = lr, o.train.dropout = dropout, o.train.weight_decay = wd;
+  o.train.sum_readout = cli_flag(a, "sum-readout");
+  o.train.residual = cli_flag(a, "residual");
+  o.train.progress = cli_flag(a, "v") ? epoch_progress : NULL;
+  o.no_brp = cli_flag(a, "no-brp"), o.select = cli_flag(a, "select"), o.select_only = cli_flag(a, "select-only");
+  o.save = cli_str(a, "o", NULL);
+  fab_diag *d = fab_diag_new();
+  return finish(d, fab_cd_compare_predictors(a->pos[1], &o, d));
+}
+
+/* The options only `predictor compare` reads. */
+static const char *const compare_only[] = {"train", "holdout-hidden", "shuffle", "brp-epochs", "width", "layers",
+                                           "patience", "lr", "dropout", "wd", "sum-readout", "no-brp", "select",
+                                           "select-only", "v"};
+
 static int run_predictor(const cli_args *a) {
-  if (strcmp(a->pos[0], "train") != 0) return cli_usage_error(a, "unknown action '%s' (train)", a->pos[0]);
-  if (a->npos < 2) return cli_usage_error(a, "give the data set: fabc predictor train DATA.jsonl");
+  bool compare = !strcmp(a->pos[0], "compare");
+  if (strcmp(a->pos[0], "train") != 0 && !compare)
+    return cli_usage_error(a, "unknown action '%s' (train or compare)", a->pos[0]);
+  if (a->npos < 2) return cli_usage_error(a, "give the data set: fabc predictor %s DATA.jsonl", a->pos[0]);
+  if (compare) return run_predictor_compare(a);
+  for (size_t i = 0; i < sizeof compare_only / sizeof *compare_only; i++)
+    if (cli_flag(a, compare_only[i]))
+      return cli_usage_error(a, "%s%s is an option of `fabc predictor compare`", compare_only[i][1] ? "--" : "-",
+                             compare_only[i]);
   const char *out = cli_str(a, "o", NULL);
   if (!out) return cli_usage_error(a, "give the predictor file with -o");
   fab_pred_train_options o;
@@ -162,14 +258,31 @@ static const opt_spec predictor_opts[] = {
     {"target", OPT_VALUE, "cpu|fpga|KEY", "which latency to predict (default fpga: the simulator)"},
     {"epochs", OPT_VALUE, "N", "training epochs (early stopping on 10% validation; default 400)"},
     {"seed", OPT_VALUE, "N", "seed (default 1)"},
-    {"o", OPT_VALUE, "FILE.pred", "write the trained GCN predictor"},
+    {"o", OPT_VALUE, "FILE.pred", "write the trained GCN predictor (compare: optional)"},
     {"residual", OPT_FLAG, NULL, "learn the analytical FPGA model's error (needs --accel at predict time)"},
+    {"train", OPT_VALUE, "N", "compare: training models (default and at most 80% of the rest)"},
+    {"holdout-hidden", OPT_VALUE, "H", "compare: hold out the models with hidden >= H as an unseen family"},
+    {"shuffle", OPT_VALUE, "S", "compare: S > 0 draws another split"},
+    {"width", OPT_VALUE, "W", "compare: GCN width (default 32)"},
+    {"layers", OPT_VALUE, "L", "compare: GCN layers (default 4)"},
+    {"lr", OPT_VALUE, "LR", "compare: learning rate (default 4e-4)"},
+    {"dropout", OPT_VALUE, "P", "compare: dropout (default 0.05)"},
+    {"wd", OPT_VALUE, "W", "compare: weight decay (default 5e-4)"},
+    {"patience", OPT_VALUE, "K", "compare: early-stopping patience in epochs (default 40)"},
+    {"sum-readout", OPT_FLAG, NULL, "compare: sum instead of mean readout"},
+    {"brp-epochs", OPT_VALUE, "E", "compare: epochs of the binary relation predictor (default: --epochs)"},
+    {"no-brp", OPT_FLAG, NULL, "compare: leave out the binary relation predictor"},
+    {"select", OPT_FLAG, NULL, "compare: also iterative data selection (100 models in 5 rounds)"},
+    {"select-only", OPT_FLAG, NULL, "compare: only the data selection"},
+    {"v", OPT_FLAG, NULL, "compare: print the losses every 50 epochs"},
 };
 
 const cli_cmd cmd_predictor = {
-    "predictor", "train DATA.jsonl --target cpu|fpga -o FILE.pred", "train a GCN latency predictor (BRP-NAS)",
-    "Prints held-out accuracy (within 5/10%, Kendall tau) of the GCN beside the baselines\n"
-    "(a MACs linear fit and a per-op lookup table).",
+    "predictor", "train|compare DATA.jsonl --target cpu|fpga -o FILE.pred", "train or compare latency predictors (BRP-NAS)",
+    "train prints held-out accuracy (within 5/10%, Kendall tau) of the GCN beside the baselines\n"
+    "(a MACs linear fit and a per-op lookup table) and saves the GCN.  compare splits the data set\n"
+    "(optionally holding out a model family), prints the analytical model raw and calibrated, the GCN,\n"
+    "the baselines and the binary relation predictor with MAPE, Kendall tau and Spearman rho.",
     predictor_opts, sizeof predictor_opts / sizeof *predictor_opts, 1, 2, run_predictor,
 };
 
@@ -227,121 +340,4 @@ static const opt_spec predict_opts[] = {
 const cli_cmd cmd_predict = {
     "predict", "FILE.fab --predictor FILE.pred [options]", "predict a model's latency with a trained predictor",
     NULL, predict_opts, sizeof predict_opts / sizeof *predict_opts, 1, 1, run_predict,
-};
-
-/* ---- fabc codesign ------------------------------------------------------------ */
-
-static int run_codesign(const cli_args *a) {
-  const char *space = cli_str(a, "space", NULL);
-  if (!space) return cli_usage_error(a, "give --space SPACE.json");
-  fab_cd_search_options o;
-  fab_cd_search_options_default(&o);
-  int st = fab_cd_strategy_lookup(cli_str(a, "strategy", "evolution"));
-  if (st < 0)
-    return cli_usage_error(a, "unknown strategy (exhaustive, random, evolution, combined, phase, separate)");
-  o.strategy = (fab_cd_strategy)st;
-  int64_t budget, seed, threads;
-  if (!cli_int(a, "budget", 1000, 1, INT64_MAX, &budget) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) ||
-      !cli_int(a, "threads", 0, 0, 1024, &threads))
-    return EXIT_USAGE;
-  o.budget = budget;
-  o.seed = (uint64_t)seed;
-  o.threads = (int)threads;
-  o.log_path = cli_str(a, "log", NULL);
-  fab_cd_progress_line line = {0};
-  o.progress = fab_cd_progress_stderr;
-  o.user = &line;
-  fab_cd_eval_options eo;
-  fab_cd_eval_options_default(&eo);
-  const char *lat = cli_str(a, "latency", "model");
-  if (!strcmp(lat, "sim")) eo.latency = FAB_CD_LAT_SIM;
-  else if (strcmp(lat, "model") != 0) return cli_usage_error(a, "--latency is model or sim");
-  int acc = fab_cd_acc_lookup(cli_str(a, "accuracy", "auto"));
-  if (acc < 0) return cli_usage_error(a, "--accuracy is auto, trained, proxy or standin");
-  eo.accuracy = (fab_cd_acc_kind)acc;
-  eo.acc_cache = cli_str(a, "acc-cache", NULL);
-  eo.progress = fab_cd_progress_stderr;
-  eo.progress_user = &line;
-  fab_diag *d = fab_diag_new();
-  fab_cd_space s;
-  if (!fab_cd_space_load(space, &s, d)) return finish(d, false);
-  const char *objs = cli_str(a, "objectives", NULL), *device = cli_str(a, "device", NULL);
-  if (objs) {
-    s.objectives = fab_cd_objectives_parse(objs);
-    if (!s.objectives) {
-      fab_diag_free(d);
-      return cli_usage_error(a, "--objectives lists accuracy, latency and/or area, e.g. accuracy,latency,area");
-    }
-  }
-  if (device) {
-    if (strcmp(device, "xcvu37p") && strcmp(device, "xc7z045")) {
-      fab_diag_free(d);
-      return cli_usage_error(a, "--device is xcvu37p (VCU128) or xc7z045 (ZC706)");
-    }
-    snprintf(s.base.device, sizeof s.base.device, "%s", device);
-    s.require_fit = true;
-  }
-  fab_cd_evaluator *e = fab_cd_evaluator_new(&s, &eo, d);
-  if (!e) return finish(d, false);
-  fab_cd_search_result r;
-  bool ok = fab_cd_search(&s, e, &o, &r, d);
-  fab_cd_progress_end(&line);
-  if (ok) {
-    int64_t *front;
-    int nf = fab_cd_pareto(r.evals, r.nevals, fab_cd_front_of(&s), &front);
-    fab_cd_hv_ref ref;
-    fab_cd_hv_ref_from(r.evals, r.nevals, &ref);
-    printf("%s: %lld evaluations (%lld resumed from the log) in %.2f s; Pareto front %d points; "
-           "hypervolume %.4f\n", fab_cd_strategy_name(o.strategy), (long long)r.nevals, (long long)r.resumed,
-           r.seconds, nf, fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(&s), &ref));
-    printf("accuracy: %s\n", fab_cd_evaluator_name(e));
-    if (o.strategy != FAB_CD_EXHAUSTIVE && r.nevals < o.budget)
-      printf("note: the search stopped before its budget of %lld: it stopped finding new points "
-             "(the space has %lld)\n", (long long)o.budget, (long long)fab_cd_space_size(&s));
-    if (nf == 0 && s.require_fit)
-      printf("note: no evaluated pair fits the device %s (fabc resources --accel shows an accelerator's use)\n",
-             s.base.device);
-    const char *csv = cli_str(a, "o", NULL), *svg = cli_str(a, "plot", NULL);
-    char err[512];
-    fab_out *f = csv ? fab_out_open(csv, err, sizeof err) : NULL;
-    if (f) fab_cd_write_csv(&s, r.evals, r.nevals, front, nf, fab_out_file(f));
-    ok = !csv || (f && fab_out_commit(f, err, sizeof err) == FAB_OK);
-    f = ok && svg ? fab_out_open(svg, err, sizeof err) : NULL;
-    if (f) fab_cd_write_svg(r.evals, r.nevals, front, nf, s.name, fab_out_file(f));
-    ok = ok && (!svg || (f && fab_out_commit(f, err, sizeof err) == FAB_OK));
-    if (!ok) fab_error(d, (fab_loc){0}, "cannot write the front: %s", err);
-    free(front);
-    fab_cd_search_result_free(&r);
-  }
-  fab_cd_evaluator_free(e);
-  return finish(d, ok);
-}
-
-static const opt_spec codesign_opts[] = {
-    {"space", OPT_VALUE, "SPACE.json", "model and accelerator knobs, device, constraints (spaces/*.json)"},
-    {"strategy", OPT_VALUE, "NAME",
-     "exhaustive, random, evolution (NSGA-II; default), or the REINFORCE forms combined, phase, separate "
-     "(also spelled rl-combined, ...)"},
-    {"objectives", OPT_VALUE, "LIST", "objectives of the front: accuracy,latency,area (default: the space's, else all three)"},
-    {"device", OPT_VALUE, "NAME", "the device whose limits the accelerators must fit: xcvu37p or xc7z045 (default: the space's)"},
-    {"budget", OPT_VALUE, "N", "evaluations (default 1000)"},
-    {"latency", OPT_VALUE, "model|sim", "the authors' analytical model (default) or the cycle simulator"},
-    {"accuracy", OPT_VALUE, "auto|trained|proxy|standin",
-     "accuracy objective: auto (default: trained for <= 100 models, else synflow), short training on ListOps, "
-     "the synflow proxy, or the documented stand-in (the default when accuracy is not an objective)"},
-    {"acc-cache", OPT_VALUE, "FILE", "trained/proxy accuracies per model: a stopped run resumes without retraining"},
-    {"threads", OPT_VALUE, "N", "parallel evaluations (default: all cores)"},
-    {"log", OPT_VALUE, "FILE", "append-only evaluation log: a stopped run resumes from it"},
-    {"seed", OPT_VALUE, "N", "seed (default 1)"},
-    {"o", OPT_VALUE, "FRONT.csv", "the Pareto front as CSV"},
-    {"plot", OPT_VALUE, "FRONT.svg", "the front as an SVG plot"},
-};
-
-const cli_cmd cmd_codesign = {
-    "codesign", "--space SPACE.json [--device D] [--objectives accuracy,latency,area] --strategy evolution --budget N -o front.csv --plot front.svg",
-    "joint model/accelerator search (Codesign-NAS): accuracy, latency, area",
-    "Objectives and constraints (device, latency limit) come from the space file unless\n"
-    "--objectives / --device say otherwise; see docs/codesign.md.  Evaluations run on all cores; to shard them across processes and\n"
-    "machines run `mpirun -np K fab-codesign search ...` (the same library and results).",
-    codesign_opts, sizeof codesign_opts / sizeof *codesign_opts, 0, 0, run_codesign,
 };

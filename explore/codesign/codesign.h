@@ -273,6 +273,12 @@ bool fab_cd_sample_read_keys(const char *path, int64_t **keys, int *n, long *com
  *  "graph": <fab_predict graph JSON>}. */
 bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *out,
                    fab_diag *d);
+/* Adds CPU latencies (o->cpu_threads, cpu_warmup, cpu_repeats) to every
+ * line of an existing data set `in`: each model timed twice with a fresh
+ * JIT ("cpu_ms", "cpu_ms_2", "cpu_times", "cpu_threads"); *nlines = the
+ * lines written to `out`. */
+bool fab_cd_sample_add_cpu(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *in,
+                           const char *in_name, FILE *out, int *nlines, fab_diag *d);
 
 /* ---- search ----------------------------------------------------------------- */
 

@@ -1,5 +1,5 @@
 /* progress.c — the progress printer of the command-line tools (fabc
- * sample / codesign, fab-codesign).  On a terminal: one line redrawn in
+ * sample / codesign).  On a terminal: one line redrawn in
  * place at most five times a second, showing every phase seen so far
  * ("train 7/30  search 150/1000": a search with trained accuracy
  * alternates between the two).  In a log (stderr not a terminal): a line

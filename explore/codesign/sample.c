@@ -223,3 +223,56 @@ bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *
   }
   return ok;
 }
+
+/* CPU latencies added to the lines of an existing data set (`fabc sample
+ * --from IN.jsonl --measure cpu`): each line's model timed twice with a
+ * fresh JIT (cpu_ms, cpu_ms_2, cpu_times, cpu_threads), written in order. */
+bool fab_cd_sample_add_cpu(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *in,
+                           const char *in_name, FILE *out, int *nlines, fab_diag *d) {
+  int repeats = o->cpu_repeats, n = 0;
+  double *times = calloc((size_t)(repeats > 0 ? repeats : 1), sizeof(double));
+  char *line = NULL;
+  size_t cap = 0;
+  bool ok = times && repeats > 0;
+  if (!ok) fab_error(d, (fab_loc){0}, "CPU timing needs at least one repeat");
+  while (ok && getline(&line, &cap, in) > 0) {
+    json_t *j = json_loads(line, 0, NULL);
+    json_t *k = j ? json_object_get(j, "key") : NULL;
+    if (!json_is_integer(k) || json_integer_value(k) < 0 || json_integer_value(k) >= fab_cd_space_size(s)) {
+      fab_error(d, (fab_loc){0}, "%s: line %d has no valid \"key\" for this space", in_name, n + 1);
+      json_decref(j);
+      ok = false;
+      break;
+    }
+    fab_cd_point p;
+    fab_cd_model m;
+    fab_cd_point_decode(s, (int64_t)json_integer_value(k), &p);
+    fab_cd_point_model(s, &p, &m);
+    fab_module *mod = fab_cd_model_build(&m, d);
+    double med, med2;
+    if (!mod || !fab_cd_cpu_latency(mod, o->cpu_threads, o->cpu_warmup, repeats, &med, times, d) ||
+        !fab_cd_cpu_latency(mod, o->cpu_threads, o->cpu_warmup, repeats, &med2, NULL, d)) {
+      fab_module_free(mod);
+      json_decref(j);
+      ok = false;
+      break;
+    }
+    fab_module_free(mod);
+    json_object_set_new(j, "cpu_ms", json_real(med));
+    json_object_set_new(j, "cpu_ms_2", json_real(med2));
+    json_t *ta = json_array();
+    for (int r = 0; r < repeats; r++) json_array_append_new(ta, json_real(times[r]));
+    json_object_set_new(j, "cpu_times", ta);
+    json_object_set_new(j, "cpu_threads", json_integer(o->cpu_threads));
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (text) fprintf(out, "%s\n", text);
+    free(text);
+    fflush(out);
+    n++;
+  }
+  free(line);
+  free(times);
+  *nlines = n;
+  return ok;
+}

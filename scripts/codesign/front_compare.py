@@ -2,7 +2,7 @@
 """front_compare.py TRUTH.log OTHER.log... — how much a front chosen under
 another accuracy objective is worth under the trained one.
 
-The logs are fab-codesign evaluation logs (--log) of the same space and
+The logs are `fabc codesign --log` evaluation logs of the same space and
 points.  For each OTHER: its Pareto front (by its own accuracy), re-scored
 with TRUTH's accuracy, and the hypervolume of that set in TRUTH's box
 (the box of fab_cd_hv_ref_from: accuracy and log latency between the

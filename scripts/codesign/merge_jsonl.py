@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Merges `fab-codesign sample` JSONL files, keeping the first line of each
+"""Merges `fabc sample` JSONL files, keeping the first line of each
 point key (two samplers with different seeds may draw the same point)."""
 import json
 import sys

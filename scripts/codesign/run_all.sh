@@ -1,12 +1,13 @@
 #!/bin/sh
 # Reproduces the measurements of docs/codesign.md.  Usage:
 #   scripts/codesign/run_all.sh BUILD_DIR OUT_DIR
-# Long steps run under nice; everything is single-threaded except where
-# parallel speed-up is the point.
+# Every step is a `fabc` command (sample, predictor compare, codesign and
+# its --compare experiments).  Long steps run under nice; everything is
+# single-threaded except where parallel speed-up is the point.
 set -eu
 B=${1:-build}
 OUT=${2:-/tmp/codesign}
-T=$B/explore/codesign
+F=$B/cli/fabc
 S=$(dirname "$0")/../../spaces
 mkdir -p "$OUT"
 
@@ -15,15 +16,15 @@ mkdir -p "$OUT"
 #    data set must come from one build of the compiler and simulator (the
 #    first data set mixed two simulator versions; see docs/codesign.md), so
 #    the sampler binary is copied once and used for every step.
-cp "$T/fab-codesign" "$OUT/fab-codesign-sampler"
-SMP="$OUT/fab-codesign-sampler"
-nice -n 10 "$SMP" sample "$S/latbench.json" -n 600 --seed 9 -o "$OUT/lat_sim_c.jsonl"
-nice -n 10 "$SMP" sample "$S/latbench.json" -n 1000 --seed 10 -o "$OUT/lat_sim_d.jsonl"
+cp "$F" "$OUT/fabc-sampler"
+SMP="$OUT/fabc-sampler"
+nice -n 10 "$SMP" sample --space "$S/latbench.json" -n 600 --seed 9 -o "$OUT/lat_sim_c.jsonl"
+nice -n 10 "$SMP" sample --space "$S/latbench.json" -n 1000 --seed 10 -o "$OUT/lat_sim_d.jsonl"
 python3 "$(dirname "$0")/merge_jsonl.py" "$OUT/lat_sim.jsonl" "$OUT/lat_sim_c.jsonl" "$OUT/lat_sim_d.jsonl"
 
 # 2. CPU latency data set (small models; JIT, median of 5 after 2 warm-ups,
 #    1 thread, every model timed twice with a fresh JIT: cpu_ms and cpu_ms_2).
-nice -n 10 "$SMP" sample "$S/latbench-cpu.json" -n 300 --seed 12 --no-sim --cpu --cpu-twice \
+nice -n 10 "$SMP" sample --space "$S/latbench-cpu.json" -n 300 --seed 12 --measure cpu --cpu-twice \
   --repeats 5 -o "$OUT/lat_cpu.jsonl"
 
 # 3. Predictors: GCN (residual on the analytical model; sum readout), BRP
@@ -31,29 +32,29 @@ nice -n 10 "$SMP" sample "$S/latbench-cpu.json" -n 300 --seed 12 --no-sim --cpu 
 #    hidden >= 512.  (Graphs of data sets sampled before the heads were
 #    recorded: scripts/codesign/add_heads.py IN OUT first.)
 P="--epochs 1500 --patience 300 --dropout 0"
-nice -n 10 "$T/fab-codesign" predictor "$OUT/lat_sim.jsonl" --target fpga_sim_ms $P --residual \
-  --no-brp --save "$OUT/gcn_res.pred" | tee "$OUT/pred_sim_res.txt"
-nice -n 10 "$T/fab-codesign" predictor "$OUT/lat_sim.jsonl" --target fpga_sim_ms $P --residual \
+nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms $P --residual \
+  --no-brp -o "$OUT/gcn_res.pred" | tee "$OUT/pred_sim_res.txt"
+nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms $P --residual \
   --no-brp --shuffle 5 | tee "$OUT/pred_sim_res_s5.txt"
-nice -n 10 "$T/fab-codesign" predictor "$OUT/lat_sim.jsonl" --target fpga_sim_ms --epochs 600 \
-  --patience 150 --dropout 0 --no-brp --sum-readout --save "$OUT/gcn_sim.pred" | tee "$OUT/pred_sim_sum.txt"
-nice -n 10 "$T/fab-codesign" predictor "$OUT/lat_sim.jsonl" --target fpga_sim_ms $P --no-brp \
+nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms --epochs 600 \
+  --patience 150 --dropout 0 --no-brp --sum-readout -o "$OUT/gcn_sim.pred" | tee "$OUT/pred_sim_sum.txt"
+nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms $P --no-brp \
   --residual --holdout-hidden 512 | tee "$OUT/pred_family_res.txt"
 for sp in 0 5; do
   for ro in "" --sum-readout; do
-    nice -n 10 "$T/fab-codesign" predictor "$OUT/lat_cpu.jsonl" --target cpu_ms $P --no-brp \
+    nice -n 10 "$F" predictor compare "$OUT/lat_cpu.jsonl" --target cpu_ms $P --no-brp \
       --shuffle $sp $ro | tee "$OUT/pred_cpu_s$sp$ro.txt"
   done
 done
-nice -n 10 "$T/fab-codesign" predictor "$OUT/lat_sim.jsonl" --target fpga_sim_ms --epochs 300 \
+nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms --epochs 300 \
   --dropout 0 --select-only | tee "$OUT/pred_select.txt"
 
 # 4. Codesign study on the ~10^6-pair space: exhaustive front, every strategy
 #    at 1% of the space (3 seeds), hypervolume traces, sequential flow.  The
 #    documented numbers use the stand-in (the AUTO rule would take the
 #    synflow proxy for its 3840 models).
-nice -n 10 "$T/fab-codesign" study "$S/fabnet-large.json" --frac 0.01 --seeds 3 --threads 1 \
-  --accuracy standin --out "$OUT" | tee "$OUT/study.txt"
+nice -n 10 "$F" codesign --space "$S/fabnet-large.json" --compare strategies --frac 0.01 --seeds 3 \
+  --threads 1 --accuracy standin --out-dir "$OUT" | tee "$OUT/study.txt"
 
 # 5. The authors' LRA-Text exploration, with the Pareto front as CSV + SVG,
 #    under trained accuracy (the default for its 30 models), the proxy and
@@ -61,53 +62,53 @@ nice -n 10 "$T/fab-codesign" study "$S/fabnet-large.json" --frac 0.01 --seeds 3 
 #    the fronts compared under trained accuracy.  Trained accuracies are
 #    cached in $OUT/acc.cache: a rerun does not retrain.
 A="--acc-cache $OUT/acc.cache"
-nice -n 10 "$T/fab-codesign" accuracy "$S/fabnet-text.json" --threads 2 $A \
-  --csv "$OUT/fabnet-text-acc.csv" | tee "$OUT/fabnet-text-acc.txt"
+nice -n 10 "$F" codesign --space "$S/fabnet-text.json" --compare accuracy --threads 2 $A \
+  -o "$OUT/fabnet-text-acc.csv" | tee "$OUT/fabnet-text-acc.txt"
 for a in trained proxy standin; do
   rm -f "$OUT/fabnet-text-$a.log"
-  "$T/fab-codesign" search "$S/fabnet-text.json" --strategy exhaustive --accuracy $a $A \
-    --log "$OUT/fabnet-text-$a.log" --csv "$OUT/fabnet-text-front-$a.csv" \
-    --svg "$OUT/fabnet-text-front-$a.svg"
+  "$F" codesign --space "$S/fabnet-text.json" --strategy exhaustive --accuracy $a $A \
+    --log "$OUT/fabnet-text-$a.log" -o "$OUT/fabnet-text-front-$a.csv" \
+    --plot "$OUT/fabnet-text-front-$a.svg"
 done
 python3 "$(dirname "$0")/front_compare.py" "$OUT"/fabnet-text-trained.log \
   "$OUT"/fabnet-text-proxy.log "$OUT"/fabnet-text-standin.log | tee "$OUT/fabnet-text-fronts.txt"
 
 # 5b. fabnet-mid (72 models x 480 accelerators): trained accuracy for every
 #     model, the study (strategies, sequential flow) under each accuracy.
-nice -n 10 "$T/fab-codesign" accuracy "$S/fabnet-mid.json" --threads 1 $A \
-  --csv "$OUT/fabnet-mid-acc.csv" | tee "$OUT/fabnet-mid-acc.txt"
+nice -n 10 "$F" codesign --space "$S/fabnet-mid.json" --compare accuracy --threads 1 $A \
+  -o "$OUT/fabnet-mid-acc.csv" | tee "$OUT/fabnet-mid-acc.txt"
 for a in trained proxy standin; do
   mkdir -p "$OUT/mid-$a"
-  nice -n 10 "$T/fab-codesign" study "$S/fabnet-mid.json" --frac 0.01 --seeds 3 --threads 2 \
-    --accuracy $a $A --out "$OUT/mid-$a" | tee "$OUT/mid-$a/study.txt"
+  nice -n 10 "$F" codesign --space "$S/fabnet-mid.json" --compare strategies --frac 0.01 --seeds 3 \
+    --threads 2 --accuracy $a $A --out-dir "$OUT/mid-$a" | tee "$OUT/mid-$a/study.txt"
   rm -f "$OUT/mid-$a/ex.log"
-  "$T/fab-codesign" search "$S/fabnet-mid.json" --strategy exhaustive --accuracy $a $A \
-    --log "$OUT/mid-$a/ex.log" --csv "$OUT/mid-$a/front.csv" --svg "$OUT/mid-$a/front.svg"
+  "$F" codesign --space "$S/fabnet-mid.json" --strategy exhaustive --accuracy $a $A \
+    --log "$OUT/mid-$a/ex.log" -o "$OUT/mid-$a/front.csv" --plot "$OUT/mid-$a/front.svg"
 done
 python3 "$(dirname "$0")/front_compare.py" "$OUT"/mid-trained/ex.log "$OUT"/mid-proxy/ex.log \
   "$OUT"/mid-standin/ex.log | tee "$OUT/fabnet-mid-fronts.txt"
 
 # 6. Parallel evaluation and MPI sharding give identical results (checksum).
 for th in 1 2; do
-  "$T/fab-codesign" search "$S/fabnet-large.json" --strategy exhaustive --threads $th \
+  "$F" codesign --space "$S/fabnet-large.json" --strategy exhaustive --threads $th \
     --accuracy standin | grep -E "checksum|evaluations"
 done
 if command -v mpirun >/dev/null; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   for np in 2 1; do
-    mpirun --oversubscribe -np $np "$T/fab-codesign" search "$S/fabnet-large.json" \
+    mpirun --oversubscribe -np $np "$F" codesign --mpi --space "$S/fabnet-large.json" \
       --strategy evolution --budget 8000 --threads 1 --accuracy standin | grep -E "checksum|evaluations"
   done
   # trained accuracy (fabnet-text, every model trained by the rank that
   # first needs it; a fresh cache per run so that the ranks really train)
   for np in 2 1; do
     rm -f "$OUT/mpi-$np.cache"
-    mpirun --oversubscribe -np $np "$T/fab-codesign" search "$S/fabnet-text.json" \
+    mpirun --oversubscribe -np $np "$F" codesign --mpi --space "$S/fabnet-text.json" \
       --strategy evolution --budget 60 --threads 1 --acc-cache "$OUT/mpi-$np.cache" \
       | grep -E "checksum|evaluations|accuracy"
   done
 fi
 
 # 7. Predictor-driven against measurement-driven search (simulator).
-nice -n 10 "$T/fab-codesign" predsearch "$S/latbench.json" --pred "$OUT/gcn_res.pred" \
-  --budget-meas 64 --budget-pred 1000 | tee "$OUT/predsearch.txt"
+nice -n 10 "$F" codesign --space "$S/latbench.json" --compare predictor --predictor "$OUT/gcn_res.pred" \
+  --measure-budget 64 --budget 1000 | tee "$OUT/predsearch.txt"
