@@ -54,7 +54,8 @@ const char *fab_default_pipeline(const char *target) {
   if (!target) return NULL;
   if (strcmp(target, "cpu") == 0)
     return "canonicalize,lower-bfly,lower-fourier,lower-mha,canonicalize,fuse-stages,"
-           "fuse-elementwise,tile,memplan";
+           "fuse-elementwise,attention-block,memplan,cpu-chain-bfly(chain=1,group=3),"
+           "cpu-fold-fft-loads(fold=1,hermitian=1)";
   /* The accelerator's PPU averages one vector-memory half at a time (2^15
    * words on configs/small.json): masked means over more than half of that
    * go through its mm instead (lower-masked-mean). */
@@ -108,6 +109,23 @@ static const pass_def passes[] = {
     {{"memplan", "liveness + best-fit offsets in one arena (plan.offset, plan.size, plan.inplace)",
       "", "planned", "inplace=<0|1>: reuse a dying operand's buffer (default 1)"},
      pass_memplan, {"inplace", NULL}},
+    {{"attention-block", "attention's key block: the largest power of two whose K, V and scores fit fast memory",
+      "lowered", "", ""},
+     pass_attention_block_run, {NULL}},
+    /* The cpu-* passes read and keep the memory plan (they require
+     * `planned`): they only add cpu.* attributes the plan allows. */
+    {{"cpu-chain-bfly",
+      "cpu: chains of bfly.stages run in their last op's kernel (cpu.chain); register groups (cpu.groups)",
+      "lowered,planned", "",
+      "chain=<0|1>: merge chains (default 1); "
+      "group=<int>: most stages per register group, 1..6 (default 3)"},
+     pass_cpu_chain_bfly, {"chain", "group", NULL}},
+    {{"cpu-fold-fft-loads",
+      "cpu: fft.stages loads through its bitrev/complex operands (cpu.bitrev_in, cpu.real_in), cpu.hermitian",
+      "lowered,planned", "",
+      "fold=<0|1>: read through bitrev and complex (default 1); "
+      "hermitian=<0|1>: half the columns for Re(FFT2) (default 1)"},
+     pass_cpu_fold_fft_loads, {"fold", "hermitian", NULL}},
 };
 enum { NPASSES = sizeof passes / sizeof passes[0] };
 
@@ -407,8 +425,12 @@ static void strip_plan(fab_module *m) {
       pass_strip_attrs(m, &m->funcs[fi]->ops[i], "plan.");
 }
 
-static void dump(FILE *out, const fab_module *m, const char *when, const char *pass) {
-  fprintf(out, "// -----// IR Dump %s %s //----- //\n", when, pass);
+/* The header names the pass with the options the pipeline gave it. */
+static void dump(FILE *out, const fab_module *m, const char *when, const entry *e) {
+  fprintf(out, "// -----// IR Dump %s %s", when, e->def->info.name);
+  for (int k = 0; k < e->nopts; k++)
+    fprintf(out, "%s%s=%lld", k ? "," : "(", e->keys[k], (long long)e->vals[k]);
+  fprintf(out, "%s //----- //\n", e->nopts ? ")" : "");
   fab_print_module(out, m, 0);
   fflush(out);
 }
@@ -438,7 +460,7 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
   for (int pi = 0; ok && pi < n; pi++) {
     const entry *e = &es[pi];
     const char *name = e->def->info.name;
-    if (in_list(opt->print_before, name)) dump(out, m, "Before", name);
+    if (in_list(opt->print_before, name)) dump(out, m, "Before", e);
     char why[300];
     if (!check_props(m, e->def->info.requires, why, sizeof why)) {
       fab_error(d, nl, "pass %s requires %s", name, why);
@@ -447,7 +469,9 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
     }
     snapshot snap = {0};
     if (opt->reproducer_dir) take_snapshot(m, &snap);
-    if (has_plan(m)) strip_plan(m); /* any rewrite makes an old plan stale */
+    /* any rewrite makes an old plan stale, except from passes that
+     * require the plan (they keep it valid) */
+    if (has_plan(m) && !strstr(e->def->info.requires, "planned")) strip_plan(m);
     fab_pass_ctx cx = {.m = m, .target = target, .pass = name, .d = d, .nopts = e->nopts};
     for (int k = 0; k < e->nopts; k++) cx.keys[k] = e->keys[k], cx.vals[k] = e->vals[k];
     double t0 = now_seconds();
@@ -474,7 +498,7 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
       }
       break;
     }
-    if (in_list(opt->print_after, name)) dump(out, m, "After", name);
+    if (in_list(opt->print_after, name)) dump(out, m, "After", e);
     if (opt->stop_after && strcmp(opt->stop_after, name) == 0) break;
   }
   if (opt->time_passes && n > 0) {

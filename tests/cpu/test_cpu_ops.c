@@ -1,8 +1,20 @@
 /* test_cpu_ops.c — every lowered op through the JIT against the reference
  * interpreter (cpu.<group>). */
 #include "cpu_test_util.h"
+#include "passes.h"
 
 static const double RTOL = 1e-4;
+
+/* The cpu backend's passes (memplan first: they need the plan). */
+static bool cpu_passes(tb *t, const char *pipeline) {
+  fab_pass_options po = {.target = fab_target_lookup("cpu"), .verify_each = true};
+  if (fab_run_pipeline(t->m, pipeline, &po, t->d)) return true;
+  fprintf(stderr, "pipeline %s failed\n", pipeline);
+  fab_diag_print(t->d, stderr);
+  fab_diag_clear(t->d);
+  g_failures++;
+  return false;
+}
 
 static fab_cpu_options opts(void) {
   fab_cpu_options o;
@@ -225,21 +237,20 @@ static void test_fourier(void) {
     fab_op_set_int(t.m, tb_last(&t), "real_out", 1);
     tb_output(&t, tb_infer(&t), "fft2_rank3_axis0");
   }
-  /* every vector width the target option allows (this machine's, AVX2's
-   * 8 lanes, scalar), then without folding (what a memory plan that
-   * overlaps the folded read and the fft's result gets) */
+  /* without folding (what a memory plan that overlaps the folded read and
+   * the fft's result gets), then folded (cpu-fold-fft-loads) at every
+   * vector width the target option allows (this machine's, AVX2's 8
+   * lanes, scalar) */
+  fab_cpu_options o = opts();
+  jit_vs_interp(&t, "fourier (not folded)", &o, RTOL);
+  cpu_passes(&t, "memplan,cpu-fold-fft-loads");
   static const int lanes[3] = {0, 8, 1};
   for (int k = 0; k < 3; k++) {
-    fab_cpu_options o = opts();
     o.vector_lanes = lanes[k];
     char name[48];
     snprintf(name, sizeof name, "fourier (lanes %d)", lanes[k]);
     jit_vs_interp(&t, name, &o, RTOL);
   }
-  fab_cpu_options o = opts();
-  setenv("FAB_CPU_NO_FOLD", "1", 1);
-  jit_vs_interp(&t, "fourier (not folded)", &o, RTOL);
-  unsetenv("FAB_CPU_NO_FOLD");
   tb_free(&t);
 }
 
@@ -375,7 +386,7 @@ static void bfly_case(int64_t n, int64_t S, int64_t rows, int fuse) {
       tb_output(&t, tb_infer(&t), name);
     }
   }
-  /* a chain of ops (merged into one kernel by the backend), ending in an
+  /* a chain of ops (merged into one kernel by cpu-chain-bfly), ending in an
    * op that also feeds a second user (so the chain stops there) */
   int v = x;
   for (int k = 0; k < L; k++) {
@@ -388,7 +399,9 @@ static void bfly_case(int64_t n, int64_t S, int64_t rows, int fuse) {
   tb_op(&t, FAB_OP_RELU, v, -1, -1, -1);
   tb_output(&t, tb_infer(&t), "chain_relu");
   fab_cpu_options o = opts();
-  o.max_fused_stages = fuse;
+  char pipeline[64];
+  snprintf(pipeline, sizeof pipeline, "memplan,cpu-chain-bfly(group=%d)", fuse);
+  cpu_passes(&t, pipeline);
   char what[96];
   snprintf(what, sizeof what, "bfly n=%lld S=%lld rows=%lld fuse=%d", (long long)n, (long long)S,
            (long long)rows, fuse);
