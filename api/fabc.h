@@ -95,6 +95,7 @@ typedef struct fabc_options {
   int opt_level;          /* cpu: LLVM 0..3 (< 0 or > 3: 3) */
   const char *cpu;        /* cpu: target CPU name (NULL: this machine's) */
   const char *features;   /* cpu: target features (NULL: the CPU's) */
+  const char *codegen;    /* cpu: kernel choices, e.g. "scalar-dft" (NULL: none; docs/cpu.md) */
 } fabc_options;
 
 /* Front end, the target's pass pipeline and its backend (CPU: JIT; FPGA:

@@ -41,7 +41,7 @@ struct fabc_model {
   pthread_rwlock_t lock;
   /* cpu */
   fab_cpu_options cpu_opts;
-  char *cpu_name, *cpu_features;
+  char *cpu_name, *cpu_features, *cpu_codegen;
   fab_cpu_jit *jit;
   pthread_mutex_t pool_lock;
   fab_context *pool[POOL_MAX];
@@ -159,6 +159,11 @@ static fabc_status compile_cpu(fabc_model *m, const fabc_options *o, char **err)
   m->cpu_opts.features = m->cpu_features;
   m->cpu_opts.opt_level = o->opt_level >= 0 && o->opt_level <= 3 ? o->opt_level : 3;
   m->cpu_opts.threads = o->threads > 0 ? o->threads : 1;
+  m->cpu_codegen = o->codegen ? strdup(o->codegen) : NULL;
+  if (o->codegen && !m->cpu_codegen) return api_fail(err, FABC_E_NOMEM, "out of memory");
+  char msg[256];
+  if (!fab_cpu_codegen_options_parse(&m->cpu_opts, m->cpu_codegen, msg, sizeof msg))
+    return api_fail(err, FABC_E_ARG, "%s", msg);
   fab_diag *d = fab_diag_new();
   m->jit = fab_cpu_jit_compile(m->lowered, &m->cpu_opts, d);
   fabc_status st = m->jit ? FABC_OK : api_fail_diag(err, FABC_E_SOURCE, d, "the CPU backend failed");
@@ -220,6 +225,7 @@ void fabc_model_free(fabc_model *m) {
   fab_module_free(m->written);
   free(m->cpu_name);
   free(m->cpu_features);
+  free(m->cpu_codegen);
   pthread_rwlock_destroy(&m->lock);
   pthread_mutex_destroy(&m->pool_lock);
   free(m);

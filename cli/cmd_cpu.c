@@ -19,6 +19,11 @@ static bool cpu_options(const cli_args *a, fab_cpu_options *o) {
   if (!cli_int(a, "threads", 0, 0, 1024, &v)) return false;
   if (v == 0) v = sysconf(_SC_NPROCESSORS_ONLN);
   o->threads = (int)(v > 0 ? v : 1);
+  char err[256];
+  if (!fab_cpu_codegen_options_parse(o, cli_str(a, "codegen", NULL), err, sizeof err)) {
+    cli_usage_error(a, "--codegen: %s", err);
+    return false;
+  }
   return true;
 }
 

@@ -76,6 +76,7 @@ class Options(ctypes.Structure):
         ("opt_level", ctypes.c_int),
         ("cpu", c_charp),
         ("features", c_charp),
+        ("codegen", c_charp),
     ]
 
 
