@@ -243,6 +243,11 @@ static void test_fourier(void) {
    * lanes, scalar) */
   fab_cpu_options o = opts();
   jit_vs_interp(&t, "fourier (not folded)", &o, RTOL);
+  o.scalar_dft = true; /* codegen options: the other dft kernels */
+  jit_vs_interp(&t, "fourier (scalar-dft)", &o, RTOL);
+  o.scalar_dft = false, o.no_real_dft = true;
+  jit_vs_interp(&t, "fourier (no-real-dft)", &o, RTOL);
+  o.no_real_dft = false;
   cpu_passes(&t, "memplan,cpu-fold-fft-loads");
   static const int lanes[3] = {0, 8, 1};
   for (int k = 0; k < 3; k++) {
@@ -297,6 +302,11 @@ static void test_linalg(void) {
     snprintf(name, sizeof name, "linalg (lanes %d)", lanes[i]);
     jit_vs_interp(&t, name, &o, RTOL);
   }
+  fab_cpu_options o = opts(); /* codegen options: the other attention kernels */
+  o.attention_rows = 1;
+  jit_vs_interp(&t, "linalg (attention-rows=1)", &o, RTOL);
+  o.scalar_attention = true, o.no_share = true;
+  jit_vs_interp(&t, "linalg (scalar-attention,no-share)", &o, RTOL);
   tb_free(&t);
 }
 
@@ -492,6 +502,68 @@ static void test_transcendental(void) {
   }
 }
 
+/* JIT-compiling m must fail with a message containing `want`. */
+static void expect_compile_error(tb *t, const char *want) {
+  fab_cpu_options o = opts();
+  fab_cpu_jit *j = fab_cpu_jit_compile(t->m, &o, t->d);
+  bool found = false;
+  for (int i = 0; i < fab_diag_count(t->d); i++) found = found || strstr(fab_diag_message(t->d, i), want);
+  if (j || !found) {
+    fprintf(stderr, "annotations: expected the error '%s'\n", want);
+    fab_diag_print(t->d, stderr);
+    g_failures++;
+  }
+  fab_diag_clear(t->d);
+  fab_cpu_jit_free(j);
+}
+
+/* cpu.* attributes the ops do not bear out are errors, not wrong code;
+ * --codegen lists are checked. */
+static void test_annotations(void) {
+  int64_t xd[3] = {4, 1, 8}, twd[6] = {1, 1, 3, 4, 2, 2}, st[6] = {0, 0, 2, 0, 1, 2};
+  const char *cases[] = {"has cpu.chain but its operand is not the bfly.stages just before it",
+                         "cpu.groups[0] = 2", "cpu.groups cover 1 of its 2 stages",
+                         "has cpu.real_in but not cpu.bitrev_in"};
+  for (int c = 0; c < 4; c++) {
+    tb t = tb_new("annotations");
+    int x = tb_input(&t, "x", FAB_F32, 3, xd);
+    int tw = tb_weight(&t, "tw", 6, twd, 0.7);
+    if (c < 3) {
+      tb_op(&t, FAB_OP_BFLY_STAGES, x, tw, -1, -1);
+      fab_op_set_ints(t.m, tb_last(&t), "stages", st, 6); /* stride 2^2 twice */
+      if (c == 0) fab_op_set_int(t.m, tb_last(&t), "cpu.chain", 1);
+      fab_op_set_ints(t.m, tb_last(&t), "cpu.groups", (int64_t[]){c == 2 ? 1 : 2}, 1);
+    } else {
+      int cx = tb_op(&t, FAB_OP_COMPLEX, x, -1, -1, -1); tb_infer(&t);
+      tb_op(&t, FAB_OP_FFT_STAGES, cx, -1, -1, -1);
+      fab_op_set_int(t.m, tb_last(&t), "axis", -1);
+      fab_op_set_ints(t.m, tb_last(&t), "stages", (int64_t[]){1, 2, 3}, 3);
+      fab_op_set_int(t.m, tb_last(&t), "cpu.real_in", 1);
+    }
+    tb_output(&t, tb_infer(&t), "y");
+    expect_compile_error(&t, cases[c]);
+    tb_free(&t);
+  }
+  fab_cpu_options o = opts();
+  char err[256];
+  const char *all = "no-share,scalar-dft,no-real-dft,scalar-attention,attention-rows=2,llvm-pipeline=default<O1>,x";
+  if (!fab_cpu_codegen_options_parse(&o, all, err, sizeof err) || !o.no_share || !o.scalar_dft ||
+      !o.no_real_dft || !o.scalar_attention || o.attention_rows != 2 ||
+      strcmp(o.llvm_pipeline, "default<O1>,x")) {
+    fprintf(stderr, "codegen options: '%s' not parsed\n", all);
+    g_failures++;
+  }
+  const char *bad[][2] = {{"scalar-dft,fast", "unknown codegen option 'fast' (valid: no-share"},
+                          {"attention-rows=3", "attention-rows must be 1, 2 or 4"},
+                          {"attention-rows=2x", "attention-rows must be 1, 2 or 4"},
+                          {"llvm-pipeline=", "needs a pipeline"}};
+  for (int i = 0; i < 4; i++)
+    if (fab_cpu_codegen_options_parse(&o, bad[i][0], err, sizeof err) || !strstr(err, bad[i][1])) {
+      fprintf(stderr, "codegen options: '%s' should fail with '%s'\n", bad[i][0], bad[i][1]);
+      g_failures++;
+    }
+}
+
 /* One case from the environment (BFLY_N, BFLY_S, BFLY_ROWS, BFLY_FUSE), for
  * investigating. */
 static void test_bfly_env(void) {
@@ -505,7 +577,7 @@ int main(int argc, char **argv) {
     const char *name;
     void (*fn)(void);
   } tests[] = {{"elementwise", test_elementwise}, {"data", test_data},   {"fourier", test_fourier},
-               {"linalg", test_linalg}, {"masks", test_masks},           {"bfly", test_bfly},   {"model", test_model}, {"transcendental", test_transcendental}, {"bfly_env", test_bfly_env}};
+               {"linalg", test_linalg}, {"masks", test_masks},           {"bfly", test_bfly},   {"model", test_model}, {"transcendental", test_transcendental}, {"annotations", test_annotations}, {"bfly_env", test_bfly_env}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if ((!strcmp(which, "all") && strcmp(tests[i].name, "bfly_env")) || !strcmp(which, tests[i].name)) {
