@@ -52,9 +52,11 @@ int pass_default_fuse_k(const fab_target_info *t) {
 
 const char *fab_default_pipeline(const char *target) {
   if (!target) return NULL;
+  /* cpu-chain-bfly alone decides how the CPU groups butterfly stages
+   * (it merges whole chains), so fuse-stages is not part of it. */
   if (strcmp(target, "cpu") == 0)
-    return "canonicalize,lower-bfly,lower-fourier,lower-mha,canonicalize,fuse-stages,"
-           "fuse-elementwise,attention-block,memplan,cpu-chain-bfly(chain=1,group=3),"
+    return "canonicalize,lower-bfly,lower-fourier,lower-mha,canonicalize,fuse-elementwise,"
+           "attention-block,memplan,cpu-chain-bfly(chain=1,group=3),"
            "cpu-fold-fft-loads(fold=1,hermitian=1)";
   /* The accelerator's PPU averages one vector-memory half at a time (2^15
    * words on configs/small.json): masked means over more than half of that
