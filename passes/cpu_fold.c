@@ -1,20 +1,20 @@
 /* cpu_fold.c — the CPU backend's decisions about the IR, as passes.
  *
- * Both passes run after memplan on planned IR and only add `cpu.*`
- * attributes (declared in ir/ops.def): every op keeps its operands and its
- * meaning, so the IR still runs on the interpreter, op numbering (kernel
- * names) does not move and the memory plan stays valid.  The CPU backend
- * (backends/cpu/fold.c) follows the attributes; it decides nothing here.
+ * Both passes run after memplan on planned IR and keep the plan valid;
+ * the IR keeps its meaning (it still runs on the interpreter).  The
+ * `cpu.*` attributes they add are declared in ir/ops.def; the CPU backend
+ * (backends/cpu/fold.c, kernel_bfly.c) follows them and decides nothing
+ * of this itself.
  *
  * cpu-chain-bfly(chain=1, group=3)
- *   A bfly.stages whose operand is the op just before it, a bfly.stages on
- *   the same twiddles with the same type used only here, gets cpu.chain = 1:
- *   its kernel runs the operand's stages first (one transpose into lanes
- *   and back for the whole chain; the operand gets no buffer, no kernel).
- *   Every bfly.stages that owns a kernel gets cpu.groups: how many stages
- *   (of the chain's stages, in order) each pass over the lane tile keeps
- *   in registers — runs of up to `group` stages with distinct strides.
- *   This is the one place the CPU decides stage grouping.
+ *   A run of bfly.stages ops, each the only user of the one just before it,
+ *   on the same twiddles and of one type, becomes one bfly.stages with all
+ *   their stages in order (one transpose into lanes and back for the whole
+ *   chain; the same meaning: the op applies its stages in order).  Every
+ *   bfly.stages gets cpu.groups: how many of its stages each pass over the
+ *   lane tile keeps in registers — runs of up to `group` stages with
+ *   distinct strides.  This is the one place the CPU decides stage
+ *   grouping (the cpu pipeline has no fuse-stages).
  *
  * cpu-fold-fft-loads(fold=1, hermitian=1)
  *   fft.stages reads its operand's `bitrev` (cpu.bitrev_in) and, along the
@@ -93,6 +93,53 @@ static int plan_groups(const int64_t *st, int ns, int F, int64_t *groups) {
   return n;
 }
 
+/* Which bfly.stages merge into the next op: absorbed[i] when op i+1 runs
+ * op i's stages first; in[j] is the input of the chain ending at j and
+ * len[j] its triple count. */
+static void find_chains(const fab_func *f, const int *uses, int *in, int *len, bool *absorbed) {
+  for (int j = 0; j < f->nops; j++) {
+    const fab_op *b = &f->ops[j];
+    absorbed[j] = false;
+    if (b->code != FAB_OP_BFLY_STAGES || b->noperands != 2 || !stages_ok(b)) continue;
+    in[j] = b->operands[0];
+    len[j] = fab_op_attr(b, "stages")->nints;
+    int i = j - 1;
+    const fab_op *a = i >= 0 ? &f->ops[i] : NULL;
+    if (!a || a->code != FAB_OP_BFLY_STAGES || a->noperands != 2 || !stages_ok(a) ||
+        b->operands[0] != i || b->operands[1] != a->operands[1] || uses[i] != 1 ||
+        !fab_type_equal(&a->type, &b->type))
+      continue;
+    /* the merged op reads the chain's input while writing b's slot */
+    if (!slots_allow(f, in[i], b, true)) continue;
+    absorbed[i] = true;
+    in[j] = in[i];
+    len[j] += len[i];
+  }
+}
+
+/* The op ending a chain at j: all the chain's stages, read from its input,
+ * with b's attributes (its plan slot) and the register groups. */
+static void emit_chain(rw *w, int j, const int *in, const int *len, int F) {
+  const fab_func *f = w->f;
+  int64_t *st = fab_arena_alloc(w->m->arena, sizeof(int64_t) * (size_t)(len[j] + 1));
+  int64_t *groups = fab_arena_alloc(w->m->arena, sizeof(int64_t) * (size_t)(len[j] / 3 + 1));
+  if (!st || !groups) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  int end = len[j];
+  for (int i = j; end > 0; i--) { /* the chain is ops j-k..j, in order */
+    const fab_attr *a = fab_op_attr(&f->ops[i], "stages");
+    end -= a->nints;
+    memcpy(st + end, a->ints, sizeof(int64_t) * (size_t)a->nints);
+  }
+  int v = fab_func_copy_op(w->m, &w->nf, &f->ops[j], NULL);
+  fab_op *nop = rw_at(w, v);
+  nop->operands[0] = w->map[in[j]];
+  nop->operands[1] = w->map[f->ops[j].operands[1]];
+  fab_op_set_ints(w->m, nop, "stages", st, len[j]);
+  fab_op_set_ints(w->m, nop, "cpu.groups", groups, plan_groups(st, len[j] / 3, F, groups));
+  rw_type(w, v, f->ops[j].type);
+  w->map[j] = v;
+}
+
 bool pass_cpu_chain_bfly(fab_pass_ctx *cx, fab_func *f) {
   bool chain;
   int64_t F = pass_opt(cx, "group", 3);
@@ -102,49 +149,26 @@ bool pass_cpu_chain_bfly(fab_pass_ctx *cx, fab_func *f) {
                (long long)F);
     return false;
   }
-  int n = f->nops;
-  size_t nn = (size_t)(n ? n : 1);
-  int *uses = pass_use_counts(cx->m, f);
-  int *in = fab_arena_alloc(cx->m->arena, sizeof(int) * nn); /* a chain's input */
-  int *len = fab_arena_alloc(cx->m->arena, sizeof(int) * nn); /* its triple count */
-  bool *chained = fab_arena_alloc(cx->m->arena, nn), *absorbed = fab_arena_alloc(cx->m->arena, nn);
-  if (!in || !len || !chained || !absorbed) fab_internal_error(__FILE__, __LINE__, "out of memory");
-  for (int j = 0; j < n; j++) {
+  size_t nn = (size_t)(f->nops ? f->nops : 1);
+  int *in = fab_arena_alloc(cx->m->arena, sizeof(int) * nn), *len = fab_arena_alloc(cx->m->arena, sizeof(int) * nn);
+  bool *absorbed = fab_arena_alloc(cx->m->arena, nn);
+  if (!in || !len || !absorbed) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  find_chains(f, pass_use_counts(cx->m, f), in, len, absorbed);
+  if (!chain) memset(absorbed, 0, nn);
+  rw w;
+  rw_init(&w, cx, f);
+  for (int j = 0; j < f->nops && w.ok; j++) {
     const fab_op *b = &f->ops[j];
-    chained[j] = absorbed[j] = false;
-    if (b->code != FAB_OP_BFLY_STAGES || b->noperands != 2 || !stages_ok(b)) continue;
-    in[j] = b->operands[0];
-    len[j] = fab_op_attr(b, "stages")->nints;
-    int i = j - 1;
-    const fab_op *a = i >= 0 ? &f->ops[i] : NULL;
-    if (!chain || !a || a->code != FAB_OP_BFLY_STAGES || a->noperands != 2 || !stages_ok(a) ||
-        b->operands[0] != i || b->operands[1] != a->operands[1] || uses[i] != 1 ||
-        !fab_type_equal(&a->type, &b->type))
+    bool bfly = b->code == FAB_OP_BFLY_STAGES && b->noperands == 2 && stages_ok(b);
+    if (absorbed[j]) continue;
+    if (!bfly) {
+      rw_copy(&w, j);
       continue;
-    /* the merged kernel reads the chain's input while writing b's slot */
-    if (!slots_allow(f, in[i], b, true)) continue;
-    chained[j] = absorbed[i] = true;
-    in[j] = in[i];
-    len[j] += len[i];
-  }
-  for (int j = 0; j < n; j++) {
-    fab_op *b = &f->ops[j];
-    if (chained[j]) fab_op_set_int(cx->m, b, "cpu.chain", 1);
-    if (b->code != FAB_OP_BFLY_STAGES || b->noperands != 2 || !stages_ok(b) || absorbed[j]) continue;
-    int64_t *st = fab_arena_alloc(cx->m->arena, sizeof(int64_t) * (size_t)(len[j] + 1));
-    int64_t *groups = fab_arena_alloc(cx->m->arena, sizeof(int64_t) * (size_t)(len[j] / 3 + 1));
-    if (!st || !groups) fab_internal_error(__FILE__, __LINE__, "out of memory");
-    int end = len[j];
-    for (int i = j;; i = f->ops[i].operands[0]) { /* the chain's triples, last op's at the end */
-      const fab_attr *a = fab_op_attr(&f->ops[i], "stages");
-      end -= a->nints;
-      memcpy(st + end, a->ints, sizeof(int64_t) * (size_t)a->nints);
-      if (!chained[i]) break;
     }
-    int ng = plan_groups(st, len[j] / 3, (int)F, groups);
-    fab_op_set_ints(cx->m, b, "cpu.groups", groups, ng);
+    if (!chain) in[j] = b->operands[0], len[j] = fab_op_attr(b, "stages")->nints;
+    emit_chain(&w, j, in, len, (int)F);
   }
-  return true;
+  return rw_commit(&w);
 }
 
 /* ---- cpu-fold-fft-loads ---------------------------------------------------- */

@@ -1,16 +1,11 @@
 /* fold.c — the ops as the kernels see them, from the cpu.* attributes the
- * passes cpu-chain-bfly and cpu-fold-fft-loads wrote (passes/cpu_fold.c).
+ * pass cpu-fold-fft-loads wrote (passes/cpu_fold.c).
  *
- * The IR keeps every op and its meaning; an attribute says that a kernel
- * reads through ops before it, which then get no buffer and no kernel
- * (`absorbed`).  `eff` is a copy of the ops in which such a consumer reads
- * the earlier value directly:
- *
- *  - bfly.stages with cpu.chain = 1: its operand (a bfly.stages on the same
- *    twiddles, used only here) runs first inside its kernel; eff has the
- *    chain's input and all the chain's stages, in order;
- *  - fft.stages with cpu.bitrev_in (and cpu.real_in): eff reads the
- *    bitrev's operand (and the complex's before it).
+ * The IR keeps every op and its meaning; fft.stages with cpu.bitrev_in
+ * (and cpu.real_in) reads through its operand bitrev (and the complex
+ * before it) in its own loads: those ops get no buffer and no kernel
+ * (`absorbed`), and `eff`, a copy of the ops, has the fft read the earlier
+ * value directly.
  *
  * Nothing is decided here; an attribute whose ops do not have that shape
  * (adjacent: nothing runs between, so the memory plan holds) is an error.
@@ -50,41 +45,6 @@ static bool oom(fold *s) {
 
 /* Is value p read only by op j, not yet taken by another kernel? */
 static bool only_here(fold *s, int p) { return s->uses[p] == 1 && !s->absorbed[p]; }
-
-/* bfly.stages j with cpu.chain: eff[j] = (chain input, twiddles) and the
- * stages of its operand's eff followed by its own. */
-static bool follow_chain(fold *s, int j) {
-  const fab_op *b = &s->f->ops[j];
-  int i = b->operands[0];
-  const fab_op *a = &s->eff[i];
-  const fab_attr *sa = fab_op_attr(a, "stages"), *sb = fab_op_attr(b, "stages");
-  if (i != j - 1 || a->code != FAB_OP_BFLY_STAGES || a->operands[1] != b->operands[1] || !only_here(s, i) ||
-      !fab_type_equal(&a->type, &b->type) || !sa || !sb || sa->kind != FAB_ATTR_INTS)
-    return bad(s, j, "cpu.chain", "its operand is not the bfly.stages just before it, of its type, on the same twiddles, used only here");
-  int *ops = own(s, malloc(sizeof(int) * 2));
-  fab_attr *attrs = own(s, malloc(sizeof(fab_attr) * (size_t)b->nattrs));
-  int64_t *ints = own(s, malloc(sizeof(int64_t) * (size_t)(sa->nints + sb->nints)));
-  if (!ops || !attrs || !ints) return oom(s);
-  ops[0] = a->operands[0];
-  ops[1] = a->operands[1];
-  memcpy(ints, sa->ints, sizeof(int64_t) * (size_t)sa->nints);
-  memcpy(ints + sa->nints, sb->ints, sizeof(int64_t) * (size_t)sb->nints);
-  int n = 0;
-  for (int k = 0; k < b->nattrs; k++) {
-    if (!strcmp(b->attrs[k].key, "cpu.chain")) continue; /* applied: eff is the whole chain */
-    attrs[n] = b->attrs[k];
-    if (!strcmp(attrs[n].key, "stages")) {
-      attrs[n].ints = ints;
-      attrs[n].nints = sa->nints + sb->nints;
-    }
-    n++;
-  }
-  s->eff[j].operands = ops;
-  s->eff[j].attrs = attrs;
-  s->eff[j].nattrs = n;
-  s->absorbed[i] = true;
-  return true;
-}
 
 /* fft.stages j with cpu.bitrev_in / cpu.real_in: eff[j] reads past them. */
 static bool follow_fft_loads(fold *s, int j) {
@@ -133,8 +93,7 @@ bool cg_fold_ops(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned, 
   bool ok = true;
   for (int j = 0; ok && j < f->nops; j++) {
     const fab_op *op = &f->ops[j];
-    if (op->code == FAB_OP_BFLY_STAGES && fab_op_int(op, "cpu.chain", 0)) ok = follow_chain(&s, j);
-    else if (op->code == FAB_OP_FFT_STAGES) ok = follow_fft_loads(&s, j);
+    if (op->code == FAB_OP_FFT_STAGES) ok = follow_fft_loads(&s, j);
   }
   free(s.uses);
   *owned = s.owned;

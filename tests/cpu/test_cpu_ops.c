@@ -521,24 +521,23 @@ static void expect_compile_error(tb *t, const char *want) {
  * --codegen lists are checked. */
 static void test_annotations(void) {
   int64_t xd[3] = {4, 1, 8}, twd[6] = {1, 1, 3, 4, 2, 2}, st[6] = {0, 0, 2, 0, 1, 2};
-  const char *cases[] = {"has cpu.chain but its operand is not the bfly.stages just before it",
+  const char *cases[] = {"has cpu.bitrev_in but its operand is not the bitrev just before it",
                          "cpu.groups[0] = 2", "cpu.groups cover 1 of its 2 stages",
                          "has cpu.real_in but not cpu.bitrev_in"};
   for (int c = 0; c < 4; c++) {
     tb t = tb_new("annotations");
     int x = tb_input(&t, "x", FAB_F32, 3, xd);
     int tw = tb_weight(&t, "tw", 6, twd, 0.7);
-    if (c < 3) {
+    if (c == 1 || c == 2) {
       tb_op(&t, FAB_OP_BFLY_STAGES, x, tw, -1, -1);
       fab_op_set_ints(t.m, tb_last(&t), "stages", st, 6); /* stride 2^2 twice */
-      if (c == 0) fab_op_set_int(t.m, tb_last(&t), "cpu.chain", 1);
       fab_op_set_ints(t.m, tb_last(&t), "cpu.groups", (int64_t[]){c == 2 ? 1 : 2}, 1);
-    } else {
+    } else { /* fft.stages of complex(x), no bitrev between */
       int cx = tb_op(&t, FAB_OP_COMPLEX, x, -1, -1, -1); tb_infer(&t);
       tb_op(&t, FAB_OP_FFT_STAGES, cx, -1, -1, -1);
       fab_op_set_int(t.m, tb_last(&t), "axis", -1);
       fab_op_set_ints(t.m, tb_last(&t), "stages", (int64_t[]){1, 2, 3}, 3);
-      fab_op_set_int(t.m, tb_last(&t), "cpu.real_in", 1);
+      fab_op_set_int(t.m, tb_last(&t), c == 0 ? "cpu.bitrev_in" : "cpu.real_in", 1);
     }
     tb_output(&t, tb_infer(&t), "y");
     expect_compile_error(&t, cases[c]);
