@@ -64,6 +64,7 @@ sections = [
     ("canonicalize", "canonicalize.fir", None),
     ("lower-bfly", "lower_bfly.fir", None),
     ("lower-fourier", "lower_fourier.fir", None),
+    ("lower-masked-mean", "lower_masked_mean.fir", None),
     ("lower-mha", "lower_mha.fir", None),
     ("lower-mha(blocked=0)", "lower_mha_unfused.fir", None),
     ("fuse-stages", "fuse_stages.fir", None),
@@ -71,6 +72,11 @@ sections = [
     ("fuse-elementwise (FFT real part)", "fuse_fft_real.fir", None),
     ("tile", "tile.fir", None),
     ("memplan", "memplan.fir", None),
+    ("attention-block", "attention_block.fir", None),
+    ("cpu-chain-bfly", "cpu_chain_bfly.fir", None),
+    ("cpu-chain-bfly(chain=0,group=2)", "cpu_chain_bfly_off.fir", None),
+    ("cpu-fold-fft-loads", "cpu_fold_fft_loads.fir", None),
+    ("cpu-fold-fft-loads (memory plan refuses)", "cpu_fold_fft_loads_slots.fir", None),
     ("the cpu pipeline", "pipeline_cpu.fir", None),
 ]
 texts = {}
