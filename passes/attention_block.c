@@ -11,6 +11,8 @@
  * reads `block`; the `tile` pass does the same as part of its hints. */
 #include "pass_internal.h"
 
+#include <string.h>
+
 static int64_t floor_pow2(int64_t v) {
   int64_t p = 1;
   while (p * 2 <= v) p *= 2;
@@ -28,7 +30,13 @@ int64_t pass_attention_block(const fab_target_info *tg, const fab_func *f, const
 bool pass_attention_block_run(fab_pass_ctx *cx, fab_func *f) {
   for (int i = 0; i < f->nops; i++) {
     fab_op *op = &f->ops[i];
-    if (op->code == FAB_OP_ATTENTION) fab_op_set_int(cx->m, op, "block", pass_attention_block(cx->target, f, op));
+    if (op->code != FAB_OP_ATTENTION) continue;
+    /* attribute arrays are immutable once built (ir/module.c): set on a copy */
+    fab_attr *attrs = fab_arena_alloc(cx->m->arena, sizeof(fab_attr) * (size_t)(op->nattrs + 1));
+    if (!attrs) fab_internal_error(__FILE__, __LINE__, "out of memory");
+    memcpy(attrs, op->attrs, sizeof(fab_attr) * (size_t)op->nattrs);
+    op->attrs = attrs;
+    fab_op_set_int(cx->m, op, "block", pass_attention_block(cx->target, f, op));
   }
   return true;
 }

@@ -136,6 +136,12 @@ static void emit_chain(rw *w, int j, const int *in, const int *len, int F) {
   nop->operands[1] = w->map[f->ops[j].operands[1]];
   fab_op_set_ints(w->m, nop, "stages", st, len[j]);
   fab_op_set_ints(w->m, nop, "cpu.groups", groups, plan_groups(st, len[j] / 3, F, groups));
+  /* in place over its old operand; over the chain's input only if that
+   * has the same slot (slots_allow: else they are disjoint) */
+  const fab_op *src = &f->ops[in[j]];
+  if (in[j] != f->ops[j].operands[0] &&
+      fab_op_int(src, "plan.offset", -1) != fab_op_int(&f->ops[j], "plan.offset", -2))
+    fab_op_remove_attr(nop, "plan.inplace");
   rw_type(w, v, f->ops[j].type);
   w->map[j] = v;
 }

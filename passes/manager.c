@@ -115,9 +115,9 @@ static const pass_def passes[] = {
       "lowered", "", ""},
      pass_attention_block_run, {NULL}},
     /* The cpu-* passes read and keep the memory plan (they require
-     * `planned`): they only add cpu.* attributes the plan allows. */
+     * `planned`): they make only changes the plan allows. */
     {{"cpu-chain-bfly",
-      "cpu: chains of bfly.stages run in their last op's kernel (cpu.chain); register groups (cpu.groups)",
+      "cpu: a chain of bfly.stages becomes one op (one kernel); its register groups (cpu.groups)",
       "lowered,planned", "",
       "chain=<0|1>: merge chains (default 1); "
       "group=<int>: most stages per register group, 1..6 (default 3)"},

@@ -5,9 +5,10 @@
 
 static const double RTOL = 1e-4;
 
-/* The cpu backend's passes (memplan first: they need the plan). */
+/* The cpu backend's passes (memplan first: they need the plan; neither
+ * reads the cost model). */
 static bool cpu_passes(tb *t, const char *pipeline) {
-  fab_pass_options po = {.target = fab_target_lookup("cpu"), .verify_each = true};
+  fab_pass_options po = {.verify_each = true};
   if (fab_run_pipeline(t->m, pipeline, &po, t->d)) return true;
   fprintf(stderr, "pipeline %s failed\n", pipeline);
   fab_diag_print(t->d, stderr);
@@ -243,11 +244,6 @@ static void test_fourier(void) {
    * lanes, scalar) */
   fab_cpu_options o = opts();
   jit_vs_interp(&t, "fourier (not folded)", &o, RTOL);
-  o.scalar_dft = true; /* codegen options: the other dft kernels */
-  jit_vs_interp(&t, "fourier (scalar-dft)", &o, RTOL);
-  o.scalar_dft = false, o.no_real_dft = true;
-  jit_vs_interp(&t, "fourier (no-real-dft)", &o, RTOL);
-  o.no_real_dft = false;
   cpu_passes(&t, "memplan,cpu-fold-fft-loads");
   static const int lanes[3] = {0, 8, 1};
   for (int k = 0; k < 3; k++) {
@@ -302,11 +298,6 @@ static void test_linalg(void) {
     snprintf(name, sizeof name, "linalg (lanes %d)", lanes[i]);
     jit_vs_interp(&t, name, &o, RTOL);
   }
-  fab_cpu_options o = opts(); /* codegen options: the other attention kernels */
-  o.attention_rows = 1;
-  jit_vs_interp(&t, "linalg (attention-rows=1)", &o, RTOL);
-  o.scalar_attention = true, o.no_share = true;
-  jit_vs_interp(&t, "linalg (scalar-attention,no-share)", &o, RTOL);
   tb_free(&t);
 }
 
@@ -502,6 +493,39 @@ static void test_transcendental(void) {
   }
 }
 
+/* The kernels the codegen options choose (dft of real and complex rows,
+ * attention tiles, no sharing) against the interpreter. */
+static void test_codegen(void) {
+  tb t = tb_new("codegen");
+  int64_t xd[3] = {3, 5, 10}, qd[3] = {4, 12, 16}, kd[3] = {4, 21, 16};
+  int x = tb_input(&t, "x", FAB_F32, 3, xd);
+  int cx = tb_op(&t, FAB_OP_COMPLEX, x, -1, -1, -1); tb_infer(&t);
+  tb_op(&t, FAB_OP_DFT, cx, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 2);
+  int d1 = tb_infer(&t);
+  tb_op(&t, FAB_OP_DFT, d1, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 2);
+  tb_op(&t, FAB_OP_REAL, tb_infer(&t), -1, -1, -1); tb_output(&t, tb_infer(&t), "dft2");
+  int q = tb_input(&t, "q", FAB_F32, 3, qd), k = tb_input(&t, "k", FAB_F32, 3, kd),
+      v = tb_input(&t, "v", FAB_F32, 3, kd);
+  for (int i = 0; i < 2; i++) { /* two equal ops: one kernel unless no-share */
+    tb_op(&t, FAB_OP_ATTENTION, q, k, v, -1); fab_op_set_float(t.m, tb_last(&t), "scale", 0.25);
+    fab_op_set_int(t.m, tb_last(&t), "block", 8);
+    tb_output(&t, tb_infer(&t), i ? "attention2" : "attention");
+  }
+  const char *lists[] = {"", "scalar-dft,scalar-attention", "no-real-dft,attention-rows=1,no-share",
+                         "attention-rows=2,llvm-pipeline=default<O1>"};
+  for (int i = 0; i < 4; i++) {
+    fab_cpu_options o = opts();
+    char err[256], name[96];
+    if (!fab_cpu_codegen_options_parse(&o, lists[i], err, sizeof err)) {
+      fprintf(stderr, "codegen '%s': %s\n", lists[i], err);
+      g_failures++;
+    }
+    snprintf(name, sizeof name, "codegen (%s)", lists[i]);
+    jit_vs_interp(&t, name, &o, RTOL);
+  }
+  tb_free(&t);
+}
+
 /* JIT-compiling m must fail with a message containing `want`. */
 static void expect_compile_error(tb *t, const char *want) {
   fab_cpu_options o = opts();
@@ -576,7 +600,7 @@ int main(int argc, char **argv) {
     const char *name;
     void (*fn)(void);
   } tests[] = {{"elementwise", test_elementwise}, {"data", test_data},   {"fourier", test_fourier},
-               {"linalg", test_linalg}, {"masks", test_masks},           {"bfly", test_bfly},   {"model", test_model}, {"transcendental", test_transcendental}, {"annotations", test_annotations}, {"bfly_env", test_bfly_env}};
+               {"linalg", test_linalg}, {"masks", test_masks},           {"bfly", test_bfly},   {"model", test_model}, {"transcendental", test_transcendental}, {"annotations", test_annotations}, {"codegen", test_codegen}, {"bfly_env", test_bfly_env}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if ((!strcmp(which, "all") && strcmp(tests[i].name, "bfly_env")) || !strcmp(which, tests[i].name)) {

@@ -713,8 +713,7 @@ static void t_cpu_passes(void) {
   char *buf = NULL;
   size_t len = 0;
   FILE *out = open_memstream(&buf, &len);
-  fab_pass_options opt = {.target = fab_target_lookup("cpu"), .print_after = "all", .print_out = out,
-                          .verify_each = true};
+  fab_pass_options opt = {.print_after = "all", .print_out = out, .verify_each = true};
   fab_tensor_set *ref = run(b.m, 7, d), *got = NULL;
   CHECK(fab_run_pipeline(b.m, "cpu-chain-bfly(group=2),cpu-fold-fft-loads", &opt, d));
   fclose(out);
