@@ -3,6 +3,7 @@
  * the IR says (folds, chains, groups) belongs to the cpu-* passes. */
 #include "cpu.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
