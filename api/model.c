@@ -197,6 +197,12 @@ fabc_status fabc_compile(const fabc_options *o, fabc_model **out, char **err) {
   pthread_rwlock_init(&m->lock, NULL);
   m->stage = o->stage;
   fabc_status st = find_target(o, &m->target, err);
+  if (st == FABC_OK && m->target && m->target->check_config) {
+    fab_target_config cfg = target_config(o);
+    fab_diag *d = fab_diag_new();
+    if (!m->target->check_config(&cfg, d)) st = api_fail_diag(err, FABC_E_ARG, d, "bad target options");
+    fab_diag_free(d);
+  }
   if (st == FABC_OK && !(m->written = api_load_module(o, err))) st = FABC_E_SOURCE;
   if (st == FABC_OK && !collect_info(m)) st = api_fail(err, FABC_E_NOMEM, "out of memory");
   if (st == FABC_OK) st = lower(m, o, err);

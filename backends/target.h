@@ -56,6 +56,9 @@ typedef struct fab_target {
   const char *pipeline;    /* the default pass pipeline ("": none) */
   const char *build_kinds; /* what `fabc build --emit` can write, first = default; NULL: nothing */
   bool simulates;          /* run gives a cycle report (fabc_model_simulate) */
+  /* Checks the options (may be NULL): a bad one is the caller's error,
+   * reported before any work. */
+  bool (*check_config)(const fab_target_config *cfg, fab_diag *d);
   /* The cost model the passes use, for this configuration. */
   bool (*cost_model)(const fab_target_config *cfg, fab_target_info *out, fab_diag *d);
   /* `lowered` is the pipeline's result; it outlives the compiled model. */

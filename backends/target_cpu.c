@@ -14,24 +14,31 @@ enum { POOL_MAX = 64 };
 struct fab_compiled {
   const fab_module *lowered;
   fab_cpu_options opts;
-  char *cpu, *features; /* owned copies for opts */
+  char *cpu, *features, *codegen; /* owned copies for opts (llvm_pipeline points into codegen) */
   fab_cpu_jit *jit;
   pthread_mutex_t pool_lock;
   fab_context *pool[POOL_MAX];
   int npool;
 };
 
-static bool options(const fab_target_config *cfg, fab_cpu_options *o, fab_diag *d) {
+/* `codegen` is the text the options point into (cfg->codegen or a copy). */
+static bool options(const fab_target_config *cfg, const char *codegen, fab_cpu_options *o, fab_diag *d) {
   fab_cpu_options_default(o);
   o->cpu = cfg->cpu;
   o->features = cfg->features;
   o->opt_level = cfg->opt_level >= 0 && cfg->opt_level <= 3 ? cfg->opt_level : 3;
   o->threads = cfg->threads > 0 ? cfg->threads : 1;
-  if (cfg->codegen && *cfg->codegen) {
-    fab_error(d, (fab_loc){0}, "cpu: unknown code-generation options '%s'", cfg->codegen);
+  char msg[256];
+  if (!fab_cpu_codegen_options_parse(o, codegen, msg, sizeof msg)) {
+    fab_error(d, (fab_loc){0}, "--codegen: %s", msg);
     return false;
   }
   return true;
+}
+
+static bool check_config(const fab_target_config *cfg, fab_diag *d) {
+  fab_cpu_options o;
+  return options(cfg, cfg->codegen, &o, d);
 }
 
 /* The machine's SIMD width and register file (from --cpu/--features or the
@@ -40,11 +47,11 @@ static bool options(const fab_target_config *cfg, fab_cpu_options *o, fab_diag *
 static bool cost_model(const fab_target_config *cfg, fab_target_info *out, fab_diag *d) {
   fab_cpu_options o;
   fab_cpu_target t;
-  if (!options(cfg, &o, d) || !fab_cpu_target_info(&o, &t, d)) return false;
+  if (!options(cfg, cfg->codegen, &o, d) || !fab_cpu_target_info(&o, &t, d)) return false;
   *out = (fab_target_info){.name = "cpu",
                            .vector_lanes = t.vector_lanes,
                            .vector_registers = t.vector_registers,
-                           .fast_memory_bytes = t.l2_bytes,
+                           .fast_memory_bytes = t.fast_memory_bytes,
                            .max_fused_stages = 6,
                            .max_vector_length = 0};
   return true;
@@ -56,6 +63,7 @@ static void release(fab_compiled *c) {
   fab_cpu_jit_free(c->jit);
   free(c->cpu);
   free(c->features);
+  free(c->codegen);
   pthread_mutex_destroy(&c->pool_lock);
   free(c);
 }
@@ -75,9 +83,11 @@ static fab_compiled *compile(const fab_module *lowered, const fab_target_config 
   }
   pthread_mutex_init(&c->pool_lock, NULL);
   c->lowered = lowered;
-  bool ok = options(cfg, &c->opts, d);
+  bool ok = true;
   c->cpu = dup_or_null(cfg->cpu, &ok);
   c->features = dup_or_null(cfg->features, &ok);
+  c->codegen = dup_or_null(cfg->codegen, &ok);
+  ok = ok && options(cfg, c->codegen, &c->opts, d);
   c->opts.cpu = c->cpu;
   c->opts.features = c->features;
   if (ok && !cfg->build_only && !(c->jit = fab_cpu_jit_compile(lowered, &c->opts, d))) ok = false;
@@ -167,9 +177,13 @@ static bool build(fab_compiled *c, const char *kind, const char *path, const fab
 const fab_target fab_target_cpu = {
     .name = "cpu",
     .summary = "native code for this machine or --cpu NAME (LLVM): JIT runs, .so/.o/.ll/.s builds",
-    .pipeline = "canonicalize,lower-bfly,lower-fourier,lower-mha,canonicalize,fuse-stages,"
-                "fuse-elementwise,tile,memplan",
+    /* cpu-chain-bfly alone decides how the CPU groups butterfly stages
+     * (it merges whole chains), so fuse-stages is not part of it. */
+    .pipeline = "canonicalize,lower-bfly,lower-fourier,lower-mha,canonicalize,fuse-elementwise,"
+                "attention-block,memplan,cpu-chain-bfly(chain=1,group=3),"
+                "cpu-fold-fft-loads(fold=1,hermitian=1)",
     .build_kinds = "so,obj,llvm,asm",
+    .check_config = check_config,
     .cost_model = cost_model,
     .compile = compile,
     .release = release,

@@ -11,8 +11,8 @@
  *      an all-ABfly and a vanilla Transformer model of the same width (table
  *      + SVG plot), and compile time against depth (layers 1..24);
  *   3. stage-fusion depth: a 1024-point butterfly layer on 1024 rows with
- *      fuse-stages(k=K), K = 1..6, the backend's chain merging switched off
- *      (FAB_CPU_NO_CHAIN) and its register groups set to K, so each op of K
+ *      fuse-stages(k=K), K = 1..6, chain merging switched off and register
+ *      groups of K (cpu-chain-bfly(chain=0,group=K)), so each op of K
  *      stages is one pass over memory with its own transposes.
  *
  * Models are compiled from .fab text the same way `fabc run --backend cpu`
@@ -73,7 +73,6 @@ static bool compile_model(const bench_cfg *cfg, const char *name, const char *sr
   if (ok) {
     fab_cpu_options o;
     fab_cpu_options_default(&o);
-    if (fused > 0) o.max_fused_stages = fused;
     c->jit = fab_cpu_jit_compile(c->low, &o, d);
     ok = c->jit != NULL;
   }
@@ -442,21 +441,21 @@ static bool fusion_depth(FILE *out, const bench_cfg *cfg) {
   const double flops = 4.0 * 1024 * 10 * 1024;
   fprintf(out, "### Stage-fusion depth\n\n"
                "One 1024-point butterfly layer (10 stages) on 1024 rows, 1 thread, "
-               "pipeline `canonicalize,lower-bfly,canonicalize,fuse-stages(k=K),fuse-elementwise,tile,memplan`; "
-               "the backend's merging of bfly.stages chains is off (`FAB_CPU_NO_CHAIN=1`) and its "
-               "in-register group is K stages (`max_fused_stages = K`), so each op of K stages is "
+               "pipeline `canonicalize,lower-bfly,canonicalize,fuse-stages(k=K),fuse-elementwise,memplan,"
+               "cpu-chain-bfly(chain=0,group=K)`: no merging of bfly.stages chains and "
+               "in-register groups of K stages, so each op of K stages is "
                "one pass over the rows with its own transposes in and out.  Last row: the default "
                "(k = 4 and chain merging on: one pass, groups of 3 in registers).\n\n"
                "| k | ops (passes) | time (ms) | spread (ms) | GFLOP/s |\n|---|---|---|---|---|\n");
   for (int k = 1; k <= 7; k++) {
     char pipe[256];
     bool dflt = k == 7;
-    snprintf(pipe, sizeof pipe, "canonicalize,lower-bfly,canonicalize,fuse-stages(k=%d),fuse-elementwise,tile,memplan",
-             dflt ? 4 : k);
-    if (!dflt) setenv("FAB_CPU_NO_CHAIN", "1", 1);
+    snprintf(pipe, sizeof pipe,
+             "canonicalize,lower-bfly,canonicalize,fuse-stages(k=%d),fuse-elementwise,memplan,"
+             "cpu-chain-bfly(chain=%d,group=%d)",
+             dflt ? 4 : k, dflt, dflt ? 3 : k);
     compiled c;
     bool ok = compile_model(cfg, "fusion", src, pipe, dflt ? 0 : k, false, &c);
-    unsetenv("FAB_CPU_NO_CHAIN");
     if (!ok) return false;
     runner r;
     if (!runner_init(&r, &c, 1)) {

@@ -253,7 +253,6 @@ static bool runner_init(runner *r, fab_module *m, int threads, int64_t in_n, int
   fab_diag *d = fab_diag_new();
   fab_cpu_options o;
   fab_cpu_options_default(&o);
-  if (getenv("BENCH_FUSE")) o.max_fused_stages = atoi(getenv("BENCH_FUSE"));
   memset(r, 0, sizeof *r);
   r->jit = fab_cpu_jit_compile(m, &o, d);
   if (!r->jit) {
@@ -454,7 +453,7 @@ int main(int argc, char **argv) {
   OUT("## fabc-bench results\n\nMachine: %s (lscpu model name), %ld CPUs online, LLVM cpu `%s`, "
       "%d f32 lanes per vector (AVX-512: %s), L1d %lld KiB, L2 %lld KiB.\n\n",
       model, ncpu, ti.name, ti.vector_lanes, __builtin_cpu_supports("avx512f") ? "yes" : "no",
-      (long long)ti.fast_memory_bytes / 1024, (long long)ti.l2_bytes / 1024);
+      (long long)ti.l1d_bytes / 1024, (long long)ti.fast_memory_bytes / 1024);
   OUT("Load average (1 min) at start: %.2f (other processes share these cores: numbers scale "
       "down with it).\n\n", load0);
   OUT("### Kernels\n\nfp32 FMA peak (%d-bit vectors, 12 chains, best of 3): 1 thread %.1f GFLOP/s, "

@@ -95,6 +95,23 @@ static const pass_def passes[] = {
       "after the folds of fpga-absorb",
       "lowered", "", "reuse=<0|1>: reuse the regions of dead values (default 1; 0 keeps every value)"},
      pass_fpga_alloc, {"reuse", NULL}},
+    {{"attention-block", "attention's key block: the largest power of two whose K, V and scores fit fast memory",
+      "lowered", "", ""},
+     pass_attention_block_run, {NULL}},
+    /* The cpu-* passes read and keep the memory plan (they require
+     * `planned`): they make only changes the plan allows. */
+    {{"cpu-chain-bfly",
+      "cpu: a chain of bfly.stages becomes one op (one kernel); its register groups (cpu.groups)",
+      "lowered,planned", "",
+      "chain=<0|1>: merge chains (default 1); "
+      "group=<int>: most stages per register group, 1..6 (default 3)"},
+     pass_cpu_chain_bfly, {"chain", "group", NULL}},
+    {{"cpu-fold-fft-loads",
+      "cpu: fft.stages loads through its bitrev/complex operands (cpu.bitrev_in, cpu.real_in), cpu.hermitian",
+      "lowered,planned", "",
+      "fold=<0|1>: read through bitrev and complex (default 1); "
+      "hermitian=<0|1>: half the columns for Re(FFT2) (default 1)"},
+     pass_cpu_fold_fft_loads, {"fold", "hermitian", NULL}},
 };
 enum { NPASSES = sizeof passes / sizeof passes[0] };
 
@@ -395,8 +412,12 @@ static void strip_plan(fab_module *m) {
       pass_strip_attrs(m, &m->funcs[fi]->ops[i], "plan.");
 }
 
-static void dump(FILE *out, const fab_module *m, const char *when, const char *pass) {
-  fprintf(out, "// -----// IR Dump %s %s //----- //\n", when, pass);
+/* The header names the pass with the options the pipeline gave it. */
+static void dump(FILE *out, const fab_module *m, const char *when, const entry *e) {
+  fprintf(out, "// -----// IR Dump %s %s", when, e->def->info.name);
+  for (int k = 0; k < e->nopts; k++)
+    fprintf(out, "%s%s=%lld", k ? "," : "(", e->keys[k], (long long)e->vals[k]);
+  fprintf(out, "%s //----- //\n", e->nopts ? ")" : "");
   fab_print_module(out, m, 0);
   fflush(out);
 }
@@ -426,7 +447,7 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
   for (int pi = 0; ok && pi < n; pi++) {
     const entry *e = &es[pi];
     const char *name = e->def->info.name;
-    if (in_list(opt->print_before, name)) dump(out, m, "Before", name);
+    if (in_list(opt->print_before, name)) dump(out, m, "Before", e);
     char why[300];
     if (!check_props(m, e->def->info.requires, why, sizeof why)) {
       fab_error(d, nl, "pass %s requires %s", name, why);
@@ -435,7 +456,9 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
     }
     snapshot snap = {0};
     bool snapped = opt->reproducer_dir && take_snapshot(m, &snap);
-    if (has_plan(m)) strip_plan(m); /* any rewrite makes an old plan stale */
+    /* any rewrite makes an old plan stale, except from passes that
+     * require the plan (they keep it valid) */
+    if (has_plan(m) && !strstr(e->def->info.requires, "planned")) strip_plan(m);
     fab_pass_ctx cx = {.m = m, .target = target, .pass = name, .d = d, .nopts = e->nopts};
     for (int k = 0; k < e->nopts; k++) cx.keys[k] = e->keys[k], cx.vals[k] = e->vals[k];
     double t0 = now_seconds();
@@ -464,7 +487,7 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
       }
       break;
     }
-    if (in_list(opt->print_after, name)) dump(out, m, "After", name);
+    if (in_list(opt->print_after, name)) dump(out, m, "After", e);
     if (opt->stop_after && strcmp(opt->stop_after, name) == 0) break;
   }
   if (opt->time_passes && n > 0) {

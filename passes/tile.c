@@ -153,12 +153,7 @@ bool pass_tile(fab_pass_ctx *cx, fab_func *f) {
     }
     case FAB_OP_ATTENTION: {
       int idx = rw_copy(&w, i);
-      const fab_type *kt = &f->ops[op->operands[1]].type;
-      int64_t tl = kt->dims[kt->rank - 2], dh = kt->dims[kt->rank - 1];
-      int64_t s = t->dims[t->rank - 2];
-      int64_t fit = tg->fast_memory_bytes / (4 * (2 * dh + s));
-      int64_t block = fit >= tl ? tl : floor_pow2(fit < 1 ? 1 : fit);
-      fab_op_set_int(cx->m, rw_at(&w, idx), "block", block);
+      fab_op_set_int(cx->m, rw_at(&w, idx), "block", pass_attention_block(tg, f, op));
       break;
     }
     default: rw_copy(&w, i); break;

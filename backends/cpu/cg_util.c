@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cg_init_types(cg *c) {
+void cg_init_types(cpu_cg *c) {
   LLVMContextRef x = c->ctx;
   c->t_void = LLVMVoidTypeInContext(x);
   c->t_i1 = LLVMInt1TypeInContext(x);
@@ -28,52 +28,52 @@ void cg_init_types(cg *c) {
   c->t_kernelp = LLVMPointerType(c->t_kernel, 0);
 }
 
-LLVMValueRef cg_i64(cg *c, int64_t v) { return LLVMConstInt(c->t_i64, (unsigned long long)v, 1); }
-LLVMValueRef cg_i32(cg *c, int32_t v) { return LLVMConstInt(c->t_i32, (unsigned long long)(int64_t)v, 1); }
-LLVMValueRef cg_f32(cg *c, double v) { return LLVMConstReal(c->t_f32, v); }
+LLVMValueRef cg_i64(cpu_cg *c, int64_t v) { return LLVMConstInt(c->t_i64, (unsigned long long)v, 1); }
+LLVMValueRef cg_i32(cpu_cg *c, int32_t v) { return LLVMConstInt(c->t_i32, (unsigned long long)(int64_t)v, 1); }
+LLVMValueRef cg_f32(cpu_cg *c, double v) { return LLVMConstReal(c->t_f32, v); }
 
-LLVMValueRef cg_vsplat(cg *c, LLVMValueRef s, int lanes) {
+LLVMValueRef cg_vsplat(cpu_cg *c, LLVMValueRef s, int lanes) {
   LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), (unsigned)lanes);
   LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetUndef(vt), s, cg_i32(c, 0), "");
   LLVMValueRef mask = LLVMConstNull(LLVMVectorType(c->t_i32, (unsigned)lanes));
   return LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(vt), mask, "splat");
 }
 
-static LLVMValueRef arg_ptr(cg *c, int k) {
+static LLVMValueRef arg_ptr(cpu_cg *c, int k) {
   LLVMValueRef p = LLVMBuildGEP2(c->b, c->t_i8p, c->args, (LLVMValueRef[]){cg_i64(c, k)}, 1, "");
   return LLVMBuildLoad2(c->b, c->t_i8p, p, "arg");
 }
 
-LLVMValueRef cg_arg_i8(cg *c, int k) { return arg_ptr(c, k); }
+LLVMValueRef cg_arg_i8(cpu_cg *c, int k) { return arg_ptr(c, k); }
 
-LLVMValueRef cg_arg_f32(cg *c, int k) {
+LLVMValueRef cg_arg_f32(cpu_cg *c, int k) {
   return LLVMBuildBitCast(c->b, arg_ptr(c, k), c->t_f32p, "argf");
 }
 
-LLVMValueRef cg_arg_i32(cg *c, int k) {
+LLVMValueRef cg_arg_i32(cpu_cg *c, int k) {
   return LLVMBuildBitCast(c->b, arg_ptr(c, k), c->t_i32p, "argi");
 }
 
-LLVMValueRef cg_gep(cg *c, LLVMTypeRef elem, LLVMValueRef p, LLVMValueRef i) {
+LLVMValueRef cg_gep(cpu_cg *c, LLVMTypeRef elem, LLVMValueRef p, LLVMValueRef i) {
   return LLVMBuildInBoundsGEP2(c->b, elem, p, &i, 1, "");
 }
 
-LLVMValueRef cg_loadf(cg *c, LLVMValueRef p, LLVMValueRef i) {
+LLVMValueRef cg_loadf(cpu_cg *c, LLVMValueRef p, LLVMValueRef i) {
   return LLVMBuildLoad2(c->b, c->t_f32, cg_gep(c, c->t_f32, p, i), "");
 }
 
-void cg_storef(cg *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
+void cg_storef(cpu_cg *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef i) {
   LLVMBuildStore(c->b, v, cg_gep(c, c->t_f32, p, i));
 }
 
 /* Index arithmetic never wraps (sizes are far below 2^63): nsw helps LLVM
  * vectorise and hoist. */
-LLVMValueRef cg_add(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
-LLVMValueRef cg_mul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWMul(c->b, a, b, ""); }
-LLVMValueRef cg_addc(cg *c, LLVMValueRef a, int64_t k) { return k ? cg_add(c, a, cg_i64(c, k)) : a; }
-LLVMValueRef cg_mulc(cg *c, LLVMValueRef a, int64_t k) { return k == 1 ? a : cg_mul(c, a, cg_i64(c, k)); }
+LLVMValueRef cg_add(cpu_cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
+LLVMValueRef cg_mul(cpu_cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWMul(c->b, a, b, ""); }
+LLVMValueRef cg_addc(cpu_cg *c, LLVMValueRef a, int64_t k) { return k ? cg_add(c, a, cg_i64(c, k)) : a; }
+LLVMValueRef cg_mulc(cpu_cg *c, LLVMValueRef a, int64_t k) { return k == 1 ? a : cg_mul(c, a, cg_i64(c, k)); }
 
-LLVMValueRef cg_alloca(cg *c, LLVMTypeRef t, const char *name) {
+LLVMValueRef cg_alloca(cpu_cg *c, LLVMTypeRef t, const char *name) {
   LLVMBuilderRef tmp = LLVMCreateBuilderInContext(c->ctx);
   LLVMValueRef first = LLVMGetFirstInstruction(c->entry_bb);
   if (first) LLVMPositionBuilderBefore(tmp, first);
@@ -83,7 +83,7 @@ LLVMValueRef cg_alloca(cg *c, LLVMTypeRef t, const char *name) {
   return a;
 }
 
-cg_loop cg_loop_begin_step(cg *c, LLVMValueRef start, LLVMValueRef end, int64_t step,
+cg_loop cg_loop_begin_step(cpu_cg *c, LLVMValueRef start, LLVMValueRef end, int64_t step,
                            const char *name) {
   cg_loop l;
   l.pre = LLVMGetInsertBlock(c->b);
@@ -101,11 +101,11 @@ cg_loop cg_loop_begin_step(cg *c, LLVMValueRef start, LLVMValueRef end, int64_t 
   return l;
 }
 
-cg_loop cg_loop_begin(cg *c, LLVMValueRef start, LLVMValueRef end, const char *name) {
+cg_loop cg_loop_begin(cpu_cg *c, LLVMValueRef start, LLVMValueRef end, const char *name) {
   return cg_loop_begin_step(c, start, end, 1, name);
 }
 
-void cg_loop_end(cg *c, cg_loop *l) {
+void cg_loop_end(cpu_cg *c, cg_loop *l) {
   LLVMValueRef next = cg_add(c, l->iv, l->step);
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
   LLVMBuildBr(c->b, l->head);
@@ -117,7 +117,7 @@ void cg_loop_end(cg *c, cg_loop *l) {
  * reorder floating-point reductions (the C API of LLVM 14 cannot set
  * fast-math flags on instructions, and without either it keeps sums
  * sequential and scalar). */
-static void loop_end_meta(cg *c, cg_loop *l, const char *key, bool with_true) {
+static void loop_end_meta(cpu_cg *c, cg_loop *l, const char *key, bool with_true) {
   LLVMValueRef next = cg_add(c, l->iv, l->step);
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
   LLVMValueRef br = LLVMBuildBr(c->b, l->head);
@@ -134,14 +134,14 @@ static void loop_end_meta(cg *c, cg_loop *l, const char *key, bool with_true) {
   LLVMPositionBuilderAtEnd(c->b, l->exit);
 }
 
-void cg_loop_end_vec(cg *c, cg_loop *l) { loop_end_meta(c, l, "llvm.loop.vectorize.enable", true); }
+void cg_loop_end_vec(cpu_cg *c, cg_loop *l) { loop_end_meta(c, l, "llvm.loop.vectorize.enable", true); }
 
 /* Loops over a stack buffer must stay loops: fully unrolled, their
  * constant indices let SROA split the buffer into thousands of values and
  * compile time explodes. */
-void cg_loop_end_nounroll(cg *c, cg_loop *l) { loop_end_meta(c, l, "llvm.loop.unroll.disable", false); }
+void cg_loop_end_nounroll(cpu_cg *c, cg_loop *l) { loop_end_meta(c, l, "llvm.loop.unroll.disable", false); }
 
-LLVMBasicBlockRef cg_if_begin(cg *c, LLVMValueRef cond) {
+LLVMBasicBlockRef cg_if_begin(cpu_cg *c, LLVMValueRef cond) {
   LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "then");
   LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "join");
   LLVMBuildCondBr(c->b, cond, then, join);
@@ -149,13 +149,13 @@ LLVMBasicBlockRef cg_if_begin(cg *c, LLVMValueRef cond) {
   return join;
 }
 
-void cg_if_end(cg *c, LLVMBasicBlockRef join) {
+void cg_if_end(cpu_cg *c, LLVMBasicBlockRef join) {
   LLVMBuildBr(c->b, join);
   LLVMPositionBuilderAtEnd(c->b, join);
 }
 
 /* "f32" or "v16f32": the overload suffix LLVM expects in intrinsic names. */
-static void type_suffix(cg *c, LLVMTypeRef t, char *buf, size_t n) {
+static void type_suffix(cpu_cg *c, LLVMTypeRef t, char *buf, size_t n) {
   if (LLVMGetTypeKind(t) == LLVMVectorTypeKind)
     snprintf(buf, n, "v%uf32", LLVMGetVectorSize(t));
   else
@@ -163,13 +163,13 @@ static void type_suffix(cg *c, LLVMTypeRef t, char *buf, size_t n) {
   (void)c;
 }
 
-static LLVMValueRef get_fn(cg *c, const char *name, LLVMTypeRef fty) {
+static LLVMValueRef get_fn(cpu_cg *c, const char *name, LLVMTypeRef fty) {
   LLVMValueRef f = LLVMGetNamedFunction(c->mod, name);
   if (!f) f = LLVMAddFunction(c->mod, name, fty);
   return f;
 }
 
-LLVMValueRef cg_call_intr(cg *c, const char *base, LLVMTypeRef t, LLVMValueRef *args, int n) {
+LLVMValueRef cg_call_intr(cpu_cg *c, const char *base, LLVMTypeRef t, LLVMValueRef *args, int n) {
   char name[64], suf[16];
   type_suffix(c, t, suf, sizeof suf);
   snprintf(name, sizeof name, "%s.%s", base, suf);
@@ -178,21 +178,21 @@ LLVMValueRef cg_call_intr(cg *c, const char *base, LLVMTypeRef t, LLVMValueRef *
   return LLVMBuildCall2(c->b, fty, get_fn(c, name, fty), args, (unsigned)n, "");
 }
 
-LLVMValueRef cg_bitrev(cg *c, LLVMValueRef v, int bits) {
+LLVMValueRef cg_bitrev(cpu_cg *c, LLVMValueRef v, int bits) {
   if (bits <= 0) return cg_i64(c, 0);
   LLVMTypeRef fty = LLVMFunctionType(c->t_i64, &c->t_i64, 1, 0);
   LLVMValueRef r = LLVMBuildCall2(c->b, fty, get_fn(c, "llvm.bitreverse.i64", fty), &v, 1, "");
   return LLVMBuildLShr(c->b, r, cg_i64(c, 64 - bits), "rev");
 }
 
-LLVMValueRef cg_fmax(cg *c, LLVMValueRef a, LLVMValueRef b) {
+LLVMValueRef cg_fmax(cpu_cg *c, LLVMValueRef a, LLVMValueRef b) {
   LLVMValueRef gt = LLVMBuildFCmp(c->b, LLVMRealOGT, a, b, "");
   return LLVMBuildSelect(c->b, gt, a, b, "max");
 }
 
 /* A constant shaped like `like`: a scalar, or a splat of the same vector
  * width (the math below serves scalar loops and explicit vector loops). */
-static LLVMValueRef K(cg *c, LLVMValueRef like, double v) {
+static LLVMValueRef K(cpu_cg *c, LLVMValueRef like, double v) {
   LLVMTypeRef t = LLVMTypeOf(like);
   LLVMValueRef s = cg_f32(c, v);
   if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return s;
@@ -202,18 +202,18 @@ static LLVMValueRef K(cg *c, LLVMValueRef like, double v) {
   return LLVMConstVector(els, n);
 }
 
-static LLVMTypeRef int_like(cg *c, LLVMValueRef like) {
+static LLVMTypeRef int_like(cpu_cg *c, LLVMValueRef like) {
   LLVMTypeRef t = LLVMTypeOf(like);
   return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMVectorType(c->t_i32, LLVMGetVectorSize(t)) : c->t_i32;
 }
 
-static LLVMValueRef fmin_(cg *c, LLVMValueRef a, LLVMValueRef b) {
+static LLVMValueRef fmin_(cpu_cg *c, LLVMValueRef a, LLVMValueRef b) {
   LLVMValueRef lt = LLVMBuildFCmp(c->b, LLVMRealOLT, a, b, "");
   return LLVMBuildSelect(c->b, lt, a, b, "min");
 }
 
 /* Horner: k[0] x^(n-1) + ... + k[n-1] (Cephes polevl order). */
-static LLVMValueRef poly(cg *c, LLVMValueRef x, const double *k, int n) {
+static LLVMValueRef poly(cpu_cg *c, LLVMValueRef x, const double *k, int n) {
   LLVMValueRef p = K(c, x, k[0]);
   for (int i = 1; i < n; i++) p = cg_fma(c, p, x, K(c, x, k[i]));
   return p;
@@ -226,7 +226,7 @@ static LLVMValueRef poly(cg *c, LLVMValueRef x, const double *k, int n) {
  * softmax and attention scalar.  This form the loop vectoriser widens to
  * 16 lanes.  Inputs are clamped to [-87, 88] (-inf gives ~1.6e-38, not 0:
  * harmless where it is used, next to sums of at least one e^0). */
-LLVMValueRef cg_exp(cg *c, LLVMValueRef x) {
+LLVMValueRef cg_exp(cpu_cg *c, LLVMValueRef x) {
   static const double P[6] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
                               4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
   x = fmin_(c, cg_fmax(c, x, K(c, x, -87.0)), K(c, x, 88.0));
@@ -242,11 +242,11 @@ LLVMValueRef cg_exp(cg *c, LLVMValueRef x) {
   return LLVMBuildFMul(c->b, y, e, "exp");
 }
 
-LLVMValueRef cg_sqrt(cg *c, LLVMValueRef x) {
+LLVMValueRef cg_sqrt(cpu_cg *c, LLVMValueRef x) {
   return cg_call_intr(c, "llvm.sqrt", LLVMTypeOf(x), &x, 1);
 }
 
-LLVMValueRef cg_fma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
+LLVMValueRef cg_fma(cpu_cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
   LLVMValueRef args[3] = {a, b, acc};
   /* fmuladd, not fma: the loop vectoriser of LLVM 14 recognises it as a
    * reduction step, and it still becomes one vfmadd on FMA targets. */
@@ -256,14 +256,14 @@ LLVMValueRef cg_fma(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
 /* libm for the transcendental functions without an LLVM intrinsic: exact
  * to an ulp, which the 1e-4 agreement with the interpreter needs (cheap
  * polynomial erf approximations lose relative accuracy in GELU's tail). */
-static LLVMValueRef libm1(cg *c, const char *name, LLVMValueRef x) {
+static LLVMValueRef libm1(cpu_cg *c, const char *name, LLVMValueRef x) {
   LLVMTypeRef fty = LLVMFunctionType(c->t_f32, &c->t_f32, 1, 0);
   LLVMValueRef f = get_fn(c, name, fty);
   return LLVMBuildCall2(c->b, fty, f, &x, 1, "");
 }
 
-LLVMValueRef cg_tanh(cg *c, LLVMValueRef x) { return libm1(c, "tanhf", x); }
-LLVMValueRef cg_erf(cg *c, LLVMValueRef x) { return libm1(c, "erff", x); }
+LLVMValueRef cg_tanh(cpu_cg *c, LLVMValueRef x) { return libm1(c, "tanhf", x); }
+LLVMValueRef cg_erf(cpu_cg *c, LLVMValueRef x) { return libm1(c, "erff", x); }
 
 /* 1 + erf(z) without cancellation for z << 0 (GELU's left tail, where
  * it is a tiny erfc).  Cephes erff / erfcf, both branches computed and
@@ -274,7 +274,7 @@ LLVMValueRef cg_erf(cg *c, LLVMValueRef x) { return libm1(c, "erff", x); }
  *             1 + erf(z) = 2 - erfc(|z|) for z > 0, erfc(|z|) for z < 0.
  * Relative error of GELU about 1e-6 (float32 emulation against double
  * erfc), well inside the backend's 1e-4 agreement with the interpreter. */
-static LLVMValueRef one_plus_erf(cg *c, LLVMValueRef x) {
+static LLVMValueRef one_plus_erf(cpu_cg *c, LLVMValueRef x) {
   /* z = x / sqrt(2); e^(-z^2) is taken from x (below): the rounding of z
    * alone would cost 2 z^2 ulps of relative error in the tail. */
   LLVMValueRef z = LLVMBuildFMul(c->b, x, K(c, x, 0.7071067811865476), "");
@@ -317,7 +317,7 @@ static LLVMValueRef one_plus_erf(cg *c, LLVMValueRef x) {
   return LLVMBuildSelect(c->b, lt1, small, big, "one_plus_erf");
 }
 
-LLVMValueRef cg_gelu(cg *c, LLVMValueRef x, bool tanh_approx) {
+LLVMValueRef cg_gelu(cpu_cg *c, LLVMValueRef x, bool tanh_approx) {
   if (!tanh_approx) {
     LLVMValueRef ope = one_plus_erf(c, x);
     return LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, x, K(c, x, 0.5), ""), ope, "gelu");
@@ -334,18 +334,18 @@ LLVMValueRef cg_gelu(cg *c, LLVMValueRef x, bool tanh_approx) {
 /* Through the builder's own memmove/memset (not hand-named intrinsics):
  * the overload suffixes differ between typed pointers (LLVM 14,
  * "p0i8") and opaque pointers (LLVM 15+, "p0"). */
-void cg_memcpy(cg *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes) {
+void cg_memcpy(cpu_cg *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes) {
   dst = LLVMBuildBitCast(c->b, dst, c->t_i8p, "");
   src = LLVMBuildBitCast(c->b, src, c->t_i8p, "");
   LLVMBuildMemMove(c->b, dst, 1, src, 1, bytes);
 }
 
-void cg_memset0(cg *c, LLVMValueRef dst, LLVMValueRef bytes) {
+void cg_memset0(cpu_cg *c, LLVMValueRef dst, LLVMValueRef bytes) {
   dst = LLVMBuildBitCast(c->b, dst, c->t_i8p, "");
   LLVMBuildMemSet(c->b, dst, LLVMConstInt(c->t_i8, 0, 0), bytes, 1);
 }
 
-LLVMValueRef cg_const_f32_array(cg *c, const float *v, int64_t n, const char *name) {
+LLVMValueRef cg_const_f32_array(cpu_cg *c, const float *v, int64_t n, const char *name) {
   LLVMValueRef *els = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
   if (!els) return NULL;
   for (int64_t i = 0; i < n; i++) els[i] = LLVMConstReal(c->t_f32, v[i]);
@@ -380,11 +380,11 @@ void cg_axis_split(const fab_type *t, int axis, int64_t *outer, int64_t *len, in
   *len = t->dims[axis];
 }
 
-const fab_type *cg_operand_type(cg *c, int k) { return &c->f->ops[c->op->operands[k]].type; }
+const fab_type *cg_operand_type(cpu_cg *c, int k) { return &c->f->ops[c->op->operands[k]].type; }
 
 /* ---- masks ------------------------------------------------------------------ */
 
-int64_t cg_mask_per(cg *c, int k, int64_t rows, int64_t t) {
+int64_t cg_mask_per(cpu_cg *c, int k, int64_t rows, int64_t t) {
   if (k < 0 || c->op->noperands <= k) return 0;
   const fab_type *mt = cg_operand_type(c, k);
   int64_t mrows = t > 0 ? cg_numel(mt) / t : 0;
@@ -395,7 +395,7 @@ int64_t cg_mask_per(cg *c, int k, int64_t rows, int64_t t) {
   return rows / mrows;
 }
 
-LLVMValueRef cg_keep(cg *c, int k, int64_t per, int64_t t, bool causal, LLVMValueRef row,
+LLVMValueRef cg_keep(cpu_cg *c, int k, int64_t per, int64_t t, bool causal, LLVMValueRef row,
                      LLVMValueRef i, LLVMValueRef j) {
   LLVMValueRef keep = NULL;
   if (per > 0) {

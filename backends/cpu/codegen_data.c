@@ -8,12 +8,12 @@
 
 static int64_t esize(fab_dtype t) { return t == FAB_C64 ? 8 : 4; }
 
-static LLVMValueRef byte_at(cg *c, LLVMValueRef p, LLVMValueRef off) {
+static LLVMValueRef byte_at(cpu_cg *c, LLVMValueRef p, LLVMValueRef off) {
   return LLVMBuildInBoundsGEP2(c->b, c->t_i8, p, &off, 1, "");
 }
 
 /* pad / slice along `axis`: out[o, 0:cn, :] = in[o, s0:s0+cn, :] (+ zeros). */
-static bool gen_pad_slice(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_pad_slice(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
   int axis = cg_norm_axis(it, fab_op_int(op, "axis", -1));
   if (axis < 0 || axis >= it->rank) {
@@ -41,7 +41,7 @@ static bool gen_pad_slice(cg *c, const fab_op *op, int64_t *nrows) {
 }
 
 /* stack x[.., n] {count} -> [.., count, n]. */
-static void gen_stack(cg *c, const fab_op *op, int64_t *nrows) {
+static void gen_stack(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
   int64_t n = cg_lastdim(it), count = fab_op_int(op, "count", 1), es = esize(it->dtype);
   *nrows = cg_numel(it) / n;
@@ -57,7 +57,7 @@ static void gen_stack(cg *c, const fab_op *op, int64_t *nrows) {
 
 /* transpose: nested loops over the result's axes; the innermost copies one
  * element (i32- or i64-sized) from the strided source. */
-static bool gen_transpose(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_transpose(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
   const fab_attr *pa = fab_op_attr(op, "perm");
   int rank = it->rank;
@@ -93,7 +93,7 @@ static bool gen_transpose(cg *c, const fab_op *op, int64_t *nrows) {
 }
 
 /* embed ids[..], table[V, d]: ids were range-checked by the entry. */
-static void gen_embed(cg *c, const fab_op *op, int64_t *nrows) {
+static void gen_embed(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *idt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
   int64_t d = tt->dims[tt->rank - 1];
   *nrows = cg_numel(idt);
@@ -109,7 +109,7 @@ static void gen_embed(cg *c, const fab_op *op, int64_t *nrows) {
 
 /* meanpool x[.., s, d] (, mask[.., s]) -> [.., d]: accumulate the rows
  * (the kept ones with a mask) into out, then scale (none kept: zeros). */
-static bool gen_meanpool(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_meanpool(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
   int64_t d = cg_lastdim(it), s = it->rank >= 2 ? it->dims[it->rank - 2] : 1;
   *nrows = cg_numel(it) / (d * s);
@@ -148,7 +148,7 @@ static bool gen_meanpool(cg *c, const fab_op *op, int64_t *nrows) {
   return true;
 }
 
-static bool gen_take(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_take(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
   int64_t d = cg_lastdim(it), s = it->rank >= 2 ? it->dims[it->rank - 2] : 1, es = esize(it->dtype);
   int64_t index = fab_op_int(op, "index", 0);
@@ -167,7 +167,7 @@ static bool gen_take(cg *c, const fab_op *op, int64_t *nrows) {
 }
 
 /* bitrev along a power-of-two axis: out[o, j, :] = in[o, rev(j), :]. */
-static bool gen_bitrev(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_bitrev(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
   int axis = cg_norm_axis(it, fab_op_int(op, "axis", -1));
   if (axis < 0 || axis >= it->rank) {
@@ -203,7 +203,7 @@ static bool gen_bitrev(cg *c, const fab_op *op, int64_t *nrows) {
   return true;
 }
 
-bool cg_gen_data(cg *c, const fab_op *op, int64_t *nrows) {
+bool cg_gen_data(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   switch (op->code) {
   case FAB_OP_PAD: case FAB_OP_SLICE: return gen_pad_slice(c, op, nrows);
   case FAB_OP_RESHAPE: {

@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* Loop over rows [begin, end) of length d; returns the row base (r * d). */
-static LLVMValueRef rows_begin(cg *c, cg_loop *l, int64_t d) {
+static LLVMValueRef rows_begin(cpu_cg *c, cg_loop *l, int64_t d) {
   *l = cg_loop_begin(c, c->begin, c->end, "row");
   return cg_mulc(c, l->iv, d);
 }
@@ -20,10 +20,10 @@ static LLVMValueRef rows_begin(cg *c, cg_loop *l, int64_t d) {
 /* Whole vectors per row: written out rather than left to the loop
  * vectoriser, which adds a runtime alias check and falls back to scalar
  * code when the memory plan puts out over x (in place), as it does. */
-static bool vec_rows(cg *c, int64_t d) { return c->lanes > 1 && d % c->lanes == 0; }
+static bool vec_rows(cpu_cg *c, int64_t d) { return c->lanes > 1 && d % c->lanes == 0; }
 
 /* vec: f also takes vectors (only then the vector path is used). */
-static void gen_unary(cg *c, int64_t d, LLVMValueRef (*f)(cg *, LLVMValueRef, const fab_op *), bool vec) {
+static void gen_unary(cpu_cg *c, int64_t d, LLVMValueRef (*f)(cpu_cg *, LLVMValueRef, const fab_op *), bool vec) {
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1);
   cg_loop r;
   LLVMValueRef base = rows_begin(c, &r, d);
@@ -41,7 +41,7 @@ static void gen_unary(cg *c, int64_t d, LLVMValueRef (*f)(cg *, LLVMValueRef, co
   cg_loop_end(c, &r);
 }
 
-static LLVMValueRef f_relu(cg *c, LLVMValueRef x, const fab_op *op) {
+static LLVMValueRef f_relu(cpu_cg *c, LLVMValueRef x, const fab_op *op) {
   (void)op;
   LLVMValueRef gt = LLVMBuildFCmp(c->b, LLVMRealOGT, x, cg_f32(c, 0), "");
   return LLVMBuildSelect(c->b, gt, x, cg_f32(c, 0), "relu");
@@ -51,24 +51,24 @@ static bool tanh_approx(const fab_op *op) {
   return strcmp(fab_op_str(op, "approx", "erf"), "tanh") == 0;
 }
 
-static LLVMValueRef f_gelu(cg *c, LLVMValueRef x, const fab_op *op) {
+static LLVMValueRef f_gelu(cpu_cg *c, LLVMValueRef x, const fab_op *op) {
   return cg_gelu(c, x, tanh_approx(op));
 }
 
-static LLVMValueRef f_scale(cg *c, LLVMValueRef x, const fab_op *op) {
+static LLVMValueRef f_scale(cpu_cg *c, LLVMValueRef x, const fab_op *op) {
   return LLVMBuildFMul(c->b, x, cg_f32(c, fab_op_float(op, "factor", 1.0)), "");
 }
 
 /* Index of the broadcast operand b (numel bn) for element base + j of a
  * row of length d. */
-static LLVMValueRef bcast_index(cg *c, LLVMValueRef base, LLVMValueRef j, int64_t d, int64_t n,
+static LLVMValueRef bcast_index(cpu_cg *c, LLVMValueRef base, LLVMValueRef j, int64_t d, int64_t n,
                                 int64_t bn) {
   if (bn == n) return cg_add(c, base, j);
   if (bn == d) return j;
   return LLVMBuildURem(c->b, cg_add(c, base, j), cg_i64(c, bn), "");
 }
 
-static bool gen_binary(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_binary(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   int64_t n = cg_numel(&op->type);
   int ia = 1, ib = 2;
   if (cg_numel(cg_operand_type(c, 0)) < cg_numel(cg_operand_type(c, 1))) {
@@ -95,7 +95,7 @@ static bool gen_binary(cg *c, const fab_op *op, int64_t *nrows) {
   return true;
 }
 
-static void gen_bias_gelu(cg *c, const fab_op *op, int64_t d) {
+static void gen_bias_gelu(cpu_cg *c, const fab_op *op, int64_t d) {
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), b = cg_arg_f32(c, 2);
   cg_loop r;
   LLVMValueRef base = rows_begin(c, &r, d);
@@ -117,7 +117,7 @@ static void gen_bias_gelu(cg *c, const fab_op *op, int64_t d) {
 
 /* Masked softmax (mask operand and/or causal): masked columns count as
  * -inf in the max and as 0 in the sum; a row with nothing kept gives 0. */
-static void gen_softmax_masked(cg *c, const fab_op *op, int64_t d, int64_t per, bool causal) {
+static void gen_softmax_masked(cpu_cg *c, const fab_op *op, int64_t d, int64_t per, bool causal) {
   double scale = fab_op_float(op, "scale", 1.0);
   const fab_type *xt = &op->type;
   int64_t s = xt->rank >= 2 ? xt->dims[xt->rank - 2] : 1;
@@ -154,7 +154,7 @@ static void gen_softmax_masked(cg *c, const fab_op *op, int64_t d, int64_t per, 
 }
 
 /* softmax(scale * x) along rows: max, exp and sum, normalise. */
-static bool gen_softmax(cg *c, const fab_op *op, int64_t d) {
+static bool gen_softmax(cpu_cg *c, const fab_op *op, int64_t d) {
   int64_t per = cg_mask_per(c, 1, cg_numel(&op->type) / d, d);
   bool causal = fab_op_int(op, "causal", 0) != 0;
   if (per < 0) return false;
@@ -193,7 +193,7 @@ static bool gen_softmax(cg *c, const fab_op *op, int64_t d) {
 /* layernorm(x (+ r)): mean and biased variance (two passes, the second
  * on centred values for accuracy), then (v - mean) / sqrt(var + eps) *
  * gamma + beta.  With a residual, x + r is first written to out. */
-static bool gen_layernorm(cg *c, const fab_op *op, int64_t d, bool residual) {
+static bool gen_layernorm(cpu_cg *c, const fab_op *op, int64_t d, bool residual) {
   double eps = fab_op_float(op, "eps", 1e-5);
   int64_t n = cg_numel(&op->type);
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1);
@@ -240,7 +240,7 @@ static bool gen_layernorm(cg *c, const fab_op *op, int64_t d, bool residual) {
   return true;
 }
 
-static void gen_const(cg *c, const fab_op *op, int64_t n) {
+static void gen_const(cpu_cg *c, const fab_op *op, int64_t n) {
   LLVMValueRef out = cg_arg_f32(c, 0);
   LLVMValueRef v = cg_f32(c, fab_op_float(op, "value", 0.0));
   if (op->type.dtype == FAB_I32) {
@@ -258,7 +258,7 @@ static void gen_const(cg *c, const fab_op *op, int64_t n) {
 }
 
 /* complex: re = x, im = 0.  real: x = re. */
-static void gen_complex_real(cg *c, const fab_op *op, int64_t d) {
+static void gen_complex_real(cpu_cg *c, const fab_op *op, int64_t d) {
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1);
   bool to_complex = op->code == FAB_OP_COMPLEX;
   cg_loop r;
@@ -275,7 +275,7 @@ static void gen_complex_real(cg *c, const fab_op *op, int64_t d) {
   cg_loop_end(c, &r);
 }
 
-bool cg_gen_elementwise(cg *c, const fab_op *op, int64_t *nrows) {
+bool cg_gen_elementwise(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   int64_t n = cg_numel(&op->type), d = cg_lastdim(&op->type);
   *nrows = n / d;
   switch (op->code) {

@@ -15,7 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-static bool fft_axis(cg *c, const fab_op *op, int64_t *outer, int64_t *len, int64_t *inner) {
+static bool fft_axis(cpu_cg *c, const fab_op *op, int64_t *outer, int64_t *len, int64_t *inner) {
   const fab_type *it = cg_operand_type(c, 0);
   int axis = cg_norm_axis(it, fab_op_int(op, "axis", -1));
   fab_dtype want = fab_op_int(op, "cpu.real_in", 0) ? FAB_F32 : FAB_C64;
@@ -34,7 +34,7 @@ int64_t cg_workspace_bytes(const fab_func *f, const fab_op *op) {
 }
 
 /* x[(g + j)] and x[(g + j + h)] of one complex run, element stride `inner`. */
-static void butterfly(cg *c, LLVMValueRef w, LLVMValueRef pi, LLVMValueRef qi, LLVMValueRef wr,
+static void butterfly(cpu_cg *c, LLVMValueRef w, LLVMValueRef pi, LLVMValueRef qi, LLVMValueRef wr,
                       LLVMValueRef wi) {
   LLVMValueRef p2 = cg_mulc(c, pi, 2), q2 = cg_mulc(c, qi, 2);
   LLVMValueRef ur = cg_loadf(c, w, p2), ui = cg_loadf(c, w, cg_addc(c, p2, 1));
@@ -49,7 +49,7 @@ static void butterfly(cg *c, LLVMValueRef w, LLVMValueRef pi, LLVMValueRef qi, L
 }
 
 /* Inserts a zero bit at each (ascending) position. */
-static LLVMValueRef insert_zeros(cg *c, LLVMValueRef v, const int64_t *pos, int g) {
+static LLVMValueRef insert_zeros(cpu_cg *c, LLVMValueRef v, const int64_t *pos, int g) {
   for (int t = 0; t < g; t++) {
     LLVMValueRef low = LLVMBuildAnd(c->b, v, cg_i64(c, ((int64_t)1 << pos[t]) - 1), "");
     LLVMValueRef hi = LLVMBuildShl(c->b, LLVMBuildLShr(c->b, v, cg_i64(c, pos[t]), ""), cg_i64(c, pos[t] + 1), "");
@@ -62,7 +62,7 @@ static LLVMValueRef insert_zeros(cg *c, LLVMValueRef v, const int64_t *pos, int 
  * buffer: the 2^g complex vectors a group touches are loaded once, go
  * through every stage in registers and are stored once.  Stage t pairs
  * positions h_t = 2^(k_t - 1) apart; its twiddle index is p mod h_t. */
-static void fft_group(cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
+static void fft_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
                       const int64_t *ks, int g) {
   int V = c->lanes, G = 1 << g;
   int64_t pos[3];
@@ -113,7 +113,7 @@ static void fft_group(cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int6
 
 /* Every stage of the op on the lane buffer, in groups of up to 3 stages of
  * distinct sizes kept in registers (radix 8: 16 vectors). */
-static void fft_all_stages(cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
+static void fft_all_stages(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
                            const fab_attr *st) {
   for (int s = 0; s < st->nints;) {
     int g = 1;
@@ -128,7 +128,7 @@ static void fft_all_stages(cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M,
   }
 }
 
-static LLVMValueRef lane_buffer(cg *c, int64_t len) {
+static LLVMValueRef lane_buffer(cpu_cg *c, int64_t len) {
   LLVMValueRef bufa = cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)(2 * len * c->lanes)), "lanes");
   LLVMSetAlignment(bufa, 64);
   return LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
@@ -153,7 +153,7 @@ static int64_t rev_const(int64_t v, int bits) {
  * vectors at a time through the transpose network: for jb a multiple of V
  * and i < V, rev(jb + i) = rev(jb) | rev(i), so only one bit reversal per
  * block is computed at run time. */
-static void fft_tile_load(cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t len, LLVMValueRef buf,
+static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t len, LLVMValueRef buf,
                           LLVMValueRef nvalid, bool rev, bool real_in) {
   int64_t rs = real_in ? len : 2 * len; /* floats per input row */
   if (!rev && !real_in) {
@@ -213,7 +213,7 @@ static void fft_tile_load(cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t len, 
  * the lanes.  Their interleaved (re, im) pairs are split into a re and an
  * im vector on the way in (even / odd shuffles) and interleaved again on
  * the way out, so the stages run exactly as in the tiled case. */
-static void gen_fft_columns(cg *c, const fab_attr *st, LLVMValueRef tab, int64_t M, int64_t outer,
+static void gen_fft_columns(cpu_cg *c, const fab_attr *st, LLVMValueRef tab, int64_t M, int64_t outer,
                             int64_t len, int64_t inner, bool real_out, bool hermitian, bool rev,
                             int64_t *nrows) {
   int V = c->lanes;
@@ -284,7 +284,7 @@ static void gen_fft_columns(cg *c, const fab_attr *st, LLVMValueRef tab, int64_t
  * tile of V rows is transposed into 2 * len vectors (re, im of each
  * position), every stage runs on whole vectors with broadcast twiddles,
  * and the tile is transposed back (only the real parts for real_out). */
-static void gen_fft_tiled(cg *c, const fab_op *op, const fab_attr *st, LLVMValueRef tab, int64_t M,
+static void gen_fft_tiled(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMValueRef tab, int64_t M,
                           int64_t rows, int64_t len, bool real_out, int64_t *nrows) {
   int V = c->lanes;
   *nrows = (rows + V - 1) / V;
@@ -305,7 +305,7 @@ static void gen_fft_tiled(cg *c, const fab_op *op, const fab_attr *st, LLVMValue
   cg_loop_end(c, &tl);
 }
 
-static bool gen_fft_stages(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_fft_stages(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   int64_t outer, len, inner;
   if (!fft_axis(c, op, &outer, &len, &inner)) return false;
   const fab_attr *st = fab_op_attr(op, "stages");
@@ -399,7 +399,7 @@ static bool gen_fft_stages(cg *c, const fab_op *op, int64_t *nrows) {
  * len-entry table (index kept incrementally, no multiply or modulo).  The
  * loop below it (inner == 1) kept one complex output in memory and ran a
  * scalar chain per (k, j): 95% of fabnet_base's time. */
-static void gen_dft_tiled(cg *c, LLVMValueRef tab, int64_t rows, int64_t len, bool real_in, int64_t *nrows) {
+static void gen_dft_tiled(cpu_cg *c, LLVMValueRef tab, int64_t rows, int64_t len, bool real_in, int64_t *nrows) {
   int V = c->lanes, KB = len % 4 == 0 ? 4 : len % 2 == 0 ? 2 : 1;
   /* A real input (the operand is `complex` of real rows, as fourier.mix's
    * first axis is) has a Hermitian spectrum, X[len - k] = conj(X[k]): only
@@ -468,7 +468,7 @@ static void gen_dft_tiled(cg *c, LLVMValueRef tab, int64_t rows, int64_t len, bo
 }
 
 /* dft: X[k] = sum_j x[j] w^(jk mod n), accumulated into the zeroed result. */
-static bool gen_dft(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_dft(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   int64_t outer, len, inner;
   if (!fft_axis(c, op, &outer, &len, &inner)) return false;
   float *tw = malloc(sizeof(float) * (size_t)(2 * len));
@@ -481,9 +481,9 @@ static bool gen_dft(cg *c, const fab_op *op, int64_t *nrows) {
   LLVMValueRef tab = cg_const_f32_array(c, tw, 2 * len, "dft_twiddles");
   free(tw);
   /* lane buffers of 2 x 2 len V floats on the stack: up to 512 KiB */
-  if (inner == 1 && c->lanes > 1 && len <= 2048 && !getenv("FAB_CPU_SCALAR_DFT")) {
+  if (inner == 1 && c->lanes > 1 && len <= 2048 && !c->opts->scalar_dft) {
     /* complex(x) has zero imaginary parts (one operand: ops.def) */
-    bool real_in = c->f->ops[op->operands[0]].code == FAB_OP_COMPLEX && !getenv("FAB_CPU_NO_REAL_DFT");
+    bool real_in = c->f->ops[op->operands[0]].code == FAB_OP_COMPLEX && !c->opts->no_real_dft;
     gen_dft_tiled(c, tab, outer, len, real_in, nrows);
     return true;
   }
@@ -518,7 +518,7 @@ static bool gen_dft(cg *c, const fab_op *op, int64_t *nrows) {
   return true;
 }
 
-bool cg_gen_fft(cg *c, const fab_op *op, int64_t *nrows) {
+bool cg_gen_fft(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   if (op->code == FAB_OP_FFT_STAGES) return gen_fft_stages(c, op, nrows);
   return gen_dft(c, op, nrows);
 }

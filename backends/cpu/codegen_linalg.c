@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 /* sum_k a[ao + k] * b[bo + k] */
-static LLVMValueRef dot(cg *c, LLVMValueRef a, LLVMValueRef ao, LLVMValueRef b, LLVMValueRef bo,
+static LLVMValueRef dot(cpu_cg *c, LLVMValueRef a, LLVMValueRef ao, LLVMValueRef b, LLVMValueRef bo,
                         int64_t n, LLVMValueRef acc_slot) {
   LLVMBuildStore(c->b, cg_f32(c, 0), acc_slot);
   cg_loop k = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, n), "k");
@@ -22,7 +22,7 @@ static LLVMValueRef dot(cg *c, LLVMValueRef a, LLVMValueRef ao, LLVMValueRef b, 
 }
 
 /* dense x[R, in], w[out, in] (, b[out]) */
-static bool gen_dense(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_dense(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *xt = cg_operand_type(c, 0), *wt = cg_operand_type(c, 1);
   int64_t in = cg_lastdim(xt), out_n = wt->dims[0];
   if (wt->rank != 2 || wt->dims[1] != in) {
@@ -45,7 +45,7 @@ static bool gen_dense(cg *c, const fab_op *op, int64_t *nrows) {
 }
 
 /* matmul a[.., m, k], b[.., k, n] (transpose_b: [.., n, k]) */
-static bool gen_matmul(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_matmul(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *at = cg_operand_type(c, 0), *bt = cg_operand_type(c, 1);
   bool tb = fab_op_int(op, "transpose_b", 0) != 0;
   if (at->rank < 2 || bt->rank < 2) {
@@ -95,7 +95,7 @@ static bool gen_matmul(cg *c, const fab_op *op, int64_t *nrows) {
  * against 9 for four separate shuffle trees.  (A tree, not the reduce
  * intrinsic: without fast-math flags, which the LLVM 14 C API cannot set,
  * that is an ordered chain of V dependent adds.) */
-static void hsum_rows(cg *c, LLVMValueRef *v, int R, int V, LLVMValueRef *sums) {
+static void hsum_rows(cpu_cg *c, LLVMValueRef *v, int R, int V, LLVMValueRef *sums) {
   LLVMValueRef m1[64], m2[64];
   int n = 1, S = V; /* segments per vector, lanes per segment */
   for (int cnt = R; cnt > 1; cnt /= 2, n *= 2, S /= 2) {
@@ -146,7 +146,7 @@ typedef struct att_mask {
 
 static bool att_masked(const att_mask *am) { return am->per > 0 || am->causal; }
 
-static LLVMValueRef att_score(cg *c, const att_mask *am, int64_t t, LLVMValueRef v, LLVMValueRef bi,
+static LLVMValueRef att_score(cpu_cg *c, const att_mask *am, int64_t t, LLVMValueRef v, LLVMValueRef bi,
                               LLVMValueRef qi, LLVMValueRef key) {
   if (!att_masked(am)) return v;
   return LLVMBuildSelect(c->b, cg_keep(c, 3, am->per, t, am->causal, bi, qi, key), v, cg_f32(c, -INFINITY), "");
@@ -154,23 +154,23 @@ static LLVMValueRef att_score(cg *c, const att_mask *am, int64_t t, LLVMValueRef
 
 /* e^(score - m); a masked score (-inf) gives exactly 0 (cg_exp clamps its
  * argument to -87, which would give it a weight of e^-87). */
-static LLVMValueRef att_exp(cg *c, const att_mask *am, LLVMValueRef score, LLVMValueRef m) {
+static LLVMValueRef att_exp(cpu_cg *c, const att_mask *am, LLVMValueRef score, LLVMValueRef m) {
   LLVMValueRef p = cg_exp(c, LLVMBuildFSub(c->b, score, m, ""));
   if (!att_masked(am)) return p;
   LLVMValueRef out = LLVMBuildFCmp(c->b, LLVMRealOEQ, score, cg_f32(c, -INFINITY), "");
   return LLVMBuildSelect(c->b, out, cg_f32(c, 0), p, "");
 }
 
-static LLVMValueRef att_max0(cg *c, const att_mask *am) {
+static LLVMValueRef att_max0(cpu_cg *c, const att_mask *am) {
   return cg_f32(c, att_masked(am) ? -FLT_MAX : -INFINITY);
 }
 
-static LLVMValueRef att_inv(cg *c, const att_mask *am, LLVMValueRef l) {
+static LLVMValueRef att_inv(cpu_cg *c, const att_mask *am, LLVMValueRef l) {
   LLVMValueRef inv = LLVMBuildFDiv(c->b, cg_f32(c, 1), l, "");
   if (!att_masked(am)) return inv;
   return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, l, cg_f32(c, 0), ""), inv, cg_f32(c, 0), "");
 }
-static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t block, double scale,
+static void gen_attention_vec(cpu_cg *c, int64_t s, int64_t dh, int64_t t, int64_t block, double scale,
                               int R, const att_mask *am) {
   const int V = c->lanes, C = (int)(dh / V);
   LLVMValueRef out = cg_arg_f32(c, 0), q = cg_arg_f32(c, 1), kp = cg_arg_f32(c, 2), vp = cg_arg_f32(c, 3);
@@ -270,7 +270,7 @@ static void gen_attention_vec(cg *c, int64_t s, int64_t dh, int64_t t, int64_t b
 /* attention q[.., s, dh], k/v[.., t, dh]: per query row, key blocks of
  * `block` scores in a stack buffer; the running max m and sum l rescale
  * the accumulated output (kept in the result row) once per block. */
-static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
+static bool gen_attention(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *qt = cg_operand_type(c, 0), *kt = cg_operand_type(c, 1);
   if (qt->rank < 2 || kt->rank < 2) {
     CG_ERR(c, "cpu backend: attention needs rank >= 2");
@@ -291,11 +291,11 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   *nrows = batch * s;
   att_mask am = {cg_mask_per(c, 3, batch, t), fab_op_int(op, "causal", 0) != 0};
   if (am.per < 0) return false;
-  if (c->lanes > 1 && dh % c->lanes == 0 && dh / c->lanes <= 8 && !getenv("FAB_CPU_SCALAR_ATTENTION")) {
+  if (c->lanes > 1 && dh % c->lanes == 0 && dh / c->lanes <= 8 && !c->opts->scalar_attention) {
     /* rows per tile: 4 while the query tile fits in 16 vectors */
     int R = dh / c->lanes <= 4 ? 4 : 2;
-    const char *env = getenv("FAB_CPU_ATTENTION_ROWS");
-    if (env && atoi(env) >= 1 && atoi(env) <= ATT_MAX_ROWS) R = atoi(env);
+    int want = c->opts->attention_rows;
+    if (want >= 1 && want <= ATT_MAX_ROWS) R = want;
     while (s % R || R > c->lanes) R /= 2; /* hsum_rows needs R <= V */
     *nrows = batch * s / R;
     gen_attention_vec(c, s, dh, t, block, scale, R, &am);
@@ -352,7 +352,7 @@ static bool gen_attention(cg *c, const fab_op *op, int64_t *nrows) {
   return true;
 }
 
-bool cg_gen_linalg(cg *c, const fab_op *op, int64_t *nrows) {
+bool cg_gen_linalg(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   switch (op->code) {
   case FAB_OP_DENSE: return gen_dense(c, op, nrows);
   case FAB_OP_MATMUL: return gen_matmul(c, op, nrows);

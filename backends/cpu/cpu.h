@@ -13,18 +13,10 @@
  *
  * Errors are reported through fab_diag; nothing here exits.
  *
- * Environment knobs for investigating (not for normal use; set = any value):
+ * Code generation depends only on the IR (including the cpu.* attributes
+ * of the cpu-* passes, passes/cpu_fold.c) and fab_cpu_options; no
+ * environment variable changes it.  One variable dumps, for debugging:
  *   FAB_CPU_DUMP_IR         print the LLVM IR before optimisation to stderr
- *   FAB_CPU_PIPELINE=...    replace "default<O3>" by another LLVM pipeline
- *   FAB_CPU_NO_CHAIN        do not merge chains of bfly.stages ops
- *   FAB_CPU_NO_FOLD         fft.stages does not read through its bitrev /
- *                           complex operands (fold.c)
- *   FAB_CPU_NO_HERMITIAN    no half-column pass for Re(FFT2)
- *   FAB_CPU_NO_SHARE        one kernel per op (no sharing between ops of equal
- *                           signature, e.g. the layers of a deep model)
- *   FAB_CPU_SCALAR_ATTENTION, FAB_CPU_SCALAR_DFT, FAB_CPU_NO_REAL_DFT
- *                           the scalar fallbacks of those kernels (A/B checks)
- *   FAB_CPU_ATTENTION_ROWS=1|2|4  query rows per attention register tile
  * docs/cpu.md describes the backend.
  */
 #ifndef FAB_CPU_H
@@ -48,23 +40,43 @@ typedef struct fab_cpu_options {
   int vector_lanes;     /* 0: the CPU's widest vector (its name or the host's
                            features), adjusted by `features`: 16 with
                            AVX-512, 8 with AVX/AVX2, else 4 */
-  int max_fused_stages; /* butterfly stages kept in registers (0: 3) */
+  /* Code-generation choices: which kernel an op gets (all off / 0 by
+   * default; fab_cpu_codegen_options_parse, `fabc --codegen`).  Decisions
+   * about the IR are pass options instead (cpu-chain-bfly, ...). */
+  bool no_share;         /* no-share: one kernel per op, none shared between
+                            ops of equal signature (e.g. a deep model's layers) */
+  bool scalar_dft;       /* scalar-dft: the scalar dft kernel, not the tiled one */
+  bool no_real_dft;      /* no-real-dft: the tiled dft does not use that a
+                            `complex` operand has zero imaginary parts */
+  bool scalar_attention; /* scalar-attention: the scalar attention kernel */
+  int attention_rows;    /* attention-rows=1|2|4: query rows per register
+                            tile (0: 4, or 2 for heads over 4 vectors) */
+  const char *llvm_pipeline; /* llvm-pipeline=TEXT: LLVM pass pipeline instead
+                                of "default<O<opt_level>>" (NULL: that) */
 } fab_cpu_options;
 
-/* Host CPU, all features, O3, 1 thread. */
+/* Host CPU, all features, O3, 1 thread, no codegen choices. */
 void fab_cpu_options_default(fab_cpu_options *o);
 
-/* What the target offers (fabc-bench and the tests read it; the passes'
- * cost model has its own fab_target_info, with a fixed table for the
- * command-line tool in passes/manager.c). */
+/* Sets the code-generation fields of o from a comma list such as
+ * "scalar-dft,attention-rows=2": no-share, scalar-dft, no-real-dft,
+ * scalar-attention, attention-rows=1|2|4, llvm-pipeline=TEXT (last: TEXT
+ * is the rest of the list, commas included; o->llvm_pipeline then points
+ * into `text`, which must outlive o's use).  NULL or "" sets nothing.
+ * False with a message in err (naming the valid options) on anything
+ * else; o may then be partly set. */
+bool fab_cpu_codegen_options_parse(fab_cpu_options *o, const char *text, char *err, size_t errlen);
+
+/* What the target offers (fabc-bench and the tests read it; the cpu
+ * target's cost model, backends/target_cpu.c, is filled from it).
+ * fast_memory_bytes means what it means in fab_target_info: L2 per core. */
 typedef struct fab_cpu_target {
-  const char *name;          /* CPU name, e.g. "znver4" (static storage) */
+  char name[64];             /* CPU name, e.g. "znver4" */
   int vector_lanes;          /* f32 lanes of the widest vector */
   int vector_registers;
-  int64_t fast_memory_bytes; /* L1d per core */
-  int max_fused_stages;
+  int64_t fast_memory_bytes; /* L2 per core */
+  int64_t l1d_bytes;         /* L1d per core */
   int64_t max_vector_length; /* longest row the butterfly kernel keeps in L2 */
-  int64_t l2_bytes;
 } fab_cpu_target;
 bool fab_cpu_target_info(const fab_cpu_options *o, fab_cpu_target *out, fab_diag *d);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static LLVMValueRef const_str(cg *c, const char *s) {
+static LLVMValueRef const_str(cpu_cg *c, const char *s) {
   LLVMValueRef init = LLVMConstStringInContext(c->ctx, s, (unsigned)strlen(s), 0);
   LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), "str");
   LLVMSetInitializer(g, init);
@@ -21,7 +21,7 @@ typedef struct tdesc {
   const fab_type *type;
 } tdesc;
 
-static LLVMValueRef tensor_table(cg *c, LLVMTypeRef tt, const tdesc *ts, int n, const char *name) {
+static LLVMValueRef tensor_table(cpu_cg *c, LLVMTypeRef tt, const tdesc *ts, int n, const char *name) {
   if (n == 0) return LLVMConstNull(LLVMPointerType(tt, 0));
   LLVMValueRef *els = calloc((size_t)n, sizeof *els);
   for (int i = 0; i < n; i++) {
@@ -44,7 +44,7 @@ static LLVMValueRef tensor_table(cg *c, LLVMTypeRef tt, const tdesc *ts, int n, 
   return LLVMConstBitCast(g, LLVMPointerType(tt, 0));
 }
 
-static LLVMValueRef embedded_weights(cg *c) {
+static LLVMValueRef embedded_weights(cpu_cg *c) {
   const fab_module *m = c->m;
   const fab_tensor_set *ws = c->opts ? c->opts->weights : NULL;
   if (!ws) {
@@ -81,7 +81,7 @@ static LLVMValueRef embedded_weights(cg *c) {
   return LLVMConstBitCast(g, c->t_i8pp);
 }
 
-bool cg_gen_descriptor(cg *c, LLVMValueRef entry, int64_t scratch) {
+bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch) {
   const fab_func *f = c->f;
   LLVMTypeRef tt = LLVMStructCreateNamed(c->ctx, "fab_model_tensor_desc");
   LLVMTypeRef tf[5] = {c->t_i8p, c->t_i32, c->t_i32, LLVMArrayType(c->t_i64, FAB_TENSOR_MAX_RANK), c->t_i64};

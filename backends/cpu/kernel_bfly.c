@@ -4,11 +4,12 @@
  * rows (V = vector lanes, 16 with AVX-512) is transposed into a buffer of
  * n vectors, buf[j] = (x[r0][j], ..., x[r0+V-1][j]).  A butterfly on
  * positions p, q is then two vector FMAs with broadcast twiddles and no
- * shuffles at any stride.  Consecutive stages with distinct strides are
- * fused in groups of up to `max_fused` (radix 2^g): the 2^g vectors of a
- * group are loaded once, go through the g stages in registers and are
- * stored once, so a layer of log2 n stages makes ceil(log2 n / g) passes
- * over the tile instead of log2 n.
+ * shuffles at any stride.  Consecutive stages are fused in the register
+ * groups the op's cpu.groups attribute gives (pass cpu-chain-bfly; one
+ * stage per group without it), radix 2^g: the 2^g vectors of a group are
+ * loaded once, go through the g stages in registers and are stored once,
+ * so a layer of log2 n stages in groups of g makes ceil(log2 n / g)
+ * passes over the tile instead of log2 n.
  *
  * Tiles are transposed in and out with a shufflevector network (V x V
  * blocks) when the tile is full and n is a multiple of V, else element by
@@ -22,7 +23,7 @@ typedef struct stage {
 } stage;
 
 /* Transposes V vectors of V lanes in place (recursive block swaps). */
-void cg_transpose_vv(cg *c, LLVMValueRef *r, int V) {
+void cg_transpose_vv(cpu_cg *c, LLVMValueRef *r, int V) {
   LLVMValueRef m1[64], m2[64];
   for (int h = V / 2; h >= 1; h /= 2) {
     for (int j = 0; j < V; j++) {
@@ -39,14 +40,14 @@ void cg_transpose_vv(cg *c, LLVMValueRef *r, int V) {
   }
 }
 
-LLVMValueRef cg_vload(cg *c, LLVMValueRef fp, LLVMValueRef idx, unsigned align) {
+LLVMValueRef cg_vload(cpu_cg *c, LLVMValueRef fp, LLVMValueRef idx, unsigned align) {
   LLVMValueRef p = LLVMBuildBitCast(c->b, cg_gep(c, c->t_f32, fp, idx), c->t_vfp, "");
   LLVMValueRef v = LLVMBuildLoad2(c->b, c->t_vf, p, "");
   LLVMSetAlignment(v, align);
   return v;
 }
 
-void cg_vstore(cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx, unsigned align) {
+void cg_vstore(cpu_cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx, unsigned align) {
   LLVMValueRef p = LLVMBuildBitCast(c->b, cg_gep(c, c->t_f32, fp, idx), c->t_vfp, "");
   LLVMValueRef s = LLVMBuildStore(c->b, v, p);
   LLVMSetAlignment(s, align);
@@ -57,7 +58,7 @@ void cg_vstore(cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx, unsigne
  * where column j is vector j * bstride.  to_buf selects the direction.
  * `nvalid` rows are real; the rest of the lanes are padding (read as row
  * r0, never written back). */
-void cg_tile_copy(cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int64_t n,
+void cg_tile_copy(cpu_cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int64_t n,
                   LLVMValueRef buf, int64_t bstride, LLVMValueRef nvalid, bool to_buf) {
   int V = c->lanes;
   LLVMValueRef full = LLVMBuildICmp(c->b, LLVMIntEQ, nvalid, cg_i64(c, V), "full");
@@ -109,7 +110,7 @@ void cg_tile_copy(cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int64_t 
 }
 
 /* Inserts a zero bit at each (ascending) position. */
-static LLVMValueRef insert_zero_bits(cg *c, LLVMValueRef v, const int64_t *pos, int g) {
+static LLVMValueRef insert_zero_bits(cpu_cg *c, LLVMValueRef v, const int64_t *pos, int g) {
   for (int t = 0; t < g; t++) {
     LLVMValueRef lowmask = cg_i64(c, ((int64_t)1 << pos[t]) - 1);
     LLVMValueRef hi = LLVMBuildShl(c->b, LLVMBuildLShr(c->b, v, cg_i64(c, pos[t]), ""), cg_i64(c, pos[t] + 1), "");
@@ -119,7 +120,7 @@ static LLVMValueRef insert_zero_bits(cg *c, LLVMValueRef v, const int64_t *pos, 
 }
 
 /* One fused group of g stages over the whole lane buffer. */
-static void gen_group(cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s, const stage *st,
+static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s, const stage *st,
                       int g, int64_t n, int64_t B, int64_t L) {
   int V = c->lanes;
   int64_t pos[8];
@@ -165,7 +166,38 @@ static void gen_group(cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s, 
   cg_loop_end_nounroll(c, &j);
 }
 
-bool cg_gen_bfly(cg *c, const fab_op *op, int64_t *nrows) {
+/* The register groups of op's ns stages: cpu.groups, each 1..6 stages
+ * with distinct strides, summing to ns; one stage each without it.
+ * Returns the group count (filled into groups[ns]), -1 after reporting. */
+static int stage_groups(cpu_cg *c, const fab_op *op, const stage *st, int ns, int *groups) {
+  const fab_attr *ga = fab_op_attr(op, "cpu.groups");
+  if (!ga) {
+    for (int i = 0; i < ns; i++) groups[i] = 1;
+    return ns;
+  }
+  int at = 0;
+  for (int g = 0; g < ga->nints; g++) {
+    int64_t n = ga->ints[g];
+    bool ok = ga->kind == FAB_ATTR_INTS && n >= 1 && n <= 6 && at + n <= ns;
+    for (int64_t a = 0; ok && a < n; a++)
+      for (int64_t b = a + 1; b < n; b++) ok = ok && st[at + a].l != st[at + b].l;
+    if (!ok) {
+      CG_ERR(c, "cpu backend: bfly.stages cpu.groups[%d] = %lld: a group is 1..6 of the op's "
+                "remaining stages, with distinct strides",
+             g, (long long)n);
+      return -1;
+    }
+    groups[g] = (int)n;
+    at += (int)n;
+  }
+  if (at != ns) {
+    CG_ERR(c, "cpu backend: bfly.stages cpu.groups cover %d of its %d stages", at, ns);
+    return -1;
+  }
+  return ga->nints;
+}
+
+bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *xt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
   const fab_attr *sa = fab_op_attr(op, "stages");
   if (xt->rank < 2 || tt->rank != 6 || !sa || sa->kind != FAB_ATTR_INTS || sa->nints % 3) {
@@ -190,7 +222,14 @@ bool cg_gen_bfly(cg *c, const fab_op *op, int64_t *nrows) {
       return false;
     }
   }
-  int V = c->lanes, F = c->max_fused < 1 ? 1 : c->max_fused > 6 ? 6 : c->max_fused;
+  int *groups = calloc((size_t)ns + 1, sizeof *groups);
+  int ngroups = groups ? stage_groups(c, op, st, ns, groups) : -1;
+  if (ngroups < 0) {
+    free(st);
+    free(groups);
+    return false;
+  }
+  int V = c->lanes;
   int64_t R = cg_numel(xt) / (S * n), tiles = (R + V - 1) / V;
   *nrows = tiles;
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), tw = cg_arg_f32(c, 2);
@@ -206,21 +245,11 @@ bool cg_gen_bfly(cg *c, const fab_op *op, int64_t *nrows) {
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
   LLVMValueRef base = cg_mulc(c, cg_add(c, cg_mulc(c, r0, S), sl.iv), n);
   cg_tile_copy(c, x, base, S * n, n, buf, 1, nvalid, true);
-  for (int i = 0; i < ns;) {
-    /* the longest run (<= F) of stages with distinct strides */
-    int g = 1;
-    while (g < F && i + g < ns) {
-      bool distinct = true;
-      for (int t = 0; t < g; t++) distinct = distinct && st[i + t].l != st[i + g].l;
-      if (!distinct) break;
-      g++;
-    }
-    gen_group(c, buf, tw, sl.iv, st + i, g, n, B, L);
-    i += g;
-  }
+  for (int g = 0, i = 0; g < ngroups; i += groups[g++]) gen_group(c, buf, tw, sl.iv, st + i, groups[g], n, B, L);
   cg_tile_copy(c, out, base, S * n, n, buf, 1, nvalid, false);
   cg_loop_end(c, &sl);
   cg_loop_end(c, &tl);
   free(st);
+  free(groups);
   return true;
 }

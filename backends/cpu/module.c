@@ -48,6 +48,8 @@ uint64_t cg_model_hash(const fab_module *m) {
     h = fnv(h, op->type.dims, sizeof(int64_t) * (size_t)op->type.rank);
     for (int a = 0; a < op->nattrs; a++) {
       const fab_attr *at = &op->attrs[a];
+      /* the model, not how this backend runs it */
+      if (!strncmp(at->key, "cpu.", 4)) continue;
       h = fnv(h, at->key, strlen(at->key));
       h = fnv(h, &at->i, sizeof at->i);
       h = fnv(h, &at->f, sizeof at->f);
@@ -65,7 +67,7 @@ static int root_of(const buf *bufs, int i) {
   return i;
 }
 
-static bool plan_buffers(cg *c, buf *bufs, int64_t *scratch) {
+static bool plan_buffers(cpu_cg *c, buf *bufs, int64_t *scratch) {
   const fab_func *f = c->f;
   bool planned = false; /* memplan ran: values carry plan.offset */
   for (int i = 0; i < f->nops; i++) {
@@ -155,7 +157,7 @@ static bool plan_buffers(cg *c, buf *bufs, int64_t *scratch) {
 
 /* ---- kernels ------------------------------------------------------------- */
 
-static void add_fn_attrs(cg *c, LLVMValueRef fn) {
+static void add_fn_attrs(cpu_cg *c, LLVMValueRef fn) {
   const char *kv[][2] = {{"target-cpu", c->tgt->cpu},
                          {"target-features", c->tgt->features},
                          {"prefer-vector-width", c->lanes >= 16 ? "512" : c->lanes >= 8 ? "256" : "128"},
@@ -170,7 +172,7 @@ static void add_fn_attrs(cg *c, LLVMValueRef fn) {
   LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
 }
 
-static LLVMValueRef new_fn(cg *c, const char *name, LLVMTypeRef fty, bool exported) {
+static LLVMValueRef new_fn(cpu_cg *c, const char *name, LLVMTypeRef fty, bool exported) {
   LLVMValueRef fn = LLVMAddFunction(c->mod, name, fty);
   LLVMSetLinkage(fn, exported ? LLVMExternalLinkage : LLVMInternalLinkage);
   add_fn_attrs(c, fn);
@@ -184,7 +186,7 @@ _Static_assert(FAB_OP_LACKS(FAB_IMPL_CPU, BFLY_LINEAR) && FAB_OP_LACKS(FAB_IMPL_
                    FAB_OP_LACKS(FAB_IMPL_CPU, MHA),
                "gen_kernel has no kernel for an op that ir/op_targets.def marks FAB_IMPL_CPU");
 
-static bool gen_kernel(cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
+static bool gen_kernel(cpu_cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
   const fab_op *op = &c->eff[i];
   char name[96];
   snprintf(name, sizeof name, "fab_k%d_%s", i, fab_opinfos[op->code].name);
@@ -245,7 +247,7 @@ static bool gen_kernel(cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
  * the 12 layers of fabnet_base then compile one set of kernels instead of
  * twelve, and LLVM time (almost all of compile time) stops growing with
  * depth.  Returns a malloc'd string, NULL if out of memory. */
-static char *kernel_signature(const cg *c, const fab_op *op) {
+static char *kernel_signature(const cpu_cg *c, const fab_op *op) {
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
@@ -281,7 +283,7 @@ static char *kernel_signature(const cg *c, const fab_op *op) {
 
 /* void fab_dispatch(i8 *par, kernel *fn, i8 **args, i64 n): through the
  * runtime's parallel_for when there is one. */
-static LLVMValueRef gen_dispatch(cg *c) {
+static LLVMValueRef gen_dispatch(cpu_cg *c) {
   LLVMTypeRef pft_ps[4] = {c->t_i8p, c->t_kernelp, c->t_i8pp, c->t_i64};
   LLVMTypeRef pft = LLVMFunctionType(c->t_void, pft_ps, 4, 0);
   LLVMTypeRef pfp = LLVMPointerType(pft, 0);
@@ -313,7 +315,7 @@ static LLVMValueRef gen_dispatch(cg *c) {
 
 /* Token ids must index the table: checked once, serially, before the
  * embedding kernel runs, so that kernels never fail. */
-static void gen_embed_check(cg *c, LLVMValueRef ids, const fab_op *op) {
+static void gen_embed_check(cpu_cg *c, LLVMValueRef ids, const fab_op *op) {
   const fab_type *it = &c->f->ops[op->operands[0]].type;
   const fab_type *tt = &c->f->ops[op->operands[1]].type;
   LLVMValueRef p = LLVMBuildBitCast(c->b, ids, c->t_i32p, "");
@@ -331,7 +333,7 @@ static void gen_embed_check(cg *c, LLVMValueRef ids, const fab_op *op) {
   LLVMPositionBuilderAtEnd(c->b, join);
 }
 
-static LLVMValueRef gen_entry(cg *c, const buf *bufs, LLVMValueRef *kernels, const int64_t *nrows,
+static LLVMValueRef gen_entry(cpu_cg *c, const buf *bufs, LLVMValueRef *kernels, const int64_t *nrows,
                               LLVMValueRef dispatch, int64_t ws_offset) {
   LLVMTypeRef ps[5] = {c->t_i8pp, c->t_i8pp, c->t_i8pp, c->t_i8p, c->t_i8p};
   LLVMTypeRef fty = LLVMFunctionType(c->t_i32, ps, 5, 0);
@@ -411,7 +413,7 @@ static LLVMValueRef gen_entry(cg *c, const buf *bufs, LLVMValueRef *kernels, con
 
 /* ---- the module ------------------------------------------------------------ */
 
-static bool optimise(cg *c) {
+static bool optimise(cpu_cg *c) {
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
   LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
@@ -422,9 +424,9 @@ static bool optimise(cg *c) {
   if (ol > 3) ol = 3;
   char pipeline[32];
   snprintf(pipeline, sizeof pipeline, "default<O%d>", ol);
-  /* FAB_CPU_PIPELINE overrides the pipeline (for investigating LLVM). */
-  const char *env = getenv("FAB_CPU_PIPELINE");
-  LLVMErrorRef e = LLVMRunPasses(c->mod, env && *env ? env : pipeline, c->tgt->tm, po);
+  /* codegen option llvm-pipeline= replaces it (for investigating LLVM) */
+  const char *alt = c->opts ? c->opts->llvm_pipeline : NULL;
+  LLVMErrorRef e = LLVMRunPasses(c->mod, alt && *alt ? alt : pipeline, c->tgt->tm, po);
   LLVMDisposePassBuilderOptions(po);
   if (e) {
     char *msg = LLVMGetErrorMessage(e);
@@ -468,7 +470,12 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
       }
   }
   LLVMContextSetDiagnosticHandler(ctx, quiet_diagnostics, NULL);
-  cg c = {0};
+  fab_cpu_options dflt;
+  if (!o) {
+    fab_cpu_options_default(&dflt);
+    o = &dflt;
+  }
+  cpu_cg c = {0};
   c.ctx = ctx;
   c.m = m;
   c.f = f;
@@ -476,7 +483,6 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   c.tgt = t;
   c.opts = o;
   c.lanes = t->lanes;
-  c.max_fused = o && o->max_fused_stages > 0 ? o->max_fused_stages : 3;
   c.mod = LLVMModuleCreateWithNameInContext(m->name ? m->name : "model", ctx);
   c.b = LLVMCreateBuilderInContext(ctx);
   cg_init_types(&c);
@@ -490,8 +496,8 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   bool *absorbed = calloc(nops, sizeof *absorbed);
   void **owned = NULL;
   int nowned = 0;
-  bool folded = eff && absorbed && cg_fold_ops(f, eff, absorbed, &owned, &nowned);
-  if (!folded) fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
+  if (!eff || !absorbed) fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
+  bool folded = eff && absorbed && cg_fold_ops(f, eff, absorbed, &owned, &nowned, d);
   c.eff = eff;
   c.absorbed = absorbed;
   buf *bufs = calloc(nops, sizeof *bufs);
@@ -509,7 +515,7 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   if (ws_max) scratch = ws_offset + ws_max;
   LLVMValueRef dispatch = ok ? gen_dispatch(&c) : NULL;
   char **sigs = calloc(nops, sizeof *sigs);
-  bool share = sigs && !getenv("FAB_CPU_NO_SHARE");
+  bool share = sigs && !(o && o->no_share);
   for (int i = 0; ok && i < f->nops; i++) {
     int code = f->ops[i].code;
     if (code == FAB_OP_INPUT || code == FAB_OP_WEIGHT || code == FAB_OP_OUTPUT) continue;

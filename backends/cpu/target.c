@@ -172,13 +172,8 @@ void cg_target_dispose(cg_target *t) {
 bool fab_cpu_target_info(const fab_cpu_options *o, fab_cpu_target *out, fab_diag *d) {
   cg_target t;
   if (!cg_target_init(&t, o, d)) return false;
-  static char name[64];
-  static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-  pthread_mutex_lock(&mu);
-  snprintf(name, sizeof name, "%s", t.cpu);
-  pthread_mutex_unlock(&mu);
   memset(out, 0, sizeof *out);
-  out->name = name;
+  snprintf(out->name, sizeof out->name, "%s", t.cpu);
   out->vector_lanes = t.lanes;
   out->vector_registers = t.lanes == 16 ? 32 : 16;
   /* Zen 4 / recent Xeons: 32-48 KiB L1d, 1-2 MiB L2 per core.  sysconf
@@ -188,11 +183,10 @@ bool fab_cpu_target_info(const fab_cpu_options *o, fab_cpu_target *out, fab_diag
   l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
   l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
-  out->fast_memory_bytes = l1 > 0 ? l1 : 32768;
-  out->l2_bytes = l2 > 0 ? l2 : 1 << 20;
-  out->max_fused_stages = o && o->max_fused_stages > 0 ? o->max_fused_stages : 3;
+  out->l1d_bytes = l1 > 0 ? l1 : 32768;
+  out->fast_memory_bytes = l2 > 0 ? l2 : 1 << 20;
   /* A tile of `lanes` rows of length n must fit in L2: n * lanes * 4 bytes. */
-  out->max_vector_length = out->l2_bytes / (4 * t.lanes) / 2;
+  out->max_vector_length = out->fast_memory_bytes / (4 * t.lanes) / 2;
   cg_target_dispose(&t);
   return true;
 }

@@ -1,8 +1,21 @@
 /* test_cpu_ops.c — every lowered op through the JIT against the reference
  * interpreter (cpu.<group>). */
 #include "cpu_test_util.h"
+#include "passes.h"
 
 static const double RTOL = 1e-4;
+
+/* The cpu backend's passes (memplan first: they need the plan; neither
+ * reads the cost model). */
+static bool cpu_passes(tb *t, const char *pipeline) {
+  fab_pass_options po = {.verify_each = true};
+  if (fab_run_pipeline(t->m, pipeline, &po, t->d)) return true;
+  fprintf(stderr, "pipeline %s failed\n", pipeline);
+  fab_diag_print(t->d, stderr);
+  fab_diag_clear(t->d);
+  g_failures++;
+  return false;
+}
 
 static fab_cpu_options opts(void) {
   fab_cpu_options o;
@@ -225,21 +238,20 @@ static void test_fourier(void) {
     fab_op_set_int(t.m, tb_last(&t), "real_out", 1);
     tb_output(&t, tb_infer(&t), "fft2_rank3_axis0");
   }
-  /* every vector width the target option allows (this machine's, AVX2's
-   * 8 lanes, scalar), then without folding (what a memory plan that
-   * overlaps the folded read and the fft's result gets) */
+  /* without folding (what a memory plan that overlaps the folded read and
+   * the fft's result gets), then folded (cpu-fold-fft-loads) at every
+   * vector width the target option allows (this machine's, AVX2's 8
+   * lanes, scalar) */
+  fab_cpu_options o = opts();
+  jit_vs_interp(&t, "fourier (not folded)", &o, RTOL);
+  cpu_passes(&t, "memplan,cpu-fold-fft-loads");
   static const int lanes[3] = {0, 8, 1};
   for (int k = 0; k < 3; k++) {
-    fab_cpu_options o = opts();
     o.vector_lanes = lanes[k];
     char name[48];
     snprintf(name, sizeof name, "fourier (lanes %d)", lanes[k]);
     jit_vs_interp(&t, name, &o, RTOL);
   }
-  fab_cpu_options o = opts();
-  setenv("FAB_CPU_NO_FOLD", "1", 1);
-  jit_vs_interp(&t, "fourier (not folded)", &o, RTOL);
-  unsetenv("FAB_CPU_NO_FOLD");
   tb_free(&t);
 }
 
@@ -375,7 +387,7 @@ static void bfly_case(int64_t n, int64_t S, int64_t rows, int fuse) {
       tb_output(&t, tb_infer(&t), name);
     }
   }
-  /* a chain of ops (merged into one kernel by the backend), ending in an
+  /* a chain of ops (merged into one kernel by cpu-chain-bfly), ending in an
    * op that also feeds a second user (so the chain stops there) */
   int v = x;
   for (int k = 0; k < L; k++) {
@@ -388,7 +400,9 @@ static void bfly_case(int64_t n, int64_t S, int64_t rows, int fuse) {
   tb_op(&t, FAB_OP_RELU, v, -1, -1, -1);
   tb_output(&t, tb_infer(&t), "chain_relu");
   fab_cpu_options o = opts();
-  o.max_fused_stages = fuse;
+  char pipeline[64];
+  snprintf(pipeline, sizeof pipeline, "memplan,cpu-chain-bfly(group=%d)", fuse);
+  cpu_passes(&t, pipeline);
   char what[96];
   snprintf(what, sizeof what, "bfly n=%lld S=%lld rows=%lld fuse=%d", (long long)n, (long long)S,
            (long long)rows, fuse);
@@ -479,6 +493,100 @@ static void test_transcendental(void) {
   }
 }
 
+/* The kernels the codegen options choose (dft of real and complex rows,
+ * attention tiles, no sharing) against the interpreter. */
+static void test_codegen(void) {
+  tb t = tb_new("codegen");
+  int64_t xd[3] = {3, 5, 10}, qd[3] = {4, 12, 16}, kd[3] = {4, 21, 16};
+  int x = tb_input(&t, "x", FAB_F32, 3, xd);
+  int cx = tb_op(&t, FAB_OP_COMPLEX, x, -1, -1, -1); tb_infer(&t);
+  tb_op(&t, FAB_OP_DFT, cx, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 2);
+  int d1 = tb_infer(&t);
+  tb_op(&t, FAB_OP_DFT, d1, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 2);
+  tb_op(&t, FAB_OP_REAL, tb_infer(&t), -1, -1, -1); tb_output(&t, tb_infer(&t), "dft2");
+  int q = tb_input(&t, "q", FAB_F32, 3, qd), k = tb_input(&t, "k", FAB_F32, 3, kd),
+      v = tb_input(&t, "v", FAB_F32, 3, kd);
+  for (int i = 0; i < 2; i++) { /* two equal ops: one kernel unless no-share */
+    tb_op(&t, FAB_OP_ATTENTION, q, k, v, -1); fab_op_set_float(t.m, tb_last(&t), "scale", 0.25);
+    fab_op_set_int(t.m, tb_last(&t), "block", 8);
+    tb_output(&t, tb_infer(&t), i ? "attention2" : "attention");
+  }
+  const char *lists[] = {"", "scalar-dft,scalar-attention", "no-real-dft,attention-rows=1,no-share",
+                         "attention-rows=2,llvm-pipeline=default<O1>"};
+  for (int i = 0; i < 4; i++) {
+    fab_cpu_options o = opts();
+    char err[256], name[96];
+    if (!fab_cpu_codegen_options_parse(&o, lists[i], err, sizeof err)) {
+      fprintf(stderr, "codegen '%s': %s\n", lists[i], err);
+      g_failures++;
+    }
+    snprintf(name, sizeof name, "codegen (%s)", lists[i]);
+    jit_vs_interp(&t, name, &o, RTOL);
+  }
+  tb_free(&t);
+}
+
+/* JIT-compiling m must fail with a message containing `want`. */
+static void expect_compile_error(tb *t, const char *want) {
+  fab_cpu_options o = opts();
+  fab_cpu_jit *j = fab_cpu_jit_compile(t->m, &o, t->d);
+  bool found = false;
+  for (int i = 0; i < fab_diag_count(t->d); i++) found = found || strstr(fab_diag_message(t->d, i), want);
+  if (j || !found) {
+    fprintf(stderr, "annotations: expected the error '%s'\n", want);
+    fab_diag_print(t->d, stderr);
+    g_failures++;
+  }
+  fab_diag_clear(t->d);
+  fab_cpu_jit_free(j);
+}
+
+/* cpu.* attributes the ops do not bear out are errors, not wrong code;
+ * --codegen lists are checked. */
+static void test_annotations(void) {
+  int64_t xd[3] = {4, 1, 8}, twd[6] = {1, 1, 3, 4, 2, 2}, st[6] = {0, 0, 2, 0, 1, 2};
+  const char *cases[] = {"has cpu.bitrev_in but its operand is not the bitrev just before it",
+                         "cpu.groups[0] = 2", "cpu.groups cover 1 of its 2 stages",
+                         "has cpu.real_in but not cpu.bitrev_in"};
+  for (int c = 0; c < 4; c++) {
+    tb t = tb_new("annotations");
+    int x = tb_input(&t, "x", FAB_F32, 3, xd);
+    int tw = tb_weight(&t, "tw", 6, twd, 0.7);
+    if (c == 1 || c == 2) {
+      tb_op(&t, FAB_OP_BFLY_STAGES, x, tw, -1, -1);
+      fab_op_set_ints(t.m, tb_last(&t), "stages", st, 6); /* stride 2^2 twice */
+      fab_op_set_ints(t.m, tb_last(&t), "cpu.groups", (int64_t[]){c == 2 ? 1 : 2}, 1);
+    } else { /* fft.stages of complex(x), no bitrev between */
+      int cx = tb_op(&t, FAB_OP_COMPLEX, x, -1, -1, -1); tb_infer(&t);
+      tb_op(&t, FAB_OP_FFT_STAGES, cx, -1, -1, -1);
+      fab_op_set_int(t.m, tb_last(&t), "axis", -1);
+      fab_op_set_ints(t.m, tb_last(&t), "stages", (int64_t[]){1, 2, 3}, 3);
+      fab_op_set_int(t.m, tb_last(&t), c == 0 ? "cpu.bitrev_in" : "cpu.real_in", 1);
+    }
+    tb_output(&t, tb_infer(&t), "y");
+    expect_compile_error(&t, cases[c]);
+    tb_free(&t);
+  }
+  fab_cpu_options o = opts();
+  char err[256];
+  const char *all = "no-share,scalar-dft,no-real-dft,scalar-attention,attention-rows=2,llvm-pipeline=default<O1>,x";
+  if (!fab_cpu_codegen_options_parse(&o, all, err, sizeof err) || !o.no_share || !o.scalar_dft ||
+      !o.no_real_dft || !o.scalar_attention || o.attention_rows != 2 ||
+      strcmp(o.llvm_pipeline, "default<O1>,x")) {
+    fprintf(stderr, "codegen options: '%s' not parsed\n", all);
+    g_failures++;
+  }
+  const char *bad[][2] = {{"scalar-dft,fast", "unknown codegen option 'fast' (valid: no-share"},
+                          {"attention-rows=3", "attention-rows must be 1, 2 or 4"},
+                          {"attention-rows=2x", "attention-rows must be 1, 2 or 4"},
+                          {"llvm-pipeline=", "needs a pipeline"}};
+  for (int i = 0; i < 4; i++)
+    if (fab_cpu_codegen_options_parse(&o, bad[i][0], err, sizeof err) || !strstr(err, bad[i][1])) {
+      fprintf(stderr, "codegen options: '%s' should fail with '%s'\n", bad[i][0], bad[i][1]);
+      g_failures++;
+    }
+}
+
 /* One case from the environment (BFLY_N, BFLY_S, BFLY_ROWS, BFLY_FUSE), for
  * investigating. */
 static void test_bfly_env(void) {
@@ -492,7 +600,7 @@ int main(int argc, char **argv) {
     const char *name;
     void (*fn)(void);
   } tests[] = {{"elementwise", test_elementwise}, {"data", test_data},   {"fourier", test_fourier},
-               {"linalg", test_linalg}, {"masks", test_masks},           {"bfly", test_bfly},   {"model", test_model}, {"transcendental", test_transcendental}, {"bfly_env", test_bfly_env}};
+               {"linalg", test_linalg}, {"masks", test_masks},           {"bfly", test_bfly},   {"model", test_model}, {"transcendental", test_transcendental}, {"annotations", test_annotations}, {"codegen", test_codegen}, {"bfly_env", test_bfly_env}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if ((!strcmp(which, "all") && strcmp(tests[i].name, "bfly_env")) || !strcmp(which, tests[i].name)) {

@@ -224,7 +224,7 @@ static void t_pipeline(void) {
   CHECK(!fab_pipeline_check("tile(buffer=4", d));
   for (int i = 0; i < fab_target_count(); i++) CHECK(fab_pipeline_check(fab_target_get(i)->pipeline, d));
   CHECK(fab_target_find("gpu") == NULL);
-  CHECK(fab_pass_count() == 11);
+  CHECK(fab_pass_count() == 14);
   for (int i = 0; i < fab_pass_count(); i++) {
     const fab_pass_info *p = fab_pass_get(i);
     CHECK(p && p->name && p->summary && p->requires && p->establishes && p->options);
@@ -385,6 +385,8 @@ static void t_lower_fourier(void) {
     fab_module_free(b.m);
   }
 }
+
+static int output_of_mix(bld *b, int x) { return inf(b, op(b, FAB_OP_FOURIER_MIX, 1, x, 0, 0, 0)); }
 
 static void t_lower_mha(void) {
   int heads[] = {1, 2, 4};
@@ -689,6 +691,44 @@ static void t_property(void) {
   printf("\n");
 }
 
+/* The cpu-* passes: options checked, plan kept, meaning unchanged, the
+ * dump header names the options. */
+static void t_cpu_passes(void) {
+  fab_diag *d = fab_diag_new();
+  bld b = b_new();
+  int x = input(&b, "x", T(3, 2, 8, 16));
+  int y = output_of_mix(&b, x);
+  output(&b, bfly(&b, y, "l", 16, 16, 1, 0, false));
+  CHECK(!fab_run_pipeline(b.m, "lower-bfly,lower-fourier,cpu-chain-bfly", NULL, d));
+  CHECK(diag_has(d, "requires 'planned'") && diag_has(d, "run memplan before it"));
+  fab_diag_clear(d);
+  const char *bad[][2] = {{"memplan,cpu-chain-bfly(group=9)", "group=9 out of range (1..6"},
+                          {"memplan,cpu-chain-bfly(chain=2)", "chain=2: expected 0 or 1"},
+                          {"memplan,cpu-fold-fft-loads(hermitian=-1)", "hermitian=-1: expected 0 or 1"},
+                          {"memplan,cpu-fold-fft-loads(bitrev=1)", "has no option 'bitrev'"}};
+  for (int i = 0; i < 4; i++) {
+    CHECK(!fab_run_pipeline(b.m, bad[i][0], NULL, d) && diag_has(d, bad[i][1]));
+    fab_diag_clear(d);
+  }
+  EXPECT_SAME(b.m, "lower-bfly,lower-fourier,fuse-elementwise,memplan", "cpu", "cpu passes: before");
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&buf, &len);
+  fab_pass_options opt = {.print_after = "all", .print_out = out, .verify_each = true};
+  fab_tensor_set *ref = run(b.m, 7, d), *got = NULL;
+  CHECK(fab_run_pipeline(b.m, "cpu-chain-bfly(group=2),cpu-fold-fft-loads", &opt, d));
+  fclose(out);
+  CHECK(buf && strstr(buf, "// -----// IR Dump After cpu-chain-bfly(group=2) //----- //\n") &&
+        strstr(buf, "// -----// IR Dump After cpu-fold-fft-loads //----- //\n"));
+  CHECK(fab_ir_has_property(b.m, "planned", NULL, 0)); /* not stripped */
+  CHECK(ref && (got = run(b.m, 7, d)) && compare(ref, got) == 0);
+  free(buf);
+  fab_tset_free(ref);
+  fab_tset_free(got);
+  fab_module_free(b.m);
+  fab_diag_free(d);
+}
+
 int main(int argc, char **argv) {
   static const struct {
     const char *name;
@@ -701,6 +741,7 @@ int main(int argc, char **argv) {
       {"fuse_stages", t_fuse_stages}, {"fuse_elementwise", t_fuse_elementwise},
       {"tile", t_tile},               {"memplan", t_memplan},
       {"reproducer", t_reproducer},   {"property", t_property},
+      {"cpu_passes", t_cpu_passes},
   };
   int ran = 0;
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
