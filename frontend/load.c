@@ -223,6 +223,19 @@ static void load_text(loader *ld, const char *name, const char *canon, const cha
   ld->depth--;
 }
 
+static void parse_and_elaborate(fab_module *m, fab_arena *ast, const char *name, const char *text, size_t len,
+                                const fab_frontend_options *opt, fab_diag *d, int errors) {
+  loader ld = {.ast = ast, .m = m, .d = d, .opt = opt};
+  const char *file = fab_arena_strdup(m->arena, name);
+  load_text(&ld, file, canonical(ast, name), text, len);
+  /* Elaborating a partly parsed program would only report consequences of
+   * the syntax errors already shown. */
+  if (!ld.syntax_errors && fab_diag_error_count(d) == errors) {
+    elab e = {.m = m, .d = d, .tmp = ast};
+    if (elab_program(&e, ld.decls, opt)) fab_verify(m, d);
+  }
+}
+
 static fab_module *compile(const char *name, const char *text, size_t len,
                            const fab_frontend_options *opt, fab_diag *d) {
   int errors = fab_diag_error_count(d);
@@ -234,15 +247,19 @@ static fab_module *compile(const char *name, const char *text, size_t len,
     fab_error(d, noloc, "out of memory");
     return NULL;
   }
-  loader ld = {.ast = ast, .m = m, .d = d, .opt = opt};
-  const char *file = fab_arena_strdup(m->arena, name);
-  load_text(&ld, file, canonical(ast, name), text, len);
-  /* Elaborating a partly parsed program would only report consequences of
-   * the syntax errors already shown. */
-  if (!ld.syntax_errors && fab_diag_error_count(d) == errors) {
-    elab e = {.m = m, .d = d, .tmp = ast};
-    if (elab_program(&e, ld.decls, opt)) fab_verify(m, d);
+  /* Out of memory anywhere below (the AST, the IR builders) lands here:
+   * m and ast are not written after setjmp. */
+  fab_oom_guard g;
+  if (setjmp(g.jb)) {
+    fab_oom_pop(&g);
+    fab_arena_free(ast);
+    fab_module_free(m);
+    fab_error(d, noloc, "out of memory while compiling '%s'", name);
+    return NULL;
   }
+  fab_oom_push(&g);
+  parse_and_elaborate(m, ast, name, text, len, opt, d, errors);
+  fab_oom_pop(&g);
   fab_arena_free(ast);
   if (fab_diag_error_count(d) != errors) {
     fab_module_free(m);

@@ -29,15 +29,29 @@ void fab_arena_free(fab_arena *a) {
   free(a);
 }
 
+static _Thread_local long fail_at; /* fab_arena_test_fail_at */
+
+long fab_arena_test_fail_at(long n) {
+  long left = fail_at;
+  fail_at = n > 0 ? n : 0;
+  return left;
+}
+
+static void *out_of_memory(void) {
+  if (fab_oom_guarded()) fab_out_of_memory(__FILE__, __LINE__);
+  return NULL;
+}
+
 void *fab_arena_alloc(fab_arena *a, size_t size) {
-  if (size > SIZE_MAX / 2) return NULL;
+  if (fail_at > 0 && --fail_at == 0) return out_of_memory();
+  if (size > SIZE_MAX / 2) return out_of_memory();
   size = (size + 15) & ~(size_t)15;
   if (size == 0) size = 16;
   chunk *c = a->head;
   if (!c || c->size - c->used < size) {
     size_t cap = size > CHUNK_MIN ? size : CHUNK_MIN;
     c = malloc(sizeof(chunk) + cap);
-    if (!c) return NULL;
+    if (!c) return out_of_memory();
     c->size = cap;
     c->used = 0;
     c->next = a->head;

@@ -152,6 +152,26 @@ void fab_diag_print(const fab_diag *d, FILE *out) {
   if (d->dropped) fprintf(out, "fabc: note: %d more errors not shown\n", d->dropped);
 }
 
+static _Thread_local fab_oom_guard *oom_top;
+
+void fab_oom_push(fab_oom_guard *g) {
+  g->prev = oom_top;
+  oom_top = g;
+}
+
+void fab_oom_pop(fab_oom_guard *g) {
+  if (oom_top == g) oom_top = g->prev;
+}
+
+bool fab_oom_guarded(void) { return oom_top != NULL; }
+
+void fab_out_of_memory(const char *file, int line) {
+  fab_oom_guard *g = oom_top;
+  if (!g) fab_internal_error(file, line, "out of memory");
+  oom_top = g->prev;
+  longjmp(g->jb, 1);
+}
+
 void fab_internal_error(const char *file, int line, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

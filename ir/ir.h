@@ -96,6 +96,39 @@ void fab_internal_error(const char *file, int line, const char *fmt, ...)
     if (!(c)) fab_internal_error(__FILE__, __LINE__, "assertion %s", #c);     \
   } while (0)
 
+/* Out of memory where the caller has no error channel (the IR builders,
+ * the AST, a pass's scratch arrays): in the style of Lua's error recovery,
+ * the library entry point that started the work (fab_frontend_compile_*,
+ * fab_parse_module, each pass of fab_run_pipeline) holds a guard, and
+ * fab_out_of_memory longjmps to the innermost one, which frees what it owns
+ * and reports "out of memory" through its fab_diag.  Without a guard it is
+ * an internal error.  Guards are per thread.
+ *
+ *   fab_oom_guard g;
+ *   if (setjmp(g.jb)) { fab_oom_pop(&g); ...free, report...; return NULL; }
+ *   fab_oom_push(&g);
+ *   ...work...
+ *   fab_oom_pop(&g);
+ *
+ * Locals of the guarding function written after setjmp must not be read
+ * in the recovery branch (C's setjmp rule): keep state behind pointers set
+ * before it. */
+#include <setjmp.h>
+typedef struct fab_oom_guard {
+  jmp_buf jb;
+  struct fab_oom_guard *prev;
+} fab_oom_guard;
+void fab_oom_push(fab_oom_guard *g);
+void fab_oom_pop(fab_oom_guard *g);
+void fab_out_of_memory(const char *file, int line) __attribute__((noreturn));
+/* Whether a guard is active on this thread: the arena then never returns
+ * NULL (it recovers through the guard instead). */
+bool fab_oom_guarded(void);
+/* Test hook (allocation-failure injection): the n-th fab_arena_alloc from
+ * now on this thread fails (n >= 1; 0 switches it off).  Returns how many
+ * were still to go before this call (0: the last one fired).  Tests only. */
+long fab_arena_test_fail_at(long n);
+
 /* ======================================================================
  * Types
  * ==================================================================== */

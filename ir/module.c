@@ -78,7 +78,7 @@ void fab_module_free(fab_module *m) {
 }
 
 static void *must(void *p) {
-  if (!p) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!p) fab_out_of_memory(__FILE__, __LINE__);
   return p;
 }
 

@@ -132,7 +132,7 @@ static void skip_blank_lines(parser *p) {
 
 static char *arena_string(parser *p) {
   char *s = fab_arena_strndup(p->m->arena, p->lx.sbuf ? p->lx.sbuf : "", p->lx.slen);
-  if (!s) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!s) fab_out_of_memory(__FILE__, __LINE__);
   return s;
 }
 
@@ -230,7 +230,7 @@ static void names_put(names *t, const char *s, size_t n, int index) {
     names old = *t;
     t->cap = old.cap ? old.cap * 2 : 64;
     t->slots = calloc(t->cap, sizeof(slot));
-    if (!t->slots) fab_internal_error(__FILE__, __LINE__, "out of memory");
+    if (!t->slots) fab_out_of_memory(__FILE__, __LINE__);
     t->count = 0;
     for (size_t i = 0; i < old.cap; i++)
       if (old.slots[i].name) {
@@ -242,7 +242,7 @@ static void names_put(names *t, const char *s, size_t n, int index) {
   slot *sl = names_find(t, s, n);
   if (!sl->name) {
     sl->name = malloc(n + 1);
-    if (!sl->name) fab_internal_error(__FILE__, __LINE__, "out of memory");
+    if (!sl->name) fab_out_of_memory(__FILE__, __LINE__);
     memcpy(sl->name, s, n);
     sl->name[n] = 0;
     t->count++;
@@ -594,6 +594,24 @@ static void parse_top(parser *p) {
     error_at(p, tok(p)->line, tok(p)->col, "the module has no func");
 }
 
+/* Lexes and parses into p; false when memory ran out (ir.h's guard). */
+static bool parse_guarded(parser *p, const char *file, const char *text, size_t len) {
+  fab_oom_guard g;
+  if (setjmp(g.jb)) {
+    fab_oom_pop(&g);
+    return false;
+  }
+  fab_oom_push(&g);
+  p->file = fab_arena_strdup(p->m->arena, file);
+  lex_init(&p->lx, p->file, text, len);
+  p->lx.report = lex_report;
+  p->lx.ctx = p;
+  next(p);
+  parse_top(p);
+  fab_oom_pop(&g);
+  return true;
+}
+
 fab_module *fab_parse_module(const char *file, const char *text, size_t len, fab_diag *d) {
   if (!file) file = "<input>";
   if (!text) {
@@ -602,24 +620,30 @@ fab_module *fab_parse_module(const char *file, const char *text, size_t len, fab
   }
   fab_diag_add_source(d, file, text, len);
   int errors_before = fab_diag_error_count(d);
-  parser p = {.d = d};
-  p.m = fab_module_new("model");
-  if (!p.m) {
+  /* On the heap: out of memory below longjmps back here (ir.h), and the
+   * parser's state must still be there to be freed. */
+  parser *p = calloc(1, sizeof *p);
+  if (p) p->d = d, p->m = fab_module_new("model");
+  if (!p || !p->m) {
+    free(p);
     fab_error(d, (fab_loc){0}, "out of memory");
     return NULL;
   }
-  p.file = fab_arena_strdup(p.m->arena, file);
-  lex_init(&p.lx, p.file, text, len);
-  p.lx.report = lex_report;
-  p.lx.ctx = &p;
-  next(&p);
-  parse_top(&p);
-  lex_free(&p.lx);
-  names_clear(&p.vals);
-  free(p.ints);
-  if (fab_diag_error_count(d) != errors_before) {
-    fab_module_free(p.m);
+  bool parsed = parse_guarded(p, file, text, len);
+  lex_free(&p->lx);
+  names_clear(&p->vals);
+  free(p->ints);
+  if (!parsed) {
+    fab_module_free(p->m);
+    free(p);
+    fab_error(d, (fab_loc){0}, "out of memory while reading '%s'", file);
     return NULL;
   }
-  return p.m;
+  fab_module *m = p->m;
+  free(p);
+  if (fab_diag_error_count(d) != errors_before) {
+    fab_module_free(m);
+    return NULL;
+  }
+  return m;
 }

@@ -33,7 +33,7 @@ bool pass_attention_block_run(fab_pass_ctx *cx, fab_func *f) {
     if (op->code != FAB_OP_ATTENTION) continue;
     /* attribute arrays are immutable once built (ir/module.c): set on a copy */
     fab_attr *attrs = fab_arena_alloc(cx->m->arena, sizeof(fab_attr) * (size_t)(op->nattrs + 1));
-    if (!attrs) fab_internal_error(__FILE__, __LINE__, "out of memory");
+    if (!attrs) fab_out_of_memory(__FILE__, __LINE__);
     memcpy(attrs, op->attrs, sizeof(fab_attr) * (size_t)op->nattrs);
     op->attrs = attrs;
     fab_op_set_int(cx->m, op, "block", pass_attention_block(cx->target, f, op));

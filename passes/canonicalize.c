@@ -177,7 +177,7 @@ static bool fold_cse(fab_pass_ctx *cx, fab_func *f) {
   size_t cap = 16;
   while (cap < (size_t)f->nops * 2 + 16) cap <<= 1;
   t.slots = fab_arena_alloc(cx->m->arena, sizeof(int) * cap);
-  if (!t.slots) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!t.slots) fab_out_of_memory(__FILE__, __LINE__);
   t.mask = cap - 1;
   for (int i = 0; i < f->nops; i++) {
     int idx = rw_copy(&w, i);
@@ -202,7 +202,7 @@ static bool fold_cse(fab_pass_ctx *cx, fab_func *f) {
 /* Removes ops that reach no output (inputs stay). */
 static bool dce(fab_pass_ctx *cx, fab_func *f) {
   unsigned char *live = fab_arena_alloc(cx->m->arena, (size_t)(f->nops ? f->nops : 1));
-  if (!live) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!live) fab_out_of_memory(__FILE__, __LINE__);
   for (int i = f->nops - 1; i >= 0; i--) {
     const fab_op *op = &f->ops[i];
     if (op->code == FAB_OP_OUTPUT || op->code == FAB_OP_INPUT) live[i] = 1;

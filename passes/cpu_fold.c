@@ -123,7 +123,7 @@ static void emit_chain(rw *w, int j, const int *in, const int *len, int F) {
   const fab_func *f = w->f;
   int64_t *st = fab_arena_alloc(w->m->arena, sizeof(int64_t) * (size_t)(len[j] + 1));
   int64_t *groups = fab_arena_alloc(w->m->arena, sizeof(int64_t) * (size_t)(len[j] / 3 + 1));
-  if (!st || !groups) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!st || !groups) fab_out_of_memory(__FILE__, __LINE__);
   int end = len[j];
   for (int i = j; end > 0; i--) { /* the chain is ops j-k..j, in order */
     const fab_attr *a = fab_op_attr(&f->ops[i], "stages");
@@ -158,7 +158,7 @@ bool pass_cpu_chain_bfly(fab_pass_ctx *cx, fab_func *f) {
   size_t nn = (size_t)(f->nops ? f->nops : 1);
   int *in = fab_arena_alloc(cx->m->arena, sizeof(int) * nn), *len = fab_arena_alloc(cx->m->arena, sizeof(int) * nn);
   bool *absorbed = fab_arena_alloc(cx->m->arena, nn);
-  if (!in || !len || !absorbed) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!in || !len || !absorbed) fab_out_of_memory(__FILE__, __LINE__);
   find_chains(f, pass_use_counts(cx->m, f), in, len, absorbed);
   if (!chain) memset(absorbed, 0, nn);
   rw w;

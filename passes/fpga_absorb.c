@@ -127,7 +127,7 @@ bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
   int n = f->nops;
   size_t nn = (size_t)(n ? n : 1);
   int *uses = fab_arena_alloc(cx->m->arena, sizeof(int) * nn), *user = fab_arena_alloc(cx->m->arena, sizeof(int) * nn);
-  if (!uses || !user) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!uses || !user) fab_out_of_memory(__FILE__, __LINE__);
   fpga_use_info(f, uses, user);
   for (int i = 0; i < n; i++) pass_strip_attrs(cx->m, &f->ops[i], "fpga.fold");
   /* users first: a complex folds into a bitrev only if that one folds */

@@ -230,7 +230,7 @@ bool pass_fpga_alloc(fab_pass_ctx *cx, fab_func *f) {
   arena ar = {.m = m, .fl = fab_arena_alloc(m->arena, sizeof(blk) * (3 * nn + 4)),
               .reuse = pass_opt(cx, "reuse", 1) != 0};
   if (!uses || !user || !eff || !root || !die || !head || !next || !ar.fl)
-    fab_internal_error(__FILE__, __LINE__, "out of memory");
+    fab_out_of_memory(__FILE__, __LINE__);
   fpga_use_info(f, uses, user);
   for (int i = 0; i < n; i++) {
     if (fab_fpga_folded(&f->ops[i]) && !fpga_fold_legal(f, uses, user, i)) {

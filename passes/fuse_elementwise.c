@@ -49,7 +49,7 @@ bool pass_fuse_elementwise(fab_pass_ctx *cx, fab_func *f) {
   int *uses = pass_use_counts(cx->m, f);
   unsigned char *absorbed = fab_arena_alloc(cx->m->arena, (size_t)(n ? n : 1));
   unsigned char *kind = fab_arena_alloc(cx->m->arena, (size_t)(n ? n : 1));
-  if (!absorbed || !kind) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!absorbed || !kind) fab_out_of_memory(__FILE__, __LINE__);
   for (int j = 0; j < n; j++) {
     kind[j] = (unsigned char)classify(f, uses, j);
     if (kind[j] != F_NONE) absorbed[f->ops[j].operands[0]] = 1;

@@ -59,7 +59,7 @@ static bool merge_matrices(fab_pass_ctx *cx, fab_func *f) {
   unsigned char *merge = fab_arena_alloc(cx->m->arena, nn), *absorbed = fab_arena_alloc(cx->m->arena, nn);
   int *mx = fab_arena_alloc(cx->m->arena, sizeof(int) * nn), *mw = fab_arena_alloc(cx->m->arena, sizeof(int) * nn);
   int *mb = fab_arena_alloc(cx->m->arena, sizeof(int) * nn);
-  if (!merge || !absorbed || !mx || !mw || !mb) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!merge || !absorbed || !mx || !mw || !mb) fab_out_of_memory(__FILE__, __LINE__);
   for (int j = 0; j < n; j++) {
     const fab_op *op = &f->ops[j];
     if (op->code != FAB_OP_DENSE) continue;
@@ -98,7 +98,7 @@ static bool merge_matrices(fab_pass_ctx *cx, fab_func *f) {
     fab_op *nop = rw_at(&w, v);
     nop->noperands = mb[j] >= 0 ? 3 : 2;
     if (nop->noperands > op->noperands) nop->operands = fab_arena_alloc(cx->m->arena, sizeof(int) * 3);
-    if (!nop->operands) fab_internal_error(__FILE__, __LINE__, "out of memory");
+    if (!nop->operands) fab_out_of_memory(__FILE__, __LINE__);
     for (int k = 0; k < nop->noperands; k++) nop->operands[k] = ops[k];
     rw_type(&w, v, op->type);
     w.map[j] = v;
@@ -119,7 +119,7 @@ bool pass_fuse_stages(fab_pass_ctx *cx, fab_func *f) {
   int *prev = fab_arena_alloc(cx->m->arena, sizeof(int) * (size_t)(n ? n : 1));
   int64_t *buf = NULL;
   int bufcap = 0;
-  if (!next || !prev) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!next || !prev) fab_out_of_memory(__FILE__, __LINE__);
   for (int i = 0; i < n; i++) next[i] = prev[i] = -1;
   for (int j = 0; j < n; j++) {
     const fab_op *op = &f->ops[j];
@@ -147,7 +147,7 @@ bool pass_fuse_stages(fab_pass_ctx *cx, fab_func *f) {
     if (total > bufcap) {
       bufcap = total * 2;
       buf = fab_arena_alloc(cx->m->arena, sizeof(int64_t) * (size_t)bufcap);
-      if (!buf) fab_internal_error(__FILE__, __LINE__, "out of memory");
+      if (!buf) fab_out_of_memory(__FILE__, __LINE__);
     }
     int pos = 0;
     for (int i = head; i >= 0; i = next[i]) {

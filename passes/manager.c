@@ -422,6 +422,22 @@ static void dump(FILE *out, const fab_module *m, const char *when, const entry *
   fflush(out);
 }
 
+/* One pass over every function; out of memory inside it (a scratch array,
+ * the IR builders: ir.h's guard) fails the pass with a message. */
+static bool run_pass(const pass_def *def, fab_pass_ctx *cx, fab_module *m) {
+  fab_oom_guard g;
+  if (setjmp(g.jb)) {
+    fab_oom_pop(&g);
+    fab_error(cx->d, (fab_loc){0}, "pass %s: out of memory", cx->pass);
+    return false;
+  }
+  fab_oom_push(&g);
+  bool ok = true;
+  for (int fi = 0; fi < m->nfuncs && ok; fi++) ok = def->run(cx, m->funcs[fi]);
+  fab_oom_pop(&g);
+  return ok;
+}
+
 bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_options *opt,
                       fab_diag *d) {
   static const fab_pass_options none = {0};
@@ -463,7 +479,7 @@ bool fab_run_pipeline(fab_module *m, const char *pipeline, const fab_pass_option
     for (int k = 0; k < e->nopts; k++) cx.keys[k] = e->keys[k], cx.vals[k] = e->vals[k];
     double t0 = now_seconds();
     bool pass_ok = true;
-    for (int fi = 0; fi < m->nfuncs && pass_ok; fi++) pass_ok = e->def->run(&cx, m->funcs[fi]);
+    pass_ok = run_pass(e->def, &cx, m);
     secs[pi] = now_seconds() - t0;
     ran = pi + 1;
     if (!pass_ok) {

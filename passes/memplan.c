@@ -110,7 +110,7 @@ bool pass_memplan(fab_pass_ctx *cx, fab_func *f) {
   unsigned char *owner = fab_arena_alloc(m->arena, nn); /* 1: holds a buffer to free */
   freelist fl = {.s = fab_arena_alloc(m->arena, sizeof(span) * (nn + 2))};
   if (!last || !off || !size || !owner || !fl.s)
-    fab_internal_error(__FILE__, __LINE__, "out of memory");
+    fab_out_of_memory(__FILE__, __LINE__);
   bool inplace_ok = pass_opt(cx, "inplace", 1) != 0;
 
   for (int i = 0; i < n; i++) last[i] = i;

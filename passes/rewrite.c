@@ -38,7 +38,7 @@ void pass_error(fab_pass_ctx *cx, const fab_op *op, const char *fmt, ...) {
 }
 
 static void *must(void *p) {
-  if (!p) fab_internal_error(__FILE__, __LINE__, "out of memory");
+  if (!p) fab_out_of_memory(__FILE__, __LINE__);
   return p;
 }
 

@@ -98,7 +98,7 @@ for name, fir, args in sections:
 
 print("## Memory plan on the example models")
 print()
-print("Default pipelines (`fab_default_pipeline(\"cpu\")` / `(\"fpga\")`) on `examples/*.fab` "
+print("Default pipelines (the cpu and fpga targets' `pipeline`, backends/target.h) on `examples/*.fab` "
       "at their default dims, via `passes-examples` (verify-each on, plan checked by the "
       "independent checker). *Planned peak* is memplan's arena size (fpga: fpga-alloc's whole "
       "memory, weights, inputs and dft tables included); *unplanned sum* is one buffer per "
