@@ -163,6 +163,19 @@ static const char *find_import(loader *ld, const ast_decl *imp, const char *from
 }
 
 /* Resolves and loads `import "path";` found in file `from`. */
+/* An imported file's text is malloc'd: parsed under a guard of its own so
+ * that it is freed when memory runs out (ir.h). */
+typedef struct import_job {
+  loader *ld;
+  const char *name, *canon, *text;
+  size_t len;
+} import_job;
+
+static void load_import_text(void *arg) {
+  import_job *j = arg;
+  load_text(j->ld, fab_arena_strdup(j->ld->m->arena, j->name), j->canon, j->text, j->len);
+}
+
 static void load_import(loader *ld, const ast_decl *imp, const char *from) {
   const char *found = find_import(ld, imp, from);
   if (!found) return;
@@ -188,8 +201,10 @@ static void load_import(loader *ld, const ast_decl *imp, const char *from) {
     fab_error(ld->d, imp->loc, "cannot read \"%s\": %s", found, strerror(errno));
     return;
   }
-  load_text(ld, fab_arena_strdup(ld->m->arena, found), canon, text, len);
+  import_job j = {ld, found, canon, text, len};
+  bool finished = fab_oom_protect(load_import_text, &j);
   free(text);
+  if (!finished) fab_out_of_memory(__FILE__, __LINE__); /* on to compile()'s guard */
 }
 
 /* Parses one file and splices its declarations (imports first, in place)

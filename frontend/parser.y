@@ -385,16 +385,32 @@ static int yyreport_syntax_error(const yypcontext_t *pc, yyscan_t scanner, parse
   return 0;
 }
 
-bool fab_fe_parse(parse_ctx *ctx, const char *text, size_t len) {
+typedef struct scan_job {
   yyscan_t scanner;
-  if (fe_yylex_init_extra(ctx, &scanner)) {
+  parse_ctx *ctx;
+  const char *text;
+  size_t len;
+  int rc;
+} scan_job;
+
+static void scan_and_parse(void *arg) {
+  scan_job *j = arg;
+  YY_BUFFER_STATE buf = fe_yy_scan_bytes(j->text, (int)j->len, j->scanner);
+  j->rc = fe_yyparse(j->scanner, j->ctx);
+  fe_yy_delete_buffer(buf, j->scanner);
+}
+
+bool fab_fe_parse(parse_ctx *ctx, const char *text, size_t len) {
+  scan_job j = {.ctx = ctx, .text = text, .len = len};
+  if (fe_yylex_init_extra(ctx, &j.scanner)) {
     fab_error(ctx->diag, ((fab_loc){ctx->file, 0, 0}), "out of memory");
     return false;
   }
   int errors = fab_diag_error_count(ctx->diag);
-  YY_BUFFER_STATE buf = fe_yy_scan_bytes(text, (int)len, scanner);
-  int rc = fe_yyparse(scanner, ctx);
-  fe_yy_delete_buffer(buf, scanner);
-  fe_yylex_destroy(scanner);
-  return rc == 0 && fab_diag_error_count(ctx->diag) == errors;
+  /* Out of memory while parsing: the scanner's buffers are freed here
+   * before the failure goes on to the caller's guard (ir.h). */
+  bool finished = fab_oom_protect(scan_and_parse, &j);
+  fe_yylex_destroy(j.scanner);
+  if (!finished) fab_out_of_memory(__FILE__, __LINE__);
+  return j.rc == 0 && fab_diag_error_count(ctx->diag) == errors;
 }

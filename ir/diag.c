@@ -165,6 +165,15 @@ void fab_oom_pop(fab_oom_guard *g) {
 
 bool fab_oom_guarded(void) { return oom_top != NULL; }
 
+bool fab_oom_protect(void (*fn)(void *arg), void *arg) {
+  fab_oom_guard g;
+  if (setjmp(g.jb)) return false; /* fab_out_of_memory popped g */
+  fab_oom_push(&g);
+  fn(arg);
+  fab_oom_pop(&g);
+  return true;
+}
+
 void fab_out_of_memory(const char *file, int line) {
   fab_oom_guard *g = oom_top;
   if (!g) fab_internal_error(file, line, "out of memory");

@@ -121,6 +121,10 @@ typedef struct fab_oom_guard {
 void fab_oom_push(fab_oom_guard *g);
 void fab_oom_pop(fab_oom_guard *g);
 void fab_out_of_memory(const char *file, int line) __attribute__((noreturn));
+/* Runs fn(arg) under a guard of its own: false if memory ran out inside
+ * it.  For code that holds malloc'd state across work that may run out:
+ * free it, then pass the failure on with fab_out_of_memory. */
+bool fab_oom_protect(void (*fn)(void *arg), void *arg);
 /* Whether a guard is active on this thread: the arena then never returns
  * NULL (it recovers through the guard instead). */
 bool fab_oom_guarded(void);
