@@ -1,0 +1,63 @@
+/* index.c — open addressing with linear probing over (hash, entry) slots.
+ * The hash is stored, so growing never looks at the caller's table. */
+#include <stdlib.h>
+
+#include "fab_util.h"
+
+struct fab_index_slot {
+  uint64_t hash;
+  int entry; /* -1: empty */
+};
+
+uint64_t fab_hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a, then a splitmix64 finish */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
+int fab_index_find(const fab_index *x, uint64_t hash, fab_index_match match, const void *table,
+                   const void *key) {
+  if (!x->cap) return -1;
+  for (size_t at = hash & (x->cap - 1);; at = (at + 1) & (x->cap - 1)) {
+    const struct fab_index_slot *s = &x->slots[at];
+    if (s->entry < 0) return -1;
+    if (s->hash == hash && match(table, s->entry, key)) return s->entry;
+  }
+}
+
+static void put(struct fab_index_slot *slots, size_t cap, uint64_t hash, int entry) {
+  size_t at = hash & (cap - 1);
+  while (slots[at].entry >= 0) at = (at + 1) & (cap - 1);
+  slots[at] = (struct fab_index_slot){hash, entry};
+}
+
+/* Keeps the load at most 1/2. */
+static bool grow(fab_index *x) {
+  size_t cap = x->cap ? 2 * x->cap : 64;
+  if (cap > SIZE_MAX / sizeof *x->slots) return false;
+  struct fab_index_slot *slots = malloc(cap * sizeof *slots);
+  if (!slots) return false;
+  for (size_t i = 0; i < cap; i++) slots[i].entry = -1;
+  for (size_t i = 0; i < x->cap; i++)
+    if (x->slots[i].entry >= 0) put(slots, cap, x->slots[i].hash, x->slots[i].entry);
+  free(x->slots);
+  x->slots = slots;
+  x->cap = cap;
+  return true;
+}
+
+bool fab_index_add(fab_index *x, uint64_t hash, int entry) {
+  if (2 * (x->n + 1) > x->cap && !grow(x)) return false;
+  put(x->slots, x->cap, hash, entry);
+  x->n++;
+  return true;
+}
+
+void fab_index_free(fab_index *x) {
+  free(x->slots);
+  *x = (fab_index){0};
+}
