@@ -114,11 +114,12 @@ const char *elab_path(elab *e, scope *s, const ast_expr *call, const char *what)
   }
   char buf[FAB_MAX_NAME_LEN + 1] = "", num[24];
   size_t len = 0;
-  bool fits = path_append(buf, &len, e->prefix ? e->prefix : "");
+  const char *seg = e->prefix ? e->prefix : "";
+  bool fits = path_append(buf, &len, seg);
   for (int i = 0; fits && i < call->path->n; i++) {
     const ast_seg *g = call->path->items[i];
     if (g->name) {
-      fits = path_append(buf, &len, g->name);
+      fits = path_append(buf, &len, seg = g->name);
       continue;
     }
     int64_t k = g->index;
@@ -138,10 +139,10 @@ const char *elab_path(elab *e, scope *s, const ast_expr *call, const char *what)
       return NULL;
     }
     snprintf(num, sizeof num, "%lld", (long long)k);
-    fits = path_append(buf, &len, num);
+    fits = path_append(buf, &len, seg = num);
   }
   if (!fits) {
-    name_limit_error(e, call->loc, buf, "is longer than 4096 bytes");
+    name_limit_error(e, call->loc, len ? buf : seg, "is longer than 4096 bytes");
     return NULL;
   }
   return fab_arena_strdup(e->m->arena, buf);

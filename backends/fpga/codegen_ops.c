@@ -22,11 +22,11 @@ bool fpga_cg_gen_source(cg *g, const fab_op *op, fab_fpga_tkind kind) {
     fpga_cg_error(g, "no name");
     return false;
   }
-  for (int i = 0; i < g->p->ntensors; i++)
-    if (g->p->tensors[i].kind == kind && !strcmp(g->p->tensors[i].name, name)) {
-      g->vals[g->cur] = (cg_val){true, g->p->tensors[i].addr};
-      return true;
-    }
+  int known = fab_fpga_program_find_tensor(g->p, name, kind);
+  if (known >= 0) {
+    g->vals[g->cur] = (cg_val){true, g->p->tensors[known].addr};
+    return true;
+  }
   /* weights and inputs never reuse arena space: earlier stores there
    * would count as overwriting them (and must not, in any order) */
   g->vals[g->cur].ok = true;
