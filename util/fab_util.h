@@ -32,6 +32,19 @@ int fab_index_find(const fab_index *x, uint64_t hash, fab_index_match match, con
 bool fab_index_add(fab_index *x, uint64_t hash, int entry);
 void fab_index_free(fab_index *x);
 
+/* A sparse map from int64 keys to pointers (per-model tables of a search
+ * space far larger than the part a search visits). */
+typedef struct fab_ptrmap {
+  int64_t *keys;
+  void **vals; /* NULL: empty slot */
+  size_t cap, n;
+} fab_ptrmap;
+void *fab_ptrmap_get(const fab_ptrmap *m, int64_t key);
+/* Sets `key` to `val` (not NULL); false if out of memory. */
+bool fab_ptrmap_put(fab_ptrmap *m, int64_t key, void *val);
+/* Frees the map, calling free_val (if given) on every value. */
+void fab_ptrmap_free(fab_ptrmap *m, void (*free_val)(void *));
+
 /* ---- decimal integers (num.c) -------------------------------------------- */
 
 typedef enum { FAB_INT_OK, FAB_INT_SYNTAX, FAB_INT_OVERFLOW } fab_int_status;

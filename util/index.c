@@ -61,3 +61,52 @@ void fab_index_free(fab_index *x) {
   free(x->slots);
   *x = (fab_index){0};
 }
+
+static size_t key_slot(int64_t key, size_t cap) {
+  uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ull;
+  return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+void *fab_ptrmap_get(const fab_ptrmap *m, int64_t key) {
+  if (!m->cap) return NULL;
+  for (size_t at = key_slot(key, m->cap);; at = (at + 1) & (m->cap - 1)) {
+    if (!m->vals[at]) return NULL;
+    if (m->keys[at] == key) return m->vals[at];
+  }
+}
+
+static void ptr_put(int64_t *keys, void **vals, size_t cap, int64_t key, void *val) {
+  size_t at = key_slot(key, cap);
+  while (vals[at] && keys[at] != key) at = (at + 1) & (cap - 1);
+  keys[at] = key;
+  vals[at] = val;
+}
+
+bool fab_ptrmap_put(fab_ptrmap *m, int64_t key, void *val) {
+  if (2 * (m->n + 1) > m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 64;
+    int64_t *keys = malloc(cap * sizeof *keys);
+    void **vals = calloc(cap, sizeof *vals);
+    if (!keys || !vals) {
+      free(keys);
+      free(vals);
+      return false;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->vals[i]) ptr_put(keys, vals, cap, m->keys[i], m->vals[i]);
+    free(m->keys);
+    free(m->vals);
+    m->keys = keys, m->vals = vals, m->cap = cap;
+  }
+  if (!fab_ptrmap_get(m, key)) m->n++;
+  ptr_put(m->keys, m->vals, m->cap, key, val);
+  return true;
+}
+
+void fab_ptrmap_free(fab_ptrmap *m, void (*free_val)(void *)) {
+  for (size_t i = 0; free_val && i < m->cap; i++)
+    if (m->vals[i]) free_val(m->vals[i]);
+  free(m->keys);
+  free(m->vals);
+  *m = (fab_ptrmap){0};
+}
