@@ -14,6 +14,7 @@
  * search and study take --accuracy auto|trained|proxy|standin, --acc-cache F.
  */
 #include <math.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -90,12 +91,12 @@ static int cmd_sample(int argc, char **argv, fab_diag *d) {
   if (argc < 1 || !fab_cd_space_load(argv[0], &s, d)) return 1;
   fab_cd_sample_options o;
   fab_cd_sample_options_default(&o);
-  o.count = atoi(arg(argc, argv, "-n", "100"));
-  o.seed = (uint64_t)atoll(arg(argc, argv, "--seed", "1"));
+  o.count = (int)tool_int(argc, argv, "-n", "100", INT_MIN, INT_MAX);
+  o.seed = (uint64_t)tool_int(argc, argv, "--seed", "1", 0, INT64_MAX);
   o.fpga_sim = !flag(argc, argv, "--no-sim");
   o.cpu = flag(argc, argv, "--cpu");
   o.cpu_second_pass = flag(argc, argv, "--cpu-twice");
-  o.cpu_repeats = atoi(arg(argc, argv, "--repeats", "7"));
+  o.cpu_repeats = (int)tool_int(argc, argv, "--repeats", "7", INT_MIN, INT_MAX);
   o.progress = progress;
   const char *path = arg(argc, argv, "-o", NULL);
   FILE *f = path ? fopen(path, "w") : stdout;
@@ -178,14 +179,14 @@ static int cmd_predictor(int argc, char **argv, fab_diag *d) {
   const char *target = arg(argc, argv, "--target", "fpga_sim_ms");
   fab_pred_dataset ds;
   if (!fab_pred_dataset_load(argv[0], target, &ds, d)) return 1;
-  int holdout = atoi(arg(argc, argv, "--holdout-hidden", "0"));
-  int ntrain = atoi(arg(argc, argv, "--train", "0"));
+  int holdout = (int)tool_int(argc, argv, "--holdout-hidden", "0", INT_MIN, INT_MAX);
+  int ntrain = (int)tool_int(argc, argv, "--train", "0", INT_MIN, INT_MAX);
   const fab_pred_sample **tr = malloc(sizeof *tr * (size_t)ds.n), **va = malloc(sizeof *va * (size_t)ds.n),
                         **te = malloc(sizeof *te * (size_t)ds.n), **fam = malloc(sizeof *fam * (size_t)ds.n);
   int ntr = 0, nva = 0, nte = 0, nfam = 0;
   /* --shuffle S: another random split (the lines are in draw order, so
    * the default split is already random; S > 0 draws a different one) */
-  uint64_t sh = (uint64_t)atoll(arg(argc, argv, "--shuffle", "0"));
+  uint64_t sh = (uint64_t)tool_int(argc, argv, "--shuffle", "0", 0, INT64_MAX);
   for (int i = ds.n - 1; sh && i > 0; i--) {
     sh ^= sh << 13, sh ^= sh >> 7, sh ^= sh << 17;
     int j = (int)(sh % (uint64_t)(i + 1));
@@ -220,15 +221,15 @@ static int cmd_predictor(int argc, char **argv, fab_diag *d) {
   free(b);
   fab_pred_train_options o;
   fab_pred_train_options_default(&o);
-  o.epochs = atoi(arg(argc, argv, "--epochs", "400"));
-  o.width = atoi(arg(argc, argv, "--width", "32"));
-  o.seed = (uint64_t)atoll(arg(argc, argv, "--seed", "1"));
-  o.patience = atoi(arg(argc, argv, "--patience", "40"));
+  o.epochs = (int)tool_int(argc, argv, "--epochs", "400", INT_MIN, INT_MAX);
+  o.width = (int)tool_int(argc, argv, "--width", "32", INT_MIN, INT_MAX);
+  o.seed = (uint64_t)tool_int(argc, argv, "--seed", "1", 0, INT64_MAX);
+  o.patience = (int)tool_int(argc, argv, "--patience", "40", INT_MIN, INT_MAX);
   o.lr = atof(arg(argc, argv, "--lr", "4e-4"));
   o.dropout = atof(arg(argc, argv, "--dropout", "0.05"));
   o.sum_readout = flag(argc, argv, "--sum-readout");
   o.residual = flag(argc, argv, "--residual");
-  o.layers = atoi(arg(argc, argv, "--layers", "4"));
+  o.layers = (int)tool_int(argc, argv, "--layers", "4", INT_MIN, INT_MAX);
   o.weight_decay = atof(arg(argc, argv, "--wd", "5e-4"));
   eval_analytical(tr, ntr, te, nte);
   if (nfam) eval_analytical(tr, ntr, fam, nfam);
@@ -237,7 +238,7 @@ static int cmd_predictor(int argc, char **argv, fab_diag *d) {
   fab_pred_kind kinds[] = {FAB_PRED_GCN, FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_BRP};
   int nk = flag(argc, argv, "--select-only") ? 0 : (flag(argc, argv, "--no-brp") ? 3 : 4);
   int rc = 0;
-  int brp_epochs = atoi(arg(argc, argv, "--brp-epochs", "0"));
+  int brp_epochs = (int)tool_int(argc, argv, "--brp-epochs", "0", INT_MIN, INT_MAX);
   for (int k = 0; k < nk; k++) {
     o.kind = kinds[k];
     if (o.kind == FAB_PRED_BRP && brp_epochs > 0) o.epochs = brp_epochs;
@@ -323,9 +324,9 @@ static int cmd_search(int argc, char **argv, fab_diag *d) {
     return 1;
   }
   o.strategy = (fab_cd_strategy)st;
-  o.budget = atoll(arg(argc, argv, "--budget", "1000"));
-  o.seed = (uint64_t)atoll(arg(argc, argv, "--seed", "1"));
-  o.threads = atoi(arg(argc, argv, "--threads", "0"));
+  o.budget = tool_int(argc, argv, "--budget", "1000", INT64_MIN, INT64_MAX);
+  o.seed = (uint64_t)tool_int(argc, argv, "--seed", "1", 0, INT64_MAX);
+  o.threads = (int)tool_int(argc, argv, "--threads", "0", INT_MIN, INT_MAX);
   o.log_path = arg(argc, argv, "--log", NULL);
   o.progress = progress;
   if (g_size > 1) setup_shards(&o);
@@ -509,8 +510,8 @@ static int cmd_study(int argc, char **argv, fab_diag *d) {
   if (argc < 1 || !fab_cd_space_load(argv[0], &s, d)) return 1;
   const char *dir = arg(argc, argv, "--out", ".");
   double frac = atof(arg(argc, argv, "--frac", "0.01"));
-  int seeds = atoi(arg(argc, argv, "--seeds", "3"));
-  int threads = atoi(arg(argc, argv, "--threads", "0"));
+  int seeds = (int)tool_int(argc, argv, "--seeds", "3", INT_MIN, INT_MAX);
+  int threads = (int)tool_int(argc, argv, "--threads", "0", INT_MIN, INT_MAX);
   fab_cd_eval_options eo;
   if (!tool_eval_options(argc, argv, &eo, progress, d)) return 1;
   fab_cd_evaluator *e = fab_cd_evaluator_new(&s, &eo, d);
@@ -647,14 +648,14 @@ static int cmd_predsearch(int argc, char **argv, fab_diag *d) {
   if (argc < 1 || !fab_cd_space_load(argv[0], &s, d)) return 1;
   fab_predictor *pr = fab_pred_load(arg(argc, argv, "--pred", "gcn.pred"), d);
   if (!pr) return 1;
-  int64_t bm = atoll(arg(argc, argv, "--budget-meas", "100"));
-  int64_t bp = atoll(arg(argc, argv, "--budget-pred", "2000"));
+  int64_t bm = tool_int(argc, argv, "--budget-meas", "100", INT64_MIN, INT64_MAX);
+  int64_t bp = tool_int(argc, argv, "--budget-pred", "2000", INT64_MIN, INT64_MAX);
   fab_cd_search_options o;
   fab_cd_search_options_default(&o);
   o.strategy = FAB_CD_EVOLUTION;
   o.population = 16;
   o.threads = 1;
-  o.seed = (uint64_t)atoll(arg(argc, argv, "--seed", "1"));
+  o.seed = (uint64_t)tool_int(argc, argv, "--seed", "1", 0, INT64_MAX);
   fab_cd_eval_options sim = {.latency = FAB_CD_LAT_SIM};
   fab_cd_eval_options pre = {.latency = FAB_CD_LAT_PRED, .predict = predict_point, .predict_user = pr};
   fab_cd_evaluator *es = fab_cd_evaluator_new(&s, &sim, d), *ep = fab_cd_evaluator_new(&s, &pre, d);

@@ -14,5 +14,8 @@ bool tool_eval_options(int argc, char **argv, fab_cd_eval_options *eo, fab_cd_pr
 /* "accuracy model+trained(...): N models scored (s each), M from the cache". */
 void tool_print_acc_stats(const fab_cd_evaluator *e);
 int tool_cmd_accuracy(int argc, char **argv, fab_cd_progress_fn progress, fab_diag *d);
+/* The decimal integer after option `name` (`dflt` if absent) in [lo, hi];
+ * otherwise a message and exit 2 (the driver's usage error). */
+int64_t tool_int(int argc, char **argv, const char *name, const char *dflt, int64_t lo, int64_t hi);
 
 #endif /* FAB_CD_TOOL_H */

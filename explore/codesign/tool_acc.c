@@ -9,6 +9,7 @@
  *                         [--train-samples N] [--csv F]
  */
 #include <pthread.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,14 +37,14 @@ bool tool_eval_options(int argc, char **argv, fab_cd_eval_options *eo, fab_cd_pr
   }
   eo->accuracy = (fab_cd_acc_kind)k;
   eo->acc_cache = arg(argc, argv, "--acc-cache", NULL);
-  eo->auto_max_models = atoi(arg(argc, argv, "--auto-max-models", "0"));
-  eo->train.steps = atoll(arg(argc, argv, "--train-steps", "0"));
-  eo->train.seq = atoi(arg(argc, argv, "--train-seq", "0"));
-  eo->train.width_div = atoi(arg(argc, argv, "--train-width-div", "0"));
-  eo->train.max_depth = atoi(arg(argc, argv, "--train-depth", "0"));
+  eo->auto_max_models = (int)tool_int(argc, argv, "--auto-max-models", "0", INT_MIN, INT_MAX);
+  eo->train.steps = tool_int(argc, argv, "--train-steps", "0", INT64_MIN, INT64_MAX);
+  eo->train.seq = (int)tool_int(argc, argv, "--train-seq", "0", INT_MIN, INT_MAX);
+  eo->train.width_div = (int)tool_int(argc, argv, "--train-width-div", "0", INT_MIN, INT_MAX);
+  eo->train.max_depth = (int)tool_int(argc, argv, "--train-depth", "0", INT_MIN, INT_MAX);
   eo->train.lr = atof(arg(argc, argv, "--train-lr", "0"));
-  eo->train.batch = atoi(arg(argc, argv, "--train-batch", "0"));
-  eo->train.train_n = atoll(arg(argc, argv, "--train-samples", "0")); /* a quarter held out */
+  eo->train.batch = (int)tool_int(argc, argv, "--train-batch", "0", INT_MIN, INT_MAX);
+  eo->train.train_n = tool_int(argc, argv, "--train-samples", "0", INT64_MIN, INT64_MAX); /* a quarter held out */
   eo->train.test_n = eo->train.train_n / 4;
   /* the generated tasks of explore/train, in fab_task_kind order */
   static const char *tasks[] = {"listops", "parity", "majority"};
@@ -102,10 +103,10 @@ static void *work(void *arg_) {
 int tool_cmd_accuracy(int argc, char **argv, fab_cd_progress_fn progress, fab_diag *d) {
   fab_cd_space s;
   if (argc < 1 || !fab_cd_space_load(argv[0], &s, d)) return 1;
-  int max_models = atoi(arg(argc, argv, "--max-models", "100"));
-  int every = atoi(arg(argc, argv, "--every", "1")); /* every k-th model index */
+  int max_models = (int)tool_int(argc, argv, "--max-models", "100", INT_MIN, INT_MAX);
+  int every = (int)tool_int(argc, argv, "--every", "1", INT_MIN, INT_MAX); /* every k-th model index */
   if (every < 1) every = 1;
-  int threads = atoi(arg(argc, argv, "--threads", "0"));
+  int threads = (int)tool_int(argc, argv, "--threads", "0", INT_MIN, INT_MAX);
   if (threads <= 0) threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (threads < 1) threads = 1;
   if (threads > 64) threads = 64;

@@ -8,10 +8,12 @@
  * served while both backends exported a function of the same name (now
  * fixed); `fab-codesign sample --cpu` does the same in one pass. */
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codesign.h"
+#include "tool.h"
 
 static const char *arg(int argc, char **argv, const char *name, const char *dflt) {
   for (int i = 0; i + 1 < argc; i++)
@@ -31,8 +33,8 @@ int main(int argc, char **argv) {
   FILE *in = NULL, *out = NULL;
   char *line = NULL;
   size_t cap = 0;
-  int repeats = atoi(arg(argc, argv, "--repeats", "7")), warmup = atoi(arg(argc, argv, "--warmup", "2"));
-  int threads = atoi(arg(argc, argv, "--threads", "1"));
+  int repeats = (int)tool_int(argc, argv, "--repeats", "7", INT_MIN, INT_MAX), warmup = (int)tool_int(argc, argv, "--warmup", "2", INT_MIN, INT_MAX);
+  int threads = (int)tool_int(argc, argv, "--threads", "1", INT_MIN, INT_MAX);
   double *times = calloc((size_t)(repeats > 0 ? repeats : 1), sizeof(double));
   if (!times || repeats < 1 || !fab_cd_space_load(argv[1], &s, d)) goto done;
   in = fopen(argv[2], "r");
