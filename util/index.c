@@ -4,9 +4,10 @@
 
 #include "fab_util.h"
 
+/* 8 bytes a slot: half the cache misses of a 64-bit hash at a million names */
 struct fab_index_slot {
-  uint64_t hash;
-  int entry; /* -1: empty */
+  uint32_t hash; /* the high half of the 64-bit hash */
+  int32_t entry; /* -1: empty */
 };
 
 uint64_t fab_hash_str(const char *s) {
@@ -22,23 +23,26 @@ uint64_t fab_hash_str(const char *s) {
 int fab_index_find(const fab_index *x, uint64_t hash, fab_index_match match, const void *table,
                    const void *key) {
   if (!x->cap) return -1;
-  for (size_t at = hash & (x->cap - 1);; at = (at + 1) & (x->cap - 1)) {
+  uint32_t h = (uint32_t)(hash >> 32);
+  for (size_t at = h & (x->cap - 1);; at = (at + 1) & (x->cap - 1)) {
     const struct fab_index_slot *s = &x->slots[at];
     if (s->entry < 0) return -1;
-    if (s->hash == hash && match(table, s->entry, key)) return s->entry;
+    if (s->hash == h && match(table, s->entry, key)) return s->entry;
   }
 }
 
-static void put(struct fab_index_slot *slots, size_t cap, uint64_t hash, int entry) {
-  size_t at = hash & (cap - 1);
+/* The stored 32 bits pick the slot too (tables stay under 2^32 slots:
+ * entries are int), so growing needs nothing but the slots. */
+static void put(struct fab_index_slot *slots, size_t cap, uint32_t h, int entry) {
+  size_t at = h & (cap - 1);
   while (slots[at].entry >= 0) at = (at + 1) & (cap - 1);
-  slots[at] = (struct fab_index_slot){hash, entry};
+  slots[at] = (struct fab_index_slot){h, entry};
 }
 
 /* Keeps the load at most 1/2. */
 static bool grow(fab_index *x) {
   size_t cap = x->cap ? 2 * x->cap : 64;
-  if (cap > SIZE_MAX / sizeof *x->slots) return false;
+  if (cap > ((size_t)1 << 32) || cap > SIZE_MAX / sizeof *x->slots) return false;
   struct fab_index_slot *slots = malloc(cap * sizeof *slots);
   if (!slots) return false;
   for (size_t i = 0; i < cap; i++) slots[i].entry = -1;
@@ -52,7 +56,7 @@ static bool grow(fab_index *x) {
 
 bool fab_index_add(fab_index *x, uint64_t hash, int entry) {
   if (2 * (x->n + 1) > x->cap && !grow(x)) return false;
-  put(x->slots, x->cap, hash, entry);
+  put(x->slots, x->cap, (uint32_t)(hash >> 32), entry);
   x->n++;
   return true;
 }
