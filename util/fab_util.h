@@ -30,6 +30,8 @@ int fab_index_find(const fab_index *x, uint64_t hash, fab_index_match match, con
                    const void *key);
 /* Adds `entry` under `hash` (no duplicate check); false if out of memory. */
 bool fab_index_add(fab_index *x, uint64_t hash, int entry);
+/* Room for n entries without growing (a reader that knows its count). */
+bool fab_index_reserve(fab_index *x, size_t n);
 void fab_index_free(fab_index *x);
 
 /* A sparse map from int64 keys to pointers (per-model tables of a search

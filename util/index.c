@@ -39,9 +39,7 @@ static void put(struct fab_index_slot *slots, size_t cap, uint32_t h, int entry)
   slots[at] = (struct fab_index_slot){h, entry};
 }
 
-/* Keeps the load at most 1/2. */
-static bool grow(fab_index *x) {
-  size_t cap = x->cap ? 2 * x->cap : 64;
+static bool grow_to(fab_index *x, size_t cap) {
   if (cap > ((size_t)1 << 32) || cap > SIZE_MAX / sizeof *x->slots) return false;
   struct fab_index_slot *slots = malloc(cap * sizeof *slots);
   if (!slots) return false;
@@ -52,6 +50,15 @@ static bool grow(fab_index *x) {
   x->slots = slots;
   x->cap = cap;
   return true;
+}
+
+/* Keeps the load at most 1/2. */
+static bool grow(fab_index *x) { return grow_to(x, x->cap ? 2 * x->cap : 64); }
+
+bool fab_index_reserve(fab_index *x, size_t n) {
+  size_t cap = x->cap ? x->cap : 64;
+  while (cap < 2 * n && cap <= ((size_t)1 << 32)) cap *= 2;
+  return cap == x->cap || grow_to(x, cap);
 }
 
 bool fab_index_add(fab_index *x, uint64_t hash, int entry) {

@@ -112,6 +112,16 @@ fab_status fab_fpga_program_add_tensor(fab_fpga_program *p, const char *name, fa
   return FAB_OK;
 }
 
+fab_status fab_fpga_program_reserve_tensors(fab_fpga_program *p, int n) {
+  if (n > p->tensors_cap) {
+    fab_fpga_tensor *grown = realloc(p->tensors, (size_t)n * sizeof *grown);
+    if (!grown) return FAB_E_NOMEM;
+    p->tensors = grown;
+    p->tensors_cap = n;
+  }
+  return fab_index_reserve(&p->by_name, (size_t)n) ? FAB_OK : FAB_E_NOMEM;
+}
+
 typedef struct tensor_key {
   const char *name;
   fab_fpga_tkind kind;

@@ -94,6 +94,8 @@ fab_status fab_fpga_program_push(fab_fpga_program *p, const fab_fpga_insn *in);
 fab_status fab_fpga_program_add_tensor(fab_fpga_program *p, const char *name, fab_fpga_tkind kind,
                                        fab_fpga_tdtype dt, int rank, const int64_t *dims,
                                        uint64_t addr);
+/* Room for n tensors (a reader that knows the count); FAB_E_NOMEM. */
+fab_status fab_fpga_program_reserve_tensors(fab_fpga_program *p, int n);
 /* The first tensor named `name` of kind `kind`, or -1 (O(1) expected). */
 int fab_fpga_program_find_tensor(const fab_fpga_program *p, const char *name, fab_fpga_tkind kind);
 /* The first f32 [V, d] weight at word address `addr` (what a gather

@@ -107,8 +107,9 @@ def main():
     work = os.path.join(work, "scaling." + case)
     os.makedirs(work, exist_ok=True)
     start = best_of_3(prepare(case, fabc, work, 1))
-    # a .fab repeat runs at most 100000 times (FAB_FE_MAX_REPEAT)
-    n, n_max = 100, 10000 if case in ("fab", "fir") else 50000
+    # a .fab repeat runs at most 100000 times (FAB_FE_MAX_REPEAT), a .fbin
+    # holds at most 2^20 tensors
+    n, n_max = 100, 10000 if case in ("fab", "fir") else 100000
     while True:
         t = best_of_3(prepare(case, fabc, work, n)) - start
         if t >= BASE_MIN_S or n >= n_max:
