@@ -44,8 +44,15 @@ static bool grow_to(fab_index *x, size_t cap) {
   struct fab_index_slot *slots = malloc(cap * sizeof *slots);
   if (!slots) return false;
   for (size_t i = 0; i < cap; i++) slots[i].entry = -1;
-  for (size_t i = 0; i < x->cap; i++)
-    if (x->slots[i].entry >= 0) put(slots, cap, x->slots[i].hash, x->slots[i].entry);
+  /* walk the old slots from an empty one, so that no cluster is cut at the
+   * table's end: entries of one hash keep their order (find returns the
+   * first added) */
+  size_t start = 0;
+  while (start < x->cap && x->slots[start].entry >= 0) start++;
+  for (size_t k = 0; k < x->cap; k++) {
+    const struct fab_index_slot *s = &x->slots[(start + k) & (x->cap - 1)];
+    if (s->entry >= 0) put(slots, cap, s->hash, s->entry);
+  }
   free(x->slots);
   x->slots = slots;
   x->cap = cap;
