@@ -56,11 +56,11 @@ def cpu_seconds():
     return r.ru_utime + r.ru_stime
 
 
-def best_of_3(cmd):
+def best_of_3(cmd, runs=3):
     """CPU time (user + system) of the command: unlike the wall clock it
     does not grow when other jobs share the machine."""
     best = None
-    for _ in range(3):
+    for _ in range(runs):
         t0 = cpu_seconds()
         run(cmd)
         t = cpu_seconds() - t0
@@ -110,11 +110,11 @@ def main():
     # a .fab repeat runs at most 100000 times (FAB_FE_MAX_REPEAT), a .fbin
     # holds at most 2^20 tensors
     n, n_max = 100, 10000 if case in ("fab", "fir") else 100000
-    while True:
-        t = best_of_3(prepare(case, fabc, work, n)) - start
-        if t >= BASE_MIN_S or n >= n_max:
-            break
+    # one run per size while searching; aim at twice the minimum so that
+    # the best of three at the size found is still above it
+    while best_of_3(prepare(case, fabc, work, n), runs=1) - start < 2 * BASE_MIN_S and n < n_max:
         n = min(2 * n, n_max)
+    t = best_of_3(prepare(case, fabc, work, n)) - start
     t10 = best_of_3(prepare(case, fabc, work, 10 * n)) - start
     ratio = t10 / max(t, 1e-3)
     print("%s: start-up %.3f s; work at n=%d %.3f s, at 10n=%d %.3f s: ratio %.1f (limit %.0f)" %
