@@ -52,30 +52,25 @@ bool fab_json_number(const json_t *v, const char *path, double lo, double hi, do
   return false;
 }
 
-static void member_path(char *buf, size_t n, const char *prefix, const char *key) {
-  snprintf(buf, n, "%s%s%s", prefix && *prefix ? prefix : "", prefix && *prefix ? "." : "", key);
+/* Member `key` of `obj` (NULL if absent) and its path "PREFIX.key". */
+static const json_t *member(const json_t *obj, const char *prefix, const char *key, char *path,
+                            size_t n) {
+  snprintf(path, n, "%s%s%s", prefix && *prefix ? prefix : "", prefix && *prefix ? "." : "", key);
+  return json_object_get(obj, key);
 }
 
 bool fab_json_member_int(const json_t *obj, const char *prefix, const char *key, int64_t lo,
                          int64_t hi, int64_t dflt, int64_t *out, char *err, size_t errlen) {
-  const json_t *v = json_object_get(obj, key);
-  if (!v) {
-    *out = dflt;
-    return true;
-  }
   char path[256];
-  member_path(path, sizeof path, prefix, key);
-  return fab_json_int(v, path, lo, hi, out, err, errlen);
+  const json_t *v = member(obj, prefix, key, path, sizeof path);
+  *out = dflt;
+  return !v || fab_json_int(v, path, lo, hi, out, err, errlen);
 }
 
 bool fab_json_member_number(const json_t *obj, const char *prefix, const char *key, double lo,
                             double hi, double dflt, double *out, char *err, size_t errlen) {
-  const json_t *v = json_object_get(obj, key);
-  if (!v) {
-    *out = dflt;
-    return true;
-  }
   char path[256];
-  member_path(path, sizeof path, prefix, key);
-  return fab_json_number(v, path, lo, hi, out, err, errlen);
+  const json_t *v = member(obj, prefix, key, path, sizeof path);
+  *out = dflt;
+  return !v || fab_json_number(v, path, lo, hi, out, err, errlen);
 }
