@@ -280,7 +280,9 @@ static void write_selected_dims(FILE *mem, const cli_args *a) {
     bool later = false;
     for (int j = i + 1; j < defs->nlist && !later; j++)
       later = strncmp(defs->list[j], s, len + 1) == 0;
-    if (!later) fprintf(mem, "select dim %.*s = %lld;\n", (int)len, s, strtoll(eq + 1, NULL, 0));
+    int64_t v = 0;
+    fab_parse_int64(eq + 1, &v);
+    if (!later) fprintf(mem, "select dim %.*s = %lld;\n", (int)len, s, (long long)v);
   }
 }
 

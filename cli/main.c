@@ -2,6 +2,7 @@
  * its table, prints help, and runs it. */
 #include "cli.h"
 #include "fab_out.h"
+#include "fab_util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -149,10 +150,14 @@ bool cli_int(const cli_args *a, const char *name, int64_t dflt, int64_t lo, int6
     *out = dflt;
     return true;
   }
-  char *end;
-  long long v = strtoll(s, &end, 0);
-  if (*s == 0 || *end != 0 || v < lo || v > hi) {
-    cli_usage_error(a, "--%s expects an integer in [%lld, %lld], got '%s'", name, (long long)lo, (long long)hi, s);
+  int64_t v;
+  fab_int_status st = fab_parse_int64(s, &v);
+  if (st == FAB_INT_OVERFLOW) {
+    cli_usage_error(a, "--%s: '%s' does not fit in 64 bits", name, s);
+    return false;
+  }
+  if (st != FAB_INT_OK || v < lo || v > hi) {
+    cli_usage_error(a, "--%s expects a decimal integer in [%lld, %lld], got '%s'", name, (long long)lo, (long long)hi, s);
     return false;
   }
   *out = v;

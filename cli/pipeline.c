@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fab_util.h"
 #include "fabc.h"
 
 bool cli_target_known(const cli_args *a, const char *name, const char *what) {
@@ -39,10 +40,13 @@ bool cli_defines(const cli_args *a, const char **names, int64_t *values, char (*
   *n = 0;
   for (int i = 0; defs && i < defs->nlist; i++) {
     const char *s = defs->list[i], *eq = strchr(s, '=');
-    char *end = NULL;
-    long long v = eq ? strtoll(eq + 1, &end, 0) : 0;
-    if (!eq || eq == s || (size_t)(eq - s) >= sizeof buf[0] || !*(eq + 1) || *end) {
-      cli_usage_error(a, "-D expects NAME=INTEGER, got '%s'", s);
+    int64_t v = 0;
+    fab_int_status st = eq ? fab_parse_int64(eq + 1, &v) : FAB_INT_SYNTAX;
+    if (!eq || eq == s || (size_t)(eq - s) >= sizeof buf[0] || st != FAB_INT_OK) {
+      if (eq && st == FAB_INT_OVERFLOW)
+        cli_usage_error(a, "-D %.*s: '%s' does not fit in 64 bits", (int)(eq - s), s, eq + 1);
+      else
+        cli_usage_error(a, "-D expects NAME=INTEGER (decimal), got '%s'", s);
       return false;
     }
     memcpy(buf[*n], s, (size_t)(eq - s));

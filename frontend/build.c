@@ -59,8 +59,21 @@ int elab_emit(elab *e, fab_opcode code, const int *operands, int n, fab_loc loc,
   return elab_finish(e, idx);
 }
 
+/* A name past a limit stops elaboration: the same call in the rest of a
+ * `repeat` would only repeat the message (and the memory). */
+static void name_limit_error(elab *e, fab_loc loc, const char *name, const char *limit) {
+  fab_error(e->d, loc, "parameter name '%.40s%s' %s (the limit)", name, strlen(name) > 40 ? "..." : "",
+            limit);
+  e->stop = true;
+}
+
 int elab_weight(elab *e, const char *name, fab_type t, fab_init init, fab_loc loc) {
   if (!elab_check_type(e, loc, &t)) return -1;
+  const char *limit = fab_module_name_limit(e->m, strlen(name));
+  if (limit) {
+    name_limit_error(e, loc, name, limit);
+    return -1;
+  }
   int old = fab_module_find_param(e->m, name);
   if (old >= 0) {
     fab_error(e->d, loc, "parameter '%s' is defined twice (instance names must be unique)", name);
@@ -79,6 +92,18 @@ const char *elab_join(elab *e, const char *prefix, const char *leaf) {
   return fab_arena_printf(e->m->arena, "%s.%s", prefix, leaf);
 }
 
+/* Appends ".seg" (or "seg" to an empty name) to buf[0..*len); false past
+ * FAB_MAX_NAME_LEN. */
+static bool path_append(char *buf, size_t *len, const char *seg) {
+  size_t n = strlen(seg), dot = *len ? 1 : 0;
+  if (*len + dot + n > FAB_MAX_NAME_LEN) return false;
+  if (dot) buf[(*len)++] = '.';
+  memcpy(buf + *len, seg, n + 1);
+  *len += n;
+  return true;
+}
+
+/* Built in one buffer, so a long path costs its length once. */
 const char *elab_path(elab *e, scope *s, const ast_expr *call, const char *what) {
   if (!call->path) {
     if (what) {
@@ -87,11 +112,14 @@ const char *elab_path(elab *e, scope *s, const ast_expr *call, const char *what)
     }
     return e->prefix;
   }
-  const char *p = e->prefix;
-  for (int i = 0; i < call->path->n; i++) {
+  char buf[FAB_MAX_NAME_LEN + 1] = "", num[24];
+  size_t len = 0;
+  const char *seg = e->prefix ? e->prefix : "";
+  bool fits = path_append(buf, &len, seg);
+  for (int i = 0; fits && i < call->path->n; i++) {
     const ast_seg *g = call->path->items[i];
     if (g->name) {
-      p = elab_join(e, p, g->name);
+      fits = path_append(buf, &len, seg = g->name);
       continue;
     }
     int64_t k = g->index;
@@ -110,8 +138,13 @@ const char *elab_path(elab *e, scope *s, const ast_expr *call, const char *what)
                 (long long)k);
       return NULL;
     }
-    p = elab_join(e, p, fab_arena_printf(e->tmp, "%lld", (long long)k));
+    snprintf(num, sizeof num, "%lld", (long long)k);
+    fits = path_append(buf, &len, seg = num);
   }
-  return p;
+  if (!fits) {
+    name_limit_error(e, call->loc, len ? buf : seg, "is longer than 4096 bytes");
+    return NULL;
+  }
+  return fab_arena_strdup(e->m->arena, buf);
 }
 

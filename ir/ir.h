@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fab_util.h"
+
 /* ======================================================================
  * Arena
  * ==================================================================== */
@@ -147,6 +149,11 @@ typedef enum {
 #define FAB_MAX_RANK 8
 /* Refuse shapes whose element count exceeds this (absurd-size guard). */
 #define FAB_MAX_ELEMENTS ((int64_t)1 << 34)
+/* Parameter names: bytes in one name, and in all names of a module
+ * (docs/reliability.md).  They bound the memory a short program with a
+ * long name inside a long `repeat` can ask for. */
+#define FAB_MAX_NAME_LEN 4096
+#define FAB_MAX_NAME_BYTES ((int64_t)64 << 20)
 
 typedef struct fab_type {
   fab_dtype dtype;
@@ -272,19 +279,26 @@ typedef struct fab_module {
   const char *name;
   fab_param *params;
   int nparams, params_cap;
+  fab_index param_index; /* by name (fab_module_find_param) */
+  int64_t name_bytes;    /* sum of parameter name lengths */
   fab_func **funcs;
   int nfuncs, funcs_cap;
+  fab_index func_index; /* by name (fab_module_find_func) */
 } fab_module;
 
 fab_module *fab_module_new(const char *name);
 void fab_module_free(fab_module *m);
 
 /* Adds a parameter; returns its index, or -1 (with a diagnostic) if the name
- * exists with a different type. An identical redeclaration returns the old
- * index (weight tying). */
+ * exists with a different type or is past FAB_MAX_NAME_LEN /
+ * FAB_MAX_NAME_BYTES.  An identical redeclaration returns the old index
+ * (weight tying).  Lookups by name take O(1) expected time. */
 int fab_module_add_param(fab_module *m, const char *name, fab_type type,
                          fab_init init, fab_loc loc, fab_diag *d);
 int fab_module_find_param(const fab_module *m, const char *name);
+/* NULL if `name` (of length `len`) can be added, else why not: "is longer
+ * than ..." or "would take the module's parameter names past ...". */
+const char *fab_module_name_limit(const fab_module *m, size_t len);
 fab_func *fab_module_add_func(fab_module *m, const char *name);
 fab_func *fab_module_find_func(const fab_module *m, const char *name);
 /* The entry function: "main" if present, else the first. */

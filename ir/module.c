@@ -74,7 +74,10 @@ fab_module *fab_module_new(const char *name) {
 }
 
 void fab_module_free(fab_module *m) {
-  if (m) fab_arena_free(m->arena);
+  if (!m) return;
+  fab_index_free(&m->param_index);
+  fab_index_free(&m->func_index);
+  fab_arena_free(m->arena);
 }
 
 static void *must(void *p) {
@@ -82,10 +85,21 @@ static void *must(void *p) {
   return p;
 }
 
+static bool param_named(const void *table, int i, const void *name) {
+  return strcmp(((const fab_param *)table)[i].name, name) == 0;
+}
+
 int fab_module_find_param(const fab_module *m, const char *name) {
-  for (int i = 0; i < m->nparams; i++)
-    if (strcmp(m->params[i].name, name) == 0) return i;
-  return -1;
+  return fab_index_find(&m->param_index, fab_hash_str(name), param_named, m->params, name);
+}
+
+_Static_assert(FAB_MAX_NAME_LEN == 4096 && FAB_MAX_NAME_BYTES == 64 << 20, "the messages below");
+
+const char *fab_module_name_limit(const fab_module *m, size_t len) {
+  if (len > FAB_MAX_NAME_LEN) return "is longer than 4096 bytes";
+  if (m->name_bytes + (int64_t)len > FAB_MAX_NAME_BYTES)
+    return "would take the parameter names past 64 MiB in all";
+  return NULL;
 }
 
 int fab_module_add_param(fab_module *m, const char *name, fab_type type, fab_init init,
@@ -99,6 +113,12 @@ int fab_module_add_param(fab_module *m, const char *name, fab_type type, fab_ini
                 fab_type_str(&type, a, sizeof a), fab_type_str(&m->params[old].type, b, sizeof b));
     return -1;
   }
+  size_t len = strlen(name);
+  const char *limit = fab_module_name_limit(m, len);
+  if (limit) {
+    if (d) fab_error(d, loc, "parameter name '%.40s%s' %s (the limit)", name, len > 40 ? "..." : "", limit);
+    return -1;
+  }
   if (m->nparams == m->params_cap) {
     int cap = m->params_cap ? m->params_cap * 2 : 32;
     m->params = must(fab_arena_grow(m->arena, m->params, sizeof(fab_param), (size_t)m->nparams, (size_t)cap));
@@ -110,6 +130,9 @@ int fab_module_add_param(fab_module *m, const char *name, fab_type type, fab_ini
   p->init = init;
   p->loc = loc;
   if (loc.file) p->loc.file = must(fab_arena_strdup(m->arena, loc.file));
+  if (!fab_index_add(&m->param_index, fab_hash_str(name), m->nparams))
+    fab_internal_error(__FILE__, __LINE__, "out of memory");
+  m->name_bytes += (int64_t)len;
   return m->nparams++;
 }
 
@@ -121,14 +144,19 @@ fab_func *fab_module_add_func(fab_module *m, const char *name) {
   }
   fab_func *f = must(fab_arena_alloc(m->arena, sizeof *f));
   f->name = must(fab_arena_strdup(m->arena, name));
+  if (!fab_index_add(&m->func_index, fab_hash_str(name), m->nfuncs))
+    fab_internal_error(__FILE__, __LINE__, "out of memory");
   m->funcs[m->nfuncs++] = f;
   return f;
 }
 
+static bool func_named(const void *table, int i, const void *name) {
+  return strcmp(((fab_func *const *)table)[i]->name, name) == 0;
+}
+
 fab_func *fab_module_find_func(const fab_module *m, const char *name) {
-  for (int i = 0; i < m->nfuncs; i++)
-    if (strcmp(m->funcs[i]->name, name) == 0) return m->funcs[i];
-  return NULL;
+  int i = fab_index_find(&m->func_index, fab_hash_str(name), func_named, m->funcs, name);
+  return i < 0 ? NULL : m->funcs[i];
 }
 
 fab_func *fab_module_main(const fab_module *m) {

@@ -177,9 +177,14 @@ static void check_op(checker *c, int i) {
   }
 }
 
+static bool op_named(const void *ops, int i, const void *name) {
+  return strcmp(fab_op_str(&((const fab_op *)ops)[i], "name", ""), name) == 0;
+}
+
 /* Inputs (or outputs): indices exactly 0..n-1, names unique. */
 static void check_ports(checker *c, fab_opcode code, const char *what) {
   const fab_func *f = c->f;
+  fab_index names = {0};
   int n = 0;
   for (int i = 0; i < f->nops; i++) n += f->ops[i].code == code;
   if (code == FAB_OP_OUTPUT && n == 0) {
@@ -206,12 +211,13 @@ static void check_ports(checker *c, fab_opcode code, const char *what) {
         owner[ix->i] = i + 1;
     }
     const char *name = fab_op_str(op, "name", NULL);
-    for (int j = 0; name && j < i; j++)
-      if (f->ops[j].code == code && strcmp(fab_op_str(&f->ops[j], "name", ""), name) == 0) {
-        op_error(c, i, "%s name \"%s\" is also used by %%%d", what, name, j);
-        break;
-      }
+    if (!name) continue;
+    uint64_t h = fab_hash_str(name);
+    int j = fab_index_find(&names, h, op_named, f->ops, name);
+    if (j >= 0) op_error(c, i, "%s name \"%s\" is also used by %%%d", what, name, j);
+    else if (!fab_index_add(&names, h, i)) fab_internal_error(__FILE__, __LINE__, "out of memory");
   }
+  fab_index_free(&names);
   free(owner);
 }
 
@@ -221,11 +227,10 @@ static void check_params(checker *c) {
     const fab_param *p = &m->params[i];
     bool bad_type = p->type.rank < 0 || p->type.rank > FAB_MAX_RANK || fab_type_numel(&p->type) < 0;
     if (bad_type) fab_error(c->d, p->loc, "parameter \"%s\" has an invalid type", p->name);
-    for (int j = 0; j < i; j++)
-      if (strcmp(m->params[j].name, p->name) == 0) {
-        fab_error(c->d, p->loc, "parameter \"%s\" is declared twice", p->name);
-        bad_type = true;
-      }
+    if (fab_module_find_param(m, p->name) != i) { /* the index finds the first */
+      fab_error(c->d, p->loc, "parameter \"%s\" is declared twice", p->name);
+      bad_type = true;
+    }
     bool bad_init = (p->init.kind == FAB_INIT_UNIFORM && !(p->init.a <= p->init.b)) ||
                     (p->init.kind == FAB_INIT_NORMAL && !(p->init.b >= 0));
     if (bad_init) fab_error(c->d, p->loc, "parameter \"%s\" has an invalid initialiser", p->name);
@@ -242,11 +247,10 @@ bool fab_verify(const fab_module *m, fab_diag *d) {
   }
   for (int k = 0; k < m->nfuncs; k++) {
     c.f = m->funcs[k];
-    for (int j = 0; j < k; j++)
-      if (strcmp(m->funcs[j]->name, c.f->name) == 0) {
-        fab_error(d, (fab_loc){0}, "function @%s is defined twice", c.f->name);
-        c.ok = false;
-      }
+    if (fab_module_find_func(m, c.f->name) != c.f) {
+      fab_error(d, (fab_loc){0}, "function @%s is defined twice", c.f->name);
+      c.ok = false;
+    }
     c.failed = calloc((size_t)c.f->nops + 1, sizeof(bool));
     if (!c.failed) {
       fab_error(d, (fab_loc){0}, "func @%s: out of memory", c.f->name);

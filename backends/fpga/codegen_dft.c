@@ -30,8 +30,8 @@ static uint64_t const_table(fpga_cg *g, const char *name, uint64_t K, uint64_t N
     fpga_cg_error(g, "internal: no plan.table for the constant table '%s'", name);
     return 0;
   }
-  for (int i = 0; i < g->p->ntensors; i++)
-    if (g->p->tensors[i].kind == FAB_FT_CONST && !strcmp(g->p->tensors[i].name, name)) return g->p->tensors[i].addr;
+  int known = fab_fpga_program_find_tensor(g->p, name, FAB_FT_CONST);
+  if (known >= 0) return g->p->tensors[known].addr;
   uint64_t a = (uint64_t)t->ints[0] / 4;
   int64_t dims[2] = {(int64_t)K, (int64_t)N};
   if (fab_fpga_program_add_tensor(g->p, name, FAB_FT_CONST, FAB_FD_F32, 2, dims, a))

@@ -24,8 +24,7 @@ bool fpga_cg_gen_source(fpga_cg *g, const fab_op *op, fab_fpga_tkind kind) {
   }
   if (!fpga_cg_define(g, op)) return false;
   /* a second op of the same name shares the region (fab_fpga_plan_check) */
-  for (int i = 0; i < g->p->ntensors; i++)
-    if (g->p->tensors[i].kind == kind && !strcmp(g->p->tensors[i].name, name)) return true;
+  if (fab_fpga_program_find_tensor(g->p, name, kind) >= 0) return true;
   if (fab_fpga_program_add_tensor(g->p, name, kind, tdt(op->type.dtype), op->type.rank, op->type.dims,
                                   addr(g, g->cur))) {
     fpga_cg_error(g, "bad tensor '%s'", name);

@@ -85,12 +85,13 @@ fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
     for (i = 0; i < NIFIELDS; i++)
       if (!strcmp(key, ifields[i].key)) break;
     if (i < NIFIELDS) {
-      if (!json_is_integer(v) || json_integer_value(v) < -2147483647 ||
-          json_integer_value(v) > 2147483647) {
-        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' must be an integer", what, key);
+      char why[300];
+      int64_t iv;
+      if (!fab_json_int(v, key, -2147483647, 2147483647, &iv, why, sizeof why)) {
+        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field %s", what, why);
         goto out;
       }
-      *ifield_ptr(c, i) = (int)json_integer_value(v);
+      *ifield_ptr(c, i) = (int)iv;
     } else if (!strcmp(key, "name") || !strcmp(key, "device") || !strcmp(key, "format")) {
       if (!json_is_string(v)) {
         st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' must be a string", what, key);
@@ -114,11 +115,12 @@ fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
         strcpy(dst, s);
       }
     } else if (!strcmp(key, "clock_mhz") || !strcmp(key, "efficiency")) {
-      if (!json_is_number(v)) {
-        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' must be a number", what, key);
+      char why[300];
+      double *dst = !strcmp(key, "clock_mhz") ? &c->clock_mhz : &c->efficiency;
+      if (!fab_json_number(v, key, -1e300, 1e300, dst, why, sizeof why)) {
+        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field %s", what, why);
         goto out;
       }
-      *(!strcmp(key, "clock_mhz") ? &c->clock_mhz : &c->efficiency) = json_number_value(v);
     } else if (!strcmp(key, "comment")) {
       /* free text */
     } else {

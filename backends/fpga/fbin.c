@@ -25,6 +25,8 @@ void fab_fpga_program_free(fab_fpga_program *p) {
   if (!p) return;
   for (int i = 0; i < p->ntensors; i++) free(p->tensors[i].name);
   free(p->tensors);
+  fab_index_free(&p->by_name);
+  fab_index_free(&p->gather_index);
   free(p->code);
   free(p);
 }
@@ -56,16 +58,31 @@ static uint64_t tensor_words(fab_fpga_tdtype dt, int rank, const int64_t *dims, 
   return n;
 }
 
+static bool is_gather_table(const fab_fpga_tensor *t) {
+  return t->kind == FAB_FT_WEIGHT && t->rank == 2 && t->dtype == FAB_FD_F32;
+}
+
+static uint64_t addr_hash(uint64_t a) {
+  a ^= a >> 33;
+  a *= 0xff51afd7ed558ccdull;
+  return a ^ (a >> 33);
+}
+
 fab_status fab_fpga_program_add_tensor(fab_fpga_program *p, const char *name, fab_fpga_tkind kind,
                                        fab_fpga_tdtype dt, int rank, const int64_t *dims,
                                        uint64_t addr) {
   bool ok;
   uint64_t words = tensor_words(dt, rank, dims, &ok);
   if (!ok) return FAB_E_SHAPE;
-  fab_fpga_tensor *t = realloc(p->tensors, (size_t)(p->ntensors + 1) * sizeof *t);
-  if (!t) return FAB_E_NOMEM;
-  p->tensors = t;
-  t = &p->tensors[p->ntensors];
+  if (p->ntensors == INT32_MAX) return FAB_E_LIMIT;
+  if (p->ntensors == p->tensors_cap) { /* geometric growth: linear total cost */
+    int cap = p->tensors_cap ? (p->tensors_cap > INT32_MAX / 2 ? INT32_MAX : 2 * p->tensors_cap) : 16;
+    fab_fpga_tensor *grown = realloc(p->tensors, (size_t)cap * sizeof *grown);
+    if (!grown) return FAB_E_NOMEM;
+    p->tensors = grown;
+    p->tensors_cap = cap;
+  }
+  fab_fpga_tensor *t = &p->tensors[p->ntensors];
   memset(t, 0, sizeof *t);
   t->name = strdup(name);
   if (!t->name) return FAB_E_NOMEM;
@@ -75,8 +92,56 @@ fab_status fab_fpga_program_add_tensor(fab_fpga_program *p, const char *name, fa
   memcpy(t->dims, dims, (size_t)rank * sizeof *dims);
   t->addr = addr;
   t->words = words;
+  if (!fab_index_add(&p->by_name, fab_hash_str(name), p->ntensors) ||
+      (is_gather_table(t) && !fab_index_add(&p->gather_index, addr_hash(addr), p->ntensors))) {
+    free(t->name);
+    return FAB_E_NOMEM;
+  }
   p->ntensors++;
   return FAB_OK;
+}
+
+fab_status fab_fpga_program_reserve_tensors(fab_fpga_program *p, int n) {
+  if (n > p->tensors_cap) {
+    fab_fpga_tensor *grown = realloc(p->tensors, (size_t)n * sizeof *grown);
+    if (!grown) return FAB_E_NOMEM;
+    p->tensors = grown;
+    p->tensors_cap = n;
+  }
+  return fab_index_reserve(&p->by_name, (size_t)n) ? FAB_OK : FAB_E_NOMEM;
+}
+
+typedef struct tensor_key {
+  const char *name;
+  fab_fpga_tkind kind;
+} tensor_key;
+
+static bool tensor_is(const void *table, int i, const void *key) {
+  const fab_fpga_tensor *t = &((const fab_fpga_tensor *)table)[i];
+  const tensor_key *k = key;
+  return t->kind == k->kind && strcmp(t->name, k->name) == 0;
+}
+
+int fab_fpga_program_find_tensor(const fab_fpga_program *p, const char *name, fab_fpga_tkind kind) {
+  tensor_key k = {name, kind};
+  return fab_index_find(&p->by_name, fab_hash_str(name), tensor_is, p->tensors, &k);
+}
+
+typedef struct table_key {
+  uint64_t addr, d;
+} table_key;
+
+static bool table_is(const void *table, int i, const void *key) {
+  const fab_fpga_tensor *t = &((const fab_fpga_tensor *)table)[i];
+  const table_key *k = key;
+  return t->addr == k->addr && (uint64_t)t->dims[1] == k->d;
+}
+
+const fab_fpga_tensor *fab_fpga_program_gather_table(const fab_fpga_program *p, uint64_t addr,
+                                                     uint64_t d) {
+  table_key k = {addr, d};
+  int i = fab_index_find(&p->gather_index, addr_hash(addr), table_is, p->tensors, &k);
+  return i < 0 ? NULL : &p->tensors[i];
 }
 
 /* ---- constant tables ------------------------------------------------------------ */
@@ -167,23 +232,60 @@ static void dma_extent(const fab_fpga_insn *in, uint64_t *lo, uint64_t *hi) {
   *hi = f[FAB_F_DMA_EXT] + (last + 1) * scale;
 }
 
-static bool overlaps_protected(const fab_fpga_program *p, uint64_t lo, uint64_t hi,
-                               const char **name) {
-  for (int i = 0; i < p->ntensors; i++) {
-    const fab_fpga_tensor *t = &p->tensors[i];
-    if (t->kind == FAB_FT_OUTPUT) continue;
-    if (lo < t->addr + t->words && t->addr < hi) {
-      *name = t->name;
-      return true;
-    }
+/* Weights, inputs and constants sorted by address, with the running
+ * maximum of their ends: whether a store overlaps one is a binary search. */
+typedef struct protect {
+  const fab_fpga_tensor **by_addr;
+  uint64_t *max_end;  /* max end of by_addr[0..i] */
+  int *max_at;        /* which one has it */
+  int n;
+} protect;
+
+static int cmp_addr(const void *a, const void *b) {
+  uint64_t x = (*(const fab_fpga_tensor *const *)a)->addr, y = (*(const fab_fpga_tensor *const *)b)->addr;
+  return x < y ? -1 : x > y;
+}
+
+/* Call after the tensors are checked to lie inside the memory. */
+static bool protect_init(protect *pr, const fab_fpga_program *p) {
+  size_t n = (size_t)p->ntensors + 1;
+  *pr = (protect){malloc(n * sizeof *pr->by_addr), malloc(n * sizeof *pr->max_end),
+                  malloc(n * sizeof *pr->max_at), 0};
+  if (!pr->by_addr || !pr->max_end || !pr->max_at) return false;
+  for (int i = 0; i < p->ntensors; i++)
+    if (p->tensors[i].kind != FAB_FT_OUTPUT) pr->by_addr[pr->n++] = &p->tensors[i];
+  qsort(pr->by_addr, (size_t)pr->n, sizeof *pr->by_addr, cmp_addr);
+  for (int i = 0; i < pr->n; i++) {
+    uint64_t end = pr->by_addr[i]->addr + pr->by_addr[i]->words;
+    bool keep = i > 0 && pr->max_end[i - 1] >= end;
+    pr->max_end[i] = keep ? pr->max_end[i - 1] : end;
+    pr->max_at[i] = keep ? pr->max_at[i - 1] : i;
   }
-  return false;
+  return true;
+}
+
+static void protect_free(protect *pr) {
+  free(pr->by_addr);
+  free(pr->max_end);
+  free(pr->max_at);
+}
+
+static bool overlaps_protected(const protect *pr, uint64_t lo, uint64_t hi, const char **name) {
+  int a = 0, b = pr->n; /* k = the number of tensors starting before hi */
+  while (a < b) {
+    int mid = a + (b - a) / 2;
+    if (pr->by_addr[mid]->addr < hi) a = mid + 1;
+    else b = mid;
+  }
+  if (a == 0 || pr->max_end[a - 1] <= lo) return false;
+  *name = pr->by_addr[pr->max_at[a - 1]]->name;
+  return true;
 }
 
 #define BAD(...) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "instruction %zu (%s): " __VA_ARGS__)
 
-static fab_status check_one(const fab_fpga_program *p, size_t idx, const fab_fpga_insn *in,
-                            char *err, size_t errlen) {
+static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t idx,
+                            const fab_fpga_insn *in, char *err, size_t errlen) {
   const fab_fpga_config *c = &p->cfg;
   const uint64_t *f = in->f;
   const char *mn = fab_fpga_ops[in->op].mnemonic;
@@ -220,7 +322,7 @@ static fab_status check_one(const fab_fpga_program *p, size_t idx, const fab_fpg
       BAD("off-chip access [%llu, %llu) outside the %llu-word memory", idx, mn, (unsigned long long)lo,
           (unsigned long long)hi, (unsigned long long)p->mem_words);
     const char *tn;
-    if (in->op == FAB_I_ST && overlaps_protected(p, lo, hi, &tn))
+    if (in->op == FAB_I_ST && overlaps_protected(pr, lo, hi, &tn))
       BAD("store to [%llu, %llu) overwrites weight/input '%s'", idx, mn, (unsigned long long)lo,
           (unsigned long long)hi, tn);
     return FAB_OK;
@@ -230,12 +332,7 @@ static fab_status check_one(const fab_fpga_program *p, size_t idx, const fab_fpg
     if (!d || !n) BAD("empty gather", idx, mn);
     if (f[FAB_F_GATH_ADDR] + d * n > vm) BAD("vector memory overflow", idx, mn);
     if (f[FAB_F_GATH_IDS] + n > p->mem_words) BAD("ids outside the off-chip memory", idx, mn);
-    for (int i = 0; i < p->ntensors; i++) {
-      const fab_fpga_tensor *t = &p->tensors[i];
-      if (t->kind == FAB_FT_WEIGHT && t->addr == f[FAB_F_GATH_TABLE] && t->rank == 2 &&
-          (uint64_t)t->dims[1] == d && t->dtype == FAB_FD_F32)
-        return FAB_OK;
-    }
+    if (fab_fpga_program_gather_table(p, f[FAB_F_GATH_TABLE], d)) return FAB_OK;
     BAD("table address %llu is not a [V, %llu] weight", idx, mn, (unsigned long long)f[FAB_F_GATH_TABLE],
         (unsigned long long)d);
   }
@@ -336,17 +433,19 @@ fab_status fab_fpga_program_check(const fab_fpga_program *p, char *err, size_t e
     if (t->words == 0 || t->addr > p->mem_words || t->words > p->mem_words - t->addr)
       return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "tensor '%s' lies outside the off-chip memory", t->name);
     if (t->kind == FAB_FT_CONST && fab_fpga_const_check(t, err, errlen)) return FAB_E_FORMAT;
-    for (int j = 0; j < i; j++)
-      if (!strcmp(p->tensors[j].name, t->name) && p->tensors[j].kind == t->kind)
-        return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "tensor '%s' listed twice", t->name);
+    if (fab_fpga_program_find_tensor(p, t->name, t->kind) != i) /* it finds the first */
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "tensor '%s' listed twice", t->name);
   }
-  for (size_t i = 0; i < p->ninsn; i++) {
+  protect pr;
+  fab_status st = protect_init(&pr, p) ? FAB_OK : fab_fpga_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+  for (size_t i = 0; i < p->ninsn && !st; i++) {
     fab_fpga_insn in;
     if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, m, sizeof m))
-      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "instruction %zu: %s", i, m);
-    fab_status st = check_one(p, i, &in, err, errlen);
-    if (st) return st;
+      st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "instruction %zu: %s", i, m);
+    else
+      st = check_one(p, &pr, i, &in, err, errlen);
   }
-  return FAB_OK;
+  protect_free(&pr);
+  return st;
 }
 #undef BAD

@@ -10,6 +10,7 @@
 #ifndef FAB_FPGA_FBIN_H
 #define FAB_FPGA_FBIN_H
 
+#include "fab_util.h"
 #include "isa.h"
 
 /* ---- configuration (configs/NAME.json; docs/isa.md lists the fields) ---- */
@@ -72,7 +73,9 @@ typedef struct fab_fpga_program {
   uint8_t *code;        /* ninsn * 16 bytes */
   size_t ninsn;
   fab_fpga_tensor *tensors;
-  int ntensors;
+  int ntensors, tensors_cap;
+  fab_index by_name;      /* tensors by (name, kind) */
+  fab_index gather_index; /* f32 rank-2 weights by address (gather tables) */
   uint64_t mem_words;     /* off-chip memory the program uses */
   uint64_t model_cycles;  /* the authors' analytical model for its butterfly/FFT layers */
 } fab_fpga_program;
@@ -91,6 +94,14 @@ fab_status fab_fpga_program_push(fab_fpga_program *p, const fab_fpga_insn *in);
 fab_status fab_fpga_program_add_tensor(fab_fpga_program *p, const char *name, fab_fpga_tkind kind,
                                        fab_fpga_tdtype dt, int rank, const int64_t *dims,
                                        uint64_t addr);
+/* Room for n tensors (a reader that knows the count); FAB_E_NOMEM. */
+fab_status fab_fpga_program_reserve_tensors(fab_fpga_program *p, int n);
+/* The first tensor named `name` of kind `kind`, or -1 (O(1) expected). */
+int fab_fpga_program_find_tensor(const fab_fpga_program *p, const char *name, fab_fpga_tkind kind);
+/* The first f32 [V, d] weight at word address `addr` (what a gather
+ * reads), or NULL (O(1) expected). */
+const fab_fpga_tensor *fab_fpga_program_gather_table(const fab_fpga_program *p, uint64_t addr,
+                                                     uint64_t d);
 
 /* Constant tables (kind FAB_FT_CONST, f32, rank 2), W[j, k] = exp(-2 pi i j k / n)
  * as real matrices for a DFT by matrix product (angles reduced mod n,

@@ -133,6 +133,9 @@ static fab_status read_tens(fab_fpga_program *p, const uint8_t *s, uint64_t n, c
   uint32_t count = rd32(s);
   uint64_t o = 4;
   if (count > 1u << 20) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: absurd tensor count %u", count);
+  /* at least 8 bytes an entry: a short table cannot reserve much */
+  if (count <= n / 8 && fab_fpga_program_reserve_tensors(p, (int)count))
+    return fab_fpga_fail(err, errlen, FAB_E_NOMEM, ".fbin: out of memory for %u tensors", count);
   for (uint32_t i = 0; i < count; i++) {
     if (n - o < 8) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: truncated tensor entry %u", i);
     unsigned kind = s[o], dt = s[o + 1], rank = s[o + 2];

@@ -19,6 +19,9 @@
 
 #include "cd_acc.h"
 
+/* Models counted exactly for the progress total (fab_cd_count_models). */
+#define FAB_CD_COUNT_CAP ((int64_t)1 << 16)
+
 enum { E_NONE, E_BUSY, E_DONE };
 typedef struct entry {
   int state;
@@ -39,7 +42,7 @@ struct cd_acc {
   char label[200];
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  entry *ent; /* [nmodels] */
+  fab_ptrmap ent; /* model index -> entry, made when first asked for */
   dline *disk;
   int64_t ndisk;
   int fd; /* the cache file, -1: none */
@@ -114,7 +117,11 @@ cd_acc *cd_acc_new(const fab_cd_space *s, const fab_cd_eval_options *o, fab_diag
   a->progress = o->progress;
   a->user = o->progress_user;
   int64_t limit = o->auto_max_models > 0 ? o->auto_max_models : FAB_CD_AUTO_MAX_MODELS;
-  a->total = fab_cd_count_models(s, INT64_MAX);
+  /* counted up to a cap (a space may hold 2^60 models); past it the
+   * progress total is the mixed-radix model count, an upper bound */
+  int64_t cap = limit > FAB_CD_COUNT_CAP ? limit : FAB_CD_COUNT_CAP;
+  a->total = fab_cd_count_models(s, cap);
+  if (a->total > cap) a->total = s->nmodels;
   /* AUTO: an accuracy that is not an objective is only a CSV column, not
    * worth minutes of training */
   if (a->kind == FAB_CD_ACC_AUTO)
@@ -146,12 +153,6 @@ cd_acc *cd_acc_new(const fab_cd_space *s, const fab_cd_eval_options *o, fab_diag
     snprintf(a->prefix, sizeof a->prefix, "synflow seq=64 vocab=16 seed=1");
     snprintf(a->label, sizeof a->label, "%s", fab_cd_acc_name(a->kind));
   }
-  a->ent = calloc((size_t)s->nmodels + 1, sizeof *a->ent);
-  if (!a->ent) {
-    fab_error(d, (fab_loc){0}, "out of memory");
-    free(a);
-    return NULL;
-  }
   pthread_mutex_init(&a->lock, NULL);
   pthread_cond_init(&a->cond, NULL);
   if (o->acc_cache && a->kind != FAB_CD_ACC_STANDIN) {
@@ -178,7 +179,7 @@ void cd_acc_free(cd_acc *a) {
   if (!a) return;
   for (int64_t i = 0; i < a->ndisk; i++) free(a->disk[i].key);
   free(a->disk);
-  free(a->ent);
+  fab_ptrmap_free(&a->ent, free);
   if (a->fd >= 0) close(a->fd);
   pthread_mutex_destroy(&a->lock);
   pthread_cond_destroy(&a->cond);
@@ -224,10 +225,16 @@ bool cd_acc_get(cd_acc *a, int64_t mi, const fab_cd_model *m, double *acc, fab_d
     *acc = fab_cd_accuracy_standin(m, mi);
     return true;
   }
-  entry *e = &a->ent[mi];
   char key[512];
   model_key(a, m, key, sizeof key);
   pthread_mutex_lock(&a->lock);
+  entry *e = fab_ptrmap_get(&a->ent, mi);
+  if (!e && (!(e = calloc(1, sizeof *e)) || !fab_ptrmap_put(&a->ent, mi, e))) {
+    free(e);
+    pthread_mutex_unlock(&a->lock);
+    fab_error(d, (fab_loc){0}, "out of memory");
+    return false;
+  }
   while (e->state == E_BUSY) pthread_cond_wait(&a->cond, &a->lock);
   if (e->state == E_DONE) {
     bool ok = e->ok;

@@ -196,10 +196,11 @@ bool cd_have_proxy(void) {
 int64_t fab_cd_count_models(const fab_cd_space *s, int64_t cap) {
   /* canonical models are those that are canonical with the first
    * accelerator the validator accepts (accelerator validity does not
-   * depend on the model) */
-  int64_t a0 = -1;
+   * depend on the model); both walks stop after cap + 1 steps */
+  int64_t a0 = -1, steps = 0;
   fab_cd_point p;
   for (int64_t a = 0; a < s->naccels && a0 < 0; a++) {
+    if (steps++ > cap) return cap + 1;
     fab_cd_point_decode(s, a, &p);
     fab_fpga_config c;
     if (fab_cd_point_config(s, &p, &c, NULL)) a0 = a;
@@ -207,6 +208,7 @@ int64_t fab_cd_count_models(const fab_cd_space *s, int64_t cap) {
   if (a0 < 0) return 0;
   int64_t n = 0;
   for (int64_t m = 0; m < s->nmodels && n <= cap; m++) {
+    if (steps++ > 2 * cap + 1) return cap + 1;
     fab_cd_point_decode(s, m * s->naccels + a0, &p);
     n += fab_cd_point_canonical(s, &p);
   }

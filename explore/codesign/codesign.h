@@ -31,6 +31,9 @@
 #define FAB_CD_MAX_KNOBS 24
 #define FAB_CD_MAX_VALS 16
 #define FAB_CD_MAX_LAYERS 8
+#define FAB_CD_MAX_POINTS ((int64_t)1 << 62) /* models x accelerators */
+#define FAB_CD_MAX_EXHAUSTIVE ((int64_t)1 << 32) /* points an exhaustive search walks */
+#define FAB_CD_MAX_BUDGET ((int64_t)1 << 40)     /* evaluations of the other searches */
 
 typedef struct fab_cd_knob {
   char name[32];
@@ -142,8 +145,9 @@ void fab_cd_train_model(const fab_cd_model *m, const fab_cd_train_options *o, fa
 /* The documented stand-in and the synflow proxy of one model. */
 double fab_cd_accuracy_standin(const fab_cd_model *m, int64_t model_index);
 bool fab_cd_accuracy_proxy(const fab_cd_model *m, double *score, fab_diag *d);
-/* Distinct canonical models of a space, counted up to `cap` (returns
- * cap + 1 when there are more). */
+/* Distinct canonical models of a space, counted up to `cap`: returns
+ * cap + 1 when there are more, or when telling would take more than
+ * 2 cap + 2 steps (O(cap) work whatever the space's size). */
 int64_t fab_cd_count_models(const fab_cd_space *s, int64_t cap);
 
 typedef struct fab_cd_result {

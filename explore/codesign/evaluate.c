@@ -32,7 +32,7 @@ struct fab_cd_evaluator {
   fab_cd_space space;
   fab_cd_eval_options opt;
   pthread_mutex_t lock;
-  model_info **models; /* [nmodels], lazily */
+  fab_ptrmap models;   /* model index -> model_info, built when first asked for */
   cd_acc *acc;         /* accuracy per model (acc_cache.c) */
   char name[256];
 };
@@ -182,13 +182,6 @@ fab_cd_evaluator *fab_cd_evaluator_new(const fab_cd_space *s, const fab_cd_eval_
   }
   static const char *lat[] = {"model", "sim", "pred"};
   snprintf(e->name, sizeof e->name, "%s+%s", lat[e->opt.latency], cd_acc_label(e->acc));
-  e->models = calloc((size_t)s->nmodels, sizeof *e->models);
-  if (!e->models) {
-    cd_acc_free(e->acc);
-    free(e);
-    fab_error(d, (fab_loc){0}, "out of memory");
-    return NULL;
-  }
   pthread_mutex_init(&e->lock, NULL);
   return e;
 }
@@ -202,14 +195,15 @@ void fab_cd_evaluator_acc_stats(const fab_cd_evaluator *e, int64_t *computed, in
   cd_acc_stats(e->acc, computed, cached, seconds);
 }
 
+static void free_model_info(void *p) {
+  model_info *info = p;
+  free(info->layers);
+  free(info);
+}
+
 void fab_cd_evaluator_free(fab_cd_evaluator *e) {
   if (!e) return;
-  for (int64_t i = 0; i < e->space.nmodels; i++)
-    if (e->models[i]) {
-      free(e->models[i]->layers);
-      free(e->models[i]);
-    }
-  free(e->models);
+  fab_ptrmap_free(&e->models, free_model_info);
   cd_acc_free(e->acc);
   pthread_mutex_destroy(&e->lock);
   free(e);
@@ -220,7 +214,7 @@ void fab_cd_evaluator_free(fab_cd_evaluator *e) {
 static model_info *get_model(fab_cd_evaluator *e, const fab_cd_point *p, fab_diag *d) {
   int64_t mi = fab_cd_model_index(&e->space, p->key);
   pthread_mutex_lock(&e->lock);
-  model_info *info = e->models[mi];
+  model_info *info = fab_ptrmap_get(&e->models, mi);
   if (info) {
     pthread_mutex_unlock(&e->lock);
     return info;
@@ -244,7 +238,11 @@ static model_info *get_model(fab_cd_evaluator *e, const fab_cd_point *p, fab_dia
     fab_module_free(mod);
   }
   info->done = true;
-  e->models[mi] = info;
+  if (!fab_ptrmap_put(&e->models, mi, info)) { /* out of memory: nobody keeps it */
+    pthread_mutex_unlock(&e->lock);
+    free_model_info(info);
+    return NULL;
+  }
   pthread_mutex_unlock(&e->lock);
   return info;
 }

@@ -183,6 +183,10 @@ static bool check_options(const fab_cd_search_options *o, fab_diag *d) {
               o->nshards);
     return false;
   }
+  if (o->strategy != FAB_CD_EXHAUSTIVE && (o->budget < 1 || o->budget > FAB_CD_MAX_BUDGET)) {
+    fab_error(d, (fab_loc){0}, "budget %lld outside [1, 2^40]", (long long)o->budget);
+    return false;
+  }
   return true;
 }
 
@@ -192,6 +196,13 @@ bool fab_cd_search(const fab_cd_space *s, fab_cd_evaluator *e, const fab_cd_sear
   fab_cd_search_options def;
   if (!o) fab_cd_search_options_default(&def), o = &def;
   if (!check_options(o, d)) return false;
+  /* requests past the limits fail before anything is enumerated */
+  if (o->strategy == FAB_CD_EXHAUSTIVE && fab_cd_space_size(s) > FAB_CD_MAX_EXHAUSTIVE) {
+    fab_error(d, (fab_loc){0}, "an exhaustive search of %lld points is past the limit of 2^32; "
+              "use a random, evolution or REINFORCE search with a budget",
+              (long long)fab_cd_space_size(s));
+    return false;
+  }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   cd_search st = {0};

@@ -33,8 +33,56 @@ static int knob_index(const fab_cd_space *s, const char *name) {
   return -1;
 }
 
-static bool parse_knob(fab_cd_knob *k, const char *name, json_t *vals, const char *what,
-                       fab_diag *d) {
+/* What a knob's values may be: integers, real numbers, or one of two
+ * words (numbers 0 and 1 also name them, as they always have). */
+typedef enum { KNOB_INT, KNOB_REAL, KNOB_WORD } knob_type;
+
+static knob_type knob_type_of(const char *name, const char **w0, const char **w1) {
+  static const char *const reals[] = {"ffn_ratio", "clock_mhz", "efficiency"};
+  *w0 = *w1 = NULL;
+  if (!strncmp(name, "kind", 4)) *w0 = "fbfly", *w1 = "abfly";
+  else if (!strcmp(name, "ffn_linear") || !strcmp(name, "attn_proj")) *w0 = "bfly", *w1 = "dense";
+  else if (!strcmp(name, "format")) *w0 = "fp32", *w1 = "fp16";
+  if (*w0) return KNOB_WORD;
+  return in_list(name, reals, NELEM(reals)) ? KNOB_REAL : KNOB_INT;
+}
+
+/* Integer knobs are sizes and counts: [1, 2^30] keeps every product the
+ * model and configuration form from them inside int. */
+#define KNOB_INT_MAX (1 << 30)
+
+static bool parse_value(fab_cd_knob *k, int i, json_t *v, const char *path, const char *what,
+                        fab_diag *d) {
+  const char *w0, *w1;
+  knob_type t = knob_type_of(k->name, &w0, &w1);
+  char err[400];
+  int64_t iv;
+  if (t == KNOB_WORD && json_is_string(v)) {
+    const char *str = json_string_value(v);
+    if (strcmp(str, w0) && strcmp(str, w1)) {
+      snprintf(err, sizeof err, "\"%s\" must be \"%s\" or \"%s\", got \"%.40s\"", path, w0, w1, str);
+      goto bad;
+    }
+    snprintf(k->strs[i], sizeof k->strs[i], "%s", str);
+    k->vals[i] = i;
+    return true;
+  }
+  if (t == KNOB_REAL) {
+    if (!fab_json_number(v, path, 0, 1e6, &k->vals[i], err, sizeof err)) goto bad;
+    return true;
+  }
+  if (!fab_json_int(v, path, t == KNOB_WORD ? 0 : 1, t == KNOB_WORD ? 1 : KNOB_INT_MAX, &iv, err,
+                    sizeof err))
+    goto bad;
+  k->vals[i] = (double)iv;
+  return true;
+bad:
+  fab_error(d, (fab_loc){0}, "%s: %s", what, err);
+  return false;
+}
+
+static bool parse_knob(fab_cd_knob *k, const char *group, const char *name, json_t *vals,
+                       const char *what, fab_diag *d) {
   fab_loc nl = {0};
   snprintf(k->name, sizeof k->name, "%s", name);
   if (!json_is_array(vals) || json_array_size(vals) == 0 ||
@@ -44,24 +92,53 @@ static bool parse_knob(fab_cd_knob *k, const char *name, json_t *vals, const cha
     return false;
   }
   k->nvals = (int)json_array_size(vals);
+  bool ok = true;
   for (int i = 0; i < k->nvals; i++) {
-    json_t *v = json_array_get(vals, (size_t)i);
-    if (json_is_number(v)) {
-      k->vals[i] = json_number_value(v);
-    } else if (json_is_string(v) && strlen(json_string_value(v)) < sizeof k->strs[i]) {
-      snprintf(k->strs[i], sizeof k->strs[i], "%s", json_string_value(v));
-      k->vals[i] = i;
-    } else {
-      fab_error(d, nl, "%s: knob '%s' value %d is not a number or a short string", what, name, i);
-      return false;
-    }
+    char path[80];
+    snprintf(path, sizeof path, "%s.%s[%d]", group, name, i);
+    ok = ok && parse_value(k, i, json_array_get(vals, (size_t)i), path, what, d);
   }
-  return true;
+  return ok;
 }
 
-static int get_int(json_t *o, const char *key, int dflt) {
-  json_t *v = json_object_get(o, key);
-  return json_is_number(v) ? (int)json_number_value(v) : dflt;
+/* The task and constraint fields at the top of the file. */
+static bool parse_task(json_t *root, const char *what, fab_cd_space *s, fab_diag *d) {
+  static const struct {
+    const char *key;
+    int64_t lo, hi, dflt;
+  } ints[] = {{"vocab", 1, 1 << 24, 256}, {"classes", 1, 1 << 24, 2},
+              {"seq", 1, 1 << 24, 1024}, {"pe_total", 0, 1 << 24, 0}};
+  int *dst[] = {&s->vocab, &s->classes, &s->seq, &s->pe_total};
+  char err[300];
+  bool ok = true;
+  for (int i = 0; i < NELEM(ints); i++) {
+    int64_t v;
+    if (fab_json_member_int(root, NULL, ints[i].key, ints[i].lo, ints[i].hi, ints[i].dflt, &v, err,
+                            sizeof err))
+      *dst[i] = (int)v;
+    else
+      fab_error(d, (fab_loc){0}, "%s: %s", what, err), ok = false;
+  }
+  if (!fab_json_member_number(root, NULL, "max_latency_ms", 0, 1e12, 0, &s->max_latency_ms, err,
+                              sizeof err))
+    fab_error(d, (fab_loc){0}, "%s: %s", what, err), ok = false;
+  json_t *rf = json_object_get(root, "require_fit");
+  if (rf && !json_is_boolean(rf))
+    fab_error(d, (fab_loc){0}, "%s: \"require_fit\" must be true or false", what), ok = false;
+  s->require_fit = !json_is_false(rf);
+  return ok;
+}
+
+/* nmodels and naccels, or false if the space has more than
+ * FAB_CD_MAX_POINTS points (keys are int64). */
+static bool space_size(fab_cd_space *s) {
+  s->nmodels = s->naccels = 1;
+  for (int i = 0; i < s->nknobs; i++) {
+    int64_t *n = s->knobs[i].model ? &s->nmodels : &s->naccels;
+    if (__builtin_mul_overflow(*n, (int64_t)s->knobs[i].nvals, n)) return false;
+  }
+  int64_t size;
+  return !__builtin_mul_overflow(s->nmodels, s->naccels, &size) && size <= FAB_CD_MAX_POINTS;
 }
 
 bool fab_cd_space_parse(const char *json, size_t len, const char *what, fab_cd_space *s,
@@ -77,13 +154,7 @@ bool fab_cd_space_parse(const char *json, size_t len, const char *what, fab_cd_s
   bool ok = true;
   json_t *name = json_object_get(root, "name");
   snprintf(s->name, sizeof s->name, "%s", json_is_string(name) ? json_string_value(name) : what);
-  s->vocab = get_int(root, "vocab", 256);
-  s->classes = get_int(root, "classes", 2);
-  s->seq = get_int(root, "seq", 1024);
-  s->pe_total = get_int(root, "pe_total", 0);
-  json_t *ml = json_object_get(root, "max_latency_ms");
-  s->max_latency_ms = json_is_number(ml) ? json_number_value(ml) : 0;
-  s->require_fit = !json_is_false(json_object_get(root, "require_fit"));
+  if (!parse_task(root, what, s, d)) ok = false;
   json_t *ob = json_object_get(root, "objectives");
   s->objectives = 0;
   if (json_is_string(ob)) s->objectives = fab_cd_objectives_parse(json_string_value(ob));
@@ -127,7 +198,7 @@ bool fab_cd_space_parse(const char *json, size_t len, const char *what, fab_cd_s
     if (s->nknobs == FAB_CD_MAX_KNOBS) break;
     fab_cd_knob *k = &s->knobs[s->nknobs];
     k->model = true;
-    if (parse_knob(k, key, val, what, d)) s->nknobs++;
+    if (parse_knob(k, k->model ? "model" : "accel", key, val, what, d)) s->nknobs++;
     else ok = false;
   }
   s->nmodel_knobs = s->nknobs;
@@ -144,17 +215,17 @@ bool fab_cd_space_parse(const char *json, size_t len, const char *what, fab_cd_s
     }
     fab_cd_knob *k = &s->knobs[s->nknobs];
     k->model = false;
-    if (parse_knob(k, key, val, what, d)) s->nknobs++;
+    if (parse_knob(k, k->model ? "model" : "accel", key, val, what, d)) s->nknobs++;
     else ok = false;
   }
   if (s->pe_total > 0 && knob_index(s, "p_be") >= 0) {
     fab_error(d, nl, "%s: \"pe_total\" derives p_be from p_bu; remove the p_be knob", what);
     ok = false;
   }
-  s->nmodels = s->naccels = 1;
-  for (int i = 0; i < s->nknobs; i++) {
-    if (s->knobs[i].model) s->nmodels *= s->knobs[i].nvals;
-    else s->naccels *= s->knobs[i].nvals;
+  if (!space_size(s)) {
+    fab_error(d, nl, "%s: the space has more than 2^62 points (the product of the knobs' value "
+              "counts); the limit keeps every key an int64", what);
+    ok = false;
   }
   json_decref(root);
   return ok;

@@ -125,6 +125,47 @@ static double node_elems(int code, double onum, double inum, double ilast, doubl
   return e;
 }
 
+static bool json_ints(json_t *a, const char *path, int64_t lo, int64_t hi, char *err, size_t n) {
+  char at[160];
+  int64_t v;
+  for (size_t r = 0; r < json_array_size(a); r++) {
+    snprintf(at, sizeof at, "%s[%zu]", path, r);
+    if (!fab_json_int(json_array_get(a, r), at, lo, hi, &v, err, n)) return false;
+  }
+  return true;
+}
+
+/* The types of a graph's fields: nodes ["op", out dims, in dims, MACs,
+ * heads?] with integer dims and heads, edges [a, b] naming nodes; `err`
+ * names the first bad field's path. */
+static bool graph_typed(json_t *gj, char *err, size_t n) {
+  json_t *nodes = json_object_get(gj, "nodes"), *edges = json_object_get(gj, "edges");
+  if (!json_is_array(nodes) || !json_is_array(edges)) {
+    snprintf(err, n, "\"graph\" needs arrays \"nodes\" and \"edges\"");
+    return false;
+  }
+  char path[128];
+  double macs;
+  int64_t heads;
+  size_t nn = json_array_size(nodes);
+  for (size_t i = 0; i < nn; i++) {
+    json_t *nd = json_array_get(nodes, i), *hj = json_array_get(nd, 4);
+    for (int k = 1; k <= 2; k++) {
+      snprintf(path, sizeof path, "graph.nodes[%zu][%d]", i, k);
+      if (!json_ints(json_array_get(nd, (size_t)k), path, 1, (int64_t)1 << 40, err, n)) return false;
+    }
+    snprintf(path, sizeof path, "graph.nodes[%zu][3]", i);
+    if (!fab_json_number(json_array_get(nd, 3), path, 0, 1e30, &macs, err, n)) return false;
+    snprintf(path, sizeof path, "graph.nodes[%zu][4]", i);
+    if (hj && !fab_json_int(hj, path, 0, 1 << 20, &heads, err, n)) return false;
+  }
+  for (size_t k = 0; k < json_array_size(edges); k++) {
+    snprintf(path, sizeof path, "graph.edges[%zu]", k);
+    if (!json_ints(json_array_get(edges, k), path, 0, nn ? (int64_t)nn - 1 : 0, err, n)) return false;
+  }
+  return true;
+}
+
 /* Builds features and the normalised adjacency D^-1/2 (A + I) D^-1/2 with
  * a global node joined to every node. */
 static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) {
@@ -274,6 +315,24 @@ static void accel_features(json_t *a, double *f) {
   f[7] = ilog2d(jnum(a, "ppu_lanes", 1)) / 10;
 }
 
+/* One line of a sampled data set (explore/codesign/sample.c): the fields
+ * the loader reads have their types, or `err` names the first that has not. */
+static bool sample_typed(json_t *j, const char *target, char *err, size_t n) {
+  int64_t v;
+  double x;
+  json_t *t = json_object_get(j, target), *mj = json_object_get(j, "model");
+  if (t && !json_is_null(t) && !fab_json_number(t, target, -1e300, 1e300, &x, err, n)) return false;
+  if (!fab_json_member_int(j, NULL, "key", -1, INT64_MAX, -1, &v, err, n) ||
+      !fab_json_member_number(j, NULL, "macs", 0, 1e300, 0, &x, err, n) ||
+      !fab_json_member_number(j, NULL, "fpga_model_ms", 0, 1e300, 0, &x, err, n))
+    return false;
+  if (mj && (!fab_json_member_int(mj, "model", "hidden", 0, 1 << 30, 0, &v, err, n) ||
+             !fab_json_member_int(mj, "model", "layers", 0, 1 << 30, 0, &v, err, n)))
+    return false;
+  json_t *gj = json_object_get(j, "graph");
+  return !gj || graph_typed(gj, err, n);
+}
+
 bool fab_pred_dataset_load(const char *path, const char *target, fab_pred_dataset *ds,
                            fab_diag *d) {
   memset(ds, 0, sizeof *ds);
@@ -298,7 +357,14 @@ bool fab_pred_dataset_load(const char *path, const char *target, fab_pred_datase
       break;
     }
     json_t *t = json_object_get(j, target);
-    if (!json_is_number(t) || !(json_number_value(t) > 0)) {
+    char err[400];
+    if (!sample_typed(j, target, err, sizeof err)) {
+      fab_error(d, ((fab_loc){.file = path, .line = lineno, .col = 1}), "%s", err);
+      json_decref(j);
+      ok = false;
+      break;
+    }
+    if (!json_is_number(t) || !(json_number_value(t) > 0)) { /* not measured */
       json_decref(j);
       continue;
     }
@@ -319,10 +385,11 @@ bool fab_pred_dataset_load(const char *path, const char *target, fab_pred_datase
     snprintf(k2, sizeof k2, "%s_2", target);
     s->latency2 = jnum(j, k2, 0);
     s->macs = jnum(j, "macs", 0);
-    s->key = (int64_t)jnum(j, "key", -1);
+    int64_t v;
     json_t *mj = json_object_get(j, "model");
-    s->hidden = (int)jnum(mj, "hidden", 0);
-    s->layers = (int)jnum(mj, "layers", 0);
+    s->key = fab_json_member_int(j, NULL, "key", -1, INT64_MAX, -1, &v, err, sizeof err) ? v : -1;
+    s->hidden = fab_json_member_int(mj, "model", "hidden", 0, 1 << 30, 0, &v, err, sizeof err) ? (int)v : 0;
+    s->layers = fab_json_member_int(mj, "model", "layers", 0, 1 << 30, 0, &v, err, sizeof err) ? (int)v : 0;
     accel_features(json_object_get(j, "accel"), s->accel);
     if (!graph_from_json(json_object_get(j, "graph"), s->accel, &s->g)) {
       graph_free(&s->g);
@@ -419,7 +486,8 @@ bool fab_pred_sample_make(const char *graph_json, const char *accel_json, fab_pr
   bool ok = g && a;
   if (ok) {
     accel_features(a, s->accel);
-    ok = graph_from_json(g, s->accel, &s->g);
+    char err[400];
+    ok = graph_typed(g, err, sizeof err) && graph_from_json(g, s->accel, &s->g);
     for (int i = 0; ok && i < s->g.n - 1; i++) s->macs += s->g.macs[i];
   }
   if (!ok) {

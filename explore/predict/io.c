@@ -74,6 +74,7 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
   json_t *ver = json_object_get(j, "version");
   fab_predictor *p = calloc(1, sizeof *p);
   const char *why = NULL;
+  char whyb[400];
   if (!fmt || strcmp(fmt, "fab-predictor")) why = "missing \"format\": \"fab-predictor\"";
   else if (json_is_integer(ver) && json_integer_value(ver) == 1)
     why = "version 1 file (before the heads, elements-moved and analytical-latency "
@@ -88,21 +89,22 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
     p->kind = (fab_pred_kind)k;
     if (k < 0) why = "unknown \"kind\"";
     else if (k == FAB_PRED_GCN || k == FAB_PRED_BRP) {
-      json_int_t L = json_integer_value(json_object_get(j, "layers"));
-      json_int_t W = json_integer_value(json_object_get(j, "width"));
-      json_int_t F = json_integer_value(json_object_get(j, "nfeat"));
-      if (L < 1 || L > GCN_MAX_LAYERS || W < 1 || W > 256) why = "bad \"layers\" or \"width\"";
+      int64_t L, W, F;
+      gcn *g = &p->net;
+      if (!fab_json_member_int(j, NULL, "layers", 1, GCN_MAX_LAYERS, 0, &L, whyb, sizeof whyb) ||
+          !fab_json_member_int(j, NULL, "width", 1, 256, 0, &W, whyb, sizeof whyb) ||
+          !fab_json_member_int(j, NULL, "nfeat", 0, INT32_MAX, 0, &F, whyb, sizeof whyb) ||
+          !fab_json_member_number(j, NULL, "dropout", 0, 1, 0, &g->dropout, whyb, sizeof whyb) ||
+          !fab_json_member_number(j, NULL, "y_mean", -1e300, 1e300, 0, &p->y_mean, whyb, sizeof whyb) ||
+          !fab_json_member_number(j, NULL, "y_std", -1e300, 1e300, 0, &p->y_std, whyb, sizeof whyb))
+        why = whyb;
       else if (F != FAB_PRED_NFEAT) why = "feature count differs from this build's";
       else {
-        gcn *g = &p->net;
         g->L = (int)L, g->W = (int)W, g->F = (int)F;
         g->head_in = (k == FAB_PRED_BRP ? 2 : 1) * g->W;
         g->head_out = k == FAB_PRED_BRP ? 2 : 1;
-        g->dropout = json_number_value(json_object_get(j, "dropout"));
         gcn_layout(g);
         g->theta = calloc((size_t)g->nparams, sizeof(double));
-        p->y_mean = json_number_value(json_object_get(j, "y_mean"));
-        p->y_std = json_number_value(json_object_get(j, "y_std"));
         const char *ro = json_string_value(json_object_get(j, "readout"));
         p->sum_readout = ro && !strcmp(ro, "sum");
         if (ro && strcmp(ro, "sum") && strcmp(ro, "global")) why = "bad \"readout\"";
@@ -115,9 +117,9 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
         else if (k == FAB_PRED_GCN && !(p->y_std > 0)) why = "bad \"y_std\"";
       }
     } else if (k == FAB_PRED_MACS) {
-      json_t *a = json_object_get(j, "a"), *b = json_object_get(j, "b");
-      if (!json_is_number(a) || !json_is_number(b)) why = "missing \"a\" / \"b\"";
-      else p->a = json_number_value(a), p->b = json_number_value(b);
+      if (!fab_json_number(json_object_get(j, "a"), "a", -1e300, 1e300, &p->a, whyb, sizeof whyb) ||
+          !fab_json_number(json_object_get(j, "b"), "b", -1e300, 1e300, &p->b, whyb, sizeof whyb))
+        why = whyb;
     } else {
       json_t *keys = json_object_get(j, "keys");
       int n = json_is_array(keys) ? (int)json_array_size(keys) : -1;
@@ -133,7 +135,9 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
       }
       if (!why && !get_darray(json_object_get(j, "values"), p->tval, n)) why = "bad \"values\"";
       if (!why && !get_darray(json_object_get(j, "rate"), p->rate, FAB_PRED_NOPS)) why = "bad \"rate\"";
-      p->lut_bias = json_number_value(json_object_get(j, "bias"));
+      if (!why && !fab_json_member_number(j, NULL, "bias", -1e300, 1e300, 0, &p->lut_bias, whyb,
+                                          sizeof whyb))
+        why = whyb;
     }
   }
   json_decref(j);

@@ -81,11 +81,8 @@ static void dma(simst *s, const fab_fpga_insn *in) {
 static fab_status gather(simst *s, const fab_fpga_insn *in, size_t idx, char *err, size_t errlen) {
   const uint64_t *f = in->f;
   uint64_t d = f[FAB_F_GATH_D], tab = f[FAB_F_GATH_TABLE];
-  const fab_fpga_tensor *t = NULL;
-  for (int i = 0; i < s->p->ntensors; i++)
-    if (s->p->tensors[i].kind == FAB_FT_WEIGHT && s->p->tensors[i].addr == tab && s->p->tensors[i].rank == 2 &&
-        (uint64_t)s->p->tensors[i].dims[1] == d && s->p->tensors[i].dtype == FAB_FD_F32 && !t)
-      t = &s->p->tensors[i]; /* the same table the static check accepted */
+  /* the same table the static check accepted */
+  const fab_fpga_tensor *t = fab_fpga_program_gather_table(s->p, tab, d);
   int64_t V = t ? t->dims[0] : 0;
   for (uint64_t c = 0; c < f[FAB_F_GATH_COUNT]; c++) {
     int32_t id;

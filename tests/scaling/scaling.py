@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""scaling.py FABC WORKDIR CASE -- work grows at most n log n (docs/reliability.md).
+
+Times one fabc command on an input of size n and on one of size 10 n and
+fails if the second takes more than 15 times as long.  The measurement is
+a ratio, not an absolute time: n starts small and doubles until the base
+run's work takes at least 50 ms (so start-up noise does not count), and each
+size is timed best of three in CPU time (so a busy machine does not
+count either).
+The start-up time (the same command on n = 1) is subtracted first.  A
+quadratic stage gives ~100x; the n log n ones here give 10-12x.
+"""
+import os
+import subprocess
+import resource
+import sys
+
+RATIO_MAX = 15.0
+BASE_MIN_S = 0.05
+
+
+def repeat_fab(n):
+    """The issue's model: 2n linear layers, each with its own name."""
+    return ("model m(x: f32[4, 8]) -> (y: f32[4, 8]) {\n  y = x;\n"
+            "  repeat i in 0..%d { y = linear(y, 8) as l.{i}; y = linear(y, 8) as k.{i}; }\n}\n" % n)
+
+
+def fasm(n, fabc, work):
+    """The tiny program's text form with n extra weight tensors."""
+    base = os.path.join(work, "tiny.fbin")
+    if not os.path.exists(base):
+        root = os.path.join(os.path.dirname(__file__), "..", "..")
+        run([fabc, "build", "--target", "fpga", "--accel", "vcu128-be40",
+             os.path.join(root, "examples", "tiny.fab"), "-o", base])
+    text = subprocess.run([fabc, "objdump", base], check=True, capture_output=True,
+                          text=True).stdout.splitlines()
+    mem = int(next(l for l in text if l.startswith(".mem")).split()[1])
+    out = []
+    for line in text:
+        if line.startswith(".mem"):
+            line = ".mem %d" % (mem + 4 * n)
+        out.append(line)
+        if line.startswith(".model_cycles"):
+            out += [".tensor weight w.%d f32 @%d [4]" % (i, mem + 4 * i) for i in range(n)]
+    return "\n".join(out) + "\n"
+
+
+def run(cmd):
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        sys.exit("FAIL: %s exited %d: %s" % (" ".join(cmd), r.returncode, r.stderr[-500:]))
+
+
+def cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def best_of_3(cmd, runs=3):
+    """CPU time (user + system) of the command: unlike the wall clock it
+    does not grow when other jobs share the machine."""
+    best = None
+    for _ in range(runs):
+        t0 = cpu_seconds()
+        run(cmd)
+        t = cpu_seconds() - t0
+        best = t if best is None else min(best, t)
+    return best
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def prepare(case, fabc, work, n):
+    """Writes the input of size n; returns the command to time."""
+    fab = write(os.path.join(work, "r%d.fab" % n), repeat_fab(n))
+    if case == "fab":
+        return [fabc, "check", fab]
+    if case == "fir":
+        fir = os.path.join(work, "r%d.fir" % n)
+        run([fabc, "emit", "--ir", fab, "-o", fir])
+        return [fabc, "check", fir]
+    if case in ("fbin_as", "fbin_objdump"):
+        src = write(os.path.join(work, "t%d.fasm" % n), fasm(n, fabc, work))
+        out = os.path.join(work, "t%d.fbin" % n)
+        if case == "fbin_as":
+            return [fabc, "as", src, "-o", out]
+        run([fabc, "as", src, "-o", out])
+        return [fabc, "objdump", out]
+    if case == "passes":
+        return [fabc, "opt", "--target", "cpu", fab, "-o", os.path.join(work, "o%d.fir" % n)]
+    if case in ("fpga_build", "fpga_sim"):
+        out = os.path.join(work, "r%d.fbin" % n)
+        build = [fabc, "build", "--target", "fpga", "--accel", "vcu128-be40", fab, "-o", out]
+        if case == "fpga_build":
+            return build
+        run(build)
+        return [fabc, "sim", out]
+    sys.exit("unknown case " + case)
+
+
+def main():
+    fabc, work, case = sys.argv[1], sys.argv[2], sys.argv[3]
+    work = os.path.join(work, "scaling." + case)
+    os.makedirs(work, exist_ok=True)
+    start = best_of_3(prepare(case, fabc, work, 1))
+    # a .fab repeat runs at most 100000 times (FAB_FE_MAX_REPEAT), a .fbin
+    # holds at most 2^20 tensors
+    n, n_max = 100, 10000 if case in ("fab", "fir") else 100000
+    # one run per size while searching; aim at twice the minimum so that
+    # the best of three at the size found is still above it
+    while best_of_3(prepare(case, fabc, work, n), runs=1) - start < 2 * BASE_MIN_S and n < n_max:
+        n = min(2 * n, n_max)
+    t = best_of_3(prepare(case, fabc, work, n)) - start
+    t10 = best_of_3(prepare(case, fabc, work, 10 * n)) - start
+    ratio = t10 / max(t, 1e-3)
+    print("%s: start-up %.3f s; work at n=%d %.3f s, at 10n=%d %.3f s: ratio %.1f (limit %.0f)" %
+          (case, start, n, t, 10 * n, t10, ratio, RATIO_MAX))
+    if ratio > RATIO_MAX:
+        sys.exit("FAIL: 10x the input took %.1fx the time" % ratio)
+
+
+if __name__ == "__main__":
+    main()
