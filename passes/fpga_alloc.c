@@ -26,6 +26,7 @@
  * written by the code generator, so a pad that wide gets a fresh (zeroed)
  * region.  reuse=0 never frees (every intermediate stays readable after a
  * run: per-layer debugging). */
+#include "fab_util.h"
 #include "pass_internal.h"
 
 #include <stdio.h>
@@ -103,8 +104,11 @@ typedef struct blk {
   uint64_t a, n;
 } blk;
 
+struct names;
+
 typedef struct arena {
   fab_module *m;
+  struct names *nm; /* regions placed by name */
   blk *fl; /* free regions, sorted, coalesced */
   int nfl;
   uint64_t top;
@@ -150,22 +154,63 @@ static void release(arena *ar, uint64_t a, uint64_t words) {
   }
 }
 
+/* Regions placed under a name, for the ops after them: sources by (op
+ * code, name), dft tables by table name.  First placed wins. */
+typedef struct names {
+  fab_index x;
+  const fab_func *f;
+  const char **name;  /* [op]: the name op was entered under */
+  int64_t *word;      /* [op]: its region's first word */
+  char (*table)[32];  /* [op]: a dft's table name (fpga_dft.table) */
+} names;
+
+typedef struct name_key {
+  int code;
+  const char *name;
+} name_key;
+
+static bool names_init(names *nm, const fab_func *f) {
+  size_t n = (size_t)f->nops + 1;
+  *nm = (names){.f = f, .name = calloc(n, sizeof(char *)), .word = calloc(n, sizeof(int64_t)),
+                .table = calloc(n, sizeof(char[32]))};
+  return nm->name && nm->word && nm->table;
+}
+
+static void names_free(names *nm) {
+  fab_index_free(&nm->x);
+  free(nm->name);
+  free(nm->word);
+  free(nm->table);
+}
+
+static uint64_t name_hash(int code, const char *name) {
+  return fab_hash_str(name) ^ ((uint64_t)code * 0x9E3779B97F4A7C15ull);
+}
+
+static bool name_match(const void *table, int j, const void *key) {
+  const names *nm = table;
+  const name_key *k = key;
+  return (int)nm->f->ops[j].code == k->code && !strcmp(nm->name[j], k->name);
+}
+
 /* The region of a source or table already placed under the same name
- * (and op code, for sources), or -1. */
-static int64_t named(const fab_func *f, int upto, const fab_op *op, const char *name) {
-  for (int j = 0; j < upto; j++) {
-    const fab_op *o = &f->ops[j];
-    if (op->code == FAB_OP_DFT) {
-      if (o->code != FAB_OP_DFT || !fab_op_attr(o, "plan.table")) continue;
-      fpga_dft s;
-      fpga_dft_shape(f, o, &s);
-      const fab_attr *t = fab_op_attr(o, "plan.table");
-      if (!strcmp(s.table, name) && t->kind == FAB_ATTR_INTS && t->nints == 2) return t->ints[0] / 4;
-    } else if (o->code == op->code && fab_op_attr(o, "plan.offset") && !strcmp(fab_op_str(o, "name", ""), name)) {
-      return fab_op_int(o, "plan.offset", 0) / 4;
-    }
+ * (and op code), or -1. */
+static int64_t named(const names *nm, const fab_op *op, const char *name) {
+  name_key k = {(int)op->code, name};
+  int j = fab_index_find(&nm->x, name_hash(k.code, name), name_match, nm, &k);
+  return j >= 0 ? nm->word[j] : -1;
+}
+
+/* Enters op j's region under `name` (an op's name lives in the module's
+ * arena; a dft's table name is copied into nm). */
+static bool name_add(names *nm, int j, const char *name, int64_t word) {
+  if (nm->f->ops[j].code == FAB_OP_DFT) {
+    snprintf(nm->table[j], sizeof nm->table[j], "%s", name);
+    name = nm->table[j];
   }
-  return -1;
+  nm->name[j] = name;
+  nm->word[j] = word;
+  return fab_index_add(&nm->x, name_hash((int)nm->f->ops[j].code, name), j);
 }
 
 static void set_region(arena *ar, fab_op *op, uint64_t a, uint64_t words) {
@@ -182,8 +227,10 @@ static void place(arena *ar, fab_func *f, int i) {
   case FAB_OP_INPUT:
   case FAB_OP_WEIGHT: {
     const char *name = fab_op_str(op, "name", NULL);
-    int64_t a = name ? named(f, i, op, name) : -1;
-    set_region(ar, op, a >= 0 ? (uint64_t)a : alloc_fresh(ar, w), w);
+    int64_t a = name ? named(ar->nm, op, name) : -1;
+    uint64_t at = a >= 0 ? (uint64_t)a : alloc_fresh(ar, w);
+    set_region(ar, op, at, w);
+    if (name && a < 0 && !name_add(ar->nm, i, name, (int64_t)at)) fab_out_of_memory(__FILE__, __LINE__);
     return;
   }
   case FAB_OP_RESHAPE:
@@ -200,9 +247,10 @@ static void place(arena *ar, fab_func *f, int i) {
     uint64_t sc[2] = {0, 0};
     if (s.can_split)
       for (int k = 0; k < 2; k++) sc[k] = alloc_first_fit(ar, s.scratch_words[k]);
-    int64_t t = named(f, i, op, s.table);
+    int64_t t = named(ar->nm, op, s.table);
     int64_t tv[2] = {(int64_t)(t >= 0 ? (uint64_t)t : alloc_fresh(ar, s.table_words)) * 4,
                      (int64_t)round16(s.table_words) * 4};
+    if (t < 0 && !name_add(ar->nm, i, s.table, tv[0] / 4)) fab_out_of_memory(__FILE__, __LINE__);
     fab_op_set_ints(ar->m, op, "plan.table", tv, 2);
     if (s.can_split) {
       int64_t v[4] = {(int64_t)sc[0] * 4, (int64_t)round16(s.scratch_words[0]) * 4, (int64_t)sc[1] * 4,
@@ -215,6 +263,24 @@ static void place(arena *ar, fab_func *f, int i) {
   default:
     if (!(fab_opinfos[op->code].flags & FAB_OPF_NORESULT)) set_region(ar, op, alloc_first_fit(ar, w), w);
     return;
+  }
+}
+
+/* Places every op in order, releasing each value after its last use. */
+typedef struct place_job {
+  arena *ar;
+  fab_func *f;
+  const int *head, *next;
+} place_job;
+
+static void place_all(void *arg) {
+  place_job *j = arg;
+  fab_func *f = j->f;
+  for (int i = 0; i < f->nops; i++) {
+    for (int r = i > 0 ? j->head[i - 1] : -1; r >= 0; r = j->next[r])
+      if (fab_op_attr(&f->ops[r], "plan.offset"))
+        release(j->ar, (uint64_t)fab_op_int(&f->ops[r], "plan.offset", 0) / 4, words_of(&f->ops[r].type));
+    if (!fab_fpga_folded(&f->ops[i])) place(j->ar, f, i);
   }
 }
 
@@ -248,12 +314,12 @@ bool pass_fpga_alloc(fab_pass_ctx *cx, fab_func *f) {
       head[die[i]] = i;
     }
   }
-  for (int i = 0; i < n; i++) {
-    for (int r = i > 0 ? head[i - 1] : -1; r >= 0; r = next[r])
-      if (fab_op_attr(&f->ops[r], "plan.offset"))
-        release(&ar, (uint64_t)fab_op_int(&f->ops[r], "plan.offset", 0) / 4, words_of(&f->ops[r].type));
-    if (!fab_fpga_folded(&f->ops[i])) place(&ar, f, i);
-  }
+  names nm;
+  ar.nm = &nm;
+  place_job job = {&ar, f, head, next};
+  bool done = names_init(&nm, f) && fab_oom_protect(place_all, &job);
+  names_free(&nm);
+  if (!done) fab_out_of_memory(__FILE__, __LINE__); /* the pass manager's guard reports it */
   return true;
 }
 
@@ -266,20 +332,62 @@ typedef struct live {
 
 /* Adds [lo, lo + bytes) owned by op i, live through op `until`, after
  * checking it against every region still live at op i. */
-static bool claim(live *lv, int *nlv, int i, int until, int64_t lo, int64_t bytes, const fab_op *op, fab_diag *d,
-                  uint64_t *high) {
+/* Regions that stay to the end (weights, inputs, tables) kept apart from
+ * the transient ones: fpga-alloc places them at increasing addresses, so
+ * with the running maximum of their ends, whether a region overlaps one
+ * is a binary search (a plan that places them out of order falls back to a
+ * scan). */
+typedef struct perm {
+  live *r;
+  uint64_t *max_hi; /* max hi of r[0..k] */
+  int *max_at;      /* which one has it */
+  int n;
+  bool sorted;
+} perm;
+
+static int perm_overlap(const perm *p, uint64_t a, uint64_t b) {
+  if (!p->sorted) {
+    for (int k = 0; k < p->n; k++)
+      if (a < p->r[k].hi && p->r[k].lo < b) return p->r[k].op;
+    return -1;
+  }
+  int lo = 0, hi = p->n; /* lo = the number of regions starting before b */
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (p->r[mid].lo < b) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && p->max_hi[lo - 1] > a ? p->r[p->max_at[lo - 1]].op : -1;
+}
+
+static void perm_add(perm *p, live l) {
+  int k = p->n++;
+  p->r[k] = l;
+  if (k > 0 && l.lo < p->r[k - 1].lo) p->sorted = false;
+  bool keep = k > 0 && p->max_hi[k - 1] >= l.hi;
+  p->max_hi[k] = keep ? p->max_hi[k - 1] : l.hi;
+  p->max_at[k] = keep ? p->max_at[k - 1] : k;
+}
+
+static bool claim(live *lv, int *nlv, perm *pm, int i, int until, int64_t lo, int64_t bytes, const fab_op *op,
+                  fab_diag *d, uint64_t *high, int n) {
   if (lo < 0 || bytes < 0 || lo % 64) {
     fab_error(d, op->loc, "fpga: %%%d: bad plan (offset %lld, size %lld)", i, (long long)lo, (long long)bytes);
     return false;
   }
   uint64_t a = (uint64_t)lo, b = a + (uint64_t)bytes;
-  for (int k = 0; k < *nlv; k++)
-    if (lv[k].until >= i && a < lv[k].hi && lv[k].lo < b && bytes) {
-      fab_error(d, op->loc, "fpga: %%%d: its plan overlaps the region of %%%d, still live (rerun fpga-alloc)", i,
-                lv[k].op);
-      return false;
-    }
-  lv[(*nlv)++] = (live){a, b, i, until};
+  int other = bytes ? perm_overlap(pm, a, b) : -1;
+  for (int k = 0; other < 0 && bytes && k < *nlv; k++)
+    if (lv[k].until >= i && a < lv[k].hi && lv[k].lo < b) other = lv[k].op;
+  if (other >= 0) {
+    fab_error(d, op->loc, "fpga: %%%d: its plan overlaps the region of %%%d, still live (rerun fpga-alloc)", i,
+              other);
+    return false;
+  }
+  if (until >= n)
+    perm_add(pm, (live){a, b, i, until});
+  else
+    lv[(*nlv)++] = (live){a, b, i, until};
   if (b > *high) *high = b;
   return true;
 }
@@ -297,8 +405,11 @@ bool fab_fpga_plan_check(const fab_func *f, fab_diag *d) {
   int *root = calloc(nn, sizeof(int)), *die = calloc(nn, sizeof(int));
   live *lv = calloc(4 * nn + 8, sizeof *lv);
   int nlv = 0;
+  perm pm = {calloc(2 * nn + 4, sizeof(live)), calloc(2 * nn + 4, sizeof(uint64_t)), calloc(2 * nn + 4, sizeof(int)),
+             0, true};
   uint64_t high = 0; /* the end of every region so far */
-  bool ok = uses && user && eff && root && die && lv;
+  names nm;
+  bool ok = names_init(&nm, f) && uses && user && eff && root && die && lv && pm.r && pm.max_hi && pm.max_at;
   if (!ok) fab_error(d, (fab_loc){0}, "fpga: out of memory");
   if (ok) {
     fpga_use_info(f, uses, user);
@@ -324,23 +435,26 @@ bool fab_fpga_plan_check(const fab_func *f, fab_diag *d) {
     if (size < (int64_t)words_of(&op->type) * 4) ok = plan_error(d, op, i, "plan.size smaller than the value");
     if (ok && needs_fresh(f, op) && (uint64_t)off < high)
       ok = plan_error(d, op, i, "padding this wide needs a region no earlier value used");
-    int64_t same = is_source(op) ? named(f, i, op, fab_op_str(op, "name", "")) : -1;
+    const char *nmv = is_source(op) ? fab_op_str(op, "name", "") : NULL;
+    int64_t same = nmv ? named(&nm, op, nmv) : -1;
     if (ok && same >= 0 && same != off / 4) ok = plan_error(d, op, i, "not the region of the same name");
-    if (ok && same < 0) ok = claim(lv, &nlv, i, is_source(op) ? n : die[i], off, size, op, d, &high);
+    if (ok && same < 0) ok = claim(lv, &nlv, &pm, i, is_source(op) ? n : die[i], off, size, op, d, &high, n);
+    if (ok && nmv && same < 0 && !name_add(&nm, i, nmv, off / 4)) ok = plan_error(d, op, i, "out of memory");
     if (ok && op->code == FAB_OP_DFT) {
       fpga_dft s;
       fpga_dft_shape(f, op, &s);
       const fab_attr *sc = fab_op_attr(op, "plan.scratch"), *ta = fab_op_attr(op, "plan.table");
-      int64_t same = named(f, i, op, s.table);
+      int64_t same = named(&nm, op, s.table);
       if (!ta || ta->kind != FAB_ATTR_INTS || ta->nints != 2 || ta->ints[1] < (int64_t)s.table_words * 4)
         ok = plan_error(d, op, i, "no plan.table = [offset, size] large enough for its table");
-      else if (same < 0) ok = claim(lv, &nlv, i, n, ta->ints[0], ta->ints[1], op, d, &high);
+      else if (same < 0 && (ok = claim(lv, &nlv, &pm, i, n, ta->ints[0], ta->ints[1], op, d, &high, n)))
+        ok = name_add(&nm, i, s.table, ta->ints[0] / 4) || plan_error(d, op, i, "out of memory");
       else if (same != ta->ints[0] / 4) ok = plan_error(d, op, i, "plan.table differs from its name's region");
       if (ok && sc && (!s.can_split || sc->kind != FAB_ATTR_INTS || sc->nints != 4))
         ok = plan_error(d, op, i, "plan.scratch on a dft that is not split, or malformed");
       for (int k = 0; ok && sc && k < 2; k++) {
         if (sc->ints[2 * k + 1] < (int64_t)s.scratch_words[k] * 4) ok = plan_error(d, op, i, "plan.scratch too small");
-        else ok = claim(lv, &nlv, i, i, sc->ints[2 * k], sc->ints[2 * k + 1], op, d, &high);
+        else ok = claim(lv, &nlv, &pm, i, i, sc->ints[2 * k], sc->ints[2 * k + 1], op, d, &high, n);
       }
     }
     if (nlv >= 64) { /* drop the dead */
@@ -356,5 +470,9 @@ bool fab_fpga_plan_check(const fab_func *f, fab_diag *d) {
   free(root);
   free(die);
   free(lv);
+  free(pm.r);
+  free(pm.max_hi);
+  free(pm.max_at);
+  names_free(&nm);
   return ok;
 }
