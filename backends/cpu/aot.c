@@ -45,9 +45,10 @@ static bool emit_to(fab_out *o, LLVMModuleRef mod, const cg_target *t, fab_cpu_e
   return true;
 }
 
-/* Links obj into out; messages name `shown`. */
-static bool run_cc(const char *obj, const char *out, const char *shown, fab_diag *d) {
-  const char *cc = getenv("CC");
+/* Links obj into out with the driver `cc` (--codegen linker=, else "cc");
+ * messages name `shown`.  No environment variable chooses it: the same
+ * command builds the same library. */
+static bool run_cc(const char *cc, const char *obj, const char *out, const char *shown, fab_diag *d) {
   if (!cc || !*cc) cc = "cc";
   char *argv[] = {(char *)cc, "-shared", "-o", (char *)out, (char *)obj, "-lm", NULL};
   /* Its own process group, so that a signal handler can stop the driver
@@ -191,20 +192,20 @@ static bool io_error(const char *err, fab_diag *d) {
 
 /* A shared library: the object goes to a temporary that `cc -shared` links
  * into another (reserved) temporary, `out`. */
-static bool link_shared(fab_out *out, LLVMModuleRef mod, const cg_target *t, const char *out_path,
-                        fab_diag *d) {
+static bool link_shared(fab_out *out, LLVMModuleRef mod, const cg_target *t, const char *linker,
+                        const char *out_path, fab_diag *d) {
   char err[512];
   fab_out *obj = fab_out_open(out_path, err, sizeof err);
   if (!obj) return io_error(err, d);
   bool ok = emit_to(obj, mod, t, FAB_CPU_EMIT_OBJ, out_path, d);
   if (ok && fab_out_flush(obj, err, sizeof err) != FAB_OK) ok = io_error(err, d);
-  ok = ok && run_cc(fab_out_temp_path(obj), fab_out_temp_path(out), out_path, d);
+  ok = ok && run_cc(linker, fab_out_temp_path(obj), fab_out_temp_path(out), out_path, d);
   fab_out_abort(obj);
   return ok;
 }
 
 /* The module as `kind` at out_path, renamed into place when complete. */
-static bool write_output(LLVMModuleRef mod, const cg_target *t, fab_cpu_emit_kind kind,
+static bool write_output(LLVMModuleRef mod, const cg_target *t, const char *linker, fab_cpu_emit_kind kind,
                          const char *out_path, fab_diag *d) {
   if (kind != FAB_CPU_EMIT_LLVM_IR && kind != FAB_CPU_EMIT_ASM && kind != FAB_CPU_EMIT_OBJ &&
       kind != FAB_CPU_EMIT_SHARED) {
@@ -215,7 +216,7 @@ static bool write_output(LLVMModuleRef mod, const cg_target *t, fab_cpu_emit_kin
   bool shared = kind == FAB_CPU_EMIT_SHARED;
   fab_out *out = shared ? fab_out_reserve(out_path, err, sizeof err) : fab_out_open(out_path, err, sizeof err);
   if (!out) return io_error(err, d);
-  bool ok = shared ? link_shared(out, mod, t, out_path, d) : emit_to(out, mod, t, kind, out_path, d);
+  bool ok = shared ? link_shared(out, mod, t, linker, out_path, d) : emit_to(out, mod, t, kind, out_path, d);
   if (!ok) {
     fab_out_abort(out);
     return false;
@@ -245,7 +246,7 @@ bool fab_cpu_emit(const fab_module *lowered, const fab_cpu_options *o, fab_cpu_e
   fab_out *hdr = NULL;
   if (ok && (kind == FAB_CPU_EMIT_OBJ || kind == FAB_CPU_EMIT_SHARED))
     ok = (hdr = open_header(out_path, lowered, d)) != NULL;
-  if (ok) ok = write_output(mod, &t, kind, out_path, d);
+  if (ok) ok = write_output(mod, &t, o ? o->linker : NULL, kind, out_path, d);
   if (mod) LLVMDisposeModule(mod);
   LLVMContextDispose(ctx);
   cg_target_dispose(&t);

@@ -53,6 +53,8 @@ typedef struct fab_cpu_options {
                             tile (0: 4, or 2 for heads over 4 vectors) */
   const char *llvm_pipeline; /* llvm-pipeline=TEXT: LLVM pass pipeline instead
                                 of "default<O<opt_level>>" (NULL: that) */
+  char linker[256];          /* linker=PROGRAM: the C compiler driver that links
+                                a shared library ("": cc, found on PATH) */
 } fab_cpu_options;
 
 /* Host CPU, all features, O3, 1 thread, no codegen choices. */
@@ -60,7 +62,7 @@ void fab_cpu_options_default(fab_cpu_options *o);
 
 /* Sets the code-generation fields of o from a comma list such as
  * "scalar-dft,attention-rows=2": no-share, scalar-dft, no-real-dft,
- * scalar-attention, attention-rows=1|2|4, llvm-pipeline=TEXT (last: TEXT
+ * scalar-attention, attention-rows=1|2|4, linker=PROGRAM, llvm-pipeline=TEXT (last: TEXT
  * is the rest of the list, commas included; o->llvm_pipeline then points
  * into `text`, which must outlive o's use).  NULL or "" sets nothing.
  * False with a message in err (naming the valid options) on anything

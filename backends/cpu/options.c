@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char valid[] =
-    "no-share, scalar-dft, no-real-dft, scalar-attention, attention-rows=1|2|4, llvm-pipeline=TEXT";
+    "no-share, scalar-dft, no-real-dft, scalar-attention, attention-rows=1|2|4, linker=PROGRAM, llvm-pipeline=TEXT";
 
 static bool flag(fab_cpu_options *o, const char *name, size_t n) {
   static const struct {
@@ -28,7 +28,7 @@ static bool flag(fab_cpu_options *o, const char *name, size_t n) {
 }
 
 bool fab_cpu_codegen_options_parse(fab_cpu_options *o, const char *text, char *err, size_t errlen) {
-  static const char pipe[] = "llvm-pipeline=", rows[] = "attention-rows=";
+  static const char pipe[] = "llvm-pipeline=", rows[] = "attention-rows=", link[] = "linker=";
   for (const char *p = text ? text : ""; *p;) {
     if (!strncmp(p, pipe, sizeof pipe - 1)) {
       o->llvm_pipeline = p + sizeof pipe - 1;
@@ -48,6 +48,14 @@ bool fab_cpu_codegen_options_parse(fab_cpu_options *o, const char *text, char *e
         return false;
       }
       o->attention_rows = (int)v;
+    } else if (n >= sizeof link - 1 && !strncmp(p, link, sizeof link - 1)) {
+      size_t k = n - (sizeof link - 1);
+      if (k == 0 || k >= sizeof o->linker) {
+        snprintf(err, errlen, "codegen option linker= needs a program name (under %zu bytes)", sizeof o->linker);
+        return false;
+      }
+      memcpy(o->linker, p + sizeof link - 1, k);
+      o->linker[k] = 0;
     } else if (!flag(o, p, n)) {
       snprintf(err, errlen, "unknown codegen option '%.*s' (valid: %s)", (int)n, p, valid);
       return false;
