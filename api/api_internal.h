@@ -19,8 +19,9 @@ fabc_status api_status(fab_status s);
 char *api_capture(void (*print)(FILE *f, const void *arg), const void *arg);
 
 /* The front end (or the IR parser for .fir) on the options' source; NULL
- * after storing the diagnostics in *err. */
-fab_module *api_load_module(const fabc_options *o, char **err);
+ * after storing the diagnostics in *err.  The source is registered with d,
+ * so that later stages reporting into d show its lines and carets. */
+fab_module *api_load_module(const fabc_options *o, fab_diag *d, char **err);
 
 #pragma GCC visibility pop
 

@@ -120,7 +120,7 @@ fabc_status fabc_tensors_save(const char *path, const fabc_tensors *s, char **er
 
 /* ---- reading a model ---------------------------------------------------------- */
 
-fab_module *api_load_module(const fabc_options *o, char **err) {
+fab_module *api_load_module(const fabc_options *o, fab_diag *d, char **err) {
   if (!o || (!o->source_path && !o->source_text)) {
     api_fail(err, FABC_E_ARG, "give a source path or source text");
     return NULL;
@@ -140,7 +140,6 @@ fab_module *api_load_module(const fabc_options *o, char **err) {
                              .ndefines = o->ndefines,
                              .include_dirs = o->include_dirs,
                              .ninclude_dirs = o->ninclude_dirs};
-  fab_diag *d = fab_diag_new();
   fab_module *m = NULL;
   if (o->source_text)
     m = fab_frontend_compile_string(o->source_path ? o->source_path : "<string>", o->source_text,
@@ -149,7 +148,6 @@ fab_module *api_load_module(const fabc_options *o, char **err) {
     m = fab_load_model_file(o->source_path, &fo, d);
   if (!m) api_fail_diag(err, FABC_E_SOURCE, d, "cannot compile the model");
   free(defs);
-  fab_diag_free(d);
   return m;
 }
 
@@ -174,9 +172,12 @@ static fabc_status stats_text(const fabc_options *o, void (*print)(FILE *, const
                               char **err) {
   if (!json) return api_fail(err, FABC_E_ARG, "fabc_stats needs somewhere to put the text");
   *json = NULL;
-  fab_module *m = api_load_module(o, err);
-  if (!m) return FABC_E_SOURCE;
   fab_diag *d = fab_diag_new();
+  fab_module *m = api_load_module(o, d, err);
+  if (!m) {
+    fab_diag_free(d);
+    return FABC_E_SOURCE;
+  }
   fab_model_stats s;
   fabc_status st = FABC_OK;
   if (!fab_stats_compute(m, &s, d)) {

@@ -147,10 +147,10 @@ static fab_target_config target_config(const fabc_options *o) {
 
 /* The pipeline rewrites its module in place: the lowered copy is a second
  * reading of the same source (cheap next to the backend). */
-static fabc_status lower(fabc_model *m, const fabc_options *o, char **err) {
+static fabc_status lower(fabc_model *m, const fabc_options *o, fab_diag *d, char **err) {
   const char *pipeline = o->passes ? o->passes : m->target ? m->target->pipeline : "";
   if (!*pipeline) return FABC_OK;
-  if (!(m->lowered = api_load_module(o, err))) return FABC_E_SOURCE;
+  if (!(m->lowered = api_load_module(o, d, err))) return FABC_E_SOURCE;
   fab_pass_options po = {.print_before = o->print_before,
                          .print_after = o->print_after,
                          .stop_after = o->stop_after,
@@ -159,21 +159,17 @@ static fabc_status lower(fabc_model *m, const fabc_options *o, char **err) {
                          .print_out = o->print_stream,
                          .reproducer_dir = o->reproducer_dir};
   fab_target_config cfg = target_config(o);
-  fab_diag *d = fab_diag_new();
   bool ok;
   if (m->target) {
     ok = fab_target_lower(m->target, &cfg, m->lowered, pipeline, &po, d);
   } else {
     ok = fab_run_pipeline(m->lowered, pipeline, &po, d) && fab_verify(m->lowered, d);
   }
-  fabc_status st = ok ? FABC_OK : api_fail_diag(err, FABC_E_SOURCE, d, "the pass pipeline failed");
-  fab_diag_free(d);
-  return st;
+  return ok ? FABC_OK : api_fail_diag(err, FABC_E_SOURCE, d, "the pass pipeline failed");
 }
 
-static fabc_status compile_backend(fabc_model *m, const fabc_options *o, char **err) {
+static fabc_status compile_backend(fabc_model *m, const fabc_options *o, fab_diag *d, char **err) {
   fab_target_config cfg = target_config(o);
-  fab_diag *d = fab_diag_new();
   m->compiled = m->target->compile(backend_module(m), &cfg, d);
   fabc_status st = FABC_OK;
   if (!m->compiled) {
@@ -182,7 +178,6 @@ static fabc_status compile_backend(fabc_model *m, const fabc_options *o, char **
     /* A missing accelerator configuration is the caller's omission. */
     st = api_fail_diag(err, o->accel_path || !m->target->simulates ? FABC_E_SOURCE : FABC_E_ARG, d, fallback);
   }
-  fab_diag_free(d);
   return st;
 }
 
@@ -203,11 +198,16 @@ fabc_status fabc_compile(const fabc_options *o, fabc_model **out, char **err) {
     if (!m->target->check_config(&cfg, d)) st = api_fail_diag(err, FABC_E_ARG, d, "bad target options");
     fab_diag_free(d);
   }
-  if (st == FABC_OK && !(m->written = api_load_module(o, err))) st = FABC_E_SOURCE;
+  /* One diag for every stage: the front end registers the source with it,
+   * so that pass and backend errors show the source line and a caret. */
+  fab_diag *d = fab_diag_new();
+  if (st == FABC_OK && !(m->written = api_load_module(o, d, err))) st = FABC_E_SOURCE;
   if (st == FABC_OK && !collect_info(m)) st = api_fail(err, FABC_E_NOMEM, "out of memory");
-  if (st == FABC_OK) st = lower(m, o, err);
+  if (st == FABC_OK) st = lower(m, o, d, err);
   /* --stop-after leaves the IR half way: nothing to give the backend. */
-  if (st == FABC_OK && m->target && o->stage != FABC_STAGE_IR && !o->stop_after) st = compile_backend(m, o, err);
+  if (st == FABC_OK && m->target && o->stage != FABC_STAGE_IR && !o->stop_after)
+    st = compile_backend(m, o, d, err);
+  fab_diag_free(d);
   if (st != FABC_OK) {
     fabc_model_free(m);
     return st;
