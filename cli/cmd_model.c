@@ -61,7 +61,9 @@ static int print_memory(const cli_args *a) {
     printf("{\"model\": \"%s\", \"target\": \"%s\", \"planned_bytes\": %lld, \"unplanned_bytes\": %lld}\n",
            name, target, (long long)planned, (long long)unplanned);
   } else {
-    printf("model %s, target %s (activations, one inference; weights and inputs not included)\n", name, target);
+    /* What a plan covers is the target's: memplan (cpu) plans activations
+     * only, fpga-alloc the accelerator's whole memory (docs/passes.md). */
+    printf("model %s, target %s (one inference, the target's memory plan: docs/passes.md)\n", name, target);
     printf("  planned peak    %12lld bytes  (%.2f MiB)\n", (long long)planned, planned / 1048576.0);
     printf("  unplanned sum   %12lld bytes  (%.2f MiB, one buffer per value)\n", (long long)unplanned,
            unplanned / 1048576.0);
