@@ -2,6 +2,7 @@
 #include "target.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const fab_target fab_target_interp, fab_target_cpu, fab_target_fpga;
@@ -35,6 +36,12 @@ bool fab_target_builds(const fab_target *t, const char *kind) {
     p += len + (e ? 1 : 0);
   }
   return false;
+}
+
+void *fab_target_calloc(size_t size, fab_diag *d) {
+  void *p = calloc(1, size);
+  if (!p) fab_error(d, (fab_loc){0}, "out of memory");
+  return p;
 }
 
 bool fab_target_lower(const fab_target *t, const fab_target_config *cfg, fab_module *m, const char *pipeline,

@@ -84,6 +84,9 @@ void fab_target_names(char *buf, size_t len);
 /* Whether `kind` is one of t's build_kinds. */
 bool fab_target_builds(const fab_target *t, const char *kind);
 
+/* calloc for a target's compiled model; reports "out of memory" into d. */
+void *fab_target_calloc(size_t size, fab_diag *d);
+
 /* Runs `pipeline` (NULL: t's default) on m with t's cost model for cfg;
  * opts (may be NULL) supplies printing and verification settings (its
  * `target` field is ignored).  Then verifies m. */

@@ -76,11 +76,8 @@ static char *dup_or_null(const char *s, bool *ok) {
 
 /* The JIT, unless the model will only be built (cfg->build_only). */
 static fab_compiled *compile(const fab_module *lowered, const fab_target_config *cfg, fab_diag *d) {
-  fab_compiled *c = calloc(1, sizeof *c);
-  if (!c) {
-    fab_error(d, (fab_loc){0}, "out of memory");
-    return NULL;
-  }
+  fab_compiled *c = fab_target_calloc(sizeof *c, d);
+  if (!c) return NULL;
   pthread_mutex_init(&c->pool_lock, NULL);
   c->lowered = lowered;
   bool ok = true;

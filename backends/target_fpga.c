@@ -53,11 +53,8 @@ static bool cost_model(const fab_target_config *cfg, fab_target_info *out, fab_d
 }
 
 static fab_compiled *compile(const fab_module *lowered, const fab_target_config *cfg, fab_diag *d) {
-  fab_compiled *c = calloc(1, sizeof *c);
-  if (!c) {
-    fab_error(d, (fab_loc){0}, "out of memory");
-    return NULL;
-  }
+  fab_compiled *c = fab_target_calloc(sizeof *c, d);
+  if (!c) return NULL;
   if (!load_config(cfg, &c->accel, d) || !(c->program = fab_fpga_codegen(lowered, &c->accel, d))) {
     free(c);
     return NULL;

@@ -18,9 +18,8 @@ static bool cost_model(const fab_target_config *cfg, fab_target_info *out, fab_d
 
 static fab_compiled *compile(const fab_module *m, const fab_target_config *cfg, fab_diag *d) {
   (void)cfg;
-  fab_compiled *c = calloc(1, sizeof *c);
-  if (!c) fab_error(d, (fab_loc){0}, "out of memory");
-  else c->m = m;
+  fab_compiled *c = fab_target_calloc(sizeof *c, d);
+  if (c) c->m = m;
   return c;
 }
 
