@@ -118,6 +118,8 @@ enum {
 /* The targets, in table order (NULL past the end), and one line on each. */
 const char *fabc_target_name(int i);
 const char *fabc_target_summary(int i);
+/* Whether target i runs on a simulator (cycle reports: fabc_model_simulate). */
+int fabc_target_simulates(int i);
 
 /* Front end, the target's pass pipeline and its backend (CPU: JIT; FPGA:
  * the accelerator program), as far as o->stage says.  The model starts

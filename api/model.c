@@ -118,6 +118,11 @@ const char *fabc_target_name(int i) {
   return t ? t->name : NULL;
 }
 
+int fabc_target_simulates(int i) {
+  const fab_target *t = fab_target_get(i);
+  return t && t->simulates;
+}
+
 const char *fabc_target_summary(int i) {
   const fab_target *t = fab_target_get(i);
   return t ? t->summary : NULL;

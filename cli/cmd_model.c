@@ -230,6 +230,7 @@ static const opt_spec emit_opts[] = {
     {"ir", OPT_FLAG, NULL, "emit the butterfly IR as text"},
     {"emit", OPT_VALUE, "llvm|asm", "emit the CPU backend's LLVM IR or assembly instead"},
     {"target", OPT_VALUE, "NAME", "lower with the target's default pipeline first: cpu, fpga"},
+    {"accel", OPT_VALUE, "CONFIG", "fpga: the accelerator whose cost model the passes use (default: the engine every shipped board has)"},
     {"locs", OPT_FLAG, NULL, "annotate every op with its source location"},
     {"o", OPT_VALUE, "FILE", "write to FILE instead of standard output"},
 };

@@ -176,12 +176,16 @@ bool fab_cpu_target_info(const fab_cpu_options *o, fab_cpu_target *out, fab_diag
   snprintf(out->name, sizeof out->name, "%s", t.cpu);
   out->vector_lanes = t.lanes;
   out->vector_registers = t.lanes == 16 ? 32 : 16;
-  /* Zen 4 / recent Xeons: 32-48 KiB L1d, 1-2 MiB L2 per core.  sysconf
-   * knows the real values on glibc. */
+  /* The host: sysconf knows its caches (glibc).  A CPU named with --cpu
+   * gets 32 KiB L1d and 1 MiB L2 per core (Zen 4, recent Xeons have 32-48
+   * KiB and 1-2 MiB): never the build machine's, so that the same command
+   * builds the same code on any host. */
   long l1 = 0, l2 = 0;
 #ifdef _SC_LEVEL1_DCACHE_SIZE
-  l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
-  l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (is_host(o ? o->cpu : NULL)) {
+    l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  }
 #endif
   out->l1d_bytes = l1 > 0 ? l1 : 32768;
   out->fast_memory_bytes = l2 > 0 ? l2 : 1 << 20;

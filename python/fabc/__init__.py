@@ -8,7 +8,7 @@ releases the GIL during every call into the libraries, so models run in
 parallel from several threads.  docs/python.md documents the API.
 """
 from ._core import (Error, Model, RuntimeModel, TensorSpec, compile, load, load_tensors, save_tensors,
-                    stats)
+                    stats, targets)
 
 
 def from_torch(module, example_inputs, **kw):
@@ -30,4 +30,4 @@ def version():
 
 
 __all__ = ["Error", "Model", "RuntimeModel", "TensorSpec", "compile", "compile_torch", "from_torch", "load",
-           "load_tensors", "save_tensors", "stats", "version"]
+           "load_tensors", "save_tensors", "stats", "targets", "version"]

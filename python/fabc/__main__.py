@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from . import Error, compile, load_tensors, save_tensors, stats
+from . import Error, compile, load_tensors, save_tensors, stats, targets
 
 
 def _defines(items):
@@ -80,7 +80,7 @@ def main(argv=None):
         s.add_argument("--accel")
         s.add_argument("-o", dest="out")
         if name == "run":
-            s.add_argument("--backend", default="interp", choices=("interp", "cpu", "fpga"))
+            s.add_argument("--backend", default="interp", choices=tuple(targets()))
     a = p.parse_args(argv)
     try:
         if a.cmd == "stats":
@@ -96,9 +96,9 @@ def main(argv=None):
         elif a.cmd == "run":
             m = _model(a, a.backend)
             ins = _inputs(m, a.input, a.seed)
-            _print_outputs(m.simulate(**ins) if a.backend == "fpga" else m(**ins), a.out)
+            _print_outputs(m.simulate(**ins) if m.simulates else m(**ins), a.out)
         else:
-            m = _model(a, "fpga")
+            m = _model(a, next(t for t, simulated in targets().items() if simulated))
             outs, rep = m.simulate(report=True, **_inputs(m, a.input, a.seed))
             if a.out:
                 save_tensors(a.out, outs)

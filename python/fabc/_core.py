@@ -219,6 +219,7 @@ class Model(_ModelBase):
         self._h = handle
         self._source = keep_source
         self.target = self._lib.fabc_model_target(handle).decode()
+        self.simulates = targets().get(self.target, False)  # runs give a cycle report
         self.name = self._lib.fabc_model_name(handle).decode()
         for kind, attr in enumerate(_KINDS):
             setattr(self, attr, self._info(kind))
@@ -344,6 +345,17 @@ def compile(path=None, target="interp", defines=None, accel=None, include=None, 
     _call(lib.fabc_compile, ctypes.byref(o), ctypes.byref(h))
     del keep
     return Model(h.value, source)
+
+
+def targets():
+    """The targets from fabc's table: {name: simulates} ("interp", "cpu",
+    "fpga"; simulates: runs give a cycle report, Model.simulate)."""
+    lib = _lib.fabc()
+    out, i = {}, 0
+    while lib.fabc_target_name(i):
+        out[lib.fabc_target_name(i).decode()] = bool(lib.fabc_target_simulates(i))
+        i += 1
+    return out
 
 
 def stats(path=None, defines=None, include=None, source=None):

@@ -133,6 +133,8 @@ def fabc():
     _declare(lib, "fabc_model_bind_weights_json", i, vp, vp, c_charp, c_errp)
     _declare(lib, "fabc_model_ir", i, vp, i, i, c_errp, c_errp)
     _declare(lib, "fabc_stats", i, ctypes.POINTER(Options), c_errp, c_errp)
+    _declare(lib, "fabc_target_name", c_charp, i)
+    _declare(lib, "fabc_target_simulates", i, i)
     if lib.fabc_api_version() != 2:
         raise OSError("libfabc.so speaks API version %d; this package needs 2" % lib.fabc_api_version())
     _fabc = lib

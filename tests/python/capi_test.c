@@ -201,6 +201,7 @@ static void test_table_and_ir(void) {
   CHECK(fabc_api_version() == 2);
   CHECK(fabc_target_name(0) && strcmp(fabc_target_name(0), "interp") == 0);
   CHECK(fabc_target_name(1) && fabc_target_name(2) && !fabc_target_name(3) && fabc_target_summary(2));
+  CHECK(!fabc_target_simulates(0) && !fabc_target_simulates(1) && fabc_target_simulates(2) && !fabc_target_simulates(3));
   /* The IR stage: no backend, the pipeline's result and its memory plan. */
   fabc_options o = {.source_text = model_src, .source_path = "tiny.fab", .target = "cpu", .stage = FABC_STAGE_IR};
   fabc_model *m = NULL;

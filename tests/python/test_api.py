@@ -54,6 +54,8 @@ class AgreesWithCli(unittest.TestCase):
         m.load_weights(prefixed, rename={"model.": ""}, allow_unused=True)
         assert_same(self, m(**inputs), ref)
         self.assertIn("plan.offset", m.ir())  # what the backend received
+        self.assertEqual(fabc.targets(), {"interp": False, "cpu": False, "fpga": True})
+        self.assertFalse(m.simulates)
         self.assertNotIn("plan.offset", m.ir(lowered=False))
         with tempfile.TemporaryDirectory() as tmp:
             m.build(os.path.join(tmp, "m.ll"), kind="llvm")
