@@ -90,6 +90,22 @@ static bool compile_model(const bench_cfg *cfg, const char *name, const char *sr
   return ok;
 }
 
+fab_module *bench_lower_fab(const bench_cfg *cfg, const char *name, const char *src) {
+  fab_diag *d = fab_diag_new();
+  fab_module *m = front(cfg, src, name, d);
+  fab_target_config tcfg = {0};
+  if (m && !fab_target_lower(fab_target_find("cpu"), &tcfg, m, NULL, NULL, d)) {
+    fab_module_free(m);
+    m = NULL;
+  }
+  if (!m) {
+    fprintf(stderr, "bench: cannot compile %s\n", name);
+    fab_diag_print(d, stderr);
+  }
+  fab_diag_free(d);
+  return m;
+}
+
 /* ---- running ---------------------------------------------------------------- */
 
 typedef struct runner {
@@ -155,24 +171,49 @@ static void run_interp(void *arg) {
   fab_diag_free(d);
 }
 
-/* PyTorch eager: the median in ms, or -1 when python/torch are missing. */
-static double torch_ms(const bench_cfg *cfg, const char *args, int threads, int min_reps) {
+/* PyTorch eager forms (scripts/bench/torch_eager.py): dense nn.Linear,
+ * torch_butterfly's reshape-based butterfly as written, and the same with
+ * contiguous twiddles and two-output stages; all with torch.fft.fft2. */
+enum { NFORMS = 3 };
+static const char *const torch_forms[NFORMS] = {"dense", "butterfly", "butterfly-pairs"};
+
+/* Median ms of each form (-1: missing); `describe` gets the script's
+ * sentence on torch's version and BLAS when asked. */
+static void torch_ms(const bench_cfg *cfg, const char *args, int threads, int min_reps, double ms[NFORMS],
+                     char *describe, size_t dn) {
   const char *py = "/usr/bin/python3";
   char cmd[2048];
+  for (int i = 0; i < NFORMS; i++) ms[i] = -1;
   /* OMP_WAIT_POLICY=PASSIVE: with the default spin-waiting, 2 OpenMP
-   * threads on 2 vCPUs shared with other jobs ran 5-10x slower than 1. */
+   * threads on 2 vCPUs shared with other jobs ran 5-10x slower than 1.
+   * OPENBLAS_CORETYPE, when the bench set it, is inherited. */
   snprintf(cmd, sizeof cmd, "OMP_WAIT_POLICY=PASSIVE %s %s/scripts/bench/torch_eager.py %s --threads %d --min-reps %d "
-           "--min-time 1 2>/dev/null", py, cfg->srcdir, args, threads, min_reps);
+           "--min-time 1 --forms dense,butterfly,butterfly-pairs%s 2>/dev/null", py, cfg->srcdir, args, threads,
+           min_reps, describe ? " --describe" : "");
   FILE *p = popen(cmd, "r");
-  if (!p) return -1;
-  char line[1024] = "";
-  double ms = -1;
+  if (!p) return;
+  char line[2048] = "";
   while (fgets(line, sizeof line, p)) {
+    if (describe && !strncmp(line, "describe: ", 10)) {
+      size_t n = strcspn(line + 10, "\n");
+      if (n >= dn) n = dn - 1;
+      memcpy(describe, line + 10, n);
+      describe[n] = 0;
+      continue;
+    }
     const char *k = strstr(line, "\"ms_median\":");
-    if (k) ms = strtod(k + 12, NULL);
+    for (int i = 0; k && i < NFORMS; i++) {
+      char key[64];
+      snprintf(key, sizeof key, "\"form\": \"%s\"", torch_forms[i]);
+      if (strstr(line, key)) ms[i] = strtod(k + 12, NULL);
+    }
   }
   pclose(p);
-  return ms;
+}
+
+static void fmt_ms(char *buf, size_t n, double ms) {
+  if (ms > 0) snprintf(buf, n, "%.1f", ms);
+  else snprintf(buf, n, "n/a");
 }
 
 /* ---- model sources ------------------------------------------------------------ */
@@ -234,73 +275,119 @@ typedef struct whole {
   int torch_reps, interp_reps;
 } whole;
 
+typedef struct row_times {
+  bench_stats st;
+  double interp, torch[NFORMS];
+} row_times;
+
+/* One table row: fabc against its compute bound, the interpreter and the
+ * PyTorch forms. */
+static void model_row(FILE *out, const whole *w, int th, const row_times *rt, double bound, double t1) {
+  double best = -1;
+  char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", sp[32] = "-";
+  for (int i = 0; i < NFORMS; i++) {
+    fmt_ms(tp[i], sizeof tp[i], rt->torch[i]);
+    if (rt->torch[i] > 0 && (best < 0 || rt->torch[i] < best)) best = rt->torch[i];
+  }
+  double t = rt->st.median * 1e3;
+  if (best > 0) snprintf(vt, sizeof vt, "%.1fx", best / t);
+  if (rt->interp > 0) snprintf(ti, sizeof ti, "%.0f", rt->interp * 1e3);
+  if (th > 1) snprintf(sp, sizeof sp, "%.2fx", t1 / rt->st.median);
+  fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s |\n", w->label, th, t,
+          rt->st.min * 1e3, rt->st.max * 1e3, bound * 1e3, 100 * bound / rt->st.median, ti, tp[0], tp[1], tp[2], vt,
+          sp);
+  fflush(out);
+}
+
+/* Times one model at 1 and cfg->threads threads; false after a failure. */
+static bool whole_model(FILE *out, const bench_cfg *cfg, const whole *w, char *comp, size_t *clen, size_t csize,
+                        char *describe, size_t dn) {
+  char *src = example_src(cfg, w->file, w->dname, w->dval);
+  compiled c;
+  if (!src || !compile_model(cfg, w->file, src, NULL, 0, true, &c)) {
+    free(src);
+    return false;
+  }
+  free(src);
+  *clen += (size_t)snprintf(comp + *clen, csize - *clen, "| %s | %.3f | %.3f | %.3f | %.3f |\n", w->label, c.t_front,
+                            c.t_pass, c.t_llvm, c.t_front + c.t_pass + c.t_llvm);
+  double flops = bench_model_flops(c.hl), t1 = 0;
+  bench_results *res = cfg->res;
+  int slot = res->nmodels < BENCH_MAX_ROWS ? res->nmodels++ : BENCH_MAX_ROWS - 1;
+  res->model[slot].label = w->label;
+  for (int th = 1; th <= cfg->threads; th = th < cfg->threads ? cfg->threads : th + 1) {
+    runner r;
+    if (!runner_init(&r, &c, th)) {
+      compiled_free(&c);
+      return false;
+    }
+    fprintf(stderr, "bench: %s, %d thread(s): fabc\n", w->label, th);
+    row_times rt = {.interp = -1};
+    bench_time(run_fabc, &r, 5, 200, cfg->quick ? 0.2 : 1.0, &rt.st);
+    if (th == 1) {
+      fprintf(stderr, "bench: %s: interpreter\n", w->label);
+      interp_arg ia = {&c, &r};
+      bench_stats si;
+      bench_time(run_interp, &ia, cfg->quick ? 1 : w->interp_reps, w->interp_reps, 0, &si);
+      rt.interp = si.median;
+      t1 = rt.st.median;
+    }
+    runner_free(&r);
+    fprintf(stderr, "bench: %s, %d thread(s): PyTorch eager\n", w->label, th);
+    torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps, rt.torch, describe && !*describe ? describe : NULL,
+             dn);
+    double bound = flops / ((th == 1 ? cfg->peak1 : cfg->peak2) * 1e9), best = -1;
+    for (int i = 0; i < NFORMS; i++)
+      if (rt.torch[i] > 0 && (best < 0 || rt.torch[i] < best)) best = rt.torch[i];
+    if (th == 1) {
+      res->model[slot].t1 = rt.st.median;
+      res->model[slot].bound1 = bound;
+      res->model[slot].torch1 = best * 1e-3;
+    } else {
+      res->model[slot].t2 = rt.st.median;
+    }
+    model_row(out, w, th, &rt, bound, t1);
+  }
+  compiled_free(&c);
+  return true;
+}
+
 static bool whole_models(FILE *out, const bench_cfg *cfg) {
   static const whole models[] = {
       {"fabnet_text (LRA Text: 2 FBfly, d 256, seq 1024)", "fabnet_text.fab", NULL, 0,
-       "--kinds ff --seq 1024 --d 256 --h 512 --heads 4 --vocab 256", 3, 3},
+       "--layers 2 --seq 1024 --d 256 --h 512 --vocab 256 --pool mean", 3, 3},
       {"fabnet_base seq 128 (12 FBfly, d 768)", "fabnet_base.fab", "seq", 128,
-       "--kinds ffffffffffff --seq 128 --maxlen 512 --d 768 --h 3072 --heads 12 --vocab 30522", 2, 1},
+       "--layers 12 --seq 128 --maxlen 512 --d 768 --h 3072 --vocab 30522 --pool cls", 2, 1},
       {"fabnet_base seq 512 (12 FBfly, d 768)", "fabnet_base.fab", "seq", 512,
-       "--kinds ffffffffffff --seq 512 --maxlen 512 --d 768 --h 3072 --heads 12 --vocab 30522", 2, 1},
+       "--layers 12 --seq 512 --maxlen 512 --d 768 --h 3072 --vocab 30522 --pool cls", 1, 1},
   };
   int nm = cfg->quick ? 1 : 3;
-  fprintf(out, "### Whole models\n\n"
-               "Latency of one inference (batch 1), median of repeated runs (min..max); fabc: "
-               "JIT, raw entry; interpreter: `fab_interp_run` (one thread); PyTorch eager: "
-               "`scripts/bench/torch_eager.py` (the golden generator's reference modules, "
-               "float32, `torch.set_num_threads`).\n\n"
-               "| model | threads | fabc (ms) | spread (ms) | interpreter (ms) | PyTorch eager (ms) | "
-               "vs interpreter | vs PyTorch | fabc speedup 1 → %d threads |\n"
-               "|---|---|---|---|---|---|---|---|---|\n", cfg->threads);
+  char *table = NULL, describe[1024] = "";
+  size_t tlen = 0;
+  FILE *t = open_memstream(&table, &tlen);
+  if (!t) return false;
   char comp[4096] = "";
   size_t clen = 0;
-  for (int k = 0; k < nm; k++) {
-    const whole *w = &models[k];
-    char *src = example_src(cfg, w->file, w->dname, w->dval);
-    compiled c;
-    if (!src || !compile_model(cfg, w->file, src, NULL, 0, true, &c)) {
-      free(src);
-      return false;
-    }
-    free(src);
-    clen += (size_t)snprintf(comp + clen, sizeof comp - clen, "| %s | %.3f | %.3f | %.3f | %.3f |\n",
-                             w->label, c.t_front, c.t_pass, c.t_llvm, c.t_front + c.t_pass + c.t_llvm);
-    double t_interp = -1, t1 = 0;
-    for (int th = 1; th <= cfg->threads; th = th < cfg->threads ? cfg->threads : th + 1) {
-      runner r;
-      if (!runner_init(&r, &c, th)) {
-        compiled_free(&c);
-        return false;
-      }
-      fprintf(stderr, "bench: %s, %d threads\n", w->label, th);
-      bench_stats st;
-      bench_time(run_fabc, &r, 5, 200, cfg->quick ? 0.2 : 1.0, &st);
-      if (th == 1) {
-        t1 = st.median;
-        bench_stats si;
-        interp_arg ia = {&c, &r};
-        bench_time(run_interp, &ia, cfg->quick ? 1 : w->interp_reps, w->interp_reps, 0, &si);
-        t_interp = si.median;
-      }
-      double tp = torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps);
-      char tps[64] = "n/a", vt[64] = "n/a", ti[64] = "-", vi[64] = "-", sp[64] = "-";
-      if (tp > 0) {
-        snprintf(tps, sizeof tps, "%.1f", tp);
-        snprintf(vt, sizeof vt, "%.1fx", tp / (st.median * 1e3));
-      }
-      if (th == 1 && t_interp > 0) {
-        snprintf(ti, sizeof ti, "%.1f", t_interp * 1e3);
-        snprintf(vi, sizeof vi, "%.0fx", t_interp / st.median);
-      }
-      if (th > 1) snprintf(sp, sizeof sp, "%.2fx", t1 / st.median);
-      fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %s | %s | %s | %s | %s |\n", w->label, th,
-              st.median * 1e3, st.min * 1e3, st.max * 1e3, ti, tps, vi, vt, sp);
-      fflush(out);
-      runner_free(&r);
-    }
-    compiled_free(&c);
-  }
-  fprintf(out, "\n### Compile time (seconds: front end, passes, LLVM)\n\n"
+  bool ok = true;
+  for (int k = 0; ok && k < nm; k++) ok = whole_model(t, cfg, &models[k], comp, &clen, sizeof comp, describe, sizeof describe);
+  fclose(t);
+  fprintf(out, "### Whole models\n\n"
+               "Latency of one inference (batch 1) in ms, median of repeated runs (min..max).  fabc: JIT, raw "
+               "entry.  Compute bound: the model's flops (bench/flops.c: butterflies 4·n·log2 n per row, "
+               "Fourier mixing as a real FFT, 2.5·N·log2 N) at the FMA peak measured above for that thread "
+               "count; `bound / fabc` is the fraction of it fabc reaches.  Interpreter: `fab_interp_run`, one "
+               "thread.  PyTorch eager (`scripts/bench/torch_eager.py`, float32, `torch.inference_mode()`, "
+               "`torch.fft.fft2(x).real` mixing, same threads): *dense* `nn.Linear` FFN; *butterfly* "
+               "torch_butterfly's reshape-based algorithm (`butterfly_multiply_torch`) re-implemented; "
+               "*butterfly, pairs* the same stages with contiguous twiddles and two-output products.  "
+               "`vs PyTorch`: the fastest of the three forms over fabc.\n\n%s%s%s"
+               "| model | threads | fabc | spread | compute bound | bound / fabc | interpreter | PyTorch dense | "
+               "PyTorch butterfly | PyTorch butterfly, pairs | vs PyTorch | fabc 1 → %d threads |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
+          *describe ? "PyTorch: " : "", describe, *describe ? ".\n\n" : "", cfg->threads, table ? table : "");
+  free(table);
+  if (!ok) return false;
+  fprintf(out, "### Compile time (seconds: front end, passes, LLVM)\n\n"
                "| model | front end | passes | LLVM (IR, O3, codegen) | total |\n|---|---|---|---|---|\n%s\n",
           comp);
   return true;
@@ -424,8 +511,10 @@ static bool scaling(FILE *out, const bench_cfg *cfg) {
       return false;
     }
     free(src);
-    fprintf(out, "| %d | %.3f | %.3f | %.3f | %.3f |\n", depths[i], c.t_front, c.t_pass, c.t_llvm,
-            c.t_front + c.t_pass + c.t_llvm);
+    double total = c.t_front + c.t_pass + c.t_llvm;
+    fprintf(out, "| %d | %.3f | %.3f | %.3f | %.3f |\n", depths[i], c.t_front, c.t_pass, c.t_llvm, total);
+    if (depths[i] == 1) cfg->res->compile1 = total;
+    if (depths[i] == 24) cfg->res->compile24 = total;
     fflush(out);
     compiled_free(&c);
   }

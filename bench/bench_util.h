@@ -1,10 +1,15 @@
 /* bench_util.h — shared by fabc-bench's parts (fabc_bench.c: kernels;
- * bench_models.c: whole models, scaling, compile times, fusion depth). */
+ * bench_models.c: whole models, scaling, compile times, fusion depth;
+ * baselines.c: the machine, OpenBLAS, FFTW, bandwidth; flops.c: model
+ * arithmetic for the compute bound; targets.c: issue 15's targets). */
 #ifndef FAB_BENCH_UTIL_H
 #define FAB_BENCH_UTIL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+
+struct fab_module;
 
 double bench_now(void);
 
@@ -21,12 +26,77 @@ void bench_time(void (*fn)(void *), void *arg, int min_reps, int max_reps, doubl
 
 double bench_loadavg(void);
 
+/* ---- the machine and the baselines (baselines.c) ---- */
+
+typedef struct bench_machine_info {
+  char model[256];  /* lscpu's "Model name" */
+  char simd[256];   /* the SIMD flags that matter here, space-separated */
+  long ncpu;
+  int family, model_no;
+  int simd_level;   /* 1 SSE, 2 AVX, 3 AVX2 + FMA, 4 AVX-512 */
+  bool amd, hypervisor;
+} bench_machine_info;
+
+void bench_machine(bench_machine_info *mi);
+
+typedef struct bench_blas_info {
+  char config[256];   /* openblas_get_config() */
+  char detected[64];  /* the core OpenBLAS chose by itself */
+  char core[64];      /* the core it runs */
+  char how[512];      /* one sentence for the report */
+} bench_blas_info;
+
+/* Finds which kernel OpenBLAS runs; when its auto-detection picked a
+ * narrower ISA than the CPU has, sets OPENBLAS_CORETYPE and re-executes
+ * the bench (does not return then). */
+void bench_openblas_check(char **argv, bench_blas_info *bi);
+
+/* fn(a, b, threads) in a forked child; -1 on failure. */
+double bench_in_child(double (*fn)(int64_t, int64_t, int), int64_t a, int64_t b, int threads);
+double bench_sgemm_time(int64_t rows, int64_t n, int threads);
+double bench_fftw_time(int64_t s, int64_t d, int threads);
+/* Bytes/s of a one-thread read + write stream over `footprint` bytes. */
+double bench_bandwidth(int64_t footprint);
+
+/* Flops of a high-level module's cheapest algorithm (flops.c). */
+double bench_model_flops(const struct fab_module *m);
+
+/* ---- results kept for the targets table (targets.c) ---- */
+
+enum { BENCH_MAX_ROWS = 4 };
+
+typedef struct bench_results {
+  int nbfly, nfft, nmodels;
+  struct {
+    int64_t n;
+    double t, roofline;
+  } bfly[BENCH_MAX_ROWS]; /* one thread */
+  struct {
+    int64_t s, d;
+    double t, fftw;
+  } fft[BENCH_MAX_ROWS];  /* one thread */
+  struct {
+    const char *label;
+    double t1, t2, bound1, torch1; /* torch1: the fastest PyTorch eager form, 1 thread */
+  } model[BENCH_MAX_ROWS];
+  int threads;
+  double compile1, compile24; /* fabnet_base, 1 and 24 layers, seconds (-1: not run) */
+} bench_results;
+
+void bench_targets(FILE *out, const bench_results *r);
+
 typedef struct bench_cfg {
   const char *srcdir; /* the repository (examples/, scripts/bench/) */
   const char *svg;    /* where the scaling plot goes (NULL: not written) */
   int threads;        /* "all threads" */
   bool quick;         /* fewer sizes, fewer repetitions (smoke run) */
+  double peak1, peak2;     /* FMA peak, GFLOP/s, 1 and `threads` threads */
+  bench_results *res;
 } bench_cfg;
+
+/* A .fab model lowered by the cpu target's default pipeline (NULL after
+ * printing why). */
+struct fab_module *bench_lower_fab(const bench_cfg *cfg, const char *name, const char *src);
 
 /* Whole models, scaling, compile times and stage-fusion depth; markdown to
  * out, progress to stderr.  False after reporting a failure. */

@@ -126,51 +126,44 @@ __attribute__((target("avx2,fma"), noinline)) static float fma_loop256(long iter
 }
 
 static volatile float g_sink;
-static int g_lanes;
+
+typedef struct peak_arg {
+  long iters;
+  int lanes;
+} peak_arg;
 
 static void *peak_thread(void *arg) {
-  long iters = *(long *)arg;
-  g_sink = g_lanes == 16 ? fma_loop512(iters) : fma_loop256(iters);
+  peak_arg *p = arg;
+  g_sink = p->lanes == 16 ? fma_loop512(p->iters) : fma_loop256(p->iters);
   return NULL;
 }
 
-/* "AMD EPYC ..." from /proc/cpuinfo, and the online CPU count. */
-static void cpu_model(char *buf, size_t n, long *ncpu) {
-  snprintf(buf, n, "unknown");
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  char line[512];
-  while (f && fgets(line, sizeof line, f)) {
-    char *colon = strchr(line, ':');
-    if (!strncmp(line, "model name", 10) && colon) {
-      snprintf(buf, n, "%s", colon + 2);
-      buf[strcspn(buf, "\n")] = 0;
-      break;
-    }
-  }
-  if (f) fclose(f);
-  *ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-}
-
-static double peak_once(int threads);
-
-/* The best of three: the machine is shared, and the peak is a maximum. */
-static double peak_gflops(int threads) {
-  double best = 0;
-  for (int i = 0; i < 3; i++) {
-    double g = peak_once(threads);
-    if (g > best) best = g;
-  }
-  return best;
-}
-
-static double peak_once(int threads) {
-  long iters = 20000000;
+static double peak_once(int threads, int lanes) {
+  peak_arg a = {20000000, lanes};
   pthread_t th[8];
   double t0 = now();
-  for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, peak_thread, &iters);
+  for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, peak_thread, &a);
   for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
   double t = now() - t0;
-  return (double)threads * (double)iters * 12 * g_lanes * 2 / t * 1e-9;
+  return (double)threads * (double)a.iters * 12 * lanes * 2 / t * 1e-9;
+}
+
+/* The best of three tries at each vector width (256 and, where the CPU has
+ * it, 512 bits): the machine is shared, and the peak is a maximum.  *lanes
+ * gets the width that reached it. */
+static double peak_gflops(int threads, int *lanes) {
+  double best = 0;
+  for (int w = 8; w <= 16; w += 8) {
+    if (w == 16 && !__builtin_cpu_supports("avx512f")) break;
+    for (int i = 0; i < 3; i++) {
+      double g = peak_once(threads, w);
+      if (g > best) {
+        best = g;
+        *lanes = w;
+      }
+    }
+  }
+  return best;
 }
 
 /* ---- models -------------------------------------------------------------- */
@@ -214,32 +207,6 @@ static fab_module *bfly_module(int64_t rows, int64_t n) {
   fab_op_set_ints(m, &f->ops[b], "stages", st, 3 * L);
   f->ops[b].type = f->ops[x].type;
   add_output(m, f, b);
-  return m;
-}
-
-/* Re(FFT over d, then over s) of x[s, d], lowered by hand. */
-static fab_module *fourier_module(int64_t s, int64_t d) {
-  fab_module *m = fab_module_new("bench_fourier");
-  fab_func *f = fab_module_add_func(m, "main");
-  int64_t xd[2] = {s, d};
-  int v = add_input(m, f, "x", FAB_F32, 2, xd, 0);
-  fab_type ct = fab_type_make(FAB_C64, 2, xd), rt = fab_type_make(FAB_F32, 2, xd);
-  v = fab_func_append(m, f, FAB_OP_COMPLEX, &v, 1, (fab_loc){0});
-  f->ops[v].type = ct;
-  for (int axis = 1; axis >= 0; axis--) {
-    int64_t len = xd[axis], st[32];
-    int ns = 0;
-    for (int64_t k = 2; k <= len; k *= 2, ns++) st[ns] = ns + 1;
-    v = fab_func_append(m, f, FAB_OP_BITREV, &v, 1, (fab_loc){0});
-    fab_op_set_int(m, &f->ops[v], "axis", axis);
-    f->ops[v].type = ct;
-    v = fab_func_append(m, f, FAB_OP_FFT_STAGES, &v, 1, (fab_loc){0});
-    fab_op_set_int(m, &f->ops[v], "axis", axis);
-    fab_op_set_ints(m, &f->ops[v], "stages", st, ns);
-    if (axis == 0) fab_op_set_int(m, &f->ops[v], "real_out", 1);
-    f->ops[v].type = axis == 0 ? rt : ct;
-  }
-  add_output(m, f, v);
   return m;
 }
 
@@ -308,85 +275,6 @@ static void runner_free(runner *r) {
   free(r->out);
 }
 
-/* The baselines run in a child process (fork, result through a pipe):
- * after OpenBLAS had run with 2 threads in this process, every later
- * 2-thread fabc measurement here was slow (Fourier mix at 2 threads 0.53
- * ms instead of 0.22; the same with OpenBLAS's threads stopped by
- * blas_thread_shutdown_, fast with OPENBLAS_NUM_THREADS=1; the mechanism
- * is not understood).  A child leaves nothing behind. */
-static double in_child(double (*fn)(int64_t, int64_t, int), int64_t a, int64_t b, int threads) {
-  int fd[2];
-  if (pipe(fd) != 0) return fn(a, b, threads);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fd[0]);
-    close(fd[1]);
-    return fn(a, b, threads);
-  }
-  if (pid == 0) {
-    close(fd[0]);
-    double t = fn(a, b, threads);
-    ssize_t w = write(fd[1], &t, sizeof t);
-    _exit(w == (ssize_t)sizeof t ? 0 : 1);
-  }
-  close(fd[1]);
-  double t = -1;
-  ssize_t r = read(fd[0], &t, sizeof t);
-  close(fd[0]);
-  int status;
-  waitpid(pid, &status, 0);
-  return r == (ssize_t)sizeof t ? t : -1;
-}
-
-static double sgemm_time(int64_t rows, int64_t n, int threads) {
-  openblas_set_num_threads(threads);
-  float *a = aligned_alloc(64, (size_t)(rows * n) * 4), *b = aligned_alloc(64, (size_t)(n * n) * 4),
-        *c = aligned_alloc(64, (size_t)(rows * n) * 4);
-  for (int64_t i = 0; i < rows * n; i++) a[i] = (float)(i % 17) * 0.01f;
-  for (int64_t i = 0; i < n * n; i++) b[i] = (float)(i % 13) * 0.01f;
-  double best = 1e30;
-  for (int rep = 0; rep < 3; rep++) {
-    double t0 = now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)n, (int)n, 1.0f, a,
-                (int)n, b, (int)n, 0.0f, c, (int)n);
-    double t = now() - t0;
-    if (t < best) best = t;
-  }
-  free(a);
-  free(b);
-  free(c);
-  return best;
-}
-
-static double fftw_time(int64_t s, int64_t d) {
-  float *in = fftwf_alloc_real((size_t)(s * d));
-  fftwf_complex *out = fftwf_alloc_complex((size_t)(s * (d / 2 + 1)));
-  fftwf_plan p = fftwf_plan_dft_r2c_2d((int)s, (int)d, in, out, FFTW_MEASURE);
-  for (int64_t i = 0; i < s * d; i++) in[i] = (float)(i % 31) * 0.03f;
-  fftwf_execute(p);
-  double best = 1e30;
-  for (int rep = 0; rep < 5; rep++) {
-    int iters = 0;
-    double t0 = now(), t;
-    do {
-      fftwf_execute(p);
-      iters++;
-      t = now() - t0;
-    } while (t < 0.1);
-    if (t / iters < best) best = t / iters;
-  }
-  fftwf_destroy_plan(p);
-  fftwf_free(in);
-  fftwf_free(out);
-  return best;
-}
-
-static double fftw_time_child(int64_t s, int64_t d, int threads) {
-  (void)threads;
-  return fftw_time(s, d);
-}
-
 /* Writes `text` into path between the fabc-bench markers, keeping the
  * hand-written text around them; a file without markers is replaced. */
 static void write_doc(const char *path, const char *text) {
@@ -420,6 +308,109 @@ static void write_doc(const char *path, const char *text) {
   free(old);
 }
 
+/* ---- kernels ------------------------------------------------------------- */
+
+/* Butterfly linear, N = 256, 1024, 4096 on 1024 rows: fabc against the
+ * roofline (1 thread: max of flops at the FMA peak and bytes at the
+ * measured bandwidth of that footprint) and against sgemm of a dense N x N. */
+static bool kernels_bfly(FILE *out, const bench_cfg *cfg) {
+  fprintf(out, "| N | rows | threads | time (ms) | GFLOP/s | %% of FMA peak | roofline bound (ms) | "
+               "bound: compute / memory (ms) | %% of roofline | OpenBLAS sgemm (ms) | sgemm GFLOP/s | vs sgemm |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  const int64_t rows = 1024, ns[3] = {256, 1024, 4096};
+  bench_results *res = cfg->res;
+  for (int k = 0; k < 3; k++) {
+    int64_t n = ns[k];
+    int L = 0;
+    while (((int64_t)1 << L) < n) L++;
+    double flops = 4.0 * (double)n * L * (double)rows;
+    double bytes = 2.0 * (double)(rows * n) * 4 + 8.0 * L * (double)n; /* x, y and the twiddles */
+    double t_mem = bytes / bench_bandwidth((int64_t)bytes), t_cmp = flops / (cfg->peak1 * 1e9);
+    double bound = t_mem > t_cmp ? t_mem : t_cmp;
+    fab_module *m = bfly_module(rows, n);
+    for (int th = 1; th <= cfg->threads; th = th < cfg->threads ? cfg->threads : th + 1) {
+      fprintf(stderr, "bench: butterfly linear N %lld, %d thread(s)\n", (long long)n, th);
+      runner r;
+      if (!runner_init(&r, m, th, rows * n, rows * n)) return false;
+      double t = runner_time(&r);
+      runner_free(&r);
+      double g = flops / t * 1e-9, ts = bench_in_child(bench_sgemm_time, rows, n, th);
+      double sg = 2.0 * (double)rows * (double)n * (double)n / ts * 1e-9;
+      if (th == 1) {
+        fprintf(out, "| %lld | %lld | 1 | %.3f | %.1f | %.0f%% | %.3f | %.3f / %.3f | %.0f%% | %.3f | %.1f | %.1fx |\n",
+                (long long)n, (long long)rows, t * 1e3, g, 100 * g / cfg->peak1, bound * 1e3, t_cmp * 1e3,
+                t_mem * 1e3, 100 * bound / t, ts * 1e3, sg, ts / t);
+        if (res->nbfly < BENCH_MAX_ROWS) {
+          res->bfly[res->nbfly].n = n;
+          res->bfly[res->nbfly].t = t;
+          res->bfly[res->nbfly++].roofline = bound;
+        }
+      } else {
+        fprintf(out, "| %lld | %lld | %d | %.3f | %.1f | %.0f%% | - | - | - | %.3f | %.1f | %.1fx |\n", (long long)n,
+                (long long)rows, th, t * 1e3, g, 100 * g / cfg->peak2, ts * 1e3, sg, ts / t);
+      }
+    }
+    fab_module_free(m);
+  }
+  fprintf(out, "\nGFLOP/s count 4·N·log2 N flops per row (two multiply-adds per output and stage).  "
+               "Memory side of the roofline: x and y (4 bytes a value) and the twiddles, at the bandwidth "
+               "a one-thread read + write stream reaches over a footprint of that size (measured just before).  "
+               "sgemm: OpenBLAS `cblas_sgemm` of the same rows with a dense N × N matrix, same threads, "
+               "in a child process.\n\n");
+  return true;
+}
+
+/* Re(FFT2) of a real [s x d], compiled from `fourier(x)` by the cpu
+ * pipeline, against FFTW r2c (FFTW_MEASURE, one thread). */
+static bool kernels_fourier(FILE *out, const bench_cfg *cfg) {
+  static const int64_t shapes[][2] = {{128, 768}, {1024, 256}, {512, 768}};
+  fprintf(out, "| Re(FFT2) shape | threads | fabc (ms) | FFTW r2c, 1 thread (ms) | fabc time / FFTW time |\n"
+               "|---|---|---|---|---|\n");
+  bench_results *res = cfg->res;
+  for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+    int64_t s = shapes[k][0], d = shapes[k][1];
+    char src[256];
+    snprintf(src, sizeof src, "model mix(x: f32[%lld, %lld]) -> (y: f32[%lld, %lld]) {\n  y = fourier(x);\n}\n",
+             (long long)s, (long long)d, (long long)s, (long long)d);
+    fab_module *m = bench_lower_fab(cfg, "fourier", src);
+    if (!m) return false;
+    double tf = bench_in_child(bench_fftw_time, s, d, 1);
+    for (int th = 1; th <= cfg->threads; th = th < cfg->threads ? cfg->threads : th + 1) {
+      fprintf(stderr, "bench: Re(FFT2) %lld x %lld, %d thread(s)\n", (long long)s, (long long)d, th);
+      runner r;
+      if (!runner_init(&r, m, th, s * d, s * d)) return false;
+      double t = runner_time(&r);
+      runner_free(&r);
+      fprintf(out, "| %lld × %lld | %d | %.3f | %.3f | %.2f |\n", (long long)s, (long long)d, th, t * 1e3,
+              tf * 1e3, t / tf);
+      if (th == 1 && res->nfft < BENCH_MAX_ROWS) {
+        res->fft[res->nfft].s = s;
+        res->fft[res->nfft].d = d;
+        res->fft[res->nfft].t = t;
+        res->fft[res->nfft++].fftw = tf;
+      }
+    }
+    fab_module_free(m);
+  }
+  fprintf(out, "\nfabc: `y = fourier(x)` compiled by the default cpu pipeline (what a model's mixing runs).  "
+               "FFTW: `fftwf_plan_dft_r2c_2d` (its half spectrum holds every real part), FFTW_MEASURE, one "
+               "thread, in a child process.\n\n");
+  return true;
+}
+
+static void header(FILE *out, const bench_machine_info *mi, const fab_cpu_target *ti, const bench_blas_info *bi,
+                   double load0) {
+  fprintf(out, "## fabc-bench results\n\n"
+               "Machine: **%s** (lscpu model name; family %d, model %d), %ld CPUs online%s.  SIMD: %s.  "
+               "LLVM cpu `%s`, %d f32 lanes per vector, L1d %lld KiB, L2 %lld KiB.\n\n",
+          mi->model, mi->family, mi->model_no, mi->ncpu, mi->hypervisor ? ", a virtual machine (hypervisor flag)" : "",
+          mi->simd, ti->name, ti->vector_lanes, (long long)ti->l1d_bytes / 1024,
+          (long long)ti->fast_memory_bytes / 1024);
+  fprintf(out, "Load average (1 min) at start: %.2f (other processes share these cores: numbers scale down "
+               "with it).\n\n", load0);
+  fprintf(out, "OpenBLAS: %s; %s.\n\n", bi->config, bi->how);
+}
+
 int main(int argc, char **argv) {
   bool quick = false, models = true;
   const char *doc = NULL;
@@ -431,6 +422,9 @@ int main(int argc, char **argv) {
       return 2;
     } else doc = argv[i];
   }
+  bench_blas_info bi;
+  bench_openblas_check(argv, &bi); /* may re-execute the bench */
+  fprintf(stderr, "bench: %s\n", bi.how);
   fab_cpu_target ti;
   fab_diag *d = fab_diag_new();
   if (!fab_cpu_target_info(NULL, &ti, d)) {
@@ -438,76 +432,45 @@ int main(int argc, char **argv) {
     return 1;
   }
   fab_diag_free(d);
-  g_lanes = ti.vector_lanes >= 16 && __builtin_cpu_supports("avx512f") ? 16 : 8;
+  bench_machine_info mi;
+  bench_machine(&mi);
   char *buf = NULL;
   size_t len = 0;
   FILE *out = open_memstream(&buf, &len);
   if (!out) return 1;
-#define OUT(...) fprintf(out, __VA_ARGS__)
   double load0 = bench_loadavg(), t_start = now();
-  double peak1 = peak_gflops(1), peak2 = peak_gflops(2);
-  char model[256];
-  long ncpu;
-  cpu_model(model, sizeof model, &ncpu);
-  int threads = ncpu > 1 ? (int)(ncpu > 8 ? 8 : ncpu) : 1;
-  OUT("## fabc-bench results\n\nMachine: %s (lscpu model name), %ld CPUs online, LLVM cpu `%s`, "
-      "%d f32 lanes per vector (AVX-512: %s), L1d %lld KiB, L2 %lld KiB.\n\n",
-      model, ncpu, ti.name, ti.vector_lanes, __builtin_cpu_supports("avx512f") ? "yes" : "no",
-      (long long)ti.l1d_bytes / 1024, (long long)ti.fast_memory_bytes / 1024);
-  OUT("Load average (1 min) at start: %.2f (other processes share these cores: numbers scale "
-      "down with it).\n\n", load0);
-  OUT("### Kernels\n\nfp32 FMA peak (%d-bit vectors, 12 chains, best of 3): 1 thread %.1f GFLOP/s, "
-      "%d threads %.1f GFLOP/s\n\n", g_lanes * 32, peak1, 2, peak2);
-  OUT("| kernel | N | rows | threads | time (ms) | GFLOP/s | %% of peak | sgemm (ms) | speedup vs sgemm |\n");
-  OUT("|---|---|---|---|---|---|---|---|---|\n");
-  const int64_t rows = 1024, ns[3] = {256, 1024, 4096};
-  for (int k = 0; k < 3; k++) {
-    int64_t n = ns[k];
-    int L = 0;
-    while (((int64_t)1 << L) < n) L++;
-    fab_module *m = bfly_module(rows, n);
-    for (int th = 1; th <= 2; th++) {
-      runner r;
-      if (!runner_init(&r, m, th, rows * n, rows * n)) return 1;
-      double t = runner_time(&r);
-      runner_free(&r);
-      double flops = 4.0 * (double)n * L * (double)rows;
-      double g = flops / t * 1e-9, ts = in_child(sgemm_time, rows, n, th);
-      OUT("| butterfly linear | %lld | %lld | %d | %.3f | %.1f | %.0f%% | %.3f | %.1fx |\n",
-          (long long)n, (long long)rows, th, t * 1e3, g, 100 * g / (th == 1 ? peak1 : peak2),
-          ts * 1e3, ts / t);
-    }
-    fab_module_free(m);
-  }
-  fab_module *m = fourier_module(1024, 256);
-  for (int th = 1; th <= 2; th++) {
-    runner r;
-    if (!runner_init(&r, m, th, 1024 * 256, 1024 * 256)) return 1;
-    double t = runner_time(&r);
-    runner_free(&r);
-    double tf = in_child(fftw_time_child, 1024, 256, 1);
-    OUT("| fourier mix Re(FFT2) | 1024x256 | - | %d | %.3f | - | - | FFTW r2c 1 thread: %.3f | %.2fx |\n",
-        th, t * 1e3, tf * 1e3, tf / t);
-  }
-  fab_module_free(m);
-  OUT("\n");
+  bench_results res = {.compile1 = -1, .compile24 = -1};
+  bench_cfg cfg = {.srcdir = FAB_SOURCE_DIR, .quick = quick, .res = &res};
+  cfg.threads = res.threads = mi.ncpu > 1 ? (int)(mi.ncpu > 8 ? 8 : mi.ncpu) : 1;
+  fprintf(stderr, "bench: FMA peak\n");
+  int lanes1 = 8, lanes2 = 8;
+  cfg.peak1 = peak_gflops(1, &lanes1);
+  cfg.peak2 = peak_gflops(cfg.threads, &lanes2);
+  header(out, &mi, &ti, &bi, load0);
+  fprintf(out, "### Kernels\n\nfp32 FMA peak (12 independent FMA chains in registers, 256- and 512-bit vectors, "
+               "best of 3 each): 1 thread %.1f GFLOP/s (%d-bit), %d threads %.1f GFLOP/s.\n\n"
+               "#### Butterfly linear (one `bfly.stages` op, all log2 N stages)\n\n",
+          cfg.peak1, lanes1 * 32, cfg.threads, cfg.peak2);
+  bool ok = kernels_bfly(out, &cfg);
+  if (ok) fprintf(out, "#### Fourier mixing\n\n");
+  ok = ok && kernels_fourier(out, &cfg);
   fflush(out);
   fputs(buf, stdout);
   size_t shown = len;
-  bool ok = true;
-  if (models) {
+  if (ok && models) {
     char svg[1024] = "";
     if (doc) {
       const char *slash = strrchr(doc, '/');
       snprintf(svg, sizeof svg, "%.*sperf-scaling.svg", slash ? (int)(slash - doc + 1) : 0, doc);
     }
-    bench_cfg cfg = {.srcdir = FAB_SOURCE_DIR, .svg = doc ? svg : NULL, .threads = threads, .quick = quick};
+    cfg.svg = doc ? svg : NULL;
     ok = bench_models(out, &cfg);
   }
-  OUT("Load average (1 min) at end: %.2f; the whole run took %.0f s.\n", bench_loadavg(), now() - t_start);
+  if (ok) bench_targets(out, &res);
+  fprintf(out, "Load average (1 min) at end: %.2f; the whole run took %.0f s.\n", bench_loadavg(), now() - t_start);
   fclose(out);
   fputs(buf + shown, stdout);
-  if (doc) write_doc(doc, buf);
+  if (doc && ok) write_doc(doc, buf);
   free(buf);
   return ok ? 0 : 1;
 }
