@@ -282,7 +282,7 @@ typedef struct row_times {
 
 /* One table row: fabc against its compute bound, the interpreter and the
  * PyTorch forms. */
-static void model_row(FILE *out, const whole *w, int th, const row_times *rt, double bound, double t1) {
+static void model_row(FILE *out, const whole *w, int th, const row_times *rt, double flops, double bound, double t1) {
   double best = -1;
   char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", sp[32] = "-";
   for (int i = 0; i < NFORMS; i++) {
@@ -293,9 +293,9 @@ static void model_row(FILE *out, const whole *w, int th, const row_times *rt, do
   if (best > 0) snprintf(vt, sizeof vt, "%.1fx", best / t);
   if (rt->interp > 0) snprintf(ti, sizeof ti, "%.0f", rt->interp * 1e3);
   if (th > 1) snprintf(sp, sizeof sp, "%.2fx", t1 / rt->st.median);
-  fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s |\n", w->label, th, t,
-          rt->st.min * 1e3, rt->st.max * 1e3, bound * 1e3, 100 * bound / rt->st.median, ti, tp[0], tp[1], tp[2], vt,
-          sp);
+  fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.3f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s |\n", w->label, th,
+          t, rt->st.min * 1e3, rt->st.max * 1e3, flops * 1e-9, bound * 1e3, 100 * bound / rt->st.median, ti, tp[0],
+          tp[1], tp[2], vt, sp);
   fflush(out);
 }
 
@@ -346,7 +346,7 @@ static bool whole_model(FILE *out, const bench_cfg *cfg, const whole *w, char *c
     } else {
       res->model[slot].t2 = rt.st.median;
     }
-    model_row(out, w, th, &rt, bound, t1);
+    model_row(out, w, th, &rt, flops, bound, t1);
   }
   compiled_free(&c);
   return true;
@@ -381,9 +381,9 @@ static bool whole_models(FILE *out, const bench_cfg *cfg) {
                "torch_butterfly's reshape-based algorithm (`butterfly_multiply_torch`) re-implemented; "
                "*butterfly, pairs* the same stages with contiguous twiddles and two-output products.  "
                "`vs PyTorch`: the fastest of the three forms over fabc.\n\n%s%s%s"
-               "| model | threads | fabc | spread | compute bound | bound / fabc | interpreter | PyTorch dense | "
+               "| model | threads | fabc | spread | GFLOP | compute bound | bound / fabc | interpreter | PyTorch dense | "
                "PyTorch butterfly | PyTorch butterfly, pairs | vs PyTorch | fabc 1 → %d threads |\n"
-               "|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
           *describe ? "PyTorch: " : "", describe, *describe ? ".\n\n" : "", cfg->threads, table ? table : "");
   free(table);
   if (!ok) return false;
