@@ -180,10 +180,10 @@ static const char *const torch_forms[NFORMS] = {"dense", "butterfly", "butterfly
 /* Median ms of each form (-1: missing); `describe` gets the script's
  * sentence on torch's version and BLAS when asked. */
 static void torch_ms(const bench_cfg *cfg, const char *args, int threads, int min_reps, double ms[NFORMS],
-                     char *describe, size_t dn) {
+                     double cpu_ms[NFORMS], char *describe, size_t dn) {
   const char *py = "/usr/bin/python3";
   char cmd[2048];
-  for (int i = 0; i < NFORMS; i++) ms[i] = -1;
+  for (int i = 0; i < NFORMS; i++) ms[i] = cpu_ms[i] = -1;
   /* OMP_WAIT_POLICY=PASSIVE: with the default spin-waiting, 2 OpenMP
    * threads on 2 vCPUs shared with other jobs ran 5-10x slower than 1.
    * OPENBLAS_CORETYPE, when the bench set it, is inherited. */
@@ -201,11 +201,13 @@ static void torch_ms(const bench_cfg *cfg, const char *args, int threads, int mi
       describe[n] = 0;
       continue;
     }
-    const char *k = strstr(line, "\"ms_median\":");
+    const char *k = strstr(line, "\"ms_median\":"), *c = strstr(line, "\"cpu_ms_median\":");
     for (int i = 0; k && i < NFORMS; i++) {
       char key[64];
       snprintf(key, sizeof key, "\"form\": \"%s\"", torch_forms[i]);
-      if (strstr(line, key)) ms[i] = strtod(k + 12, NULL);
+      if (!strstr(line, key)) continue;
+      ms[i] = strtod(k + 12, NULL);
+      if (c) cpu_ms[i] = strtod(c + 16, NULL);
     }
   }
   pclose(p);
@@ -277,25 +279,28 @@ typedef struct whole {
 
 typedef struct row_times {
   bench_stats st;
-  double interp, torch[NFORMS];
+  double interp, torch[NFORMS], torch_cpu[NFORMS];
 } row_times;
 
 /* One table row: fabc against its compute bound, the interpreter and the
  * PyTorch forms. */
 static void model_row(FILE *out, const whole *w, int th, const row_times *rt, double flops, double bound, double t1) {
   double best = -1;
-  char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", sp[32] = "-";
+  char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", vc[32] = "-", sp[32] = "-";
+  double best_cpu = -1;
   for (int i = 0; i < NFORMS; i++) {
     fmt_ms(tp[i], sizeof tp[i], rt->torch[i]);
     if (rt->torch[i] > 0 && (best < 0 || rt->torch[i] < best)) best = rt->torch[i];
+    if (rt->torch_cpu[i] > 0 && (best_cpu < 0 || rt->torch_cpu[i] < best_cpu)) best_cpu = rt->torch_cpu[i];
   }
   double t = rt->st.median * 1e3;
   if (best > 0) snprintf(vt, sizeof vt, "%.1fx", best / t);
+  if (th == 1 && best_cpu > 0) snprintf(vc, sizeof vc, "%.1fx", best_cpu / (rt->st.cpu_median * 1e3));
   if (rt->interp > 0) snprintf(ti, sizeof ti, "%.0f", rt->interp * 1e3);
   if (th > 1) snprintf(sp, sizeof sp, "%.2fx", t1 / rt->st.median);
-  fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.3f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s |\n", w->label, th,
-          t, rt->st.min * 1e3, rt->st.max * 1e3, flops * 1e-9, bound * 1e3, 100 * bound / rt->st.median, ti, tp[0],
-          tp[1], tp[2], vt, sp);
+  fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.3f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s | %s |\n", w->label,
+          th, t, rt->st.min * 1e3, rt->st.max * 1e3, flops * 1e-9, bound * 1e3, 100 * bound / rt->st.median, ti, tp[0],
+          tp[1], tp[2], vt, vc, sp);
   fflush(out);
 }
 
@@ -334,13 +339,16 @@ static bool whole_model(FILE *out, const bench_cfg *cfg, const whole *w, char *c
     }
     runner_free(&r);
     fprintf(stderr, "bench: %s, %d thread(s): PyTorch eager\n", w->label, th);
-    torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps, rt.torch, describe && !*describe ? describe : NULL,
-             dn);
-    double bound = flops / ((th == 1 ? cfg->peak1 : cfg->peak2) * 1e9), best = -1;
-    for (int i = 0; i < NFORMS; i++)
+    torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps, rt.torch, rt.torch_cpu,
+             describe && !*describe ? describe : NULL, dn);
+    double bound = flops / ((th == 1 ? cfg->peak1 : cfg->peak2) * 1e9), best = -1, best_cpu = -1;
+    for (int i = 0; i < NFORMS; i++) {
       if (rt.torch[i] > 0 && (best < 0 || rt.torch[i] < best)) best = rt.torch[i];
+      if (rt.torch_cpu[i] > 0 && (best_cpu < 0 || rt.torch_cpu[i] < best_cpu)) best_cpu = rt.torch_cpu[i];
+    }
     if (th == 1) {
       res->model[slot].t1 = rt.st.median;
+      res->model[slot].cpu_ratio1 = best_cpu > 0 ? best_cpu * 1e-3 / rt.st.cpu_median : -1;
       res->model[slot].bound1 = bound;
       res->model[slot].torch1 = best * 1e-3;
     } else {
@@ -380,10 +388,12 @@ static bool whole_models(FILE *out, const bench_cfg *cfg) {
                "`torch.fft.fft2(x).real` mixing, same threads): *dense* `nn.Linear` FFN; *butterfly* "
                "torch_butterfly's reshape-based algorithm (`butterfly_multiply_torch`) re-implemented; "
                "*butterfly, pairs* the same stages with contiguous twiddles and two-output products.  "
-               "`vs PyTorch`: the fastest of the three forms over fabc.\n\n%s%s%s"
+               "`vs PyTorch`: the fastest of the three forms over fabc; `vs PyTorch, CPU time`: the same ratio of "
+               "the processes' CPU time per run (1 thread only: it hardly moves when other jobs share the cores, "
+               "wall-clock time does).\n\n%s%s%s"
                "| model | threads | fabc | spread | GFLOP | compute bound | bound / fabc | interpreter | PyTorch dense | "
-               "PyTorch butterfly | PyTorch butterfly, pairs | vs PyTorch | fabc 1 → %d threads |\n"
-               "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
+               "PyTorch butterfly | PyTorch butterfly, pairs | vs PyTorch | vs PyTorch, CPU time | fabc 1 → %d threads |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
           *describe ? "PyTorch: " : "", describe, *describe ? ".\n\n" : "", cfg->threads, table ? table : "");
   free(table);
   if (!ok) return false;

@@ -13,9 +13,11 @@ struct fab_module;
 
 double bench_now(void);
 
-/* Latency statistics of repeated runs, in seconds. */
+/* Latency statistics of repeated runs, in seconds; cpu_median: the median
+ * CPU time of the process per run (with one thread, what the run cost even
+ * when other jobs share the cores). */
 typedef struct bench_stats {
-  double min, median, max;
+  double min, median, max, cpu_median;
   int reps;
 } bench_stats;
 
@@ -78,6 +80,7 @@ typedef struct bench_results {
   struct {
     const char *label;
     double t1, t2, bound1, torch1; /* torch1: the fastest PyTorch eager form, 1 thread */
+    double cpu_ratio1;             /* its CPU time over fabc's, 1 thread (-1: unknown) */
   } model[BENCH_MAX_ROWS];
   int threads;
   double compile1, compile24; /* fabnet_base, 1 and 24 layers, seconds (-1: not run) */

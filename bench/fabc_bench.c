@@ -48,6 +48,17 @@ double bench_now(void) {
 }
 #define now bench_now
 
+/* CPU time of this process (all its threads), seconds. */
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double median_of(double *t, int n) {
+  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -56,21 +67,24 @@ static int cmp_double(const void *a, const void *b) {
 void bench_time(void (*fn)(void *), void *arg, int min_reps, int max_reps, double min_time,
                 bench_stats *st) {
   enum { CAP = 4096 };
-  static double t[CAP];
+  static double t[CAP], c[CAP];
   if (max_reps > CAP) max_reps = CAP;
   if (min_reps > max_reps) min_reps = max_reps;
   fn(arg); /* warm up: page faults, caches, thread pool */
   int n = 0;
   double start = now();
   while (n < min_reps || (n < max_reps && now() - start < min_time)) {
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     fn(arg);
+    c[n] = cpu_now() - c0;
     t[n++] = now() - t0;
   }
   qsort(t, (size_t)n, sizeof *t, cmp_double);
+  qsort(c, (size_t)n, sizeof *c, cmp_double);
   st->min = t[0];
   st->max = t[n - 1];
-  st->median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+  st->median = median_of(t, n);
+  st->cpu_median = median_of(c, n);
   st->reps = n;
 }
 

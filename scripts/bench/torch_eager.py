@@ -21,7 +21,10 @@ torch.inference_mode(), in these forms:
 
 Prints one JSON line per form with its latency, e.g.
 
-  {"form": "dense", "ms_min": ..., "ms_median": ..., "ms_max": ..., "reps": ...}
+  {"form": "dense", "ms_min": ..., "ms_median": ..., "ms_max": ..., "reps": ...,
+   "cpu_ms_median": ...}
+
+(cpu_ms_median: the process's CPU time per run, all threads.)
 
 and with --describe one line "describe: <sentence>" naming the torch
 version, its BLAS and the OpenBLAS kernel it runs.  Weights are random
@@ -197,15 +200,16 @@ def time_form(a, form):
     m = (reference(a) if form == "reference" else Net(a, form)).float().eval()
     ids = torch.randint(0, a.vocab, (a.seq,), dtype=torch.int64)
     m(ids)  # warm up (allocator, thread pool)
-    times = []
+    times, cpu = [], []
     t_end = time.perf_counter() + a.min_time
     while len(times) < a.min_reps or (time.perf_counter() < t_end and len(times) < a.max_reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         m(ids)
+        cpu.append(time.process_time() - c0)
         times.append(time.perf_counter() - t0)
     ms = [t * 1e3 for t in times]
     return {"form": form, "ms_min": min(ms), "ms_median": statistics.median(ms), "ms_max": max(ms),
-            "reps": len(ms)}
+            "reps": len(ms), "cpu_ms_median": statistics.median(cpu) * 1e3}
 
 
 def main():
