@@ -177,17 +177,17 @@ double bench_in_child(double (*fn)(int64_t, int64_t, int), int64_t a, int64_t b,
   return r == (ssize_t)sizeof t ? t : -1;
 }
 
-/* Best time of `fn` over 5 rounds of at least 0.1 s each. */
-static double best_time(void (*fn)(void *), void *arg) {
+/* Best time of `fn` over 5 rounds of at least 0.1 s each (bench_clock). */
+static double best_time(void (*fn)(void *), void *arg, int threads) {
   fn(arg);
   double best = 1e30;
   for (int rep = 0; rep < 5; rep++) {
     int iters = 0;
-    double t0 = bench_now(), t;
+    double t0 = bench_clock(threads), t;
     do {
       fn(arg);
       iters++;
-      t = bench_now() - t0;
+      t = bench_clock(threads) - t0;
     } while (t < 0.1);
     if (t / iters < best) best = t / iters;
   }
@@ -212,7 +212,7 @@ double bench_sgemm_time(int64_t rows, int64_t n, int threads) {
                 aligned_alloc(64, (size_t)(rows * n) * 4)};
   for (int64_t i = 0; i < rows * n; i++) g.a[i] = (float)(i % 17) * 0.01f;
   for (int64_t i = 0; i < n * n; i++) g.b[i] = (float)(i % 13) * 0.01f;
-  double t = best_time(run_sgemm, &g);
+  double t = best_time(run_sgemm, &g, threads);
   free(g.a);
   free(g.b);
   free(g.c);
@@ -224,12 +224,12 @@ static void run_fftw(void *p) { fftwf_execute(*(fftwf_plan *)p); }
 /* Re(FFT2) of a real [s x d] as FFTW computes it best: r2c 2-D (the half
  * spectrum holds every real part), FFTW_MEASURE, one thread. */
 double bench_fftw_time(int64_t s, int64_t d, int threads) {
-  (void)threads;
+  (void)threads; /* one thread */
   float *in = fftwf_alloc_real((size_t)(s * d));
   fftwf_complex *out = fftwf_alloc_complex((size_t)(s * (d / 2 + 1)));
   fftwf_plan p = fftwf_plan_dft_r2c_2d((int)s, (int)d, in, out, FFTW_MEASURE);
   for (int64_t i = 0; i < s * d; i++) in[i] = (float)(i % 31) * 0.03f;
-  double t = best_time(run_fftw, &p);
+  double t = best_time(run_fftw, &p, 1);
   fftwf_destroy_plan(p);
   fftwf_free(in);
   fftwf_free(out);
@@ -269,7 +269,7 @@ double bench_bandwidth(int64_t footprint) {
     return -1;
   }
   for (size_t i = 0; i < n; i++) c.src[i] = c.dst[i] = (float)(i % 7);
-  double t = best_time(scale_copy, &c);
+  double t = best_time(scale_copy, &c, 1);
   free(c.src);
   free(c.dst);
   return (double)(2 * n * 4) / t;

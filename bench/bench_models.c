@@ -61,22 +61,22 @@ static bool compile_model(const bench_cfg *cfg, const char *name, const char *sr
                           const char *pipeline, int fused, bool want_hl, compiled *c) {
   memset(c, 0, sizeof *c);
   fab_diag *d = fab_diag_new();
-  double t0 = bench_now();
+  double t0 = bench_cpu_now(); /* compiling is single-threaded */
   c->low = front(cfg, src, name, d);
-  double t1 = bench_now();
+  double t1 = bench_cpu_now();
   bool ok = c->low != NULL;
   if (ok) {
     fab_target_config tcfg = {0};
     ok = fab_target_lower(fab_target_find("cpu"), &tcfg, c->low, pipeline, NULL, d);
   }
-  double t2 = bench_now();
+  double t2 = bench_cpu_now();
   if (ok) {
     fab_cpu_options o;
     fab_cpu_options_default(&o);
     c->jit = fab_cpu_jit_compile(c->low, &o, d);
     ok = c->jit != NULL;
   }
-  double t3 = bench_now();
+  double t3 = bench_cpu_now();
   if (ok && want_hl) ok = (c->hl = front(cfg, src, name, d)) != NULL;
   c->t_front = t1 - t0;
   c->t_pass = t2 - t1;
@@ -180,10 +180,10 @@ static const char *const torch_forms[NFORMS] = {"dense", "butterfly", "butterfly
 /* Median ms of each form (-1: missing); `describe` gets the script's
  * sentence on torch's version and BLAS when asked. */
 static void torch_ms(const bench_cfg *cfg, const char *args, int threads, int min_reps, double ms[NFORMS],
-                     double cpu_ms[NFORMS], char *describe, size_t dn) {
+                     char *describe, size_t dn) {
   const char *py = "/usr/bin/python3";
   char cmd[2048];
-  for (int i = 0; i < NFORMS; i++) ms[i] = cpu_ms[i] = -1;
+  for (int i = 0; i < NFORMS; i++) ms[i] = -1;
   /* OMP_WAIT_POLICY=PASSIVE: with the default spin-waiting, 2 OpenMP
    * threads on 2 vCPUs shared with other jobs ran 5-10x slower than 1.
    * OPENBLAS_CORETYPE, when the bench set it, is inherited. */
@@ -201,13 +201,12 @@ static void torch_ms(const bench_cfg *cfg, const char *args, int threads, int mi
       describe[n] = 0;
       continue;
     }
-    const char *k = strstr(line, "\"ms_median\":"), *c = strstr(line, "\"cpu_ms_median\":");
+    const char *k = strstr(line, "\"ms_median\":");
     for (int i = 0; k && i < NFORMS; i++) {
       char key[64];
       snprintf(key, sizeof key, "\"form\": \"%s\"", torch_forms[i]);
       if (!strstr(line, key)) continue;
       ms[i] = strtod(k + 12, NULL);
-      if (c) cpu_ms[i] = strtod(c + 16, NULL);
     }
   }
   pclose(p);
@@ -279,28 +278,25 @@ typedef struct whole {
 
 typedef struct row_times {
   bench_stats st;
-  double interp, torch[NFORMS], torch_cpu[NFORMS];
+  double interp, torch[NFORMS];
 } row_times;
 
 /* One table row: fabc against its compute bound, the interpreter and the
  * PyTorch forms. */
 static void model_row(FILE *out, const whole *w, int th, const row_times *rt, double flops, double bound, double t1) {
   double best = -1;
-  char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", vc[32] = "-", sp[32] = "-";
-  double best_cpu = -1;
+  char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", sp[32] = "-";
   for (int i = 0; i < NFORMS; i++) {
     fmt_ms(tp[i], sizeof tp[i], rt->torch[i]);
     if (rt->torch[i] > 0 && (best < 0 || rt->torch[i] < best)) best = rt->torch[i];
-    if (rt->torch_cpu[i] > 0 && (best_cpu < 0 || rt->torch_cpu[i] < best_cpu)) best_cpu = rt->torch_cpu[i];
   }
   double t = rt->st.median * 1e3;
   if (best > 0) snprintf(vt, sizeof vt, "%.1fx", best / t);
-  if (th == 1 && best_cpu > 0) snprintf(vc, sizeof vc, "%.1fx", best_cpu / (rt->st.cpu_median * 1e3));
   if (rt->interp > 0) snprintf(ti, sizeof ti, "%.0f", rt->interp * 1e3);
   if (th > 1) snprintf(sp, sizeof sp, "%.2fx", t1 / rt->st.median);
-  fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.3f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s | %s |\n", w->label,
-          th, t, rt->st.min * 1e3, rt->st.max * 1e3, flops * 1e-9, bound * 1e3, 100 * bound / rt->st.median, ti, tp[0],
-          tp[1], tp[2], vt, vc, sp);
+  fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.3f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s |\n", w->label, th,
+          t, rt->st.min * 1e3, rt->st.max * 1e3, flops * 1e-9, bound * 1e3, 100 * bound / rt->st.median, ti, tp[0],
+          tp[1], tp[2], vt, sp);
   fflush(out);
 }
 
@@ -328,27 +324,24 @@ static bool whole_model(FILE *out, const bench_cfg *cfg, const whole *w, char *c
     }
     fprintf(stderr, "bench: %s, %d thread(s): fabc\n", w->label, th);
     row_times rt = {.interp = -1};
-    bench_time(run_fabc, &r, 5, 200, cfg->quick ? 0.2 : 1.0, &rt.st);
+    bench_time(run_fabc, &r, th, 5, 200, cfg->quick ? 0.2 : 1.0, &rt.st);
     if (th == 1) {
       fprintf(stderr, "bench: %s: interpreter\n", w->label);
       interp_arg ia = {&c, &r};
       bench_stats si;
-      bench_time(run_interp, &ia, cfg->quick ? 1 : w->interp_reps, w->interp_reps, 0, &si);
+      bench_time(run_interp, &ia, 1, cfg->quick ? 1 : w->interp_reps, w->interp_reps, 0, &si);
       rt.interp = si.median;
       t1 = rt.st.median;
     }
     runner_free(&r);
     fprintf(stderr, "bench: %s, %d thread(s): PyTorch eager\n", w->label, th);
-    torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps, rt.torch, rt.torch_cpu,
+    torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps, rt.torch,
              describe && !*describe ? describe : NULL, dn);
-    double bound = flops / ((th == 1 ? cfg->peak1 : cfg->peak2) * 1e9), best = -1, best_cpu = -1;
-    for (int i = 0; i < NFORMS; i++) {
+    double bound = flops / ((th == 1 ? cfg->peak1 : cfg->peak2) * 1e9), best = -1;
+    for (int i = 0; i < NFORMS; i++)
       if (rt.torch[i] > 0 && (best < 0 || rt.torch[i] < best)) best = rt.torch[i];
-      if (rt.torch_cpu[i] > 0 && (best_cpu < 0 || rt.torch_cpu[i] < best_cpu)) best_cpu = rt.torch_cpu[i];
-    }
     if (th == 1) {
       res->model[slot].t1 = rt.st.median;
-      res->model[slot].cpu_ratio1 = best_cpu > 0 ? best_cpu * 1e-3 / rt.st.cpu_median : -1;
       res->model[slot].bound1 = bound;
       res->model[slot].torch1 = best * 1e-3;
     } else {
@@ -380,7 +373,7 @@ static bool whole_models(FILE *out, const bench_cfg *cfg) {
   for (int k = 0; ok && k < nm; k++) ok = whole_model(t, cfg, &models[k], comp, &clen, sizeof comp, describe, sizeof describe);
   fclose(t);
   fprintf(out, "### Whole models\n\n"
-               "Latency of one inference (batch 1) in ms, median of repeated runs (min..max).  fabc: JIT, raw "
+               "Latency of one inference (batch 1) in ms, median of repeated runs (min..max), clocks as above.  fabc: JIT, raw "
                "entry.  Compute bound: the model's flops (bench/flops.c: butterflies 4·n·log2 n per row, "
                "Fourier mixing as a real FFT, 2.5·N·log2 N) at the FMA peak measured above for that thread "
                "count; `bound / fabc` is the fraction of it fabc reaches.  Interpreter: `fab_interp_run`, one "
@@ -388,16 +381,14 @@ static bool whole_models(FILE *out, const bench_cfg *cfg) {
                "`torch.fft.fft2(x).real` mixing, same threads): *dense* `nn.Linear` FFN; *butterfly* "
                "torch_butterfly's reshape-based algorithm (`butterfly_multiply_torch`) re-implemented; "
                "*butterfly, pairs* the same stages with contiguous twiddles and two-output products.  "
-               "`vs PyTorch`: the fastest of the three forms over fabc; `vs PyTorch, CPU time`: the same ratio of "
-               "the processes' CPU time per run (1 thread only: it hardly moves when other jobs share the cores, "
-               "wall-clock time does).\n\n%s%s%s"
+               "`vs PyTorch`: the fastest of the three forms over fabc.\n\n%s%s%s"
                "| model | threads | fabc | spread | GFLOP | compute bound | bound / fabc | interpreter | PyTorch dense | "
-               "PyTorch butterfly | PyTorch butterfly, pairs | vs PyTorch | vs PyTorch, CPU time | fabc 1 → %d threads |\n"
-               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
+               "PyTorch butterfly | PyTorch butterfly, pairs | vs PyTorch | fabc 1 → %d threads |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
           *describe ? "PyTorch: " : "", describe, *describe ? ".\n\n" : "", cfg->threads, table ? table : "");
   free(table);
   if (!ok) return false;
-  fprintf(out, "### Compile time (seconds: front end, passes, LLVM)\n\n"
+  fprintf(out, "### Compile time (CPU seconds: front end, passes, LLVM)\n\n"
                "| model | front end | passes | LLVM (IR, O3, codegen) | total |\n|---|---|---|---|---|\n%s\n",
           comp);
   return true;
@@ -494,7 +485,7 @@ static bool scaling(FILE *out, const bench_cfg *cfg) {
       }
       fprintf(stderr, "bench: scaling %s seq %lld\n", names[k], (long long)seqs[i]);
       bench_stats st;
-      bench_time(run_fabc, &r, 3, 100, cfg->quick ? 0.1 : 0.5, &st);
+      bench_time(run_fabc, &r, 1, 3, 100, cfg->quick ? 0.1 : 0.5, &st);
       ms[k][i] = st.median * 1e3;
       fprintf(out, " %.2f (%.2f..%.2f) |", st.median * 1e3, st.min * 1e3, st.max * 1e3);
       runner_free(&r);
@@ -510,7 +501,7 @@ static bool scaling(FILE *out, const bench_cfg *cfg) {
   static const int depths[] = {1, 3, 6, 12, 24};
   int nd = cfg->quick ? 2 : 5;
   fprintf(out, "\n### Compile time against depth\n\n"
-               "fabnet_base shape (FBfly, d 768, FFN 3072, seq 128), seconds.\n\n"
+               "fabnet_base shape (FBfly, d 768, FFN 3072, seq 128), CPU seconds.\n\n"
                "| layers | front end | passes | LLVM | total |\n|---|---|---|---|---|\n");
   for (int i = 0; i < nd; i++) {
     char *src = example_src(cfg, "fabnet_base.fab", "layers", depths[i]);
@@ -562,7 +553,7 @@ static bool fusion_depth(FILE *out, const bench_cfg *cfg) {
       return false;
     }
     bench_stats st;
-    bench_time(run_fabc, &r, 5, 1000, cfg->quick ? 0.1 : 0.5, &st);
+    bench_time(run_fabc, &r, 1, 5, 1000, cfg->quick ? 0.1 : 0.5, &st);
     fprintf(out, "| %s | %d | %.3f | %.3f..%.3f | %.1f |\n", dflt ? "default (4, merged)" : (char[2]){(char)('0' + k), 0},
             dflt ? 1 : (10 + k - 1) / k, st.median * 1e3, st.min * 1e3, st.max * 1e3, flops / st.median * 1e-9);
     fflush(out);

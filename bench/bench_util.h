@@ -12,18 +12,23 @@
 struct fab_module;
 
 double bench_now(void);
+/* CPU time of this process (all its threads), seconds. */
+double bench_cpu_now(void);
+/* The clock a measurement with `threads` threads uses: with one thread the
+ * process's CPU time (equal to wall-clock time on an idle machine, and it
+ * hardly moves when other jobs take turns on the cores), else wall-clock
+ * time. */
+double bench_clock(int threads);
 
-/* Latency statistics of repeated runs, in seconds; cpu_median: the median
- * CPU time of the process per run (with one thread, what the run cost even
- * when other jobs share the cores). */
+/* Latency statistics of repeated runs, in seconds (bench_clock). */
 typedef struct bench_stats {
-  double min, median, max, cpu_median;
+  double min, median, max;
   int reps;
 } bench_stats;
 
 /* Runs fn(arg) once to warm up, then at least min_reps times and until
  * min_time seconds have passed (at most max_reps). */
-void bench_time(void (*fn)(void *), void *arg, int min_reps, int max_reps, double min_time,
+void bench_time(void (*fn)(void *), void *arg, int threads, int min_reps, int max_reps, double min_time,
                 bench_stats *st);
 
 double bench_loadavg(void);
@@ -80,7 +85,6 @@ typedef struct bench_results {
   struct {
     const char *label;
     double t1, t2, bound1, torch1; /* torch1: the fastest PyTorch eager form, 1 thread */
-    double cpu_ratio1;             /* its CPU time over fabc's, 1 thread (-1: unknown) */
   } model[BENCH_MAX_ROWS];
   int threads;
   double compile1, compile24; /* fabnet_base, 1 and 24 layers, seconds (-1: not run) */

@@ -48,12 +48,13 @@ double bench_now(void) {
 }
 #define now bench_now
 
-/* CPU time of this process (all its threads), seconds. */
-static double cpu_now(void) {
+double bench_cpu_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+double bench_clock(int threads) { return threads == 1 ? bench_cpu_now() : bench_now(); }
 
 static double median_of(double *t, int n) {
   return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
@@ -64,27 +65,24 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-void bench_time(void (*fn)(void *), void *arg, int min_reps, int max_reps, double min_time,
+void bench_time(void (*fn)(void *), void *arg, int threads, int min_reps, int max_reps, double min_time,
                 bench_stats *st) {
   enum { CAP = 4096 };
-  static double t[CAP], c[CAP];
+  static double t[CAP];
   if (max_reps > CAP) max_reps = CAP;
   if (min_reps > max_reps) min_reps = max_reps;
   fn(arg); /* warm up: page faults, caches, thread pool */
   int n = 0;
   double start = now();
   while (n < min_reps || (n < max_reps && now() - start < min_time)) {
-    double t0 = now(), c0 = cpu_now();
+    double t0 = bench_clock(threads);
     fn(arg);
-    c[n] = cpu_now() - c0;
-    t[n++] = now() - t0;
+    t[n++] = bench_clock(threads) - t0;
   }
   qsort(t, (size_t)n, sizeof *t, cmp_double);
-  qsort(c, (size_t)n, sizeof *c, cmp_double);
   st->min = t[0];
   st->max = t[n - 1];
   st->median = median_of(t, n);
-  st->cpu_median = median_of(c, n);
   st->reps = n;
 }
 
@@ -144,22 +142,36 @@ static volatile float g_sink;
 typedef struct peak_arg {
   long iters;
   int lanes;
+  double gflops; /* this thread's rate over its own CPU time */
 } peak_arg;
 
 static void *peak_thread(void *arg) {
   peak_arg *p = arg;
+  struct timespec a, b;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
   g_sink = p->lanes == 16 ? fma_loop512(p->iters) : fma_loop256(p->iters);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+  double t = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+  p->gflops = (double)p->iters * 12 * p->lanes * 2 / t * 1e-9;
   return NULL;
 }
 
+/* The sum of the threads' rates, each over the thread's own CPU time: the
+ * cores' peak even when other jobs take turns on them (wall-clock time
+ * would count their turns too). */
 static double peak_once(int threads, int lanes) {
-  peak_arg a = {20000000, lanes};
+  peak_arg a[8];
   pthread_t th[8];
-  double t0 = now();
-  for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, peak_thread, &a);
-  for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
-  double t = now() - t0;
-  return (double)threads * (double)a.iters * 12 * lanes * 2 / t * 1e-9;
+  for (int i = 0; i < threads; i++) {
+    a[i] = (peak_arg){20000000, lanes, 0};
+    pthread_create(&th[i], NULL, peak_thread, &a[i]);
+  }
+  double sum = 0;
+  for (int i = 0; i < threads; i++) {
+    pthread_join(th[i], NULL);
+    sum += a[i].gflops;
+  }
+  return sum;
 }
 
 /* The best of three tries at each vector width (256 and, where the CPU has
@@ -264,18 +276,19 @@ static bool runner_init(runner *r, fab_module *m, int threads, int64_t in_n, int
   return true;
 }
 
-static double runner_time(runner *r) {
+/* Best time per run over 5 rounds of at least 0.1 s (bench_clock). */
+static double runner_time(runner *r, int threads) {
   const void *in[1] = {r->in};
   void *out[1] = {r->out};
   fab_context_run_raw(r->ctx, in, out); /* warm up */
   double best = 1e30;
   for (int rep = 0; rep < 5; rep++) {
     int iters = 0;
-    double t0 = now(), t;
+    double t0 = bench_clock(threads), t;
     do {
       fab_context_run_raw(r->ctx, in, out);
       iters++;
-      t = now() - t0;
+      t = bench_clock(threads) - t0;
     } while (t < 0.1);
     if (t / iters < best) best = t / iters;
   }
@@ -346,7 +359,7 @@ static bool kernels_bfly(FILE *out, const bench_cfg *cfg) {
       fprintf(stderr, "bench: butterfly linear N %lld, %d thread(s)\n", (long long)n, th);
       runner r;
       if (!runner_init(&r, m, th, rows * n, rows * n)) return false;
-      double t = runner_time(&r);
+      double t = runner_time(&r, th);
       runner_free(&r);
       double g = flops / t * 1e-9, ts = bench_in_child(bench_sgemm_time, rows, n, th);
       double sg = 2.0 * (double)rows * (double)n * (double)n / ts * 1e-9;
@@ -393,7 +406,7 @@ static bool kernels_fourier(FILE *out, const bench_cfg *cfg) {
       fprintf(stderr, "bench: Re(FFT2) %lld x %lld, %d thread(s)\n", (long long)s, (long long)d, th);
       runner r;
       if (!runner_init(&r, m, th, s * d, s * d)) return false;
-      double t = runner_time(&r);
+      double t = runner_time(&r, th);
       runner_free(&r);
       fprintf(out, "| %lld × %lld | %d | %.3f | %.3f | %.2f |\n", (long long)s, (long long)d, th, t * 1e3,
               tf * 1e3, t / tf);
@@ -420,8 +433,10 @@ static void header(FILE *out, const bench_machine_info *mi, const fab_cpu_target
           mi->model, mi->family, mi->model_no, mi->ncpu, mi->hypervisor ? ", a virtual machine (hypervisor flag)" : "",
           mi->simd, ti->name, ti->vector_lanes, (long long)ti->l1d_bytes / 1024,
           (long long)ti->fast_memory_bytes / 1024);
-  fprintf(out, "Load average (1 min) at start: %.2f (other processes share these cores: numbers scale down "
-               "with it).\n\n", load0);
+  fprintf(out, "Load average (1 min) at start: %.2f.  Clocks: every time with one thread (fabc, the "
+               "interpreter, PyTorch, OpenBLAS, FFTW, compiling) is the process's CPU time per run, which equals "
+               "wall-clock time on an idle machine and hardly moves when other jobs take turns on the cores; times "
+               "with more threads are wall-clock times and do move with the load.\n\n", load0);
   fprintf(out, "OpenBLAS: %s; %s.\n\n", bi->config, bi->how);
 }
 
