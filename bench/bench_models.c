@@ -212,6 +212,14 @@ static void torch_ms(const bench_cfg *cfg, const char *args, int threads, int mi
   pclose(p);
 }
 
+/* The fastest form's time, or -1. */
+static double fastest(const double ms[NFORMS]) {
+  double best = -1;
+  for (int i = 0; i < NFORMS; i++)
+    if (ms[i] > 0 && (best < 0 || ms[i] < best)) best = ms[i];
+  return best;
+}
+
 static void fmt_ms(char *buf, size_t n, double ms) {
   if (ms > 0) snprintf(buf, n, "%.1f", ms);
   else snprintf(buf, n, "n/a");
@@ -284,12 +292,9 @@ typedef struct row_times {
 /* One table row: fabc against its compute bound, the interpreter and the
  * PyTorch forms. */
 static void model_row(FILE *out, const whole *w, int th, const row_times *rt, double flops, double bound, double t1) {
-  double best = -1;
+  double best = fastest(rt->torch);
   char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", sp[32] = "-";
-  for (int i = 0; i < NFORMS; i++) {
-    fmt_ms(tp[i], sizeof tp[i], rt->torch[i]);
-    if (rt->torch[i] > 0 && (best < 0 || rt->torch[i] < best)) best = rt->torch[i];
-  }
+  for (int i = 0; i < NFORMS; i++) fmt_ms(tp[i], sizeof tp[i], rt->torch[i]);
   double t = rt->st.median * 1e3;
   if (best > 0) snprintf(vt, sizeof vt, "%.1fx", best / t);
   if (rt->interp > 0) snprintf(ti, sizeof ti, "%.0f", rt->interp * 1e3);
@@ -337,9 +342,7 @@ static bool whole_model(FILE *out, const bench_cfg *cfg, const whole *w, char *c
     fprintf(stderr, "bench: %s, %d thread(s): PyTorch eager\n", w->label, th);
     torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps, rt.torch,
              describe && !*describe ? describe : NULL, dn);
-    double bound = flops / ((th == 1 ? cfg->peak1 : cfg->peak2) * 1e9), best = -1;
-    for (int i = 0; i < NFORMS; i++)
-      if (rt.torch[i] > 0 && (best < 0 || rt.torch[i] < best)) best = rt.torch[i];
+    double bound = flops / ((th == 1 ? cfg->peak1 : cfg->peak2) * 1e9), best = fastest(rt.torch);
     if (th == 1) {
       res->model[slot].t1 = rt.st.median;
       res->model[slot].bound1 = bound;
