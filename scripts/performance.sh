@@ -5,7 +5,7 @@
 # Run it on an idle machine: the load average is printed before, and the
 # bench prints it at the start and the end of the run.
 #
-#   scripts/performance.sh            # full run (about 5 minutes on an idle 2-core machine)
+#   scripts/performance.sh            # full run (about 6-10 minutes on an idle 2-core machine)
 #   scripts/performance.sh --quick    # smoke run: fewer sizes, fewer repetitions
 #
 # Environment: BUILD (default build-perf), OUT (default docs/performance.md).
