@@ -9,7 +9,9 @@
 /* SP_AMASK / SP_PMASK: the mask registers of the attention processor and
  * the PPU (word 0), so that a mask instruction and the masked ones using
  * it keep their order in the scheduler. */
-enum { SP_EXT, SP_CB, SP_VM, SP_BEA, SP_BEB, SP_AMASK, SP_PMASK, CG_NSPACES };
+/* SP_PB: the write-back parameter buffer; SP_WB: the write-back
+ * registers (word 0), set by wbp and read by stp. */
+enum { SP_EXT, SP_CB, SP_VM, SP_BEA, SP_BEB, SP_AMASK, SP_PMASK, SP_PB, SP_WB, CG_NSPACES };
 /* how far back token derivation scans for conflicts (codegen.c) */
 #define CG_WINDOW 1024
 
@@ -23,7 +25,7 @@ typedef struct cg_insn {
   fab_fpga_insn in;
   int op; /* the IR op that emitted it */
   int nacc;
-  cg_acc acc[4];
+  cg_acc acc[5];
 } cg_insn;
 
 typedef struct cg_val {
@@ -48,7 +50,7 @@ typedef struct fpga_cg {
   size_t *qidx[FAB_Q_COUNT], nqidx[FAB_Q_COUNT], capqidx[FAB_Q_COUNT]; /* instruction indices per queue */
   int cur;                                 /* op being compiled */
   bool failed;
-  unsigned vm_half, be_half, cb_half;      /* ping-pong selectors */
+  unsigned vm_half, be_half, cb_half, pb_half; /* ping-pong selectors */
 } fpga_cg;
 
 /* Reports an error at the current op ("<op kind> %<index>: ..."). */

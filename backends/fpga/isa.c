@@ -39,6 +39,24 @@ const char *const fab_fpga_ppufn_names[FAB_PPU_COUNT] = {
 #undef FAB_PPUFN
 };
 
+const char *const fab_fpga_wbfn_names[FAB_WB_COUNT] = {
+#define FAB_WBFN(id, name, user, desc) name,
+#include "isa.def"
+#undef FAB_WBFN
+};
+
+const bool fab_fpga_wbfn_residual[FAB_WB_COUNT] = {
+#define FAB_WBFN(id, name, user, desc) user,
+#include "isa.def"
+#undef FAB_WBFN
+};
+
+static const char *const wbfn_desc[FAB_WB_COUNT] = {
+#define FAB_WBFN(id, name, user, desc) desc,
+#include "isa.def"
+#undef FAB_WBFN
+};
+
 static const char *const ppufn_desc[FAB_PPU_COUNT] = {
 #define FAB_PPUFN(id, name, useb, desc) desc,
 #include "isa.def"
@@ -186,6 +204,8 @@ void fab_fpga_disasm(const fab_fpga_insn *in, char *buf, size_t len) {
       PUT(" %s=%.9g", fi->key, (double)fab_fpga_bits_f32(in->f[f]));
     else if (f == FAB_F_PPU_FN && in->f[f] < FAB_PPU_COUNT)
       PUT(" %s=%s", fi->key, fab_fpga_ppufn_names[in->f[f]]);
+    else if (f == FAB_F_EWB_FN && in->f[f] < FAB_WB_COUNT)
+      PUT(" %s=%s", fi->key, fab_fpga_wbfn_names[in->f[f]]);
     else
       PUT(" %s=%llu", fi->key, (unsigned long long)in->f[f]);
   }
@@ -288,6 +308,12 @@ fab_status fab_fpga_asm_line(const char *line, fab_fpga_insn *out, bool *empty, 
         if (!strcmp(v, fab_fpga_ppufn_names[k])) break;
       if (k == FAB_PPU_COUNT) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "unknown ppu function '%s'", v);
       out->f[f] = (uint64_t)k;
+    } else if (f == FAB_F_EWB_FN && !isdigit((unsigned char)v[0])) {
+      int k;
+      for (k = 0; k < FAB_WB_COUNT; k++)
+        if (!strcmp(v, fab_fpga_wbfn_names[k])) break;
+      if (k == FAB_WB_COUNT) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "unknown write-back function '%s'", v);
+      out->f[f] = (uint64_t)k;
     } else {
       if (!isdigit((unsigned char)v[0])) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad number '%s' for '%s'", v, fi->key);
       unsigned long long x = strtoull(v, &end, 0);
@@ -324,6 +350,10 @@ void fab_fpga_isa_doc(FILE *out) {
   fprintf(out, "\n#### PPU functions\n\n| fn | name | semantics |\n|---|---|---|\n");
   for (int i = 0; i < FAB_PPU_COUNT; i++)
     fprintf(out, "| %d | `%s` | %s |\n", i, fab_fpga_ppufn_names[i], ppufn_desc[i]);
+  fprintf(out, "\n#### Write-back functions (stp)\n\n| fn | name | residual | semantics |\n|---|---|---|---|\n");
+  for (int i = 0; i < FAB_WB_COUNT; i++)
+    fprintf(out, "| %d | `%s` | %s | %s |\n", i, fab_fpga_wbfn_names[i], fab_fpga_wbfn_residual[i] ? "yes" : "no",
+            wbfn_desc[i]);
 }
 
 /* ---- bank mapping ------------------------------------------------------------ */
