@@ -115,16 +115,23 @@ static void expect_error(const char *name, const char *pipeline, void (*tweak)(f
 /* Marks the first op (an input: nothing folds an input) folded. */
 static void bad_fold(fab_module *m) { fab_op_set_int(m, &m->funcs[0]->ops[0], "fpga.fold", 1); }
 
-/* Puts the last bfly.stages where the value it reads lives. */
+/* Puts the last bfly.stages (or the end of its write-back chain, which
+ * holds its result) where the value it reads lives. */
 static void overlap(fab_module *m) {
   fab_func *f = m->funcs[0];
-  for (int i = f->nops - 1; i >= 0; i--)
-    if (f->ops[i].code == FAB_OP_BFLY_STAGES) {
-      int x = f->ops[i].operands[0];
-      while (fab_fpga_folded(&f->ops[x])) x = f->ops[x].operands[0];
-      fab_op_set_int(m, &f->ops[i], "plan.offset", fab_op_int(&f->ops[x], "plan.offset", 0));
-      return;
+  for (int i = f->nops - 1; i >= 0; i--) {
+    bool plain = f->ops[i].code == FAB_OP_BFLY_STAGES && !fab_fpga_folded(&f->ops[i]);
+    if (!plain && !fab_fpga_wb_end(&f->ops[i])) continue;
+    int b = i; /* back along the folded chain to the bfly */
+    while (f->ops[b].code != FAB_OP_BFLY_STAGES) {
+      int k = fab_fpga_folded(&f->ops[f->ops[b].operands[0]]) ? 0 : 1;
+      b = f->ops[b].operands[k];
     }
+    int x = f->ops[b].operands[0];
+    while (fab_fpga_folded(&f->ops[x])) x = f->ops[x].operands[0];
+    fab_op_set_int(m, &f->ops[i], "plan.offset", fab_op_int(&f->ops[x], "plan.offset", 0));
+    return;
+  }
 }
 
 /* twiddles placed beyond 2^32 words (after a large unused input): their
