@@ -26,7 +26,8 @@
  *     op before the last fold (fpga.fold = 1); the last one carries
  *     fpga.wb = 1: the code generator compiles the whole chain there.
  *     And the loads' zero fill: a pad of the last axis feeding a bfly
- *     (through its folded stack, or a reshape that keeps the row) folds.
+ *     (through its folded stack, or a reshape that keeps the row and feeds
+ *     only butterflies, each of them loading it) folds.
  * The IR keeps its meaning (the interpreter ignores the marks); fpga-alloc
  * gives folded ops no memory and the code generator checks every mark with
  * fpga_fold_legal (a mark it cannot honour is an error, never wrong code). */
@@ -195,8 +196,12 @@ static bool pad_load_legal(const fab_func *f, const int *uses, const int *user, 
   int u = user[i];
   const fab_op *U = &f->ops[u];
   if (U->code == FAB_OP_STACK) return load_fold_legal(f, uses, user, u);
-  return U->code == FAB_OP_RESHAPE && uses[u] == 1 && last_dim(&U->type) == last_dim(&op->type) &&
-         f->ops[user[u]].code == FAB_OP_BFLY_STAGES && f->ops[user[u]].operands[0] == u;
+  if (U->code != FAB_OP_RESHAPE || last_dim(&U->type) != last_dim(&op->type)) return false;
+  /* the reshape may feed several butterflies (Q, K, V): each load zero-fills */
+  for (int j = u + 1; j < f->nops; j++)
+    for (int k = 0; k < f->ops[j].noperands; k++)
+      if (f->ops[j].operands[k] == u && (f->ops[j].code != FAB_OP_BFLY_STAGES || k != 0)) return false;
+  return uses[u] >= 1;
 }
 
 static bool reshape_load_legal(const fab_func *f, const int *uses, const int *user, int i) {
