@@ -10,7 +10,9 @@
  *     bitrev -> fft.stages along the same axis: the load's bit-reversed
  *       address generator;
  *     complex -> fft.stages, a folded bitrev, or a dft along the last axis:
- *       real rows into bank A (bank B cleared; the "dft.r" table).
+ *       real rows into bank A (bank B cleared; the "dft.r" table);
+ *     transpose [.., L, H, D] -> [.., H, L, D] -> q, k or v of an attention:
+ *       the head split, read in place by the attention's strided loads.
  *   chains (option chain=N, default 4 ops, 1 = none): consecutive row-wise
  *     f32 ops (add, mul, relu, gelu, bias.gelu, scale, softmax, layernorm,
  *     add.layernorm; no masked softmax) of one type, each the only user of
@@ -94,13 +96,28 @@ static int chain_depth(const fab_func *f, const int *uses, const int *user, int 
   return d;
 }
 
-/* Can op i fold into its user as a load (stack, bitrev, complex)? */
+/* A head split the attention reads in place: a transpose swapping the two
+ * axes before the last, feeding q, k or v of its single user. */
+static bool head_split_legal(const fab_func *f, const int *uses, const int *user, int i) {
+  const fab_op *op = &f->ops[i];
+  const fab_attr *p = fab_op_attr(op, "perm");
+  int r = op->type.rank;
+  if (uses[i] != 1 || r < 3 || op->type.dtype != FAB_F32 || !p || p->nints != r) return false;
+  for (int a = 0; a < r; a++)
+    if (p->ints[a] != (a == r - 3 ? r - 2 : a == r - 2 ? r - 3 : a)) return false;
+  const fab_op *u = &f->ops[user[i]];
+  return u->code == FAB_OP_ATTENTION && (u->operands[0] == i || u->operands[1] == i || u->operands[2] == i);
+}
+
+/* Can op i fold into its user as a load (stack, bitrev, complex, a head
+ * split)? */
 static bool load_fold_legal(const fab_func *f, const int *uses, const int *user, int i) {
   const fab_op *op = &f->ops[i];
   if (uses[i] != 1) return false;
   const fab_op *u = &f->ops[user[i]];
   switch (op->code) {
   case FAB_OP_STACK: return u->code == FAB_OP_BFLY_STAGES && u->operands[0] == i;
+  case FAB_OP_TRANSPOSE: return head_split_legal(f, uses, user, i);
   case FAB_OP_BITREV: return u->code == FAB_OP_FFT_STAGES && axis_of(op) == axis_of(u);
   case FAB_OP_COMPLEX:
     return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && fab_fpga_folded(u) &&
@@ -215,7 +232,8 @@ bool fpga_fold_legal(const fab_func *f, const int *uses, const int *user, int i)
   if (wb_member(f, uses, user, i)) return true;
   if (op->code == FAB_OP_PAD) return pad_load_legal(f, uses, user, i);
   if (op->code == FAB_OP_RESHAPE) return reshape_load_legal(f, uses, user, i);
-  if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX)
+  if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX ||
+      op->code == FAB_OP_TRANSPOSE)
     return load_fold_legal(f, uses, user, i);
   /* a chain member: the link its user takes, at most 4 ops in all (the
    * code generator's PPU steps and operands of one pass) */
@@ -269,7 +287,8 @@ bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
       continue;
     }
     bool fold;
-    if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX)
+    if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX ||
+        op->code == FAB_OP_TRANSPOSE)
       fold = loads && load_fold_legal(f, uses, user, i);
     else /* the first chain-1 ops of a run of linkable ops */
       fold = chain_link(f, uses, user, i) && chain_pred(f, uses, user, user[i]) == i &&

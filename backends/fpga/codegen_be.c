@@ -618,6 +618,23 @@ static void emit_attn(fpga_cg *g, fab_fpga_opcode opc, uint64_t vq, uint64_t vo,
   if (!g->failed) fpga_cg_emit(g, in, mk ? 3 : 2, acc);
 }
 
+/* Rows [r0, r0 + rows) of batch b of attention operand k ([.., L, D]) into
+ * the VM at vm.  A head split fpga-absorb folded (the transpose of
+ * [.., L, H, D] to [.., H, L, D]) is read in place: the rows of head h are
+ * D-element pieces H*D apart. */
+static void att_ld(fpga_cg *g, const fab_op *op, int k, uint64_t b, uint64_t L, uint64_t D, uint64_t r0,
+                   uint64_t rows, uint64_t vm) {
+  int v = op->operands[k];
+  if (fpga_cg_folded_in(g, v, FAB_OP_TRANSPOSE)) {
+    const fab_type *t = ty(g, v);
+    uint64_t H = (uint64_t)t->dims[t->rank - 3], o = b / H, h = b % H;
+    uint64_t src = addr(g, g->f->ops[v].operands[0]);
+    fpga_cg_ld_vm(g, src + (o * L + r0) * H * D + h * D, H * D, false, rows, D, vm);
+    return;
+  }
+  fpga_cg_ld_vm(g, addr(g, v) + (b * L + r0) * D, D, false, rows, D, vm);
+}
+
 /* Keys and values that fit one VM half beside a query tile: one attn per
  * query tile, K and V loaded whole. */
 static void attention_whole(fpga_cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
@@ -627,9 +644,9 @@ static void attention_whole(fpga_cg *g, const fab_op *op, uint64_t batches, uint
     for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
       uint64_t base = fpga_cg_vm_half(g, &hs), s = umin(ts, S - i0);
       uint64_t vq = base, vk = vq + s * D, vv = vk + T * D, vo = vv + T * D;
-      fpga_cg_ld_vm(g, addr(g, op->operands[0]) + (b * S + i0) * D, D, false, s, D, vq);
-      fpga_cg_ld_vm(g, addr(g, op->operands[1]) + b * T * D, D, false, T, D, vk);
-      fpga_cg_ld_vm(g, addr(g, op->operands[2]) + b * T * D, D, false, T, D, vv);
+      att_ld(g, op, 0, b, S, D, i0, s, vq);
+      att_ld(g, op, 1, b, T, D, 0, T, vk);
+      att_ld(g, op, 2, b, T, D, 0, T, vv);
       att_mask_regs(g, am, b, T, i0, 0, T);
       emit_attn(g, FAB_I_ATTN, vq, vo, s, T, D, scale, masked(am));
       fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
@@ -653,18 +670,17 @@ static void attention_blocked(fpga_cg *g, const fab_op *op, uint64_t batches, ui
                   (unsigned long long)D);
     return;
   }
-  uint64_t q = addr(g, op->operands[0]), k = addr(g, op->operands[1]), v = addr(g, op->operands[2]);
   for (uint64_t b = 0; b < batches && !g->failed; b++)
     for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
       uint64_t base = fpga_cg_vm_half(g, &hs), s = umin(ts, S - i0);
       uint64_t vo = base, slot[2] = {vo + s * D + 2 * s, vo + s * D + 2 * s + (s + 2 * tk) * D};
       for (int sl = 0; sl < 2 && sl * tk < T; sl++)
-        fpga_cg_ld_vm(g, q + (b * S + i0) * D, D, false, s, D, slot[sl]);
+        att_ld(g, op, 0, b, S, D, i0, s, slot[sl]);
       uint64_t tend = am->causal ? umin(T, i0 + s) : T;
       for (uint64_t j0 = 0, blk = 0; j0 < tend && !g->failed; j0 += tk, blk++) {
         uint64_t t = umin(tk, T - j0), vq = slot[blk & 1];
-        fpga_cg_ld_vm(g, k + (b * T + j0) * D, D, false, t, D, vq + s * D);
-        fpga_cg_ld_vm(g, v + (b * T + j0) * D, D, false, t, D, vq + (s + t) * D);
+        att_ld(g, op, 1, b, T, D, j0, t, vq + s * D);
+        att_ld(g, op, 2, b, T, D, j0, t, vq + (s + t) * D);
         att_mask_regs(g, am, b, T, i0, j0, t);
         emit_attn(g, blk ? FAB_I_ATTNM : FAB_I_ATTNS, vq, vo, s, t, D, scale, masked(am));
       }
