@@ -12,7 +12,9 @@
  *     complex -> fft.stages, a folded bitrev, or a dft along the last axis:
  *       real rows into bank A (bank B cleared; the "dft.r" table);
  *     transpose [.., L, H, D] -> [.., H, L, D] -> q, k or v of an attention:
- *       the head split, read in place by the attention's strided loads.
+ *       the head split, read in place by the attention's strided loads;
+ *     attention -> transpose [.., H, S, D] -> [.., S, H, D] (the head merge):
+ *       the attention, compiled at the transpose, stores the merged rows.
  *   chains (option chain=N, default 4 ops, 1 = none): consecutive row-wise
  *     f32 ops (add, mul, relu, gelu, bias.gelu, scale, softmax, layernorm,
  *     add.layernorm; no masked softmax) of one type, each the only user of
@@ -96,17 +98,29 @@ static int chain_depth(const fab_func *f, const int *uses, const int *user, int 
   return d;
 }
 
-/* A head split the attention reads in place: a transpose swapping the two
- * axes before the last, feeding q, k or v of its single user. */
-static bool head_split_legal(const fab_func *f, const int *uses, const int *user, int i) {
-  const fab_op *op = &f->ops[i];
+/* A transpose swapping the two axes before the last (heads and rows). */
+static bool swaps_heads(const fab_op *op) {
   const fab_attr *p = fab_op_attr(op, "perm");
   int r = op->type.rank;
-  if (uses[i] != 1 || r < 3 || op->type.dtype != FAB_F32 || !p || p->nints != r) return false;
+  if (op->code != FAB_OP_TRANSPOSE || r < 3 || op->type.dtype != FAB_F32 || !p || p->nints != r) return false;
   for (int a = 0; a < r; a++)
     if (p->ints[a] != (a == r - 3 ? r - 2 : a == r - 2 ? r - 3 : a)) return false;
+  return true;
+}
+
+/* A head split the attention reads in place: feeding q, k or v of its
+ * single user. */
+static bool head_split_legal(const fab_func *f, const int *uses, const int *user, int i) {
+  if (uses[i] != 1 || !swaps_heads(&f->ops[i])) return false;
   const fab_op *u = &f->ops[user[i]];
   return u->code == FAB_OP_ATTENTION && (u->operands[0] == i || u->operands[1] == i || u->operands[2] == i);
+}
+
+/* An attention whose single user is the head merge: it stores each head's
+ * rows into the merged layout (the attention folds into the transpose). */
+static bool head_merge_legal(const fab_func *f, const int *uses, const int *user, int i) {
+  return f->ops[i].code == FAB_OP_ATTENTION && uses[i] == 1 && swaps_heads(&f->ops[user[i]]) &&
+         f->ops[i].type.dtype == FAB_F32;
 }
 
 /* Can op i fold into its user as a load (stack, bitrev, complex, a head
@@ -118,6 +132,7 @@ static bool load_fold_legal(const fab_func *f, const int *uses, const int *user,
   switch (op->code) {
   case FAB_OP_STACK: return u->code == FAB_OP_BFLY_STAGES && u->operands[0] == i;
   case FAB_OP_TRANSPOSE: return head_split_legal(f, uses, user, i);
+  case FAB_OP_ATTENTION: return head_merge_legal(f, uses, user, i);
   case FAB_OP_BITREV: return u->code == FAB_OP_FFT_STAGES && axis_of(op) == axis_of(u);
   case FAB_OP_COMPLEX:
     return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && fab_fpga_folded(u) &&
@@ -233,7 +248,7 @@ bool fpga_fold_legal(const fab_func *f, const int *uses, const int *user, int i)
   if (op->code == FAB_OP_PAD) return pad_load_legal(f, uses, user, i);
   if (op->code == FAB_OP_RESHAPE) return reshape_load_legal(f, uses, user, i);
   if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX ||
-      op->code == FAB_OP_TRANSPOSE)
+      op->code == FAB_OP_TRANSPOSE || op->code == FAB_OP_ATTENTION)
     return load_fold_legal(f, uses, user, i);
   /* a chain member: the link its user takes, at most 4 ops in all (the
    * code generator's PPU steps and operands of one pass) */
@@ -288,7 +303,7 @@ bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
     }
     bool fold;
     if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX ||
-        op->code == FAB_OP_TRANSPOSE)
+        op->code == FAB_OP_TRANSPOSE || op->code == FAB_OP_ATTENTION)
       fold = loads && load_fold_legal(f, uses, user, i);
     else /* the first chain-1 ops of a run of linkable ops */
       fold = chain_link(f, uses, user, i) && chain_pred(f, uses, user, user[i]) == i &&

@@ -635,6 +635,19 @@ static void att_ld(fpga_cg *g, const fab_op *op, int k, uint64_t b, uint64_t L, 
   fpga_cg_ld_vm(g, addr(g, v) + (b * L + r0) * D, D, false, rows, D, vm);
 }
 
+/* Stores O rows [i0, i0 + s) of batch b from the VM at vo: into the
+ * attention's result, or, compiled as the head merge that absorbed it (a
+ * transpose of [.., H, S, D] to [.., S, H, D]), in the merge's layout. */
+static void att_st(fpga_cg *g, uint64_t b, uint64_t S, uint64_t D, uint64_t i0, uint64_t s, uint64_t vo) {
+  const fab_op *cur = &g->f->ops[g->cur];
+  if (cur->code == FAB_OP_TRANSPOSE) {
+    uint64_t H = (uint64_t)cur->type.dims[cur->type.rank - 2], o = b / H, h = b % H;
+    fpga_cg_st_vm(g, addr(g, g->cur) + (o * S + i0) * H * D + h * D, H * D, false, s, D, vo);
+    return;
+  }
+  fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
+}
+
 /* Keys and values that fit one VM half beside a query tile: one attn per
  * query tile, K and V loaded whole. */
 static void attention_whole(fpga_cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
@@ -649,7 +662,7 @@ static void attention_whole(fpga_cg *g, const fab_op *op, uint64_t batches, uint
       att_ld(g, op, 2, b, T, D, 0, T, vv);
       att_mask_regs(g, am, b, T, i0, 0, T);
       emit_attn(g, FAB_I_ATTN, vq, vo, s, T, D, scale, masked(am));
-      fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
+      att_st(g, b, S, D, i0, s, vo);
     }
 }
 
@@ -684,7 +697,7 @@ static void attention_blocked(fpga_cg *g, const fab_op *op, uint64_t batches, ui
         att_mask_regs(g, am, b, T, i0, j0, t);
         emit_attn(g, blk ? FAB_I_ATTNM : FAB_I_ATTNS, vq, vo, s, t, D, scale, masked(am));
       }
-      fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
+      att_st(g, b, S, D, i0, s, vo);
     }
 }
 
@@ -854,7 +867,10 @@ bool fpga_cg_op(fpga_cg *g, const fab_op *op) {
   case FAB_OP_PAD:
   case FAB_OP_TAKE:
   case FAB_OP_STACK:
-  case FAB_OP_TRANSPOSE: return fpga_cg_gen_move(g, op);
+  case FAB_OP_TRANSPOSE:
+    /* a head merge the attention before it writes directly */
+    if (fpga_cg_folded_in(g, op->operands[0], FAB_OP_ATTENTION)) return gen_attention(g, &g->f->ops[op->operands[0]]);
+    return fpga_cg_gen_move(g, op);
   case FAB_OP_BFLY_STAGES: return gen_bfly(g, op);
   case FAB_OP_BITREV:
   case FAB_OP_COMPLEX:

@@ -239,6 +239,13 @@ static bool parse_mask(const char *s, size_t n, unsigned *out) {
   return true;
 }
 
+/* The index of name v in names[0..n), -1 if absent (function operands). */
+static int name_index(const char *const *names, int n, const char *v) {
+  for (int k = 0; k < n; k++)
+    if (!strcmp(v, names[k])) return k;
+  return -1;
+}
+
 fab_status fab_fpga_asm_line(const char *line, fab_fpga_insn *out, bool *empty, char *err,
                              size_t errlen) {
   char buf[512];
@@ -302,17 +309,11 @@ fab_status fab_fpga_asm_line(const char *line, fab_fpga_insn *out, bool *empty, 
       float x = strtof(v, &end);
       if (*end) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad number '%s' for '%s'", v, fi->key);
       out->f[f] = fab_fpga_f32_bits(x);
-    } else if (f == FAB_F_PPU_FN && !isdigit((unsigned char)v[0])) {
-      int k;
-      for (k = 0; k < FAB_PPU_COUNT; k++)
-        if (!strcmp(v, fab_fpga_ppufn_names[k])) break;
-      if (k == FAB_PPU_COUNT) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "unknown ppu function '%s'", v);
-      out->f[f] = (uint64_t)k;
-    } else if (f == FAB_F_EWB_FN && !isdigit((unsigned char)v[0])) {
-      int k;
-      for (k = 0; k < FAB_WB_COUNT; k++)
-        if (!strcmp(v, fab_fpga_wbfn_names[k])) break;
-      if (k == FAB_WB_COUNT) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "unknown write-back function '%s'", v);
+    } else if ((f == FAB_F_PPU_FN || f == FAB_F_EWB_FN) && !isdigit((unsigned char)v[0])) {
+      bool ppu = f == FAB_F_PPU_FN;
+      int k = name_index(ppu ? fab_fpga_ppufn_names : fab_fpga_wbfn_names, ppu ? FAB_PPU_COUNT : FAB_WB_COUNT, v);
+      if (k < 0)
+        return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "unknown %s function '%s'", ppu ? "ppu" : "write-back", v);
       out->f[f] = (uint64_t)k;
     } else {
       if (!isdigit((unsigned char)v[0])) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad number '%s' for '%s'", v, fi->key);

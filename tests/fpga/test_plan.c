@@ -7,22 +7,12 @@
  *     address beyond the DMA's 32 bits are errors, never aborts or wrong code. */
 #include "target.h"
 #include "codegen.h"
-#include "fpga_test.h"
+#include "fpga_cases.h"
 #include "interp.h"
 #include "passes.h"
 
 static fab_module *parse_text(const char *text, fab_diag *d) {
   return fab_parse_module("t.fir", text, strlen(text), d);
-}
-
-static fab_module *parse_case(const char *name, fab_diag *d) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/tests/golden/cases/%s.fir", FAB_ROOT, name);
-  size_t n;
-  char *text = fpga_test_slurp(path, &n);
-  fab_module *m = text ? fab_parse_module(path, text, n, d) : NULL;
-  free(text);
-  return m;
 }
 
 static bool diag_has(fab_diag *d, const char *s) {
@@ -66,15 +56,6 @@ out:
   if (m) fab_module_free(m);
   fab_diag_free(d);
   return ninsn;
-}
-
-static bool same_tensors(const fab_tensor_set *a, const fab_tensor_set *b) {
-  if (a->count != b->count || !a->count) return false;
-  for (int i = 0; i < a->count; i++) {
-    const fab_tensor *x = &a->items[i], *y = fab_tset_find(b, x->name);
-    if (!y || y->nbytes != x->nbytes || memcmp(x->data, y->data, x->nbytes)) return false;
-  }
-  return true;
 }
 
 static void test_options(void) {

@@ -11,19 +11,9 @@
  *     buffer, parameters or a residual outside their memories at run time. */
 #include "target.h"
 #include "codegen.h"
-#include "fpga_test.h"
+#include "fpga_cases.h"
 #include "interp.h"
 #include "passes.h"
-
-static fab_module *parse_case(const char *name, fab_diag *d) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/tests/golden/cases/%s.fir", FAB_ROOT, name);
-  size_t n;
-  char *text = fpga_test_slurp(path, &n);
-  fab_module *m = text ? fab_parse_module(path, text, n, d) : NULL;
-  free(text);
-  return m;
-}
 
 static size_t count_op(const fab_fpga_program *p, fab_fpga_opcode op) {
   size_t k = 0;
@@ -60,15 +50,6 @@ out:
   if (m) fab_module_free(m);
   fab_diag_free(d);
   return p;
-}
-
-static bool same_tensors(const fab_tensor_set *a, const fab_tensor_set *b) {
-  if (a->count != b->count || !a->count) return false;
-  for (int i = 0; i < a->count; i++) {
-    const fab_tensor *x = &a->items[i], *y = fab_tset_find(b, x->name);
-    if (!y || y->nbytes != x->nbytes || memcmp(x->data, y->data, x->nbytes)) return false;
-  }
-  return true;
 }
 
 static void test_same_outputs(void) {
