@@ -133,6 +133,32 @@ static inline bool fpga_cg_folded_in(fpga_cg *g, int v, fab_opcode code) {
   return g->f->ops[v].code == code && fab_fpga_folded(&g->f->ops[v]);
 }
 
+/* ---- the engines' write-back (codegen_wb.c) ---- */
+/* What a bfly's engines do on the way in and out: rows of m <= n elements
+ * loaded with zero fill (a folded pad), and the first w elements of each
+ * row stored through write-back function fn (-1: a plain st). */
+typedef struct bfly_io {
+  uint64_t x, xstride, xstack, m;
+  uint64_t out, ostride, ostack, w;
+  int fn;
+  int64_t bias, gamma, beta, res; /* off-chip addresses, -1 none */
+  float eps;
+  uint64_t pb; /* parameter-buffer half holding bias, then gamma and beta */
+} bfly_io;
+/* The rows bfly op reads (through a folded stack and pad) and where it
+ * stores them: plainly (end < 0), or through the write-back chain ending
+ * at op `end` (its parameters loaded); false after fpga_cg_error. */
+bool fpga_cg_bfly_io(fpga_cg *g, const fab_op *op, int end, uint64_t n, uint64_t S, bfly_io *io);
+/* The bfly a write-back chain ending at op v starts from, -1 if none. */
+int fpga_cg_wb_bfly(fpga_cg *g, int v);
+/* ldp: t rows of m elements into engine rows of pitch 2^L, zeros after m. */
+void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
+                 uint64_t baddr, int bank);
+/* wbp + stp: a tile's t rows (from row r0, stack s) through the write-back
+ * lanes into off-chip memory. */
+void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_t t, int L, uint64_t ne,
+                 uint64_t baddr, int bank);
+
 static inline int64_t cg_numel(const fab_type *t) {
   int64_t n = 1;
   for (int i = 0; i < t->rank; i++) n *= t->dims[i];
