@@ -285,7 +285,7 @@ bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
   /* the engines' write-back first: its ops join no post-processing chain */
   for (int b = 0; b < n && wb; b++) {
     int e = fpga_wb_chain(f, uses, user, b);
-    if (e < 0) continue;
+    if (e < 0 || fab_fpga_wb_end(&f->ops[e])) continue; /* two butterflies into one add.layernorm: the first */
     for (int v = b; v != e; v = user[v]) fab_op_set_int(cx->m, &f->ops[v], "fpga.fold", 1);
     fab_op_set_int(cx->m, &f->ops[e], "fpga.wb", 1);
   }
