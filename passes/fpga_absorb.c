@@ -10,7 +10,11 @@
  *     bitrev -> fft.stages along the same axis: the load's bit-reversed
  *       address generator;
  *     complex -> fft.stages, a folded bitrev, or a dft along the last axis:
- *       real rows into bank A (bank B cleared; the "dft.r" table).
+ *       real rows into bank A (bank B cleared; the "dft.r" table);
+ *     transpose [.., L, H, D] -> [.., H, L, D] -> q, k or v of an attention:
+ *       the head split, read in place by the attention's strided loads;
+ *     attention -> transpose [.., H, S, D] -> [.., S, H, D] (the head merge):
+ *       the attention, compiled at the transpose, stores the merged rows.
  *   chains (option chain=N, default 4 ops, 1 = none): consecutive row-wise
  *     f32 ops (add, mul, relu, gelu, bias.gelu, scale, softmax, layernorm,
  *     add.layernorm; no masked softmax) of one type, each the only user of
@@ -18,6 +22,16 @@
  *     add.layernorm), run as one post-processing pass per row tile: one
  *     load, a PPU step per op, one store.  Of a longer run the first N-1
  *     ops fold into the N-th, the rest stay as they are.
+ *   write-back (option wb=1, the default; .fbin version 3): the ops after
+ *     a bfly.stages that its engines' write-back units apply as results
+ *     leave (docs/fpga.md): reshapes that keep rows, a slice of a prefix of
+ *     each row (a truncated store), a bias (add of a row vector) or
+ *     bias.gelu, then add.layernorm with a residual.  The bfly and every
+ *     op before the last fold (fpga.fold = 1); the last one carries
+ *     fpga.wb = 1: the code generator compiles the whole chain there.
+ *     And the loads' zero fill: a pad of the last axis feeding a bfly
+ *     (through its folded stack, or a reshape that keeps the row and feeds
+ *     only butterflies, each of them loading it) folds.
  * The IR keeps its meaning (the interpreter ignores the marks); fpga-alloc
  * gives folded ops no memory and the code generator checks every mark with
  * fpga_fold_legal (a mark it cannot honour is an error, never wrong code). */
@@ -26,6 +40,7 @@
 #include <string.h>
 
 bool fab_fpga_folded(const fab_op *op) { return fab_op_int(op, "fpga.fold", 0) != 0; }
+bool fab_fpga_wb_end(const fab_op *op) { return fab_op_int(op, "fpga.wb", 0) != 0; }
 
 static int axis_of(const fab_op *op) {
   int64_t a = fab_op_int(op, "axis", -1);
@@ -53,11 +68,13 @@ int fab_fpga_chain_pos(const fab_op *u, int v) {
   return pos == 0 || (two && pos == 1) ? pos : -1;
 }
 
-/* v may run inside its user's post-processing pass. */
+/* v may run inside its user's post-processing pass (not an op of the
+ * engines' write-back, which runs no such pass). */
 static bool chain_link(const fab_func *f, const int *uses, const int *user, int v) {
   const fab_op *op = &f->ops[v];
   if (!is_rowwise(op->code) || uses[v] != 1 || op->type.rank < 1 || op->type.dtype != FAB_F32) return false;
   const fab_op *u = &f->ops[user[v]];
+  if (fab_fpga_wb_end(op) || fab_fpga_wb_end(u)) return false;
   if (fab_fpga_masked_softmax(op) || fab_fpga_masked_softmax(u)) return false; /* their own tiles */
   return is_rowwise(u->code) && fab_type_equal(&u->type, &op->type) && fab_fpga_chain_pos(u, v) >= 0;
 }
@@ -81,13 +98,41 @@ static int chain_depth(const fab_func *f, const int *uses, const int *user, int 
   return d;
 }
 
-/* Can op i fold into its user as a load (stack, bitrev, complex)? */
+/* A transpose swapping the two axes before the last (heads and rows). */
+static bool swaps_heads(const fab_op *op) {
+  const fab_attr *p = fab_op_attr(op, "perm");
+  int r = op->type.rank;
+  if (op->code != FAB_OP_TRANSPOSE || r < 3 || op->type.dtype != FAB_F32 || !p || p->nints != r) return false;
+  for (int a = 0; a < r; a++)
+    if (p->ints[a] != (a == r - 3 ? r - 2 : a == r - 2 ? r - 3 : a)) return false;
+  return true;
+}
+
+/* A head split the attention reads in place: feeding q, k or v of its
+ * single user. */
+static bool head_split_legal(const fab_func *f, const int *uses, const int *user, int i) {
+  if (uses[i] != 1 || !swaps_heads(&f->ops[i])) return false;
+  const fab_op *u = &f->ops[user[i]];
+  return u->code == FAB_OP_ATTENTION && (u->operands[0] == i || u->operands[1] == i || u->operands[2] == i);
+}
+
+/* An attention whose single user is the head merge: it stores each head's
+ * rows into the merged layout (the attention folds into the transpose). */
+static bool head_merge_legal(const fab_func *f, const int *uses, const int *user, int i) {
+  return f->ops[i].code == FAB_OP_ATTENTION && uses[i] == 1 && swaps_heads(&f->ops[user[i]]) &&
+         f->ops[i].type.dtype == FAB_F32;
+}
+
+/* Can op i fold into its user as a load (stack, bitrev, complex, a head
+ * split)? */
 static bool load_fold_legal(const fab_func *f, const int *uses, const int *user, int i) {
   const fab_op *op = &f->ops[i];
   if (uses[i] != 1) return false;
   const fab_op *u = &f->ops[user[i]];
   switch (op->code) {
   case FAB_OP_STACK: return u->code == FAB_OP_BFLY_STAGES && u->operands[0] == i;
+  case FAB_OP_TRANSPOSE: return head_split_legal(f, uses, user, i);
+  case FAB_OP_ATTENTION: return head_merge_legal(f, uses, user, i);
   case FAB_OP_BITREV: return u->code == FAB_OP_FFT_STAGES && axis_of(op) == axis_of(u);
   case FAB_OP_COMPLEX:
     return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && fab_fpga_folded(u) &&
@@ -97,9 +142,113 @@ static bool load_fold_legal(const fab_func *f, const int *uses, const int *user,
   }
 }
 
+/* ---- the engines' write-back ------------------------------------------------------ */
+
+static int64_t last_dim(const fab_type *t) { return t->rank ? t->dims[t->rank - 1] : 1; }
+
+static bool is_row_vector(const fab_func *f, int v, int64_t width) {
+  const fab_type *t = &f->ops[v].type;
+  return t->rank == 1 && t->dims[0] == width && t->dtype == FAB_F32;
+}
+
+/* Can u (the single user of v) be the next write-back step after `stage`
+ * (0 rows as they leave, 1 truncated, 2 bias added, 3 gelu, 4 layer norm)?
+ * Returns the new stage, -1 if not.  S x n: the bfly's stacks and row. */
+static int wb_step(const fab_func *f, int v, const fab_op *u, int stage, int64_t S, int64_t n, int64_t *w) {
+  int64_t ul = last_dim(&u->type), row = S * *w;
+  bool rows = S == 1 || ul == row; /* the stacks already merged into one row */
+  if (u->type.dtype != FAB_F32) return -1;
+  switch (u->code) {
+  case FAB_OP_RESHAPE: return stage == 0 && (ul == S * n || (S == 1 && ul == n)) ? 0 : -1;
+  case FAB_OP_SLICE: {
+    int64_t size = fab_op_int(u, "size", 0);
+    if (stage != 0 || S != 1 || axis_of(u) != u->type.rank - 1 || fab_op_int(u, "start", -1) != 0 || size > n) return -1;
+    *w = size;
+    return 1;
+  }
+  case FAB_OP_ADD:
+  case FAB_OP_BIAS_GELU:
+    if (stage > 1 || !rows || u->operands[0] != v || u->operands[1] == v || !is_row_vector(f, u->operands[1], ul))
+      return -1;
+    return u->code == FAB_OP_ADD ? 2 : 3;
+  case FAB_OP_ADD_LAYERNORM: {
+    int pos = fab_fpga_chain_pos(u, v);
+    if (stage > 2 || S != 1 || pos < 0 || u->noperands != 4) return -1;
+    const fab_op *r = &f->ops[u->operands[1 - pos]];
+    if (!fab_type_equal(&r->type, &u->type) || !is_row_vector(f, u->operands[2], ul) ||
+        !is_row_vector(f, u->operands[3], ul))
+      return -1;
+    return 4;
+  }
+  default: return -1;
+  }
+}
+
+/* The op where the write-back chain from bfly b ends (its last bias,
+ * bias.gelu or add.layernorm), -1 if it has none. */
+int fpga_wb_chain(const fab_func *f, const int *uses, const int *user, int b) {
+  const fab_op *B = &f->ops[b];
+  if (B->code != FAB_OP_BFLY_STAGES || B->type.dtype != FAB_F32 || B->type.rank < 2) return -1;
+  int64_t n = last_dim(&B->type), S = B->type.dims[B->type.rank - 2], w = n;
+  int v = b, end = -1, stage = 0;
+  while (stage < 4 && uses[v] == 1 && user[v] > v) {
+    int next = wb_step(f, v, &f->ops[user[v]], stage, S, n, &w);
+    if (next < 0) break;
+    stage = next;
+    v = user[v];
+    if (stage >= 2) end = v;
+  }
+  return end;
+}
+
+/* Is op i one of the ops folded into a write-back chain's end? */
+static bool wb_member(const fab_func *f, const int *uses, const int *user, int i) {
+  int e = i;
+  while (fab_fpga_folded(&f->ops[e]) && uses[e] == 1 && user[e] > e) e = user[e];
+  if (e == i || !fab_fpga_wb_end(&f->ops[e])) return false;
+  int b = e; /* back along the folded operands to the bfly */
+  while (b >= 0 && f->ops[b].code != FAB_OP_BFLY_STAGES) {
+    int p = -1;
+    for (int k = 0; k < f->ops[b].noperands && k < 2; k++)
+      if (fab_fpga_folded(&f->ops[f->ops[b].operands[k]])) p = f->ops[b].operands[k];
+    b = p;
+  }
+  if (b < 0 || fpga_wb_chain(f, uses, user, b) != e) return false;
+  for (int v = b; v != e; v = user[v])
+    if (v == i) return true;
+  return false;
+}
+
+/* A pad of the last axis that an engine load does as zero fill: its row
+ * goes to a bfly through a folded stack, or a reshape keeping the row. */
+static bool pad_load_legal(const fab_func *f, const int *uses, const int *user, int i) {
+  const fab_op *op = &f->ops[i];
+  if (op->code != FAB_OP_PAD || uses[i] != 1 || axis_of(op) != op->type.rank - 1 || op->type.dtype != FAB_F32)
+    return false;
+  int u = user[i];
+  const fab_op *U = &f->ops[u];
+  if (U->code == FAB_OP_STACK) return load_fold_legal(f, uses, user, u);
+  if (U->code != FAB_OP_RESHAPE || last_dim(&U->type) != last_dim(&op->type)) return false;
+  /* the reshape may feed several butterflies (Q, K, V): each load zero-fills */
+  for (int j = u + 1; j < f->nops; j++)
+    for (int k = 0; k < f->ops[j].noperands; k++)
+      if (f->ops[j].operands[k] == u && (f->ops[j].code != FAB_OP_BFLY_STAGES || k != 0)) return false;
+  return uses[u] >= 1;
+}
+
+static bool reshape_load_legal(const fab_func *f, const int *uses, const int *user, int i) {
+  const fab_op *op = &f->ops[i];
+  return op->code == FAB_OP_RESHAPE && f->ops[op->operands[0]].code == FAB_OP_PAD &&
+         pad_load_legal(f, uses, user, op->operands[0]) && user[op->operands[0]] == i;
+}
+
 bool fpga_fold_legal(const fab_func *f, const int *uses, const int *user, int i) {
   const fab_op *op = &f->ops[i];
-  if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX)
+  if (wb_member(f, uses, user, i)) return true;
+  if (op->code == FAB_OP_PAD) return pad_load_legal(f, uses, user, i);
+  if (op->code == FAB_OP_RESHAPE) return reshape_load_legal(f, uses, user, i);
+  if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX ||
+      op->code == FAB_OP_TRANSPOSE || op->code == FAB_OP_ATTENTION)
     return load_fold_legal(f, uses, user, i);
   /* a chain member: the link its user takes, at most 4 ops in all (the
    * code generator's PPU steps and operands of one pass) */
@@ -117,7 +266,7 @@ void fpga_use_info(const fab_func *f, int *uses, int *user) {
 }
 
 bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
-  bool loads = pass_opt(cx, "loads", 1) != 0;
+  bool loads = pass_opt(cx, "loads", 1) != 0, wb = pass_opt(cx, "wb", 1) != 0;
   int64_t chain = pass_opt(cx, "chain", FAB_FPGA_MAX_CHAIN);
   if (chain < 1 || chain > FAB_FPGA_MAX_CHAIN) {
     pass_error(cx, NULL, "chain=%lld out of range (1..%d ops per post-processing pass)", (long long)chain,
@@ -129,12 +278,32 @@ bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
   int *uses = fab_arena_alloc(cx->m->arena, sizeof(int) * nn), *user = fab_arena_alloc(cx->m->arena, sizeof(int) * nn);
   if (!uses || !user) fab_out_of_memory(__FILE__, __LINE__);
   fpga_use_info(f, uses, user);
-  for (int i = 0; i < n; i++) pass_strip_attrs(cx->m, &f->ops[i], "fpga.fold");
+  for (int i = 0; i < n; i++) {
+    pass_strip_attrs(cx->m, &f->ops[i], "fpga.fold");
+    pass_strip_attrs(cx->m, &f->ops[i], "fpga.wb");
+  }
+  /* the engines' write-back first: its ops join no post-processing chain */
+  for (int b = 0; b < n && wb; b++) {
+    int e = fpga_wb_chain(f, uses, user, b);
+    if (e < 0 || fab_fpga_wb_end(&f->ops[e])) continue; /* two butterflies into one add.layernorm: the first */
+    for (int v = b; v != e; v = user[v]) fab_op_set_int(cx->m, &f->ops[v], "fpga.fold", 1);
+    fab_op_set_int(cx->m, &f->ops[e], "fpga.wb", 1);
+  }
   /* users first: a complex folds into a bitrev only if that one folds */
   for (int i = n - 1; i >= 0; i--) {
     fab_op *op = &f->ops[i];
+    if (fab_fpga_folded(op)) continue;
+    if (wb && op->code == FAB_OP_RESHAPE && reshape_load_legal(f, uses, user, i)) {
+      fab_op_set_int(cx->m, op, "fpga.fold", 1);
+      continue;
+    }
+    if (wb && op->code == FAB_OP_PAD) {
+      if (pad_load_legal(f, uses, user, i)) fab_op_set_int(cx->m, op, "fpga.fold", 1);
+      continue;
+    }
     bool fold;
-    if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX)
+    if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX ||
+        op->code == FAB_OP_TRANSPOSE || op->code == FAB_OP_ATTENTION)
       fold = loads && load_fold_legal(f, uses, user, i);
     else /* the first chain-1 ops of a run of linkable ops */
       fold = chain_link(f, uses, user, i) && chain_pred(f, uses, user, user[i]) == i &&

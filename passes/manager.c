@@ -84,12 +84,15 @@ static const pass_def passes[] = {
       "", "planned", "inplace=<0|1>: reuse a dying operand's buffer (default 1)"},
      pass_memplan, {"inplace", NULL}},
     {{"fpga-absorb",
-      "mark ops the accelerator folds into their user (fpga.fold): stack/bitrev/complex into engine "
-      "loads, row-wise chains into one post-processing pass",
+      "mark ops the accelerator folds into their user (fpga.fold): stack/bitrev/complex/pad into engine "
+      "loads, row-wise chains into one post-processing pass, a butterfly's post-processing into its "
+      "engines' write-back (fpga.wb)",
       "lowered", "",
       "loads=<0|1>: fold stack, bitrev, complex into loads (default 1); "
-      "chain=<int>: row-wise ops per post-processing pass, 1..4 (default 4)"},
-     pass_fpga_absorb, {"loads", "chain", NULL}},
+      "chain=<int>: row-wise ops per post-processing pass, 1..4 (default 4); "
+      "wb=<0|1>: bias, gelu, residual + layer norm, truncation and padding in the engines' "
+      "write-back and loads (fpga.wb; default 1)"},
+     pass_fpga_absorb, {"loads", "chain", "wb", NULL}},
     {{"fpga-alloc",
       "the accelerator's off-chip memory plan (plan.offset, plan.size, plan.table, plan.scratch), "
       "after the folds of fpga-absorb",

@@ -90,6 +90,8 @@ bool pass_fpga_alloc(fab_pass_ctx *cx, fab_func *f);
 void fpga_use_info(const fab_func *f, int *uses, int *user);
 /* Can op i fold into its single user (the rules of fpga-absorb)? */
 bool fpga_fold_legal(const fab_func *f, const int *uses, const int *user, int i);
+/* The end of the write-back chain from bfly b (fpga_absorb.c), -1 if none. */
+int fpga_wb_chain(const fab_func *f, const int *uses, const int *user, int b);
 /* A dft as the fpga code generator runs it: lines [outer, A, inner] of
  * its input (the real rows of a folded complex: real_in); split into q
  * FFTs of m = 2^k points (can_split: last axis, m >= 32, 3 <= q <= 15) with

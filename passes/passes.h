@@ -99,6 +99,9 @@ int64_t fab_memplan_value_bytes(const fab_type *t);
 #define FAB_FPGA_FILL_MAX 4096
 /* fpga-absorb marked op folded into its single user (fpga.fold = 1). */
 bool fab_fpga_folded(const fab_op *op);
+/* fpga-absorb marked op whose value the engines' write-back produces: the
+ * end of a write-back chain from a bfly.stages (fpga.wb = 1). */
+bool fab_fpga_wb_end(const fab_op *op);
 /* A softmax with a mask operand or causal = 1 (its own tiles on the PPU). */
 bool fab_fpga_masked_softmax(const fab_op *op);
 /* The operand slot through which value v enters the chain at its user u

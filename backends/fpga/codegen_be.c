@@ -196,9 +196,32 @@ static void load_coefs(fpga_cg *g, const coefs *cf, uint64_t s, int i0, int cnt,
   }
 }
 
+/* A bfly and its post-processing, compiled at op `end`, the end of its
+ * write-back chain (fpga.wb; codegen_wb.c); -1: a plain bfly. */
+static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end);
+
+static bool gen_bfly_wb(fpga_cg *g, const fab_op *e) {
+  fpga_cg_define(g, e);
+  int b = fpga_cg_wb_bfly(g, g->cur);
+  if (b < 0) {
+    fpga_cg_error(g, "fpga.wb without a butterfly (rerun fpga-absorb)");
+    return false;
+  }
+  /* the instructions belong to the butterfly (per-layer reports) */
+  int at = g->cur;
+  g->cur = b;
+  bool ok = gen_bfly_io(g, &g->f->ops[b], at);
+  g->cur = at;
+  return ok;
+}
+
 static bool gen_bfly(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
-  const fab_type *xt = ty(g, op->operands[0]), *tt = ty(g, op->operands[1]);
+  return gen_bfly_io(g, op, -1);
+}
+
+static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
+  const fab_type *xt = &op->type, *tt = ty(g, op->operands[1]);
   uint64_t n = (uint64_t)xt->dims[xt->rank - 1], S = xt->rank >= 2 ? (uint64_t)xt->dims[xt->rank - 2] : 1;
   uint64_t R = (uint64_t)cg_numel(xt) / (n * S), W = (uint64_t)fab_fpga_bank_words(g->c);
   if (n > W || (n & (n - 1)) || n < 2) {
@@ -213,15 +236,11 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
   }
   int L = ilog2(n), ntr = sa->nints / 3;
   uint64_t B = (uint64_t)tt->dims[1], TL = (uint64_t)tt->dims[2];
-  uint64_t x = addr(g, op->operands[0]), out = addr(g, g->cur);
   coefs cf = {addr(g, op->operands[1]), B, TL, n, sa->ints};
   /* a folded stack: every stack reads the same unstacked rows */
-  uint64_t xstride = S * n, xstack = n;
-  if (fpga_cg_folded_in(g, op->operands[0], FAB_OP_STACK)) {
-    x = addr(g, g->f->ops[op->operands[0]].operands[0]);
-    xstride = n;
-    xstack = 0;
-  }
+  bfly_io io;
+  if (!fpga_cg_bfly_io(g, op, end, n, S, &io)) return false;
+  uint64_t x = io.x, xstride = io.xstride, xstack = io.xstack;
   uint64_t half = (uint64_t)g->c->cb_depth / 2;
   /* runs: consecutive stages whose log stride moves by +1 or -1 */
   int runs[64][3], nruns = 0; /* first triple, count, inc */
@@ -264,7 +283,8 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
       if (resident) k = tile_rows(k, R, ne);
       uint64_t t = umin(ne * k, R - r0), nrows = (t + ne - 1) / ne;
       uint64_t ext = x + r0 * xstride + s * xstack;
-      be_dma(g, FAB_I_LD, ext, xstride, false, t, n, ne, baddr, false, false, bank);
+      if (io.m < n) fpga_cg_ldp(g, ext, xstride, t, io.m, L, ne, baddr, bank);
+      else be_dma(g, FAB_I_LD, ext, xstride, false, t, n, ne, baddr, false, false, bank);
       for (int ri = 0; ri < nruns; ri++) {
         int i0 = runs[ri][0], cnt = runs[ri][1];
         uint64_t cb = resident ? cbbase + (uint64_t)i0 * 2 * n : 0;
@@ -275,7 +295,8 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
         }
         be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)sa->ints[3 * i0 + 2], cnt, runs[ri][2], false, cb, bank);
       }
-      be_dma(g, FAB_I_ST, out + (r0 * S + s) * n, S * n, false, t, n, ne, baddr, false, false, bank);
+      if (io.fn >= 0) fpga_cg_stp(g, &io, r0, s, t, L, ne, baddr, bank);
+      else be_dma(g, FAB_I_ST, io.out + (r0 * S + s) * n, S * n, false, t, n, ne, baddr, false, false, bank);
       r0 += t;
     }
   }
@@ -430,6 +451,36 @@ static void emit_attn(fpga_cg *g, fab_fpga_opcode opc, uint64_t vq, uint64_t vo,
   if (!g->failed) fpga_cg_emit(g, in, mk ? 3 : 2, acc);
 }
 
+/* Rows [r0, r0 + rows) of batch b of attention operand k ([.., L, D]) into
+ * the VM at vm.  A head split fpga-absorb folded (the transpose of
+ * [.., L, H, D] to [.., H, L, D]) is read in place: the rows of head h are
+ * D-element pieces H*D apart. */
+static void att_ld(fpga_cg *g, const fab_op *op, int k, uint64_t b, uint64_t L, uint64_t D, uint64_t r0,
+                   uint64_t rows, uint64_t vm) {
+  int v = op->operands[k];
+  if (fpga_cg_folded_in(g, v, FAB_OP_TRANSPOSE)) {
+    const fab_type *t = ty(g, v);
+    uint64_t H = (uint64_t)t->dims[t->rank - 3], o = b / H, h = b % H;
+    uint64_t src = addr(g, g->f->ops[v].operands[0]);
+    fpga_cg_ld_vm(g, src + (o * L + r0) * H * D + h * D, H * D, false, rows, D, vm);
+    return;
+  }
+  fpga_cg_ld_vm(g, addr(g, v) + (b * L + r0) * D, D, false, rows, D, vm);
+}
+
+/* Stores O rows [i0, i0 + s) of batch b from the VM at vo: into the
+ * attention's result, or, compiled as the head merge that absorbed it (a
+ * transpose of [.., H, S, D] to [.., S, H, D]), in the merge's layout. */
+static void att_st(fpga_cg *g, uint64_t b, uint64_t S, uint64_t D, uint64_t i0, uint64_t s, uint64_t vo) {
+  const fab_op *cur = &g->f->ops[g->cur];
+  if (cur->code == FAB_OP_TRANSPOSE) {
+    uint64_t H = (uint64_t)cur->type.dims[cur->type.rank - 2], o = b / H, h = b % H;
+    fpga_cg_st_vm(g, addr(g, g->cur) + (o * S + i0) * H * D + h * D, H * D, false, s, D, vo);
+    return;
+  }
+  fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
+}
+
 /* Keys and values that fit one VM half beside a query tile: one attn per
  * query tile, K and V loaded whole. */
 static void attention_whole(fpga_cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
@@ -439,12 +490,12 @@ static void attention_whole(fpga_cg *g, const fab_op *op, uint64_t batches, uint
     for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
       uint64_t base = fpga_cg_vm_half(g, &hs), s = umin(ts, S - i0);
       uint64_t vq = base, vk = vq + s * D, vv = vk + T * D, vo = vv + T * D;
-      fpga_cg_ld_vm(g, addr(g, op->operands[0]) + (b * S + i0) * D, D, false, s, D, vq);
-      fpga_cg_ld_vm(g, addr(g, op->operands[1]) + b * T * D, D, false, T, D, vk);
-      fpga_cg_ld_vm(g, addr(g, op->operands[2]) + b * T * D, D, false, T, D, vv);
+      att_ld(g, op, 0, b, S, D, i0, s, vq);
+      att_ld(g, op, 1, b, T, D, 0, T, vk);
+      att_ld(g, op, 2, b, T, D, 0, T, vv);
       att_mask_regs(g, am, b, T, i0, 0, T);
       emit_attn(g, FAB_I_ATTN, vq, vo, s, T, D, scale, masked(am));
-      fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
+      att_st(g, b, S, D, i0, s, vo);
     }
 }
 
@@ -465,22 +516,21 @@ static void attention_blocked(fpga_cg *g, const fab_op *op, uint64_t batches, ui
                   (unsigned long long)D);
     return;
   }
-  uint64_t q = addr(g, op->operands[0]), k = addr(g, op->operands[1]), v = addr(g, op->operands[2]);
   for (uint64_t b = 0; b < batches && !g->failed; b++)
     for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
       uint64_t base = fpga_cg_vm_half(g, &hs), s = umin(ts, S - i0);
       uint64_t vo = base, slot[2] = {vo + s * D + 2 * s, vo + s * D + 2 * s + (s + 2 * tk) * D};
       for (int sl = 0; sl < 2 && sl * tk < T; sl++)
-        fpga_cg_ld_vm(g, q + (b * S + i0) * D, D, false, s, D, slot[sl]);
+        att_ld(g, op, 0, b, S, D, i0, s, slot[sl]);
       uint64_t tend = am->causal ? umin(T, i0 + s) : T;
       for (uint64_t j0 = 0, blk = 0; j0 < tend && !g->failed; j0 += tk, blk++) {
         uint64_t t = umin(tk, T - j0), vq = slot[blk & 1];
-        fpga_cg_ld_vm(g, k + (b * T + j0) * D, D, false, t, D, vq + s * D);
-        fpga_cg_ld_vm(g, v + (b * T + j0) * D, D, false, t, D, vq + (s + t) * D);
+        att_ld(g, op, 1, b, T, D, j0, t, vq + s * D);
+        att_ld(g, op, 2, b, T, D, j0, t, vq + (s + t) * D);
         att_mask_regs(g, am, b, T, i0, j0, t);
         emit_attn(g, blk ? FAB_I_ATTNM : FAB_I_ATTNS, vq, vo, s, t, D, scale, masked(am));
       }
-      fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
+      att_st(g, b, S, D, i0, s, vo);
     }
 }
 
@@ -633,20 +683,27 @@ bool fpga_cg_op(fpga_cg *g, const fab_op *op) {
   }
   case FAB_OP_CONST: return fpga_cg_gen_const(g, op);
   case FAB_OP_ADD:
+    if (fab_fpga_wb_end(op)) return gen_bfly_wb(g, op);
+    /* fall through */
   case FAB_OP_MUL:
   case FAB_OP_RELU:
   case FAB_OP_GELU:
   case FAB_OP_BIAS_GELU:
+    if (fab_fpga_wb_end(op)) return gen_bfly_wb(g, op);
+    /* fall through */
   case FAB_OP_SCALE:
   case FAB_OP_SOFTMAX:
   case FAB_OP_LAYERNORM:
-  case FAB_OP_ADD_LAYERNORM: return fpga_cg_gen_elementwise(g, op);
+  case FAB_OP_ADD_LAYERNORM: return fab_fpga_wb_end(op) ? gen_bfly_wb(g, op) : fpga_cg_gen_elementwise(g, op);
   case FAB_OP_RESHAPE:
   case FAB_OP_SLICE:
   case FAB_OP_PAD:
   case FAB_OP_TAKE:
   case FAB_OP_STACK:
-  case FAB_OP_TRANSPOSE: return fpga_cg_gen_move(g, op);
+  case FAB_OP_TRANSPOSE:
+    /* a head merge the attention before it writes directly */
+    if (fpga_cg_folded_in(g, op->operands[0], FAB_OP_ATTENTION)) return gen_attention(g, &g->f->ops[op->operands[0]]);
+    return fpga_cg_gen_move(g, op);
   case FAB_OP_BFLY_STAGES: return gen_bfly(g, op);
   case FAB_OP_BITREV:
   case FAB_OP_COMPLEX:

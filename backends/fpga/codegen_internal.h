@@ -9,7 +9,9 @@
 /* SP_AMASK / SP_PMASK: the mask registers of the attention processor and
  * the PPU (word 0), so that a mask instruction and the masked ones using
  * it keep their order in the scheduler. */
-enum { SP_EXT, SP_CB, SP_VM, SP_BEA, SP_BEB, SP_AMASK, SP_PMASK, CG_NSPACES };
+/* SP_PB: the write-back parameter buffer; SP_WB: the write-back
+ * registers (word 0), set by wbp and read by stp. */
+enum { SP_EXT, SP_CB, SP_VM, SP_BEA, SP_BEB, SP_AMASK, SP_PMASK, SP_PB, SP_WB, CG_NSPACES };
 /* how far back token derivation scans for conflicts (codegen.c) */
 #define CG_WINDOW 1024
 
@@ -23,7 +25,7 @@ typedef struct cg_insn {
   fab_fpga_insn in;
   int op; /* the IR op that emitted it */
   int nacc;
-  cg_acc acc[4];
+  cg_acc acc[5];
 } cg_insn;
 
 typedef struct cg_val {
@@ -48,7 +50,7 @@ typedef struct fpga_cg {
   size_t *qidx[FAB_Q_COUNT], nqidx[FAB_Q_COUNT], capqidx[FAB_Q_COUNT]; /* instruction indices per queue */
   int cur;                                 /* op being compiled */
   bool failed;
-  unsigned vm_half, be_half, cb_half;      /* ping-pong selectors */
+  unsigned vm_half, be_half, cb_half, pb_half; /* ping-pong selectors */
 } fpga_cg;
 
 /* Reports an error at the current op ("<op kind> %<index>: ..."). */
@@ -130,6 +132,32 @@ void fpga_cg_fft_rows(fpga_cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint6
 static inline bool fpga_cg_folded_in(fpga_cg *g, int v, fab_opcode code) {
   return g->f->ops[v].code == code && fab_fpga_folded(&g->f->ops[v]);
 }
+
+/* ---- the engines' write-back (codegen_wb.c) ---- */
+/* What a bfly's engines do on the way in and out: rows of m <= n elements
+ * loaded with zero fill (a folded pad), and the first w elements of each
+ * row stored through write-back function fn (-1: a plain st). */
+typedef struct bfly_io {
+  uint64_t x, xstride, xstack, m;
+  uint64_t out, ostride, ostack, w;
+  int fn;
+  int64_t bias, gamma, beta, res; /* off-chip addresses, -1 none */
+  float eps;
+  uint64_t pb; /* parameter-buffer half holding bias, then gamma and beta */
+} bfly_io;
+/* The rows bfly op reads (through a folded stack and pad) and where it
+ * stores them: plainly (end < 0), or through the write-back chain ending
+ * at op `end` (its parameters loaded); false after fpga_cg_error. */
+bool fpga_cg_bfly_io(fpga_cg *g, const fab_op *op, int end, uint64_t n, uint64_t S, bfly_io *io);
+/* The bfly a write-back chain ending at op v starts from, -1 if none. */
+int fpga_cg_wb_bfly(fpga_cg *g, int v);
+/* ldp: t rows of m elements into engine rows of pitch 2^L, zeros after m. */
+void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
+                 uint64_t baddr, int bank);
+/* wbp + stp: a tile's t rows (from row r0, stack s) through the write-back
+ * lanes into off-chip memory. */
+void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_t t, int L, uint64_t ne,
+                 uint64_t baddr, int bank);
 
 static inline int64_t cg_numel(const fab_type *t) {
   int64_t n = 1;

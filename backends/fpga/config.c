@@ -12,6 +12,7 @@
 #include "fab_datadir.h"
 
 int fab_fpga_bank_words(const fab_fpga_config *c) { return c->be_rams * c->be_depth; }
+int fab_fpga_pb_words(const fab_fpga_config *c) { return 6 * fab_fpga_bank_words(c); }
 
 /* One table of the integer fields: JSON key, offset, range, power of two. */
 typedef struct ifield {

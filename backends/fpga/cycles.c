@@ -11,6 +11,14 @@
  *           + ceil(s t / exp_units); attnm adds the rescale of O and the
  *           state, ceil(s dh / att_mults) + ceil(s / exp_units)
  *   ppu     ceil(rows len / lanes) per pass (softmax, ln: 3 passes)
+ *   ldp     as ld into the engines, the serial port writing the whole row
+ *           pitch (the zero fill included)
+ *   stp     the slowest of: the store stream, the residual stream (fn brln,
+ *           rln: as many bits on the input bandwidth), and the write-back
+ *           lanes (one per FAB_FPGA_WB_SHARE engines, one element per
+ *           cycle), twice for the layer-norm functions (statistics pass,
+ *           then the normalising pass)
+ *   wbp     1 (register writes)
  *   amask, pmask  ceil(32 n / input bandwidth): the n i32 flags read from
  *           off-chip memory (at least 1 cycle); masking itself adds no
  *           cycles (a compare and select beside the exp / sum datapath) */
@@ -28,6 +36,8 @@ uint64_t fab_fpga_insn_bits(const fab_fpga_config *c, const fab_fpga_insn *in) {
   case FAB_I_GATHER: return f[FAB_F_GATH_D] * f[FAB_F_GATH_COUNT] * wb + f[FAB_F_GATH_COUNT] * 32;
   case FAB_I_AMASK:
   case FAB_I_PMASK: return f[FAB_F_MSK_N] * 32;
+  case FAB_I_LDP:
+  case FAB_I_STP: return f[FAB_F_EWB_ROWS] * f[FAB_F_EWB_LEN] * wb;
   default: return 0;
   }
 }
@@ -44,6 +54,15 @@ uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in)
     return cyc;
   }
   case FAB_I_GATHER: return cdiv(fab_fpga_insn_bits(c, in), (uint64_t)c->bw_in);
+  case FAB_I_LDP:
+  case FAB_I_STP: {
+    bool ld = in->op == FAB_I_LDP, res = !ld && f[FAB_F_EWB_FN] < FAB_WB_COUNT && fab_fpga_wbfn_residual[f[FAB_F_EWB_FN]];
+    uint64_t bits = fab_fpga_insn_bits(c, in), slots = cdiv(f[FAB_F_EWB_ROWS], f[FAB_F_EWB_NE]);
+    uint64_t cyc = cdiv(bits, ld ? (uint64_t)c->bw_in : (uint64_t)c->bw_out);
+    if (res) cyc = max2(cyc, cdiv(bits, (uint64_t)c->bw_in));
+    uint64_t serial = ld ? slots << f[FAB_F_EWB_LP] : slots * f[FAB_F_EWB_LEN] * (res ? 2 : 1) * FAB_FPGA_WB_SHARE;
+    return max2(cyc, serial);
+  }
   case FAB_I_AMASK:
   case FAB_I_PMASK: return max2(1, cdiv(fab_fpga_insn_bits(c, in), (uint64_t)c->bw_in));
   case FAB_I_BFLY:

@@ -284,6 +284,36 @@ static bool overlaps_protected(const protect *pr, uint64_t lo, uint64_t hi, cons
 
 #define BAD(...) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "instruction %zu (%s): " __VA_ARGS__)
 
+/* ldp / stp: rows inside the bank at their pitch, the off-chip rows inside
+ * the memory (a store never over a weight or input).  The parameter and
+ * residual ranges of an stp depend on the wbp before it: the simulator
+ * checks them when it runs (fab_fpga_sim_exec). */
+static fab_status check_ewb(const fab_fpga_program *p, const protect *pr, size_t idx, const fab_fpga_insn *in,
+                            char *err, size_t errlen) {
+  const fab_fpga_config *c = &p->cfg;
+  const uint64_t *f = in->f;
+  const char *mn = fab_fpga_ops[in->op].mnemonic;
+  uint64_t rows = f[FAB_F_EWB_ROWS], len = f[FAB_F_EWB_LEN], ne = f[FAB_F_EWB_NE], lp = f[FAB_F_EWB_LP];
+  uint64_t bank = (uint64_t)fab_fpga_bank_words(c), pitch = 1ull << lp;
+  if (!rows || !len) BAD("empty transfer (rows=%llu len=%llu)", idx, mn, (unsigned long long)rows, (unsigned long long)len);
+  if (ne < 1 || ne > (uint64_t)c->p_be) BAD("ne=%llu outside 1..%d engines", idx, mn, (unsigned long long)ne, c->p_be);
+  if (len > pitch) BAD("len=%llu exceeds the row pitch 2^%llu", idx, mn, (unsigned long long)len, (unsigned long long)lp);
+  if (in->op == FAB_I_LDP && f[FAB_F_EWB_FN]) BAD("fn is a store feature (must be 0)", idx, mn);
+  if (f[FAB_F_EWB_FN] >= FAB_WB_COUNT) BAD("unknown write-back function %llu", idx, mn, (unsigned long long)f[FAB_F_EWB_FN]);
+  uint64_t slots = (rows + ne - 1) / ne;
+  if (f[FAB_F_EWB_ADDR] + slots * pitch > bank)
+    BAD("engine buffer overflow: %llu + %llu rows x %llu > %llu words", idx, mn, (unsigned long long)f[FAB_F_EWB_ADDR],
+        (unsigned long long)slots, (unsigned long long)pitch, (unsigned long long)bank);
+  uint64_t lo = f[FAB_F_EWB_EXT], hi = lo + (rows - 1) * f[FAB_F_EWB_STRIDE] + len;
+  if (hi > p->mem_words)
+    BAD("off-chip access [%llu, %llu) outside the %llu-word memory", idx, mn, (unsigned long long)lo,
+        (unsigned long long)hi, (unsigned long long)p->mem_words);
+  const char *tn;
+  if (in->op == FAB_I_STP && overlaps_protected(pr, lo, hi, &tn))
+    BAD("store to [%llu, %llu) overwrites weight/input '%s'", idx, mn, (unsigned long long)lo, (unsigned long long)hi, tn);
+  return FAB_OK;
+}
+
 static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t idx,
                             const fab_fpga_insn *in, char *err, size_t errlen) {
   const fab_fpga_config *c = &p->cfg;
@@ -295,8 +325,8 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
   case FAB_I_ST: {
     uint64_t buf = f[FAB_F_DMA_BUF], rows = f[FAB_F_DMA_ROWS], len = f[FAB_F_DMA_LEN];
     uint64_t ne = f[FAB_F_DMA_NE], addr = f[FAB_F_DMA_ADDR];
-    if (buf > 2) BAD("bad buffer %llu", idx, mn, (unsigned long long)buf);
-    if (in->op == FAB_I_ST && buf == FAB_BUF_CB) BAD("cannot store from the coefficient buffer", idx, mn);
+    if (in->op == FAB_I_ST && (buf == FAB_BUF_CB || buf == FAB_BUF_PB))
+      BAD("cannot store from the %s buffer", idx, mn, buf == FAB_BUF_CB ? "coefficient" : "parameter");
     if (!rows || !len) BAD("empty transfer (rows=%llu len=%llu)", idx, mn, (unsigned long long)rows, (unsigned long long)len);
     if (buf == FAB_BUF_BE) {
       if (ne < 1 || ne > (uint64_t)c->p_be) BAD("ne=%llu outside 1..%d engines", idx, mn, (unsigned long long)ne, c->p_be);
@@ -310,10 +340,13 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
     } else {
       if (ne || f[FAB_F_DMA_BANK] || f[FAB_F_DMA_BREV])
         BAD("ne/bank/brev are engine-buffer features", idx, mn);
-      if (f[FAB_F_DMA_CPLX] && buf == FAB_BUF_CB) BAD("cplx is an engine-buffer and vector-memory feature", idx, mn);
-      uint64_t cap = buf == FAB_BUF_CB ? (uint64_t)c->cb_depth : vm, w = rows * len * (f[FAB_F_DMA_CPLX] ? 2 : 1);
+      if (f[FAB_F_DMA_CPLX] && (buf == FAB_BUF_CB || buf == FAB_BUF_PB))
+        BAD("cplx is an engine-buffer and vector-memory feature", idx, mn);
+      uint64_t cap = buf == FAB_BUF_CB ? (uint64_t)c->cb_depth : buf == FAB_BUF_PB ? (uint64_t)fab_fpga_pb_words(c) : vm;
+      uint64_t w = rows * len * (f[FAB_F_DMA_CPLX] ? 2 : 1);
       if (addr + w > cap)
-        BAD("%s overflow: %llu + %llu > %llu words", idx, mn, buf == FAB_BUF_CB ? "coefficient buffer" : "vector memory",
+        BAD("%s overflow: %llu + %llu > %llu words", idx, mn,
+            buf == FAB_BUF_CB ? "coefficient buffer" : buf == FAB_BUF_PB ? "parameter buffer" : "vector memory",
             (unsigned long long)addr, (unsigned long long)w, (unsigned long long)cap);
     }
     uint64_t lo, hi;
@@ -402,6 +435,13 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
     if (!isfinite(fab_fpga_bits_f32(f[FAB_F_PPU_PARAM]))) BAD("parameter is not finite", idx, mn);
     return FAB_OK;
   }
+  case FAB_I_LDP:
+  case FAB_I_STP: return check_ewb(p, pr, idx, in, err, errlen);
+  case FAB_I_WBP:
+    if (f[FAB_F_WBP_PB] > (uint64_t)fab_fpga_pb_words(c) || f[FAB_F_WBP_GB] > (uint64_t)fab_fpga_pb_words(c))
+      BAD("pb/gb outside the %d-word parameter buffer", idx, mn, fab_fpga_pb_words(c));
+    if (!isfinite(fab_fpga_bits_f32(f[FAB_F_WBP_EPS]))) BAD("eps is not finite", idx, mn);
+    return FAB_OK;
   case FAB_I_AMASK:
   case FAB_I_PMASK:
     if (f[FAB_F_MSK_EXT] + f[FAB_F_MSK_N] > p->mem_words)
@@ -411,6 +451,13 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
   default:
     BAD("bad opcode", idx, mn);
   }
+}
+
+uint32_t fab_fpga_insn_version(const fab_fpga_insn *in) {
+  if (in->op == FAB_I_LDP || in->op == FAB_I_STP || in->op == FAB_I_WBP ||
+      (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_PB))
+    return 3;
+  return fab_fpga_insn_uses_masks(in) ? 2 : 1;
 }
 
 bool fab_fpga_insn_uses_masks(const fab_fpga_insn *in) {

@@ -34,6 +34,12 @@ typedef struct fab_fpga_config {
 
 /* Words per engine bank (be_rams * be_depth): the longest row. */
 int fab_fpga_bank_words(const fab_fpga_config *c);
+/* Words of the write-back parameter buffer (PB): two sets (ping-pong) of
+ * bias, gamma and beta of the longest row, 6 * bank words. */
+int fab_fpga_pb_words(const fab_fpga_config *c);
+/* Engines sharing one write-back lane (docs/fpga.md): an stp's serial
+ * port runs at 1/FAB_FPGA_WB_SHARE element per cycle per engine. */
+#define FAB_FPGA_WB_SHARE 2
 /* Reads a configuration file.  A `path` without a slash that names no file
  * is a shipped configuration: NAME or NAME.json in fabc's data folder
  * (configs/ of the source tree or <prefix>/share/fabc/configs); the error
@@ -81,9 +87,12 @@ typedef struct fab_fpga_program {
 } fab_fpga_program;
 
 /* .fbin versions: 2 added the mask instructions (amask, pmask and the mk
- * bits of attn/attns/attnm and ppu).  A program without them is written
- * as version 1, byte for byte as before; readers take both. */
-#define FAB_FBIN_VERSION 2
+ * bits of attn/attns/attnm and ppu); 3 the engines' write-back (ldp, stp,
+ * wbp and loads into the parameter buffer).  A program is written as the
+ * lowest version that holds it, byte for byte as before; readers take all
+ * three and reject a file whose version is older than an instruction in
+ * it (a clear error naming the version it needs). */
+#define FAB_FBIN_VERSION 3
 #define FAB_FBIN_MAX_INSNS ((size_t)1 << 24)
 #define FAB_FBIN_MAX_MEM_WORDS ((uint64_t)1 << 32)
 
@@ -121,6 +130,8 @@ fab_status fab_fpga_const_check(const fab_fpga_tensor *t, char *err, size_t errl
 fab_status fab_fpga_program_check(const fab_fpga_program *p, char *err, size_t errlen);
 /* Does the instruction need .fbin version 2 (a mask instruction or bit)? */
 bool fab_fpga_insn_uses_masks(const fab_fpga_insn *in);
+/* The .fbin version an instruction needs: 3 write-back, 2 masks, else 1. */
+uint32_t fab_fpga_insn_version(const fab_fpga_insn *in);
 
 /* .fbin: "FABFBIN\0", version, section table (CONF json, CODE, TENS,
  * META), CRC-32 of everything before it. */

@@ -43,15 +43,17 @@ static void put(wbuf *b, const void *d, size_t n) {
 static void put32(wbuf *b, uint32_t v) { put(b, &v, 4); }
 static void put64(wbuf *b, uint64_t v) { put(b, &v, 8); }
 
-/* The lowest version that holds p: 2 with mask instructions, else 1. */
+/* The lowest version that holds p: 3 with write-back, 2 with mask
+ * instructions, else 1. */
 static uint32_t program_version(const fab_fpga_program *p) {
+  uint32_t v = 1;
   for (size_t i = 0; i < p->ninsn; i++) {
     fab_fpga_insn in;
     if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) == FAB_OK &&
-        fab_fpga_insn_uses_masks(&in))
-      return 2;
+        fab_fpga_insn_version(&in) > v)
+      v = fab_fpga_insn_version(&in);
   }
-  return 1;
+  return v;
 }
 
 fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t *len, char *err,
@@ -225,8 +227,12 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   p->mem_words = rd64(sec[3]);
   p->model_cycles = rd64(sec[3] + 8);
   if ((st = fab_fpga_program_check(p, err, errlen))) goto bad;
-  if (version < program_version(p)) {
-    st = fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with mask instructions (version 2)", version);
+  uint32_t need = program_version(p);
+  if (version < need) {
+    st = fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with %s (version %u)", version,
+                       need == 3 ? "write-back instructions (ldp, stp, wbp or a parameter-buffer load)"
+                                 : "mask instructions",
+                       need);
     goto bad;
   }
   *out = p;

@@ -39,6 +39,24 @@ const char *const fab_fpga_ppufn_names[FAB_PPU_COUNT] = {
 #undef FAB_PPUFN
 };
 
+const char *const fab_fpga_wbfn_names[FAB_WB_COUNT] = {
+#define FAB_WBFN(id, name, user, desc) name,
+#include "isa.def"
+#undef FAB_WBFN
+};
+
+const bool fab_fpga_wbfn_residual[FAB_WB_COUNT] = {
+#define FAB_WBFN(id, name, user, desc) user,
+#include "isa.def"
+#undef FAB_WBFN
+};
+
+static const char *const wbfn_desc[FAB_WB_COUNT] = {
+#define FAB_WBFN(id, name, user, desc) desc,
+#include "isa.def"
+#undef FAB_WBFN
+};
+
 static const char *const ppufn_desc[FAB_PPU_COUNT] = {
 #define FAB_PPUFN(id, name, useb, desc) desc,
 #include "isa.def"
@@ -186,6 +204,8 @@ void fab_fpga_disasm(const fab_fpga_insn *in, char *buf, size_t len) {
       PUT(" %s=%.9g", fi->key, (double)fab_fpga_bits_f32(in->f[f]));
     else if (f == FAB_F_PPU_FN && in->f[f] < FAB_PPU_COUNT)
       PUT(" %s=%s", fi->key, fab_fpga_ppufn_names[in->f[f]]);
+    else if (f == FAB_F_EWB_FN && in->f[f] < FAB_WB_COUNT)
+      PUT(" %s=%s", fi->key, fab_fpga_wbfn_names[in->f[f]]);
     else
       PUT(" %s=%llu", fi->key, (unsigned long long)in->f[f]);
   }
@@ -217,6 +237,13 @@ static bool parse_mask(const char *s, size_t n, unsigned *out) {
   }
   *out = m;
   return true;
+}
+
+/* The index of name v in names[0..n), -1 if absent (function operands). */
+static int name_index(const char *const *names, int n, const char *v) {
+  for (int k = 0; k < n; k++)
+    if (!strcmp(v, names[k])) return k;
+  return -1;
 }
 
 fab_status fab_fpga_asm_line(const char *line, fab_fpga_insn *out, bool *empty, char *err,
@@ -282,11 +309,11 @@ fab_status fab_fpga_asm_line(const char *line, fab_fpga_insn *out, bool *empty, 
       float x = strtof(v, &end);
       if (*end) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad number '%s' for '%s'", v, fi->key);
       out->f[f] = fab_fpga_f32_bits(x);
-    } else if (f == FAB_F_PPU_FN && !isdigit((unsigned char)v[0])) {
-      int k;
-      for (k = 0; k < FAB_PPU_COUNT; k++)
-        if (!strcmp(v, fab_fpga_ppufn_names[k])) break;
-      if (k == FAB_PPU_COUNT) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "unknown ppu function '%s'", v);
+    } else if ((f == FAB_F_PPU_FN || f == FAB_F_EWB_FN) && !isdigit((unsigned char)v[0])) {
+      bool ppu = f == FAB_F_PPU_FN;
+      int k = name_index(ppu ? fab_fpga_ppufn_names : fab_fpga_wbfn_names, ppu ? FAB_PPU_COUNT : FAB_WB_COUNT, v);
+      if (k < 0)
+        return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "unknown %s function '%s'", ppu ? "ppu" : "write-back", v);
       out->f[f] = (uint64_t)k;
     } else {
       if (!isdigit((unsigned char)v[0])) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "bad number '%s' for '%s'", v, fi->key);
@@ -324,6 +351,10 @@ void fab_fpga_isa_doc(FILE *out) {
   fprintf(out, "\n#### PPU functions\n\n| fn | name | semantics |\n|---|---|---|\n");
   for (int i = 0; i < FAB_PPU_COUNT; i++)
     fprintf(out, "| %d | `%s` | %s |\n", i, fab_fpga_ppufn_names[i], ppufn_desc[i]);
+  fprintf(out, "\n#### Write-back functions (stp)\n\n| fn | name | residual | semantics |\n|---|---|---|---|\n");
+  for (int i = 0; i < FAB_WB_COUNT; i++)
+    fprintf(out, "| %d | `%s` | %s | %s |\n", i, fab_fpga_wbfn_names[i], fab_fpga_wbfn_residual[i] ? "yes" : "no",
+            wbfn_desc[i]);
 }
 
 /* ---- bank mapping ------------------------------------------------------------ */

@@ -47,6 +47,16 @@
  *   +--------+--------+--------+--+-------+---------------+
  *   |   0    |   c0   |   r0   |cz|   n   |      ext      |
  *   +--------+--------+--------+--+-------+---------------+
+ *  EWB (ldp, stp)
+ *   127 122 121    102 101      70 69 68  56 55   43 42   30 29 26 25 19 18 16
+ *   +------+--------+-----------+--+------+-------+-------+-----+-----+----+
+ *   |  0   | stride |    ext    |bk| addr | rows  |  len  | lp  | ne  | fn |
+ *   +------+--------+-----------+--+------+-------+-------+-----+-----+----+
+ *  WBP (wbp)
+ *   127 123 122       91 90    78 77        46 45   31 30   16
+ *   +------+-----------+--------+------------+-------+-------+
+ *   |  0   |  eps f32  |rstride |    res     |  gb   |  pb   |
+ *   +------+-----------+--------+------------+-------+-------+
  *
  * Queues and dependency tokens: each opcode belongs to one of five queues
  * (LD, BE, ATT, PPU, ST), which execute concurrently, each in program
@@ -101,7 +111,14 @@ typedef enum {
   FAB_PPU_COUNT
 } fab_fpga_ppufn;
 
-enum { FAB_BUF_BE = 0, FAB_BUF_CB = 1, FAB_BUF_VM = 2 };
+typedef enum {
+#define FAB_WBFN(id, name, user, desc) FAB_WB_##id,
+#include "isa.def"
+#undef FAB_WBFN
+  FAB_WB_COUNT
+} fab_fpga_wbfn;
+
+enum { FAB_BUF_BE = 0, FAB_BUF_CB = 1, FAB_BUF_VM = 2, FAB_BUF_PB = 3 };
 
 typedef struct fab_fpga_fieldinfo {
   fab_fpga_format fmt;
@@ -122,6 +139,8 @@ extern const fab_fpga_fieldinfo fab_fpga_fields[FAB_F_COUNT];
 extern const fab_fpga_opinfo fab_fpga_ops[FAB_I_COUNT];
 extern const char *const fab_fpga_format_names[FAB_FMT_COUNT];
 extern const char *const fab_fpga_ppufn_names[FAB_PPU_COUNT];
+extern const char *const fab_fpga_wbfn_names[FAB_WB_COUNT];
+extern const bool fab_fpga_wbfn_residual[FAB_WB_COUNT]; /* reads the residual stream */
 
 /* A decoded instruction: header plus every field value, indexed by the
  * global field id (only the format's own fields are meaningful). */

@@ -77,6 +77,21 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
   add(p, add_, c->ppu_lanes);
   add(p, acc, c->ppu_lanes);
   add(p, (unit){1500, 1500, 4}, 3);
+  /* write-back units (stp): one lane per FAB_FPGA_WB_SHARE engines in
+   * their output stage: bias and residual adders, the layer norm's
+   * subtract, scale, gamma and beta (2 multipliers, 3 adders) and its two
+   * fp32 statistics accumulators; GELU and rsqrt units shared like the
+   * PPU's; the parameter buffer (bias, gamma, beta; two sets) broadcast
+   * like the coefficient buffer */
+  p = &r->part[r->n++];
+  p->name = "write-back units";
+  double wbl = (double)((c->p_be + FAB_FPGA_WB_SHARE - 1) / FAB_FPGA_WB_SHARE);
+  add(p, mul, 2 * wbl);
+  add(p, add_, 3 * wbl);
+  add(p, acc, 2 * wbl);
+  add(p, (unit){1500, 1500, 4}, 2);
+  p->bram36 = brams(fab_fpga_pb_words(c) / (256 / w), 256);
+  p->lut += 50.0 * wbl; /* parameter fan-out registers */
   /* vector memory (ATT + PPU operands) */
   p = &r->part[r->n++];
   p->name = "vector memory";

@@ -141,6 +141,14 @@ int main(int argc, char **argv) {
           L.serial += (x[FAB_F_DMA_ROWS] + x[FAB_F_DMA_NE] - 1) / x[FAB_F_DMA_NE] * x[FAB_F_DMA_LEN];
         break;
       }
+      case FAB_I_LDP: /* the engines' zero-filling load and write-back store */
+      case FAB_I_STP: {
+        uint64_t bits = x[FAB_F_EWB_ROWS] * x[FAB_F_EWB_LEN] * wb;
+        L.bits[in.op == FAB_I_STP ? 2 : 0] += bits;
+        if (in.op == FAB_I_STP && fab_fpga_wbfn_residual[x[FAB_F_EWB_FN]]) L.bits[0] += bits;
+        if (in.op == FAB_I_LDP) L.serial += (x[FAB_F_EWB_ROWS] + x[FAB_F_EWB_NE] - 1) / x[FAB_F_EWB_NE] << x[FAB_F_EWB_LP];
+        break;
+      }
       default: break;
       }
     }

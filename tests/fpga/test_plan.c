@@ -7,22 +7,12 @@
  *     address beyond the DMA's 32 bits are errors, never aborts or wrong code. */
 #include "target.h"
 #include "codegen.h"
-#include "fpga_test.h"
+#include "fpga_cases.h"
 #include "interp.h"
 #include "passes.h"
 
 static fab_module *parse_text(const char *text, fab_diag *d) {
   return fab_parse_module("t.fir", text, strlen(text), d);
-}
-
-static fab_module *parse_case(const char *name, fab_diag *d) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/tests/golden/cases/%s.fir", FAB_ROOT, name);
-  size_t n;
-  char *text = fpga_test_slurp(path, &n);
-  fab_module *m = text ? fab_parse_module(path, text, n, d) : NULL;
-  free(text);
-  return m;
 }
 
 static bool diag_has(fab_diag *d, const char *s) {
@@ -68,15 +58,6 @@ out:
   return ninsn;
 }
 
-static bool same_tensors(const fab_tensor_set *a, const fab_tensor_set *b) {
-  if (a->count != b->count || !a->count) return false;
-  for (int i = 0; i < a->count; i++) {
-    const fab_tensor *x = &a->items[i], *y = fab_tset_find(b, x->name);
-    if (!y || y->nbytes != x->nbytes || memcmp(x->data, y->data, x->nbytes)) return false;
-  }
-  return true;
-}
-
 static void test_options(void) {
   fab_fpga_config c = test_config("vcu128-be40-fp32");
   const char *cases[] = {"fabnet_small_post", "fourier_12_20", "abfly_pre"};
@@ -115,16 +96,23 @@ static void expect_error(const char *name, const char *pipeline, void (*tweak)(f
 /* Marks the first op (an input: nothing folds an input) folded. */
 static void bad_fold(fab_module *m) { fab_op_set_int(m, &m->funcs[0]->ops[0], "fpga.fold", 1); }
 
-/* Puts the last bfly.stages where the value it reads lives. */
+/* Puts the last bfly.stages (or the end of its write-back chain, which
+ * holds its result) where the value it reads lives. */
 static void overlap(fab_module *m) {
   fab_func *f = m->funcs[0];
-  for (int i = f->nops - 1; i >= 0; i--)
-    if (f->ops[i].code == FAB_OP_BFLY_STAGES) {
-      int x = f->ops[i].operands[0];
-      while (fab_fpga_folded(&f->ops[x])) x = f->ops[x].operands[0];
-      fab_op_set_int(m, &f->ops[i], "plan.offset", fab_op_int(&f->ops[x], "plan.offset", 0));
-      return;
+  for (int i = f->nops - 1; i >= 0; i--) {
+    bool plain = f->ops[i].code == FAB_OP_BFLY_STAGES && !fab_fpga_folded(&f->ops[i]);
+    if (!plain && !fab_fpga_wb_end(&f->ops[i])) continue;
+    int b = i; /* back along the folded chain to the bfly */
+    while (f->ops[b].code != FAB_OP_BFLY_STAGES) {
+      int k = fab_fpga_folded(&f->ops[f->ops[b].operands[0]]) ? 0 : 1;
+      b = f->ops[b].operands[k];
     }
+    int x = f->ops[b].operands[0];
+    while (fab_fpga_folded(&f->ops[x])) x = f->ops[x].operands[0];
+    fab_op_set_int(m, &f->ops[i], "plan.offset", fab_op_int(&f->ops[x], "plan.offset", 0));
+    return;
+  }
 }
 
 /* twiddles placed beyond 2^32 words (after a large unused input): their

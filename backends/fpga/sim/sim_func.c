@@ -66,7 +66,7 @@ static void dma(simst *s, const fab_fpga_insn *in) {
         re = s->vm + addr + 2 * (r * len + j);
         im = re + 1;
       } else {
-        re = (buf == FAB_BUF_CB ? s->cb : s->vm) + addr + r * len + j;
+        re = (buf == FAB_BUF_CB ? s->cb : buf == FAB_BUF_PB ? s->pb : s->vm) + addr + r * len + j;
       }
       if (ld) {
         *re = R(s, s->mem[w]);
@@ -260,6 +260,25 @@ static void masked_softmax(simst *s, float *A, uint64_t rows, uint64_t len, floa
   }
 }
 
+/* Layer norm of one row, shared by the PPU's ln and the engines'
+ * write-back.  The statistics unit accumulates in fp32 (sum, sum of squared
+ * deviations, 1/len, rsqrt): after a Fourier mix a row's variance is
+ * ~|x|^2 ~ 2.6e5, beyond fp16's 65504, so an fp16 statistics unit
+ * normalises such rows to beta (measured: relative error 1.0 at the first
+ * layer norm of fabnet_text).  mean and 1/sqrt(var + eps) enter the fp16
+ * element datapath rounded to fp16. */
+static void ln_row(const simst *s, float *a, uint64_t len, const float *gamma, const float *beta, float eps) {
+  float sum = 0, sq = 0;
+  for (uint64_t j = 0; j < len; j++) sum += a[j];
+  float mean32 = sum / (float)len;
+  for (uint64_t j = 0; j < len; j++) {
+    float d = a[j] - mean32;
+    sq += d * d;
+  }
+  float mean = R(s, mean32), rs = R(s, 1.0f / sqrtf(sq / (float)len + eps));
+  for (uint64_t j = 0; j < len; j++) a[j] = ADD(s, MUL(s, MUL(s, ADD(s, a[j], -mean), rs), gamma[j]), beta[j]);
+}
+
 static void ppu(simst *s, const fab_fpga_insn *in) {
   const uint64_t *f = in->f;
   uint64_t rows = f[FAB_F_PPU_ROWS], len = f[FAB_F_PPU_LEN];
@@ -307,28 +326,54 @@ static void ppu(simst *s, const fab_fpga_insn *in) {
       for (uint64_t j = 0; j < len; j++) a[j] = MUL(s, a[j], inv);
       break;
     }
-    case FAB_PPU_LN: {
-      /* The statistics unit accumulates in fp32 (sum, sum of squared
-       * deviations, 1/len, rsqrt): after a Fourier mix a row's variance is
-       * ~|x|^2 ~ 2.6e5, beyond fp16's 65504, so an fp16 statistics unit
-       * normalises such rows to beta (measured: relative error 1.0 at the
-       * first layer norm of fabnet_text).  mean and 1/sqrt(var + eps) enter
-       * the fp16 element datapath rounded to fp16. */
-      float sum = 0, sq = 0;
-      for (uint64_t j = 0; j < len; j++) sum += a[j];
-      float mean32 = sum / (float)len;
-      for (uint64_t j = 0; j < len; j++) {
-        float d = a[j] - mean32;
-        sq += d * d;
-      }
-      float mean = R(s, mean32), rs = R(s, 1.0f / sqrtf(sq / (float)len + p));
-      for (uint64_t j = 0; j < len; j++)
-        a[j] = ADD(s, MUL(s, MUL(s, ADD(s, a[j], -mean), rs), B[j]), B[len + j]);
-      break;
-    }
+    case FAB_PPU_LN: ln_row(s, a, len, B, B + len, p); break;
     default: break;
     }
   }
+}
+
+/* ldp: rows into engine rows of pitch 2^lp, zeros after len. */
+static void ldp(simst *s, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  uint64_t rows = f[FAB_F_EWB_ROWS], len = f[FAB_F_EWB_LEN], ne = f[FAB_F_EWB_NE], pitch = 1ull << f[FAB_F_EWB_LP];
+  for (uint64_t r = 0; r < rows; r++) {
+    float *y = be_bank(s, r % ne, f[FAB_F_EWB_BANK]) + f[FAB_F_EWB_ADDR] + (r / ne) * pitch;
+    const float *x = s->mem + f[FAB_F_EWB_EXT] + r * f[FAB_F_EWB_STRIDE];
+    for (uint64_t j = 0; j < len; j++) y[j] = R(s, x[j]);
+    memset(y + len, 0, (pitch - len) * sizeof(float));
+  }
+}
+
+/* stp: each row's first len elements through the write-back unit (the
+ * registers of the last wbp), then off-chip.  The same operations, in the
+ * same order and rounding, as the PPU's add, gelu and ln on the row. */
+static fab_status stp(simst *s, const fab_fpga_insn *in, size_t idx, char *err, size_t errlen) {
+  const uint64_t *f = in->f, *w = s->wbp.f;
+  uint64_t rows = f[FAB_F_EWB_ROWS], len = f[FAB_F_EWB_LEN], ne = f[FAB_F_EWB_NE], pitch = 1ull << f[FAB_F_EWB_LP];
+  unsigned fn = (unsigned)f[FAB_F_EWB_FN];
+  bool bias = fn == FAB_WB_BIAS || fn == FAB_WB_BGELU || fn == FAB_WB_BGELUT || fn == FAB_WB_BRLN;
+  bool res = fab_fpga_wbfn_residual[fn], ln = fn == FAB_WB_BRLN || fn == FAB_WB_RLN;
+  uint64_t pbw = (uint64_t)fab_fpga_pb_words(s->c), rext = w[FAB_F_WBP_RES], rst = w[FAB_F_WBP_RSTR];
+  if ((bias && w[FAB_F_WBP_PB] + len > pbw) || (ln && w[FAB_F_WBP_GB] + 2 * len > pbw))
+    return fab_fpga_fail(err, errlen, FAB_E_RUNTIME, "instruction %zu (stp): parameters outside the parameter buffer", idx);
+  if (res && rext + (rows - 1) * rst + len > s->mem_words)
+    return fab_fpga_fail(err, errlen, FAB_E_RUNTIME, "instruction %zu (stp): residual outside the off-chip memory", idx);
+  const float *b = s->pb + w[FAB_F_WBP_PB], *gamma = s->pb + w[FAB_F_WBP_GB];
+  float eps = R(s, fab_fpga_bits_f32(w[FAB_F_WBP_EPS]));
+  float *row = s->tmp; /* len <= 4096 words: the check bounds len by the bank */
+  for (uint64_t r = 0; r < rows; r++) {
+    const float *y = be_bank(s, r % ne, f[FAB_F_EWB_BANK]) + f[FAB_F_EWB_ADDR] + (r / ne) * pitch;
+    for (uint64_t j = 0; j < len; j++) {
+      float v = y[j];
+      if (bias) v = ADD(s, v, b[j]);
+      if (fn == FAB_WB_BGELU || fn == FAB_WB_BGELUT) v = gelu(s, v, fn == FAB_WB_BGELUT);
+      if (res) v = ADD(s, v, R(s, s->mem[rext + r * rst + j]));
+      row[j] = v;
+    }
+    if (ln) ln_row(s, row, len, gamma, gamma + len, eps);
+    memcpy(s->mem + f[FAB_F_EWB_EXT] + r * f[FAB_F_EWB_STRIDE], row, len * sizeof(float));
+  }
+  return FAB_OK;
 }
 
 fab_status fab_fpga_sim_exec(simst *s, const fab_fpga_insn *in, size_t idx, char *err, size_t errlen) {
@@ -346,6 +391,9 @@ fab_status fab_fpga_sim_exec(simst *s, const fab_fpga_insn *in, size_t idx, char
   case FAB_I_PPU: ppu(s, in); return FAB_OK;
   case FAB_I_AMASK:
   case FAB_I_PMASK: set_mask(s, in); return FAB_OK;
+  case FAB_I_LDP: ldp(s, in); return FAB_OK;
+  case FAB_I_STP: return stp(s, in, idx, err, errlen);
+  case FAB_I_WBP: s->wbp = *in; return FAB_OK;
   default: return FAB_E_FORMAT;
   }
 }

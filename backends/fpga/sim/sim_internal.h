@@ -21,6 +21,8 @@ typedef struct simst {
   float *be;      /* p_be engines x 2 banks x bank words */
   uint64_t bank;  /* words per bank */
   float *cb, *vm;
+  float *pb;      /* write-back parameter buffer (fab_fpga_pb_words) */
+  fab_fpga_insn wbp; /* the write-back registers: the last wbp executed */
   float *tmp;     /* 8192-word scratch (attention scores) */
   simmask *amask, *pmask; /* the attention processor's and the PPU's */
 } simst;

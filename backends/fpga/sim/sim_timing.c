@@ -19,9 +19,11 @@ static uint64_t max2(uint64_t a, uint64_t b) { return a > b ? a : b; }
 /* Cycles of one instruction (cycles.c); adds its off-chip bytes to the report. */
 static uint64_t cost(const fab_fpga_config *c, const fab_fpga_insn *in, fab_fpga_report *r) {
   uint64_t bytes = fab_fpga_insn_bits(c, in) / 8;
-  if (in->op == FAB_I_ST) r->bytes_out += bytes;
+  if (in->op == FAB_I_ST || in->op == FAB_I_STP) r->bytes_out += bytes;
+  if (in->op == FAB_I_STP && in->f[FAB_F_EWB_FN] < FAB_WB_COUNT && fab_fpga_wbfn_residual[in->f[FAB_F_EWB_FN]])
+    r->bytes_in += bytes; /* the residual stream */
   else if (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_CB) r->bytes_coef += bytes;
-  else if (in->op == FAB_I_LD || in->op == FAB_I_GATHER || in->op == FAB_I_AMASK || in->op == FAB_I_PMASK)
+  else if (in->op == FAB_I_LD || in->op == FAB_I_LDP || in->op == FAB_I_GATHER || in->op == FAB_I_AMASK || in->op == FAB_I_PMASK)
     r->bytes_in += bytes;
   return fab_fpga_insn_cycles(c, in);
 }
@@ -319,11 +321,13 @@ static fab_status sim_alloc(simst *s, char *err, size_t errlen) {
   s->mem = calloc(s->mem_words ? s->mem_words : 1, sizeof(float));
   s->be = calloc((size_t)c->p_be * 2 * s->bank, sizeof(float));
   s->cb = calloc((size_t)c->cb_depth, sizeof(float));
+  s->pb = calloc((size_t)fab_fpga_pb_words(c), sizeof(float));
+  s->wbp = fab_fpga_insn_make(FAB_I_WBP);
   s->vm = calloc((size_t)c->vm_words, sizeof(float));
   s->tmp = calloc(8192, sizeof(float));
   s->amask = calloc(2, sizeof *s->amask);
   s->pmask = s->amask ? s->amask + 1 : NULL;
-  if (!s->mem || !s->be || !s->cb || !s->vm || !s->tmp || !s->amask)
+  if (!s->mem || !s->be || !s->cb || !s->pb || !s->vm || !s->tmp || !s->amask)
     return fab_fpga_fail(err, errlen, FAB_E_NOMEM, "out of memory");
   return FAB_OK;
 }
@@ -332,6 +336,7 @@ static void sim_free(simst *s) {
   free(s->mem);
   free(s->be);
   free(s->cb);
+  free(s->pb);
   free(s->vm);
   free(s->tmp);
   free(s->amask);

@@ -1,0 +1,249 @@
+/* test_writeback.c — the engines' write-back (ldp, stp, wbp; .fbin v3):
+ *   same outputs: every golden case with a write-back chain gives
+ *     bit-identical simulated outputs with the write-back (default) and
+ *     without it (fpga-absorb(wb=0): the post-processing unit), fp16 and
+ *     fp32, and its program has fewer instructions and off-chip bytes;
+ *   semantics: a hand-written ldp / wbp / stp program against a C
+ *     reference (zero fill, truncated store, bias, gelu, residual, layer
+ *     norm) in fp32;
+ *   errors: a version-2 file holding write-back instructions, an stp wider
+ *     than its pitch, an ldp with a function, a wbp outside the parameter
+ *     buffer, parameters or a residual outside their memories at run time. */
+#include "target.h"
+#include "codegen.h"
+#include "fpga_cases.h"
+#include "interp.h"
+#include "passes.h"
+
+static size_t count_op(const fab_fpga_program *p, fab_fpga_opcode op) {
+  size_t k = 0;
+  for (size_t i = 0; i < p->ninsn; i++) {
+    fab_fpga_insn in;
+    if (!fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) && in.op == op) k++;
+  }
+  return k;
+}
+
+/* Compiles golden case `name` (extra: a pipeline run after the fpga one),
+ * simulates it into out; returns the program (NULL: failed). */
+static fab_fpga_program *compile_run(const char *name, const char *extra, const fab_fpga_config *c,
+                                     fab_tensor_set *out, fab_fpga_report *rep) {
+  fab_diag *d = fab_diag_new();
+  fab_module *m = parse_case(name, d);
+  fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new();
+  fab_fpga_program *p = NULL;
+  char err[256];
+  fab_target_config tcfg = {.accel_config = c};
+  if (!m || !fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d)) goto out;
+  if (!fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) goto out;
+  if (extra && !fab_run_pipeline(m, extra, NULL, d)) goto out;
+  if (!(p = fab_fpga_codegen(m, c, d))) goto out;
+  if (fab_fpga_sim_run(p, c, ws, is, out, NULL, rep, err, sizeof err)) {
+    fprintf(stderr, "%s: sim: %s\n", name, err);
+    fab_fpga_program_free(p);
+    p = NULL;
+  }
+out:
+  if (fab_diag_error_count(d)) fab_diag_print(d, stderr);
+  fab_tset_free(ws);
+  fab_tset_free(is);
+  if (m) fab_module_free(m);
+  fab_diag_free(d);
+  return p;
+}
+
+static void test_same_outputs(void) {
+  const char *cases[] = {"fabnet_small_post", "fabnet_small_pre", "fabnet_padded", "fbfly_post",
+                         "fbfly_pre",         "abfly_post",       "abfly_pre",     "bfly_128_48_dec_b2"};
+  const char *configs[] = {"vcu128-be40", "vcu128-be40-fp32", "small"};
+  for (int k = 0; k < 8; k++)
+    for (int ci = 0; ci < 3; ci++) {
+      fab_fpga_config c = test_config(configs[ci]);
+      fab_tensor_set *o[2] = {fab_tset_new(), fab_tset_new()};
+      fab_fpga_report r[2];
+      fab_fpga_program *p = compile_run(cases[k], NULL, &c, o[0], &r[0]);
+      fab_fpga_program *q = compile_run(cases[k], "fpga-absorb(wb=0),fpga-alloc", &c, o[1], &r[1]);
+      CHECK(p && q, "%s on %s: compiles with and without the write-back", cases[k], configs[ci]);
+      if (p && q) {
+        CHECK(count_op(p, FAB_I_STP) > 0 && count_op(q, FAB_I_STP) == 0, "%s: stp only with the write-back",
+              cases[k]);
+        CHECK(same_tensors(o[0], o[1]), "%s on %s: the write-back changes the outputs", cases[k], configs[ci]);
+        uint64_t b0 = r[0].bytes_in + r[0].bytes_out, b1 = r[1].bytes_in + r[1].bytes_out;
+        CHECK(b0 < b1, "%s on %s: off-chip bytes %llu with the write-back, %llu without", cases[k], configs[ci],
+              (unsigned long long)b0, (unsigned long long)b1);
+        if (ci == 0)
+          printf("%-20s %s  cycles %8llu -> %8llu  off-chip bytes %9llu -> %9llu\n", cases[k], configs[ci],
+                 (unsigned long long)r[1].total_cycles, (unsigned long long)r[0].total_cycles,
+                 (unsigned long long)b1, (unsigned long long)b0);
+      }
+      fab_fpga_program_free(p);
+      fab_fpga_program_free(q);
+      fab_tset_free(o[0]);
+      fab_tset_free(o[1]);
+    }
+}
+
+/* ---- a hand-written program ------------------------------------------------------------ */
+
+enum { ROWS = 3, M = 5, LP = 3, W = 6, X = 0, RES = 64, PARAM = 128, Y = 192, MEM = 256 };
+
+static fab_fpga_insn ewb(fab_fpga_opcode op, int fn, uint64_t len, uint64_t ext, uint64_t stride) {
+  fab_fpga_insn in = fab_fpga_insn_make(op);
+  FAB_SET(&in, EWB_FN, fn);
+  FAB_SET(&in, EWB_NE, 2);
+  FAB_SET(&in, EWB_LP, LP);
+  FAB_SET(&in, EWB_LEN, len);
+  FAB_SET(&in, EWB_ROWS, ROWS);
+  FAB_SET(&in, EWB_EXT, ext);
+  FAB_SET(&in, EWB_STRIDE, stride);
+  return in;
+}
+
+static fab_fpga_insn wbp(uint64_t pb, uint64_t gb) {
+  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_WBP);
+  FAB_SET(&in, WBP_PB, pb);
+  FAB_SET(&in, WBP_GB, gb);
+  FAB_SET(&in, WBP_RES, RES);
+  FAB_SET(&in, WBP_RSTR, W);
+  FAB_SET(&in, WBP_EPS, fab_fpga_f32_bits(1e-5f));
+  return in;
+}
+
+/* x[ROWS, M] -> engine rows of pitch 8 (zero filled) -> stp fn of the
+ * first W elements into y[ROWS, W], with bias / gamma / beta in "p". */
+static fab_fpga_program *wb_program(const fab_fpga_config *c, int fn, fab_fpga_insn pw) {
+  fab_fpga_program *p = fab_fpga_program_new(c);
+  int64_t xd[2] = {ROWS, M}, rd[2] = {ROWS, W}, pd[1] = {3 * W};
+  fab_fpga_program_add_tensor(p, "x", FAB_FT_INPUT, FAB_FD_F32, 2, xd, X);
+  fab_fpga_program_add_tensor(p, "r", FAB_FT_INPUT, FAB_FD_F32, 2, rd, RES);
+  fab_fpga_program_add_tensor(p, "p", FAB_FT_WEIGHT, FAB_FD_F32, 1, pd, PARAM);
+  fab_fpga_program_add_tensor(p, "y", FAB_FT_OUTPUT, FAB_FD_F32, 2, rd, Y);
+  p->mem_words = MEM;
+  fab_fpga_insn in = dma(FAB_I_LD, FAB_BUF_PB, PARAM, 3 * W, 1, 3 * W, 0, 0);
+  fab_fpga_program_push(p, &in);
+  in = ewb(FAB_I_LDP, 0, M, X, M);
+  in.sig = 1u << FAB_Q_ST;
+  fab_fpga_program_push(p, &in);
+  fab_fpga_program_push(p, &pw);
+  in = ewb(FAB_I_STP, fn, W, Y, W);
+  in.wait = 1u << FAB_Q_LD;
+  fab_fpga_program_push(p, &in);
+  return p;
+}
+
+static float gelu_ref(float v) { return 0.5f * v * (1.0f + erff(v * 0.7071067811865476f)); }
+
+static void test_semantics(void) {
+  fab_fpga_config c = test_config("small");
+  c.fp16 = 0;
+  const int fns[] = {FAB_WB_NONE, FAB_WB_BIAS, FAB_WB_BGELU, FAB_WB_BRLN, FAB_WB_RLN};
+  for (int k = 0; k < 5; k++) {
+    int fn = fns[k];
+    fab_fpga_program *p = wb_program(&c, fn, wbp(0, W));
+    fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new(), *os = fab_tset_new();
+    int64_t xd[2] = {ROWS, M}, rd[2] = {ROWS, W}, pd[1] = {3 * W};
+    fab_tensor *x = fab_tset_add(is, "x", FAB_DT_F32, 2, xd), *r = fab_tset_add(is, "r", FAB_DT_F32, 2, rd);
+    fab_tensor *pp = fab_tset_add(ws, "p", FAB_DT_F32, 1, pd);
+    fill_normal(x, 3);
+    fill_normal(r, 4);
+    fill_normal(pp, 5);
+    char err[256];
+    fab_status st = fab_fpga_sim_run(p, &c, ws, is, os, NULL, NULL, err, sizeof err);
+    CHECK(st == FAB_OK, "write-back %s: %s", fab_fpga_wbfn_names[fn], err);
+    const fab_tensor *y = fab_tset_find(os, "y");
+    const float *xv = x->data, *rv = r->data, *pv = pp->data;
+    double worst = 0;
+    for (int i = 0; i < ROWS && y; i++) {
+      float v[W];
+      for (int j = 0; j < W; j++) {
+        v[j] = j < M ? xv[i * M + j] : 0; /* zero fill beyond the M loaded */
+        if (fn != FAB_WB_NONE && fn != FAB_WB_RLN) v[j] += pv[j];
+        if (fn == FAB_WB_BGELU) v[j] = gelu_ref(v[j]);
+        if (fab_fpga_wbfn_residual[fn]) v[j] += rv[i * W + j];
+      }
+      if (fab_fpga_wbfn_residual[fn]) {
+        double mean = 0, var = 0;
+        for (int j = 0; j < W; j++) mean += v[j] / W;
+        for (int j = 0; j < W; j++) var += (v[j] - mean) * (v[j] - mean) / W;
+        for (int j = 0; j < W; j++) v[j] = (float)((v[j] - mean) / sqrt(var + 1e-5) * pv[W + j] + pv[2 * W + j]);
+      }
+      for (int j = 0; j < W; j++) worst = fmax(worst, fabs(v[j] - ((const float *)y->data)[i * W + j]));
+    }
+    CHECK(y && worst < 1e-5, "write-back %s: max error %g against the reference", fab_fpga_wbfn_names[fn], worst);
+    fab_tset_free(ws);
+    fab_tset_free(is);
+    fab_tset_free(os);
+    fab_fpga_program_free(p);
+  }
+}
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+static void expect_check(fab_fpga_program *p, const char *msg) {
+  char err[256] = "";
+  fab_status st = fab_fpga_program_check(p, err, sizeof err);
+  CHECK(st != FAB_OK && strstr(err, msg), "expected '%s', got '%s'", msg, err);
+  fab_fpga_program_free(p);
+}
+
+static void test_errors(void) {
+  fab_fpga_config c = test_config("small");
+  /* version 3: a file that says 2 is refused, naming the write-back */
+  fab_fpga_program *p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
+  uint8_t *bin = NULL;
+  size_t blen = 0;
+  char err[256];
+  CHECK(!fab_fpga_fbin_to_mem(p, &bin, &blen, err, sizeof err) && bin && bin[8] == 3, "write-back: .fbin version 3");
+  if (bin) {
+    bin[8] = 2;
+    uint32_t crc = fab_fpga_crc32(bin, blen - 4);
+    memcpy(bin + blen - 4, &crc, 4);
+    fab_fpga_program *q = NULL;
+    fab_status st = fab_fpga_fbin_read_mem(bin, blen, &q, err, sizeof err);
+    CHECK(st == FAB_E_VERSION && strstr(err, "write-back") && strstr(err, "version 3"),
+          "version 2 with write-back read as %d (%s)", st, err);
+    fab_fpga_program_free(q);
+  }
+  free(bin);
+  fab_fpga_program_free(p);
+  /* static checks */
+  p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
+  fab_fpga_insn in = ewb(FAB_I_STP, FAB_WB_BIAS, 9, Y, 9); /* 9 > pitch 8 */
+  fab_fpga_program_push(p, &in);
+  expect_check(p, "exceeds the row pitch");
+  p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
+  in = ewb(FAB_I_LDP, FAB_WB_BIAS, M, X, M);
+  fab_fpga_program_push(p, &in);
+  expect_check(p, "fn is a store feature");
+  expect_check(wb_program(&c, FAB_WB_BIAS, wbp(32767, W)), "outside the");
+  p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
+  in = ewb(FAB_I_STP, FAB_WB_BIAS, W, X, W); /* over the input x */
+  fab_fpga_program_push(p, &in);
+  expect_check(p, "overwrites weight/input 'x'");
+  /* run time: parameters and residual from the registers */
+  fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new();
+  int64_t xd[2] = {ROWS, M}, rd[2] = {ROWS, W}, pd[1] = {3 * W};
+  fill_normal(fab_tset_add(is, "x", FAB_DT_F32, 2, xd), 1);
+  fill_normal(fab_tset_add(is, "r", FAB_DT_F32, 2, rd), 2);
+  fill_normal(fab_tset_add(ws, "p", FAB_DT_F32, 1, pd), 3);
+  uint64_t pbw = (uint64_t)fab_fpga_pb_words(&c);
+  p = wb_program(&c, FAB_WB_BRLN, wbp(0, pbw - W));
+  fab_status st = fab_fpga_sim_run(p, &c, ws, is, NULL, NULL, NULL, err, sizeof err);
+  CHECK(st == FAB_E_RUNTIME && strstr(err, "parameters outside"), "stp parameters: %d (%s)", st, err);
+  fab_fpga_program_free(p);
+  fab_fpga_insn far = wbp(0, W);
+  FAB_SET(&far, WBP_RES, MEM - 4);
+  p = wb_program(&c, FAB_WB_RLN, far);
+  st = fab_fpga_sim_run(p, &c, ws, is, NULL, NULL, NULL, err, sizeof err);
+  CHECK(st == FAB_E_RUNTIME && strstr(err, "residual outside"), "stp residual: %d (%s)", st, err);
+  fab_fpga_program_free(p);
+  fab_tset_free(ws);
+  fab_tset_free(is);
+}
+
+int main(void) {
+  test_semantics();
+  test_errors();
+  test_same_outputs();
+  return g_fail ? 1 : 0;
+}
