@@ -310,8 +310,8 @@ static bool gen_lines(fpga_cg *g, const fab_op *op) {
     uint64_t outer, A, inner;
     around(xt, a, &outer, &A, &inner);
     if (sa && sa->nints)
-      g->p->model_cycles += fab_fpga_model_fft_pass(g->c, outer * inner, A) * (uint64_t)sa->nints /
-                            (uint64_t)(ilog2(A) ? ilog2(A) : 1);
+      g->p->model_cycles += fab_fpga_model_fft_axis(g->c, outer, A, inner, xt->dtype != FAB_C64, !oc) *
+                            (uint64_t)sa->nints / (uint64_t)(ilog2(A) ? ilog2(A) : 1);
     be_lines(g, BJ_FFT, xt, a, x, out, oc, sa ? sa->ints : NULL, sa ? sa->nints : 0, brev);
     break;
   }

@@ -405,7 +405,8 @@ void fab_fpga_report_print(const fab_fpga_report *r, const fab_fpga_config *c, F
   fprintf(out, "off-chip bytes    input %llu  coefficients %llu  output %llu\n",
           (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_coef, (unsigned long long)r->bytes_out);
   if (r->model_cycles)
-    fprintf(out, "authors' model    %llu cycles for the butterfly/FFT layers (%.6f ms)\n",
+    fprintf(out, "authors' model    %llu cycles for the butterfly/FFT layers (%.6f ms; their simulator's "
+                 "accounting: no pipeline drain, no post-processing; docs/fpga.md section 5)\n",
             (unsigned long long)r->model_cycles,
             (double)r->model_cycles / (c->clock_mhz * 1e3) / c->efficiency);
 }
