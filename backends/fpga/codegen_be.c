@@ -94,6 +94,21 @@ static uint64_t be_region(fpga_cg *g, uint64_t A, bool cplx, uint64_t *k, int *b
   return nreg == 4 ? (r >> 1) * size : 0;
 }
 
+/* A tile's rows in or out of a bank-filling region (one row per engine,
+ * only two regions: bank A and bank B) move in STREAM_CHUNKS column chunks,
+ * a streaming store: the next load into the bank follows the store chunk
+ * by chunk (each chunk's load waits only for that chunk's store) instead of
+ * waiting for the whole tile to leave.  The engine's serial ports read and
+ * write the bank at once, as they do for two regions of one bank. */
+#define STREAM_CHUNKS 4
+static void be_dma_tile(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len,
+                        uint64_t ne, uint64_t baddr, int bank) {
+  uint64_t chunks = rows <= ne && 2 * len > (uint64_t)fab_fpga_bank_words(g->c) ? STREAM_CHUNKS : 1;
+  if (len % chunks) chunks = 1;
+  for (uint64_t c = 0, m = len / chunks; c < chunks; c++)
+    be_dma(g, opc, ext + c * m, stride, false, rows, m, ne, baddr + c * m, false, false, bank);
+}
+
 /* Rows per engine per tile: at most what the region holds, and small enough
  * that a pass has >= 16 tiles when the rows allow, so the pipeline's fill
  * (first load) and drain (last store) are a small part of the pass (each
@@ -264,7 +279,7 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
       if (resident) k = tile_rows(k, R, ne);
       uint64_t t = umin(ne * k, R - r0), nrows = (t + ne - 1) / ne;
       uint64_t ext = x + r0 * xstride + s * xstack;
-      be_dma(g, FAB_I_LD, ext, xstride, false, t, n, ne, baddr, false, false, bank);
+      be_dma_tile(g, FAB_I_LD, ext, xstride, t, n, ne, baddr, bank);
       for (int ri = 0; ri < nruns; ri++) {
         int i0 = runs[ri][0], cnt = runs[ri][1];
         uint64_t cb = resident ? cbbase + (uint64_t)i0 * 2 * n : 0;
@@ -275,7 +290,7 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
         }
         be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)sa->ints[3 * i0 + 2], cnt, runs[ri][2], false, cb, bank);
       }
-      be_dma(g, FAB_I_ST, out + (r0 * S + s) * n, S * n, false, t, n, ne, baddr, false, false, bank);
+      be_dma_tile(g, FAB_I_ST, out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank);
       r0 += t;
     }
   }
