@@ -102,8 +102,8 @@ static uint64_t be_region(fpga_cg *g, uint64_t A, bool cplx, uint64_t *k, int *b
  * write the bank at once, as they do for two regions of one bank. */
 #define STREAM_CHUNKS 4
 static void be_dma_tile(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len,
-                        uint64_t ne, uint64_t baddr, int bank) {
-  uint64_t chunks = rows <= ne && 2 * len > (uint64_t)fab_fpga_bank_words(g->c) ? STREAM_CHUNKS : 1;
+                        uint64_t ne, uint64_t baddr, int bank, bool stream) {
+  uint64_t chunks = stream && rows <= ne && 2 * len > (uint64_t)fab_fpga_bank_words(g->c) ? STREAM_CHUNKS : 1;
   if (len % chunks) chunks = 1;
   for (uint64_t c = 0, m = len / chunks; c < chunks; c++)
     be_dma(g, opc, ext + c * m, stride, false, rows, m, ne, baddr + c * m, false, false, bank);
@@ -264,6 +264,8 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
   bool resident = (uint64_t)ntr * 2 * n <= half; /* all coefficients of a stack at once */
   /* the authors' model for comparison (stages counted as a fraction of a layer) */
   g->p->model_cycles += fab_fpga_model_bfly_layer(g->c, R, n, S) * (uint64_t)ntr / (uint64_t)L;
+  /* a bank is loaded again within the op: stream its stores (be_dma_tile) */
+  bool stream = S * ((R + (uint64_t)g->c->p_be - 1) / (uint64_t)g->c->p_be) > 2;
   for (uint64_t s = 0; s < S && !g->failed; s++) {
     uint64_t cbbase = 0;
     if (resident) {
@@ -279,7 +281,7 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
       if (resident) k = tile_rows(k, R, ne);
       uint64_t t = umin(ne * k, R - r0), nrows = (t + ne - 1) / ne;
       uint64_t ext = x + r0 * xstride + s * xstack;
-      be_dma_tile(g, FAB_I_LD, ext, xstride, t, n, ne, baddr, bank);
+      be_dma_tile(g, FAB_I_LD, ext, xstride, t, n, ne, baddr, bank, stream);
       for (int ri = 0; ri < nruns; ri++) {
         int i0 = runs[ri][0], cnt = runs[ri][1];
         uint64_t cb = resident ? cbbase + (uint64_t)i0 * 2 * n : 0;
@@ -290,7 +292,7 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
         }
         be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)sa->ints[3 * i0 + 2], cnt, runs[ri][2], false, cb, bank);
       }
-      be_dma_tile(g, FAB_I_ST, out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank);
+      be_dma_tile(g, FAB_I_ST, out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank, stream);
       r0 += t;
     }
   }
