@@ -9,25 +9,12 @@
  *     vcu128-be40 at seq 512 the layers reach 97.3 % (85.6 % before);
  *   - the streamed tiles compute what the interpreter computes (rows that
  *     fill the `small` configuration's 512-word bank, four tiles). */
-#include "codegen.h"
-#include "fpga_test.h"
-#include "frontend.h"
+#include "fpga_example.h"
 #include "interp.h"
-#include "passes.h"
-#include "target.h"
 
 static bool run(const char *version, const char *cfg, int seq, fab_fpga_report *r) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/examples/fabnet_%s.fab", FAB_ROOT, version);
-  fab_fpga_config c = test_config(cfg);
-  fab_define defs[2] = {{"seq", seq}, {"layers", 1}};
-  fab_frontend_options fo = {.defines = defs, .ndefines = 2};
-  fab_diag *d = fab_diag_new();
-  fab_module *m = fab_frontend_compile_file(path, &fo, d);
-  fab_target_config tcfg = {.accel_config = &c};
-  fab_fpga_program *p = NULL;
-  if (m && fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) p = fab_fpga_codegen(m, &c, d);
-  if (fab_diag_error_count(d)) fab_diag_print(d, stderr);
+  fab_fpga_config c;
+  fab_fpga_program *p = fpga_compile_example(version, cfg, seq, 1, &c);
   char err[256];
   fab_fpga_sim_opts so = {.timing_only = true};
   bool ok = p && fab_fpga_sim_run(p, NULL, NULL, NULL, NULL, &so, r, err, sizeof err) == FAB_OK;
@@ -37,8 +24,6 @@ static bool run(const char *version, const char *cfg, int seq, fab_fpga_report *
     fab_fpga_report_print(r, &c, stdout);
   }
   fab_fpga_program_free(p);
-  if (m) fab_module_free(m);
-  fab_diag_free(d);
   return ok;
 }
 
@@ -78,22 +63,16 @@ static void streamed_rows_exact(void) {
   const fab_tensor *a = ro->count ? &ro->items[0] : NULL, *b = a ? fab_tset_find(so, a->name) : NULL;
   CHECK(ran && a && b && a->nbytes == b->nbytes, "output missing or misshaped");
   if (ran && a && b && a->nbytes == b->nbytes) {
-    const float *x = a->data, *y = b->data;
-    double mx = 1e-30, e = 0;
-    for (int64_t k = 0; k < fab_tensor_numel(a); k++) {
-      mx = fmax(mx, fabs(x[k]));
-      e = fmax(e, fabs((double)x[k] - y[k]));
-    }
-    printf("streamed 512-point rows on small: %d chunked stores, rel error %.2e\n", chunked, e / mx);
-    CHECK(e / mx < 1e-5, "streamed rows: rel error %g against the interpreter", e / mx);
+    double e = fpga_rel_error(a, b);
+    printf("streamed 512-point rows on small: %d chunked stores, rel error %.2e\n", chunked, e);
+    CHECK(e < 1e-5, "streamed rows: rel error %g against the interpreter", e);
   }
   fab_fpga_program_free(p);
-  fab_tset_free(ws);
-  fab_tset_free(is);
-  fab_tset_free(ro);
-  fab_tset_free(so);
-  if (ref) fab_module_free(ref);
-  if (low) fab_module_free(low);
+  fab_tensor_set *sets[4] = {ws, is, ro, so};
+  for (int i = 0; i < 4; i++) fab_tset_free(sets[i]);
+  fab_module *mods[2] = {ref, low};
+  for (int i = 0; i < 2; i++)
+    if (mods[i]) fab_module_free(mods[i]);
   fab_diag_free(d);
 }
 

@@ -11,11 +11,7 @@
  * 3. The programs fabc compiles: examples/fabnet_{base,large}.fab for the
  *    fabc configurations of the reference file, whose model_cycles (summed
  *    per op by the code generator) must be the authors' numbers. */
-#include "codegen.h"
-#include "fpga_test.h"
-#include "frontend.h"
-#include "passes.h"
-#include "target.h"
+#include "fpga_example.h"
 
 typedef struct ref {
   char config[32], board[16], mem[8], version[8];
@@ -74,23 +70,10 @@ static double rel(double a, double b) { return fabs(a - b) / b; }
 /* model_cycles of examples/fabnet_<version>.fab compiled for `cfg` at `seq`
  * with `layers` layers (0: the example's own); 0 on failure. */
 static uint64_t compiled_model_cycles(const char *version, const char *cfg, int seq, int layers) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/examples/fabnet_%s.fab", FAB_ROOT, version);
-  char name[32];
-  snprintf(name, sizeof name, "%.31s", cfg);
-  fab_fpga_config c = test_config(name);
-  fab_define defs[2] = {{"seq", seq}, {"layers", layers}};
-  fab_frontend_options fo = {.defines = defs, .ndefines = layers ? 2 : 1};
-  fab_diag *d = fab_diag_new();
-  fab_module *m = fab_frontend_compile_file(path, &fo, d);
-  fab_target_config tcfg = {.accel_config = &c};
-  fab_fpga_program *p = NULL;
-  if (m && fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) p = fab_fpga_codegen(m, &c, d);
-  if (fab_diag_error_count(d)) fab_diag_print(d, stderr);
+  fab_fpga_config c;
+  fab_fpga_program *p = fpga_compile_example(version, cfg, seq, layers, &c);
   uint64_t cyc = p ? p->model_cycles : 0;
   fab_fpga_program_free(p);
-  if (m) fab_module_free(m);
-  fab_diag_free(d);
   return cyc;
 }
 
