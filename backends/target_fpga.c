@@ -106,6 +106,9 @@ static char *report_json(const fab_fpga_report *r, const fab_fpga_config *c, con
   json_object_set_new(o, "model_cycles", json_integer((json_int_t)r->model_cycles));
   json_object_set_new(o, "engine_util", json_real(r->engine_util));
   json_object_set_new(o, "bu_util", json_real(r->bu_util));
+  /* over the butterfly layers (sim/layers.c) and what their bounds allow */
+  json_object_set_new(o, "bu_util_layers", json_real(r->bl_util));
+  json_object_set_new(o, "bu_roofline_layers", json_real(r->bl_roofline));
   json_object_set_new(o, "bfly_cycles", json_integer((json_int_t)r->bfly_cycles));
   json_object_set_new(o, "butterflies", json_integer((json_int_t)r->butterflies));
   json_object_set_new(o, "bytes_in", json_integer((json_int_t)r->bytes_in));

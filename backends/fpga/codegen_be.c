@@ -94,6 +94,21 @@ static uint64_t be_region(fpga_cg *g, uint64_t A, bool cplx, uint64_t *k, int *b
   return nreg == 4 ? (r >> 1) * size : 0;
 }
 
+/* A tile's rows in or out of a bank-filling region (one row per engine,
+ * only two regions: bank A and bank B) move in STREAM_CHUNKS column chunks,
+ * a streaming store: the next load into the bank follows the store chunk
+ * by chunk (each chunk's load waits only for that chunk's store) instead of
+ * waiting for the whole tile to leave.  The engine's serial ports read and
+ * write the bank at once, as they do for two regions of one bank. */
+#define STREAM_CHUNKS 4
+static void be_dma_tile(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len,
+                        uint64_t ne, uint64_t baddr, int bank, bool stream) {
+  uint64_t chunks = stream && rows <= ne && 2 * len > (uint64_t)fab_fpga_bank_words(g->c) ? STREAM_CHUNKS : 1;
+  if (len % chunks) chunks = 1;
+  for (uint64_t c = 0, m = len / chunks; c < chunks; c++)
+    be_dma(g, opc, ext + c * m, stride, false, rows, m, ne, baddr + c * m, false, false, bank);
+}
+
 /* Rows per engine per tile: at most what the region holds, and small enough
  * that a pass has >= 16 tiles when the rows allow, so the pipeline's fill
  * (first load) and drain (last store) are a small part of the pass (each
@@ -268,6 +283,8 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
   bool resident = (uint64_t)ntr * 2 * n <= half; /* all coefficients of a stack at once */
   /* the authors' model for comparison (stages counted as a fraction of a layer) */
   g->p->model_cycles += fab_fpga_model_bfly_layer(g->c, R, n, S) * (uint64_t)ntr / (uint64_t)L;
+  /* a bank is loaded again within the op: stream its stores (be_dma_tile) */
+  bool stream = S * ((R + (uint64_t)g->c->p_be - 1) / (uint64_t)g->c->p_be) > 2;
   for (uint64_t s = 0; s < S && !g->failed; s++) {
     uint64_t cbbase = 0;
     if (resident) {
@@ -284,7 +301,7 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
       uint64_t t = umin(ne * k, R - r0), nrows = (t + ne - 1) / ne;
       uint64_t ext = x + r0 * xstride + s * xstack;
       if (io.m < n) fpga_cg_ldp(g, ext, xstride, t, io.m, L, ne, baddr, bank);
-      else be_dma(g, FAB_I_LD, ext, xstride, false, t, n, ne, baddr, false, false, bank);
+      else be_dma_tile(g, FAB_I_LD, ext, xstride, t, n, ne, baddr, bank, stream);
       for (int ri = 0; ri < nruns; ri++) {
         int i0 = runs[ri][0], cnt = runs[ri][1];
         uint64_t cb = resident ? cbbase + (uint64_t)i0 * 2 * n : 0;
@@ -295,8 +312,9 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
         }
         be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)sa->ints[3 * i0 + 2], cnt, runs[ri][2], false, cb, bank);
       }
+      /* a write-back store (stp) goes whole: layer norm needs the full row */
       if (io.fn >= 0) fpga_cg_stp(g, &io, r0, s, t, L, ne, baddr, bank);
-      else be_dma(g, FAB_I_ST, io.out + (r0 * S + s) * n, S * n, false, t, n, ne, baddr, false, false, bank);
+      else be_dma_tile(g, FAB_I_ST, io.out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank, stream);
       r0 += t;
     }
   }
@@ -331,8 +349,8 @@ static bool gen_lines(fpga_cg *g, const fab_op *op) {
     uint64_t outer, A, inner;
     around(xt, a, &outer, &A, &inner);
     if (sa && sa->nints)
-      g->p->model_cycles += fab_fpga_model_fft_pass(g->c, outer * inner, A) * (uint64_t)sa->nints /
-                            (uint64_t)(ilog2(A) ? ilog2(A) : 1);
+      g->p->model_cycles += fab_fpga_model_fft_axis(g->c, outer, A, inner, xt->dtype != FAB_C64, !oc) *
+                            (uint64_t)sa->nints / (uint64_t)(ilog2(A) ? ilog2(A) : 1);
     be_lines(g, BJ_FFT, xt, a, x, out, oc, sa ? sa->ints : NULL, sa ? sa->nints : 0, brev);
     break;
   }

@@ -125,9 +125,8 @@ bool fpga_cg_gen_dft(fpga_cg *g, const fab_op *op) {
     return false;
   }
   /* the authors' model: their hardware pads to a power of two and runs an FFT pass */
-  uint64_t P = 1;
-  while (P < A) P <<= 1;
-  g->p->model_cycles += fab_fpga_model_fft_pass(g->c, outer * inner, P);
+  g->p->model_cycles += fab_fpga_model_fft_axis(g->c, outer, A, inner, real_in || xt->dtype != FAB_C64,
+                                                op->type.dtype != FAB_C64);
   uint64_t mq = 1;
   while (A % (mq * 2) == 0) mq *= 2;
   /* fpga-alloc gave the split its scratch (plan.scratch) where it applies;

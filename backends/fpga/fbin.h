@@ -160,14 +160,26 @@ uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in)
 /* Off-chip bits an ld / st / gather moves (0 for other opcodes). */
 uint64_t fab_fpga_insn_bits(const fab_fpga_config *c, const fab_fpga_insn *in);
 
-/* ---- the authors' analytical performance model (fabnet.md section 5) --- */
-/* Butterfly layer over `rows` rows of length n (power of two), `nstacks`
- * passes per row (expansion). */
+/* ---- the authors' performance model (model.c; docs/fpga.md section 5) -- */
+/* Their simulator's accounting (SamsungLabs/Butterfly_Acc, run_bfly and
+ * run_fft), reproduced with its simplifications.  Lengths are padded to
+ * powers of two. */
+/* Butterfly layer over `rows` rows of length n, `nstacks` passes per row
+ * (expansion; padded to a power of two as their FFN width is). */
 uint64_t fab_fpga_model_bfly_layer(const fab_fpga_config *c, uint64_t rows, uint64_t n,
                                    uint64_t nstacks);
-/* One FFT pass over `rows` rows of length n (complex). */
-uint64_t fab_fpga_model_fft_pass(const fab_fpga_config *c, uint64_t rows, uint64_t n);
-/* 2-D FFT layer (Re(FFT2)) over an s x d input. */
+/* One FFT pass over `rows` rows of length n; real_in / real_out: the data
+ * read / written is real (one word per element), else complex (two). */
+uint64_t fab_fpga_model_fft_pass(const fab_fpga_config *c, uint64_t rows, uint64_t n, bool real_in,
+                                 bool real_out);
+/* The FFT along the middle axis (length len) of an [outer, len, inner]
+ * tensor as the authors charge it: along the last axis (inner 1) their
+ * first pass; along another axis their second pass, which is again an
+ * FFT of the last axis' length (inner) over the outer * len rows. */
+uint64_t fab_fpga_model_fft_axis(const fab_fpga_config *c, uint64_t outer, uint64_t len, uint64_t inner,
+                                 bool real_in, bool real_out);
+/* Their Fourier layer (Re(FFT2)) over an s x d input: two d-point passes
+ * over s rows, real -> complex -> real. */
 uint64_t fab_fpga_model_fft_layer(const fab_fpga_config *c, uint64_t s, uint64_t d);
 
 #endif /* FAB_FPGA_FBIN_H */

@@ -5,6 +5,9 @@
  * LAYER line per butterfly / FFT / DFT layer with its roofline:
  *   span     cycles from the layer's first instruction start to its last end
  *   compute  ideal cycles: butterflies / (p_be p_bu) (DFT: MACs / att_mults)
+ *   waves    the engines' instruction time: rows that do not fill the last
+ *            wave of engines leave units idle (coefficients are broadcast,
+ *            the engines run in lockstep); at least compute
  *   xfer     the transfer bound: max over the DMA streams of bits / bandwidth,
  *            and the engines' serial ports (one element per cycle per engine)
  *   util     compute / span: butterfly-unit utilisation over the layer
@@ -30,7 +33,7 @@ static double now(void) {
 }
 
 typedef struct lstat {
-  uint64_t lo, hi, span, elo, ehi, espan, bflies, macs, bits[3], serial;
+  uint64_t lo, hi, span, elo, ehi, espan, bflies, macs, bits[3], serial, waves;
 } lstat;
 
 int main(int argc, char **argv) {
@@ -130,6 +133,7 @@ int main(int argc, char **argv) {
       case FAB_I_BFLY:
       case FAB_I_FFT:
         L.bflies += x[FAB_F_BE_NE] * x[FAB_F_BE_NROWS] * (1ull << x[FAB_F_BE_LOGN]) / 2 * x[FAB_F_BE_NST];
+        L.waves += fab_fpga_insn_cycles(&c, &in);
         break;
       case FAB_I_MM: L.macs += x[FAB_F_MM_M] * x[FAB_F_MM_K] * x[FAB_F_MM_N]; break;
       case FAB_I_LD:
@@ -160,26 +164,27 @@ int main(int argc, char **argv) {
     /* roofline: how close the engines' time on the layer comes to its
      * bound, max(compute, transfer); loads the scheduler ran ahead, under
      * the previous layer, can put the span below the transfer bound: 100 % */
-    double bound = fmin(fmax(ideal, xfer), (double)L.espan);
+    double waves = be ? fmax(ideal, (double)L.waves) : ideal;
+    double bound = fmin(fmax(waves, xfer), (double)L.espan);
     if (be) {
       sum_espan += (double)L.espan;
       sum_ideal += ideal;
       sum_bound += bound;
     }
     if (layers)
-      printf("LAYER op=%d kind=%s span=%llu engine_span=%llu compute=%.0f xfer=%.0f bound=%s util=%.3f "
+      printf("LAYER op=%d kind=%s span=%llu engine_span=%llu compute=%.0f waves=%.0f xfer=%.0f bound=%s util=%.3f "
              "roofline=%.3f bytes=%llu\n",
-             i, fab_opinfos[code].name, (unsigned long long)L.span, (unsigned long long)L.espan, ideal, xfer,
-             ideal >= xfer ? "compute" : "memory", L.espan ? ideal / (double)L.espan : 0,
+             i, fab_opinfos[code].name, (unsigned long long)L.span, (unsigned long long)L.espan, ideal, waves, xfer,
+             waves >= xfer ? (waves > ideal * 1.05 ? "waves" : "compute") : "memory", L.espan ? ideal / (double)L.espan : 0,
              L.espan ? bound / (double)L.espan : 0, (unsigned long long)((L.bits[0] + L.bits[1] + L.bits[2]) / 8));
   }
   uint64_t att = r.busy[FAB_Q_ATT];
-  printf("RESULT cycles=%llu latency_ms=%.4f bu_util_insn=%.3f bu_util_layers=%.3f roofline_util=%.3f "
+  printf("RESULT cycles=%llu latency_ms=%.4f bu_util_insn=%.3f bu_util_layers=%.3f roofline_util=%.3f attainable=%.3f "
          "bfly_cycles=%llu att_busy=%llu ppu_busy=%llu be_busy=%llu engine_util=%.3f bytes_in=%llu bytes_coef=%llu "
          "bytes_out=%llu model_cycles=%llu butterflies=%llu insns=%zu mem_words=%llu compile_s=%.4f sim_s=%.6f "
          "bfly_per_s=%.3g mode=%s\n",
          (unsigned long long)r.total_cycles, r.latency_ms, r.bu_util, sum_espan ? sum_ideal / sum_espan : 0,
-         sum_espan ? sum_bound / sum_espan : 0, (unsigned long long)r.bfly_cycles, (unsigned long long)att,
+         sum_espan ? sum_bound / sum_espan : 0, sum_bound ? sum_ideal / sum_bound : 0, (unsigned long long)r.bfly_cycles, (unsigned long long)att,
          (unsigned long long)r.busy[FAB_Q_PPU], (unsigned long long)r.busy[FAB_Q_BE], r.engine_util,
          (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_coef, (unsigned long long)r.bytes_out,
          (unsigned long long)r.model_cycles, (unsigned long long)r.butterflies, p->ninsn,

@@ -50,6 +50,14 @@ typedef struct fab_fpga_report {
   uint64_t bytes_in, bytes_coef, bytes_out; /* off-chip traffic per stream */
   uint64_t model_cycles;               /* the authors' analytical model (from the .fbin) */
   uint64_t butterflies;                /* radix-2 butterflies executed (bfly and fft, all engines) */
+  /* The butterfly layers (layers.c: runs of bfly/fft instructions of one
+   * row length): their count, summed span, summed bound (max of the
+   * engines' instruction time and the transfers, at most the span), the
+   * span of the layers whose bound is the engines' instruction time, the
+   * ideal compute (butterflies / (P_be P_bu)), utilisation = compute /
+   * span, roofline = compute / bound (the most the bounds allow). */
+  uint64_t bl_layers, bl_span, bl_bound, bl_span_waves;
+  double bl_compute, bl_util, bl_roofline;
   /* A batch runs its samples one after another; every figure above is
    * one sample's (the first; the cycle model does not depend on the data) */
   uint64_t samples;                    /* 1 without a batch axis */
@@ -69,6 +77,11 @@ fab_status fab_fpga_sim_run(const fab_fpga_program *p, const fab_fpga_config *ac
                             const fab_tensor_set *weights, const fab_tensor_set *inputs,
                             fab_tensor_set *outputs, const fab_fpga_sim_opts *opts,
                             fab_fpga_report *rep, char *err, size_t errlen);
+
+/* Fills the bl_* figures of `r` from every instruction's start and end
+ * cycle (layers.c). */
+void fab_fpga_layers_measure(const fab_fpga_program *p, const uint64_t *start, const uint64_t *end,
+                             fab_fpga_report *r);
 
 /* The simulator on files (`fabc sim`, `fabc run --backend fpga`): reads
  * the .fbin, the accelerator configuration (NULL: the program's own),

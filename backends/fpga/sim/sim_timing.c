@@ -357,7 +357,7 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
   s.bank = (uint64_t)fab_fpga_bank_words(c);
   queues qs = {0};
   trace t = {0};
-  uint64_t bfly_engine_cycles = 0;
+  uint64_t bfly_engine_cycles = 0, *times = NULL;
   if (func && ((st = sim_alloc(&s, err, errlen)) || (st = bind(&s, weights, inputs, err, errlen)))) goto out;
   if ((st = queues_build(&qs, p, err, errlen))) goto out;
   if (opts && opts->trace_path) {
@@ -369,8 +369,20 @@ fab_status fab_fpga_sim_run_one(const fab_fpga_program *p, const fab_fpga_config
     }
   }
   r->p_be = c->p_be;
-  if ((st = run_queues(&qs, &s, func, opts, r, &t, &bfly_engine_cycles, err, errlen))) goto out;
+  /* every instruction's start and end, for the butterfly layers' figures */
+  fab_fpga_sim_opts o = opts ? *opts : (fab_fpga_sim_opts){0};
+  if (!o.insn_start || !o.insn_end) {
+    times = malloc((2 * p->ninsn + 1) * sizeof *times);
+    if (!times) {
+      st = fab_fpga_fail(err, errlen, FAB_E_NOMEM, "out of memory for the instruction times");
+      goto out;
+    }
+    o.insn_start = times;
+    o.insn_end = times + p->ninsn;
+  }
+  if ((st = run_queues(&qs, &s, func, &o, r, &t, &bfly_engine_cycles, err, errlen))) goto out;
   report_finish(r, p, &qs, bfly_engine_cycles);
+  fab_fpga_layers_measure(p, o.insn_start, o.insn_end, r);
   if (func && outputs && (st = unbind(&s, outputs, err, errlen))) goto out;
   if (func && opts && opts->mem_out) {
     *opts->mem_out = s.mem;
@@ -381,6 +393,7 @@ out:
   sim_free(&s);
   queues_free(&qs);
   free(t.ev);
+  free(times);
   return st;
 }
 
@@ -407,10 +420,16 @@ void fab_fpga_report_print(const fab_fpga_report *r, const fab_fpga_config *c, F
   fprintf(out, "%s)\n", r->p_be > shown ? ", ..." : "");
   fprintf(out, "butterfly layers: %llu cycles, BU utilisation %.1f%%, %llu butterflies\n",
           (unsigned long long)r->bfly_cycles, 100 * r->bu_util, (unsigned long long)r->butterflies);
+  if (r->bl_layers)
+    fprintf(out, "  over the layers %.1f%% (%llu layers, %llu cycles); roofline %.1f%%, bound by the engines' "
+                 "waves of rows in %.0f%% of the span, by the streams and serial ports in the rest\n",
+            100 * r->bl_util, (unsigned long long)r->bl_layers, (unsigned long long)r->bl_span,
+            100 * r->bl_roofline, 100.0 * (double)r->bl_span_waves / (double)r->bl_span);
   fprintf(out, "off-chip bytes    input %llu  coefficients %llu  output %llu\n",
           (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_coef, (unsigned long long)r->bytes_out);
   if (r->model_cycles)
-    fprintf(out, "authors' model    %llu cycles for the butterfly/FFT layers (%.6f ms)\n",
+    fprintf(out, "authors' model    %llu cycles for the butterfly/FFT layers (%.6f ms; their simulator's "
+                 "accounting: no pipeline drain, no post-processing; docs/fpga.md section 5)\n",
             (unsigned long long)r->model_cycles,
             (double)r->model_cycles / (c->clock_mhz * 1e3) / c->efficiency);
 }
