@@ -105,6 +105,8 @@ LLVMValueRef cg_fma(cpu_cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc)
 LLVMValueRef cg_tanh(cpu_cg *c, LLVMValueRef x);
 LLVMValueRef cg_erf(cpu_cg *c, LLVMValueRef x);
 LLVMValueRef cg_gelu(cpu_cg *c, LLVMValueRef x, bool tanh_approx);
+/* 1 / d: reciprocal estimate + Newton step for full vectors, else fdiv. */
+LLVMValueRef cg_recip(cpu_cg *c, LLVMValueRef d);
 void cg_memcpy(cpu_cg *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes);
 void cg_memset0(cpu_cg *c, LLVMValueRef dst, LLVMValueRef bytes);
 /* A private constant f32 array. */
