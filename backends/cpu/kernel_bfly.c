@@ -18,9 +18,7 @@
 
 #include <stdlib.h>
 
-typedef struct stage {
-  int64_t b, k, l;
-} stage;
+typedef cg_bfly_stage stage;
 
 /* Transposes V vectors of V lanes in place (recursive block swaps). */
 void cg_transpose_vv(cpu_cg *c, LLVMValueRef *r, int V) {
@@ -121,7 +119,7 @@ static LLVMValueRef insert_zero_bits(cpu_cg *c, LLVMValueRef v, const int64_t *p
 
 /* One fused group of g stages over the whole lane buffer. */
 static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s, const stage *st,
-                      int g, int64_t n, int64_t B, int64_t L) {
+                      int g, int64_t n, int64_t B, int64_t L, const cg_bfly_epi *epi) {
   int V = c->lanes;
   int64_t pos[8];
   for (int t = 0; t < g; t++) pos[t] = st[t].l;
@@ -162,15 +160,20 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
       e[mq] = cg_fma(c, t11, q, LLVMBuildFMul(c->b, t10, a, ""));
     }
   }
-  for (int m = 0; m < G; m++) cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
+  for (int m = 0; m < G; m++) {
+    if (epi) { /* column pidx[m]: + its bias, GELU */
+      LLVMValueRef bv = cg_vsplat(c, cg_loadf(c, epi->bias, cg_add(c, epi->bias_off, pidx[m])), V);
+      e[m] = cg_gelu(c, LLVMBuildFAdd(c->b, e[m], bv, ""), epi->tanh_approx);
+    }
+    cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
+  }
   cg_loop_end_nounroll(c, &j);
 }
 
 /* The register groups of op's ns stages: cpu.groups, each 1..6 stages
  * with distinct strides, summing to ns; one stage each without it.
  * Returns the group count (filled into groups[ns]), -1 after reporting. */
-static int stage_groups(cpu_cg *c, const fab_op *op, const stage *st, int ns, int *groups) {
-  const fab_attr *ga = fab_op_attr(op, "cpu.groups");
+static int stage_groups(cpu_cg *c, const fab_attr *ga, const stage *st, int ns, int *groups) {
   if (!ga) {
     for (int i = 0; i < ns; i++) groups[i] = 1;
     return ns;
@@ -197,59 +200,98 @@ static int stage_groups(cpu_cg *c, const fab_op *op, const stage *st, int ns, in
   return ga->nints;
 }
 
-bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
-  const fab_type *xt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
-  const fab_attr *sa = fab_op_attr(op, "stages");
-  if (xt->rank < 2 || tt->rank != 6 || !sa || sa->kind != FAB_ATTR_INTS || sa->nints % 3) {
+bool cg_bfly_plan_init(cpu_cg *c, cg_bfly_plan *p, const fab_attr *sa, const fab_attr *ga,
+                       const fab_type *tt, int64_t S, int64_t n) {
+  *p = (cg_bfly_plan){0};
+  if (tt->rank != 6 || !sa || sa->kind != FAB_ATTR_INTS || sa->nints % 3) {
     CG_ERR(c, "cpu backend: malformed bfly.stages");
     return false;
   }
-  int64_t n = xt->dims[xt->rank - 1], S = xt->dims[xt->rank - 2];
   int64_t B = tt->dims[1], L = tt->dims[2];
   if (tt->dims[0] != S || tt->dims[3] != n / 2 || tt->dims[4] != 2 || tt->dims[5] != 2 ||
-      ((int64_t)1 << L) != n) {
+      L < 1 || L > 62 || ((int64_t)1 << L) != n) {
     CG_ERR(c, "cpu backend: bfly.stages twiddle shape does not match x");
     return false;
   }
   int ns = sa->nints / 3;
-  stage *st = calloc((size_t)ns + 1, sizeof *st);
-  if (!st) return false;
+  p->st = calloc((size_t)ns + 1, sizeof *p->st);
+  p->groups = calloc((size_t)ns + 1, sizeof *p->groups);
+  if (!p->st || !p->groups) {
+    cg_bfly_plan_free(p);
+    CG_ERR(c, "cpu backend: out of memory");
+    return false;
+  }
   for (int i = 0; i < ns; i++) {
-    st[i] = (stage){sa->ints[3 * i], sa->ints[3 * i + 1], sa->ints[3 * i + 2]};
-    if (st[i].b < 0 || st[i].b >= B || st[i].k < 0 || st[i].k >= L || st[i].l < 0 || st[i].l >= L) {
+    p->st[i] = (stage){sa->ints[3 * i], sa->ints[3 * i + 1], sa->ints[3 * i + 2]};
+    if (p->st[i].b < 0 || p->st[i].b >= B || p->st[i].k < 0 || p->st[i].k >= L || p->st[i].l < 0 ||
+        p->st[i].l >= L) {
       CG_ERR(c, "cpu backend: bfly.stages triple %d out of range", i);
-      free(st);
+      cg_bfly_plan_free(p);
       return false;
     }
   }
-  int *groups = calloc((size_t)ns + 1, sizeof *groups);
-  int ngroups = groups ? stage_groups(c, op, st, ns, groups) : -1;
-  if (ngroups < 0) {
-    free(st);
-    free(groups);
+  p->ngroups = stage_groups(c, ga, p->st, ns, p->groups);
+  if (p->ngroups < 0) {
+    cg_bfly_plan_free(p);
     return false;
   }
+  p->n = n;
+  p->B = B;
+  p->L = L;
+  return true;
+}
+
+void cg_bfly_plan_free(cg_bfly_plan *p) {
+  free(p->st);
+  free(p->groups);
+  p->st = NULL;
+  p->groups = NULL;
+}
+
+void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
+                 const cg_bfly_epi *epi) {
+  for (int g = 0, i = 0; g < p->ngroups; i += p->groups[g++])
+    gen_group(c, buf, tw, s, p->st + i, p->groups[g], p->n, p->B, p->L, g == p->ngroups - 1 ? epi : NULL);
+}
+
+bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *xt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
+  if (xt->rank < 2) {
+    CG_ERR(c, "cpu backend: malformed bfly.stages");
+    return false;
+  }
+  int64_t n = xt->dims[xt->rank - 1], S = xt->dims[xt->rank - 2];
+  cg_bfly_plan plan;
+  if (!cg_bfly_plan_init(c, &plan, fab_op_attr(op, "stages"), fab_op_attr(op, "cpu.groups"), tt, S, n))
+    return false;
   int V = c->lanes;
   int64_t R = cg_numel(xt) / (S * n), tiles = (R + V - 1) / V;
   *nrows = tiles;
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), tw = cg_arg_f32(c, 2);
-  LLVMTypeRef bt = LLVMArrayType(c->t_f32, (unsigned)(n * V));
-  LLVMValueRef bufa = cg_alloca(c, bt, "lanes");
-  LLVMSetAlignment(bufa, 64);
-  LLVMValueRef buf = LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
+  LLVMValueRef buf = cg_lane_buffer(c, n, "lanes");
   cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
   LLVMValueRef r0 = cg_mulc(c, tl.iv, V);
-  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, R), r0, "");
-  LLVMValueRef nvalid = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""),
-                                        left, cg_i64(c, V), "nvalid");
+  LLVMValueRef nvalid = cg_tile_rows(c, r0, R);
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
   LLVMValueRef base = cg_mulc(c, cg_add(c, cg_mulc(c, r0, S), sl.iv), n);
   cg_tile_copy(c, x, base, S * n, n, buf, 1, nvalid, true);
-  for (int g = 0, i = 0; g < ngroups; i += groups[g++]) gen_group(c, buf, tw, sl.iv, st + i, groups[g], n, B, L);
+  cg_bfly_run(c, &plan, buf, tw, sl.iv, NULL);
   cg_tile_copy(c, out, base, S * n, n, buf, 1, nvalid, false);
   cg_loop_end(c, &sl);
   cg_loop_end(c, &tl);
-  free(st);
-  free(groups);
+  cg_bfly_plan_free(&plan);
   return true;
+}
+
+LLVMValueRef cg_lane_buffer(cpu_cg *c, int64_t nvec, const char *name) {
+  LLVMTypeRef bt = LLVMArrayType(c->t_f32, (unsigned)(nvec * c->lanes));
+  LLVMValueRef a = cg_alloca(c, bt, name);
+  LLVMSetAlignment(a, 64);
+  return LLVMBuildBitCast(c->b, a, c->t_f32p, "");
+}
+
+LLVMValueRef cg_tile_rows(cpu_cg *c, LLVMValueRef r0, int64_t R) {
+  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, R), r0, "");
+  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, c->lanes), ""), left,
+                         cg_i64(c, c->lanes), "nvalid");
 }
