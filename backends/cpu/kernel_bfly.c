@@ -107,17 +107,15 @@ void cg_tile_copy(cpu_cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int6
   LLVMPositionBuilderAtEnd(c->b, join);
 }
 
-/* Inserts a zero bit at each (ascending) position. */
-static LLVMValueRef insert_zero_bits(cpu_cg *c, LLVMValueRef v, const int64_t *pos, int g) {
-  for (int t = 0; t < g; t++) {
-    LLVMValueRef lowmask = cg_i64(c, ((int64_t)1 << pos[t]) - 1);
-    LLVMValueRef hi = LLVMBuildShl(c->b, LLVMBuildLShr(c->b, v, cg_i64(c, pos[t]), ""), cg_i64(c, pos[t] + 1), "");
-    v = LLVMBuildOr(c->b, hi, LLVMBuildAnd(c->b, v, lowmask, ""), "");
-  }
-  return v;
-}
+/* p with bit l removed (the butterfly's twiddle index), for constants. */
+static int64_t drop_bit(int64_t p, int64_t l) { return ((p >> (l + 1)) << l) | (p & (((int64_t)1 << l) - 1)); }
 
-/* One fused group of g stages over the whole lane buffer. */
+/* One fused group of g stages over the whole lane buffer.  The positions
+ * p of a group's 2^g vectors differ in the g stride bits; the other bits
+ * split into g + 1 runs between them, one counted loop each (outermost:
+ * the highest run), so p and every twiddle index are sums of loop
+ * counters times constants: induction variables, no bit arithmetic per
+ * butterfly (it cost more issue slots than the FMAs). */
 static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s, const stage *st,
                       int g, int64_t n, int64_t B, int64_t L, const cg_bfly_epi *epi) {
   int V = c->lanes;
@@ -129,28 +127,47 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
       pos[b2] = pos[b2 - 1];
       pos[b2 - 1] = tmp;
     }
+  (void)n;
+  /* run k: bits [lo[k], lo[k] + w[k]) of p */
+  int64_t lo[9], w[9];
+  for (int k = 0; k <= g; k++) {
+    lo[k] = k == 0 ? 0 : pos[k - 1] + 1;
+    w[k] = (k == g ? L : pos[k]) - lo[k];
+  }
+  cg_loop loops[9];
+  LLVMValueRef v[9];
+  for (int k = g; k >= 0; k--) {
+    if (w[k] == 0) {
+      v[k] = NULL;
+      continue;
+    }
+    loops[k] = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, (int64_t)1 << w[k]), "run");
+    v[k] = loops[k].iv;
+  }
   int G = 1 << g;
-  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, n >> g), "base");
-  LLVMValueRef p0 = insert_zero_bits(c, j.iv, pos, g);
   LLVMValueRef e[256], pidx[256];
+  LLVMValueRef p0 = cg_i64(c, 0);
+  for (int k = 0; k <= g; k++)
+    if (v[k]) p0 = cg_add(c, p0, cg_mulc(c, v[k], (int64_t)1 << lo[k]));
+  int64_t off[256];
   for (int m = 0; m < G; m++) {
-    int64_t off = 0;
+    off[m] = 0;
     for (int t = 0; t < g; t++)
-      if (m & (1 << t)) off += (int64_t)1 << st[t].l;
-    pidx[m] = cg_addc(c, p0, off);
+      if (m & (1 << t)) off[m] += (int64_t)1 << st[t].l;
+    pidx[m] = cg_addc(c, p0, off[m]);
     e[m] = cg_vload(c, buf, cg_mulc(c, pidx[m], V), 64);
   }
   for (int t = 0; t < g; t++) {
-    int64_t l = st[t].l, stride = (int64_t)1 << l;
-    /* twiddle[s][b][k] as floats: ((s * B + b) * L + k) * (n/2) * 4 */
-    LLVMValueRef twb = cg_mulc(c, cg_addc(c, cg_mulc(c, s, B * L), st[t].b * L + st[t].k), n / 2 * 4);
+    int64_t l = st[t].l;
+    /* twiddle[s][b][k][i] as floats: ((s * B + b) * L + k) * (n/2) * 4 + 4 i,
+     * i = p without bit l: each run's counter keeps its weight, halved above l */
+    LLVMValueRef ib = cg_mulc(c, cg_addc(c, cg_mulc(c, s, B * L), st[t].b * L + st[t].k), ((int64_t)1 << L) / 2 * 4);
+    for (int k = 0; k <= g; k++)
+      if (v[k]) ib = cg_add(c, ib, cg_mulc(c, v[k], 4 * (((int64_t)1 << lo[k]) >> (lo[k] > l ? 1 : 0))));
     for (int m = 0; m < G; m++) {
       if (m & (1 << t)) continue;
       int mq = m | (1 << t);
-      LLVMValueRef p = pidx[m];
-      LLVMValueRef i = LLVMBuildOr(c->b, LLVMBuildShl(c->b, LLVMBuildLShr(c->b, p, cg_i64(c, l + 1), ""), cg_i64(c, l), ""),
-                                   LLVMBuildAnd(c->b, p, cg_i64(c, stride - 1), ""), "bi");
-      LLVMValueRef ti = cg_add(c, twb, cg_mulc(c, i, 4));
+      LLVMValueRef ti = cg_addc(c, ib, 4 * drop_bit(off[m], l));
       LLVMValueRef t00 = cg_vsplat(c, cg_loadf(c, tw, ti), V);
       LLVMValueRef t01 = cg_vsplat(c, cg_loadf(c, tw, cg_addc(c, ti, 1)), V);
       LLVMValueRef t10 = cg_vsplat(c, cg_loadf(c, tw, cg_addc(c, ti, 2)), V);
@@ -167,7 +184,8 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
     }
     cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
   }
-  cg_loop_end_nounroll(c, &j);
+  for (int k = 0; k <= g; k++)
+    if (v[k]) cg_loop_end_nounroll(c, &loops[k]);
 }
 
 /* The register groups of op's ns stages: cpu.groups, each 1..6 stages
