@@ -292,42 +292,58 @@ LLVMValueRef cg_recip(cpu_cg *c, LLVMValueRef d) {
   return cg_fma(c, r, e, r);                                                 /* r + r (1 - d r) */
 }
 
-/* 1 + erf(x / sqrt 2) = 2 Phi(x), for all x in one branch-free formula:
- * erfc(a) = t exp(-a^2 + P(t)), t = 1 / (1 + a/2), a = |x| / sqrt 2 (the
- * Chebyshev fit of Numerical Recipes 6.2, relative error < 1.2e-7 for
- * every a >= 0), then 2 - erfc(a) for x > 0.  No cancellation in the left
- * tail (GELU's tiny values keep their relative accuracy), one exp, one
- * reciprocal estimate, no division.  a^2 = x^2 / 2 is split as hi + lo
- * (lo exact by FMA) so the rounding of x^2 does not enter the tail.
- * Measured GELU error: docs/cpu.md §4. */
-static LLVMValueRef one_plus_erf(cpu_cg *c, LLVMValueRef x) {
+/* e^x for x in [-87, 88] (unchecked).  With 16 lanes 2^n is one
+ * vscalefps instead of the exponent-bit arithmetic. */
+static LLVMValueRef exp_le88(cpu_cg *c, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind || LLVMGetVectorSize(t) != 16 || c->lanes < 16)
+    return exp_core(c, x);
+  static const double P[6] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
+                              4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
+  LLVMValueRef tl = LLVMBuildFMul(c->b, x, K(c, x, 1.44269504088896341), "");
+  LLVMValueRef n = cg_call_intr(c, "llvm.rint", t, &tl, 1);
+  LLVMValueRef r = cg_fma(c, n, K(c, x, -0.693359375), x);
+  r = cg_fma(c, n, K(c, x, 2.12194440e-4), r);
+  LLVMValueRef r2 = LLVMBuildFMul(c->b, r, r, "");
+  LLVMValueRef y = cg_fma(c, poly(c, r, P, 6), r2, LLVMBuildFAdd(c->b, r, K(c, x, 1.0), ""));
+  LLVMTypeRef i16 = LLVMInt16TypeInContext(c->ctx);
+  LLVMTypeRef ps[5] = {t, t, t, i16, c->t_i32};
+  LLVMTypeRef fty = LLVMFunctionType(t, ps, 5, 0);
+  LLVMValueRef args[5] = {y, n, LLVMGetUndef(t), LLVMConstInt(i16, 0xffff, 0), cg_i32(c, 4)};
+  return LLVMBuildCall2(c->b, fty, get_fn(c, "llvm.x86.avx512.mask.scalef.ps.512", fty), args, 5, "exp");
+}
+
+/* Phi(x) = (1 + erf(x / sqrt 2)) / 2 for all x in one branch-free
+ * formula: erfc(a) = t exp(-a^2 + P(t)), t = 1 / (1 + a/2), a = |x| /
+ * sqrt 2 (the Chebyshev fit of Numerical Recipes 6.2, relative error <
+ * 1.2e-7 for every a >= 0; the halving is folded into P's constant as
+ * -ln 2), then 1 - erfc(a)/2 for x > 0.  No cancellation in the left tail
+ * (GELU's tiny values keep their relative accuracy), one exp, one
+ * reciprocal estimate, no division.  Measured GELU error: docs/cpu.md §4. */
+static LLVMValueRef phi(cpu_cg *c, LLVMValueRef x) {
   static const double P[10] = {0.17087277,  -0.82215223, 1.48851587, -1.13520398, 0.27886807,
-                               -0.18628806, 0.09678418,  0.37409196, 1.00002368,  -1.26551223};
-  /* |x| capped at 13: 2 Phi(-13) = 1.2e-38; keeps the exp's argument in
-   * [-86, 0] (no clamp needed) and t > 0 for x = +-inf */
+                               -0.18628806, 0.09678418,  0.37409196, 1.00002368,
+                               -1.26551223 - 0.69314718055994531};
+  /* |x| capped at 13: Phi(-13) = 6e-39; keeps the exp's argument above
+   * -87 and t > 0 for x = +-inf */
   LLVMValueRef ax = fmin_(c, cg_call_intr(c, "llvm.fabs", LLVMTypeOf(x), &x, 1), K(c, x, 13.0));
   LLVMValueRef t = cg_recip(c, cg_fma(c, ax, K(c, x, 0.35355339059327373), K(c, x, 1.0)));
-  LLVMValueRef hi = LLVMBuildFMul(c->b, ax, ax, "");
-  LLVMValueRef lo = cg_fma(c, ax, ax, LLVMBuildFNeg(c->b, hi, ""));
-  LLVMValueRef arg = cg_fma(c, lo, K(c, x, -0.5), poly(c, t, P, 10));
-  arg = cg_fma(c, hi, K(c, x, -0.5), arg);
-  LLVMValueRef ec = LLVMBuildFMul(c->b, t, exp_core(c, arg), "erfc");
+  LLVMValueRef arg = cg_fma(c, LLVMBuildFMul(c->b, ax, ax, ""), K(c, x, -0.5), poly(c, t, P, 10));
+  LLVMValueRef half_erfc = LLVMBuildFMul(c->b, t, exp_le88(c, arg), "");
   LLVMValueRef pos = LLVMBuildFCmp(c->b, LLVMRealOGT, x, K(c, x, 0.0), "");
-  return LLVMBuildSelect(c->b, pos, LLVMBuildFSub(c->b, K(c, x, 2.0), ec, ""), ec, "one_plus_erf");
+  return LLVMBuildSelect(c->b, pos, LLVMBuildFSub(c->b, K(c, x, 1.0), half_erfc, ""), half_erfc, "phi");
 }
 
 LLVMValueRef cg_gelu(cpu_cg *c, LLVMValueRef x, bool tanh_approx) {
-  if (!tanh_approx) {
-    LLVMValueRef ope = one_plus_erf(c, x);
-    return LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, x, K(c, x, 0.5), ""), ope, "gelu");
-  }
+  if (!tanh_approx) return LLVMBuildFMul(c->b, x, phi(c, x), "gelu");
   /* 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), written as
    * x / (1 + e^(-2u)): the same value, no cancellation in the left tail,
    * and vectorisable (tanhf from libm is not); the division is a
    * reciprocal estimate and a Newton step. */
   LLVMValueRef x3 = LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, x, x, ""), x, "");
   LLVMValueRef u = cg_fma(c, x3, K(c, x, 0.044715), x);
-  LLVMValueRef e = cg_exp(c, LLVMBuildFMul(c->b, u, K(c, x, -2.0 * 0.7978845608028654), ""));
+  LLVMValueRef v = LLVMBuildFMul(c->b, u, K(c, x, -2.0 * 0.7978845608028654), "");
+  LLVMValueRef e = exp_le88(c, fmin_(c, cg_fmax(c, v, K(c, x, -87.0)), K(c, x, 88.0)));
   return LLVMBuildFMul(c->b, x, cg_recip(c, LLVMBuildFAdd(c->b, K(c, x, 1.0), e, "")), "gelu");
 }
 
