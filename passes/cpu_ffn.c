@@ -9,7 +9,7 @@
  *
  *     x -> [pad] -> stack | reshape -> bfly.stages (fc1) -> reshape
  *       -> bias.gelu -> [pad] -> reshape -> bfly.stages (fc2) -> reshape
- *       -> [slice 0..d] -> add bias -> add.layernorm(x, .)
+ *       -> [slice 0..d] -> add bias -> add.layernorm(x, .) (or (., x))
  *
  *   every intermediate used only by the next op of the chain, x the
  *   residual.  The backend (backends/cpu/fold_ffn.c, kernel_ffn.c) then
@@ -96,16 +96,17 @@ static int fc2_side(const ffn_walk *w, int y, const fab_type *rt, int64_t rows, 
   return g >= 0 && link(w, g, FAB_OP_BIAS_GELU) && last_dim(&op_at(w, g)->type) <= n ? g : -1;
 }
 
-/* Does add.layernorm j end a feed-forward block whose input is x? */
-static bool is_ffn_block(const ffn_walk *w, int j) {
+/* Does add.layernorm j end a feed-forward block of its operand `xi`
+ * (the residual; the block is the other of its first two operands)? */
+static bool is_ffn_block(const ffn_walk *w, int j, int xi) {
   const fab_op *ln = op_at(w, j);
   if (ln->noperands != 4 || ln->type.dtype != FAB_F32) return false;
-  int x = ln->operands[0];
+  int x = ln->operands[xi];
   int64_t d = last_dim(&ln->type), rows = d > 0 ? fab_type_numel(&ln->type) / d : 0;
   const fab_op *xo = op_at(w, x);
   if (rows <= 0 || xo->type.dtype != FAB_F32 || !fab_type_equal(&xo->type, &ln->type)) return false;
   if (!is_weight_of(w, ln->operands[2], d) || !is_weight_of(w, ln->operands[3], d)) return false;
-  int g = fc2_side(w, ln->operands[1], &ln->type, rows, d);
+  int g = fc2_side(w, ln->operands[1 - xi], &ln->type, rows, d);
   if (g < 0) return false;
   const fab_op *gelu = op_at(w, g);
   int64_t h = last_dim(&gelu->type), S = 0, n = 0;
@@ -142,8 +143,12 @@ bool pass_cpu_fuse_ffn(fab_pass_ctx *cx, fab_func *f) {
   ffn_walk w = {f, pass_use_counts(cx->m, f)};
   for (int j = 0; on && j < f->nops; j++) {
     fab_op *op = &f->ops[j];
-    if (op->code == FAB_OP_ADD_LAYERNORM && is_ffn_block(&w, j) && slots_ok(f, op->operands[0], op))
-      fab_op_set_int(cx->m, op, "cpu.ffn", 1);
+    if (op->code != FAB_OP_ADD_LAYERNORM) continue;
+    for (int xi = 0; xi < 2; xi++)
+      if (is_ffn_block(&w, j, xi) && slots_ok(f, op->operands[xi], op)) {
+        fab_op_set_int(cx->m, op, "cpu.ffn", 1);
+        break;
+      }
   }
   return true;
 }

@@ -1,7 +1,7 @@
 /* fold_ffn.c — an add.layernorm with cpu.ffn (pass cpu-fuse-ffn) takes
  * over the feed-forward block before it.
  *
- * The chain, from the norm back to its residual x:
+ * The chain, from the norm back to its residual x (either operand):
  *   add(b2) <- [slice] <- reshape <- bfly.stages fc2 <- reshape <- [pad]
  *   <- bias.gelu(b1) <- reshape <- bfly.stages fc1 <- stack | reshape
  *   <- [pad] <- x
@@ -46,9 +46,9 @@ static int skip_pad(walk *w, int i) {
 }
 
 /* The ops of the block ending at norm j; ops[] = x, tw1, b1, tw2, b2, gamma, beta. */
-static bool walk_block(walk *w, int j, int *ops, int *fc1, int *fc2, int *gelu) {
+static bool walk_block(walk *w, int j, int xi, int *ops, int *fc1, int *fc2, int *gelu) {
   const fab_op *ln = at(w, j);
-  int y = ln->operands[1];
+  int y = ln->operands[1 - xi];
   if (at(w, y)->code != FAB_OP_ADD || at(w, y)->noperands != 2) return false;
   int wi = at(w, at(w, y)->operands[0])->code == FAB_OP_WEIGHT ? 0 : 1;
   ops[4] = at(w, y)->operands[wi];
@@ -63,7 +63,7 @@ static bool walk_block(walk *w, int j, int *ops, int *fc1, int *fc2, int *gelu) 
   int k = take(w, *fc1, FAB_OP_BFLY_STAGES, 0);
   int x = k >= 0 && at(w, k)->code == FAB_OP_STACK ? take(w, k, FAB_OP_STACK, 0) : take(w, k, FAB_OP_RESHAPE, 0);
   x = skip_pad(w, x);
-  if (x < 0 || x != ln->operands[0] || at(w, *fc1)->noperands != 2 || at(w, *fc2)->noperands != 2 ||
+  if (x < 0 || x != ln->operands[xi] || at(w, *fc1)->noperands != 2 || at(w, *fc2)->noperands != 2 ||
       at(w, *gelu)->noperands != 2)
     return false;
   /* the reshapes keep rows; the stack's count is fc1's blocks */
@@ -99,10 +99,15 @@ bool cg_fold_ffn(const fab_func *f, int j, const int *uses, fab_op *eff, bool *a
     fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
     return false;
   }
-  if (f->ops[j].noperands != 4 || !walk_block(&w, j, ops, &fc1, &fc2, &gelu)) {
+  bool found = false; /* the residual is either of the first two operands */
+  for (int xi = 0; xi < 2 && !found && f->ops[j].noperands == 4; xi++) {
+    w.ntook = 0;
+    found = walk_block(&w, j, xi, ops, &fc1, &fc2, &gelu);
+  }
+  if (!found) {
     fab_error(d, f->ops[j].loc,
               "cpu backend: %%%d = add.layernorm has cpu.ffn but its operands are not a butterfly "
-              "feed-forward block of its first operand, each op used only there",
+              "feed-forward block and its input, each op of the block used only there",
               j);
     return false;
   }

@@ -21,7 +21,7 @@ static int log2i(int64_t n) {
 }
 
 /* x -> layernorm(x + fc2(gelu(fc1(x)))) as the front end writes it. */
-static fab_module *ffn_module(int64_t rows, int64_t d, int64_t h, const char *approx, fab_diag *dg) {
+static fab_module *ffn_module(int64_t rows, int64_t d, int64_t h, const char *approx, bool swap, fab_diag *dg) {
   int64_t n1 = pow2_at_least(d), s1 = (h + n1 - 1) / n1, n2 = pow2_at_least(h);
   char text[4096];
   snprintf(text, sizeof text,
@@ -41,7 +41,7 @@ static fab_module *ffn_module(int64_t rows, int64_t d, int64_t h, const char *ap
            "  %%5 = weight {name = \"fc2.twiddle\"} : f32[1,1,%d,%lld,2,2]\n"
            "  %%6 = weight {name = \"fc2.bias\"} : f32[%lld]\n"
            "  %%7 = bfly.linear %%4, %%5, %%6 {in = %lld, increasing = 0, nblocks = 1, out = %lld} : f32[%lld,%lld]\n"
-           "  %%8 = add %%0, %%7 : f32[%lld,%lld]\n"
+           "  %%8 = add %s : f32[%lld,%lld]\n"
            "  %%9 = weight {name = \"ln.weight\"} : f32[%lld]\n"
            "  %%10 = weight {name = \"ln.bias\"} : f32[%lld]\n"
            "  %%11 = layernorm %%8, %%9, %%10 {eps = 1.0000000000000001e-05} : f32[%lld,%lld]\n"
@@ -51,8 +51,9 @@ static fab_module *ffn_module(int64_t rows, int64_t d, int64_t h, const char *ap
            (long long)d, (long long)d, (long long)d, (long long)rows, (long long)d, (long long)s1,
            log2i(n1), (long long)n1 / 2, (long long)h, (long long)d, (long long)h, (long long)rows,
            (long long)h, approx, (long long)rows, (long long)h, log2i(n2), (long long)n2 / 2,
-           (long long)d, (long long)h, (long long)d, (long long)rows, (long long)d, (long long)rows,
-           (long long)d, (long long)d, (long long)d, (long long)rows, (long long)d);
+           (long long)d, (long long)h, (long long)d, (long long)rows, (long long)d,
+           swap ? "%7, %0" : "%0, %7", (long long)rows, (long long)d, (long long)d, (long long)d,
+           (long long)rows, (long long)d);
   return fab_parse_module("ffn", text, strlen(text), dg);
 }
 
@@ -65,13 +66,13 @@ static int count_fused(const fab_module *m) {
   return n;
 }
 
-static void ffn_case(int64_t rows, int64_t d, int64_t h, const char *approx) {
+static void ffn_case(int64_t rows, int64_t d, int64_t h, const char *approx, bool swap) {
   tb t = {0};
   t.d = fab_diag_new();
-  t.m = ffn_module(rows, d, h, approx, t.d);
+  t.m = ffn_module(rows, d, h, approx, swap, t.d);
   char what[128];
-  snprintf(what, sizeof what, "ffn rows=%lld d=%lld h=%lld %s", (long long)rows, (long long)d,
-           (long long)h, approx);
+  snprintf(what, sizeof what, "ffn rows=%lld d=%lld h=%lld %s%s", (long long)rows, (long long)d,
+           (long long)h, approx, swap ? " (residual second)" : "");
   fab_pass_options po = {.verify_each = true};
   bool ok = t.m && fab_run_pipeline(t.m, PIPELINE, &po, t.d);
   CHECK(ok, "%s: the pipeline failed", what);
@@ -91,11 +92,11 @@ static void ffn_case(int64_t rows, int64_t d, int64_t h, const char *approx) {
 }
 
 static void test_ffn(void) {
-  ffn_case(20, 12, 32, "erf");    /* pad 12 -> 16, 2 blocks, slice 32 -> 12, a partial tile */
-  ffn_case(33, 16, 32, "tanh");   /* no pad before fc1 */
-  ffn_case(37, 48, 192, "erf");   /* 3 blocks of 64, pad 192 -> 256 before fc2 */
-  ffn_case(16, 64, 64, "erf");    /* one block (reshape, no stack), no pad, no slice */
-  ffn_case(40, 256, 1024, "erf"); /* full tiles transposed by shuffles */
+  ffn_case(20, 12, 32, "erf", false);    /* pad 12 -> 16, 2 blocks, slice 32 -> 12, a partial tile */
+  ffn_case(33, 16, 32, "tanh", true);    /* no pad before fc1; the norm adds x second */
+  ffn_case(37, 48, 192, "erf", false);   /* 3 blocks of 64, pad 192 -> 256 before fc2 */
+  ffn_case(16, 64, 64, "erf", true);     /* one block (reshape, no stack), no pad, no slice */
+  ffn_case(40, 256, 1024, "erf", false); /* full tiles transposed by shuffles */
 }
 
 /* A cpu.ffn on an add.layernorm that does not end such a block. */
@@ -111,7 +112,7 @@ static void test_ffn_errors(void) {
   fab_cpu_options o;
   fab_cpu_options_default(&o);
   fab_cpu_jit *j = fab_cpu_jit_compile(t.m, &o, t.d);
-  const char *want = "has cpu.ffn but its operands are not a butterfly feed-forward block";
+  const char *want = "has cpu.ffn but its operands are not a butterfly feed-forward block and its input";
   bool found = false;
   for (int i = 0; i < fab_diag_count(t.d); i++) found = found || strstr(fab_diag_message(t.d, i), want);
   CHECK(!j && found, "expected the error '%s'", want);
