@@ -165,8 +165,9 @@ typedef struct cg_bfly_epi {
 bool cg_bfly_plan_init(cpu_cg *c, cg_bfly_plan *p, const fab_attr *stages, const fab_attr *groups,
                        const fab_type *tt, int64_t S, int64_t n);
 void cg_bfly_plan_free(cg_bfly_plan *p);
+/* Only the first `need` output vectors are computed for sure (n: all). */
 void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
-                 const cg_bfly_epi *epi);
+                 const cg_bfly_epi *epi, int64_t need);
 /* A 64-byte aligned stack buffer of nvec vectors; the valid rows of the
  * tile starting at row r0 of R (min(V, R - r0)). */
 LLVMValueRef cg_lane_buffer(cpu_cg *c, int64_t nvec, const char *name);

@@ -117,7 +117,7 @@ static int64_t drop_bit(int64_t p, int64_t l) { return ((p >> (l + 1)) << l) | (
  * counters times constants: induction variables, no bit arithmetic per
  * butterfly (it cost more issue slots than the FMAs). */
 static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s, const stage *st,
-                      int g, int64_t n, int64_t B, int64_t L, const cg_bfly_epi *epi) {
+                      int g, int64_t n, int64_t B, int64_t L, const cg_bfly_epi *epi, int64_t need) {
   int V = c->lanes;
   int64_t pos[8];
   for (int t = 0; t < g; t++) pos[t] = st[t].l;
@@ -127,13 +127,15 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
       pos[b2] = pos[b2 - 1];
       pos[b2 - 1] = tmp;
     }
-  (void)n;
   /* run k: bits [lo[k], lo[k] + w[k]) of p */
   int64_t lo[9], w[9];
   for (int k = 0; k <= g; k++) {
     lo[k] = k == 0 ? 0 : pos[k - 1] + 1;
     w[k] = (k == g ? L : pos[k]) - lo[k];
   }
+  /* Only outputs below `need` are read later: a vector group whose lowest
+   * position is >= need is skipped (the top run stops early, the rest
+   * test p0). */
   cg_loop loops[9];
   LLVMValueRef v[9];
   for (int k = g; k >= 0; k--) {
@@ -141,7 +143,9 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
       v[k] = NULL;
       continue;
     }
-    loops[k] = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, (int64_t)1 << w[k]), "run");
+    int64_t trips = (int64_t)1 << w[k];
+    if (k == g && need < n) trips = (need + ((int64_t)1 << lo[k]) - 1) >> lo[k];
+    loops[k] = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, trips), "run");
     v[k] = loops[k].iv;
   }
   int G = 1 << g;
@@ -149,6 +153,8 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
   LLVMValueRef p0 = cg_i64(c, 0);
   for (int k = 0; k <= g; k++)
     if (v[k]) p0 = cg_add(c, p0, cg_mulc(c, v[k], (int64_t)1 << lo[k]));
+  LLVMBasicBlockRef skip = NULL;
+  if (need < n) skip = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntSLT, p0, cg_i64(c, need), "needed"));
   int64_t off[256];
   for (int m = 0; m < G; m++) {
     off[m] = 0;
@@ -184,6 +190,7 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
     }
     cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
   }
+  if (skip) cg_if_end(c, skip);
   for (int k = 0; k <= g; k++)
     if (v[k]) cg_loop_end_nounroll(c, &loops[k]);
 }
@@ -266,10 +273,27 @@ void cg_bfly_plan_free(cg_bfly_plan *p) {
   p->groups = NULL;
 }
 
+/* Positions [0, need) after the stages st[0..ns) depend only on positions
+ * [0, result) before them (each stage of stride 2^l pairs p with p ^ 2^l:
+ * a prefix widens to a multiple of 2^(l+1)). */
+static int64_t need_before(const stage *st, int ns, int64_t need) {
+  for (int i = ns - 1; i >= 0; i--) {
+    int64_t b = (int64_t)2 << st[i].l;
+    need = (need + b - 1) / b * b;
+  }
+  return need;
+}
+
 void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
-                 const cg_bfly_epi *epi) {
-  for (int g = 0, i = 0; g < p->ngroups; i += p->groups[g++])
-    gen_group(c, buf, tw, s, p->st + i, p->groups[g], p->n, p->B, p->L, g == p->ngroups - 1 ? epi : NULL);
+                 const cg_bfly_epi *epi, int64_t need) {
+  int64_t ns = 0;
+  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
+  for (int g = 0, i = 0; g < p->ngroups; i += p->groups[g++]) {
+    /* the outputs of this group that the later groups need */
+    int64_t out = need_before(p->st + i + p->groups[g], (int)(ns - i - p->groups[g]), need);
+    if (out > p->n) out = p->n;
+    gen_group(c, buf, tw, s, p->st + i, p->groups[g], p->n, p->B, p->L, g == p->ngroups - 1 ? epi : NULL, out);
+  }
 }
 
 bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
@@ -293,7 +317,7 @@ bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
   LLVMValueRef base = cg_mulc(c, cg_add(c, cg_mulc(c, r0, S), sl.iv), n);
   cg_tile_copy(c, x, base, S * n, n, buf, 1, nvalid, true);
-  cg_bfly_run(c, &plan, buf, tw, sl.iv, NULL);
+  cg_bfly_run(c, &plan, buf, tw, sl.iv, NULL, n);
   cg_tile_copy(c, out, base, S * n, n, buf, 1, nvalid, false);
   cg_loop_end(c, &sl);
   cg_loop_end(c, &tl);

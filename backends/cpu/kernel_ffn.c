@@ -136,11 +136,11 @@ bool cg_gen_ffn(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   LLVMValueRef seg = cg_gep(c, c->t_f32, wb, cg_mulc(c, sl.iv, s.n1 * V));
   copy_pad(c, seg, xb, s.d, s.n1);
   cg_bfly_epi epi = {b1, cg_mulc(c, sl.iv, s.n1), tanh_approx};
-  cg_bfly_run(c, &p1, seg, tw1, sl.iv, &epi);
+  cg_bfly_run(c, &p1, seg, tw1, sl.iv, &epi, s.n1);
   cg_loop_end_nounroll(c, &sl);
   if (s.n2 > s.h) cg_memset0(c, cg_gep(c, c->t_f32, wb, cg_i64(c, s.h * V)), cg_i64(c, (s.n2 - s.h) * V * 4));
   prefetch_rows(c, x, cg_addc(c, r0, V), &s);
-  cg_bfly_run(c, &p2, wb, tw2, cg_i64(c, 0), NULL);
+  cg_bfly_run(c, &p2, wb, tw2, cg_i64(c, 0), NULL, s.d); /* the slice reads d columns */
   LLVMValueRef mean = residual_mean(c, wb, xb, b2, acc, s.d);
   normalise(c, wb, mean, gamma, beta, acc, fab_op_float(op, "eps", 1e-5), s.d);
   cg_tile_copy(c, out, base, s.d, s.d, wb, 1, nvalid, false);
