@@ -115,6 +115,10 @@ static const pass_def passes[] = {
       "fold=<0|1>: read through bitrev and complex (default 1); "
       "hermitian=<0|1>: half the columns for Re(FFT2) (default 1)"},
      pass_cpu_fold_fft_loads, {"fold", "hermitian", NULL}},
+    {{"cpu-fuse-ffn",
+      "cpu: a butterfly feed-forward block ending in add.layernorm runs as one kernel on row tiles (cpu.ffn)",
+      "lowered,planned", "", "ffn=<0|1>: fuse (default 1)"},
+     pass_cpu_fuse_ffn, {"ffn", NULL}},
 };
 enum { NPASSES = sizeof passes / sizeof passes[0] };
 

@@ -226,10 +226,10 @@ static LLVMValueRef poly(cpu_cg *c, LLVMValueRef x, const double *k, int n) {
  * softmax and attention scalar.  This form the loop vectoriser widens to
  * 16 lanes.  Inputs are clamped to [-87, 88] (-inf gives ~1.6e-38, not 0:
  * harmless where it is used, next to sums of at least one e^0). */
-LLVMValueRef cg_exp(cpu_cg *c, LLVMValueRef x) {
+/* e^x for x in [-87, 88] (unchecked). */
+static LLVMValueRef exp_core(cpu_cg *c, LLVMValueRef x) {
   static const double P[6] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
                               4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
-  x = fmin_(c, cg_fmax(c, x, K(c, x, -87.0)), K(c, x, 88.0));
   LLVMValueRef t = LLVMBuildFMul(c->b, x, K(c, x, 1.44269504088896341), "");
   LLVMValueRef n = cg_call_intr(c, "llvm.rint", LLVMTypeOf(t), &t, 1);
   LLVMValueRef r = cg_fma(c, n, K(c, x, -0.693359375), x);
@@ -240,6 +240,10 @@ LLVMValueRef cg_exp(cpu_cg *c, LLVMValueRef x) {
   LLVMValueRef e = LLVMBuildAdd(c->b, LLVMBuildFPToSI(c->b, n, it, ""), LLVMConstFPToSI(K(c, x, 127.0), it), "");
   e = LLVMBuildBitCast(c->b, LLVMBuildShl(c->b, e, LLVMConstFPToSI(K(c, x, 23.0), it), ""), LLVMTypeOf(x), "");
   return LLVMBuildFMul(c->b, y, e, "exp");
+}
+
+LLVMValueRef cg_exp(cpu_cg *c, LLVMValueRef x) {
+  return exp_core(c, fmin_(c, cg_fmax(c, x, K(c, x, -87.0)), K(c, x, 88.0)));
 }
 
 LLVMValueRef cg_sqrt(cpu_cg *c, LLVMValueRef x) {
@@ -265,70 +269,82 @@ static LLVMValueRef libm1(cpu_cg *c, const char *name, LLVMValueRef x) {
 LLVMValueRef cg_tanh(cpu_cg *c, LLVMValueRef x) { return libm1(c, "tanhf", x); }
 LLVMValueRef cg_erf(cpu_cg *c, LLVMValueRef x) { return libm1(c, "erff", x); }
 
-/* 1 + erf(z) without cancellation for z << 0 (GELU's left tail, where
- * it is a tiny erfc).  Cephes erff / erfcf, both branches computed and
- * selected so the loop vectoriser widens it (the libm call it replaces
- * kept GELU scalar: half the time of a FABNet layer):
- *   |z| < 1:  1 + z T(z^2)
- *   |z| >= 1: erfc(|z|) = e^(-z^2) / |z| P(1/z^2)  (P for |z| < 2, else R),
- *             1 + erf(z) = 2 - erfc(|z|) for z > 0, erfc(|z|) for z < 0.
- * Relative error of GELU about 1e-6 (float32 emulation against double
- * erfc), well inside the backend's 1e-4 agreement with the interpreter. */
-static LLVMValueRef one_plus_erf(cpu_cg *c, LLVMValueRef x) {
-  /* z = x / sqrt(2); e^(-z^2) is taken from x (below): the rounding of z
-   * alone would cost 2 z^2 ulps of relative error in the tail. */
-  LLVMValueRef z = LLVMBuildFMul(c->b, x, K(c, x, 0.7071067811865476), "");
-  static const double T[7] = {7.853861353153693E-5, -8.010193625184903E-4, 5.188327685732524E-3,
-                              -2.685381193529856E-2, 1.128358514861418E-1, -3.761262582423300E-1,
-                              1.128379165726710E0};
-  static const double P[9] = {2.326819970068386E-2, -1.387039388740657E-1, 3.687424674597105E-1,
-                              -5.824733027278666E-1, 6.210004621745983E-1, -4.944515323274145E-1,
-                              3.404879937665872E-1, -2.741127028184656E-1, 5.638259427386472E-1};
-  static const double R[8] = {-1.047766399936249E1, 1.297719955372516E1, -7.495518717768503E0,
-                              2.921019019210786E0, -1.015265279202700E0, 4.218463358204948E-1,
-                              -2.820767439740514E-1, 5.641895067754075E-1};
-  LLVMValueRef z2 = LLVMBuildFMul(c->b, z, z, "");
-  LLVMValueRef small = LLVMBuildFAdd(c->b, K(c, z, 1.0), LLVMBuildFMul(c->b, z, poly(c, z2, T, 7), ""), "");
-  LLVMValueRef a = cg_fmax(c, z, LLVMBuildFNeg(c->b, z, ""));
-  LLVMValueRef a1 = cg_fmax(c, a, K(c, z, 1.0)); /* keeps the unused branch finite */
-  LLVMValueRef q = LLVMBuildFDiv(c->b, K(c, z, 1.0), a1, "");
-  LLVMValueRef y = LLVMBuildFMul(c->b, q, q, "");
-  LLVMValueRef lt2 = LLVMBuildFCmp(c->b, LLVMRealOLT, a1, K(c, z, 2.0), "");
-  LLVMValueRef pr = LLVMBuildSelect(c->b, lt2, poly(c, y, P, 9), poly(c, y, R, 8), "");
-  LLVMValueRef a1sq = LLVMBuildFMul(c->b, a1, a1, "");
-  /* e^(-z^2) = e^(-x^2/2) as e^(-h^2/2) e^(-(u-h)(u+h)/2), u = max(|x|,
-   * sqrt 2) (a1 in x units), h = u with its low 12 mantissa bits cleared
-   * (h^2 exact): rounding z, then z^2, cost up to 1.4e-5 relative in the
-   * far tail; this keeps it near 1e-6. */
-  LLVMValueRef u = cg_fmax(c, cg_fmax(c, x, LLVMBuildFNeg(c->b, x, "")), K(c, x, 1.4142135623730951));
-  LLVMTypeRef it = int_like(c, z);
-  LLVMValueRef hb = LLVMBuildAnd(c->b, LLVMBuildBitCast(c->b, u, it, ""),
-                                 LLVMConstFPToSI(K(c, z, -4096.0), it), "");
-  LLVMValueRef h = LLVMBuildBitCast(c->b, hb, LLVMTypeOf(z), "");
-  LLVMValueRef tl = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, u, h, ""), LLVMBuildFAdd(c->b, u, h, ""), "");
-  LLVMValueRef ea = LLVMBuildFMul(c->b, cg_exp(c, LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, h, h, ""), K(c, z, -0.5), "")),
-                                  cg_exp(c, LLVMBuildFMul(c->b, tl, K(c, z, -0.5), "")), "");
-  LLVMValueRef ec = LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, ea, q, ""), pr, "");
-  LLVMValueRef under = LLVMBuildFCmp(c->b, LLVMRealOGT, a1sq, K(c, z, 87.0), "");
-  ec = LLVMBuildSelect(c->b, under, K(c, z, 0.0), ec, "erfc");
-  LLVMValueRef pos = LLVMBuildFCmp(c->b, LLVMRealOGT, z, K(c, z, 0.0), "");
-  LLVMValueRef big = LLVMBuildSelect(c->b, pos, LLVMBuildFSub(c->b, K(c, z, 2.0), ec, ""), ec, "");
-  LLVMValueRef lt1 = LLVMBuildFCmp(c->b, LLVMRealOLT, a, K(c, z, 1.0), "");
-  return LLVMBuildSelect(c->b, lt1, small, big, "one_plus_erf");
+/* 1 / d without a division: the hardware reciprocal estimate (AVX-512
+ * rcp14, 2^-14; AVX rcp, 1.5 * 2^-12) and one Newton step r (2 - d r),
+ * about an ulp.  A vdivps costs a 16-lane GELU more than the rest of it.
+ * d must be finite and nonzero.  Scalars and other widths: fdiv. */
+LLVMValueRef cg_recip(cpu_cg *c, LLVMValueRef d) {
+  LLVMTypeRef t = LLVMTypeOf(d);
+  unsigned n = LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetVectorSize(t) : 1;
+  LLVMValueRef r;
+  if (n == 16 && c->lanes >= 16) {
+    LLVMTypeRef ps[3] = {t, t, LLVMInt16TypeInContext(c->ctx)};
+    LLVMTypeRef fty = LLVMFunctionType(t, ps, 3, 0);
+    LLVMValueRef args[3] = {d, LLVMGetUndef(t), LLVMConstInt(ps[2], 0xffff, 0)};
+    r = LLVMBuildCall2(c->b, fty, get_fn(c, "llvm.x86.avx512.rcp14.ps.512", fty), args, 3, "");
+  } else if (n == 8 && c->lanes >= 8) {
+    LLVMTypeRef fty = LLVMFunctionType(t, &t, 1, 0);
+    r = LLVMBuildCall2(c->b, fty, get_fn(c, "llvm.x86.avx.rcp.ps.256", fty), &d, 1, "");
+  } else {
+    return LLVMBuildFDiv(c->b, K(c, d, 1.0), d, "recip");
+  }
+  LLVMValueRef e = cg_fma(c, LLVMBuildFNeg(c->b, d, ""), r, K(c, d, 1.0)); /* 1 - d r */
+  return cg_fma(c, r, e, r);                                                 /* r + r (1 - d r) */
+}
+
+/* e^x for x in [-87, 88] (unchecked).  With 16 lanes 2^n is one
+ * vscalefps instead of the exponent-bit arithmetic. */
+static LLVMValueRef exp_le88(cpu_cg *c, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind || LLVMGetVectorSize(t) != 16 || c->lanes < 16)
+    return exp_core(c, x);
+  static const double P[6] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3,
+                              4.1665795894E-2, 1.6666665459E-1, 5.0000001201E-1};
+  LLVMValueRef tl = LLVMBuildFMul(c->b, x, K(c, x, 1.44269504088896341), "");
+  LLVMValueRef n = cg_call_intr(c, "llvm.rint", t, &tl, 1);
+  LLVMValueRef r = cg_fma(c, n, K(c, x, -0.693359375), x);
+  r = cg_fma(c, n, K(c, x, 2.12194440e-4), r);
+  LLVMValueRef r2 = LLVMBuildFMul(c->b, r, r, "");
+  LLVMValueRef y = cg_fma(c, poly(c, r, P, 6), r2, LLVMBuildFAdd(c->b, r, K(c, x, 1.0), ""));
+  LLVMTypeRef i16 = LLVMInt16TypeInContext(c->ctx);
+  LLVMTypeRef ps[5] = {t, t, t, i16, c->t_i32};
+  LLVMTypeRef fty = LLVMFunctionType(t, ps, 5, 0);
+  LLVMValueRef args[5] = {y, n, LLVMGetUndef(t), LLVMConstInt(i16, 0xffff, 0), cg_i32(c, 4)};
+  return LLVMBuildCall2(c->b, fty, get_fn(c, "llvm.x86.avx512.mask.scalef.ps.512", fty), args, 5, "exp");
+}
+
+/* Phi(x) = (1 + erf(x / sqrt 2)) / 2 for all x in one branch-free
+ * formula: erfc(a) = t exp(-a^2 + P(t)), t = 1 / (1 + a/2), a = |x| /
+ * sqrt 2 (the Chebyshev fit of Numerical Recipes 6.2, relative error <
+ * 1.2e-7 for every a >= 0; the halving is folded into P's constant as
+ * -ln 2), then 1 - erfc(a)/2 for x > 0.  No cancellation in the left tail
+ * (GELU's tiny values keep their relative accuracy), one exp, one
+ * reciprocal estimate, no division.  Measured GELU error: docs/cpu.md §4. */
+static LLVMValueRef phi(cpu_cg *c, LLVMValueRef x) {
+  static const double P[10] = {0.17087277,  -0.82215223, 1.48851587, -1.13520398, 0.27886807,
+                               -0.18628806, 0.09678418,  0.37409196, 1.00002368,
+                               -1.26551223 - 0.69314718055994531};
+  /* |x| capped at 13: Phi(-13) = 6e-39; keeps the exp's argument above
+   * -87 and t > 0 for x = +-inf */
+  LLVMValueRef ax = fmin_(c, cg_call_intr(c, "llvm.fabs", LLVMTypeOf(x), &x, 1), K(c, x, 13.0));
+  LLVMValueRef t = cg_recip(c, cg_fma(c, ax, K(c, x, 0.35355339059327373), K(c, x, 1.0)));
+  LLVMValueRef arg = cg_fma(c, LLVMBuildFMul(c->b, ax, ax, ""), K(c, x, -0.5), poly(c, t, P, 10));
+  LLVMValueRef half_erfc = LLVMBuildFMul(c->b, t, exp_le88(c, arg), "");
+  LLVMValueRef pos = LLVMBuildFCmp(c->b, LLVMRealOGT, x, K(c, x, 0.0), "");
+  return LLVMBuildSelect(c->b, pos, LLVMBuildFSub(c->b, K(c, x, 1.0), half_erfc, ""), half_erfc, "phi");
 }
 
 LLVMValueRef cg_gelu(cpu_cg *c, LLVMValueRef x, bool tanh_approx) {
-  if (!tanh_approx) {
-    LLVMValueRef ope = one_plus_erf(c, x);
-    return LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, x, K(c, x, 0.5), ""), ope, "gelu");
-  }
+  if (!tanh_approx) return LLVMBuildFMul(c->b, x, phi(c, x), "gelu");
   /* 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), written as
    * x / (1 + e^(-2u)): the same value, no cancellation in the left tail,
-   * and vectorisable (tanhf from libm is not). */
+   * and vectorisable (tanhf from libm is not); the division is a
+   * reciprocal estimate and a Newton step. */
   LLVMValueRef x3 = LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, x, x, ""), x, "");
-  LLVMValueRef u = LLVMBuildFAdd(c->b, x, LLVMBuildFMul(c->b, x3, K(c, x, 0.044715), ""), "");
-  LLVMValueRef e = cg_exp(c, LLVMBuildFMul(c->b, u, K(c, x, -2.0 * 0.7978845608028654), ""));
-  return LLVMBuildFDiv(c->b, x, LLVMBuildFAdd(c->b, K(c, x, 1.0), e, ""), "gelu");
+  LLVMValueRef u = cg_fma(c, x3, K(c, x, 0.044715), x);
+  LLVMValueRef v = LLVMBuildFMul(c->b, u, K(c, x, -2.0 * 0.7978845608028654), "");
+  LLVMValueRef e = exp_le88(c, fmin_(c, cg_fmax(c, v, K(c, x, -87.0)), K(c, x, 88.0)));
+  return LLVMBuildFMul(c->b, x, cg_recip(c, LLVMBuildFAdd(c->b, K(c, x, 1.0), e, "")), "gelu");
 }
 
 /* Through the builder's own memmove/memset (not hand-named intrinsics):

@@ -287,7 +287,9 @@ bool cg_gen_elementwise(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   case FAB_OP_BIAS_GELU: gen_bias_gelu(c, op, d); return true;
   case FAB_OP_SOFTMAX: return gen_softmax(c, op, d);
   case FAB_OP_LAYERNORM: return gen_layernorm(c, op, d, false);
-  case FAB_OP_ADD_LAYERNORM: return gen_layernorm(c, op, d, true);
+  case FAB_OP_ADD_LAYERNORM:
+    if (fab_op_int(op, "cpu.ffn", 0)) return cg_gen_ffn(c, op, nrows); /* the whole block */
+    return gen_layernorm(c, op, d, true);
   case FAB_OP_COMPLEX: case FAB_OP_REAL: gen_complex_real(c, op, d); return true;
   default: CG_ERR(c, "cpu backend: internal: not an elementwise op"); return false;
   }

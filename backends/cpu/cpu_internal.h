@@ -105,6 +105,8 @@ LLVMValueRef cg_fma(cpu_cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc)
 LLVMValueRef cg_tanh(cpu_cg *c, LLVMValueRef x);
 LLVMValueRef cg_erf(cpu_cg *c, LLVMValueRef x);
 LLVMValueRef cg_gelu(cpu_cg *c, LLVMValueRef x, bool tanh_approx);
+/* 1 / d: reciprocal estimate + Newton step for full vectors, else fdiv. */
+LLVMValueRef cg_recip(cpu_cg *c, LLVMValueRef d);
 void cg_memcpy(cpu_cg *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes);
 void cg_memset0(cpu_cg *c, LLVMValueRef dst, LLVMValueRef bytes);
 /* A private constant f32 array. */
@@ -143,6 +145,37 @@ void cg_tile_copy(cpu_cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int6
                   LLVMValueRef buf, int64_t bstride, LLVMValueRef nvalid, bool to_buf);
 /* Transposes V vectors of V lanes in place (shufflevector network). */
 void cg_transpose_vv(cpu_cg *c, LLVMValueRef *r, int V);
+/* A butterfly's stages (b, k, l triples) and register groups, checked
+ * against its twiddle tt [S, B, L, n/2, 2, 2]: cg_bfly_run emits every
+ * group over a lane buffer of n vectors, twiddle block s (i64 value).
+ * The optional epilogue adds bias[bias_off + column] and applies GELU in
+ * the last group's stores. */
+typedef struct cg_bfly_stage {
+  int64_t b, k, l;
+} cg_bfly_stage;
+typedef struct cg_bfly_plan {
+  cg_bfly_stage *st;
+  int *groups, ngroups;
+  int64_t n, B, L;
+} cg_bfly_plan;
+typedef struct cg_bfly_epi {
+  LLVMValueRef bias, bias_off;
+  bool tanh_approx;
+} cg_bfly_epi;
+bool cg_bfly_plan_init(cpu_cg *c, cg_bfly_plan *p, const fab_attr *stages, const fab_attr *groups,
+                       const fab_type *tt, int64_t S, int64_t n);
+void cg_bfly_plan_free(cg_bfly_plan *p);
+/* Only the first `need` output vectors are computed for sure (n: all). */
+void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
+                 const cg_bfly_epi *epi, int64_t need);
+/* A 64-byte aligned stack buffer of nvec vectors; the valid rows of the
+ * tile starting at row r0 of R (min(V, R - r0)). */
+LLVMValueRef cg_lane_buffer(cpu_cg *c, int64_t nvec, const char *name);
+LLVMValueRef cg_tile_rows(cpu_cg *c, LLVMValueRef r0, int64_t R);
+/* kernel_ffn.c: an add.layernorm with cpu.ffn and the block fold.c put
+ * into its eff op (operands x, fc1 twiddle, fc1 bias, fc2 twiddle, fc2
+ * bias, gamma, beta). */
+bool cg_gen_ffn(cpu_cg *c, const fab_op *op, int64_t *nrows);
 LLVMValueRef cg_vload(cpu_cg *c, LLVMValueRef fp, LLVMValueRef idx, unsigned align);
 void cg_vstore(cpu_cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx, unsigned align);
 
@@ -153,6 +186,11 @@ void cg_vstore(cpu_cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx, uns
  * arrays.  False after reporting (out of memory, a malformed attribute). */
 bool cg_fold_ops(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned, int *nowned,
                  fab_diag *d);
+/* fold_ffn.c: add.layernorm j with cpu.ffn takes over its feed-forward
+ * block (eff[j] gets the block's operands and cpu.ffn.* attributes; the
+ * block's ops are absorbed).  uses: readers per value. */
+bool cg_fold_ffn(const fab_func *f, int j, const int *uses, fab_op *eff, bool *absorbed, void **owned,
+                 int *nowned, fab_diag *d);
 /* cg_util.c: the low `bits` bits of v (i64) reversed. */
 LLVMValueRef cg_bitrev(cpu_cg *c, LLVMValueRef v, int bits);
 

@@ -94,6 +94,8 @@ bool cg_fold_ops(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned, 
   for (int j = 0; ok && j < f->nops; j++) {
     const fab_op *op = &f->ops[j];
     if (op->code == FAB_OP_FFT_STAGES) ok = follow_fft_loads(&s, j);
+    if (op->code == FAB_OP_ADD_LAYERNORM && fab_op_int(op, "cpu.ffn", 0))
+      ok = cg_fold_ffn(f, j, s.uses, eff, absorbed, s.owned, &s.nowned, d);
   }
   free(s.uses);
   *owned = s.owned;

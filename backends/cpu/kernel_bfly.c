@@ -18,9 +18,7 @@
 
 #include <stdlib.h>
 
-typedef struct stage {
-  int64_t b, k, l;
-} stage;
+typedef cg_bfly_stage stage;
 
 /* Transposes V vectors of V lanes in place (recursive block swaps). */
 void cg_transpose_vv(cpu_cg *c, LLVMValueRef *r, int V) {
@@ -109,19 +107,17 @@ void cg_tile_copy(cpu_cg *c, LLVMValueRef x, LLVMValueRef base, int64_t rs, int6
   LLVMPositionBuilderAtEnd(c->b, join);
 }
 
-/* Inserts a zero bit at each (ascending) position. */
-static LLVMValueRef insert_zero_bits(cpu_cg *c, LLVMValueRef v, const int64_t *pos, int g) {
-  for (int t = 0; t < g; t++) {
-    LLVMValueRef lowmask = cg_i64(c, ((int64_t)1 << pos[t]) - 1);
-    LLVMValueRef hi = LLVMBuildShl(c->b, LLVMBuildLShr(c->b, v, cg_i64(c, pos[t]), ""), cg_i64(c, pos[t] + 1), "");
-    v = LLVMBuildOr(c->b, hi, LLVMBuildAnd(c->b, v, lowmask, ""), "");
-  }
-  return v;
-}
+/* p with bit l removed (the butterfly's twiddle index), for constants. */
+static int64_t drop_bit(int64_t p, int64_t l) { return ((p >> (l + 1)) << l) | (p & (((int64_t)1 << l) - 1)); }
 
-/* One fused group of g stages over the whole lane buffer. */
+/* One fused group of g stages over the whole lane buffer.  The positions
+ * p of a group's 2^g vectors differ in the g stride bits; the other bits
+ * split into g + 1 runs between them, one counted loop each (outermost:
+ * the highest run), so p and every twiddle index are sums of loop
+ * counters times constants: induction variables, no bit arithmetic per
+ * butterfly (it cost more issue slots than the FMAs). */
 static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s, const stage *st,
-                      int g, int64_t n, int64_t B, int64_t L) {
+                      int g, int64_t n, int64_t B, int64_t L, const cg_bfly_epi *epi, int64_t need) {
   int V = c->lanes;
   int64_t pos[8];
   for (int t = 0; t < g; t++) pos[t] = st[t].l;
@@ -131,28 +127,53 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
       pos[b2] = pos[b2 - 1];
       pos[b2 - 1] = tmp;
     }
+  /* run k: bits [lo[k], lo[k] + w[k]) of p */
+  int64_t lo[9], w[9];
+  for (int k = 0; k <= g; k++) {
+    lo[k] = k == 0 ? 0 : pos[k - 1] + 1;
+    w[k] = (k == g ? L : pos[k]) - lo[k];
+  }
+  /* Only outputs below `need` are read later: a vector group whose lowest
+   * position is >= need is skipped (the top run stops early, the rest
+   * test p0). */
+  cg_loop loops[9];
+  LLVMValueRef v[9];
+  for (int k = g; k >= 0; k--) {
+    if (w[k] == 0) {
+      v[k] = NULL;
+      continue;
+    }
+    int64_t trips = (int64_t)1 << w[k];
+    if (k == g && need < n) trips = (need + ((int64_t)1 << lo[k]) - 1) >> lo[k];
+    loops[k] = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, trips), "run");
+    v[k] = loops[k].iv;
+  }
   int G = 1 << g;
-  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, n >> g), "base");
-  LLVMValueRef p0 = insert_zero_bits(c, j.iv, pos, g);
   LLVMValueRef e[256], pidx[256];
+  LLVMValueRef p0 = cg_i64(c, 0);
+  for (int k = 0; k <= g; k++)
+    if (v[k]) p0 = cg_add(c, p0, cg_mulc(c, v[k], (int64_t)1 << lo[k]));
+  LLVMBasicBlockRef skip = NULL;
+  if (need < n) skip = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntSLT, p0, cg_i64(c, need), "needed"));
+  int64_t off[256];
   for (int m = 0; m < G; m++) {
-    int64_t off = 0;
+    off[m] = 0;
     for (int t = 0; t < g; t++)
-      if (m & (1 << t)) off += (int64_t)1 << st[t].l;
-    pidx[m] = cg_addc(c, p0, off);
+      if (m & (1 << t)) off[m] += (int64_t)1 << st[t].l;
+    pidx[m] = cg_addc(c, p0, off[m]);
     e[m] = cg_vload(c, buf, cg_mulc(c, pidx[m], V), 64);
   }
   for (int t = 0; t < g; t++) {
-    int64_t l = st[t].l, stride = (int64_t)1 << l;
-    /* twiddle[s][b][k] as floats: ((s * B + b) * L + k) * (n/2) * 4 */
-    LLVMValueRef twb = cg_mulc(c, cg_addc(c, cg_mulc(c, s, B * L), st[t].b * L + st[t].k), n / 2 * 4);
+    int64_t l = st[t].l;
+    /* twiddle[s][b][k][i] as floats: ((s * B + b) * L + k) * (n/2) * 4 + 4 i,
+     * i = p without bit l: each run's counter keeps its weight, halved above l */
+    LLVMValueRef ib = cg_mulc(c, cg_addc(c, cg_mulc(c, s, B * L), st[t].b * L + st[t].k), ((int64_t)1 << L) / 2 * 4);
+    for (int k = 0; k <= g; k++)
+      if (v[k]) ib = cg_add(c, ib, cg_mulc(c, v[k], 4 * (((int64_t)1 << lo[k]) >> (lo[k] > l ? 1 : 0))));
     for (int m = 0; m < G; m++) {
       if (m & (1 << t)) continue;
       int mq = m | (1 << t);
-      LLVMValueRef p = pidx[m];
-      LLVMValueRef i = LLVMBuildOr(c->b, LLVMBuildShl(c->b, LLVMBuildLShr(c->b, p, cg_i64(c, l + 1), ""), cg_i64(c, l), ""),
-                                   LLVMBuildAnd(c->b, p, cg_i64(c, stride - 1), ""), "bi");
-      LLVMValueRef ti = cg_add(c, twb, cg_mulc(c, i, 4));
+      LLVMValueRef ti = cg_addc(c, ib, 4 * drop_bit(off[m], l));
       LLVMValueRef t00 = cg_vsplat(c, cg_loadf(c, tw, ti), V);
       LLVMValueRef t01 = cg_vsplat(c, cg_loadf(c, tw, cg_addc(c, ti, 1)), V);
       LLVMValueRef t10 = cg_vsplat(c, cg_loadf(c, tw, cg_addc(c, ti, 2)), V);
@@ -162,15 +183,22 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
       e[mq] = cg_fma(c, t11, q, LLVMBuildFMul(c->b, t10, a, ""));
     }
   }
-  for (int m = 0; m < G; m++) cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
-  cg_loop_end_nounroll(c, &j);
+  for (int m = 0; m < G; m++) {
+    if (epi) { /* column pidx[m]: + its bias, GELU */
+      LLVMValueRef bv = cg_vsplat(c, cg_loadf(c, epi->bias, cg_add(c, epi->bias_off, pidx[m])), V);
+      e[m] = cg_gelu(c, LLVMBuildFAdd(c->b, e[m], bv, ""), epi->tanh_approx);
+    }
+    cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
+  }
+  if (skip) cg_if_end(c, skip);
+  for (int k = 0; k <= g; k++)
+    if (v[k]) cg_loop_end_nounroll(c, &loops[k]);
 }
 
 /* The register groups of op's ns stages: cpu.groups, each 1..6 stages
  * with distinct strides, summing to ns; one stage each without it.
  * Returns the group count (filled into groups[ns]), -1 after reporting. */
-static int stage_groups(cpu_cg *c, const fab_op *op, const stage *st, int ns, int *groups) {
-  const fab_attr *ga = fab_op_attr(op, "cpu.groups");
+static int stage_groups(cpu_cg *c, const fab_attr *ga, const stage *st, int ns, int *groups) {
   if (!ga) {
     for (int i = 0; i < ns; i++) groups[i] = 1;
     return ns;
@@ -197,59 +225,115 @@ static int stage_groups(cpu_cg *c, const fab_op *op, const stage *st, int ns, in
   return ga->nints;
 }
 
-bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
-  const fab_type *xt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
-  const fab_attr *sa = fab_op_attr(op, "stages");
-  if (xt->rank < 2 || tt->rank != 6 || !sa || sa->kind != FAB_ATTR_INTS || sa->nints % 3) {
+bool cg_bfly_plan_init(cpu_cg *c, cg_bfly_plan *p, const fab_attr *sa, const fab_attr *ga,
+                       const fab_type *tt, int64_t S, int64_t n) {
+  *p = (cg_bfly_plan){0};
+  if (tt->rank != 6 || !sa || sa->kind != FAB_ATTR_INTS || sa->nints % 3) {
     CG_ERR(c, "cpu backend: malformed bfly.stages");
     return false;
   }
-  int64_t n = xt->dims[xt->rank - 1], S = xt->dims[xt->rank - 2];
   int64_t B = tt->dims[1], L = tt->dims[2];
   if (tt->dims[0] != S || tt->dims[3] != n / 2 || tt->dims[4] != 2 || tt->dims[5] != 2 ||
-      ((int64_t)1 << L) != n) {
+      L < 1 || L > 62 || ((int64_t)1 << L) != n) {
     CG_ERR(c, "cpu backend: bfly.stages twiddle shape does not match x");
     return false;
   }
   int ns = sa->nints / 3;
-  stage *st = calloc((size_t)ns + 1, sizeof *st);
-  if (!st) return false;
+  p->st = calloc((size_t)ns + 1, sizeof *p->st);
+  p->groups = calloc((size_t)ns + 1, sizeof *p->groups);
+  if (!p->st || !p->groups) {
+    cg_bfly_plan_free(p);
+    CG_ERR(c, "cpu backend: out of memory");
+    return false;
+  }
   for (int i = 0; i < ns; i++) {
-    st[i] = (stage){sa->ints[3 * i], sa->ints[3 * i + 1], sa->ints[3 * i + 2]};
-    if (st[i].b < 0 || st[i].b >= B || st[i].k < 0 || st[i].k >= L || st[i].l < 0 || st[i].l >= L) {
+    p->st[i] = (stage){sa->ints[3 * i], sa->ints[3 * i + 1], sa->ints[3 * i + 2]};
+    if (p->st[i].b < 0 || p->st[i].b >= B || p->st[i].k < 0 || p->st[i].k >= L || p->st[i].l < 0 ||
+        p->st[i].l >= L) {
       CG_ERR(c, "cpu backend: bfly.stages triple %d out of range", i);
-      free(st);
+      cg_bfly_plan_free(p);
       return false;
     }
   }
-  int *groups = calloc((size_t)ns + 1, sizeof *groups);
-  int ngroups = groups ? stage_groups(c, op, st, ns, groups) : -1;
-  if (ngroups < 0) {
-    free(st);
-    free(groups);
+  p->ngroups = stage_groups(c, ga, p->st, ns, p->groups);
+  if (p->ngroups < 0) {
+    cg_bfly_plan_free(p);
     return false;
   }
+  p->n = n;
+  p->B = B;
+  p->L = L;
+  return true;
+}
+
+void cg_bfly_plan_free(cg_bfly_plan *p) {
+  free(p->st);
+  free(p->groups);
+  p->st = NULL;
+  p->groups = NULL;
+}
+
+/* Positions [0, need) after the stages st[0..ns) depend only on positions
+ * [0, result) before them (each stage of stride 2^l pairs p with p ^ 2^l:
+ * a prefix widens to a multiple of 2^(l+1)). */
+static int64_t need_before(const stage *st, int ns, int64_t need) {
+  for (int i = ns - 1; i >= 0; i--) {
+    int64_t b = (int64_t)2 << st[i].l;
+    need = (need + b - 1) / b * b;
+  }
+  return need;
+}
+
+void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
+                 const cg_bfly_epi *epi, int64_t need) {
+  int64_t ns = 0;
+  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
+  for (int g = 0, i = 0; g < p->ngroups; i += p->groups[g++]) {
+    /* the outputs of this group that the later groups need */
+    int64_t out = need_before(p->st + i + p->groups[g], (int)(ns - i - p->groups[g]), need);
+    if (out > p->n) out = p->n;
+    gen_group(c, buf, tw, s, p->st + i, p->groups[g], p->n, p->B, p->L, g == p->ngroups - 1 ? epi : NULL, out);
+  }
+}
+
+bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *xt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
+  if (xt->rank < 2) {
+    CG_ERR(c, "cpu backend: malformed bfly.stages");
+    return false;
+  }
+  int64_t n = xt->dims[xt->rank - 1], S = xt->dims[xt->rank - 2];
+  cg_bfly_plan plan;
+  if (!cg_bfly_plan_init(c, &plan, fab_op_attr(op, "stages"), fab_op_attr(op, "cpu.groups"), tt, S, n))
+    return false;
   int V = c->lanes;
   int64_t R = cg_numel(xt) / (S * n), tiles = (R + V - 1) / V;
   *nrows = tiles;
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), tw = cg_arg_f32(c, 2);
-  LLVMTypeRef bt = LLVMArrayType(c->t_f32, (unsigned)(n * V));
-  LLVMValueRef bufa = cg_alloca(c, bt, "lanes");
-  LLVMSetAlignment(bufa, 64);
-  LLVMValueRef buf = LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
+  LLVMValueRef buf = cg_lane_buffer(c, n, "lanes");
   cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
   LLVMValueRef r0 = cg_mulc(c, tl.iv, V);
-  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, R), r0, "");
-  LLVMValueRef nvalid = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""),
-                                        left, cg_i64(c, V), "nvalid");
+  LLVMValueRef nvalid = cg_tile_rows(c, r0, R);
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
   LLVMValueRef base = cg_mulc(c, cg_add(c, cg_mulc(c, r0, S), sl.iv), n);
   cg_tile_copy(c, x, base, S * n, n, buf, 1, nvalid, true);
-  for (int g = 0, i = 0; g < ngroups; i += groups[g++]) gen_group(c, buf, tw, sl.iv, st + i, groups[g], n, B, L);
+  cg_bfly_run(c, &plan, buf, tw, sl.iv, NULL, n);
   cg_tile_copy(c, out, base, S * n, n, buf, 1, nvalid, false);
   cg_loop_end(c, &sl);
   cg_loop_end(c, &tl);
-  free(st);
-  free(groups);
+  cg_bfly_plan_free(&plan);
   return true;
+}
+
+LLVMValueRef cg_lane_buffer(cpu_cg *c, int64_t nvec, const char *name) {
+  LLVMTypeRef bt = LLVMArrayType(c->t_f32, (unsigned)(nvec * c->lanes));
+  LLVMValueRef a = cg_alloca(c, bt, name);
+  LLVMSetAlignment(a, 64);
+  return LLVMBuildBitCast(c->b, a, c->t_f32p, "");
+}
+
+LLVMValueRef cg_tile_rows(cpu_cg *c, LLVMValueRef r0, int64_t R) {
+  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, R), r0, "");
+  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, c->lanes), ""), left,
+                         cg_i64(c, c->lanes), "nvalid");
 }

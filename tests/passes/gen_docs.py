@@ -77,6 +77,8 @@ sections = [
     ("cpu-chain-bfly(chain=0,group=2)", "cpu_chain_bfly_off.fir", None),
     ("cpu-fold-fft-loads", "cpu_fold_fft_loads.fir", None),
     ("cpu-fold-fft-loads (memory plan refuses)", "cpu_fold_fft_loads_slots.fir", None),
+    ("cpu-fuse-ffn", "cpu_fuse_ffn.fir", None),
+    ("cpu-fuse-ffn (a value inside is read elsewhere)", "cpu_fuse_ffn_refused.fir", None),
     ("fpga-absorb", "fpga_absorb.fir", None),
     ("fpga-absorb(loads=0,chain=2)", "fpga_absorb_options.fir", None),
     ("fpga-absorb (the engines' write-back)", "fpga_absorb_wb.fir", None),
