@@ -1,0 +1,222 @@
+/* schedule.c — which kernel steps share one parallel region.
+ *
+ * A region is one parallel_for over units of leading-axis rows: a thread
+ * takes a unit and runs every step of the region on that unit's rows, so
+ * rows stay on the core that produced them and the region costs one
+ * fork/join instead of one per op.  That is only correct when
+ *  - every step of the region is *row-local*: its parallel row r covers
+ *    rows [r q, (r + 1) q) of its result in order (q = 1 or V, the
+ *    "fine" rows of a kernel; row_map below knows which kernels are), and
+ *    reads the operands it shares with the region only at the same
+ *    leading-axis rows;
+ *  - no two steps touch the same bytes at different units: a buffer that
+ *    memplan reused with another row size (or that a step reads whole)
+ *    must not overlap anything another step of the region writes.
+ * Anything else (an FFT along the sequence axis, a transpose, attention's
+ * keys) is a region of its own, as every op used to be.
+ *
+ * A new kernel kind joins regions by getting a case in row_map; until
+ * then it runs alone, which is always correct. */
+#include "cpu_internal.h"
+
+#include <stdlib.h>
+
+#define MAX_REGION_STEPS 64
+#define MIN_UNITS 8 /* a region keeps at least this many units (or what its steps had) */
+
+typedef struct rowmap {
+  int64_t S;      /* leading-axis length of the result */
+  int64_t fine;   /* fine rows of the result, a multiple of S */
+  int64_t q;      /* fine rows per parallel row */
+  uint32_t local; /* bit k: operand k is read only at the step's own rows */
+} rowmap;
+
+static int64_t gcd64(int64_t a, int64_t b) {
+  while (b) {
+    int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+static const fab_type *operand_type(const cpu_cg *c, const fab_op *op, int k) {
+  return &c->f->ops[op->operands[k]].type;
+}
+
+/* True if t has S rows on its leading axis (numel a multiple of S). */
+static bool leads(const fab_type *t, int64_t S, int min_rank) {
+  return t->rank >= min_rank && t->dims[0] == S && cg_numel(t) % S == 0;
+}
+
+static int op_axis(const fab_type *t, const fab_op *op) {
+  return cg_norm_axis(t, fab_op_int(op, "axis", -1));
+}
+
+/* The kernels whose parallel rows are rows of their result in order, and
+ * which operands they read row by row (the others they read whole). */
+static bool row_map(const cpu_cg *c, const fab_op *op, int64_t nrows, rowmap *rm) {
+  const fab_type *t = &op->type;
+  if (t->rank < 2 || t->dims[0] < 2 || op->noperands < 1 || op->noperands > 31) return false;
+  int64_t S = t->dims[0], V = c->lanes;
+  const fab_type *x = operand_type(c, op, 0);
+  *rm = (rowmap){S, nrows, 1, 1};
+  switch (op->code) {
+  case FAB_OP_RELU: case FAB_OP_GELU: case FAB_OP_SCALE: case FAB_OP_ADD: case FAB_OP_MUL:
+  case FAB_OP_BIAS_GELU: case FAB_OP_SOFTMAX: case FAB_OP_LAYERNORM: case FAB_OP_ADD_LAYERNORM:
+  case FAB_OP_COMPLEX: case FAB_OP_REAL:
+    /* rows of the last axis (or of a broadcast operand's size) */
+    rm->local = 0;
+    for (int k = 0; k < op->noperands; k++) {
+      const fab_type *ot = operand_type(c, op, k);
+      if (cg_numel(ot) == cg_numel(t) && leads(ot, S, 2)) rm->local |= 1u << k;
+    }
+    if (!rm->local) return false;
+    break;
+  case FAB_OP_PAD: case FAB_OP_SLICE: case FAB_OP_BITREV:
+    if (op_axis(x, op) < 1 || !leads(x, S, 2)) return false; /* rows: indices before the axis */
+    break;
+  case FAB_OP_STACK: case FAB_OP_DENSE:
+    if (!leads(x, S, 2)) return false;
+    break;
+  case FAB_OP_EMBED:
+    if (!leads(x, S, 1) || nrows != cg_numel(x)) return false;
+    break;
+  case FAB_OP_FFT_STAGES: case FAB_OP_DFT: {
+    int axis = op_axis(x, op);
+    if (axis != x->rank - 1 || axis < 1 || !leads(x, S, 2)) return false;
+    int64_t R = cg_numel(x) / x->dims[axis];
+    if (nrows == R) break; /* a row each */
+    if (nrows != (R + V - 1) / V) return false;
+    *rm = (rowmap){S, R, V, 1}; /* tiles of V rows as lanes */
+    break;
+  }
+  case FAB_OP_BFLY_STAGES: {
+    if (x->rank < 3 || !leads(x, S, 3)) return false;
+    int64_t R = cg_numel(x) / (x->dims[x->rank - 1] * x->dims[x->rank - 2]);
+    if (nrows != (R + V - 1) / V) return false;
+    *rm = (rowmap){S, R, V, 1};
+    break;
+  }
+  default: return false;
+  }
+  return rm->fine > 0 && rm->fine % S == 0;
+}
+
+/* ---- memory conflicts ------------------------------------------------------- */
+
+typedef struct access {
+  cg_loc loc;
+  bool write, local;
+} access;
+
+static bool conflict(const access *a, const access *b) {
+  if (!a->write && !b->write) return false;
+  if (a->loc.space != b->loc.space || a->loc.index != b->loc.index) return false;
+  if (a->loc.off + a->loc.bytes <= b->loc.off || b->loc.off + b->loc.bytes <= a->loc.off) return false;
+  /* the same bytes with the same leading axis: unit u is the same range in both */
+  return !(a->local && b->local && a->loc.off == b->loc.off && a->loc.bytes == b->loc.bytes);
+}
+
+static bool writable(const cg_loc *l) { return l->space == CG_LOC_SCRATCH || l->space == CG_LOC_OUTPUT; }
+
+/* The accesses of step s (result written, operands read); false if one
+ * of them conflicts with the region's.  Appends them on success. */
+static bool add_accesses(const cg_step *s, const cg_loc *args, const rowmap *rm, access *acc, int *nacc) {
+  int start = *nacc, n = start;
+  for (int k = 0; k < s->nargs; k++) {
+    const cg_loc *l = &args[s->arg0 + k];
+    if (!writable(l)) continue;
+    bool local = k == 0 || (k <= 31 && (rm->local >> (k - 1) & 1));
+    acc[n++] = (access){*l, k == 0, local};
+  }
+  for (int i = start; i < n; i++)
+    for (int j = 0; j < start; j++)
+      if (conflict(&acc[i], &acc[j])) return false;
+  *nacc = n;
+  return true;
+}
+
+/* ---- regions ---------------------------------------------------------------- */
+
+typedef struct region {
+  int first, n;
+  int64_t S, unit; /* leading-axis rows per unit */
+  int64_t min_units;
+  int nacc;
+} region;
+
+static int64_t units_of(int64_t S, int64_t unit) { return (S + unit - 1) / unit; }
+
+/* Leading-axis rows the step's parallel rows divide evenly. */
+static int64_t step_unit(const rowmap *rm) {
+  int64_t m = rm->fine / rm->S;
+  return rm->q / gcd64(rm->q, m);
+}
+
+static void close_region(region *r, cg_step *steps, const rowmap *maps, cg_block *blocks, int *nb) {
+  if (r->n == 0) return;
+  int64_t nunits = units_of(r->S, r->unit);
+  for (int i = r->first; i < r->first + r->n; i++) {
+    const rowmap *rm = &maps[i];
+    steps[i].rpu = r->unit * (rm->fine / rm->S) / rm->q;
+  }
+  blocks[(*nb)++] = (cg_block){r->first, r->n, nunits};
+  r->n = 0;
+  r->nacc = 0;
+}
+
+static void alone(cg_step *s, int i, cg_block *blocks, int *nb) {
+  s->rpu = 1;
+  blocks[(*nb)++] = (cg_block){i, 1, s->kind == CG_STEP_KERNEL ? s->nrows : 1};
+}
+
+/* Can step i (row map rm) join region r? */
+static bool fits(const region *r, const rowmap *rm, int64_t *unit) {
+  if (r->n == 0 || r->n >= MAX_REGION_STEPS || rm->S != r->S) return false;
+  int64_t su = step_unit(rm), u = r->unit / gcd64(r->unit, su) * su;
+  if (u > r->S) return false;
+  int64_t need = r->min_units;
+  if (units_of(rm->S, su) < need) need = units_of(rm->S, su);
+  if (units_of(r->S, u) < need) return false;
+  *unit = u;
+  return true;
+}
+
+int cg_schedule(const cpu_cg *c, cg_step *steps, int nsteps, const cg_loc *args, cg_block *blocks) {
+  int nb = 0, cap = 0;
+  for (int i = 0; i < nsteps; i++)
+    if (steps[i].kind == CG_STEP_KERNEL) cap += steps[i].nargs;
+  rowmap *maps = calloc((size_t)(nsteps > 0 ? nsteps : 1), sizeof *maps);
+  access *acc = calloc((size_t)(cap > 0 ? cap : 1), sizeof *acc);
+  bool ok_mem = maps && acc;
+  region r = {0};
+  for (int i = 0; i < nsteps; i++) {
+    cg_step *s = &steps[i];
+    rowmap *rm = &maps[i];
+    bool local = ok_mem && s->kind == CG_STEP_KERNEL && !s->workspace &&
+                 row_map(c, &c->eff[s->op], s->nrows, rm);
+    if (!local) {
+      close_region(&r, steps, maps, blocks, &nb);
+      alone(s, i, blocks, &nb);
+      continue;
+    }
+    int64_t unit;
+    int nacc = r.nacc;
+    if (fits(&r, rm, &unit) && add_accesses(s, args, rm, acc, &nacc)) {
+      r.unit = unit;
+      r.n++;
+      r.nacc = nacc;
+      continue;
+    }
+    close_region(&r, steps, maps, blocks, &nb);
+    int64_t su = step_unit(rm);
+    r = (region){i, 1, rm->S, su, 0, 0};
+    r.min_units = units_of(rm->S, su) < MIN_UNITS ? units_of(rm->S, su) : MIN_UNITS;
+    add_accesses(s, args, rm, acc, &r.nacc); /* the first step conflicts with nothing */
+  }
+  close_region(&r, steps, maps, blocks, &nb);
+  free(maps);
+  free(acc);
+  return nb;
+}
