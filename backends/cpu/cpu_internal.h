@@ -163,7 +163,16 @@ enum { CG_LOC_SCRATCH, CG_LOC_WEIGHT, CG_LOC_INPUT, CG_LOC_OUTPUT };
 typedef struct cg_loc {
   int space;
   int64_t index, off, bytes;
+  int buf; /* the op whose value this is (after aliases), -1: a fixed place */
 } cg_loc;
+
+/* The values' places, which cg_schedule may change. */
+typedef struct cg_places {
+  cg_loc *loc;          /* per op: where its value lives (ops that have one) */
+  const int *last_use;  /* per op: the last op reading it */
+  const int *parent;    /* per op: the operand it overwrites in place, or -1 */
+  int64_t arena;        /* in: the arena's bytes; out: with the moved values */
+} cg_places;
 
 typedef enum {
   CG_STEP_KERNEL,    /* fn(args, rows...) over nrows parallel rows */
@@ -197,8 +206,12 @@ typedef struct cg_block {
  * thread from step to step (docs/cpu.md §6): steps join a region when
  * each reads the region's earlier results only at its own rows of the
  * leading axis and no two steps touch shared bytes at different rows.
- * Fills rpu of every step and blocks (at most nsteps); returns the count. */
-int cg_schedule(const cpu_cg *c, cg_step *steps, int nsteps, const cg_loc *args, cg_block *blocks);
+ * A result whose planned bytes would clash within its region moves to
+ * bytes after the arena (pl->arena grows).  Rewrites args to the final
+ * places, fills rpu of every step and blocks (at most nsteps); returns
+ * the number of blocks, -1 when out of memory. */
+int cg_schedule(const cpu_cg *c, cg_step *steps, int nsteps, cg_loc *args, cg_places *pl,
+                cg_block *blocks);
 
 /* entry.c: the run tables and fab_model_run, which walks them. */
 LLVMValueRef cg_gen_entry(cpu_cg *c, const cg_step *steps, int nsteps, const cg_loc *args,

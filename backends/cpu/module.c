@@ -349,11 +349,31 @@ static cg_loc loc_of(const table_builder *tb, int i) {
   int r = root_of(tb->bufs, i);
   const buf *b = &tb->bufs[r];
   switch (b->kind) {
-  case BUF_INPUT: return (cg_loc){CG_LOC_INPUT, b->index, 0, b->bytes};
-  case BUF_WEIGHT: return (cg_loc){CG_LOC_WEIGHT, b->index, 0, b->bytes};
+  case BUF_INPUT: return (cg_loc){CG_LOC_INPUT, b->index, 0, b->bytes, -1};
+  case BUF_WEIGHT: return (cg_loc){CG_LOC_WEIGHT, b->index, 0, b->bytes, -1};
   default:
-    if (tb->direct[r] >= 0) return (cg_loc){CG_LOC_OUTPUT, tb->direct[r], 0, b->bytes};
-    return (cg_loc){CG_LOC_SCRATCH, 0, b->offset, b->bytes};
+    if (tb->direct[r] >= 0) return (cg_loc){CG_LOC_OUTPUT, tb->direct[r], 0, b->bytes, r};
+    return (cg_loc){CG_LOC_SCRATCH, 0, b->offset, b->bytes, r};
+  }
+}
+
+static bool same_loc(const cg_loc *a, const cg_loc *b) {
+  return a->space == b->space && a->index == b->index && a->off == b->off && a->bytes == b->bytes;
+}
+
+/* Where every value lives before scheduling, and which operand each
+ * result overwrites in place. */
+static void init_places(const table_builder *tb, cg_loc *loc, int *last_use, int *parent) {
+  const cpu_cg *c = tb->c;
+  for (int i = 0; i < c->f->nops; i++) {
+    loc[i] = loc_of(tb, i);
+    last_use[i] = tb->bufs[i].last_use;
+    parent[i] = -1;
+    if (tb->bufs[i].kind != BUF_SCRATCH || c->absorbed[i]) continue;
+    for (int k = 0; k < c->eff[i].noperands && parent[i] < 0; k++) {
+      int r = root_of(tb->bufs, c->eff[i].operands[k]);
+      if (r != i && tb->bufs[r].kind == BUF_SCRATCH && same_loc(&loc[r], &loc[i])) parent[i] = r;
+    }
   }
 }
 
@@ -380,7 +400,7 @@ static void build_steps(table_builder *tb, const LLVMValueRef *kernels, const in
       int64_t index = fab_op_int(op, "index", 0);
       if (tb->direct[root_of(tb->bufs, src)] == index) continue;
       cg_step *s = add_step(tb, CG_STEP_COPY, i, tb->bufs[root_of(tb->bufs, src)].bytes);
-      add_arg(tb, s, (cg_loc){CG_LOC_OUTPUT, index, 0, s->nrows});
+      add_arg(tb, s, (cg_loc){CG_LOC_OUTPUT, index, 0, s->nrows, -1});
       add_arg(tb, s, loc_of(tb, src));
       continue;
     }
@@ -398,21 +418,24 @@ static void build_steps(table_builder *tb, const LLVMValueRef *kernels, const in
     int64_t ws = cg_workspace_bytes(c->f, op);
     if (ws > 0) {
       s->workspace = true;
-      add_arg(tb, s, (cg_loc){CG_LOC_SCRATCH, 0, ws_offset, ws});
+      add_arg(tb, s, (cg_loc){CG_LOC_SCRATCH, 0, ws_offset, ws, -1});
     }
   }
 }
 
 static LLVMValueRef gen_run_table(cpu_cg *c, const buf *bufs, const LLVMValueRef *kernels,
-                                  const int64_t *nrows, int64_t ws_offset) {
+                                  const int64_t *nrows, int64_t ws_offset, int64_t *scratch) {
   const fab_func *f = c->f;
   size_t n = (size_t)f->nops, nargs = 0;
   for (int i = 0; i < f->nops; i++) nargs += (size_t)c->eff[i].noperands + 2;
   int64_t *direct = malloc(n * sizeof *direct);
   table_builder tb = {c, bufs, direct, calloc(2 * n, sizeof(cg_step)), calloc(nargs + 1, sizeof(cg_loc)), 0, 0};
   cg_block *blocks = calloc(2 * n, sizeof *blocks);
+  cg_loc *loc = calloc(n, sizeof *loc);
+  int *last_use = calloc(n, sizeof *last_use), *parent = calloc(n, sizeof *parent);
   LLVMValueRef entry = NULL;
-  if (direct && tb.steps && tb.args && blocks) {
+  int nblocks = -1;
+  if (direct && tb.steps && tb.args && blocks && loc && last_use && parent) {
     /* A scratch value that is a model output is computed straight into
      * the caller's output buffer (no final copy); other outputs are copied. */
     for (int i = 0; i < f->nops; i++) direct[i] = -1;
@@ -423,7 +446,12 @@ static LLVMValueRef gen_run_table(cpu_cg *c, const buf *bufs, const LLVMValueRef
         direct[op->operands[0]] = fab_op_int(op, "index", 0);
     }
     build_steps(&tb, kernels, nrows, ws_offset);
-    int nblocks = cg_schedule(c, tb.steps, tb.nsteps, tb.args, blocks);
+    init_places(&tb, loc, last_use, parent);
+    cg_places pl = {loc, last_use, parent, *scratch};
+    nblocks = cg_schedule(c, tb.steps, tb.nsteps, tb.args, &pl, blocks);
+    *scratch = pl.arena;
+  }
+  if (nblocks >= 0) {
     c->op = NULL;
     entry = cg_gen_entry(c, tb.steps, tb.nsteps, tb.args, tb.nargs, blocks, nblocks);
   } else {
@@ -433,6 +461,9 @@ static LLVMValueRef gen_run_table(cpu_cg *c, const buf *bufs, const LLVMValueRef
   free(tb.steps);
   free(tb.args);
   free(blocks);
+  free(loc);
+  free(last_use);
+  free(parent);
   return entry;
 }
 
@@ -539,7 +570,7 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   }
   if (ws_max) scratch = ws_offset + ws_max;
   ok = ok && gen_kernels(&c, bufs, kernels, nrows, !o->no_share);
-  LLVMValueRef entry = ok ? gen_run_table(&c, bufs, kernels, nrows, ws_offset) : NULL;
+  LLVMValueRef entry = ok ? gen_run_table(&c, bufs, kernels, nrows, ws_offset, &scratch) : NULL;
   ok = entry != NULL;
   ok = ok && cg_gen_descriptor(&c, entry, scratch);
   free(bufs);

@@ -137,6 +137,77 @@ static bool add_accesses(const cg_step *s, const cg_loc *args, const rowmap *rm,
   return true;
 }
 
+/* ---- moving results out of the way ------------------------------------------ */
+
+/* Values moved after the arena: [off, off + bytes) is theirs from op
+ * `from` to op `to` (the last use of the value and of the values that
+ * overwrite it in place later). */
+typedef struct moved {
+  int64_t off, bytes;
+  int from, to;
+} moved;
+
+typedef struct mover {
+  cg_places *pl;
+  int *chain_end;
+  moved *m;
+  int n;
+  int64_t base, top; /* moved values live in [base, base + top) */
+} mover;
+
+static bool overlaps(int64_t a, int64_t an, int64_t b, int64_t bn) { return a < b + bn && b < a + an; }
+
+/* First offset >= base where `bytes` fit beside the moved values live at
+ * op `at` and the region's accesses. */
+static int64_t place(const mover *mv, int at, int64_t bytes, const access *acc, int nacc) {
+  int64_t off = mv->base;
+  for (bool again = true; again;) {
+    again = false;
+    for (int i = 0; i < mv->n && !again; i++)
+      if (mv->m[i].to >= at && overlaps(off, bytes, mv->m[i].off, mv->m[i].bytes)) {
+        off = (mv->m[i].off + mv->m[i].bytes + 63) / 64 * 64;
+        again = true;
+      }
+    for (int i = 0; i < nacc && !again; i++)
+      if (acc[i].loc.space == CG_LOC_SCRATCH && overlaps(off, bytes, acc[i].loc.off, acc[i].loc.bytes)) {
+        off = (acc[i].loc.off + acc[i].loc.bytes + 63) / 64 * 64;
+        again = true;
+      }
+  }
+  return off;
+}
+
+/* Moves step s's result after the arena if that lets it join the region
+ * (its accesses then appended); false, with nothing changed, otherwise. */
+static bool try_move(mover *mv, const cg_step *s, cg_loc *args, const rowmap *rm, access *acc, int *nacc) {
+  cg_loc *res = &args[s->arg0];
+  if (res->space != CG_LOC_SCRATCH || res->buf < 0 || !mv->m) return false;
+  cg_loc was = *res;
+  res->off = place(mv, s->op, res->bytes, acc, *nacc);
+  if (!add_accesses(s, args, rm, acc, nacc)) {
+    *res = was;
+    return false;
+  }
+  mv->m[mv->n++] = (moved){res->off, res->bytes, s->op, mv->chain_end[s->op]};
+  if (res->off + res->bytes - mv->base > mv->top) mv->top = res->off + res->bytes - mv->base;
+  mv->pl->loc[res->buf] = *res;
+  return true;
+}
+
+/* Step s's arguments at their current places; a result written in place
+ * over a value that moved moves with it. */
+static void refresh(const cg_step *s, cg_loc *args, cg_places *pl) {
+  if (s->kind == CG_STEP_KERNEL && pl->parent[s->op] >= 0) {
+    cg_loc l = pl->loc[pl->parent[s->op]];
+    l.buf = s->op;
+    pl->loc[s->op] = l;
+  }
+  for (int k = 0; k < s->nargs; k++) {
+    cg_loc *a = &args[s->arg0 + k];
+    if (a->buf >= 0) *a = pl->loc[a->buf];
+  }
+}
+
 /* ---- regions ---------------------------------------------------------------- */
 
 typedef struct region {
@@ -183,19 +254,32 @@ static bool fits(const region *r, const rowmap *rm, int64_t *unit) {
   return true;
 }
 
-int cg_schedule(const cpu_cg *c, cg_step *steps, int nsteps, const cg_loc *args, cg_block *blocks) {
+static bool mover_init(mover *mv, cg_places *pl, int nops, int nsteps) {
+  *mv = (mover){pl, calloc((size_t)nops, sizeof(int)), calloc((size_t)nsteps + 1, sizeof(moved)), 0, 0, 0};
+  mv->base = (pl->arena + 63) / 64 * 64;
+  if (!mv->chain_end || !mv->m) return false;
+  for (int i = nops - 1; i >= 0; i--) {
+    if (pl->last_use[i] > mv->chain_end[i]) mv->chain_end[i] = pl->last_use[i];
+    int p = pl->parent[i];
+    if (p >= 0 && mv->chain_end[i] > mv->chain_end[p]) mv->chain_end[p] = mv->chain_end[i];
+  }
+  return true;
+}
+
+int cg_schedule(const cpu_cg *c, cg_step *steps, int nsteps, cg_loc *args, cg_places *pl, cg_block *blocks) {
   int nb = 0, cap = 0;
   for (int i = 0; i < nsteps; i++)
     if (steps[i].kind == CG_STEP_KERNEL) cap += steps[i].nargs;
   rowmap *maps = calloc((size_t)(nsteps > 0 ? nsteps : 1), sizeof *maps);
   access *acc = calloc((size_t)(cap > 0 ? cap : 1), sizeof *acc);
-  bool ok_mem = maps && acc;
+  mover mv;
+  bool ok = mover_init(&mv, pl, c->f->nops, nsteps) && maps && acc;
   region r = {0};
-  for (int i = 0; i < nsteps; i++) {
+  for (int i = 0; ok && i < nsteps; i++) {
     cg_step *s = &steps[i];
     rowmap *rm = &maps[i];
-    bool local = ok_mem && s->kind == CG_STEP_KERNEL && !s->workspace &&
-                 row_map(c, &c->eff[s->op], s->nrows, rm);
+    refresh(s, args, pl);
+    bool local = s->kind == CG_STEP_KERNEL && !s->workspace && row_map(c, &c->eff[s->op], s->nrows, rm);
     if (!local) {
       close_region(&r, steps, maps, blocks, &nb);
       alone(s, i, blocks, &nb);
@@ -203,7 +287,8 @@ int cg_schedule(const cpu_cg *c, cg_step *steps, int nsteps, const cg_loc *args,
     }
     int64_t unit;
     int nacc = r.nacc;
-    if (fits(&r, rm, &unit) && add_accesses(s, args, rm, acc, &nacc)) {
+    if (fits(&r, rm, &unit) &&
+        (add_accesses(s, args, rm, acc, &nacc) || try_move(&mv, s, args, rm, acc, &nacc))) {
       r.unit = unit;
       r.n++;
       r.nacc = nacc;
@@ -216,7 +301,10 @@ int cg_schedule(const cpu_cg *c, cg_step *steps, int nsteps, const cg_loc *args,
     add_accesses(s, args, rm, acc, &r.nacc); /* the first step conflicts with nothing */
   }
   close_region(&r, steps, maps, blocks, &nb);
+  if (mv.top) pl->arena = mv.base + mv.top;
+  free(mv.chain_end);
+  free(mv.m);
   free(maps);
   free(acc);
-  return nb;
+  return ok ? nb : -1;
 }

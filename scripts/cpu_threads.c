@@ -1,0 +1,94 @@
+/* cpu_threads.c — for scripts/cpu_scaling.sh: how a compiled model uses
+ * threads.  Prints the fork/joins (parallel_for calls with more than one
+ * row) of one run, then the best-of-N time of a run with 1 and with T
+ * threads and their ratio.  Built by the script against build/runtime.
+ *
+ *   cpu_threads model.so weights.safetensors inputs.safetensors T REPS */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "fab_runtime.h"
+#include "fab_tensor.h"
+
+static long forks;
+
+static void counting_for(void *pool, fab_kernel_fn fn, void **args, int64_t n) {
+  (void)pool;
+  if (n > 1) forks++;
+  if (n > 0) fn(args, 0, n);
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static double best_ms(fab_model *m, int threads, int reps, const void **in, void **out) {
+  char err[256];
+  fab_status st;
+  fab_context *ctx = fab_context_new(m, threads, &st, err, sizeof err);
+  if (!ctx) {
+    fprintf(stderr, "context: %s\n", err);
+    exit(1);
+  }
+  double best = 1e30;
+  for (int r = 0; r < reps + 2; r++) { /* two warm-up runs */
+    double t0 = now_ms();
+    if (fab_context_run_raw(ctx, in, out) != FAB_OK) exit(1);
+    double t = now_ms() - t0;
+    if (r >= 2 && t < best) best = t;
+  }
+  fab_context_free(ctx);
+  return best;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 6) {
+    fprintf(stderr, "usage: cpu_threads model.so weights.safetensors inputs.safetensors T REPS\n");
+    return 2;
+  }
+  char err[512];
+  fab_status st;
+  fab_model *m = fab_model_load(argv[1], &st, err, sizeof err);
+  fab_tensor_set *w = NULL, *in = NULL;
+  if (!m || fab_tensors_load(argv[2], &w, err, sizeof err) != FAB_OK ||
+      fab_model_bind_weights_ref(m, w, err, sizeof err) != FAB_OK ||
+      fab_tensors_load(argv[3], &in, err, sizeof err) != FAB_OK) {
+    fprintf(stderr, "cpu_threads: %s\n", err);
+    return 1;
+  }
+  const fab_model_desc *d = fab_model_descriptor(m);
+  const void *ins[64];
+  void *outs[64];
+  for (int i = 0; i < d->ninputs && i < 64; i++) {
+    const fab_tensor *t = fab_tset_find(in, d->inputs[i].name);
+    if (!t || (int64_t)t->nbytes != d->inputs[i].nbytes) {
+      fprintf(stderr, "cpu_threads: input '%s' missing or misshaped\n", d->inputs[i].name);
+      return 1;
+    }
+    ins[i] = t->data;
+  }
+  for (int i = 0; i < d->noutputs && i < 64; i++) outs[i] = calloc(1, (size_t)d->outputs[i].nbytes);
+  void *scratch = NULL;
+  if (posix_memalign(&scratch, 64, (size_t)d->scratch_bytes + 64)) return 1;
+  /* the bare entry with a parallel_for that counts (and runs serially) */
+  const void **wts = calloc((size_t)d->nweights + 1, sizeof *wts);
+  for (int i = 0; i < d->nweights; i++) {
+    const fab_tensor *t = fab_tset_find(w, d->weights[i].name);
+    if (!t || t->dtype != FAB_DT_F32 || (int64_t)t->nbytes != d->weights[i].nbytes) {
+      fprintf(stderr, "cpu_threads: weight '%s' missing or not f32\n", d->weights[i].name);
+      return 1;
+    }
+    wts[i] = t->data;
+  }
+  fab_parallel par = {NULL, counting_for, 2};
+  if (d->run(wts, ins, (void *const *)outs, scratch, &par) != FAB_RUN_OK) return 1;
+  printf("fork/joins per run: %ld\n", forks);
+  int T = atoi(argv[4]), reps = atoi(argv[5]);
+  double t1 = best_ms(m, 1, reps, ins, outs), tn = best_ms(m, T, reps, ins, outs);
+  printf("best of %d: 1 thread %.2f ms, %d threads %.2f ms, speedup %.3f\n", reps, t1, T, tn, t1 / tn);
+  return 0;
+}
