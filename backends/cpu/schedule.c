@@ -182,6 +182,10 @@ static int64_t place(const mover *mv, int at, int64_t bytes, const access *acc, 
 static bool try_move(mover *mv, const cg_step *s, cg_loc *args, const rowmap *rm, access *acc, int *nacc) {
   cg_loc *res = &args[s->arg0];
   if (res->space != CG_LOC_SCRATCH || res->buf < 0 || !mv->m) return false;
+  int live = 0; /* forget the values whose bytes are free again */
+  for (int i = 0; i < mv->n; i++)
+    if (mv->m[i].to >= s->op) mv->m[live++] = mv->m[i];
+  mv->n = live;
   cg_loc was = *res;
   res->off = place(mv, s->op, res->bytes, acc, *nacc);
   if (!add_accesses(s, args, rm, acc, nacc)) {
