@@ -74,6 +74,10 @@ static bool row_map(const cpu_cg *c, const fab_op *op, int64_t nrows, rowmap *rm
     if (!rm->local) return false;
     break;
   case FAB_OP_PAD: case FAB_OP_SLICE: case FAB_OP_BITREV:
+    if (op_axis(x, op) == 0 && nrows == S) { /* a run per result row: the operand read whole */
+      rm->local = 0;
+      break;
+    }
     if (op_axis(x, op) < 1 || !leads(x, S, 2)) return false; /* rows: indices before the axis */
     break;
   case FAB_OP_STACK: case FAB_OP_DENSE:
