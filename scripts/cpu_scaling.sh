@@ -37,7 +37,7 @@ for L in 1 12 24; do
 done
 echo "  24 layers / 1 layer: $(echo "scale=2; ${wall[24]} / ${wall[1]}" | bc)"
 
-cc -std=c17 -O2 scripts/cpu_threads.c -Iruntime -L"$B/runtime" -l:libfabrt.a -ljansson -lpthread -ldl -lm \
+cc -std=c17 -O2 scripts/cpu_threads.c -Iruntime -Itests/cpu -L"$B/runtime" -l:libfabrt.a -ljansson -lpthread -ldl -lm \
   -o "$T/cpu_threads"
 "$FABC" init examples/fabnet_base.fab -o "$T/w.safetensors" --inputs "$T/in.safetensors"
 "$FABC" build examples/fabnet_base.fab --target cpu -o "$T/base.so"

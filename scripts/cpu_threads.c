@@ -4,16 +4,14 @@
  * halves timed one after the other on one thread, fastest of N runs, so
  * little disturbed by other load: the sum of the slower halves against
  * the sum of both); then the best-of-N time of a run with 1 and with T
- * threads and their ratio (needs an idle machine).  Built by the script against build/runtime.
+ * threads and their ratio (needs an idle machine).  Built by
+ * scripts/cpu_scaling.sh with -Iruntime -Itests/cpu (bare_model.h).
  *
  *   cpu_threads model.so weights.safetensors inputs.safetensors T REPS */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
 
-#include "fab_runtime.h"
-#include "fab_tensor.h"
+#include "bare_model.h" /* tests/cpu */
 
 static long forks;
 
@@ -78,39 +76,15 @@ int main(int argc, char **argv) {
     return 2;
   }
   char err[512];
-  fab_status st;
-  fab_model *m = fab_model_load(argv[1], &st, err, sizeof err);
-  fab_tensor_set *w = NULL, *in = NULL;
-  if (!m || fab_tensors_load(argv[2], &w, err, sizeof err) != FAB_OK ||
-      fab_model_bind_weights_ref(m, w, err, sizeof err) != FAB_OK ||
-      fab_tensors_load(argv[3], &in, err, sizeof err) != FAB_OK) {
+  bare_model b;
+  if (!bare_model_load(&b, argv[1], argv[2], argv[3], err, sizeof err)) {
     fprintf(stderr, "cpu_threads: %s\n", err);
     return 1;
   }
-  const fab_model_desc *d = fab_model_descriptor(m);
-  const void *ins[64];
-  void *outs[64];
-  for (int i = 0; i < d->ninputs && i < 64; i++) {
-    const fab_tensor *t = fab_tset_find(in, d->inputs[i].name);
-    if (!t || (int64_t)t->nbytes != d->inputs[i].nbytes) {
-      fprintf(stderr, "cpu_threads: input '%s' missing or misshaped\n", d->inputs[i].name);
-      return 1;
-    }
-    ins[i] = t->data;
-  }
-  for (int i = 0; i < d->noutputs && i < 64; i++) outs[i] = calloc(1, (size_t)d->outputs[i].nbytes);
-  void *scratch = NULL;
-  if (posix_memalign(&scratch, 64, (size_t)d->scratch_bytes + 64)) return 1;
-  /* the bare entry with a parallel_for that counts (and runs serially) */
-  const void **wts = calloc((size_t)d->nweights + 1, sizeof *wts);
-  for (int i = 0; i < d->nweights; i++) {
-    const fab_tensor *t = fab_tset_find(w, d->weights[i].name);
-    if (!t || t->dtype != FAB_DT_F32 || (int64_t)t->nbytes != d->weights[i].nbytes) {
-      fprintf(stderr, "cpu_threads: weight '%s' missing or not f32\n", d->weights[i].name);
-      return 1;
-    }
-    wts[i] = t->data;
-  }
+  const fab_model_desc *d = b.d;
+  const void **wts = b.w, **ins = b.in;
+  void **outs = b.out, *scratch = b.scratch;
+  fab_model *m = b.m;
   fab_parallel par = {NULL, counting_for, 2};
   if (d->run(wts, ins, (void *const *)outs, scratch, &par) != FAB_RUN_OK) return 1;
   printf("fork/joins per run: %ld\n", forks);
@@ -118,20 +92,15 @@ int main(int argc, char **argv) {
   /* the schedule's bound on 2 threads */
   for (int j = 0; j < MAX_JOBS; j++) half_ms[j][0] = half_ms[j][1] = 1e30;
   fab_parallel hpar = {NULL, halves_for, 2};
-  double best_total = 1e30;
   for (int r = 0; r < reps; r++) {
     job = 0;
-    double t0 = now_ms();
     d->run(wts, ins, (void *const *)outs, scratch, &hpar);
-    double total = now_ms() - t0;
-    if (total < best_total) best_total = total;
   }
   double jobs = 0, slow = 0;
   for (int j = 0; j < job && j < MAX_JOBS; j++) {
     jobs += half_ms[j][0] + half_ms[j][1];
     slow += half_ms[j][0] > half_ms[j][1] ? half_ms[j][0] : half_ms[j][1];
   }
-  (void)best_total;
   printf("parallel jobs: %.2f ms on one thread (fastest halves of %d runs); with each at its "
          "slower half: %.2f ms, a 2-thread bound of %.3f\n", jobs, reps, slow, jobs / slow);
   double t1 = best_ms(m, 1, reps, ins, outs), tn = best_ms(m, T, reps, ins, outs);
