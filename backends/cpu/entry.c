@@ -21,7 +21,11 @@ typedef struct tables {
   int max_args;
 } tables;
 
-enum { CTX_TABS = 0, CTX_SCRATCH = 1, CTX_REGION = 2 };
+/* field numbers of the table rows and of the run context */
+enum { ARG_SPACE, ARG_INDEX, ARG_OFF };
+enum { STEP_FN, STEP_NROWS, STEP_RPU, STEP_AUX, STEP_ARG0, STEP_NARGS, STEP_KIND };
+enum { REGION_FIRST, REGION_STEPS, REGION_UNITS };
+enum { CTX_TABS, CTX_SCRATCH, CTX_REGION };
 
 static LLVMValueRef const_global(cpu_cg *c, LLVMTypeRef et, LLVMValueRef *els, int n, const char *name) {
   LLVMValueRef arr = LLVMConstArray(et, els, (unsigned)n);
@@ -69,17 +73,11 @@ static bool make_tables(cpu_cg *c, tables *t, const cg_step *steps, int nsteps, 
   return true;
 }
 
-/* &table[i].field */
-static LLVMValueRef field(cpu_cg *c, LLVMTypeRef st, LLVMValueRef table, LLVMValueRef i, int f) {
+/* table[i].field f, of type ft */
+static LLVMValueRef load_field(cpu_cg *c, LLVMValueRef table, LLVMValueRef i, int f, LLVMTypeRef ft) {
   LLVMValueRef idx[3] = {cg_i64(c, 0), i, cg_i32(c, f)};
-  LLVMTypeRef at = LLVMGlobalGetValueType(table);
-  (void)st;
-  return LLVMBuildInBoundsGEP2(c->b, at, table, idx, 3, "");
-}
-
-static LLVMValueRef load_field(cpu_cg *c, LLVMTypeRef st, LLVMValueRef table, LLVMValueRef i, int f,
-                               LLVMTypeRef ft) {
-  return LLVMBuildLoad2(c->b, ft, field(c, st, table, i, f), "");
+  LLVMValueRef p = LLVMBuildInBoundsGEP2(c->b, LLVMGlobalGetValueType(table), table, idx, 3, "");
+  return LLVMBuildLoad2(c->b, ft, p, "");
 }
 
 static LLVMValueRef ctx_field(cpu_cg *c, const tables *t, LLVMValueRef ctx, int f) {
@@ -88,9 +86,9 @@ static LLVMValueRef ctx_field(cpu_cg *c, const tables *t, LLVMValueRef ctx, int 
 
 /* The pointer argument a (an i64 index into fab_args) stands for. */
 static LLVMValueRef resolve(cpu_cg *c, const tables *t, LLVMValueRef ctx, LLVMValueRef a) {
-  LLVMValueRef space = load_field(c, t->arg_t, t->args, a, 0, c->t_i32);
-  LLVMValueRef index = load_field(c, t->arg_t, t->args, a, 1, c->t_i64);
-  LLVMValueRef off = load_field(c, t->arg_t, t->args, a, 2, c->t_i64);
+  LLVMValueRef space = load_field(c, t->args, a, ARG_SPACE, c->t_i32);
+  LLVMValueRef index = load_field(c, t->args, a, ARG_INDEX, c->t_i64);
+  LLVMValueRef off = load_field(c, t->args, a, ARG_OFF, c->t_i64);
   LLVMValueRef slot = cg_alloca(c, c->t_i8p, "ptr");
   LLVMValueRef scratch = LLVMBuildLoad2(c->b, c->t_i8p, ctx_field(c, t, ctx, CTX_SCRATCH), "scratch");
   LLVMBuildStore(c->b, LLVMBuildGEP2(c->b, c->t_i8, scratch, &off, 1, ""), slot);
@@ -114,14 +112,14 @@ static LLVMValueRef gen_region_fn(cpu_cg *c, const tables *t) {
   LLVMValueRef argv = cg_alloca(c, LLVMArrayType(c->t_i8p, (unsigned)t->max_args), "argv");
   LLVMValueRef argp = LLVMBuildBitCast(c->b, argv, c->t_i8pp, "");
   LLVMValueRef r = LLVMBuildLoad2(c->b, c->t_i64, ctx_field(c, t, ctx, CTX_REGION), "region");
-  LLVMValueRef first = LLVMBuildSExt(c->b, load_field(c, t->region_t, t->regions, r, 0, c->t_i32), c->t_i64, "");
-  LLVMValueRef n = LLVMBuildSExt(c->b, load_field(c, t->region_t, t->regions, r, 1, c->t_i32), c->t_i64, "");
+  LLVMValueRef first = LLVMBuildSExt(c->b, load_field(c, t->regions, r, REGION_FIRST, c->t_i32), c->t_i64, "");
+  LLVMValueRef n = LLVMBuildSExt(c->b, load_field(c, t->regions, r, REGION_STEPS, c->t_i32), c->t_i64, "");
   cg_loop s = cg_loop_begin(c, first, cg_add(c, first, n), "step");
-  LLVMValueRef k = load_field(c, t->step_t, t->steps, s.iv, 0, c->t_kernelp);
-  LLVMValueRef nrows = load_field(c, t->step_t, t->steps, s.iv, 1, c->t_i64);
-  LLVMValueRef rpu = load_field(c, t->step_t, t->steps, s.iv, 2, c->t_i64);
-  LLVMValueRef a0 = LLVMBuildSExt(c->b, load_field(c, t->step_t, t->steps, s.iv, 4, c->t_i32), c->t_i64, "");
-  LLVMValueRef na = LLVMBuildSExt(c->b, load_field(c, t->step_t, t->steps, s.iv, 5, c->t_i32), c->t_i64, "");
+  LLVMValueRef k = load_field(c, t->steps, s.iv, STEP_FN, c->t_kernelp);
+  LLVMValueRef nrows = load_field(c, t->steps, s.iv, STEP_NROWS, c->t_i64);
+  LLVMValueRef rpu = load_field(c, t->steps, s.iv, STEP_RPU, c->t_i64);
+  LLVMValueRef a0 = LLVMBuildSExt(c->b, load_field(c, t->steps, s.iv, STEP_ARG0, c->t_i32), c->t_i64, "");
+  LLVMValueRef na = LLVMBuildSExt(c->b, load_field(c, t->steps, s.iv, STEP_NARGS, c->t_i32), c->t_i64, "");
   cg_loop a = cg_loop_begin(c, cg_i64(c, 0), na, "arg");
   LLVMValueRef p = resolve(c, t, ctx, cg_add(c, a0, a.iv));
   LLVMBuildStore(c->b, p, cg_gep(c, c->t_i8p, argp, a.iv));
@@ -142,9 +140,9 @@ static LLVMValueRef gen_region_fn(cpu_cg *c, const tables *t) {
 /* Token ids must index the table: checked serially before the embedding
  * kernel runs, so that kernels never fail. */
 static void gen_check_ids(cpu_cg *c, const tables *t, LLVMValueRef ctx, LLVMValueRef st) {
-  LLVMValueRef a0 = LLVMBuildSExt(c->b, load_field(c, t->step_t, t->steps, st, 4, c->t_i32), c->t_i64, "");
-  LLVMValueRef n = load_field(c, t->step_t, t->steps, st, 1, c->t_i64);
-  LLVMValueRef vocab = LLVMBuildTrunc(c->b, load_field(c, t->step_t, t->steps, st, 3, c->t_i64), c->t_i32, "");
+  LLVMValueRef a0 = LLVMBuildSExt(c->b, load_field(c, t->steps, st, STEP_ARG0, c->t_i32), c->t_i64, "");
+  LLVMValueRef n = load_field(c, t->steps, st, STEP_NROWS, c->t_i64);
+  LLVMValueRef vocab = LLVMBuildTrunc(c->b, load_field(c, t->steps, st, STEP_AUX, c->t_i64), c->t_i32, "");
   LLVMValueRef ids = LLVMBuildBitCast(c->b, resolve(c, t, ctx, a0), c->t_i32p, "ids");
   cg_loop l = cg_loop_begin(c, cg_i64(c, 0), n, "ids");
   LLVMValueRef id = LLVMBuildLoad2(c->b, c->t_i32, cg_gep(c, c->t_i32, ids, l.iv), "");
@@ -156,8 +154,8 @@ static void gen_check_ids(cpu_cg *c, const tables *t, LLVMValueRef ctx, LLVMValu
 }
 
 static void gen_copy(cpu_cg *c, const tables *t, LLVMValueRef ctx, LLVMValueRef st) {
-  LLVMValueRef a0 = LLVMBuildSExt(c->b, load_field(c, t->step_t, t->steps, st, 4, c->t_i32), c->t_i64, "");
-  LLVMValueRef bytes = load_field(c, t->step_t, t->steps, st, 1, c->t_i64);
+  LLVMValueRef a0 = LLVMBuildSExt(c->b, load_field(c, t->steps, st, STEP_ARG0, c->t_i32), c->t_i64, "");
+  LLVMValueRef bytes = load_field(c, t->steps, st, STEP_NROWS, c->t_i64);
   LLVMValueRef dst = resolve(c, t, ctx, a0), src = resolve(c, t, ctx, cg_addc(c, a0, 1));
   cg_memcpy(c, dst, src, bytes);
 }
@@ -220,9 +218,9 @@ LLVMValueRef cg_gen_entry(cpu_cg *c, const cg_step *steps, int nsteps, const cg_
   LLVMBuildStore(c->b, LLVMGetParam(fn, 3), ctx_field(c, &t, ctx, CTX_SCRATCH));
   LLVMValueRef par = LLVMGetParam(fn, 4);
   cg_loop r = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, nblocks), "region");
-  LLVMValueRef first = LLVMBuildSExt(c->b, load_field(c, t.region_t, t.regions, r.iv, 0, c->t_i32), c->t_i64, "");
-  LLVMValueRef units = load_field(c, t.region_t, t.regions, r.iv, 2, c->t_i64);
-  LLVMValueRef kind = load_field(c, t.step_t, t.steps, first, 6, c->t_i32);
+  LLVMValueRef first = LLVMBuildSExt(c->b, load_field(c, t.regions, r.iv, REGION_FIRST, c->t_i32), c->t_i64, "");
+  LLVMValueRef units = load_field(c, t.regions, r.iv, REGION_UNITS, c->t_i64);
+  LLVMValueRef kind = load_field(c, t.steps, first, STEP_KIND, c->t_i32);
   LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(c->ctx, fn, "next");
   LLVMBasicBlockRef kb = LLVMAppendBasicBlockInContext(c->ctx, fn, "kernels");
   LLVMBasicBlockRef cb = LLVMAppendBasicBlockInContext(c->ctx, fn, "check");
