@@ -8,6 +8,7 @@
 # Wall-clock figures need an idle machine: the load average is printed before and
 # after.  No figure here is asserted anywhere (tests have no timing assertions).
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 B=$(realpath "${1:-build}")
 REPS=${2:-5}
