@@ -105,5 +105,6 @@ int main(int argc, char **argv) {
          "slower half: %.2f ms, a 2-thread bound of %.3f\n", jobs, reps, slow, jobs / slow);
   double t1 = best_ms(m, 1, reps, ins, outs), tn = best_ms(m, T, reps, ins, outs);
   printf("best of %d: 1 thread %.2f ms, %d threads %.2f ms, speedup %.3f\n", reps, t1, T, tn, t1 / tn);
+  bare_model_free(&b);
   return 0;
 }

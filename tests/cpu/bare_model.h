@@ -22,7 +22,7 @@ typedef struct bare_model {
 } bare_model;
 
 /* False with a message in err when a file does not load or a tensor is
- * missing, misshaped or not f32 (weights). */
+ * missing, misshaped or not f32 (weights); bare_model_free either way. */
 static bool bare_model_load(bare_model *b, const char *so, const char *weights, const char *inputs,
                             char *err, size_t errlen) {
   fab_status st;
@@ -53,6 +53,18 @@ static bool bare_model_load(bare_model *b, const char *so, const char *weights, 
   for (int i = 0; i < d->noutputs; i++)
     if (!(b->out[i] = calloc(1, (size_t)d->outputs[i].nbytes))) return snprintf(err, errlen, "out of memory"), false;
   return true;
+}
+
+static void bare_model_free(bare_model *b) {
+  for (int i = 0; b->out && b->d && i < b->d->noutputs; i++) free(b->out[i]);
+  free(b->out);
+  free(b->w);
+  free(b->in);
+  free(b->scratch);
+  fab_model_free(b->m);
+  fab_tset_free(b->wset);
+  fab_tset_free(b->iset);
+  *b = (bare_model){0};
 }
 
 #endif

@@ -52,6 +52,7 @@ int main(int argc, char **argv) {
   bare_model r;
   if (!bare_model_load(&r, argv[1], argv[2], argv[3], err, sizeof err)) {
     fprintf(stderr, "FAIL: %s\n", err);
+    bare_model_free(&r);
     return 1;
   }
   fab_parallel rev = {NULL, reverse_for, 2}, oe = {NULL, odd_even_for, 2};
@@ -63,5 +64,11 @@ int main(int argc, char **argv) {
   int ok = same(&r, plain, a, "in reverse") & same(&r, plain, b, "odd before even");
   printf("%s: %ld parallel regions per run; outputs %s in every unit order\n", argv[1], jobs,
          ok ? "the same" : "NOT the same");
+  void **runs[3] = {plain, a, b};
+  for (int k = 0; k < 3; k++) {
+    for (int i = 0; i < r.d->noutputs; i++) free(runs[k][i]);
+    free(runs[k]);
+  }
+  bare_model_free(&r);
   return ok && jobs > 0 ? 0 : 1;
 }
