@@ -1,13 +1,18 @@
 /* pool.c — a fixed pool of worker threads for fab_parallel.parallel_for.
  *
- * One job per op of a model run, so jobs are short (tens of microseconds
- * for small ops) and come back to back.  Two choices follow from that:
+ * One job per parallel region of a model run (backends/cpu/schedule.c),
+ * so jobs are short (tens of microseconds for small regions) and come back
+ * to back.  Three choices follow from that:
  *  - Workers spin briefly on the job generation before sleeping on the
  *    condition variable, and the caller spins briefly before sleeping on
  *    the workers: a futex wake-up costs about as much as a small op.
  *  - Ranges are handed out in chunks from an atomic counter, not one
  *    fixed range per thread: on a machine whose cores are shared, a thread
  *    that gets preempted no longer holds up the whole op.
+ *  - The caller takes chunks from the front, the workers from the back:
+ *    with two threads the first rows of every region run on the caller
+ *    and the last on the worker, so rows mostly stay in the cache of the
+ *    core that wrote them from one region to the next.
  * The mutex and condition variables carry the sleeping path; the atomics
  * the spinning one.  Kernels compute disjoint rows (the fab_parallel
  * contract), so the outputs do not depend on who ran which chunk. */
@@ -32,7 +37,8 @@ struct fab_pool {
   fab_kernel_fn fn;      /* the job: written before gen is bumped */
   void **args;
   int64_t n, chunk;
-  _Atomic int64_t next;  /* first row not yet handed out */
+  /* chunks not yet handed out: [front, back), front in the low 32 bits */
+  _Atomic uint64_t ends;
 };
 
 typedef struct worker_arg {
@@ -46,10 +52,22 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static void run_chunks(fab_pool *p) {
+/* The next chunk from the front (or back), -1 when none is left. */
+static int64_t take_chunk(fab_pool *p, bool back) {
+  uint64_t v = atomic_load_explicit(&p->ends, memory_order_relaxed);
   for (;;) {
-    int64_t b = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
-    if (b >= p->n) return;
+    uint64_t f = v & 0xffffffffu, b = v >> 32;
+    if (f >= b) return -1;
+    uint64_t next = back ? f | (b - 1) << 32 : (f + 1) | b << 32;
+    if (atomic_compare_exchange_weak_explicit(&p->ends, &v, next, memory_order_relaxed,
+                                              memory_order_relaxed))
+      return (int64_t)(back ? b - 1 : f);
+  }
+}
+
+static void run_chunks(fab_pool *p, bool back) {
+  for (int64_t i; (i = take_chunk(p, back)) >= 0;) {
+    int64_t b = i * p->chunk;
     int64_t e = b + p->chunk < p->n ? b + p->chunk : p->n;
     p->fn(p->args, b, e);
   }
@@ -72,7 +90,7 @@ static void *worker(void *arg) {
     }
     if (atomic_load(&p->stop)) break;
     seen = atomic_load_explicit(&p->gen, memory_order_acquire);
-    run_chunks(p);
+    run_chunks(p, true);
     if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
       pthread_mutex_lock(&p->mu); /* the caller checks pending under mu before sleeping */
       pthread_cond_signal(&p->done);
@@ -140,12 +158,13 @@ void fab_pool_parallel_for(void *pool, fab_kernel_fn fn, void **args, int64_t n)
   p->args = args;
   p->n = n;
   p->chunk = chunk < 1 ? 1 : chunk;
-  atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+  uint64_t nchunks = (uint64_t)((n + p->chunk - 1) / p->chunk); /* fewer than 8 per thread */
+  atomic_store_explicit(&p->ends, nchunks << 32, memory_order_relaxed);
   atomic_store_explicit(&p->pending, p->nthreads - 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&p->gen, 1, memory_order_release); /* publishes the job */
   pthread_cond_broadcast(&p->work);
   pthread_mutex_unlock(&p->mu);
-  run_chunks(p);
+  run_chunks(p, false);
   for (int s = 0; s < POOL_SPIN && atomic_load_explicit(&p->pending, memory_order_acquire) > 0; s++) cpu_relax();
   if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
     pthread_mutex_lock(&p->mu);

@@ -12,6 +12,40 @@ static LLVMValueRef byte_at(cpu_cg *c, LLVMValueRef p, LLVMValueRef off) {
   return LLVMBuildInBoundsGEP2(c->b, c->t_i8, p, &off, 1, "");
 }
 
+/* Few outer rows of large runs (an op along the leading axis): a parallel
+ * row is then one run (o, j), so that the copy spreads over the threads
+ * instead of running on one. */
+static bool split_rows(int64_t outer, int64_t run_bytes) { return outer < 64 && run_bytes >= 256; }
+
+/* Row r = (o, j) of outer o: one run of `run` bytes. */
+static void split_row(cpu_cg *c, LLVMValueRef r, int64_t olen, LLVMValueRef *o, LLVMValueRef *j) {
+  *o = LLVMBuildSDiv(c->b, r, cg_i64(c, olen), "o");
+  *j = LLVMBuildSRem(c->b, r, cg_i64(c, olen), "j");
+}
+
+static bool gen_pad_slice_split(cpu_cg *c, int64_t outer, int64_t len, int64_t olen, int64_t run,
+                                int64_t start, int64_t cn, int64_t *nrows) {
+  *nrows = outer * olen;
+  LLVMValueRef out = cg_arg_i8(c, 0), in = cg_arg_i8(c, 1), o, j;
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "run");
+  split_row(c, r.iv, olen, &o, &j);
+  LLVMValueRef dst = byte_at(c, out, cg_mulc(c, r.iv, run));
+  LLVMBasicBlockRef copy = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "copy");
+  LLVMBasicBlockRef zero = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "zero");
+  LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "next");
+  LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, j, cg_i64(c, cn), ""), copy, zero);
+  LLVMPositionBuilderAtEnd(c->b, copy);
+  LLVMValueRef src = byte_at(c, in, cg_mulc(c, cg_add(c, cg_mulc(c, o, len), cg_addc(c, j, start)), run));
+  cg_memcpy(c, dst, src, cg_i64(c, run));
+  LLVMBuildBr(c->b, next);
+  LLVMPositionBuilderAtEnd(c->b, zero);
+  cg_memset0(c, dst, cg_i64(c, run));
+  LLVMBuildBr(c->b, next);
+  LLVMPositionBuilderAtEnd(c->b, next);
+  cg_loop_end(c, &r);
+  return true;
+}
+
 /* pad / slice along `axis`: out[o, 0:cn, :] = in[o, s0:s0+cn, :] (+ zeros). */
 static bool gen_pad_slice(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
@@ -29,6 +63,7 @@ static bool gen_pad_slice(cpu_cg *c, const fab_op *op, int64_t *nrows) {
     CG_ERR(c, "cpu backend: %s out of range", fab_opinfos[op->code].name);
     return false;
   }
+  if (split_rows(outer, inner * es)) return gen_pad_slice_split(c, outer, len, olen, inner * es, start, cn, nrows);
   *nrows = outer;
   LLVMValueRef out = cg_arg_i8(c, 0), in = cg_arg_i8(c, 1);
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
@@ -182,18 +217,22 @@ static bool gen_bitrev(cpu_cg *c, const fab_op *op, int64_t *nrows) {
     CG_ERR(c, "cpu backend: bitrev of a non-power-of-two axis");
     return false;
   }
-  *nrows = outer;
   LLVMValueRef out = cg_arg_i8(c, 0), in = cg_arg_i8(c, 1);
+  if (split_rows(outer, inner * es)) {
+    *nrows = outer * len;
+    LLVMValueRef o, jj;
+    cg_loop r = cg_loop_begin(c, c->begin, c->end, "run");
+    split_row(c, r.iv, len, &o, &jj);
+    LLVMValueRef src = cg_add(c, cg_mulc(c, o, len), cg_bitrev(c, jj, bits));
+    cg_memcpy(c, byte_at(c, out, cg_mulc(c, r.iv, inner * es)), byte_at(c, in, cg_mulc(c, src, inner * es)),
+              cg_i64(c, inner * es));
+    cg_loop_end(c, &r);
+    return true;
+  }
+  *nrows = outer;
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
   cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "j");
-  LLVMValueRef rev = cg_i64(c, 0);
-  if (bits > 0) {
-    LLVMValueRef jv = j.iv;
-    LLVMTypeRef fty = LLVMFunctionType(c->t_i64, &c->t_i64, 1, 0);
-    LLVMValueRef f = LLVMGetNamedFunction(c->mod, "llvm.bitreverse.i64");
-    if (!f) f = LLVMAddFunction(c->mod, "llvm.bitreverse.i64", fty);
-    rev = LLVMBuildLShr(c->b, LLVMBuildCall2(c->b, fty, f, &jv, 1, ""), cg_i64(c, 64 - bits), "");
-  }
+  LLVMValueRef rev = cg_bitrev(c, j.iv, bits);
   LLVMValueRef rb = cg_mulc(c, r.iv, len * inner * es);
   LLVMValueRef dst = byte_at(c, out, cg_add(c, rb, cg_mulc(c, j.iv, inner * es)));
   LLVMValueRef src = byte_at(c, in, cg_add(c, rb, cg_mulc(c, rev, inner * es)));

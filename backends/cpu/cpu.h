@@ -4,9 +4,10 @@
  *
  * Input: a module in lowered form (every op FAB_OPF_LOW; see passes/).
  * Each op becomes one internal kernel function `void k(void **args,
- * int64_t begin, int64_t end)` over its parallel rows, plus an entry
- * function that calls the kernels in order (through fab_parallel for
- * threads) and a descriptor (fab_model_desc, runtime/fab_runtime.h) that
+ * int64_t begin, int64_t end)` over its parallel rows (ops of equal
+ * signature share one), plus an entry function that walks a constant
+ * table of steps, running runs of row-local kernels as one parallel region
+ * each (through fab_parallel for threads), and a descriptor (fab_model_desc, runtime/fab_runtime.h) that
  * the runtime loads.  Intermediates live in one scratch arena at the
  * memplan offsets (`plan.offset` / `plan.size` attributes) when every op
  * carries them, else at offsets assigned here.

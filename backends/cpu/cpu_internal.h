@@ -194,6 +194,70 @@ bool cg_fold_ffn(const fab_func *f, int j, const int *uses, fab_op *eff, bool *a
 /* cg_util.c: the low `bits` bits of v (i64) reversed. */
 LLVMValueRef cg_bitrev(cpu_cg *c, LLVMValueRef v, int bits);
 
+/* ---- schedule.c: the steps of a run and their parallel regions ---------- */
+/* Where a step argument lives.  SCRATCH: byte `off` of the arena; OUTPUT:
+ * the caller's output `index`; WEIGHT / INPUT: read-only pointer `index`. */
+enum { CG_LOC_SCRATCH, CG_LOC_WEIGHT, CG_LOC_INPUT, CG_LOC_OUTPUT };
+typedef struct cg_loc {
+  int space;
+  int64_t index, off, bytes;
+  int buf; /* the op whose value this is (after aliases), -1: a fixed place */
+} cg_loc;
+
+/* The values' places, which cg_schedule may change. */
+typedef struct cg_places {
+  cg_loc *loc;          /* per op: where its value lives (ops that have one) */
+  const int *last_use;  /* per op: the last op reading it */
+  const int *parent;    /* per op: the operand it overwrites in place, or -1 */
+  int64_t arena;        /* in: the arena's bytes; out: with the moved values */
+} cg_places;
+
+typedef enum {
+  CG_STEP_KERNEL,    /* fn(args, rows...) over nrows parallel rows */
+  CG_STEP_CHECK_IDS, /* args[0]: nrows i32 token ids, each must be < aux */
+  CG_STEP_COPY,      /* memmove(args[0], args[1], nrows bytes) */
+} cg_step_kind;
+
+/* One entry of the run table.  A kernel's args are its result, then its
+ * operands (as c->eff sees them), then its workspace if any. */
+typedef struct cg_step {
+  cg_step_kind kind;
+  int op;           /* index into c->eff */
+  LLVMValueRef fn;  /* KERNEL */
+  int64_t nrows;    /* see cg_step_kind */
+  int64_t aux;
+  int arg0, nargs;  /* into the cg_loc array */
+  bool workspace;   /* the last arg is the shared workspace */
+  int64_t rpu;      /* filled by cg_schedule: parallel rows per block unit */
+} cg_step;
+
+/* A parallel region: steps [first, first + n) run unit by unit over
+ * nunits units (one parallel_for: one fork/join); unit u of step s is its
+ * rows [u * rpu, min((u + 1) * rpu, nrows)).  CHECK and COPY steps are
+ * regions of their own, run on the caller. */
+typedef struct cg_block {
+  int first, n;
+  int64_t nunits;
+} cg_block;
+
+/* Groups consecutive kernel steps into regions whose rows stay on one
+ * thread from step to step (docs/cpu.md §6): steps join a region when
+ * each reads the region's earlier results only at its own rows of the
+ * leading axis and no two steps touch shared bytes at different rows.
+ * A result whose planned bytes would clash within its region moves to
+ * bytes after the arena (pl->arena grows).  Rewrites args to the final
+ * places, fills rpu of every step and blocks (at most nsteps); returns
+ * the number of blocks, -1 when out of memory. */
+int cg_schedule(const cpu_cg *c, cg_step *steps, int nsteps, cg_loc *args, cg_places *pl,
+                cg_block *blocks);
+
+/* entry.c: the run tables and fab_model_run, which walks them. */
+LLVMValueRef cg_gen_entry(cpu_cg *c, const cg_step *steps, int nsteps, const cg_loc *args,
+                          int nargs, const cg_block *blocks, int nblocks);
+/* module.c: a new internal function with the target's attributes; the
+ * builder is placed in its (empty) entry block. */
+LLVMValueRef cg_new_fn(cpu_cg *c, const char *name, LLVMTypeRef fty, bool exported);
+
 /* ---- module.c: the whole model ------------------------------------------ */
 /* Builds the model module (kernels, entry, descriptor) in ctx, verifies and
  * optimises it.  Returns NULL after reporting. */

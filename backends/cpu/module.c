@@ -67,6 +67,15 @@ static int root_of(const buf *bufs, int i) {
   return i;
 }
 
+/* A planned reshape at its operand's own offset is the same bytes: an
+ * alias, not a copy. */
+static bool same_slot(const cpu_cg *c, const buf *bufs, const fab_op *op) {
+  int r = root_of(bufs, op->operands[0]);
+  const fab_op *src = &c->f->ops[r];
+  return bufs[r].kind == BUF_SCRATCH && fab_op_attr(src, "plan.offset") &&
+         fab_op_int(src, "plan.offset", -1) == fab_op_int(op, "plan.offset", -2);
+}
+
 static bool plan_buffers(cpu_cg *c, buf *bufs, int64_t *scratch) {
   const fab_func *f = c->f;
   bool planned = false; /* memplan ran: values carry plan.offset */
@@ -93,7 +102,7 @@ static bool plan_buffers(cpu_cg *c, buf *bufs, int64_t *scratch) {
     }
     case FAB_OP_OUTPUT: b->kind = BUF_NONE; break;
     case FAB_OP_RESHAPE:
-      if (!fab_op_attr(op, "plan.offset")) {
+      if (!fab_op_attr(op, "plan.offset") || same_slot(c, bufs, op)) {
         b->kind = BUF_ALIAS;
         b->index = op->operands[0];
         break;
@@ -172,7 +181,7 @@ static void add_fn_attrs(cpu_cg *c, LLVMValueRef fn) {
   LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
 }
 
-static LLVMValueRef new_fn(cpu_cg *c, const char *name, LLVMTypeRef fty, bool exported) {
+LLVMValueRef cg_new_fn(cpu_cg *c, const char *name, LLVMTypeRef fty, bool exported) {
   LLVMValueRef fn = LLVMAddFunction(c->mod, name, fty);
   LLVMSetLinkage(fn, exported ? LLVMExternalLinkage : LLVMInternalLinkage);
   add_fn_attrs(c, fn);
@@ -192,7 +201,11 @@ static bool gen_kernel(cpu_cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
   snprintf(name, sizeof name, "fab_k%d_%s", i, fab_opinfos[op->code].name);
   for (char *p = name; *p; p++)
     if (*p == '.') *p = '_';
-  LLVMValueRef fn = new_fn(c, name, c->t_kernel, false);
+  LLVMValueRef fn = cg_new_fn(c, name, c->t_kernel, false);
+  /* out of line: the entry calls kernels through its table, and one copy
+   * per op inlined anywhere would make compile time grow with depth */
+  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, noinline, 0));
   c->args = LLVMGetParam(fn, 0);
   c->begin = LLVMGetParam(fn, 1);
   c->end = LLVMGetParam(fn, 2);
@@ -281,134 +294,177 @@ static char *kernel_signature(const cpu_cg *c, const fab_op *op) {
   return text;
 }
 
-/* void fab_dispatch(i8 *par, kernel *fn, i8 **args, i64 n): through the
- * runtime's parallel_for when there is one. */
-static LLVMValueRef gen_dispatch(cpu_cg *c) {
-  LLVMTypeRef pft_ps[4] = {c->t_i8p, c->t_kernelp, c->t_i8pp, c->t_i64};
-  LLVMTypeRef pft = LLVMFunctionType(c->t_void, pft_ps, 4, 0);
-  LLVMTypeRef pfp = LLVMPointerType(pft, 0);
-  LLVMTypeRef fields[3] = {c->t_i8p, pfp, c->t_i64};
-  LLVMTypeRef part = LLVMStructTypeInContext(c->ctx, fields, 3, 0);
-  LLVMTypeRef ps[4] = {c->t_i8p, c->t_kernelp, c->t_i8pp, c->t_i64};
-  LLVMValueRef fn = new_fn(c, "fab_dispatch", LLVMFunctionType(c->t_void, ps, 4, 0), false);
-  LLVMValueRef par = LLVMGetParam(fn, 0), k = LLVMGetParam(fn, 1), args = LLVMGetParam(fn, 2),
-               n = LLVMGetParam(fn, 3);
-  LLVMBasicBlockRef serial = LLVMAppendBasicBlockInContext(c->ctx, fn, "serial");
-  LLVMBasicBlockRef check = LLVMAppendBasicBlockInContext(c->ctx, fn, "check");
-  LLVMBasicBlockRef par_bb = LLVMAppendBasicBlockInContext(c->ctx, fn, "parallel");
-  LLVMBuildCondBr(c->b, LLVMBuildIsNull(c->b, par, ""), serial, check);
-  LLVMPositionBuilderAtEnd(c->b, check);
-  LLVMValueRef sp = LLVMBuildBitCast(c->b, par, LLVMPointerType(part, 0), "");
-  LLVMValueRef pool = LLVMBuildLoad2(c->b, c->t_i8p, LLVMBuildStructGEP2(c->b, part, sp, 0, ""), "pool");
-  LLVMValueRef pf = LLVMBuildLoad2(c->b, pfp, LLVMBuildStructGEP2(c->b, part, sp, 1, ""), "pf");
-  LLVMBuildCondBr(c->b, LLVMBuildIsNull(c->b, pf, ""), serial, par_bb);
-  LLVMPositionBuilderAtEnd(c->b, par_bb);
-  LLVMValueRef cargs[4] = {pool, k, args, n};
-  LLVMBuildCall2(c->b, pft, pf, cargs, 4, "");
-  LLVMBuildRetVoid(c->b);
-  LLVMPositionBuilderAtEnd(c->b, serial);
-  LLVMValueRef sargs[3] = {args, cg_i64(c, 0), n};
-  LLVMBuildCall2(c->b, c->t_kernel, k, sargs, 3, "");
-  LLVMBuildRetVoid(c->b);
-  return fn;
-}
-
-/* Token ids must index the table: checked once, serially, before the
- * embedding kernel runs, so that kernels never fail. */
-static void gen_embed_check(cpu_cg *c, LLVMValueRef ids, const fab_op *op) {
-  const fab_type *it = &c->f->ops[op->operands[0]].type;
-  const fab_type *tt = &c->f->ops[op->operands[1]].type;
-  LLVMValueRef p = LLVMBuildBitCast(c->b, ids, c->t_i32p, "");
-  LLVMValueRef bad = cg_alloca(c, c->t_i1, "bad");
-  LLVMBuildStore(c->b, LLVMConstInt(c->t_i1, 0, 0), bad);
-  cg_loop l = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, cg_numel(it)), "ids");
-  LLVMValueRef id = LLVMBuildLoad2(c->b, c->t_i32, cg_gep(c, c->t_i32, p, l.iv), "");
-  /* unsigned compare: negative ids are huge */
-  LLVMValueRef out = LLVMBuildICmp(c->b, LLVMIntUGE, id, cg_i32(c, (int32_t)tt->dims[0]), "");
-  LLVMValueRef acc = LLVMBuildOr(c->b, LLVMBuildLoad2(c->b, c->t_i1, bad, ""), out, "");
-  LLVMBuildStore(c->b, acc, bad);
-  cg_loop_end(c, &l);
-  LLVMBasicBlockRef join = cg_if_begin(c, LLVMBuildLoad2(c->b, c->t_i1, bad, ""));
-  LLVMBuildRet(c->b, cg_i32(c, FAB_RUN_E_TOKEN));
-  LLVMPositionBuilderAtEnd(c->b, join);
-}
-
-static LLVMValueRef gen_entry(cpu_cg *c, const buf *bufs, LLVMValueRef *kernels, const int64_t *nrows,
-                              LLVMValueRef dispatch, int64_t ws_offset) {
-  LLVMTypeRef ps[5] = {c->t_i8pp, c->t_i8pp, c->t_i8pp, c->t_i8p, c->t_i8p};
-  LLVMTypeRef fty = LLVMFunctionType(c->t_i32, ps, 5, 0);
-  LLVMValueRef fn = new_fn(c, "fab_model_run", fty, false);
-  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, fn, "start");
-  LLVMPositionBuilderAtEnd(c->b, body);
-  LLVMValueRef w = LLVMGetParam(fn, 0), in = LLVMGetParam(fn, 1), out = LLVMGetParam(fn, 2),
-               scratch = LLVMGetParam(fn, 3), par = LLVMGetParam(fn, 4);
+/* Kernels for every op that needs one; ops of equal signature share one
+ * (found through a hash table: linear in the op count). */
+static bool gen_kernels(cpu_cg *c, const buf *bufs, LLVMValueRef *kernels, int64_t *nrows, bool share) {
   const fab_func *f = c->f;
-  LLVMValueRef *ptr = calloc((size_t)f->nops, sizeof *ptr);
-  /* A scratch value that is a model output is computed straight into the
-   * caller's output buffer (no final copy); other outputs are copied. */
-  int64_t *direct = malloc(sizeof(int64_t) * (size_t)f->nops);
-  for (int i = 0; i < f->nops; i++) direct[i] = -1;
-  for (int i = 0; i < f->nops; i++) {
-    const fab_op *op = &f->ops[i];
-    if (op->code == FAB_OP_OUTPUT && bufs[op->operands[0]].kind == BUF_SCRATCH &&
-        direct[op->operands[0]] < 0)
-      direct[op->operands[0]] = fab_op_int(op, "index", 0);
-  }
-  c->op = NULL;
-  for (int i = 0; i < f->nops; i++) {
-    const fab_op *op = &c->eff[i];
-    const buf *b = &bufs[i];
-    LLVMValueRef pp;
-    switch (b->kind) {
-    case BUF_INPUT:
-      pp = LLVMBuildGEP2(c->b, c->t_i8p, in, (LLVMValueRef[]){cg_i64(c, b->index)}, 1, "");
-      ptr[i] = LLVMBuildLoad2(c->b, c->t_i8p, pp, "in");
-      break;
-    case BUF_WEIGHT:
-      pp = LLVMBuildGEP2(c->b, c->t_i8p, w, (LLVMValueRef[]){cg_i64(c, b->index)}, 1, "");
-      ptr[i] = LLVMBuildLoad2(c->b, c->t_i8p, pp, "w");
-      break;
-    case BUF_ALIAS: ptr[i] = ptr[b->index]; break;
-    case BUF_SCRATCH:
-      if (direct[i] >= 0) {
-        pp = LLVMBuildGEP2(c->b, c->t_i8p, out, (LLVMValueRef[]){cg_i64(c, direct[i])}, 1, "");
-        ptr[i] = LLVMBuildLoad2(c->b, c->t_i8p, pp, "out");
-        break;
+  size_t cap = 16;
+  while (cap < 2 * (size_t)f->nops) cap *= 2;
+  int *slot = malloc(cap * sizeof *slot);
+  char **sigs = calloc((size_t)f->nops, sizeof *sigs);
+  uint64_t *hash = calloc((size_t)f->nops, sizeof *hash);
+  if (!slot || !sigs || !hash) share = false;
+  for (size_t k = 0; slot && k < cap; k++) slot[k] = -1;
+  bool ok = true;
+  for (int i = 0; ok && i < f->nops; i++) {
+    int code = f->ops[i].code;
+    if (code == FAB_OP_INPUT || code == FAB_OP_WEIGHT || code == FAB_OP_OUTPUT) continue;
+    if (bufs[i].kind == BUF_ALIAS || c->absorbed[i]) continue;
+    size_t h = 0;
+    if (share && (sigs[i] = kernel_signature(c, &c->eff[i])) != NULL) {
+      hash[i] = fnv(0xcbf29ce484222325ull, sigs[i], strlen(sigs[i]));
+      for (h = hash[i] & (cap - 1); slot[h] >= 0; h = (h + 1) & (cap - 1)) {
+        int j = slot[h];
+        if (hash[j] == hash[i] && !strcmp(sigs[j], sigs[i])) break;
       }
-      ptr[i] = LLVMBuildGEP2(c->b, c->t_i8, scratch, (LLVMValueRef[]){cg_i64(c, b->offset)}, 1, "buf");
-      break;
-    default: break;
+      if (slot[h] >= 0) {
+        kernels[i] = kernels[slot[h]];
+        nrows[i] = nrows[slot[h]];
+        continue;
+      }
     }
+    ok = gen_kernel(c, i, &kernels[i], &nrows[i]);
+    if (nrows[i] < 1) nrows[i] = 1;
+    if (sigs[i]) slot[h] = i;
+  }
+  for (int i = 0; sigs && i < f->nops; i++) free(sigs[i]);
+  free(sigs);
+  free(hash);
+  free(slot);
+  return ok;
+}
+
+/* ---- the run table ----------------------------------------------------------- */
+
+typedef struct table_builder {
+  const cpu_cg *c;
+  const buf *bufs;
+  const int64_t *direct; /* scratch values computed into output `direct[i]` */
+  cg_step *steps;
+  cg_loc *args;
+  int nsteps, nargs;
+} table_builder;
+
+static cg_loc loc_of(const table_builder *tb, int i) {
+  int r = root_of(tb->bufs, i);
+  const buf *b = &tb->bufs[r];
+  switch (b->kind) {
+  case BUF_INPUT: return (cg_loc){CG_LOC_INPUT, b->index, 0, b->bytes, -1};
+  case BUF_WEIGHT: return (cg_loc){CG_LOC_WEIGHT, b->index, 0, b->bytes, -1};
+  default:
+    if (tb->direct[r] >= 0) return (cg_loc){CG_LOC_OUTPUT, tb->direct[r], 0, b->bytes, r};
+    return (cg_loc){CG_LOC_SCRATCH, 0, b->offset, b->bytes, r};
+  }
+}
+
+static bool same_loc(const cg_loc *a, const cg_loc *b) {
+  return a->space == b->space && a->index == b->index && a->off == b->off && a->bytes == b->bytes;
+}
+
+/* Where every value lives before scheduling, and which operand each
+ * result overwrites in place. */
+static void init_places(const table_builder *tb, cg_loc *loc, int *last_use, int *parent) {
+  const cpu_cg *c = tb->c;
+  for (int i = 0; i < c->f->nops; i++) {
+    loc[i] = loc_of(tb, i);
+    last_use[i] = tb->bufs[i].last_use;
+    parent[i] = -1;
+    if (tb->bufs[i].kind != BUF_SCRATCH || c->absorbed[i]) continue;
+    for (int k = 0; k < c->eff[i].noperands && parent[i] < 0; k++) {
+      int r = root_of(tb->bufs, c->eff[i].operands[k]);
+      if (r != i && tb->bufs[r].kind == BUF_SCRATCH && same_loc(&loc[r], &loc[i])) parent[i] = r;
+    }
+  }
+}
+
+static cg_step *add_step(table_builder *tb, cg_step_kind kind, int op, int64_t nrows) {
+  cg_step *s = &tb->steps[tb->nsteps++];
+  *s = (cg_step){.kind = kind, .op = op, .nrows = nrows, .arg0 = tb->nargs, .rpu = 1};
+  return s;
+}
+
+static void add_arg(table_builder *tb, cg_step *s, cg_loc l) {
+  tb->args[tb->nargs++] = l;
+  s->nargs++;
+}
+
+/* The steps in op order: token checks before embeddings, kernels, and
+ * copies of outputs that are not computed in place. */
+static void build_steps(table_builder *tb, const LLVMValueRef *kernels, const int64_t *nrows,
+                        int64_t ws_offset) {
+  const cpu_cg *c = tb->c;
+  for (int i = 0; i < c->f->nops; i++) {
+    const fab_op *op = &c->eff[i];
     if (op->code == FAB_OP_OUTPUT) {
-      if (direct[op->operands[0]] == fab_op_int(op, "index", 0)) continue;
-      pp = LLVMBuildGEP2(c->b, c->t_i8p, out, (LLVMValueRef[]){cg_i64(c, fab_op_int(op, "index", 0))}, 1, "");
-      LLVMValueRef dst = LLVMBuildLoad2(c->b, c->t_i8p, pp, "out");
-      cg_memcpy(c, dst, ptr[op->operands[0]], cg_i64(c, bufs[op->operands[0]].bytes));
+      int src = op->operands[0];
+      int64_t index = fab_op_int(op, "index", 0);
+      if (tb->direct[root_of(tb->bufs, src)] == index) continue;
+      cg_step *s = add_step(tb, CG_STEP_COPY, i, tb->bufs[root_of(tb->bufs, src)].bytes);
+      add_arg(tb, s, (cg_loc){CG_LOC_OUTPUT, index, 0, s->nrows, -1});
+      add_arg(tb, s, loc_of(tb, src));
       continue;
     }
     if (!kernels[i]) continue;
-    if (op->code == FAB_OP_EMBED) gen_embed_check(c, ptr[op->operands[0]], op);
-    bool ws = cg_workspace_bytes(f, op) > 0;
-    LLVMTypeRef at = LLVMArrayType(c->t_i8p, (unsigned)op->noperands + 2);
-    LLVMValueRef arr = cg_alloca(c, at, "args");
-    LLVMValueRef a0 = LLVMBuildBitCast(c->b, arr, c->t_i8pp, "");
-    for (int k = 0; k <= op->noperands; k++) {
-      LLVMValueRef v = k == 0 ? ptr[i] : ptr[op->operands[k - 1]];
-      LLVMBuildStore(c->b, v, LLVMBuildGEP2(c->b, c->t_i8p, a0, (LLVMValueRef[]){cg_i64(c, k)}, 1, ""));
+    if (op->code == FAB_OP_EMBED) {
+      const fab_type *it = &c->f->ops[op->operands[0]].type, *tt = &c->f->ops[op->operands[1]].type;
+      cg_step *s = add_step(tb, CG_STEP_CHECK_IDS, i, cg_numel(it));
+      s->aux = tt->dims[0];
+      add_arg(tb, s, loc_of(tb, op->operands[0]));
     }
-    if (ws) {
-      LLVMValueRef v = LLVMBuildGEP2(c->b, c->t_i8, scratch, (LLVMValueRef[]){cg_i64(c, ws_offset)}, 1, "ws");
-      LLVMBuildStore(c->b, v, LLVMBuildGEP2(c->b, c->t_i8p, a0, (LLVMValueRef[]){cg_i64(c, op->noperands + 1)}, 1, ""));
+    cg_step *s = add_step(tb, CG_STEP_KERNEL, i, nrows[i]);
+    s->fn = kernels[i];
+    add_arg(tb, s, loc_of(tb, i));
+    for (int k = 0; k < op->noperands; k++) add_arg(tb, s, loc_of(tb, op->operands[k]));
+    int64_t ws = cg_workspace_bytes(c->f, op);
+    if (ws > 0) {
+      s->workspace = true;
+      add_arg(tb, s, (cg_loc){CG_LOC_SCRATCH, 0, ws_offset, ws, -1});
     }
-    LLVMValueRef dargs[4] = {par, kernels[i], a0, cg_i64(c, nrows[i])};
-    LLVMBuildCall2(c->b, LLVMGlobalGetValueType(dispatch), dispatch, dargs, 4, "");
   }
-  LLVMBuildRet(c->b, cg_i32(c, FAB_RUN_OK));
-  LLVMPositionBuilderAtEnd(c->b, c->entry_bb);
-  LLVMBuildBr(c->b, body);
-  free(ptr);
+}
+
+static LLVMValueRef gen_run_table(cpu_cg *c, const buf *bufs, const LLVMValueRef *kernels,
+                                  const int64_t *nrows, int64_t ws_offset, int64_t *scratch) {
+  const fab_func *f = c->f;
+  size_t n = (size_t)f->nops, nargs = 0;
+  for (int i = 0; i < f->nops; i++) nargs += (size_t)c->eff[i].noperands + 2;
+  int64_t *direct = malloc(n * sizeof *direct);
+  table_builder tb = {c, bufs, direct, calloc(2 * n, sizeof(cg_step)), calloc(nargs + 1, sizeof(cg_loc)), 0, 0};
+  cg_block *blocks = calloc(2 * n, sizeof *blocks);
+  cg_loc *loc = calloc(n, sizeof *loc);
+  int *last_use = calloc(n, sizeof *last_use), *parent = calloc(n, sizeof *parent);
+  LLVMValueRef entry = NULL;
+  int nblocks = -1;
+  if (direct && tb.steps && tb.args && blocks && loc && last_use && parent) {
+    /* A scratch value that is a model output is computed straight into
+     * the caller's output buffer (no final copy); other outputs are copied. */
+    for (int i = 0; i < f->nops; i++) direct[i] = -1;
+    for (int i = 0; i < f->nops; i++) {
+      const fab_op *op = &f->ops[i];
+      if (op->code == FAB_OP_OUTPUT && bufs[op->operands[0]].kind == BUF_SCRATCH &&
+          direct[op->operands[0]] < 0)
+        direct[op->operands[0]] = fab_op_int(op, "index", 0);
+    }
+    build_steps(&tb, kernels, nrows, ws_offset);
+    init_places(&tb, loc, last_use, parent);
+    cg_places pl = {loc, last_use, parent, *scratch};
+    nblocks = cg_schedule(c, tb.steps, tb.nsteps, tb.args, &pl, blocks);
+    *scratch = pl.arena;
+  }
+  if (nblocks >= 0) {
+    c->op = NULL;
+    entry = cg_gen_entry(c, tb.steps, tb.nsteps, tb.args, tb.nargs, blocks, nblocks);
+  } else {
+    fab_error(c->d, (fab_loc){0}, "cpu backend: out of memory");
+  }
   free(direct);
-  return fn;
+  free(tb.steps);
+  free(tb.args);
+  free(blocks);
+  free(loc);
+  free(last_use);
+  free(parent);
+  return entry;
 }
 
 /* ---- the module ------------------------------------------------------------ */
@@ -513,28 +569,9 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
     if (w > ws_max) ws_max = w;
   }
   if (ws_max) scratch = ws_offset + ws_max;
-  LLVMValueRef dispatch = ok ? gen_dispatch(&c) : NULL;
-  char **sigs = calloc(nops, sizeof *sigs);
-  bool share = sigs && !(o && o->no_share);
-  for (int i = 0; ok && i < f->nops; i++) {
-    int code = f->ops[i].code;
-    if (code == FAB_OP_INPUT || code == FAB_OP_WEIGHT || code == FAB_OP_OUTPUT) continue;
-    if (bufs[i].kind == BUF_ALIAS || absorbed[i]) continue;
-    int same = -1;
-    if (share && (sigs[i] = kernel_signature(&c, &eff[i])) != NULL)
-      for (int j = 0; j < i && same < 0; j++)
-        if (sigs[j] && kernels[j] && !strcmp(sigs[j], sigs[i])) same = j;
-    if (same >= 0) {
-      kernels[i] = kernels[same];
-      nrows[i] = nrows[same];
-      continue;
-    }
-    ok = gen_kernel(&c, i, &kernels[i], &nrows[i]);
-    if (nrows[i] < 1) nrows[i] = 1;
-  }
-  for (size_t i = 0; sigs && i < nops; i++) free(sigs[i]);
-  free(sigs);
-  LLVMValueRef entry = ok ? gen_entry(&c, bufs, kernels, nrows, dispatch, ws_offset) : NULL;
+  ok = ok && gen_kernels(&c, bufs, kernels, nrows, !o->no_share);
+  LLVMValueRef entry = ok ? gen_run_table(&c, bufs, kernels, nrows, ws_offset, &scratch) : NULL;
+  ok = entry != NULL;
   ok = ok && cg_gen_descriptor(&c, entry, scratch);
   free(bufs);
   free(kernels);

@@ -318,7 +318,7 @@ static void test_cpu_build_kinds(void) {
   if (fd >= 0) close(fd);
   CHECK(fabc_model_emit(m, "llvm", path, 0, NULL) == FABC_OK);
   FILE *f = fopen(path, "rb");
-  char buf[4096] = "";
+  static char buf[1 << 20]; /* the whole file: the run tables come before the functions */
   size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
   buf[n] = 0;
   if (f) fclose(f);
