@@ -61,6 +61,14 @@ static bool row_map(const cpu_cg *c, const fab_op *op, int64_t nrows, rowmap *rm
   int64_t S = t->dims[0], V = c->lanes;
   const fab_type *x = operand_type(c, op, 0);
   *rm = (rowmap){S, nrows, 1, 1};
+  if (op->code == FAB_OP_ADD_LAYERNORM && fab_op_int(op, "cpu.ffn", 0)) {
+    /* a fused feed-forward block (kernel_ffn.c): tiles of V rows of x, the
+     * block's other operands (weights, biases, gamma, beta) read whole */
+    int64_t R = cg_numel(t) / t->dims[t->rank - 1];
+    if (!leads(x, S, 2) || cg_numel(x) != cg_numel(t) || nrows != (R + V - 1) / V) return false;
+    *rm = (rowmap){S, R, V, 1};
+    return R % S == 0;
+  }
   switch (op->code) {
   case FAB_OP_RELU: case FAB_OP_GELU: case FAB_OP_SCALE: case FAB_OP_ADD: case FAB_OP_MUL:
   case FAB_OP_BIAS_GELU: case FAB_OP_SOFTMAX: case FAB_OP_LAYERNORM: case FAB_OP_ADD_LAYERNORM:
