@@ -176,24 +176,20 @@ static bool gen_bitrev(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   }
   int64_t outer, len, inner, es = esize(it->dtype);
   cg_axis_split(it, axis, &outer, &len, &inner);
+  const fab_attr *ra = fab_op_attr(op, "radices");
   int bits = 0;
   while (((int64_t)1 << bits) < len) bits++;
-  if (((int64_t)1 << bits) != len) {
-    CG_ERR(c, "cpu backend: bitrev of a non-power-of-two axis");
+  if (!ra && ((int64_t)1 << bits) != len) {
+    CG_ERR(c, "cpu backend: bitrev of a non-power-of-two axis without radices");
     return false;
   }
+  cg_fft_perm perm; /* a digit reversal reads a constant table */
+  if (!cg_fft_perm_init(c, &perm, len, ra ? ra->ints : NULL, ra ? ra->nints : 0)) return false;
   *nrows = outer;
   LLVMValueRef out = cg_arg_i8(c, 0), in = cg_arg_i8(c, 1);
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
   cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "j");
-  LLVMValueRef rev = cg_i64(c, 0);
-  if (bits > 0) {
-    LLVMValueRef jv = j.iv;
-    LLVMTypeRef fty = LLVMFunctionType(c->t_i64, &c->t_i64, 1, 0);
-    LLVMValueRef f = LLVMGetNamedFunction(c->mod, "llvm.bitreverse.i64");
-    if (!f) f = LLVMAddFunction(c->mod, "llvm.bitreverse.i64", fty);
-    rev = LLVMBuildLShr(c->b, LLVMBuildCall2(c->b, fty, f, &jv, 1, ""), cg_i64(c, 64 - bits), "");
-  }
+  LLVMValueRef rev = len > 1 ? cg_fft_perm_src(c, &perm, j.iv) : cg_i64(c, 0);
   LLVMValueRef rb = cg_mulc(c, r.iv, len * inner * es);
   LLVMValueRef dst = byte_at(c, out, cg_add(c, rb, cg_mulc(c, j.iv, inner * es)));
   LLVMValueRef src = byte_at(c, in, cg_add(c, rb, cg_mulc(c, rev, inner * es)));

@@ -156,6 +156,27 @@ bool cg_fold_ops(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned, 
 /* cg_util.c: the low `bits` bits of v (i64) reversed. */
 LLVMValueRef cg_bitrev(cpu_cg *c, LLVMValueRef v, int bits);
 
+/* ---- codegen_fft_mixed.c: digit reversal and radix-q fft stages -------- */
+/* The load permutation of an fft axis: bit reversal (radices NULL, len a
+ * power of two) or the digit reversal of radices, from constant tables. */
+typedef struct cg_fft_perm {
+  int bits;
+  LLVMValueRef src, dst; /* i32 tables: src[q] the input at position q; dst the inverse */
+} cg_fft_perm;
+bool cg_fft_perm_init(cpu_cg *c, cg_fft_perm *p, int64_t len, const int64_t *radices, int nr);
+LLVMValueRef cg_fft_perm_src(cpu_cg *c, const cg_fft_perm *p, LLVMValueRef q); /* i64 -> i64 */
+LLVMValueRef cg_fft_perm_dst(cpu_cg *c, const cg_fft_perm *p, LLVMValueRef i);
+/* Positions of one line: position p is re at buf[base + p pstride] and im
+ * imoff floats later; lanes > 1: vectors of that many lanes (aligned). */
+typedef struct cg_fft_lines {
+  LLVMValueRef buf, base;
+  int64_t pstride, imoff;
+  int lanes;
+  unsigned align;
+} cg_fft_lines;
+/* The radix stages (fft.stages' radix list; NULL: none) on a line of len. */
+bool cg_fft_radix_stages(cpu_cg *c, const cg_fft_lines *l, int64_t len, const fab_attr *radix);
+
 /* ---- module.c: the whole model ------------------------------------------ */
 /* Builds the model module (kernels, entry, descriptor) in ctx, verifies and
  * optimises it.  Returns NULL after reporting. */
