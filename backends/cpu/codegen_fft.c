@@ -148,8 +148,11 @@ static int64_t rev_const(int64_t v, int bits) {
  * and i < V, rev(jb + i) = rev(jb) | rev(i), so only one bit reversal per
  * block is computed at run time. */
 static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t len, LLVMValueRef buf,
-                          LLVMValueRef nvalid, const cg_fft_perm *perm, bool real_in) {
+                          LLVMValueRef nvalid, const cg_fft_perm *perm, bool real_in, int half) {
   bool rev = perm != NULL;
+  /* half >= 0 (real rows only): the rows go to the real (0) or the
+   * imaginary (1) parts, the other part is left alone */
+  int64_t at = half > 0 ? c->lanes : 0;
   int64_t rs = real_in ? len : 2 * len; /* floats per input row */
   if (!rev && !real_in) {
     cg_tile_copy(c, in, cg_mulc(c, r0, rs), rs, rs, buf, 1, nvalid, true);
@@ -181,8 +184,8 @@ static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t l
       LLVMValueRef dq = rev && perm->dst ? cg_fft_perm_dst(c, perm, cg_addc(c, q0, qi))
                                          : LLVMBuildOr(c->b, d0, cg_i64(c, rev ? rev_const(qi, bits) : qi), "");
       LLVMValueRef bi = cg_mulc(c, dq, 2 * V);
-      cg_vstore(c, r[i], buf, cg_addc(c, bi, part * V), 64);
-      if (real_in) cg_vstore(c, zero, buf, cg_addc(c, bi, V), 64);
+      cg_vstore(c, r[i], buf, cg_addc(c, bi, part * V + at), 64);
+      if (real_in && half < 0) cg_vstore(c, zero, buf, cg_addc(c, bi, V), 64);
     }
     cg_loop_end_nounroll(c, &jb);
   }
@@ -197,8 +200,8 @@ static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t l
   LLVMValueRef bq = cg_add(c, cg_mulc(c, q.iv, 2 * V), lane.iv);
   LLVMValueRef re = cg_loadf(c, in, cg_add(c, xrow, real_in ? sq : cg_mulc(c, sq, 2)));
   LLVMValueRef im = real_in ? cg_f32(c, 0) : cg_loadf(c, in, cg_add(c, xrow, cg_addc(c, cg_mulc(c, sq, 2), 1)));
-  cg_storef(c, re, buf, bq);
-  cg_storef(c, im, buf, cg_addc(c, bq, V));
+  cg_storef(c, re, buf, cg_addc(c, bq, at));
+  if (half < 0) cg_storef(c, im, buf, cg_addc(c, bq, V));
   cg_loop_end_nounroll(c, &q);
   cg_loop_end_nounroll(c, &lane);
   LLVMBuildBr(c->b, join);
@@ -294,7 +297,7 @@ static void gen_fft_tiled(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMV
   LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), r0, "");
   LLVMValueRef nvalid = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""),
                                         left, cg_i64(c, V), "nvalid");
-  fft_tile_load(c, in, r0, len, buf, nvalid, perm, fab_op_int(op, "cpu.real_in", 0) != 0);
+  fft_tile_load(c, in, r0, len, buf, nvalid, perm, fab_op_int(op, "cpu.real_in", 0) != 0, -1);
   fft_all_stages(c, buf, tab, M, len, st);
   cg_fft_lines lanes = {buf, cg_i64(c, 0), 2 * V, V, V, 64};
   cg_fft_radix_stages(c, &lanes, len, fab_op_attr(op, "radix"));
@@ -302,6 +305,68 @@ static void gen_fft_tiled(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMV
     cg_tile_copy(c, out, cg_mulc(c, r0, len), len, len, buf, 2, nvalid, false);
   else
     cg_tile_copy(c, out, cg_mulc(c, r0, 2 * len), 2 * len, 2 * len, buf, 1, nvalid, false);
+  cg_loop_end(c, &tl);
+}
+
+/* min(V, rows - first) rows valid from `first` (may be <= 0). */
+static LLVMValueRef valid_rows(cpu_cg *c, int64_t rows, LLVMValueRef first) {
+  int V = c->lanes;
+  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), first, "");
+  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""), left, cg_i64(c, V), "nvalid");
+}
+
+/* Real rows (cpu.real_in) two at a time: rows a (the tile's first V) and
+ * b (the next V) enter as z = a + i b, one complex transform gives
+ * Z = A + i B, and since A and B are spectra of real rows,
+ * A[k] = (Z[k] + conj Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i:
+ * half the transforms of gen_fft_tiled.  A is written over Z in the lane
+ * buffer (positions k and -k at once), B into a second buffer. */
+static void gen_fft_tiled_pairs(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMValueRef tab, int64_t M,
+                                int64_t rows, int64_t len, const cg_fft_perm *perm, int64_t *nrows) {
+  int V = c->lanes;
+  *nrows = (rows + 2 * V - 1) / (2 * V);
+  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
+  LLVMValueRef buf = lane_buffer(c, len), bb = lane_buffer(c, len), half = cg_f32(c, 0.5);
+  LLVMValueRef hv = cg_vsplat(c, half, V);
+  cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
+  LLVMValueRef ra = cg_mulc(c, tl.iv, 2 * V), rb = cg_addc(c, ra, V);
+  LLVMValueRef na = valid_rows(c, rows, ra), nb = valid_rows(c, rows, rb);
+  LLVMValueRef any_b = LLVMBuildICmp(c->b, LLVMIntSGT, nb, cg_i64(c, 0), "");
+  fft_tile_load(c, in, ra, len, buf, na, perm, true, 0);
+  LLVMBasicBlockRef join = cg_if_begin(c, any_b);
+  fft_tile_load(c, in, rb, len, buf, nb, perm, true, 1);
+  cg_if_end(c, join);
+  join = cg_if_begin(c, LLVMBuildNot(c->b, any_b, ""));
+  cg_loop z = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "zero_im");
+  cg_vstore(c, LLVMConstNull(c->t_vf), buf, cg_addc(c, cg_mulc(c, z.iv, 2 * V), V), 64);
+  cg_loop_end_nounroll(c, &z);
+  cg_if_end(c, join);
+  fft_all_stages(c, buf, tab, M, len, st);
+  cg_fft_lines lanes = {buf, cg_i64(c, 0), 2 * V, V, V, 64};
+  cg_fft_radix_stages(c, &lanes, len, fab_op_attr(op, "radix"));
+  /* k = 0 .. len/2 with its mirror m = (len - k) mod len */
+  cg_loop k = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len / 2 + 1), "split");
+  LLVMValueRef m = LLVMBuildURem(c->b, LLVMBuildNSWSub(c->b, cg_i64(c, len), k.iv, ""), cg_i64(c, len), "");
+  LLVMValueRef bk = cg_mulc(c, k.iv, 2 * V), bm = cg_mulc(c, m, 2 * V);
+  LLVMValueRef zr = cg_vload(c, buf, bk, 64), zi = cg_vload(c, buf, cg_addc(c, bk, V), 64);
+  LLVMValueRef mr = cg_vload(c, buf, bm, 64), mi = cg_vload(c, buf, cg_addc(c, bm, V), 64);
+  LLVMValueRef ar = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zr, mr, ""), hv, "");
+  LLVMValueRef ai = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, zi, mi, ""), hv, "");
+  LLVMValueRef br = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zi, mi, ""), hv, "");
+  LLVMValueRef bi = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, mr, zr, ""), hv, "");
+  cg_vstore(c, ar, buf, bk, 64);
+  cg_vstore(c, ai, buf, cg_addc(c, bk, V), 64);
+  cg_vstore(c, ar, buf, bm, 64);
+  cg_vstore(c, LLVMBuildFNeg(c->b, ai, ""), buf, cg_addc(c, bm, V), 64);
+  cg_vstore(c, br, bb, bk, 64);
+  cg_vstore(c, bi, bb, cg_addc(c, bk, V), 64);
+  cg_vstore(c, br, bb, bm, 64);
+  cg_vstore(c, LLVMBuildFNeg(c->b, bi, ""), bb, cg_addc(c, bm, V), 64);
+  cg_loop_end_nounroll(c, &k);
+  cg_tile_copy(c, out, cg_mulc(c, ra, 2 * len), 2 * len, 2 * len, buf, 1, na, false);
+  join = cg_if_begin(c, any_b);
+  cg_tile_copy(c, out, cg_mulc(c, rb, 2 * len), 2 * len, 2 * len, bb, 1, nb, false);
+  cg_if_end(c, join);
   cg_loop_end(c, &tl);
 }
 
@@ -349,6 +414,10 @@ static bool gen_fft_stages(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   if (fab_op_int(op, "cpu.real_in", 0) && !(inner == 1 && len <= 8192)) {
     CG_ERR(c, "cpu backend: internal error: real rows folded into an fft the tiled kernel cannot take");
     return false;
+  }
+  if (inner == 1 && len <= 4096 && !real_out && fab_op_int(op, "cpu.real_in", 0) && !c->opts->no_real_dft) {
+    gen_fft_tiled_pairs(c, op, st, tab, M, outer, len, pp, nrows);
+    return true;
   }
   if (inner == 1 && len <= 8192) {
     gen_fft_tiled(c, op, st, tab, M, outer, len, real_out, pp, nrows);

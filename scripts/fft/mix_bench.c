@@ -1,0 +1,73 @@
+/* mix_bench.c — Re(FFT2) mixing of x[s, d] (fabc's fourier on the cpu
+ * target, one thread) against FFTW's r2c 2-D plan (FFTW_MEASURE, one
+ * thread), best of N runs each.  Built and run by mix_bench.sh:
+ *   mix_bench S D [RUNS]
+ * Prints: s d fabc_ms fftw_ms ratio. */
+#include "fabc.h"
+
+#include <fftw3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double fftw_best(int s, int d, int runs) {
+  float *in = fftwf_alloc_real((size_t)s * (size_t)d);
+  fftwf_complex *out = fftwf_alloc_complex((size_t)s * (size_t)(d / 2 + 1));
+  fftwf_plan p = fftwf_plan_dft_r2c_2d(s, d, in, out, FFTW_MEASURE);
+  for (int i = 0; i < s * d; i++) in[i] = (float)(i % 7) - 3.0f;
+  double best = 1e30;
+  for (int r = 0; r < runs; r++) {
+    double t0 = now();
+    fftwf_execute(p);
+    double t = now() - t0;
+    if (t < best) best = t;
+  }
+  fftwf_destroy_plan(p);
+  fftwf_free(in);
+  fftwf_free(out);
+  return best;
+}
+
+static double fabc_best(int s, int d, int runs) {
+  char src[256];
+  snprintf(src, sizeof src, "model mix(x: f32[%d, %d]) -> (y: f32[%d, %d]) { y = fourier(x); }\n", s, d, s, d);
+  fabc_options o = {.source_text = src, .target = "cpu", .threads = 1};
+  fabc_model *m = NULL;
+  char *err = NULL;
+  fabc_tensors *in = fabc_tensors_new(), *out = fabc_tensors_new();
+  if (fabc_compile(&o, &m, &err) || fabc_model_init_inputs(m, 1, 1, in, &err)) {
+    fprintf(stderr, "fabc: %s\n", err ? err : "?");
+    exit(1);
+  }
+  double best = 1e30;
+  for (int r = 0; r < runs; r++) {
+    double t0 = now();
+    if (fabc_model_run(m, in, out, &err)) {
+      fprintf(stderr, "fabc run: %s\n", err ? err : "?");
+      exit(1);
+    }
+    double t = now() - t0;
+    if (t < best) best = t;
+  }
+  fabc_tensors_free(in);
+  fabc_tensors_free(out);
+  fabc_model_free(m);
+  return best;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: mix_bench S D [RUNS]\n");
+    return 2;
+  }
+  int s = atoi(argv[1]), d = atoi(argv[2]), runs = argc > 3 ? atoi(argv[3]) : 50;
+  double tf = fabc_best(s, d, runs), tw = fftw_best(s, d, runs);
+  printf("%d x %d: fabc %.3f ms, fftw r2c %.3f ms, ratio %.2f\n", s, d, tf * 1e3, tw * 1e3, tf / tw);
+  return 0;
+}
