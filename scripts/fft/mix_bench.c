@@ -2,12 +2,15 @@
  * target, one thread) against FFTW's r2c 2-D plan (FFTW_MEASURE, one
  * thread), best of N runs each.  Built and run by mix_bench.sh:
  *   mix_bench S D [RUNS]
- * Prints: s d fabc_ms fftw_ms ratio. */
+ *   mix_bench --model FILE.fab [RUNS [PASSES]]   (a whole model, 1 thread;
+ *       PASSES overrides the cpu pipeline, e.g. to compare lowerings)
+ * Prints the best times and their ratio. */
 #include "fabc.h"
 
 #include <fftw3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now(void) {
@@ -34,14 +37,15 @@ static double fftw_best(int s, int d, int runs) {
   return best;
 }
 
-static double fabc_best(int s, int d, int runs) {
-  char src[256];
-  snprintf(src, sizeof src, "model mix(x: f32[%d, %d]) -> (y: f32[%d, %d]) { y = fourier(x); }\n", s, d, s, d);
-  fabc_options o = {.source_text = src, .target = "cpu", .threads = 1};
+static double fabc_best(const char *path, const char *text, const char *passes, int runs) {
+  const char *inc[] = {"examples"};
+  fabc_options o = {.source_path = path, .source_text = text, .target = "cpu", .threads = 1, .passes = passes,
+                    .include_dirs = inc, .ninclude_dirs = 1};
   fabc_model *m = NULL;
   char *err = NULL;
   fabc_tensors *in = fabc_tensors_new(), *out = fabc_tensors_new();
-  if (fabc_compile(&o, &m, &err) || fabc_model_init_inputs(m, 1, 1, in, &err)) {
+  if (fabc_compile(&o, &m, &err) || fabc_model_init_weights(m, 1, &err) ||
+      fabc_model_init_inputs(m, 1, 1, in, &err)) {
     fprintf(stderr, "fabc: %s\n", err ? err : "?");
     exit(1);
   }
@@ -63,11 +67,19 @@ static double fabc_best(int s, int d, int runs) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: mix_bench S D [RUNS]\n");
+    fprintf(stderr, "usage: mix_bench S D [RUNS] | mix_bench --model FILE.fab [RUNS [PASSES]]\n");
     return 2;
   }
+  if (!strcmp(argv[1], "--model")) {
+    int runs = argc > 3 ? atoi(argv[3]) : 10;
+    double t = fabc_best(argv[2], NULL, argc > 4 ? argv[4] : NULL, runs);
+    printf("%s: fabc %.3f ms (best of %d, 1 thread)\n", argv[2], t * 1e3, runs);
+    return 0;
+  }
   int s = atoi(argv[1]), d = atoi(argv[2]), runs = argc > 3 ? atoi(argv[3]) : 50;
-  double tf = fabc_best(s, d, runs), tw = fftw_best(s, d, runs);
+  char src[256];
+  snprintf(src, sizeof src, "model mix(x: f32[%d, %d]) -> (y: f32[%d, %d]) { y = fourier(x); }\n", s, d, s, d);
+  double tf = fabc_best(NULL, src, NULL, runs), tw = fftw_best(s, d, runs);
   printf("%d x %d: fabc %.3f ms, fftw r2c %.3f ms, ratio %.2f\n", s, d, tf * 1e3, tw * 1e3, tf / tw);
   return 0;
 }

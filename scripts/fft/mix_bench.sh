@@ -13,3 +13,10 @@ for shape in "128 768" "1024 256" "768 768" "128 640" "128 896"; do
   # shellcheck disable=SC2086
   "$exe" $shape "$runs"
 done
+# FABNet-Base (seq 128): the mixed-radix lowering against the dense dft of
+# d = 768 (the cpu pipeline of docs/passes.md with lower-fourier(dense-max))
+model=$here/../../examples/fabnet_base.fab
+dense="canonicalize,lower-bfly,lower-fourier(dense-max=4096),lower-mha,canonicalize,fuse-elementwise,"
+dense="${dense}attention-block,memplan,cpu-chain-bfly(chain=1,group=3),cpu-fold-fft-loads(fold=1,hermitian=1)"
+"$exe" --model "$model" 5
+"$exe" --model "$model" 5 "$dense"
