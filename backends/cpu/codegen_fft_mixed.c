@@ -18,20 +18,6 @@
 
 enum { MAX_UNROLLED = 13 };
 
-static LLVMValueRef const_i32_array(cpu_cg *c, const int32_t *v, int64_t n, const char *name) {
-  LLVMValueRef *els = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
-  if (!els) return NULL;
-  for (int64_t i = 0; i < n; i++) els[i] = LLVMConstInt(c->t_i32, (unsigned long long)v[i], 0);
-  LLVMValueRef arr = LLVMConstArray(c->t_i32, els, (unsigned)n);
-  free(els);
-  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(arr), name);
-  LLVMSetInitializer(g, arr);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  LLVMSetAlignment(g, 64);
-  return LLVMBuildBitCast(c->b, g, c->t_i32p, "perm");
-}
-
 bool cg_fft_perm_init(cpu_cg *c, cg_fft_perm *p, int64_t len, const int64_t *radices, int nr) {
   p->bits = 0;
   p->src = p->dst = NULL;
@@ -46,8 +32,8 @@ bool cg_fft_perm_init(cpu_cg *c, cg_fft_perm *p, int64_t len, const int64_t *rad
     dst[src[q]] = (int32_t)q;
   }
   if (ok) {
-    p->src = const_i32_array(c, src, len, "digitrev_src");
-    p->dst = const_i32_array(c, dst, len, "digitrev_dst");
+    p->src = cg_const_i32_array(c, src, len, "digitrev_src");
+    p->dst = cg_const_i32_array(c, dst, len, "digitrev_dst");
   }
   free(src);
   free(dst);

@@ -109,6 +109,7 @@ void cg_memcpy(cpu_cg *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes
 void cg_memset0(cpu_cg *c, LLVMValueRef dst, LLVMValueRef bytes);
 /* A private constant f32 array. */
 LLVMValueRef cg_const_f32_array(cpu_cg *c, const float *v, int64_t n, const char *name);
+LLVMValueRef cg_const_i32_array(cpu_cg *c, const int32_t *v, int64_t n, const char *name);
 
 /* Shape helpers on fab_type. */
 int64_t cg_numel(const fab_type *t);

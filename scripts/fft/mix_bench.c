@@ -19,49 +19,61 @@ static double now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* The best of `runs` timed calls of fn(arg). */
+static double best_of(int runs, void (*fn)(void *), void *arg) {
+  double best = 1e30;
+  for (int r = 0; r < runs; r++) {
+    double t0 = now();
+    fn(arg);
+    double t = now() - t0;
+    if (t < best) best = t;
+  }
+  return best;
+}
+
+static void fftw_run(void *p) { fftwf_execute(*(fftwf_plan *)p); }
+
 static double fftw_best(int s, int d, int runs) {
   float *in = fftwf_alloc_real((size_t)s * (size_t)d);
   fftwf_complex *out = fftwf_alloc_complex((size_t)s * (size_t)(d / 2 + 1));
   fftwf_plan p = fftwf_plan_dft_r2c_2d(s, d, in, out, FFTW_MEASURE);
   for (int i = 0; i < s * d; i++) in[i] = (float)(i % 7) - 3.0f;
-  double best = 1e30;
-  for (int r = 0; r < runs; r++) {
-    double t0 = now();
-    fftwf_execute(p);
-    double t = now() - t0;
-    if (t < best) best = t;
-  }
+  double best = best_of(runs, fftw_run, &p);
   fftwf_destroy_plan(p);
   fftwf_free(in);
   fftwf_free(out);
   return best;
 }
 
+typedef struct fabc_call {
+  fabc_model *m;
+  fabc_tensors *in, *out;
+} fabc_call;
+
+static void fabc_run(void *p) {
+  fabc_call *k = p;
+  char *err = NULL;
+  if (fabc_model_run(k->m, k->in, k->out, &err)) {
+    fprintf(stderr, "fabc run: %s\n", err ? err : "?");
+    exit(1);
+  }
+}
+
 static double fabc_best(const char *path, const char *text, const char *passes, int runs) {
   const char *inc[] = {"examples"};
   fabc_options o = {.source_path = path, .source_text = text, .target = "cpu", .threads = 1, .passes = passes,
                     .include_dirs = inc, .ninclude_dirs = 1};
-  fabc_model *m = NULL;
   char *err = NULL;
-  fabc_tensors *in = fabc_tensors_new(), *out = fabc_tensors_new();
-  if (fabc_compile(&o, &m, &err) || fabc_model_init_weights(m, 1, &err) ||
-      fabc_model_init_inputs(m, 1, 1, in, &err)) {
+  fabc_call k = {NULL, fabc_tensors_new(), fabc_tensors_new()};
+  if (fabc_compile(&o, &k.m, &err) || fabc_model_init_weights(k.m, 1, &err) ||
+      fabc_model_init_inputs(k.m, 1, 1, k.in, &err)) {
     fprintf(stderr, "fabc: %s\n", err ? err : "?");
     exit(1);
   }
-  double best = 1e30;
-  for (int r = 0; r < runs; r++) {
-    double t0 = now();
-    if (fabc_model_run(m, in, out, &err)) {
-      fprintf(stderr, "fabc run: %s\n", err ? err : "?");
-      exit(1);
-    }
-    double t = now() - t0;
-    if (t < best) best = t;
-  }
-  fabc_tensors_free(in);
-  fabc_tensors_free(out);
-  fabc_model_free(m);
+  double best = best_of(runs, fabc_run, &k);
+  fabc_tensors_free(k.in);
+  fabc_tensors_free(k.out);
+  fabc_model_free(k.m);
   return best;
 }
 
