@@ -165,12 +165,14 @@ static bool build(fab_compiled *c, const char *kind, const char *path, const fab
  * configs/small.json): masked means over more than half of that go through
  * its mm instead (lower-masked-mean).  The code generator follows
  * fpga-absorb's folds and fpga-alloc's plan and reads no tile hints: no
- * tile, no memplan. */
+ * tile, no memplan.  Non-power-of-two FFT axes stay dense `dft` ops
+ * (lower-fourier(dense-max)) until the engines run radix-q stages: the
+ * code generator's dft has its own split for the last axis. */
 const fab_target fab_target_fpga = {
     .name = "fpga",
     .summary = "the butterfly accelerator of --accel CONFIG: simulated runs with cycle reports, .fbin builds",
-    .pipeline = "canonicalize,lower-bfly,lower-fourier,lower-mha,lower-masked-mean(min-elems=16384),"
-                "canonicalize,fuse-stages,fuse-elementwise,fpga-absorb,fpga-alloc",
+    .pipeline = "canonicalize,lower-bfly,lower-fourier(dense-max=4096),lower-mha,"
+                "lower-masked-mean(min-elems=16384),canonicalize,fuse-stages,fuse-elementwise,fpga-absorb,fpga-alloc",
     .build_kinds = "fbin",
     .simulates = true,
     .cost_model = cost_model,

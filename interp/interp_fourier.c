@@ -51,6 +51,38 @@ static void fft_stage(double *y, int64_t N, int64_t m) {
     }
 }
 
+/* One radix-q decimation-in-time stage of size m on y[0..N): on each
+ * group of m, for j < h = m / q, a_p = y[g + j + p h] w_m^(j p) and
+ * y[g + j + k h] = sum_p a_p w_q^(p k).  t holds 4 q doubles of scratch. */
+static void radix_stage(double *y, int64_t N, int64_t m, int64_t q, double *t) {
+  int64_t h = m / q;
+  double *a = t, *o = t + 2 * q;
+  for (int64_t g = 0; g < N; g += m)
+    for (int64_t j = 0; j < h; j++) {
+      for (int64_t p = 0; p < q; p++) {
+        double wr, wi, *x = y + 2 * (g + j + p * h);
+        root(j * p, m, &wr, &wi);
+        a[2 * p] = wr * x[0] - wi * x[1];
+        a[2 * p + 1] = wr * x[1] + wi * x[0];
+      }
+      for (int64_t k = 0; k < q; k++) {
+        double sr = 0, si = 0;
+        for (int64_t p = 0; p < q; p++) {
+          double wr, wi;
+          root(p * k, q, &wr, &wi);
+          sr += a[2 * p] * wr - a[2 * p + 1] * wi;
+          si += a[2 * p] * wi + a[2 * p + 1] * wr;
+        }
+        o[2 * k] = sr;
+        o[2 * k + 1] = si;
+      }
+      for (int64_t k = 0; k < q; k++) {
+        y[2 * (g + j + k * h)] = o[2 * k];
+        y[2 * (g + j + k * h) + 1] = o[2 * k + 1];
+      }
+    }
+}
+
 bool interp_dft_strided(double *x, int64_t n, int64_t stride) {
   double *t = malloc(sizeof(double) * 2 * (size_t)n);
   double *u = malloc(sizeof(double) * 2 * (size_t)n);
@@ -140,19 +172,30 @@ bool interp_run_FFT_STAGES(ictx *c, const fab_op *op, ival *out) {
   const ival *x = interp_arg(c, op, 0);
   int axis;
   if (!get_axis(c, op, x, &axis)) return false;
-  const fab_attr *st = fab_op_attr(op, "stages");
+  const fab_attr *st = fab_op_attr(op, "stages"), *rq = fab_op_attr(op, "radix");
   if (!st || st->kind != FAB_ATTR_INTS) return interp_err(c, op, "missing integer list attribute 'stages'");
-  int64_t outer, N, inner;
+  if (rq && rq->kind != FAB_ATTR_INTS) return interp_err(c, op, "attribute 'radix' must be an integer list");
+  int nq = rq ? rq->nints : 0;
+  int64_t outer, N, inner, Q = 1, qmax = 1;
   lines(x, axis, &outer, &N, &inner);
-  if (!is_pow2(N)) return interp_err(c, op, "axis length %lld is not a power of two", (long long)N);
+  for (int i = 0; i < nq; i++) {
+    if (rq->ints[i] < 2 || rq->ints[i] > FAB_FFT_MAX_RADIX || N % (Q * rq->ints[i]))
+      return interp_err(c, op, "radix %lld does not fit an axis of length %lld", (long long)rq->ints[i], (long long)N);
+    Q *= rq->ints[i];
+    if (rq->ints[i] > qmax) qmax = rq->ints[i];
+  }
   for (int i = 0; i < st->nints; i++)
-    if (st->ints[i] < 1 || st->ints[i] > 62 || ((int64_t)1 << st->ints[i]) > N)
+    if (st->ints[i] < 1 || st->ints[i] > 62 || (N / Q) % ((int64_t)1 << st->ints[i]))
       return interp_err(c, op, "stage log2 size %lld out of range for length %lld", (long long)st->ints[i],
                   (long long)N);
   bool real_out = fab_op_int(op, "real_out", 0) != 0;
   if (!interp_alloc(c, op, out, real_out ? FAB_F32 : FAB_C64, x->type.rank, x->type.dims)) return false;
-  double *y = malloc(sizeof(double) * 2 * (size_t)N);
-  if (!y) return interp_err(c, op, "out of memory");
+  double *y = malloc(sizeof(double) * 2 * (size_t)N), *t = malloc(sizeof(double) * 4 * (size_t)qmax);
+  if (!y || !t) {
+    free(y);
+    free(t);
+    return interp_err(c, op, "out of memory");
+  }
   for (int64_t o = 0; o < outer; o++)
     for (int64_t in = 0; in < inner; in++) {
       for (int64_t j = 0; j < N; j++) {
@@ -161,6 +204,7 @@ bool interp_run_FFT_STAGES(ictx *c, const fab_op *op, ival *out) {
         y[2 * j + 1] = x->d[2 * e + 1];
       }
       for (int i = 0; i < st->nints; i++) fft_stage(y, N, (int64_t)1 << st->ints[i]);
+      for (int i = 0; i < nq; i++) radix_stage(y, N, fab_fft_radix_size(N, rq->ints, nq, i), rq->ints[i], t);
       for (int64_t j = 0; j < N; j++) {
         int64_t e = (o * N + j) * inner + in;
         if (real_out) {
@@ -172,6 +216,7 @@ bool interp_run_FFT_STAGES(ictx *c, const fab_op *op, ival *out) {
       }
     }
   free(y);
+  free(t);
   return true;
 }
 
@@ -182,12 +227,22 @@ bool interp_run_BITREV(ictx *c, const fab_op *op, ival *out) {
   if (!get_axis(c, op, x, &axis)) return false;
   int64_t outer, N, inner;
   lines(x, axis, &outer, &N, &inner);
-  if (!is_pow2(N)) return interp_err(c, op, "axis length %lld is not a power of two", (long long)N);
+  const fab_attr *ra = fab_op_attr(op, "radices");
+  if (ra) {
+    int64_t prod = 1;
+    for (int i = 0; ra->kind == FAB_ATTR_INTS && i < ra->nints && prod <= N; i++)
+      prod = ra->ints[i] >= 2 ? prod * ra->ints[i] : N + 1;
+    if (ra->kind != FAB_ATTR_INTS || prod != N)
+      return interp_err(c, op, "radices do not multiply to the axis length %lld", (long long)N);
+  } else if (!is_pow2(N)) {
+    return interp_err(c, op, "axis length %lld is not a power of two", (long long)N);
+  }
   if (!interp_alloc_like(c, op, out, x)) return false;
   int bits = log2_exact(N), per = x->type.dtype == FAB_C64 ? 2 : 1;
   for (int64_t o = 0; o < outer; o++)
     for (int64_t j = 0; j < N; j++) {
-      int64_t src = (o * N + bitrev_index(j, bits)) * inner, dst = (o * N + j) * inner;
+      int64_t r = ra ? fab_fft_digitrev(j, ra->ints, ra->nints) : bitrev_index(j, bits);
+      int64_t src = (o * N + r) * inner, dst = (o * N + j) * inner;
       memcpy(out->d + dst * per, x->d + src * per, sizeof(double) * (size_t)(inner * per));
     }
   return true;

@@ -531,33 +531,60 @@ static bool infer_complex_real(ctx *c, fab_dtype from, fab_dtype to) {
   return result(c, r);
 }
 
+/* An optional radix list: each in 2..FAB_FFT_MAX_RADIX, product *prod. */
+static bool opt_radices(ctx *c, const char *key, const int64_t **v, int *n, int64_t *prod) {
+  bool ok;
+  const fab_attr *a = attr(c, key, FAB_ATTR_INTS, false, &ok);
+  *v = a ? a->ints : NULL;
+  *n = a && a->ints ? a->nints : 0;
+  *prod = 1;
+  for (int i = 0; ok && i < *n; i++) {
+    if ((*v)[i] < 2 || (*v)[i] > FAB_FFT_MAX_RADIX)
+      return fail(c, "%s[%d] = %lld out of range 2..%d", key, i, (long long)(*v)[i], FAB_FFT_MAX_RADIX);
+    if (*prod > FAB_MAX_ELEMENTS / (*v)[i]) return fail(c, "%s: product too large", key);
+    *prod *= (*v)[i];
+  }
+  return ok;
+}
+
 static bool infer_bitrev(ctx *c) {
   fab_type r = *arg(c, 0);
-  int axis = 0;
-  if (!axis_of(c, &r, &axis)) return false;
-  if (!is_pow2(r.dims[axis]))
-    return fail(c, "axis %d has size %lld, not a power of two", axis, (long long)r.dims[axis]);
+  int axis = 0, nr;
+  const int64_t *rad;
+  int64_t prod;
+  if (!axis_of(c, &r, &axis) || !opt_radices(c, "radices", &rad, &nr, &prod)) return false;
+  if (rad && prod != r.dims[axis])
+    return fail(c, "radices multiply to %lld, but axis %d has size %lld", (long long)prod, axis,
+                (long long)r.dims[axis]);
+  if (!rad && !is_pow2(r.dims[axis]))
+    return fail(c, "axis %d has size %lld, not a power of two (digit reversal needs radices)", axis,
+                (long long)r.dims[axis]);
   return result(c, r);
 }
 
+/* Radix-2 stages of size 2^k run on groups of 2^k consecutive elements:
+ * every group lies inside one of the sub-transforms the radix stages
+ * (product q) combine, of length n / q. */
 static bool infer_fft_stages(ctx *c) {
   fab_type r = *arg(c, 0);
-  int axis = 0, nst = 0;
-  int64_t real_out;
-  const int64_t *st;
+  int axis = 0, nst = 0, nq;
+  int64_t real_out, q;
+  const int64_t *st, *rad;
   if (!want_dtype(c, "x", &r, FAB_C64)) return false;
   if (!axis_of(c, &r, &axis) || !get_ints(c, "stages", &st, &nst) ||
-      !opt_int(c, "real_out", 0, &real_out) || !flag01(c, "real_out", real_out))
+      !opt_radices(c, "radix", &rad, &nq, &q) || !opt_int(c, "real_out", 0, &real_out) ||
+      !flag01(c, "real_out", real_out))
     return false;
   int64_t n = r.dims[axis];
-  if (n < 2 || !is_pow2(n))
-    return fail(c, "axis %d has size %lld, not a power of two >= 2", axis, (long long)n);
-  int logn = log2_exact(n);
-  if (nst == 0) return fail(c, "stages is empty");
+  if (n < 2) return fail(c, "axis %d has size %lld, less than 2", axis, (long long)n);
+  if (n % q) return fail(c, "radix stages multiply to %lld, which does not divide axis %d of size %lld",
+                         (long long)q, axis, (long long)n);
+  if (nst == 0 && nq == 0) return fail(c, "stages is empty");
   for (int i = 0; i < nst; i++)
-    if (st[i] < 1 || st[i] > logn)
-      return fail(c, "stage %lld out of range 1..%d for an axis of size %lld", (long long)st[i],
-                  logn, (long long)n);
+    if (st[i] < 1 || st[i] > 62 || (n / q) % ((int64_t)1 << st[i]))
+      return fail(c, "stage %lld out of range: 2^stage must divide %lld (axis %d of size %lld%s)",
+                  (long long)st[i], (long long)(n / q), axis, (long long)n,
+                  nq ? " over the radix stages" : "");
   if (real_out) r.dtype = FAB_F32;
   return result(c, r);
 }

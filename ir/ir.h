@@ -330,6 +330,22 @@ int fab_func_copy_op(fab_module *m, fab_func *dst, const fab_op *src,
                      const int *map);
 
 /* ======================================================================
+ * Mixed-radix FFT plans (ir/fft.c)
+ * ==================================================================== */
+
+/* The largest radix an fft.stages radix stage or a digit reversal takes. */
+#define FAB_FFT_MAX_RADIX 4096
+/* The input index that the digit reversal of `radices` (product n, r1
+ * first) puts at position pos: bitrev {radices}'s permutation. */
+int64_t fab_fft_digitrev(int64_t pos, const int64_t *radices, int nradices);
+/* n's prime factors, the 2s first, then ascending (768 -> 2 x 8, 3);
+ * returns their count, or -1 if more than max. */
+int fab_fft_factor(int64_t n, int64_t *radices, int max);
+/* The size of radix stage t of an fft.stages along an axis of length n
+ * with radix list radix[0..nradix): n over the radices after t. */
+int64_t fab_fft_radix_size(int64_t n, const int64_t *radix, int nradix, int t);
+
+/* ======================================================================
  * Type inference and verification (ir/infer.c, ir/verify.c)
  * ==================================================================== */
 

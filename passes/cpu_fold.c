@@ -181,6 +181,35 @@ bool pass_cpu_chain_bfly(fab_pass_ctx *cx, fab_func *f) {
 
 static bool pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
 
+/* Does bitrev b put its axis in the order fft.stages op reads (the
+ * backend folds only this one): bit reversal of a power of two without
+ * radix stages, or lower-fourier's digit order, the 2s then op's radix
+ * list. */
+static bool fft_order(const fab_op *b, const fab_op *op, int64_t n) {
+  const fab_attr *ra = fab_op_attr(b, "radices"), *rq = fab_op_attr(op, "radix");
+  if (!ra || !rq) return !ra && !rq && pow2(n);
+  if (ra->kind != FAB_ATTR_INTS || rq->kind != FAB_ATTR_INTS || ra->nints < rq->nints) return false;
+  int k = ra->nints - rq->nints;
+  for (int i = 0; i < ra->nints; i++)
+    if (ra->ints[i] != (i < k ? 2 : rq->ints[i - k])) return false;
+  return true;
+}
+
+/* Every stage of a complete transform of length W, in order: radix-2
+ * stages 1..log2(W / q) then the radix stages (product q). */
+static bool complete_fft(const fab_op *fs, int64_t W) {
+  const fab_attr *st = fab_op_attr(fs, "stages"), *rq = fab_op_attr(fs, "radix");
+  int64_t q = 1;
+  for (int i = 0; rq && rq->kind == FAB_ATTR_INTS && i < rq->nints; i++) q *= rq->ints[i];
+  if (!st || st->kind != FAB_ATTR_INTS || (rq && rq->kind != FAB_ATTR_INTS) || W % q || !pow2(W / q)) return false;
+  int logw = 0;
+  while (((int64_t)1 << logw) < W / q) logw++;
+  if (st->nints != logw) return false;
+  for (int k = 0; k < st->nints; k++)
+    if (st->ints[k] != k + 1) return false;
+  return true;
+}
+
 /* True if every row of fft.stages op's operand (along its last axis, of
  * length W) is the spectrum of a real row, X[.., W - k] = conj X[.., k]:
  * the operand is bitrev (op's axis) of one fft.stages running every stage
@@ -200,14 +229,12 @@ static bool hermitian_rows(const fab_func *f, const fab_op *op) {
   if (fs->code != FAB_OP_FFT_STAGES || fab_op_int(fs, "real_out", 0) || t->dtype != FAB_C64 ||
       norm_axis(t, fab_op_int(fs, "axis", -1)) != last)
     return false;
-  const fab_attr *st = fab_op_attr(fs, "stages");
-  int64_t W = t->dims[last], logw = 0;
-  while (((int64_t)1 << logw) < W) logw++;
-  if (!st || st->kind != FAB_ATTR_INTS || ((int64_t)1 << logw) != W || st->nints != logw) return false;
-  for (int k = 0; k < st->nints; k++)
-    if (st->ints[k] != k + 1) return false; /* every stage, in order: a complete DFT */
+  int64_t W = t->dims[last];
+  if (!complete_fft(fs, W)) return false; /* every stage, in order: a complete DFT */
   const fab_op *b1 = &f->ops[fs->operands[0]];
-  if (b1->code != FAB_OP_BITREV || norm_axis(&b1->type, fab_op_int(b1, "axis", -1)) != last) return false;
+  if (b1->code != FAB_OP_BITREV || norm_axis(&b1->type, fab_op_int(b1, "axis", -1)) != last ||
+      !fft_order(b1, fs, W))
+    return false;
   const fab_op *cx = &f->ops[b1->operands[0]];
   return cx->code == FAB_OP_COMPLEX && f->ops[cx->operands[0]].type.dtype == FAB_F32;
 }
@@ -223,7 +250,7 @@ static void fold_loads(const fab_func *f, const int *uses, int j, bool *bitrev, 
   int axis = norm_axis(t, fab_op_int(op, "axis", -1));
   *bitrev = *real = false;
   if (src != j - 1 || b->code != FAB_OP_BITREV || uses[src] != 1 || axis < 0 || axis >= t->rank ||
-      norm_axis(t, fab_op_int(b, "axis", -1)) != axis || !pow2(t->dims[axis]) ||
+      norm_axis(t, fab_op_int(b, "axis", -1)) != axis || !fft_order(b, op, t->dims[axis]) ||
       !slots_allow(f, b->operands[0], op, false))
     return;
   *bitrev = true;

@@ -133,7 +133,8 @@ static bool load_fold_legal(const fab_func *f, const int *uses, const int *user,
   case FAB_OP_STACK: return u->code == FAB_OP_BFLY_STAGES && u->operands[0] == i;
   case FAB_OP_TRANSPOSE: return head_split_legal(f, uses, user, i);
   case FAB_OP_ATTENTION: return head_merge_legal(f, uses, user, i);
-  case FAB_OP_BITREV: return u->code == FAB_OP_FFT_STAGES && axis_of(op) == axis_of(u);
+  case FAB_OP_BITREV: /* the load's address generator reverses bits, not digits */
+    return u->code == FAB_OP_FFT_STAGES && axis_of(op) == axis_of(u) && !fab_op_attr(op, "radices");
   case FAB_OP_COMPLEX:
     return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && fab_fpga_folded(u) &&
                                             load_fold_legal(f, uses, user, user[i])) ||

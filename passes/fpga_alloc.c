@@ -54,10 +54,10 @@ void fpga_dft_shape(const fab_func *f, const fab_op *op, fpga_dft *s) {
   while (s->A && s->A % (mq * 2) == 0) mq *= 2;
   s->m = mq;
   s->q = s->A / mq;
-  s->can_split = s->inner == 1 && mq >= 32 && s->q >= 3 && s->q <= 15 && s->A <= 4096;
-  uint64_t xs = s->real_in ? 1 : 2, kb = mq < 8 ? mq : 8;
-  s->scratch_words[0] = s->outer * s->A * xs;
-  s->scratch_words[1] = s->outer * s->A * 2;
+  s->can_split = mq >= 32 && s->q >= 3 && s->q <= 15 && s->A <= 4096; /* any axis (codegen_dft.c) */
+  uint64_t xs = s->real_in ? 1 : 2, kb = 1; /* fab_fpga_const_fill's dft.x layout */
+  s->scratch_words[0] = s->outer * s->inner * s->A * xs;
+  s->scratch_words[1] = s->outer * s->inner * s->A * 2;
   if (s->can_split) {
     snprintf(s->table, sizeof s->table, "dft.x.%llu", (unsigned long long)s->A);
     s->table_words = 2 * s->q * s->q * mq * 2 * kb;

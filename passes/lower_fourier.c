@@ -5,11 +5,19 @@
  *   %y = fourier.mix %x f32[.., s, d]
  * becomes
  *   complex                                      f32 -> c64
- *   along d (axis r-1): bitrev + fft.stages {stages = [1 .. log2 d]}
- *                       (dft instead when d is not a power of two;
- *                        nothing when d = 1, the DFT of length 1 is 1)
+ *   along d (axis r-1): bitrev + fft.stages, mixed radix: d = 2^k q1 q2 ..
+ *                       (q ascending odd primes; ir/fft.c) gives
+ *                         bitrev {radices = [2 x k, q1, ..]}   (no radices
+ *                                                    when d = 2^k)
+ *                         fft.stages {stages = [1 .. k], radix = [q1, ..]}
+ *                       so 768 = 3 * 256 is the radix-2 stages on groups of
+ *                       256 and one radix-3 stage; nothing when d = 1
  *   along s (axis r-2): the same
  *   real                                         c64 -> f32
+ *
+ * Option dense-max=<n> (default 0): a non-power-of-two axis of length <= n
+ * becomes one dense `dft` instead (the old lowering; worth it only for
+ * tiny lengths on a backend without radix stages).
  *
  * The order (hidden axis first, then sequence) is the definition's and the
  * hardware's: a real->complex pass along one axis, then a complex pass
@@ -19,29 +27,36 @@
 #include "pass_internal.h"
 
 /* Appends the DFT of v along `axis` (type t, c64); returns the new value. */
-static int dft_axis(rw *w, int v, int axis, fab_type t, fab_loc loc) {
+static int dft_axis(rw *w, int v, int axis, fab_type t, int64_t dense_max, fab_loc loc) {
   int64_t len = t.dims[axis];
   if (len == 1) return v;
-  int l = pass_log2(len);
-  if (l < 0) {
+  int64_t radices[64], stages[64], odd[64];
+  int nr = fab_fft_factor(len, radices, 64), k = 0, nodd = 0;
+  bool pow2 = pass_log2(len) >= 0;
+  if (nr < 0 || (!pow2 && len <= dense_max)) {
     v = rw_new(w, FAB_OP_DFT, &v, 1, loc);
     fab_op_set_int(w->m, rw_at(w, v), "axis", axis);
     rw_type(w, v, t);
     return v;
   }
+  for (int i = 0; i < nr; i++) {
+    if (radices[i] == 2) stages[k] = k + 1, k++;
+    else odd[nodd++] = radices[i];
+  }
   v = rw_new(w, FAB_OP_BITREV, &v, 1, loc);
   fab_op_set_int(w->m, rw_at(w, v), "axis", axis);
+  if (!pow2) fab_op_set_ints(w->m, rw_at(w, v), "radices", radices, nr);
   rw_type(w, v, t);
-  int64_t stages[64];
-  for (int k = 0; k < l; k++) stages[k] = k + 1;
   v = rw_new(w, FAB_OP_FFT_STAGES, &v, 1, loc);
   fab_op_set_int(w->m, rw_at(w, v), "axis", axis);
-  fab_op_set_ints(w->m, rw_at(w, v), "stages", stages, l);
+  fab_op_set_ints(w->m, rw_at(w, v), "stages", stages, k);
+  if (nodd) fab_op_set_ints(w->m, rw_at(w, v), "radix", odd, nodd);
   rw_type(w, v, t);
   return v;
 }
 
 bool pass_lower_fourier(fab_pass_ctx *cx, fab_func *f) {
+  int64_t dense_max = pass_opt(cx, "dense-max", 0);
   rw w;
   rw_init(&w, cx, f);
   for (int i = 0; i < f->nops && w.ok; i++) {
@@ -62,8 +77,8 @@ bool pass_lower_fourier(fab_pass_ctx *cx, fab_func *f) {
     ct.dtype = FAB_C64;
     v = rw_new(&w, FAB_OP_COMPLEX, &v, 1, op->loc);
     rw_type(&w, v, ct);
-    v = dft_axis(&w, v, r - 1, ct, op->loc);
-    v = dft_axis(&w, v, r - 2, ct, op->loc);
+    v = dft_axis(&w, v, r - 1, ct, dense_max, op->loc);
+    v = dft_axis(&w, v, r - 2, ct, dense_max, op->loc);
     v = rw_new(&w, FAB_OP_REAL, &v, 1, op->loc);
     rw_type(&w, v, t);
     w.map[i] = v;

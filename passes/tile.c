@@ -90,6 +90,7 @@ static void split_fft(rw *w, int i, int64_t B) {
       pass_strip_attrs(w->m, nop, "real_out");
       t.dtype = FAB_C64;
     }
+    if (e < a->nints) pass_strip_attrs(w->m, nop, "radix"); /* the radix stages run last, once */
     rw_type(w, idx, t);
     v = idx;
     s = e;
@@ -135,7 +136,8 @@ bool pass_tile(fab_pass_ctx *cx, fab_func *f) {
       if (axis < 0) axis += it->rank; /* negative axes count from the end */
       int64_t n = axis >= 0 && axis < it->rank ? it->dims[axis] : 1;
       int first = w.nf.nops;
-      if (n > B) split_fft(&w, i, B);
+      const fab_attr *sa = fab_op_attr(op, "stages");
+      if (n > B && sa && sa->nints > 0) split_fft(&w, i, B); /* only radix-q stages: one op */
       else rw_copy(&w, i);
       int64_t seg = n > B ? B : n;
       for (int k = first; k < w.nf.nops; k++)

@@ -361,18 +361,31 @@ void cg_memset0(cpu_cg *c, LLVMValueRef dst, LLVMValueRef bytes) {
   LLVMBuildMemSet(c->b, dst, LLVMConstInt(c->t_i8, 0, 0), bytes, 1);
 }
 
-LLVMValueRef cg_const_f32_array(cpu_cg *c, const float *v, int64_t n, const char *name) {
-  LLVMValueRef *els = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
-  if (!els) return NULL;
-  for (int64_t i = 0; i < n; i++) els[i] = LLVMConstReal(c->t_f32, v[i]);
-  LLVMValueRef arr = LLVMConstArray(c->t_f32, els, (unsigned)n);
+/* A private constant global of the n elements els (type et), as a pointer of type pt. */
+static LLVMValueRef const_array(cpu_cg *c, LLVMTypeRef et, LLVMValueRef *els, int64_t n, LLVMTypeRef pt,
+                                const char *name, const char *ptr_name) {
+  LLVMValueRef arr = LLVMConstArray(et, els, (unsigned)n);
   free(els);
   LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(arr), name);
   LLVMSetInitializer(g, arr);
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
   LLVMSetAlignment(g, 64);
-  return LLVMBuildBitCast(c->b, g, c->t_f32p, "tbl");
+  return LLVMBuildBitCast(c->b, g, pt, ptr_name);
+}
+
+LLVMValueRef cg_const_f32_array(cpu_cg *c, const float *v, int64_t n, const char *name) {
+  LLVMValueRef *els = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
+  if (!els) return NULL;
+  for (int64_t i = 0; i < n; i++) els[i] = LLVMConstReal(c->t_f32, v[i]);
+  return const_array(c, c->t_f32, els, n, c->t_f32p, name, "tbl");
+}
+
+LLVMValueRef cg_const_i32_array(cpu_cg *c, const int32_t *v, int64_t n, const char *name) {
+  LLVMValueRef *els = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
+  if (!els) return NULL;
+  for (int64_t i = 0; i < n; i++) els[i] = LLVMConstInt(c->t_i32, (unsigned long long)(uint32_t)v[i], 0);
+  return const_array(c, c->t_i32, els, n, c->t_i32p, name, "perm");
 }
 
 int64_t cg_numel(const fab_type *t) {

@@ -201,7 +201,7 @@ static bool gen_take(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   return true;
 }
 
-/* bitrev along a power-of-two axis: out[o, j, :] = in[o, rev(j), :]. */
+/* bitrev (a bit or digit reversal): out[o, j, :] = in[o, perm(j), :]. */
 static bool gen_bitrev(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
   int axis = cg_norm_axis(it, fab_op_int(op, "axis", -1));
@@ -211,19 +211,22 @@ static bool gen_bitrev(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   }
   int64_t outer, len, inner, es = esize(it->dtype);
   cg_axis_split(it, axis, &outer, &len, &inner);
+  const fab_attr *ra = fab_op_attr(op, "radices");
   int bits = 0;
   while (((int64_t)1 << bits) < len) bits++;
-  if (((int64_t)1 << bits) != len) {
-    CG_ERR(c, "cpu backend: bitrev of a non-power-of-two axis");
+  if (!ra && ((int64_t)1 << bits) != len) {
+    CG_ERR(c, "cpu backend: bitrev of a non-power-of-two axis without radices");
     return false;
   }
+  cg_fft_perm perm; /* a digit reversal reads a constant table */
+  if (!cg_fft_perm_init(c, &perm, len, ra ? ra->ints : NULL, ra ? ra->nints : 0)) return false;
   LLVMValueRef out = cg_arg_i8(c, 0), in = cg_arg_i8(c, 1);
   if (split_rows(outer, inner * es)) {
     *nrows = outer * len;
     LLVMValueRef o, jj;
     cg_loop r = cg_loop_begin(c, c->begin, c->end, "run");
     split_row(c, r.iv, len, &o, &jj);
-    LLVMValueRef src = cg_add(c, cg_mulc(c, o, len), cg_bitrev(c, jj, bits));
+    LLVMValueRef src = cg_add(c, cg_mulc(c, o, len), len > 1 ? cg_fft_perm_src(c, &perm, jj) : cg_i64(c, 0));
     cg_memcpy(c, byte_at(c, out, cg_mulc(c, r.iv, inner * es)), byte_at(c, in, cg_mulc(c, src, inner * es)),
               cg_i64(c, inner * es));
     cg_loop_end(c, &r);
@@ -232,7 +235,7 @@ static bool gen_bitrev(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   *nrows = outer;
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
   cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "j");
-  LLVMValueRef rev = cg_bitrev(c, j.iv, bits);
+  LLVMValueRef rev = len > 1 ? cg_fft_perm_src(c, &perm, j.iv) : cg_i64(c, 0);
   LLVMValueRef rb = cg_mulc(c, r.iv, len * inner * es);
   LLVMValueRef dst = byte_at(c, out, cg_add(c, rb, cg_mulc(c, j.iv, inner * es)));
   LLVMValueRef src = byte_at(c, in, cg_add(c, rb, cg_mulc(c, rev, inner * es)));

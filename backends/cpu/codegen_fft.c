@@ -134,12 +134,6 @@ static LLVMValueRef lane_buffer(cpu_cg *c, int64_t len) {
   return LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
 }
 
-static int log2_exact(int64_t n) {
-  int b = 0;
-  while (((int64_t)1 << b) < n) b++;
-  return b;
-}
-
 static int64_t rev_const(int64_t v, int bits) {
   int64_t r = 0;
   for (int k = 0; k < bits; k++) r |= ((v >> k) & 1) << (bits - 1 - k);
@@ -154,13 +148,17 @@ static int64_t rev_const(int64_t v, int bits) {
  * and i < V, rev(jb + i) = rev(jb) | rev(i), so only one bit reversal per
  * block is computed at run time. */
 static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t len, LLVMValueRef buf,
-                          LLVMValueRef nvalid, bool rev, bool real_in) {
+                          LLVMValueRef nvalid, const cg_fft_perm *perm, bool real_in, int half) {
+  bool rev = perm != NULL;
+  /* half >= 0 (real rows only): the rows go to the real (0) or the
+   * imaginary (1) parts, the other part is left alone */
+  int64_t at = half > 0 ? c->lanes : 0;
   int64_t rs = real_in ? len : 2 * len; /* floats per input row */
   if (!rev && !real_in) {
     cg_tile_copy(c, in, cg_mulc(c, r0, rs), rs, rs, buf, 1, nvalid, true);
     return;
   }
-  int V = c->lanes, bits = rev ? log2_exact(len) : 0;
+  int V = c->lanes, bits = rev ? perm->bits : 0;
   LLVMValueRef base = cg_mulc(c, r0, rs), zero = LLVMConstNull(c->t_vf);
   LLVMValueRef full = LLVMBuildICmp(c->b, LLVMIntEQ, nvalid, cg_i64(c, V), "full");
   LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "fold_fast");
@@ -180,13 +178,14 @@ static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t l
     /* r[i] holds float jb + i of every row: position q0 + i (real) or
      * q0 + i / 2, part i % 2 (complex) */
     LLVMValueRef q0 = real_in ? jb.iv : LLVMBuildLShr(c->b, jb.iv, cg_i64(c, 1), "");
-    LLVMValueRef d0 = rev ? cg_bitrev(c, q0, bits) : q0;
+    LLVMValueRef d0 = rev && !perm->dst ? cg_bitrev(c, q0, bits) : q0;
     for (int i = 0; i < V; i++) {
       int64_t qi = real_in ? i : i / 2, part = real_in ? 0 : i % 2;
-      LLVMValueRef dq = LLVMBuildOr(c->b, d0, cg_i64(c, rev ? rev_const(qi, bits) : qi), "");
+      LLVMValueRef dq = rev && perm->dst ? cg_fft_perm_dst(c, perm, cg_addc(c, q0, qi))
+                                         : LLVMBuildOr(c->b, d0, cg_i64(c, rev ? rev_const(qi, bits) : qi), "");
       LLVMValueRef bi = cg_mulc(c, dq, 2 * V);
-      cg_vstore(c, r[i], buf, cg_addc(c, bi, part * V), 64);
-      if (real_in) cg_vstore(c, zero, buf, cg_addc(c, bi, V), 64);
+      cg_vstore(c, r[i], buf, cg_addc(c, bi, part * V + at), 64);
+      if (real_in && half < 0) cg_vstore(c, zero, buf, cg_addc(c, bi, V), 64);
     }
     cg_loop_end_nounroll(c, &jb);
   }
@@ -197,12 +196,12 @@ static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t l
   LLVMValueRef valid = LLVMBuildICmp(c->b, LLVMIntSLT, lane.iv, nvalid, "");
   LLVMValueRef xrow = cg_add(c, base, cg_mulc(c, LLVMBuildSelect(c->b, valid, lane.iv, cg_i64(c, 0), ""), rs));
   cg_loop q = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "q");
-  LLVMValueRef sq = rev ? cg_bitrev(c, q.iv, bits) : q.iv;
+  LLVMValueRef sq = rev ? cg_fft_perm_src(c, perm, q.iv) : q.iv;
   LLVMValueRef bq = cg_add(c, cg_mulc(c, q.iv, 2 * V), lane.iv);
   LLVMValueRef re = cg_loadf(c, in, cg_add(c, xrow, real_in ? sq : cg_mulc(c, sq, 2)));
   LLVMValueRef im = real_in ? cg_f32(c, 0) : cg_loadf(c, in, cg_add(c, xrow, cg_addc(c, cg_mulc(c, sq, 2), 1)));
-  cg_storef(c, re, buf, bq);
-  cg_storef(c, im, buf, cg_addc(c, bq, V));
+  cg_storef(c, re, buf, cg_addc(c, bq, at));
+  if (half < 0) cg_storef(c, im, buf, cg_addc(c, bq, V));
   cg_loop_end_nounroll(c, &q);
   cg_loop_end_nounroll(c, &lane);
   LLVMBuildBr(c->b, join);
@@ -213,9 +212,10 @@ static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t l
  * the lanes.  Their interleaved (re, im) pairs are split into a re and an
  * im vector on the way in (even / odd shuffles) and interleaved again on
  * the way out, so the stages run exactly as in the tiled case. */
-static void gen_fft_columns(cpu_cg *c, const fab_attr *st, LLVMValueRef tab, int64_t M, int64_t outer,
-                            int64_t len, int64_t inner, bool real_out, bool hermitian, bool rev,
+static void gen_fft_columns(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M, int64_t outer,
+                            int64_t len, int64_t inner, bool real_out, bool hermitian, const cg_fft_perm *perm,
                             int64_t *nrows) {
+  const fab_attr *st = fab_op_attr(op, "stages");
   int V = c->lanes;
   /* hermitian (real_out only): blocks of columns below W/2 store their own
    * columns and, mirrored, columns W - k (k > 0) of row (-s) mod S; one
@@ -238,7 +238,7 @@ static void gen_fft_columns(cpu_cg *c, const fab_attr *st, LLVMValueRef tab, int
   LLVMValueRef cb = cg_mulc(c, LLVMBuildSRem(c->b, r.iv, cg_i64(c, nch), ""), V);
   LLVMValueRef base = cg_add(c, cg_mulc(c, o, len * inner), cb); /* complex index of (0, cb) */
   cg_loop p = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
-  LLVMValueRef sp = rev ? cg_bitrev(c, p.iv, log2_exact(len)) : p.iv;
+  LLVMValueRef sp = perm ? cg_fft_perm_src(c, perm, p.iv) : p.iv;
   LLVMValueRef e = cg_add(c, base, cg_mulc(c, sp, inner)), f2 = cg_mulc(c, e, 2);
   LLVMValueRef v0 = cg_vload(c, in, f2, 4), v1 = cg_vload(c, in, cg_addc(c, f2, V), 4);
   LLVMValueRef bi = cg_mulc(c, p.iv, 2 * V);
@@ -246,6 +246,8 @@ static void gen_fft_columns(cpu_cg *c, const fab_attr *st, LLVMValueRef tab, int
   cg_vstore(c, LLVMBuildShuffleVector(c->b, v0, v1, mo, "im"), buf, cg_addc(c, bi, V), 64);
   cg_loop_end_nounroll(c, &p);
   fft_all_stages(c, buf, tab, M, len, st);
+  cg_fft_lines lanes = {buf, cg_i64(c, 0), 2 * V, V, V, 64};
+  cg_fft_radix_stages(c, &lanes, len, fab_op_attr(op, "radix"));
   p = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
   e = cg_add(c, base, cg_mulc(c, p.iv, inner));
   bi = cg_mulc(c, p.iv, 2 * V);
@@ -285,7 +287,7 @@ static void gen_fft_columns(cpu_cg *c, const fab_attr *st, LLVMValueRef tab, int
  * position), every stage runs on whole vectors with broadcast twiddles,
  * and the tile is transposed back (only the real parts for real_out). */
 static void gen_fft_tiled(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMValueRef tab, int64_t M,
-                          int64_t rows, int64_t len, bool real_out, int64_t *nrows) {
+                          int64_t rows, int64_t len, bool real_out, const cg_fft_perm *perm, int64_t *nrows) {
   int V = c->lanes;
   *nrows = (rows + V - 1) / V;
   LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
@@ -295,13 +297,76 @@ static void gen_fft_tiled(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMV
   LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), r0, "");
   LLVMValueRef nvalid = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""),
                                         left, cg_i64(c, V), "nvalid");
-  fft_tile_load(c, in, r0, len, buf, nvalid, fab_op_int(op, "cpu.bitrev_in", 0) != 0,
-                fab_op_int(op, "cpu.real_in", 0) != 0);
+  fft_tile_load(c, in, r0, len, buf, nvalid, perm, fab_op_int(op, "cpu.real_in", 0) != 0, -1);
   fft_all_stages(c, buf, tab, M, len, st);
+  cg_fft_lines lanes = {buf, cg_i64(c, 0), 2 * V, V, V, 64};
+  cg_fft_radix_stages(c, &lanes, len, fab_op_attr(op, "radix"));
   if (real_out)
     cg_tile_copy(c, out, cg_mulc(c, r0, len), len, len, buf, 2, nvalid, false);
   else
     cg_tile_copy(c, out, cg_mulc(c, r0, 2 * len), 2 * len, 2 * len, buf, 1, nvalid, false);
+  cg_loop_end(c, &tl);
+}
+
+/* min(V, rows - first) rows valid from `first` (may be <= 0). */
+static LLVMValueRef valid_rows(cpu_cg *c, int64_t rows, LLVMValueRef first) {
+  int V = c->lanes;
+  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), first, "");
+  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""), left, cg_i64(c, V), "nvalid");
+}
+
+/* Real rows (cpu.real_in) two at a time: rows a (the tile's first V) and
+ * b (the next V) enter as z = a + i b, one complex transform gives
+ * Z = A + i B, and since A and B are spectra of real rows,
+ * A[k] = (Z[k] + conj Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i:
+ * half the transforms of gen_fft_tiled.  A is written over Z in the lane
+ * buffer (positions k and -k at once), B into a second buffer. */
+static void gen_fft_tiled_pairs(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMValueRef tab, int64_t M,
+                                int64_t rows, int64_t len, const cg_fft_perm *perm, int64_t *nrows) {
+  int V = c->lanes;
+  *nrows = (rows + 2 * V - 1) / (2 * V);
+  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
+  LLVMValueRef buf = lane_buffer(c, len), bb = lane_buffer(c, len), half = cg_f32(c, 0.5);
+  LLVMValueRef hv = cg_vsplat(c, half, V);
+  cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
+  LLVMValueRef ra = cg_mulc(c, tl.iv, 2 * V), rb = cg_addc(c, ra, V);
+  LLVMValueRef na = valid_rows(c, rows, ra), nb = valid_rows(c, rows, rb);
+  LLVMValueRef any_b = LLVMBuildICmp(c->b, LLVMIntSGT, nb, cg_i64(c, 0), "");
+  fft_tile_load(c, in, ra, len, buf, na, perm, true, 0);
+  LLVMBasicBlockRef join = cg_if_begin(c, any_b);
+  fft_tile_load(c, in, rb, len, buf, nb, perm, true, 1);
+  cg_if_end(c, join);
+  join = cg_if_begin(c, LLVMBuildNot(c->b, any_b, ""));
+  cg_loop z = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "zero_im");
+  cg_vstore(c, LLVMConstNull(c->t_vf), buf, cg_addc(c, cg_mulc(c, z.iv, 2 * V), V), 64);
+  cg_loop_end_nounroll(c, &z);
+  cg_if_end(c, join);
+  fft_all_stages(c, buf, tab, M, len, st);
+  cg_fft_lines lanes = {buf, cg_i64(c, 0), 2 * V, V, V, 64};
+  cg_fft_radix_stages(c, &lanes, len, fab_op_attr(op, "radix"));
+  /* k = 0 .. len/2 with its mirror m = (len - k) mod len */
+  cg_loop k = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len / 2 + 1), "split");
+  LLVMValueRef m = LLVMBuildURem(c->b, LLVMBuildNSWSub(c->b, cg_i64(c, len), k.iv, ""), cg_i64(c, len), "");
+  LLVMValueRef bk = cg_mulc(c, k.iv, 2 * V), bm = cg_mulc(c, m, 2 * V);
+  LLVMValueRef zr = cg_vload(c, buf, bk, 64), zi = cg_vload(c, buf, cg_addc(c, bk, V), 64);
+  LLVMValueRef mr = cg_vload(c, buf, bm, 64), mi = cg_vload(c, buf, cg_addc(c, bm, V), 64);
+  LLVMValueRef ar = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zr, mr, ""), hv, "");
+  LLVMValueRef ai = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, zi, mi, ""), hv, "");
+  LLVMValueRef br = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zi, mi, ""), hv, "");
+  LLVMValueRef bi = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, mr, zr, ""), hv, "");
+  cg_vstore(c, ar, buf, bk, 64);
+  cg_vstore(c, ai, buf, cg_addc(c, bk, V), 64);
+  cg_vstore(c, ar, buf, bm, 64);
+  cg_vstore(c, LLVMBuildFNeg(c->b, ai, ""), buf, cg_addc(c, bm, V), 64);
+  cg_vstore(c, br, bb, bk, 64);
+  cg_vstore(c, bi, bb, cg_addc(c, bk, V), 64);
+  cg_vstore(c, br, bb, bm, 64);
+  cg_vstore(c, LLVMBuildFNeg(c->b, bi, ""), bb, cg_addc(c, bm, V), 64);
+  cg_loop_end_nounroll(c, &k);
+  cg_tile_copy(c, out, cg_mulc(c, ra, 2 * len), 2 * len, 2 * len, buf, 1, na, false);
+  join = cg_if_begin(c, any_b);
+  cg_tile_copy(c, out, cg_mulc(c, rb, 2 * len), 2 * len, 2 * len, bb, 1, nb, false);
+  cg_if_end(c, join);
   cg_loop_end(c, &tl);
 }
 
@@ -313,10 +378,12 @@ static bool gen_fft_stages(cpu_cg *c, const fab_op *op, int64_t *nrows) {
     CG_ERR(c, "cpu backend: fft.stages without stages");
     return false;
   }
-  int64_t M = 2;
+  const fab_attr *rq = fab_op_attr(op, "radix");
+  int64_t M = 2, Q = 1;
+  for (int s = 0; rq && s < rq->nints; s++) Q *= rq->ints[s]; /* the verifier checked Q | len */
   for (int s = 0; s < st->nints; s++) {
     int64_t k = st->ints[s];
-    if (k < 1 || k > 30 || ((int64_t)1 << k) > len || len % ((int64_t)1 << k)) {
+    if (k < 1 || k > 30 || ((int64_t)1 << k) > len || (len / Q) % ((int64_t)1 << k)) {
       CG_ERR(c, "cpu backend: fft stage of size 2^%lld does not fit an axis of %lld",
              (long long)k, (long long)len);
       return false;
@@ -333,17 +400,32 @@ static bool gen_fft_stages(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   LLVMValueRef tab = cg_const_f32_array(c, tw, M, "fft_twiddles");
   free(tw);
   bool real_out = fab_op_int(op, "real_out", 0) != 0, rev = fab_op_int(op, "cpu.bitrev_in", 0) != 0;
+  /* a folded bitrev: cpu-fold-fft-loads folds only lower-fourier's digit
+   * order, the 2s first, then the radix list */
+  cg_fft_perm perm;
+  int64_t radices[64];
+  int nr = 0;
+  if (rq) {
+    for (int64_t n2 = len / Q; n2 > 1 && nr < 64; n2 /= 2) radices[nr++] = 2;
+    for (int s = 0; s < rq->nints && nr < 64; s++) radices[nr++] = rq->ints[s];
+  }
+  if (rev && !cg_fft_perm_init(c, &perm, len, rq ? radices : NULL, nr)) return false;
+  const cg_fft_perm *pp = rev ? &perm : NULL;
   if (fab_op_int(op, "cpu.real_in", 0) && !(inner == 1 && len <= 8192)) {
     CG_ERR(c, "cpu backend: internal error: real rows folded into an fft the tiled kernel cannot take");
     return false;
   }
+  if (inner == 1 && len <= 4096 && !real_out && fab_op_int(op, "cpu.real_in", 0) && !c->opts->no_real_dft) {
+    gen_fft_tiled_pairs(c, op, st, tab, M, outer, len, pp, nrows);
+    return true;
+  }
   if (inner == 1 && len <= 8192) {
-    gen_fft_tiled(c, op, st, tab, M, outer, len, real_out, nrows);
+    gen_fft_tiled(c, op, st, tab, M, outer, len, real_out, pp, nrows);
     return true;
   }
   if (inner % c->lanes == 0 && len <= 8192) {
     bool herm = real_out && inner % (2 * c->lanes) == 0 && fab_op_int(op, "cpu.hermitian", 0);
-    gen_fft_columns(c, st, tab, M, outer, len, inner, real_out, herm, rev, nrows);
+    gen_fft_columns(c, op, tab, M, outer, len, inner, real_out, herm, pp, nrows);
     return true;
   }
   /* Across a middle axis: blocks of `chunk` consecutive inner positions
@@ -361,7 +443,7 @@ static bool gen_fft_stages(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   LLVMValueRef base = cg_add(c, cg_mulc(c, o, len * inner), cb);
   cg_loop pc = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
   LLVMValueRef e2 = cg_mulc(c, cg_add(c, base, cg_mulc(c, pc.iv, inner)), 2);
-  LLVMValueRef sp = rev ? cg_bitrev(c, pc.iv, log2_exact(len)) : pc.iv;
+  LLVMValueRef sp = rev ? cg_fft_perm_src(c, pp, pc.iv) : pc.iv;
   LLVMValueRef s2 = cg_mulc(c, cg_add(c, base, cg_mulc(c, sp, inner)), 2);
   cg_memcpy(c, cg_gep(c, c->t_f32, w, e2), cg_gep(c, c->t_f32, in, s2), cg_i64(c, chunk * 8));
   cg_loop_end(c, &pc);
@@ -378,6 +460,12 @@ static bool gen_fft_stages(cpu_cg *c, const fab_op *op, int64_t *nrows) {
     cg_loop_end(c, &i);
     cg_loop_end(c, &j);
     cg_loop_end(c, &g);
+  }
+  if (rq) {
+    cg_loop i = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, chunk), "i");
+    cg_fft_lines line = {w, cg_mulc(c, cg_add(c, base, i.iv), 2), 2 * inner, 1, 1, 4};
+    cg_fft_radix_stages(c, &line, len, rq);
+    cg_loop_end(c, &i);
   }
   if (real_out) {
     cg_loop p2 = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");

@@ -111,6 +111,7 @@ void cg_memcpy(cpu_cg *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes
 void cg_memset0(cpu_cg *c, LLVMValueRef dst, LLVMValueRef bytes);
 /* A private constant f32 array. */
 LLVMValueRef cg_const_f32_array(cpu_cg *c, const float *v, int64_t n, const char *name);
+LLVMValueRef cg_const_i32_array(cpu_cg *c, const int32_t *v, int64_t n, const char *name);
 
 /* Shape helpers on fab_type. */
 int64_t cg_numel(const fab_type *t);
@@ -257,6 +258,26 @@ LLVMValueRef cg_gen_entry(cpu_cg *c, const cg_step *steps, int nsteps, const cg_
 /* module.c: a new internal function with the target's attributes; the
  * builder is placed in its (empty) entry block. */
 LLVMValueRef cg_new_fn(cpu_cg *c, const char *name, LLVMTypeRef fty, bool exported);
+/* ---- codegen_fft_mixed.c: digit reversal and radix-q fft stages -------- */
+/* The load permutation of an fft axis: bit reversal (radices NULL, len a
+ * power of two) or the digit reversal of radices, from constant tables. */
+typedef struct cg_fft_perm {
+  int bits;
+  LLVMValueRef src, dst; /* i32 tables: src[q] the input at position q; dst the inverse */
+} cg_fft_perm;
+bool cg_fft_perm_init(cpu_cg *c, cg_fft_perm *p, int64_t len, const int64_t *radices, int nr);
+LLVMValueRef cg_fft_perm_src(cpu_cg *c, const cg_fft_perm *p, LLVMValueRef q); /* i64 -> i64 */
+LLVMValueRef cg_fft_perm_dst(cpu_cg *c, const cg_fft_perm *p, LLVMValueRef i);
+/* Positions of one line: position p is re at buf[base + p pstride] and im
+ * imoff floats later; lanes > 1: vectors of that many lanes (aligned). */
+typedef struct cg_fft_lines {
+  LLVMValueRef buf, base;
+  int64_t pstride, imoff;
+  int lanes;
+  unsigned align;
+} cg_fft_lines;
+/* The radix stages (fft.stages' radix list; NULL: none) on a line of len. */
+bool cg_fft_radix_stages(cpu_cg *c, const cg_fft_lines *l, int64_t len, const fab_attr *radix);
 
 /* ---- module.c: the whole model ------------------------------------------ */
 /* Builds the model module (kernels, entry, descriptor) in ctx, verifies and

@@ -326,6 +326,12 @@ static bool gen_lines(fpga_cg *g, const fab_op *op) {
   const fab_type *xt = ty(g, op->operands[0]);
   uint64_t x = addr(g, op->operands[0]), out = addr(g, g->cur);
   bool oc = op->type.dtype == FAB_C64;
+  /* the engines run radix-2 stages and bit reversals only (lower-fourier(dense-max) keeps other axes as dft) */
+  if (fab_op_attr(op, "radix") || fab_op_attr(op, "radices")) {
+    fpga_cg_error(g, "radix-q stages and digit reversals are not supported on the accelerator (its engines "
+                     "run radix-2 stages and bit reversals)");
+    return false;
+  }
   switch (op->code) {
   case FAB_OP_BITREV:
     be_lines(g, BJ_BITREV, xt, norm_axis(xt, fab_op_int(op, "axis", -1)), x, out, oc, NULL, 0, false);

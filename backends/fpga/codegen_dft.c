@@ -51,24 +51,49 @@ static void mm_insn(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, 
   if (!g->failed) fpga_cg_emit(g, in, 3, acc);
 }
 
-/* Mixed radix along the last axis, n = q m (q odd >= 3, m = 2^k >= 32),
+/* Mixed radix along any axis, n = q m (q odd >= 3, m = 2^k >= 32),
  * decimation in time: x_r[j] = x[q j + r], Y_r = FFT_m(x_r) on the engines,
- * X[k1 + m k2] = sum_r Y_r[k1] w(r, k1, k2) on the matrix unit.
- *   1. transposing copy x[l][j][r] -> xt[l][r][j] (per line l a transposed
- *      VM walk; complex elements by cplx transfers), so the q sub-sequences
- *      are contiguous rows and the FFT tiles span all L q rows;
+ * X[k1 + m k2] = sum_r Y_r[k1] w(r, k1, k2) on the matrix unit.  Lines l
+ * (all other indices fixed) are (o, i), o < L / inner, i < inner.
+ *   1. transposing copy x[l][j][r] -> xt[l][r][j], so the q sub-sequences
+ *      are contiguous rows and the FFT tiles span all L q rows: along the
+ *      last axis per line a transposed VM walk; along another axis, per
+ *      (o, r), the lines of a tile as a transposed walk with stride q inner
+ *      (complex elements by cplx transfers);
  *   2. FFT of the L q rows of m points (fft.stages on the engines);
- *   3. per block of kb = 8 frequencies k1 and line tile: for each (r, k2) a
- *      [tm, 2 kb] x [2 kb, 2 kb] block-diagonal product with the "dft.x.n"
- *      table, summed over r by the PPU, stored to X[k1 + m k2]:
- *      4 q^2 kb m MACs per line instead of 2 n^2 (16x fewer for 768). */
-static void gen_dft_mixed(fpga_cg *g, uint64_t L, uint64_t n, uint64_t q, uint64_t m, bool real_in, uint64_t x,
-                          uint64_t out) {
-  uint64_t kb = m < 8 ? m : 8, nb = m / kb, hs, xs = real_in ? 1 : 2;
+ *   3. per frequency k1 and line tile: for each (r, k2) a [tm, 2] x [2, 2]
+ *      product with the 2 x 2 real block of w = exp(-2 pi i r (k1 + m k2)
+ *      / n) from the "dft.x.n" table, summed over r by the PPU, stored to
+ *      X[k1 + m k2]: the 4 q^2 multiply-adds per output point of a radix-q
+ *      step with its twiddles folded in (16x fewer than the dense 2 n^2 for
+ *      768; the earlier block-diagonal [2 kb, 2 kb] products did 8x that). */
+static void transpose_lines(fpga_cg *g, uint64_t L, uint64_t inner, uint64_t n, uint64_t q, uint64_t m,
+                            uint64_t x, uint64_t xt) {
+  uint64_t hs;
+  for (uint64_t l0 = 0; l0 < L && !g->failed;) {
+    uint64_t o = l0 / inner, i0 = l0 % inner, base = fpga_cg_vm_half(g, &hs);
+    uint64_t tl = umin(umin(hs / (n * 2), inner - i0), 4096);
+    if (!tl) {
+      fpga_cg_error(g, "DFT line does not fit the vector memory");
+      return;
+    }
+    for (uint64_t r = 0; r < q; r++) {
+      uint64_t vm = base + r * tl * m * 2;
+      fpga_cg_dma_vm(g, FAB_I_LD, x + ((o * n + r) * inner + i0) * 2, q * inner, true, true, tl, m, vm);
+      fpga_cg_dma_vm(g, FAB_I_ST, xt + (l0 * q + r) * m * 2, q * m, false, true, tl, m, vm);
+    }
+    l0 += tl;
+  }
+}
+
+static void gen_dft_mixed(fpga_cg *g, uint64_t L, uint64_t inner, uint64_t n, uint64_t q, uint64_t m, bool real_in,
+                          uint64_t x, uint64_t out) {
+  uint64_t kb = 1, nb = m / kb, hs, xs = real_in ? 1 : 2;
   const fab_attr *sc = fab_op_attr(&g->f->ops[g->cur], "plan.scratch"); /* [xt, size, y, size] bytes */
   uint64_t xt = (uint64_t)sc->ints[0] / 4, y = (uint64_t)sc->ints[2] / 4;
+  if (inner > 1) transpose_lines(g, L, inner, n, q, m, x, xt);
   /* 1. transposing copy, tiles of whole lines */
-  for (uint64_t l0 = 0; l0 < L && !g->failed;) {
+  for (uint64_t l0 = 0; l0 < L && inner == 1 && !g->failed;) {
     uint64_t base = fpga_cg_vm_half(g, &hs), tl = umin(umin(hs / (n * xs), L - l0), 4096 / q);
     if (!tl) {
       fpga_cg_error(g, "DFT line does not fit the vector memory");
@@ -93,6 +118,7 @@ static void gen_dft_mixed(fpga_cg *g, uint64_t L, uint64_t n, uint64_t q, uint64
         return;
       }
       uint64_t tm = umin(umin((hs - bw) / (2 * q * K), 4096), L - l0);
+      if (inner > 1) tm = umin(tm, inner - l0 % inner); /* one o per tile */
       uint64_t vb = base, va = vb + bw, vc = va + q * tm * K, vt = vc + tm * K;
       fpga_cg_ld_vm(g, tab + b * bw, K, false, q * q * K, K, vb);
       for (uint64_t r = 0; r < q; r++) /* Y_r[l][k1 block] for the tile's lines */
@@ -102,7 +128,9 @@ static void gen_dft_mixed(fpga_cg *g, uint64_t L, uint64_t n, uint64_t q, uint64
           mm_insn(g, va + r * tm * K, vb + (r * q + k2) * K * K, r ? vt : vc, tm, K, K);
           if (r) fpga_cg_ppu(g, FAB_PPU_ADD, tm, K, vc, vt, false, 0);
         }
-        fpga_cg_st_vm(g, out + (l0 * n + k2 * m + b * kb) * 2, 2 * n, false, tm, K, vc);
+        uint64_t o = l0 / inner, i0 = l0 % inner; /* X[o][k2 m + k1][i0..] */
+        if (inner == 1) fpga_cg_st_vm(g, out + (l0 * n + k2 * m + b * kb) * 2, 2 * n, false, tm, K, vc);
+        else fpga_cg_st_vm(g, out + ((o * n + k2 * m + b * kb) * inner + i0) * 2, K, false, tm, K, vc);
       }
       l0 += tm;
     }
@@ -132,7 +160,7 @@ bool fpga_cg_gen_dft(fpga_cg *g, const fab_op *op) {
   /* fpga-alloc gave the split its scratch (plan.scratch) where it applies;
    * fab_fpga_plan_check ruled out a plan.scratch where it does not */
   if (fab_op_attr(op, "plan.scratch")) {
-    gen_dft_mixed(g, outer, A, A / mq, mq, real_in, addr(g, src), addr(g, g->cur));
+    gen_dft_mixed(g, outer * inner, inner, A, A / mq, mq, real_in, addr(g, src), addr(g, g->cur));
     return !g->failed;
   }
   uint64_t K = real_in ? A : 2 * A, N = 2 * A, x = addr(g, src), out = addr(g, g->cur), hs;

@@ -316,7 +316,14 @@ static void test_butterfly_fft(void) {
   int c3 = b_input(M, F, "c3", 3, ty(FAB_C64, 2, 3, 12));
   int br2 = b_op(M, F, FAB_OP_BITREV, 1, c3);
   seti(br2, "axis", 1);
-  BAD(br2, "bitrev: axis 1 has size 12, not a power of two");
+  BAD(br2, "bitrev: axis 1 has size 12, not a power of two (digit reversal needs radices)");
+  int64_t r12[] = {2, 2, 3}, r12bad[] = {2, 3}, r1[] = {1};
+  setI(br2, "radices", 3, r12);
+  OK(br2, "c64[3,12]");
+  setI(br2, "radices", 2, r12bad);
+  BAD(br2, "bitrev: radices multiply to 6, but axis 1 has size 12");
+  setI(br2, "radices", 1, r1);
+  BAD(br2, "bitrev: radices[0] = 1 out of range 2..4096");
 
   int ff = b_op(M, F, FAB_OP_FFT_STAGES, 1, cx);
   int64_t fs[] = {1, 2, 3, 4, 5, 6}, fbad[] = {7};
@@ -326,10 +333,10 @@ static void test_butterfly_fft(void) {
   seti(ff, "real_out", 1);
   OK(ff, "f32[128,2,64]");
   setI(ff, "stages", 1, fbad);
-  BAD(ff, "fft.stages: stage 7 out of range 1..6 for an axis of size 64");
+  BAD(ff, "fft.stages: stage 7 out of range: 2^stage must divide 64 (axis 2 of size 64)");
   setI(ff, "stages", 6, fs);
   seti(ff, "axis", 1);
-  BAD(ff, "fft.stages: stage 2 out of range 1..1 for an axis of size 2");
+  BAD(ff, "fft.stages: stage 2 out of range: 2^stage must divide 2 (axis 1 of size 2)");
   seti(ff, "axis", 0);
   OK(ff, "f32[128,2,64]");
   int ff2 = b_op(M, F, FAB_OP_FFT_STAGES, 1, x);
@@ -338,8 +345,20 @@ static void test_butterfly_fft(void) {
   BAD(ff2, "fft.stages: x must be c64, got f32[128,2,64]");
   int ff3 = b_op(M, F, FAB_OP_FFT_STAGES, 1, c3);
   seti(ff3, "axis", 1);
-  setI(ff3, "stages", 1, fs);
-  BAD(ff3, "fft.stages: axis 1 has size 12, not a power of two >= 2");
+  setI(ff3, "stages", 3, fs);
+  BAD(ff3, "fft.stages: stage 3 out of range: 2^stage must divide 12 (axis 1 of size 12)");
+  setI(ff3, "stages", 2, fs); /* groups of 4 */
+  OK(ff3, "c64[3,12]");
+  int64_t q3[] = {3}, q5[] = {5};
+  setI(ff3, "radix", 1, q3);
+  OK(ff3, "c64[3,12]");
+  setI(ff3, "stages", 3, fs);
+  BAD(ff3, "fft.stages: stage 3 out of range: 2^stage must divide 4 (axis 1 of size 12 over the radix stages)");
+  setI(ff3, "radix", 1, q5);
+  BAD(ff3, "fft.stages: radix stages multiply to 5, which does not divide axis 1 of size 12");
+  setI(ff3, "stages", 0, fs);
+  fab_op_remove_attr(O(ff3), "radix");
+  BAD(ff3, "fft.stages: stages is empty");
 
   int df = b_op(M, F, FAB_OP_DFT, 1, c3);
   seti(df, "axis", 1);

@@ -448,6 +448,11 @@ def fourier_case(s, d):
 
 fourier_case(16, 32)
 fourier_case(12, 20)
+# mixed radix: 3, 5, 7 times a power of two, on either axis, and primes
+fourier_case(12, 384)  # 3 * 128 (768 itself: fab/fft_mixed_torch; the small fpga config holds 512-word lines)
+fourier_case(96, 24)
+fourier_case(40, 56)
+fourier_case(17, 97)
 
 
 @case

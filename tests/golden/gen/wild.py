@@ -286,6 +286,19 @@ def fabnet_padded_torch(outdir, fabdir):
     write_fab_case(fabdir, "fabnet_padded_torch", w, {"tokens": ids, "mask": mask}, {"logits": y})
 
 
+FFT_SHAPES = {"a": (2, 12, 768), "b": (24, 40), "c": (56, 7), "e": (17, 97), "f": (768, 8)}
+
+
+@case
+def fft_mixed_torch(outdir, fabdir):
+    """Re(FFT2) as torch.fft.fft2(x).real on lengths that are not powers of
+    two, on both axes: 768 = 3 * 256 (hidden and sequence axis), 12, 24,
+    40 = 5 * 8, 56 = 7 * 8, 7, and the primes 17 and 97."""
+    xs = {k: gen.randn(*shape) for k, shape in FFT_SHAPES.items()}
+    ys = {"y" + k: torch.fft.fft2(x).real for k, x in xs.items()}
+    write_fab_case(fabdir, "fft_mixed_torch", nn.Module(), xs, ys)
+
+
 def generate(outdir, fabdir, verbose):
     import zlib
     os.makedirs(fabdir, exist_ok=True)
