@@ -72,6 +72,10 @@ static int run_sample(const cli_args *a) {
   const char *measure = cli_str(a, "measure", "fpga");
   o.fpga_sim = strstr(measure, "fpga") != NULL;
   o.cpu = strstr(measure, "cpu") != NULL;
+  o.accuracy = strstr(measure, "accuracy") != NULL;
+  int64_t train_steps;
+  if (!cli_int(a, "train-steps", 0, 0, INT64_MAX, &train_steps)) return EXIT_USAGE;
+  o.train.steps = train_steps; /* zero fields: fab_cd_train_accuracy's defaults */
   o.cpu_repeats = (int)repeats;
   o.cpu_warmup = (int)warmup;
   o.cpu_threads = (int)threads;
@@ -122,7 +126,10 @@ static int run_sample(const cli_args *a) {
 static const opt_spec sample_opts[] = {
     {"space", OPT_VALUE, "SPACE.json", "the search space (spaces/*.json)"},
     {"n", OPT_VALUE, "N", "models to draw (default 100)"},
-    {"measure", OPT_VALUE, "cpu,fpga", "what to measure: fpga (simulator), cpu (JIT, median of repeats)"},
+    {"measure", OPT_VALUE, "cpu,fpga,accuracy",
+     "what to measure: fpga (simulator), cpu (JIT, median of repeats), accuracy (short training on ListOps, "
+     "the labels of accuracy predictors: use a one-accelerator space such as spaces/accbench.json)"},
+    {"train-steps", OPT_VALUE, "N", "accuracy: optimiser steps per model (default 400)"},
     {"seed", OPT_VALUE, "N", "seed of the draws (default 1)"},
     {"repeats", OPT_VALUE, "N", "cpu: timed runs per model, the median recorded (default 7)"},
     {"warmup", OPT_VALUE, "N", "cpu: untimed runs first (default 2)"},
@@ -194,6 +201,21 @@ static int run_predictor_compare(const cli_args *a) {
   o.train.residual = cli_flag(a, "residual");
   o.train.progress = cli_flag(a, "v") ? epoch_progress : NULL;
   o.no_brp = cli_flag(a, "no-brp"), o.select = cli_flag(a, "select"), o.select_only = cli_flag(a, "select-only");
+  const char *graph = cli_str(a, "graph", "ours"), *kind = cli_str(a, "select-kind", "brp");
+  if (strcmp(graph, "ours") && strcmp(graph, "paper")) return cli_usage_error(a, "--graph is ours or paper");
+  if (strcmp(kind, "brp") && strcmp(kind, "gcn")) return cli_usage_error(a, "--select-kind is brp or gcn");
+  int64_t pairs, rounds, per_round;
+  if (!cli_int(a, "brp-pairs", 0, 0, INT32_MAX, &pairs) || !cli_int(a, "rounds", 5, 1, 1000, &rounds) ||
+      !cli_int(a, "per-round", 20, 2, 1000000, &per_round))
+    return EXIT_USAGE;
+  o.train.paper_graph = !strcmp(graph, "paper");
+  o.train.brp_pairs = (int)pairs;
+  o.train.brp_hard = cli_flag(a, "brp-hard");
+  o.select_rounds = (int)rounds, o.select_per_round = (int)per_round;
+  o.select_kind = !strcmp(kind, "gcn") ? FAB_PRED_GCN : FAB_PRED_BRP;
+  /* accuracy: the best model has the largest label */
+  o.maximize = !strcmp(o.target, "accuracy") || cli_flag(a, "maximize");
+  if (!strcmp(a->pos[0], "select")) o.select_only = true;
   o.save = cli_str(a, "o", NULL);
   fab_diag *d = fab_diag_new();
   return finish(d, fab_cd_compare_predictors(a->pos[1], &o, d));
@@ -202,12 +224,13 @@ static int run_predictor_compare(const cli_args *a) {
 /* The options only `predictor compare` reads. */
 static const char *const compare_only[] = {"train", "holdout-hidden", "shuffle", "brp-epochs", "width", "layers",
                                            "patience", "lr", "dropout", "wd", "sum-readout", "no-brp", "select",
-                                           "select-only", "v"};
+                                           "select-only", "v", "graph", "brp-pairs", "brp-hard", "rounds",
+                                           "per-round", "select-kind", "maximize"};
 
 static int run_predictor(const cli_args *a) {
-  bool compare = !strcmp(a->pos[0], "compare");
+  bool compare = !strcmp(a->pos[0], "compare") || !strcmp(a->pos[0], "select");
   if (strcmp(a->pos[0], "train") != 0 && !compare)
-    return cli_usage_error(a, "unknown action '%s' (train or compare)", a->pos[0]);
+    return cli_usage_error(a, "unknown action '%s' (train, compare or select)", a->pos[0]);
   if (a->npos < 2) return cli_usage_error(a, "give the data set: fabc predictor %s DATA.jsonl", a->pos[0]);
   if (compare) return run_predictor_compare(a);
   for (size_t i = 0; i < sizeof compare_only / sizeof *compare_only; i++)
@@ -272,17 +295,29 @@ static const opt_spec predictor_opts[] = {
     {"sum-readout", OPT_FLAG, NULL, "compare: sum instead of mean readout"},
     {"brp-epochs", OPT_VALUE, "E", "compare: epochs of the binary relation predictor (default: --epochs)"},
     {"no-brp", OPT_FLAG, NULL, "compare: leave out the binary relation predictor"},
-    {"select", OPT_FLAG, NULL, "compare: also iterative data selection (100 models in 5 rounds)"},
-    {"select-only", OPT_FLAG, NULL, "compare: only the data selection"},
+    {"select", OPT_FLAG, NULL, "compare: also iterative data selection (BRP-NAS: --rounds x --per-round models)"},
+    {"select-only", OPT_FLAG, NULL, "compare: only the data selection (= `fabc predictor select`)"},
+    {"graph", OPT_VALUE, "ours|paper", "compare/select: the GCN's graph: ours (undirected, normalised; default) or "
+                                       "paper (BRP-NAS's A + I, directed)"},
+    {"brp-pairs", OPT_VALUE, "N", "compare/select: BRP on N random pairs per epoch (default 0: all ordered pairs)"},
+    {"brp-hard", OPT_FLAG, NULL, "compare/select: BRP with hard 0/1 targets (default: BRP-NAS's soft targets)"},
+    {"rounds", OPT_VALUE, "T", "select: rounds of iterative selection (default 5)"},
+    {"per-round", OPT_VALUE, "M", "select: models measured per round (default 20)"},
+    {"select-kind", OPT_VALUE, "brp|gcn", "select: the predictor that selects (default brp, as BRP-NAS)"},
+    {"maximize", OPT_FLAG, NULL, "select: the best model has the largest label (implied by --target accuracy)"},
     {"v", OPT_FLAG, NULL, "compare: print the losses every 50 epochs"},
 };
 
 const cli_cmd cmd_predictor = {
-    "predictor", "train|compare DATA.jsonl --target cpu|fpga -o FILE.pred", "train or compare latency predictors (BRP-NAS)",
+    "predictor", "train|compare|select DATA.jsonl --target cpu|fpga|accuracy -o FILE.pred",
+    "train or compare latency and accuracy predictors (BRP-NAS)",
     "train prints held-out accuracy (within 5/10%, Kendall tau) of the GCN beside the baselines\n"
     "(a MACs linear fit and a per-op lookup table) and saves the GCN.  compare splits the data set\n"
     "(optionally holding out a model family), prints the analytical model raw and calibrated, the GCN,\n"
-    "the baselines and the binary relation predictor with MAPE, Kendall tau and Spearman rho.",
+    "the baselines and the binary relation predictor with MAPE, Kendall tau and Spearman rho, each with a\n"
+    "95% bootstrap interval over the test models.  select runs BRP-NAS's iterative data selection on the\n"
+    "training and validation models and scores it, and as many random models, on the test models.\n"
+    "--target accuracy reads the labels of `fabc sample --measure accuracy`.",
     predictor_opts, sizeof predictor_opts / sizeof *predictor_opts, 1, 2, run_predictor,
 };
 
