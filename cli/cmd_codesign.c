@@ -204,10 +204,11 @@ static int run_predictor_compare(const cli_args *a) {
   const char *graph = cli_str(a, "graph", "ours"), *kind = cli_str(a, "select-kind", "brp");
   if (strcmp(graph, "ours") && strcmp(graph, "paper")) return cli_usage_error(a, "--graph is ours or paper");
   if (strcmp(kind, "brp") && strcmp(kind, "gcn")) return cli_usage_error(a, "--select-kind is brp or gcn");
-  int64_t pairs, rounds, per_round;
-  if (!cli_int(a, "brp-pairs", 0, 0, INT32_MAX, &pairs) || !cli_int(a, "rounds", 5, 1, 1000, &rounds) ||
+  int64_t pairs, rounds, per_round, ntest;
+  if (!cli_int(a, "test", 0, 0, INT32_MAX, &ntest) || !cli_int(a, "brp-pairs", 0, 0, INT32_MAX, &pairs) || !cli_int(a, "rounds", 5, 1, 1000, &rounds) ||
       !cli_int(a, "per-round", 20, 2, 1000000, &per_round))
     return EXIT_USAGE;
+  o.ntest = (int)ntest;
   o.train.paper_graph = !strcmp(graph, "paper");
   o.train.brp_pairs = (int)pairs;
   o.train.brp_hard = cli_flag(a, "brp-hard");
@@ -224,7 +225,7 @@ static int run_predictor_compare(const cli_args *a) {
 /* The options only `predictor compare` reads. */
 static const char *const compare_only[] = {"train", "holdout-hidden", "shuffle", "brp-epochs", "width", "layers",
                                            "patience", "lr", "dropout", "wd", "sum-readout", "no-brp", "select",
-                                           "select-only", "v", "graph", "brp-pairs", "brp-hard", "rounds",
+                                           "select-only", "v", "test", "graph", "brp-pairs", "brp-hard", "rounds",
                                            "per-round", "select-kind", "maximize"};
 
 static int run_predictor(const cli_args *a) {
@@ -284,6 +285,8 @@ static const opt_spec predictor_opts[] = {
     {"o", OPT_VALUE, "FILE.pred", "write the trained GCN predictor (compare: optional)"},
     {"residual", OPT_FLAG, NULL, "learn the analytical FPGA model's error (needs --accel at predict time)"},
     {"train", OPT_VALUE, "N", "compare: training models (default and at most 80% of the rest)"},
+    {"test", OPT_VALUE, "N", "compare/select: test models (default: half of what training leaves; the rest "
+                             "validates)"},
     {"holdout-hidden", OPT_VALUE, "H", "compare: hold out the models with hidden >= H as an unseen family"},
     {"shuffle", OPT_VALUE, "S", "compare: S > 0 draws another split"},
     {"width", OPT_VALUE, "W", "compare: GCN width (default 32)"},

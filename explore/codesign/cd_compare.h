@@ -71,6 +71,7 @@ bool fab_cd_compare_predictor_search(const fab_cd_space *s, const fab_predictor 
 typedef struct fab_cd_pred_compare_options {
   const char *target; /* a latency key of the data set: fpga_sim_ms, cpu_ms, ... */
   int holdout_hidden, ntrain, brp_epochs;
+  int ntest; /* > 0: exactly this many test models (the rest after training validates) */
   uint64_t shuffle;
   fab_pred_train_options train;
   bool no_brp, select, select_only;

@@ -103,6 +103,7 @@ static void split_dataset(fab_pred_dataset *ds, const fab_cd_pred_compare_option
   for (int i = 0; i < ds->n; i++) rest += !(holdout && ds->s[i].hidden >= holdout);
   if (ntrain <= 0 || ntrain > rest * 8 / 10) ntrain = rest * 8 / 10;
   int nvalid = (rest - ntrain) / 2;
+  if (po->ntest > 0) nvalid = rest - ntrain - po->ntest > 0 ? rest - ntrain - po->ntest : 0;
   for (int i = 0; i < ds->n; i++) {
     const fab_pred_sample *s = &ds->s[i];
     if (holdout && s->hidden >= holdout) sp->fam[sp->nfam++] = s;
