@@ -101,9 +101,10 @@ static void split_dataset(fab_pred_dataset *ds, const fab_cd_pred_compare_option
   }
   int holdout = po->holdout_hidden, ntrain = po->ntrain, rest = 0;
   for (int i = 0; i < ds->n; i++) rest += !(holdout && ds->s[i].hidden >= holdout);
-  if (ntrain <= 0 || ntrain > rest * 8 / 10) ntrain = rest * 8 / 10;
-  int nvalid = (rest - ntrain) / 2;
-  if (po->ntest > 0) nvalid = rest - ntrain - po->ntest > 0 ? rest - ntrain - po->ntest : 0;
+  int ntest = po->ntest > 0 && po->ntest < rest ? po->ntest : 0;
+  int cap = ntest ? rest - ntest : rest * 8 / 10; /* --test N: training takes the rest by default */
+  if (ntrain <= 0 || ntrain > cap) ntrain = cap;
+  int nvalid = ntest ? rest - ntrain - ntest : (rest - ntrain) / 2;
   for (int i = 0; i < ds->n; i++) {
     const fab_pred_sample *s = &ds->s[i];
     if (holdout && s->hidden >= holdout) sp->fam[sp->nfam++] = s;

@@ -96,6 +96,19 @@ elseif(STEP STREQUAL "predictor")
   if(NOT EXISTS ${OUT}/g.pred)
     message(FATAL_ERROR "predictor compare -o did not save the GCN")
   endif()
+  # BRP-NAS's iterative selection from fabc predictor, BRP on the paper's graph
+  run(0 predictor select ${OUT}/lat.jsonl --target fpga_model_ms --rounds 2 --per-round 4 --epochs 4 --test 10
+      --graph paper)
+  expect("${out}" "iterative selection \\(BRP, 2 rounds of 4 from a pool of 30; the smallest label is best\\)")
+  expect("${out}" "round 1: 8 measured, 4 epochs")
+  expect("${out}" "best of 8 selected [0-9.e-]+ \\(rank [0-9]+ of 30\\); best of 8 random")
+  expect("${out}" "BRP, 8 selected +n=10 +tau -?[0-9.]+ \\[-?[0-9.]+, -?[0-9.]+\\]")
+  run(2 predictor select ${OUT}/lat.jsonl --graph dag)
+  expect("${err}" "--graph is ours or paper")
+  # accuracy labels: trained accuracy per model (a tiny budget)
+  run(0 sample --space ${SPACES}/accbench.json -n 1 --measure accuracy --train-steps 2 --fresh -o ${OUT}/acc.jsonl)
+  file(READ ${OUT}/acc.jsonl j)
+  expect("${j}" "\"accuracy\":[0-9.e-]+")
 
 elseif(STEP STREQUAL "predsearch")
   # fab-codesign predsearch, small budgets; then a search on predicted latency
