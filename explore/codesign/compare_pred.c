@@ -204,6 +204,11 @@ static bool select_data(FILE *out, const pred_split *sp, const fab_cd_pred_compa
     fprintf(out, "best of %d selected %.4g (rank %d of %d); best of %d random %.4g (rank %d); pool best %.4g\n",
             total, bs, rank_in(pool, npool, bs, po->maximize), npool, total, br,
             rank_in(pool, npool, br, po->maximize), bp);
+    /* k random draws without replacement from N: the best's expected
+     * rank is (N + 1) / (k + 1), the pool's best among them with
+     * probability k / N */
+    fprintf(out, "random selection of %d, expected: best's rank %.2f, the pool's best found with probability %.2f\n",
+            total, (npool + 1.0) / (total + 1.0), (double)total / npool);
     char nm[64];
     snprintf(nm, sizeof nm, "%s, %d selected", kn, total);
     eval_pred(out, nm, p, sp->te, sp->nte);

@@ -13,5 +13,9 @@ COMMON="--target accuracy --test 100 --epochs 200 --patience 50"
 "$FABC" predictor compare "$DATA" $COMMON > "$D/brp-acc-ours.txt"
 "$FABC" predictor compare "$DATA" $COMMON --graph paper > "$D/brp-acc-paper.txt"
 "$FABC" predictor compare "$DATA" $COMMON --brp-hard --brp-pairs 80 > "$D/brp-acc-hard-random.txt"
-"$FABC" predictor select "$DATA" --target accuracy --test 100 --rounds 4 --per-round 6 --epochs 200 \
-  > "$D/brp-acc-select.txt"
+for g in ours paper; do
+  for seed in 1 2 3 4 5; do
+    "$FABC" predictor select "$DATA" --target accuracy --test 100 --rounds 4 --per-round 6 --epochs 200 \
+      --graph $g --seed $seed > "$D/brp-acc-select-$g-$seed.txt"
+  done
+done
