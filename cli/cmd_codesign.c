@@ -160,19 +160,12 @@ static const char *target_key(const char *t) {
 }
 
 static void report(const char *name, const fab_predictor *p, const fab_pred_sample *const *t, int n) {
-  double *pr = malloc(sizeof(double) * (size_t)(n ? n : 1)), *tr = malloc(sizeof(double) * (size_t)(n ? n : 1));
-  if (pr && tr && n > 1) {
-    fab_pred_rank_scores(p, t, n, pr);
-    for (int i = 0; i < n; i++) tr[i] = t[i]->latency;
-    fab_pred_metrics_ci c;
-    fab_pred_metrics_ci_compute(pr, tr, n, 1, &c);
-    const fab_pred_metrics *m = &c.m;
-    printf("%-18s held-out n=%d  within 5%% %5.1f%%  within 10%% %5.1f%% [95%% CI %.1f, %.1f]  Kendall tau %.3f "
-           "[%.3f, %.3f]\n", name, n, 100 * m->within5, 100 * m->within10, 100 * c.within10_lo, 100 * c.within10_hi,
-           m->kendall, c.kendall_lo, c.kendall_hi);
-  }
-  free(pr);
-  free(tr);
+  fab_pred_metrics_ci c;
+  if (!fab_pred_evaluate(p, t, n, &c)) return;
+  const fab_pred_metrics *m = &c.m;
+  printf("%-18s held-out n=%d  within 5%% %5.1f%%  within 10%% %5.1f%% [95%% CI %.1f, %.1f]  Kendall tau %.3f "
+         "[%.3f, %.3f]\n", name, n, 100 * m->within5, 100 * m->within10, 100 * c.within10_lo, 100 * c.within10_hi,
+         m->kendall, c.kendall_lo, c.kendall_hi);
 }
 
 static void epoch_progress(const fab_pred_progress *p, void *user) {

@@ -36,16 +36,8 @@ static void print_metrics_ci(FILE *out, const char *name, const fab_pred_metrics
 /* A predictor's predictions (or BRP's ranking scores) of t scored
  * against their labels, with bootstrap intervals. */
 static void eval_pred(FILE *out, const char *name, const fab_predictor *p, const fab_pred_sample *const *t, int n) {
-  double *pr = malloc(sizeof(double) * (size_t)(n ? n : 1)), *tr = malloc(sizeof(double) * (size_t)(n ? n : 1));
-  if (pr && tr && n > 1) {
-    fab_pred_rank_scores(p, t, n, pr);
-    for (int i = 0; i < n; i++) tr[i] = t[i]->latency;
-    fab_pred_metrics_ci m;
-    fab_pred_metrics_ci_compute(pr, tr, n, 1, &m);
-    print_metrics_ci(out, name, &m, fab_pred_get_kind(p) == FAB_PRED_BRP);
-  }
-  free(pr);
-  free(tr);
+  fab_pred_metrics_ci m;
+  if (fab_pred_evaluate(p, t, n, &m)) print_metrics_ci(out, name, &m, fab_pred_get_kind(p) == FAB_PRED_BRP);
 }
 
 /* The analytical model as a predictor of the target: as it is, and

@@ -82,3 +82,16 @@ void fab_pred_metrics_ci_compute(const double *pred, const double *truth, int n,
   free(p.a);
   free(p.b);
 }
+
+bool fab_pred_evaluate(const fab_predictor *p, const fab_pred_sample *const *s, int n, fab_pred_metrics_ci *m) {
+  double *pr = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1)), *tr = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+  bool ok = pr && tr && n > 1;
+  if (ok) {
+    fab_pred_rank_scores(p, s, n, pr);
+    for (int i = 0; i < n; i++) tr[i] = s[i]->latency;
+    fab_pred_metrics_ci_compute(pr, tr, n, 1, m);
+  }
+  free(pr);
+  free(tr);
+  return ok;
+}

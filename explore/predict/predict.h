@@ -187,6 +187,10 @@ bool fab_pred_needs_analytical(const fab_predictor *p);
 /* Latency in ms (GCN, MACs, LUT); for BRP a ranking score (lower = faster).
  * NAN if the predictor needs analytical_ms and the sample has none. */
 double fab_pred_predict(const fab_predictor *p, const fab_pred_sample *s);
+/* A predictor scored on n samples (fab_pred_rank_scores against their
+ * labels) with bootstrap intervals (seed 1); false for n < 2 or out of
+ * memory. */
+bool fab_pred_evaluate(const fab_predictor *p, const fab_pred_sample *const *s, int n, fab_pred_metrics_ci *m);
 /* BRP: probability that a is faster than b. */
 double fab_pred_compare(const fab_predictor *p, const fab_pred_sample *a, const fab_pred_sample *b);
 /* Scores for ranking n samples: latency predictions, or for BRP the

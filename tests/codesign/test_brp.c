@@ -146,21 +146,23 @@ static void t_brp_bootstrap(void) {
   CHECK(mc.kendall_lo < mc.m.kendall && mc.m.kendall < mc.kendall_hi);
 }
 
+static const struct {
+  const char *name;
+  void (*run)(void);
+} tests[] = {{"brp_accuracy", t_brp_accuracy},
+             {"brp_paper_graph", t_brp_paper_graph},
+             {"brp_select", t_brp_select},
+             {"brp_bootstrap", t_brp_bootstrap}};
+
 int main(int argc, char **argv) {
   if (argc < 3) return 2;
   dir = argv[1];
   d = fab_diag_new();
-  const char *t = argv[2];
-  int rc = 0;
-  if (!strcmp(t, "brp_accuracy")) t_brp_accuracy();
-  else if (!strcmp(t, "brp_paper_graph")) t_brp_paper_graph();
-  else if (!strcmp(t, "brp_select")) t_brp_select();
-  else if (!strcmp(t, "brp_bootstrap")) t_brp_bootstrap();
-  else {
-    fprintf(stderr, "unknown test %s\n", t);
-    rc = 2;
-  }
+  int found = 0;
+  for (size_t i = 0; i < sizeof tests / sizeof *tests; i++)
+    if (!strcmp(argv[2], tests[i].name)) tests[i].run(), found = 1;
+  if (!found) fprintf(stderr, "unknown test %s\n", argv[2]);
   fab_diag_free(d);
   if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
-  return fails ? 1 : rc;
+  return !found ? 2 : fails ? 1 : 0;
 }
