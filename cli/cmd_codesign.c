@@ -73,9 +73,11 @@ static int run_sample(const cli_args *a) {
   o.fpga_sim = strstr(measure, "fpga") != NULL;
   o.cpu = strstr(measure, "cpu") != NULL;
   o.accuracy = strstr(measure, "accuracy") != NULL;
-  int64_t train_steps;
-  if (!cli_int(a, "train-steps", 0, 0, INT64_MAX, &train_steps)) return EXIT_USAGE;
+  int64_t train_steps, train_seed;
+  if (!cli_int(a, "train-steps", 0, 0, INT64_MAX, &train_steps) || !cli_int(a, "train-seed", 0, 0, INT64_MAX, &train_seed))
+    return EXIT_USAGE;
   o.train.steps = train_steps; /* zero fields: fab_cd_train_accuracy's defaults */
+  o.train.seed = (uint64_t)train_seed;
   o.cpu_repeats = (int)repeats;
   o.cpu_warmup = (int)warmup;
   o.cpu_threads = (int)threads;
@@ -130,6 +132,7 @@ static const opt_spec sample_opts[] = {
      "what to measure: fpga (simulator), cpu (JIT, median of repeats), accuracy (short training on ListOps, "
      "the labels of accuracy predictors: use a one-accelerator space such as spaces/accbench.json)"},
     {"train-steps", OPT_VALUE, "N", "accuracy: optimiser steps per model (default 400)"},
+    {"train-seed", OPT_VALUE, "S", "accuracy: seed of the training data, order and initialisation (default 1)"},
     {"seed", OPT_VALUE, "N", "seed of the draws (default 1)"},
     {"repeats", OPT_VALUE, "N", "cpu: timed runs per model, the median recorded (default 7)"},
     {"warmup", OPT_VALUE, "N", "cpu: untimed runs first (default 2)"},
