@@ -72,6 +72,12 @@ static int run_sample(const cli_args *a) {
   const char *measure = cli_str(a, "measure", "fpga");
   o.fpga_sim = strstr(measure, "fpga") != NULL;
   o.cpu = strstr(measure, "cpu") != NULL;
+  o.accuracy = strstr(measure, "accuracy") != NULL;
+  int64_t train_steps, train_seed;
+  if (!cli_int(a, "train-steps", 0, 0, INT64_MAX, &train_steps) || !cli_int(a, "train-seed", 0, 0, INT64_MAX, &train_seed))
+    return EXIT_USAGE;
+  o.train.steps = train_steps; /* zero fields: fab_cd_train_accuracy's defaults */
+  o.train.seed = (uint64_t)train_seed;
   o.cpu_repeats = (int)repeats;
   o.cpu_warmup = (int)warmup;
   o.cpu_threads = (int)threads;
@@ -122,7 +128,11 @@ static int run_sample(const cli_args *a) {
 static const opt_spec sample_opts[] = {
     {"space", OPT_VALUE, "SPACE.json", "the search space (spaces/*.json)"},
     {"n", OPT_VALUE, "N", "models to draw (default 100)"},
-    {"measure", OPT_VALUE, "cpu,fpga", "what to measure: fpga (simulator), cpu (JIT, median of repeats)"},
+    {"measure", OPT_VALUE, "cpu,fpga,accuracy",
+     "what to measure: fpga (simulator), cpu (JIT, median of repeats), accuracy (short training on ListOps, "
+     "the labels of accuracy predictors: use a one-accelerator space such as spaces/accbench.json)"},
+    {"train-steps", OPT_VALUE, "N", "accuracy: optimiser steps per model (default 400)"},
+    {"train-seed", OPT_VALUE, "S", "accuracy: seed of the training data, order and initialisation (default 1)"},
     {"seed", OPT_VALUE, "N", "seed of the draws (default 1)"},
     {"repeats", OPT_VALUE, "N", "cpu: timed runs per model, the median recorded (default 7)"},
     {"warmup", OPT_VALUE, "N", "cpu: untimed runs first (default 2)"},
@@ -153,17 +163,12 @@ static const char *target_key(const char *t) {
 }
 
 static void report(const char *name, const fab_predictor *p, const fab_pred_sample *const *t, int n) {
-  double *pr = malloc(sizeof(double) * (size_t)(n ? n : 1)), *tr = malloc(sizeof(double) * (size_t)(n ? n : 1));
-  if (pr && tr && n > 1) {
-    fab_pred_rank_scores(p, t, n, pr);
-    for (int i = 0; i < n; i++) tr[i] = t[i]->latency;
-    fab_pred_metrics m;
-    fab_pred_metrics_compute(pr, tr, n, &m);
-    printf("%-18s held-out n=%d  within 5%% %5.1f%%  within 10%% %5.1f%%  Kendall tau %.3f\n", name, n,
-           100 * m.within5, 100 * m.within10, m.kendall);
-  }
-  free(pr);
-  free(tr);
+  fab_pred_metrics_ci c;
+  if (!fab_pred_evaluate(p, t, n, &c)) return;
+  const fab_pred_metrics *m = &c.m;
+  printf("%-18s held-out n=%d  within 5%% %5.1f%%  within 10%% %5.1f%% [95%% CI %.1f, %.1f]  Kendall tau %.3f "
+         "[%.3f, %.3f]\n", name, n, 100 * m->within5, 100 * m->within10, 100 * c.within10_lo, 100 * c.within10_hi,
+         m->kendall, c.kendall_lo, c.kendall_hi);
 }
 
 static void epoch_progress(const fab_pred_progress *p, void *user) {
@@ -194,6 +199,22 @@ static int run_predictor_compare(const cli_args *a) {
   o.train.residual = cli_flag(a, "residual");
   o.train.progress = cli_flag(a, "v") ? epoch_progress : NULL;
   o.no_brp = cli_flag(a, "no-brp"), o.select = cli_flag(a, "select"), o.select_only = cli_flag(a, "select-only");
+  const char *graph = cli_str(a, "graph", "ours"), *kind = cli_str(a, "select-kind", "brp");
+  if (strcmp(graph, "ours") && strcmp(graph, "paper")) return cli_usage_error(a, "--graph is ours or paper");
+  if (strcmp(kind, "brp") && strcmp(kind, "gcn")) return cli_usage_error(a, "--select-kind is brp or gcn");
+  int64_t pairs, rounds, per_round, ntest;
+  if (!cli_int(a, "test", 0, 0, INT32_MAX, &ntest) || !cli_int(a, "brp-pairs", 0, 0, INT32_MAX, &pairs) || !cli_int(a, "rounds", 5, 1, 1000, &rounds) ||
+      !cli_int(a, "per-round", 20, 2, 1000000, &per_round))
+    return EXIT_USAGE;
+  o.ntest = (int)ntest;
+  o.train.paper_graph = !strcmp(graph, "paper");
+  o.train.brp_pairs = (int)pairs;
+  o.train.brp_hard = cli_flag(a, "brp-hard");
+  o.select_rounds = (int)rounds, o.select_per_round = (int)per_round;
+  o.select_kind = !strcmp(kind, "gcn") ? FAB_PRED_GCN : FAB_PRED_BRP;
+  /* accuracy: the best model has the largest label */
+  o.maximize = !strcmp(o.target, "accuracy") || cli_flag(a, "maximize");
+  if (!strcmp(a->pos[0], "select")) o.select_only = true;
   o.save = cli_str(a, "o", NULL);
   fab_diag *d = fab_diag_new();
   return finish(d, fab_cd_compare_predictors(a->pos[1], &o, d));
@@ -202,12 +223,13 @@ static int run_predictor_compare(const cli_args *a) {
 /* The options only `predictor compare` reads. */
 static const char *const compare_only[] = {"train", "holdout-hidden", "shuffle", "brp-epochs", "width", "layers",
                                            "patience", "lr", "dropout", "wd", "sum-readout", "no-brp", "select",
-                                           "select-only", "v"};
+                                           "select-only", "v", "test", "graph", "brp-pairs", "brp-hard", "rounds",
+                                           "per-round", "select-kind", "maximize"};
 
 static int run_predictor(const cli_args *a) {
-  bool compare = !strcmp(a->pos[0], "compare");
+  bool compare = !strcmp(a->pos[0], "compare") || !strcmp(a->pos[0], "select");
   if (strcmp(a->pos[0], "train") != 0 && !compare)
-    return cli_usage_error(a, "unknown action '%s' (train or compare)", a->pos[0]);
+    return cli_usage_error(a, "unknown action '%s' (train, compare or select)", a->pos[0]);
   if (a->npos < 2) return cli_usage_error(a, "give the data set: fabc predictor %s DATA.jsonl", a->pos[0]);
   if (compare) return run_predictor_compare(a);
   for (size_t i = 0; i < sizeof compare_only / sizeof *compare_only; i++)
@@ -261,6 +283,8 @@ static const opt_spec predictor_opts[] = {
     {"o", OPT_VALUE, "FILE.pred", "write the trained GCN predictor (compare: optional)"},
     {"residual", OPT_FLAG, NULL, "learn the analytical FPGA model's error (needs --accel at predict time)"},
     {"train", OPT_VALUE, "N", "compare: training models (default and at most 80% of the rest)"},
+    {"test", OPT_VALUE, "N", "compare/select: test models (default: half of what training leaves; the rest "
+                             "validates)"},
     {"holdout-hidden", OPT_VALUE, "H", "compare: hold out the models with hidden >= H as an unseen family"},
     {"shuffle", OPT_VALUE, "S", "compare: S > 0 draws another split"},
     {"width", OPT_VALUE, "W", "compare: GCN width (default 32)"},
@@ -272,17 +296,29 @@ static const opt_spec predictor_opts[] = {
     {"sum-readout", OPT_FLAG, NULL, "compare: sum instead of mean readout"},
     {"brp-epochs", OPT_VALUE, "E", "compare: epochs of the binary relation predictor (default: --epochs)"},
     {"no-brp", OPT_FLAG, NULL, "compare: leave out the binary relation predictor"},
-    {"select", OPT_FLAG, NULL, "compare: also iterative data selection (100 models in 5 rounds)"},
-    {"select-only", OPT_FLAG, NULL, "compare: only the data selection"},
+    {"select", OPT_FLAG, NULL, "compare: also iterative data selection (BRP-NAS: --rounds x --per-round models)"},
+    {"select-only", OPT_FLAG, NULL, "compare: only the data selection (= `fabc predictor select`)"},
+    {"graph", OPT_VALUE, "ours|paper", "compare/select: the GCN's graph: ours (undirected, normalised; default) or "
+                                       "paper (BRP-NAS's A + I, directed)"},
+    {"brp-pairs", OPT_VALUE, "N", "compare/select: BRP on N random pairs per epoch (default 0: all ordered pairs)"},
+    {"brp-hard", OPT_FLAG, NULL, "compare/select: BRP with hard 0/1 targets (default: BRP-NAS's soft targets)"},
+    {"rounds", OPT_VALUE, "T", "select: rounds of iterative selection (default 5)"},
+    {"per-round", OPT_VALUE, "M", "select: models measured per round (default 20)"},
+    {"select-kind", OPT_VALUE, "brp|gcn", "select: the predictor that selects (default brp, as BRP-NAS)"},
+    {"maximize", OPT_FLAG, NULL, "select: the best model has the largest label (implied by --target accuracy)"},
     {"v", OPT_FLAG, NULL, "compare: print the losses every 50 epochs"},
 };
 
 const cli_cmd cmd_predictor = {
-    "predictor", "train|compare DATA.jsonl --target cpu|fpga -o FILE.pred", "train or compare latency predictors (BRP-NAS)",
+    "predictor", "train|compare|select DATA.jsonl --target cpu|fpga|accuracy -o FILE.pred",
+    "train or compare latency and accuracy predictors (BRP-NAS)",
     "train prints held-out accuracy (within 5/10%, Kendall tau) of the GCN beside the baselines\n"
     "(a MACs linear fit and a per-op lookup table) and saves the GCN.  compare splits the data set\n"
     "(optionally holding out a model family), prints the analytical model raw and calibrated, the GCN,\n"
-    "the baselines and the binary relation predictor with MAPE, Kendall tau and Spearman rho.",
+    "the baselines and the binary relation predictor with MAPE, Kendall tau and Spearman rho, each with a\n"
+    "95% bootstrap interval over the test models.  select runs BRP-NAS's iterative data selection on the\n"
+    "training and validation models and scores it, and as many random models, on the test models.\n"
+    "--target accuracy reads the labels of `fabc sample --measure accuracy`.",
     predictor_opts, sizeof predictor_opts / sizeof *predictor_opts, 1, 2, run_predictor,
 };
 

@@ -193,9 +193,11 @@ static int parse_options(const cli_args *a, const char *mode, run *r) {
   if (!cli_int(a, "budget", 1000, 1, INT64_MAX, &budget) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) ||
       !cli_int(a, "threads", 0, 0, 1024, &threads) || !cd_double(a, "max-latency", 0, 0, 1e12, &r->max_latency) ||
       !eval_options(a, &r->eo) || !cd_double(a, "frac", 0.01, 0, 1, &r->frac) ||
-      !cli_int(a, "seeds", 3, 1, 1000, &r->seeds) || !cli_int(a, "max-models", 100, 1, INT32_MAX, &r->max_models) ||
+      !cli_int(a, "seeds", 5, 1, 1000, &r->seeds) || !cli_int(a, "max-models", 100, 1, INT32_MAX, &r->max_models) ||
       !cli_int(a, "every", 1, 1, INT32_MAX, &r->every) ||
-      !cli_int(a, "measure-budget", 100, 1, INT64_MAX, &r->measure_budget))
+      !cli_int(a, "measure-budget", 100, 1, INT64_MAX, &r->measure_budget) ||
+      !cd_double(a, "rl-lr", 0, 0, 100, &r->so.rl_lr) || !cd_double(a, "rl-entropy", 0, -1, 100, &r->so.rl_entropy) ||
+      !cd_double(a, "rl-explore", 0, -1, 1, &r->so.rl_explore))
     return EXIT_USAGE;
   bool wants_pred = r->eo.latency == FAB_CD_LAT_PRED || (mode && !strcmp(mode, "predictor"));
   if (wants_pred != cli_flag(a, "predictor"))
@@ -289,7 +291,12 @@ static const opt_spec codesign_opts[] = {
      "instead of one search, compare: strategies (every strategy against the exhaustive front), accuracy "
      "(trained, proxy and stand-in accuracy of the models), predictor (predictor-driven against simulated search)"},
     {"frac", OPT_VALUE, "F", "--compare strategies: budget as a fraction of the canonical points (default 0.01, at least 64)"},
-    {"seeds", OPT_VALUE, "K", "--compare strategies: seeds 1..K per strategy (default 3)"},
+    {"seeds", OPT_VALUE, "K", "--compare strategies: seeds 1..K per strategy (default 5); each hypervolume "
+                              "is printed with a 95% bootstrap interval over the seeds"},
+    {"rl-lr", OPT_VALUE, "LR", "REINFORCE: learning rate (default 0.05)"},
+    {"rl-entropy", OPT_VALUE, "B", "REINFORCE: entropy bonus weight (default 0.02; -1: none)"},
+    {"rl-explore", OPT_VALUE, "E", "REINFORCE: uniform share of the sampling distribution, doubled after a batch "
+                                   "with no new point (default 0.05; -1: none)"},
     {"out-dir", OPT_VALUE, "DIR", "--compare strategies: where SPACE-exhaustive.csv/.svg, -trace.csv, -hv.svg go (default .)"},
     {"max-models", OPT_VALUE, "N", "--compare accuracy: models to score (default 100)"},
     {"every", OPT_VALUE, "K", "--compare accuracy: every K-th model (default 1)"},

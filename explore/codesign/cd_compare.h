@@ -60,17 +60,28 @@ bool fab_cd_compare_predictor_search(const fab_cd_space *s, const fab_predictor 
                                      int64_t budget_pred, uint64_t seed, FILE *out, fab_diag *d);
 
 /* Predictors on a data set (compare_pred.c): a split (the held-out family
- * hidden >= holdout_hidden first, then 80/10/10 of the rest; shuffle > 0
- * draws another split), the analytical model raw and calibrated, then the
- * GCN, the MACs fit, the op lookup table and BRP (train.* their options;
- * brp_epochs > 0 overrides the epochs for BRP) on the test and family
- * sets; iterative data selection with select. */
+ * hidden >= holdout_hidden first, then of the rest ntrain (default 80%)
+ * for training and the remainder halved into validation and test;
+ * shuffle > 0 draws another split), the analytical model raw and
+ * calibrated (latency targets), then the GCN, the MACs fit, the op lookup
+ * table and BRP (train.* their options; brp_epochs > 0 overrides the
+ * epochs for BRP) on the test and family sets, each Kendall tau, Spearman
+ * rho and within-10% with a 95% bootstrap interval over the test models;
+ * iterative data selection with select. */
 typedef struct fab_cd_pred_compare_options {
   const char *target; /* a latency key of the data set: fpga_sim_ms, cpu_ms, ... */
   int holdout_hidden, ntrain, brp_epochs;
+  int ntest; /* > 0: exactly this many test models (the rest after training validates) */
   uint64_t shuffle;
   fab_pred_train_options train;
   bool no_brp, select, select_only;
+  /* iterative selection (BRP-NAS): rounds x per_round models from the
+   * training and validation models (the pool), kind GCN or BRP, maximize
+   * for accuracy labels; reported beside as many random models trained
+   * once, both on the test set */
+  int select_rounds, select_per_round;
+  fab_pred_kind select_kind;
+  bool maximize;
   const char *save; /* the GCN's file, or NULL */
   FILE *out;
 } fab_cd_pred_compare_options;

@@ -254,6 +254,11 @@ typedef struct fab_cd_sample_options {
   bool cpu;        /* CPU latency with the JIT */
   int cpu_threads, cpu_warmup, cpu_repeats;
   bool cpu_second_pass; /* time every model twice (repeat-measurement noise) */
+  /* trained accuracy ("accuracy", fab_cd_train_accuracy with `train`):
+   * the labels of accuracy predictors; draw from a space with one
+   * accelerator (spaces/accbench.json) so that every line is a model */
+  bool accuracy;
+  fab_cd_train_options train;
   fab_cd_progress_fn progress;
   void *user;
   /* Resuming a stopped run: the keys of the lines already written (in
@@ -274,7 +279,7 @@ bool fab_cd_sample_read_keys(const char *path, int64_t **keys, int *n, long *com
  * (after o->nresume resumed ones):
  * {"key", "point", "model": {...}, "accel": {...}, "params", "macs",
  *  "fpga_model_ms", "fpga_sim_ms", "cpu_ms", "cpu_ms_2", "cpu_times",
- *  "graph": <fab_predict graph JSON>}. */
+ *  "accuracy", "graph": <fab_predict graph JSON>}. */
 bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *out,
                    fab_diag *d);
 /* Adds CPU latencies (o->cpu_threads, cpu_warmup, cpu_repeats) to every
@@ -311,6 +316,14 @@ typedef struct fab_cd_search_options {
   int threads;           /* parallel evaluations (0: all cores) */
   int population;        /* evolution (default 64) */
   int batch;             /* RL episodes per update (default 16) */
+  /* REINFORCE (docs/codesign.md, "Codesign search"): learning rate
+   * (default 0.05), entropy bonus weight (default 0.02) and the floor of
+   * the uniform share of each knob's sampling distribution (default
+   * 0.05; it doubles after every batch that finds no new point, up to
+   * pure random sampling, and returns to the floor when one does), so
+   * that the controller keeps exploring and spends the whole budget.
+   * Zero fields take the defaults; a negative value means 0. */
+  double rl_lr, rl_entropy, rl_explore;
   const char *log_path;  /* append-only evaluation log: resume from it; NULL: none */
   int shard, nshards;    /* evaluate only keys with key % nshards == shard (MPI) */
   fab_cd_progress_fn progress;

@@ -22,20 +22,22 @@ static void print_metrics(FILE *out, const char *name, const fab_pred_metrics *m
          m->kendall, m->spearman);
 }
 
+/* The same with 95% bootstrap intervals (ranking only: no errors). */
+static void print_metrics_ci(FILE *out, const char *name, const fab_pred_metrics_ci *c, bool ranking_only) {
+  const fab_pred_metrics *m = &c->m;
+  fprintf(out, "%-22s n=%-4d  tau %.3f [%.3f, %.3f]  rho %.3f [%.3f, %.3f]", name, m->n, m->kendall, c->kendall_lo,
+          c->kendall_hi, m->spearman, c->spearman_lo, c->spearman_hi);
+  if (!ranking_only)
+    fprintf(out, "  +-10%% %5.1f%% [%.1f, %.1f]  +-1%% %5.1f%%  +-5%% %5.1f%%  MAPE %6.2f%%", 100 * m->within10,
+            100 * c->within10_lo, 100 * c->within10_hi, 100 * m->within1, 100 * m->within5, 100 * m->mape);
+  fprintf(out, "\n");
+}
+
+/* A predictor's predictions (or BRP's ranking scores) of t scored
+ * against their labels, with bootstrap intervals. */
 static void eval_pred(FILE *out, const char *name, const fab_predictor *p, const fab_pred_sample *const *t, int n) {
-  double *pr = malloc(sizeof(double) * (size_t)n), *tr = malloc(sizeof(double) * (size_t)n);
-  if (!pr || !tr) goto out;
-  fab_pred_rank_scores(p, t, n, pr);
-  for (int i = 0; i < n; i++) tr[i] = t[i]->latency;
-  fab_pred_metrics m;
-  fab_pred_metrics_compute(pr, tr, n, &m);
-  if (fab_pred_get_kind(p) == FAB_PRED_BRP)
-    fprintf(out, "%-22s n=%-4d  (ranking only)                                      tau %.3f  rho %.3f\n",
-           name, n, m.kendall, m.spearman);
-  else print_metrics(out, name, &m);
-out:
-  free(pr);
-  free(tr);
+  fab_pred_metrics_ci m;
+  if (fab_pred_evaluate(p, t, n, &m)) print_metrics_ci(out, name, &m, fab_pred_get_kind(p) == FAB_PRED_BRP);
 }
 
 /* The analytical model as a predictor of the target: as it is, and
@@ -91,8 +93,10 @@ static void split_dataset(fab_pred_dataset *ds, const fab_cd_pred_compare_option
   }
   int holdout = po->holdout_hidden, ntrain = po->ntrain, rest = 0;
   for (int i = 0; i < ds->n; i++) rest += !(holdout && ds->s[i].hidden >= holdout);
-  if (ntrain <= 0 || ntrain > rest * 8 / 10) ntrain = rest * 8 / 10;
-  int nvalid = (rest - ntrain) / 2;
+  int ntest = po->ntest > 0 && po->ntest < rest ? po->ntest : 0;
+  int cap = ntest ? rest - ntest : rest * 8 / 10; /* --test N: training takes the rest by default */
+  if (ntrain <= 0 || ntrain > cap) ntrain = cap;
+  int nvalid = ntest ? rest - ntrain - ntest : (rest - ntrain) / 2;
   for (int i = 0; i < ds->n; i++) {
     const fab_pred_sample *s = &ds->s[i];
     if (holdout && s->hidden >= holdout) sp->fam[sp->nfam++] = s;
@@ -151,23 +155,67 @@ static bool compare_trainers(FILE *out, const pred_split *sp, const fab_cd_pred_
   return ok;
 }
 
-/* Iterative data selection: 100 measured models in 5 rounds of 20. */
-static bool select_data(FILE *out, const pred_split *sp, const fab_pred_train_options *o, fab_diag *d) {
-  fab_pred_select_options so = {5, 20, *o};
-  so.train.kind = FAB_PRED_GCN;
-  int chosen[100];
-  fab_predictor *p = fab_pred_select(sp->tr, sp->ntr, &so, chosen, d);
-  if (!p) return false;
-  double best = INFINITY, best_rand = INFINITY;
-  for (int i = 0; i < 100; i++) best = fmin(best, sp->tr[chosen[i]]->latency);
-  for (int i = 0; i < 100 && i < sp->ntr; i++) best_rand = fmin(best_rand, sp->tr[i]->latency);
-  double pool_best = INFINITY;
-  for (int i = 0; i < sp->ntr; i++) pool_best = fmin(pool_best, sp->tr[i]->latency);
-  fprintf(out, "selection: fastest of 100 chosen %.4g ms (random 100: %.4g ms; pool best %.4g ms)\n", best,
-          best_rand, pool_best);
-  eval_pred(out, "GCN, 100 selected", p, sp->te, sp->nte);
+/* The best label among n samples (the largest with maximize) and its
+ * rank (1 = best) among the pool's labels. */
+static double best_label(const fab_pred_sample *const *s, int n, bool maximize) {
+  double b = maximize ? -INFINITY : INFINITY;
+  for (int i = 0; i < n; i++) b = maximize ? fmax(b, s[i]->latency) : fmin(b, s[i]->latency);
+  return b;
+}
+static int rank_in(const fab_pred_sample *const *pool, int npool, double v, bool maximize) {
+  int better = 0;
+  for (int i = 0; i < npool; i++) better += maximize ? pool[i]->latency > v : pool[i]->latency < v;
+  return better + 1;
+}
+
+/* Iterative data selection (BRP-NAS) from the training and validation
+ * models, against as many random ones trained once with the full epochs;
+ * both scored on the test models. */
+static bool select_data(FILE *out, const pred_split *sp, const fab_cd_pred_compare_options *po,
+                        const fab_pred_train_options *o, fab_diag *d) {
+  int rounds = po->select_rounds > 0 ? po->select_rounds : 5, per = po->select_per_round > 0 ? po->select_per_round : 20;
+  int npool = sp->ntr + sp->nva, total = rounds * per;
+  const fab_pred_sample **pool = malloc(sizeof *pool * (size_t)(npool + 1));
+  int *chosen = malloc(sizeof(int) * (size_t)(total + 1));
+  const fab_pred_sample **pick = malloc(sizeof *pick * (size_t)(total + 1));
+  bool ok = pool && chosen && pick;
+  if (!ok) fab_error(d, (fab_loc){0}, "out of memory for the selection");
+  for (int i = 0; ok && i < npool; i++) pool[i] = i < sp->ntr ? sp->tr[i] : sp->va[i - sp->ntr];
+  fab_pred_select_options so = {rounds, per, po->maximize, *o, out};
+  so.train.kind = po->select_kind == FAB_PRED_BRP ? FAB_PRED_BRP : FAB_PRED_GCN;
+  const char *kn = so.train.kind == FAB_PRED_BRP ? "BRP" : "GCN";
+  if (ok)
+    fprintf(out, "iterative selection (%s, %d rounds of %d from a pool of %d; %s is best):\n", kn, rounds, per, npool,
+            po->maximize ? "the largest label" : "the smallest label");
+  fab_predictor *p = ok ? fab_pred_select(pool, npool, &so, chosen, d) : NULL;
+  if (p) {
+    for (int i = 0; i < total; i++) pick[i] = pool[chosen[i]];
+    double bs = best_label(pick, total, po->maximize), bp = best_label(pool, npool, po->maximize);
+    /* random: the first `total` of the pool, which is in random order */
+    double br = best_label(pool, total, po->maximize);
+    fprintf(out, "best of %d selected %.4g (rank %d of %d); best of %d random %.4g (rank %d); pool best %.4g\n",
+            total, bs, rank_in(pool, npool, bs, po->maximize), npool, total, br,
+            rank_in(pool, npool, br, po->maximize), bp);
+    /* k random draws without replacement from N: the best's expected
+     * rank is (N + 1) / (k + 1), the pool's best among them with
+     * probability k / N */
+    fprintf(out, "random selection of %d, expected: best's rank %.2f, the pool's best found with probability %.2f\n",
+            total, (npool + 1.0) / (total + 1.0), (double)total / npool);
+    char nm[64];
+    snprintf(nm, sizeof nm, "%s, %d selected", kn, total);
+    eval_pred(out, nm, p, sp->te, sp->nte);
+    fab_pred_free(p);
+    fab_pred_train_options to = so.train;
+    p = fab_pred_train(pool, total, NULL, 0, &to, d);
+    snprintf(nm, sizeof nm, "%s, %d random", kn, total);
+    if (p) eval_pred(out, nm, p, sp->te, sp->nte);
+  }
+  ok = ok && p;
   fab_pred_free(p);
-  return true;
+  free(pool);
+  free(chosen);
+  free(pick);
+  return ok;
 }
 
 bool fab_cd_compare_predictors(const char *data, const fab_cd_pred_compare_options *po, fab_diag *d) {
@@ -187,10 +235,11 @@ bool fab_cd_compare_predictors(const char *data, const fab_cd_pred_compare_optio
   }
   fab_pred_train_options o = po->train;
   if (ok) {
-    eval_analytical(out, sp.tr, sp.ntr, sp.te, sp.nte);
-    if (sp.nfam) eval_analytical(out, sp.tr, sp.ntr, sp.fam, sp.nfam);
+    bool latency = strcmp(po->target, "accuracy") != 0;
+    if (latency) eval_analytical(out, sp.tr, sp.ntr, sp.te, sp.nte);
+    if (latency && sp.nfam) eval_analytical(out, sp.tr, sp.ntr, sp.fam, sp.nfam);
     ok = compare_trainers(out, &sp, po, &o, d);
-    if ((po->select || po->select_only) && !select_data(out, &sp, &o, d)) ok = false;
+    if ((po->select || po->select_only) && !select_data(out, &sp, po, &po->train, d)) ok = false;
   }
   free(sp.tr);
   free(sp.va);

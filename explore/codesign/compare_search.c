@@ -215,11 +215,15 @@ static int recovered(const study *y, const fab_cd_search_result *r) {
   return rec;
 }
 
-/* Strategy `st` for seeds 1..K: its line of the report, its trace rows
- * and its mean hypervolume curve `ln`. */
+/* Strategy `st` for seeds 1..K: its line of the report (the mean
+ * hypervolume ratio with a 95% bootstrap interval over the seeds, the
+ * seeds' range, the evaluations used), its trace rows and its mean
+ * hypervolume curve `ln`. */
 static bool run_strategy(study *y, fab_cd_strategy st, hvline *ln) {
   int seeds = y->opt->seeds;
-  double hv_sum = 0, rec_sum = 0, t_sum = 0;
+  double rec_sum = 0, t_sum = 0, ev_sum = 0;
+  double *hv = calloc((size_t)seeds, sizeof(double));
+  if (!hv) return false;
   memset(ln, 0, sizeof *ln);
   ln->name = fab_cd_strategy_name(st);
   for (int sd = 1; sd <= seeds; sd++) {
@@ -234,13 +238,13 @@ static bool run_strategy(study *y, fab_cd_strategy st, hvline *ln) {
     fab_cd_progress_end(y->opt->line);
     if (!searched) {
       fab_cd_search_result_free(&r);
+      free(hv);
       return false;
     }
-    double hv = fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(y->s), &y->ref);
-    int rec = recovered(y, &r);
-    hv_sum += hv / y->hv_true;
-    rec_sum += (double)rec / y->ntf;
+    hv[sd - 1] = fab_cd_hypervolume(r.evals, r.nevals, fab_cd_front_of(y->s), &y->ref) / y->hv_true;
+    rec_sum += (double)recovered(y, &r) / y->ntf;
     t_sum += r.seconds;
+    ev_sum += (double)r.nevals;
     for (int k = 0; y->trace && k < r.ntrace; k++)
       fprintf(y->trace, "%s,%d,%lld,%.6f\n", fab_cd_strategy_name(so.strategy), sd, (long long)r.trace_n[k],
               r.trace_hv[k] / y->hv_true);
@@ -251,10 +255,15 @@ static bool run_strategy(study *y, fab_cd_strategy st, hvline *ln) {
     }
     fab_cd_search_result_free(&r);
   }
+  double lo, hi, mn = INFINITY, mx = -INFINITY;
+  double mean = fab_pred_mean_ci(hv, seeds, (uint64_t)st, &lo, &hi);
+  for (int i = 0; i < seeds; i++) mn = fmin(mn, hv[i]), mx = fmax(mx, hv[i]);
   if (y->opt->out)
-    fprintf(y->opt->out, "%-12s hypervolume %.4f of the true front's, true Pareto points recovered %.1f%% "
-            "(mean of %d seeds, %.2f s per run)\n", fab_cd_strategy_name(st), hv_sum / seeds,
-            100 * rec_sum / seeds, seeds, t_sum / seeds);
+    fprintf(y->opt->out, "%-12s hypervolume %.4f [95%% CI %.4f, %.4f; seeds %.4f..%.4f] of the true front's, "
+            "true Pareto points recovered %.1f%%, evaluations %.0f of %lld (mean of %d seeds, %.2f s per run)\n",
+            fab_cd_strategy_name(st), mean, lo, hi, mn, mx, 100 * rec_sum / seeds, ev_sum / seeds,
+            (long long)y->budget, seeds, t_sum / seeds);
+  free(hv);
   return true;
 }
 
@@ -288,8 +297,9 @@ bool fab_cd_compare_strategies(const fab_cd_space *s, fab_cd_evaluator *e, const
   y.trace = trace ? fab_out_file(trace) : NULL;
   if (y.trace) fprintf(y.trace, "strategy,seed,evaluations,hypervolume_ratio\n");
   if (out)
-    fprintf(out, "budget %lld evaluations (%.2f%% of the canonical points), %d seeds\n", (long long)y.budget,
-            100.0 * y.budget / y.ex.nevals, opt->seeds);
+    fprintf(out, "budget %lld evaluations (%.2f%% of the canonical points), %d seeds; hypervolume as a "
+            "fraction of the exhaustive front's, mean over seeds with a 95%% percentile-bootstrap interval "
+            "(2000 resamples of the seeds)\n", (long long)y.budget, 100.0 * y.budget / y.ex.nevals, opt->seeds);
   hvline lines[FAB_CD_STRATEGY_COUNT];
   int nlines = 0;
   for (int st = FAB_CD_RANDOM; ok && st < FAB_CD_STRATEGY_COUNT; st++)

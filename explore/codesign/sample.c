@@ -202,6 +202,15 @@ bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *
         json_object_set_new(j, "cpu_ms_2", json_real(med));
     }
     fab_module_free(mod);
+    double acc;
+    if (o->accuracy) {
+      if (!fab_cd_train_accuracy(&m, &o->train, &acc, d)) {
+        json_decref(j);
+        ok = false;
+        break;
+      }
+      json_object_set_new(j, "accuracy", json_real(acc));
+    }
     char *line = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     /* the line counts once it reached the file: a full disk stops here */

@@ -62,10 +62,23 @@ void gcn_ws_free(gcn_ws *w) {
   memset(w, 0, sizeof *w);
 }
 
+/* The adjacency the encoder aggregates over: ours (normalised,
+ * undirected) or BRP-NAS's (A + I, directed, weights 1). */
+typedef struct adjacency {
+  const int *start, *col;
+  const float *w; /* NULL: every weight 1 */
+} adjacency;
+
+static adjacency adjacency_of(const gcn *g, const fab_pred_graph *gr) {
+  if (g->paper_graph) return (adjacency){gr->padj_start, gr->padj_col, NULL};
+  return (adjacency){gr->adj_start, gr->adj_col, gr->adj_w};
+}
+
 /* Forward pass over one graph; the embedding is w->H[L] row n-1.  With a
  * non-NULL rng the dropout masks are drawn (training). */
 bool gcn_forward(const gcn *g, const fab_pred_graph *gr, gcn_ws *w, uint64_t *rng) {
   int n = gr->n, W = g->W, F = g->F;
+  adjacency A = adjacency_of(g, gr);
   size_t need = (size_t)n * F + (size_t)g->L * ((size_t)n * (F > W ? F : W) + 4 * (size_t)n * W + n) +
                 (size_t)g->L * n * W;
   if (w->cap < need) {
@@ -91,9 +104,9 @@ bool gcn_forward(const gcn *g, const fab_pred_graph *gr, gcn_ws *w, uint64_t *rn
     const double *Hin = w->H[l];
     memset(w->AH[l], 0, sizeof(double) * (size_t)n * fin);
     for (int i = 0; i < n; i++)
-      for (int e = gr->adj_start[i]; e < gr->adj_start[i + 1]; e++) {
-        double a = gr->adj_w[e];
-        const double *src = Hin + (size_t)gr->adj_col[e] * fin;
+      for (int e = A.start[i]; e < A.start[i + 1]; e++) {
+        double a = A.w ? A.w[e] : 1;
+        const double *src = Hin + (size_t)A.col[e] * fin;
         double *dst = w->AH[l] + (size_t)i * fin;
         for (int k = 0; k < fin; k++) dst[k] += a * src[k];
       }
@@ -146,6 +159,7 @@ void gcn_backward(const gcn *g, const fab_pred_graph *gr, const gcn_ws *w, const
 void gcn_backward_all(const gcn *g, const fab_pred_graph *gr, const gcn_ws *w, const double *dlast,
                       double *grad) {
   int n = w->n, W = g->W;
+  adjacency A = adjacency_of(g, gr);
   double *dH = calloc((size_t)n * (g->F > W ? g->F : W), sizeof(double));
   double *dZ = malloc(sizeof(double) * (size_t)n * W);
   double *dAH = malloc(sizeof(double) * (size_t)n * (g->F > W ? g->F : W));
@@ -193,9 +207,9 @@ void gcn_backward_all(const gcn *g, const fab_pred_graph *gr, const gcn_ws *w, c
     }
     memset(dH, 0, sizeof(double) * (size_t)n * fin);
     for (int i = 0; i < n; i++)
-      for (int e = gr->adj_start[i]; e < gr->adj_start[i + 1]; e++) {
-        double a = gr->adj_w[e];
-        double *dst = dH + (size_t)gr->adj_col[e] * fin;
+      for (int e = A.start[i]; e < A.start[i + 1]; e++) {
+        double a = A.w ? A.w[e] : 1;
+        double *dst = dH + (size_t)A.col[e] * fin;
         const double *src = dAH + (size_t)i * fin;
         for (int k = 0; k < fin; k++) dst[k] += a * src[k];
       }

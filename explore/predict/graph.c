@@ -166,6 +166,28 @@ static bool graph_typed(json_t *gj, char *err, size_t n) {
   return true;
 }
 
+/* BRP-NAS's adjacency as CSR: row i = i itself and the consumers of its
+ * output (es/ed hold every edge both ways; the even entries are the
+ * operand edges from -> to), the global node's row = every node. */
+static bool paper_adjacency(fab_pred_graph *g, const int *es, const int *ed, int nu) {
+  int n = g->n, gi = n - 1;
+  g->npadj = nu / 2 + n + (n - 1);
+  g->padj_start = calloc((size_t)n + 1, sizeof(int));
+  g->padj_col = malloc(sizeof(int) * (size_t)g->npadj);
+  int *fill = calloc((size_t)n, sizeof(int));
+  bool ok = g->padj_start && g->padj_col && fill;
+  if (ok) {
+    for (int k = 0; k < nu; k += 2) g->padj_start[es[k] + 1]++;
+    for (int i = 0; i < n; i++) g->padj_start[i + 1] += 1 + (i == gi ? n - 1 : 0);
+    for (int i = 0; i < n; i++) g->padj_start[i + 1] += g->padj_start[i];
+    for (int i = 0; i < n; i++) g->padj_col[g->padj_start[i] + fill[i]++] = i;
+    for (int k = 0; k < nu; k += 2) g->padj_col[g->padj_start[es[k]] + fill[es[k]]++] = ed[k];
+    for (int i = 0; i < gi; i++) g->padj_col[g->padj_start[gi] + fill[gi]++] = i;
+  }
+  free(fill);
+  return ok;
+}
+
 /* Builds features and the normalised adjacency D^-1/2 (A + I) D^-1/2 with
  * a global node joined to every node. */
 static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) {
@@ -280,6 +302,7 @@ static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) 
 #undef PUT
     }
     free(fill);
+    ok = ok && paper_adjacency(g, es, ed, nu);
   }
   free(deg);
   free(es);
@@ -292,6 +315,8 @@ static void graph_free(fab_pred_graph *g) {
   free(g->adj_start);
   free(g->adj_col);
   free(g->adj_w);
+  free(g->padj_start);
+  free(g->padj_col);
   free(g->op);
   free(g->key);
   free(g->macs);

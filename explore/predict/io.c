@@ -28,6 +28,7 @@ bool fab_pred_save(const fab_predictor *p, const char *path, fab_diag *d) {
     json_object_set_new(j, "y_std", json_real(p->y_std));
     json_object_set_new(j, "readout", json_string(p->sum_readout ? "sum" : "global"));
     json_object_set_new(j, "target", json_string(p->residual ? "log_over_analytical" : "log"));
+    json_object_set_new(j, "graph", json_string(p->net.paper_graph ? "paper" : "ours"));
     json_object_set_new(j, "theta", darray(p->net.theta, p->net.nparams));
   } else if (p->kind == FAB_PRED_MACS) {
     json_object_set_new(j, "a", json_real(p->a));
@@ -111,6 +112,9 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
         const char *tg = json_string_value(json_object_get(j, "target"));
         p->residual = tg && !strcmp(tg, "log_over_analytical");
         if (tg && strcmp(tg, "log") && strcmp(tg, "log_over_analytical")) why = "bad \"target\"";
+        const char *gf = json_string_value(json_object_get(j, "graph")); /* absent: ours */
+        g->paper_graph = gf && !strcmp(gf, "paper");
+        if (gf && strcmp(gf, "paper") && strcmp(gf, "ours")) why = "bad \"graph\" (paper or ours)";
         if (why) {
         } else if (!g->theta || !get_darray(json_object_get(j, "theta"), g->theta, g->nparams))
           why = "\"theta\" has the wrong size or a non-finite value";
@@ -162,12 +166,46 @@ static int cmp_by_score(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Measures pool[i]: marks it taken and appends it to the training set. */
+static void take(int i, bool *taken, int *chosen, const fab_pred_sample **tr, const fab_pred_sample *const *pool,
+                 int *n) {
+  taken[i] = true, chosen[*n] = i, tr[*n] = pool[i], (*n)++;
+}
+
+/* Round r >= 1: the predicted-best half, then random picks from the
+ * predicted top 1/2^r of the pool (BRP-NAS's --sample_best2). */
+static void select_round(const fab_predictor *p, const fab_pred_sample *const *pool, int npool,
+                         const fab_pred_select_options *o, int r, bool *taken, int *chosen,
+                         const fab_pred_sample **tr, int *n, double *score, int *order, uint64_t *rng) {
+  int want = *n + o->per_round, best_half = *n + o->per_round / 2;
+  fab_pred_rank_scores(p, pool, npool, score);
+  if (o->maximize)
+    for (int i = 0; i < npool; i++) score[i] = -score[i];
+  for (int i = 0; i < npool; i++) order[i] = i;
+  g_sort_score = score;
+  qsort(order, (size_t)npool, sizeof(int), cmp_by_score); /* predicted best first */
+  for (int i = 0; i < npool && *n < best_half; i++)
+    if (!taken[order[i]]) take(order[i], taken, chosen, tr, pool, n);
+  int top = r < 30 ? npool >> r : 1;
+  int free_in_top = 0;
+  for (int i = 0; i < top; i++) free_in_top += !taken[order[i]];
+  if (free_in_top < want - *n) top = npool; /* the top is (nearly) measured: the whole pool */
+  while (*n < want) {
+    int pick = order[xs(rng) % (uint64_t)(top > 0 ? top : 1)];
+    if (!taken[pick]) take(pick, taken, chosen, tr, pool, n);
+  }
+}
+
 fab_predictor *fab_pred_select(const fab_pred_sample *const *pool, int npool,
                                const fab_pred_select_options *o, int *chosen, fab_diag *d) {
   int total = o->rounds * o->per_round;
-  if (total > npool || o->rounds < 1 || o->per_round < 4) {
-    fab_error(d, (fab_loc){0}, "selection needs rounds >= 1, per_round >= 4 and a pool of at least "
-              "%d (got %d)", total, npool);
+  if (total > npool || o->rounds < 1 || o->per_round < 2 || o->train.epochs < o->rounds) {
+    fab_error(d, (fab_loc){0}, "selection needs rounds >= 1, per_round >= 2, epochs >= rounds and a pool of "
+              "at least %d (got %d)", total, npool);
+    return NULL;
+  }
+  if (o->train.kind != FAB_PRED_GCN && o->train.kind != FAB_PRED_BRP) {
+    fab_error(d, (fab_loc){0}, "iterative selection trains a GCN or a BRP");
     return NULL;
   }
   bool *taken = calloc((size_t)npool, sizeof(bool));
@@ -177,38 +215,29 @@ fab_predictor *fab_pred_select(const fab_pred_sample *const *pool, int npool,
   fab_predictor *p = NULL;
   uint64_t rng = o->train.seed * 31 + 5;
   int n = 0;
-  if (!taken || !tr || !score || !order) goto out;
-  for (int r = 0; r < o->rounds; r++) {
-    int want = n + o->per_round;
-    if (r > 0 && p) {
-      /* predicted-fastest first, then random picks from the top half,
-       * quarter and eighth of the untaken pool */
-      fab_pred_rank_scores(p, pool, npool, score);
-      int m = 0;
-      for (int i = 0; i < npool; i++)
-        if (!taken[i]) order[m++] = i;
-      g_sort_score = score;
-      qsort(order, (size_t)m, sizeof(int), cmp_by_score);
-      taken[order[0]] = true, chosen[n] = order[0], tr[n] = pool[order[0]], n++;
-      int frac = 2;
-      while (n < want) {
-        int lim = m / frac > 1 ? m / frac : 1;
-        int pick = order[xs(&rng) % (uint64_t)lim];
-        if (!taken[pick]) taken[pick] = true, chosen[n] = pick, tr[n] = pool[pick], n++;
-        frac = frac == 8 ? 2 : frac * 2;
+  bool ok = taken && tr && score && order;
+  for (int r = 0; ok && r < o->rounds; r++) {
+    if (r == 0) {
+      while (n < o->per_round) {
+        int pick = (int)(xs(&rng) % (uint64_t)npool);
+        if (!taken[pick]) take(pick, taken, chosen, tr, pool, &n);
       }
+    } else {
+      select_round(p, pool, npool, o, r, taken, chosen, tr, &n, score, order, &rng);
     }
-    while (n < want) {
-      int pick = (int)(xs(&rng) % (uint64_t)npool);
-      if (!taken[pick]) taken[pick] = true, chosen[n] = pick, tr[n] = pool[pick], n++;
-    }
-    fab_pred_free(p);
     fab_pred_train_options to = o->train;
-    to.kind = FAB_PRED_GCN;
-    p = fab_pred_train((const fab_pred_sample *const *)tr, n, NULL, 0, &to, d);
-    if (!p) break;
+    to.epochs = (r + 1) * o->train.epochs / o->rounds; /* the reference's growing schedule */
+    if (!p) p = fab_pred_train((const fab_pred_sample *const *)tr, n, NULL, 0, &to, d);
+    else if (!fab_pred_train_more(p, (const fab_pred_sample *const *)tr, n, NULL, 0, &to, d)) ok = false;
+    ok = ok && p;
+    double best = o->maximize ? -INFINITY : INFINITY;
+    for (int i = 0; i < n; i++) best = o->maximize ? fmax(best, tr[i]->latency) : fmin(best, tr[i]->latency);
+    if (ok && o->log) fprintf(o->log, "round %d: %d measured, %d epochs, best label so far %.4g\n", r, n, to.epochs, best);
   }
-out:
+  if (!ok) {
+    fab_pred_free(p);
+    p = NULL;
+  }
   free(taken);
   free(tr);
   free(score);

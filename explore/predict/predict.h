@@ -47,6 +47,11 @@ typedef struct fab_pred_graph {
   int *adj_start; /* n + 1 */
   int *adj_col;
   float *adj_w;
+  /* BRP-NAS's form (its code's A + I, used as A·H): row i sums node i and
+   * the nodes that consume i's output (directed, unnormalised); the
+   * global node's row sums every node and no node reads the global node */
+  int npadj;
+  int *padj_start, *padj_col;
   int *op;        /* opcode per node (-1: global) */
   uint64_t *key;  /* lookup-table key per node (op + shapes) */
   double *macs;   /* per node */
@@ -100,6 +105,24 @@ void fab_pred_metrics_compute(const double *pred, const double *truth, int n,
 double fab_pred_kendall(const double *a, const double *b, int n);
 double fab_pred_spearman(const double *a, const double *b, int n);
 
+/* Percentile bootstrap: the statistic `stat` of n items recomputed on
+ * `rounds` resamples (n indices drawn with replacement, xorshift seeded by
+ * `seed`); *lo and *hi receive the 2.5th and 97.5th percentiles (a 95%
+ * interval).  `idx` holds the resample's item indices. */
+typedef double (*fab_pred_stat_fn)(const int *idx, int n, void *user);
+void fab_pred_bootstrap_ci(int n, fab_pred_stat_fn stat, void *user, int rounds, uint64_t seed,
+                           double *lo, double *hi);
+/* The mean of v[0..n) and its bootstrap interval (2000 resamples). */
+double fab_pred_mean_ci(const double *v, int n, uint64_t seed, double *lo, double *hi);
+/* Metrics of pred against truth with 95% bootstrap intervals (2000
+ * resamples of the n items) of Kendall tau, Spearman rho and within10. */
+typedef struct fab_pred_metrics_ci {
+  fab_pred_metrics m;
+  double kendall_lo, kendall_hi, spearman_lo, spearman_hi, within10_lo, within10_hi;
+} fab_pred_metrics_ci;
+void fab_pred_metrics_ci_compute(const double *pred, const double *truth, int n, uint64_t seed,
+                                 fab_pred_metrics_ci *m);
+
 /* ---- predictors ---------------------------------------------------------------- */
 
 typedef enum { FAB_PRED_GCN, FAB_PRED_MACS, FAB_PRED_LUT, FAB_PRED_BRP } fab_pred_kind;
@@ -125,6 +148,18 @@ typedef struct fab_pred_train_options {
   /* GCN: learn log(latency / analytical_ms), the analytical model's
    * error, instead of log latency; every sample then needs analytical_ms */
   bool residual;
+  /* GCN and BRP: the graph as BRP-NAS's code builds it (A + I, directed,
+   * unnormalised) instead of ours (undirected, D^-1/2 (A + I) D^-1/2 with
+   * the global node joined both ways) */
+  bool paper_graph;
+  /* BRP: 0 = all ordered pairs (BRP-NAS: the loss is the mean over all
+   * n(n-1) ordered pairs of the training set; each step takes every
+   * ordered pair within a minibatch of `batch` models, an unbiased
+   * estimate of it); N > 0 = N random pairs per epoch */
+  int brp_pairs;
+  /* BRP: hard 0/1 targets instead of BRP-NAS's soft ones (the softmax of
+   * the pair's labels, min-max normalised over the training set) */
+  bool brp_hard;
   uint64_t seed;
   fab_pred_progress_fn progress;
   void *user;
@@ -132,10 +167,19 @@ typedef struct fab_pred_train_options {
 void fab_pred_train_options_default(fab_pred_train_options *o);
 
 /* Trains on `train`, early-stopping on `valid` (may be NULL: no early
- * stopping).  BRP trains on pairs of the training set. */
+ * stopping).  BRP trains on pairs of the training set.  A target is
+ * any positive label: a latency, or an accuracy (fabc sample --measure
+ * accuracy); the GCN regresses its log, and BRP learns p(a's label is the
+ * smaller), so its ranking score grows with the label either way. */
 fab_predictor *fab_pred_train(const fab_pred_sample *const *train, int ntrain,
                               const fab_pred_sample *const *valid, int nvalid,
                               const fab_pred_train_options *o, fab_diag *d);
+/* Trains p (GCN or BRP) further from its current weights on a new
+ * training set (BRP-NAS's iterative selection continues training rather
+ * than starting over); the GCN keeps its target normalisation. */
+bool fab_pred_train_more(fab_predictor *p, const fab_pred_sample *const *train, int ntrain,
+                         const fab_pred_sample *const *valid, int nvalid, const fab_pred_train_options *o,
+                         fab_diag *d);
 void fab_pred_free(fab_predictor *p);
 fab_pred_kind fab_pred_get_kind(const fab_predictor *p);
 /* True if the predictor needs the sample's analytical_ms (a residual GCN). */
@@ -143,6 +187,10 @@ bool fab_pred_needs_analytical(const fab_predictor *p);
 /* Latency in ms (GCN, MACs, LUT); for BRP a ranking score (lower = faster).
  * NAN if the predictor needs analytical_ms and the sample has none. */
 double fab_pred_predict(const fab_predictor *p, const fab_pred_sample *s);
+/* A predictor scored on n samples (fab_pred_rank_scores against their
+ * labels) with bootstrap intervals (seed 1); false for n < 2 or out of
+ * memory. */
+bool fab_pred_evaluate(const fab_predictor *p, const fab_pred_sample *const *s, int n, fab_pred_metrics_ci *m);
 /* BRP: probability that a is faster than b. */
 double fab_pred_compare(const fab_predictor *p, const fab_pred_sample *a, const fab_pred_sample *b);
 /* Scores for ranking n samples: latency predictions, or for BRP the
@@ -162,15 +210,21 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d);
 
 typedef struct fab_pred_select_options {
   int rounds, per_round; /* 5, 20 */
+  bool maximize;         /* the best model has the largest label (accuracy) */
+  /* round r (0-based) trains (r + 1) * train.epochs / rounds epochs, as
+   * BRP-NAS's schedule grows them; train.kind is GCN or BRP */
   fab_pred_train_options train;
+  FILE *log;             /* one line per round, or NULL */
 } fab_pred_select_options;
 
-/* From `pool` (whose latencies stand for measurements made on demand),
- * picks rounds*per_round samples: round 0 at random, later rounds the
- * predicted-fastest plus random picks from the predicted top half, quarter
- * and eighth, retraining a GCN after each round.  `chosen` receives pool
- * indices (caller-allocated, rounds*per_round); returns the final
- * predictor. */
+/* BRP-NAS's iterative data selection (its code's --iter T --sample_best2,
+ * alpha = 0.5): from `pool` (whose labels stand for measurements made on
+ * demand) round 0 measures per_round models at random; every later round
+ * r ranks the unmeasured pool with the predictor, measures the per_round/2
+ * predicted best and per_round - per_round/2 random ones from the
+ * predicted top 1/2^r, and trains the same predictor further on
+ * everything measured (no restart).  `chosen` receives pool indices
+ * (caller-allocated, rounds*per_round); returns the final predictor. */
 fab_predictor *fab_pred_select(const fab_pred_sample *const *pool, int npool,
                                const fab_pred_select_options *o, int *chosen, fab_diag *d);
 

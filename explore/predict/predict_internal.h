@@ -11,6 +11,7 @@
 typedef struct gcn {
   int L, W, F, head_in, head_out;
   double dropout;
+  bool paper_graph; /* aggregate over the graph's padj (BRP-NAS's A + I) */
   int nparams;
   double *theta;
   int oW[GCN_MAX_LAYERS], ob[GCN_MAX_LAYERS], og[GCN_MAX_LAYERS], obeta[GCN_MAX_LAYERS], ohead;

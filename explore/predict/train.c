@@ -80,17 +80,29 @@ static double gcn_valid_loss(const fab_predictor *p, const fab_pred_sample *cons
   return n ? l / n : 0;
 }
 
+/* A new encoder, or (p->net.theta set) the current one trained further. */
+static bool init_net(fab_predictor *p, const fab_pred_train_options *o, int head_mult, int head_out) {
+  if (p->net.theta) return true;
+  if (!gcn_init(&p->net, o->layers, o->width, head_mult, head_out, o->dropout, o->seed)) return false;
+  p->net.paper_graph = o->paper_graph;
+  return true;
+}
+
 static bool train_gcn(fab_predictor *p, const fab_pred_sample *const *tr, int ntr,
                       const fab_pred_sample *const *va, int nva, const fab_pred_train_options *o) {
-  p->residual = o->residual; /* fab_pred_train checked every sample has analytical_ms */
-  double mu = 0, sd = 0;
-  for (int i = 0; i < ntr; i++) mu += gcn_target(p, tr[i]) / ntr;
-  for (int i = 0; i < ntr; i++) sd += (gcn_target(p, tr[i]) - mu) * (gcn_target(p, tr[i]) - mu) / ntr;
-  p->y_mean = mu;
-  p->y_std = sd > 1e-12 ? sqrt(sd) : 1;
-  p->sum_readout = o->sum_readout;
-  if (!gcn_init(&p->net, o->layers, o->width, 1, 1, o->dropout, o->seed)) return false;
-  if (p->sum_readout) /* start each op near the mean cost per op */
+  bool fresh = !p->net.theta;
+  if (fresh) { /* a continued run keeps the first run's normalisation */
+    p->residual = o->residual; /* fab_pred_train checked every sample has analytical_ms */
+    double mu = 0, sd = 0;
+    for (int i = 0; i < ntr; i++) mu += gcn_target(p, tr[i]) / ntr;
+    for (int i = 0; i < ntr; i++) sd += (gcn_target(p, tr[i]) - mu) * (gcn_target(p, tr[i]) - mu) / ntr;
+    p->y_mean = mu;
+    p->y_std = sd > 1e-12 ? sqrt(sd) : 1;
+    p->sum_readout = o->sum_readout;
+  }
+  double mu = p->y_mean;
+  if (!init_net(p, o, 1, 1)) return false;
+  if (fresh && p->sum_readout) /* start each op near the mean cost per op */
     p->net.theta[p->net.ohead + p->net.W] = mu - log(tr[0]->g.n > 1 ? tr[0]->g.n - 1 : 1);
   gcn *g = &p->net;
   int np = g->nparams;
@@ -165,7 +177,7 @@ static bool train_gcn(fab_predictor *p, const fab_pred_sample *const *tr, int nt
 
 /* ---- binary relation predictor --------------------------------------------------- */
 
-/* logits = U [e_a, e_b] + u; p(a faster) = softmax(logits)[0]. */
+/* logits = U [e_a, e_b] + u; p(a's label smaller) = softmax(logits)[0]. */
 static void brp_logits(const gcn *g, const double *ea, const double *eb, double *lg) {
   const double *U = g->theta + g->ohead;
   for (int c = 0; c < 2; c++) {
@@ -186,75 +198,174 @@ static double brp_prob(const fab_predictor *p, const fab_pred_sample *a, const f
   return 1 / (1 + exp(lg[1] - lg[0]));
 }
 
+/* BRP-NAS's soft targets: the softmax of a pair's labels, the labels
+ * (their logs) min-max normalised over the training set as the
+ * reference's data sets are ("..._norm"). */
+typedef struct brp_labels {
+  double lo, span;
+  bool hard;
+} brp_labels;
+
+static brp_labels brp_labels_of(const fab_pred_sample *const *tr, int ntr, bool hard) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (int i = 0; i < ntr; i++) lo = fmin(lo, log(tr[i]->latency)), hi = fmax(hi, log(tr[i]->latency));
+  return (brp_labels){lo, hi > lo ? hi - lo : 1, hard};
+}
+
+/* The target p(a's label is the smaller): softmax([-u_a, -u_b])[0] of the
+ * normalised labels u, or 1/0 (1/2 for a tie) with hard targets. */
+static double brp_target(const brp_labels *L, const fab_pred_sample *a, const fab_pred_sample *b) {
+  if (L->hard) return a->latency < b->latency ? 1 : (a->latency > b->latency ? 0 : 0.5);
+  double ua = (log(a->latency) - L->lo) / L->span, ub = (log(b->latency) - L->lo) / L->span;
+  return 1 / (1 + exp(ua - ub));
+}
+
+/* One pair's cross-entropy against target t (the gradient of BRP-NAS's KL
+ * divergence); gradients, times `scale`, into the head (grad) and the two
+ * embeddings' adjoints. */
+static double brp_pair(const gcn *g, const double *ea, const double *eb, double t, double scale, double *grad,
+                       double *dea, double *deb) {
+  int W = g->W;
+  double lg[2];
+  brp_logits(g, ea, eb, lg);
+  double m = fmax(lg[0], lg[1]), z = exp(lg[0] - m) + exp(lg[1] - m);
+  double pr[2] = {exp(lg[0] - m) / z, exp(lg[1] - m) / z};
+  double loss = -(t * log(pr[0] + 1e-12) + (1 - t) * log(pr[1] + 1e-12));
+  double dl[2] = {(pr[0] - t) * scale, (pr[1] - (1 - t)) * scale};
+  double *gU = grad + g->ohead;
+  const double *U = g->theta + g->ohead;
+  for (int c = 0; c < 2; c++) {
+    gU[4 * W + c] += dl[c];
+    for (int q = 0; q < W; q++) {
+      gU[c * 2 * W + q] += dl[c] * ea[q];
+      gU[c * 2 * W + W + q] += dl[c] * eb[q];
+      dea[q] += dl[c] * U[c * 2 * W + q];
+      deb[q] += dl[c] * U[c * 2 * W + W + q];
+    }
+  }
+  return loss;
+}
+
+/* The workspaces of one BRP training run. */
+typedef struct brp_run {
+  fab_predictor *p;
+  const fab_pred_train_options *o;
+  brp_labels L;
+  double *grad, *emb, *demb;
+  gcn_ws *ws;
+  int *perm, B;
+  adamw opt;
+  uint64_t rng;
+} brp_run;
+
+/* Every ordered pair within each minibatch of B models: each model's
+ * embedding once per step, its adjoint summed over its pairs. */
+static double brp_epoch_all_pairs(brp_run *r, const fab_pred_sample *const *tr, int ntr) {
+  gcn *g = &r->p->net;
+  int W = g->W, np = g->nparams;
+  double tl = 0;
+  for (int i = ntr - 1; i > 0; i--) {
+    int j = (int)(xs(&r->rng) % (uint64_t)(i + 1)), t = r->perm[i];
+    r->perm[i] = r->perm[j], r->perm[j] = t;
+  }
+  for (int b0 = 0; b0 + 1 < ntr; b0 += r->B) {
+    int nb = ntr - b0 < r->B ? ntr - b0 : r->B;
+    memset(r->grad, 0, sizeof(double) * (size_t)np);
+    memset(r->demb, 0, sizeof(double) * (size_t)nb * W);
+    for (int i = 0; i < nb; i++) {
+      gcn_forward(g, &tr[r->perm[b0 + i]]->g, &r->ws[i], &r->rng);
+      memcpy(r->emb + (size_t)i * W, gcn_embedding(g, &r->ws[i]), sizeof(double) * W);
+    }
+    double scale = 1.0 / (nb * (nb - 1));
+    for (int i = 0; i < nb; i++)
+      for (int j = 0; j < nb; j++)
+        if (i != j)
+          tl += brp_pair(g, r->emb + (size_t)i * W, r->emb + (size_t)j * W,
+                         brp_target(&r->L, tr[r->perm[b0 + i]], tr[r->perm[b0 + j]]), scale, r->grad,
+                         r->demb + (size_t)i * W, r->demb + (size_t)j * W) * scale;
+    for (int i = 0; i < nb; i++) gcn_backward(g, &tr[r->perm[b0 + i]]->g, &r->ws[i], r->demb + (size_t)i * W, r->grad);
+    adamw_step(&r->opt, g->theta, r->grad, np, r->o->lr, r->o->weight_decay);
+  }
+  return tl;
+}
+
+/* o->brp_pairs random pairs per epoch, in steps of o->batch pairs. */
+static double brp_epoch_random_pairs(brp_run *r, const fab_pred_sample *const *tr, int ntr) {
+  gcn *g = &r->p->net;
+  int W = g->W, np = g->nparams, B = r->o->batch;
+  double tl = 0, *dea = r->demb, *deb = r->demb + W;
+  for (int k0 = 0; k0 < r->o->brp_pairs; k0 += B) {
+    int nb = r->o->brp_pairs - k0 < B ? r->o->brp_pairs - k0 : B;
+    memset(r->grad, 0, sizeof(double) * (size_t)np);
+    for (int k = 0; k < nb; k++) {
+      const fab_pred_sample *a = tr[xs(&r->rng) % (uint64_t)ntr], *b = tr[xs(&r->rng) % (uint64_t)ntr];
+      if (a == b) continue;
+      gcn_forward(g, &a->g, &r->ws[0], &r->rng);
+      gcn_forward(g, &b->g, &r->ws[1], &r->rng);
+      memset(dea, 0, sizeof(double) * 2 * W);
+      tl += brp_pair(g, gcn_embedding(g, &r->ws[0]), gcn_embedding(g, &r->ws[1]), brp_target(&r->L, a, b),
+                     1.0 / nb, r->grad, dea, deb) / r->o->brp_pairs;
+      gcn_backward(g, &a->g, &r->ws[0], dea, r->grad);
+      gcn_backward(g, &b->g, &r->ws[1], deb, r->grad);
+    }
+    adamw_step(&r->opt, g->theta, r->grad, np, r->o->lr, r->o->weight_decay);
+  }
+  return tl;
+}
+
+/* Kendall tau of the BRP's ranking of `va` against their labels. */
+static double brp_valid_tau(const fab_predictor *p, const fab_pred_sample *const *va, int nva) {
+  double *sc = malloc(sizeof(double) * (size_t)nva), *y = malloc(sizeof(double) * (size_t)nva), tau = 0;
+  if (sc && y) {
+    fab_pred_rank_scores(p, va, nva, sc);
+    for (int i = 0; i < nva; i++) y[i] = va[i]->latency;
+    tau = fab_pred_kendall(sc, y, nva);
+  }
+  free(sc);
+  free(y);
+  return tau;
+}
+
 static bool train_brp(fab_predictor *p, const fab_pred_sample *const *tr, int ntr,
                       const fab_pred_sample *const *va, int nva, const fab_pred_train_options *o) {
-  if (ntr < 2 || !gcn_init(&p->net, o->layers, o->width, 2, 2, o->dropout, o->seed)) return false;
+  if (ntr < 2 || !init_net(p, o, 2, 2)) return false;
   gcn *g = &p->net;
   int np = g->nparams, W = g->W;
-  double *grad = calloc((size_t)np, sizeof(double)), *best = malloc(sizeof(double) * (size_t)np);
-  adamw opt;
-  bool ok = grad && best && adamw_init(&opt, np);
-  gcn_ws wa = {0}, wb = {0};
-  uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 7;
-  double best_acc = -1;
+  brp_run r = {.p = p, .o = o, .L = brp_labels_of(tr, ntr, o->brp_hard), .B = o->batch > 2 ? o->batch : 2};
+  if (o->brp_pairs > 0) r.B = 2;
+  r.grad = calloc((size_t)np, sizeof(double));
+  r.emb = malloc(sizeof(double) * (size_t)r.B * W);
+  r.demb = malloc(sizeof(double) * (size_t)r.B * W);
+  r.ws = calloc((size_t)r.B, sizeof(gcn_ws));
+  r.perm = malloc(sizeof(int) * (size_t)ntr);
+  r.rng = o->seed * 0x9E3779B97F4A7C15ull + 7;
+  double *best = malloc(sizeof(double) * (size_t)np);
+  bool ok = r.grad && r.emb && r.demb && r.ws && r.perm && best && adamw_init(&r.opt, np);
+  double best_score = -INFINITY;
   int since = 0;
+  for (int i = 0; ok && i < ntr; i++) r.perm[i] = i;
   if (ok) memcpy(best, g->theta, sizeof(double) * (size_t)np);
   for (int ep = 0; ok && ep < o->epochs; ep++) {
-    double tl = 0;
-    for (int b0 = 0; b0 < ntr; b0 += o->batch) {
-      memset(grad, 0, sizeof(double) * (size_t)np);
-      for (int k = 0; k < o->batch; k++) {
-        const fab_pred_sample *a = tr[xs(&rng) % (uint64_t)ntr], *b = tr[xs(&rng) % (uint64_t)ntr];
-        if (a->latency == b->latency) continue;
-        int label = a->latency < b->latency ? 0 : 1;
-        gcn_forward(g, &a->g, &wa, &rng);
-        gcn_forward(g, &b->g, &wb, &rng);
-        const double *ea = gcn_embedding(g, &wa), *eb = gcn_embedding(g, &wb);
-        double lg[2];
-        brp_logits(g, ea, eb, lg);
-        double m = fmax(lg[0], lg[1]), z = exp(lg[0] - m) + exp(lg[1] - m);
-        double pr[2] = {exp(lg[0] - m) / z, exp(lg[1] - m) / z};
-        tl += -log(pr[label] + 1e-12);
-        double dl[2] = {(pr[0] - (label == 0)) / o->batch, (pr[1] - (label == 1)) / o->batch};
-        double *gU = grad + g->ohead, dea[256] = {0}, deb[256] = {0};
-        const double *U = g->theta + g->ohead;
-        for (int c = 0; c < 2; c++) {
-          gU[4 * W + c] += dl[c];
-          for (int q = 0; q < W; q++) {
-            gU[c * 2 * W + q] += dl[c] * ea[q];
-            gU[c * 2 * W + W + q] += dl[c] * eb[q];
-            dea[q] += dl[c] * U[c * 2 * W + q];
-            deb[q] += dl[c] * U[c * 2 * W + W + q];
-          }
-        }
-        gcn_backward(g, &a->g, &wa, dea, grad);
-        gcn_backward(g, &b->g, &wb, deb, grad);
-      }
-      adamw_step(&opt, g->theta, grad, np, o->lr, o->weight_decay);
-    }
-    /* validation: pairwise accuracy over adjacent pairs of the valid set */
-    double acc = 0;
-    int cnt = 0;
-    for (int i = 0; i + 1 < nva; i++) {
-      if (va[i]->latency == va[i + 1]->latency) continue;
-      double pa = brp_prob(p, va[i], va[i + 1]);
-      acc += (pa > 0.5) == (va[i]->latency < va[i + 1]->latency);
-      cnt++;
-    }
-    acc = cnt ? acc / cnt : 1.0 + ep; /* no validation set: keep the latest */
-    if (o->progress) o->progress(&(fab_pred_progress){ep + 1, o->epochs, tl / ntr, 1 - acc}, o->user);
-    if (acc > best_acc) {
-      best_acc = acc, since = 0;
+    double tl = o->brp_pairs > 0 ? brp_epoch_random_pairs(&r, tr, ntr) : brp_epoch_all_pairs(&r, tr, ntr);
+    /* early stopping: validation tau, or (no validation set) the
+     * training loss as BRP-NAS's code does for binary predictors */
+    double score = nva > 1 ? brp_valid_tau(p, va, nva) : -tl;
+    if (o->progress) o->progress(&(fab_pred_progress){ep + 1, o->epochs, tl, nva > 1 ? 1 - score : tl}, o->user);
+    if (score > best_score) {
+      best_score = score, since = 0;
       memcpy(best, g->theta, sizeof(double) * (size_t)np);
-    } else if (++since >= o->patience && nva) {
+    } else if (++since >= o->patience) {
       break;
     }
   }
   if (ok) memcpy(g->theta, best, sizeof(double) * (size_t)np);
-  if (grad && best) adamw_free(&opt);
-  gcn_ws_free(&wa);
-  gcn_ws_free(&wb);
-  free(grad);
+  if (r.grad && r.emb && r.demb && r.ws && r.perm && best) adamw_free(&r.opt);
+  for (int i = 0; r.ws && i < r.B; i++) gcn_ws_free(&r.ws[i]);
+  free(r.ws);
+  free(r.grad);
+  free(r.emb);
+  free(r.demb);
+  free(r.perm);
   free(best);
   return ok;
 }
@@ -416,6 +527,24 @@ fab_predictor *fab_pred_train(const fab_pred_sample *const *train, int ntrain,
     return NULL;
   }
   return p;
+}
+
+bool fab_pred_train_more(fab_predictor *p, const fab_pred_sample *const *train, int ntrain,
+                         const fab_pred_sample *const *valid, int nvalid, const fab_pred_train_options *o,
+                         fab_diag *d) {
+  if ((p->kind != FAB_PRED_GCN && p->kind != FAB_PRED_BRP) || ntrain < 2) {
+    fab_error(d, (fab_loc){0}, "only a GCN or BRP with at least 2 training samples trains further");
+    return false;
+  }
+  for (int i = 0; p->residual && i < ntrain; i++)
+    if (!(train[i]->analytical_ms > 0)) {
+      fab_error(d, (fab_loc){0}, "the residual GCN needs every sample's analytical latency");
+      return false;
+    }
+  bool ok = p->kind == FAB_PRED_GCN ? train_gcn(p, train, ntrain, valid, nvalid, o)
+                                    : train_brp(p, train, ntrain, valid, nvalid, o);
+  if (!ok) fab_error(d, (fab_loc){0}, "predictor training failed (out of memory)");
+  return ok;
 }
 
 void fab_pred_free(fab_predictor *p) {

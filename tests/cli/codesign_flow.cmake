@@ -1,6 +1,8 @@
 # The exploration commands end to end on small inputs: a latency data set
 # (analytical FPGA model), a predictor trained on it and used on a model,
 # and an exhaustive codesign search writing its front.
+# A data set left by an earlier run would be resumed, not rewritten.
+file(REMOVE ${OUT}/data.jsonl ${OUT}/resumed.jsonl)
 foreach(step
     "sample;--space;${SPACES}/latbench.json;-n;30;--measure;model;-o;${OUT}/data.jsonl"
     "predictor;train;${OUT}/data.jsonl;--target;fpga_model_ms;--epochs;30;-o;${OUT}/m.pred"

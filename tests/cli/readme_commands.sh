@@ -93,10 +93,12 @@ skip_patterns=(
   "cmake -S . -B build"
   # runs this test suite: it would run itself
   "ctest --test-dir build"
-  # measures 300 models in the cycle simulator: about 8 minutes
-  "fabc sample --space spaces/latbench.json -n 300 --measure fpga"
-  # needs the data set of the sample above (and trains for about a minute)
+  # measures 1000 models in the cycle simulator: about 10 minutes
+  "fabc sample --space spaces/latbench.json -n 1000 --measure fpga"
+  # needs the data set of the sample above (and trains for minutes)
   "fabc predictor train data.jsonl"
+  # trains BRP-NAS's predictor in rounds on the committed data: minutes
+  "fabc predictor select explore/results/accbench-acc.jsonl"
   # trains 30 models: 2 minutes or more
   "fabc codesign --space spaces/fabnet-text.json"
   # 8000 evaluations with proxies of sequence-1024 models: tens of minutes

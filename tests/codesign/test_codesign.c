@@ -262,6 +262,26 @@ static void t_strategies(void) {
   CHECK(fab_cd_strategy_lookup("annealing") == -1);
 }
 
+/* REINFORCE spends its whole budget (the entropy bonus and the uniform
+ * share keep it proposing new points), or, on a space smaller than the
+ * budget, evaluates every canonical point. */
+static void t_rl_budget(void) {
+  fab_cd_space s;
+  CHECK(load("fabnet-large.json", &s));
+  for (int st = FAB_CD_RL_COMBINED; st <= FAB_CD_RL_SEPARATE; st++) {
+    fab_cd_search_result r;
+    CHECK(run(&s, (fab_cd_strategy)st, 1500, 1, NULL, &r));
+    if (r.nevals != 1500) fprintf(stderr, "%s: %lld of 1500\n", fab_cd_strategy_name(st), (long long)r.nevals);
+    CHECK(r.nevals == 1500);
+    fab_cd_search_result_free(&r);
+  }
+  CHECK(load("fabnet-text.json", &s));
+  fab_cd_search_result r;
+  CHECK(run(&s, FAB_CD_RL_COMBINED, 1000, 1, NULL, &r));
+  CHECK(r.nevals == 120);
+  fab_cd_search_result_free(&r);
+}
+
 static void t_constrained(void) {
   fab_cd_space s;
   CHECK(load("fabnet-text.json", &s));
@@ -594,7 +614,7 @@ static void t_brp_rank(void) {
   }
   fab_pred_free(pr);
   /* iterative selection needs a large enough pool */
-  fab_pred_select_options so = {5, 20, o};
+  fab_pred_select_options so = {5, 20, false, o, NULL};
   int chosen[100];
   CHECK(fab_pred_select(tr, n, &so, chosen, d) == NULL);
   fab_diag_clear(d);
@@ -618,6 +638,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(t, "search_resume")) t_search_resume();
   else if (!strcmp(t, "strategies")) t_strategies();
   else if (!strcmp(t, "constrained")) t_constrained();
+  else if (!strcmp(t, "rl_budget")) t_rl_budget();
   else if (!strcmp(t, "sample_dataset")) t_sample_dataset();
   else if (!strcmp(t, "sim_latency")) rc = t_sim_latency();
   else if (!strcmp(t, "cpu_latency")) rc = t_cpu_latency();
