@@ -95,7 +95,12 @@ void fab_diag_add_source(fab_diag *d, const char *file, const char *text, size_t
   s[d->nsrcs].file = dupn(file, strlen(file));
   s[d->nsrcs].text = dupn(text, len);
   s[d->nsrcs].len = len;
-  if (s[d->nsrcs].file && s[d->nsrcs].text) d->nsrcs++;
+  if (s[d->nsrcs].file && s[d->nsrcs].text) {
+    d->nsrcs++;
+  } else { /* out of memory: no caret lines for this file */
+    free(s[d->nsrcs].file);
+    free(s[d->nsrcs].text);
+  }
 }
 
 void fab_diag_set_limit(fab_diag *d, int max_errors) { d->limit = max_errors; }
@@ -121,7 +126,7 @@ void fab_diag_vreport(fab_diag *d, fab_severity sev, fab_loc loc, const char *fm
   char buf[1024];
   vsnprintf(buf, sizeof buf, fmt, ap);
   /* an allocation failed since the last message: name its size */
-  if (strstr(buf, "out of memory")) {
+  if (fab_alloc_failed_bytes() && sev == FAB_SEV_ERROR) {
     size_t len = strlen(buf);
     snprintf(buf + len, sizeof buf - len, "%s", fab_alloc_failure_note());
   }

@@ -39,7 +39,7 @@ fab_status fab_fail(char *err, size_t errlen, fab_status st, const char *fmt, ..
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     /* an allocation failed: name its size */
-    if (st == FAB_E_NOMEM || strstr(err, "out of memory")) {
+    if (fab_alloc_failed_bytes()) {
       size_t len = strlen(err);
       snprintf(err + len, errlen - len, "%s", fab_alloc_failure_note());
     }

@@ -1,13 +1,13 @@
 /* oom_sweep.c — out-of-memory injection through the whole `fabc` command.
  *
- *   oom_sweep [--verbose] [--step S] [--from K] [--to K] -- check examples/tiny.fab ...
+ *   oom_sweep [--verbose] [--output FILE] [--known DIR/]... [--step S] [--from K] [--to K] -- check examples/tiny.fab ...
  *
  * This binary is fabc itself (the cli/ sources, with fabc's main renamed
  * fabc_cli_main) plus this driver.  For k = 1, 2, ... it forks; the child
  * arms util/fab_alloc.h's test hook so that the k-th allocation made by
  * fabc's code fails (fab_malloc / fab_calloc / fab_realloc / fab_strdup /
- * fab_strndup — fabc's own code and, through json_set_alloc_funcs,
- * jansson's; LLVM's C++ allocations are outside: docs/reliability.md),
+ * fab_strndup: fabc's own code; LLVM's and jansson's allocations are
+ * outside, docs/reliability.md),
  * runs the command and exits with its status.  The parent checks each run:
  *
  *   - the injected failure fired: the command must exit 1 with a message
@@ -18,14 +18,18 @@
  *
  * A run that fired but still exited 0 recovered from the failure (a
  * cache, a retry with less memory): counted and listed, and its standard
- * output must equal the output of the undisturbed run.  Anything else —
+ * output (and the file named by --output) must equal the undisturbed
+ * run's.  Anything else —
  * a signal, an abort, a leak, exit 1 without "out of memory" — is a
- * failure and its stderr is printed.  Every run after the first --from is
+ * failure and its stderr is printed, with the failed allocation's
+ * backtrace.  --known backends/cpu/ counts failures whose allocation was
+ * made in that folder as known gaps instead (listed, not failing: the
+ * folders whose unchecked allocations are still to fix,
+ * docs/reliability.md).  Every run after the first --from is
  * checked unless --step skips (for a quick run by hand). */
 #include "fab_alloc.h"
 
 #include <execinfo.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,6 +47,8 @@ typedef struct run_result {
   char *err;    /* the child's stderr */
   char *out;    /* the child's stdout */
 } run_result;
+
+static size_t slurped; /* the length of slurp's last result */
 
 static char *slurp(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -64,6 +70,7 @@ static char *slurp(const char *path) {
     exit(2);
   }
   buf[n] = 0;
+  slurped = n;
   return buf;
 }
 
@@ -146,6 +153,37 @@ static void print_err(const char *err) {
   fputs(e + 6, stderr);
 }
 
+/* Whether `path` (if given) holds `want` (as slurp reads it). */
+static bool same_file(const char *path, const char *want, size_t len) {
+  if (!path) return true;
+  char *got = slurp(path);
+  bool same = slurped == len && memcmp(got, want, len) == 0;
+  free(got);
+  return same;
+}
+
+/* Whether the innermost fabc frame below the failed allocation (after
+ * util/alloc.c) lies in one of the known folders: symbolised here. */
+static bool known_gap(const char *err, const char *const *known, int nknown) {
+  const char *b = strstr(err, "[oom_sweep: injected failure");
+  const char *e = b ? strstr(b, "[end]") : NULL;
+  if (!b || !e) return false;
+  for (const char *p = b; (p = strstr(p, "(+0x")) && p < e; p++) {
+    char cmd[256], line[1024] = "";
+    unsigned long off = strtoul(p + 2, NULL, 16);
+    snprintf(cmd, sizeof cmd, "addr2line -e /proc/%d/exe 0x%lx", (int)getpid(), off ? off - 1 : 0);
+    FILE *f = popen(cmd, "r");
+    if (!f) return false;
+    if (!fgets(line, sizeof line, f)) line[0] = 0;
+    pclose(f);
+    if (strstr(line, "util/alloc.c") || strstr(line, "??")) continue;
+    for (int i = 0; i < nknown; i++)
+      if (strstr(line, known[i])) return true;
+    return false;
+  }
+  return false;
+}
+
 static const char *describe(int status, char *buf, size_t n) {
   if (WIFSIGNALED(status)) snprintf(buf, n, "killed by signal %d", WTERMSIG(status));
   else snprintf(buf, n, "exit %d%s", WEXITSTATUS(status), WEXITSTATUS(status) == 23 ? " (leak)" : "");
@@ -155,6 +193,9 @@ static const char *describe(int status, char *buf, size_t n) {
 int main(int argc, char **argv) {
   long step = 1, from = 1, to = -1;
   bool verbose = false;
+  const char *output = NULL; /* a file the command writes: compared like stdout */
+  const char *known[16];      /* --known FOLDER/: failures injected there are known gaps */
+  int nknown = 0;
   int i = 1;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--verbose") == 0) {
@@ -165,9 +206,11 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--step") == 0) step = atol(argv[++i]);
     else if (strcmp(argv[i], "--from") == 0) from = atol(argv[++i]);
     else if (strcmp(argv[i], "--to") == 0) to = atol(argv[++i]);
+    else if (strcmp(argv[i], "--output") == 0) output = argv[++i];
+    else if (strcmp(argv[i], "--known") == 0 && nknown < 16) known[nknown++] = argv[++i];
   }
   if (i >= argc || step < 1 || from < 1) {
-    fprintf(stderr, "usage: oom_sweep [--verbose] [--step S] [--from K] [--to K] -- FABC-ARGS...\n");
+    fprintf(stderr, "usage: oom_sweep [--verbose] [--output FILE] [--known DIR/]... [--step S] [--from K] [--to K] -- FABC-ARGS...\n");
     return 2;
   }
   /* fabc_cli_main sees argv[0] = "fabc" then the command */
@@ -179,7 +222,6 @@ int main(int argc, char **argv) {
     perror("oom_sweep: mkdtemp");
     return 2;
   }
-  json_set_alloc_funcs(fab_malloc, free); /* jansson's allocations count too */
 
   char desc[64];
   run_result base = run_once(0, cargc, cargv, dir);
@@ -189,24 +231,33 @@ int main(int argc, char **argv) {
     return 1;
   }
   long total = base.count;
-  long runs = 0, exits1 = 0, recovered = 0, bad = 0;
+  char *base_file = output ? slurp(output) : NULL;
+  size_t base_len = slurped;
+  long runs = 0, exits1 = 0, sized = 0, recovered = 0, bad = 0, gaps = 0;
   long k = from;
   for (; to < 0 || k <= to; k += step) {
+    if (output) remove(output);
     run_result r = run_once(k, cargc, cargv, dir);
     runs++;
     bool ok;
+    /* ASan's leak report exits 1 too: a sanitizer report is a failure */
+    bool sanitizer = strstr(r.err, "Sanitizer") || strstr(r.err, "runtime error:");
     if (r.fired == 0) {
-      ok = WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
+      ok = WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && !sanitizer;
       if (!ok) fprintf(stderr, "k=%ld (past the last allocation): %s\n%s", k, describe(r.status, desc, sizeof desc), r.err);
       free_result(&r);
       if (!ok) bad++;
       break;
-    }
-    if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1 &&
-        (strstr(r.err, "out of memory") || strstr(r.err, "Cannot allocate memory"))) {
+    } else if (sanitizer) {
+      ok = false;
+    } else if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1 &&
+               (strstr(r.err, "out of memory") || strstr(r.err, "bytes failed)") ||
+                strstr(r.err, "Cannot allocate memory"))) {
       exits1++;
+      sized += strstr(r.err, "bytes failed)") != NULL;
       ok = true;
-    } else if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && strcmp(r.out, base.out) == 0) {
+    } else if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && strcmp(r.out, base.out) == 0 &&
+               same_file(output, base_file, base_len)) {
       recovered++;
       ok = true;
       printf("k=%ld: recovered (exit 0, same output)\n", k);
@@ -217,7 +268,11 @@ int main(int argc, char **argv) {
     } else {
       ok = false;
     }
-    if (!ok) {
+    if (!ok && nknown && known_gap(r.err, known, nknown)) {
+      gaps++;
+      printf("k=%ld: %s, a known gap (the failed allocation is in a --known folder)\n", k,
+             describe(r.status, desc, sizeof desc));
+    } else if (!ok) {
       bad++;
       fprintf(stderr, "k=%ld: %s\n", k, describe(r.status, desc, sizeof desc));
       print_err(r.err);
@@ -231,9 +286,11 @@ int main(int argc, char **argv) {
   printf("oom_sweep:");
   for (int j = 1; j < cargc; j++) printf(" %s", cargv[j]);
   printf("\n  %ld allocations in the undisturbed run; %ld runs (k = %ld..%ld step %ld): %ld exit 1 with "
-         "\"out of memory\", %ld recovered, %ld failures\n",
-         total, runs, from, k, step, exits1, recovered, bad);
+         "\"out of memory\" (%ld naming the size), %ld recovered, %ld known gaps, %ld "
+         "failures\n",
+         total, runs, from, k, step, exits1, sized, recovered, gaps, bad);
   free_result(&base);
+  free(base_file);
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fprintf(stderr, "oom_sweep: could not remove %s\n", dir);
