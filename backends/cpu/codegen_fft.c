@@ -332,6 +332,10 @@ static bool gen_fft_stages(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   }
   LLVMValueRef tab = cg_const_f32_array(c, tw, M, "fft_twiddles");
   free(tw);
+  if (!tab) {
+    CG_ERR(c, "cpu backend: out of memory");
+    return false;
+  }
   bool real_out = fab_op_int(op, "real_out", 0) != 0, rev = fab_op_int(op, "cpu.bitrev_in", 0) != 0;
   if (fab_op_int(op, "cpu.real_in", 0) && !(inner == 1 && len <= 8192)) {
     CG_ERR(c, "cpu backend: internal error: real rows folded into an fft the tiled kernel cannot take");
@@ -480,6 +484,10 @@ static bool gen_dft(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   }
   LLVMValueRef tab = cg_const_f32_array(c, tw, 2 * len, "dft_twiddles");
   free(tw);
+  if (!tab) {
+    CG_ERR(c, "cpu backend: out of memory");
+    return false;
+  }
   /* lane buffers of 2 x 2 len V floats on the stack: up to 512 KiB */
   if (inner == 1 && c->lanes > 1 && len <= 2048 && !c->opts->scalar_dft) {
     /* complex(x) has zero imaginary parts (one operand: ops.def) */

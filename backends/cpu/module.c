@@ -347,6 +347,12 @@ static LLVMValueRef gen_entry(cpu_cg *c, const buf *bufs, LLVMValueRef *kernels,
   /* A scratch value that is a model output is computed straight into the
    * caller's output buffer (no final copy); other outputs are copied. */
   int64_t *direct = malloc(sizeof(int64_t) * (size_t)f->nops);
+  if (!ptr || !direct) {
+    free(ptr);
+    free(direct);
+    CG_ERR(c, "cpu backend: out of memory");
+    return NULL;
+  }
   for (int i = 0; i < f->nops; i++) direct[i] = -1;
   for (int i = 0; i < f->nops; i++) {
     const fab_op *op = &f->ops[i];
@@ -515,6 +521,10 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   if (ws_max) scratch = ws_offset + ws_max;
   LLVMValueRef dispatch = ok ? gen_dispatch(&c) : NULL;
   char **sigs = calloc(nops, sizeof *sigs);
+  if (ok && !sigs) { /* an error, not a silently different (unshared) model */
+    CG_ERR(&c, "cpu backend: out of memory");
+    ok = false;
+  }
   bool share = sigs && !(o && o->no_share);
   for (int i = 0; ok && i < f->nops; i++) {
     int code = f->ops[i].code;
@@ -535,7 +545,7 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   for (size_t i = 0; sigs && i < nops; i++) free(sigs[i]);
   free(sigs);
   LLVMValueRef entry = ok ? gen_entry(&c, bufs, kernels, nrows, dispatch, ws_offset) : NULL;
-  ok = ok && cg_gen_descriptor(&c, entry, scratch);
+  ok = ok && entry && cg_gen_descriptor(&c, entry, scratch);
   free(bufs);
   free(kernels);
   free(nrows);
