@@ -231,7 +231,10 @@ static void names_put(names *t, const char *s, size_t n, int index) {
     names old = *t;
     t->cap = old.cap ? old.cap * 2 : 64;
     t->slots = fab_calloc(t->cap, sizeof(slot));
-    if (!t->slots) fab_out_of_memory(__FILE__, __LINE__);
+    if (!t->slots) {
+      *t = old; /* the table stays whole for the cleanup */
+      fab_out_of_memory(__FILE__, __LINE__);
+    }
     t->count = 0;
     for (size_t i = 0; i < old.cap; i++)
       if (old.slots[i].name) {

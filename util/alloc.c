@@ -10,6 +10,7 @@
 #include <string.h>
 
 static _Thread_local size_t failed_bytes;
+static _Thread_local long failure_count;
 static atomic_long fail_countdown; /* > 0: allocations to go before the injected failure */
 static atomic_long counted;
 static atomic_int fired;
@@ -29,6 +30,7 @@ static int injected(void) {
 
 static void *failed(size_t n) {
   failed_bytes = n ? n : 1;
+  failure_count++;
   errno = ENOMEM;
   return NULL;
 }
@@ -69,6 +71,8 @@ char *fab_strndup(const char *s, size_t n) {
 char *fab_strdup(const char *s) { return fab_strndup(s, SIZE_MAX); }
 
 size_t fab_alloc_failed_bytes(void) { return failed_bytes; }
+
+long fab_alloc_failure_count(void) { return failure_count; }
 
 const char *fab_alloc_failure_note(void) {
   static _Thread_local char note[64];

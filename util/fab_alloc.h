@@ -28,6 +28,10 @@ char *fab_strndup(const char *s, size_t n);
 /* The bytes of the last failed allocation on this thread (0: none since
  * the last fab_alloc_failure_note). */
 size_t fab_alloc_failed_bytes(void);
+/* Allocations that failed on this thread so far: code that treats a
+ * failure as "not applicable, try another" (a sampler drawing again)
+ * compares it before and after, so that out of memory stays an error. */
+long fab_alloc_failure_count(void);
 /* " (allocating N bytes failed)" if an allocation failed on this thread
  * since the last call, else ""; clears the record.  Appended to "out of
  * memory" messages by fab_error and fab_fail. */

@@ -224,6 +224,7 @@ int main(int argc, char **argv) {
   }
 
   char desc[64];
+  if (output) remove(output); /* a command may continue an existing output (sample -o) */
   run_result base = run_once(0, cargc, cargv, dir);
   if (!WIFEXITED(base.status) || WEXITSTATUS(base.status) != 0) {
     fprintf(stderr, "oom_sweep: the command fails without injection (%s):\n%s", describe(base.status, desc, sizeof desc),
