@@ -135,8 +135,11 @@ bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch) {
     wdata = embedded_weights(c);
     ok = wdata != NULL;
   }
-  LLVMValueRef tables[3] = {NULL, NULL, NULL};
+  LLVMValueRef name = NULL, tables[3] = {NULL, NULL, NULL};
   if (ok) {
+    /* the model's name first, then the tables: the order the strings are
+     * laid out in the .so */
+    name = const_str(c, c->m->name ? c->m->name : "model");
     tables[0] = tensor_table(c, tt, ins, nin, "inputs");
     tables[1] = tensor_table(c, tt, outs, nout, "outputs");
     tables[2] = tensor_table(c, tt, ws, c->m->nparams, "weights");
@@ -156,7 +159,7 @@ bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch) {
     LLVMValueRef fv[16] = {
         LLVMConstInt(c->t_i64, FAB_MODEL_MAGIC, 0), cg_i32(c, FAB_MODEL_ABI_VERSION),
         cg_i32(c, (int32_t)sizeof(fab_model_desc)), LLVMConstInt(c->t_i64, cg_model_hash(c->m), 0),
-        const_str(c, c->m->name ? c->m->name : "model"), cg_i32(c, nin), cg_i32(c, nout),
+        name, cg_i32(c, nin), cg_i32(c, nout),
         cg_i32(c, c->m->nparams), cg_i32(c, embed ? 1 : 0),
         tables[0], tables[1], tables[2], cg_i64(c, scratch), entry, wdata,
         const_str(c, target)};
