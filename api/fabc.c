@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "fab_alloc.h"
 #include "frontend.h"
 #include "stats.h"
 
@@ -130,7 +131,7 @@ fab_module *api_load_module(const fabc_options *o, fab_diag *d, char **err) {
     api_fail(err, FABC_E_ARG, "defines or include dirs: counts without arrays");
     return NULL;
   }
-  fab_define *defs = calloc((size_t)o->ndefines + 1, sizeof *defs);
+  fab_define *defs = fab_calloc((size_t)o->ndefines + 1, sizeof *defs);
   if (!defs) {
     api_fail(err, FABC_E_NOMEM, "out of memory");
     return NULL;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "fab_alloc.h"
 #include "fab_weight_map.h"
 #include "interp.h"
 #include "passes.h"
@@ -59,10 +60,10 @@ static bool collect_info(fabc_model *m) {
   int nops = f ? f->nops : 0;
   for (int k = 0; k < 3; k++) {
     int cap = k == FABC_WEIGHTS ? m->written->nparams : nops;
-    m->info[k] = calloc((size_t)cap + 1, sizeof(tensor_info));
+    m->info[k] = fab_calloc((size_t)cap + 1, sizeof(tensor_info));
     if (!m->info[k]) return false;
   }
-  const fab_op **outs = calloc((size_t)nops + 1, sizeof *outs);
+  const fab_op **outs = fab_calloc((size_t)nops + 1, sizeof *outs);
   if (!outs) return false;
   int nouts = 0;
   for (int i = 0; i < nops; i++) {
@@ -192,7 +193,7 @@ fabc_status fabc_compile(const fabc_options *o, fabc_model **out, char **err) {
   if (!o) return api_fail(err, FABC_E_ARG, "fabc_compile needs options");
   if (o->stage < FABC_STAGE_RUN || o->stage > FABC_STAGE_IR)
     return api_fail(err, FABC_E_ARG, "fabc_compile: unknown stage %d", o->stage);
-  fabc_model *m = calloc(1, sizeof *m);
+  fabc_model *m = fab_calloc(1, sizeof *m);
   if (!m) return api_fail(err, FABC_E_NOMEM, "out of memory");
   pthread_rwlock_init(&m->lock, NULL);
   m->stage = o->stage;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cd_support.h"
+#include "fab_alloc.h"
 #ifdef FAB_CLI_HAVE_MPI
 #include <mpi.h>
 #endif
@@ -38,7 +39,7 @@ enum { NFIELDS = 12 }; /* the numbers of a fab_cd_result */
 
 bool cd_mpi_exchange(fab_cd_result *r, int n, void *user) {
   (void)user;
-  double *buf = calloc((size_t)n * NFIELDS + 1, sizeof(double));
+  double *buf = fab_calloc((size_t)n * NFIELDS + 1, sizeof(double));
   if (!buf) return false;
   for (int i = 0; i < n; i++) {
     double *b = buf + (size_t)i * NFIELDS;

@@ -10,6 +10,7 @@
 #include "cd_support.h"
 #include "cli.h"
 #include "codesign.h"
+#include "fab_alloc.h"
 #include "fab_out.h"
 #include "fab_tensor.h"
 #include "fbin.h"
@@ -251,7 +252,7 @@ static int run_predictor(const cli_args *a) {
   if (!fab_pred_dataset_load(a->pos[1], target_key(cli_str(a, "target", "fpga")), &ds, d)) return finish(d, false);
   /* 80% train, 10% validation (early stopping), 10% held out. */
   int n = ds.n, ntr = n * 8 / 10, nva = n / 10, nte = n - ntr - nva;
-  const fab_pred_sample **all = malloc(sizeof *all * (size_t)(n ? n : 1));
+  const fab_pred_sample **all = fab_malloc(sizeof *all * (size_t)(n ? n : 1));
   for (int i = 0; all && i < n; i++) all[i] = &ds.s[i];
   bool ok = all && ntr > 0 && nva > 0;
   if (!ok) fab_error(d, (fab_loc){0}, "%s: need at least 10 models to train and validate", a->pos[1]);

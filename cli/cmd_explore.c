@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fab_alloc.h"
 #include "fab_tensor.h"
 #include "interp.h"
 #include "ir.h"
@@ -224,7 +225,7 @@ static int run_proxy(const cli_args *a) {
   if (!fab_proxy_batch_from_dataset(&wl.ds, 0, batch, &b, wl.d)) {
     rc = EXIT_USER;
   } else {
-    char *names = strdup(list);
+    char *names = fab_strdup(list);
     for (char *save = NULL, *p = strtok_r(names, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
       int k = fab_proxy_lookup(p);
       if (k < 0) {

@@ -138,7 +138,8 @@ static int run_run(const cli_args *a) {
   /* Weights and inputs are bound against the model as written, before
    * lowering, so every backend sees the same tensors. */
   fab_tensor_set *in = NULL, *out = fab_tset_new();
-  if ((rc = cli_bind_weights(a, m)) == EXIT_OK && (in = cli_model_inputs(a, m, &rc)) &&
+  if (!out) rc = cli_user_error("out of memory");
+  else if ((rc = cli_bind_weights(a, m)) == EXIT_OK && (in = cli_model_inputs(a, m, &rc)) &&
       (rc = run_model(a, m, in, out)) == EXIT_OK)
     rc = cli_write_outputs(a, out);
   fab_tset_free(out);

@@ -1,6 +1,7 @@
 /* common.c — what several subcommands share: reading a model (.fab or
  * .fir), binding weights and inputs, writing outputs. */
 #include "cli.h"
+#include "fab_alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@ char *cli_read_text(const char *path, size_t *len) {
     return NULL;
   }
   size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
+  char *buf = fab_malloc(cap);
   while (buf) {
     size_t got = fread(buf + n, 1, cap - n - 1, f);
     n += got;
@@ -42,7 +43,7 @@ char *cli_read_text(const char *path, size_t *len) {
         buf = NULL;
         break;
       }
-      char *nb = realloc(buf, cap * 2);
+      char *nb = fab_realloc(buf, cap * 2);
       if (!nb) {
         free(buf);
         buf = NULL;

@@ -1,6 +1,7 @@
 /* main.c — the fabc driver: finds the subcommand, parses its options from
  * its table, prints help, and runs it. */
 #include "cli.h"
+#include "fab_alloc.h"
 #include "fab_out.h"
 #include "fab_util.h"
 
@@ -68,7 +69,7 @@ int cli_user_error(const char *fmt, ...) {
   fprintf(stderr, "%s: error: ", prog);
   vfprintf(stderr, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  fprintf(stderr, "%s\n", fab_alloc_failure_note()); /* the size, if an allocation failed */
   return EXIT_USER;
 }
 

@@ -118,7 +118,14 @@ typedef struct parse_ctx {
   bool fatal;       /* stop: lexer hit a limit and already reported */
   int ntokens;      /* tokens returned so far */
   int quiet_until;  /* no syntax errors up to this token (after a lexical error) */
+  /* flex's live memory (lexer.l fe_yyalloc): flex loses blocks when an
+   * allocation fails half way, so out of memory frees them from here */
+  void **flex_blocks;
+  int nflex_blocks, cap_flex_blocks;
 } parse_ctx;
+
+/* Frees every block flex still holds (after out of memory) and the table. */
+void fab_fe_free_flex_blocks(parse_ctx *ctx);
 
 /* Parses `len` bytes of `text` (need not be NUL-terminated) into
  * ctx->decls; returns false if any error was reported. */

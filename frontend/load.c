@@ -5,6 +5,7 @@
  * A file imported twice is read once; a file that imports itself, directly
  * or not, is an import cycle. */
 #include "elab.h"
+#include "fab_alloc.h"
 #include "fab_datadir.h"
 
 #include <errno.h>
@@ -36,7 +37,7 @@ static char *read_file(const char *path, size_t *len) {
   if (!f) return NULL;
   errno = 0;
   size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
+  char *buf = fab_malloc(cap);
   while (buf) {
     n += fread(buf + n, 1, cap - n, f);
     if (n < cap) break;
@@ -46,7 +47,7 @@ static char *read_file(const char *path, size_t *len) {
       errno = EFBIG;
       break;
     }
-    char *nb = realloc(buf, cap *= 2);
+    char *nb = fab_realloc(buf, cap *= 2);
     if (!nb) free(buf);
     buf = nb;
   }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "fab_alloc.h"
 
 enum { MAX_FIR_BYTES = 64 << 20 };
 
@@ -21,7 +22,7 @@ static char *read_all(const char *path, size_t *len, fab_diag *d) {
     fab_error(d, (fab_loc){0}, "cannot open '%s': %s", path, strerror(errno));
     return NULL;
   }
-  char *text = malloc(MAX_FIR_BYTES + 1);
+  char *text = fab_malloc(MAX_FIR_BYTES + 1);
   size_t n = text ? fread(text, 1, MAX_FIR_BYTES + 1, f) : 0;
   bool bad = !text || ferror(f) || n > MAX_FIR_BYTES;
   fclose(f);

@@ -11,6 +11,7 @@
 
 %code requires {
 #include "ast.h"
+#include "fab_alloc.h"
 typedef void *yyscan_t;
 }
 
@@ -390,12 +391,20 @@ typedef struct scan_job {
   parse_ctx *ctx;
   const char *text;
   size_t len;
+  char *copy; /* the scanned copy of text: ours, so freed whatever happens */
   int rc;
 } scan_job;
 
+/* Out of memory may strike at any allocation here: the order leaves
+ * nothing half made that fe_yylex_destroy would not free (flex's
+ * yy_scan_bytes would leak its copy if the buffer state after it failed). */
 static void scan_and_parse(void *arg) {
   scan_job *j = arg;
-  YY_BUFFER_STATE buf = fe_yy_scan_bytes(j->text, (int)j->len, j->scanner);
+  fe_yy_switch_to_buffer(NULL, j->scanner); /* allocates flex's buffer stack */
+  if (!(j->copy = fab_malloc(j->len + 2))) fab_out_of_memory(__FILE__, __LINE__);
+  memcpy(j->copy, j->text, j->len);
+  j->copy[j->len] = j->copy[j->len + 1] = 0;
+  YY_BUFFER_STATE buf = fe_yy_scan_buffer(j->copy, j->len + 2, j->scanner);
   j->rc = fe_yyparse(j->scanner, j->ctx);
   fe_yy_delete_buffer(buf, j->scanner);
 }
@@ -403,6 +412,7 @@ static void scan_and_parse(void *arg) {
 bool fab_fe_parse(parse_ctx *ctx, const char *text, size_t len) {
   scan_job j = {.ctx = ctx, .text = text, .len = len};
   if (fe_yylex_init_extra(ctx, &j.scanner)) {
+    fab_fe_free_flex_blocks(ctx);
     fab_error(ctx->diag, ((fab_loc){ctx->file, 0, 0}), "out of memory");
     return false;
   }
@@ -410,7 +420,9 @@ bool fab_fe_parse(parse_ctx *ctx, const char *text, size_t len) {
   /* Out of memory while parsing: the scanner's buffers are freed here
    * before the failure goes on to the caller's guard (ir.h). */
   bool finished = fab_oom_protect(scan_and_parse, &j);
-  fe_yylex_destroy(j.scanner);
+  if (finished) fe_yylex_destroy(j.scanner); /* else flex's state may be half made */
+  fab_fe_free_flex_blocks(ctx);
+  free(j.copy);
   if (!finished) fab_out_of_memory(__FILE__, __LINE__);
   return j.rc == 0 && fab_diag_error_count(ctx->diag) == errors;
 }

@@ -1,6 +1,7 @@
 /* arena.c — bump allocator for IR memory: one arena per module, freed in
  * one call, so passes never free individual nodes. */
 #include "ir.h"
+#include "fab_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ struct fab_arena {
 
 enum { CHUNK_MIN = 64 * 1024 };
 
-fab_arena *fab_arena_new(void) { return calloc(1, sizeof(fab_arena)); }
+fab_arena *fab_arena_new(void) { return fab_calloc(1, sizeof(fab_arena)); }
 
 void fab_arena_free(fab_arena *a) {
   if (!a) return;
@@ -50,7 +51,7 @@ void *fab_arena_alloc(fab_arena *a, size_t size) {
   chunk *c = a->head;
   if (!c || c->size - c->used < size) {
     size_t cap = size > CHUNK_MIN ? size : CHUNK_MIN;
-    c = malloc(sizeof(chunk) + cap);
+    c = fab_malloc(sizeof(chunk) + cap);
     if (!c) return out_of_memory();
     c->size = cap;
     c->used = 0;

@@ -1,5 +1,6 @@
 /* lex.c — tokenizer of the IR text form (see lex.h for the contract). */
 #include "lex.h"
+#include "fab_alloc.h"
 
 #include <limits.h>
 #include <math.h>
@@ -55,7 +56,7 @@ static void bad(lexer *lx, const char *msg) {
 static bool sbuf_put(lexer *lx, char c) {
   if (lx->slen + 1 >= lx->scap) {
     size_t cap = lx->scap ? lx->scap * 2 : 256;
-    char *s = realloc(lx->sbuf, cap);
+    char *s = fab_realloc(lx->sbuf, cap);
     if (!s) return false;
     lx->sbuf = s;
     lx->scap = cap;

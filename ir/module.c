@@ -131,7 +131,7 @@ int fab_module_add_param(fab_module *m, const char *name, fab_type type, fab_ini
   p->loc = loc;
   if (loc.file) p->loc.file = must(fab_arena_strdup(m->arena, loc.file));
   if (!fab_index_add(&m->param_index, fab_hash_str(name), m->nparams))
-    fab_internal_error(__FILE__, __LINE__, "out of memory");
+    fab_out_of_memory(__FILE__, __LINE__);
   m->name_bytes += (int64_t)len;
   return m->nparams++;
 }
@@ -145,7 +145,7 @@ fab_func *fab_module_add_func(fab_module *m, const char *name) {
   fab_func *f = must(fab_arena_alloc(m->arena, sizeof *f));
   f->name = must(fab_arena_strdup(m->arena, name));
   if (!fab_index_add(&m->func_index, fab_hash_str(name), m->nfuncs))
-    fab_internal_error(__FILE__, __LINE__, "out of memory");
+    fab_out_of_memory(__FILE__, __LINE__);
   m->funcs[m->nfuncs++] = f;
   return f;
 }

@@ -10,6 +10,7 @@
  * numbers are checked for overflow.
  */
 #include "ir.h"
+#include "fab_alloc.h"
 #include "lex.h"
 
 #include <math.h>
@@ -229,8 +230,11 @@ static void names_put(names *t, const char *s, size_t n, int index) {
   if ((t->count + 1) * 2 > t->cap) {
     names old = *t;
     t->cap = old.cap ? old.cap * 2 : 64;
-    t->slots = calloc(t->cap, sizeof(slot));
-    if (!t->slots) fab_out_of_memory(__FILE__, __LINE__);
+    t->slots = fab_calloc(t->cap, sizeof(slot));
+    if (!t->slots) {
+      *t = old; /* the table stays whole for the cleanup */
+      fab_out_of_memory(__FILE__, __LINE__);
+    }
     t->count = 0;
     for (size_t i = 0; i < old.cap; i++)
       if (old.slots[i].name) {
@@ -241,7 +245,7 @@ static void names_put(names *t, const char *s, size_t n, int index) {
   }
   slot *sl = names_find(t, s, n);
   if (!sl->name) {
-    sl->name = malloc(n + 1);
+    sl->name = fab_malloc(n + 1);
     if (!sl->name) fab_out_of_memory(__FILE__, __LINE__);
     memcpy(sl->name, s, n);
     sl->name[n] = 0;
@@ -274,7 +278,7 @@ static bool parse_int_list(parser *p, pending_attr *a) {
       }
       if (n == p->ints_cap) {
         size_t cap = p->ints_cap ? p->ints_cap * 2 : 64;
-        int64_t *v = realloc(p->ints, cap * sizeof *v);
+        int64_t *v = fab_realloc(p->ints, cap * sizeof *v);
         if (!v) {
           error_at(p, tok(p)->line, tok(p)->col, "out of memory");
           return false;
@@ -622,7 +626,7 @@ fab_module *fab_parse_module(const char *file, const char *text, size_t len, fab
   int errors_before = fab_diag_error_count(d);
   /* On the heap: out of memory below longjmps back here (ir.h), and the
    * parser's state must still be there to be freed. */
-  parser *p = calloc(1, sizeof *p);
+  parser *p = fab_calloc(1, sizeof *p);
   if (p) p->d = d, p->m = fab_module_new("model");
   if (!p || !p->m) {
     free(p);

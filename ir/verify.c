@@ -10,6 +10,7 @@
  * modifies the module.
  */
 #include "ir.h"
+#include "fab_alloc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -191,7 +192,7 @@ static void check_ports(checker *c, fab_opcode code, const char *what) {
     fab_error(c->d, (fab_loc){0}, "func @%s has no output", f->name);
     c->ok = false;
   }
-  int *owner = n ? calloc((size_t)n, sizeof(int)) : NULL;
+  int *owner = n ? fab_calloc((size_t)n, sizeof(int)) : NULL;
   if (n && !owner) {
     fab_error(c->d, (fab_loc){0}, "func @%s: out of memory checking %ss", f->name, what);
     c->ok = false;
@@ -215,7 +216,11 @@ static void check_ports(checker *c, fab_opcode code, const char *what) {
     uint64_t h = fab_hash_str(name);
     int j = fab_index_find(&names, h, op_named, f->ops, name);
     if (j >= 0) op_error(c, i, "%s name \"%s\" is also used by %%%d", what, name, j);
-    else if (!fab_index_add(&names, h, i)) fab_internal_error(__FILE__, __LINE__, "out of memory");
+    else if (!fab_index_add(&names, h, i)) {
+      fab_error(c->d, (fab_loc){0}, "func @%s: out of memory checking %ss", f->name, what);
+      c->ok = false;
+      break;
+    }
   }
   fab_index_free(&names);
   free(owner);
@@ -251,7 +256,7 @@ bool fab_verify(const fab_module *m, fab_diag *d) {
       fab_error(d, (fab_loc){0}, "function @%s is defined twice", c.f->name);
       c.ok = false;
     }
-    c.failed = calloc((size_t)c.f->nops + 1, sizeof(bool));
+    c.failed = fab_calloc((size_t)c.f->nops + 1, sizeof(bool));
     if (!c.failed) {
       fab_error(d, (fab_loc){0}, "func @%s: out of memory", c.f->name);
       c.ok = false;

@@ -5,6 +5,7 @@
  * checked before use: magic, ABI version, size, counts, names, dtypes,
  * shapes and byte sizes.  Only then is `run` ever called. */
 #include "fab_pool.h"
+#include "fab_alloc.h"
 #include "fab_runtime.h"
 #include "fab_tensor_internal.h"
 #include "fab_weight_map.h"
@@ -120,11 +121,11 @@ static fab_model *wrap(void *dl, const fab_model_desc *d, fab_status *status, ch
   fab_status st = check_desc(d, err, errlen);
   fab_model *m = NULL;
   if (st == FAB_OK) {
-    m = calloc(1, sizeof *m);
+    m = fab_calloc(1, sizeof *m);
     size_t n = (size_t)(d->nweights > 0 ? d->nweights : 1);
     if (m) {
-      m->weights = calloc(n, sizeof(void *));
-      m->owned = calloc(n, sizeof(void *));
+      m->weights = fab_calloc(n, sizeof(void *));
+      m->owned = fab_calloc(n, sizeof(void *));
     }
     if (!m || !m->weights || !m->owned) {
       if (m) {
@@ -277,7 +278,7 @@ fab_status fab_model_bind_weights_map_ref(fab_model *m, const fab_tensor_set *w,
 static fab_status resolve_weights(const fab_model_desc *d, const fab_tensor_set *w,
                                   const fab_weight_map *map, unsigned flags, int *found, char *err,
                                   size_t errlen) {
-  fab_wmap_param *params = calloc((size_t)d->nweights + 1, sizeof *params);
+  fab_wmap_param *params = fab_calloc((size_t)d->nweights + 1, sizeof *params);
   if (!params) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
   for (int i = 0; i < d->nweights; i++)
     params[i] = (fab_wmap_param){d->weights[i].name, d->weights[i].rank, d->weights[i].dims};
@@ -335,7 +336,7 @@ static fab_status bind(fab_model *m, const fab_tensor_set *w, const fab_weight_m
   if (!m || !w) return fab_fail(err, errlen, FAB_E_ARG, "no model or weights");
   const fab_model_desc *d = m->d;
   /* Check everything before replacing anything. */
-  int *found = malloc(((size_t)d->nweights + 1) * sizeof *found);
+  int *found = fab_malloc(((size_t)d->nweights + 1) * sizeof *found);
   if (!found) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
   fab_status st = resolve_weights(d, w, map, flags, found, err, errlen);
   for (int i = 0; i < d->nweights && st == FAB_OK; i++)
@@ -366,10 +367,10 @@ fab_context *fab_context_new(fab_model *m, int threads, fab_status *status, char
     st = fab_fail(err, errlen, FAB_E_ARG, "no model");
   } else if (!m->bound) {
     st = fab_fail(err, errlen, FAB_E_MISSING, "the model's weights are not bound");
-  } else if (!(c = calloc(1, sizeof *c)) ||
+  } else if (!(c = fab_calloc(1, sizeof *c)) ||
              !(c->scratch = aligned((size_t)m->d->scratch_bytes)) ||
-             !(c->in = calloc((size_t)m->d->ninputs + 1, sizeof(void *))) ||
-             !(c->out = calloc((size_t)m->d->noutputs + 1, sizeof(void *))) ||
+             !(c->in = fab_calloc((size_t)m->d->ninputs + 1, sizeof(void *))) ||
+             !(c->out = fab_calloc((size_t)m->d->noutputs + 1, sizeof(void *))) ||
              !(c->pool = fab_pool_new(threads))) {
     st = fab_fail(err, errlen, FAB_E_NOMEM, "out of memory (or threads) for a context");
   }
@@ -434,13 +435,13 @@ static fab_status ensure_slots(fab_context *c) {
   int n = c->par.nthreads > 1 ? (int)c->par.nthreads : 1;
   if (c->nslots == n) return FAB_OK;
   const fab_model_desc *d = c->m->d;
-  worker_slot *slots = calloc((size_t)n, sizeof *slots);
+  worker_slot *slots = fab_calloc((size_t)n, sizeof *slots);
   bool ok = slots != NULL;
   for (int k = 1; ok && k < n; k++) {
     worker_slot *s = &slots[k];
     s->scratch = aligned((size_t)d->scratch_bytes);
-    s->in = calloc((size_t)d->ninputs + 1, sizeof(void *));
-    s->out = calloc((size_t)d->noutputs + 1, sizeof(void *));
+    s->in = fab_calloc((size_t)d->ninputs + 1, sizeof(void *));
+    s->out = fab_calloc((size_t)d->noutputs + 1, sizeof(void *));
     ok = s->scratch && s->in && s->out;
   }
   if (!ok) {
@@ -574,10 +575,10 @@ fab_status fab_context_run(fab_context *c, const fab_tensor_set *inputs, fab_ten
                            char *err, size_t errlen) {
   if (!c || !inputs || !outputs) return fab_fail(err, errlen, FAB_E_ARG, "no context or tensors");
   const fab_model_desc *d = c->m->d;
-  const fab_tensor **ts = calloc((size_t)d->ninputs + 1, sizeof *ts);
-  const void **in = calloc((size_t)d->ninputs + 1, sizeof *in);
-  void **tmp = calloc((size_t)d->ninputs + 1, sizeof *tmp);
-  void **out = calloc((size_t)d->noutputs + 1, sizeof *out);
+  const fab_tensor **ts = fab_calloc((size_t)d->ninputs + 1, sizeof *ts);
+  const void **in = fab_calloc((size_t)d->ninputs + 1, sizeof *in);
+  void **tmp = fab_calloc((size_t)d->ninputs + 1, sizeof *tmp);
+  void **out = fab_calloc((size_t)d->noutputs + 1, sizeof *out);
   fab_status st = ts && in && tmp && out ? FAB_OK : fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
   fab_batch b = FAB_BATCH_INIT;
   for (int i = 0; i < d->ninputs && st == FAB_OK; i++) {

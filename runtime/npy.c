@@ -14,6 +14,7 @@
  * Contract (writing): version 1.0 (2.0 if the header would not fit), header
  * padded so the data starts 64-byte aligned, as NumPy does; atomic. */
 #include "fab_tensor_internal.h"
+#include "fab_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -253,7 +254,7 @@ static char *file_stem(const char *path) {
   b = b ? b + 1 : path;
   size_t n = strlen(b);
   if (n > 4 && strcmp(b + n - 4, ".npy") == 0) n -= 4;
-  return strndup(b, n);
+  return fab_strndup(b, n);
 }
 
 fab_status fab_npy_read(const char *path, const char *name, fab_tensor_set **out, char *err,
@@ -268,7 +269,7 @@ fab_status fab_npy_read(const char *path, const char *name, fab_tensor_set **out
   fab_tensor_set *set = NULL;
   /* The header is bounded, so read at most the preamble + the largest header. */
   uint64_t prelen = f.size < 12 + NPY_MAX_HEADER ? f.size : 12 + NPY_MAX_HEADER;
-  pre = malloc(prelen ? (size_t)prelen : 1);
+  pre = fab_malloc(prelen ? (size_t)prelen : 1);
   if (!pre) {
     st = fab_fail(err, errlen, FAB_E_NOMEM, "%s: out of memory", path);
     goto done;

@@ -3,6 +3,7 @@
  * stdio stream whose writes come back here), then flush, fsync, close and
  * rename. */
 #include "out_internal.h"
+#include "fab_alloc.h"
 #include "fab_tensor_internal.h" /* fab_fail */
 
 #include <errno.h>
@@ -31,8 +32,8 @@ static fab_out *open_temp(const char *path, bool reserve, char *err, size_t errl
     fab_fail(err, errlen, FAB_E_ARG, "no output file name given");
     return NULL;
   }
-  fab_out *o = calloc(1, sizeof *o);
-  if (o) o->path = strdup(path), o->tmp = fab_tmp_name(path);
+  fab_out *o = fab_calloc(1, sizeof *o);
+  if (o) o->path = fab_strdup(path), o->tmp = fab_tmp_name(path);
   if (!o || !o->path || !o->tmp) {
     if (o) free(o->path), free(o->tmp);
     free(o);
@@ -103,7 +104,7 @@ bool fab_out_printf(fab_out *o, const char *fmt, ...) {
     return false;
   }
   if ((size_t)n >= sizeof buf) {
-    if (!(p = malloc((size_t)n + 1))) {
+    if (!(p = fab_malloc((size_t)n + 1))) {
       note_failure(o, "write", ENOMEM);
       return false;
     }

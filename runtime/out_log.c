@@ -3,6 +3,7 @@
  * later write fail, so the file only ever holds whole lines plus, after a
  * kill, at most one torn last line (which the readers ignore). */
 #include "out_internal.h"
+#include "fab_alloc.h"
 #include "fab_tensor_internal.h" /* fab_fail */
 
 #include <errno.h>
@@ -43,8 +44,8 @@ fab_log *fab_log_open(const char *path, long long keep, char *err, size_t errlen
     fab_fail(err, errlen, FAB_E_ARG, "no output file name given");
     return NULL;
   }
-  fab_log *l = calloc(1, sizeof *l);
-  if (!l || !(l->path = strdup(path))) {
+  fab_log *l = fab_calloc(1, sizeof *l);
+  if (!l || !(l->path = fab_strdup(path))) {
     free(l);
     fab_fail(err, errlen, FAB_E_NOMEM, "%s: out of memory", path);
     return NULL;

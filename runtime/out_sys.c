@@ -7,6 +7,7 @@
  * that a handler can walk it without locks or allocation: it only calls
  * kill, waitpid, unlink and raise (all async-signal-safe). */
 #include "out_internal.h"
+#include "fab_alloc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -110,7 +111,7 @@ int fab_io_rename(const char *from, const char *to) {
 
 void fab_io_sync_parent(const char *path) {
   const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  char *dir = slash ? fab_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : fab_strdup(".");
   if (!dir) return;
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
@@ -151,8 +152,8 @@ char *fab_tmp_name(const char *path) {
   const char *base = slash ? slash + 1 : path;
   size_t dlen = (size_t)(base - path), blen = strlen(base);
   if (blen > TMP_BASE_MAX) blen = TMP_BASE_MAX;
-  char *dir = dlen ? strndup(path, dlen) : strdup(".");
-  char *prefix = malloc(blen + 16);
+  char *dir = dlen ? fab_strndup(path, dlen) : fab_strdup(".");
+  char *prefix = fab_malloc(blen + 16);
   if (!dir || !prefix) {
     free(dir);
     free(prefix);
@@ -161,7 +162,7 @@ char *fab_tmp_name(const char *path) {
   snprintf(prefix, blen + 16, ".%.*s.fabc-tmp.", (int)blen, base);
   sweep_stale(dir, prefix);
   size_t n = dlen + strlen(prefix) + 48;
-  char *tmp = malloc(n);
+  char *tmp = fab_malloc(n);
   if (tmp)
     snprintf(tmp, n, "%.*s%s%ld.%ld", (int)dlen, path, prefix, (long)getpid(),
              atomic_fetch_add(&tmp_seq, 1) + 1);

@@ -17,6 +17,7 @@
  * the spinning one.  Kernels compute disjoint rows (the fab_parallel
  * contract), so the outputs do not depend on who ran which chunk. */
 #include "fab_pool.h"
+#include "fab_alloc.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -101,21 +102,21 @@ static void *worker(void *arg) {
 }
 
 fab_pool *fab_pool_new(int threads) {
-  fab_pool *p = calloc(1, sizeof *p);
+  fab_pool *p = fab_calloc(1, sizeof *p);
   if (!p) return NULL;
   p->nthreads = threads < 1 ? 1 : threads;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->work, NULL);
   pthread_cond_init(&p->done, NULL);
   if (p->nthreads > 1) {
-    p->threads = calloc((size_t)p->nthreads, sizeof(pthread_t));
+    p->threads = fab_calloc((size_t)p->nthreads, sizeof(pthread_t));
     if (!p->threads) {
       p->nthreads = 1;
       fab_pool_free(p);
       return NULL;
     }
     for (int i = 1; i < p->nthreads; i++) {
-      worker_arg *wa = malloc(sizeof *wa);
+      worker_arg *wa = fab_malloc(sizeof *wa);
       if (wa) *wa = (worker_arg){p, i};
       if (!wa || pthread_create(&p->threads[i], NULL, worker, wa) != 0) {
         free(wa);

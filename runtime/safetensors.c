@@ -18,6 +18,7 @@
  * (widest first) then name, so each tensor is aligned to its element size;
  * written atomically. */
 #include "fab_tensor_internal.h"
+#include "fab_alloc.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -197,7 +198,7 @@ static fab_status read_common(const char *hdr, size_t hlen, uint64_t data_len, c
                   ST_MAX_TENSORS);
     goto done;
   }
-  es = calloc(cap ? cap : 1, sizeof *es);
+  es = fab_calloc(cap ? cap : 1, sizeof *es);
   if (!es) {
     st = fab_fail(err, errlen, FAB_E_NOMEM, "%s: out of memory", what);
     goto done;
@@ -300,7 +301,7 @@ fab_status fab_safetensors_read(const char *path, fab_tensor_set **out, char *er
   if ((st = fab_rfile_read(&f, 0, lenbuf, 8, err, errlen)) != FAB_OK) goto done;
   uint64_t n = le64(lenbuf);
   if ((st = check_header_len(n, f.size, path, err, errlen)) != FAB_OK) goto done;
-  hdr = malloc((size_t)n);
+  hdr = fab_malloc((size_t)n);
   if (!hdr) {
     st = fab_fail(err, errlen, FAB_E_NOMEM, "%s: out of memory for the header", path);
     goto done;
@@ -341,8 +342,8 @@ fab_status fab_safetensors_write(const char *path, const fab_tensor_set *s, char
   if (!path || !s) return fab_fail(err, errlen, FAB_E_ARG, "fab_safetensors_write: no path or tensors");
   int n = s->count;
   fab_status st = FAB_OK;
-  const fab_tensor **order = calloc((size_t)n + 1, sizeof *order);
-  fab_chunk *chunks = calloc((size_t)n + 1, sizeof *chunks);
+  const fab_tensor **order = fab_calloc((size_t)n + 1, sizeof *order);
+  fab_chunk *chunks = fab_calloc((size_t)n + 1, sizeof *chunks);
   json_t *root = json_object();
   char *text = NULL, *head = NULL;
   if (!order || !chunks || !root) {
@@ -384,7 +385,7 @@ fab_status fab_safetensors_write(const char *path, const fab_tensor_set *s, char
   }
   /* Pad with spaces so that 8 + N is a multiple of 8. */
   size_t tl = strlen(text), hl = (tl + 7) / 8 * 8;
-  head = malloc(8 + hl);
+  head = fab_malloc(8 + hl);
   if (!head) {
     st = fab_fail(err, errlen, FAB_E_NOMEM, "%s: out of memory", path);
     goto done;

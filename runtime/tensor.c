@@ -7,6 +7,7 @@
  * tensors, so `data` is never NULL.  Sizes are computed with overflow
  * checks and capped at FAB_TENSOR_MAX_BYTES. */
 #include "fab_tensor_internal.h"
+#include "fab_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,11 @@ fab_status fab_fail(char *err, size_t errlen, fab_status st, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    /* an allocation failed: name its size */
+    if (fab_alloc_failed_bytes()) {
+      size_t len = strlen(err);
+      snprintf(err + len, errlen - len, "%s", fab_alloc_failure_note());
+    }
   }
   return st;
 }
@@ -110,7 +116,7 @@ const char *fab_shape_str(int rank, const int64_t *dims, char *buf, size_t len) 
   return buf;
 }
 
-fab_tensor_set *fab_tset_new(void) { return calloc(1, sizeof(fab_tensor_set)); }
+fab_tensor_set *fab_tset_new(void) { return fab_calloc(1, sizeof(fab_tensor_set)); }
 
 void fab_tset_free(fab_tensor_set *s) {
   if (!s) return;
@@ -152,14 +158,14 @@ fab_tensor *fab_tset_add(fab_tensor_set *s, const char *name, fab_tensor_dtype d
     /* Replace in place: the position in the set (file order) is kept. */
     free(t->data);
   } else {
-    char *nm = strdup(name);
+    char *nm = fab_strdup(name);
     if (!nm) {
       free(data);
       return NULL;
     }
     if (s->count == s->cap) {
       int ncap = s->cap ? s->cap * 2 : 8;
-      fab_tensor *items = realloc(s->items, (size_t)ncap * sizeof *items);
+      fab_tensor *items = fab_realloc(s->items, (size_t)ncap * sizeof *items);
       if (!items) {
         free(nm);
         free(data);

@@ -1,6 +1,7 @@
 /* weight_map.c — building a weight map (fab_weight_map.h): rename rules,
  * stated reshapes, allow_unused; from calls or from a JSON file. */
 #include "fab_tensor_internal.h"
+#include "fab_alloc.h"
 #include "fab_weight_map_internal.h"
 
 #include <jansson.h>
@@ -10,7 +11,7 @@
 /* A weight map is a few rules: refuse files far larger than any could be. */
 enum { MAX_MAP_BYTES = 16 << 20 };
 
-fab_weight_map *fab_wmap_new(void) { return calloc(1, sizeof(fab_weight_map)); }
+fab_weight_map *fab_wmap_new(void) { return fab_calloc(1, sizeof(fab_weight_map)); }
 
 void fab_wmap_free(fab_weight_map *map) {
   if (!map) return;
@@ -28,7 +29,7 @@ void fab_wmap_free(fab_weight_map *map) {
 static bool grow(void **items, int count, int *cap, size_t size) {
   if (count < *cap) return true;
   int ncap = *cap ? *cap * 2 : 4;
-  void *p = realloc(*items, (size_t)ncap * size);
+  void *p = fab_realloc(*items, (size_t)ncap * size);
   if (!p) return false;
   *items = p;
   *cap = ncap;
@@ -50,7 +51,7 @@ fab_status fab_wmap_add_rename(fab_weight_map *map, const char *from, const char
   }
   if (!grow((void **)&map->renames, map->nrenames, &map->cap_renames, sizeof *map->renames))
     return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
-  wmap_rename r = {strdup(from), strdup(to), strlen(from)};
+  wmap_rename r = {fab_strdup(from), fab_strdup(to), strlen(from)};
   if (!r.from || !r.to) {
     free(r.from);
     free(r.to);
@@ -68,7 +69,7 @@ fab_status fab_wmap_add_rename_rule(fab_weight_map *map, const char *rule, char 
                     "rename rule '%s' has no '=' (the form is PREFIX=NEWPREFIX, e.g. 'model.=')",
                     rule ? rule : "");
   size_t n = (size_t)(eq - rule);
-  char *from = malloc(n + 1);
+  char *from = fab_malloc(n + 1);
   if (!from) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
   memcpy(from, rule, n);
   from[n] = 0;
@@ -108,7 +109,7 @@ fab_status fab_wmap_add_reshape(fab_weight_map *map, const char *name, int rank,
       return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
     r = &map->reshapes[map->nreshapes];
     memset(r, 0, sizeof *r);
-    if (!(r->name = strdup(name))) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+    if (!(r->name = fab_strdup(name))) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
     map->nreshapes++;
   }
   r->rank = rank;
@@ -279,7 +280,7 @@ fab_status fab_wmap_load_json(fab_weight_map *map, const char *path, char *err, 
   if (f.size > MAX_MAP_BYTES)
     st = fab_fail(err, errlen, FAB_E_LIMIT, "%s: a weight map of %llu bytes is too large", path,
                   (unsigned long long)f.size);
-  else if (!(text = malloc((size_t)f.size + 1)))
+  else if (!(text = fab_malloc((size_t)f.size + 1)))
     st = fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
   else
     st = fab_rfile_read(&f, 0, text, (size_t)f.size, err, errlen);

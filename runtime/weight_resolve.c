@@ -8,6 +8,7 @@
  * ones, bounded (a banded dynamic programme that stops once the distance
  * is out of reach), against names not already used by a parameter. */
 #include "fab_tensor_internal.h"
+#include "fab_alloc.h"
 #include "fab_weight_map_internal.h"
 
 #include <stdarg.h>
@@ -165,9 +166,9 @@ static bool index_entries(resolution *r) {
   size_t size = 16;
   while (size < 2 * (size_t)n) size *= 2;
   r->mask = size - 1;
-  r->renamed = calloc((size_t)n + 1, sizeof *r->renamed);
-  r->user = malloc(((size_t)n + 1) * sizeof *r->user);
-  r->table = malloc(size * sizeof *r->table);
+  r->renamed = fab_calloc((size_t)n + 1, sizeof *r->renamed);
+  r->user = fab_malloc(((size_t)n + 1) * sizeof *r->user);
+  r->table = fab_malloc(size * sizeof *r->table);
   if (!r->renamed || !r->user || !r->table) return false;
   memset(r->table, 0xff, size * sizeof *r->table);
   for (int i = 0; i < n; i++) {
@@ -176,7 +177,7 @@ static bool index_entries(resolution *r) {
     const wmap_rename *rule = fab_wmap_rule_for(r->map, old);
     if (rule) {
       size_t tl = strlen(rule->to), rest = strlen(old + rule->from_len);
-      if (!(r->renamed[i] = malloc(tl + rest + 1))) return false;
+      if (!(r->renamed[i] = fab_malloc(tl + rest + 1))) return false;
       memcpy(r->renamed[i], rule->to, tl);
       memcpy(r->renamed[i] + tl, old + rule->from_len, rest + 1);
     }
@@ -376,7 +377,7 @@ fab_status fab_wmap_apply(const fab_weight_map *map, fab_tensor_set *set,
                           fab_wmap_report_fn report, void *ctx, char *err, size_t errlen) {
   if (!set || (nparams > 0 && !params) || nparams < 0)
     return fab_fail(err, errlen, FAB_E_ARG, "fab_wmap_apply: no tensors or parameters");
-  int *found = malloc(((size_t)nparams + 1) * sizeof *found);
+  int *found = fab_malloc(((size_t)nparams + 1) * sizeof *found);
   if (!found) return fab_fail(err, errlen, FAB_E_NOMEM, "out of memory");
   resolution r = {.map = map, .set = set, .params = params, .nparams = nparams,
                   .report = report, .ctx = ctx, .err = err, .errlen = errlen};

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "fab_util.h"
+#include "fab_alloc.h"
 
 /* 8 bytes a slot: half the cache misses of a 64-bit hash at a million names */
 struct fab_index_slot {
@@ -41,7 +42,7 @@ static void put(struct fab_index_slot *slots, size_t cap, uint32_t h, int entry)
 
 static bool grow_to(fab_index *x, size_t cap) {
   if (cap > ((size_t)1 << 32) || cap > SIZE_MAX / sizeof *x->slots) return false;
-  struct fab_index_slot *slots = malloc(cap * sizeof *slots);
+  struct fab_index_slot *slots = fab_malloc(cap * sizeof *slots);
   if (!slots) return false;
   for (size_t i = 0; i < cap; i++) slots[i].entry = -1;
   /* walk the old slots from an empty one, so that no cluster is cut at the
@@ -103,8 +104,8 @@ static void ptr_put(int64_t *keys, void **vals, size_t cap, int64_t key, void *v
 bool fab_ptrmap_put(fab_ptrmap *m, int64_t key, void *val) {
   if (2 * (m->n + 1) > m->cap) {
     size_t cap = m->cap ? 2 * m->cap : 64;
-    int64_t *keys = malloc(cap * sizeof *keys);
-    void **vals = calloc(cap, sizeof *vals);
+    int64_t *keys = fab_malloc(cap * sizeof *keys);
+    void **vals = fab_calloc(cap, sizeof *vals);
     if (!keys || !vals) {
       free(keys);
       free(vals);

@@ -399,6 +399,10 @@ static bool gen_fft_stages(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   }
   LLVMValueRef tab = cg_const_f32_array(c, tw, M, "fft_twiddles");
   free(tw);
+  if (!tab) {
+    CG_ERR(c, "cpu backend: out of memory");
+    return false;
+  }
   bool real_out = fab_op_int(op, "real_out", 0) != 0, rev = fab_op_int(op, "cpu.bitrev_in", 0) != 0;
   /* a folded bitrev: cpu-fold-fft-loads folds only lower-fourier's digit
    * order, the 2s first, then the radix list */
@@ -568,6 +572,10 @@ static bool gen_dft(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   }
   LLVMValueRef tab = cg_const_f32_array(c, tw, 2 * len, "dft_twiddles");
   free(tw);
+  if (!tab) {
+    CG_ERR(c, "cpu backend: out of memory");
+    return false;
+  }
   /* lane buffers of 2 x 2 len V floats on the stack: up to 512 KiB */
   if (inner == 1 && c->lanes > 1 && len <= 2048 && !c->opts->scalar_dft) {
     /* complex(x) has zero imaginary parts (one operand: ops.def) */

@@ -24,6 +24,7 @@ typedef struct tdesc {
 static LLVMValueRef tensor_table(cpu_cg *c, LLVMTypeRef tt, const tdesc *ts, int n, const char *name) {
   if (n == 0) return LLVMConstNull(LLVMPointerType(tt, 0));
   LLVMValueRef *els = calloc((size_t)n, sizeof *els);
+  if (!els) return NULL;
   for (int i = 0; i < n; i++) {
     LLVMValueRef dims[FAB_TENSOR_MAX_RANK];
     for (int k = 0; k < FAB_TENSOR_MAX_RANK; k++)
@@ -94,6 +95,13 @@ bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch) {
   tdesc *ins = calloc((size_t)nin + 1, sizeof *ins), *outs = calloc((size_t)nout + 1, sizeof *outs);
   tdesc *ws = calloc((size_t)c->m->nparams + 1, sizeof *ws);
   bool ok = true;
+  if (!ins || !outs || !ws) {
+    free(ins);
+    free(outs);
+    free(ws);
+    fab_error(c->d, (fab_loc){0}, "cpu backend: out of memory");
+    return false;
+  }
   for (int i = 0; i < f->nops; i++) {
     const fab_op *op = &f->ops[i];
     if (op->code != FAB_OP_INPUT && op->code != FAB_OP_OUTPUT) continue;
@@ -127,6 +135,17 @@ bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch) {
     wdata = embedded_weights(c);
     ok = wdata != NULL;
   }
+  LLVMValueRef name = NULL, tables[3] = {NULL, NULL, NULL};
+  if (ok) {
+    /* the model's name first, then the tables: the order the strings are
+     * laid out in the .so */
+    name = const_str(c, c->m->name ? c->m->name : "model");
+    tables[0] = tensor_table(c, tt, ins, nin, "inputs");
+    tables[1] = tensor_table(c, tt, outs, nout, "outputs");
+    tables[2] = tensor_table(c, tt, ws, c->m->nparams, "weights");
+    ok = tables[0] && tables[1] && tables[2];
+    if (!ok) fab_error(c->d, (fab_loc){0}, "cpu backend: out of memory");
+  }
   if (ok) {
     LLVMTypeRef ttp = LLVMPointerType(tt, 0);
     LLVMTypeRef df[16] = {c->t_i64, c->t_i32, c->t_i32, c->t_i64, c->t_i8p, c->t_i32, c->t_i32,
@@ -140,10 +159,9 @@ bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch) {
     LLVMValueRef fv[16] = {
         LLVMConstInt(c->t_i64, FAB_MODEL_MAGIC, 0), cg_i32(c, FAB_MODEL_ABI_VERSION),
         cg_i32(c, (int32_t)sizeof(fab_model_desc)), LLVMConstInt(c->t_i64, cg_model_hash(c->m), 0),
-        const_str(c, c->m->name ? c->m->name : "model"), cg_i32(c, nin), cg_i32(c, nout),
+        name, cg_i32(c, nin), cg_i32(c, nout),
         cg_i32(c, c->m->nparams), cg_i32(c, embed ? 1 : 0),
-        tensor_table(c, tt, ins, nin, "inputs"), tensor_table(c, tt, outs, nout, "outputs"),
-        tensor_table(c, tt, ws, c->m->nparams, "weights"), cg_i64(c, scratch), entry, wdata,
+        tables[0], tables[1], tables[2], cg_i64(c, scratch), entry, wdata,
         const_str(c, target)};
     LLVMValueRef g = LLVMAddGlobal(c->mod, dt, FAB_MODEL_SYMBOL);
     LLVMSetInitializer(g, LLVMConstNamedStruct(dt, fv, 16));

@@ -303,7 +303,13 @@ static bool gen_kernels(cpu_cg *c, const buf *bufs, LLVMValueRef *kernels, int64
   int *slot = malloc(cap * sizeof *slot);
   char **sigs = calloc((size_t)f->nops, sizeof *sigs);
   uint64_t *hash = calloc((size_t)f->nops, sizeof *hash);
-  if (!slot || !sigs || !hash) share = false;
+  if (!slot || !sigs || !hash) { /* an error, not a silently different (unshared) model */
+    free(slot);
+    free(sigs);
+    free(hash);
+    CG_ERR(c, "cpu backend: out of memory");
+    return false;
+  }
   for (size_t k = 0; slot && k < cap; k++) slot[k] = -1;
   bool ok = true;
   for (int i = 0; ok && i < f->nops; i++) {

@@ -59,6 +59,7 @@ bool fab_cd_sim_latency(const fab_module *m, const fab_fpga_config *c, uint64_t 
   bool ok = false;
   fab_fpga_program *prog = fab_fpga_codegen(low, c, d);
   fab_tensor_set *w = fab_tset_new(), *in = fab_tset_new();
+  if (prog && (!w || !in)) fab_error(d, (fab_loc){0}, "simulator: out of memory");
   if (prog && w && in && fab_bind_init_weights(m, 1, w, d) && fab_bind_init_inputs(m, 1, in, d)) {
     fab_fpga_sim_opts so = {.trace_path = NULL, .quiet = true};
     fab_fpga_report rep;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codesign.h"
+#include "fab_alloc.h"
 #include "predict.h"
 #include "stats.h"
 
@@ -103,7 +104,10 @@ bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *
     return false;
   }
   int64_t *seen = calloc((size_t)o->count, sizeof *seen);
-  if (!seen) return false;
+  if (!seen) {
+    fab_error(d, (fab_loc){0}, "out of memory");
+    return false;
+  }
   uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + 3;
   int done = 0, tries = 0;
   bool ok = true;
@@ -144,8 +148,17 @@ bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *
       ok = false;
       break;
     }
+    long failures = fab_alloc_failure_count();
     if (!fab_cd_model_latency(mod, &c, &cyc, &model_ms, d)) {
-      /* a row longer than the engine bank: not a valid pair, draw again */
+      /* a row longer than the engine bank: not a valid pair, draw again
+       * (out of memory is an error, never a reason to draw again) */
+      if (fab_alloc_failure_count() != failures) {
+        fab_stats_free(&st);
+        free(graph);
+        fab_module_free(mod);
+        ok = false;
+        break;
+      }
       fab_diag_clear(d);
       fab_stats_free(&st);
       free(graph);
@@ -174,9 +187,15 @@ bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *
     json_object_set_new(j, "graph", gj ? gj : json_null());
     if (o->fpga_sim) {
       double ms;
+      failures = fab_alloc_failure_count();
       if (fab_cd_sim_latency(mod, &c, &cyc, &ms, d)) {
         json_object_set_new(j, "fpga_sim_ms", json_real(ms));
         json_object_set_new(j, "fpga_sim_cycles", json_real((double)cyc));
+      } else if (fab_alloc_failure_count() != failures) { /* out of memory: an error */
+        json_decref(j);
+        fab_module_free(mod);
+        ok = false;
+        break;
       } else {
         /* recorded with its reason; the line still counts */
         const char *msg = fab_diag_count(d) ? fab_diag_message(d, 0) : "failed";

@@ -243,7 +243,12 @@ bool fab_cd_space_load(const char *path, fab_cd_space *s, fab_diag *d) {
     if (n + 4096 > cap) {
       cap = cap ? 2 * cap : 8192;
       char *nb = realloc(buf, cap);
-      if (!nb) break;
+      if (!nb) { /* never parse a truncated file */
+        free(buf);
+        fclose(f);
+        fab_error(d, (fab_loc){0}, "%s: out of memory", path);
+        return false;
+      }
       buf = nb;
     }
     size_t r = fread(buf + n, 1, cap - n, f);

@@ -61,6 +61,10 @@ char *fab_pred_graph_json(const fab_module *m, fab_diag *d) {
     return NULL;
   }
   int *id = malloc(sizeof(int) * (size_t)(f->nops + 1));
+  if (!id) {
+    fab_error(d, (fab_loc){0}, "out of memory");
+    return NULL;
+  }
   json_t *nodes = json_array(), *edges = json_array();
   int n = 0;
   for (int i = 0; i < f->nops && id; i++) {
