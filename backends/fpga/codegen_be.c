@@ -95,15 +95,14 @@ static uint64_t be_region(fpga_cg *g, uint64_t A, bool cplx, uint64_t *k, int *b
 }
 
 /* A tile's rows in or out of a bank-filling region (one row per engine,
- * only two regions: bank A and bank B) move in STREAM_CHUNKS column chunks,
+ * only two regions: bank A and bank B) move in FPGA_STREAM_CHUNKS column chunks,
  * a streaming store: the next load into the bank follows the store chunk
  * by chunk (each chunk's load waits only for that chunk's store) instead of
  * waiting for the whole tile to leave.  The engine's serial ports read and
  * write the bank at once, as they do for two regions of one bank. */
-#define STREAM_CHUNKS 4
 static void be_dma_tile(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len,
                         uint64_t ne, uint64_t baddr, int bank, bool stream) {
-  uint64_t chunks = stream && rows <= ne && 2 * len > (uint64_t)fab_fpga_bank_words(g->c) ? STREAM_CHUNKS : 1;
+  uint64_t chunks = stream && rows <= ne && 2 * len > (uint64_t)fab_fpga_bank_words(g->c) ? FPGA_STREAM_CHUNKS : 1;
   if (len % chunks) chunks = 1;
   for (uint64_t c = 0, m = len / chunks; c < chunks; c++)
     be_dma(g, opc, ext + c * m, stride, false, rows, m, ne, baddr + c * m, false, false, bank);
@@ -312,8 +311,7 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
         }
         be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)sa->ints[3 * i0 + 2], cnt, runs[ri][2], false, cb, bank);
       }
-      /* a write-back store (stp) goes whole: layer norm needs the full row */
-      if (io.fn >= 0) fpga_cg_stp(g, &io, r0, s, t, L, ne, baddr, bank);
+      if (io.fn >= 0) fpga_cg_stp(g, &io, r0, s, t, L, ne, baddr, bank, stream);
       else be_dma_tile(g, FAB_I_ST, io.out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank, stream);
       r0 += t;
     }

@@ -155,9 +155,12 @@ int fpga_cg_wb_bfly(fpga_cg *g, int v);
 void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
                  uint64_t baddr, int bank);
 /* wbp + stp: a tile's t rows (from row r0, stack s) through the write-back
- * lanes into off-chip memory. */
+ * lanes into off-chip memory; stream: in column chunks where the function
+ * allows (see be_dma_tile in codegen_be.c). */
 void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_t t, int L, uint64_t ne,
-                 uint64_t baddr, int bank);
+                 uint64_t baddr, int bank, bool stream);
+/* Column chunks of a streaming store of bank-filling rows. */
+#define FPGA_STREAM_CHUNKS 4
 
 static inline int64_t cg_numel(const fab_type *t) {
   int64_t n = 1;

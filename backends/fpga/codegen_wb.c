@@ -102,15 +102,15 @@ void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t
   fpga_cg_emit(g, in, 2, a);
 }
 
-/* wbp + stp: the tile's t rows (from row r0, stack s) through the
- * write-back units into off-chip memory. */
-void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_t t, int L, uint64_t ne,
-                   uint64_t baddr, int bank) {
-  uint64_t ext = io->out + r0 * io->ostride + s * io->ostack, w = io->w, row = io->ostride;
-  if (g->failed || !fpga_cg_dma_fits(g, ext, io->ostride, t, w)) return;
+/* wbp + stp of columns [c0, c0 + m) of the tile's t rows (from row r0,
+ * stack s) through the write-back units into off-chip memory. */
+static void stp_cols(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_t t, int L, uint64_t ne,
+                     uint64_t baddr, int bank, uint64_t c0, uint64_t m) {
+  uint64_t ext = io->out + r0 * io->ostride + s * io->ostack + c0, w = io->w, row = io->ostride;
+  if (g->failed || !fpga_cg_dma_fits(g, ext, io->ostride, t, m)) return;
   uint64_t res = io->res >= 0 ? (uint64_t)io->res + r0 * w : 0;
   fab_fpga_insn p = fab_fpga_insn_make(FAB_I_WBP);
-  FAB_SET(&p, WBP_PB, io->pb + s * w);
+  FAB_SET(&p, WBP_PB, io->pb + s * w + c0);
   FAB_SET(&p, WBP_GB, io->res >= 0 ? io->pb + row : 0);
   FAB_SET(&p, WBP_RES, res);
   FAB_SET(&p, WBP_RSTR, io->res >= 0 ? w : 0);
@@ -121,19 +121,34 @@ void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_
   FAB_SET(&in, EWB_FN, io->fn);
   FAB_SET(&in, EWB_NE, ne);
   FAB_SET(&in, EWB_LP, L);
-  FAB_SET(&in, EWB_LEN, w);
+  FAB_SET(&in, EWB_LEN, m);
   FAB_SET(&in, EWB_ROWS, t);
-  FAB_SET(&in, EWB_ADDR, baddr);
+  FAB_SET(&in, EWB_ADDR, baddr + c0);
   FAB_SET(&in, EWB_BANK, bank);
   FAB_SET(&in, EWB_EXT, ext);
   FAB_SET(&in, EWB_STRIDE, io->ostride);
-  uint64_t hi = baddr + ((t + ne - 1) / ne << L), pbw = io->res >= 0 ? 3 * row : row;
-  cg_acc a[5] = {{SP_BEA + bank, false, baddr, hi},
-                 {SP_EXT, true, ext, ext + (t - 1) * io->ostride + w},
+  /* one row per engine: the chunk's columns are all it reads of the bank */
+  uint64_t lo = baddr + c0, hi = t <= ne ? lo + m : baddr + ((t + ne - 1) / ne << L);
+  uint64_t pbw = io->res >= 0 ? 3 * row : row;
+  cg_acc a[5] = {{SP_BEA + bank, false, lo, hi},
+                 {SP_EXT, true, ext, ext + (t - 1) * io->ostride + m},
                  {SP_WB, false, 0, 1},
                  {SP_PB, false, io->pb, io->pb + pbw},
                  {SP_EXT, false, res, res + t * w}};
   fpga_cg_emit(g, in, io->res >= 0 ? 5 : 4, a);
+}
+
+/* The tile's rows through the write-back units.  With `stream` (a bank
+ * loaded again within the op), an elementwise function stores in column
+ * chunks as be_dma_tile does; a function with the residual and layer norm
+ * needs whole rows. */
+void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_t t, int L, uint64_t ne,
+                 uint64_t baddr, int bank, bool stream) {
+  uint64_t chunks = 1;
+  if (stream && !fab_fpga_wbfn_residual[io->fn] && t <= ne && 2 * (1ull << L) > (uint64_t)fab_fpga_bank_words(g->c) &&
+      io->w % FPGA_STREAM_CHUNKS == 0)
+    chunks = FPGA_STREAM_CHUNKS;
+  for (uint64_t c = 0, m = io->w / chunks; c < chunks; c++) stp_cols(g, io, r0, s, t, L, ne, baddr, bank, c * m, m);
 }
 
 /* The rows a bfly reads (through a folded stack and pad) and where it
