@@ -99,6 +99,10 @@ static bool row_map(const cpu_cg *c, const fab_op *op, int64_t nrows, rowmap *rm
     if (axis != x->rank - 1 || axis < 1 || !leads(x, S, 2)) return false;
     int64_t R = cg_numel(x) / x->dims[axis];
     if (nrows == R) break; /* a row each */
+    if (fab_op_int(op, "cpu.real_in", 0) && nrows == (R + 2 * V - 1) / (2 * V)) {
+      *rm = (rowmap){S, R, 2 * V, 1}; /* real rows two tiles at a time (gen_fft_tiled_pairs) */
+      break;
+    }
     if (nrows != (R + V - 1) / V) return false;
     *rm = (rowmap){S, R, V, 1}; /* tiles of V rows as lanes */
     break;
