@@ -74,7 +74,8 @@ inject_build_cpu)
   # the header is committed right after the model: a failure of its own
   # (named in the message) may leave the new model beside the old header
   for kind in so obj llvm asm; do
-    "$FABC" build "$TINY" --target cpu --emit $kind -o good.$kind || fail "build $kind"
+    # -O0: the writes are the same, LLVM's optimiser is not under test
+    "$FABC" build "$TINY" --target cpu --opt-level 0 --emit $kind -o good.$kind || fail "build $kind"
     old m.$kind
     hdr=
     case $kind in so|obj) old m.h; hdr=m.h ;; esac
@@ -83,7 +84,7 @@ inject_build_cpu)
       old_or_new m.$kind good.$kind
       [ -z "$hdr" ] || [ "$(cat out/m.h)" = "old m.h" ] || fail "m.h replaced (K=$k)"
     }
-    inject "m\\.($kind|h)" "$FABC" build "$TINY" --target cpu --emit $kind -o out/m.$kind
+    inject "m\\.($kind|h)" "$FABC" build "$TINY" --target cpu --opt-level 0 --emit $kind -o out/m.$kind
     same good.$kind out/m.$kind
   done ;;
 inject_build_fpga)
@@ -138,14 +139,14 @@ inject_codesign)
 inject_sample)
   # two models measured, then each run adds the third: a failed write leaves
   # the two whole lines (or all three when only the final fsync failed)
-  "$FABC" sample --space "$SPACE" -n 3 --measure fpga -o full.jsonl 2>/dev/null || fail "sample"
+  "$FABC" sample --space "$SPACE" -n 3 --measure model -o full.jsonl 2>/dev/null || fail "sample"
   head -n 2 full.jsonl >two.jsonl
   cp two.jsonl out/d.jsonl
   check_after() {
     cmp -s out/d.jsonl two.jsonl || cmp -s out/d.jsonl full.jsonl || fail "d.jsonl is neither 2 nor 3 whole lines (K=$k)"
     cp two.jsonl out/d.jsonl
   }
-  inject 'd\.jsonl' "$FABC" sample --space "$SPACE" -n 3 --measure fpga -o out/d.jsonl
+  inject 'd\.jsonl' "$FABC" sample --space "$SPACE" -n 3 --measure model -o out/d.jsonl
   same full.jsonl out/d.jsonl
   # a new data set: a failure leaves whole lines or no file
   rm out/d.jsonl
@@ -153,11 +154,11 @@ inject_sample)
     whole_lines out/d.jsonl
     rm -f out/d.jsonl
   }
-  inject 'd\.jsonl' "$FABC" sample --space "$SPACE" -n 1 --measure fpga -o out/d.jsonl ;;
+  inject 'd\.jsonl' "$FABC" sample --space "$SPACE" -n 1 --measure model -o out/d.jsonl ;;
 inject_predictor)
-  "$FABC" sample --space "$SPACE" -n 12 --measure fpga -o d.jsonl 2>/dev/null || fail "sample"
+  "$FABC" sample --space "$SPACE" -n 12 --measure model -o d.jsonl 2>/dev/null || fail "sample"
   old p.pred
-  inject 'p\.pred' "$FABC" predictor train d.jsonl --target fpga --epochs 3 -o out/p.pred ;;
+  inject 'p\.pred' "$FABC" predictor train d.jsonl --target fpga_model_ms --epochs 3 -o out/p.pred ;;
 diskfull_*)
   # re-run inside a private mount namespace with a 1 MB tmpfs on out/
   if [ "${FAB_IN_NS:-}" != 1 ]; then
@@ -186,7 +187,7 @@ diskfull_*)
   diskfull_sample)
     dd if=/dev/zero of=out/fill bs=4k 2>/dev/null
     truncate -s -4K out/fill # one page left: a line (~2.6 KB) fits, not two
-    expect_error 1 'd\.jsonl.*No space left' "$FABC" sample --space "$SPACE" -n 3 --measure fpga -o out/d.jsonl
+    expect_error 1 'd\.jsonl.*No space left' "$FABC" sample --space "$SPACE" -n 3 --measure model -o out/d.jsonl
     grep -q 'sample 3/3' stderr && fail "reported the third sample as done"
     whole_lines out/d.jsonl
     no_temporaries ;;
