@@ -84,6 +84,8 @@ sections = [
     ("fpga-absorb(loads=0,chain=2)", "fpga_absorb_options.fir", None),
     ("fpga-absorb (the engines' write-back)", "fpga_absorb_wb.fir", None),
     ("fpga-absorb(wb=0)", "fpga_absorb_wb_off.fir", None),
+    ("fpga-absorb (the Fourier mix's residual and LN1)", "fpga_absorb_fft_ln.fir", None),
+    ("fpga-absorb(fft-ln=0)", "fpga_absorb_fft_ln_off.fir", None),
     ("fpga-absorb (attention heads)", "fpga_absorb_heads.fir", None),
     ("fpga-alloc", "fpga_alloc.fir", None),
     ("fpga-alloc(reuse=0)", "fpga_alloc_options.fir", None),
