@@ -361,6 +361,10 @@ static bool gen_lines_io(fpga_cg *g, const fab_op *op, int end) {
       g->p->model_cycles += fab_fpga_model_fft_axis(g->c, outer, A, inner, xt->dtype != FAB_C64, !oc) *
                             (uint64_t)sa->nints / (uint64_t)(ilog2(A) ? ilog2(A) : 1);
     bfly_io io;
+    if (end >= 0 && (oc || inner != 1)) {
+      fpga_cg_error(g, "a write-back chain after fft.stages needs real rows along the last axis (rerun fpga-absorb)");
+      return false;
+    }
     if (end >= 0 && !fpga_cg_fft_wb_io(g, (int)(op - g->f->ops), end, A, &io)) return false;
     be_lines(g, BJ_FFT, xt, a, x, out, oc, sa ? sa->ints : NULL, sa ? sa->nints : 0, brev, end >= 0 ? &io : NULL);
     break;
