@@ -48,7 +48,9 @@ static bool cost_model(const fab_target_config *cfg, fab_target_info *out, fab_d
                            .vector_registers = 0,
                            .fast_memory_bytes = 2 * (int64_t)fab_fpga_bank_words(&c) * 2,
                            .max_fused_stages = 12,
-                           .max_vector_length = fab_fpga_bank_words(&c)};
+                           .max_vector_length = fab_fpga_bank_words(&c),
+                           .engines = c.p_be,
+                           .post_lanes = c.ppu_lanes};
   return true;
 }
 
@@ -171,7 +173,7 @@ static bool build(fab_compiled *c, const char *kind, const char *path, const fab
 const fab_target fab_target_fpga = {
     .name = "fpga",
     .summary = "the butterfly accelerator of --accel CONFIG: simulated runs with cycle reports, .fbin builds",
-    .pipeline = "canonicalize,lower-bfly,lower-fourier(dense-max=4096),lower-mha,"
+    .pipeline = "canonicalize,lower-bfly,lower-fourier(dense-max=4096,seq-first=2),lower-mha,"
                 "lower-masked-mean(min-elems=16384),canonicalize,fuse-stages,fuse-elementwise,fpga-absorb,fpga-alloc",
     .build_kinds = "fbin",
     .simulates = true,

@@ -1,4 +1,5 @@
-/* fpga_absorb.c — pass `fpga-absorb(loads=<0|1>, chain=<int>)`: which ops
+/* fpga_absorb.c — pass `fpga-absorb(loads=<0|1>, chain=<int>, wb=<0|1>,
+ * fft-ln=<0|1>)`: which ops
  * the accelerator never materialises.
  *
  * Requires: lowered.   Establishes: nothing new; marks ops `fpga.fold = 1`.
@@ -32,6 +33,11 @@
  *     And the loads' zero fill: a pad of the last axis feeding a bfly
  *     (through its folded stack, or a reshape that keeps the row and feeds
  *     only butterflies, each of them loading it) folds.
+ *     The Fourier mix's last pass too: fft.stages along the last axis with
+ *     real_out = 1 (lower-fourier(seq-first=1), fuse-elementwise) into an
+ *     add.layernorm with the residual: the engines store the real parts
+ *     through `rln` (fft.stages fpga.fold, add.layernorm fpga.wb), where
+ *     that is cheaper than the PPU (fft_ln_wanted; option fft-ln).
  * The IR keeps its meaning (the interpreter ignores the marks); fpga-alloc
  * gives folded ops no memory and the code generator checks every mark with
  * fpga_fold_legal (a mark it cannot honour is an error, never wrong code). */
@@ -185,10 +191,42 @@ static int wb_step(const fab_func *f, int v, const fab_op *u, int stage, int64_t
   }
 }
 
+/* The Fourier mix's last pass (lower-fourier(seq-first=1)): radix-2
+ * fft.stages along whole rows with the real part folded in (real_out = 1)
+ * whose single user is add.layernorm with the residual: the engines store
+ * bank A (the real parts) through `rln`.  Returns the add.layernorm, -1. */
+static int fft_wb_chain(const fab_func *f, const int *uses, const int *user, int b) {
+  const fab_op *B = &f->ops[b];
+  int64_t n = last_dim(&B->type);
+  if (B->type.dtype != FAB_F32 || B->type.rank < 2 || axis_of(B) != B->type.rank - 1 ||
+      fab_op_int(B, "real_out", 0) != 1 || fab_op_attr(B, "radix") || n < 2 || (n & (n - 1)) || uses[b] != 1 ||
+      user[b] <= b)
+    return -1;
+  int64_t w = n;
+  return wb_step(f, b, &f->ops[user[b]], 0, 1, n, &w) == 4 ? user[b] : -1;
+}
+
+/* Is the Fourier mix's LN1 cheaper in the engines' write-back than on
+ * the PPU?  (fft-ln: 0 never, 1 always, default: by the target.)  Per row
+ * of n, the write-back lanes (one per 2 engines, two passes for the
+ * statistics) add 3 n / engines cycles to the store over a plain one; the
+ * PPU's layer norm costs 3 n / lanes, plus the round trip through
+ * off-chip memory: fold where the engines are at least as many as the
+ * lanes (vcu128-be120: 120 vs 64, zynq7045-be20: 20 vs 16; not
+ * vcu128-be40: 40 vs 256), or when no board is known. */
+static bool fft_ln_wanted(const fab_pass_ctx *cx) {
+  int64_t opt = pass_opt(cx, "fft-ln", -1);
+  if (opt >= 0) return opt != 0;
+  const fab_target_info *t = cx->target;
+  return !t || !t->engines || !t->post_lanes || t->engines >= t->post_lanes;
+}
+
 /* The op where the write-back chain from bfly b ends (its last bias,
- * bias.gelu or add.layernorm), -1 if it has none. */
+ * bias.gelu or add.layernorm), -1 if it has none; for fft.stages,
+ * fft_wb_chain's. */
 int fpga_wb_chain(const fab_func *f, const int *uses, const int *user, int b) {
   const fab_op *B = &f->ops[b];
+  if (B->code == FAB_OP_FFT_STAGES) return fft_wb_chain(f, uses, user, b);
   if (B->code != FAB_OP_BFLY_STAGES || B->type.dtype != FAB_F32 || B->type.rank < 2) return -1;
   int64_t n = last_dim(&B->type), S = B->type.dims[B->type.rank - 2], w = n;
   int v = b, end = -1, stage = 0;
@@ -208,7 +246,7 @@ static bool wb_member(const fab_func *f, const int *uses, const int *user, int i
   while (fab_fpga_folded(&f->ops[e]) && uses[e] == 1 && user[e] > e) e = user[e];
   if (e == i || !fab_fpga_wb_end(&f->ops[e])) return false;
   int b = e; /* back along the folded operands to the bfly */
-  while (b >= 0 && f->ops[b].code != FAB_OP_BFLY_STAGES) {
+  while (b >= 0 && f->ops[b].code != FAB_OP_BFLY_STAGES && f->ops[b].code != FAB_OP_FFT_STAGES) {
     int p = -1;
     for (int k = 0; k < f->ops[b].noperands && k < 2; k++)
       if (fab_fpga_folded(&f->ops[f->ops[b].operands[k]])) p = f->ops[b].operands[k];
@@ -268,7 +306,12 @@ void fpga_use_info(const fab_func *f, int *uses, int *user) {
 
 bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
   bool loads = pass_opt(cx, "loads", 1) != 0, wb = pass_opt(cx, "wb", 1) != 0;
-  int64_t chain = pass_opt(cx, "chain", FAB_FPGA_MAX_CHAIN);
+  int64_t chain = pass_opt(cx, "chain", FAB_FPGA_MAX_CHAIN), fft_ln = pass_opt(cx, "fft-ln", -1);
+  if (fft_ln < -1 || fft_ln > 1) {
+    pass_error(cx, NULL, "fft-ln=%lld: 0 (the Fourier mix's layer norm on the PPU) or 1 (in the engines' "
+                         "write-back)", (long long)fft_ln);
+    return false;
+  }
   if (chain < 1 || chain > FAB_FPGA_MAX_CHAIN) {
     pass_error(cx, NULL, "chain=%lld out of range (1..%d ops per post-processing pass)", (long long)chain,
                FAB_FPGA_MAX_CHAIN);
@@ -284,7 +327,9 @@ bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
     pass_strip_attrs(cx->m, &f->ops[i], "fpga.wb");
   }
   /* the engines' write-back first: its ops join no post-processing chain */
+  bool fft_wb = fft_ln_wanted(cx);
   for (int b = 0; b < n && wb; b++) {
+    if (f->ops[b].code == FAB_OP_FFT_STAGES && !fft_wb) continue;
     int e = fpga_wb_chain(f, uses, user, b);
     if (e < 0 || fab_fpga_wb_end(&f->ops[e])) continue; /* two butterflies into one add.layernorm: the first */
     for (int v = b; v != e; v = user[v]) fab_op_set_int(cx->m, &f->ops[v], "fpga.fold", 1);

@@ -19,9 +19,16 @@
  * becomes one dense `dft` instead (the old lowering; worth it only for
  * tiny lengths on a backend without radix stages).
  *
- * The order (hidden axis first, then sequence) is the definition's and the
- * hardware's: a real->complex pass along one axis, then a complex pass
- * along the other.  The final `real` stays a separate op here: folding it
+ * The order (hidden axis first, then sequence) is the definition's: a
+ * real->complex pass along one axis, then a complex pass along the other.
+ * Option seq-first=1 (default 0) swaps them: the DFT is separable, so the
+ * result is the same up to rounding, and the last pass then runs along d
+ * over whole rows, whose store can apply the residual and layer norm
+ * (fpga-absorb's write-back).  seq-first=2 (the fpga target's) swaps them
+ * only where that last pass is radix-2 stages (d a power of two): a
+ * non-power-of-two d (FABNet-Base's 768) runs on the matrix unit, whose
+ * complex-input DFT costs more than the real-input one of the d-first
+ * order and has no such store.  The final `real` stays a separate op here: folding it
  * into the last fft.stages (real_out = 1) is fuse-elementwise's job, so
  * that this pass stays a pure expansion.  Axes are written non-negative. */
 #include "pass_internal.h"
@@ -57,6 +64,12 @@ static int dft_axis(rw *w, int v, int axis, fab_type t, int64_t dense_max, fab_l
 
 bool pass_lower_fourier(fab_pass_ctx *cx, fab_func *f) {
   int64_t dense_max = pass_opt(cx, "dense-max", 0);
+  int64_t seq_first = pass_opt(cx, "seq-first", 0);
+  if (seq_first < 0 || seq_first > 2) {
+    pass_error(cx, NULL, "seq-first=%lld: 0 (hidden axis first), 1 (sequence axis first) or 2 (sequence "
+                         "axis first where the hidden axis is a power of two)", (long long)seq_first);
+    return false;
+  }
   rw w;
   rw_init(&w, cx, f);
   for (int i = 0; i < f->nops && w.ok; i++) {
@@ -77,8 +90,9 @@ bool pass_lower_fourier(fab_pass_ctx *cx, fab_func *f) {
     ct.dtype = FAB_C64;
     v = rw_new(&w, FAB_OP_COMPLEX, &v, 1, op->loc);
     rw_type(&w, v, ct);
-    v = dft_axis(&w, v, r - 1, ct, dense_max, op->loc);
-    v = dft_axis(&w, v, r - 2, ct, dense_max, op->loc);
+    bool swap = seq_first == 1 || (seq_first == 2 && pass_log2(t.dims[r - 1]) >= 0);
+    v = dft_axis(&w, v, swap ? r - 2 : r - 1, ct, dense_max, op->loc);
+    v = dft_axis(&w, v, swap ? r - 1 : r - 2, ct, dense_max, op->loc);
     v = rw_new(&w, FAB_OP_REAL, &v, 1, op->loc);
     rw_type(&w, v, t);
     w.map[i] = v;

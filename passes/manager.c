@@ -58,8 +58,10 @@ static const pass_def passes[] = {
      pass_lower_bfly, {NULL}},
     {{"lower-fourier", "fourier.mix -> complex, bitrev + mixed-radix fft.stages per axis, real",
       "", "no-fourier-mix",
-      "dense-max=<int>: non-power-of-two axes up to this length become one dense dft (default 0)"},
-     pass_lower_fourier, {"dense-max", NULL}},
+      "dense-max=<int>: non-power-of-two axes up to this length become one dense dft (default 0); "
+      "seq-first=<0|1|2>: the sequence axis first, the hidden axis last (1), or only where the hidden "
+      "axis is a power of two (2, the fpga target's; default 0)"},
+     pass_lower_fourier, {"dense-max", "seq-first", NULL}},
     {{"lower-mha", "mha -> per-head reshape/transpose and attention (or matmul+softmax+matmul)",
       "", "no-mha", "blocked=<0|1>: 1 (default) one blocked attention op, 0 matmul+softmax+matmul"},
      pass_lower_mha, {"blocked", NULL}},
@@ -92,8 +94,10 @@ static const pass_def passes[] = {
       "loads=<0|1>: fold stack, bitrev, complex into loads (default 1); "
       "chain=<int>: row-wise ops per post-processing pass, 1..4 (default 4); "
       "wb=<0|1>: bias, gelu, residual + layer norm, truncation and padding in the engines' "
-      "write-back and loads (fpga.wb; default 1)"},
-     pass_fpga_absorb, {"loads", "chain", "wb", NULL}},
+      "write-back and loads (fpga.wb; default 1); "
+      "fft-ln=<0|1>: the Fourier mix's residual + layer norm in its last fft pass's write-back "
+      "(default: where the engines are at least as many as the PPU lanes, or no board is given)"},
+     pass_fpga_absorb, {"loads", "chain", "wb", "fft-ln", NULL}},
     {{"fpga-alloc",
       "the accelerator's off-chip memory plan (plan.offset, plan.size, plan.table, plan.scratch), "
       "after the folds of fpga-absorb",

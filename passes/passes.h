@@ -38,6 +38,8 @@ typedef struct fab_target_info {
   int64_t fast_memory_bytes; /* cpu: L2 per core; fpga: engine buffer bytes */
   int max_fused_stages;      /* upper bound for radix-2^k fusion */
   int64_t max_vector_length; /* fpga: longest butterfly the engine takes; 0 = unlimited */
+  int engines;               /* fpga: butterfly engines (0 = no board given) */
+  int post_lanes;            /* fpga: the post-processing unit's lanes (0 = no board given) */
 } fab_target_info;
 
 /* The cost model of no particular machine (`fabc opt` without --target). */

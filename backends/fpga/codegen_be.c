@@ -122,7 +122,7 @@ enum { BJ_BITREV, BJ_FFT, BJ_COMPLEX, BJ_REAL };
 /* Runs a line job along `axis` of x: every line (all other indices fixed)
  * is loaded into an engine, processed, and stored into out. */
 static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t x, uint64_t out, bool out_cplx,
-                     const int64_t *stages, int nstages, bool brev) {
+                     const int64_t *stages, int nstages, bool brev, const bfly_io *wb) {
   uint64_t outer, A, inner;
   around(xt, axis, &outer, &A, &inner);
   bool xc = xt->dtype == FAB_C64;
@@ -169,7 +169,9 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
           i += cnt;
         }
       }
-      be_dma(g, FAB_I_ST, out + eoff * (out_cplx ? 2 : 1), stride, trans, t, A, ne, baddr, out_cplx, false, bank);
+      /* through the write-back units: bank A holds the real parts */
+      if (wb) fpga_cg_stp(g, wb, r0, 0, t, ilog2(A), ne, baddr, 0, false);
+      else be_dma(g, FAB_I_ST, out + eoff * (out_cplx ? 2 : 1), stride, trans, t, A, ne, baddr, out_cplx, false, bank);
       r0 += t;
     }
 }
@@ -179,7 +181,7 @@ void fpga_cg_fft_rows(fpga_cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint6
   int64_t stages[16];
   int n = ilog2(m);
   for (int i = 0; i < n && i < 16; i++) stages[i] = i + 1;
-  be_lines(g, BJ_FFT, &t, 1, x, out, true, stages, n, true);
+  be_lines(g, BJ_FFT, &t, 1, x, out, true, stages, n, true, NULL);
 }
 
 /* The twiddles of a bfly.stages op: tw[S, B, TL, n/2, 2, 2] at word `tw`,
@@ -213,6 +215,7 @@ static void load_coefs(fpga_cg *g, const coefs *cf, uint64_t s, int i0, int cnt,
 /* A bfly and its post-processing, compiled at op `end`, the end of its
  * write-back chain (fpga.wb; codegen_wb.c); -1: a plain bfly. */
 static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end);
+static bool gen_lines_io(fpga_cg *g, const fab_op *op, int end);
 
 static bool gen_bfly_wb(fpga_cg *g, const fab_op *e) {
   fpga_cg_define(g, e);
@@ -224,7 +227,8 @@ static bool gen_bfly_wb(fpga_cg *g, const fab_op *e) {
   /* the instructions belong to the butterfly (per-layer reports) */
   int at = g->cur;
   g->cur = b;
-  bool ok = gen_bfly_io(g, &g->f->ops[b], at);
+  bool ok = g->f->ops[b].code == FAB_OP_FFT_STAGES ? gen_lines_io(g, &g->f->ops[b], at)
+                                                    : gen_bfly_io(g, &g->f->ops[b], at);
   g->cur = at;
   return ok;
 }
@@ -319,10 +323,11 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
   return !g->failed;
 }
 
-static bool gen_lines(fpga_cg *g, const fab_op *op) {
-  fpga_cg_define(g, op);
+/* A line op; `end` >= 0: fft.stages stored through the write-back chain
+ * ending there (fpga.wb; the op itself is folded and has no memory). */
+static bool gen_lines_io(fpga_cg *g, const fab_op *op, int end) {
   const fab_type *xt = ty(g, op->operands[0]);
-  uint64_t x = addr(g, op->operands[0]), out = addr(g, g->cur);
+  uint64_t x = addr(g, op->operands[0]), out = end >= 0 ? 0 : addr(g, g->cur);
   bool oc = op->type.dtype == FAB_C64;
   /* the engines run radix-2 stages and bit reversals only (lower-fourier(dense-max) keeps other axes as dft) */
   if (fab_op_attr(op, "radix") || fab_op_attr(op, "radices")) {
@@ -332,10 +337,10 @@ static bool gen_lines(fpga_cg *g, const fab_op *op) {
   }
   switch (op->code) {
   case FAB_OP_BITREV:
-    be_lines(g, BJ_BITREV, xt, norm_axis(xt, fab_op_int(op, "axis", -1)), x, out, oc, NULL, 0, false);
+    be_lines(g, BJ_BITREV, xt, norm_axis(xt, fab_op_int(op, "axis", -1)), x, out, oc, NULL, 0, false, NULL);
     break;
-  case FAB_OP_COMPLEX: be_lines(g, BJ_COMPLEX, xt, xt->rank - 1, x, out, true, NULL, 0, false); break;
-  case FAB_OP_REAL: be_lines(g, BJ_REAL, xt, xt->rank - 1, x, out, false, NULL, 0, false); break;
+  case FAB_OP_COMPLEX: be_lines(g, BJ_COMPLEX, xt, xt->rank - 1, x, out, true, NULL, 0, false, NULL); break;
+  case FAB_OP_REAL: be_lines(g, BJ_REAL, xt, xt->rank - 1, x, out, false, NULL, 0, false, NULL); break;
   case FAB_OP_FFT_STAGES: {
     const fab_attr *sa = fab_op_attr(op, "stages");
     int a = norm_axis(xt, fab_op_int(op, "axis", -1));
@@ -355,12 +360,23 @@ static bool gen_lines(fpga_cg *g, const fab_op *op) {
     if (sa && sa->nints)
       g->p->model_cycles += fab_fpga_model_fft_axis(g->c, outer, A, inner, xt->dtype != FAB_C64, !oc) *
                             (uint64_t)sa->nints / (uint64_t)(ilog2(A) ? ilog2(A) : 1);
-    be_lines(g, BJ_FFT, xt, a, x, out, oc, sa ? sa->ints : NULL, sa ? sa->nints : 0, brev);
+    bfly_io io;
+    if (end >= 0 && (oc || inner != 1)) {
+      fpga_cg_error(g, "a write-back chain after fft.stages needs real rows along the last axis (rerun fpga-absorb)");
+      return false;
+    }
+    if (end >= 0 && !fpga_cg_fft_wb_io(g, (int)(op - g->f->ops), end, A, &io)) return false;
+    be_lines(g, BJ_FFT, xt, a, x, out, oc, sa ? sa->ints : NULL, sa ? sa->nints : 0, brev, end >= 0 ? &io : NULL);
     break;
   }
   default: fpga_cg_error(g, "unexpected op");
   }
   return !g->failed;
+}
+
+static bool gen_lines(fpga_cg *g, const fab_op *op) {
+  fpga_cg_define(g, op);
+  return gen_lines_io(g, op, -1);
 }
 
 /* ---- attention processor ----------------------------------------------------------------- */

@@ -152,9 +152,11 @@ bool fpga_cg_gen_dft(fpga_cg *g, const fab_op *op) {
     fpga_cg_error(g, "DFT of length %llu exceeds the matrix unit's 4096", (unsigned long long)A);
     return false;
   }
-  /* the authors' model: their hardware pads to a power of two and runs an FFT pass */
-  g->p->model_cycles += fab_fpga_model_fft_axis(g->c, outer, A, inner, real_in || xt->dtype != FAB_C64,
-                                                op->type.dtype != FAB_C64);
+  /* the authors' model: their hardware pads to a power of two and runs an
+   * FFT pass; its first pass reads real rows whichever axis fabc runs
+   * first (lower-fourier(seq-first): a `complex` not folded into this dft) */
+  bool model_real_in = real_in || xt->dtype != FAB_C64 || g->f->ops[src].code == FAB_OP_COMPLEX;
+  g->p->model_cycles += fab_fpga_model_fft_axis(g->c, outer, A, inner, model_real_in, op->type.dtype != FAB_C64);
   uint64_t mq = 1;
   while (A % (mq * 2) == 0) mq *= 2;
   /* fpga-alloc gave the split its scratch (plan.scratch) where it applies;

@@ -151,6 +151,7 @@ typedef struct bfly_io {
 bool fpga_cg_bfly_io(fpga_cg *g, const fab_op *op, int end, uint64_t n, uint64_t S, bfly_io *io);
 /* The bfly a write-back chain ending at op v starts from, -1 if none. */
 int fpga_cg_wb_bfly(fpga_cg *g, int v);
+bool fpga_cg_fft_wb_io(fpga_cg *g, int b, int end, uint64_t n, bfly_io *io);
 /* ldp: t rows of m elements into engine rows of pitch 2^L, zeros after m. */
 void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
                  uint64_t baddr, int bank);

@@ -176,7 +176,18 @@ bool fpga_cg_bfly_io(fpga_cg *g, const fab_op *op, int end, uint64_t n, uint64_t
   return end < 0 || wb_chain_io(g, (int)(op - g->f->ops), end, S, io);
 }
 
+/* The rows of fft.stages b (real_out, along the last axis, n points)
+ * stored through the write-back chain ending at `end` (fpga-absorb's
+ * fft_wb_chain: the residual and layer norm). */
+bool fpga_cg_fft_wb_io(fpga_cg *g, int b, int end, uint64_t n, bfly_io *io) {
+  *io = (bfly_io){.m = n, .w = n, .fn = -1, .bias = -1, .gamma = -1, .beta = -1, .res = -1};
+  return wb_chain_io(g, b, end, 1, io);
+}
+
+/* The butterfly (or the Fourier mix's last fft.stages) a write-back chain
+ * ending at v starts from. */
 int fpga_cg_wb_bfly(fpga_cg *g, int v) {
-  while (v >= 0 && g->f->ops[v].code != FAB_OP_BFLY_STAGES) v = wb_pred(g, v);
+  while (v >= 0 && g->f->ops[v].code != FAB_OP_BFLY_STAGES && g->f->ops[v].code != FAB_OP_FFT_STAGES)
+    v = wb_pred(g, v);
   return v;
 }

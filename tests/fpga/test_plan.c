@@ -147,6 +147,14 @@ static void test_diagnostics(void) {
         "fpga-absorb(chain=9)");
   if (m) fab_module_free(m);
   fab_diag_clear(d);
+  const char *bad_opts[][2] = {{LOWER ",fpga-absorb(fft-ln=2)", "fft-ln=2: 0 (the Fourier mix's layer norm"},
+                               {"lower-fourier(seq-first=3)", "seq-first=3: 0 (hidden axis first)"}};
+  for (int i = 0; i < 2; i++) {
+    m = parse_case("fabnet_small_post", d);
+    CHECK(m && !fab_run_pipeline(m, bad_opts[i][0], NULL, d) && diag_has(d, bad_opts[i][1]), "%s", bad_opts[i][0]);
+    if (m) fab_module_free(m);
+    fab_diag_clear(d);
+  }
   /* fpga-alloc refuses a fold its user cannot take */
   m = parse_case("fabnet_small_post", d);
   bool lowered = m && fab_run_pipeline(m, LOWER, NULL, d);

@@ -3,6 +3,8 @@
  *     bit-identical simulated outputs with the write-back (default) and
  *     without it (fpga-absorb(wb=0): the post-processing unit), fp16 and
  *     fp32, and its program has fewer instructions and off-chip bytes;
+ *   the Fourier mix's LN1 in its last fft pass's store: the same outputs
+ *     as on the PPU (fpga-absorb(fft-ln=0)), fp16 and fp32;
  *   semantics: a hand-written ldp / wbp / stp program against a C
  *     reference (zero fill, truncated store, bias, gelu, residual, layer
  *     norm) in fp32;
@@ -80,6 +82,46 @@ static void test_same_outputs(void) {
       fab_fpga_program_free(q);
       fab_tset_free(o[0]);
       fab_tset_free(o[1]);
+    }
+}
+
+/* The Fourier mix's residual + LN1 in its last fft pass's store
+ * (fpga-absorb(fft-ln=1), lower-fourier(seq-first=2)): the same outputs as
+ * on the PPU (fft-ln=0), bit for bit in fp16 and fp32, one rln stp per
+ * tile more and fewer off-chip bytes; by default on vcu128-be120 (120
+ * engines, 64 PPU lanes), not on vcu128-be40 (256 lanes). */
+static void test_fft_ln(void) {
+  const char *cases[] = {"fbfly_post", "fabnet_small_post", "fabnet_padded", "fbfly_pre"};
+  const char *configs[] = {"vcu128-be40", "vcu128-be40-fp32", "small", "vcu128-be120"};
+  for (int k = 0; k < 4; k++)
+    for (int ci = 0; ci < 4; ci++) {
+      fab_fpga_config c = test_config(configs[ci]);
+      fab_tensor_set *o[3] = {fab_tset_new(), fab_tset_new(), fab_tset_new()};
+      fab_fpga_report r[3];
+      fab_fpga_program *p = compile_run(cases[k], "fpga-absorb(fft-ln=1),fpga-alloc", &c, o[0], &r[0]);
+      fab_fpga_program *q = compile_run(cases[k], "fpga-absorb(fft-ln=0),fpga-alloc", &c, o[1], &r[1]);
+      fab_fpga_program *dflt = compile_run(cases[k], NULL, &c, o[2], &r[2]);
+      CHECK(p && q && dflt, "%s on %s: compiles with and without the fft's layer norm", cases[k], configs[ci]);
+      if (p && q && dflt) {
+        bool post = k < 3; /* fbfly_pre: no add.layernorm after the mix */
+        size_t sp = count_op(p, FAB_I_STP), sq = count_op(q, FAB_I_STP), sd = count_op(dflt, FAB_I_STP);
+        CHECK(post ? sp > sq : sp == sq, "%s on %s: stp %zu with the fft's layer norm, %zu without", cases[k],
+              configs[ci], sp, sq);
+        CHECK(sd == (ci == 3 ? sp : sq), "%s on %s: the default chose %zu stp", cases[k], configs[ci], sd);
+        CHECK(same_tensors(o[0], o[1]) && same_tensors(o[0], o[2]), "%s on %s: the fft's layer norm changes the outputs",
+              cases[k], configs[ci]);
+        uint64_t b0 = r[0].bytes_in + r[0].bytes_out, b1 = r[1].bytes_in + r[1].bytes_out;
+        CHECK(post ? b0 < b1 : b0 == b1, "%s on %s: off-chip bytes %llu with the fft's layer norm, %llu without",
+              cases[k], configs[ci], (unsigned long long)b0, (unsigned long long)b1);
+        if (post && (ci == 0 || ci == 3))
+          printf("fft+ln %-15s %-12s cycles %8llu -> %8llu  off-chip bytes %9llu -> %9llu\n", cases[k],
+                 configs[ci], (unsigned long long)r[1].total_cycles, (unsigned long long)r[0].total_cycles,
+                 (unsigned long long)b1, (unsigned long long)b0);
+      }
+      fab_fpga_program_free(p);
+      fab_fpga_program_free(q);
+      fab_fpga_program_free(dflt);
+      for (int i = 0; i < 3; i++) fab_tset_free(o[i]);
     }
 }
 
@@ -245,5 +287,6 @@ int main(void) {
   test_semantics();
   test_errors();
   test_same_outputs();
+  test_fft_ln();
   return g_fail ? 1 : 0;
 }

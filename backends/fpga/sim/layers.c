@@ -2,9 +2,9 @@
  * roofline that explains it, for the simulator's report.
  *
  * A .fbin does not name its ops, so a layer is read off the instruction
- * stream: a maximal run of bfly/fft instructions of one row length in the
- * engine queue's program order (any other engine instruction, or another
- * length, starts the next).  Its span runs from its first instruction's
+ * stream: a maximal run of bfly (or of fft) instructions of one row length
+ * in the engine queue's program order (any other engine instruction,
+ * another length or the other kind starts the next).  Its span runs from its first instruction's
  * start to its last one's end.  It owns the engine-buffer and coefficient
  * loads placed (program order) after the previous layer's last engine
  * instruction and up to its own last, and the engine-buffer stores after
@@ -75,13 +75,15 @@ void fab_fpga_layers_measure(const fab_fpga_program *p, const uint64_t *start, c
   const fab_fpga_config *c = &p->cfg;
   layer L = {0}, pend = {0}; /* pend: loads placed after L's latest engine instruction */
   uint64_t logn = 0;
+  int kind = -1; /* FFT or BFLY: the Fourier mix's last pass and fc1 may share a length */
   bool ended = false; /* another engine instruction came after L's */
   for (size_t i = 0; i < p->ninsn; i++) {
     fab_fpga_insn in;
     if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0)) continue;
     const uint64_t *f = in.f;
     if (in.op == FAB_I_BFLY || in.op == FAB_I_FFT) {
-      if (L.open && (ended || f[FAB_F_BE_LOGN] != logn)) close_layer(c, &L, r);
+      if (L.open && (ended || f[FAB_F_BE_LOGN] != logn || (int)in.op != kind)) close_layer(c, &L, r);
+      kind = (int)in.op;
       take_loads(&L, &pend);
       if (!L.open) L.lo = start[i];
       L.open = true;
