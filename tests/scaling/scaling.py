@@ -109,6 +109,8 @@ def prepare(case, fabc, work, n):
         a = safetensors(os.path.join(work, "a%d.safetensors" % n), names)
         b = safetensors(os.path.join(work, "b%d.safetensors" % n), names[::-1])
         return [fabc, "compare", a, b]
+    if case == "cpu_build":
+        return [fabc, "build", "--target", "cpu", fab, "-o", os.path.join(work, "r%d.so" % n)]
     if case == "passes":
         return [fabc, "opt", "--target", "cpu", fab, "-o", os.path.join(work, "o%d.fir" % n)]
     if case in ("fpga_build", "fpga_sim"):
@@ -134,8 +136,10 @@ def main():
         os.environ["GLIBC_TUNABLES"] = "glibc.malloc.mxfast=0"
     start = best_of_3(prepare(case, fabc, work, 1))
     # a .fab repeat runs at most 100000 times (FAB_FE_MAX_REPEAT), a .fbin
-    # holds at most 2^20 tensors, a safetensors file 65536
-    n, n_max = 100, {"fab": 10000, "fir": 10000, "tensors": 6553}.get(case, 100000)
+    # holds at most 2^20 tensors, a safetensors file 65536; a cpu build
+    # of 20,000 layers takes ~1 GB
+    n_max = {"fab": 10000, "fir": 10000, "tensors": 6553, "cpu_build": 1000}.get(case, 100000)
+    n = 100
     # one run per size while searching; aim at twice the minimum so that
     # the best of three at the size found is still above it
     while best_of_3(prepare(case, fabc, work, n), runs=1) - start < 2 * BASE_MIN_S and n < n_max:
