@@ -100,7 +100,8 @@ static bool edge_decided(const fab_supernet *s, const int *choice, const fab_op 
 
 /* The extraction proper: copies the live ops.  The IR builders have no
  * error channel, so it runs under an out-of-memory guard
- * (fab_oom_protect); j->out is what to free if memory runs out. */
+ * (fab_oom_protect); j->out (made before) is what to free if memory runs
+ * out. */
 typedef struct extract_job {
   const fab_module *m;
   const fab_supernet *s;
@@ -122,8 +123,7 @@ static void copy_live(void *arg) {
   int *map = j->map;
   const fab_func *f = fab_module_main(m);
   int n = f->nops;
-  fab_module *out = j->out = fab_module_new(m->name);
-  if (!out) fab_out_of_memory(__FILE__, __LINE__);
+  fab_module *out = j->out;
   fab_func *g = fab_module_add_func(out, f->name);
   for (int i = 0; i < n; i++) {
     map[i] = -1;
@@ -215,8 +215,10 @@ fab_module *fab_supernet_extract(const fab_module *m, const fab_supernet *s, con
     }
     for (int k = 0; k < op->noperands; k++) live[rep[op->operands[k]]] = 1;
   }
-  extract_job j = {m, s, choice, rep, map, live, w_in, w_out, d, NULL, true};
-  if (!fab_oom_protect(copy_live, &j)) {
+  /* made outside the guard: a failure inside fab_module_new would lose
+   * its arena on the way to the guard */
+  extract_job j = {m, s, choice, rep, map, live, w_in, w_out, d, fab_module_new(m->name), true};
+  if (!j.out || !fab_oom_protect(copy_live, &j)) {
     fab_module_free(j.out);
     fab_error(d, (fab_loc){0}, "supernet: out of memory");
     goto done;
@@ -349,7 +351,8 @@ static bool known_block(const char *k) {
 }
 
 /* The builders have no error channel: run under an out-of-memory guard
- * (fab_oom_protect); j->b.m is what to free if memory runs out. */
+ * (fab_oom_protect); j->b.m (made before) is what to free if memory
+ * runs out. */
 typedef struct fabnet_job {
   const fab_supernet_options *o;
   bld b;
@@ -359,8 +362,6 @@ static void build_fabnet(void *arg) {
   fabnet_job *j = arg;
   bld *b = &j->b;
   const fab_supernet_options *o = j->o;
-  b->m = fab_module_new("fabnet_supernet");
-  if (!b->m) fab_out_of_memory(__FILE__, __LINE__);
   b->f = fab_module_add_func(b->m, "main");
   int64_t sq = o->seq, ed[2] = {o->vocab, o->d}, pd[2] = {o->seq, o->d};
   int tok = op(b, FAB_OP_INPUT, 0, 0, 0, 0);
@@ -405,8 +406,9 @@ fab_module *fab_supernet_fabnet(const fab_supernet_options *o, fab_diag *d) {
       fab_error(d, (fab_loc){0}, "supernet: unknown block kind '%s'", o->cands[c]);
       return NULL;
     }
-  fabnet_job j = {o, {NULL, NULL, d, true, NULL}};
-  if (!fab_oom_protect(build_fabnet, &j)) {
+  /* the module is made outside the guard (see fab_supernet_extract) */
+  fabnet_job j = {o, {fab_module_new("fabnet_supernet"), NULL, d, true, NULL}};
+  if (!j.b.m || !fab_oom_protect(build_fabnet, &j)) {
     fab_module_free(j.b.m);
     fab_error(d, (fab_loc){0}, "supernet: out of memory");
     return NULL;
