@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fab_out.h"
 #include "fab_tensor.h"
 #include "fabc.h"
 
@@ -177,7 +178,22 @@ const cli_cmd cmd_run = {
 
 /* ---- fabc emit ----------------------------------------------------------- */
 
-/* Text forms of a build (llvm, asm) to -o or standard output. */
+/* Copies a file to standard output (its write errors are reported at exit). */
+static int copy_to_stdout(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return cli_user_error("cannot read '%s'", path);
+  char buf[1 << 16];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
+  bool ok = !ferror(f);
+  fclose(f);
+  return ok ? EXIT_OK : cli_user_error("cannot read '%s'", path);
+}
+
+/* Text forms of a build (llvm, asm) to -o or standard output.  The library
+ * writes files, so standard output goes through a temporary in $TMPDIR
+ * (default /tmp), reserved with the writer: a signal removes it like any
+ * other temporary, and a run after a kill sweeps it. */
 static int emit_backend(const cli_args *a, const char *kind) {
   const char *target = cli_str(a, "target", "cpu");
   if (!cli_target_known(a, target, "target")) return EXIT_USAGE;
@@ -185,24 +201,22 @@ static int emit_backend(const cli_args *a, const char *kind) {
   fabc_model *m = cli_compile(a, a->pos[0], target, FABC_STAGE_BUILD, &rc);
   if (!m) return rc;
   const char *out = cli_str(a, "o", NULL);
-  char tmp[] = "/tmp/fabc-emit-XXXXXX";
-  int fd = out ? -1 : mkstemp(tmp);
-  if (!out && fd < 0) {
-    fabc_model_free(m);
-    return cli_user_error("cannot create a temporary file");
+  fab_out *tmp = NULL;
+  if (!out) {
+    const char *dir = getenv("TMPDIR");
+    char path[4096], e[512];
+    snprintf(path, sizeof path, "%s/fabc-emit", dir && *dir ? dir : "/tmp");
+    if (!(tmp = fab_out_reserve(path, e, sizeof e))) {
+      fabc_model_free(m);
+      return cli_user_error("%s", e);
+    }
+    out = fab_out_temp_path(tmp);
   }
   char *err = NULL;
-  fabc_status st = fabc_model_emit(m, kind, out ? out : tmp, 0, &err);
+  fabc_status st = fabc_model_emit(m, kind, out, 0, &err);
   rc = st == FABC_OK ? EXIT_OK : cli_api_error(a, st, err);
-  if (fd >= 0) {
-    FILE *f = rc == EXIT_OK ? fdopen(fd, "rb") : NULL;
-    char buf[1 << 16];
-    size_t n;
-    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
-    if (f) fclose(f);
-    else close(fd);
-    unlink(tmp);
-  }
+  if (tmp && rc == EXIT_OK) rc = copy_to_stdout(out);
+  fab_out_abort(tmp);
   fabc_model_free(m);
   return rc;
 }

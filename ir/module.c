@@ -70,6 +70,10 @@ fab_module *fab_module_new(const char *name) {
   }
   m->arena = a;
   m->name = fab_arena_strdup(a, name ? name : "model");
+  if (!m->name) { /* out of memory without a guard */
+    fab_arena_free(a);
+    return NULL;
+  }
   return m;
 }
 

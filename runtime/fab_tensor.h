@@ -56,10 +56,15 @@ typedef struct fab_tensor {
   size_t nbytes;
 } fab_tensor;
 
-/* An ordered set of uniquely named tensors (a state_dict, a file). */
+/* An ordered set of uniquely named tensors (a state_dict, a file).
+ * items[] may be read and edited in place, and entries appended up to
+ * cap; code that renames entries or drops some directly calls
+ * fab_tset_reindex afterwards (the name index would be stale). */
+struct fab_index;
 typedef struct fab_tensor_set {
   fab_tensor *items;
   int count, cap;
+  struct fab_index *by_name; /* private (tensor.c): items[] by name */
 } fab_tensor_set;
 
 size_t fab_dtype_size(fab_tensor_dtype dt);
@@ -72,8 +77,12 @@ void fab_tset_free(fab_tensor_set *s);
  * or NULL if out of memory or the shape is invalid / too large. */
 fab_tensor *fab_tset_add(fab_tensor_set *s, const char *name, fab_tensor_dtype dt,
                          int rank, const int64_t *dims);
+/* O(1) expected through the name index (linear while it is stale). */
 fab_tensor *fab_tset_find(const fab_tensor_set *s, const char *name);
 bool fab_tset_remove(fab_tensor_set *s, const char *name);
+/* Rebuilds the name index after direct edits of items[] (renames,
+ * removals); false if out of memory (lookups then stay correct, linear). */
+bool fab_tset_reindex(fab_tensor_set *s);
 
 /* Converts a tensor of F16 / BF16 / F64 to F32 (I64 to I32 with a range
  * check) in place. */

@@ -8,6 +8,7 @@
  * checks and capped at FAB_TENSOR_MAX_BYTES. */
 #include "fab_tensor_internal.h"
 #include "fab_alloc.h"
+#include "fab_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,13 @@ const char *fab_shape_str(int rank, const int64_t *dims, char *buf, size_t len) 
 
 fab_tensor_set *fab_tset_new(void) { return fab_calloc(1, sizeof(fab_tensor_set)); }
 
+static void drop_index(fab_tensor_set *s) {
+  if (!s->by_name) return;
+  fab_index_free(s->by_name);
+  free(s->by_name);
+  s->by_name = NULL;
+}
+
 void fab_tset_free(fab_tensor_set *s) {
   if (!s) return;
   for (int i = 0; i < s->count; i++) {
@@ -125,14 +133,59 @@ void fab_tset_free(fab_tensor_set *s) {
     free(s->items[i].data);
   }
   free(s->items);
+  drop_index(s);
   free(s);
+}
+
+/* ---- the name index ------------------------------------------------------ */
+
+/* The index covers items[0 .. by_name->n - 1].  Entries appended directly
+ * are indexed by the next fab_tset_add; while it covers fewer (or more)
+ * entries than the set holds, lookups scan, so they are never wrong. */
+static bool index_current(const fab_tensor_set *s) {
+  return s->by_name && s->by_name->n == (size_t)s->count;
+}
+
+static bool name_is(const void *table, int entry, const void *key) {
+  return strcmp(((const fab_tensor *)table)[entry].name, key) == 0;
+}
+
+/* Indexes the entries the index does not cover yet, with room for one
+ * more; false if out of memory (the index is then dropped). */
+static bool index_sync(fab_tensor_set *s) {
+  if (s->by_name && s->by_name->n > (size_t)s->count) drop_index(s);
+  if (!s->by_name && !(s->by_name = fab_calloc(1, sizeof *s->by_name))) return false;
+  if (!fab_index_reserve(s->by_name, (size_t)s->count + 1)) {
+    drop_index(s);
+    return false;
+  }
+  for (size_t i = s->by_name->n; i < (size_t)s->count; i++)
+    if (!fab_index_add(s->by_name, fab_hash_str(s->items[i].name), (int)i)) {
+      drop_index(s);
+      return false;
+    }
+  return true;
+}
+
+bool fab_tset_reindex(fab_tensor_set *s) {
+  if (!s) return false;
+  drop_index(s);
+  return index_sync(s);
+}
+
+static fab_tensor *find_hashed(const fab_tensor_set *s, const char *name, uint64_t hash) {
+  if (index_current(s)) {
+    int i = fab_index_find(s->by_name, hash, name_is, s->items, name);
+    return i < 0 ? NULL : &s->items[i];
+  }
+  for (int i = 0; i < s->count; i++)
+    if (strcmp(s->items[i].name, name) == 0) return &s->items[i];
+  return NULL;
 }
 
 fab_tensor *fab_tset_find(const fab_tensor_set *s, const char *name) {
   if (!s || !name) return NULL;
-  for (int i = 0; i < s->count; i++)
-    if (strcmp(s->items[i].name, name) == 0) return &s->items[i];
-  return NULL;
+  return find_hashed(s, name, index_current(s) ? fab_hash_str(name) : 0);
 }
 
 /* aligned_alloc wants a size that is a multiple of the alignment. */
@@ -153,7 +206,12 @@ fab_tensor *fab_tset_add(fab_tensor_set *s, const char *name, fab_tensor_dtype d
   void *data = alloc_data(nbytes);
   if (!data) return NULL;
 
-  fab_tensor *t = fab_tset_find(s, name);
+  uint64_t hash = fab_hash_str(name);
+  if (!index_sync(s)) {
+    free(data);
+    return NULL;
+  }
+  fab_tensor *t = find_hashed(s, name, hash);
   if (t) {
     /* Replace in place: the position in the set (file order) is kept. */
     free(t->data);
@@ -177,6 +235,7 @@ fab_tensor *fab_tset_add(fab_tensor_set *s, const char *name, fab_tensor_dtype d
     t = &s->items[s->count++];
     memset(t, 0, sizeof *t);
     t->name = nm;
+    fab_index_add(s->by_name, hash, s->count - 1); /* cannot fail: room reserved */
   }
   t->dtype = dt;
   t->rank = rank;
@@ -195,6 +254,7 @@ bool fab_tset_remove(fab_tensor_set *s, const char *name) {
   free(t->data);
   memmove(&s->items[i], &s->items[i + 1], (size_t)(s->count - i - 1) * sizeof *t);
   s->count--;
+  fab_tset_reindex(s); /* entries moved; out of memory leaves lookups linear */
   return true;
 }
 

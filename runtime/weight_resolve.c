@@ -412,6 +412,7 @@ fab_status fab_wmap_apply(const fab_weight_map *map, fab_tensor_set *set,
       for (int p = 0; p < nparams; p++) found[p] = r.user[found[p]];
       set->count = kept;
     }
+    fab_tset_reindex(set); /* renamed or dropped entries; out of memory: lookups scan */
   }
   if (found_out && nparams > 0) memcpy(found_out, found, (size_t)nparams * sizeof *found);
   resolution_free(&r);

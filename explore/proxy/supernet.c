@@ -98,6 +98,80 @@ static bool edge_decided(const fab_supernet *s, const int *choice, const fab_op 
   return true;
 }
 
+/* The extraction proper: copies the live ops.  The IR builders have no
+ * error channel, so it runs under an out-of-memory guard
+ * (fab_oom_protect); j->out (made before) is what to free if memory runs
+ * out. */
+typedef struct extract_job {
+  const fab_module *m;
+  const fab_supernet *s;
+  const int *choice, *rep;
+  int *map;
+  const unsigned char *live;
+  const fab_tensor_set *w_in;
+  fab_tensor_set *w_out;
+  fab_diag *d;
+  fab_module *out;
+  bool ok;
+} extract_job;
+
+static void copy_live(void *arg) {
+  extract_job *j = arg;
+  const fab_module *m = j->m;
+  const fab_supernet *s = j->s;
+  const int *choice = j->choice, *rep = j->rep;
+  int *map = j->map;
+  const fab_func *f = fab_module_main(m);
+  int n = f->nops;
+  fab_module *out = j->out;
+  fab_func *g = fab_module_add_func(out, f->name);
+  for (int i = 0; i < n; i++) {
+    map[i] = -1;
+    if (!j->live[i]) continue;
+    if (rep[i] != i) {
+      map[i] = map[rep[i]];
+      continue;
+    }
+    /* operands through rep: build the remap on the fly */
+    const fab_op *op = &f->ops[i];
+    int saved[4] = {0};
+    for (int k = 0; k < op->noperands && k < 4; k++) {
+      saved[k] = map[op->operands[k]];
+      map[op->operands[k]] = map[rep[op->operands[k]]];
+    }
+    map[i] = fab_func_copy_op(out, g, op, map);
+    for (int k = 0; k < op->noperands && k < 4; k++)
+      if (rep[op->operands[k]] != op->operands[k]) map[op->operands[k]] = saved[k];
+    /* decided edges leave no supernet markers behind (all decided: a
+     * plain model); undecided ones (choice < 0) stay choice edges */
+    if (edge_decided(s, choice, op)) {
+      static const char *const markers[] = {"hint.choice_edge", "hint.choice", "hint.choice_mix"};
+      for (int k = 0; k < 3; k++) fab_op_remove_attr(&g->ops[map[i]], markers[k]);
+    }
+    if (op->code == FAB_OP_WEIGHT) {
+      const char *old = fab_op_str(op, "name", "");
+      const char *nn = plain_name(out, s, choice, old);
+      fab_op_set_str(out, &g->ops[map[i]], "name", nn);
+      int p = fab_module_find_param(m, old);
+      if (p < 0 || fab_module_add_param(out, nn, m->params[p].type, m->params[p].init,
+                                        m->params[p].loc, j->d) < 0) {
+        j->ok = false;
+        return;
+      }
+      if (j->w_in && j->w_out) {
+        const fab_tensor *t = fab_tset_find(j->w_in, old);
+        fab_tensor *u = t ? fab_tset_add(j->w_out, nn, t->dtype, t->rank, t->dims) : NULL;
+        if (t && !u) {
+          fab_error(j->d, (fab_loc){0}, "supernet: out of memory for weight '%s'", nn);
+          j->ok = false;
+          return;
+        }
+        if (u) memcpy(u->data, t->data, t->nbytes);
+      }
+    }
+  }
+}
+
 fab_module *fab_supernet_extract(const fab_module *m, const fab_supernet *s, const int *choice,
                                  const fab_tensor_set *w_in, fab_tensor_set *w_out, fab_diag *d) {
   const fab_func *f = fab_module_main(m);
@@ -141,46 +215,16 @@ fab_module *fab_supernet_extract(const fab_module *m, const fab_supernet *s, con
     }
     for (int k = 0; k < op->noperands; k++) live[rep[op->operands[k]]] = 1;
   }
-  out = fab_module_new(m->name);
-  fab_func *g = fab_module_add_func(out, f->name);
-  for (int i = 0; i < n; i++) {
-    map[i] = -1;
-    if (!live[i]) continue;
-    if (rep[i] != i) {
-      map[i] = map[rep[i]];
-      continue;
-    }
-    /* operands through rep: build the remap on the fly */
-    const fab_op *op = &f->ops[i];
-    int saved[4] = {0};
-    for (int k = 0; k < op->noperands && k < 4; k++) {
-      saved[k] = map[op->operands[k]];
-      map[op->operands[k]] = map[rep[op->operands[k]]];
-    }
-    map[i] = fab_func_copy_op(out, g, op, map);
-    for (int k = 0; k < op->noperands && k < 4; k++)
-      if (rep[op->operands[k]] != op->operands[k]) map[op->operands[k]] = saved[k];
-    /* decided edges leave no supernet markers behind (all decided: a
-     * plain model); undecided ones (choice < 0) stay choice edges */
-    if (edge_decided(s, choice, op)) {
-      static const char *const markers[] = {"hint.choice_edge", "hint.choice", "hint.choice_mix"};
-      for (int k = 0; k < 3; k++) fab_op_remove_attr(&g->ops[map[i]], markers[k]);
-    }
-    if (op->code == FAB_OP_WEIGHT) {
-      const char *old = fab_op_str(op, "name", "");
-      const char *nn = plain_name(out, s, choice, old);
-      fab_op_set_str(out, &g->ops[map[i]], "name", nn);
-      int p = fab_module_find_param(m, old);
-      if (p < 0 || fab_module_add_param(out, nn, m->params[p].type, m->params[p].init,
-                                        m->params[p].loc, d) < 0)
-        goto fail;
-      if (w_in && w_out) {
-        const fab_tensor *t = fab_tset_find(w_in, old);
-        fab_tensor *u = t ? fab_tset_add(w_out, nn, t->dtype, t->rank, t->dims) : NULL;
-        if (u) memcpy(u->data, t->data, t->nbytes);
-      }
-    }
+  /* made outside the guard: a failure inside fab_module_new would lose
+   * its arena on the way to the guard */
+  extract_job j = {m, s, choice, rep, map, live, w_in, w_out, d, fab_module_new(m->name), true};
+  if (!j.out || !fab_oom_protect(copy_live, &j)) {
+    fab_module_free(j.out);
+    fab_error(d, (fab_loc){0}, "supernet: out of memory");
+    goto done;
   }
+  out = j.out;
+  if (!j.ok) goto fail;
   if (!fab_verify(out, d)) goto fail;
   goto done;
 fail:
@@ -306,6 +350,51 @@ static bool known_block(const char *k) {
          !strcmp(k, "transformer") || !strcmp(k, "fdense");
 }
 
+/* The builders have no error channel: run under an out-of-memory guard
+ * (fab_oom_protect); j->b.m (made before) is what to free if memory
+ * runs out. */
+typedef struct fabnet_job {
+  const fab_supernet_options *o;
+  bld b;
+} fabnet_job;
+
+static void build_fabnet(void *arg) {
+  fabnet_job *j = arg;
+  bld *b = &j->b;
+  const fab_supernet_options *o = j->o;
+  b->f = fab_module_add_func(b->m, "main");
+  int64_t sq = o->seq, ed[2] = {o->vocab, o->d}, pd[2] = {o->seq, o->d};
+  int tok = op(b, FAB_OP_INPUT, 0, 0, 0, 0);
+  fab_op_set_str(b->m, &b->f->ops[tok], "name", "tokens");
+  fab_op_set_int(b->m, &b->f->ops[tok], "index", 0);
+  b->f->ops[tok].type = fab_type_make(FAB_I32, 1, &sq);
+  int emb = weight(b, "embed.weight", fab_type_make(FAB_F32, 2, ed), (fab_init){FAB_INIT_NORMAL, 0, 1});
+  int pos = weight(b, "pos.weight", fab_type_make(FAB_F32, 2, pd), (fab_init){FAB_INIT_NORMAL, 0, 1});
+  int x = add(b, infer(b, op(b, FAB_OP_EMBED, 2, tok, emb, 0)), pos);
+  for (int l = 0; l < o->layers && b->ok; l++) {
+    const char *edge = fab_arena_printf(b->m->arena, "layers.%d", l);
+    int sum = -1;
+    for (int c = 0; c < o->ncands; c++) {
+      b->prefix = fab_arena_printf(b->m->arena, "%s.%s", edge, o->cands[c]);
+      int y = block(b, o->cands[c], x, o);
+      fab_op_set_str(b->m, &b->f->ops[y], "hint.choice_edge", edge);
+      fab_op_set_str(b->m, &b->f->ops[y], "hint.choice", o->cands[c]);
+      sum = sum < 0 ? y : add(b, sum, y);
+    }
+    b->prefix = NULL;
+    int mix = op(b, FAB_OP_SCALE, 1, sum, 0, 0);
+    fab_op_set_float(b->m, &b->f->ops[mix], "factor", 1.0 / o->ncands);
+    fab_op_set_str(b->m, &b->f->ops[mix], "hint.choice_mix", edge);
+    x = infer(b, mix);
+  }
+  int pooled = infer(b, op(b, FAB_OP_MEANPOOL, 1, x, 0, 0));
+  int logits = dense_layer(b, "head", pooled, o->d, o->classes);
+  int out = op(b, FAB_OP_OUTPUT, 1, logits, 0, 0);
+  fab_op_set_str(b->m, &b->f->ops[out], "name", "logits");
+  fab_op_set_int(b->m, &b->f->ops[out], "index", 0);
+  b->f->ops[out].type = b->f->ops[logits].type;
+}
+
 fab_module *fab_supernet_fabnet(const fab_supernet_options *o, fab_diag *d) {
   if (o->seq < 2 || o->d < 2 || o->h < 2 || o->heads < 1 || o->d % o->heads || o->vocab < 2 ||
       o->classes < 2 || o->layers < 1 || o->layers > 64 || o->ncands < 1) {
@@ -317,41 +406,16 @@ fab_module *fab_supernet_fabnet(const fab_supernet_options *o, fab_diag *d) {
       fab_error(d, (fab_loc){0}, "supernet: unknown block kind '%s'", o->cands[c]);
       return NULL;
     }
-  bld b = {fab_module_new("fabnet_supernet"), NULL, d, true, NULL};
-  b.f = fab_module_add_func(b.m, "main");
-  int64_t sq = o->seq, ed[2] = {o->vocab, o->d}, pd[2] = {o->seq, o->d};
-  int tok = op(&b, FAB_OP_INPUT, 0, 0, 0, 0);
-  fab_op_set_str(b.m, &b.f->ops[tok], "name", "tokens");
-  fab_op_set_int(b.m, &b.f->ops[tok], "index", 0);
-  b.f->ops[tok].type = fab_type_make(FAB_I32, 1, &sq);
-  int emb = weight(&b, "embed.weight", fab_type_make(FAB_F32, 2, ed), (fab_init){FAB_INIT_NORMAL, 0, 1});
-  int pos = weight(&b, "pos.weight", fab_type_make(FAB_F32, 2, pd), (fab_init){FAB_INIT_NORMAL, 0, 1});
-  int x = add(&b, infer(&b, op(&b, FAB_OP_EMBED, 2, tok, emb, 0)), pos);
-  for (int l = 0; l < o->layers && b.ok; l++) {
-    const char *edge = fab_arena_printf(b.m->arena, "layers.%d", l);
-    int sum = -1;
-    for (int c = 0; c < o->ncands; c++) {
-      b.prefix = fab_arena_printf(b.m->arena, "%s.%s", edge, o->cands[c]);
-      int y = block(&b, o->cands[c], x, o);
-      fab_op_set_str(b.m, &b.f->ops[y], "hint.choice_edge", edge);
-      fab_op_set_str(b.m, &b.f->ops[y], "hint.choice", o->cands[c]);
-      sum = sum < 0 ? y : add(&b, sum, y);
-    }
-    b.prefix = NULL;
-    int mix = op(&b, FAB_OP_SCALE, 1, sum, 0, 0);
-    fab_op_set_float(b.m, &b.f->ops[mix], "factor", 1.0 / o->ncands);
-    fab_op_set_str(b.m, &b.f->ops[mix], "hint.choice_mix", edge);
-    x = infer(&b, mix);
-  }
-  int pooled = infer(&b, op(&b, FAB_OP_MEANPOOL, 1, x, 0, 0));
-  int logits = dense_layer(&b, "head", pooled, o->d, o->classes);
-  int out = op(&b, FAB_OP_OUTPUT, 1, logits, 0, 0);
-  fab_op_set_str(b.m, &b.f->ops[out], "name", "logits");
-  fab_op_set_int(b.m, &b.f->ops[out], "index", 0);
-  b.f->ops[out].type = b.f->ops[logits].type;
-  if (!b.ok || !fab_verify(b.m, d)) {
-    fab_module_free(b.m);
+  /* the module is made outside the guard (see fab_supernet_extract) */
+  fabnet_job j = {o, {fab_module_new("fabnet_supernet"), NULL, d, true, NULL}};
+  if (!j.b.m || !fab_oom_protect(build_fabnet, &j)) {
+    fab_module_free(j.b.m);
+    fab_error(d, (fab_loc){0}, "supernet: out of memory");
     return NULL;
   }
-  return b.m;
+  if (!j.b.ok || !fab_verify(j.b.m, d)) {
+    fab_module_free(j.b.m);
+    return NULL;
+  }
+  return j.b.m;
 }

@@ -88,16 +88,34 @@ static fab_module *supernet_copy(const fab_module *sm, const fab_supernet *s, fa
 }
 
 /* Mixing scale of each edge: 1 once decided (choice[e] >= 0), else the
- * supernet's own (mix0[e], 1/k; choice NULL: every edge undecided). */
-static void set_mix_scales(fab_module *w, const fab_supernet *sw, const int *choice,
-                           const double *mix0) {
-  fab_func *f = fab_module_main(w);
-  for (int e = 0; e < sw->nedges; e++) {
-    const fab_supernet_edge *ed = &sw->edges[e];
+ * supernet's own (mix0[e], 1/k; choice NULL: every edge undecided).  An
+ * attribute edit may allocate and the builders have no error channel, so
+ * it runs under an out-of-memory guard: false (with a message) if memory
+ * ran out. */
+typedef struct mix_job {
+  fab_module *w;
+  const fab_supernet *sw;
+  const int *choice;
+  const double *mix0;
+} mix_job;
+
+static void set_mix_scales_unguarded(void *arg) {
+  const mix_job *j = arg;
+  fab_func *f = fab_module_main(j->w);
+  for (int e = 0; e < j->sw->nedges; e++) {
+    const fab_supernet_edge *ed = &j->sw->edges[e];
     if (ed->mix_op < 0) continue;
-    bool decided = choice && choice[e] >= 0;
-    fab_op_set_float(w, &f->ops[ed->mix_op], "factor", decided ? 1.0 : mix0[e]);
+    bool decided = j->choice && j->choice[e] >= 0;
+    fab_op_set_float(j->w, &f->ops[ed->mix_op], "factor", decided ? 1.0 : j->mix0[e]);
   }
+}
+
+static bool set_mix_scales(fab_module *w, const fab_supernet *sw, const int *choice,
+                           const double *mix0, fab_diag *d) {
+  mix_job j = {w, sw, choice, mix0};
+  if (fab_oom_protect(set_mix_scales_unguarded, &j)) return true;
+  fab_error(d, (fab_loc){0}, "zero-cost-pt: out of memory");
+  return false;
 }
 
 bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const fab_dataset *data,
@@ -165,7 +183,7 @@ bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const 
       order[j] = t;
     }
     fab_supernet_apply(ad, &sw, cur);
-    set_mix_scales(work, &sw, cur, mix0);
+    ok = set_mix_scales(work, &sw, cur, mix0, d);
     for (int oi = 0; ok && oi < E; oi++) {
       int e = order[oi];
       const fab_supernet_edge *ed = &sw.edges[e];
@@ -187,7 +205,7 @@ bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const 
       if (!ok) break;
       cur[e] = best;
       fab_supernet_apply(ad, &sw, cur);
-      set_mix_scales(work, &sw, cur, mix0);
+      if (!(ok = set_mix_scales(work, &sw, cur, mix0, d))) break;
       if (o.log) {
         fprintf(o.log, "zcpt: proposal %d edge %s:", p, ed->name);
         for (int c = 0; c < ed->ncand; c++) fprintf(o.log, " %s %.4g", ed->cand[c], base - without[c]);

@@ -222,6 +222,40 @@ kill_build_cpu)
       fi
     done
   done ;;
+kill_emit_stdout)
+  # `emit --emit asm` without -o goes through a temporary in $TMPDIR (the
+  # old code: /tmp/fabc-emit-XXXXXX, which a signal left behind): SIGTERM and
+  # SIGHUP remove it; SIGKILL's is removed by the next run
+  BIG=$ROOT/examples/fabnet_base.fab
+  touch marker
+  for sig in TERM HUP KILL; do
+    TMPDIR=$W/out "$FABC" emit --emit asm "$BIG" >/dev/null 2>&1 &
+    pid=$!
+    i=0 # wait for the temporary: here, or where the old code put it
+    while [ -z "$(ls -A out)" ] && [ -z "$(find /tmp -maxdepth 1 -name 'fabc-emit-*' -newer marker)" ]; do
+      kill -0 $pid 2>/dev/null || fail "emit ended before its temporary was seen"
+      i=$((i + 1))
+      [ $i -lt 1200 ] || fail "no temporary after 60 s"
+      sleep 0.05
+    done
+    kill -$sig $pid
+    wait $pid
+    rc=$?
+    old=$(find /tmp -maxdepth 1 -name 'fabc-emit-*' -newer marker)
+    [ -z "$old" ] || { rm -f $old; fail "SIG$sig left $old"; }
+    case $sig in
+    TERM) [ $rc -eq 143 ] || fail "exit $rc after SIGTERM, want 143"; no_temporaries ;;
+    HUP) [ $rc -eq 129 ] || fail "exit $rc after SIGHUP, want 129"; no_temporaries ;;
+    KILL)
+      for f in $(ls -A out); do
+        case $f in .fabc-emit.fabc-tmp.$pid.*|..fabc-emit.fabc-tmp.$pid.*) ;; *) fail "unrecognisable leftover $f" ;; esac
+      done
+      TMPDIR=$W/out "$FABC" emit --emit asm "$TINY" >tiny.s || fail "emit after SIGKILL"
+      [ -s tiny.s ] || fail "nothing emitted"
+      left=$(ls -A out | grep '^\.fabc-emit' || true)
+      [ -z "$left" ] || fail "not swept: $left" ;;
+    esac
+  done ;;
 kill_sample)
   "$FABC" sample --space "$SPACE" -n 3 --measure fpga -o full.jsonl 2>/dev/null || fail "sample"
   for sig in TERM KILL; do

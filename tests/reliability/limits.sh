@@ -121,7 +121,17 @@ accel_junk)
   printf '{"name": "x", "p_be": 1000}' >bad.json
   expect_error 1 'junk.json: configuration file too large' "$FABC" build "$TINY" --target fpga --accel junk.json -o m.fbin
   expect_error 1 "bad.json" "$FABC" build "$TINY" --target fpga --accel bad.json -o m.fbin
-  [ -e m.fbin ] && fail "m.fbin created" ;;
+  [ -e m.fbin ] && fail "m.fbin created"
+  # the same for every command taking --accel; a missing one is usage (2)
+  mkdir -p dir.json
+  for cfg in junk.json bad.json dir.json; do
+    expect_error 1 "$cfg" "$FABC" run "$TINY" --backend fpga --accel $cfg
+    expect_error 1 "$cfg" "$FABC" resources --accel $cfg
+    expect_error 1 "$cfg" "$FABC" emit --ir --target fpga "$TINY" --accel $cfg
+  done
+  expect_error 1 "unknown accelerator configuration 'nosuch.json'" "$FABC" resources --accel nosuch.json
+  expect_error 2 "needs --accel" "$FABC" resources
+  expect_error 2 "needs an accelerator configuration" "$FABC" build "$TINY" --target fpga -o m.fbin ;;
 fbin_addr_wrap)
   # a tensor at address 2^64 - 1: addr + words wrapped past the memory check
   # and the simulator wrote far outside its memory (found by fuzz_fbin)

@@ -3,7 +3,9 @@
  * read (.fab through the front end, .fir through the IR parser) and lowered
  * by each target's pipeline.  Each run must either finish (k past the
  * last allocation) or report "out of memory" and return: never crash,
- * never abort (ir.h's guards), and under ASan leave no leak. */
+ * never abort (ir.h's guards), and under ASan leave no leak.  With
+ * explore/proxy: building a FABNet supernet and extracting one
+ * architecture from it (the proxy's IR edits, guarded the same way). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,9 @@
 #include "ir.h"
 #include "passes.h"
 #include "target.h"
+#ifdef FAB_HAVE_PROXY
+#include "proxy.h"
+#endif
 
 static int failures;
 
@@ -74,6 +79,41 @@ static void sweep(const char *what, stage_fn fn, const char *arg, const char *pi
          what, k - 1, swallowed);
 }
 
+#ifdef FAB_HAVE_PROXY
+static const char *const cands[] = {"fbfly", "abfly", "transformer"};
+
+static fab_module *build_supernet(const char *unused, fab_diag *d) {
+  (void)unused;
+  fab_supernet_options o = {.seq = 16, .d = 16, .h = 32, .heads = 2, .vocab = 16, .classes = 10,
+                            .layers = 2, .ncands = 3, .cands = cands};
+  return fab_supernet_fabnet(&o, d);
+}
+
+static fab_supernet g_edges; /* of g_input */
+
+static fab_module *extract_supernet(const char *unused, fab_diag *d) {
+  (void)unused;
+  int choice[2] = {0, 1};
+  return fab_supernet_extract(g_input, &g_edges, choice, NULL, NULL, d);
+}
+
+static void sweep_proxy(void) {
+  sweep("supernet (explore/proxy)", build_supernet, NULL, NULL);
+  fab_diag *d = fab_diag_new();
+  g_input = build_supernet(NULL, d);
+  if (!g_input || !fab_supernet_scan(g_input, &g_edges, d)) {
+    fab_diag_print(d, stderr);
+    failures++;
+  } else {
+    sweep("supernet extraction (explore/proxy)", extract_supernet, NULL, NULL);
+    fab_supernet_free(&g_edges);
+  }
+  fab_module_free(g_input);
+  g_input = NULL;
+  fab_diag_free(d);
+}
+#endif
+
 int main(void) {
   const char *model = FAB_ROOT "/examples/tiny_padded.fab";
   sweep("front end (tiny_padded.fab)", read_fab, model, NULL);
@@ -95,6 +135,9 @@ int main(void) {
   free(text);
   fab_module_free(g_input);
   fab_diag_free(d);
+#ifdef FAB_HAVE_PROXY
+  sweep_proxy();
+#endif
   if (failures) fprintf(stderr, "%d failures\n", failures);
   return failures ? 1 : 0;
 }

@@ -45,6 +45,18 @@ def fasm(n, fabc, work):
     return "\n".join(out) + "\n"
 
 
+def safetensors(path, names, numel=32):
+    """A safetensors file of small F32 tensors, in the given order."""
+    import json, struct
+    size = 4 * numel
+    hdr = {nm: {"dtype": "F32", "shape": [numel], "data_offsets": [size * i, size * i + size]}
+           for i, nm in enumerate(names)}
+    text = json.dumps(hdr).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + struct.pack("<f", 1.0) * numel * len(names))
+    return path
+
+
 def run(cmd):
     r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if r.returncode != 0:
@@ -90,6 +102,15 @@ def prepare(case, fabc, work, n):
             return [fabc, "as", src, "-o", out]
         run([fabc, "as", src, "-o", out])
         return [fabc, "objdump", out]
+    if case == "tensors":
+        # reading (every name is looked up while the set grows) and
+        # `compare`, which finds each tensor of one file in the other
+        names = ["model.encoder.layers.%d.weight" % i for i in range(n)]
+        a = safetensors(os.path.join(work, "a%d.safetensors" % n), names)
+        b = safetensors(os.path.join(work, "b%d.safetensors" % n), names[::-1])
+        return [fabc, "compare", a, b]
+    if case == "cpu_build":
+        return [fabc, "build", "--target", "cpu", fab, "-o", os.path.join(work, "r%d.so" % n)]
     if case == "passes":
         return [fabc, "opt", "--target", "cpu", fab, "-o", os.path.join(work, "o%d.fir" % n)]
     if case in ("fpga_build", "fpga_sim"):
@@ -106,10 +127,19 @@ def main():
     fabc, work, case = sys.argv[1], sys.argv[2], sys.argv[3]
     work = os.path.join(work, "scaling." + case)
     os.makedirs(work, exist_ok=True)
+    if case == "tensors":
+        # Freeing the header's JSON tree makes glibc consolidate its fast
+        # bins, a walk over every small free chunk whose cache misses grow
+        # with the heap: 13-15x here with the default tunables (8x
+        # without fast bins), which is the allocator, not fabc's lookups
+        # (quadratic: 89x).
+        os.environ["GLIBC_TUNABLES"] = "glibc.malloc.mxfast=0"
     start = best_of_3(prepare(case, fabc, work, 1))
     # a .fab repeat runs at most 100000 times (FAB_FE_MAX_REPEAT), a .fbin
-    # holds at most 2^20 tensors
-    n, n_max = 100, 10000 if case in ("fab", "fir") else 100000
+    # holds at most 2^20 tensors, a safetensors file 65536; a cpu build
+    # of 20,000 layers takes ~1 GB
+    n_max = {"fab": 10000, "fir": 10000, "tensors": 6553, "cpu_build": 1000}.get(case, 100000)
+    n = 100
     # one run per size while searching; aim at twice the minimum so that
     # the best of three at the size found is still above it
     while best_of_3(prepare(case, fabc, work, n), runs=1) - start < 2 * BASE_MIN_S and n < n_max:

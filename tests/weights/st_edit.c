@@ -124,6 +124,7 @@ int main(int argc, char **argv) {
     else if (strcmp(op, "reshape") == 0) rc = op_reshape(s, arg, false);
     else if (strcmp(op, "add") == 0) rc = op_add(s, arg);
     else rc = fail("unknown operation", op);
+    if (rc == 0 && !fab_tset_reindex(s)) rc = fail("out of memory", op); /* names edited in place */
   }
   if (rc == 0 && fab_safetensors_write(argv[2], s, err, sizeof err) != FAB_OK) rc = fail("cannot write", err);
   fab_tset_free(s);

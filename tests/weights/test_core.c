@@ -62,6 +62,35 @@ void test_tset(void) {
   CHECK(s->count == 3);
   fab_tset_free(s);
   fab_tset_free(NULL);
+
+  /* The name index: many names, found after growth and after a removal;
+   * renamed entries found once reindexed; entries appended directly are
+   * found (by a scan, then through the index after the next add). */
+  s = fab_tset_new();
+  char nm[32];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(nm, sizeof nm, "layers.%d.w", i);
+    CHECK(fab_tset_add(s, nm, FAB_DT_F32, 1, d5) != NULL);
+  }
+  CHECK(s->count == 1000 && fab_tset_find(s, "layers.999.w") == &s->items[999]);
+  CHECK(fab_tset_remove(s, "layers.10.w") && !fab_tset_find(s, "layers.10.w"));
+  CHECK(fab_tset_find(s, "layers.11.w") == &s->items[10]);
+  free(s->items[0].name);
+  s->items[0].name = strdup("renamed");
+  CHECK(fab_tset_reindex(s) && fab_tset_find(s, "renamed") == &s->items[0]);
+  CHECK(!fab_tset_find(s, "layers.0.w"));
+  if (s->count == s->cap) {
+    fab_tensor *grown = realloc(s->items, (size_t)(s->cap + 1) * sizeof *grown);
+    CHECK(grown != NULL);
+    if (grown) s->items = grown, s->cap++;
+  }
+  s->items[s->count] = (fab_tensor){.name = strdup("direct"), .dtype = FAB_DT_F32,
+                                    .data = aligned_alloc(64, 64)};
+  s->count++;
+  CHECK(fab_tset_find(s, "direct") == &s->items[s->count - 1]);
+  CHECK(fab_tset_add(s, "after", FAB_DT_F32, 1, d5) && fab_tset_find(s, "direct") &&
+        fab_tset_find(s, "after") == &s->items[s->count - 1]);
+  fab_tset_free(s);
 }
 
 /* Makes a one-tensor set holding n 16-bit values. */
