@@ -23,7 +23,8 @@
  *     add.layernorm), run as one post-processing pass per row tile: one
  *     load, a PPU step per op, one store.  Of a longer run the first N-1
  *     ops fold into the N-th, the rest stay as they are.
- *   write-back (option wb=1, the default; .fbin version 3): the ops after
+ *   write-back (option wb=1; by default where fft_ln_wanted says the
+ *   write-back is cheaper than the PPU; .fbin version 3): the ops after
  *     a bfly.stages that its engines' write-back units apply as results
  *     leave (docs/fpga.md): reshapes that keep rows, a slice of a prefix of
  *     each row (a truncated store), a bias (add of a row vector) or
@@ -214,11 +215,14 @@ static int fft_wb_chain(const fab_func *f, const int *uses, const int *user, int
  * off-chip memory: fold where the engines are at least as many as the
  * lanes (vcu128-be120: 120 vs 64, zynq7045-be20: 20 vs 16; not
  * vcu128-be40: 40 vs 256), or when no board is known. */
-static bool fft_ln_wanted(const fab_pass_ctx *cx) {
-  int64_t opt = pass_opt(cx, "fft-ln", -1);
-  if (opt >= 0) return opt != 0;
+static bool wb_cheaper(const fab_pass_ctx *cx) {
   const fab_target_info *t = cx->target;
   return !t || !t->engines || !t->post_lanes || t->engines >= t->post_lanes;
+}
+
+static bool fft_ln_wanted(const fab_pass_ctx *cx) {
+  int64_t opt = pass_opt(cx, "fft-ln", -1);
+  return opt >= 0 ? opt != 0 : wb_cheaper(cx);
 }
 
 /* The op where the write-back chain from bfly b ends (its last bias,
@@ -305,7 +309,12 @@ void fpga_use_info(const fab_func *f, int *uses, int *user) {
 }
 
 bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
-  bool loads = pass_opt(cx, "loads", 1) != 0, wb = pass_opt(cx, "wb", 1) != 0;
+  /* wb: default by the target, as for the Fourier mix's LN1: with fewer
+   * engines than PPU lanes (vcu128-be40: 40 vs 256) the write-back lanes
+   * are slower than the PPU's round trip (LRA-Retrieval seq 1024: 520K
+   * against 381K cycles) */
+  int64_t wbo = pass_opt(cx, "wb", -1);
+  bool loads = pass_opt(cx, "loads", 1) != 0, wb = wbo >= 0 ? wbo != 0 : wb_cheaper(cx);
   int64_t chain = pass_opt(cx, "chain", FAB_FPGA_MAX_CHAIN), fft_ln = pass_opt(cx, "fft-ln", -1);
   if (fft_ln < -1 || fft_ln > 1) {
     pass_error(cx, NULL, "fft-ln=%lld: 0 (the Fourier mix's layer norm on the PPU) or 1 (in the engines' "

@@ -90,11 +90,10 @@ int main(void) {
           (unsigned long long)r.bl_span);
   }
   if (run("large", "vcu128-be40", 512, &r)) {
-    /* 85.6 % before the streaming store, >= 90 % with it; the engines'
-     * write-back then made fc1's load (ldp: zero fill) and fc2's store (the
-     * residual and layer norm need whole rows) move whole rows again: 77.1 %
-     * with whole-row stp, 81.4 % with fc1's bias + GELU store streamed. */
-    CHECK(r.bl_util >= 0.8, "utilisation over the layers %g below 80 %%", r.bl_util);
+    /* 85.6 % before the streaming store, 98.4 % with it.  (The engines'
+     * write-back, which be40 leaves to the PPU by default, moves whole rows:
+     * forced on, 81.4 %.) */
+    CHECK(r.bl_util >= 0.9, "utilisation over the layers %g below 90 %%", r.bl_util);
     CHECK(r.bl_roofline >= r.bl_util, "roofline %g below the utilisation %g", r.bl_roofline, r.bl_util);
   }
   printf("%s\n", g_fail ? "FAILED" : "ok");
