@@ -102,8 +102,7 @@ static uint64_t be_region(fpga_cg *g, uint64_t A, bool cplx, uint64_t *k, int *b
  * write the bank at once, as they do for two regions of one bank. */
 static void be_dma_tile(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len,
                         uint64_t ne, uint64_t baddr, int bank, bool stream) {
-  uint64_t chunks = stream && rows <= ne && 2 * len > (uint64_t)fab_fpga_bank_words(g->c) ? FPGA_STREAM_CHUNKS : 1;
-  if (len % chunks) chunks = 1;
+  uint64_t chunks = fpga_stream_chunks(g, stream, rows, ne, len, len);
   for (uint64_t c = 0, m = len / chunks; c < chunks; c++)
     be_dma(g, opc, ext + c * m, stride, false, rows, m, ne, baddr + c * m, false, false, bank);
 }

@@ -162,6 +162,14 @@ void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_
                  uint64_t baddr, int bank, bool stream);
 /* Column chunks of a streaming store of bank-filling rows. */
 #define FPGA_STREAM_CHUNKS 4
+/* How many column chunks a tile's transfer of rows of `row` bank words
+ * (`cols` of them moved) takes: FPGA_STREAM_CHUNKS when streaming applies
+ * (one row per engine, rows filling more than half a bank), else 1. */
+static inline uint64_t fpga_stream_chunks(const fpga_cg *g, bool stream, uint64_t rows, uint64_t ne, uint64_t row,
+                                          uint64_t cols) {
+  bool fills = stream && rows <= ne && 2 * row > (uint64_t)fab_fpga_bank_words(g->c);
+  return fills && cols % FPGA_STREAM_CHUNKS == 0 ? FPGA_STREAM_CHUNKS : 1;
+}
 
 static inline int64_t cg_numel(const fab_type *t) {
   int64_t n = 1;

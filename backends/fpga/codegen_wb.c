@@ -144,10 +144,7 @@ static void stp_cols(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uin
  * needs whole rows. */
 void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_t t, int L, uint64_t ne,
                  uint64_t baddr, int bank, bool stream) {
-  uint64_t chunks = 1;
-  if (stream && !fab_fpga_wbfn_residual[io->fn] && t <= ne && 2 * (1ull << L) > (uint64_t)fab_fpga_bank_words(g->c) &&
-      io->w % FPGA_STREAM_CHUNKS == 0)
-    chunks = FPGA_STREAM_CHUNKS;
+  uint64_t chunks = fpga_stream_chunks(g, stream && !fab_fpga_wbfn_residual[io->fn], t, ne, 1ull << L, io->w);
   for (uint64_t c = 0, m = io->w / chunks; c < chunks; c++) stp_cols(g, io, r0, s, t, L, ne, baddr, bank, c * m, m);
 }
 
