@@ -167,13 +167,20 @@ static bool build(fab_compiled *c, const char *kind, const char *path, const fab
  * configs/small.json): masked means over more than half of that go through
  * its mm instead (lower-masked-mean).  The code generator follows
  * fpga-absorb's folds and fpga-alloc's plan and reads no tile hints: no
- * tile, no memplan.  Non-power-of-two FFT axes stay dense `dft` ops
- * (lower-fourier(dense-max)) until the engines run radix-q stages: the
- * code generator's dft has its own split for the last axis. */
+ * tile, no memplan.  FFT axes of every length 2^k q1 q2 .. with odd primes
+ * up to 15 (FAB_FPGA_ENGINE_RADIX) run on the engines as lower-fourier's
+ * radix stages (codegen_fft.c: per point (q^2 - 1) / (2 q P_bu) cycles on
+ * one of P_be engines, against the matrix unit's 4 q / att_mults for the
+ * radix-q combine of its dft split, plus that split's transposing copies:
+ * for q = 3 the engines do 360 points per cycle on vcu128-be120 against
+ * 85, 60 against 5.3 on zynq7045-be20; no shipped board favours the
+ * matrix unit for any q <= 15); an axis with a larger prime stays a dense
+ * `dft` (lower-fourier(max-radix)), which the code generator runs on the
+ * matrix unit, split into FFTs where it can (codegen_dft.c). */
 const fab_target fab_target_fpga = {
     .name = "fpga",
     .summary = "the butterfly accelerator of --accel CONFIG: simulated runs with cycle reports, .fbin builds",
-    .pipeline = "canonicalize,lower-bfly,lower-fourier(dense-max=4096,seq-first=2),lower-mha,"
+    .pipeline = "canonicalize,lower-bfly,lower-fourier(max-radix=15,seq-first=2),lower-mha,"
                 "lower-masked-mean(min-elems=16384),canonicalize,fuse-stages,fuse-elementwise,fpga-absorb,fpga-alloc",
     .build_kinds = "fbin",
     .simulates = true,

@@ -130,6 +130,19 @@ static bool head_merge_legal(const fab_func *f, const int *uses, const int *user
          f->ops[i].type.dtype == FAB_F32;
 }
 
+/* Does the engines' digit-reversing load do bitrev op's permutation: its
+ * radices (if any) are 2s, then odd primes ascending up to the engines'
+ * largest radix (backends/fpga/fbin.h), as lower-fourier orders them? */
+static bool load_digits(const fab_op *op) {
+  const fab_attr *ra = fab_op_attr(op, "radices");
+  if (!ra) return true;
+  int64_t want[64];
+  int n = fab_fft_factor(op->type.dims[axis_of(op)], want, 64);
+  bool ok = ra->kind == FAB_ATTR_INTS && n == ra->nints;
+  for (int i = 0; ok && i < n; i++) ok = ra->ints[i] == want[i] && (want[i] == 2 || want[i] <= FAB_FPGA_ENGINE_RADIX);
+  return ok;
+}
+
 /* Can op i fold into its user as a load (stack, bitrev, complex, a head
  * split)? */
 static bool load_fold_legal(const fab_func *f, const int *uses, const int *user, int i) {
@@ -140,8 +153,8 @@ static bool load_fold_legal(const fab_func *f, const int *uses, const int *user,
   case FAB_OP_STACK: return u->code == FAB_OP_BFLY_STAGES && u->operands[0] == i;
   case FAB_OP_TRANSPOSE: return head_split_legal(f, uses, user, i);
   case FAB_OP_ATTENTION: return head_merge_legal(f, uses, user, i);
-  case FAB_OP_BITREV: /* the load's address generator reverses bits, not digits */
-    return u->code == FAB_OP_FFT_STAGES && axis_of(op) == axis_of(u) && !fab_op_attr(op, "radices");
+  case FAB_OP_BITREV: /* the load's address generator reverses bits, or lower-fourier's digits */
+    return u->code == FAB_OP_FFT_STAGES && axis_of(op) == axis_of(u) && load_digits(op);
   case FAB_OP_COMPLEX:
     return u->code == FAB_OP_FFT_STAGES || (u->code == FAB_OP_BITREV && fab_fpga_folded(u) &&
                                             load_fold_legal(f, uses, user, user[i])) ||
@@ -192,16 +205,16 @@ static int wb_step(const fab_func *f, int v, const fab_op *u, int stage, int64_t
   }
 }
 
-/* The Fourier mix's last pass (lower-fourier(seq-first=1)): radix-2
- * fft.stages along whole rows with the real part folded in (real_out = 1)
+/* The Fourier mix's last pass (lower-fourier(seq-first=1)): fft.stages
+ * (radix 2, or mixed radix: the store's row pitch is then the next power
+ * of two, one row per engine) along whole rows with the real part folded in (real_out = 1)
  * whose single user is add.layernorm with the residual: the engines store
  * bank A (the real parts) through `rln`.  Returns the add.layernorm, -1. */
 static int fft_wb_chain(const fab_func *f, const int *uses, const int *user, int b) {
   const fab_op *B = &f->ops[b];
   int64_t n = last_dim(&B->type);
   if (B->type.dtype != FAB_F32 || B->type.rank < 2 || axis_of(B) != B->type.rank - 1 ||
-      fab_op_int(B, "real_out", 0) != 1 || fab_op_attr(B, "radix") || n < 2 || (n & (n - 1)) || uses[b] != 1 ||
-      user[b] <= b)
+      fab_op_int(B, "real_out", 0) != 1 || n < 2 || uses[b] != 1 || user[b] <= b)
     return -1;
   int64_t w = n;
   return wb_step(f, b, &f->ops[user[b]], 0, 1, n, &w) == 4 ? user[b] : -1;

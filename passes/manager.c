@@ -59,9 +59,10 @@ static const pass_def passes[] = {
     {{"lower-fourier", "fourier.mix -> complex, bitrev + mixed-radix fft.stages per axis, real",
       "", "no-fourier-mix",
       "dense-max=<int>: non-power-of-two axes up to this length become one dense dft (default 0); "
+      "max-radix=<int>: axes with an odd prime factor above it become one dense dft (default 0: any); "
       "seq-first=<0|1|2>: the sequence axis first, the hidden axis last (1), or only where the hidden "
-      "axis is a power of two (2, the fpga target's; default 0)"},
-     pass_lower_fourier, {"dense-max", "seq-first", NULL}},
+      "axis lowers to stages (2, the fpga target's; default 0)"},
+     pass_lower_fourier, {"dense-max", "seq-first", "max-radix", NULL}},
     {{"lower-mha", "mha -> per-head reshape/transpose and attention (or matmul+softmax+matmul)",
       "", "no-mha", "blocked=<0|1>: 1 (default) one blocked attention op, 0 matmul+softmax+matmul"},
      pass_lower_mha, {"blocked", NULL}},

@@ -96,6 +96,11 @@ int64_t fab_memplan_value_bytes(const fab_type *t);
 
 /* Row-wise ops one post-processing pass of the accelerator runs. */
 #define FAB_FPGA_MAX_CHAIN 4
+/* The largest odd radix the engines' fftq and digit-reversing loads take
+ * (FAB_FPGA_MAX_RADIX in backends/fpga/fbin.h; codegen_fft.c checks they
+ * agree): fpga-absorb folds such bit reversals, lower-fourier(max-radix)
+ * keeps lengths with larger primes as dft. */
+#define FAB_FPGA_ENGINE_RADIX 15
 /* The widest padding (words per row) the code generator zeroes itself (a
  * PPU row); a wider pad needs a fresh, zeroed region from fpga-alloc. */
 #define FAB_FPGA_FILL_MAX 4096

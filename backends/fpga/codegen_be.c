@@ -119,9 +119,10 @@ static uint64_t tile_rows(uint64_t k, uint64_t rows, uint64_t ne) {
 enum { BJ_BITREV, BJ_FFT, BJ_COMPLEX, BJ_REAL };
 
 /* Runs a line job along `axis` of x: every line (all other indices fixed)
- * is loaded into an engine, processed, and stored into out. */
+ * is loaded into an engine, processed, and stored into out.  rq: the odd
+ * radices of a mixed-radix FFT (codegen_fft.c), NULL for radix 2. */
 static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t x, uint64_t out, bool out_cplx,
-                     const int64_t *stages, int nstages, bool brev, const bfly_io *wb) {
+                     const int64_t *stages, int nstages, const fab_attr *rq, bool brev, const bfly_io *wb) {
   uint64_t outer, A, inner;
   around(xt, axis, &outer, &A, &inner);
   bool xc = xt->dtype == FAB_C64;
@@ -131,8 +132,10 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
              (unsigned long long)W);
     return;
   }
-  if ((job == BJ_FFT || job == BJ_BITREV) && (A & (A - 1))) {
-    fpga_cg_error(g, "axis of length %llu is not a power of two", (unsigned long long)A);
+  uint64_t Q = fpga_cg_radix_product(rq), P = 1ull << ilog2(A); /* P: a write-back store's row pitch */
+  if ((job == BJ_FFT || job == BJ_BITREV) && (A & (A - 1)) && !fab_fpga_digitrev_ok(A)) {
+    fpga_cg_error(g, "axis of length %llu is not 2^k times odd primes up to %d", (unsigned long long)A,
+                  FAB_FPGA_MAX_RADIX);
     return;
   }
   uint64_t groups = inner == 1 ? 1 : outer, L = inner == 1 ? outer : inner;
@@ -143,9 +146,12 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
     for (uint64_t r0 = 0; r0 < L && !g->failed;) {
       uint64_t k;
       int bank;
-      uint64_t baddr = be_region(g, A, cplx, &k, &bank);
+      /* a write-back store of rows that are not a power of two: one row per
+       * engine, in a region of the store's pitch */
+      bool pitched = wb && P != A;
+      uint64_t baddr = be_region(g, pitched ? P : A, cplx, &k, &bank);
       uint64_t ne = umin((uint64_t)g->c->p_be, L - r0);
-      k = tile_rows(k, L, ne);
+      k = pitched ? 1 : tile_rows(k, L, ne);
       uint64_t t = umin(ne * k, L - r0), nrows = (t + ne - 1) / ne;
       uint64_t eoff = trans ? o * A * inner + r0 : r0 * A;
       be_dma(g, FAB_I_LD, x + eoff * (xc ? 2 : 1), stride, trans, t, A, ne, baddr, xc, brev || job == BJ_BITREV, bank);
@@ -159,17 +165,19 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
         for (int i = 0; i < nstages && !g->failed;) {
           int l0 = (int)stages[i] - 1, cnt = 1;
           while (i + cnt < nstages && stages[i + cnt] == stages[i + cnt - 1] + 1 && cnt < 15) cnt++;
-          if (l0 < 0 || l0 + cnt - 1 >= ilog2(A)) {
+          if (l0 < 0 || l0 + cnt - 1 >= ilog2(A / Q) || (A / Q) & (A / Q - 1)) {
             fpga_cg_error(g, "fft stage of size 2^%lld outside the axis length %llu", (long long)stages[i],
                      (unsigned long long)A);
             return;
           }
-          be_pass(g, FAB_I_FFT, ne, ilog2(A), nrows, baddr, l0, cnt, true, i == 0 && !xc, 0, 0);
+          /* the Q groups of 2^k of each line, one after the other */
+          be_pass(g, FAB_I_FFT, ne, ilog2(A / Q), nrows * Q, baddr, l0, cnt, true, i == 0 && !xc, 0, 0);
           i += cnt;
         }
+        fpga_cg_fftq(g, ne, nrows, baddr, A, rq, nstages == 0 && !xc);
       }
       /* through the write-back units: bank A holds the real parts */
-      if (wb) fpga_cg_stp(g, wb, r0, 0, t, ilog2(A), ne, baddr, 0, false);
+      if (wb) fpga_cg_stp(g, wb, r0, 0, t, ilog2(P), ne, baddr, 0, false);
       else be_dma(g, FAB_I_ST, out + eoff * (out_cplx ? 2 : 1), stride, trans, t, A, ne, baddr, out_cplx, false, bank);
       r0 += t;
     }
@@ -180,7 +188,7 @@ void fpga_cg_fft_rows(fpga_cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint6
   int64_t stages[16];
   int n = ilog2(m);
   for (int i = 0; i < n && i < 16; i++) stages[i] = i + 1;
-  be_lines(g, BJ_FFT, &t, 1, x, out, true, stages, n, true, NULL);
+  be_lines(g, BJ_FFT, &t, 1, x, out, true, stages, n, NULL, true, NULL);
 }
 
 /* The twiddles of a bfly.stages op: tw[S, B, TL, n/2, 2, 2] at word `tw`,
@@ -328,18 +336,15 @@ static bool gen_lines_io(fpga_cg *g, const fab_op *op, int end) {
   const fab_type *xt = ty(g, op->operands[0]);
   uint64_t x = addr(g, op->operands[0]), out = end >= 0 ? 0 : addr(g, g->cur);
   bool oc = op->type.dtype == FAB_C64;
-  /* the engines run radix-2 stages and bit reversals only (lower-fourier(dense-max) keeps other axes as dft) */
-  if (fab_op_attr(op, "radix") || fab_op_attr(op, "radices")) {
-    fpga_cg_error(g, "radix-q stages and digit reversals are not supported on the accelerator (its engines "
-                     "run radix-2 stages and bit reversals)");
-    return false;
-  }
   switch (op->code) {
-  case FAB_OP_BITREV:
-    be_lines(g, BJ_BITREV, xt, norm_axis(xt, fab_op_int(op, "axis", -1)), x, out, oc, NULL, 0, false, NULL);
+  case FAB_OP_BITREV: {
+    int a = norm_axis(xt, fab_op_int(op, "axis", -1));
+    if (fpga_cg_digits_ok(g, op, (uint64_t)xt->dims[a]))
+      be_lines(g, BJ_BITREV, xt, a, x, out, oc, NULL, 0, NULL, false, NULL);
     break;
-  case FAB_OP_COMPLEX: be_lines(g, BJ_COMPLEX, xt, xt->rank - 1, x, out, true, NULL, 0, false, NULL); break;
-  case FAB_OP_REAL: be_lines(g, BJ_REAL, xt, xt->rank - 1, x, out, false, NULL, 0, false, NULL); break;
+  }
+  case FAB_OP_COMPLEX: be_lines(g, BJ_COMPLEX, xt, xt->rank - 1, x, out, true, NULL, 0, NULL, false, NULL); break;
+  case FAB_OP_REAL: be_lines(g, BJ_REAL, xt, xt->rank - 1, x, out, false, NULL, 0, NULL, false, NULL); break;
   case FAB_OP_FFT_STAGES: {
     const fab_attr *sa = fab_op_attr(op, "stages");
     int a = norm_axis(xt, fab_op_int(op, "axis", -1));
@@ -347,7 +352,9 @@ static bool gen_lines_io(fpga_cg *g, const fab_op *op, int end) {
      * real-to-complex conversion (bank B cleared by the first stage) */
     bool brev = false;
     int src = op->operands[0];
+    if (!fpga_cg_fft_plan_ok(g, op, (uint64_t)xt->dims[a])) return false;
     if (fpga_cg_folded_in(g, src, FAB_OP_BITREV)) {
+      if (!fpga_cg_digits_ok(g, &g->f->ops[src], (uint64_t)xt->dims[a])) return false;
       brev = true;
       src = g->f->ops[src].operands[0];
     }
@@ -356,16 +363,19 @@ static bool gen_lines_io(fpga_cg *g, const fab_op *op, int end) {
     x = addr(g, src);
     uint64_t outer, A, inner;
     around(xt, a, &outer, &A, &inner);
-    if (sa && sa->nints)
+    /* the authors' model charges an axis once: the share of its stages this op runs */
+    const fab_attr *rq = fab_op_attr(op, "radix");
+    uint64_t nq = rq ? (uint64_t)rq->nints : 0, all = (uint64_t)ilog2(A / fpga_cg_radix_product(rq)) + nq;
+    if (sa && sa->nints + nq)
       g->p->model_cycles += fab_fpga_model_fft_axis(g->c, outer, A, inner, xt->dtype != FAB_C64, !oc) *
-                            (uint64_t)sa->nints / (uint64_t)(ilog2(A) ? ilog2(A) : 1);
+                            ((uint64_t)sa->nints + nq) / (all ? all : 1);
     bfly_io io;
     if (end >= 0 && (oc || inner != 1)) {
       fpga_cg_error(g, "a write-back chain after fft.stages needs real rows along the last axis (rerun fpga-absorb)");
       return false;
     }
     if (end >= 0 && !fpga_cg_fft_wb_io(g, (int)(op - g->f->ops), end, A, &io)) return false;
-    be_lines(g, BJ_FFT, xt, a, x, out, oc, sa ? sa->ints : NULL, sa ? sa->nints : 0, brev, end >= 0 ? &io : NULL);
+    be_lines(g, BJ_FFT, xt, a, x, out, oc, sa ? sa->ints : NULL, sa ? sa->nints : 0, rq, brev, end >= 0 ? &io : NULL);
     break;
   }
   default: fpga_cg_error(g, "unexpected op");

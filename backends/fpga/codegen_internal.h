@@ -127,6 +127,14 @@ bool fpga_cg_gen_dft(fpga_cg *g, const fab_op *op);                     /* codeg
 /* The FFT of every row of x[rows, m] (f32 or c64, m a power of two) into
  * out (c64): bit reversal on the load, every stage, on the engines. */
 void fpga_cg_fft_rows(fpga_cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x, uint64_t out);
+/* Mixed-radix FFTs on the engines (codegen_fft.c): the product of an
+ * fft.stages' odd radices (1 without), the checks of lower-fourier's plan
+ * (false after fpga_cg_error), and the fftq instructions of the radices
+ * for nrows rows of n per engine at baddr. */
+uint64_t fpga_cg_radix_product(const fab_attr *rq);
+bool fpga_cg_digits_ok(fpga_cg *g, const fab_op *op, uint64_t A);
+bool fpga_cg_fft_plan_ok(fpga_cg *g, const fab_op *op, uint64_t A);
+void fpga_cg_fftq(fpga_cg *g, uint64_t ne, uint64_t nrows, uint64_t baddr, uint64_t n, const fab_attr *rq, bool rin);
 /* Operand v of the op being compiled, if fpga-absorb folded it into
  * this op with the given opcode (the op reads v's operand instead). */
 static inline bool fpga_cg_folded_in(fpga_cg *g, int v, fab_opcode code) {

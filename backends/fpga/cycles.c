@@ -7,6 +7,11 @@
  *   gather  ceil(bits / input bandwidth)
  *   bfly/fft nrows * n / (2 P_bu) * stages (conflict-free banks: one
  *           butterfly per BU per cycle); zero: nrows * n / (2 P_bu)
+ *   fftq    nrows * n (q^2 - 1) / (2 q P_bu): the real products of a
+ *           radix-q step on the BUs' 4 multipliers, per group of q points
+ *           4 (q - 1) for the twiddles and 2 (q - 1)^2 for the q-point DFT
+ *           (symmetric pairs: a_p +- a_q-p times cos, sin), i.e. q - 1/q
+ *           radix-2 passes (8/3 for q = 3)
  *   mm      ceil(m k n / att_mults); attn, attns ceil(2 s t dh / att_mults)
  *           + ceil(s t / exp_units); attnm adds the rescale of O and the
  *           state, ceil(s dh / att_mults) + ceil(s / exp_units)
@@ -72,6 +77,9 @@ uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in)
     uint64_t per = cdiv(n, 2 * (uint64_t)c->p_bu) * f[FAB_F_BE_NROWS];
     return in->op == FAB_I_ZERO ? per : per * f[FAB_F_BE_NST];
   }
+  case FAB_I_FFTQ:
+    return f[FAB_F_BE_NROWS] * cdiv(f[FAB_F_BE_RN] * (f[FAB_F_BE_RQ] * f[FAB_F_BE_RQ] - 1),
+                                    2 * f[FAB_F_BE_RQ] * (uint64_t)c->p_bu + !f[FAB_F_BE_RQ]);
   case FAB_I_MM: return cdiv(f[FAB_F_MM_M] * f[FAB_F_MM_K] * f[FAB_F_MM_N], (uint64_t)c->att_mults);
   case FAB_I_ATTN:
   case FAB_I_ATTNS:
@@ -89,4 +97,12 @@ uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in)
   }
   default: return 1;
   }
+}
+
+uint64_t fab_fpga_insn_butterflies(const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  uint64_t rows = f[FAB_F_BE_NE] * f[FAB_F_BE_NROWS];
+  if (in->op == FAB_I_FFTQ) /* in radix-2 butterflies' products: q - 1/q passes of n / 2 */
+    return f[FAB_F_BE_RQ] ? rows * f[FAB_F_BE_RN] * (f[FAB_F_BE_RQ] * f[FAB_F_BE_RQ] - 1) / (2 * f[FAB_F_BE_RQ]) : 0;
+  return rows * ((1ull << f[FAB_F_BE_LOGN]) / 2) * f[FAB_F_BE_NST];
 }

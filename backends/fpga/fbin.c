@@ -314,6 +314,57 @@ static fab_status check_ewb(const fab_fpga_program *p, const protect *pr, size_t
   return FAB_OK;
 }
 
+/* The radices of a digit-reversing load of len = 2^k q1 q2 .. (odd primes
+ * ascending, each <= FAB_FPGA_MAX_RADIX): ir/fft.c's fab_fft_factor order.
+ * Returns their count, 0 if len has a larger prime factor. */
+static int digit_radices(uint64_t len, uint64_t *r) {
+  int k = 0;
+  while (len % 2 == 0 && k < 64) r[k++] = 2, len /= 2;
+  for (uint64_t p = 3; len > 1 && p <= FAB_FPGA_MAX_RADIX && k < 64;)
+    if (len % p == 0) r[k++] = p, len /= p;
+    else p += 2;
+  return len == 1 ? k : 0;
+}
+
+bool fab_fpga_digitrev_ok(uint64_t len) {
+  uint64_t r[64];
+  return len >= 1 && (len == 1 || digit_radices(len, r) > 0);
+}
+
+void fab_fpga_digitrev_table(uint64_t len, uint32_t *dst) {
+  uint64_t r[64];
+  int nr = digit_radices(len, r);
+  for (uint64_t p = 0; p < len; p++) { /* element digitrev(p) lands at p */
+    uint64_t i = 0, v = p;
+    for (int s = 0; s < nr; s++) {
+      i = i * r[s] + v % r[s];
+      v /= r[s];
+    }
+    dst[i] = (uint32_t)p;
+  }
+}
+
+/* fftq: a radix-q stage of size m on rows of n inside the bank. */
+static fab_status check_fftq(const fab_fpga_insn *in, const fab_fpga_config *c, size_t idx, char *err,
+                             size_t errlen) {
+  const uint64_t *f = in->f;
+  const char *mn = fab_fpga_ops[in->op].mnemonic;
+  uint64_t ne = f[FAB_F_BE_NE], q = f[FAB_F_BE_RQ], m = f[FAB_F_BE_RM], n = f[FAB_F_BE_RN];
+  uint64_t nrows = f[FAB_F_BE_NROWS], bank = (uint64_t)fab_fpga_bank_words(c);
+  if (ne < 1 || ne > (uint64_t)c->p_be) BAD("ne=%llu outside 1..%d engines", idx, mn, (unsigned long long)ne, c->p_be);
+  if (q < 3 || q > FAB_FPGA_MAX_RADIX || q % 2 == 0)
+    BAD("radix q=%llu: odd, 3..%d", idx, mn, (unsigned long long)q, FAB_FPGA_MAX_RADIX);
+  if (!m || m % q || !n || n % m) BAD("stage size m=%llu must be a multiple of q dividing n=%llu", idx, mn,
+                                      (unsigned long long)m, (unsigned long long)n);
+  if (f[FAB_F_BE_LOGN] || f[FAB_F_BE_LSTRIDE] || f[FAB_F_BE_NST] || f[FAB_F_BE_DIR] || f[FAB_F_BE_BANK] ||
+      f[FAB_F_BE_CB])
+    BAD("logn, ls, nst, inc, bank and cb must be 0", idx, mn);
+  if (!nrows || f[FAB_F_BE_ADDR] + nrows * n > bank)
+    BAD("rows [%llu, +%llu x %llu) outside the %llu-word bank", idx, mn, (unsigned long long)f[FAB_F_BE_ADDR],
+        (unsigned long long)nrows, (unsigned long long)n, (unsigned long long)bank);
+  return FAB_OK;
+}
+
 static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t idx,
                             const fab_fpga_insn *in, char *err, size_t errlen) {
   const fab_fpga_config *c = &p->cfg;
@@ -331,7 +382,9 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
     if (buf == FAB_BUF_BE) {
       if (ne < 1 || ne > (uint64_t)c->p_be) BAD("ne=%llu outside 1..%d engines", idx, mn, (unsigned long long)ne, c->p_be);
       if (f[FAB_F_DMA_CPLX] && f[FAB_F_DMA_BANK]) BAD("complex transfers use both banks (bank must be 0)", idx, mn);
-      if (f[FAB_F_DMA_BREV] && (len & (len - 1))) BAD("bit reversal needs a power-of-two row (len=%llu)", idx, mn, (unsigned long long)len);
+      if (f[FAB_F_DMA_BREV] && (len & (len - 1)) && !fab_fpga_digitrev_ok(len))
+        BAD("digit reversal needs a row of 2^k times odd primes up to %d (len=%llu)", idx, mn, FAB_FPGA_MAX_RADIX,
+            (unsigned long long)len);
       if (f[FAB_F_DMA_BREV] && in->op == FAB_I_ST) BAD("bit reversal is a load feature", idx, mn);
       uint64_t slots = (rows + ne - 1) / ne;
       if (addr + slots * len > bank)
@@ -369,11 +422,13 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
     BAD("table address %llu is not a [V, %llu] weight", idx, mn, (unsigned long long)f[FAB_F_GATH_TABLE],
         (unsigned long long)d);
   }
+  case FAB_I_FFTQ: return check_fftq(in, c, idx, err, errlen);
   case FAB_I_BFLY:
   case FAB_I_FFT:
   case FAB_I_ZERO: {
     uint64_t ne = f[FAB_F_BE_NE], logn = f[FAB_F_BE_LOGN], nrows = f[FAB_F_BE_NROWS];
     if (ne < 1 || ne > (uint64_t)c->p_be) BAD("ne=%llu outside 1..%d engines", idx, mn, (unsigned long long)ne, c->p_be);
+    if (f[FAB_F_BE_RQ] || f[FAB_F_BE_RM] || f[FAB_F_BE_RN]) BAD("q, m and n are fftq fields (must be 0)", idx, mn);
     if (logn < 1 || logn > 12) BAD("logn=%llu outside 1..12", idx, mn, (unsigned long long)logn);
     uint64_t n = 1ull << logn;
     if (!nrows || f[FAB_F_BE_ADDR] + nrows * n > bank)
@@ -454,6 +509,8 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
 }
 
 uint32_t fab_fpga_insn_version(const fab_fpga_insn *in) {
+  uint64_t len = in->f[FAB_F_DMA_LEN];
+  if (in->op == FAB_I_FFTQ || (in->op == FAB_I_LD && in->f[FAB_F_DMA_BREV] && (len & (len - 1)))) return 4;
   if (in->op == FAB_I_LDP || in->op == FAB_I_STP || in->op == FAB_I_WBP ||
       (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_PB))
     return 3;

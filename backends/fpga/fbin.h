@@ -88,11 +88,12 @@ typedef struct fab_fpga_program {
 
 /* .fbin versions: 2 added the mask instructions (amask, pmask and the mk
  * bits of attn/attns/attnm and ppu); 3 the engines' write-back (ldp, stp,
- * wbp and loads into the parameter buffer).  A program is written as the
- * lowest version that holds it, byte for byte as before; readers take all
- * three and reject a file whose version is older than an instruction in
+ * wbp and loads into the parameter buffer); 4 mixed-radix FFTs (fftq and
+ * digit-reversing loads, brev with a len that is not a power of two).  A
+ * program is written as the lowest version that holds it, byte for byte as
+ * before; readers take all four and reject a file whose version is older than an instruction in
  * it (a clear error naming the version it needs). */
-#define FAB_FBIN_VERSION 3
+#define FAB_FBIN_VERSION 4
 #define FAB_FBIN_MAX_INSNS ((size_t)1 << 24)
 #define FAB_FBIN_MAX_MEM_WORDS ((uint64_t)1 << 32)
 
@@ -130,7 +131,15 @@ fab_status fab_fpga_const_check(const fab_fpga_tensor *t, char *err, size_t errl
 fab_status fab_fpga_program_check(const fab_fpga_program *p, char *err, size_t errlen);
 /* Does the instruction need .fbin version 2 (a mask instruction or bit)? */
 bool fab_fpga_insn_uses_masks(const fab_fpga_insn *in);
-/* The .fbin version an instruction needs: 3 write-back, 2 masks, else 1. */
+/* The engines' radix-q stages (fftq) and digit-reversing loads take odd
+ * radices up to this (docs/fpga.md §1). */
+#define FAB_FPGA_MAX_RADIX 15
+/* Can a load digit-reverse a row of len (2^k times odd primes <= 15)? */
+bool fab_fpga_digitrev_ok(uint64_t len);
+/* dst[i] = the position where element i of a digit-reversed row of len
+ * lands (element digitrev(p) at p, ir/fft.c's definition). */
+void fab_fpga_digitrev_table(uint64_t len, uint32_t *dst);
+/* The .fbin version an instruction needs: 4 mixed radix, 3 write-back, 2 masks, else 1. */
 uint32_t fab_fpga_insn_version(const fab_fpga_insn *in);
 
 /* .fbin: "FABFBIN\0", version, section table (CONF json, CODE, TENS,
@@ -157,6 +166,9 @@ fab_status fab_fpga_assemble(const char *text, size_t len, fab_fpga_program **ou
 /* Cycles the instruction occupies its queue (DMA: its stream or the
  * engines' serial ports, whichever is slower). */
 uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in);
+/* The radix-2 butterflies an engine instruction does (bfly, fft), or the
+ * equivalent in products (fftq); 0 for the others. */
+uint64_t fab_fpga_insn_butterflies(const fab_fpga_insn *in);
 /* Off-chip bits an ld / st / gather moves (0 for other opcodes). */
 uint64_t fab_fpga_insn_bits(const fab_fpga_config *c, const fab_fpga_insn *in);
 

@@ -81,7 +81,11 @@ void fab_fpga_layers_measure(const fab_fpga_program *p, const uint64_t *start, c
     fab_fpga_insn in;
     if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0)) continue;
     const uint64_t *f = in.f;
-    if (in.op == FAB_I_BFLY || in.op == FAB_I_FFT) {
+    if (in.op == FAB_I_FFTQ && L.open && kind == FAB_I_FFT && !ended) { /* the radix-q step of the FFT's rows */
+      L.hi = max2(L.hi, end[i]);
+      L.waves += fab_fpga_insn_cycles(c, &in);
+      L.bflies += fab_fpga_insn_butterflies(&in);
+    } else if (in.op == FAB_I_BFLY || in.op == FAB_I_FFT) {
       if (L.open && (ended || f[FAB_F_BE_LOGN] != logn || (int)in.op != kind)) close_layer(c, &L, r);
       kind = (int)in.op;
       take_loads(&L, &pend);
@@ -92,7 +96,7 @@ void fab_fpga_layers_measure(const fab_fpga_program *p, const uint64_t *start, c
       L.lo = min2(L.lo, start[i]);
       L.hi = max2(L.hi, end[i]);
       L.waves += fab_fpga_insn_cycles(c, &in);
-      L.bflies += f[FAB_F_BE_NE] * f[FAB_F_BE_NROWS] * ((1ull << logn) / 2) * f[FAB_F_BE_NST];
+      L.bflies += fab_fpga_insn_butterflies(&in);
     } else if (fab_fpga_ops[in.op].queue == FAB_Q_BE) {
       ended = true;
     } else if (in.op == FAB_I_LD && f[FAB_F_DMA_BUF] != FAB_BUF_VM) {

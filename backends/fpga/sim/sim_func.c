@@ -53,13 +53,16 @@ static void dma(simst *s, const fab_fpga_insn *in) {
   uint64_t ne = f[FAB_F_DMA_NE], bk = f[FAB_F_DMA_BANK];
   unsigned lbits = 0;
   while ((1ull << lbits) < len) lbits++;
+  static _Thread_local uint32_t perm[1u << 13]; /* len < 2^13: the field's width */
+  bool digits = brev && (len & (len - 1));
+  if (digits) fab_fpga_digitrev_table(len, perm);
   for (uint64_t r = 0; r < rows; r++)
     for (uint64_t j = 0; j < len; j++) {
       uint64_t o = tr ? j * st + r : r * st + j;
       uint64_t w = ext + o * (cplx ? 2 : 1);
       float *re, *im = NULL;
       if (buf == FAB_BUF_BE) {
-        uint64_t pos = addr + (r / ne) * len + (brev ? rev_bits(j, lbits) : j);
+        uint64_t pos = addr + (r / ne) * len + (digits ? perm[j] : brev ? rev_bits(j, lbits) : j);
         re = be_bank(s, r % ne, cplx ? 0 : bk) + pos;
         if (cplx) im = be_bank(s, r % ne, 1) + pos;
       } else if (cplx) { /* VM: interleaved 2-word elements */
@@ -376,6 +379,43 @@ static fab_status stp(simst *s, const fab_fpga_insn *in, size_t idx, char *err, 
   return FAB_OK;
 }
 
+/* fftq: one radix-q decimation-in-time stage of size m on each row of n
+ * (the interpreter's radix_stage): twiddles w_m^(j p) and the q-point
+ * DFT's w_q^(p k) come from the twiddle unit rounded to the datapath
+ * format; every product and sum rounds as in the radix-2 butterfly. */
+static float tw_cos(const simst *s, uint64_t k, uint64_t m) { return R(s, (float)cos(2 * M_PI * (double)(k % m) / (double)m)); }
+static float tw_sin(const simst *s, uint64_t k, uint64_t m) { return R(s, (float)-sin(2 * M_PI * (double)(k % m) / (double)m)); }
+
+static void fftq(simst *s, const fab_fpga_insn *in) {
+  const uint64_t *f = in->f;
+  uint64_t q = f[FAB_F_BE_RQ], m = f[FAB_F_BE_RM], n = f[FAB_F_BE_RN], h = m / q;
+  float ar[FAB_FPGA_MAX_RADIX], ai[FAB_FPGA_MAX_RADIX];
+  for (uint64_t e = 0; e < f[FAB_F_BE_NE]; e++)
+    for (uint64_t r = 0; r < f[FAB_F_BE_NROWS]; r++) {
+      float *xr = be_bank(s, e, 0) + f[FAB_F_BE_ADDR] + r * n, *xi = be_bank(s, e, 1) + f[FAB_F_BE_ADDR] + r * n;
+      if (f[FAB_F_BE_RIN]) memset(xi, 0, n * sizeof(float));
+      for (uint64_t g = 0; g < n; g += m)
+        for (uint64_t j = 0; j < h; j++) {
+          for (uint64_t p = 0; p < q; p++) {
+            uint64_t at = g + j + p * h;
+            float wr = tw_cos(s, j * p, m), wi = tw_sin(s, j * p, m);
+            ar[p] = ADD(s, MUL(s, wr, xr[at]), -MUL(s, wi, xi[at]));
+            ai[p] = ADD(s, MUL(s, wr, xi[at]), MUL(s, wi, xr[at]));
+          }
+          for (uint64_t k = 0; k < q; k++) {
+            float sr = ar[0], si = ai[0];
+            for (uint64_t p = 1; p < q; p++) {
+              float wr = tw_cos(s, p * k, q), wi = tw_sin(s, p * k, q);
+              sr = ADD(s, sr, ADD(s, MUL(s, wr, ar[p]), -MUL(s, wi, ai[p])));
+              si = ADD(s, si, ADD(s, MUL(s, wr, ai[p]), MUL(s, wi, ar[p])));
+            }
+            xr[g + j + k * h] = sr; /* in place: the inputs of (g, j) are all read */
+            xi[g + j + k * h] = si;
+          }
+        }
+    }
+}
+
 fab_status fab_fpga_sim_exec(simst *s, const fab_fpga_insn *in, size_t idx, char *err, size_t errlen) {
   switch (in->op) {
   case FAB_I_LD:
@@ -384,6 +424,7 @@ fab_status fab_fpga_sim_exec(simst *s, const fab_fpga_insn *in, size_t idx, char
   case FAB_I_BFLY:
   case FAB_I_FFT:
   case FAB_I_ZERO: be_pass(s, in); return FAB_OK;
+  case FAB_I_FFTQ: fftq(s, in); return FAB_OK;
   case FAB_I_MM: mm(s, in); return FAB_OK;
   case FAB_I_ATTN:
   case FAB_I_ATTNS:

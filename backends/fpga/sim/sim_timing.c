@@ -234,7 +234,7 @@ static void account(fab_fpga_report *r, const fab_fpga_config *c, int q, const f
   if (in->op != FAB_I_ZERO) {
     r->bfly_cycles += cyc;
     *bfly_engine_cycles += cyc * ne;
-    r->butterflies += ne * in->f[FAB_F_BE_NROWS] * ((1ull << in->f[FAB_F_BE_LOGN]) / 2) * in->f[FAB_F_BE_NST];
+    r->butterflies += fab_fpga_insn_butterflies(in);
   }
 }
 
