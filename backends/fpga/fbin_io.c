@@ -43,8 +43,8 @@ static void put(wbuf *b, const void *d, size_t n) {
 static void put32(wbuf *b, uint32_t v) { put(b, &v, 4); }
 static void put64(wbuf *b, uint64_t v) { put(b, &v, 8); }
 
-/* The lowest version that holds p: 3 with write-back, 2 with mask
- * instructions, else 1. */
+/* The lowest version that holds p: 4 with mixed-radix FFTs, 3 with
+ * write-back, 2 with mask instructions, else 1. */
 static uint32_t program_version(const fab_fpga_program *p) {
   uint32_t v = 1;
   for (size_t i = 0; i < p->ninsn; i++) {
@@ -230,8 +230,9 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   uint32_t need = program_version(p);
   if (version < need) {
     st = fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with %s (version %u)", version,
-                       need == 3 ? "write-back instructions (ldp, stp, wbp or a parameter-buffer load)"
-                                 : "mask instructions",
+                       need == 4   ? "mixed-radix FFT instructions (fftq or a digit-reversing load)"
+                       : need == 3 ? "write-back instructions (ldp, stp, wbp or a parameter-buffer load)"
+                                   : "mask instructions",
                        need);
     goto bad;
   }
