@@ -1,10 +1,18 @@
 /* test_fftq.c — the engines' mixed-radix FFT (.fbin version 4): a
  * hand-written program (digit-reversing load, fft over the groups of 2^k,
  * fftq per odd radix) against a direct DFT in double, in fp32 and fp16;
- * the cycles of fftq; the version it needs; the static checks. */
+ * the cycles of fftq; the version it needs; the static checks; and a
+ * Fourier mix of 12 x 24 (both axes mixed radix) + residual + layer norm
+ * compiled by the fpga pipeline: against the interpreter, and LN1 in the
+ * last pass's write-back (fpga-absorb(fft-ln=1)) bit-identical to the PPU
+ * path. */
 #include <math.h>
 
-#include "fpga_test.h"
+#include "codegen.h"
+#include "fpga_cases.h"
+#include "interp.h"
+#include "passes.h"
+#include "target.h"
 
 enum { X = 0, Y = 1024, MEM = 4096 };
 
@@ -193,8 +201,97 @@ static void test_checks(void) {
   expect_check(p, "digit reversal needs a row of 2^k times odd primes up to 15 (len=34)");
 }
 
+/* Mix + LN1 of [2, 12, 24] through the fpga pipeline with fpga-absorb's
+ * fft-ln option; returns the program, the outputs in out, the worst error
+ * against the interpreter in *err. */
+static const char mix_ln[] = "module @m\n"
+                             "param @g : f32[24] = ones\n"
+                             "param @b : f32[24] = zeros\n"
+                             "func @main {\n"
+                             "  %0 = input {index = 0, name = \"x\"} : f32[2,12,24]\n"
+                             "  %1 = weight {name = \"g\"} : f32[24]\n"
+                             "  %2 = weight {name = \"b\"} : f32[24]\n"
+                             "  %3 = fourier.mix %0 : f32[2,12,24]\n"
+                             "  %4 = add.layernorm %3, %0, %1, %2 {eps = 1e-05} : f32[2,12,24]\n"
+                             "  output %4 {index = 0, name = \"y\"}\n"
+                             "}\n";
+
+static fab_fpga_program *mix_ln_run(const fab_fpga_config *c, int fft_ln, fab_tensor_set *out, double *err) {
+  fab_diag *d = fab_diag_new();
+  fab_module *ref = fab_parse_module("mix_ln", mix_ln, sizeof mix_ln - 1, d);
+  fab_module *m = fab_parse_module("mix_ln", mix_ln, sizeof mix_ln - 1, d);
+  fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new(), *ro = fab_tset_new();
+  fab_fpga_program *p = NULL;
+  char msg[256], pipe[64];
+  fab_target_config tcfg = {.accel_config = c};
+  snprintf(pipe, sizeof pipe, "fpga-absorb(wb=%d,fft-ln=%d),fpga-alloc", fft_ln, fft_ln);
+  *err = -1;
+  if (!ref || !m || !fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d) ||
+      !fab_interp_run(ref, ws, is, ro, d) || !fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d) ||
+      !fab_run_pipeline(m, pipe, NULL, d) || !(p = fab_fpga_codegen(m, c, d)))
+    goto out;
+  if (fab_fpga_sim_run(p, c, ws, is, out, NULL, NULL, msg, sizeof msg)) {
+    fprintf(stderr, "mix_ln: %s\n", msg);
+    goto out;
+  }
+  const fab_tensor *a = fab_tset_find(ro, "y"), *b = fab_tset_find(out, "y");
+  if (a && b && a->nbytes == b->nbytes) {
+    const float *x = a->data, *y = b->data;
+    double mx = 1e-30, e = 0;
+    for (int64_t k = 0; k < fab_tensor_numel(a); k++) {
+      mx = fmax(mx, fabs(x[k]));
+      e = fmax(e, fabs((double)x[k] - y[k]));
+    }
+    *err = e / mx;
+  }
+out:
+  if (fab_diag_error_count(d)) fab_diag_print(d, stderr);
+  fab_tset_free(ws);
+  fab_tset_free(is);
+  fab_tset_free(ro);
+  if (ref) fab_module_free(ref);
+  if (m) fab_module_free(m);
+  fab_diag_free(d);
+  return p;
+}
+
+static size_t count_op(const fab_fpga_program *p, fab_fpga_opcode op) {
+  size_t k = 0;
+  for (size_t i = 0; i < p->ninsn; i++) {
+    fab_fpga_insn in;
+    if (!fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) && in.op == op) k++;
+  }
+  return k;
+}
+
+static void test_mix_ln(void) {
+  const char *configs[] = {"vcu128-be120", "vcu128-be40-fp32", "small"};
+  for (int ci = 0; ci < 3; ci++) {
+    fab_fpga_config c = test_config(configs[ci]);
+    fab_tensor_set *o[2] = {fab_tset_new(), fab_tset_new()};
+    double e[2];
+    fab_fpga_program *p = mix_ln_run(&c, 1, o[0], &e[0]), *q = mix_ln_run(&c, 0, o[1], &e[1]);
+    double bound = c.fp16 ? 5e-2 : 1e-4;
+    CHECK(p && q && e[0] >= 0 && e[0] < bound, "mix+ln on %s: error %g against the interpreter", configs[ci], e[0]);
+    if (p && q) {
+      CHECK(count_op(p, FAB_I_FFTQ) > 0 && count_op(q, FAB_I_FFTQ) > 0,
+            "mix+ln on %s: fftq on both axes", configs[ci]);
+      CHECK(count_op(p, FAB_I_STP) > 0 && count_op(q, FAB_I_STP) == 0, "mix+ln on %s: LN1 in the write-back",
+            configs[ci]);
+      CHECK(same_tensors(o[0], o[1]), "mix+ln on %s: LN1 in the write-back changes the outputs", configs[ci]);
+      printf("mix+ln %-16s error %.3g (fp%d), fftq %zu, stp %zu\n", configs[ci], e[0], c.fp16 ? 16 : 32,
+             count_op(p, FAB_I_FFTQ), count_op(p, FAB_I_STP));
+    }
+    fab_fpga_program_free(p);
+    fab_fpga_program_free(q);
+    fab_tset_free(o[0]);
+    fab_tset_free(o[1]);
+  }
+}
+
 int main(void) {
   test_semantics();
   test_checks();
+  test_mix_ln();
   return g_fail ? 1 : 0;
 }
