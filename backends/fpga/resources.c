@@ -93,16 +93,15 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
   p->bram36 = brams(fab_fpga_pb_words(c) / (256 / w), 256);
   p->lut += 50.0 * wbl; /* parameter fan-out registers */
   /* mixed-radix FFTs (fftq): the q-point DFT runs on the BUs' own
-   * multipliers and adders, its operands read through the existing
-   * crossbars pass by pass (q - 1/q passes), per BU two complex partial
-   * sums and per engine the accumulate-path select; one radix-q address
-   * sequencer for all engines (they run in lockstep) and one twiddle table
-   * of a bank's worth of complex roots (w_m^j of the stage sizes used),
-   * broadcast like the coefficient buffer */
+   * multipliers and adders in q - 1/q passes (cycles.c), its operands and
+   * partial sums moving through the crossbars and banks as a radix-2
+   * pass's do; added: one radix-q address sequencer for all engines (they
+   * run in lockstep) and one twiddle table of a bank's worth of complex
+   * roots (w_m^j of the stage sizes used), broadcast beside the ROM's */
   p = &r->part[r->n++];
   p->name = "radix-q FFT";
-  p->ff = bus * 4 * w;
-  p->lut = c->p_be * 100.0 + 1500;
+  p->lut = 1500;
+  p->ff = 2000;
   p->bram36 = brams(fab_fpga_bank_words(c), 2 * w);
   /* vector memory (ATT + PPU operands) */
   p = &r->part[r->n++];
