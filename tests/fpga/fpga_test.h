@@ -22,6 +22,49 @@ static int g_fail;
     }                                                                                              \
   } while (0)
 
+/* Instructions of opcode op in p. */
+static inline size_t fpga_count_op(const fab_fpga_program *p, fab_fpga_opcode op) {
+  size_t k = 0;
+  for (size_t i = 0; i < p->ninsn; i++) {
+    fab_fpga_insn in;
+    if (!fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) && in.op == op) k++;
+  }
+  return k;
+}
+
+/* The static check rejects p with a message containing msg; frees p. */
+static inline void fpga_expect_check(fab_fpga_program *p, const char *msg) {
+  char err[256] = "";
+  fab_status st = fab_fpga_program_check(p, err, sizeof err);
+  CHECK(st != FAB_OK && strstr(err, msg), "expected '%s', got '%s'", msg, err);
+  fab_fpga_program_free(p);
+}
+
+/* p is written as .fbin version `version`, and the same bytes marked one
+ * version older are refused with an error naming `what` and the version;
+ * frees p. */
+static inline void fpga_expect_version(fab_fpga_program *p, unsigned version, const char *what) {
+  uint8_t *bin = NULL;
+  size_t blen = 0;
+  char err[256];
+  CHECK(!fab_fpga_fbin_to_mem(p, &bin, &blen, err, sizeof err) && bin && bin[8] == version, "%s: .fbin version %u",
+        what, version);
+  if (bin) {
+    bin[8] = (uint8_t)(version - 1);
+    uint32_t crc = fab_fpga_crc32(bin, blen - 4);
+    memcpy(bin + blen - 4, &crc, 4);
+    fab_fpga_program *q = NULL;
+    char need[32];
+    snprintf(need, sizeof need, "version %u", version);
+    fab_status st = fab_fpga_fbin_read_mem(bin, blen, &q, err, sizeof err);
+    CHECK(st == FAB_E_VERSION && strstr(err, what) && strstr(err, need), "version %u with %s read as %d (%s)",
+          version - 1, what, st, err);
+    fab_fpga_program_free(q);
+  }
+  free(bin);
+  fab_fpga_program_free(p);
+}
+
 static inline fab_fpga_config test_config(const char *name) {
   fab_fpga_config c;
   char path[512], err[256];

@@ -17,15 +17,6 @@
 #include "interp.h"
 #include "passes.h"
 
-static size_t count_op(const fab_fpga_program *p, fab_fpga_opcode op) {
-  size_t k = 0;
-  for (size_t i = 0; i < p->ninsn; i++) {
-    fab_fpga_insn in;
-    if (!fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) && in.op == op) k++;
-  }
-  return k;
-}
-
 /* Compiles golden case `name` (extra: a pipeline run after the fpga one),
  * simulates it into out; returns the program (NULL: failed). */
 static fab_fpga_program *compile_run(const char *name, const char *extra, const fab_fpga_config *c,
@@ -67,7 +58,7 @@ static void test_same_outputs(void) {
       fab_fpga_program *q = compile_run(cases[k], "fpga-absorb(wb=0),fpga-alloc", &c, o[1], &r[1]);
       CHECK(p && q, "%s on %s: compiles with and without the write-back", cases[k], configs[ci]);
       if (p && q) {
-        CHECK(count_op(p, FAB_I_STP) > 0 && count_op(q, FAB_I_STP) == 0, "%s: stp only with the write-back",
+        CHECK(fpga_count_op(p, FAB_I_STP) > 0 && fpga_count_op(q, FAB_I_STP) == 0, "%s: stp only with the write-back",
               cases[k]);
         CHECK(same_tensors(o[0], o[1]), "%s on %s: the write-back changes the outputs", cases[k], configs[ci]);
         uint64_t b0 = r[0].bytes_in + r[0].bytes_out, b1 = r[1].bytes_in + r[1].bytes_out;
@@ -104,7 +95,7 @@ static void test_fft_ln(void) {
       CHECK(p && q && dflt, "%s on %s: compiles with and without the fft's layer norm", cases[k], configs[ci]);
       if (p && q && dflt) {
         bool post = k < 3; /* fbfly_pre: no add.layernorm after the mix */
-        size_t sp = count_op(p, FAB_I_STP), sq = count_op(q, FAB_I_STP), sd = count_op(dflt, FAB_I_STP);
+        size_t sp = fpga_count_op(p, FAB_I_STP), sq = fpga_count_op(q, FAB_I_STP), sd = fpga_count_op(dflt, FAB_I_STP);
         CHECK(post ? sp > sq : sp == sq, "%s on %s: stp %zu with the fft's layer norm, %zu without", cases[k],
               configs[ci], sp, sq);
         /* the target decides both: write-back and LN1 where the engines are
@@ -223,47 +214,24 @@ static void test_semantics(void) {
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-static void expect_check(fab_fpga_program *p, const char *msg) {
-  char err[256] = "";
-  fab_status st = fab_fpga_program_check(p, err, sizeof err);
-  CHECK(st != FAB_OK && strstr(err, msg), "expected '%s', got '%s'", msg, err);
-  fab_fpga_program_free(p);
-}
-
 static void test_errors(void) {
   fab_fpga_config c = test_config("small");
   /* version 3: a file that says 2 is refused, naming the write-back */
-  fab_fpga_program *p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
-  uint8_t *bin = NULL;
-  size_t blen = 0;
-  char err[256];
-  CHECK(!fab_fpga_fbin_to_mem(p, &bin, &blen, err, sizeof err) && bin && bin[8] == 3, "write-back: .fbin version 3");
-  if (bin) {
-    bin[8] = 2;
-    uint32_t crc = fab_fpga_crc32(bin, blen - 4);
-    memcpy(bin + blen - 4, &crc, 4);
-    fab_fpga_program *q = NULL;
-    fab_status st = fab_fpga_fbin_read_mem(bin, blen, &q, err, sizeof err);
-    CHECK(st == FAB_E_VERSION && strstr(err, "write-back") && strstr(err, "version 3"),
-          "version 2 with write-back read as %d (%s)", st, err);
-    fab_fpga_program_free(q);
-  }
-  free(bin);
-  fab_fpga_program_free(p);
+  fpga_expect_version(wb_program(&c, FAB_WB_BIAS, wbp(0, W)), 3, "write-back");
   /* static checks */
-  p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
+  fab_fpga_program *p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
   fab_fpga_insn in = ewb(FAB_I_STP, FAB_WB_BIAS, 9, Y, 9); /* 9 > pitch 8 */
   fab_fpga_program_push(p, &in);
-  expect_check(p, "exceeds the row pitch");
+  fpga_expect_check(p, "exceeds the row pitch");
   p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
   in = ewb(FAB_I_LDP, FAB_WB_BIAS, M, X, M);
   fab_fpga_program_push(p, &in);
-  expect_check(p, "fn is a store feature");
-  expect_check(wb_program(&c, FAB_WB_BIAS, wbp(32767, W)), "outside the");
+  fpga_expect_check(p, "fn is a store feature");
+  fpga_expect_check(wb_program(&c, FAB_WB_BIAS, wbp(32767, W)), "outside the");
   p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
   in = ewb(FAB_I_STP, FAB_WB_BIAS, W, X, W); /* over the input x */
   fab_fpga_program_push(p, &in);
-  expect_check(p, "overwrites weight/input 'x'");
+  fpga_expect_check(p, "overwrites weight/input 'x'");
   /* run time: parameters and residual from the registers */
   fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new();
   int64_t xd[2] = {ROWS, M}, rd[2] = {ROWS, W}, pd[1] = {3 * W};
@@ -271,6 +239,7 @@ static void test_errors(void) {
   fill_normal(fab_tset_add(is, "r", FAB_DT_F32, 2, rd), 2);
   fill_normal(fab_tset_add(ws, "p", FAB_DT_F32, 1, pd), 3);
   uint64_t pbw = (uint64_t)fab_fpga_pb_words(&c);
+  char err[256];
   p = wb_program(&c, FAB_WB_BRLN, wbp(0, pbw - W));
   fab_status st = fab_fpga_sim_run(p, &c, ws, is, NULL, NULL, NULL, err, sizeof err);
   CHECK(st == FAB_E_RUNTIME && strstr(err, "parameters outside"), "stp parameters: %d (%s)", st, err);
