@@ -23,10 +23,12 @@
  *
  * The rule: p = the largest prime factor of n.  Bluestein when p >=
  * min-prime (default 17: radices up to 13 have vectorised CPU kernels) and
- * n p > cost/100 * M log2 M (default cost=300, measured on the CPU
+ * n p > cost/100 * M log2 M (default cost=400, measured on the CPU
  * backend: docs/cpu.md §3).  min-prime=3,cost=0 turns every length that is
  * not a power of two (the tests' setting). */
 #include "pass_internal.h"
+
+enum { DEFAULT_MIN_PRIME = 17, DEFAULT_COST = 400 };
 
 /* The largest prime factor of n (1 for n = 1). */
 static int64_t largest_prime(int64_t n) {
@@ -63,7 +65,7 @@ static int axis_norm(const fab_op *op) {
 /* The rule of the header comment. */
 static bool wanted(const fab_pass_ctx *cx, int64_t n) {
   int64_t p = largest_prime(n), M = fab_fft_bluestein_len(n);
-  int64_t min_prime = pass_opt(cx, "min-prime", 17), cost = pass_opt(cx, "cost", 300);
+  int64_t min_prime = pass_opt(cx, "min-prime", DEFAULT_MIN_PRIME), cost = pass_opt(cx, "cost", DEFAULT_COST);
   if (p < 3 || p < min_prime) return false;
   return (double)n * (double)p * 100.0 > (double)cost * (double)M * (double)pass_log2(M);
 }
@@ -114,9 +116,9 @@ static int bluestein(rw *w, int v, int axis, fab_type t, fab_loc loc) {
 }
 
 bool pass_lower_bluestein(fab_pass_ctx *cx, fab_func *f) {
-  if (pass_opt(cx, "min-prime", 17) < 0 || pass_opt(cx, "cost", 300) < 0) {
-    pass_error(cx, NULL, "min-prime=%lld, cost=%lld: both must be >= 0", (long long)pass_opt(cx, "min-prime", 17),
-               (long long)pass_opt(cx, "cost", 300));
+  if (pass_opt(cx, "min-prime", DEFAULT_MIN_PRIME) < 0 || pass_opt(cx, "cost", DEFAULT_COST) < 0) {
+    pass_error(cx, NULL, "min-prime=%lld, cost=%lld: both must be >= 0", (long long)pass_opt(cx, "min-prime", DEFAULT_MIN_PRIME),
+               (long long)pass_opt(cx, "cost", DEFAULT_COST));
     return false;
   }
   enum { COPY, DROP, REPLACE };

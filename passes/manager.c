@@ -67,7 +67,7 @@ static const pass_def passes[] = {
       "", "",
       "min-prime=<int>: only lengths with a prime factor at least this (default 17); "
       "cost=<int>: Bluestein where n p > cost/100 M log2 M (p the largest prime factor, M the power of "
-      "two >= 2n - 1; default 300)"},
+      "two >= 2n - 1; default 400)"},
      pass_lower_bluestein, {"min-prime", "cost", NULL}},
     {{"lower-mha", "mha -> per-head reshape/transpose and attention (or matmul+softmax+matmul)",
       "", "no-mha", "blocked=<0|1>: 1 (default) one blocked attention op, 0 matmul+softmax+matmul"},
