@@ -24,7 +24,7 @@
  * The rule: p = the largest prime factor of n.  Bluestein when p >=
  * min-prime (default 17: radices up to 13 have vectorised CPU kernels) and
  * n p > cost/100 * M log2 M (default cost=400, measured on the CPU
- * backend: docs/cpu.md §3).  min-prime=3,cost=0 turns every length that is
+ * backend: docs/cpu.md §4).  min-prime=3,cost=0 turns every length that is
  * not a power of two (the tests' setting). */
 #include "pass_internal.h"
 
