@@ -176,7 +176,7 @@ const fab_target fab_target_cpu = {
     .summary = "native code for this machine or --cpu NAME (LLVM): JIT runs, .so/.o/.ll/.s builds",
     /* cpu-chain-bfly alone decides how the CPU groups butterfly stages
      * (it merges whole chains), so fuse-stages is not part of it. */
-    .pipeline = "canonicalize,lower-bfly,lower-fourier,lower-mha,canonicalize,fuse-elementwise,"
+    .pipeline = "canonicalize,lower-bfly,lower-fourier,lower-bluestein,lower-mha,canonicalize,fuse-elementwise,"
                 "attention-block,memplan,cpu-chain-bfly(chain=1,group=3),"
                 "cpu-fold-fft-loads(fold=1,hermitian=1),cpu-fuse-ffn(ffn=1)",
     .build_kinds = "so,obj,llvm,asm",

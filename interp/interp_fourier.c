@@ -1,4 +1,4 @@
-/* interp_fourier.c — Fourier ops: fourier.mix, fft.stages, bitrev, dft,
+/* interp_fourier.c — Fourier ops: fourier.mix, fft.stages, bitrev, dft, fft.chirp,
  * complex, real.
  *
  * Complex values are (re, im) pairs of doubles.  The DFT convention is
@@ -276,5 +276,34 @@ bool interp_run_REAL(ictx *c, const fab_op *op, ival *out) {
   const ival *x = interp_arg(c, op, 0);
   if (!interp_alloc(c, op, out, FAB_F32, x->type.rank, x->type.dims)) return false;
   for (int64_t i = 0; i < x->n; i++) out->d[i] = x->d[2 * i];
+  return true;
+}
+
+bool interp_run_FFT_CHIRP(ictx *c, const fab_op *op, ival *out) {
+  if (!interp_want_rank(c, op, 0, 1) || !interp_want_dtype(c, op, 0, FAB_C64)) return false;
+  const ival *x = interp_arg(c, op, 0);
+  int axis;
+  int64_t n;
+  if (!get_axis(c, op, x, &axis) || !interp_req_int(c, op, "n", &n)) return false;
+  int64_t outer, N, inner;
+  lines(x, axis, &outer, &N, &inner);
+  bool spectrum = fab_op_int(op, "spectrum", 0) != 0;
+  if (n < 1 || n > FAB_FFT_MAX_CHIRP || (spectrum && (!is_pow2(N) || N < 2 * n - 1)))
+    return interp_err(c, op, "n = %lld does not fit an axis of length %lld", (long long)n, (long long)N);
+  if (!interp_alloc_like(c, op, out, x)) return false;
+  double *f = malloc(sizeof(double) * 2 * (size_t)N);
+  if (!f) return interp_err(c, op, "out of memory");
+  if (spectrum) fab_fft_chirp_spectrum(n, N, f);
+  else
+    for (int64_t j = 0; j < N; j++) fab_fft_chirp(n, j, &f[2 * j], &f[2 * j + 1]);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < N; j++)
+      for (int64_t in = 0; in < inner; in++) {
+        int64_t e = 2 * ((o * N + j) * inner + in);
+        double xr = x->d[e], xi = x->d[e + 1];
+        out->d[e] = xr * f[2 * j] - xi * f[2 * j + 1];
+        out->d[e + 1] = xr * f[2 * j + 1] + xi * f[2 * j];
+      }
+  free(f);
   return true;
 }

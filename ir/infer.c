@@ -596,6 +596,24 @@ static bool infer_dft(ctx *c) {
   return result(c, r);
 }
 
+/* n bounds t^2 for t < 2n - 1 well inside int64 (ir/fft.c); the spectrum
+ * form needs its axis to be the power of two Bluestein pads to. */
+static bool infer_fft_chirp(ctx *c) {
+  fab_type r = *arg(c, 0);
+  int axis = 0;
+  int64_t n, spectrum;
+  if (!want_dtype(c, "x", &r, FAB_C64) || !axis_of(c, &r, &axis) || !get_int(c, "n", &n) ||
+      !opt_int(c, "spectrum", 0, &spectrum) || !flag01(c, "spectrum", spectrum))
+    return false;
+  if (n < 1 || n > FAB_FFT_MAX_CHIRP)
+    return fail(c, "n=%lld out of range 1..%lld", (long long)n, (long long)FAB_FFT_MAX_CHIRP);
+  int64_t M = r.dims[axis];
+  if (spectrum && (!is_pow2(M) || M < 2 * n - 1))
+    return fail(c, "spectrum = 1 needs axis %d to be a power of two >= 2n - 1 = %lld, got %lld", axis,
+                (long long)(2 * n - 1), (long long)M);
+  return result(c, r);
+}
+
 static bool infer_matmul(ctx *c) {
   const fab_type *a = arg(c, 0), *b = arg(c, 1);
   int64_t tb;
@@ -710,6 +728,7 @@ bool fab_infer_op(const fab_module *m, const fab_func *f, fab_op *op, char *err,
   case FAB_OP_BITREV: return infer_bitrev(&c);
   case FAB_OP_FFT_STAGES: return infer_fft_stages(&c);
   case FAB_OP_DFT: return infer_dft(&c);
+  case FAB_OP_FFT_CHIRP: return infer_fft_chirp(&c);
   case FAB_OP_MATMUL: return infer_matmul(&c);
   case FAB_OP_ATTENTION: return infer_attention(&c);
   case FAB_OP_BIAS_GELU: return infer_bias_gelu(&c);

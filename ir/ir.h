@@ -345,6 +345,20 @@ int fab_fft_factor(int64_t n, int64_t *radices, int max);
  * with radix list radix[0..nradix): n over the radices after t. */
 int64_t fab_fft_radix_size(int64_t n, const int64_t *radix, int nradix, int t);
 
+/* Bluestein's algorithm (fft.chirp, passes/lower_bluestein.c).  The
+ * largest n a chirp takes (t^2 for t < 2n stays exact in int64). */
+#define FAB_FFT_MAX_CHIRP ((int64_t)1 << 24)
+/* The smallest power of two >= 2n - 1: the length a length-n DFT is padded
+ * to. */
+int64_t fab_fft_bluestein_len(int64_t n);
+/* exp(i pi j^2 / n) with the angle reduced exactly (j^2 mod 2n): factor j
+ * of fft.chirp {n}. */
+void fab_fft_chirp(int64_t n, int64_t j, double *re, double *im);
+/* The M factors of fft.chirp {n, spectrum = 1} (out: 2M doubles, re and im
+ * interleaved), computed in double with an FFT.  False (out untouched) unless
+ * M is a power of two >= 2n - 1. */
+bool fab_fft_chirp_spectrum(int64_t n, int64_t M, double *out);
+
 /* ======================================================================
  * Type inference and verification (ir/infer.c, ir/verify.c)
  * ==================================================================== */

@@ -63,6 +63,13 @@ static const pass_def passes[] = {
       "seq-first=<0|1|2>: the sequence axis first, the hidden axis last (1), or only where the hidden "
       "axis lowers to stages (2, the fpga target's; default 0)"},
      pass_lower_fourier, {"dense-max", "seq-first", "max-radix", NULL}},
+    {{"lower-bluestein",
+      "bitrev + fft.stages with a large prime radix -> chirp, pad, power-of-two FFTs, chirp (Bluestein)",
+      "", "",
+      "min-prime=<int>: only lengths with a prime factor at least this (default 17); "
+      "cost=<int>: Bluestein where n p > cost/100 M log2 M (p the largest prime factor, M the power of "
+      "two >= 2n - 1; default 400)"},
+     pass_lower_bluestein, {"min-prime", "cost", NULL}},
     {{"lower-mha", "mha -> per-head reshape/transpose and attention (or matmul+softmax+matmul)",
       "", "no-mha", "blocked=<0|1>: 1 (default) one blocked attention op, 0 matmul+softmax+matmul"},
      pass_lower_mha, {"blocked", NULL}},

@@ -69,6 +69,7 @@ int pass_log2(int64_t n);
 bool pass_canonicalize(fab_pass_ctx *cx, fab_func *f);
 bool pass_lower_bfly(fab_pass_ctx *cx, fab_func *f);
 bool pass_lower_fourier(fab_pass_ctx *cx, fab_func *f);
+bool pass_lower_bluestein(fab_pass_ctx *cx, fab_func *f);
 bool pass_lower_mha(fab_pass_ctx *cx, fab_func *f);
 bool pass_lower_masked_mean(fab_pass_ctx *cx, fab_func *f);
 bool pass_fuse_stages(fab_pass_ctx *cx, fab_func *f);

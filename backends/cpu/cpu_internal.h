@@ -137,6 +137,7 @@ bool cg_gen_elementwise(cpu_cg *c, const fab_op *op, int64_t *nrows); /* codegen
 bool cg_gen_data(cpu_cg *c, const fab_op *op, int64_t *nrows);        /* codegen_data.c */
 bool cg_gen_linalg(cpu_cg *c, const fab_op *op, int64_t *nrows);      /* codegen_linalg.c */
 bool cg_gen_fft(cpu_cg *c, const fab_op *op, int64_t *nrows);         /* codegen_fft.c */
+bool cg_gen_fft_chirp(cpu_cg *c, const fab_op *op, int64_t *nrows);   /* codegen_fft_chirp.c */
 /* Extra scratch an op needs while it runs (passed as args[noperands+1]). */
 int64_t cg_workspace_bytes(const fab_func *f, const fab_op *op);
 bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows);        /* kernel_bfly.c */

@@ -233,6 +233,9 @@ static bool gen_kernel(cpu_cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
   case FAB_OP_FFT_STAGES: case FAB_OP_DFT:
     ok = cg_gen_fft(c, op, nrows);
     break;
+  case FAB_OP_FFT_CHIRP:
+    ok = cg_gen_fft_chirp(c, op, nrows);
+    break;
   case FAB_OP_BFLY_STAGES:
     ok = cg_gen_bfly(c, op, nrows);
     break;

@@ -710,7 +710,7 @@ static bool gen_meanpool(fpga_cg *g, const fab_op *op) {
 }
 
 _Static_assert(FAB_OP_LACKS(FAB_IMPL_FPGA, BFLY_LINEAR) && FAB_OP_LACKS(FAB_IMPL_FPGA, FOURIER_MIX) &&
-                   FAB_OP_LACKS(FAB_IMPL_FPGA, MHA),
+                   FAB_OP_LACKS(FAB_IMPL_FPGA, MHA) && FAB_OP_LACKS(FAB_IMPL_FPGA, FFT_CHIRP),
                "fpga_cg_op has no mapping for an op that ir/op_targets.def marks FAB_IMPL_FPGA");
 
 bool fpga_cg_op(fpga_cg *g, const fab_op *op) {
@@ -763,7 +763,8 @@ bool fpga_cg_op(fpga_cg *g, const fab_op *op) {
   case FAB_OP_MEANPOOL: return gen_meanpool(g, op);
   case FAB_OP_DFT: return fpga_cg_gen_dft(g, op);
   /* no FAB_IMPL_FPGA: rejected by fab_check_target_support beforehand */
-  case FAB_OP_BFLY_LINEAR: case FAB_OP_FOURIER_MIX: case FAB_OP_MHA: case FAB_OP_COUNT: break;
+  case FAB_OP_BFLY_LINEAR: case FAB_OP_FOURIER_MIX: case FAB_OP_MHA: case FAB_OP_FFT_CHIRP:
+  case FAB_OP_COUNT: break;
   } /* names every op (-Wswitch): a new op must be placed */
   fpga_cg_error(g, "no accelerator mapping for this op");
   return false;

@@ -120,6 +120,9 @@ static fab_module *sample_module(void) {
   int df = OP(FAB_OP_DFT, 1, ff);
   SI(df, "axis", 0);
   s_done(df);
+  int ch = OP(FAB_OP_FFT_CHIRP, 1, ff);
+  SI(ch, "axis", 1); SI(ch, "n", 20); SI(ch, "spectrum", 1);
+  s_done(ch);
   int rl = s_done(OP(FAB_OP_REAL, 1, df));
   int mm = OP(FAB_OP_MATMUL, 2, rl, ff2);
   SI(mm, "transpose_b", 1);

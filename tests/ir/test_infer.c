@@ -366,6 +366,29 @@ static void test_butterfly_fft(void) {
   int df2 = b_op(M, F, FAB_OP_DFT, 1, x);
   seti(df2, "axis", 1);
   BAD(df2, "dft: x must be c64, got f32[128,2,64]");
+
+  int ch = b_op(M, F, FAB_OP_FFT_CHIRP, 1, c3);
+  seti(ch, "axis", 1);
+  BAD(ch, "fft.chirp: missing attribute 'n'");
+  /* each attribute change in turn, on [3, 12] along its 12 */
+  static const struct {
+    const char *key;
+    int64_t v;
+    const char *want; /* NULL: c64[3,12] */
+  } chirp[] = {{"n", 12, NULL},
+               {"n", 0, "fft.chirp: n=0 out of range 1..16777216"},
+               {"n", 5, NULL},
+               {"spectrum", 2, "fft.chirp: spectrum=2 must be 0 or 1"},
+               {"spectrum", 1, "fft.chirp: spectrum = 1 needs axis 1 to be a power of two >= 2n - 1 = 9, got 12"}};
+  for (size_t i = 0; i < sizeof chirp / sizeof chirp[0]; i++) {
+    seti(ch, chirp[i].key, chirp[i].v);
+    if (chirp[i].want) BAD(ch, chirp[i].want);
+    else OK(ch, "c64[3,12]");
+  }
+  int ch2 = b_op(M, F, FAB_OP_FFT_CHIRP, 1, x);
+  seti(ch2, "axis", 2);
+  seti(ch2, "n", 33);
+  BAD(ch2, "fft.chirp: x must be c64, got f32[128,2,64]");
 }
 
 static void test_attention(void) {

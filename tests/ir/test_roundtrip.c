@@ -59,7 +59,8 @@ static void test_every_op(void) {
   CHECK(strstr(s, "= const {value = -0.0} : f32[64]\n"));
   CHECK(strstr(s, "{hint.empty = [], hint.note = \"a \\\"quoted\\\"\\\\ line\\n\\twith \\x01 bytes \\xc3\\xa9\", "
                   "plan.big = -inf, plan.special = nan, plan.tiny = 4.9406564584124654e-324, value = 1.0000000000000001e+300} : f32[]\n"));
-  CHECK(strstr(s, "  output %38 {index = 0, name = \"out\"}\n"));
+  CHECK(strstr(s, "  output %39 {index = 0, name = \"out\"}\n"));
+  CHECK(strstr(s, "  %34 = fft.chirp %31 {axis = 1, n = 20, spectrum = 1} : c64[16,64]\n"));
   CHECK(strstr(s, "\nfunc @\"aux fn\" {\n  %0 = input {index = 0, name = \"a b\"} : f32[]\n"));
   CHECK(s[strlen(s) - 2] == '}' && s[strlen(s) - 1] == '\n');
   free(s);

@@ -65,6 +65,7 @@ sections = [
     ("lower-bfly", "lower_bfly.fir", None),
     ("lower-fourier", "lower_fourier.fir", None),
     ("lower-fourier(seq-first=1)", "lower_fourier_seq_first.fir", None),
+    ("lower-bluestein", "lower_bluestein.fir", None),
     ("lower-masked-mean", "lower_masked_mean.fir", None),
     ("lower-mha", "lower_mha.fir", None),
     ("lower-mha(blocked=0)", "lower_mha_unfused.fir", None),

@@ -224,7 +224,7 @@ static void t_pipeline(void) {
   CHECK(!fab_pipeline_check("tile(buffer=4", d));
   for (int i = 0; i < fab_target_count(); i++) CHECK(fab_pipeline_check(fab_target_get(i)->pipeline, d));
   CHECK(fab_target_find("gpu") == NULL);
-  CHECK(fab_pass_count() == 15);
+  CHECK(fab_pass_count() == 16);
   for (int i = 0; i < fab_pass_count(); i++) {
     const fab_pass_info *p = fab_pass_get(i);
     CHECK(p && p->name && p->summary && p->requires && p->establishes && p->options);
@@ -387,6 +387,29 @@ static void t_lower_fourier(void) {
 }
 
 static int output_of_mix(bld *b, int x) { return inf(b, op(b, FAB_OP_FOURIER_MIX, 1, x, 0, 0, 0)); }
+
+/* Property: Bluestein's chain (forced on every length that is not a power
+ * of two) equals the dense DFT of fourier.mix, along either axis, for
+ * every length 2..300. */
+static void t_lower_bluestein(void) {
+  for (int n = 2; n <= 300; n++)
+    for (int axis = 0; axis < 2; axis++) {
+      bld b = b_new();
+      output(&b, output_of_mix(&b, input(&b, "x", axis ? T(2, 2, n) : T(2, n, 4))));
+      char what[64];
+      snprintf(what, sizeof what, "lower-bluestein n %d axis %d", n, axis);
+      EXPECT_SAME(b.m, "lower-fourier,lower-bluestein(min-prime=3,cost=0)", "generic", what);
+      CHECK(count_ops(b.m, FAB_OP_FFT_CHIRP) == ((n & (n - 1)) ? 3 : 0));
+      fab_module_free(b.m);
+    }
+  fab_diag *d = fab_diag_new();
+  bld b = b_new();
+  output(&b, output_of_mix(&b, input(&b, "x", T(2, 4, 97))));
+  CHECK(!fab_run_pipeline(b.m, "lower-fourier,lower-bluestein(cost=-1)", NULL, d));
+  CHECK(diag_has(d, "lower-bluestein") && diag_has(d, "cost=-1: both must be >= 0"));
+  fab_module_free(b.m);
+  fab_diag_free(d);
+}
 
 static void t_lower_mha(void) {
   int heads[] = {1, 2, 4};
@@ -741,7 +764,7 @@ int main(int argc, char **argv) {
       {"fuse_stages", t_fuse_stages}, {"fuse_elementwise", t_fuse_elementwise},
       {"tile", t_tile},               {"memplan", t_memplan},
       {"reproducer", t_reproducer},   {"property", t_property},
-      {"cpu_passes", t_cpu_passes},
+      {"cpu_passes", t_cpu_passes},   {"lower_bluestein", t_lower_bluestein},
   };
   int ran = 0;
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)

@@ -299,6 +299,33 @@ def fft_mixed_torch(outdir, fabdir):
     write_fab_case(fabdir, "fft_mixed_torch", nn.Module(), xs, ys)
 
 
+PRIME_SHAPES = {"a": (97, 64), "b": (64, 127), "c": (6, 514), "e": (1018, 8), "f": (4, 1009)}
+
+
+class FourierMixing(nn.Module):
+    """FNet's mixing sublayer, LayerNorm(x + Re FFT2(x))."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, x):
+        return self.norm(x + torch.fft.fft2(x).real)
+
+
+@case
+def fft_prime_torch(outdir, fabdir):
+    """Re(FFT2) as torch.fft.fft2(x).real on lengths with a large prime
+    factor (Bluestein on the cpu, lower-bluestein), on both axes: 97 and
+    2 * 509 = 1018 along the sequence, 127, 2 * 257 = 514 and 1009 along
+    the hidden axis; and a Fourier-mixing sublayer on the 97 x 64 input."""
+    xs = {k: gen.randn(*shape) for k, shape in PRIME_SHAPES.items()}
+    ys = {"y" + k: torch.fft.fft2(x).real for k, x in xs.items()}
+    mix = gen.prepare(FourierMixing(64))
+    ys["mixed"] = mix(xs["a"])
+    write_fab_case(fabdir, "fft_prime_torch", mix, xs, ys)
+
+
 def generate(outdir, fabdir, verbose):
     import zlib
     os.makedirs(fabdir, exist_ok=True)
