@@ -34,6 +34,7 @@ static void be_dma(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t strid
   cg_acc a[3] = {{SP_EXT, !ld, ext, ext + (last + 1) * (cplx ? 2 : 1)},
                  {cplx ? SP_BEA : SP_BEA + bank, ld, baddr, hi}, {SP_BEB, ld, baddr, hi}};
   fpga_cg_emit(g, in, cplx ? 3 : 2, a);
+  if (!trans && rows > 1) fpga_cg_cols(g, 0, stride * (cplx ? 2 : 1), len * (cplx ? 2 : 1));
 }
 
 static void be_pass(fpga_cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint64_t nrows, uint64_t baddr, int ls,
@@ -302,7 +303,7 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
       if (resident) k = tile_rows(k, R, ne);
       uint64_t t = umin(ne * k, R - r0), nrows = (t + ne - 1) / ne;
       uint64_t ext = x + r0 * xstride + s * xstack;
-      if (io.m < n) fpga_cg_ldp(g, ext, xstride, t, io.m, L, ne, baddr, bank);
+      if (io.m < n) fpga_cg_ldp_tile(g, ext, xstride, t, io.m, L, ne, baddr, bank);
       else be_dma_tile(g, FAB_I_LD, ext, xstride, t, n, ne, baddr, bank, stream);
       for (int ri = 0; ri < nruns; ri++) {
         int i0 = runs[ri][0], cnt = runs[ri][1];
