@@ -74,11 +74,13 @@ bool fpga_cg_schedule(fpga_cg *g, bool always);
 bool fpga_cg_derive_tokens(fpga_cg *g, size_t at);
 
 /* Two column chunks of rows with the same step whose columns do not
- * meet (neither wraps past a row's end). */
+ * meet. */
 static inline bool fpga_cg_cols_apart(const cg_insn *a, int i, const cg_insn *b, int j) {
-  uint64_t st = a->step[i], ca = a->acc[i].lo % (st ? st : 1), cb = b->acc[j].lo % (st ? st : 1);
-  if (!st || st != b->step[j] || ca + a->cols[i] > st || cb + b->cols[j] > st) return false;
-  return ca + a->cols[i] <= cb || cb + b->cols[j] <= ca;
+  uint64_t st = a->step[i];
+  if (!st || st != b->step[j] || a->cols[i] > st || b->cols[j] > st) return false;
+  /* circular column intervals [ca, ca + cols) mod st */
+  uint64_t ca = a->acc[i].lo % st, cb = b->acc[j].lo % st;
+  return (cb + st - ca) % st >= a->cols[i] && (ca + st - cb) % st >= b->cols[j];
 }
 
 static inline bool fpga_cg_conflicts(const cg_insn *a, const cg_insn *b) {
