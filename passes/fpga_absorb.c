@@ -233,6 +233,27 @@ static bool wb_cheaper(const fab_pass_ctx *cx) {
   return !t || !t->engines || !t->post_lanes || t->engines >= t->post_lanes;
 }
 
+/* Does the write-back chain from bfly b to e pay where the board has
+ * fewer engines than PPU lanes?  Per row slot, the write-back lanes (one
+ * per 2 engines, two passes for a layer norm) take 2 w (4 w) cycles for
+ * the w stored elements of a row; the butterfly computes the row's S
+ * stacks in S n / (2 P_bu) cycles per stage.  Where the stores take at
+ * most that, they hide behind the engines' tiles and save the PPU's round
+ * trip through off-chip memory (vcu128-be40: FABNet-Base's fc2, 0.5, is
+ * folded: seq 128 948K -> 806K cycles, seq 1024 5.54M -> 4.91M; its fc1,
+ * 1.6, and every LRA chain, 1.6-3.2, stay on the PPU: folding them cost
+ * 3-15%).  With at least as many engines as lanes every chain folds. */
+#define WB_OVER_COMPUTE 1
+static bool wb_chain_cheaper(const fab_pass_ctx *cx, const fab_func *f, int b, int e) {
+  const fab_target_info *t = cx->target;
+  const fab_op *B = &f->ops[b], *E = &f->ops[e];
+  if (wb_cheaper(cx) || B->code != FAB_OP_BFLY_STAGES || t->vector_lanes < 2) return wb_cheaper(cx);
+  const fab_attr *sa = fab_op_attr(B, "stages");
+  int64_t n = last_dim(&B->type), S = B->type.dims[B->type.rank - 2], stages = sa ? sa->nints / 3 : 0;
+  int64_t wb = last_dim(&E->type) * (E->code == FAB_OP_ADD_LAYERNORM ? 2 : 1) * 2;
+  return wb <= WB_OVER_COMPUTE * S * (n / t->vector_lanes) * stages;
+}
+
 static bool fft_ln_wanted(const fab_pass_ctx *cx) {
   int64_t opt = pass_opt(cx, "fft-ln", -1);
   return opt >= 0 ? opt != 0 : wb_cheaper(cx);
@@ -322,12 +343,12 @@ void fpga_use_info(const fab_func *f, int *uses, int *user) {
 }
 
 bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
-  /* wb: default by the target, as for the Fourier mix's LN1: with fewer
-   * engines than PPU lanes (vcu128-be40: 40 vs 256) the write-back lanes
-   * are slower than the PPU's round trip (LRA-Retrieval seq 1024: 520K
-   * against 381K cycles) */
+  /* wb: 0 never, 1 every chain, default: per chain by its cost
+   * (wb_chain_cheaper; with fewer engines than PPU lanes, e.g.
+   * vcu128-be40, the write-back lanes can be slower than the PPU's round
+   * trip: LRA-Retrieval seq 1024 520K against 381K cycles) */
   int64_t wbo = pass_opt(cx, "wb", -1);
-  bool loads = pass_opt(cx, "loads", 1) != 0, wb = wbo >= 0 ? wbo != 0 : wb_cheaper(cx);
+  bool loads = pass_opt(cx, "loads", 1) != 0, wb = wbo != 0;
   int64_t chain = pass_opt(cx, "chain", FAB_FPGA_MAX_CHAIN), fft_ln = pass_opt(cx, "fft-ln", -1);
   if (fft_ln < -1 || fft_ln > 1) {
     pass_error(cx, NULL, "fft-ln=%lld: 0 (the Fourier mix's layer norm on the PPU) or 1 (in the engines' "
@@ -354,6 +375,7 @@ bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
     if (f->ops[b].code == FAB_OP_FFT_STAGES && !fft_wb) continue;
     int e = fpga_wb_chain(f, uses, user, b);
     if (e < 0 || fab_fpga_wb_end(&f->ops[e])) continue; /* two butterflies into one add.layernorm: the first */
+    if (wbo < 0 && !wb_chain_cheaper(cx, f, b, e)) continue;
     for (int v = b; v != e; v = user[v]) fab_op_set_int(cx->m, &f->ops[v], "fpga.fold", 1);
     fab_op_set_int(cx->m, &f->ops[e], "fpga.wb", 1);
   }

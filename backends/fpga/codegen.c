@@ -62,6 +62,12 @@ void fpga_cg_emit(fpga_cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
   memcpy(ni->acc, acc, (size_t)nacc * sizeof *acc);
 }
 
+void fpga_cg_cols(fpga_cg *g, int k, uint64_t step, uint64_t cols) {
+  if (g->failed || !g->n) return;
+  g->ins[g->n - 1].step[k] = step;
+  g->ins[g->n - 1].cols[k] = cols;
+}
+
 /* Tokens of instruction `at` against the instructions before it (the
  * final order: called for 0, 1, ... after fpga_cg_schedule). */
 bool fpga_cg_derive_tokens(fpga_cg *g, size_t at) {

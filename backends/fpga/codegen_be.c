@@ -34,6 +34,7 @@ static void be_dma(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t strid
   cg_acc a[3] = {{SP_EXT, !ld, ext, ext + (last + 1) * (cplx ? 2 : 1)},
                  {cplx ? SP_BEA : SP_BEA + bank, ld, baddr, hi}, {SP_BEB, ld, baddr, hi}};
   fpga_cg_emit(g, in, cplx ? 3 : 2, a);
+  if (!trans && rows > 1) fpga_cg_cols(g, 0, stride * (cplx ? 2 : 1), len * (cplx ? 2 : 1));
 }
 
 static void be_pass(fpga_cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint64_t nrows, uint64_t baddr, int ls,
@@ -245,6 +246,55 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
   return gen_bfly_io(g, op, -1);
 }
 
+/* One butterfly op's compilation state (gen_bfly_io). */
+typedef struct bfly_job {
+  const int64_t *st; /* stage triples */
+  coefs cf;
+  bfly_io io;
+  int runs[64][3], nruns; /* first triple, count, inc */
+  uint64_t n, S, R, half;
+  int L, nst;
+  bool resident, all, stream;
+} bfly_job;
+
+/* Tiles of stack s from row r0 until row r1 (at least one tile): load,
+ * the stage runs, store.  Returns the rows of the last tile. */
+static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uint64_t r1) {
+  uint64_t n = j->n, S = j->S, R = j->R, t = 0;
+  int L = j->L;
+  const bfly_io *io = &j->io;
+  uint64_t cbbase = 0;
+  if (j->resident) {
+    g->cb_half ^= 1;
+    cbbase = g->cb_half ? j->half : 0;
+    load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
+  }
+  for (; r0 < r1 && !g->failed; r0 += t) {
+    uint64_t k;
+    int bank;
+    uint64_t ne = umin((uint64_t)g->c->p_be, R - r0);
+    uint64_t baddr = be_region(g, n, false, &k, &bank);
+    if (j->resident) k = tile_rows(k, R, ne);
+    t = umin(ne * k, R - r0);
+    uint64_t nrows = (t + ne - 1) / ne, ext = io->x + r0 * io->xstride + s * io->xstack;
+    if (io->m < n) fpga_cg_ldp_tile(g, ext, io->xstride, t, io->m, L, ne, baddr, bank);
+    else be_dma_tile(g, FAB_I_LD, ext, io->xstride, t, n, ne, baddr, bank, j->stream);
+    for (int ri = 0; ri < j->nruns; ri++) {
+      int i0 = j->runs[ri][0], cnt = j->runs[ri][1];
+      uint64_t cb = j->resident ? cbbase + (uint64_t)i0 * 2 * n : 0;
+      if (!j->resident) {
+        g->cb_half ^= 1;
+        cb = g->cb_half ? j->half : 0;
+        load_coefs(g, &j->cf, s, i0, cnt, cb);
+      }
+      be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)j->st[3 * i0 + 2], cnt, j->runs[ri][2], false, cb, bank);
+    }
+    if (io->fn >= 0) fpga_cg_stp(g, io, r0, s, t, L, ne, baddr, bank, j->stream);
+    else be_dma_tile(g, FAB_I_ST, io->out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank, j->stream);
+  }
+  return t;
+}
+
 static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
   const fab_type *xt = &op->type, *tt = ty(g, op->operands[1]);
   uint64_t n = (uint64_t)xt->dims[xt->rank - 1], S = xt->rank >= 2 ? (uint64_t)xt->dims[xt->rank - 2] : 1;
@@ -261,18 +311,15 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
   }
   int L = ilog2(n), ntr = sa->nints / 3;
   uint64_t B = (uint64_t)tt->dims[1], TL = (uint64_t)tt->dims[2];
-  coefs cf = {addr(g, op->operands[1]), B, TL, n, sa->ints};
+  bfly_job j = {.st = sa->ints, .cf = {addr(g, op->operands[1]), B, TL, n, sa->ints}, .n = n, .S = S, .R = R,
+                .half = (uint64_t)g->c->cb_depth / 2, .L = L, .nst = ntr};
   /* a folded stack: every stack reads the same unstacked rows */
-  bfly_io io;
-  if (!fpga_cg_bfly_io(g, op, end, n, S, &io)) return false;
-  uint64_t x = io.x, xstride = io.xstride, xstack = io.xstack;
-  uint64_t half = (uint64_t)g->c->cb_depth / 2;
+  if (!fpga_cg_bfly_io(g, op, end, n, S, &j.io)) return false;
   /* runs: consecutive stages whose log stride moves by +1 or -1 */
-  int runs[64][3], nruns = 0; /* first triple, count, inc */
   for (int i = 0; i < ntr;) {
     int cnt = 1, inc = 1;
     if (i + 1 < ntr) inc = sa->ints[3 * (i + 1) + 2] == sa->ints[3 * i + 2] + 1;
-    while (i + cnt < ntr && cnt < 15 && (uint64_t)(cnt + 1) * 2 * n <= half &&
+    while (i + cnt < ntr && cnt < 15 && (uint64_t)(cnt + 1) * 2 * n <= j.half &&
            sa->ints[3 * (i + cnt) + 2] == sa->ints[3 * (i + cnt - 1) + 2] + (inc ? 1 : -1))
       cnt++;
     for (int k = 0; k < cnt; k++) {
@@ -282,51 +329,33 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
         return false;
       }
     }
-    if (nruns == 64) {
+    if (j.nruns == 64) {
       fpga_cg_error(g, "too many stage runs");
       return false;
     }
-    runs[nruns][0] = i, runs[nruns][1] = cnt, runs[nruns][2] = inc;
-    nruns++;
+    j.runs[j.nruns][0] = i, j.runs[j.nruns][1] = cnt, j.runs[j.nruns][2] = inc;
+    j.nruns++;
     i += cnt;
   }
-  bool resident = (uint64_t)ntr * 2 * n <= half; /* all coefficients of a stack at once */
+  j.resident = (uint64_t)ntr * 2 * n <= j.half; /* all coefficients of a stack at once */
+  /* Tile-major: the stacks of a tile one after another, so the tile's
+   * rows are complete (every stack stored) as early as possible and the
+   * next op's first tile follows this op's first tile, not its last
+   * stack.  Where the stores go through the write-back lanes (slower than
+   * the compute: fc1's bias + GELU) and reloading a stack's coefficients
+   * per tile keeps up with the compute (2 n words per stage on the
+   * coefficient stream against n / (2 P_bu) cycles per row and stage:
+   * 4 P_bu w <= bw_coef; the HBM boards, not the Zynq). */
+  j.all = S > 1 && j.resident && j.io.fn >= 0 &&
+          4 * (uint64_t)g->c->p_bu * (g->c->fp16 ? 16 : 32) <= (uint64_t)g->c->bw_coef;
   /* the authors' model for comparison (stages counted as a fraction of a layer) */
   g->p->model_cycles += fab_fpga_model_bfly_layer(g->c, R, n, S) * (uint64_t)ntr / (uint64_t)L;
   /* a bank is loaded again within the op: stream its stores (be_dma_tile) */
-  bool stream = S * ((R + (uint64_t)g->c->p_be - 1) / (uint64_t)g->c->p_be) > 2;
-  for (uint64_t s = 0; s < S && !g->failed; s++) {
-    uint64_t cbbase = 0;
-    if (resident) {
-      g->cb_half ^= 1;
-      cbbase = g->cb_half ? half : 0;
-      load_coefs(g, &cf, s, 0, ntr, cbbase);
-    }
-    for (uint64_t r0 = 0; r0 < R && !g->failed;) {
-      uint64_t k;
-      int bank;
-      uint64_t baddr = be_region(g, n, false, &k, &bank);
-      uint64_t ne = umin((uint64_t)g->c->p_be, R - r0);
-      if (resident) k = tile_rows(k, R, ne);
-      uint64_t t = umin(ne * k, R - r0), nrows = (t + ne - 1) / ne;
-      uint64_t ext = x + r0 * xstride + s * xstack;
-      if (io.m < n) fpga_cg_ldp(g, ext, xstride, t, io.m, L, ne, baddr, bank);
-      else be_dma_tile(g, FAB_I_LD, ext, xstride, t, n, ne, baddr, bank, stream);
-      for (int ri = 0; ri < nruns; ri++) {
-        int i0 = runs[ri][0], cnt = runs[ri][1];
-        uint64_t cb = resident ? cbbase + (uint64_t)i0 * 2 * n : 0;
-        if (!resident) {
-          g->cb_half ^= 1;
-          cb = g->cb_half ? half : 0;
-          load_coefs(g, &cf, s, i0, cnt, cb);
-        }
-        be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)sa->ints[3 * i0 + 2], cnt, runs[ri][2], false, cb, bank);
-      }
-      if (io.fn >= 0) fpga_cg_stp(g, &io, r0, s, t, L, ne, baddr, bank, stream);
-      else be_dma_tile(g, FAB_I_ST, io.out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank, stream);
-      r0 += t;
-    }
-  }
+  j.stream = S * ((R + (uint64_t)g->c->p_be - 1) / (uint64_t)g->c->p_be) > 2;
+  if (!j.all)
+    for (uint64_t s = 0; s < S && !g->failed; s++) bfly_tiles(g, &j, s, 0, R);
+  for (uint64_t r0 = 0, t = 0; j.all && r0 < R && !g->failed; r0 += t)
+    for (uint64_t s = 0; s < S && !g->failed; s++) t = bfly_tiles(g, &j, s, r0, r0 + 1);
   return !g->failed;
 }
 

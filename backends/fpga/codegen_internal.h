@@ -26,6 +26,10 @@ typedef struct cg_insn {
   int op; /* the IR op that emitted it */
   int nacc;
   cg_acc acc[5];
+  /* step[k] > 0: access k touches only columns [lo mod step, lo mod step
+   * + cols) of each step-word row within [lo, hi) (a column chunk of
+   * strided rows; fpga_cg_cols) */
+  uint64_t step[5], cols[5];
 } cg_insn;
 
 typedef struct cg_val {
@@ -57,6 +61,10 @@ typedef struct fpga_cg {
 void fpga_cg_error(fpga_cg *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends an instruction with the address ranges it reads and writes. */
 void fpga_cg_emit(fpga_cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc);
+/* Marks access k of the instruction just emitted as columns
+ * [lo mod step, + cols) of step-word rows (tokens and the scheduler then
+ * order it only against accesses to the same columns). */
+void fpga_cg_cols(fpga_cg *g, int k, uint64_t step, uint64_t cols);
 /* Reorders the instructions (codegen_sched.c): conflicting pairs keep
  * their order; otherwise by estimated start time.  Keeps the new order if
  * its estimate beats the emitted order's, or always if `always`. */
@@ -65,11 +73,23 @@ bool fpga_cg_schedule(fpga_cg *g, bool always);
  * for every instruction of the final sequence. */
 bool fpga_cg_derive_tokens(fpga_cg *g, size_t at);
 
+/* Two column chunks of rows with the same step whose columns do not
+ * meet. */
+static inline bool fpga_cg_cols_apart(const cg_insn *a, int i, const cg_insn *b, int j) {
+  uint64_t st = a->step[i];
+  if (!st || st != b->step[j] || a->cols[i] > st || b->cols[j] > st) return false;
+  /* circular column intervals [ca, ca + cols) mod st */
+  uint64_t ca = a->acc[i].lo % st, cb = b->acc[j].lo % st;
+  return (cb + st - ca) % st >= a->cols[i] && (ca + st - cb) % st >= b->cols[j];
+}
+
 static inline bool fpga_cg_conflicts(const cg_insn *a, const cg_insn *b) {
   for (int i = 0; i < a->nacc; i++)
     for (int j = 0; j < b->nacc; j++) {
       const cg_acc *x = &a->acc[i], *y = &b->acc[j];
-      if (x->space == y->space && (x->write || y->write) && x->lo < y->hi && y->lo < x->hi) return true;
+      if (x->space == y->space && (x->write || y->write) && x->lo < y->hi && y->lo < x->hi &&
+          !fpga_cg_cols_apart(a, i, b, j))
+        return true;
     }
   return false;
 }
@@ -163,6 +183,9 @@ bool fpga_cg_fft_wb_io(fpga_cg *g, int b, int end, uint64_t n, bfly_io *io);
 /* ldp: t rows of m elements into engine rows of pitch 2^L, zeros after m. */
 void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
                  uint64_t baddr, int bank);
+/* ldp of a tile, in column chunks where its rows fill a bank. */
+void fpga_cg_ldp_tile(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
+                      uint64_t baddr, int bank);
 /* wbp + stp: a tile's t rows (from row r0, stack s) through the write-back
  * lanes into off-chip memory; stream: in column chunks where the function
  * allows (see be_dma_tile in codegen_be.c). */

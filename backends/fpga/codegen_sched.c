@@ -53,13 +53,24 @@ static uint64_t ready_after(const cg_insn *x, const cg_insn *seq, const uint64_t
   return ready;
 }
 
+/* The estimated start of x, ready at `ready`: its lane free and, as the
+ * simulator issues each queue in program order, not before the previous
+ * instruction of its queue started (a coefficient load waiting for its
+ * CB half holds up the input loads behind it). */
+static uint64_t est_start(const cg_insn *x, uint64_t ready, const uint64_t *lane_free, const uint64_t *qstart) {
+  uint64_t st = ready > lane_free[lane_of(&x->in)] ? ready : lane_free[lane_of(&x->in)];
+  uint64_t q = qstart[fab_fpga_ops[x->in.op].queue];
+  return st > q ? st : q;
+}
+
 /* Estimated makespan of the instructions in their current order. */
 static uint64_t estimate_in_order(const fpga_cg *g, uint64_t *end) {
-  uint64_t lane_free[NLANES] = {0}, span = 0;
+  uint64_t lane_free[NLANES] = {0}, qstart[FAB_Q_COUNT] = {0}, span = 0;
   for (size_t i = 0; i < g->n; i++) {
     const cg_insn *ci = &g->ins[i];
     int ln = lane_of(&ci->in);
-    uint64_t ready = ready_after(ci, g->ins, end, i), st = ready > lane_free[ln] ? ready : lane_free[ln];
+    uint64_t st = est_start(ci, ready_after(ci, g->ins, end, i), lane_free, qstart);
+    qstart[fab_fpga_ops[ci->in.op].queue] = st;
     end[i] = st + fab_fpga_insn_cycles(g->c, &ci->in);
     lane_free[ln] = end[i];
     if (end[i] > span) span = end[i];
@@ -80,7 +91,7 @@ bool fpga_cg_schedule(fpga_cg *g, bool always) {
   }
   uint64_t before_span = estimate_in_order(g, end), span = 0;
   slot sl[SCHED_WINDOW];
-  uint64_t used = 0, lane_free[NLANES] = {0};
+  uint64_t used = 0, lane_free[NLANES] = {0}, qstart[FAB_Q_COUNT] = {0};
   size_t next = 0, placed = 0;
   while (placed < n) {
     /* fill the window in program order */
@@ -100,8 +111,7 @@ bool fpga_cg_schedule(fpga_cg *g, bool always) {
     uint64_t best_start = 0;
     for (int t = 0; t < SCHED_WINDOW; t++) {
       if (!(used >> t & 1u) || (sl[t].before & used)) continue;
-      int ln = lane_of(&g->ins[sl[t].idx].in);
-      uint64_t st = sl[t].ready > lane_free[ln] ? sl[t].ready : lane_free[ln];
+      uint64_t st = est_start(&g->ins[sl[t].idx], sl[t].ready, lane_free, qstart);
       if (best < 0 || st < best_start || (st == best_start && sl[t].idx < sl[best].idx)) {
         best = t;
         best_start = st;
@@ -111,6 +121,7 @@ bool fpga_cg_schedule(fpga_cg *g, bool always) {
     const cg_insn *ci = &g->ins[sl[best].idx];
     uint64_t e = best_start + fab_fpga_insn_cycles(g->c, &ci->in);
     lane_free[lane_of(&ci->in)] = e;
+    qstart[fab_fpga_ops[ci->in.op].queue] = best_start;
     used &= ~(1ull << best);
     for (int t = 0; t < SCHED_WINDOW; t++) {
       if (!(used >> t & 1u)) continue;

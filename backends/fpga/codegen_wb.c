@@ -100,6 +100,24 @@ void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t
   uint64_t hi = baddr + ((t + ne - 1) / ne << L);
   cg_acc a[2] = {{SP_EXT, false, ext, ext + (t - 1) * stride + m}, {SP_BEA + bank, true, baddr, hi}};
   fpga_cg_emit(g, in, 2, a);
+  if (t > 1) fpga_cg_cols(g, 0, stride, m);
+}
+
+/* A tile's zero-filling load of bank-filling rows (one row per engine)
+ * in FPGA_STREAM_CHUNKS column chunks, the last one with the zero fill:
+ * each chunk waits only for the stores of its own columns (the producer's
+ * stacks, or its column chunks), so the load follows them instead of
+ * waiting for the last.  Other tiles: one ldp. */
+void fpga_cg_ldp_tile(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
+                      uint64_t baddr, int bank) {
+  uint64_t n = 1ull << L, c = n / FPGA_STREAM_CHUNKS, k = c ? (m + c - 1) / c : 0;
+  uint64_t last = k ? (k - 1) * c : 0, pitch = n - last;
+  if (fpga_stream_chunks(g, true, t, ne, n, n) == 1 || k < 2 || (pitch & (pitch - 1))) {
+    fpga_cg_ldp(g, ext, stride, t, m, L, ne, baddr, bank);
+    return;
+  }
+  for (uint64_t i = 0; i + 1 < k; i++) fpga_cg_ldp(g, ext + i * c, stride, t, c, ilog2(c), ne, baddr + i * c, bank);
+  fpga_cg_ldp(g, ext + last, stride, t, m - last, ilog2(pitch), ne, baddr + last, bank);
 }
 
 /* wbp + stp of columns [c0, c0 + m) of the tile's t rows (from row r0,
@@ -136,6 +154,7 @@ static void stp_cols(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uin
                  {SP_PB, false, io->pb, io->pb + pbw},
                  {SP_EXT, false, res, res + t * w}};
   fpga_cg_emit(g, in, io->res >= 0 ? 5 : 4, a);
+  if (t > 1) fpga_cg_cols(g, 1, io->ostride, m);
 }
 
 /* The tile's rows through the write-back units.  With `stream` (a bank

@@ -21,7 +21,9 @@
  *   stp     the slowest of: the store stream, the residual stream (fn brln,
  *           rln: as many bits on the input bandwidth), and the write-back
  *           lanes (one per FAB_FPGA_WB_SHARE engines, one element per
- *           cycle), twice for the layer-norm functions (statistics pass,
+ *           cycle; lane l serves engines l, l + lanes, ..., so an
+ *           instruction on at most `lanes` engines, e.g. the last wave
+ *           of rows, has a lane per engine), twice for the layer-norm functions (statistics pass,
  *           then the normalising pass)
  *   wbp     1 (register writes)
  *   amask, pmask  ceil(32 n / input bandwidth): the n i32 flags read from
@@ -31,6 +33,14 @@
 
 static uint64_t cdiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 static uint64_t max2(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* Engines per write-back lane for an instruction on engines 0..ne-1: lane
+ * l serves engines l, l + lanes, ... (lanes = ceil(P_be / share)). */
+static uint64_t wb_share(const fab_fpga_config *c, uint64_t ne) {
+  uint64_t lanes = cdiv((uint64_t)c->p_be, FAB_FPGA_WB_SHARE);
+  uint64_t s = cdiv(ne ? ne : 1, lanes);
+  return s < FAB_FPGA_WB_SHARE ? s : FAB_FPGA_WB_SHARE;
+}
 
 uint64_t fab_fpga_insn_bits(const fab_fpga_config *c, const fab_fpga_insn *in) {
   const uint64_t *f = in->f;
@@ -65,7 +75,7 @@ uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in)
     uint64_t bits = fab_fpga_insn_bits(c, in), slots = cdiv(f[FAB_F_EWB_ROWS], f[FAB_F_EWB_NE]);
     uint64_t cyc = cdiv(bits, ld ? (uint64_t)c->bw_in : (uint64_t)c->bw_out);
     if (res) cyc = max2(cyc, cdiv(bits, (uint64_t)c->bw_in));
-    uint64_t serial = ld ? slots << f[FAB_F_EWB_LP] : slots * f[FAB_F_EWB_LEN] * (res ? 2 : 1) * FAB_FPGA_WB_SHARE;
+    uint64_t serial = ld ? slots << f[FAB_F_EWB_LP] : slots * f[FAB_F_EWB_LEN] * (res ? 2 : 1) * wb_share(c, f[FAB_F_EWB_NE]);
     return max2(cyc, serial);
   }
   case FAB_I_AMASK:

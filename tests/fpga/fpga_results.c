@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
   fab_frontend_options fo = {.defines = defs, .ndefines = nd};
   double t0 = now();
   fab_module *m = fab_frontend_compile_file(argv[1], &fo, d);
-  fab_target_config tcfg = {.accel = "vcu128-be40"};
+  fab_target_config tcfg = {.accel_config = &c}; /* the passes decide for the board simulated */
   if (!m || !fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) {
     fab_diag_print(d, stderr);
     return 1;

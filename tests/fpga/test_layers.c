@@ -8,7 +8,8 @@
  *   - 4096-point rows (FABNet-Large's fc2) stream their stores: on
  *     vcu128-be40 at seq 512 the layers reach 97.3 % (85.6 % before);
  *   - the streamed tiles compute what the interpreter computes (rows that
- *     fill the `small` configuration's 512-word bank, four tiles). */
+ *     fill the `small` configuration's 512-word bank, four tiles);
+ *   - the write-back's default per chain (fpga-absorb's cost rule). */
 #include "fpga_example.h"
 #include "interp.h"
 
@@ -76,8 +77,40 @@ static void streamed_rows_exact(void) {
   fab_diag_free(d);
 }
 
+static size_t count_stp(const fab_fpga_program *p, unsigned fn) {
+  size_t k = 0;
+  for (size_t i = 0; i < p->ninsn; i++) {
+    fab_fpga_insn in;
+    if (!fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) && in.op == FAB_I_STP &&
+        in.f[FAB_F_EWB_FN] == fn)
+      k++;
+  }
+  return k;
+}
+
+/* The write-back by default (fpga-absorb): every chain where the engines
+ * are at least as many as the PPU lanes (vcu128-be120); on vcu128-be40
+ * (40 engines, 256 lanes) the chains whose stores take at most the
+ * butterfly's compute: fc2's residual + LN2 (768 stored of 4096 points)
+ * folds, fc1's bias + GELU (3 x 1024 stored, slower than its compute)
+ * stays on the PPU. */
+static void writeback_per_chain(void) {
+  const char *cfgs[] = {"vcu128-be120", "vcu128-be40"};
+  for (int k = 0; k < 2; k++) {
+    fab_fpga_config c;
+    fab_fpga_program *p = fpga_compile_example("base", cfgs[k], 128, 1, &c);
+    CHECK(p, "base on %s compiles", cfgs[k]);
+    if (!p) continue;
+    size_t gelu = count_stp(p, FAB_WB_BGELU), ln = count_stp(p, FAB_WB_BRLN);
+    CHECK(ln > 0 && (k == 0 ? gelu > 0 : gelu == 0), "%s: %zu bias+GELU and %zu residual+LN stores", cfgs[k], gelu,
+          ln);
+    fab_fpga_program_free(p);
+  }
+}
+
 int main(void) {
   streamed_rows_exact();
+  writeback_per_chain();
   fab_fpga_report r;
   if (run("large", "vcu128-be120", 128, &r)) {
     CHECK(r.bl_layers == 4, "%llu butterfly layers, expected FFT, FFT, fc1, fc2", (unsigned long long)r.bl_layers);
