@@ -170,6 +170,12 @@ void cg_bfly_plan_free(cg_bfly_plan *p);
 /* Only the first `need` output vectors are computed for sure (n: all). */
 void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
                  const cg_bfly_epi *epi, int64_t need);
+/* kernel_bfly_rows.c: the stages on rows as they lie (no transposes),
+ * for rows of at least 4 V positions; a parallel row is a block of
+ * CG_BFLY_BLOCK_ROWS rows. */
+enum { CG_BFLY_BLOCK_ROWS = 4 };
+bool cg_bfly_rows_ok(const cpu_cg *c, const cg_bfly_plan *p);
+bool cg_gen_bfly_rows(cpu_cg *c, const cg_bfly_plan *p, int64_t S, int64_t rows, int64_t *nrows);
 /* A 64-byte aligned stack buffer of nvec vectors; the valid rows of the
  * tile starting at row r0 of R (min(V, R - r0)). */
 LLVMValueRef cg_lane_buffer(cpu_cg *c, int64_t nvec, const char *name);

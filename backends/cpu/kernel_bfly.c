@@ -13,7 +13,11 @@
  *
  * Tiles are transposed in and out with a shufflevector network (V x V
  * blocks) when the tile is full and n is a multiple of V, else element by
- * element (the last partial tile; n < V).  Parallel rows are tiles. */
+ * element (the last partial tile; n < V).  Parallel rows are tiles.
+ *
+ * A plain bfly.stages op on rows of at least 4 V positions runs on the
+ * rows as they lie instead (kernel_bfly_rows.c); the lane layout serves
+ * short rows and the fused feed-forward kernel (kernel_ffn.c). */
 #include "cpu_internal.h"
 
 #include <stdlib.h>
@@ -308,6 +312,11 @@ bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
     return false;
   int V = c->lanes;
   int64_t R = cg_numel(xt) / (S * n), tiles = (R + V - 1) / V;
+  if (cg_bfly_rows_ok(c, &plan)) { /* long rows: no transposes (kernel_bfly_rows.c) */
+    bool ok = cg_gen_bfly_rows(c, &plan, S, R, nrows);
+    cg_bfly_plan_free(&plan);
+    return ok;
+  }
   *nrows = tiles;
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), tw = cg_arg_f32(c, 2);
   LLVMValueRef buf = cg_lane_buffer(c, n, "lanes");

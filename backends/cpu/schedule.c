@@ -110,8 +110,9 @@ static bool row_map(const cpu_cg *c, const fab_op *op, int64_t nrows, rowmap *rm
   case FAB_OP_BFLY_STAGES: {
     if (x->rank < 3 || !leads(x, S, 3)) return false;
     int64_t R = cg_numel(x) / (x->dims[x->rank - 1] * x->dims[x->rank - 2]);
-    if (nrows != (R + V - 1) / V) return false;
-    *rm = (rowmap){S, R, V, 1};
+    int64_t q = nrows == (R + V - 1) / V ? V : CG_BFLY_BLOCK_ROWS; /* lanes, or rows in place */
+    if (nrows != (R + q - 1) / q) return false;
+    *rm = (rowmap){S, R, q, 1};
     break;
   }
   default: return false;

@@ -348,8 +348,10 @@ static void test_masks(void) {
 }
 
 /* One module per n: several bfly.stages ops of 1..6 triples, both stride
- * orders, two blocks, S stacks; compiled with fusion widths 1, 3, 6. */
-static void bfly_case(int64_t n, int64_t S, int64_t rows, int fuse) {
+ * orders, two blocks, S stacks; compiled with fusion widths 1, 3, 6 and
+ * `lanes` vector lanes (0: the host's).  Rows of >= 4 lanes run on the
+ * row kernel (kernel_bfly_rows.c), shorter ones on the lane kernel. */
+static void bfly_case_lanes(int64_t n, int64_t S, int64_t rows, int fuse, int lanes) {
   int L = 0;
   while (((int64_t)1 << L) < n) L++;
   tb t = tb_new("bfly");
@@ -400,17 +402,23 @@ static void bfly_case(int64_t n, int64_t S, int64_t rows, int fuse) {
   tb_op(&t, FAB_OP_RELU, v, -1, -1, -1);
   tb_output(&t, tb_infer(&t), "chain_relu");
   fab_cpu_options o = opts();
+  o.vector_lanes = lanes;
   char pipeline[64];
   snprintf(pipeline, sizeof pipeline, "memplan,cpu-chain-bfly(group=%d)", fuse);
   cpu_passes(&t, pipeline);
   char what[96];
-  snprintf(what, sizeof what, "bfly n=%lld S=%lld rows=%lld fuse=%d", (long long)n, (long long)S,
-           (long long)rows, fuse);
+  snprintf(what, sizeof what, "bfly n=%lld S=%lld rows=%lld fuse=%d lanes=%d", (long long)n, (long long)S,
+           (long long)rows, fuse, lanes);
   jit_vs_interp(&t, what, &o, RTOL);
   tb_free(&t);
 }
 
+static void bfly_case(int64_t n, int64_t S, int64_t rows, int fuse) { bfly_case_lanes(n, S, rows, fuse, 0); }
+
 static void test_bfly(void) {
+  bfly_case_lanes(32, 2, 7, 3, 8);  /* row kernel, 8 lanes: n = 4 V */
+  bfly_case_lanes(128, 1, 6, 3, 4); /* row kernel, 4 lanes */
+  bfly_case_lanes(64, 1, 9, 3, 16); /* row kernel at its shortest rows, 2 row blocks and 1 row */
   bfly_case(8, 1, 5, 3);
   bfly_case(16, 2, 16, 3);
   bfly_case(32, 1, 37, 2);
