@@ -63,11 +63,11 @@ static void eval_analytical(FILE *out, const fab_pred_sample *const *tr, int ntr
       tv[k++] = t[i]->latency;
     }
   if (k > 1) {
-    fab_pred_metrics mm;
-    fab_pred_metrics_compute(raw, tv, k, &mm);
-    print_metrics(out, "analytical model", &mm);
-    fab_pred_metrics_compute(cal, tv, k, &mm);
-    print_metrics(out, "analytical, calibrated", &mm);
+    fab_pred_metrics_ci mm;
+    fab_pred_metrics_ci_compute(raw, tv, k, 1, &mm);
+    print_metrics_ci(out, "analytical model", &mm, false);
+    fab_pred_metrics_ci_compute(cal, tv, k, 1, &mm);
+    print_metrics_ci(out, "analytical, calibrated", &mm, false);
   }
   free(raw);
   free(cal);
