@@ -1,9 +1,9 @@
 #!/bin/sh
 # Reproduces the measurements of docs/codesign.md.  Usage:
 #   scripts/codesign/run_all.sh BUILD_DIR OUT_DIR [STEP ...]
-# STEP: 1 2 3 4 5 5b 6 7 (default: all); each table of docs/codesign.md
-# names its step.  Step 3 reads the data sets of steps 1 and 2, step 7
-# the predictor of step 3.
+# STEP: 1 2 3 3c 4 5 5b 6 7 (default: all); each table of docs/codesign.md
+# names its step.  Step 3 reads the data set of step 1, 3c that of step 2,
+# step 7 the predictor of step 3.
 # Every step is a `fabc` command (sample, predictor compare, codesign and
 # its --compare experiments).  Long steps run under nice; everything is
 # single-threaded except where parallel speed-up is the point.
@@ -14,7 +14,7 @@ F=$B/cli/fabc
 S=$(dirname "$0")/../../spaces
 mkdir -p "$OUT"
 if [ $# -ge 2 ]; then shift 2; else shift $#; fi
-STEPS=" ${*:-1 2 3 4 5 5b 6 7} "
+STEPS=" ${*:-1 2 3 3c 4 5 5b 6 7} "
 want() { case "$STEPS" in *" $1 "*) return 0 ;; esac; return 1; }
 [ -x "$OUT/fabc-sampler" ] || cp "$F" "$OUT/fabc-sampler"
 SMP="$OUT/fabc-sampler"
@@ -38,9 +38,9 @@ nice -n 10 "$SMP" sample --space "$S/latbench-cpu.json" -n 300 --seed 12 --measu
   --repeats 5 -o "$OUT/lat_cpu.jsonl"
 fi
 
-# 3. Predictors: GCN (residual on the analytical model; sum readout), BRP
-#    and the baselines; 80/10/10 split in draw order; held-out family =
-#    hidden >= 512.  (Graphs of data sets sampled before the heads were
+# 3. Predictors against the simulator: GCN (residual on the analytical
+#    model; sum readout), BRP and the baselines; 80/10/10 split in draw
+#    order; held-out family = hidden >= 512; iterative selection.  (Graphs of data sets sampled before the heads were
 #    recorded: scripts/codesign/add_heads.py IN OUT first.)
 if want 3; then
 P="--epochs 1500 --patience 300 --dropout 0"
@@ -52,16 +52,22 @@ nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms --ep
   --patience 150 --dropout 0 --no-brp --sum-readout -o "$OUT/gcn_sim.pred" | tee "$OUT/pred_sim_sum.txt"
 nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms $P --no-brp \
   --residual --holdout-hidden 512 | tee "$OUT/pred_family_res.txt"
+nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms --epochs 1 --brp-epochs 200 \
+  | tee "$OUT/pred_brp.txt"
+nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms --epochs 300 \
+  --dropout 0 --select-only --select-kind gcn --residual | tee "$OUT/pred_select.txt"
+fi
+
+# 3c. Predictors against the CPU timings of step 2 (two splits, global and
+#     sum readout).
+if want 3c; then
+P="--epochs 1500 --patience 300 --dropout 0"
 for sp in 0 5; do
   for ro in "" --sum-readout; do
     nice -n 10 "$F" predictor compare "$OUT/lat_cpu.jsonl" --target cpu_ms $P --no-brp \
       --shuffle $sp $ro | tee "$OUT/pred_cpu_s$sp$ro.txt"
   done
 done
-nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms --epochs 1 --brp-epochs 200 \
-  | tee "$OUT/pred_brp.txt"
-nice -n 10 "$F" predictor compare "$OUT/lat_sim.jsonl" --target fpga_sim_ms --epochs 300 \
-  --dropout 0 --select-only --select-kind gcn --residual | tee "$OUT/pred_select.txt"
 fi
 
 # 4. Codesign study on the ~10^6-pair space: exhaustive front, every strategy
