@@ -25,5 +25,5 @@ cat train.txt; tail -1 train.err
 for m in model.fab "$ROOT/examples/fabnet_small.fab"; do
   echo "== $m"
   fabc predict "$m" --predictor fpga.pred --accel vcu128-be40
-  fabc run "$m" --backend fpga --accel vcu128-be40 --report | grep -E "total cycles|latency"
+  fabc run "$m" --backend fpga --accel vcu128-be40 --report 2>&1 | grep -E "^(total cycles|latency) "
 done
