@@ -12,6 +12,25 @@ static int ilog2(int64_t n) {
   return k;
 }
 
+/* Real MACs per row of one FFT stage on an axis of length n.  A radix-2
+ * stage is n/2 butterflies of one complex multiply (4 real MACs): 2n.  A
+ * radix-q stage (q odd) is n/q butterflies, each q - 1 twiddle
+ * multiplies plus the (q - 1)^2 non-trivial multiplies of a q-point DFT,
+ * i.e. q(q - 1) complex multiplies: 4n(q - 1) (for q = 2 the DFT's one
+ * multiply is by -1, so the radix-2 count stays 2n). */
+static int64_t fft_stage_macs(int64_t n, int64_t q) { return q == 2 ? 2 * n : 4 * n * (q - 1); }
+
+/* Real MACs per row of the DFT of a length-n axis as lower-fourier lowers
+ * it: the mixed-radix FFT of n's prime factors (2·n·log2 n for a power of
+ * two), or a dense DFT (4n^2) for a length fab_fft_factor cannot split. */
+static int64_t fft_macs(int64_t n) {
+  int64_t radices[64], macs = 0;
+  int nr = n > 1 ? fab_fft_factor(n, radices, 64) : 0;
+  if (nr < 0) return 4 * n * n;
+  for (int i = 0; i < nr; i++) macs += fft_stage_macs(n, radices[i]);
+  return macs;
+}
+
 static int64_t param_numel(const fab_module *m, const fab_func *f, int operand) {
   const fab_op *w = &f->ops[operand];
   if (w->code != FAB_OP_WEIGHT) return 0;
@@ -70,10 +89,9 @@ static bool count_op(const fab_module *m, const fab_func *f, int idx, fab_layer_
   }
   case FAB_OP_FOURIER_MIX: {
     int64_t sq = x->dims[x->rank - 2], d = x->dims[x->rank - 1], batch = rows_of(x, 2);
-    /* A power-of-two FFT of length n costs 2·n·log2(n) real MACs; other
-     * lengths are a direct DFT, 4·n² (complex multiply-adds). */
-    int64_t per_d = (d & (d - 1)) == 0 ? 2 * d * ilog2(d) : 4 * d * d;
-    int64_t per_s = (sq & (sq - 1)) == 0 ? 2 * sq * ilog2(sq) : 4 * sq * sq;
+    /* The FFT lower-fourier produces along each axis: 2·n·log2(n) real
+     * MACs for a power of two, mixed radix otherwise (fft_macs). */
+    int64_t per_d = fft_macs(d), per_s = fft_macs(sq);
     s->params = 0;
     s->params_paper = 4 * d + 4 * sq;
     s->params_dense = 0;
@@ -110,9 +128,18 @@ static bool count_op(const fab_module *m, const fab_func *f, int idx, fab_layer_
     int64_t ax = fab_op_int(op, "axis", -1);
     if (ax < 0) ax += x->rank;
     int64_t n = ax >= 0 && ax < x->rank ? x->dims[ax] : 1;
-    int64_t numel = fab_type_numel(x);
-    s->macs = s->macs_paper = (numel / n) * (st ? st->nints : 0) * 2 * n;
-    s->macs_dense = s->macs;
+    int64_t rows = fab_type_numel(x) / n, per_row = (st ? st->nints : 0) * fft_stage_macs(n, 2);
+    const fab_attr *rx = fab_op_attr(op, "radix");
+    for (int i = 0; rx && i < rx->nints; i++) per_row += fft_stage_macs(n, rx->ints[i]);
+    s->macs = s->macs_paper = s->macs_dense = rows * per_row;
+    return true;
+  }
+  case FAB_OP_DFT: {
+    /* a dense DFT: n complex multiply-adds per output element */
+    int64_t ax = fab_op_int(op, "axis", -1);
+    if (ax < 0) ax += x->rank;
+    int64_t n = ax >= 0 && ax < x->rank ? x->dims[ax] : 1;
+    s->macs = s->macs_paper = s->macs_dense = (fab_type_numel(x) / n) * 4 * n * n;
     return true;
   }
   case FAB_OP_LAYERNORM:

@@ -11,7 +11,11 @@
  *   parameters too (4·n per transform length n).
  * MACs count real multiply-accumulates per inference (one input sample):
  * a butterfly stage costs 2 per output (4 per radix-2 butterfly), a
- * complex radix-2 FFT butterfly 4 (one complex multiply).
+ * complex radix-2 FFT butterfly 4 (one complex multiply).  A Fourier axis
+ * whose length is not a power of two is counted as the mixed-radix FFT
+ * lower-fourier produces (2s, then odd primes q): a radix-q stage costs
+ * 4·(q − 1) per element (q − 1 twiddles and (q − 1)² DFT multiplies per
+ * butterfly of q); a lowered `dft` 4·n per element.
  * "dense": each butterfly linear replaced by nn.Linear of the same in/out,
  * Fourier mixing computed with dense DFT matrices (2·s·d·(s+d) MACs).
  */

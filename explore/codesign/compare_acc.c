@@ -120,11 +120,16 @@ bool fab_cd_compare_accuracy(const fab_cd_space *sp, const fab_cd_eval_options *
   fab_cd_evaluator_acc_stats(j.e[0], &computed, &cached, &secs);
   fprintf(out, "%d models (%lld trained, %lld from the cache), %.2f s per trained model (one thread each)\n",
          m, (long long)computed, (long long)cached, computed ? secs / (double)computed : 0.0);
-  if (col[0] && col[1] && col[2] && m > 2)
-    fprintf(out, "rank correlation of trained accuracy with the proxy: Spearman %.3f, Kendall %.3f; "
-           "with the stand-in: Spearman %.3f, Kendall %.3f\n",
-           fab_pred_spearman(col[0], col[1], m), fab_pred_kendall(col[0], col[1], m),
-           fab_pred_spearman(col[0], col[2], m), fab_pred_kendall(col[0], col[2], m));
+  if (col[0] && col[1] && col[2] && m > 2) {
+    /* 95% bootstrap intervals over the models (2000 resamples) */
+    fab_pred_metrics_ci px, sd;
+    fab_pred_metrics_ci_compute(col[1], col[0], m, 1, &px);
+    fab_pred_metrics_ci_compute(col[2], col[0], m, 1, &sd);
+    fprintf(out, "rank correlation of trained accuracy with the proxy: Spearman %.3f [95%% CI %.3f, %.3f], "
+            "Kendall %.3f [%.3f, %.3f]; with the stand-in: Spearman %.3f [%.3f, %.3f], Kendall %.3f [%.3f, %.3f]\n",
+            px.m.spearman, px.spearman_lo, px.spearman_hi, px.m.kendall, px.kendall_lo, px.kendall_hi,
+            sd.m.spearman, sd.spearman_lo, sd.spearman_hi, sd.m.kendall, sd.kendall_lo, sd.kendall_hi);
+  }
   for (int k = 0; k < 3; k++) free(col[k]);
   rc = m == n && wrote;
 out2:

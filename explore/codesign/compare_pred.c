@@ -63,15 +63,21 @@ static void eval_analytical(FILE *out, const fab_pred_sample *const *tr, int ntr
       tv[k++] = t[i]->latency;
     }
   if (k > 1) {
-    fab_pred_metrics mm;
-    fab_pred_metrics_compute(raw, tv, k, &mm);
-    print_metrics(out, "analytical model", &mm);
-    fab_pred_metrics_compute(cal, tv, k, &mm);
-    print_metrics(out, "analytical, calibrated", &mm);
+    fab_pred_metrics_ci mm;
+    fab_pred_metrics_ci_compute(raw, tv, k, 1, &mm);
+    print_metrics_ci(out, "analytical model", &mm, false);
+    fab_pred_metrics_ci_compute(cal, tv, k, 1, &mm);
+    print_metrics_ci(out, "analytical, calibrated", &mm, false);
   }
   free(raw);
   free(cal);
   free(tv);
+}
+
+/* xorshift64: the data set's reshuffle and the random baseline's draw. */
+static uint64_t xorshift(uint64_t *s) {
+  *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+  return *s;
 }
 
 /* A data set split: held-out family, train, validation, test. */
@@ -86,8 +92,7 @@ typedef struct pred_split {
 static void split_dataset(fab_pred_dataset *ds, const fab_cd_pred_compare_options *po, pred_split *sp) {
   uint64_t sh = po->shuffle;
   for (int i = ds->n - 1; sh && i > 0; i--) {
-    sh ^= sh << 13, sh ^= sh >> 7, sh ^= sh << 17;
-    int j = (int)(sh % (uint64_t)(i + 1));
+    int j = (int)(xorshift(&sh) % (uint64_t)(i + 1));
     fab_pred_sample t = ds->s[i];
     ds->s[i] = ds->s[j], ds->s[j] = t;
   }
@@ -168,9 +173,22 @@ static int rank_in(const fab_pred_sample *const *pool, int npool, double v, bool
   return better + 1;
 }
 
+/* The random baseline: moves k of the pool's n models, drawn without
+ * replacement with the run's seed (a partial Fisher-Yates shuffle), to
+ * its front, so that each seed compares the selection with other random
+ * models (before, the pool's first k in every run). */
+static void draw_random_front(const fab_pred_sample **pool, int n, int k, uint64_t seed) {
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+  for (int i = 0; i < k && i < n - 1; i++) {
+    int j = i + (int)(xorshift(&s) % (uint64_t)(n - i));
+    const fab_pred_sample *t = pool[i];
+    pool[i] = pool[j], pool[j] = t;
+  }
+}
+
 /* Iterative data selection (BRP-NAS) from the training and validation
- * models, against as many random ones trained once with the full epochs;
- * both scored on the test models. */
+ * models, against as many random ones (drawn with the run's seed) trained
+ * once with the full epochs; both scored on the test models. */
 static bool select_data(FILE *out, const pred_split *sp, const fab_cd_pred_compare_options *po,
                         const fab_pred_train_options *o, fab_diag *d) {
   int rounds = po->select_rounds > 0 ? po->select_rounds : 5, per = po->select_per_round > 0 ? po->select_per_round : 20;
@@ -191,7 +209,7 @@ static bool select_data(FILE *out, const pred_split *sp, const fab_cd_pred_compa
   if (p) {
     for (int i = 0; i < total; i++) pick[i] = pool[chosen[i]];
     double bs = best_label(pick, total, po->maximize), bp = best_label(pool, npool, po->maximize);
-    /* random: the first `total` of the pool, which is in random order */
+    draw_random_front(pool, npool, total, po->train.seed); /* chosen[] is not read after this */
     double br = best_label(pool, total, po->maximize);
     fprintf(out, "best of %d selected %.4g (rank %d of %d); best of %d random %.4g (rank %d); pool best %.4g\n",
             total, bs, rank_in(pool, npool, bs, po->maximize), npool, total, br,

@@ -19,6 +19,12 @@ const char *fab_proxy_name(fab_proxy_kind k) {
   return k >= 0 && k < FAB_PROXY_COUNT ? proxy_names[k] : "?";
 }
 
+/* fab_error appends the failed allocation's size. */
+static bool oom(fab_diag *d) {
+  fab_error(d, (fab_loc){0}, "proxy: out of memory");
+  return false;
+}
+
 int fab_proxy_lookup(const char *name) {
   for (int k = 0; k < FAB_PROXY_COUNT; k++)
     if (name && !strcmp(name, proxy_names[k])) return k;
@@ -402,7 +408,7 @@ bool fab_proxy_jacob_cov_eigs(fab_ad *ad, const fab_proxy_batch *b, double *eig,
 
 static bool jacob_cov(fab_ad *ad, const fab_proxy_batch *b, double *score, fab_diag *d) {
   double *eig = malloc(sizeof(double) * (size_t)(b && b->n > 0 ? b->n : 1));
-  if (!eig) return false;
+  if (!eig) return oom(d);
   bool ok = fab_proxy_jacob_cov_eigs(ad, b, eig, d);
   double s = 0;
   for (int i = 0; ok && i < b->n; i++) {
@@ -463,7 +469,7 @@ static bool nwot(fab_ad *ad, const fab_proxy_batch *b, double *score, fab_diag *
   if (!K || !keep) {
     free(K);
     free(keep);
-    return false;
+    return oom(d);
   }
   bool ok = fab_proxy_nwot_kernel(ad, b, K, d);
   int u = 0;
@@ -484,10 +490,10 @@ static bool nwot(fab_ad *ad, const fab_proxy_batch *b, double *score, fab_diag *
 
 /* ---- baselines ------------------------------------------------------------- */
 
-static bool params_proxy(fab_ad *ad, double *score) {
+static bool params_proxy(fab_ad *ad, double *score, fab_diag *d) {
   const fab_func *f = fab_ad_func(ad);
   unsigned char *seen = calloc((size_t)fab_ad_nparams(ad) + 1, 1);
-  if (!seen) return false;
+  if (!seen) return oom(d);
   double s = 0;
   for (int i = 0; i < f->nops; i++) {
     if (f->ops[i].code != FAB_OP_WEIGHT || !fab_ad_live(ad, i)) continue;
@@ -536,7 +542,7 @@ bool fab_proxy_score_ad_defs(fab_ad *ad, fab_proxy_kind k, fab_proxy_defs defs,
     return grad_proxy(ad, k, ref, b, score, d);
   case FAB_PROXY_JACOB_COV: return jacob_cov(ad, b, score, d);
   case FAB_PROXY_NWOT: return nwot(ad, b, score, d);
-  case FAB_PROXY_PARAMS: return params_proxy(ad, score);
+  case FAB_PROXY_PARAMS: return params_proxy(ad, score, d);
   case FAB_PROXY_MACS: return macs_proxy(ad, score, d);
   default:
     fab_error(d, (fab_loc){0}, "proxy: unknown proxy %d", (int)k);

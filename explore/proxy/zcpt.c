@@ -222,6 +222,7 @@ bool fab_zcpt_select(const fab_module *sm, const fab_tensor_set *weights, const 
     if (seen) continue;
     res->nproposals_distinct++;
     fab_tensor_set *pw = fab_tset_new();
+    if (!pw) fab_error(d, (fab_loc){0}, "zero-cost-pt: out of memory");
     fab_module *pm = pw ? fab_supernet_extract(sm, &s, props + p * E, w, pw, d) : NULL;
     fab_ad *pad = pm ? fab_ad_new(pm, d) : NULL;
     ok = pad && fab_ad_load_weights(pad, pw, d);

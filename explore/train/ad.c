@@ -55,7 +55,7 @@ fab_ad *fab_ad_new(const fab_module *m, fab_diag *d) {
     return NULL;
   }
   fab_ad *ad = calloc(1, sizeof *ad);
-  if (!ad) return NULL;
+  if (!ad) goto oom;
   ad->m = m;
   ad->f = f;
   ad->nops = f->nops;
@@ -241,7 +241,10 @@ bool fab_ad_store_weights(const fab_ad *ad, fab_tensor_set *w, fab_diag *d) {
 
 bool fab_ad_init_params(fab_ad *ad, uint64_t seed, fab_diag *d) {
   fab_tensor_set *w = fab_tset_new();
-  if (!w) return false;
+  if (!w) {
+    fab_error(d, (fab_loc){0}, "weights: out of memory");
+    return false;
+  }
   bool ok = fab_bind_init_weights(ad->m, seed, w, d) && fab_ad_load_weights(ad, w, d);
   fab_tset_free(w);
   return ok;

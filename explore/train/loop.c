@@ -133,7 +133,10 @@ static bool check_model(const fab_ad *ad, const fab_dataset *ds, fab_diag *d) {
 
 static worker *make_workers(const fab_ad *ad, const fab_dataset *ds, int T, fab_diag *d) {
   worker *ws = calloc((size_t)T, sizeof *ws);
-  if (!ws) return NULL;
+  if (!ws) {
+    fab_error(d, (fab_loc){0}, "training: out of memory");
+    return NULL;
+  }
   for (int k = 0; k < T; k++) {
     ws[k].tape = fab_ad_tape_new(ad);
     ws[k].ds = ds;
