@@ -86,7 +86,7 @@ def corr_pair(x, y):
     return fmt_ci(spearman, x, y), fmt_ci(kendall, x, y)
 
 
-def proxy_table(out, lab, lab_early, nl_of, par_of):
+def proxy_table(out, lab, lab_mid, mid, nl_of, par_of):
     px = read(os.path.join(out, "proxies.csv"))
     val = {}
     for r in px:
@@ -94,12 +94,12 @@ def proxy_table(out, lab, lab_early, nl_of, par_of):
         val.setdefault((name, defs), {}).setdefault(i, {})[s] = v
     ids = sorted(i for i in lab if i in par_of)
     y = [lab[i] for i in ids]
-    ye = [lab_early[i] for i in ids]
+    ye = [lab_mid[i] for i in ids]
     P = np.log([par_of[i] for i in ids])
     NL = np.log([nl_of[i] for i in ids])
     print(f"{len(ids)} architectures; proxy = mean over the two initialisation seeds; "
           "ρ = Spearman, τ = Kendall tau-b, [95 % bootstrap CI]\n")
-    print("| proxy | definitions | normalised | ρ with acc@N | τ with acc@N | ρ with acc@N/4 "
+    print(f"| proxy | definitions | normalised | ρ with acc@N | τ with acc@N | ρ with acc@{mid} "
           "| ρ with params | ρ with linear layers | top-1's rank |")
     print("|---|---|---|---|---|---|---|---|---|")
     order = sorted(ids, key=lambda i: -lab[i])
@@ -264,7 +264,8 @@ def main(out):
     par_of = {int(r[0]): float(r[5]) for r in px if r[3] == "params" and int(r[1]) == 1}
     if px:
         print("## Proxies at initialisation vs acc@N\n")
-        proxy_table(out, lab, lab_e, nl_of, par_of)
+        mid = steps_all[len(steps_all) // 2 - 1] if len(steps_all) > 1 else N
+        proxy_table(out, lab, labels(cur, mid), mid, nl_of, par_of)
     truns = sum(1 for (i, s) in cur if i in lab)
     tsec = sum(c[max(c)][3] for (i, s), c in cur.items() if i in lab)
     cur_ch = curves(read(os.path.join(out, "train-chosen.csv")))
