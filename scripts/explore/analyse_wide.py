@@ -57,6 +57,11 @@ def chosen_main(out):
             seen.append(r[2])
     for line in seen:
         print(line)
+    # the baseline Zero-Cost-PT must beat inside its cell: params/MACs' pick, all dense blocks
+    cell = zcpt_rows(out)[0][2].split()[:3]
+    base = " ".join(cell + ["transformer"] * int(cell[2]))
+    if base not in sample and base not in seen:
+        print(base)
 
 
 def curves(rows):
@@ -184,6 +189,16 @@ def zcpt_table(out, archs, lab, cur_all, cur_ch, tsec, truns, steps):
         for name in zc_pass) + f". Training the whole supernet cell (256 x 2 seeds) would cost about "
         f"{256 / max(len(cell_ids), 1) * sum(c[max(c)][3] for (i, s), c in cur_all.items() if i in cell_ids and i in lab):.0f} s "
         "at the cell's measured per-run times.")
+    base = " ".join(cell + ["transformer"] * int(cell[2]))
+    if acc_of.get(base) is not None:
+        a = acc_of[base]
+        print(f"Baseline inside the cell, params' and MACs' pick ({base.split(None, 3)[3].replace(' ', '/')}, "
+              f"the most parameters and MACs of the 256): acc@N {a:.3f}, rank {1 + int(np.sum(A > a))} in "
+              f"the sample, {1 + int(np.sum(Ac > a))} in the cell.")
+    if len(Ac) > 1:
+        lo, hi = ci(lambda a, b: float(np.mean(a)), Ac, Ac)
+        print(f"A random pick inside the cell: mean acc@N of its {len(Ac)} sampled architectures "
+              f"{Ac.mean():.3f} [{lo:.3f}, {hi:.3f}].")
     best_cell = max(cell_ids, key=lambda i: lab[i]) if cell_ids else None
     print(f"\nReference points: the whole sample's mean acc@N {A.mean():.3f} (a random pick's "
           f"expected rank {(len(ids) + 1) / 2:.0f}), best {A.max():.3f}; the cell's mean "
