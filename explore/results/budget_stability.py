@@ -22,13 +22,10 @@ def load(paths):
 
 
 def ranks(v):
-    order = np.argsort(v, kind="stable")
-    r = np.empty(len(v))
-    r[order] = np.arange(len(v))
-    for x in np.unique(v):  # average rank of ties
-        m = v == x
-        r[m] = r[m].mean()
-    return r
+    """0-based ranks, ties sharing their average rank."""
+    _, inv, cnt = np.unique(np.asarray(v, float), return_inverse=True, return_counts=True)
+    first = np.cumsum(cnt) - cnt
+    return (first + (cnt - 1) / 2)[inv]
 
 
 def spearman(a, b):

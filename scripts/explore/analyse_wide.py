@@ -221,7 +221,7 @@ def main(out):
     lab = labels(cur, N)
     lab_e = labels(cur, early)
     ids = sorted(lab)
-    print(f"## Labels: {len(ids)} architectures x 2 seeds trained {N} steps "
+    print(f"### 5.1 Labels: {len(ids)} architectures x 2 seeds trained {N} steps "
           f"(checkpoints {', '.join(map(str, steps_all))})\n")
     print("| step | mean held-out acc | min | median | max | mean training loss (window) "
           "| mean held-out loss |")
@@ -278,13 +278,13 @@ def main(out):
     nl_of = {int(r[0]): int(r[2]) for r in px}
     par_of = {int(r[0]): float(r[5]) for r in px if r[3] == "params" and int(r[1]) == 1}
     if px:
-        print("## Proxies at initialisation vs acc@N\n")
+        print("### 5.2 Proxies at initialisation vs acc@N\n")
         mid = steps_all[len(steps_all) // 2 - 1] if len(steps_all) > 1 else N
         proxy_table(out, lab, labels(cur, mid), mid, nl_of, par_of)
     truns = sum(1 for (i, s) in cur if i in lab)
     tsec = sum(c[max(c)][3] for (i, s), c in cur.items() if i in lab)
     cur_ch = curves(read(os.path.join(out, "train-chosen.csv")))
-    print("## Zero-Cost-PT\n")
+    print("### 5.3 Zero-Cost-PT's chosen architectures\n")
     zcpt_table(out, archs, lab, cur, cur_ch, tsec, truns, N)
 
 
