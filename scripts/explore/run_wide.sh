@@ -9,7 +9,8 @@
 # Jobs run two at a time (xargs -P 2) under nice -n 10.  RESUME=1 keeps the
 # outputs of a stopped run and runs only what is missing (Zero-Cost-PT and
 # the proxies if their files are incomplete, training chunks not finished);
-# DRY=1 prints the jobs it would run.
+# DRY=1 prints the jobs it would run (on a finished run, whose train.csv it
+# leaves alone, every training chunk).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/explore/results/wide}
@@ -31,7 +32,7 @@ lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 per_run=$((STEPS / EVERY))
 if [ "${RESUME:-0}" != 1 ]; then
   rm -f "$out"/train*.csv "$out"/proxies.csv "$out"/zcpt.csv "$out"/chosen.txt "$out"/time.txt
-elif [ -f "$out/train.csv" ]; then  # a finished run's chunks were concatenated: split them back
+elif [ -f "$out/train.csv" ] && [ "${DRY:-0}" != 1 ]; then  # a finished run's chunks were concatenated: split them back
   awk -F, -v d="$out" '{ f = sprintf("%s/train-%03d.csv", d, int($1 / 8) * 8); print >> f }' "$out/train.csv"
   rm -f "$out/train.csv"
 fi
