@@ -95,6 +95,13 @@ static void gelu_apply(cpu_cg *c, const cg_bfly_epi *epi, LLVMValueRef *e, const
   }
 }
 
+/* acc += the sum of the G vectors v[] (a tree: short dependency chains). */
+static void add_sum(cpu_cg *c, LLVMValueRef acc, LLVMValueRef *v, int G) {
+  for (int w = 1; w < G; w *= 2)
+    for (int m = 0; m + w < G; m += 2 * w) v[m] = LLVMBuildFAdd(c->b, v[m], v[m + w], "");
+  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), v[0], ""), acc);
+}
+
 /* fc2's epilogue, the slice + bias + residual in its stores: columns
  * j < d become v = fc2 + b2[j] + xb[j], and acc gathers the sum of v (a
  * row's sum per lane) for the mean.  guard: the group may hold columns
@@ -118,9 +125,7 @@ static void residual_apply(cpu_cg *c, const cg_bfly_epi *epi, LLVMValueRef *e, c
     e[m] = in ? LLVMBuildSelect(c->b, in, v, e[m], "") : v;
     part[m] = in ? LLVMBuildSelect(c->b, in, v, LLVMConstNull(c->t_vf), "") : v;
   }
-  for (int w = 1; w < G; w *= 2) /* a tree: short dependency chains */
-    for (int m = 0; m + w < G; m += 2 * w) part[m] = LLVMBuildFAdd(c->b, part[m], part[m + w], "");
-  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_vf, r->acc, ""), part[0], ""), r->acc);
+  add_sum(c, r->acc, part, G);
 }
 
 /* The biased variance of wb's first d vectors about mean (centred, as the
@@ -161,18 +166,31 @@ static LLVMValueRef norm_col(cpu_cg *c, const norm_args *n, LLVMValueRef v, LLVM
   return cg_fma(c, v, cg_vsplat(c, cg_loadf(c, n->gamma, j), V), cg_vsplat(c, cg_loadf(c, n->beta, j), V));
 }
 
+/* Branches on whether the tile is full and d a multiple of V (the V x V
+ * shuffle transposes apply): true with the builder in the full-tile
+ * block; *slow is the other path's block, *done the join. */
+static bool full_tile_branch(cpu_cg *c, LLVMValueRef nvalid, int64_t d, LLVMBasicBlockRef *slow,
+                             LLVMBasicBlockRef *done) {
+  *slow = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_part");
+  *done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_joined");
+  if (d % c->lanes) {
+    LLVMBuildBr(c->b, *slow);
+    return false;
+  }
+  LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_full");
+  LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, nvalid, cg_i64(c, c->lanes), ""), fast, *slow);
+  LLVMPositionBuilderAtEnd(c->b, fast);
+  return true;
+}
+
 /* out's tile rows = the normalised columns of wb: on a full tile (and d a
  * multiple of V) applied to each V x V block on its way through the
  * transpose out; otherwise in place, then the general tile copy. */
 static void norm_store(cpu_cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValueRef wb, const norm_args *n,
                        LLVMValueRef nvalid, int64_t d) {
   int V = c->lanes;
-  LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "norm_slow");
-  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "norm_done");
-  if (d % V == 0) {
-    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "norm_fast");
-    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, nvalid, cg_i64(c, V), ""), fast, slow);
-    LLVMPositionBuilderAtEnd(c->b, fast);
+  LLVMBasicBlockRef slow, done;
+  if (full_tile_branch(c, nvalid, d, &slow, &done)) {
     LLVMValueRef r[64];
     cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, d), V, "nb");
     for (int i = 0; i < V; i++) {
@@ -183,8 +201,6 @@ static void norm_store(cpu_cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValue
     for (int i = 0; i < V; i++) cg_vstore(c, r[i], out, cg_add(c, cg_addc(c, base, (int64_t)i * d), jb.iv), 4);
     cg_loop_end_nounroll(c, &jb);
     LLVMBuildBr(c->b, done);
-  } else {
-    LLVMBuildBr(c->b, slow);
   }
   LLVMPositionBuilderAtEnd(c->b, slow);
   cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "norm");
@@ -206,13 +222,6 @@ static int64_t last_group_top(const cg_bfly_plan *p) {
   return top;
 }
 
-/* acc += the sum of the G vectors v[] (a tree: short dependency chains). */
-static void add_sum(cpu_cg *c, LLVMValueRef acc, LLVMValueRef *v, int G) {
-  for (int w = 1; w < G; w *= 2)
-    for (int m = 0; m + w < G; m += 2 * w) v[m] = LLVMBuildFAdd(c->b, v[m], v[m + w], "");
-  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), v[0], ""), acc);
-}
-
 /* xb = the tile of rows[0] (+ rows[1]), and acc = its sum over the
  * columns.  Full tiles with d a multiple of V add and sum between the
  * transposes; others go through cg_tile_copy (tmp: d vectors of scratch). */
@@ -220,12 +229,8 @@ static void load_rows(cpu_cg *c, const LLVMValueRef *rows, int nin, LLVMValueRef
                       LLVMValueRef tmp, LLVMValueRef acc, LLVMValueRef nvalid, int64_t d) {
   int V = c->lanes;
   LLVMBuildStore(c->b, LLVMConstNull(c->t_vf), acc);
-  LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "load_slow");
-  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "load_done");
-  if (d % V == 0) {
-    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "load_fast");
-    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, nvalid, cg_i64(c, V), ""), fast, slow);
-    LLVMPositionBuilderAtEnd(c->b, fast);
+  LLVMBasicBlockRef slow, done;
+  if (full_tile_branch(c, nvalid, d, &slow, &done)) {
     LLVMValueRef r[64];
     cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, d), V, "lb");
     for (int k = 0; k < nin; k++) {
@@ -240,8 +245,6 @@ static void load_rows(cpu_cg *c, const LLVMValueRef *rows, int nin, LLVMValueRef
     add_sum(c, acc, r, V);
     cg_loop_end_nounroll(c, &jb);
     LLVMBuildBr(c->b, done);
-  } else {
-    LLVMBuildBr(c->b, slow);
   }
   LLVMPositionBuilderAtEnd(c->b, slow);
   cg_tile_copy(c, rows[0], base, d, d, xb, 1, nvalid, true);
