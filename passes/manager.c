@@ -130,8 +130,10 @@ static const pass_def passes[] = {
      pass_cpu_fold_fft_loads, {"fold", "hermitian", NULL}},
     {{"cpu-fuse-ffn",
       "cpu: a butterfly feed-forward block ending in add.layernorm runs as one kernel on row tiles (cpu.ffn)",
-      "lowered,planned", "", "ffn=<0|1>: fuse (default 1)"},
-     pass_cpu_fuse_ffn, {"ffn", NULL}},
+      "lowered,planned", "",
+      "ffn=<0|1>: fuse (default 1); "
+      "norm-in=<0|1>: the kernel also computes the block's input layer norm (cpu.ffn = 2; default 1)"},
+     pass_cpu_fuse_ffn, {"ffn", "norm-in", NULL}},
 };
 enum { NPASSES = sizeof passes / sizeof passes[0] };
 

@@ -150,8 +150,8 @@ void cg_transpose_vv(cpu_cg *c, LLVMValueRef *r, int V);
 /* A butterfly's stages (b, k, l triples) and register groups, checked
  * against its twiddle tt [S, B, L, n/2, 2, 2]: cg_bfly_run emits every
  * group over a lane buffer of n vectors, twiddle block s (i64 value).
- * The optional epilogue adds bias[bias_off + column] and applies GELU in
- * the last group's stores. */
+ * The optional epilogue runs on the last group's outputs before they are
+ * stored: apply may rewrite the G vectors e[m] (columns pidx[m], i64). */
 typedef struct cg_bfly_stage {
   int64_t b, k, l;
 } cg_bfly_stage;
@@ -160,10 +160,11 @@ typedef struct cg_bfly_plan {
   int *groups, ngroups;
   int64_t n, B, L;
 } cg_bfly_plan;
-typedef struct cg_bfly_epi {
-  LLVMValueRef bias, bias_off;
-  bool tanh_approx;
-} cg_bfly_epi;
+typedef struct cg_bfly_epi cg_bfly_epi;
+struct cg_bfly_epi {
+  void (*apply)(cpu_cg *c, const cg_bfly_epi *epi, LLVMValueRef *e, const LLVMValueRef *pidx, int G);
+  const void *state; /* the caller's, for apply */
+};
 bool cg_bfly_plan_init(cpu_cg *c, cg_bfly_plan *p, const fab_attr *stages, const fab_attr *groups,
                        const fab_type *tt, int64_t S, int64_t n);
 void cg_bfly_plan_free(cg_bfly_plan *p);

@@ -87,12 +87,36 @@ static fab_attr ints_attr(const char *key, const fab_attr *a) {
   return r;
 }
 
+/* cpu.ffn = 2: x is a layernorm (1 row operand) or add.layernorm (2) of
+ * the block's shape read only by it; returns its row operand count, 0 if
+ * it is not one. */
+static int norm_in_rows(const walk *w, int x, const fab_op *ln) {
+  const fab_op *xo = at(w, x);
+  int rows_in = xo->code == FAB_OP_LAYERNORM ? 1 : xo->code == FAB_OP_ADD_LAYERNORM ? 2 : 0;
+  if (!rows_in || xo->noperands != rows_in + 2 || w->uses[x] != 2 || w->absorbed[x] ||
+      fab_op_int(xo, "cpu.ffn", 0))
+    return 0;
+  for (int k = 0; k < rows_in; k++)
+    if (!fab_type_equal(&at(w, xo->operands[k])->type, &ln->type)) return 0;
+  return rows_in;
+}
+
+/* The eff operands with cpu.ffn = 2: x's operands (rows, gamma, beta) in
+ * place of x, then the block's six. */
+static int *norm_in_operands(const fab_op *xo, const int *ops) {
+  int *r = malloc((size_t)(xo->noperands + 6) * sizeof *r);
+  if (!r) return NULL;
+  for (int k = 0; k < xo->noperands; k++) r[k] = xo->operands[k];
+  for (int k = 1; k < 7; k++) r[xo->noperands + k - 1] = ops[k];
+  return r;
+}
+
 bool cg_fold_ffn(const fab_func *f, int j, const int *uses, fab_op *eff, bool *absorbed, void **owned,
                  int *nowned, fab_diag *d) {
   walk w = {.f = f, .uses = uses, .absorbed = absorbed};
   int fc1 = -1, fc2 = -1, gelu = -1;
   int *ops = malloc(7 * sizeof *ops);
-  fab_attr *attrs = malloc(sizeof *attrs * (size_t)(f->ops[j].nattrs + 5));
+  fab_attr *attrs = malloc(sizeof *attrs * (size_t)(f->ops[j].nattrs + 7));
   if (ops) owned[(*nowned)++] = ops;
   if (attrs) owned[(*nowned)++] = attrs;
   if (!ops || !attrs) {
@@ -111,6 +135,14 @@ bool cg_fold_ffn(const fab_func *f, int j, const int *uses, fab_op *eff, bool *a
               j);
     return false;
   }
+  int rows_in = 0;
+  if (fab_op_int(&f->ops[j], "cpu.ffn", 0) == 2 && !(rows_in = norm_in_rows(&w, ops[0], &f->ops[j]))) {
+    fab_error(d, f->ops[j].loc,
+              "cpu backend: %%%d = add.layernorm has cpu.ffn = 2 but its block's input %%%d is not a "
+              "layernorm or add.layernorm of the same shape read only by the block",
+              j, ops[0]);
+    return false;
+  }
   const fab_op *ln = &f->ops[j];
   memcpy(attrs, ln->attrs, sizeof *attrs * (size_t)ln->nattrs);
   int na = ln->nattrs;
@@ -120,8 +152,21 @@ bool cg_fold_ffn(const fab_func *f, int j, const int *uses, fab_op *eff, bool *a
   attrs[na++] = ints_attr("cpu.ffn.fc2.groups", fab_op_attr(&f->ops[fc2], "cpu.groups"));
   attrs[na++] = (fab_attr){.key = "cpu.ffn.approx", .kind = FAB_ATTR_STR,
                            .s = fab_op_str(&f->ops[gelu], "approx", "erf")};
+  if (rows_in) {
+    const fab_op *xo = &f->ops[ops[0]];
+    int *nops = norm_in_operands(xo, ops);
+    if (!nops) {
+      fab_error(d, (fab_loc){0}, "cpu backend: out of memory");
+      return false;
+    }
+    owned[(*nowned)++] = nops;
+    attrs[na++] = (fab_attr){.key = "cpu.ffn.norm_in", .kind = FAB_ATTR_INT, .i = rows_in};
+    attrs[na++] = (fab_attr){.key = "cpu.ffn.norm_in.eps", .kind = FAB_ATTR_FLOAT, .f = fab_op_float(xo, "eps", 1e-5)};
+    absorbed[ops[0]] = true;
+    ops = nops;
+  }
   eff[j].operands = ops;
-  eff[j].noperands = 7;
+  eff[j].noperands = 7 + (rows_in ? rows_in + 1 : 0);
   eff[j].attrs = attrs;
   eff[j].nattrs = na;
   for (int k = 0; k < w.ntook; k++) absorbed[w.took[k]] = true;

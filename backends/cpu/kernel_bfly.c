@@ -187,13 +187,8 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
       e[mq] = cg_fma(c, t11, q, LLVMBuildFMul(c->b, t10, a, ""));
     }
   }
-  for (int m = 0; m < G; m++) {
-    if (epi) { /* column pidx[m]: + its bias, GELU */
-      LLVMValueRef bv = cg_vsplat(c, cg_loadf(c, epi->bias, cg_add(c, epi->bias_off, pidx[m])), V);
-      e[m] = cg_gelu(c, LLVMBuildFAdd(c->b, e[m], bv, ""), epi->tanh_approx);
-    }
-    cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
-  }
+  if (epi) epi->apply(c, epi, e, pidx, G); /* the caller's epilogue on the outputs */
+  for (int m = 0; m < G; m++) cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
   if (skip) cg_if_end(c, skip);
   for (int k = 0; k <= g; k++)
     if (v[k]) cg_loop_end_nounroll(c, &loops[k]);

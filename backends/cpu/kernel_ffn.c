@@ -6,31 +6,46 @@
  * A parallel row is a tile of V rows.  The tile is transposed once into
  * lanes (xb: d vectors, column j of the V rows in vector j) and stays
  * there: fc1 runs on each of its S1 blocks in the wide buffer wb (n2
- * vectors), bias + GELU in fc1's last register group, fc2 in place on wb,
- * then bias, residual and the layer norm column by column (the mean and
- * variance of a row are sums of vectors, no horizontal reductions), and
- * one transpose out.  The 4x wide intermediate never leaves wb (n2 x V
- * floats on the stack: 256 KiB for n2 = 4096, in L2).  While fc2 runs, the
- * next tile's rows are prefetched. */
+ * vectors), bias + GELU in fc1's last register group, fc2 in place on wb
+ * with bias + residual in its last group's stores, which also sum each
+ * row for the mean (the mean and variance of a row are sums of vectors,
+ * no horizontal reductions); one pass takes the centred variance, and the
+ * normalisation is applied on the way through the transpose out.  The 4x
+ * wide intermediate never leaves wb (n2 x V floats on the stack: 256 KiB
+ * for n2 = 4096, in L2).  While fc2 runs, the next tile's rows are
+ * prefetched. */
 #include "cpu_internal.h"
 
 #include <string.h>
 
 typedef struct ffn_shape {
   int64_t rows, d, S1, n1, h, n2;
+  int nin, o; /* x's row operands when the kernel computes x (0: x is read); operand shift */
 } ffn_shape;
 
-static bool ffn_shape_of(cpu_cg *c, ffn_shape *s) {
-  const fab_type *xt = cg_operand_type(c, 0), *t1 = cg_operand_type(c, 1), *t2 = cg_operand_type(c, 3);
+/* The operands: x (or, with cpu.ffn.norm_in = r, x's r row operands,
+ * gamma and beta: x = layernorm(sum of the rows)), then tw1, b1, tw2, b2,
+ * gamma, beta.  s->o: how far the block's operands are shifted. */
+static bool ffn_shape_of(cpu_cg *c, const fab_op *op, ffn_shape *s) {
+  s->nin = (int)fab_op_int(op, "cpu.ffn.norm_in", 0);
+  s->o = s->nin ? s->nin + 1 : 0;
+  bool ok = s->nin >= 0 && s->nin <= 2 && op->noperands == 7 + s->o;
+  if (!ok) {
+    CG_ERR(c, "cpu backend: add.layernorm cpu.ffn: malformed folded operands");
+    return false;
+  }
+  const fab_type *xt = cg_operand_type(c, 0), *t1 = cg_operand_type(c, s->o + 1), *t2 = cg_operand_type(c, s->o + 3);
   s->d = cg_lastdim(xt);
   s->rows = s->d > 0 ? cg_numel(xt) / s->d : 0;
   s->S1 = t1->rank == 6 ? t1->dims[0] : 0;
   s->n1 = t1->rank == 6 ? 2 * t1->dims[3] : 0;
   s->h = s->S1 * s->n1;
   s->n2 = t2->rank == 6 ? 2 * t2->dims[3] : 0;
-  bool ok = s->rows > 0 && s->n1 >= s->d && s->n2 >= s->h && s->h > 0 && t2->dims[0] == 1 &&
-            cg_numel(cg_operand_type(c, 2)) == s->h;
-  for (int k = 4; k < 7; k++) ok = ok && cg_numel(cg_operand_type(c, k)) == s->d;
+  ok = s->rows > 0 && s->n1 >= s->d && s->n2 >= s->h && s->h > 0 && t2->dims[0] == 1 &&
+       cg_numel(cg_operand_type(c, s->o + 2)) == s->h;
+  for (int k = 4; k < 7; k++) ok = ok && cg_numel(cg_operand_type(c, s->o + k)) == s->d;
+  for (int k = 1; k < s->nin; k++) ok = ok && cg_numel(cg_operand_type(c, k)) == cg_numel(xt);
+  for (int k = s->nin; k < s->o; k++) ok = ok && cg_numel(cg_operand_type(c, k)) == s->d;
   if (!ok) CG_ERR(c, "cpu backend: add.layernorm cpu.ffn: the block's shapes do not fit together");
   return ok;
 }
@@ -66,64 +81,228 @@ static void prefetch_rows(cpu_cg *c, LLVMValueRef x, LLVMValueRef r, const ffn_s
   cg_loop_end_nounroll(c, &l);
 }
 
-/* wb[j] = wb[j] + b2[j] + xb[j] for the d columns; returns their mean. */
-static LLVMValueRef residual_mean(cpu_cg *c, LLVMValueRef wb, LLVMValueRef xb, LLVMValueRef b2,
-                                  LLVMValueRef acc, int64_t d) {
-  int V = c->lanes;
-  LLVMBuildStore(c->b, LLVMConstNull(c->t_vf), acc);
-  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "res");
-  LLVMValueRef i = cg_mulc(c, j.iv, V);
-  LLVMValueRef v = LLVMBuildFAdd(c->b, cg_vload(c, wb, i, 64), cg_vsplat(c, cg_loadf(c, b2, j.iv), V), "");
-  v = LLVMBuildFAdd(c->b, cg_vload(c, xb, i, 64), v, "");
-  cg_vstore(c, v, wb, i, 64);
-  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), v, ""), acc);
-  cg_loop_end(c, &j);
-  return LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), cg_vsplat(c, cg_f32(c, 1.0 / (double)d), V), "mean");
+/* fc1's epilogue: + b1[bias_off + column], GELU. */
+typedef struct gelu_epi {
+  LLVMValueRef bias, bias_off;
+  bool tanh_approx;
+} gelu_epi;
+
+static void gelu_apply(cpu_cg *c, const cg_bfly_epi *epi, LLVMValueRef *e, const LLVMValueRef *pidx, int G) {
+  const gelu_epi *g = epi->state;
+  for (int m = 0; m < G; m++) {
+    LLVMValueRef bv = cg_vsplat(c, cg_loadf(c, g->bias, cg_add(c, g->bias_off, pidx[m])), c->lanes);
+    e[m] = cg_gelu(c, LLVMBuildFAdd(c->b, e[m], bv, ""), g->tanh_approx);
+  }
 }
 
-/* wb[j] = (wb[j] - mean) rstd gamma[j] + beta[j], biased variance of the
- * centred values, as the layernorm kernel (codegen_elem.c). */
-static void normalise(cpu_cg *c, LLVMValueRef wb, LLVMValueRef mean, LLVMValueRef gamma, LLVMValueRef beta,
-                      LLVMValueRef acc, double eps, int64_t d) {
+/* acc += the sum of the G vectors v[] (a tree: short dependency chains). */
+static void add_sum(cpu_cg *c, LLVMValueRef acc, LLVMValueRef *v, int G) {
+  for (int w = 1; w < G; w *= 2)
+    for (int m = 0; m + w < G; m += 2 * w) v[m] = LLVMBuildFAdd(c->b, v[m], v[m + w], "");
+  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), v[0], ""), acc);
+}
+
+/* fc2's epilogue, the slice + bias + residual in its stores: columns
+ * j < d become v = fc2 + b2[j] + xb[j], and acc gathers the sum of v (a
+ * row's sum per lane) for the mean.  guard: the group may hold columns
+ * >= d (left as they are: the slice drops them). */
+typedef struct residual_epi {
+  LLVMValueRef b2, xb, acc;
+  int64_t d;
+  bool guard;
+} residual_epi;
+
+static void residual_apply(cpu_cg *c, const cg_bfly_epi *epi, LLVMValueRef *e, const LLVMValueRef *pidx,
+                           int G) {
+  const residual_epi *r = epi->state;
+  int V = c->lanes;
+  LLVMValueRef part[256];
+  for (int m = 0; m < G; m++) {
+    LLVMValueRef in = r->guard ? LLVMBuildICmp(c->b, LLVMIntSLT, pidx[m], cg_i64(c, r->d), "") : NULL;
+    LLVMValueRef j = in ? LLVMBuildSelect(c->b, in, pidx[m], cg_i64(c, 0), "") : pidx[m];
+    LLVMValueRef v = LLVMBuildFAdd(c->b, e[m], cg_vsplat(c, cg_loadf(c, r->b2, j), V), "");
+    v = LLVMBuildFAdd(c->b, cg_vload(c, r->xb, cg_mulc(c, j, V), 64), v, "");
+    e[m] = in ? LLVMBuildSelect(c->b, in, v, e[m], "") : v;
+    part[m] = in ? LLVMBuildSelect(c->b, in, v, LLVMConstNull(c->t_vf), "") : v;
+  }
+  add_sum(c, r->acc, part, G);
+}
+
+/* The biased variance of wb's first d vectors about mean (centred, as the
+ * layernorm kernel of codegen_elem.c), four partial sums; returns rstd. */
+static LLVMValueRef inv_std(cpu_cg *c, LLVMValueRef wb, LLVMValueRef mean, double eps, int64_t d) {
+  int V = c->lanes;
+  enum { K = 4 };
+  LLVMValueRef acc[K];
+  for (int k = 0; k < K; k++) {
+    acc[k] = cg_alloca(c, c->t_vf, "var");
+    LLVMBuildStore(c->b, LLVMConstNull(c->t_vf), acc[k]);
+  }
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d / K), "var");
+  for (int k = 0; k < K; k++) {
+    LLVMValueRef dv = LLVMBuildFSub(c->b, cg_vload(c, wb, cg_mulc(c, cg_addc(c, cg_mulc(c, j.iv, K), k), V), 64), mean, "");
+    LLVMBuildStore(c->b, cg_fma(c, dv, dv, LLVMBuildLoad2(c->b, c->t_vf, acc[k], "")), acc[k]);
+  }
+  cg_loop_end(c, &j);
+  for (int64_t i = d / K * K; i < d; i++) {
+    LLVMValueRef dv = LLVMBuildFSub(c->b, cg_vload(c, wb, cg_i64(c, i * V), 64), mean, "");
+    LLVMBuildStore(c->b, cg_fma(c, dv, dv, LLVMBuildLoad2(c->b, c->t_vf, acc[0], "")), acc[0]);
+  }
+  LLVMValueRef sum = LLVMBuildLoad2(c->b, c->t_vf, acc[0], "");
+  for (int k = 1; k < K; k++) sum = LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, c->t_vf, acc[k], ""), "");
+  LLVMValueRef var = LLVMBuildFMul(c->b, sum, cg_vsplat(c, cg_f32(c, 1.0 / (double)d), V), "var");
+  LLVMValueRef sd = cg_sqrt(c, LLVMBuildFAdd(c->b, var, cg_vsplat(c, cg_f32(c, eps), V), ""));
+  return LLVMBuildFDiv(c->b, cg_vsplat(c, cg_f32(c, 1), V), sd, "rstd");
+}
+
+typedef struct norm_args {
+  LLVMValueRef mean, rstd, gamma, beta;
+} norm_args;
+
+/* (v - mean) rstd gamma[j] + beta[j] for column j. */
+static LLVMValueRef norm_col(cpu_cg *c, const norm_args *n, LLVMValueRef v, LLVMValueRef j) {
+  int V = c->lanes;
+  v = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, v, n->mean, ""), n->rstd, "");
+  return cg_fma(c, v, cg_vsplat(c, cg_loadf(c, n->gamma, j), V), cg_vsplat(c, cg_loadf(c, n->beta, j), V));
+}
+
+/* Branches on whether the tile is full and d a multiple of V (the V x V
+ * shuffle transposes apply): true with the builder in the full-tile
+ * block; *slow is the other path's block, *done the join. */
+static bool full_tile_branch(cpu_cg *c, LLVMValueRef nvalid, int64_t d, LLVMBasicBlockRef *slow,
+                             LLVMBasicBlockRef *done) {
+  *slow = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_part");
+  *done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_joined");
+  if (d % c->lanes) {
+    LLVMBuildBr(c->b, *slow);
+    return false;
+  }
+  LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tile_full");
+  LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, nvalid, cg_i64(c, c->lanes), ""), fast, *slow);
+  LLVMPositionBuilderAtEnd(c->b, fast);
+  return true;
+}
+
+/* out's tile rows = the normalised columns of wb: on a full tile (and d a
+ * multiple of V) applied to each V x V block on its way through the
+ * transpose out; otherwise in place, then the general tile copy. */
+static void norm_store(cpu_cg *c, LLVMValueRef out, LLVMValueRef base, LLVMValueRef wb, const norm_args *n,
+                       LLVMValueRef nvalid, int64_t d) {
+  int V = c->lanes;
+  LLVMBasicBlockRef slow, done;
+  if (full_tile_branch(c, nvalid, d, &slow, &done)) {
+    LLVMValueRef r[64];
+    cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, d), V, "nb");
+    for (int i = 0; i < V; i++) {
+      LLVMValueRef j = cg_addc(c, jb.iv, i);
+      r[i] = norm_col(c, n, cg_vload(c, wb, cg_mulc(c, j, V), 64), j);
+    }
+    cg_transpose_vv(c, r, V);
+    for (int i = 0; i < V; i++) cg_vstore(c, r[i], out, cg_add(c, cg_addc(c, base, (int64_t)i * d), jb.iv), 4);
+    cg_loop_end_nounroll(c, &jb);
+    LLVMBuildBr(c->b, done);
+  }
+  LLVMPositionBuilderAtEnd(c->b, slow);
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "norm");
+  LLVMValueRef i = cg_mulc(c, j.iv, V);
+  cg_vstore(c, norm_col(c, n, cg_vload(c, wb, i, 64), j.iv), wb, i, 64);
+  cg_loop_end(c, &j);
+  cg_tile_copy(c, out, base, d, d, wb, 1, nvalid, false);
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
+}
+
+/* The highest stride bit of plan p's last register group. */
+static int64_t last_group_top(const cg_bfly_plan *p) {
+  int at = 0;
+  for (int g = 0; g + 1 < p->ngroups; g++) at += p->groups[g];
+  int64_t top = 0;
+  for (int t = 0; t < p->groups[p->ngroups - 1]; t++)
+    if (p->st[at + t].l > top) top = p->st[at + t].l;
+  return top;
+}
+
+/* xb = the tile of rows[0] (+ rows[1]), and acc = its sum over the
+ * columns.  Full tiles with d a multiple of V add and sum between the
+ * transposes; others go through cg_tile_copy (tmp: d vectors of scratch). */
+static void load_rows(cpu_cg *c, const LLVMValueRef *rows, int nin, LLVMValueRef base, LLVMValueRef xb,
+                      LLVMValueRef tmp, LLVMValueRef acc, LLVMValueRef nvalid, int64_t d) {
   int V = c->lanes;
   LLVMBuildStore(c->b, LLVMConstNull(c->t_vf), acc);
-  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "var");
-  LLVMValueRef dv = LLVMBuildFSub(c->b, cg_vload(c, wb, cg_mulc(c, j.iv, V), 64), mean, "");
-  LLVMBuildStore(c->b, cg_fma(c, dv, dv, LLVMBuildLoad2(c->b, c->t_vf, acc, "")), acc);
+  LLVMBasicBlockRef slow, done;
+  if (full_tile_branch(c, nvalid, d, &slow, &done)) {
+    LLVMValueRef r[64];
+    cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, d), V, "lb");
+    for (int k = 0; k < nin; k++) {
+      for (int i = 0; i < V; i++) r[i] = cg_vload(c, rows[k], cg_add(c, cg_addc(c, base, (int64_t)i * d), jb.iv), 4);
+      cg_transpose_vv(c, r, V);
+      for (int i = 0; i < V; i++) {
+        LLVMValueRef bi = cg_mulc(c, cg_addc(c, jb.iv, i), V);
+        if (k) r[i] = LLVMBuildFAdd(c->b, cg_vload(c, xb, bi, 64), r[i], "");
+        cg_vstore(c, r[i], xb, bi, 64);
+      }
+    }
+    add_sum(c, acc, r, V);
+    cg_loop_end_nounroll(c, &jb);
+    LLVMBuildBr(c->b, done);
+  }
+  LLVMPositionBuilderAtEnd(c->b, slow);
+  cg_tile_copy(c, rows[0], base, d, d, xb, 1, nvalid, true);
+  if (nin > 1) cg_tile_copy(c, rows[1], base, d, d, tmp, 1, nvalid, true);
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "ls");
+  LLVMValueRef i = cg_mulc(c, j.iv, V), v = cg_vload(c, xb, i, 64);
+  if (nin > 1) v = LLVMBuildFAdd(c->b, v, cg_vload(c, tmp, i, 64), "");
+  cg_vstore(c, v, xb, i, 64);
+  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), v, ""), acc);
   cg_loop_end(c, &j);
-  LLVMValueRef var = LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), cg_vsplat(c, cg_f32(c, 1.0 / (double)d), V), "var");
-  LLVMValueRef sd = cg_sqrt(c, LLVMBuildFAdd(c->b, var, cg_vsplat(c, cg_f32(c, eps), V), ""));
-  LLVMValueRef rstd = LLVMBuildFDiv(c->b, cg_vsplat(c, cg_f32(c, 1), V), sd, "rstd");
-  j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "norm");
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
+}
+
+/* xb = the tile of x: transposed in, or with norm_in the layer norm of
+ * its row operands' sum, computed in the lanes (as the epilogue's). */
+static void load_x(cpu_cg *c, const fab_op *op, const ffn_shape *s, LLVMValueRef base, LLVMValueRef xb,
+                   LLVMValueRef wb, LLVMValueRef acc, LLVMValueRef nvalid) {
+  int V = c->lanes;
+  if (!s->nin) {
+    cg_tile_copy(c, cg_arg_f32(c, 1), base, s->d, s->d, xb, 1, nvalid, true);
+    return;
+  }
+  LLVMValueRef rows[2] = {cg_arg_f32(c, 1), s->nin > 1 ? cg_arg_f32(c, 2) : NULL};
+  load_rows(c, rows, s->nin, base, xb, wb, acc, nvalid, s->d);
+  LLVMValueRef sum = LLVMBuildLoad2(c->b, c->t_vf, acc, "");
+  norm_args na = {LLVMBuildFMul(c->b, sum, cg_vsplat(c, cg_f32(c, 1.0 / (double)s->d), V), "mean_in"), NULL,
+                  cg_arg_f32(c, s->nin + 1), cg_arg_f32(c, s->nin + 2)};
+  na.rstd = inv_std(c, xb, na.mean, fab_op_float(op, "cpu.ffn.norm_in.eps", 1e-5), s->d);
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, s->d), "norm_in");
   LLVMValueRef i = cg_mulc(c, j.iv, V);
-  LLVMValueRef v = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, cg_vload(c, wb, i, 64), mean, ""), rstd, "");
-  v = cg_fma(c, v, cg_vsplat(c, cg_loadf(c, gamma, j.iv), V), cg_vsplat(c, cg_loadf(c, beta, j.iv), V));
-  cg_vstore(c, v, wb, i, 64);
+  cg_vstore(c, norm_col(c, &na, cg_vload(c, xb, i, 64), j.iv), xb, i, 64);
   cg_loop_end(c, &j);
 }
 
 bool cg_gen_ffn(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   ffn_shape s;
-  if (!ffn_shape_of(c, &s)) return false;
+  if (!ffn_shape_of(c, op, &s)) return false;
   cg_bfly_plan p1, p2;
   if (!cg_bfly_plan_init(c, &p1, fab_op_attr(op, "cpu.ffn.fc1.stages"), groups_attr(op, "cpu.ffn.fc1.groups"),
-                         cg_operand_type(c, 1), s.S1, s.n1))
+                         cg_operand_type(c, s.o + 1), s.S1, s.n1))
     return false;
   if (!cg_bfly_plan_init(c, &p2, fab_op_attr(op, "cpu.ffn.fc2.stages"), groups_attr(op, "cpu.ffn.fc2.groups"),
-                         cg_operand_type(c, 3), 1, s.n2)) {
+                         cg_operand_type(c, s.o + 3), 1, s.n2)) {
     cg_bfly_plan_free(&p1);
     return false;
   }
-  if (p1.ngroups == 0) { /* bias + GELU ride on fc1's last group */
-    CG_ERR(c, "cpu backend: add.layernorm cpu.ffn: fc1 has no stages");
+  if (p1.ngroups == 0 || p2.ngroups == 0) { /* the epilogues ride on the last groups */
+    CG_ERR(c, "cpu backend: add.layernorm cpu.ffn: fc1 or fc2 has no stages");
     cg_bfly_plan_free(&p1);
     cg_bfly_plan_free(&p2);
     return false;
   }
   int V = c->lanes;
   *nrows = (s.rows + V - 1) / V;
-  LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), tw1 = cg_arg_f32(c, 2), b1 = cg_arg_f32(c, 3);
-  LLVMValueRef tw2 = cg_arg_f32(c, 4), b2 = cg_arg_f32(c, 5), gamma = cg_arg_f32(c, 6), beta = cg_arg_f32(c, 7);
+  LLVMValueRef out = cg_arg_f32(c, 0), tw1 = cg_arg_f32(c, s.o + 2), b1 = cg_arg_f32(c, s.o + 3);
+  LLVMValueRef tw2 = cg_arg_f32(c, s.o + 4), b2 = cg_arg_f32(c, s.o + 5);
+  LLVMValueRef gamma = cg_arg_f32(c, s.o + 6), beta = cg_arg_f32(c, s.o + 7);
   LLVMValueRef xb = cg_lane_buffer(c, s.d, "x_lanes"), wb = cg_lane_buffer(c, s.n2, "ffn_lanes");
   LLVMValueRef acc = cg_alloca(c, c->t_vf, "acc");
   bool tanh_approx = strcmp(fab_op_str(op, "cpu.ffn.approx", "erf"), "tanh") == 0;
@@ -131,19 +310,24 @@ bool cg_gen_ffn(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
   LLVMValueRef r0 = cg_mulc(c, tl.iv, V), nvalid = cg_tile_rows(c, r0, s.rows);
   LLVMValueRef base = cg_mulc(c, r0, s.d);
-  cg_tile_copy(c, x, base, s.d, s.d, xb, 1, nvalid, true);
+  load_x(c, op, &s, base, xb, wb, acc, nvalid);
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, s.S1), "block");
   LLVMValueRef seg = cg_gep(c, c->t_f32, wb, cg_mulc(c, sl.iv, s.n1 * V));
   copy_pad(c, seg, xb, s.d, s.n1);
-  cg_bfly_epi epi = {b1, cg_mulc(c, sl.iv, s.n1), tanh_approx};
-  cg_bfly_run(c, &p1, seg, tw1, sl.iv, &epi, s.n1);
+  gelu_epi ge = {b1, cg_mulc(c, sl.iv, s.n1), tanh_approx};
+  cg_bfly_epi epi1 = {gelu_apply, &ge};
+  cg_bfly_run(c, &p1, seg, tw1, sl.iv, &epi1, s.n1);
   cg_loop_end_nounroll(c, &sl);
   if (s.n2 > s.h) cg_memset0(c, cg_gep(c, c->t_f32, wb, cg_i64(c, s.h * V)), cg_i64(c, (s.n2 - s.h) * V * 4));
-  prefetch_rows(c, x, cg_addc(c, r0, V), &s);
-  cg_bfly_run(c, &p2, wb, tw2, cg_i64(c, 0), NULL, s.d); /* the slice reads d columns */
-  LLVMValueRef mean = residual_mean(c, wb, xb, b2, acc, s.d);
-  normalise(c, wb, mean, gamma, beta, acc, fab_op_float(op, "eps", 1e-5), s.d);
-  cg_tile_copy(c, out, base, s.d, s.d, wb, 1, nvalid, false);
+  for (int k = 0; k < (s.nin ? s.nin : 1); k++) prefetch_rows(c, cg_arg_f32(c, k + 1), cg_addc(c, r0, V), &s);
+  LLVMBuildStore(c->b, LLVMConstNull(c->t_vf), acc);
+  residual_epi re = {b2, xb, acc, s.d, s.d % (2 << last_group_top(&p2)) != 0};
+  cg_bfly_epi epi2 = {residual_apply, &re};
+  cg_bfly_run(c, &p2, wb, tw2, cg_i64(c, 0), &epi2, s.d); /* the slice reads d columns */
+  norm_args na = {LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), cg_vsplat(c, cg_f32(c, 1.0 / (double)s.d), V), "mean"),
+                  NULL, gamma, beta};
+  na.rstd = inv_std(c, wb, na.mean, fab_op_float(op, "eps", 1e-5), s.d);
+  norm_store(c, out, base, wb, &na, nvalid, s.d);
   cg_loop_end(c, &tl);
   cg_bfly_plan_free(&p1);
   cg_bfly_plan_free(&p2);

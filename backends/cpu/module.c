@@ -257,8 +257,10 @@ static bool gen_kernel(cpu_cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
 /* ---- sharing kernels ------------------------------------------------------ */
 
 /* What a kernel's code depends on: the op (code, attributes except the
- * memory plan's, result type) and its operands' types and op codes (the
- * dft reads whether its operand is `complex`).  Buffers arrive through the
+ * memory plan's, result type) and its operands' types, and for a dft its
+ * operands' op codes (it reads whether its operand is `complex`; no other
+ * kernel looks at its operands' ops, so e.g. the first layer, fed by the
+ * embedding's add, shares the kernels of the others).  Buffers arrive through the
  * argument array, so ops with equal signatures can share one function:
  * the 12 layers of fabnet_base then compile one set of kernels instead of
  * twelve, and LLVM time (almost all of compile time) stops growing with
@@ -275,7 +277,7 @@ static char *kernel_signature(const cpu_cg *c, const fab_op *op) {
   codes[nt++] = -1;
   for (int k = 0; k < op->noperands && nt < 9; k++) {
     ts[nt] = &c->f->ops[op->operands[k]].type;
-    codes[nt++] = (int)c->f->ops[op->operands[k]].code;
+    codes[nt++] = op->code == FAB_OP_DFT ? (int)c->f->ops[op->operands[k]].code : -1;
   }
   if (op->noperands > 8) fprintf(f, "n%d|", op->noperands);
   for (int t = 0; t < nt; t++) {

@@ -20,12 +20,31 @@ static int log2i(int64_t n) {
   return l;
 }
 
-/* x -> layernorm(x + fc2(gelu(fc1(x)))) as the front end writes it. */
-static fab_module *ffn_module(int64_t rows, int64_t d, int64_t h, const char *approx, bool swap, fab_diag *dg) {
+/* x -> layernorm(x + fc2(gelu(fc1(x)))) as the front end writes it; with
+ * pre = 1 x is itself layernorm(x0), with pre = 2 layernorm(x0 + r). */
+static fab_module *ffn_module(int64_t rows, int64_t d, int64_t h, const char *approx, bool swap, int pre,
+                              fab_diag *dg) {
   int64_t n1 = pow2_at_least(d), s1 = (h + n1 - 1) / n1, n2 = pow2_at_least(h);
-  char text[4096];
+  char norm[1024] = "", params[256] = "", text[6144];
+  if (pre) {
+    snprintf(params, sizeof params,
+             "param @\"n.weight\" : f32[%lld] = normal(1, 0.2)\n"
+             "param @\"n.bias\" : f32[%lld] = normal(0, 0.2)\n",
+             (long long)d, (long long)d);
+    int at = 0;
+    if (pre == 2)
+      at = snprintf(norm, sizeof norm,
+                    "  %%30 = input {index = 1, name = \"r\"} : f32[%lld,%lld]\n"
+                    "  %%33 = add %%40, %%30 : f32[%lld,%lld]\n",
+                    (long long)rows, (long long)d, (long long)rows, (long long)d);
+    snprintf(norm + at, sizeof norm - (size_t)at,
+             "  %%31 = weight {name = \"n.weight\"} : f32[%lld]\n"
+             "  %%32 = weight {name = \"n.bias\"} : f32[%lld]\n"
+             "  %%0 = layernorm %s, %%31, %%32 {eps = 1.0000000000000001e-05} : f32[%lld,%lld]\n",
+             (long long)d, (long long)d, pre == 2 ? "%33" : "%40", (long long)rows, (long long)d);
+  }
   snprintf(text, sizeof text,
-           "module @ffn\n"
+           "module @ffn\n%s"
            "param @\"fc1.twiddle\" : f32[%lld,1,%d,%lld,2,2] = normal(0, 0.7)\n"
            "param @\"fc1.bias\" : f32[%lld] = uniform(-0.5, 0.5)\n"
            "param @\"fc2.twiddle\" : f32[1,1,%d,%lld,2,2] = normal(0, 0.7)\n"
@@ -33,7 +52,7 @@ static fab_module *ffn_module(int64_t rows, int64_t d, int64_t h, const char *ap
            "param @\"ln.weight\" : f32[%lld] = normal(1, 0.2)\n"
            "param @\"ln.bias\" : f32[%lld] = normal(0, 0.2)\n"
            "func @main {\n"
-           "  %%0 = input {index = 0, name = \"x\"} : f32[%lld,%lld]\n"
+           "  %%%d = input {index = 0, name = \"x\"} : f32[%lld,%lld]\n%s"
            "  %%1 = weight {name = \"fc1.twiddle\"} : f32[%lld,1,%d,%lld,2,2]\n"
            "  %%2 = weight {name = \"fc1.bias\"} : f32[%lld]\n"
            "  %%3 = bfly.linear %%0, %%1, %%2 {in = %lld, increasing = 0, nblocks = 1, out = %lld} : f32[%lld,%lld]\n"
@@ -47,8 +66,8 @@ static fab_module *ffn_module(int64_t rows, int64_t d, int64_t h, const char *ap
            "  %%11 = layernorm %%8, %%9, %%10 {eps = 1.0000000000000001e-05} : f32[%lld,%lld]\n"
            "  output %%11 {index = 0, name = \"y\"}\n"
            "}\n",
-           (long long)s1, log2i(n1), (long long)n1 / 2, (long long)h, log2i(n2), (long long)n2 / 2,
-           (long long)d, (long long)d, (long long)d, (long long)rows, (long long)d, (long long)s1,
+           params, (long long)s1, log2i(n1), (long long)n1 / 2, (long long)h, log2i(n2), (long long)n2 / 2,
+           (long long)d, (long long)d, (long long)d, pre ? 40 : 0, (long long)rows, (long long)d, norm, (long long)s1,
            log2i(n1), (long long)n1 / 2, (long long)h, (long long)d, (long long)h, (long long)rows,
            (long long)h, approx, (long long)rows, (long long)h, log2i(n2), (long long)n2 / 2,
            (long long)d, (long long)h, (long long)d, (long long)rows, (long long)d,
@@ -59,27 +78,32 @@ static fab_module *ffn_module(int64_t rows, int64_t d, int64_t h, const char *ap
 
 static const char *PIPELINE = "canonicalize,lower-bfly,fuse-elementwise,memplan,cpu-chain-bfly,cpu-fuse-ffn";
 
-static int count_fused(const fab_module *m) {
+static int count_fused(const fab_module *m, int value) {
   const fab_func *f = fab_module_main(m);
   int n = 0;
-  for (int i = 0; i < f->nops; i++) n += fab_op_int(&f->ops[i], "cpu.ffn", 0) != 0;
+  for (int i = 0; i < f->nops; i++) n += fab_op_int(&f->ops[i], "cpu.ffn", 0) == value;
   return n;
 }
 
-static void ffn_case(int64_t rows, int64_t d, int64_t h, const char *approx, bool swap) {
+/* pre: the block's input norm (ffn_module); norm_in: the pass option, so
+ * cpu.ffn = 2 exactly when both are set. */
+static void ffn_case(int64_t rows, int64_t d, int64_t h, const char *approx, bool swap, int pre, bool norm_in) {
   tb t = {0};
   t.d = fab_diag_new();
-  t.m = ffn_module(rows, d, h, approx, swap, t.d);
-  char what[128];
-  snprintf(what, sizeof what, "ffn rows=%lld d=%lld h=%lld %s%s", (long long)rows, (long long)d,
-           (long long)h, approx, swap ? " (residual second)" : "");
+  t.m = ffn_module(rows, d, h, approx, swap, pre, t.d);
+  char what[160], pipeline[256];
+  snprintf(what, sizeof what, "ffn rows=%lld d=%lld h=%lld %s%s pre=%d norm-in=%d", (long long)rows,
+           (long long)d, (long long)h, approx, swap ? " (residual second)" : "", pre, norm_in);
+  snprintf(pipeline, sizeof pipeline, "%s(norm-in=%d)", PIPELINE, norm_in);
   fab_pass_options po = {.verify_each = true};
-  bool ok = t.m && fab_run_pipeline(t.m, PIPELINE, &po, t.d);
+  bool ok = t.m && fab_run_pipeline(t.m, pipeline, &po, t.d);
   CHECK(ok, "%s: the pipeline failed", what);
   if (ok) {
-    CHECK(count_fused(t.m) == 1, "%s: %d add.layernorm with cpu.ffn, expected 1", what, count_fused(t.m));
+    int want = pre && norm_in ? 2 : 1;
+    CHECK(count_fused(t.m, want) == 1, "%s: %d add.layernorm with cpu.ffn = %d, expected 1", what,
+          count_fused(t.m, want), want);
     t.f = fab_module_main(t.m);
-    t.nin = 1;
+    t.nin = pre == 2 ? 2 : 1;
     t.nout = 1;
     fab_cpu_options o;
     fab_cpu_options_default(&o);
@@ -92,11 +116,43 @@ static void ffn_case(int64_t rows, int64_t d, int64_t h, const char *approx, boo
 }
 
 static void test_ffn(void) {
-  ffn_case(20, 12, 32, "erf", false);    /* pad 12 -> 16, 2 blocks, slice 32 -> 12, a partial tile */
-  ffn_case(33, 16, 32, "tanh", true);    /* no pad before fc1; the norm adds x second */
-  ffn_case(37, 48, 192, "erf", false);   /* 3 blocks of 64, pad 192 -> 256 before fc2 */
-  ffn_case(16, 64, 64, "erf", true);     /* one block (reshape, no stack), no pad, no slice */
-  ffn_case(40, 256, 1024, "erf", false); /* full tiles transposed by shuffles */
+  ffn_case(20, 12, 32, "erf", false, 0, true);    /* pad 12 -> 16, 2 blocks, slice 32 -> 12, a partial tile */
+  ffn_case(33, 16, 32, "tanh", true, 0, true);    /* no pad before fc1; the norm adds x second */
+  ffn_case(37, 48, 192, "erf", false, 0, true);   /* 3 blocks of 64, pad 192 -> 256 before fc2 */
+  ffn_case(16, 64, 64, "erf", true, 0, true);     /* one block (reshape, no stack), no pad, no slice */
+  ffn_case(40, 256, 1024, "erf", false, 0, true); /* full tiles transposed by shuffles */
+  /* the input norm in the kernel: layernorm(x), layernorm(x + r) */
+  ffn_case(20, 12, 32, "erf", false, 1, true);
+  ffn_case(20, 12, 32, "erf", true, 2, true);
+  ffn_case(37, 48, 192, "tanh", false, 2, true);
+  ffn_case(40, 256, 1024, "erf", false, 2, true);
+  ffn_case(48, 256, 512, "erf", true, 1, true);
+  ffn_case(40, 256, 1024, "erf", false, 2, false); /* norm-in=0: the norm is its own kernel */
+}
+
+/* cpu.ffn = 2 on a block whose input is no layer norm (an input). */
+static void norm_in_error(void) {
+  fab_diag *d = fab_diag_new();
+  fab_module *m = ffn_module(20, 12, 32, "erf", false, 0, d);
+  fab_pass_options po = {0};
+  bool ok = m && fab_run_pipeline(m, PIPELINE, &po, d);
+  CHECK(ok && count_fused(m, 1) == 1, "norm-in error case: the pipeline failed");
+  fab_cpu_jit *j = NULL;
+  if (ok) {
+    fab_func *f = fab_module_main(m);
+    for (int i = 0; i < f->nops; i++)
+      if (fab_op_int(&f->ops[i], "cpu.ffn", 0)) fab_op_set_int(m, &f->ops[i], "cpu.ffn", 2);
+    fab_cpu_options o;
+    fab_cpu_options_default(&o);
+    j = fab_cpu_jit_compile(m, &o, d);
+  }
+  const char *want = "has cpu.ffn = 2 but its block's input %0 is not a layernorm or add.layernorm";
+  bool found = false;
+  for (int i = 0; i < fab_diag_count(d); i++) found = found || strstr(fab_diag_message(d, i), want);
+  CHECK(!j && found, "expected the error '%s'", want);
+  fab_cpu_jit_free(j);
+  fab_module_free(m);
+  fab_diag_free(d);
 }
 
 /* A cpu.ffn on an add.layernorm that does not end such a block. */
@@ -119,6 +175,7 @@ static void test_ffn_errors(void) {
   fab_diag_clear(t.d);
   fab_cpu_jit_free(j);
   tb_free(&t);
+  norm_in_error();
 }
 
 int main(int argc, char **argv) {

@@ -81,6 +81,7 @@ sections = [
     ("cpu-fold-fft-loads (memory plan refuses)", "cpu_fold_fft_loads_slots.fir", None),
     ("cpu-fuse-ffn", "cpu_fuse_ffn.fir", None),
     ("cpu-fuse-ffn (a value inside is read elsewhere)", "cpu_fuse_ffn_refused.fir", None),
+    ("cpu-fuse-ffn (the block's input norm)", "cpu_fuse_ffn_norm_in.fir", None),
     ("fpga-absorb", "fpga_absorb.fir", None),
     ("fpga-absorb(loads=0,chain=2)", "fpga_absorb_options.fir", None),
     ("fpga-absorb (the engines' write-back)", "fpga_absorb_wb.fir", None),

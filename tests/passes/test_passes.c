@@ -728,8 +728,10 @@ static void t_cpu_passes(void) {
   const char *bad[][2] = {{"memplan,cpu-chain-bfly(group=9)", "group=9 out of range (1..6"},
                           {"memplan,cpu-chain-bfly(chain=2)", "chain=2: expected 0 or 1"},
                           {"memplan,cpu-fold-fft-loads(hermitian=-1)", "hermitian=-1: expected 0 or 1"},
-                          {"memplan,cpu-fold-fft-loads(bitrev=1)", "has no option 'bitrev'"}};
-  for (int i = 0; i < 4; i++) {
+                          {"memplan,cpu-fold-fft-loads(bitrev=1)", "has no option 'bitrev'"},
+                          {"memplan,cpu-fuse-ffn(norm-in=2)", "norm-in=2: expected 0 or 1"},
+                          {"memplan,cpu-fuse-ffn(ffn=-1)", "ffn=-1: expected 0 or 1"}};
+  for (int i = 0; i < 6; i++) {
     CHECK(!fab_run_pipeline(b.m, bad[i][0], NULL, d) && diag_has(d, bad[i][1]));
     fab_diag_clear(d);
   }
