@@ -16,6 +16,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from analyse_wide import SEEDS, corr_pair, curves, labels, read  # noqa: E402
+from budget_stability import ci, spearman  # noqa: E402
 
 # the proxies reported (name, definitions): as named in the brief of issue 17 point 2
 PROXIES = [("params", "fabc"), ("macs", "fabc"), ("synflow", "fabc"), ("nwot", "fabc"),
@@ -34,6 +35,14 @@ def load_run(out):
 
 def seed_labels(cur, step, seed):
     return {i: c[step][1] for (i, s), c in cur.items() if s == seed and step in c}
+
+
+def delta_rho(x, y_long, y_short):
+    """ρ(x, y_long) - ρ(x, y_short) with a paired bootstrap CI (the same resampled architectures)."""
+    x, Y = np.asarray(x, float), np.column_stack([y_long, y_short])
+    f = lambda a, b: spearman(a, b[:, 0]) - spearman(a, b[:, 1])  # noqa: E731
+    lo, hi = ci(f, x, Y)
+    return f"{f(x, Y):+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
 def row(name, x, y):
@@ -112,14 +121,15 @@ def main(out, wide, others):
     print(f"### Proxies at initialisation (run_wide.sh's, mean of the two seeds) on the {len(ids)} "
           f"architectures\n")
     print(f"| proxy | definitions | ρ with long acc@{N} | τ with long acc@{N} | ρ with wide acc@500 "
-          f"| τ with wide acc@500 |")
-    print("|---|---|---|---|---|---|")
+          f"| τ with wide acc@500 | Δρ (long − wide) [paired CI] |")
+    print("|---|---|---|---|---|---|---|")
     for name, defs in PROXIES:
         v = val[(name, defs)]
         x = [np.mean([v[i][s] for s in SEEDS]) for i in ids]
         r2, t2 = corr_pair(x, [lab[i] for i in ids])
         r5, t5 = corr_pair(x, [w500[i] for i in ids])
-        print(f"| {name} | {defs} | {r2} | {t2} | {r5} | {t5} |")
+        d = delta_rho(x, [lab[i] for i in ids], [w500[i] for i in ids])
+        print(f"| {name} | {defs} | {r2} | {t2} | {r5} | {t5} | {d} |")
     best = sorted(ids, key=lambda i: -lab[i])[:5]
     print(f"\nBest five at step {N} (wide index, architecture, long acc@{N}, wide acc@500): "
           + "; ".join(f"{i} {wlines[i]} {lab[i]:.3f} {w500[i]:.3f}" for i in best))
