@@ -11,8 +11,8 @@
 # task and hyper-parameters as run_wide.sh.  Jobs of CHUNK architectures
 # (default 2) run two at a time (xargs -P 2) under nice -n 10.  RESUME=1 keeps
 # finished chunks.  The 2 000-step run of explore/results/wide-long is the
-# defaults; its 8 000-step run on one architecture per cell:
-#   OTHER=explore/results/wide-long K=4 TAKE=1 STEPS=8000 EVERY=1000 CHUNK=1 scripts/explore/run_long.sh explore/results/wide-long/8000
+# defaults; its 4 000-step run on one architecture per cell (nested in the 48):
+#   OTHER=explore/results/wide-long K=4 TAKE=1 STEPS=4000 EVERY=1000 CHUNK=1 scripts/explore/run_long.sh explore/results/wide-long/4000
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/explore/results/wide-long}
