@@ -142,7 +142,7 @@ uint64_t fpga_cg_vm_half(fpga_cg *g, uint64_t *size) {
   return g->vm_half ? h : 0;
 }
 
-static fab_fpga_insn dma(fab_fpga_opcode op, int buf, uint64_t ext, uint64_t stride, bool trans, uint64_t rows,
+fab_fpga_insn fpga_cg_dma_insn(fab_fpga_opcode op, int buf, uint64_t ext, uint64_t stride, bool trans, uint64_t rows,
                          uint64_t len, uint64_t addr) {
   fab_fpga_insn in = fab_fpga_insn_make(op);
   FAB_SET(&in, DMA_BUF, buf);
@@ -177,7 +177,7 @@ void fpga_cg_ld_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64
   cg_acc a[2];
   ext_range(ext, stride, trans, rows, len, 1, &a[0], false);
   a[1] = (cg_acc){SP_VM, true, vm, vm + rows * len};
-  fpga_cg_emit(g, dma(FAB_I_LD, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
+  fpga_cg_emit(g, fpga_cg_dma_insn(FAB_I_LD, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
 }
 
 void fpga_cg_st_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
@@ -185,7 +185,7 @@ void fpga_cg_st_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64
   cg_acc a[2];
   ext_range(ext, stride, trans, rows, len, 1, &a[0], true);
   a[1] = (cg_acc){SP_VM, false, vm, vm + rows * len};
-  fpga_cg_emit(g, dma(FAB_I_ST, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
+  fpga_cg_emit(g, fpga_cg_dma_insn(FAB_I_ST, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
 }
 
 void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
@@ -196,7 +196,7 @@ void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stri
   cg_acc a[2];
   ext_range(ext, stride, trans, rows, len, sc, &a[0], !ld);
   a[1] = (cg_acc){SP_VM, ld, vm, vm + rows * len * sc};
-  fab_fpga_insn in = dma(opc, FAB_BUF_VM, ext, stride, trans, rows, len, vm);
+  fab_fpga_insn in = fpga_cg_dma_insn(opc, FAB_BUF_VM, ext, stride, trans, rows, len, vm);
   FAB_SET(&in, DMA_CPLX, cplx);
   fpga_cg_emit(g, in, 2, a);
 }

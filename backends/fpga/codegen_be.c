@@ -16,14 +16,7 @@
 static void be_dma(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, uint64_t rows,
                    uint64_t len, uint64_t ne, uint64_t baddr, bool cplx, bool brev, int bank) {
   if (g->failed || !fpga_cg_dma_fits(g, ext, stride, rows, len)) return;
-  fab_fpga_insn in = fab_fpga_insn_make(opc);
-  FAB_SET(&in, DMA_BUF, FAB_BUF_BE);
-  FAB_SET(&in, DMA_EXT, ext);
-  FAB_SET(&in, DMA_STRIDE, stride);
-  FAB_SET(&in, DMA_TRANS, trans);
-  FAB_SET(&in, DMA_ROWS, rows);
-  FAB_SET(&in, DMA_LEN, len);
-  FAB_SET(&in, DMA_ADDR, baddr);
+  fab_fpga_insn in = fpga_cg_dma_insn(opc, FAB_BUF_BE, ext, stride, trans, rows, len, baddr);
   FAB_SET(&in, DMA_NE, ne);
   FAB_SET(&in, DMA_CPLX, cplx);
   FAB_SET(&in, DMA_BREV, brev);

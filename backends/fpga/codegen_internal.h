@@ -99,6 +99,10 @@ bool fpga_cg_planned(fpga_cg *g, int v, uint64_t *addr);
 /* Checks the DMA's field widths (external address, stride, rows, length);
  * false after fpga_cg_error. */
 bool fpga_cg_dma_fits(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len);
+/* A ld/st/ldc instruction's common DMA fields (buffer, external address,
+ * stride, transpose, rows, length, on-chip address). */
+fab_fpga_insn fpga_cg_dma_insn(fab_fpga_opcode op, int buf, uint64_t ext, uint64_t stride, bool trans, uint64_t rows,
+                               uint64_t len, uint64_t addr);
 
 /* Element-copy of `rows` x `len` f32 words from (src, sstride, strans) to
  * (dst, dstride) through the vector memory. */
