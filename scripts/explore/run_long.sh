@@ -6,7 +6,8 @@
 # K architectures (default 4) from each of the 12 (d, FFN ratio, blocks) cells,
 # drawn by long_subset.py with SUBSET_SEED (default 1), of which the first TAKE
 # (default K) of each cell are used (so TAKE < K gives a nested subset); both seeds trained STEPS
-# steps (default 2000; the learning rate is constant after a warmup of STEPS/10)
+# steps (default 2000; the learning rate is constant after a warmup of WARMUP
+# steps, default STEPS/10)
 # with the held-out accuracy every EVERY steps (default 500), the same
 # task and hyper-parameters as run_wide.sh.  Jobs of CHUNK architectures
 # (default 2) run two at a time (xargs -P 2) under nice -n 10.  RESUME=1 keeps
@@ -31,7 +32,7 @@ $py "$root/scripts/explore/long_subset.py" "$wide/archs.txt" "$K" "${SUBSET_SEED
 cut -d' ' -f2- "$out/subset.txt" >"$out/archs.txt"   # line i of archs.txt = subset index i
 n=$(wc -l <"$out/archs.txt")
 common="task=listops seq=16 heads=2 batch=32 lr=3e-3 ntrain=20000 ntest=1000 seed=1"
-train="$common steps=$STEPS every=$EVERY nseed=2"
+train="$common steps=$STEPS every=$EVERY nseed=2 warmup=${WARMUP:--1}"
 per_run=$((STEPS / EVERY))
 [ "${RESUME:-0}" = 1 ] || rm -f "$out"/train*.csv "$out/time.txt"
 t0=$(date +%s)

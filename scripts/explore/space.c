@@ -41,7 +41,7 @@ typedef struct cfg {
   const char *task, *out, *archs;
   int every, nseed;
   int seq, d, h, heads, layers, batch, pbatch, threads, seeds, proposals, valid, zbatch;
-  int64_t steps, ntrain, ntest, lo, hi, stride;
+  int64_t steps, ntrain, ntest, lo, hi, stride, warmup; /* warmup < 0: steps / 10 */
   double lr;
   uint64_t seed;
   const char *proxy;
@@ -57,7 +57,7 @@ static void parse(cfg *c, int argc, char **argv) {
   *c = (cfg){.task = "listops", .out = "space.csv", .archs = NULL, .every = 0, .nseed = 1, .seq = 32, .d = 16, .h = 32, .heads = 2,
              .layers = 4, .batch = 32, .pbatch = 32, .threads = 1, .seeds = 10, .proposals = 10,
              .valid = 100, .zbatch = 32, .steps = 300, .ntrain = 20000, .ntest = 1000, .lo = 0,
-             .hi = -1, .stride = 1, .lr = 3e-3, .seed = 1, .proxy = "nwot"};
+             .hi = -1, .stride = 1, .warmup = -1, .lr = 3e-3, .seed = 1, .proxy = "nwot"};
   for (int i = 2; i < argc; i++) {
     char *eq = strchr(argv[i], '=');
     if (!eq) continue;
@@ -72,7 +72,7 @@ static void parse(cfg *c, int argc, char **argv) {
     else if (!strcmp(k, "lr")) c->lr = atof(v);
     else if (!strcmp(k, "seed")) c->seed = (uint64_t)atoll(v);
     I(seq) I(d) I(h) I(heads) I(layers) I(batch) I(pbatch) I(threads) I(seeds) I(proposals)
-    I(valid) I(zbatch) I(every) I(nseed) L(steps) L(ntrain) L(ntest) L(lo) L(hi) L(stride)
+    I(valid) I(zbatch) I(every) I(nseed) L(steps) L(ntrain) L(ntest) L(lo) L(hi) L(stride) L(warmup)
     else fprintf(stderr, "space: unknown key %s\n", k);
   }
 }
@@ -98,7 +98,7 @@ static void train_options(const cfg *c, fab_train_options *o) {
   o->steps = c->steps;
   o->batch = c->batch;
   o->lr = c->lr;
-  o->warmup = (int)(c->steps / 10);
+  o->warmup = (int)(c->warmup >= 0 ? c->warmup : c->steps / 10);
   o->seed = c->seed;
   o->threads = c->threads;
   o->report_every = 0;
