@@ -1,4 +1,4 @@
-/* cd_support.c — real-valued options and MPI sharding for the
+/* cd_support.c — MPI sharding for the
  * exploration subcommands (cd_support.h).  MPI is compiled in only when
  * CMake found it (FAB_CLI_HAVE_MPI); without it --mpi is refused. */
 #include <stdlib.h>
@@ -8,22 +8,6 @@
 #ifdef FAB_CLI_HAVE_MPI
 #include <mpi.h>
 #endif
-
-bool cd_double(const cli_args *a, const char *name, double dflt, double lo, double hi, double *out) {
-  const char *s = cli_str(a, name, NULL);
-  if (!s) {
-    *out = dflt;
-    return true;
-  }
-  char *end;
-  double v = strtod(s, &end);
-  if (*s == 0 || *end != 0 || !(v >= lo && v <= hi)) {
-    cli_usage_error(a, "--%s expects a number in [%g, %g], got '%s'", name, lo, hi, s);
-    return false;
-  }
-  *out = v;
-  return true;
-}
 
 #ifdef FAB_CLI_HAVE_MPI
 bool cd_mpi_built(void) { return true; }

@@ -1,15 +1,11 @@
 /* cd_support.h — helpers of the exploration subcommands (fabc sample,
- * predictor, codesign): real-valued options and the optional MPI
+ * predictor, codesign): the optional MPI
  * sharding of `fabc codesign --mpi` (cd_support.c). */
 #ifndef FAB_CLI_CD_SUPPORT_H
 #define FAB_CLI_CD_SUPPORT_H
 
 #include "cli.h"
 #include "codesign.h"
-
-/* Parses a real-valued option in [lo, hi]; prints a usage error and
- * returns false on junk. */
-bool cd_double(const cli_args *a, const char *name, double dflt, double lo, double hi, double *out);
 
 /* Whether fabc was built with MPI (Open MPI found, not a sanitizer build). */
 bool cd_mpi_built(void);

@@ -64,6 +64,9 @@ const char *cli_str(const cli_args *a, const char *name, const char *dflt);
 const opt_value *cli_opt(const cli_args *a, const char *name);
 /* Parses an integer option; prints an error and returns false on junk. */
 bool cli_int(const cli_args *a, const char *name, int64_t dflt, int64_t lo, int64_t hi, int64_t *out);
+/* Parses a real-valued option in [lo, hi] (the whole string: "1e-3x" is
+ * junk); prints a usage error and returns false on junk. */
+bool cli_double(const cli_args *a, const char *name, double dflt, double lo, double hi, double *out);
 int cli_usage_error(const cli_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_user_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

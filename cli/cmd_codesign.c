@@ -189,8 +189,8 @@ static int run_predictor_compare(const cli_args *a) {
       !cli_int(a, "shuffle", 0, 0, INT64_MAX, &shuffle) || !cli_int(a, "brp-epochs", 0, 0, 100000, &brp) ||
       !cli_int(a, "epochs", 400, 1, 100000, &epochs) || !cli_int(a, "width", 32, 1, 4096, &width) ||
       !cli_int(a, "layers", 4, 1, 64, &layers) || !cli_int(a, "patience", 40, 1, 100000, &patience) ||
-      !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) || !cd_double(a, "lr", 4e-4, 0, 10, &lr) ||
-      !cd_double(a, "dropout", 0.05, 0, 1, &dropout) || !cd_double(a, "wd", 5e-4, 0, 10, &wd))
+      !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) || !cli_double(a, "lr", 4e-4, 0, 10, &lr) ||
+      !cli_double(a, "dropout", 0.05, 0, 1, &dropout) || !cli_double(a, "wd", 5e-4, 0, 10, &wd))
     return EXIT_USAGE;
   o.ntrain = (int)ntrain, o.holdout_hidden = (int)holdout, o.shuffle = (uint64_t)shuffle, o.brp_epochs = (int)brp;
   o.train.epochs = (int)epochs, o.train.width = (int)width, o.train.layers = (int)layers;

@@ -82,8 +82,7 @@ static int run_train(const cli_args *a) {
   o.threads = (int)opt_int(a, "threads", 1, 1, 256, &ok);
   o.seed = (uint64_t)opt_int(a, "seed", 0, 0, INT64_MAX, &ok);
   int64_t samples = opt_int(a, "samples", 10000, 1, 100000000, &ok);
-  const char *lr = cli_str(a, "lr", NULL);
-  if (lr && (sscanf(lr, "%lf", &o.lr) != 1 || !(o.lr > 0))) ok = false, cli_usage_error(a, "--lr expects a number > 0");
+  if (!cli_double(a, "lr", o.lr, 1e-9, 1e3, &o.lr)) ok = false;
   if (!ok) return EXIT_USAGE;
   o.progress = fab_train_progress_stderr;
   fab_module *m = cli_load_model(a, a->pos[0]);

@@ -50,7 +50,7 @@ static bool eval_options(const cli_args *a, fab_cd_eval_options *eo) {
   if (!cli_int(a, "auto-max-models", 0, 0, INT32_MAX, &amax) || !cli_int(a, "train-steps", 0, 0, INT64_MAX, &steps) ||
       !cli_int(a, "train-seq", 0, 0, 1 << 20, &seq) || !cli_int(a, "train-width-div", 0, 0, 1 << 20, &wdiv) ||
       !cli_int(a, "train-depth", 0, 0, 64, &depth) || !cli_int(a, "train-batch", 0, 0, 1 << 20, &batch) ||
-      !cli_int(a, "train-samples", 0, 0, INT64_MAX / 4, &samples) || !cd_double(a, "train-lr", 0, 0, 1e3, &lr))
+      !cli_int(a, "train-samples", 0, 0, INT64_MAX / 4, &samples) || !cli_double(a, "train-lr", 0, 0, 1e3, &lr))
     return false;
   eo->auto_max_models = (int)amax;
   eo->train.steps = steps;
@@ -191,13 +191,13 @@ static int parse_options(const cli_args *a, const char *mode, run *r) {
   r->so.strategy = (fab_cd_strategy)st;
   int64_t budget, seed, threads;
   if (!cli_int(a, "budget", 1000, 1, INT64_MAX, &budget) || !cli_int(a, "seed", 1, 0, INT64_MAX, &seed) ||
-      !cli_int(a, "threads", 0, 0, 1024, &threads) || !cd_double(a, "max-latency", 0, 0, 1e12, &r->max_latency) ||
-      !eval_options(a, &r->eo) || !cd_double(a, "frac", 0.01, 0, 1, &r->frac) ||
+      !cli_int(a, "threads", 0, 0, 1024, &threads) || !cli_double(a, "max-latency", 0, 0, 1e12, &r->max_latency) ||
+      !eval_options(a, &r->eo) || !cli_double(a, "frac", 0.01, 0, 1, &r->frac) ||
       !cli_int(a, "seeds", 5, 1, 1000, &r->seeds) || !cli_int(a, "max-models", 100, 1, INT32_MAX, &r->max_models) ||
       !cli_int(a, "every", 1, 1, INT32_MAX, &r->every) ||
       !cli_int(a, "measure-budget", 100, 1, INT64_MAX, &r->measure_budget) ||
-      !cd_double(a, "rl-lr", 0, 0, 100, &r->so.rl_lr) || !cd_double(a, "rl-entropy", 0, -1, 100, &r->so.rl_entropy) ||
-      !cd_double(a, "rl-explore", 0, -1, 1, &r->so.rl_explore))
+      !cli_double(a, "rl-lr", 0, 0, 100, &r->so.rl_lr) || !cli_double(a, "rl-entropy", 0, -1, 100, &r->so.rl_entropy) ||
+      !cli_double(a, "rl-explore", 0, -1, 1, &r->so.rl_explore))
     return EXIT_USAGE;
   bool wants_pred = r->eo.latency == FAB_CD_LAT_PRED || (mode && !strcmp(mode, "predictor"));
   if (wants_pred != cli_flag(a, "predictor"))

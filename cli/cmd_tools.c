@@ -71,10 +71,8 @@ static bool same_shape(const fab_tensor *x, const fab_tensor *y) {
 
 static int run_compare(const cli_args *a) {
   double rtol = 1e-5, atol = 1e-3;
-  const char *s = cli_str(a, "rtol", NULL);
-  if (s && (sscanf(s, "%lf", &rtol) != 1 || !(rtol >= 0))) return cli_usage_error(a, "--rtol expects a number >= 0");
-  s = cli_str(a, "floor", NULL);
-  if (s && (sscanf(s, "%lf", &atol) != 1 || !(atol > 0))) return cli_usage_error(a, "--floor expects a number > 0");
+  if (!cli_double(a, "rtol", rtol, 0, 1e30, &rtol) || !cli_double(a, "floor", atol, 1e-30, 1e30, &atol))
+    return EXIT_USAGE;
   fab_tensor_set *x = NULL, *y = NULL;
   char err[512];
   if (fab_tensors_load(a->pos[0], &x, err, sizeof err) != FAB_OK) return cli_user_error("%s", err);

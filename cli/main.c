@@ -165,6 +165,22 @@ bool cli_int(const cli_args *a, const char *name, int64_t dflt, int64_t lo, int6
   return true;
 }
 
+bool cli_double(const cli_args *a, const char *name, double dflt, double lo, double hi, double *out) {
+  const char *s = cli_str(a, name, NULL);
+  if (!s) {
+    *out = dflt;
+    return true;
+  }
+  char *end;
+  double v = strtod(s, &end);
+  if (*s == 0 || *end != 0 || !(v >= lo && v <= hi)) {
+    cli_usage_error(a, "--%s expects a number in [%g, %g], got '%s'", name, lo, hi, s);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
 /* Output to standard output that did not reach it (a full disk) is an
  * error, not a success. */
 static int check_stdout(int rc) {
