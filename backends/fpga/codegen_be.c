@@ -268,7 +268,8 @@ typedef struct bfly_job {
   uint64_t n, S, R, half;
   int L, nst;
   bool resident, all, stream;
-  int pin; /* >= 0: every tile in this bank, one row per engine, stack s at slot s (ffn_pair) */
+  int pin;       /* >= 0: every tile in this bank, one row per engine, in slots of n words (ffn_pair) */
+  unsigned slot; /* the pinned bank's next slot, round robin */
   unsigned *cbring; /* non-NULL: coefficients in CB_SLOTS slots of `half` words, round robin (ffn_pair) */
 } bfly_job;
 
@@ -296,7 +297,7 @@ static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uin
     uint64_t ne = umin((uint64_t)g->c->p_be, R - r0), baddr;
     if (j->pin >= 0) {
       bank = j->pin, k = 1;
-      baddr = s % ((uint64_t)fab_fpga_bank_words(g->c) / n) * n;
+      baddr = j->slot++ % ((uint64_t)fab_fpga_bank_words(g->c) / n) * n;
     } else {
       baddr = be_region(g, n, false, &k, &bank);
       if (j->resident) k = tile_rows(k, R, ne);
@@ -407,7 +408,7 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
  * its compute (one lane per two engines), while fc2's leave the store
  * queue idle a third of its compute.  Emitted op after op, fc2 waits for
  * fc1's last store.  Wave by wave (a wave: one row per engine), fc1 of
- * wave w+1 runs in bank B (stack s at slot s) while fc2 of wave w holds
+ * wave w+1 runs in bank B (its slots in turn) while fc2 of wave w holds
  * bank A, so fc1's lane time hides under fc2's compute; the coefficient
  * buffer's ping-pong halves serve both (each pass's stages fit a half).
  * The pair is found at fc1's chain end and emitted at fc2's: every op in
