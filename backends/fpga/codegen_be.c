@@ -315,7 +315,7 @@ static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uin
     uint64_t nrows = (t + ne - 1) / ne, ext = io->x + r0 * io->xstride + s * io->xstack;
     /* pinned: the bank's previous tile is still being stored (its first
      * io->w columns, a truncated store): load the other chunks first */
-    uint64_t first = j->pin >= 0 && io->w < n ? (io->w + n / FPGA_STREAM_CHUNKS - 1) / (n / FPGA_STREAM_CHUNKS) : 0;
+    uint64_t first = j->pin == 0 && io->w < n ? (io->w + n / FPGA_STREAM_CHUNKS - 1) / (n / FPGA_STREAM_CHUNKS) : 0;
     if (io->m < n) fpga_cg_ldp_tile(g, ext, io->xstride, t, io->m, L, ne, baddr, bank, first);
     else be_dma_tile(g, FAB_I_LD, ext, io->xstride, t, n, ne, baddr, bank, j->stream, first);
     for (int ri = 0; ri < j->nruns; ri++) {
