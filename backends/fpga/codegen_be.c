@@ -155,8 +155,8 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
        * for a second tile) */
       uint64_t lanes = ((uint64_t)g->c->p_be + FAB_FPGA_WB_SHARE - 1) / FAB_FPGA_WB_SHARE;
       bool lane_bound = ne * (g->c->fp16 ? 16 : 32) <= FAB_FPGA_WB_SHARE * (uint64_t)g->c->bw_out;
-      if (wb && r0 == 0 && L > 2 * ne && lanes < ne && lane_bound) ne = lanes;
       k = pitched ? 1 : tile_rows(k, L, ne);
+      if (wb && r0 == 0 && k == 1 && L > 2 * ne && lanes < ne && lane_bound) ne = lanes;
       uint64_t t = umin(ne * k, L - r0), nrows = (t + ne - 1) / ne;
       uint64_t eoff = trans ? o * A * inner + r0 : r0 * A;
       be_dma(g, FAB_I_LD, x + eoff * (xc ? 2 : 1), stride, trans, t, A, ne, baddr, xc, brev || job == BJ_BITREV, bank);
@@ -442,7 +442,8 @@ static uint64_t bfly_rows(const fab_op *b, uint64_t *n, uint64_t *S) {
 /* The chain end of the fc2 that pairs with fc1 = bfly b1 ending at e1, or
  * -1: the next op that emits anything ends a write-back chain from a
  * butterfly of one stack reading e1, with as many rows, more than one
- * wave of them, and fc1's stacks (two or more) fit one bank. */
+ * wave of them, fc1's stacks (two or more) fit one bank and fc2's rows
+ * more than half of one. */
 static int pair_end(fpga_cg *g, int b1, int e1) {
   const fab_func *f = g->f;
   int e2 = e1 + 1;
@@ -457,6 +458,9 @@ static int pair_end(fpga_cg *g, int b1, int e1) {
   uint64_t n1, S1, n2, S2, R = bfly_rows(&f->ops[b1], &n1, &S1), W = (uint64_t)fab_fpga_bank_words(g->c);
   uint64_t pbe = (uint64_t)g->c->p_be;
   if (bfly_rows(&f->ops[b2], &n2, &S2) != R || S1 < 2 || S2 != 1 || R <= pbe || S1 * n1 > W || n2 > W) return -1;
+  /* fc2's rows fill more than half a bank: op after op its tiles have
+   * only banks A and B (shorter rows cycle through four regions) */
+  if (2 * n2 <= W) return -1;
   /* fc1 runs tile-major (bfly_setup's j.all): stores through the lanes, coefficients reloaded per tile */
   if (4 * (uint64_t)g->c->p_bu * (g->c->fp16 ? 16 : 32) > (uint64_t)g->c->bw_coef) return -1;
   return e2;

@@ -120,15 +120,17 @@ static void test_fft_ln(void) {
     }
 }
 
-/* fc1 and fc2 wave by wave: on "small" in fp16 (4 engines; its
- * coefficient stream keeps up with fc1's reloads per tile, so fc1 runs
- * tile-major) fbfly_post's 32 rows make 8 waves.  fc2's butterflies (rows
+/* fc1 and fc2 wave by wave: on "small" in fp16 with 128-word banks (4
+ * engines; its coefficient stream keeps up with fc1's reloads per tile,
+ * so fc1 runs tile-major; fc2's 128-point rows fill a bank)
+ * fbfly_post's 32 rows make 8 waves.  fc2's butterflies (rows
  * of 128) start before fc1's (rows of 64) end, and the outputs equal the
  * post-processing unit's (wb=0: no write-back, op after op) bit for bit;
  * fabnet_small_post (two layers) the same outputs. */
 static void test_ffn_pair(void) {
   fab_fpga_config c = test_config("small");
   c.fp16 = 1;
+  c.be_depth = 16;
   const char *cases[] = {"fbfly_post", "fabnet_small_post"};
   for (int k = 0; k < 2; k++) {
     fab_tensor_set *o[2] = {fab_tset_new(), fab_tset_new()};
