@@ -95,10 +95,12 @@ static uint64_t be_region(fpga_cg *g, uint64_t A, bool cplx, uint64_t *k, int *b
  * waiting for the whole tile to leave.  The engine's serial ports read and
  * write the bank at once, as they do for two regions of one bank. */
 static void be_dma_tile(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, uint64_t rows, uint64_t len,
-                        uint64_t ne, uint64_t baddr, int bank, bool stream) {
+                        uint64_t ne, uint64_t baddr, int bank, bool stream, uint64_t first) {
   uint64_t chunks = fpga_stream_chunks(g, stream, rows, ne, len, len);
-  for (uint64_t c = 0, m = len / chunks; c < chunks; c++)
+  for (uint64_t r = 0, m = len / chunks; r < chunks; r++) {
+    uint64_t c = (r + first) % chunks;
     be_dma(g, opc, ext + c * m, stride, false, rows, m, ne, baddr + c * m, false, false, bank);
+  }
 }
 
 /* Rows per engine per tile: at most what the region holds, and small enough
@@ -145,7 +147,16 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
       bool pitched = wb && P != A;
       uint64_t baddr = be_region(g, pitched ? P : A, cplx, &k, &bank);
       uint64_t ne = umin((uint64_t)g->c->p_be, L - r0);
+      /* a write-back store's first tile on one engine per lane: its load
+       * and store (the same lane time per row) start the store queue
+       * sooner after the pass's barrier; where the lanes, not the output
+       * stream, bound the store (P_be w <= 2 bw_out: not the Zynq), and
+       * not with two waves or fewer (the next op's first wave would wait
+       * for a second tile) */
+      uint64_t lanes = ((uint64_t)g->c->p_be + FAB_FPGA_WB_SHARE - 1) / FAB_FPGA_WB_SHARE;
+      bool lane_bound = ne * (g->c->fp16 ? 16 : 32) <= FAB_FPGA_WB_SHARE * (uint64_t)g->c->bw_out;
       k = pitched ? 1 : tile_rows(k, L, ne);
+      if (wb && r0 == 0 && k == 1 && L > 2 * ne && lanes < ne && lane_bound) ne = lanes;
       uint64_t t = umin(ne * k, L - r0), nrows = (t + ne - 1) / ne;
       uint64_t eoff = trans ? o * A * inner + r0 : r0 * A;
       be_dma(g, FAB_I_LD, x + eoff * (xc ? 2 : 1), stride, trans, t, A, ne, baddr, xc, brev || job == BJ_BITREV, bank);
@@ -218,12 +229,25 @@ static void load_coefs(fpga_cg *g, const coefs *cf, uint64_t s, int i0, int cnt,
 static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end);
 static bool gen_lines_io(fpga_cg *g, const fab_op *op, int end);
 
+static int pair_end(fpga_cg *g, int b1, int e1);
+static bool gen_ffn_pair(fpga_cg *g, int b1, int e1, int b2, int e2);
+
 static bool gen_bfly_wb(fpga_cg *g, const fab_op *e) {
   fpga_cg_define(g, e);
   int b = fpga_cg_wb_bfly(g, g->cur);
   if (b < 0) {
     fpga_cg_error(g, "fpga.wb without a butterfly (rerun fpga-absorb)");
     return false;
+  }
+  /* fc1 of an FFN pair: emitted with its fc2 (gen_ffn_pair) */
+  if (pair_end(g, b, g->cur) >= 0) {
+    g->pair_b1 = b + 1, g->pair_e1 = g->cur + 1;
+    return true;
+  }
+  if (g->pair_e1 && fpga_cg_wb_bfly(g, g->cur) == b && pair_end(g, g->pair_b1 - 1, g->pair_e1 - 1) == g->cur) {
+    int b1 = g->pair_b1 - 1, e1 = g->pair_e1 - 1;
+    g->pair_b1 = g->pair_e1 = 0;
+    return gen_ffn_pair(g, b1, e1, b, g->cur);
   }
   /* the instructions belong to the butterfly (per-layer reports) */
   int at = g->cur;
@@ -239,6 +263,11 @@ static bool gen_bfly(fpga_cg *g, const fab_op *op) {
   return gen_bfly_io(g, op, -1);
 }
 
+/* Coefficient-buffer slots of an FFN pair: a pass's coefficients load
+ * while the two passes before it compute, so fc2's longer loads (more
+ * words per stage) catch up behind fc1's shorter passes. */
+#define CB_SLOTS 3
+
 /* One butterfly op's compilation state (gen_bfly_io). */
 typedef struct bfly_job {
   const int64_t *st; /* stage triples */
@@ -248,7 +277,17 @@ typedef struct bfly_job {
   uint64_t n, S, R, half;
   int L, nst;
   bool resident, all, stream;
+  int pin;       /* >= 0: every tile in this bank, one row per engine, in slots of n words (ffn_pair) */
+  unsigned slot; /* the pinned bank's next slot, round robin */
+  unsigned *cbring; /* non-NULL: coefficients in CB_SLOTS slots of `half` words, round robin (ffn_pair) */
 } bfly_job;
+
+/* The coefficient-buffer address of the next pass (or resident stack). */
+static uint64_t cb_next(fpga_cg *g, bfly_job *j) {
+  if (j->cbring) return (*j->cbring)++ % CB_SLOTS * j->half;
+  g->cb_half ^= 1;
+  return g->cb_half ? j->half : 0;
+}
 
 /* Tiles of stack s from row r0 until row r1 (at least one tile): load,
  * the stage runs, store.  Returns the rows of the last tile. */
@@ -258,37 +297,45 @@ static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uin
   const bfly_io *io = &j->io;
   uint64_t cbbase = 0;
   if (j->resident) {
-    g->cb_half ^= 1;
-    cbbase = g->cb_half ? j->half : 0;
+    cbbase = cb_next(g, j);
     load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
   }
   for (; r0 < r1 && !g->failed; r0 += t) {
     uint64_t k;
     int bank;
-    uint64_t ne = umin((uint64_t)g->c->p_be, R - r0);
-    uint64_t baddr = be_region(g, n, false, &k, &bank);
-    if (j->resident) k = tile_rows(k, R, ne);
+    uint64_t ne = umin((uint64_t)g->c->p_be, R - r0), baddr;
+    if (j->pin >= 0) {
+      bank = j->pin, k = 1;
+      baddr = j->slot++ % ((uint64_t)fab_fpga_bank_words(g->c) / n) * n;
+    } else {
+      baddr = be_region(g, n, false, &k, &bank);
+      if (j->resident) k = tile_rows(k, R, ne);
+    }
     t = umin(ne * k, R - r0);
     uint64_t nrows = (t + ne - 1) / ne, ext = io->x + r0 * io->xstride + s * io->xstack;
-    if (io->m < n) fpga_cg_ldp_tile(g, ext, io->xstride, t, io->m, L, ne, baddr, bank);
-    else be_dma_tile(g, FAB_I_LD, ext, io->xstride, t, n, ne, baddr, bank, j->stream);
+    /* pinned: the bank's previous tile is still being stored (its first
+     * io->w columns, a truncated store): load the other chunks first */
+    uint64_t first = j->pin == 0 && io->w < n ? (io->w + n / FPGA_STREAM_CHUNKS - 1) / (n / FPGA_STREAM_CHUNKS) : 0;
+    if (io->m < n) fpga_cg_ldp_tile(g, ext, io->xstride, t, io->m, L, ne, baddr, bank, first);
+    else be_dma_tile(g, FAB_I_LD, ext, io->xstride, t, n, ne, baddr, bank, j->stream, first);
     for (int ri = 0; ri < j->nruns; ri++) {
       int i0 = j->runs[ri][0], cnt = j->runs[ri][1];
       uint64_t cb = j->resident ? cbbase + (uint64_t)i0 * 2 * n : 0;
       if (!j->resident) {
-        g->cb_half ^= 1;
-        cb = g->cb_half ? j->half : 0;
+        cb = cb_next(g, j);
         load_coefs(g, &j->cf, s, i0, cnt, cb);
       }
       be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)j->st[3 * i0 + 2], cnt, j->runs[ri][2], false, cb, bank);
     }
     if (io->fn >= 0) fpga_cg_stp(g, io, r0, s, t, L, ne, baddr, bank, j->stream);
-    else be_dma_tile(g, FAB_I_ST, io->out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank, j->stream);
+    else be_dma_tile(g, FAB_I_ST, io->out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank, j->stream, 0);
   }
   return t;
 }
 
-static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
+/* Checks bfly op's form and fills its job (loading the write-back
+ * parameters of the chain ending at `end`); false after fpga_cg_error. */
+static bool bfly_setup(fpga_cg *g, const fab_op *op, int end, unsigned *cbring, bfly_job *jp) {
   const fab_type *xt = &op->type, *tt = ty(g, op->operands[1]);
   uint64_t n = (uint64_t)xt->dims[xt->rank - 1], S = xt->rank >= 2 ? (uint64_t)xt->dims[xt->rank - 2] : 1;
   uint64_t R = (uint64_t)cg_numel(xt) / (n * S), W = (uint64_t)fab_fpga_bank_words(g->c);
@@ -305,7 +352,8 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
   int L = ilog2(n), ntr = sa->nints / 3;
   uint64_t B = (uint64_t)tt->dims[1], TL = (uint64_t)tt->dims[2];
   bfly_job j = {.st = sa->ints, .cf = {addr(g, op->operands[1]), B, TL, n, sa->ints}, .n = n, .S = S, .R = R,
-                .half = (uint64_t)g->c->cb_depth / 2, .L = L, .nst = ntr};
+                .half = cbring ? (uint64_t)g->c->cb_depth / CB_SLOTS & ~(uint64_t)255 : (uint64_t)g->c->cb_depth / 2, .L = L, .nst = ntr, .pin = -1,
+                .cbring = cbring};
   /* a folded stack: every stack reads the same unstacked rows */
   if (!fpga_cg_bfly_io(g, op, end, n, S, &j.io)) return false;
   /* runs: consecutive stages whose log stride moves by +1 or -1 */
@@ -345,11 +393,108 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
   g->p->model_cycles += fab_fpga_model_bfly_layer(g->c, R, n, S) * (uint64_t)ntr / (uint64_t)L;
   /* a bank is loaded again within the op: stream its stores (be_dma_tile) */
   j.stream = S * ((R + (uint64_t)g->c->p_be - 1) / (uint64_t)g->c->p_be) > 2;
-  if (!j.all)
-    for (uint64_t s = 0; s < S && !g->failed; s++) bfly_tiles(g, &j, s, 0, R);
-  for (uint64_t r0 = 0, t = 0; j.all && r0 < R && !g->failed; r0 += t)
-    for (uint64_t s = 0; s < S && !g->failed; s++) t = bfly_tiles(g, &j, s, r0, r0 + 1);
+  *jp = j;
   return !g->failed;
+}
+
+/* The tiles of a set-up job, op after op. */
+static bool bfly_emit(fpga_cg *g, bfly_job *jp) {
+  bfly_job j = *jp;
+  if (!j.all)
+    for (uint64_t s = 0; s < j.S && !g->failed; s++) bfly_tiles(g, &j, s, 0, j.R);
+  for (uint64_t r0 = 0, t = 0; j.all && r0 < j.R && !g->failed; r0 += t)
+    for (uint64_t s = 0; s < j.S && !g->failed; s++) t = bfly_tiles(g, &j, s, r0, r0 + 1);
+  return !g->failed;
+}
+
+static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
+  bfly_job j;
+  return bfly_setup(g, op, end, NULL, &j) && bfly_emit(g, &j);
+}
+
+/* ---- an FFN's two butterflies, wave by wave ----------------------------------------------
+ * fc1's stores go through the write-back lanes (bias + GELU), slower than
+ * its compute (one lane per two engines), while fc2's leave the store
+ * queue idle a third of its compute.  Emitted op after op, fc2 waits for
+ * fc1's last store.  Wave by wave (a wave: one row per engine), fc1 of
+ * wave w+1 runs in bank B (its slots in turn) while fc2 of wave w holds
+ * bank A, so fc1's lane time hides under fc2's compute; the coefficient
+ * buffer's ping-pong halves serve both (each pass's stages fit a half).
+ * The pair is found at fc1's chain end and emitted at fc2's: every op in
+ * between is a weight, a reshape or folded (none emits instructions). */
+
+/* The value bfly b reads, through reshapes and folded stack/pad. */
+static int pair_source(fpga_cg *g, int b) {
+  int v = g->f->ops[b].operands[0];
+  for (const fab_op *o = &g->f->ops[v]; o->code == FAB_OP_RESHAPE || (fab_fpga_folded(o) && (o->code == FAB_OP_STACK ||
+                                         o->code == FAB_OP_PAD)); o = &g->f->ops[v])
+    v = o->operands[0];
+  return v;
+}
+
+static uint64_t bfly_rows(const fab_op *b, uint64_t *n, uint64_t *S) {
+  const fab_type *t = &b->type;
+  *n = (uint64_t)t->dims[t->rank - 1];
+  *S = t->rank >= 2 ? (uint64_t)t->dims[t->rank - 2] : 1;
+  return (uint64_t)cg_numel(t) / (*n * *S);
+}
+
+/* The chain end of the fc2 that pairs with fc1 = bfly b1 ending at e1, or
+ * -1: the next op that emits anything ends a write-back chain from a
+ * butterfly of one stack reading e1, with as many rows, more than one
+ * wave of them, fc1's stacks (two or more) fit one bank and fc2's rows
+ * more than half of one. */
+static int pair_end(fpga_cg *g, int b1, int e1) {
+  const fab_func *f = g->f;
+  int e2 = e1 + 1;
+  while (e2 < f->nops && (f->ops[e2].code == FAB_OP_WEIGHT || f->ops[e2].code == FAB_OP_RESHAPE ||
+                          fab_fpga_folded(&f->ops[e2])))
+    e2++;
+  if (e2 >= f->nops || !fab_fpga_wb_end(&f->ops[e2])) return -1;
+  int b2 = fpga_cg_wb_bfly(g, e2);
+  if (b2 < 0 || f->ops[b1].code != FAB_OP_BFLY_STAGES || f->ops[b2].code != FAB_OP_BFLY_STAGES ||
+      pair_source(g, b2) != e1)
+    return -1;
+  uint64_t n1, S1, n2, S2, R = bfly_rows(&f->ops[b1], &n1, &S1), W = (uint64_t)fab_fpga_bank_words(g->c);
+  uint64_t pbe = (uint64_t)g->c->p_be;
+  if (bfly_rows(&f->ops[b2], &n2, &S2) != R || S1 < 2 || S2 != 1 || R <= pbe || S1 * n1 > W || n2 > W) return -1;
+  /* fc2's rows fill more than half a bank: op after op its tiles have
+   * only banks A and B (shorter rows cycle through four regions) */
+  if (2 * n2 <= W) return -1;
+  /* fc1 runs tile-major (bfly_setup's j.all): stores through the lanes, coefficients reloaded per tile */
+  if (4 * (uint64_t)g->c->p_bu * (g->c->fp16 ? 16 : 32) > (uint64_t)g->c->bw_coef) return -1;
+  return e2;
+}
+
+static bool gen_ffn_pair(fpga_cg *g, int b1, int e1, int b2, int e2) {
+  bfly_job j1, j2;
+  int at = g->cur;
+  g->cur = b1;
+  unsigned ring = 0;
+  bool ok = bfly_setup(g, &g->f->ops[b1], e1, &ring, &j1);
+  g->cur = b2;
+  ok = ok && bfly_setup(g, &g->f->ops[b2], e2, &ring, &j2);
+  if (ok && !j1.all) { /* fc1's stack coefficients do not fit a slot: op after op */
+    g->cur = b1;
+    ok = bfly_emit(g, &j1);
+    g->cur = b2;
+    ok = ok && bfly_emit(g, &j2);
+    g->cur = at;
+    return ok;
+  }
+  uint64_t pbe = (uint64_t)g->c->p_be, waves = (j1.R + pbe - 1) / pbe;
+  j1.pin = 1, j2.pin = 0;
+  j2.stream = true; /* bank A is loaded again every wave */
+  for (uint64_t w = 0; ok && w <= waves && !g->failed; w++) {
+    g->cur = b1;
+    for (uint64_t s = 0; w < waves && s < j1.S && !g->failed; s++) bfly_tiles(g, &j1, s, w * pbe, w * pbe + 1);
+    g->cur = b2;
+    /* fc1 is done before fc2's last wave, which takes bank B */
+    j2.pin = w == waves;
+    if (w) bfly_tiles(g, &j2, 0, (w - 1) * pbe, (w - 1) * pbe + 1);
+  }
+  g->cur = at;
+  return ok && !g->failed;
 }
 
 /* A line op; `end` >= 0: fft.stages stored through the write-back chain

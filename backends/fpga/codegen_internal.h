@@ -55,6 +55,7 @@ typedef struct fpga_cg {
   int cur;                                 /* op being compiled */
   bool failed;
   unsigned vm_half, be_half, cb_half, pb_half; /* ping-pong selectors */
+  int pair_b1, pair_e1; /* 1 + fc1's bfly and chain end, waiting for its fc2 (codegen_be.c), 0 none */
 } fpga_cg;
 
 /* Reports an error at the current op ("<op kind> %<index>: ..."). */
@@ -187,9 +188,10 @@ bool fpga_cg_fft_wb_io(fpga_cg *g, int b, int end, uint64_t n, bfly_io *io);
 /* ldp: t rows of m elements into engine rows of pitch 2^L, zeros after m. */
 void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
                  uint64_t baddr, int bank);
-/* ldp of a tile, in column chunks where its rows fill a bank. */
+/* ldp of a tile, in column chunks where its rows fill a bank, chunk
+ * `first` first (the earlier ones last: they wait for a store of them). */
 void fpga_cg_ldp_tile(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
-                      uint64_t baddr, int bank);
+                      uint64_t baddr, int bank, uint64_t first);
 /* wbp + stp: a tile's t rows (from row r0, stack s) through the write-back
  * lanes into off-chip memory; stream: in column chunks where the function
  * allows (see be_dma_tile in codegen_be.c). */

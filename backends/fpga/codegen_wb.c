@@ -109,15 +109,18 @@ void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t
  * stacks, or its column chunks), so the load follows them instead of
  * waiting for the last.  Other tiles: one ldp. */
 void fpga_cg_ldp_tile(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
-                      uint64_t baddr, int bank) {
+                      uint64_t baddr, int bank, uint64_t first) {
   uint64_t n = 1ull << L, c = n / FPGA_STREAM_CHUNKS, k = c ? (m + c - 1) / c : 0;
   uint64_t last = k ? (k - 1) * c : 0, pitch = n - last;
   if (fpga_stream_chunks(g, true, t, ne, n, n) == 1 || k < 2 || (pitch & (pitch - 1))) {
     fpga_cg_ldp(g, ext, stride, t, m, L, ne, baddr, bank);
     return;
   }
-  for (uint64_t i = 0; i + 1 < k; i++) fpga_cg_ldp(g, ext + i * c, stride, t, c, ilog2(c), ne, baddr + i * c, bank);
-  fpga_cg_ldp(g, ext + last, stride, t, m - last, ilog2(pitch), ne, baddr + last, bank);
+  for (uint64_t r = 0; r < k; r++) {
+    uint64_t i = (r + first) % k;
+    if (i + 1 < k) fpga_cg_ldp(g, ext + i * c, stride, t, c, ilog2(c), ne, baddr + i * c, bank);
+    else fpga_cg_ldp(g, ext + last, stride, t, m - last, ilog2(pitch), ne, baddr + last, bank);
+  }
 }
 
 /* wbp + stp of columns [c0, c0 + m) of the tile's t rows (from row r0,

@@ -5,6 +5,8 @@
  *     fp32, and its program has fewer instructions and off-chip bytes;
  *   the Fourier mix's LN1 in its last fft pass's store: the same outputs
  *     as on the PPU (fpga-absorb(fft-ln=0)), fp16 and fp32;
+ *   an FFN's fc1 and fc2 wave by wave (codegen_be.c, gen_ffn_pair):
+ *     interleaved, with the same outputs as on the PPU;
  *   semantics: a hand-written ldp / wbp / stp program against a C
  *     reference (zero fill, truncated store, bias, gelu, residual, layer
  *     norm) in fp32;
@@ -116,6 +118,43 @@ static void test_fft_ln(void) {
       fab_fpga_program_free(dflt);
       for (int i = 0; i < 3; i++) fab_tset_free(o[i]);
     }
+}
+
+/* fc1 and fc2 wave by wave: on "small" in fp16 with 128-word banks (4
+ * engines; its coefficient stream keeps up with fc1's reloads per tile,
+ * so fc1 runs tile-major; fc2's 128-point rows fill a bank)
+ * fbfly_post's 32 rows make 8 waves.  fc2's butterflies (rows
+ * of 128) start before fc1's (rows of 64) end, and the outputs equal the
+ * post-processing unit's (wb=0: no write-back, op after op) bit for bit;
+ * fabnet_small_post (two layers) the same outputs. */
+static void test_ffn_pair(void) {
+  fab_fpga_config c = test_config("small");
+  c.fp16 = 1;
+  c.be_depth = 16;
+  const char *cases[] = {"fbfly_post", "fabnet_small_post"};
+  for (int k = 0; k < 2; k++) {
+    fab_tensor_set *o[2] = {fab_tset_new(), fab_tset_new()};
+    fab_fpga_report r[2];
+    fab_fpga_program *p = compile_run(cases[k], "fpga-absorb(wb=1),fpga-alloc", &c, o[0], &r[0]);
+    fab_fpga_program *q = compile_run(cases[k], "fpga-absorb(wb=0),fpga-alloc", &c, o[1], &r[1]);
+    CHECK(p && q, "%s: compiles with and without the write-back", cases[k]);
+    if (p && q) {
+      size_t fc2_first = 0, fc1_last = 0;
+      for (size_t i = 0; i < p->ninsn; i++) {
+        fab_fpga_insn in;
+        if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) || in.op != FAB_I_BFLY) continue;
+        if (in.f[FAB_F_BE_LOGN] == 7 && !fc2_first) fc2_first = i + 1;
+        if (in.f[FAB_F_BE_LOGN] == 6) fc1_last = i + 1;
+      }
+      CHECK(k || (fc2_first && fc2_first < fc1_last), "%s: fc2's first butterfly at %zu, fc1's last at %zu",
+            cases[k], fc2_first, fc1_last);
+      CHECK(same_tensors(o[0], o[1]), "%s: fc1 and fc2 wave by wave change the outputs", cases[k]);
+    }
+    fab_fpga_program_free(p);
+    fab_fpga_program_free(q);
+    fab_tset_free(o[0]);
+    fab_tset_free(o[1]);
+  }
 }
 
 /* ---- a hand-written program ------------------------------------------------------------ */
@@ -259,5 +298,6 @@ int main(void) {
   test_errors();
   test_same_outputs();
   test_fft_ln();
+  test_ffn_pair();
   return g_fail ? 1 : 0;
 }
