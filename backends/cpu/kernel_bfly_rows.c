@@ -196,15 +196,16 @@ static LLVMValueRef low_stage(cpu_cg *c, LLVMValueRef x, LLVMValueRef ta, LLVMVa
   return cg_fma(c, tq, q, LLVMBuildFMul(c->b, ta, a, ""));
 }
 
-/* Low stages st[0..ns) on the vector x at position pos (a multiple of V):
- * twiddles read from the table. */
-static LLVMValueRef low_stages_at(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int ns, LLVMValueRef tab,
-                                  LLVMValueRef pos, LLVMValueRef x) {
+/* Low stages st[0..ns) on the vector x at position p0 + off (p0 a
+ * multiple of V, off a constant): twiddles read from the table through
+ * tab_p0 = tab + 2 p0, so every load is that one pointer plus a constant. */
+static LLVMValueRef low_stages_at(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int ns, LLVMValueRef tab_p0,
+                                  int64_t off, LLVMValueRef x) {
   int V = c->lanes;
   for (int t = 0; t < ns; t++) {
-    LLVMValueRef at = cg_add(c, cg_i64(c, st_index(p, &st[t]) * 2 * p->n), cg_mulc(c, pos, 2));
-    x = low_stage(c, x, cg_vload(c, tab, at, (unsigned)V * 4), cg_vload(c, tab, cg_addc(c, at, V), (unsigned)V * 4),
-                  st[t].l);
+    int64_t at = st_index(p, &st[t]) * 2 * p->n + 2 * off;
+    x = low_stage(c, x, cg_vload(c, tab_p0, cg_i64(c, at), (unsigned)V * 4),
+                  cg_vload(c, tab_p0, cg_i64(c, at + V), (unsigned)V * 4), st[t].l);
   }
   return x;
 }
@@ -258,6 +259,7 @@ static void high_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int g, 
       u++;
     }
   }
+  LLVMValueRef tab_p0 = cg_gep(c, c->t_f32, tab, cg_mulc(c, p0, 2));
   cg_loop r = cg_loop_begin(c, cg_i64(c, 0), rb->nr, "row");
   LLVMValueRef sbase = view_row(c, p, rb, src, r.iv), dbase = view_row(c, p, rb, dst, r.iv), e[4];
   if (src->prefetch) { /* the same row of the next block, or the last row */
@@ -269,7 +271,7 @@ static void high_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int g, 
   }
   for (int m = 0; m < G; m++) {
     e[m] = cg_vload(c, src->ptr, cg_add(c, sbase, cg_addc(c, p0, off[m])), 4);
-    e[m] = low_stages_at(c, p, lr->pre, lr->npre, tab, cg_addc(c, p0, off[m]), e[m]);
+    e[m] = low_stages_at(c, p, lr->pre, lr->npre, tab_p0, off[m], e[m]);
   }
   for (int t = 0; t < g; t++)
     for (int m = 0, u = 0; m < G; m++) {
@@ -280,7 +282,7 @@ static void high_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int g, 
       e[mq] = cg_fma(c, w[3], q, LLVMBuildFMul(c->b, w[2], a, ""));
     }
   for (int m = 0; m < G; m++) {
-    e[m] = low_stages_at(c, p, lr->post, lr->npost, tab, cg_addc(c, p0, off[m]), e[m]);
+    e[m] = low_stages_at(c, p, lr->post, lr->npost, tab_p0, off[m], e[m]);
     if (dst->stream) store_stream(c, e[m], dst->ptr, cg_add(c, dbase, cg_addc(c, p0, off[m])));
     else cg_vstore(c, e[m], dst->ptr, cg_add(c, dbase, cg_addc(c, p0, off[m])), 4);
   }
