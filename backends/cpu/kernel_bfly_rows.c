@@ -244,33 +244,38 @@ static void high_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int g, 
     p0 = cg_mulc(c, cb.iv, V);
     for (int t = 0; t < g; t++) p0 = insert_zero_bit(c, p0, lsort[t]);
   }
+  /* Every address below is a pointer per column block (twiddles) or row
+   * (data) plus constants: p0 has zeros at the stage bits, off[m] only
+   * those bits, so the butterfly index (the position without bit l) of
+   * p0 + off[m] is that of p0 plus that of off[m]. */
   LLVMValueRef T[2][2][4]; /* stage, butterfly, t00..t11 */
   for (int t = 0; t < g; t++) {
-    LLVMValueRef base = cg_i64(c, (st_index(p, &st[t])) * 2 * p->n);
+    int64_t l = st[t].l;
+    LLVMValueRef above = LLVMBuildAnd(c->b, p0, cg_i64(c, ~(((int64_t)2 << l) - 1)), "");
+    LLVMValueRef below = LLVMBuildAnd(c->b, p0, cg_i64(c, ((int64_t)1 << l) - 1), "");
+    LLVMValueRef i0 = LLVMBuildOr(c->b, LLVMBuildLShr(c->b, above, cg_i64(c, 1), ""), below, "");
+    LLVMValueRef tw_t = cg_gep(c, c->t_f32, tab, cg_addc(c, cg_mulc(c, i0, 4), st_index(p, &st[t]) * 2 * p->n));
     for (int m = 0, u = 0; m < G; m++) {
       if (m & (1 << t)) continue;
-      /* i = position without bit l: V consecutive butterflies (l >= log2 V) */
-      LLVMValueRef pos = cg_addc(c, p0, off[m]);
-      LLVMValueRef above = LLVMBuildAnd(c->b, pos, cg_i64(c, ~(((int64_t)2 << st[t].l) - 1)), "");
-      LLVMValueRef below = LLVMBuildAnd(c->b, pos, cg_i64(c, ((int64_t)1 << st[t].l) - 1), "");
-      LLVMValueRef i = LLVMBuildOr(c->b, LLVMBuildLShr(c->b, above, cg_i64(c, 1), ""), below, "");
-      LLVMValueRef at = cg_add(c, base, cg_mulc(c, i, 4));
-      for (int k = 0; k < 4; k++) T[t][u][k] = cg_vload(c, tab, cg_addc(c, at, (int64_t)k * V), (unsigned)V * 4);
+      int64_t at = 4 * (((off[m] >> (l + 1)) << l) | (off[m] & (((int64_t)1 << l) - 1)));
+      for (int k = 0; k < 4; k++) T[t][u][k] = cg_vload(c, tw_t, cg_i64(c, at + (int64_t)k * V), (unsigned)V * 4);
       u++;
     }
   }
   LLVMValueRef tab_p0 = cg_gep(c, c->t_f32, tab, cg_mulc(c, p0, 2));
   cg_loop r = cg_loop_begin(c, cg_i64(c, 0), rb->nr, "row");
-  LLVMValueRef sbase = view_row(c, p, rb, src, r.iv), dbase = view_row(c, p, rb, dst, r.iv), e[4];
+  LLVMValueRef sp = cg_gep(c, c->t_f32, src->ptr, cg_add(c, view_row(c, p, rb, src, r.iv), p0));
+  LLVMValueRef dp = cg_gep(c, c->t_f32, dst->ptr, cg_add(c, view_row(c, p, rb, dst, r.iv), p0)), e[4];
   if (src->prefetch) { /* the same row of the next block, or the last row */
     LLVMValueRef nr = cg_add(c, cg_addc(c, rb->r0, CG_BFLY_BLOCK_ROWS), r.iv);
     nr = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, nr, cg_i64(c, rb->rows), ""), nr,
                          cg_i64(c, rb->rows - 1), "");
     LLVMValueRef nb = cg_mulc(c, cg_add(c, cg_mulc(c, nr, rb->S), rb->sl), p->n);
-    for (int m = 0; m < G; m++) prefetch_l2(c, src->prefetch, cg_add(c, nb, cg_addc(c, p0, off[m])));
+    LLVMValueRef pp = cg_gep(c, c->t_f32, src->prefetch, cg_add(c, nb, p0));
+    for (int m = 0; m < G; m++) prefetch_l2(c, pp, cg_i64(c, off[m]));
   }
   for (int m = 0; m < G; m++) {
-    e[m] = cg_vload(c, src->ptr, cg_add(c, sbase, cg_addc(c, p0, off[m])), 4);
+    e[m] = cg_vload(c, sp, cg_i64(c, off[m]), 4);
     e[m] = low_stages_at(c, p, lr->pre, lr->npre, tab_p0, off[m], e[m]);
   }
   for (int t = 0; t < g; t++)
@@ -283,8 +288,8 @@ static void high_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int g, 
     }
   for (int m = 0; m < G; m++) {
     e[m] = low_stages_at(c, p, lr->post, lr->npost, tab_p0, off[m], e[m]);
-    if (dst->stream) store_stream(c, e[m], dst->ptr, cg_add(c, dbase, cg_addc(c, p0, off[m])));
-    else cg_vstore(c, e[m], dst->ptr, cg_add(c, dbase, cg_addc(c, p0, off[m])), 4);
+    if (dst->stream) store_stream(c, e[m], dp, cg_i64(c, off[m]));
+    else cg_vstore(c, e[m], dp, cg_i64(c, off[m]), 4);
   }
   cg_loop_end_nounroll(c, &r);
   cg_loop_end_nounroll(c, &cb);
