@@ -23,7 +23,10 @@
  * (fma(t01, q, t00 * a) and fma(t11, q, t10 * a)), so the results are
  * bit-identical.  The twiddles are first laid out as the passes read them
  * (build_table, once per stack and call).  The first pass reads x, the
- * others work in place on the output rows, BLOCK_ROWS rows at a time. */
+ * others work in place on the output rows, BLOCK_ROWS rows at a time.
+ * Rows longer than CHUNK_FLOATS run in phases, chunk by chunk through a
+ * block scratch (run_phases), prefetching the next block of x and
+ * streaming large results past the caches. */
 #include "cpu_internal.h"
 
 #include <stdlib.h>
@@ -322,8 +325,9 @@ static void low_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int ns, 
 enum { BLOCK_ROWS = CG_BFLY_BLOCK_ROWS };
 
 
-/* The twiddle table lives on the stack (build_table): at most as big as
- * the lane kernel's buffer of 4096-point rows; longer ops use that kernel. */
+/* The twiddle table lives on the stack (build_table): up to every stage
+ * of 4096-point rows (384 KiB; the lane kernel's buffer of 8192-point
+ * rows is 512 KiB); longer ops use the lane kernel. */
 enum { TABLE_MAX_BYTES = 512 * 1024 };
 
 static int plan_stages(const cg_bfly_plan *p) {
