@@ -72,14 +72,15 @@ def still_improving(cur, ids, prev, last, thr):
 
 
 def labels_table(cur, wcur, ids, N, warmup):
-    print("| run | step | mean held-out acc | min | median | max | mean held-out loss |")
-    print("|---|---|---|---|---|---|---|")
+    print("| run | step | mean held-out acc | min | median | max | mean held-out loss "
+          "| mean training loss (since the previous checkpoint) |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, c in (("wide (500 steps, 50 warm-up)", wcur), (f"long ({N} steps, {warmup} warm-up)", cur)):
         for s in steps_of(c):
-            a, h = labels(c, s), labels(c, s, 2)
+            a, h, t = labels(c, s), labels(c, s, 2), labels(c, s, 0)
             v = np.array([a[i] for i in ids])
             print(f"| {name} | {s} | {v.mean():.3f} | {v.min():.3f} | {np.median(v):.3f} | {v.max():.3f} "
-                  f"| {np.mean([h[i] for i in ids]):.3f} |")
+                  f"| {np.mean([h[i] for i in ids]):.3f} | {np.mean([t[i] for i in ids]):.3f} |")
 
 
 def verdict(d_loss, d_acc):
