@@ -93,7 +93,7 @@ def verdict(d_loss, d_acc):
 
 def per_arch_table(cur, ids, wlines, prev, N):
     steps = steps_of(cur)
-    shown = [s for s in (2000, 5000) if s in steps and s < prev] + [prev, N]
+    shown = [s for s in (2000, 3000, 5000) if s in steps and s < prev] + [prev, N]
     acc = {s: labels(cur, s) for s in steps}
     loss = {s: labels(cur, s, 2) for s in steps}
     print(f"\nPer architecture (mean of the two seeds; Δ = value at {N} − value at {prev}; verdict by the "
@@ -126,6 +126,8 @@ def convergence_section(cur, wcur, ids, wlines):
     if len(steps) < 2:
         return
     prev = steps[-2]
+    if len(steps) > 2:  # the interval before the last: does the trend persist?
+        print(still_improving(cur, ids, steps[-3], prev, THRESHOLD))
     print(still_improving(cur, ids, prev, N, THRESHOLD))
     print(still_improving(cur, ids, prev, N, THRESHOLD * (N - prev) / 125))  # the same rate per 125 steps
     if len(ids) <= PER_ARCH_MAX:
