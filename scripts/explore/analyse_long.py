@@ -155,6 +155,13 @@ def ranking_section(cur, wcur, ids, w500, lab, N):
         s1, s2 = seed_labels(c, s, SEEDS[0]), seed_labels(c, s, SEEDS[1])
         k = [i for i in ids if i in s1 and i in s2]
         print(row(f"{name} seed 1 vs seed 2 at step {s} (noise ceiling)", [s1[i] for i in k], [s2[i] for i in k]))
+    # checkpoints of one run share its seed's effect; across seeds, budget against budget
+    # compares directly with the seed ceiling at N
+    for s in [s for s in sorted(set(CEILING_STEPS) | {3000}) if s in steps and s < N]:
+        for a, b in (SEEDS, SEEDS[::-1]):
+            x, y = seed_labels(cur, s, a), seed_labels(cur, N, b)
+            k = [i for i in ids if i in x and i in y]
+            print(row(f"long seed {a} acc@{s} vs seed {b} acc@{N} (across seeds)", [x[i] for i in k], [y[i] for i in k]))
 
 
 def reproducibility(cur, ocur, name):
