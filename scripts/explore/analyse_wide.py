@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../explore/results"))
-from budget_stability import ci, kendall, spearman  # noqa: E402
+from budget_stability import ci, fmt_ci as fmt_interval, kendall, spearman  # noqa: E402
 
 CANDS = ["fbfly", "fdense", "abfly", "transformer"]
 ZC_EDGES = 4
@@ -83,8 +83,7 @@ def labels(cur, step, col=1):
 
 def fmt_ci(f, x, y):
     x, y = np.asarray(x, float), np.asarray(y, float)
-    lo, hi = ci(f, x, y)
-    return f"{f(x, y):+.3f} [{lo:+.3f}, {hi:+.3f}]"
+    return fmt_interval(f(x, y), *ci(f, x, y))
 
 
 def corr_pair(x, y):
@@ -163,10 +162,7 @@ def zcpt_table(out, archs, lab, cur_all, cur_ch, tsec, truns, steps):
         rk = [1 + int(np.sum(A > a)) if a == a else -1 for a in acc]
         rkc = [1 + int(np.sum(Ac > a)) if a == a else -1 for a in acc]
         ok = np.array([a for a in acc if a == a])
-        m = f"{ok.mean():.3f}" if len(ok) else "n/a"
-        if len(ok) > 1:
-            lo, hi = ci(lambda a, b: float(np.mean(a)), ok, ok)
-            m += f" [{lo:.3f}, {hi:.3f}]"
+        m = fmt_interval(ok.mean(), *ci(lambda a, b: float(np.mean(a)), ok, ok), ".3f") if len(ok) else "n/a"
         v = 100 if name != "snip" else 20
         print(f"| {name} | {v} | {len(set(r[2] for r in rr))} | {' '.join(str(x) if x > 0 else '?' for x in rk)} "
               f"| {np.median([x for x in rk if x > 0]) if any(x > 0 for x in rk) else 'n/a'} "
@@ -196,9 +192,8 @@ def zcpt_table(out, archs, lab, cur_all, cur_ch, tsec, truns, steps):
               f"the most parameters and MACs of the 256): acc@N {a:.3f}, rank {1 + int(np.sum(A > a))} in "
               f"the sample, {1 + int(np.sum(Ac > a))} in the cell.")
     if len(Ac) > 1:
-        lo, hi = ci(lambda a, b: float(np.mean(a)), Ac, Ac)
         print(f"A random pick inside the cell: mean acc@N of its {len(Ac)} sampled architectures "
-              f"{Ac.mean():.3f} [{lo:.3f}, {hi:.3f}].")
+              + fmt_interval(Ac.mean(), *ci(lambda a, b: float(np.mean(a)), Ac, Ac), ".3f") + ".")
     best_cell = max(cell_ids, key=lambda i: lab[i]) if cell_ids else None
     print(f"\nReference points: the whole sample's mean acc@N {A.mean():.3f} (a random pick's "
           f"expected rank {(len(ids) + 1) / 2:.0f}), best {A.max():.3f}; the cell's mean "

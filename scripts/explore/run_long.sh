@@ -1,7 +1,7 @@
 #!/bin/sh
 # run_long.sh — the longer-budget check of docs/explore.md §5.5.1 (issue 17 point 2).
 #   scripts/explore/run_long.sh [OUTDIR] [BUILD] [WIDE]       train, then the tables
-#   /usr/bin/python3 scripts/explore/analyse_long.py OUTDIR WIDE [OTHER...]   the tables only
+#   /usr/bin/python3 scripts/explore/analyse_long.py [--warmup W] OUTDIR WIDE [OTHER...]   the tables only
 # A stratified subset of run_wide.sh's sample (WIDE, default explore/results/wide):
 # K architectures (default 4) from each of the 12 (d, FFN ratio, blocks) cells,
 # drawn by long_subset.py with SUBSET_SEED (default 1), of which the first TAKE
@@ -14,6 +14,8 @@
 # finished chunks.  The 2 000-step run of explore/results/wide-long is the
 # defaults; its 4 000-step run on one architecture per cell (nested in the 48):
 #   OTHER=explore/results/wide-long K=4 TAKE=1 STEPS=4000 EVERY=1000 CHUNK=1 scripts/explore/run_long.sh explore/results/wide-long/4000
+# and its 10 000-step run on two per cell, with the 2 000-step run's warm-up (§5.5.2):
+#   OTHER=explore/results/wide-long K=4 TAKE=2 STEPS=10000 EVERY=1000 WARMUP=200 CHUNK=1 sh scripts/explore/run_long.sh explore/results/wide-long/10000
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/explore/results/wide-long}
@@ -52,4 +54,4 @@ tr '\n' '\0' <"$jobs" | xargs -0 -P 2 -I{} sh -c '{}'
 t1=$(date +%s)
 cat "$out"/train-[0-9]*.csv >"$out/train.csv" && rm -f "$out"/train-[0-9]*.csv
 echo "finished $(date -u): $((t1 - t0)) s wall, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/time.txt"
-$py "$root/scripts/explore/analyse_long.py" "$out" "$wide" ${OTHER:-} | tee "$out/report.md"
+$py "$root/scripts/explore/analyse_long.py" --warmup "${WARMUP:-$((STEPS / 10))}" "$out" "$wide" ${OTHER:-} | tee "$out/report.md"
