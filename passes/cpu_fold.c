@@ -24,6 +24,12 @@
  *   rows are spectra of real rows, so Re of the transform needs only half
  *   the columns (see hermitian_rows).
  *
+ * cpu-fold-embed(fold=1)
+ *   An `add` whose first operand is an `embed` used only there (the
+ *   positional embedding's add, with only inputs and weights between them)
+ *   gathers the table rows itself (cpu.embed_in): one pass over the rows
+ *   instead of a copy and an add.
+ *
  * A fold moves a read later than the IR has it; the memory plan let the
  * reader's slot share bytes with values that died before it, so a fold is
  * made only when the slots allow it (slots_allow). */
@@ -352,5 +358,33 @@ bool pass_cpu_fold_fft_loads(fab_pass_ctx *cx, fab_func *f) {
     if (bitrev) fab_op_set_int(cx->m, op, "cpu.bitrev_in", 1);
     if (real) fab_op_set_int(cx->m, op, "cpu.real_in", 1);
   }
+  return true;
+}
+
+/* ---- cpu-fold-embed -------------------------------------------------------- */
+
+/* Does add j read the embed e = its operand 0, used only there, with only
+ * inputs and weights between them (nothing runs in between)? */
+static bool embed_foldable(const fab_func *f, const int *uses, int j) {
+  const fab_op *add = &f->ops[j];
+  if (add->code != FAB_OP_ADD || add->noperands != 2) return false;
+  int e = add->operands[0];
+  const fab_op *em = &f->ops[e];
+  if (e >= j || em->code != FAB_OP_EMBED || em->noperands != 2 || uses[e] != 1 ||
+      !fab_type_equal(&em->type, &add->type) || em->type.dtype != FAB_F32 ||
+      fab_type_numel(&f->ops[add->operands[1]].type) != fab_type_numel(&add->type))
+    return false;
+  for (int i = e + 1; i < j; i++)
+    if (f->ops[i].code != FAB_OP_INPUT && f->ops[i].code != FAB_OP_WEIGHT) return false;
+  /* the add reads the embed's ids and table while it writes its slot */
+  return slots_allow(f, em->operands[0], add, false) && slots_allow(f, em->operands[1], add, false);
+}
+
+bool pass_cpu_fold_embed(fab_pass_ctx *cx, fab_func *f) {
+  bool fold;
+  if (!option_01(cx, "fold", &fold)) return false;
+  int *uses = pass_use_counts(cx->m, f);
+  for (int j = 1; fold && j < f->nops; j++)
+    if (embed_foldable(f, uses, j)) fab_op_set_int(cx->m, &f->ops[j], "cpu.embed_in", 1);
   return true;
 }

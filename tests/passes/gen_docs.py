@@ -81,6 +81,7 @@ sections = [
     ("cpu-fold-fft-loads (moving a result)", "cpu_fold_fft_loads_move.fir", None),
     ("cpu-fold-fft-loads(move=0) (memory plan refuses)", "cpu_fold_fft_loads_slots.fir", None),
     ("cpu-fold-fft-loads (a user works in place)", "cpu_fold_fft_loads_move_refused.fir", None),
+    ("cpu-fold-embed", "cpu_fold_embed.fir", None),
     ("cpu-fuse-ffn", "cpu_fuse_ffn.fir", None),
     ("cpu-fuse-ffn (a value inside is read elsewhere)", "cpu_fuse_ffn_refused.fir", None),
     ("cpu-fuse-ffn (the block's input norm)", "cpu_fuse_ffn_norm_in.fir", None),
