@@ -22,7 +22,9 @@
  *   own loads: lower-fourier's complex -> bitrev -> fft.stages then makes
  *   one pass over memory instead of three.  cpu.hermitian: the operand's
  *   rows are spectra of real rows, so Re of the transform needs only half
- *   the columns (see hermitian_rows).
+ *   the columns (see hermitian_rows); cpu.half_cols on the last-axis fft
+ *   that such a folded read reads alone: its columns past the half are
+ *   never read, and the kernel need not store them.
  *
  * cpu-fold-embed(fold=1)
  *   An `add` whose first operand is an `embed` used only there (the
@@ -357,6 +359,10 @@ bool pass_cpu_fold_fft_loads(fab_pass_ctx *cx, fab_func *f) {
     if (fold) fold_loads(cx, f, uses, j, move, &bitrev, &real);
     if (bitrev) fab_op_set_int(cx->m, op, "cpu.bitrev_in", 1);
     if (real) fab_op_set_int(cx->m, op, "cpu.real_in", 1);
+    /* the row fft behind a folded hermitian read: read by it alone */
+    int rows = f->ops[op->operands[0]].operands[0];
+    if (bitrev && fab_op_int(op, "cpu.hermitian", 0) && uses[rows] == 1)
+      fab_op_set_int(cx->m, &f->ops[rows], "cpu.half_cols", 1);
   }
   return true;
 }

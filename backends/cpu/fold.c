@@ -76,6 +76,20 @@ static bool follow_fft_loads(fold *s, int j) {
   return true;
 }
 
+/* fft.stages j with cpu.half_cols: read only by the bitrev just after it,
+ * which the cpu.hermitian fft after that reads through (cpu.bitrev_in). */
+static bool check_half_cols(fold *s, int j) {
+  const fab_func *f = s->f;
+  if (!fab_op_int(&f->ops[j], "cpu.half_cols", 0)) return true;
+  bool ok = j + 2 < f->nops && s->uses[j] == 1 && f->ops[j + 1].code == FAB_OP_BITREV &&
+            f->ops[j + 1].operands[0] == j && s->uses[j + 1] == 1;
+  const fab_op *r = ok ? &f->ops[j + 2] : NULL;
+  ok = ok && r->code == FAB_OP_FFT_STAGES && r->operands[0] == j + 1 && fab_op_int(r, "cpu.bitrev_in", 0) &&
+       fab_op_int(r, "cpu.hermitian", 0) && fab_op_int(r, "real_out", 0) && f->ops[j].type.rank >= 2;
+  return ok || bad(s, j, "cpu.half_cols",
+                   "it is not read by a bitrev alone that a cpu.hermitian fft just after reads through");
+}
+
 /* add j with cpu.embed_in: eff[j] = (ids, table, other operand). */
 static bool follow_embed(fold *s, int j) {
   const fab_op *op = &s->f->ops[j];
@@ -118,7 +132,7 @@ bool cg_fold_ops(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned, 
   bool ok = true;
   for (int j = 0; ok && j < f->nops; j++) {
     const fab_op *op = &f->ops[j];
-    if (op->code == FAB_OP_FFT_STAGES) ok = follow_fft_loads(&s, j);
+    if (op->code == FAB_OP_FFT_STAGES) ok = follow_fft_loads(&s, j) && check_half_cols(&s, j);
     if (op->code == FAB_OP_ADD) ok = follow_embed(&s, j);
     if (op->code == FAB_OP_ADD_LAYERNORM && fab_op_int(op, "cpu.ffn", 0))
       ok = cg_fold_ffn(f, j, s.uses, eff, absorbed, s.owned, &s.nowned, d);

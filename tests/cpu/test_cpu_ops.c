@@ -568,8 +568,9 @@ static void test_annotations(void) {
   const char *cases[] = {"has cpu.bitrev_in but its operand is not the bitrev just before it",
                          "cpu.groups[0] = 2", "cpu.groups cover 1 of its 2 stages",
                          "has cpu.real_in but not cpu.bitrev_in",
-                         "add has cpu.embed_in but its first operand is not an f32 embed"};
-  for (int c = 0; c < 5; c++) {
+                         "add has cpu.embed_in but its first operand is not an f32 embed",
+                         "has cpu.half_cols but it is not read by a bitrev alone"};
+  for (int c = 0; c < 6; c++) {
     tb t = tb_new("annotations");
     int x = tb_input(&t, "x", FAB_F32, 3, xd);
     int tw = tb_weight(&t, "tw", 6, twd, 0.7);
@@ -585,7 +586,7 @@ static void test_annotations(void) {
       tb_op(&t, FAB_OP_FFT_STAGES, cx, -1, -1, -1);
       fab_op_set_int(t.m, tb_last(&t), "axis", -1);
       fab_op_set_ints(t.m, tb_last(&t), "stages", (int64_t[]){1, 2, 3}, 3);
-      fab_op_set_int(t.m, tb_last(&t), c == 0 ? "cpu.bitrev_in" : "cpu.real_in", 1);
+      fab_op_set_int(t.m, tb_last(&t), c == 0 ? "cpu.bitrev_in" : c == 5 ? "cpu.half_cols" : "cpu.real_in", 1);
     }
     tb_output(&t, tb_infer(&t), "y");
     expect_compile_error(&t, cases[c]);
