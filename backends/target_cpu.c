@@ -178,7 +178,7 @@ const fab_target fab_target_cpu = {
      * (it merges whole chains), so fuse-stages is not part of it. */
     .pipeline = "canonicalize,lower-bfly,lower-fourier,lower-bluestein,lower-mha,canonicalize,fuse-elementwise,"
                 "attention-block,memplan,cpu-chain-bfly(chain=1,group=3),"
-                "cpu-fold-fft-loads(fold=1,hermitian=1),cpu-fuse-ffn(ffn=1)",
+                "cpu-fold-fft-loads(fold=1,hermitian=1),cpu-fold-embed,cpu-fuse-ffn(ffn=1)",
     .build_kinds = "so,obj,llvm,asm",
     .check_config = check_config,
     .cost_model = cost_model,

@@ -22,7 +22,15 @@
  *   own loads: lower-fourier's complex -> bitrev -> fft.stages then makes
  *   one pass over memory instead of three.  cpu.hermitian: the operand's
  *   rows are spectra of real rows, so Re of the transform needs only half
- *   the columns (see hermitian_rows).
+ *   the columns (see hermitian_rows); cpu.half_cols on the last-axis fft
+ *   that such a folded read reads alone: its columns past the half are
+ *   never read, and the kernel need not store them.
+ *
+ * cpu-fold-embed(fold=1)
+ *   An `add` whose first operand is an `embed` used only there (the
+ *   positional embedding's add, with only inputs and weights between them)
+ *   gathers the table rows itself (cpu.embed_in): one pass over the rows
+ *   instead of a copy and an add.
  *
  * A fold moves a read later than the IR has it; the memory plan let the
  * reader's slot share bytes with values that died before it, so a fold is
@@ -48,9 +56,13 @@ static bool plan_range(const fab_op *op, int64_t *lo, int64_t *hi) {
 /* May `reader` read value `src` while it writes its own slot?  Their slots
  * must be the same (in place, for elementwise-ordered kernels only:
  * same_ok) or disjoint.  An unplanned reshape is its operand's bytes. */
+static int slot_owner(const fab_func *f, int v) {
+  while (f->ops[v].code == FAB_OP_RESHAPE && !fab_op_attr(&f->ops[v], "plan.offset")) v = f->ops[v].operands[0];
+  return v;
+}
+
 static bool slots_allow(const fab_func *f, int src, const fab_op *reader, bool same_ok) {
-  const fab_op *s = &f->ops[src];
-  while (s->code == FAB_OP_RESHAPE && !fab_op_attr(s, "plan.offset")) s = &f->ops[s->operands[0]];
+  const fab_op *s = &f->ops[slot_owner(f, src)];
   if (s->code == FAB_OP_INPUT || s->code == FAB_OP_WEIGHT) return true;
   int64_t a0, a1, b0, b1;
   if (!plan_range(s, &a0, &a1) || !plan_range(reader, &b0, &b1)) return true; /* backend's first fit */
@@ -239,10 +251,79 @@ static bool hermitian_rows(const fab_func *f, const fab_op *op) {
   return cx->code == FAB_OP_COMPLEX && f->ops[cx->operands[0]].type.dtype == FAB_F32;
 }
 
+/* ---- moving an fft's result off the bytes its fold would read ----------- */
+
+typedef struct span {
+  int64_t lo, hi;
+} span;
+
+/* Ops reading value v: the last one (nops when an output op reads it). */
+static int *last_uses(fab_module *m, const fab_func *f) {
+  int *last = fab_arena_alloc(m->arena, sizeof(int) * (size_t)(f->nops ? f->nops : 1));
+  if (!last) fab_out_of_memory(__FILE__, __LINE__);
+  for (int i = 0; i < f->nops; i++) last[i] = i;
+  for (int i = 0; i < f->nops; i++)
+    for (int k = 0; k < f->ops[i].noperands; k++) {
+      int o = f->ops[i].operands[k], end = f->ops[i].code == FAB_OP_OUTPUT ? f->nops : i;
+      if (end > last[o]) last[o] = end;
+    }
+  return last;
+}
+
+/* Does op u work in place over value j, or alias it (an unplanned
+ * reshape)?  Moving j would then move u's bytes too. */
+static bool shares_bytes(const fab_op *u, int j) {
+  for (int k = 0; k < u->noperands; k++)
+    if (u->operands[k] == j && ((u->code == FAB_OP_RESHAPE && !fab_op_attr(u, "plan.offset")) ||
+                                fab_op_int(u, "plan.inplace", -1) == k))
+      return true;
+  return false;
+}
+
+/* The lowest 64-byte aligned offset where `size` bytes overlap no span. */
+static int64_t lowest_gap(const span *s, int n, int64_t size) {
+  int64_t best = -1;
+  for (int c = -1; c < n; c++) {
+    int64_t at = c < 0 ? 0 : (s[c].hi + 63) / 64 * 64;
+    bool fits = best < 0 || at < best;
+    for (int k = 0; k < n && fits; k++) fits = s[k].hi <= at || at + size <= s[k].lo;
+    if (fits) best = at;
+  }
+  return best;
+}
+
+/* The fold of bitrev j - 1 into fft.stages j is refused when j's slot
+ * shares bytes with `src`, the value the folded loads read.  Give j bytes
+ * that no other value holds while j is live, src and the bitrev included
+ * (so the plan stays valid for the IR as written, and for the kernels that
+ * skip the bitrev), the arena growing when no gap fits: the sequence-axis
+ * bitrev of Re(FFT2) is then one copy of the whole mix fewer.  False when
+ * a user of j works in place over it or aliases it. */
+static bool move_result(fab_pass_ctx *cx, fab_func *f, int j, int src) {
+  fab_op *op = &f->ops[j];
+  int64_t lo, hi, slo, shi;
+  if (!plan_range(op, &lo, &hi) || !plan_range(&f->ops[src], &slo, &shi)) return false;
+  const int *last = last_uses(cx->m, f);
+  int n = 0;
+  span *live = fab_arena_alloc(cx->m->arena, sizeof(span) * (size_t)(f->nops + 1));
+  if (!live) fab_out_of_memory(__FILE__, __LINE__);
+  for (int v = 0; v < f->nops; v++) {
+    if (v != j && shares_bytes(&f->ops[v], j)) return false;
+    bool overlaps_life = v == src || (v <= last[j] && last[v] >= j);
+    if (v != j && overlaps_life && plan_range(&f->ops[v], &live[n].lo, &live[n].hi)) n++;
+  }
+  int64_t at = lowest_gap(live, n, hi - lo);
+  fab_op_set_int(cx->m, op, "plan.offset", at);
+  fab_op_remove_attr(op, "plan.inplace");
+  return true;
+}
+
 /* Which of fft.stages j's loads fold: *bitrev (its operand, the op just
  * before: nothing runs between the value it read and the fft) and *real
- * (the complex before that, real rows along the last axis). */
-static void fold_loads(const fab_func *f, const int *uses, int j, bool *bitrev, bool *real) {
+ * (the complex before that, real rows along the last axis).  With `move`,
+ * a fold the slots refuse moves j's result (move_result). */
+static void fold_loads(fab_pass_ctx *cx, fab_func *f, const int *uses, int j, bool move, bool *bitrev,
+                       bool *real) {
   const fab_op *op = &f->ops[j];
   int src = op->operands[0];
   const fab_op *b = &f->ops[src];
@@ -250,21 +331,24 @@ static void fold_loads(const fab_func *f, const int *uses, int j, bool *bitrev, 
   int axis = norm_axis(t, fab_op_int(op, "axis", -1));
   *bitrev = *real = false;
   if (src != j - 1 || b->code != FAB_OP_BITREV || uses[src] != 1 || axis < 0 || axis >= t->rank ||
-      norm_axis(t, fab_op_int(b, "axis", -1)) != axis || !fft_order(b, op, t->dims[axis]) ||
-      !slots_allow(f, b->operands[0], op, false))
+      norm_axis(t, fab_op_int(b, "axis", -1)) != axis || !fft_order(b, op, t->dims[axis]))
+    return;
+  if (!slots_allow(f, b->operands[0], op, false) &&
+      !(move && move_result(cx, f, j, slot_owner(f, b->operands[0]))))
     return;
   *bitrev = true;
   src = b->operands[0];
-  const fab_op *cx = &f->ops[src];
+  const fab_op *cplx = &f->ops[src];
   /* the tiled (last-axis) kernel loads real rows directly */
-  *real = src == j - 2 && cx->code == FAB_OP_COMPLEX && uses[src] == 1 && axis == t->rank - 1 &&
-          t->dims[axis] <= 8192 && f->ops[cx->operands[0]].type.dtype == FAB_F32 &&
-          slots_allow(f, cx->operands[0], op, false);
+  *real = src == j - 2 && cplx->code == FAB_OP_COMPLEX && uses[src] == 1 && axis == t->rank - 1 &&
+          t->dims[axis] <= 8192 && f->ops[cplx->operands[0]].type.dtype == FAB_F32 &&
+          slots_allow(f, cplx->operands[0], op, false);
 }
 
 bool pass_cpu_fold_fft_loads(fab_pass_ctx *cx, fab_func *f) {
-  bool fold, herm;
-  if (!option_01(cx, "fold", &fold) || !option_01(cx, "hermitian", &herm)) return false;
+  bool fold, herm, move;
+  if (!option_01(cx, "fold", &fold) || !option_01(cx, "hermitian", &herm) || !option_01(cx, "move", &move))
+    return false;
   int *uses = pass_use_counts(cx->m, f);
   for (int j = 2; j < f->nops; j++) {
     fab_op *op = &f->ops[j];
@@ -272,9 +356,41 @@ bool pass_cpu_fold_fft_loads(fab_pass_ctx *cx, fab_func *f) {
     bool bitrev = false, real = false;
     if (herm && fab_op_int(op, "real_out", 0) && hermitian_rows(f, op))
       fab_op_set_int(cx->m, op, "cpu.hermitian", 1);
-    if (fold) fold_loads(f, uses, j, &bitrev, &real);
+    if (fold) fold_loads(cx, f, uses, j, move, &bitrev, &real);
     if (bitrev) fab_op_set_int(cx->m, op, "cpu.bitrev_in", 1);
     if (real) fab_op_set_int(cx->m, op, "cpu.real_in", 1);
+    /* the row fft behind a folded hermitian read: read by it alone */
+    int rows = f->ops[op->operands[0]].operands[0];
+    if (bitrev && fab_op_int(op, "cpu.hermitian", 0) && uses[rows] == 1)
+      fab_op_set_int(cx->m, &f->ops[rows], "cpu.half_cols", 1);
   }
+  return true;
+}
+
+/* ---- cpu-fold-embed -------------------------------------------------------- */
+
+/* Does add j read the embed e = its operand 0, used only there, with only
+ * inputs and weights between them (nothing runs in between)? */
+static bool embed_foldable(const fab_func *f, const int *uses, int j) {
+  const fab_op *add = &f->ops[j];
+  if (add->code != FAB_OP_ADD || add->noperands != 2) return false;
+  int e = add->operands[0];
+  const fab_op *em = &f->ops[e];
+  if (e >= j || em->code != FAB_OP_EMBED || em->noperands != 2 || uses[e] != 1 ||
+      !fab_type_equal(&em->type, &add->type) || em->type.dtype != FAB_F32 ||
+      fab_type_numel(&f->ops[add->operands[1]].type) != fab_type_numel(&add->type))
+    return false;
+  for (int i = e + 1; i < j; i++)
+    if (f->ops[i].code != FAB_OP_INPUT && f->ops[i].code != FAB_OP_WEIGHT) return false;
+  /* the add reads the embed's ids and table while it writes its slot */
+  return slots_allow(f, em->operands[0], add, false) && slots_allow(f, em->operands[1], add, false);
+}
+
+bool pass_cpu_fold_embed(fab_pass_ctx *cx, fab_func *f) {
+  bool fold;
+  if (!option_01(cx, "fold", &fold)) return false;
+  int *uses = pass_use_counts(cx->m, f);
+  for (int j = 1; fold && j < f->nops; j++)
+    if (embed_foldable(f, uses, j)) fab_op_set_int(cx->m, &f->ops[j], "cpu.embed_in", 1);
   return true;
 }

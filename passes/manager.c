@@ -126,8 +126,14 @@ static const pass_def passes[] = {
       "cpu: fft.stages loads through its bitrev/complex operands (cpu.bitrev_in, cpu.real_in), cpu.hermitian",
       "lowered,planned", "",
       "fold=<0|1>: read through bitrev and complex (default 1); "
-      "hermitian=<0|1>: half the columns for Re(FFT2) (default 1)"},
-     pass_cpu_fold_fft_loads, {"fold", "hermitian", NULL}},
+      "hermitian=<0|1>: half the columns for Re(FFT2) (default 1); "
+      "move=<0|1>: when the fft's result sits on the bytes a fold would read, move it to free bytes "
+      "(default 1)"},
+     pass_cpu_fold_fft_loads, {"fold", "hermitian", "move", NULL}},
+    {{"cpu-fold-embed",
+      "cpu: an add of an embed (the positional embedding's) gathers the table rows itself (cpu.embed_in)",
+      "lowered,planned", "", "fold=<0|1>: fold (default 1)"},
+     pass_cpu_fold_embed, {"fold", NULL}},
     {{"cpu-fuse-ffn",
       "cpu: a butterfly feed-forward block ending in add.layernorm runs as one kernel on row tiles (cpu.ffn)",
       "lowered,planned", "",

@@ -79,6 +79,7 @@ bool pass_memplan(fab_pass_ctx *cx, fab_func *f);
 bool pass_attention_block_run(fab_pass_ctx *cx, fab_func *f);
 bool pass_cpu_chain_bfly(fab_pass_ctx *cx, fab_func *f);      /* cpu_fold.c */
 bool pass_cpu_fold_fft_loads(fab_pass_ctx *cx, fab_func *f); /* cpu_fold.c */
+bool pass_cpu_fold_embed(fab_pass_ctx *cx, fab_func *f);     /* cpu_fold.c */
 bool pass_cpu_fuse_ffn(fab_pass_ctx *cx, fab_func *f);       /* cpu_ffn.c */
 
 /* attention-block's key block for attention op (also used by tile). */

@@ -142,6 +142,36 @@ static void gen_embed(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   (void)op;
 }
 
+/* add with cpu.embed_in (fold.c): out[r] = table[ids[r]] + y[r], rows of
+ * d, in one pass (ids range-checked by the entry, as for embed). */
+bool cg_gen_embed_add(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *idt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
+  int64_t d = tt->dims[tt->rank - 1], V = c->lanes;
+  if (tt->dtype != FAB_F32 || cg_numel(idt) * d != cg_numel(&op->type)) {
+    CG_ERR(c, "cpu backend: add cpu.embed_in: the table's rows do not fit the result");
+    return false;
+  }
+  *nrows = cg_numel(idt);
+  LLVMValueRef out = cg_arg_f32(c, 0), ids = cg_arg_i32(c, 1), tab = cg_arg_f32(c, 2), y = cg_arg_f32(c, 3);
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "tok");
+  LLVMValueRef id = LLVMBuildZExt(c->b, LLVMBuildLoad2(c->b, c->t_i32, cg_gep(c, c->t_i32, ids, r.iv), "id"), c->t_i64, "");
+  LLVMValueRef src = cg_mulc(c, id, d), dst = cg_mulc(c, r.iv, d);
+  int64_t nv = d / V;
+  if (nv > 0) {
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, nv), "jv");
+    LLVMValueRef o = cg_mulc(c, j.iv, V);
+    LLVMValueRef v = LLVMBuildFAdd(c->b, cg_vload(c, tab, cg_add(c, src, o), 4), cg_vload(c, y, cg_add(c, dst, o), 4), "");
+    cg_vstore(c, v, out, cg_add(c, dst, o), 4);
+    cg_loop_end(c, &j);
+  }
+  for (int64_t k = nv * V; k < d; k++) {
+    LLVMValueRef v = LLVMBuildFAdd(c->b, cg_loadf(c, tab, cg_addc(c, src, k)), cg_loadf(c, y, cg_addc(c, dst, k)), "");
+    cg_storef(c, v, out, cg_addc(c, dst, k));
+  }
+  cg_loop_end(c, &r);
+  return true;
+}
+
 /* meanpool x[.., s, d] (, mask[.., s]) -> [.., d]: accumulate the rows
  * (the kept ones with a mask) into out, then scale (none kept: zeros). */
 static bool gen_meanpool(cpu_cg *c, const fab_op *op, int64_t *nrows) {

@@ -283,7 +283,9 @@ bool cg_gen_elementwise(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   case FAB_OP_RELU: gen_unary(c, d, f_relu, false); return true;
   case FAB_OP_GELU: gen_unary(c, d, f_gelu, true); return true;
   case FAB_OP_SCALE: gen_unary(c, d, f_scale, false); return true;
-  case FAB_OP_ADD: case FAB_OP_MUL: return gen_binary(c, op, nrows);
+  case FAB_OP_ADD: case FAB_OP_MUL:
+    if (fab_op_int(op, "cpu.embed_in", 0)) return cg_gen_embed_add(c, op, nrows);
+    return gen_binary(c, op, nrows);
   case FAB_OP_BIAS_GELU: gen_bias_gelu(c, op, d); return true;
   case FAB_OP_SOFTMAX: return gen_softmax(c, op, d);
   case FAB_OP_LAYERNORM: return gen_layernorm(c, op, d, false);

@@ -282,6 +282,18 @@ static void gen_fft_columns(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64
   cg_loop_end(c, &r);
 }
 
+/* Columns of a last-axis fft's rows that are stored: with cpu.half_cols
+ * (fold.c checked that its one reader is a cpu.hermitian fft through a
+ * folded bitrev) the first W/2 + V when that reader takes the half-column
+ * path of gen_fft_columns (W a multiple of 2V, at most 8192 rows along
+ * its axis), which reads no others; else all W. */
+static int64_t stored_cols(cpu_cg *c, const fab_op *op, int64_t W) {
+  const fab_type *t = &op->type;
+  int64_t V = c->lanes;
+  if (!fab_op_int(op, "cpu.half_cols", 0) || t->rank < 2 || W % (2 * V) || t->dims[t->rank - 2] > 8192) return W;
+  return W / 2 + V;
+}
+
 /* Along the last axis: rows as SIMD lanes, as in the butterfly kernel.  A
  * tile of V rows is transposed into 2 * len vectors (re, im of each
  * position), every stage runs on whole vectors with broadcast twiddles,
@@ -304,7 +316,7 @@ static void gen_fft_tiled(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMV
   if (real_out)
     cg_tile_copy(c, out, cg_mulc(c, r0, len), len, len, buf, 2, nvalid, false);
   else
-    cg_tile_copy(c, out, cg_mulc(c, r0, 2 * len), 2 * len, 2 * len, buf, 1, nvalid, false);
+    cg_tile_copy(c, out, cg_mulc(c, r0, 2 * len), 2 * len, 2 * stored_cols(c, op, len), buf, 1, nvalid, false);
   cg_loop_end(c, &tl);
 }
 
@@ -363,9 +375,10 @@ static void gen_fft_tiled_pairs(cpu_cg *c, const fab_op *op, const fab_attr *st,
   cg_vstore(c, br, bb, bm, 64);
   cg_vstore(c, LLVMBuildFNeg(c->b, bi, ""), bb, cg_addc(c, bm, V), 64);
   cg_loop_end_nounroll(c, &k);
-  cg_tile_copy(c, out, cg_mulc(c, ra, 2 * len), 2 * len, 2 * len, buf, 1, na, false);
+  int64_t keep = 2 * stored_cols(c, op, len);
+  cg_tile_copy(c, out, cg_mulc(c, ra, 2 * len), 2 * len, keep, buf, 1, na, false);
   join = cg_if_begin(c, any_b);
-  cg_tile_copy(c, out, cg_mulc(c, rb, 2 * len), 2 * len, 2 * len, bb, 1, nb, false);
+  cg_tile_copy(c, out, cg_mulc(c, rb, 2 * len), 2 * len, keep, bb, 1, nb, false);
   cg_if_end(c, join);
   cg_loop_end(c, &tl);
 }

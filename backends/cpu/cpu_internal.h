@@ -135,6 +135,7 @@ LLVMValueRef cg_keep(cpu_cg *c, int k, int64_t per, int64_t t, bool causal, LLVM
  * args[1..] the operands.  False after a diagnostic. */
 bool cg_gen_elementwise(cpu_cg *c, const fab_op *op, int64_t *nrows); /* codegen_elem.c */
 bool cg_gen_data(cpu_cg *c, const fab_op *op, int64_t *nrows);        /* codegen_data.c */
+bool cg_gen_embed_add(cpu_cg *c, const fab_op *op, int64_t *nrows);   /* codegen_data.c */
 bool cg_gen_linalg(cpu_cg *c, const fab_op *op, int64_t *nrows);      /* codegen_linalg.c */
 bool cg_gen_fft(cpu_cg *c, const fab_op *op, int64_t *nrows);         /* codegen_fft.c */
 bool cg_gen_fft_chirp(cpu_cg *c, const fab_op *op, int64_t *nrows);   /* codegen_fft_chirp.c */

@@ -1,7 +1,8 @@
 /* fold.c — the ops as the kernels see them, from the cpu.* attributes the
  * pass cpu-fold-fft-loads wrote (passes/cpu_fold.c).
  *
- * The IR keeps every op and its meaning; fft.stages with cpu.bitrev_in
+ * The IR keeps every op and its meaning; an add with cpu.embed_in
+ * (cpu-fold-embed) gathers its embed's table rows; fft.stages with cpu.bitrev_in
  * (and cpu.real_in) reads through its operand bitrev (and the complex
  * before it) in its own loads: those ops get no buffer and no kernel
  * (`absorbed`), and `eff`, a copy of the ops, has the fft read the earlier
@@ -75,6 +76,44 @@ static bool follow_fft_loads(fold *s, int j) {
   return true;
 }
 
+/* fft.stages j with cpu.half_cols: read only by the bitrev just after it,
+ * which the cpu.hermitian fft after that reads through (cpu.bitrev_in). */
+static bool check_half_cols(fold *s, int j) {
+  const fab_func *f = s->f;
+  if (!fab_op_int(&f->ops[j], "cpu.half_cols", 0)) return true;
+  bool ok = j + 2 < f->nops && s->uses[j] == 1 && f->ops[j + 1].code == FAB_OP_BITREV &&
+            f->ops[j + 1].operands[0] == j && s->uses[j + 1] == 1;
+  const fab_op *r = ok ? &f->ops[j + 2] : NULL;
+  ok = ok && r->code == FAB_OP_FFT_STAGES && r->operands[0] == j + 1 && fab_op_int(r, "cpu.bitrev_in", 0) &&
+       fab_op_int(r, "cpu.hermitian", 0) && fab_op_int(r, "real_out", 0) && f->ops[j].type.rank >= 2;
+  return ok || bad(s, j, "cpu.half_cols",
+                   "it is not read by a bitrev alone that a cpu.hermitian fft just after reads through");
+}
+
+/* add j with cpu.embed_in: eff[j] = (ids, table, other operand). */
+static bool follow_embed(fold *s, int j) {
+  const fab_op *op = &s->f->ops[j];
+  if (!fab_op_int(op, "cpu.embed_in", 0)) return true;
+  int e = op->operands[0];
+  const fab_op *em = &s->f->ops[e];
+  bool between = e < j;
+  for (int i = e + 1; between && i < j; i++)
+    between = s->f->ops[i].code == FAB_OP_INPUT || s->f->ops[i].code == FAB_OP_WEIGHT;
+  if (!between || em->code != FAB_OP_EMBED || !only_here(s, e) || em->type.dtype != FAB_F32 ||
+      cg_numel(&em->type) != cg_numel(&op->type) || cg_numel(&s->f->ops[op->operands[1]].type) != cg_numel(&op->type))
+    return bad(s, j, "cpu.embed_in",
+               "its first operand is not an f32 embed of its shape, used only here with nothing running between");
+  int *ops = own(s, malloc(3 * sizeof(int)));
+  if (!ops) return oom(s);
+  ops[0] = em->operands[0];
+  ops[1] = em->operands[1];
+  ops[2] = op->operands[1];
+  s->eff[j].operands = ops;
+  s->eff[j].noperands = 3;
+  s->absorbed[e] = true;
+  return true;
+}
+
 bool cg_fold_ops(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned, int *nowned,
                  fab_diag *d) {
   fold s = {.f = f, .eff = eff, .absorbed = absorbed, .d = d};
@@ -93,7 +132,8 @@ bool cg_fold_ops(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned, 
   bool ok = true;
   for (int j = 0; ok && j < f->nops; j++) {
     const fab_op *op = &f->ops[j];
-    if (op->code == FAB_OP_FFT_STAGES) ok = follow_fft_loads(&s, j);
+    if (op->code == FAB_OP_FFT_STAGES) ok = follow_fft_loads(&s, j) && check_half_cols(&s, j);
+    if (op->code == FAB_OP_ADD) ok = follow_embed(&s, j);
     if (op->code == FAB_OP_ADD_LAYERNORM && fab_op_int(op, "cpu.ffn", 0))
       ok = cg_fold_ffn(f, j, s.uses, eff, absorbed, s.owned, &s.nowned, d);
   }

@@ -416,7 +416,7 @@ static void build_steps(table_builder *tb, const LLVMValueRef *kernels, const in
       continue;
     }
     if (!kernels[i]) continue;
-    if (op->code == FAB_OP_EMBED) {
+    if (op->code == FAB_OP_EMBED || fab_op_int(op, "cpu.embed_in", 0)) { /* eff: ids, table first */
       const fab_type *it = &c->f->ops[op->operands[0]].type, *tt = &c->f->ops[op->operands[1]].type;
       cg_step *s = add_step(tb, CG_STEP_CHECK_IDS, i, cg_numel(it));
       s->aux = tt->dims[0];

@@ -85,6 +85,18 @@ static void test_data(void) {
   tb_op(&t, FAB_OP_STACK, x, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "count", 3);
   tb_output(&t, tb_infer(&t), "stack");
   tb_op(&t, FAB_OP_EMBED, ids, e, -1, -1); tb_output(&t, tb_infer(&t), "embed");
+  /* an add gathering its embed's rows (cpu.embed_in, cpu-fold-embed), with
+   * a weight op between; rows of 8 (scalar tail) and of 35 (one vector of
+   * 16 or more and a tail) */
+  for (int k = 0; k < 2; k++) {
+    int64_t ed2[2] = {10, k ? 35 : 8}, pd[2] = {10, k ? 35 : 8}, id2[1] = {10};
+    int ids2 = tb_input(&t, k ? "ids35" : "ids8", FAB_I32, 1, id2);
+    int tab = tb_weight(&t, k ? "tab35" : "tab8", 2, ed2, 1.0);
+    int em = tb_op(&t, FAB_OP_EMBED, ids2, tab, -1, -1); tb_infer(&t);
+    int pos = tb_weight(&t, k ? "pos35" : "pos8", 2, pd, 1.0);
+    tb_op(&t, FAB_OP_ADD, em, pos, -1, -1); fab_op_set_int(t.m, tb_last(&t), "cpu.embed_in", 1);
+    tb_output(&t, tb_infer(&t), k ? "embed_add35" : "embed_add8");
+  }
   tb_op(&t, FAB_OP_MEANPOOL, x, -1, -1, -1); tb_output(&t, tb_infer(&t), "meanpool");
   tb_op(&t, FAB_OP_TAKE, x, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "index", 2);
   tb_output(&t, tb_infer(&t), "take");
@@ -555,12 +567,17 @@ static void test_annotations(void) {
   int64_t xd[3] = {4, 1, 8}, twd[6] = {1, 1, 3, 4, 2, 2}, st[6] = {0, 0, 2, 0, 1, 2};
   const char *cases[] = {"has cpu.bitrev_in but its operand is not the bitrev just before it",
                          "cpu.groups[0] = 2", "cpu.groups cover 1 of its 2 stages",
-                         "has cpu.real_in but not cpu.bitrev_in"};
-  for (int c = 0; c < 4; c++) {
+                         "has cpu.real_in but not cpu.bitrev_in",
+                         "add has cpu.embed_in but its first operand is not an f32 embed",
+                         "has cpu.half_cols but it is not read by a bitrev alone"};
+  for (int c = 0; c < 6; c++) {
     tb t = tb_new("annotations");
     int x = tb_input(&t, "x", FAB_F32, 3, xd);
     int tw = tb_weight(&t, "tw", 6, twd, 0.7);
-    if (c == 1 || c == 2) {
+    if (c == 4) { /* an add of x, not of an embed */
+      tb_op(&t, FAB_OP_ADD, x, x, -1, -1);
+      fab_op_set_int(t.m, tb_last(&t), "cpu.embed_in", 1);
+    } else if (c == 1 || c == 2) {
       tb_op(&t, FAB_OP_BFLY_STAGES, x, tw, -1, -1);
       fab_op_set_ints(t.m, tb_last(&t), "stages", st, 6); /* stride 2^2 twice */
       fab_op_set_ints(t.m, tb_last(&t), "cpu.groups", (int64_t[]){c == 2 ? 1 : 2}, 1);
@@ -569,7 +586,7 @@ static void test_annotations(void) {
       tb_op(&t, FAB_OP_FFT_STAGES, cx, -1, -1, -1);
       fab_op_set_int(t.m, tb_last(&t), "axis", -1);
       fab_op_set_ints(t.m, tb_last(&t), "stages", (int64_t[]){1, 2, 3}, 3);
-      fab_op_set_int(t.m, tb_last(&t), c == 0 ? "cpu.bitrev_in" : "cpu.real_in", 1);
+      fab_op_set_int(t.m, tb_last(&t), c == 0 ? "cpu.bitrev_in" : c == 5 ? "cpu.half_cols" : "cpu.real_in", 1);
     }
     tb_output(&t, tb_infer(&t), "y");
     expect_compile_error(&t, cases[c]);

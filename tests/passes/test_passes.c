@@ -224,7 +224,7 @@ static void t_pipeline(void) {
   CHECK(!fab_pipeline_check("tile(buffer=4", d));
   for (int i = 0; i < fab_target_count(); i++) CHECK(fab_pipeline_check(fab_target_get(i)->pipeline, d));
   CHECK(fab_target_find("gpu") == NULL);
-  CHECK(fab_pass_count() == 16);
+  CHECK(fab_pass_count() == 17);
   for (int i = 0; i < fab_pass_count(); i++) {
     const fab_pass_info *p = fab_pass_get(i);
     CHECK(p && p->name && p->summary && p->requires && p->establishes && p->options);
