@@ -632,29 +632,12 @@ static bool gen_attention(fpga_cg *g, const fab_op *op) {
 
 static bool gen_embed(fpga_cg *g, const fab_op *op) {
   fpga_cg_define(g, op);
-  const fab_op *tab = &g->f->ops[op->operands[1]];
-  if (tab->code != FAB_OP_WEIGHT || tab->type.rank != 2) {
-    fpga_cg_error(g, "the embedding table must be a [V, d] weight");
-    return false;
-  }
-  uint64_t d = (uint64_t)tab->type.dims[1], N = (uint64_t)cg_numel(ty(g, op->operands[0]));
-  uint64_t ids = addr(g, op->operands[0]), out = addr(g, g->cur);
-  if (d > 4096 || ids + N > (1ull << 32) || addr(g, op->operands[1]) >= (1ull << 32)) {
-    fpga_cg_error(g, "embedding of width %llu or its tables are outside the gather unit's reach", (unsigned long long)d);
-    return false;
-  }
+  const fab_type *tt = ty(g, op->operands[1]);
+  uint64_t d = tt->rank == 2 ? (uint64_t)tt->dims[1] : 1, N = (uint64_t)cg_numel(ty(g, op->operands[0]));
+  uint64_t out = addr(g, g->cur);
   for (uint64_t i0 = 0; i0 < N && !g->failed;) {
     uint64_t hs, base = fpga_cg_vm_half(g, &hs), t = umin(umin(hs / d, 4096), N - i0);
-    fab_fpga_insn in = fab_fpga_insn_make(FAB_I_GATHER);
-    FAB_SET(&in, GATH_D, d);
-    FAB_SET(&in, GATH_COUNT, t);
-    FAB_SET(&in, GATH_IDS, ids + i0);
-    FAB_SET(&in, GATH_TABLE, addr(g, op->operands[1]));
-    FAB_SET(&in, GATH_ADDR, base);
-    cg_acc acc[3] = {{SP_EXT, false, ids + i0, ids + i0 + t},
-                     {SP_EXT, false, addr(g, op->operands[1]), addr(g, op->operands[1]) + words_of(&tab->type)},
-                     {SP_VM, true, base, base + t * d}};
-    fpga_cg_emit(g, in, 3, acc);
+    if (!fpga_cg_gather(g, op->operands[0], op->operands[1], i0, t, base)) return false;
     fpga_cg_st_vm(g, out + i0 * d, d, false, t, d, base);
     i0 += t;
   }

@@ -140,6 +140,11 @@ typedef struct step {
 void fpga_cg_gen_rows(fpga_cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
                  int nsteps, const step *st);
 
+/* gather: rows i0 .. i0 + t of the embedding lookup (ids value ids_v in
+ * table value table_v, a [V, d] weight) into the VM at base; false after
+ * fpga_cg_error. */
+bool fpga_cg_gather(fpga_cg *g, int ids_v, int table_v, uint64_t i0, uint64_t t, uint64_t base);
+
 /* op handlers; each returns false after fpga_cg_error */
 bool fpga_cg_op(fpga_cg *g, const fab_op *op);                          /* codegen_be.c: dispatch */
 bool fpga_cg_define(fpga_cg *g, const fab_op *op);                      /* result region in the arena */
