@@ -361,6 +361,7 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
     fab_error(d, (fab_loc){0}, "fpga: internal error: generated program fails its check: %s", err);
     goto fail;
   }
+  if (o && o->op_map && !fpga_cg_attach_op_map(&g)) goto fail;
   if (o && o->insn_op) {
     *o->insn_op = malloc((g.n ? g.n : 1) * sizeof **o->insn_op);
     if (*o->insn_op)

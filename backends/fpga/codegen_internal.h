@@ -145,6 +145,9 @@ void fpga_cg_gen_rows(fpga_cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t o
  * fpga_cg_error. */
 bool fpga_cg_gather(fpga_cg *g, int ids_v, int table_v, uint64_t i0, uint64_t t, uint64_t base);
 
+/* Attaches the op map to g->p (codegen_opmap.c); false after an error. */
+bool fpga_cg_attach_op_map(fpga_cg *g);
+
 /* op handlers; each returns false after fpga_cg_error */
 bool fpga_cg_op(fpga_cg *g, const fab_op *op);                          /* codegen_be.c: dispatch */
 bool fpga_cg_define(fpga_cg *g, const fab_op *op);                      /* result region in the arena */

@@ -28,7 +28,32 @@ void fab_fpga_program_free(fab_fpga_program *p) {
   fab_index_free(&p->by_name);
   fab_index_free(&p->gather_index);
   free(p->code);
+  for (uint32_t i = 0; i < p->nops; i++) free(p->op_labels[i]);
+  free(p->op_labels);
+  free(p->insn_op);
   free(p);
+}
+
+fab_status fab_fpga_program_set_op_map(fab_fpga_program *p, uint32_t nops, const char *const *labels,
+                                       const uint32_t *insn_op) {
+  char **l = calloc(nops ? nops : 1, sizeof *l);
+  uint32_t *m = malloc((p->ninsn ? p->ninsn : 1) * sizeof *m);
+  bool ok = l && m;
+  for (uint32_t i = 0; ok && i < nops; i++) ok = (l[i] = strdup(labels[i])) != NULL;
+  if (!ok) {
+    for (uint32_t i = 0; l && i < nops; i++) free(l[i]);
+    free(l);
+    free(m);
+    return FAB_E_NOMEM;
+  }
+  if (p->ninsn) memcpy(m, insn_op, p->ninsn * sizeof *m);
+  for (uint32_t i = 0; i < p->nops; i++) free(p->op_labels[i]);
+  free(p->op_labels);
+  free(p->insn_op);
+  p->op_labels = l;
+  p->nops = nops;
+  p->insn_op = m;
+  return FAB_OK;
 }
 
 fab_status fab_fpga_program_push(fab_fpga_program *p, const fab_fpga_insn *in) {
