@@ -233,7 +233,7 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   if (fab_fpga_crc32(buf, len - 4) != rd32(buf + len - 4))
     return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: checksum mismatch (corrupt file)");
   uint32_t ns = rd32(buf + 12);
-  if ((ns != SEC_COUNT && !(ns == SEC_MAX && version >= 5)) || len - 4 < HDR + (uint64_t)SECENT * ns)
+  if ((ns != SEC_COUNT && ns != SEC_MAX) || len - 4 < HDR + (uint64_t)SECENT * ns)
     return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: bad section count %u", ns);
   const uint8_t *sec[SEC_MAX] = {0};
   uint64_t ssz[SEC_MAX] = {0};
