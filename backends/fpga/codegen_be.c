@@ -69,6 +69,38 @@ static void be_pass(fpga_cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint
  * ping-pong); complex rows need both banks, so regions are slices of the
  * bank.  Returns the word address; *k rows fit per engine, *bank is the
  * bank of real data. */
+/* Region r's address range and banks (bank < 0: both). */
+static uint64_t region_at(uint64_t r, uint64_t nreg, uint64_t size, bool cplx, int *bank) {
+  *bank = cplx ? -1 : (int)(r & 1);
+  return cplx ? r * size : nreg == 4 ? (r >> 1) * size : 0;
+}
+
+/* The region an op's first tile takes: the one the instructions before it
+ * touched least recently (the latest toucher within CG_WINDOW
+ * instructions), so the first load need not wait for the previous op's
+ * last tiles to leave a region that overlaps it (a mixed-radix FFT's
+ * three complex regions against a butterfly's four real ones: on
+ * zynq7045-be20 every other FABNet-Large layer lost ~9K cycles in fc1's
+ * first load).  Ties keep the running order. */
+static unsigned first_region(fpga_cg *g, uint64_t nreg, uint64_t size, bool cplx) {
+  unsigned best = g->be_half % (unsigned)nreg;
+  int64_t best_last = INT64_MAX;
+  for (unsigned j = 0; j < nreg; j++) {
+    unsigned r = (g->be_half + j) % (unsigned)nreg;
+    int bank;
+    uint64_t lo = region_at(r, nreg, size, cplx, &bank), hi = lo + size;
+    int64_t last = -1;
+    for (size_t k = g->n, seen = 0; k-- > 0 && seen < CG_WINDOW && last < 0; seen++)
+      for (int a = 0; a < g->ins[k].nacc; a++) {
+        const cg_acc *x = &g->ins[k].acc[a];
+        bool space = bank < 0 ? (x->space == SP_BEA || x->space == SP_BEB) : x->space == SP_BEA + bank;
+        if (space && x->lo < hi && lo < x->hi) last = (int64_t)k;
+      }
+    if (last < best_last) best = r, best_last = last;
+  }
+  return best;
+}
+
 static uint64_t be_region(fpga_cg *g, uint64_t A, bool cplx, uint64_t *k, int *bank) {
   uint64_t W = (uint64_t)fab_fpga_bank_words(g->c), nreg, size;
   if (cplx) {
@@ -77,6 +109,10 @@ static uint64_t be_region(fpga_cg *g, uint64_t A, bool cplx, uint64_t *k, int *b
   } else {
     nreg = 2 * A <= W ? 4 : 2;
     size = nreg == 4 ? W / 2 : W;
+  }
+  if (g->be_op != g->cur + 1) { /* the op's first tile */
+    g->be_op = g->cur + 1;
+    g->be_half = first_region(g, nreg, size, cplx);
   }
   unsigned r = g->be_half++ % (unsigned)nreg;
   *k = umin(size / A, 4095);

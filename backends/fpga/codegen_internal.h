@@ -55,6 +55,7 @@ typedef struct fpga_cg {
   int cur;                                 /* op being compiled */
   bool failed;
   unsigned vm_half, be_half, cb_half, pb_half; /* ping-pong selectors */
+  int be_op;                               /* 1 + the op whose tiles be_half last placed (0: none) */
 } fpga_cg;
 
 /* Reports an error at the current op ("<op kind> %<index>: ..."). */
