@@ -1,0 +1,85 @@
+/* test_embed.c — the embedding in one post-processing pass (fpga-absorb
+ * folds an embed into the row-wise op whose x it is, the gather being that
+ * pass's load, and a contiguous slice such as the position table's first
+ * rows into the pass that reads it): on the golden models with an
+ * embedding + positions, in fp16 and fp32, the outputs are byte-identical
+ * to the same program with those two folds taken back (the separate
+ * gather, copy and add), with fewer off-chip bytes and cycles. */
+#include "codegen.h"
+#include "fpga_cases.h"
+#include "interp.h"
+#include "passes.h"
+#include "target.h"
+
+/* Compiles case `name`; unfold: drop the embed and slice folds and plan
+ * again.  Simulates into out; the program, NULL if it failed. */
+static fab_fpga_program *compile_run(const char *name, bool unfold, const fab_fpga_config *c, fab_tensor_set *out,
+                                     fab_fpga_report *rep, int *folds) {
+  fab_diag *d = fab_diag_new();
+  fab_module *m = parse_case(name, d);
+  fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new();
+  fab_fpga_program *p = NULL;
+  char err[256];
+  fab_target_config tcfg = {.accel_config = c};
+  *folds = 0;
+  if (!m || !fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d)) goto out;
+  if (!fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) goto out;
+  fab_func *f = fab_module_main(m);
+  for (int i = 0; i < f->nops; i++) {
+    fab_op *op = &f->ops[i];
+    bool pos = op->code == FAB_OP_SLICE && f->ops[op->operands[0]].code == FAB_OP_WEIGHT; /* not a store's truncation */
+    if ((op->code == FAB_OP_EMBED || pos) && fab_fpga_folded(op)) {
+      (*folds)++;
+      if (unfold) fab_op_remove_attr(op, "fpga.fold");
+    }
+  }
+  if (unfold && !fab_run_pipeline(m, "fpga-alloc", NULL, d)) goto out;
+  if (!(p = fab_fpga_codegen(m, c, d))) goto out;
+  if (fab_fpga_sim_run(p, c, ws, is, out, NULL, rep, err, sizeof err)) {
+    fprintf(stderr, "%s: sim: %s\n", name, err);
+    fab_fpga_program_free(p);
+    p = NULL;
+  }
+out:
+  if (fab_diag_error_count(d)) fab_diag_print(d, stderr);
+  fab_tset_free(ws);
+  fab_tset_free(is);
+  if (m) fab_module_free(m);
+  fab_diag_free(d);
+  return p;
+}
+
+int main(void) {
+  const char *cases[] = {"fabnet_small_post", "fabnet_small_pre", "fabnet_padded"};
+  const char *configs[] = {"vcu128-be40", "vcu128-be40-fp32", "zynq7045-be20"};
+  for (int k = 0; k < 3; k++)
+    for (int ci = 0; ci < 3; ci++) {
+      fab_fpga_config c = test_config(configs[ci]);
+      fab_tensor_set *o[2] = {fab_tset_new(), fab_tset_new()};
+      fab_fpga_report r[2];
+      int folds[2];
+      fab_fpga_program *p = compile_run(cases[k], false, &c, o[0], &r[0], &folds[0]);
+      fab_fpga_program *q = compile_run(cases[k], true, &c, o[1], &r[1], &folds[1]);
+      CHECK(p && q, "%s on %s: compiles with and without the embedding's folds", cases[k], configs[ci]);
+      if (p && q) {
+        CHECK(folds[0] == 2, "%s: %d embed/slice folds, expected the embed and the position slice", cases[k],
+              folds[0]);
+        CHECK(same_tensors(o[0], o[1]), "%s on %s: the embedding in one pass changes the outputs", cases[k],
+              configs[ci]);
+        uint64_t b0 = r[0].bytes_in + r[0].bytes_out, b1 = r[1].bytes_in + r[1].bytes_out;
+        CHECK(b0 < b1 && r[0].total_cycles < r[1].total_cycles,
+              "%s on %s: off-chip bytes %llu, cycles %llu in one pass; %llu, %llu in three", cases[k], configs[ci],
+              (unsigned long long)b0, (unsigned long long)r[0].total_cycles, (unsigned long long)b1,
+              (unsigned long long)r[1].total_cycles);
+        printf("%-18s %-16s cycles %7llu -> %7llu  off-chip bytes %8llu -> %8llu\n", cases[k], configs[ci],
+               (unsigned long long)r[1].total_cycles, (unsigned long long)r[0].total_cycles, (unsigned long long)b1,
+               (unsigned long long)b0);
+      }
+      fab_fpga_program_free(p);
+      fab_fpga_program_free(q);
+      fab_tset_free(o[0]);
+      fab_tset_free(o[1]);
+    }
+  if (g_fail) fprintf(stderr, "%d failure(s)\n", g_fail);
+  return g_fail ? 1 : 0;
+}
