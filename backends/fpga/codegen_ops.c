@@ -80,6 +80,8 @@ bool fpga_cg_gather(fpga_cg *g, int ids_v, int table_v, uint64_t i0, uint64_t t,
   return !g->failed;
 }
 
+#define EMBED_TILES 8
+
 /* gen_rows with x's rows gathered (embed >= 0: the folded embed whose
  * lookup the pass's load is) or loaded from x. */
 static void gen_rows_from(fpga_cg *g, int embed, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex,
@@ -111,6 +113,10 @@ static void gen_rows_from(fpga_cg *g, int embed, uint64_t R, uint64_t d, uint64_
       return;
     }
     uint64_t t = umin(umin((hs - fixed) / per_row, 4096), R - r0);
+    /* the embedding's pass feeds the first layer, which waits for all of
+     * it: at least EMBED_TILES tiles, so its last add and store (the
+     * part nothing overlaps) are short */
+    if (embed >= 0) t = umin(t, (R + EMBED_TILES - 1) / EMBED_TILES);
     if (suffix) t = umin(t, suffix - r0 % suffix);
     if (embed >= 0) fpga_cg_gather(g, g->f->ops[embed].operands[0], g->f->ops[embed].operands[1], r0, t, base);
     else fpga_cg_ld_vm(g, x + r0 * d, d, false, t, d, base);
