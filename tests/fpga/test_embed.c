@@ -5,47 +5,30 @@
  * embedding + positions, in fp16 and fp32, the outputs are byte-identical
  * to the same program with those two folds taken back (the separate
  * gather, copy and add), with fewer off-chip bytes and cycles. */
-#include "codegen.h"
-#include "fpga_cases.h"
-#include "interp.h"
-#include "passes.h"
-#include "target.h"
+#include "fpga_case_run.h"
 
-/* Compiles case `name`; unfold: drop the embed and slice folds and plan
- * again.  Simulates into out; the program, NULL if it failed. */
-static fab_fpga_program *compile_run(const char *name, bool unfold, const fab_fpga_config *c, fab_tensor_set *out,
-                                     fab_fpga_report *rep, int *folds) {
-  fab_diag *d = fab_diag_new();
-  fab_module *m = parse_case(name, d);
-  fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new();
-  fab_fpga_program *p = NULL;
-  char err[256];
-  fab_target_config tcfg = {.accel_config = c};
-  *folds = 0;
-  if (!m || !fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d)) goto out;
-  if (!fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) goto out;
+/* Counts the embed and position-slice folds (into ctx[0]) and, if ctx[1],
+ * takes them back (the three-pass embedding; fpga-alloc plans again). */
+static void count_unfold(fab_module *m, void *ctx) {
+  int *k = ctx;
   fab_func *f = fab_module_main(m);
   for (int i = 0; i < f->nops; i++) {
     fab_op *op = &f->ops[i];
     bool pos = op->code == FAB_OP_SLICE && f->ops[op->operands[0]].code == FAB_OP_WEIGHT; /* not a store's truncation */
     if ((op->code == FAB_OP_EMBED || pos) && fab_fpga_folded(op)) {
-      (*folds)++;
-      if (unfold) fab_op_remove_attr(op, "fpga.fold");
+      k[0]++;
+      if (k[1]) fab_op_remove_attr(op, "fpga.fold");
     }
   }
-  if (unfold && !fab_run_pipeline(m, "fpga-alloc", NULL, d)) goto out;
-  if (!(p = fab_fpga_codegen(m, c, d))) goto out;
-  if (fab_fpga_sim_run(p, c, ws, is, out, NULL, rep, err, sizeof err)) {
-    fprintf(stderr, "%s: sim: %s\n", name, err);
-    fab_fpga_program_free(p);
-    p = NULL;
-  }
-out:
-  if (fab_diag_error_count(d)) fab_diag_print(d, stderr);
-  fab_tset_free(ws);
-  fab_tset_free(is);
-  if (m) fab_module_free(m);
-  fab_diag_free(d);
+}
+
+/* Compiles case `name` (unfold: with the embedding's folds taken back),
+ * simulates it into out; the program, NULL if it failed. */
+static fab_fpga_program *compile_run(const char *name, bool unfold, const fab_fpga_config *c, fab_tensor_set *out,
+                                     fab_fpga_report *rep, int *folds) {
+  int k[2] = {0, unfold};
+  fab_fpga_program *p = fpga_case_run(name, count_unfold, k, unfold ? "fpga-alloc" : NULL, c, out, rep);
+  *folds = k[0];
   return p;
 }
 
