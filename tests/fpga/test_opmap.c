@@ -69,6 +69,32 @@ static void map_and_files(const fab_fpga_program *p, const fab_fpga_program *pla
   CHECK(ast != FAB_OK && strstr(err, ".op"), "an .op out of order assembled (%s)", err);
   fab_fpga_program_free(q);
   free(text);
+  /* hostile bytes in the OPS section (it follows META: the end of the
+   * file less the checksum and the section): refused with a message, or
+   * read (a changed label) */
+  uint64_t ops_off, ops_size;
+  memcpy(&ops_off, bin + 24 + 24 * 4 + 8, 8);
+  memcpy(&ops_size, bin + 24 + 24 * 4 + 16, 8);
+  unsigned seed = 1;
+  int refused = 0;
+  for (int it = 0; it < 300 && ops_size; it++) {
+    uint8_t *m = malloc(blen);
+    memcpy(m, bin, blen);
+    for (int k = 0; k < 1 + it % 4; k++) {
+      seed = seed * 1103515245u + 12345u;
+      m[ops_off + (seed >> 8) % ops_size] = (uint8_t)(seed >> 20);
+    }
+    uint32_t c = fab_fpga_crc32(m, blen - 4);
+    memcpy(m + blen - 4, &c, 4);
+    err[0] = 0;
+    q = NULL;
+    fab_status mst = fab_fpga_fbin_read_mem(m, blen, &q, err, sizeof err);
+    CHECK(mst == FAB_OK ? q != NULL : err[0] != 0, "mutant %d: status %d without a message", it, mst);
+    refused += mst != FAB_OK;
+    fab_fpga_program_free(q);
+    free(m);
+  }
+  CHECK(refused > 0, "no mutant of the OPS section was refused");
   /* a bad op index (the last instruction's, just before the checksum) */
   uint32_t bad = p->nops + 3, crc;
   memcpy(bin + blen - 8, &bad, 4);
