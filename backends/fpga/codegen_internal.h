@@ -120,6 +120,9 @@ void fpga_cg_st_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64
 /* Any VM transfer; cplx: 2-word (re, im) elements on both sides. */
 void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
                     uint64_t len, uint64_t vm);
+/* A load of rows x len weight words into the VM through the coefficient
+ * port (ld cp=1): weights a post-processing pass reads. */
+void fpga_cg_ld_vm_weight(fpga_cg *g, uint64_t ext, uint64_t rows, uint64_t len, uint64_t vm);
 void fpga_cg_ppu(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
 /* Masks: amask (att) or pmask loading n flags at ext, causal cz with
  * origin (r0, c0); a PPU softmax or mean with mk = 1. */
@@ -132,6 +135,7 @@ typedef struct extra {
   uint64_t addr;
   int kind;
   uint64_t brows; /* EX_SUFFIX: rows of the operand (repeats every brows rows) */
+  bool weight;    /* a weight (or a block of one): loaded through the coefficient port */
 } extra;
 typedef struct step {
   int fn;

@@ -105,8 +105,9 @@ fab_status fab_fpga_program_set_op_map(fab_fpga_program *p, uint32_t nops, const
  * program is written as the lowest version that holds it, byte for byte as
  * before; readers take all four and reject a file whose version is older than an instruction in
  * it (a clear error naming the version it needs). */
-/* 5: the optional op map (section OPS); a program without one is written
- * as before. */
+/* 5: the optional op map (section OPS) and VM loads through the
+ * coefficient port (ld cp=1); a program without either is written as
+ * before. */
 #define FAB_FBIN_VERSION 5
 #define FAB_FBIN_MAX_INSNS ((size_t)1 << 24)
 #define FAB_FBIN_MAX_MEM_WORDS ((uint64_t)1 << 32)
@@ -153,7 +154,11 @@ bool fab_fpga_digitrev_ok(uint64_t len);
 /* dst[i] = the position where element i of a digit-reversed row of len
  * lands (element digitrev(p) at p, ir/fft.c's definition). */
 void fab_fpga_digitrev_table(uint64_t len, uint32_t *dst);
-/* The .fbin version an instruction needs: 4 mixed radix, 3 write-back, 2 masks, else 1. */
+/* Does the instruction move data on the coefficient (weight) port: a
+ * load into the CB, or a VM load with cp = 1? */
+bool fab_fpga_insn_coef_port(const fab_fpga_insn *in);
+/* The .fbin version an instruction needs: 5 a VM load through the coefficient port, 4 mixed radix, 3 write-back,
+ * 2 masks, else 1. */
 uint32_t fab_fpga_insn_version(const fab_fpga_insn *in);
 
 /* .fbin: "FABFBIN\0", version, section table (CONF json, CODE, TENS,

@@ -24,7 +24,7 @@ static void add_insn(const fab_fpga_config *c, const fab_fpga_insn *in, uint64_t
   else if (in->op == FAB_I_STP) {
     o->out += bytes;
     if (f[FAB_F_EWB_FN] < FAB_WB_COUNT && fab_fpga_wbfn_residual[f[FAB_F_EWB_FN]]) o->in += bytes;
-  } else if (in->op == FAB_I_LD && f[FAB_F_DMA_BUF] == FAB_BUF_CB) o->coef += bytes;
+  } else if (fab_fpga_insn_coef_port(in)) o->coef += bytes;
   else o->in += bytes;
 }
 
