@@ -54,10 +54,19 @@ static bool cost_model(const fab_target_config *cfg, fab_target_info *out, fab_d
   return true;
 }
 
+/* --codegen for the fpga target: "op-map" (the .fbin names the op of every
+ * instruction, for `fabc sim --ops`), or nothing. */
+static bool check_config(const fab_target_config *cfg, fab_diag *d) {
+  if (!cfg->codegen || !*cfg->codegen || !strcmp(cfg->codegen, "op-map")) return true;
+  fab_error(d, (fab_loc){0}, "--codegen '%s': the fpga target takes only 'op-map'", cfg->codegen);
+  return false;
+}
+
 static fab_compiled *compile(const fab_module *lowered, const fab_target_config *cfg, fab_diag *d) {
   fab_compiled *c = fab_target_calloc(sizeof *c, d);
   if (!c) return NULL;
-  if (!load_config(cfg, &c->accel, d) || !(c->program = fab_fpga_codegen(lowered, &c->accel, d))) {
+  fab_fpga_codegen_opts o = {.op_map = cfg->codegen && !strcmp(cfg->codegen, "op-map")};
+  if (!load_config(cfg, &c->accel, d) || !(c->program = fab_fpga_codegen_ex(lowered, &c->accel, &o, d))) {
     free(c);
     return NULL;
   }
@@ -184,6 +193,7 @@ const fab_target fab_target_fpga = {
                 "lower-masked-mean(min-elems=16384),canonicalize,fuse-stages,fuse-elementwise,fpga-absorb,fpga-alloc",
     .build_kinds = "fbin",
     .simulates = true,
+    .check_config = check_config,
     .cost_model = cost_model,
     .compile = compile,
     .release = release,

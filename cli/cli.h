@@ -134,7 +134,7 @@ bool cli_defines(const cli_args *a, const char **names, int64_t *values, char (*
   {"features", OPT_VALUE, "LIST", "cpu: target features, e.g. +avx2,+fma (default: the CPU's)"},   \
   {"opt-level", OPT_VALUE, "N", "cpu: LLVM optimisation level 0-3 (default 3)"},                  \
   {"threads", OPT_VALUE, "N", "cpu: worker threads (default: all cores)"},                        \
-  {"codegen", OPT_VALUE, "LIST", "cpu: kernel choices, e.g. scalar-dft,attention-rows=2 (docs/cpu.md)"}
+  {"codegen", OPT_VALUE, "LIST", "cpu: kernel choices, e.g. scalar-dft,attention-rows=2 (docs/cpu.md); fpga: op-map (docs/fpga.md)"}
 
 /* Compiling through libfabc (pipeline.c).  The commands that compile,
  * run and build a model (check, emit, opt, run, build, stats) go through

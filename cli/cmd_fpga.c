@@ -74,14 +74,14 @@ static int run_sim(const cli_args *a) {
   bool timing_only = cli_flag(a, "timing-only");
   if (timing_only && (cli_str(a, "o", NULL) || cli_str(a, "weights", NULL) || cli_str(a, "input", NULL)))
     return cli_usage_error(a, "--timing-only computes no values: drop -o, --weights and --input");
-  bool report = cli_flag(a, "report") || !cli_str(a, "o", NULL);
+  bool ops = cli_flag(a, "ops"), report = cli_flag(a, "report") || ops || !cli_str(a, "o", NULL);
   /* Nothing to compute values from or write them to: the cycle model
    * alone gives the same report (it does not depend on the data). */
   if (!cli_str(a, "o", NULL) && !cli_str(a, "weights", NULL) && !cli_str(a, "input", NULL))
     timing_only = true;
   fab_weight_map *map;
   if (!cli_weights_map(a, &map)) return EXIT_USER; /* as the commands that load weights */
-  fab_fpga_sim_opts o = {.timing_only = timing_only, .weight_map = map};
+  fab_fpga_sim_opts o = {.timing_only = timing_only, .weight_map = map, .report_ops = ops};
   fab_status st = fab_fpga_sim_files_ex(a->pos[0], cli_str(a, "accel", NULL), cli_str(a, "weights", NULL),
                                         cli_str(a, "input", NULL), cli_str(a, "o", NULL),
                                         cli_str(a, "trace", NULL), &o, report ? stdout : NULL, err, sizeof err);
@@ -98,6 +98,9 @@ static const opt_spec sim_opts[] = {
     {"trace", OPT_VALUE, "FILE", "write a Chrome/Perfetto trace (one track per engine and queue)"},
     {"report", OPT_FLAG, NULL, "print cycles, latency, utilisation and off-chip traffic"},
     {"timing-only", OPT_FLAG, NULL, "the same cycle model without arithmetic (fast; no outputs)"},
+    {"ops", OPT_FLAG, NULL,
+     "the report and a line per op: cycles per queue, engine and butterfly-unit utilisation, off-chip "
+     "bytes (build with --codegen op-map)"},
 };
 
 const cli_cmd cmd_sim = {
@@ -106,7 +109,9 @@ const cli_cmd cmd_sim = {
     "engines, DMA bandwidths, dependency tokens).  Without -o it prints the report; without\n"
     "-o, --weights and --input it runs the cycle model alone (--timing-only): the same cycles.\n"
     "Inputs with a leading sample axis [n, ...] (the same n for all, no limit but memory) run\n"
-    "n samples one after another; the report then gives the batch's cycles and per-sample figures.",
+    "n samples one after another; the report then gives the batch's cycles and per-sample figures.\n"
+    "--ops adds where the time goes, op by op, for a program built with\n"
+    "`fabc build --target fpga --codegen op-map` (docs/fpga.md section 4).",
     sim_opts, sizeof sim_opts / sizeof *sim_opts, 1, 1, run_sim,
 };
 

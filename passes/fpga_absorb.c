@@ -15,7 +15,11 @@
  *     transpose [.., L, H, D] -> [.., H, L, D] -> q, k or v of an attention:
  *       the head split, read in place by the attention's strided loads;
  *     attention -> transpose [.., H, S, D] -> [.., S, H, D] (the head merge):
- *       the attention, compiled at the transpose, stores the merged rows.
+ *       the attention, compiled at the transpose, stores the merged rows;
+ *     slice of one contiguous block (a position table's first rows) -> a
+ *       post-processing pass: its load reads the block in place;
+ *     embed -> x of the first op of a post-processing pass (embed + pos):
+ *       the pass's load is the gather.
  *   chains (option chain=N, default 4 ops, 1 = none): consecutive row-wise
  *     f32 ops (add, mul, relu, gelu, bias.gelu, scale, softmax, layernorm,
  *     add.layernorm; no masked softmax) of one type, each the only user of
@@ -319,9 +323,45 @@ static bool reshape_load_legal(const fab_func *f, const int *uses, const int *us
          pad_load_legal(f, uses, user, op->operands[0]) && user[op->operands[0]] == i;
 }
 
+/* ---- the embedding in one post-processing pass ------------------------------------ */
+
+/* Is u a post-processing pass (a row-wise op of the PPU, not the engines'
+ * write-back, not a masked softmax with its own tiles) that can read an
+ * operand in place? */
+static bool ppu_reader(const fab_func *f, const int *uses, const int *user, int u) {
+  const fab_op *U = &f->ops[u];
+  return is_rowwise(U->code) && U->type.dtype == FAB_F32 && U->type.rank >= 1 && !fab_fpga_wb_end(U) &&
+         !fab_fpga_masked_softmax(U) && !wb_member(f, uses, user, u);
+}
+
+/* A slice whose result is one contiguous block of its operand (every axis
+ * before the sliced one has size 1: a position table's first s rows), read
+ * by a post-processing pass: the pass's load reads the block in place
+ * (no copy). */
+static bool slice_read_legal(const fab_func *f, const int *uses, const int *user, int i) {
+  const fab_op *op = &f->ops[i];
+  if (op->code != FAB_OP_SLICE || uses[i] != 1 || op->type.dtype != FAB_F32 || user[i] <= i) return false;
+  for (int a = 0; a < axis_of(op); a++)
+    if (op->type.dims[a] != 1) return false;
+  return ppu_reader(f, uses, user, user[i]);
+}
+
+/* An embed whose rows are x of the first op of a post-processing pass
+ * (x = embed + pos): the pass's load is the gather (the lookup, the
+ * position add and one store in one pass per row tile). */
+static bool embed_read_legal(const fab_func *f, const int *uses, const int *user, int i) {
+  const fab_op *op = &f->ops[i];
+  if (op->code != FAB_OP_EMBED || uses[i] != 1 || user[i] <= i || op->type.dtype != FAB_F32) return false;
+  int u = user[i];
+  return ppu_reader(f, uses, user, u) && f->ops[u].operands[0] == i && fab_type_equal(&f->ops[u].type, &op->type) &&
+         chain_pred(f, uses, user, u) < 0;
+}
+
 bool fpga_fold_legal(const fab_func *f, const int *uses, const int *user, int i) {
   const fab_op *op = &f->ops[i];
   if (wb_member(f, uses, user, i)) return true;
+  if (op->code == FAB_OP_SLICE) return slice_read_legal(f, uses, user, i);
+  if (op->code == FAB_OP_EMBED) return embed_read_legal(f, uses, user, i);
   if (op->code == FAB_OP_PAD) return pad_load_legal(f, uses, user, i);
   if (op->code == FAB_OP_RESHAPE) return reshape_load_legal(f, uses, user, i);
   if (op->code == FAB_OP_STACK || op->code == FAB_OP_BITREV || op->code == FAB_OP_COMPLEX ||
@@ -389,6 +429,11 @@ bool pass_fpga_absorb(fab_pass_ctx *cx, fab_func *f) {
     }
     if (wb && op->code == FAB_OP_PAD) {
       if (pad_load_legal(f, uses, user, i)) fab_op_set_int(cx->m, op, "fpga.fold", 1);
+      continue;
+    }
+    if (op->code == FAB_OP_SLICE || op->code == FAB_OP_EMBED) {
+      bool read = op->code == FAB_OP_SLICE ? slice_read_legal(f, uses, user, i) : embed_read_legal(f, uses, user, i);
+      if (loads && read) fab_op_set_int(cx->m, op, "fpga.fold", 1);
       continue;
     }
     bool fold;

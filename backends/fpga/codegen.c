@@ -201,6 +201,16 @@ void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stri
   fpga_cg_emit(g, in, 2, a);
 }
 
+void fpga_cg_ld_vm_weight(fpga_cg *g, uint64_t ext, uint64_t rows, uint64_t len, uint64_t vm) {
+  if (g->failed || !fpga_cg_dma_fits(g, ext, len, rows, len)) return;
+  cg_acc a[2];
+  ext_range(ext, len, false, rows, len, 1, &a[0], false);
+  a[1] = (cg_acc){SP_VM, true, vm, vm + rows * len};
+  fab_fpga_insn in = fpga_cg_dma_insn(FAB_I_LD, FAB_BUF_VM, ext, len, false, rows, len, vm);
+  FAB_SET(&in, DMA_CP, 1);
+  fpga_cg_emit(g, in, 2, a);
+}
+
 static void ppu_insn(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param,
                      bool mk) {
   if (g->failed) return;
@@ -361,6 +371,7 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
     fab_error(d, (fab_loc){0}, "fpga: internal error: generated program fails its check: %s", err);
     goto fail;
   }
+  if (o && o->op_map && !fpga_cg_attach_op_map(&g)) goto fail;
   if (o && o->insn_op) {
     *o->insn_op = malloc((g.n ? g.n : 1) * sizeof **o->insn_op);
     if (*o->insn_op)

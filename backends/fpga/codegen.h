@@ -31,6 +31,7 @@ typedef struct fab_fpga_codegen_opts {
                                     * emitted, 0, 0 for none (scheduling interleaves ops: see insn_op) */
   int **insn_op;         /* if not NULL: receives a malloc'ed [ninsn] array, the op that emitted each
                           * instruction (caller frees; for per-layer timing with fab_fpga_sim_opts) */
+  bool op_map;           /* attach the op map to the program (fbin.h; `--codegen op-map`) */
 } fab_fpga_codegen_opts;
 fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config *cfg,
                                       const fab_fpga_codegen_opts *o, fab_diag *d);

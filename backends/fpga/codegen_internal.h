@@ -56,6 +56,7 @@ typedef struct fpga_cg {
   bool failed;
   unsigned vm_half, be_half, cb_half, pb_half; /* ping-pong selectors */
   int pair_b1, pair_e1; /* 1 + fc1's bfly and chain end, waiting for its fc2 (codegen_be.c), 0 none */
+  int be_op;                               /* 1 + the op whose tiles be_half last placed (0: none) */
 } fpga_cg;
 
 /* Reports an error at the current op ("<op kind> %<index>: ..."). */
@@ -120,6 +121,9 @@ void fpga_cg_st_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64
 /* Any VM transfer; cplx: 2-word (re, im) elements on both sides. */
 void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
                     uint64_t len, uint64_t vm);
+/* A load of rows x len weight words into the VM through the coefficient
+ * port (ld cp=1): weights a post-processing pass reads. */
+void fpga_cg_ld_vm_weight(fpga_cg *g, uint64_t ext, uint64_t rows, uint64_t len, uint64_t vm);
 void fpga_cg_ppu(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
 /* Masks: amask (att) or pmask loading n flags at ext, causal cz with
  * origin (r0, c0); a PPU softmax or mean with mk = 1. */
@@ -132,6 +136,7 @@ typedef struct extra {
   uint64_t addr;
   int kind;
   uint64_t brows; /* EX_SUFFIX: rows of the operand (repeats every brows rows) */
+  bool weight;    /* a weight (or a block of one): loaded through the coefficient port */
 } extra;
 typedef struct step {
   int fn;
@@ -140,6 +145,14 @@ typedef struct step {
 } step;
 void fpga_cg_gen_rows(fpga_cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
                  int nsteps, const step *st);
+
+/* gather: rows i0 .. i0 + t of the embedding lookup (ids value ids_v in
+ * table value table_v, a [V, d] weight) into the VM at base; false after
+ * fpga_cg_error. */
+bool fpga_cg_gather(fpga_cg *g, int ids_v, int table_v, uint64_t i0, uint64_t t, uint64_t base);
+
+/* Attaches the op map to g->p (codegen_opmap.c); false after an error. */
+bool fpga_cg_attach_op_map(fpga_cg *g);
 
 /* op handlers; each returns false after fpga_cg_error */
 bool fpga_cg_op(fpga_cg *g, const fab_op *op);                          /* codegen_be.c: dispatch */

@@ -36,15 +36,80 @@ bool fpga_cg_gen_source(fpga_cg *g, const fab_op *op, fab_fpga_tkind kind) {
 /* ---- rows through the post-processing unit ------------------------------------------- */
 
 
-static extra operand_extra(fpga_cg *g, int v, uint64_t R, uint64_t d) {
-  uint64_t nb = (uint64_t)cg_numel(ty(g, v));
-  if (nb == R * d) return (extra){addr(g, v), EX_FULL, R};
-  if (nb == d) return (extra){addr(g, v), EX_BCAST, 1};
-  return (extra){addr(g, v), EX_SUFFIX, nb / d};
+/* Where a post-processing pass reads value v: its region, or for a slice
+ * fpga-absorb folded into the pass (one contiguous block of its operand,
+ * e.g. a position table's first rows), that block in place. */
+static uint64_t read_addr(fpga_cg *g, int v) {
+  if (!fpga_cg_folded_in(g, v, FAB_OP_SLICE)) return addr(g, v);
+  const fab_op *op = &g->f->ops[v];
+  const fab_type *xt = ty(g, op->operands[0]);
+  uint64_t outer, A, inner;
+  around(xt, norm_axis(xt, fab_op_int(op, "axis", -1)), &outer, &A, &inner);
+  return addr(g, op->operands[0]) + (uint64_t)fab_op_int(op, "start", 0) * inner;
 }
+
+static extra operand_extra(fpga_cg *g, int v, uint64_t R, uint64_t d) {
+  uint64_t nb = (uint64_t)cg_numel(ty(g, v)), a = read_addr(g, v);
+  int w = fpga_cg_folded_in(g, v, FAB_OP_SLICE) ? g->f->ops[v].operands[0] : v;
+  bool weight = g->f->ops[w].code == FAB_OP_WEIGHT;
+  if (nb == R * d) return (extra){a, EX_FULL, R, weight};
+  if (nb == d) return (extra){a, EX_BCAST, 1, weight};
+  return (extra){a, EX_SUFFIX, nb / d, weight};
+}
+
+bool fpga_cg_gather(fpga_cg *g, int ids_v, int table_v, uint64_t i0, uint64_t t, uint64_t base) {
+  const fab_op *tab = &g->f->ops[table_v];
+  if (tab->code != FAB_OP_WEIGHT || tab->type.rank != 2) {
+    fpga_cg_error(g, "the embedding table must be a [V, d] weight");
+    return false;
+  }
+  uint64_t d = (uint64_t)tab->type.dims[1], N = (uint64_t)cg_numel(ty(g, ids_v));
+  uint64_t ids = addr(g, ids_v), table = addr(g, table_v);
+  if (d > 4096 || ids + N > (1ull << 32) || table >= (1ull << 32)) {
+    fpga_cg_error(g, "embedding of width %llu or its tables are outside the gather unit's reach", (unsigned long long)d);
+    return false;
+  }
+  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_GATHER);
+  FAB_SET(&in, GATH_D, d);
+  FAB_SET(&in, GATH_COUNT, t);
+  FAB_SET(&in, GATH_IDS, ids + i0);
+  FAB_SET(&in, GATH_TABLE, table);
+  FAB_SET(&in, GATH_ADDR, base);
+  cg_acc acc[3] = {{SP_EXT, false, ids + i0, ids + i0 + t},
+                   {SP_EXT, false, table, table + words_of(&tab->type)},
+                   {SP_VM, true, base, base + t * d}};
+  fpga_cg_emit(g, in, 3, acc);
+  return !g->failed;
+}
+
+#define EMBED_TILES 8
+
+/* The embedding's pass loads its weight operands (the position rows)
+ * through the coefficient port where that beats one input stream for
+ * everything: the coefficient port is idle before the first layer, and on
+ * zynq7045-be20 (64 bits in, 64 for coefficients) the position rows then
+ * arrive beside the gather (FABNet-Large seq 128: 68,673 -> 35,905
+ * cycles); on the HBM boards (2048 in, 256) the input stream stays faster. */
+static bool weights_beside(fpga_cg *g, uint64_t R, uint64_t d, int nex, const extra *ex) {
+  uint64_t in = R * d, w = 0;
+  for (int k = 0; k < nex; k++) *(ex[k].weight ? &w : &in) += ex[k].kind == EX_BCAST ? d : R * d;
+  uint64_t bin = (uint64_t)g->c->bw_in, bco = (uint64_t)g->c->bw_coef;
+  uint64_t split = in * bco > w * bin ? in * bco : w * bin; /* max(in / bin, w / bco), times bin * bco */
+  return w && split < (in + w) * bco;
+}
+
+/* gen_rows with x's rows gathered (embed >= 0: the folded embed whose
+ * lookup the pass's load is) or loaded from x. */
+static void gen_rows_from(fpga_cg *g, int embed, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex,
+                          const extra *ex, int nsteps, const step *st);
 
 void fpga_cg_gen_rows(fpga_cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex, const extra *ex,
                      int nsteps, const step *st) {
+  gen_rows_from(g, -1, R, d, x, out, nex, ex, nsteps, st);
+}
+
+static void gen_rows_from(fpga_cg *g, int embed, uint64_t R, uint64_t d, uint64_t x, uint64_t out, int nex,
+                          const extra *ex, int nsteps, const step *st) {
   if (d > 4096) {
     fpga_cg_error(g, "rows of %llu elements exceed the post-processing unit's 4096", (unsigned long long)d);
     return;
@@ -52,6 +117,7 @@ void fpga_cg_gen_rows(fpga_cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t o
   uint64_t suffix = 0;
   for (int k = 0; k < nex; k++)
     if (ex[k].kind == EX_SUFFIX) suffix = ex[k].brows;
+  bool weights_on_coef = embed >= 0 && weights_beside(g, R, d, nex, ex);
   for (uint64_t r0 = 0; r0 < R && !g->failed;) {
     uint64_t hs, base = fpga_cg_vm_half(g, &hs);
     uint64_t per_row = d, fixed = 0;
@@ -64,19 +130,21 @@ void fpga_cg_gen_rows(fpga_cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t o
       return;
     }
     uint64_t t = umin(umin((hs - fixed) / per_row, 4096), R - r0);
+    /* the embedding's pass feeds the first layer, which waits for all of
+     * it: at least EMBED_TILES tiles, so its last add and store (the
+     * part nothing overlaps) are short */
+    if (embed >= 0) t = umin(t, (R + EMBED_TILES - 1) / EMBED_TILES);
     if (suffix) t = umin(t, suffix - r0 % suffix);
-    fpga_cg_ld_vm(g, x + r0 * d, d, false, t, d, base);
+    if (embed >= 0) fpga_cg_gather(g, g->f->ops[embed].operands[0], g->f->ops[embed].operands[1], r0, t, base);
+    else fpga_cg_ld_vm(g, x + r0 * d, d, false, t, d, base);
     uint64_t eaddr[12], at = base + t * d;
     for (int k = 0; k < nex; k++) {
       eaddr[k] = at;
-      if (ex[k].kind == EX_BCAST) {
-        fpga_cg_ld_vm(g, ex[k].addr, d, false, 1, d, at);
-        at += d;
-      } else {
-        uint64_t rr = ex[k].kind == EX_FULL ? r0 : r0 % ex[k].brows;
-        fpga_cg_ld_vm(g, ex[k].addr + rr * d, d, false, t, d, at);
-        at += t * d;
-      }
+      uint64_t rr = ex[k].kind == EX_FULL ? r0 : ex[k].kind == EX_SUFFIX ? r0 % ex[k].brows : 0;
+      uint64_t n = ex[k].kind == EX_BCAST ? 1 : t;
+      if (ex[k].weight && weights_on_coef) fpga_cg_ld_vm_weight(g, ex[k].addr + rr * d, n, d, at);
+      else fpga_cg_ld_vm(g, ex[k].addr + rr * d, d, false, n, d, at);
+      at += n * d;
     }
     for (int s = 0; s < nsteps; s++) {
       int e = st[s].ex;
@@ -95,8 +163,11 @@ void fpga_cg_gen_rows(fpga_cg *g, uint64_t R, uint64_t d, uint64_t x, uint64_t o
 /* The operand of op j folded into it as a chain member, or -1. */
 static int chain_pred(fpga_cg *g, int j) {
   const fab_op *op = &g->f->ops[j];
-  for (int k = 0; k < op->noperands && k < 2; k++)
-    if (fab_fpga_folded(&g->f->ops[op->operands[k]])) return op->operands[k];
+  for (int k = 0; k < op->noperands && k < 2; k++) {
+    const fab_op *p = &g->f->ops[op->operands[k]];
+    /* a folded slice or embed is read by the pass, not a step of it */
+    if (fab_fpga_folded(p) && p->code != FAB_OP_SLICE && p->code != FAB_OP_EMBED) return op->operands[k];
+  }
   return -1;
 }
 
@@ -212,8 +283,9 @@ bool fpga_cg_gen_elementwise(fpga_cg *g, const fab_op *op) {
     int cp = k == n - 1 ? -1 : fab_fpga_chain_pos(c, chain[k + 1]);
     if (!append_op(g, c, cp, R, d, ex, &nex, st, &ns)) return false;
   }
-  uint64_t x = addr(g, g->f->ops[chain[n - 1]].operands[0]);
-  fpga_cg_gen_rows(g, R, d, x, addr(g, g->cur), nex, ex, ns, st);
+  int xv = g->f->ops[chain[n - 1]].operands[0];
+  bool gather = fpga_cg_folded_in(g, xv, FAB_OP_EMBED);
+  gen_rows_from(g, gather ? xv : -1, R, d, gather ? 0 : read_addr(g, xv), addr(g, g->cur), nex, ex, ns, st);
   return !g->failed;
 }
 

@@ -34,7 +34,7 @@ enum { LANE_COEF = FAB_Q_COUNT, NLANES };
 
 static int lane_of(const fab_fpga_insn *in) {
   int q = fab_fpga_ops[in->op].queue;
-  if (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_CB) return LANE_COEF;
+  if (fab_fpga_insn_coef_port(in)) return LANE_COEF;
   return q;
 }
 

@@ -63,7 +63,7 @@ uint64_t fab_fpga_insn_cycles(const fab_fpga_config *c, const fab_fpga_insn *in)
   case FAB_I_LD:
   case FAB_I_ST: {
     uint64_t bw = in->op == FAB_I_ST ? (uint64_t)c->bw_out
-                  : f[FAB_F_DMA_BUF] == FAB_BUF_CB ? (uint64_t)c->bw_coef : (uint64_t)c->bw_in;
+                  : fab_fpga_insn_coef_port(in) ? (uint64_t)c->bw_coef : (uint64_t)c->bw_in;
     uint64_t cyc = cdiv(fab_fpga_insn_bits(c, in), bw);
     if (f[FAB_F_DMA_BUF] == FAB_BUF_BE) cyc = max2(cyc, cdiv(f[FAB_F_DMA_ROWS], f[FAB_F_DMA_NE]) * f[FAB_F_DMA_LEN]);
     return cyc;

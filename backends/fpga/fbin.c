@@ -28,7 +28,32 @@ void fab_fpga_program_free(fab_fpga_program *p) {
   fab_index_free(&p->by_name);
   fab_index_free(&p->gather_index);
   free(p->code);
+  for (uint32_t i = 0; i < p->nops; i++) free(p->op_labels[i]);
+  free(p->op_labels);
+  free(p->insn_op);
   free(p);
+}
+
+fab_status fab_fpga_program_set_op_map(fab_fpga_program *p, uint32_t nops, const char *const *labels,
+                                       const uint32_t *insn_op) {
+  char **l = calloc(nops ? nops : 1, sizeof *l);
+  uint32_t *m = malloc((p->ninsn ? p->ninsn : 1) * sizeof *m);
+  bool ok = l && m;
+  for (uint32_t i = 0; ok && i < nops; i++) ok = (l[i] = strdup(labels[i])) != NULL;
+  if (!ok) {
+    for (uint32_t i = 0; l && i < nops; i++) free(l[i]);
+    free(l);
+    free(m);
+    return FAB_E_NOMEM;
+  }
+  if (p->ninsn) memcpy(m, insn_op, p->ninsn * sizeof *m);
+  for (uint32_t i = 0; i < p->nops; i++) free(p->op_labels[i]);
+  free(p->op_labels);
+  free(p->insn_op);
+  p->op_labels = l;
+  p->nops = nops;
+  p->insn_op = m;
+  return FAB_OK;
 }
 
 fab_status fab_fpga_program_push(fab_fpga_program *p, const fab_fpga_insn *in) {
@@ -379,6 +404,8 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
     if (in->op == FAB_I_ST && (buf == FAB_BUF_CB || buf == FAB_BUF_PB))
       BAD("cannot store from the %s buffer", idx, mn, buf == FAB_BUF_CB ? "coefficient" : "parameter");
     if (!rows || !len) BAD("empty transfer (rows=%llu len=%llu)", idx, mn, (unsigned long long)rows, (unsigned long long)len);
+    if (f[FAB_F_DMA_CP] && (in->op != FAB_I_LD || buf != FAB_BUF_VM))
+      BAD("cp (the coefficient port) is a feature of loads into the vector memory", idx, mn);
     if (buf == FAB_BUF_BE) {
       if (ne < 1 || ne > (uint64_t)c->p_be) BAD("ne=%llu outside 1..%d engines", idx, mn, (unsigned long long)ne, c->p_be);
       if (f[FAB_F_DMA_CPLX] && f[FAB_F_DMA_BANK]) BAD("complex transfers use both banks (bank must be 0)", idx, mn);
@@ -508,8 +535,13 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
   }
 }
 
+bool fab_fpga_insn_coef_port(const fab_fpga_insn *in) {
+  return in->op == FAB_I_LD && (in->f[FAB_F_DMA_BUF] == FAB_BUF_CB || in->f[FAB_F_DMA_CP]);
+}
+
 uint32_t fab_fpga_insn_version(const fab_fpga_insn *in) {
   uint64_t len = in->f[FAB_F_DMA_LEN];
+  if (in->op == FAB_I_LD && in->f[FAB_F_DMA_CP]) return 5;
   if (in->op == FAB_I_FFTQ || (in->op == FAB_I_LD && in->f[FAB_F_DMA_BREV] && (len & (len - 1)))) return 4;
   if (in->op == FAB_I_LDP || in->op == FAB_I_STP || in->op == FAB_I_WBP ||
       (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_PB))

@@ -84,7 +84,19 @@ typedef struct fab_fpga_program {
   fab_index gather_index; /* f32 rank-2 weights by address (gather tables) */
   uint64_t mem_words;     /* off-chip memory the program uses */
   uint64_t model_cycles;  /* the authors' analytical model for its butterfly/FFT layers */
+  /* The op map (optional; `--codegen op-map`, .fbin version 5): a label per
+   * op of the compiled IR ("%12 add.layernorm <- bfly.stages
+   * layers.0.ffn.fc2"), and per instruction the op that emitted it
+   * (FAB_FPGA_NO_OP: none).  NULL / 0 without; `fabc sim --ops` reads it. */
+  char **op_labels;
+  uint32_t nops;
+  uint32_t *insn_op;
 } fab_fpga_program;
+#define FAB_FPGA_NO_OP UINT32_MAX
+/* Attaches an op map (labels copied; insn_op[ninsn] copied); replaces one
+ * present.  FAB_E_NOMEM. */
+fab_status fab_fpga_program_set_op_map(fab_fpga_program *p, uint32_t nops, const char *const *labels,
+                                       const uint32_t *insn_op);
 
 /* .fbin versions: 2 added the mask instructions (amask, pmask and the mk
  * bits of attn/attns/attnm and ppu); 3 the engines' write-back (ldp, stp,
@@ -93,7 +105,10 @@ typedef struct fab_fpga_program {
  * program is written as the lowest version that holds it, byte for byte as
  * before; readers take all four and reject a file whose version is older than an instruction in
  * it (a clear error naming the version it needs). */
-#define FAB_FBIN_VERSION 4
+/* 5: the optional op map (section OPS) and VM loads through the
+ * coefficient port (ld cp=1); a program without either is written as
+ * before. */
+#define FAB_FBIN_VERSION 5
 #define FAB_FBIN_MAX_INSNS ((size_t)1 << 24)
 #define FAB_FBIN_MAX_MEM_WORDS ((uint64_t)1 << 32)
 
@@ -139,7 +154,11 @@ bool fab_fpga_digitrev_ok(uint64_t len);
 /* dst[i] = the position where element i of a digit-reversed row of len
  * lands (element digitrev(p) at p, ir/fft.c's definition). */
 void fab_fpga_digitrev_table(uint64_t len, uint32_t *dst);
-/* The .fbin version an instruction needs: 4 mixed radix, 3 write-back, 2 masks, else 1. */
+/* Does the instruction move data on the coefficient (weight) port: a
+ * load into the CB, or a VM load with cp = 1? */
+bool fab_fpga_insn_coef_port(const fab_fpga_insn *in);
+/* The .fbin version an instruction needs: 5 a VM load through the coefficient port, 4 mixed radix, 3 write-back,
+ * 2 masks, else 1. */
 uint32_t fab_fpga_insn_version(const fab_fpga_insn *in);
 
 /* .fbin: "FABFBIN\0", version, section table (CONF json, CODE, TENS,

@@ -8,13 +8,18 @@
  *   ..  section bodies
  *   end u32 CRC-32 of every byte before it
  * Sections: 1 CONF (canonical configuration JSON), 2 CODE (16-byte words),
- * 3 TENS (tensor table), 4 META (u64 mem_words, u64 model_cycles). */
+ * 3 TENS (tensor table), 4 META (u64 mem_words, u64 model_cycles), and
+ * only in a program with an op map (version 5) 5 OPS: u32 nops, per op
+ * u32 length + label bytes, then per instruction the u32 op index
+ * (FAB_FPGA_NO_OP: none). */
 #include "fbin.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { SEC_CONF = 1, SEC_CODE, SEC_TENS, SEC_META, SEC_COUNT = 4 };
+enum { SEC_CONF = 1, SEC_CODE, SEC_TENS, SEC_META, SEC_OPS, SEC_COUNT = 4, SEC_MAX = 5 };
+/* Longest op label (bytes) a reader accepts. */
+#define OP_LABEL_MAX 4096
 #define HDR 24
 #define SECENT 24
 
@@ -53,14 +58,14 @@ static uint32_t program_version(const fab_fpga_program *p) {
         fab_fpga_insn_version(&in) > v)
       v = fab_fpga_insn_version(&in);
   }
-  return v;
+  return p->insn_op && v < 5 ? 5 : v;
 }
 
 fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t *len, char *err,
                                 size_t errlen) {
   char *conf = fab_fpga_config_to_json(&p->cfg);
   if (!conf) return fab_fpga_fail(err, errlen, FAB_E_NOMEM, "out of memory");
-  wbuf secs[SEC_COUNT];
+  wbuf secs[SEC_MAX];
   memset(secs, 0, sizeof secs);
   put(&secs[0], conf, strlen(conf));
   free(conf);
@@ -77,14 +82,23 @@ fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t
   }
   put64(&secs[3], p->mem_words);
   put64(&secs[3], p->model_cycles);
+  int nsec = p->insn_op ? SEC_MAX : SEC_COUNT;
+  if (p->insn_op) {
+    put32(&secs[4], p->nops);
+    for (uint32_t i = 0; i < p->nops; i++) {
+      put32(&secs[4], (uint32_t)strlen(p->op_labels[i]));
+      put(&secs[4], p->op_labels[i], strlen(p->op_labels[i]));
+    }
+    for (size_t i = 0; i < p->ninsn; i++) put32(&secs[4], p->insn_op[i]);
+  }
   wbuf b = {0};
   put(&b, "FABFBIN", 8);
   put32(&b, program_version(p));
-  put32(&b, SEC_COUNT);
-  size_t off = HDR + SECENT * SEC_COUNT, total = off + 4;
-  for (int s = 0; s < SEC_COUNT; s++) total += secs[s].n;
+  put32(&b, (uint32_t)nsec);
+  size_t off = HDR + SECENT * (size_t)nsec, total = off + 4;
+  for (int s = 0; s < nsec; s++) total += secs[s].n;
   put64(&b, total);
-  for (int s = 0; s < SEC_COUNT; s++) {
+  for (int s = 0; s < nsec; s++) {
     put32(&b, (uint32_t)(s + 1));
     put32(&b, 0);
     put64(&b, off);
@@ -92,7 +106,7 @@ fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t
     off += secs[s].n;
   }
   bool oom = false;
-  for (int s = 0; s < SEC_COUNT; s++) {
+  for (int s = 0; s < nsec; s++) {
     if (secs[s].n) put(&b, secs[s].p, secs[s].n);
     oom |= secs[s].oom;
     free(secs[s].p);
@@ -169,6 +183,41 @@ static fab_status read_tens(fab_fpga_program *p, const uint8_t *s, uint64_t n, c
   return FAB_OK;
 }
 
+/* The OPS section: labels, then one op index per instruction. */
+static fab_status read_ops(fab_fpga_program *p, const uint8_t *s, uint64_t n, char *err, size_t errlen) {
+  if (n < 4) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: bad OPS section");
+  uint32_t nops = rd32(s);
+  uint64_t at = 4;
+  if (nops > n / 4) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: OPS section: bad op count %u", nops);
+  char **labels = calloc(nops ? nops : 1, sizeof *labels);
+  uint32_t *map = malloc((p->ninsn ? p->ninsn : 1) * sizeof *map);
+  fab_status st = labels && map ? FAB_OK : FAB_E_NOMEM;
+  for (uint32_t i = 0; !st && i < nops; i++) {
+    uint32_t l = at + 4 <= n ? rd32(s + at) : UINT32_MAX;
+    if (l > OP_LABEL_MAX || at + 4 + l > n) {
+      st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: OPS section: op %u's label lies outside it", i);
+      break;
+    }
+    if (!(labels[i] = malloc(l + 1))) st = FAB_E_NOMEM;
+    else memcpy(labels[i], s + at + 4, l), labels[i][l] = 0;
+    at += 4 + l;
+  }
+  if (!st && n - at != 4 * (uint64_t)p->ninsn)
+    st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: OPS section: %llu bytes of op indices for %zu instructions",
+                       (unsigned long long)(n - at), p->ninsn);
+  for (size_t i = 0; !st && i < p->ninsn; i++) {
+    map[i] = rd32(s + at + 4 * i);
+    if (map[i] >= nops && map[i] != FAB_FPGA_NO_OP)
+      st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: OPS section: instruction %zu names op %u of %u", i, map[i],
+                         nops);
+  }
+  if (!st) st = fab_fpga_program_set_op_map(p, nops, (const char *const *)labels, map);
+  for (uint32_t i = 0; labels && i < nops; i++) free(labels[i]);
+  free(labels);
+  free(map);
+  return st;
+}
+
 fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_program **out,
                                   char *err, size_t errlen) {
   *out = NULL;
@@ -184,15 +233,15 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   if (fab_fpga_crc32(buf, len - 4) != rd32(buf + len - 4))
     return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: checksum mismatch (corrupt file)");
   uint32_t ns = rd32(buf + 12);
-  if (ns != SEC_COUNT || len - 4 < HDR + (uint64_t)SECENT * ns)
+  if ((ns != SEC_COUNT && ns != SEC_MAX) || len - 4 < HDR + (uint64_t)SECENT * ns)
     return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: bad section count %u", ns);
-  const uint8_t *sec[SEC_COUNT] = {0};
-  uint64_t ssz[SEC_COUNT] = {0};
+  const uint8_t *sec[SEC_MAX] = {0};
+  uint64_t ssz[SEC_MAX] = {0};
   for (uint32_t i = 0; i < ns; i++) {
     const uint8_t *e = buf + HDR + SECENT * i;
     uint32_t id = rd32(e);
     uint64_t off = rd64(e + 8), sz = rd64(e + 16);
-    if (id < 1 || id > SEC_COUNT || sec[id - 1] || rd32(e + 4))
+    if (id < 1 || id > ns || sec[id - 1] || rd32(e + 4))
       return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: bad or repeated section id %u", id);
     if (off < HDR + SECENT * (uint64_t)ns || off > len - 4 || sz > len - 4 - off)
       return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: section %u lies outside the file", id);
@@ -226,11 +275,13 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   }
   p->mem_words = rd64(sec[3]);
   p->model_cycles = rd64(sec[3] + 8);
+  if (sec[4] && (st = read_ops(p, sec[4], ssz[4], err, errlen))) goto bad;
   if ((st = fab_fpga_program_check(p, err, errlen))) goto bad;
   uint32_t need = program_version(p);
   if (version < need) {
     st = fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with %s (version %u)", version,
-                       need == 4   ? "mixed-radix FFT instructions (fftq or a digit-reversing load)"
+                       need == 5   ? "an op map or loads through the coefficient port (ld cp=1)"
+                       : need == 4 ? "mixed-radix FFT instructions (fftq or a digit-reversing load)"
                        : need == 3 ? "write-back instructions (ldp, stp, wbp or a parameter-buffer load)"
                                    : "mask instructions",
                        need);
@@ -280,6 +331,96 @@ fab_status fab_fpga_fbin_read(const char *path, fab_fpga_program **out, char *er
 static const char *const kind_names[] = {"weight", "input", "output", "const"};
 static const char *const dt_names[] = {"f32", "i32", "c64"};
 
+/* The op map as directives: `.op K LABEL` per op, then `.insnops` with
+ * runs "K*count" (K = - for none), at most 16 runs a line. */
+static void print_op_map(const fab_fpga_program *p, FILE *out) {
+  if (!p->insn_op) return;
+  for (uint32_t k = 0; k < p->nops; k++) fprintf(out, ".op %u %s\n", k, p->op_labels[k]);
+  int runs = 0;
+  for (size_t i = 0; i < p->ninsn;) {
+    size_t j = i;
+    while (j < p->ninsn && p->insn_op[j] == p->insn_op[i]) j++;
+    if (runs % 16 == 0) fprintf(out, "%s.insnops", runs ? "\n" : "");
+    if (p->insn_op[i] == FAB_FPGA_NO_OP) fprintf(out, " -*%zu", j - i);
+    else fprintf(out, " %u*%zu", p->insn_op[i], j - i);
+    runs++;
+    i = j;
+  }
+  fprintf(out, "%s.insnops_end\n", runs ? "\n" : "");
+}
+
+/* Text op map being read back: labels and runs. */
+typedef struct text_ops {
+  char **labels;
+  uint32_t n, cap;
+  uint32_t *map;
+  size_t nmap, capmap;
+  bool present;
+} text_ops;
+
+static bool text_ops_label(text_ops *t, char *s) {
+  char *e;
+  unsigned long k = strtoul(s, &e, 10);
+  if (e == s || *e != ' ' || k != t->n) return false;
+  if (t->n == t->cap) {
+    uint32_t cap = t->cap ? 2 * t->cap : 64;
+    char **q = realloc(t->labels, cap * sizeof *q);
+    if (!q) return false;
+    t->labels = q;
+    t->cap = cap;
+  }
+  if (!(t->labels[t->n] = strdup(e + 1))) return false;
+  t->n++;
+  t->present = true;
+  return true;
+}
+
+static bool text_ops_runs(text_ops *t, char *s) {
+  t->present = true;
+  for (char *q = strtok(s, " "); q; q = strtok(NULL, " ")) {
+    char *e;
+    uint32_t op = FAB_FPGA_NO_OP;
+    if (*q == '-') e = q + 1;
+    else {
+      unsigned long v = strtoul(q, &e, 10);
+      if (e == q || v >= FAB_FPGA_NO_OP) return false;
+      op = (uint32_t)v;
+    }
+    if (*e != '*') return false;
+    char *c = e + 1;
+    unsigned long long cnt = strtoull(c, &e, 10);
+    if (e == c || *e || cnt == 0 || cnt > FAB_FBIN_MAX_INSNS || t->nmap + cnt > FAB_FBIN_MAX_INSNS) return false;
+    if (t->nmap + cnt > t->capmap) {
+      size_t cap = t->capmap ? t->capmap : 256;
+      while (cap < t->nmap + cnt) cap *= 2;
+      uint32_t *m = realloc(t->map, cap * sizeof *m);
+      if (!m) return false;
+      t->map = m;
+      t->capmap = cap;
+    }
+    for (unsigned long long k = 0; k < cnt; k++) t->map[t->nmap++] = op;
+  }
+  return true;
+}
+
+static fab_status text_ops_attach(fab_fpga_program *p, text_ops *t, char *err, size_t errlen) {
+  if (!t->present) return FAB_OK;
+  if (t->nmap != p->ninsn)
+    return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".insnops: %zu op indices for %zu instructions", t->nmap,
+                         p->ninsn);
+  for (size_t i = 0; i < t->nmap; i++)
+    if (t->map[i] != FAB_FPGA_NO_OP && t->map[i] >= t->n)
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".insnops: instruction %zu names op %u of %u", i, t->map[i],
+                           t->n);
+  return fab_fpga_program_set_op_map(p, t->n, (const char *const *)t->labels, t->map);
+}
+
+static void text_ops_free(text_ops *t) {
+  for (uint32_t i = 0; i < t->n; i++) free(t->labels[i]);
+  free(t->labels);
+  free(t->map);
+}
+
 void fab_fpga_objdump(const fab_fpga_program *p, FILE *out) {
   char *conf = fab_fpga_config_to_json(&p->cfg);
   fprintf(out, ".config %s\n.mem %llu\n.model_cycles %llu\n", conf ? conf : "{}",
@@ -292,6 +433,7 @@ void fab_fpga_objdump(const fab_fpga_program *p, FILE *out) {
     for (int d = 0; d < t->rank; d++) fprintf(out, "%s%lld", d ? "," : "", (long long)t->dims[d]);
     fprintf(out, "]\n");
   }
+  print_op_map(p, out);
   for (size_t i = 0; i < p->ninsn; i++) {
     const uint8_t *w = p->code + i * FAB_FPGA_INSN_BYTES;
     fprintf(out, "%6zu: ", i);
@@ -336,6 +478,7 @@ fab_status fab_fpga_assemble(const char *text, size_t len, fab_fpga_program **ou
   fab_fpga_program *p = fab_fpga_program_new(NULL);
   if (!p) return FAB_E_NOMEM;
   bool have_conf = false;
+  text_ops tops = {0};
   size_t pos = 0;
   int lineno = 0;
   fab_status st = FAB_OK;
@@ -372,6 +515,18 @@ fab_status fab_fpga_assemble(const char *text, size_t len, fab_fpga_program **ou
       p->model_cycles = strtoull(s + 14, NULL, 10);
       continue;
     }
+    if (!strncmp(s, ".op ", 4) || !strncmp(s, ".insnops ", 9)) {
+      if (s[3] == ' ' ? !text_ops_label(&tops, s + 4) : !text_ops_runs(&tops, s + 9)) {
+        st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "line %d: bad %s directive", lineno,
+                           s[3] == ' ' ? ".op (ops numbered from 0 in order)" : ".insnops");
+        goto bad;
+      }
+      continue;
+    }
+    if (!strcmp(s, ".insnops_end")) {
+      tops.present = true;
+      continue;
+    }
     if (!strncmp(s, ".tensor ", 8)) {
       if (!parse_tensor_line(p, s + 8)) {
         st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "line %d: bad .tensor directive", lineno);
@@ -400,12 +555,15 @@ fab_status fab_fpga_assemble(const char *text, size_t len, fab_fpga_program **ou
     st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "no .config directive");
     goto bad;
   }
+  if ((st = text_ops_attach(p, &tops, err, errlen))) goto bad;
   if ((st = fab_fpga_program_check(p, err, errlen))) goto bad;
   free(line);
+  text_ops_free(&tops);
   *out = p;
   return FAB_OK;
 bad:
   free(line);
+  text_ops_free(&tops);
   fab_fpga_program_free(p);
   return st;
 }

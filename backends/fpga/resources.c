@@ -113,7 +113,9 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
   p = &r->part[r->n++];
   p->name = "DMA + control";
   double axi = (c->bw_in + c->bw_coef + c->bw_out) / 256.0;
-  p->lut = 4000 + 2500 * axi;
+  /* + the coefficient port's path into the vector memory (ld cp=1): a
+   * bw_coef-bit 2:1 multiplexer before the VM's write port */
+  p->lut = 4000 + 2500 * axi + c->bw_coef;
   p->ff = 6000 + 3000 * axi;
   p->bram36 = 8 + 2 * axi;
   for (int i = 0; i < r->n; i++) {

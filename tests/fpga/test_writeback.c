@@ -13,38 +13,13 @@
  *   errors: a version-2 file holding write-back instructions, an stp wider
  *     than its pitch, an ldp with a function, a wbp outside the parameter
  *     buffer, parameters or a residual outside their memories at run time. */
-#include "target.h"
-#include "codegen.h"
-#include "fpga_cases.h"
-#include "interp.h"
-#include "passes.h"
+#include "fpga_case_run.h"
 
 /* Compiles golden case `name` (extra: a pipeline run after the fpga one),
  * simulates it into out; returns the program (NULL: failed). */
 static fab_fpga_program *compile_run(const char *name, const char *extra, const fab_fpga_config *c,
                                      fab_tensor_set *out, fab_fpga_report *rep) {
-  fab_diag *d = fab_diag_new();
-  fab_module *m = parse_case(name, d);
-  fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new();
-  fab_fpga_program *p = NULL;
-  char err[256];
-  fab_target_config tcfg = {.accel_config = c};
-  if (!m || !fab_bind_init_weights(m, 1, ws, d) || !fab_bind_init_inputs(m, 2, is, d)) goto out;
-  if (!fab_target_lower(fab_target_find("fpga"), &tcfg, m, NULL, NULL, d)) goto out;
-  if (extra && !fab_run_pipeline(m, extra, NULL, d)) goto out;
-  if (!(p = fab_fpga_codegen(m, c, d))) goto out;
-  if (fab_fpga_sim_run(p, c, ws, is, out, NULL, rep, err, sizeof err)) {
-    fprintf(stderr, "%s: sim: %s\n", name, err);
-    fab_fpga_program_free(p);
-    p = NULL;
-  }
-out:
-  if (fab_diag_error_count(d)) fab_diag_print(d, stderr);
-  fab_tset_free(ws);
-  fab_tset_free(is);
-  if (m) fab_module_free(m);
-  fab_diag_free(d);
-  return p;
+  return fpga_case_run(name, NULL, NULL, extra, c, out, rep);
 }
 
 static void test_same_outputs(void) {

@@ -55,7 +55,7 @@ static void close_layer(const fab_fpga_config *c, layer *L, fab_fpga_report *r) 
 static void add_dma(const fab_fpga_config *c, const fab_fpga_insn *in, layer *L) {
   const uint64_t *f = in->f;
   bool st = in->op == FAB_I_ST;
-  L->bits[st ? 2 : f[FAB_F_DMA_BUF] == FAB_BUF_CB ? 1 : 0] += fab_fpga_insn_bits(c, in);
+  L->bits[st ? 2 : fab_fpga_insn_coef_port(in) ? 1 : 0] += fab_fpga_insn_bits(c, in);
   if (f[FAB_F_DMA_BUF] != FAB_BUF_BE) return;
   uint64_t serial = cdiv(f[FAB_F_DMA_ROWS], max2(f[FAB_F_DMA_NE], 1)) * f[FAB_F_DMA_LEN];
   if (st) L->serial_out += serial;

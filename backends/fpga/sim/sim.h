@@ -32,6 +32,8 @@ typedef struct fab_fpga_sim_opts {
                                     * completion cycle */
   const struct fab_weight_map *weight_map; /* fab_fpga_sim_files_ex: renames, reshapes and unused
                                             * entries of the weights file (fab_weight_map.h) */
+  bool report_ops;        /* fab_fpga_sim_files_ex: after the report, the per-op view
+                           * (fab_fpga_ops_print; the program needs an op map) */
 } fab_fpga_sim_opts;
 
 typedef struct fab_fpga_report {
@@ -102,6 +104,14 @@ fab_status fab_fpga_sim_files_ex(const char *fbin_path, const char *config_path,
  * stall and utilisation, butterfly-unit utilisation, off-chip bytes, and
  * the authors' model for comparison. */
 void fab_fpga_report_print(const fab_fpga_report *r, const fab_fpga_config *c, FILE *out);
+
+/* The per-op view (ops.c, `fabc sim --ops`): per op of the program's op
+ * map, its instructions' span, each queue's cycles on them, the engines'
+ * and butterfly units' utilisation over the span, off-chip bytes.  start
+ * and end: every instruction's (fab_fpga_sim_opts.insn_start / insn_end).
+ * FAB_E_ARG if the program has no op map. */
+fab_status fab_fpga_ops_print(const fab_fpga_program *p, const uint64_t *start, const uint64_t *end,
+                              uint64_t total_cycles, FILE *out, char *err, size_t errlen);
 
 /* ---- datapath primitives (sim_func.c), exposed for tests ---------------- */
 /* Rounds to the nearest fp16 value (ties to even; overflow to inf). */

@@ -63,6 +63,7 @@ fab_status fab_fpga_sim_files_ex(const char *fbin_path, const char *config_path,
   if (timing) weights_path = inputs_path = outputs_path = NULL;
   fab_fpga_program *p = NULL;
   fab_tensor_set *ws = NULL, *is = NULL, *os = NULL;
+  uint64_t *times = NULL;
   fab_fpga_config accel;
   fab_status st = fab_fpga_fbin_read(fbin_path, &p, err, errlen);
   if (st) return st;
@@ -81,11 +82,24 @@ fab_status fab_fpga_sim_files_ex(const char *fbin_path, const char *config_path,
   o.mem_out = NULL;
   o.insn_start = o.insn_end = NULL;
   if (trace_path) o.trace_path = trace_path;
+  if (o.report_ops) { /* checked before the run: a long simulation would be wasted */
+    if (!p->insn_op && (st = fab_fpga_ops_print(p, NULL, NULL, 0, NULL, err, errlen))) goto out;
+    if (!(times = malloc((2 * p->ninsn + 1) * sizeof *times))) {
+      st = fab_fpga_fail(err, errlen, FAB_E_NOMEM, "out of memory");
+      goto out;
+    }
+    o.insn_start = times;
+    o.insn_end = times + p->ninsn;
+  }
   fab_fpga_report rep;
   if ((st = fab_fpga_sim_run(p, config_path ? &accel : NULL, ws, is, os, &o, &rep, err, errlen))) goto out;
   if (report) fab_fpga_report_print(&rep, &p->cfg, report);
+  if (report && o.report_ops &&
+      (st = fab_fpga_ops_print(p, o.insn_start, o.insn_end, rep.total_cycles, report, err, errlen)))
+    goto out;
   if (outputs_path) st = fab_tensors_save(outputs_path, os, err, errlen);
 out:
+  free(times);
   fab_tset_free(ws);
   fab_tset_free(is);
   fab_tset_free(os);

@@ -22,7 +22,7 @@ static uint64_t cost(const fab_fpga_config *c, const fab_fpga_insn *in, fab_fpga
   if (in->op == FAB_I_ST || in->op == FAB_I_STP) r->bytes_out += bytes;
   if (in->op == FAB_I_STP && in->f[FAB_F_EWB_FN] < FAB_WB_COUNT && fab_fpga_wbfn_residual[in->f[FAB_F_EWB_FN]])
     r->bytes_in += bytes; /* the residual stream */
-  else if (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_CB) r->bytes_coef += bytes;
+  else if (fab_fpga_insn_coef_port(in)) r->bytes_coef += bytes;
   else if (in->op == FAB_I_LD || in->op == FAB_I_LDP || in->op == FAB_I_GATHER || in->op == FAB_I_AMASK || in->op == FAB_I_PMASK)
     r->bytes_in += bytes;
   return fab_fpga_insn_cycles(c, in);
@@ -106,7 +106,7 @@ static void decode_at(const fab_fpga_program *p, size_t i, fab_fpga_insn *out) {
 
 /* The load queue's coefficient loads use their own DMA channel. */
 static int dma_channel(int q, const fab_fpga_insn *in) {
-  return q == FAB_Q_LD && in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_CB;
+  return q == FAB_Q_LD && fab_fpga_insn_coef_port(in);
 }
 
 /* Decodes the program (rejecting bad words), distributes it to the queues
