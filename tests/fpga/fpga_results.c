@@ -10,7 +10,13 @@
  *            the engines run in lockstep); at least compute
  *   xfer     the transfer bound: max over the DMA streams of bits / bandwidth,
  *            and the engines' serial ports (one element per cycle per engine)
+ *   stq      the store queue's busy time on the layer's stores (it runs one
+ *            instruction at a time: an stp's write-back lanes, an st's stream)
+ *   bound    max(waves, xfer, stq), at most the engines' span
  *   util     compute / span: butterfly-unit utilisation over the layer
+ * RESULT's bu_util_layers and roofline_util sum over groups of layers whose
+ * engine spans overlap (fc1 and fc2 of the FFN pair), each measured over
+ * the union of its layers' spans.
  *
  *   fpga_results MODEL.fab CONFIG.json [-D name=value]... [--timing-only] [--layers] */
 #include <math.h>
@@ -33,8 +39,50 @@ static double now(void) {
 }
 
 typedef struct lstat {
-  uint64_t lo, hi, span, elo, ehi, espan, bflies, macs, bits[3], serial, waves;
+  uint64_t lo, hi, span, elo, ehi, espan, bflies, macs, bits[3], serial, waves, stq;
 } lstat;
+
+/* A butterfly/FFT op's share of the layers' roofline: ops whose engine
+ * spans overlap (the FFN pair emits fc1 and fc2 wave by wave) form one
+ * group, measured over the union of their spans, so no engine cycle is
+ * counted twice. */
+typedef struct espan {
+  uint64_t lo, hi;
+  double ideal, waves, bits[3], serial, stq;
+} espan;
+
+/* The transfer bound: max over the DMA streams of bits / bandwidth and the
+ * engines' serial ports. */
+static double xfer_bound(const fab_fpga_config *c, const double *bits, double serial) {
+  return fmax(fmax(bits[0] / c->bw_in, bits[1] / c->bw_coef), fmax(bits[2] / c->bw_out, serial));
+}
+
+static int by_lo(const void *a, const void *b) {
+  uint64_t x = ((const espan *)a)->lo, y = ((const espan *)b)->lo;
+  return x < y ? -1 : x > y;
+}
+
+/* Sums over the groups: span, ideal and bound (max(waves, transfer, the
+ * store queue's busy time), at most the group's span). */
+static void group_spans(const fab_fpga_config *c, espan *e, int n, double *span, double *ideal, double *bound) {
+  qsort(e, (size_t)n, sizeof *e, by_lo);
+  for (int i = 0; i < n;) {
+    espan g = e[i++];
+    while (i < n && e[i].lo < g.hi) { /* overlaps the group */
+      if (e[i].hi > g.hi) g.hi = e[i].hi;
+      g.ideal += e[i].ideal;
+      g.waves += e[i].waves;
+      for (int k = 0; k < 3; k++) g.bits[k] += e[i].bits[k];
+      g.serial += e[i].serial;
+      g.stq += e[i].stq;
+      i++;
+    }
+    double s = (double)(g.hi - g.lo);
+    *span += s;
+    *ideal += g.ideal;
+    *bound += fmin(fmax(fmax(g.waves, xfer_bound(c, g.bits, g.serial)), g.stq), s);
+  }
+}
 
 int main(int argc, char **argv) {
   if (argc < 3) {
@@ -104,6 +152,8 @@ int main(int argc, char **argv) {
   double host = now() - t2;
   /* per-layer roofline */
   double sum_espan = 0, sum_ideal = 0, sum_bound = 0;
+  espan *eg = calloc((size_t)f->nops + 1, sizeof *eg);
+  int neg = 0;
   for (int i = 0; i < f->nops; i++) {
     fab_opcode code = f->ops[i].code;
     bool be = code == FAB_OP_BFLY_STAGES || code == FAB_OP_FFT_STAGES;
@@ -129,6 +179,9 @@ int main(int argc, char **argv) {
       }
       const uint64_t *x = in.f;
       uint64_t wb = c.fp16 ? 16 : 32;
+      /* the store queue runs one instruction at a time: the write-back
+       * lanes' time of an stp, the output stream's of an st */
+      if (fab_fpga_ops[in.op].queue == FAB_Q_ST) L.stq += fab_fpga_insn_cycles(&c, &in);
       switch (in.op) {
       case FAB_I_BFLY:
       case FAB_I_FFT:
@@ -159,25 +212,24 @@ int main(int argc, char **argv) {
     L.span = L.hi - L.lo;
     L.espan = L.ehi > L.elo ? L.ehi - L.elo : 0;
     double ideal = be ? (double)L.bflies / ((double)c.p_be * c.p_bu) : (double)L.macs / c.att_mults;
-    double xfer = fmax(fmax((double)L.bits[0] / c.bw_in, (double)L.bits[1] / c.bw_coef),
-                       fmax((double)L.bits[2] / c.bw_out, (double)L.serial));
+    double bits[3] = {(double)L.bits[0], (double)L.bits[1], (double)L.bits[2]};
+    double xfer = xfer_bound(&c, bits, (double)L.serial);
     /* roofline: how close the engines' time on the layer comes to its
      * bound, max(compute, transfer); loads the scheduler ran ahead, under
      * the previous layer, can put the span below the transfer bound: 100 % */
-    double waves = be ? fmax(ideal, (double)L.waves) : ideal;
-    double bound = fmin(fmax(waves, xfer), (double)L.espan);
-    if (be) {
-      sum_espan += (double)L.espan;
-      sum_ideal += ideal;
-      sum_bound += bound;
-    }
+    double waves = be ? fmax(ideal, (double)L.waves) : ideal, stq = (double)L.stq;
+    double bound = fmin(fmax(fmax(waves, xfer), stq), (double)L.espan);
+    if (be && L.espan) eg[neg++] = (espan){L.elo, L.ehi, ideal, waves, {bits[0], bits[1], bits[2]}, (double)L.serial, stq};
     if (layers)
-      printf("LAYER op=%d kind=%s span=%llu engine_span=%llu compute=%.0f waves=%.0f xfer=%.0f bound=%s util=%.3f "
-             "roofline=%.3f bytes=%llu\n",
-             i, fab_opinfos[code].name, (unsigned long long)L.span, (unsigned long long)L.espan, ideal, waves, xfer,
-             waves >= xfer ? (waves > ideal * 1.05 ? "waves" : "compute") : "memory", L.espan ? ideal / (double)L.espan : 0,
-             L.espan ? bound / (double)L.espan : 0, (unsigned long long)((L.bits[0] + L.bits[1] + L.bits[2]) / 8));
+      printf("LAYER op=%d kind=%s span=%llu engine_span=%llu compute=%.0f waves=%.0f xfer=%.0f stq=%.0f bound=%s "
+             "util=%.3f roofline=%.3f bytes=%llu\n",
+             i, fab_opinfos[code].name, (unsigned long long)L.span, (unsigned long long)L.espan, ideal, waves, xfer, stq,
+             waves >= fmax(xfer, stq) ? (waves > ideal * 1.05 ? "waves" : "compute") : stq > xfer ? "stores" : "memory",
+             L.espan ? ideal / (double)L.espan : 0, L.espan ? bound / (double)L.espan : 0,
+             (unsigned long long)((L.bits[0] + L.bits[1] + L.bits[2]) / 8));
   }
+  group_spans(&c, eg, neg, &sum_espan, &sum_ideal, &sum_bound);
+  free(eg);
   uint64_t att = r.busy[FAB_Q_ATT];
   printf("RESULT cycles=%llu latency_ms=%.4f bu_util_insn=%.3f bu_util_layers=%.3f roofline_util=%.3f attainable=%.3f "
          "bfly_cycles=%llu att_busy=%llu ppu_busy=%llu be_busy=%llu engine_util=%.3f bytes_in=%llu bytes_coef=%llu "

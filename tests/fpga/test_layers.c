@@ -4,7 +4,8 @@
  * (timing only; cycle counts, no wall clock).
  *   - the layers are the op's butterfly/FFT passes (4 per FBfly layer);
  *   - 128 rows on 120 engines: the last wave holds 8 rows, and the
- *     roofline says so (the engines' waves bound the layers near 53 %);
+ *     roofline says so (the engines' waves bound the layers near 53 %;
+ *     fc1 is bound by its write-back stores, the store queue);
  *   - 4096-point rows (FABNet-Large's fc2) stream their stores: on
  *     vcu128-be40 at seq 512 the layers reach 97.3 % (85.6 % before);
  *   - the streamed tiles compute what the interpreter computes (rows that
@@ -119,8 +120,13 @@ int main(void) {
           "utilisation %g, roofline %g", r.bl_util, r.bl_roofline);
     /* two waves of 120 and 8 rows: at most 128 / 240 of the units busy */
     CHECK(r.bl_roofline < 128.0 / 240 + 0.01, "roofline %g above the waves' bound", r.bl_roofline);
-    CHECK(r.bl_span_waves * 2 > r.bl_span, "waves bound %llu of %llu cycles", (unsigned long long)r.bl_span_waves,
-          (unsigned long long)r.bl_span);
+    /* fc2 (12,288 cycles, all waves) is bound by its waves; fc1's
+     * bias + GELU stores through the 60 write-back lanes (2,048 cycles per
+     * 120-row tile against 1,280 of compute) take the store queue a little
+     * longer than its waves, so the roofline counts fc1 as store-bound */
+    CHECK(r.bl_span_waves >= 12288 && (r.bl_span_waves + r.bl_span_stq) * 2 > r.bl_span,
+          "waves bound %llu and the store queue %llu of %llu cycles", (unsigned long long)r.bl_span_waves,
+          (unsigned long long)r.bl_span_stq, (unsigned long long)r.bl_span);
   }
   if (run("large", "vcu128-be40", 512, &r)) {
     /* 85.6 % before the streaming store, 98.4 % with it.  (The engines'

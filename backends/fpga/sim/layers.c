@@ -8,7 +8,8 @@
  * start to its last one's end.  It owns the engine-buffer and coefficient
  * loads placed (program order) after the previous layer's last engine
  * instruction and up to its own last, and the engine-buffer stores after
- * its first engine instruction and before the next layer's first.
+ * its first engine instruction and before the next layer's first (and the
+ * write-back stores, stp, likewise).
  * Per layer:
  *   compute  butterflies / (P_be P_bu): every unit busy all the time
  *   waves    the engines' instruction time: an instruction takes as long on
@@ -18,8 +19,12 @@
  *   streams  the transfers: max over the input, coefficient and output
  *            streams of bits / bandwidth, and the engines' serial ports
  *            (one element per cycle per engine, in and out)
- *   bound    max(waves, streams), at most the span (loads run ahead, under
- *            the previous layer)
+ *   stores   the store queue's busy time on the layer's engine-buffer stores
+ *            (one instruction at a time: an st's output stream, an stp's
+ *            write-back lanes, which bound fc1's and the folded LN1's tiles
+ *            on vcu128-be120)
+ *   bound    max(waves, streams, stores), at most the span (loads run ahead,
+ *            under the previous layer)
  * Utilisation = sum compute / sum span; the roofline = sum compute / sum
  * bound, the most the bounds allow. */
 #include "sim.h"
@@ -27,7 +32,7 @@
 #include <string.h>
 
 typedef struct layer {
-  uint64_t lo, hi, bflies, waves, bits[3], serial_in, serial_out;
+  uint64_t lo, hi, bflies, waves, bits[3], serial_in, serial_out, stq;
   bool open;
 } layer;
 
@@ -43,12 +48,13 @@ static void close_layer(const fab_fpga_config *c, layer *L, fab_fpga_report *r) 
   uint64_t span = L->hi - L->lo;
   uint64_t streams = max2(max2(cdiv(L->bits[0], (uint64_t)c->bw_in), cdiv(L->bits[1], (uint64_t)c->bw_coef)),
                           max2(cdiv(L->bits[2], (uint64_t)c->bw_out), max2(L->serial_in, L->serial_out)));
-  uint64_t bound = min2(max2(L->waves, streams), span);
+  uint64_t bound = min2(max2(max2(L->waves, streams), L->stq), span);
   r->bl_layers++;
   r->bl_span += span;
   r->bl_bound += bound;
   r->bl_compute += (double)L->bflies / ((double)c->p_be * (double)c->p_bu);
-  if (L->waves >= streams) r->bl_span_waves += span;
+  if (L->waves >= max2(streams, L->stq)) r->bl_span_waves += span;
+  else if (L->stq > streams) r->bl_span_stq += span;
   memset(L, 0, sizeof *L);
 }
 
@@ -103,6 +109,9 @@ void fab_fpga_layers_measure(const fab_fpga_program *p, const uint64_t *start, c
       add_dma(c, &in, &pend);
     } else if (in.op == FAB_I_ST && f[FAB_F_DMA_BUF] == FAB_BUF_BE && L.open) {
       add_dma(c, &in, &L);
+      L.stq += fab_fpga_insn_cycles(c, &in);
+    } else if (in.op == FAB_I_STP && L.open) { /* the write-back lanes' time */
+      L.stq += fab_fpga_insn_cycles(c, &in);
     }
   }
   close_layer(c, &L, r);

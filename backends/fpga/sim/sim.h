@@ -58,7 +58,7 @@ typedef struct fab_fpga_report {
    * span of the layers whose bound is the engines' instruction time, the
    * ideal compute (butterflies / (P_be P_bu)), utilisation = compute /
    * span, roofline = compute / bound (the most the bounds allow). */
-  uint64_t bl_layers, bl_span, bl_bound, bl_span_waves;
+  uint64_t bl_layers, bl_span, bl_bound, bl_span_waves, bl_span_stq;
   double bl_compute, bl_util, bl_roofline;
   /* A batch runs its samples one after another; every figure above is
    * one sample's (the first; the cycle model does not depend on the data) */

@@ -422,9 +422,11 @@ void fab_fpga_report_print(const fab_fpga_report *r, const fab_fpga_config *c, F
           (unsigned long long)r->bfly_cycles, 100 * r->bu_util, (unsigned long long)r->butterflies);
   if (r->bl_layers)
     fprintf(out, "  over the layers %.1f%% (%llu layers, %llu cycles); roofline %.1f%%, bound by the engines' "
-                 "waves of rows in %.0f%% of the span, by the streams and serial ports in the rest\n",
+                 "waves of rows in %.0f%% of the span, by the store queue in %.0f%%, by the streams and serial "
+                 "ports in the rest\n",
             100 * r->bl_util, (unsigned long long)r->bl_layers, (unsigned long long)r->bl_span,
-            100 * r->bl_roofline, 100.0 * (double)r->bl_span_waves / (double)r->bl_span);
+            100 * r->bl_roofline, 100.0 * (double)r->bl_span_waves / (double)r->bl_span,
+            100.0 * (double)r->bl_span_stq / (double)r->bl_span);
   fprintf(out, "off-chip bytes    input %llu  coefficients %llu  output %llu\n",
           (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_coef, (unsigned long long)r->bytes_out);
   if (r->model_cycles)
