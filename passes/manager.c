@@ -97,7 +97,8 @@ static const pass_def passes[] = {
     {{"fpga-absorb",
       "mark ops the accelerator folds into their user (fpga.fold): stack/bitrev/complex/pad into engine "
       "loads, row-wise chains into one post-processing pass, a butterfly's post-processing into its "
-      "engines' write-back (fpga.wb)",
+      "engines' write-back (fpga.wb), an embedding and its position-table slice into the add that "
+      "reads them",
       "lowered", "",
       "loads=<0|1>: fold stack, bitrev, complex into loads (default 1); "
       "chain=<int>: row-wise ops per post-processing pass, 1..4 (default 4); "
