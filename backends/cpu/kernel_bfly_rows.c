@@ -21,7 +21,7 @@
  * A high stage computes every output exactly as the lane kernel does
  * (fma(t01, q, t00 * a) and fma(t11, q, t10 * a)); a low stage computes
  * the pair's second output as fma(t10, a, t11 * q) (one shuffle instead
- * of two; N = 1024: ~9% faster), which may round differently in the last
+ * of two; N = 1024: 5-10% faster), which may round differently in the last
  * bit.  The twiddles are first laid out as the passes read them
  * (build_table, once per stack and call).  The first pass reads x, the
  * others work in place on the output rows, BLOCK_ROWS rows at a time.
