@@ -30,8 +30,10 @@ static void be_dma(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t strid
   if (!trans && rows > 1) fpga_cg_cols(g, 0, stride * (cplx ? 2 : 1), len * (cplx ? 2 : 1));
 }
 
+/* src >= 0 (bfly only): the first stage reads the rows at src of the same
+ * bank, out of place (os), and leaves them there. */
 static void be_pass(fpga_cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint64_t nrows, uint64_t baddr, int ls,
-                    int nst, bool inc, bool rin, uint64_t cb, int bank) {
+                    int nst, bool inc, bool rin, uint64_t cb, int bank, int64_t src) {
   if (g->failed) return;
   fab_fpga_insn in = fab_fpga_insn_make(opc);
   FAB_SET(&in, BE_NE, ne);
@@ -39,8 +41,14 @@ static void be_pass(fpga_cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint
   FAB_SET(&in, BE_NROWS, nrows);
   FAB_SET(&in, BE_ADDR, baddr);
   uint64_t n = 1ull << logn, hi = baddr + nrows * n;
-  cg_acc a[3];
+  cg_acc a[4];
   int na = 0;
+  if (src >= 0) {
+    FAB_SET(&in, BE_OS, 1);
+    FAB_SET(&in, BE_SB, bank);
+    FAB_SET(&in, BE_SRC, (uint64_t)src / 8);
+    a[na++] = (cg_acc){SP_BEA + bank, false, (uint64_t)src, (uint64_t)src + nrows * n};
+  }
   if (opc == FAB_I_ZERO) {
     FAB_SET(&in, BE_BANK, 1);
     a[na++] = (cg_acc){SP_BEB, true, baddr, hi};
@@ -199,7 +207,7 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
       if (job == BJ_COMPLEX) {
         /* clear the imaginary parts: pairs of words (regions are even) */
         uint64_t span = nrows * A;
-        be_pass(g, FAB_I_ZERO, ne, 1, (span + 1) / 2, baddr, 0, 0, false, false, 0, 1);
+        be_pass(g, FAB_I_ZERO, ne, 1, (span + 1) / 2, baddr, 0, 0, false, false, 0, 1, -1);
       }
       if (job == BJ_FFT) {
         /* runs of consecutive stages (log2 m = l + 1) */
@@ -212,7 +220,7 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
             return;
           }
           /* the Q groups of 2^k of each line, one after the other */
-          be_pass(g, FAB_I_FFT, ne, ilog2(A / Q), nrows * Q, baddr, l0, cnt, true, i == 0 && !xc, 0, 0);
+          be_pass(g, FAB_I_FFT, ne, ilog2(A / Q), nrows * Q, baddr, l0, cnt, true, i == 0 && !xc, 0, 0, -1);
           i += cnt;
         }
         fpga_cg_fftq(g, ne, nrows, baddr, A, rq, nstages == 0 && !xc);
@@ -325,11 +333,46 @@ static uint64_t cb_next(fpga_cg *g, bfly_job *j) {
   return g->cb_half ? j->half : 0;
 }
 
+/* A tile's rows of stack s into the engines at baddr (first: the column
+ * chunk to load first). */
+static void bfly_load(fpga_cg *g, const bfly_job *j, uint64_t s, uint64_t r0, uint64_t t, uint64_t ne, uint64_t baddr,
+                      int bank, uint64_t first) {
+  const bfly_io *io = &j->io;
+  uint64_t ext = io->x + r0 * io->xstride + s * io->xstack;
+  if (io->m < j->n) fpga_cg_ldp_tile(g, ext, io->xstride, t, io->m, j->L, ne, baddr, bank, first);
+  else be_dma_tile(g, FAB_I_LD, ext, io->xstride, t, j->n, ne, baddr, bank, j->stream, first);
+}
+
+/* The stage runs of stack s on a tile at baddr; src >= 0: the first run
+ * reads the rows at src out of place. */
+static void bfly_passes(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t ne, uint64_t nrows, uint64_t baddr, int bank,
+                        uint64_t cbbase, int64_t src) {
+  uint64_t n = j->n;
+  for (int ri = 0; ri < j->nruns; ri++) {
+    int i0 = j->runs[ri][0], cnt = j->runs[ri][1];
+    uint64_t cb = j->resident ? cbbase + (uint64_t)i0 * 2 * n : 0;
+    if (!j->resident) {
+      cb = cb_next(g, j);
+      load_coefs(g, &j->cf, s, i0, cnt, cb);
+    }
+    be_pass(g, FAB_I_BFLY, ne, j->L, nrows, baddr, (int)j->st[3 * i0 + 2], cnt, j->runs[ri][2], false, cb, bank,
+            ri == 0 ? src : -1);
+  }
+}
+
+/* A tile's results of stack s leave: through the write-back chain or a plain store. */
+static void bfly_store(fpga_cg *g, const bfly_job *j, uint64_t s, uint64_t r0, uint64_t t, uint64_t ne,
+                       uint64_t baddr, int bank) {
+  const bfly_io *io = &j->io;
+  uint64_t n = j->n;
+  if (io->fn >= 0) fpga_cg_stp(g, io, r0, s, t, j->L, ne, baddr, bank, j->stream);
+  else be_dma_tile(g, FAB_I_ST, io->out + (r0 * j->S + s) * n, j->S * n, t, n, ne, baddr, bank, j->stream, 0);
+}
+
 /* Tiles of stack s from row r0 until row r1 (at least one tile): load,
  * the stage runs, store.  Returns the rows of the last tile. */
 static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uint64_t r1) {
-  uint64_t n = j->n, S = j->S, R = j->R, t = 0;
-  int L = j->L;
+  uint64_t n = j->n, R = j->R, t = 0;
   const bfly_io *io = &j->io;
   uint64_t cbbase = 0;
   if (j->resident) {
@@ -348,25 +391,40 @@ static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uin
       if (j->resident) k = tile_rows(k, R, ne);
     }
     t = umin(ne * k, R - r0);
-    uint64_t nrows = (t + ne - 1) / ne, ext = io->x + r0 * io->xstride + s * io->xstack;
+    uint64_t nrows = (t + ne - 1) / ne;
     /* pinned: the bank's previous tile is still being stored (its first
      * io->w columns, a truncated store): load the other chunks first */
     uint64_t first = j->pin == 0 && io->w < n ? (io->w + n / FPGA_STREAM_CHUNKS - 1) / (n / FPGA_STREAM_CHUNKS) : 0;
-    if (io->m < n) fpga_cg_ldp_tile(g, ext, io->xstride, t, io->m, L, ne, baddr, bank, first);
-    else be_dma_tile(g, FAB_I_LD, ext, io->xstride, t, n, ne, baddr, bank, j->stream, first);
-    for (int ri = 0; ri < j->nruns; ri++) {
-      int i0 = j->runs[ri][0], cnt = j->runs[ri][1];
-      uint64_t cb = j->resident ? cbbase + (uint64_t)i0 * 2 * n : 0;
-      if (!j->resident) {
-        cb = cb_next(g, j);
-        load_coefs(g, &j->cf, s, i0, cnt, cb);
-      }
-      be_pass(g, FAB_I_BFLY, ne, L, nrows, baddr, (int)j->st[3 * i0 + 2], cnt, j->runs[ri][2], false, cb, bank);
-    }
-    if (io->fn >= 0) fpga_cg_stp(g, io, r0, s, t, L, ne, baddr, bank, j->stream);
-    else be_dma_tile(g, FAB_I_ST, io->out + (r0 * S + s) * n, S * n, t, n, ne, baddr, bank, j->stream, 0);
+    bfly_load(g, j, s, r0, t, ne, baddr, bank, first);
+    bfly_passes(g, j, s, ne, nrows, baddr, bank, cbbase, -1);
+    bfly_store(g, j, s, r0, t, ne, baddr, bank);
   }
   return t;
+}
+
+/* One wave (one row per engine) of an FFN pair's fc1, pinned to bank B
+ * whose slots hold S rows of n: the wave's rows are loaded once, into slot
+ * p; stacks 0..S-2 run their first pass out of place from it (bfly os)
+ * into slots p+1.., and stack S-1 in place on it, last.  The next wave's
+ * rows go into slot p+1, the first slot whose store is done.  Op after op,
+ * every stack loaded the same rows again (FABNet-Large's fc1 at seq 128
+ * on vcu128-be120: eight 1,024-cycle loads per layer instead of two, the
+ * load queue then fc2's bound). */
+static void fc1_wave(fpga_cg *g, bfly_job *j, uint64_t r0) {
+  uint64_t n = j->n, nslot = (uint64_t)fab_fpga_bank_words(g->c) / n, p = j->slot++ % nslot;
+  uint64_t ne = umin((uint64_t)g->c->p_be, j->R - r0), src = p * n;
+  int bank = j->pin;
+  bfly_load(g, j, 0, r0, ne, ne, src, bank, 0);
+  for (uint64_t s = 0; s < j->S && !g->failed; s++) {
+    bool last = s + 1 == j->S;
+    uint64_t baddr = last ? src : (p + 1 + s) % nslot * n, cbbase = 0;
+    if (j->resident) {
+      cbbase = cb_next(g, j);
+      load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
+    }
+    bfly_passes(g, j, s, ne, 1, baddr, bank, cbbase, last ? -1 : (int64_t)src);
+    bfly_store(g, j, s, r0, ne, ne, baddr, bank);
+  }
 }
 
 /* Checks bfly op's form and fills its job (loading the write-back
@@ -502,6 +560,28 @@ static int pair_end(fpga_cg *g, int b1, int e1) {
   return e2;
 }
 
+/* Does fc1 load each wave once (fc1_wave)?  Its stacks read the same rows
+ * (a folded stack) and fill at most bank B, and a stack's store keeps up
+ * with a stack's compute: a wave then needs two free slots (its rows and
+ * its first stack's results) where op after op it needed one, which costs
+ * where the write-back lanes bound fc1 (vcu128-be120 with a lane per two
+ * engines: FABNet-Large seq 128 36,723 -> 36,979 cycles per layer). */
+static bool fc1_shares_load(fpga_cg *g, const bfly_job *j) {
+  uint64_t pbe = (uint64_t)g->c->p_be;
+  if (j->io.xstack != 0 || j->io.fn < 0 || j->S * j->n > (uint64_t)fab_fpga_bank_words(g->c)) return false;
+  fab_fpga_insn st = fab_fpga_insn_make(FAB_I_STP), b = fab_fpga_insn_make(FAB_I_BFLY);
+  FAB_SET(&st, EWB_FN, (uint64_t)j->io.fn);
+  FAB_SET(&st, EWB_NE, pbe);
+  FAB_SET(&st, EWB_LP, (uint64_t)j->L);
+  FAB_SET(&st, EWB_LEN, j->io.w);
+  FAB_SET(&st, EWB_ROWS, pbe);
+  FAB_SET(&b, BE_NE, pbe);
+  FAB_SET(&b, BE_LOGN, (uint64_t)j->L);
+  FAB_SET(&b, BE_NROWS, 1);
+  FAB_SET(&b, BE_NST, (uint64_t)j->nst);
+  return fab_fpga_insn_cycles(g->c, &st) <= fab_fpga_insn_cycles(g->c, &b);
+}
+
 static bool gen_ffn_pair(fpga_cg *g, int b1, int e1, int b2, int e2) {
   bfly_job j1, j2;
   int at = g->cur;
@@ -520,10 +600,12 @@ static bool gen_ffn_pair(fpga_cg *g, int b1, int e1, int b2, int e2) {
   }
   uint64_t pbe = (uint64_t)g->c->p_be, waves = (j1.R + pbe - 1) / pbe;
   j1.pin = 1, j2.pin = 0;
+  bool share = fc1_shares_load(g, &j1);
   j2.stream = true; /* bank A is loaded again every wave */
   for (uint64_t w = 0; ok && w <= waves && !g->failed; w++) {
     g->cur = b1;
-    for (uint64_t s = 0; w < waves && s < j1.S && !g->failed; s++) bfly_tiles(g, &j1, s, w * pbe, w * pbe + 1);
+    if (w < waves && share) fc1_wave(g, &j1, w * pbe);
+    for (uint64_t s = 0; w < waves && !share && s < j1.S && !g->failed; s++) bfly_tiles(g, &j1, s, w * pbe, w * pbe + 1);
     g->cur = b2;
     /* fc1 is done before fc2's last wave, which takes bank B */
     j2.pin = w == waves;

@@ -382,11 +382,33 @@ static fab_status check_fftq(const fab_fpga_insn *in, const fab_fpga_config *c, 
   if (!m || m % q || !n || n % m) BAD("stage size m=%llu must be a multiple of q dividing n=%llu", idx, mn,
                                       (unsigned long long)m, (unsigned long long)n);
   if (f[FAB_F_BE_LOGN] || f[FAB_F_BE_LSTRIDE] || f[FAB_F_BE_NST] || f[FAB_F_BE_DIR] || f[FAB_F_BE_BANK] ||
-      f[FAB_F_BE_CB])
-    BAD("logn, ls, nst, inc, bank and cb must be 0", idx, mn);
+      f[FAB_F_BE_CB] || f[FAB_F_BE_OS] || f[FAB_F_BE_SB] || f[FAB_F_BE_SRC])
+    BAD("logn, ls, nst, inc, bank, cb, os, sb and src must be 0", idx, mn);
   if (!nrows || f[FAB_F_BE_ADDR] + nrows * n > bank)
     BAD("rows [%llu, +%llu x %llu) outside the %llu-word bank", idx, mn, (unsigned long long)f[FAB_F_BE_ADDR],
         (unsigned long long)nrows, (unsigned long long)n, (unsigned long long)bank);
+  return FAB_OK;
+}
+
+/* A bfly's out-of-place source (os, sb, src): inside its bank and, in the
+ * bank it writes, not overlapping the rows it writes (use os = 0 for in
+ * place); the other BE instructions have none. */
+static fab_status check_source(const fab_fpga_insn *in, uint64_t bank, size_t idx, char *err, size_t errlen) {
+  const uint64_t *f = in->f;
+  const char *mn = fab_fpga_ops[in->op].mnemonic;
+  if (!f[FAB_F_BE_OS]) {
+    if (f[FAB_F_BE_SB] || f[FAB_F_BE_SRC]) BAD("sb and src need os = 1", idx, mn);
+    return FAB_OK;
+  }
+  if (in->op != FAB_I_BFLY) BAD("os (an out-of-place first stage) is a bfly feature", idx, mn);
+  uint64_t n = 1ull << f[FAB_F_BE_LOGN], size = f[FAB_F_BE_NROWS] * n, src = 8 * f[FAB_F_BE_SRC];
+  uint64_t dst = f[FAB_F_BE_ADDR];
+  if (src + size > bank)
+    BAD("source rows [%llu, +%llu) outside the %llu-word bank", idx, mn, (unsigned long long)src,
+        (unsigned long long)size, (unsigned long long)bank);
+  if (f[FAB_F_BE_SB] == f[FAB_F_BE_BANK] && src < dst + size && dst < src + size)
+    BAD("source rows [%llu, +%llu) overlap the rows written at %llu (in place is os = 0)", idx, mn,
+        (unsigned long long)src, (unsigned long long)size, (unsigned long long)dst);
   return FAB_OK;
 }
 
@@ -462,6 +484,8 @@ static fab_status check_one(const fab_fpga_program *p, const protect *pr, size_t
       BAD("rows [%llu, +%llu x %llu) outside the %llu-word bank", idx, mn, (unsigned long long)f[FAB_F_BE_ADDR],
           (unsigned long long)nrows, (unsigned long long)n, (unsigned long long)bank);
     uint64_t nst = f[FAB_F_BE_NST], ls = f[FAB_F_BE_LSTRIDE];
+    fab_status so = check_source(in, bank, idx, err, errlen);
+    if (so) return so;
     if (in->op == FAB_I_ZERO) {
       if (nst || ls || f[FAB_F_BE_DIR] || f[FAB_F_BE_RIN] || f[FAB_F_BE_CB]) BAD("stage fields must be 0", idx, mn);
       return FAB_OK;
@@ -541,6 +565,7 @@ bool fab_fpga_insn_coef_port(const fab_fpga_insn *in) {
 
 uint32_t fab_fpga_insn_version(const fab_fpga_insn *in) {
   uint64_t len = in->f[FAB_F_DMA_LEN];
+  if (in->op == FAB_I_BFLY && in->f[FAB_F_BE_OS]) return 6;
   if (in->op == FAB_I_LD && in->f[FAB_F_DMA_CP]) return 5;
   if (in->op == FAB_I_FFTQ || (in->op == FAB_I_LD && in->f[FAB_F_DMA_BREV] && (len & (len - 1)))) return 4;
   if (in->op == FAB_I_LDP || in->op == FAB_I_STP || in->op == FAB_I_WBP ||

@@ -108,7 +108,9 @@ fab_status fab_fpga_program_set_op_map(fab_fpga_program *p, uint32_t nops, const
 /* 5: the optional op map (section OPS) and VM loads through the
  * coefficient port (ld cp=1); a program without either is written as
  * before. */
-#define FAB_FBIN_VERSION 5
+/* 6: bfly with an out-of-place first stage (os, sb, src: an FFN's fc1
+ * stacks read one loaded copy of their rows). */
+#define FAB_FBIN_VERSION 6
 #define FAB_FBIN_MAX_INSNS ((size_t)1 << 24)
 #define FAB_FBIN_MAX_MEM_WORDS ((uint64_t)1 << 32)
 
@@ -157,7 +159,7 @@ void fab_fpga_digitrev_table(uint64_t len, uint32_t *dst);
 /* Does the instruction move data on the coefficient (weight) port: a
  * load into the CB, or a VM load with cp = 1? */
 bool fab_fpga_insn_coef_port(const fab_fpga_insn *in);
-/* The .fbin version an instruction needs: 5 a VM load through the coefficient port, 4 mixed radix, 3 write-back,
+/* The .fbin version an instruction needs: 6 an out-of-place bfly, 5 a VM load through the coefficient port, 4 mixed radix, 3 write-back,
  * 2 masks, else 1. */
 uint32_t fab_fpga_insn_version(const fab_fpga_insn *in);
 

@@ -10,6 +10,9 @@
  *   semantics: a hand-written ldp / wbp / stp program against a C
  *     reference (zero fill, truncated store, bias, gelu, residual, layer
  *     norm) in fp32;
+ *   bfly os (version 6, an out-of-place first stage, what fc1 of the pair
+ *     uses): the results of copying the rows and running in place, the
+ *     source untouched, the same cycles; the static checks;
  *   errors: a version-2 file holding write-back instructions, an stp wider
  *     than its pitch, an ldp with a function, a wbp outside the parameter
  *     buffer, parameters or a residual outside their memories at run time. */
@@ -106,24 +109,45 @@ static void test_ffn_pair(void) {
   fab_fpga_config c = test_config("small");
   c.fp16 = 1;
   c.be_depth = 16;
+  /* one BU per engine (fc1's bias + GELU store keeps up with a stack's
+   * compute): fc1 loads each wave once and its first stack reads it out of
+   * place (bfly os, codegen_be.c fc1_wave); the outputs stay the same */
+  fab_fpga_config c1 = test_config("small");
+  c1.fp16 = 1;
+  c1.p_bu = 1, c1.be_rams = 2;
+  const fab_fpga_config *cfgs[] = {&c, &c1};
   const char *cases[] = {"fbfly_post", "fabnet_small_post"};
-  for (int k = 0; k < 2; k++) {
+  for (int ck = 0; ck < 4; ck++) {
+    int k = ck % 2;
+    const fab_fpga_config *cc = cfgs[ck / 2];
     fab_tensor_set *o[2] = {fab_tset_new(), fab_tset_new()};
     fab_fpga_report r[2];
-    fab_fpga_program *p = compile_run(cases[k], "fpga-absorb(wb=1),fpga-alloc", &c, o[0], &r[0]);
-    fab_fpga_program *q = compile_run(cases[k], "fpga-absorb(wb=0),fpga-alloc", &c, o[1], &r[1]);
+    fab_fpga_program *p = compile_run(cases[k], "fpga-absorb(wb=1),fpga-alloc", cc, o[0], &r[0]);
+    fab_fpga_program *q = compile_run(cases[k], "fpga-absorb(wb=0),fpga-alloc", cc, o[1], &r[1]);
     CHECK(p && q, "%s: compiles with and without the write-back", cases[k]);
     if (p && q) {
-      size_t fc2_first = 0, fc1_last = 0;
+      size_t fc2_first = 0, fc1_last = 0, fc1 = 0, fc1_os = 0, fc1_loads = 0;
       for (size_t i = 0; i < p->ninsn; i++) {
         fab_fpga_insn in;
-        if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) || in.op != FAB_I_BFLY) continue;
+        if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0)) continue;
+        if (in.op == FAB_I_LD && in.f[FAB_F_DMA_BUF] == FAB_BUF_BE && in.f[FAB_F_DMA_BANK] == 1 &&
+            in.f[FAB_F_DMA_LEN] == 64)
+          fc1_loads++;
+        if (in.op != FAB_I_BFLY) continue;
         if (in.f[FAB_F_BE_LOGN] == 7 && !fc2_first) fc2_first = i + 1;
-        if (in.f[FAB_F_BE_LOGN] == 6) fc1_last = i + 1;
+        if (in.f[FAB_F_BE_LOGN] == 6) fc1_last = i + 1, fc1++, fc1_os += in.f[FAB_F_BE_OS];
       }
       CHECK(k || (fc2_first && fc2_first < fc1_last), "%s: fc2's first butterfly at %zu, fc1's last at %zu",
             cases[k], fc2_first, fc1_last);
-      CHECK(same_tensors(o[0], o[1]), "%s: fc1 and fc2 wave by wave change the outputs", cases[k]);
+      CHECK(same_tensors(o[0], o[1]), "%s on %d BUs: fc1 and fc2 wave by wave change the outputs", cases[k],
+            cc->p_bu);
+      /* fbfly_post: 8 waves of 2 stacks, 6 stages in one pass */
+      if (!k)
+        CHECK(ck < 2 ? fc1_os == 0 && fc1_loads == 16 : fc1_os == 8 && fc1 == 16 && fc1_loads == 8,
+              "%s on %d BUs: %zu of fc1's %zu butterflies out of place, %zu loads into bank B", cases[k],
+              cc->p_bu, fc1_os, fc1, fc1_loads);
+      printf("%-20s %d BUs: fc1 %zu bfly (%zu out of place), %zu loads, %llu cycles\n", cases[k], cc->p_bu, fc1,
+             fc1_os, fc1_loads, (unsigned long long)r[0].total_cycles);
     }
     fab_fpga_program_free(p);
     fab_fpga_program_free(q);
@@ -268,7 +292,109 @@ static void test_errors(void) {
   fab_tset_free(is);
 }
 
+/* ---- bfly os: an out-of-place first stage (version 6) -------------------------------------- */
+
+enum { OS_N = 16, OS_LOG = 4, OS_ROWS = 4, OS_SRC = 32, OS_X = 0, OS_TW = 64, OS_Y = 192, OS_Z = 256, OS_MEM = 320 };
+
+/* x[4, 16] into bank A at `at` (one row per engine), 4 stages of the
+ * coefficients tw, the results stored from bank A 0 into y and the rows
+ * at OS_SRC into z; out of place (os): the load goes to OS_SRC and the
+ * bfly reads it from there. */
+static fab_fpga_program *os_program(const fab_fpga_config *c, bool os) {
+  fab_fpga_program *p = fab_fpga_program_new(c);
+  int64_t xd[2] = {OS_ROWS, OS_N}, td[1] = {4 * 2 * OS_N};
+  fab_fpga_program_add_tensor(p, "x", FAB_FT_INPUT, FAB_FD_F32, 2, xd, OS_X);
+  fab_fpga_program_add_tensor(p, "tw", FAB_FT_WEIGHT, FAB_FD_F32, 1, td, OS_TW);
+  fab_fpga_program_add_tensor(p, "y", FAB_FT_OUTPUT, FAB_FD_F32, 2, xd, OS_Y);
+  fab_fpga_program_add_tensor(p, "z", FAB_FT_OUTPUT, FAB_FD_F32, 2, xd, OS_Z);
+  p->mem_words = OS_MEM;
+  fab_fpga_insn in = dma(FAB_I_LD, FAB_BUF_BE, OS_X, OS_N, OS_ROWS, OS_N, os ? OS_SRC : 0, OS_ROWS);
+  fab_fpga_program_push(p, &in);
+  in = dma(FAB_I_LD, FAB_BUF_CB, OS_TW, 2 * OS_N, 4, 2 * OS_N, 0, 0);
+  in.sig = 1u << FAB_Q_BE;
+  fab_fpga_program_push(p, &in);
+  in = fab_fpga_insn_make(FAB_I_BFLY);
+  FAB_SET(&in, BE_NE, OS_ROWS);
+  FAB_SET(&in, BE_LOGN, OS_LOG);
+  FAB_SET(&in, BE_NROWS, 1);
+  FAB_SET(&in, BE_LSTRIDE, OS_LOG - 1);
+  FAB_SET(&in, BE_NST, 4);
+  FAB_SET(&in, BE_OS, os);
+  FAB_SET(&in, BE_SRC, os ? OS_SRC / 8 : 0);
+  in.wait = 1u << FAB_Q_LD;
+  in.sig = 1u << FAB_Q_ST;
+  fab_fpga_program_push(p, &in);
+  in = dma(FAB_I_ST, FAB_BUF_BE, OS_Y, OS_N, OS_ROWS, OS_N, 0, OS_ROWS);
+  in.wait = 1u << FAB_Q_BE;
+  fab_fpga_program_push(p, &in);
+  in = dma(FAB_I_ST, FAB_BUF_BE, OS_Z, OS_N, OS_ROWS, OS_N, OS_SRC, OS_ROWS);
+  fab_fpga_program_push(p, &in);
+  return p;
+}
+
+/* The same results as copying the rows and running in place (bit for bit,
+ * fp16 and fp32), the source left as loaded, the same cycles; version 6;
+ * the static checks. */
+static void test_out_of_place(void) {
+  for (int fp16 = 0; fp16 < 2; fp16++) {
+    fab_fpga_config c = test_config("small");
+    c.fp16 = fp16;
+    fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new(), *o[2] = {fab_tset_new(), fab_tset_new()};
+    int64_t xd[2] = {OS_ROWS, OS_N}, td[1] = {4 * 2 * OS_N};
+    fill_normal(fab_tset_add(is, "x", FAB_DT_F32, 2, xd), 7);
+    fill_normal(fab_tset_add(ws, "tw", FAB_DT_F32, 1, td), 8);
+    fab_fpga_report r[2];
+    for (int os = 0; os < 2; os++) {
+      fab_fpga_program *p = os_program(&c, os);
+      char err[256] = "";
+      fab_status st = fab_fpga_sim_run(p, &c, ws, is, o[os], NULL, &r[os], err, sizeof err);
+      CHECK(st == FAB_OK, "bfly os=%d: %s", os, err);
+      fab_fpga_program_free(p);
+    }
+    const fab_tensor *y0 = fab_tset_find(o[0], "y"), *y1 = fab_tset_find(o[1], "y"), *z = fab_tset_find(o[1], "z");
+    const fab_tensor *x = fab_tset_find(is, "x");
+    CHECK(y0 && y1 && !memcmp(y0->data, y1->data, y0->nbytes), "bfly os (fp16 %d): results differ from in place", fp16);
+    bool kept = z != NULL;
+    for (int i = 0; kept && i < OS_ROWS * OS_N; i++) {
+      float v = ((const float *)x->data)[i];
+      kept = ((const float *)z->data)[i] == (fp16 ? fab_fpga_round_f16(v) : v);
+    }
+    CHECK(kept, "bfly os (fp16 %d): the source rows changed", fp16);
+    CHECK(r[0].total_cycles == r[1].total_cycles && r[1].busy[FAB_Q_BE] == r[0].busy[FAB_Q_BE],
+          "bfly os: %llu cycles, in place %llu", (unsigned long long)r[1].total_cycles,
+          (unsigned long long)r[0].total_cycles);
+    fab_tset_free(ws);
+    fab_tset_free(is);
+    fab_tset_free(o[0]);
+    fab_tset_free(o[1]);
+  }
+  fab_fpga_config c = test_config("small");
+  fpga_expect_version(os_program(&c, true), 6, "out-of-place");
+  /* the static checks: overlap, outside the bank, os on fft, sb/src without os */
+  const struct { uint64_t os, sb, src, op; const char *msg; } bad[] = {
+      {1, 0, 1, FAB_I_BFLY, "overlap the rows written"},
+      {1, 0, 511, FAB_I_BFLY, "outside the"},
+      {1, 1, 0, FAB_I_FFT, "bfly feature"},
+      {0, 1, 0, FAB_I_BFLY, "need os = 1"},
+      {0, 0, 4, FAB_I_ZERO, "need os = 1"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    fab_fpga_program *p = os_program(&c, true);
+    fab_fpga_insn in;
+    fab_fpga_decode(p->code + 2 * FAB_FPGA_INSN_BYTES, &in, NULL, 0);
+    in.op = (fab_fpga_opcode)bad[k].op;
+    if (in.op != FAB_I_BFLY) FAB_SET(&in, BE_CB, 0);
+    if (in.op == FAB_I_ZERO) FAB_SET(&in, BE_LSTRIDE, 0), FAB_SET(&in, BE_NST, 0), FAB_SET(&in, BE_BANK, 1);
+    FAB_SET(&in, BE_OS, bad[k].os);
+    FAB_SET(&in, BE_SB, bad[k].sb);
+    FAB_SET(&in, BE_SRC, bad[k].src);
+    fab_fpga_encode(&in, p->code + 2 * FAB_FPGA_INSN_BYTES);
+    fpga_expect_check(p, bad[k].msg);
+  }
+}
+
 int main(void) {
+  test_out_of_place();
   test_semantics();
   test_errors();
   test_same_outputs();

@@ -112,6 +112,11 @@ static void be_pass(simst *s, const fab_fpga_insn *in) {
         memset(be_bank(s, e, f[FAB_F_BE_BANK]) + base, 0, n * sizeof(float));
         continue;
       }
+      /* out of place: the first stage reads the source row (values already
+       * in the datapath format, so the copy rounds nothing) */
+      if (in->op == FAB_I_BFLY && f[FAB_F_BE_OS])
+        memmove(be_bank(s, e, f[FAB_F_BE_BANK]) + base, be_bank(s, e, f[FAB_F_BE_SB]) + 8 * f[FAB_F_BE_SRC] + r * n,
+                n * sizeof(float));
       for (uint64_t st = 0; st < f[FAB_F_BE_NST]; st++) {
         uint64_t ls = f[FAB_F_BE_DIR] ? f[FAB_F_BE_LSTRIDE] + st : f[FAB_F_BE_LSTRIDE] - st;
         uint64_t stride = 1ull << ls;
