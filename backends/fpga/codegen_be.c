@@ -30,10 +30,10 @@ static void be_dma(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t strid
   if (!trans && rows > 1) fpga_cg_cols(g, 0, stride * (cplx ? 2 : 1), len * (cplx ? 2 : 1));
 }
 
-/* src >= 0 (bfly only): the first stage reads the rows at src of the same
- * bank, out of place (os), and leaves them there. */
+/* src >= 0 (bfly only): the first stage reads the rows at src of bank
+ * sbank, out of place (os), and leaves them there. */
 static void be_pass(fpga_cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint64_t nrows, uint64_t baddr, int ls,
-                    int nst, bool inc, bool rin, uint64_t cb, int bank, int64_t src) {
+                    int nst, bool inc, bool rin, uint64_t cb, int bank, int64_t src, int sbank) {
   if (g->failed) return;
   fab_fpga_insn in = fab_fpga_insn_make(opc);
   FAB_SET(&in, BE_NE, ne);
@@ -45,9 +45,9 @@ static void be_pass(fpga_cg *g, fab_fpga_opcode opc, uint64_t ne, int logn, uint
   int na = 0;
   if (src >= 0) {
     FAB_SET(&in, BE_OS, 1);
-    FAB_SET(&in, BE_SB, bank);
+    FAB_SET(&in, BE_SB, sbank);
     FAB_SET(&in, BE_SRC, (uint64_t)src / 8);
-    a[na++] = (cg_acc){SP_BEA + bank, false, (uint64_t)src, (uint64_t)src + nrows * n};
+    a[na++] = (cg_acc){SP_BEA + sbank, false, (uint64_t)src, (uint64_t)src + nrows * n};
   }
   if (opc == FAB_I_ZERO) {
     FAB_SET(&in, BE_BANK, 1);
@@ -207,7 +207,7 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
       if (job == BJ_COMPLEX) {
         /* clear the imaginary parts: pairs of words (regions are even) */
         uint64_t span = nrows * A;
-        be_pass(g, FAB_I_ZERO, ne, 1, (span + 1) / 2, baddr, 0, 0, false, false, 0, 1, -1);
+        be_pass(g, FAB_I_ZERO, ne, 1, (span + 1) / 2, baddr, 0, 0, false, false, 0, 1, -1, 0);
       }
       if (job == BJ_FFT) {
         /* runs of consecutive stages (log2 m = l + 1) */
@@ -220,7 +220,7 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
             return;
           }
           /* the Q groups of 2^k of each line, one after the other */
-          be_pass(g, FAB_I_FFT, ne, ilog2(A / Q), nrows * Q, baddr, l0, cnt, true, i == 0 && !xc, 0, 0, -1);
+          be_pass(g, FAB_I_FFT, ne, ilog2(A / Q), nrows * Q, baddr, l0, cnt, true, i == 0 && !xc, 0, 0, -1, 0);
           i += cnt;
         }
         fpga_cg_fftq(g, ne, nrows, baddr, A, rq, nstages == 0 && !xc);
@@ -346,7 +346,7 @@ static void bfly_load(fpga_cg *g, const bfly_job *j, uint64_t s, uint64_t r0, ui
 /* The stage runs of stack s on a tile at baddr; src >= 0: the first run
  * reads the rows at src out of place. */
 static void bfly_passes(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t ne, uint64_t nrows, uint64_t baddr, int bank,
-                        uint64_t cbbase, int64_t src) {
+                        uint64_t cbbase, int64_t src, int sbank) {
   uint64_t n = j->n;
   for (int ri = 0; ri < j->nruns; ri++) {
     int i0 = j->runs[ri][0], cnt = j->runs[ri][1];
@@ -356,7 +356,7 @@ static void bfly_passes(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t ne, uint64
       load_coefs(g, &j->cf, s, i0, cnt, cb);
     }
     be_pass(g, FAB_I_BFLY, ne, j->L, nrows, baddr, (int)j->st[3 * i0 + 2], cnt, j->runs[ri][2], false, cb, bank,
-            ri == 0 ? src : -1);
+            ri == 0 ? src : -1, sbank);
   }
 }
 
@@ -396,7 +396,7 @@ static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uin
      * io->w columns, a truncated store): load the other chunks first */
     uint64_t first = j->pin == 0 && io->w < n ? (io->w + n / FPGA_STREAM_CHUNKS - 1) / (n / FPGA_STREAM_CHUNKS) : 0;
     bfly_load(g, j, s, r0, t, ne, baddr, bank, first);
-    bfly_passes(g, j, s, ne, nrows, baddr, bank, cbbase, -1);
+    bfly_passes(g, j, s, ne, nrows, baddr, bank, cbbase, -1, 0);
     bfly_store(g, j, s, r0, t, ne, baddr, bank);
   }
   return t;
@@ -422,7 +422,7 @@ static void fc1_wave(fpga_cg *g, bfly_job *j, uint64_t r0) {
       cbbase = cb_next(g, j);
       load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
     }
-    bfly_passes(g, j, s, ne, 1, baddr, bank, cbbase, last ? -1 : (int64_t)src);
+    bfly_passes(g, j, s, ne, 1, baddr, bank, cbbase, last ? -1 : (int64_t)src, bank);
     bfly_store(g, j, s, r0, ne, ne, baddr, bank);
   }
 }
@@ -560,6 +560,60 @@ static int pair_end(fpga_cg *g, int b1, int e1) {
   return e2;
 }
 
+/* The rows of fc1's wave from r0 (ne rows, one per engine) as the
+ * instructions before it left them in the banks: the latest stp that
+ * stored exactly them (whole rows, one per engine: the Fourier mix's last
+ * pass with LN1), with no later write to its bank region or to the rows
+ * off chip.  That stp is made to keep its results (stp keep) and their
+ * word address returned, the bank in *bank; -1 if there is none. */
+static int64_t kept_rows(fpga_cg *g, const bfly_job *j, uint64_t r0, uint64_t ne, int *bank) {
+  const bfly_io *io = &j->io;
+  uint64_t ext = io->x + r0 * io->xstride, ehi = ext + (ne - 1) * io->xstride + j->n;
+  if (io->m != j->n || io->xstack != 0) return -1;
+  size_t k = g->n, seen = 0;
+  cg_insn *st = NULL;
+  while (!st && k-- > 0 && seen++ < CG_WINDOW) { /* the latest writer of the rows off chip */
+    cg_insn *ci = &g->ins[k];
+    for (int a = 0; a < ci->nacc && !st; a++) {
+      const cg_acc *x = &ci->acc[a];
+      if (x->write && x->space == SP_EXT && x->lo < ehi && ext < x->hi) st = ci;
+    }
+  }
+  if (!st) return -1;
+  const uint64_t *f = st->in.f;
+  uint64_t lo = f[FAB_F_EWB_ADDR], hi = lo + j->n;
+  int sp = SP_BEA + (int)f[FAB_F_EWB_BANK];
+  if (st->in.op != FAB_I_STP || f[FAB_F_EWB_EXT] != ext || f[FAB_F_EWB_STRIDE] != io->xstride ||
+      f[FAB_F_EWB_ROWS] != ne || f[FAB_F_EWB_NE] != ne || f[FAB_F_EWB_LEN] != j->n || st->acc[0].space != sp)
+    return -1;
+  for (size_t i = k + 1; i < g->n; i++) /* nothing wrote its bank region since */
+    for (int a = 0; a < g->ins[i].nacc; a++) {
+      const cg_acc *x = &g->ins[i].acc[a];
+      if (x->write && x->space == sp && x->lo < hi && lo < x->hi) return -1;
+    }
+  FAB_SET(&st->in, EWB_KEEP, 1);
+  st->acc[0].write = true;
+  *bank = (int)f[FAB_F_EWB_BANK];
+  return (int64_t)lo;
+}
+
+/* fc1's first wave from the rows the previous op kept in bank `kbank` at
+ * `src` (kept_rows): every stack's first pass reads them out of place
+ * into the next slots of bank B, which take the slots in turn as op after
+ * op; no load. */
+static void fc1_kept_wave(fpga_cg *g, bfly_job *j, uint64_t src, int kbank) {
+  uint64_t n = j->n, nslot = (uint64_t)fab_fpga_bank_words(g->c) / n, ne = umin((uint64_t)g->c->p_be, j->R);
+  for (uint64_t s = 0; s < j->S && !g->failed; s++) {
+    uint64_t baddr = j->slot++ % nslot * n, cbbase = 0;
+    if (j->resident) {
+      cbbase = cb_next(g, j);
+      load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
+    }
+    bfly_passes(g, j, s, ne, 1, baddr, j->pin, cbbase, (int64_t)src, kbank);
+    bfly_store(g, j, s, 0, ne, ne, baddr, j->pin);
+  }
+}
+
 /* Does fc1 load each wave once (fc1_wave)?  Its stacks read the same rows
  * (a folded stack) and fill at most bank B, and a stack's store keeps up
  * with a stack's compute: a wave then needs two free slots (its rows and
@@ -604,8 +658,12 @@ static bool gen_ffn_pair(fpga_cg *g, int b1, int e1, int b2, int e2) {
   j2.stream = true; /* bank A is loaded again every wave */
   for (uint64_t w = 0; ok && w <= waves && !g->failed; w++) {
     g->cur = b1;
-    if (w < waves && share) fc1_wave(g, &j1, w * pbe);
-    for (uint64_t s = 0; w < waves && !share && s < j1.S && !g->failed; s++) bfly_tiles(g, &j1, s, w * pbe, w * pbe + 1);
+    int kbank = 0;
+    int64_t kept = w == 0 ? kept_rows(g, &j1, 0, umin(pbe, j1.R), &kbank) : -1;
+    if (kept >= 0) fc1_kept_wave(g, &j1, (uint64_t)kept, kbank);
+    else if (w < waves && share) fc1_wave(g, &j1, w * pbe);
+    for (uint64_t s = 0; w < waves && kept < 0 && !share && s < j1.S && !g->failed; s++)
+      bfly_tiles(g, &j1, s, w * pbe, w * pbe + 1);
     g->cur = b2;
     /* fc1 is done before fc2's last wave, which takes bank B */
     j2.pin = w == waves;

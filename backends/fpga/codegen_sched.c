@@ -29,8 +29,10 @@
 #define SCHED_LOOKBACK 256 /* placed instructions checked for a new candidate's ready time */
 
 /* Lanes of the estimate: the five queues, the ld queue's coefficient
- * channel apart from its input channel (they overlap, docs/isa.md). */
-enum { LANE_COEF = FAB_Q_COUNT, NLANES };
+ * channel apart from its input channel (they overlap, docs/isa.md), and
+ * the engines' serial write port (loads into the engines and keeping
+ * stores, one at a time, as the simulator has it). */
+enum { LANE_COEF = FAB_Q_COUNT, LANE_WPORT, NLANES };
 
 static int lane_of(const fab_fpga_insn *in) {
   int q = fab_fpga_ops[in->op].queue;
@@ -59,6 +61,7 @@ static uint64_t ready_after(const cg_insn *x, const cg_insn *seq, const uint64_t
  * CB half holds up the input loads behind it). */
 static uint64_t est_start(const cg_insn *x, uint64_t ready, const uint64_t *lane_free, const uint64_t *qstart) {
   uint64_t st = ready > lane_free[lane_of(&x->in)] ? ready : lane_free[lane_of(&x->in)];
+  if (fab_fpga_insn_wport(&x->in) && lane_free[LANE_WPORT] > st) st = lane_free[LANE_WPORT];
   uint64_t q = qstart[fab_fpga_ops[x->in.op].queue];
   return st > q ? st : q;
 }
@@ -73,6 +76,7 @@ static uint64_t estimate_in_order(const fpga_cg *g, uint64_t *end) {
     qstart[fab_fpga_ops[ci->in.op].queue] = st;
     end[i] = st + fab_fpga_insn_cycles(g->c, &ci->in);
     lane_free[ln] = end[i];
+    if (fab_fpga_insn_wport(&ci->in)) lane_free[LANE_WPORT] = end[i];
     if (end[i] > span) span = end[i];
   }
   return span;
@@ -114,6 +118,7 @@ static uint64_t schedule_window(const fpga_cg *g, int window, cg_insn *out, uint
     const cg_insn *ci = &g->ins[sl[best].idx];
     uint64_t e = best_start + fab_fpga_insn_cycles(g->c, &ci->in);
     lane_free[lane_of(&ci->in)] = e;
+    if (fab_fpga_insn_wport(&ci->in)) lane_free[LANE_WPORT] = e;
     qstart[fab_fpga_ops[ci->in.op].queue] = best_start;
     used &= ~(1ull << best);
     for (int t = 0; t < window; t++) {

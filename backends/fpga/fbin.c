@@ -324,6 +324,7 @@ static fab_status check_ewb(const fab_fpga_program *p, const protect *pr, size_t
   if (ne < 1 || ne > (uint64_t)c->p_be) BAD("ne=%llu outside 1..%d engines", idx, mn, (unsigned long long)ne, c->p_be);
   if (len > pitch) BAD("len=%llu exceeds the row pitch 2^%llu", idx, mn, (unsigned long long)len, (unsigned long long)lp);
   if (in->op == FAB_I_LDP && f[FAB_F_EWB_FN]) BAD("fn is a store feature (must be 0)", idx, mn);
+  if (in->op == FAB_I_LDP && f[FAB_F_EWB_KEEP]) BAD("keep is a store feature (must be 0)", idx, mn);
   if (f[FAB_F_EWB_FN] >= FAB_WB_COUNT) BAD("unknown write-back function %llu", idx, mn, (unsigned long long)f[FAB_F_EWB_FN]);
   uint64_t slots = (rows + ne - 1) / ne;
   if (f[FAB_F_EWB_ADDR] + slots * pitch > bank)
@@ -563,9 +564,14 @@ bool fab_fpga_insn_coef_port(const fab_fpga_insn *in) {
   return in->op == FAB_I_LD && (in->f[FAB_F_DMA_BUF] == FAB_BUF_CB || in->f[FAB_F_DMA_CP]);
 }
 
+bool fab_fpga_insn_wport(const fab_fpga_insn *in) {
+  return (in->op == FAB_I_LD && in->f[FAB_F_DMA_BUF] == FAB_BUF_BE) || in->op == FAB_I_LDP ||
+         (in->op == FAB_I_STP && in->f[FAB_F_EWB_KEEP]);
+}
+
 uint32_t fab_fpga_insn_version(const fab_fpga_insn *in) {
   uint64_t len = in->f[FAB_F_DMA_LEN];
-  if (in->op == FAB_I_BFLY && in->f[FAB_F_BE_OS]) return 6;
+  if ((in->op == FAB_I_BFLY && in->f[FAB_F_BE_OS]) || (in->op == FAB_I_STP && in->f[FAB_F_EWB_KEEP])) return 6;
   if (in->op == FAB_I_LD && in->f[FAB_F_DMA_CP]) return 5;
   if (in->op == FAB_I_FFTQ || (in->op == FAB_I_LD && in->f[FAB_F_DMA_BREV] && (len & (len - 1)))) return 4;
   if (in->op == FAB_I_LDP || in->op == FAB_I_STP || in->op == FAB_I_WBP ||

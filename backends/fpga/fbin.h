@@ -109,7 +109,8 @@ fab_status fab_fpga_program_set_op_map(fab_fpga_program *p, uint32_t nops, const
  * coefficient port (ld cp=1); a program without either is written as
  * before. */
 /* 6: bfly with an out-of-place first stage (os, sb, src: an FFN's fc1
- * stacks read one loaded copy of their rows). */
+ * stacks read one loaded copy of their rows) and stp keeping its results
+ * in the bank (keep: fc1's first wave reads LN1's results there). */
 #define FAB_FBIN_VERSION 6
 #define FAB_FBIN_MAX_INSNS ((size_t)1 << 24)
 #define FAB_FBIN_MAX_MEM_WORDS ((uint64_t)1 << 32)
@@ -159,7 +160,11 @@ void fab_fpga_digitrev_table(uint64_t len, uint32_t *dst);
 /* Does the instruction move data on the coefficient (weight) port: a
  * load into the CB, or a VM load with cp = 1? */
 bool fab_fpga_insn_coef_port(const fab_fpga_insn *in);
-/* The .fbin version an instruction needs: 6 an out-of-place bfly, 5 a VM load through the coefficient port, 4 mixed radix, 3 write-back,
+/* Does the instruction write the engines' banks through their serial
+ * write port: a load into the engine buffers (ld buf=0, ldp) or an stp
+ * that keeps its results (keep = 1)?  One at a time (docs/fpga.md §4). */
+bool fab_fpga_insn_wport(const fab_fpga_insn *in);
+/* The .fbin version an instruction needs: 6 an out-of-place bfly or a keeping stp, 5 a VM load through the coefficient port, 4 mixed radix, 3 write-back,
  * 2 masks, else 1. */
 uint32_t fab_fpga_insn_version(const fab_fpga_insn *in);
 

@@ -280,7 +280,7 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   uint32_t need = program_version(p);
   if (version < need) {
     st = fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with %s (version %u)", version,
-                       need == 6   ? "out-of-place butterflies (bfly os=1)"
+                       need == 6   ? "out-of-place butterflies or results kept in the banks (bfly os=1, stp keep=1)"
                        : need == 5 ? "an op map or loads through the coefficient port (ld cp=1)"
                        : need == 4 ? "mixed-radix FFT instructions (fftq or a digit-reversing load)"
                        : need == 3 ? "write-back instructions (ldp, stp, wbp or a parameter-buffer load)"

@@ -52,8 +52,8 @@ int main(int argc, char **argv) {
   for (int op = 0; op < FAB_I_COUNT; op++) {
     fab_fpga_insn in = fab_fpga_insn_make((fab_fpga_opcode)op);
     fab_fpga_encode(&in, w);
-    /* the highest bit no field of the format covers (attn's mk and the
-     * DMA's cp took 127) */
+    /* the highest bit no field of the format covers (attn's mk, the
+     * DMA's cp and the BE's src took 127) */
     int bit = 127;
     for (bool covered = true; covered && bit > 15; bit -= covered) {
       covered = false;
@@ -62,12 +62,12 @@ int main(int argc, char **argv) {
             bit < fab_fpga_fields[k].lsb + fab_fpga_fields[k].width)
           covered = true;
     }
-    if (bit > 15) { /* ATTN and DMA have none left */
+    if (bit > 15) { /* ATTN, DMA and BE have none left */
       w[bit / 8] |= (uint8_t)(1u << (bit % 8));
       CHECK(fab_fpga_decode(w, &d, err, sizeof err) != FAB_OK && strstr(err, "reserved"),
             "reserved bit %d accepted (%s)", bit, fab_fpga_ops[op].mnemonic);
     } else {
-      CHECK(fab_fpga_ops[op].fmt == FAB_FMT_ATTN || fab_fpga_ops[op].fmt == FAB_FMT_DMA,
+      CHECK(fab_fpga_ops[op].fmt == FAB_FMT_ATTN || fab_fpga_ops[op].fmt == FAB_FMT_DMA || fab_fpga_ops[op].fmt == FAB_FMT_BE,
             "no reserved bit in the format of %s", fab_fpga_ops[op].mnemonic);
     }
     in.wait = 1u << fab_fpga_ops[op].queue;

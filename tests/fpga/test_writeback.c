@@ -13,6 +13,9 @@
  *   bfly os (version 6, an out-of-place first stage, what fc1 of the pair
  *     uses): the results of copying the rows and running in place, the
  *     source untouched, the same cycles; the static checks;
+ *   stp keep (version 6): the results left in the bank as a load of them
+ *     would, the serial write port shared with loads; the pair's first
+ *     fc1 wave reading LN1's kept results (p_be = 16);
  *   errors: a version-2 file holding write-back instructions, an stp wider
  *     than its pitch, an ldp with a function, a wbp outside the parameter
  *     buffer, parameters or a residual outside their memories at run time. */
@@ -115,39 +118,49 @@ static void test_ffn_pair(void) {
   fab_fpga_config c1 = test_config("small");
   c1.fp16 = 1;
   c1.p_bu = 1, c1.be_rams = 2;
-  const fab_fpga_config *cfgs[] = {&c, &c1};
+  /* 16 engines, LN1 in the Fourier mix's store (fft-ln=1): its results
+   * stay in bank A (stp keep) and fc1's first wave reads them there */
+  fab_fpga_config c2 = c;
+  c2.p_be = 16;
+  const fab_fpga_config *cfgs[] = {&c, &c1, &c2};
   const char *cases[] = {"fbfly_post", "fabnet_small_post"};
-  for (int ck = 0; ck < 4; ck++) {
+  for (int ck = 0; ck < 6; ck++) {
     int k = ck % 2;
     const fab_fpga_config *cc = cfgs[ck / 2];
     fab_tensor_set *o[2] = {fab_tset_new(), fab_tset_new()};
     fab_fpga_report r[2];
-    fab_fpga_program *p = compile_run(cases[k], "fpga-absorb(wb=1),fpga-alloc", cc, o[0], &r[0]);
+    fab_fpga_program *p = compile_run(cases[k], ck < 4 ? "fpga-absorb(wb=1),fpga-alloc" : "fpga-absorb(wb=1,fft-ln=1),fpga-alloc", cc, o[0], &r[0]);
     fab_fpga_program *q = compile_run(cases[k], "fpga-absorb(wb=0),fpga-alloc", cc, o[1], &r[1]);
     CHECK(p && q, "%s: compiles with and without the write-back", cases[k]);
     if (p && q) {
-      size_t fc2_first = 0, fc1_last = 0, fc1 = 0, fc1_os = 0, fc1_loads = 0;
+      size_t fc2_first = 0, fc1_last = 0, fc1 = 0, fc1_os = 0, fc1_loads = 0, keeps = 0, fc1_kept = 0;
       for (size_t i = 0; i < p->ninsn; i++) {
         fab_fpga_insn in;
         if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0)) continue;
         if (in.op == FAB_I_LD && in.f[FAB_F_DMA_BUF] == FAB_BUF_BE && in.f[FAB_F_DMA_BANK] == 1 &&
             in.f[FAB_F_DMA_LEN] == 64)
           fc1_loads++;
+        if (in.op == FAB_I_STP) keeps += in.f[FAB_F_EWB_KEEP];
         if (in.op != FAB_I_BFLY) continue;
         if (in.f[FAB_F_BE_LOGN] == 7 && !fc2_first) fc2_first = i + 1;
         if (in.f[FAB_F_BE_LOGN] == 6) fc1_last = i + 1, fc1++, fc1_os += in.f[FAB_F_BE_OS];
+        if (in.f[FAB_F_BE_LOGN] == 6 && in.f[FAB_F_BE_OS] && in.f[FAB_F_BE_SB] == 0) fc1_kept++;
       }
-      CHECK(k || (fc2_first && fc2_first < fc1_last), "%s: fc2's first butterfly at %zu, fc1's last at %zu",
+      CHECK(k || ck >= 4 || (fc2_first && fc2_first < fc1_last), "%s: fc2's first butterfly at %zu, fc1's last at %zu",
             cases[k], fc2_first, fc1_last);
       CHECK(same_tensors(o[0], o[1]), "%s on %d BUs: fc1 and fc2 wave by wave change the outputs", cases[k],
             cc->p_bu);
-      /* fbfly_post: 8 waves of 2 stacks, 6 stages in one pass */
-      if (!k)
+      /* fbfly_post: 8 waves of 2 stacks (2 waves on 16 engines), 6 stages in one pass */
+      if (!k && ck < 4)
         CHECK(ck < 2 ? fc1_os == 0 && fc1_loads == 16 : fc1_os == 8 && fc1 == 16 && fc1_loads == 8,
               "%s on %d BUs: %zu of fc1's %zu butterflies out of place, %zu loads into bank B", cases[k],
               cc->p_bu, fc1_os, fc1, fc1_loads);
-      printf("%-20s %d BUs: fc1 %zu bfly (%zu out of place), %zu loads, %llu cycles\n", cases[k], cc->p_bu, fc1,
-             fc1_os, fc1_loads, (unsigned long long)r[0].total_cycles);
+      if (!k && ck >= 4)
+        CHECK(keeps == 1 && fc1_kept == 2 && fc1_loads == 2, "%s on 16 engines: %zu stp keep, %zu fc1 butterflies "
+              "from bank A, %zu loads into bank B", cases[k], keeps, fc1_kept, fc1_loads);
+      CHECK(ck >= 4 || keeps == 0, "%s: %zu stp keep without the LN1 fold", cases[k], keeps);
+      printf("%-20s %d x %d BUs: fc1 %zu bfly (%zu out of place, %zu from kept rows), %zu loads, %llu cycles\n",
+             cases[k], cc->p_be, cc->p_bu, fc1, fc1_os, fc1_kept, fc1_loads, (unsigned long long)r[0].total_cycles);
     }
     fab_fpga_program_free(p);
     fab_fpga_program_free(q);
@@ -248,6 +261,76 @@ static void test_semantics(void) {
     fab_tset_free(os);
     fab_fpga_program_free(p);
   }
+}
+
+/* stp keep (version 6): the results stay in the bank in place as a load
+ * of the stored rows would bring them back (fp32 and fp16: a plain st of
+ * the bank gives y's values, the zero fill beyond them untouched); the
+ * keeping stp and a load into the engines take the serial write port one
+ * at a time (without keep the load overlaps the stp); static checks. */
+enum { KZ = 224 };
+
+static void test_keep(void) {
+  for (int fp16 = 0; fp16 < 2; fp16++) {
+    fab_fpga_config c = test_config("small");
+    c.fp16 = fp16;
+    fab_fpga_program *p = wb_program(&c, FAB_WB_BRLN, wbp(0, W));
+    fab_fpga_insn in;
+    fab_fpga_decode(p->code + (p->ninsn - 1) * FAB_FPGA_INSN_BYTES, &in, NULL, 0);
+    FAB_SET(&in, EWB_KEEP, 1);
+    in.sig = 1u << FAB_Q_LD;
+    fab_fpga_encode(&in, p->code + (p->ninsn - 1) * FAB_FPGA_INSN_BYTES);
+    int64_t zd[2] = {ROWS, 1 << LP};
+    fab_fpga_program_add_tensor(p, "z", FAB_FT_OUTPUT, FAB_FD_F32, 2, zd, KZ);
+    in = dma(FAB_I_ST, FAB_BUF_BE, KZ, 1 << LP, ROWS, 1 << LP, 0, 2);
+    fab_fpga_program_push(p, &in);
+    fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new(), *os = fab_tset_new();
+    int64_t xd[2] = {ROWS, M}, rd[2] = {ROWS, W}, pd[1] = {3 * W};
+    fill_normal(fab_tset_add(is, "x", FAB_DT_F32, 2, xd), 3);
+    fill_normal(fab_tset_add(is, "r", FAB_DT_F32, 2, rd), 4);
+    fill_normal(fab_tset_add(ws, "p", FAB_DT_F32, 1, pd), 5);
+    char err[256] = "";
+    fab_status st = fab_fpga_sim_run(p, &c, ws, is, os, NULL, NULL, err, sizeof err);
+    CHECK(st == FAB_OK, "stp keep: %s", err);
+    const fab_tensor *y = fab_tset_find(os, "y"), *z = fab_tset_find(os, "z");
+    bool same = y && z;
+    for (int i = 0; same && i < ROWS; i++)
+      for (int j = 0; j < (1 << LP); j++) {
+        float zv = ((const float *)z->data)[i * (1 << LP) + j];
+        same = same && (j < W ? zv == ((const float *)y->data)[i * W + j] : zv == 0);
+      }
+    CHECK(same, "stp keep (fp16 %d): the bank does not hold the stored results", fp16);
+    if (!fp16) fpga_expect_version(p, 6, "kept in the banks");
+    else fab_fpga_program_free(p);
+    fab_tset_free(ws);
+    fab_tset_free(is);
+    fab_tset_free(os);
+  }
+  /* the serial write port: a load into the engines and a keeping stp do
+   * not overlap */
+  fab_fpga_config c = test_config("small");
+  for (int keep = 0; keep < 2; keep++) {
+    fab_fpga_program *p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
+    fab_fpga_insn in;
+    fab_fpga_decode(p->code + (p->ninsn - 1) * FAB_FPGA_INSN_BYTES, &in, NULL, 0);
+    FAB_SET(&in, EWB_KEEP, keep);
+    fab_fpga_encode(&in, p->code + (p->ninsn - 1) * FAB_FPGA_INSN_BYTES);
+    in = dma(FAB_I_LD, FAB_BUF_BE, X, M, 2, M, 64, 2);
+    fab_fpga_program_push(p, &in);
+    uint64_t t0[8], t1[8];
+    fab_fpga_sim_opts o = {.timing_only = true, .insn_start = t0, .insn_end = t1};
+    char err[256] = "";
+    CHECK(p->ninsn == 5 && !fab_fpga_sim_run(p, &c, NULL, NULL, NULL, &o, NULL, err, sizeof err), "port: %s", err);
+    bool apart = t0[4] >= t1[3] || t0[3] >= t1[4];
+    CHECK(apart == (keep == 1), "keep=%d: the load [%llu, %llu), the stp [%llu, %llu)", keep, (unsigned long long)t0[4],
+          (unsigned long long)t1[4], (unsigned long long)t0[3], (unsigned long long)t1[3]);
+    fab_fpga_program_free(p);
+  }
+  fab_fpga_program *p = wb_program(&c, FAB_WB_BIAS, wbp(0, W));
+  fab_fpga_insn in = ewb(FAB_I_LDP, 0, M, X, M);
+  FAB_SET(&in, EWB_KEEP, 1);
+  fab_fpga_program_push(p, &in);
+  fpga_expect_check(p, "keep is a store feature");
 }
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -395,6 +478,7 @@ static void test_out_of_place(void) {
 
 int main(void) {
   test_out_of_place();
+  test_keep();
   test_semantics();
   test_errors();
   test_same_outputs();

@@ -370,7 +370,7 @@ static fab_status stp(simst *s, const fab_fpga_insn *in, size_t idx, char *err, 
   float eps = R(s, fab_fpga_bits_f32(w[FAB_F_WBP_EPS]));
   float *row = s->tmp; /* len <= 4096 words: the check bounds len by the bank */
   for (uint64_t r = 0; r < rows; r++) {
-    const float *y = be_bank(s, r % ne, f[FAB_F_EWB_BANK]) + f[FAB_F_EWB_ADDR] + (r / ne) * pitch;
+    float *y = be_bank(s, r % ne, f[FAB_F_EWB_BANK]) + f[FAB_F_EWB_ADDR] + (r / ne) * pitch;
     for (uint64_t j = 0; j < len; j++) {
       float v = y[j];
       if (bias) v = ADD(s, v, b[j]);
@@ -380,6 +380,9 @@ static fab_status stp(simst *s, const fab_fpga_insn *in, size_t idx, char *err, 
     }
     if (ln) ln_row(s, row, len, gamma, gamma + len, eps);
     memcpy(s->mem + f[FAB_F_EWB_EXT] + r * f[FAB_F_EWB_STRIDE], row, len * sizeof(float));
+    /* keep: the value a load of the stored row would bring back */
+    if (f[FAB_F_EWB_KEEP])
+      for (uint64_t j = 0; j < len; j++) y[j] = R(s, row[j]);
   }
   return FAB_OK;
 }

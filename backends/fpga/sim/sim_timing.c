@@ -93,6 +93,9 @@ typedef struct queues {
   /* per queue: when each DMA channel (0 input, 1 coefficients) is free,
    * when the last instruction started, when everything issued completed */
   uint64_t chfree[FAB_Q_COUNT][2], issue[FAB_Q_COUNT], retire[FAB_Q_COUNT];
+  /* when the engines' serial write port is free: loads into the engine
+   * buffers and keeping stores (stp keep) take it one at a time */
+  uint64_t wport;
 } queues;
 
 typedef struct trace {
@@ -160,6 +163,7 @@ static int queues_pick(const queues *qs, uint64_t *start_out) {
     if (qs->next[q] == qs->len[q]) continue;
     const fab_fpga_insn *in = &qs->head[q];
     uint64_t start = max2(qs->chfree[q][dma_channel(q, in)], qs->issue[q]);
+    if (fab_fpga_insn_wport(in)) start = max2(start, qs->wport);
     bool ready = true;
     for (int src = 0; src < FAB_Q_COUNT && ready; src++)
       if (in->wait & (1u << src)) {
@@ -207,6 +211,7 @@ static size_t queues_pop(queues *qs, int q, fab_fpga_insn *in) {
  * latest producer" implies "waited for every earlier one"). */
 static void queues_retire(queues *qs, int q, const fab_fpga_insn *in, uint64_t start, uint64_t end) {
   qs->chfree[q][dma_channel(q, in)] = end;
+  if (fab_fpga_insn_wport(in)) qs->wport = end;
   qs->issue[q] = start;
   qs->retire[q] = max2(qs->retire[q], end);
   for (int d = 0; d < FAB_Q_COUNT; d++)
