@@ -92,6 +92,14 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
   add(p, (unit){1500, 1500, 4}, 2);
   p->bram36 = brams(fab_fpga_pb_words(c) / (256 / w), 256);
   p->lut += 50.0 * wbl; /* parameter fan-out registers */
+  /* keeping stores (stp keep): the lane's result is a third input of the
+   * multiplexer before each bank's serial write port (the DMA's word or
+   * ldp's zero fill): per bit still one LUT6 (three data inputs, two
+   * selects), no LUT added per engine; out-of-place first stages (bfly
+   * os): a second base address (13-bit register and 2:1 multiplexer) in
+   * the engines' shared address sequencer, with the keep's control */
+  p->lut += 50;
+  p->ff += 13;
   /* mixed-radix FFTs (fftq): the q-point DFT runs on the BUs' own
    * multipliers and adders in q - 1/q passes (cycles.c), its operands and
    * partial sums moving through the crossbars and banks as a radix-2
