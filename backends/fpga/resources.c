@@ -133,8 +133,8 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
 }
 
 void fab_fpga_resources_print(const fab_fpga_resources *r, const fab_fpga_config *c, FILE *out) {
-  fprintf(out, "resources of %s (%d x %d BUs, %s) on %s\n", c->name, c->p_be, c->p_bu, c->fp16 ? "fp16" : "fp32",
-          c->device);
+  fprintf(out, "resources of %s (%d x %d BUs, %d write-back lanes, %s) on %s\n", c->name, c->p_be, c->p_bu,
+          fab_fpga_wb_lanes(c), c->fp16 ? "fp16" : "fp32", c->device);
   fprintf(out, "%-22s %10s %10s %8s %8s\n", "component", "LUT", "FF", "DSP", "BRAM36");
   for (int i = 0; i < r->n; i++)
     fprintf(out, "%-22s %10.0f %10.0f %8.0f %8.0f\n", r->part[i].name, r->part[i].lut, r->part[i].ff,
