@@ -41,7 +41,7 @@ static bool load_config(const fab_target_config *cfg, fab_fpga_config *c, fab_di
 static bool cost_model(const fab_target_config *cfg, fab_target_info *out, fab_diag *d) {
   /* Lowering alone (fabc emit --ir --target fpga) may leave the board
    * open: every shipped board has this engine (4 BUs, 8 RAMs x 512). */
-  fab_fpga_config c = {.p_bu = 4, .be_rams = 8, .be_depth = 512};
+  fab_fpga_config c = {.p_bu = 4, .be_rams = 8, .be_depth = 512, .wb_share = FAB_FPGA_WB_SHARE};
   if ((cfg->accel || cfg->accel_config) && !load_config(cfg, &c, d)) return false;
   *out = (fab_target_info){.name = "fpga",
                            .vector_lanes = 2 * c.p_bu,
@@ -50,7 +50,8 @@ static bool cost_model(const fab_target_config *cfg, fab_target_info *out, fab_d
                            .max_fused_stages = 12,
                            .max_vector_length = fab_fpga_bank_words(&c),
                            .engines = c.p_be,
-                           .post_lanes = c.ppu_lanes};
+                           .post_lanes = c.ppu_lanes,
+                           .wb_share = c.wb_share};
   return true;
 }
 

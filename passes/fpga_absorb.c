@@ -224,29 +224,34 @@ static int fft_wb_chain(const fab_func *f, const int *uses, const int *user, int
   return wb_step(f, b, &f->ops[user[b]], 0, 1, n, &w) == 4 ? user[b] : -1;
 }
 
+/* Engines per write-back lane of the target (2 where no board is known). */
+static int wb_share_of(const fab_target_info *t) { return t && t->wb_share > 0 ? t->wb_share : 2; }
+
 /* Is the Fourier mix's LN1 cheaper in the engines' write-back than on
  * the PPU?  (fft-ln: 0 never, 1 always, default: by the target.)  Per row
- * of n, the write-back lanes (one per 2 engines, two passes for the
- * statistics) add 3 n / engines cycles to the store over a plain one; the
- * PPU's layer norm costs 3 n / lanes, plus the round trip through
- * off-chip memory: fold where the engines are at least as many as the
- * lanes (vcu128-be120: 120 vs 64, zynq7045-be20: 20 vs 16; not
+ * of n, the write-back lanes (one per wb_share engines, two passes for
+ * the statistics) add 1.5 wb_share n / engines cycles to the store over a
+ * plain one; the PPU's layer norm costs 3 n / PPU lanes, plus the round
+ * trip through off-chip memory: fold where 2 engines / wb_share >= PPU
+ * lanes (with a lane per two engines: the engines at least the PPU
+ * lanes; vcu128-be120: 120 vs 64, zynq7045-be20: 20 vs 16; not
  * vcu128-be40: 40 vs 256), or when no board is known. */
 static bool wb_cheaper(const fab_pass_ctx *cx) {
   const fab_target_info *t = cx->target;
-  return !t || !t->engines || !t->post_lanes || t->engines >= t->post_lanes;
+  return !t || !t->engines || !t->post_lanes || 2 * t->engines >= wb_share_of(t) * t->post_lanes;
 }
 
-/* Does the write-back chain from bfly b to e pay where the board has
- * fewer engines than PPU lanes?  Per row slot, the write-back lanes (one
- * per 2 engines, two passes for a layer norm) take 2 w (4 w) cycles for
- * the w stored elements of a row; the butterfly computes the row's S
+/* Does the write-back chain from bfly b to e pay where the board has too
+ * few write-back lanes for wb_cheaper?  Per row slot, the write-back
+ * lanes (one per wb_share engines, two passes for a layer norm) take
+ * wb_share w (2 wb_share w) cycles for the w stored elements of a row;
+ * the butterfly computes the row's S
  * stacks in S n / (2 P_bu) cycles per stage.  Where the stores take at
  * most that, they hide behind the engines' tiles and save the PPU's round
  * trip through off-chip memory (vcu128-be40: FABNet-Base's fc2, 0.5, is
  * folded: seq 128 948K -> 806K cycles, seq 1024 5.54M -> 4.91M; its fc1,
  * 1.6, and every LRA chain, 1.6-3.2, stay on the PPU: folding them cost
- * 3-15%).  With at least as many engines as lanes every chain folds. */
+ * 3-15%).  Where wb_cheaper holds every chain folds. */
 #define WB_OVER_COMPUTE 1
 static bool wb_chain_cheaper(const fab_pass_ctx *cx, const fab_func *f, int b, int e) {
   const fab_target_info *t = cx->target;
@@ -254,7 +259,7 @@ static bool wb_chain_cheaper(const fab_pass_ctx *cx, const fab_func *f, int b, i
   if (wb_cheaper(cx) || B->code != FAB_OP_BFLY_STAGES || t->vector_lanes < 2) return wb_cheaper(cx);
   const fab_attr *sa = fab_op_attr(B, "stages");
   int64_t n = last_dim(&B->type), S = B->type.dims[B->type.rank - 2], stages = sa ? sa->nints / 3 : 0;
-  int64_t wb = last_dim(&E->type) * (E->code == FAB_OP_ADD_LAYERNORM ? 2 : 1) * 2;
+  int64_t wb = last_dim(&E->type) * (E->code == FAB_OP_ADD_LAYERNORM ? 2 : 1) * wb_share_of(t);
   return wb <= WB_OVER_COMPUTE * S * (n / t->vector_lanes) * stages;
 }
 

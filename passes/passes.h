@@ -40,6 +40,7 @@ typedef struct fab_target_info {
   int64_t max_vector_length; /* fpga: longest butterfly the engine takes; 0 = unlimited */
   int engines;               /* fpga: butterfly engines (0 = no board given) */
   int post_lanes;            /* fpga: the post-processing unit's lanes (0 = no board given) */
+  int wb_share;              /* fpga: engines per write-back lane (0 = no board given: 2) */
 } fab_target_info;
 
 /* The cost model of no particular machine (`fabc opt` without --target). */

@@ -194,11 +194,11 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
       /* a write-back store's first tile on one engine per lane: its load
        * and store (the same lane time per row) start the store queue
        * sooner after the pass's barrier; where the lanes, not the output
-       * stream, bound the store (P_be w <= 2 bw_out: not the Zynq), and
+       * stream, bound the store (P_be w <= wb_share bw_out: not the Zynq), and
        * not with two waves or fewer (the next op's first wave would wait
        * for a second tile) */
-      uint64_t lanes = ((uint64_t)g->c->p_be + FAB_FPGA_WB_SHARE - 1) / FAB_FPGA_WB_SHARE;
-      bool lane_bound = ne * (g->c->fp16 ? 16 : 32) <= FAB_FPGA_WB_SHARE * (uint64_t)g->c->bw_out;
+      uint64_t lanes = (uint64_t)fab_fpga_wb_lanes(g->c);
+      bool lane_bound = ne * (g->c->fp16 ? 16 : 32) <= (uint64_t)g->c->wb_share * g->c->bw_out;
       k = pitched ? 1 : tile_rows(k, L, ne);
       if (wb && r0 == 0 && k == 1 && L > 2 * ne && lanes < ne && lane_bound) ne = lanes;
       uint64_t t = umin(ne * k, L - r0), nrows = (t + ne - 1) / ne;

@@ -13,23 +13,32 @@
 
 int fab_fpga_bank_words(const fab_fpga_config *c) { return c->be_rams * c->be_depth; }
 int fab_fpga_pb_words(const fab_fpga_config *c) { return 6 * fab_fpga_bank_words(c); }
+int fab_fpga_wb_lanes(const fab_fpga_config *c) { return (c->p_be + c->wb_share - 1) / c->wb_share; }
 
-/* One table of the integer fields: JSON key, offset, range, power of two. */
+/* One table of the integer fields: JSON key, offset, range, power of
+ * two, and for an optional field its default (0: required).  An optional
+ * field at its default is left out of the canonical JSON, so the .fbin of
+ * a configuration without it is what it was before the field existed. */
 typedef struct ifield {
   const char *key;
   size_t off;
   long lo, hi;
   bool pow2;
+  int def;
+  const char *hint; /* what the field means, in its range error ("" for most) */
 } ifield;
 
-#define IF(k, lo, hi, p2) {#k, offsetof(fab_fpga_config, k), lo, hi, p2}
+#define IF(k, lo, hi, p2) {#k, offsetof(fab_fpga_config, k), lo, hi, p2, 0, ""}
+#define IF_OPT(k, lo, hi, def, hint) {#k, offsetof(fab_fpga_config, k), lo, hi, false, def, hint}
 static const ifield ifields[] = {
     IF(p_be, 1, 127, false),        IF(p_bu, 1, 64, true),          IF(be_rams, 2, 128, true),
     IF(be_depth, 16, 65536, true),  IF(cb_depth, 16, 1 << 20, false), IF(att_mults, 1, 65536, false),
     IF(exp_units, 1, 1024, false),  IF(ppu_lanes, 1, 1024, false),  IF(vm_words, 1024, 1 << 20, false),
     IF(bw_in, 8, 65536, false),     IF(bw_coef, 8, 65536, false),   IF(bw_out, 8, 65536, false),
+    IF_OPT(wb_share, 1, FAB_FPGA_MAX_WB_SHARE, FAB_FPGA_WB_SHARE, " (engines per write-back lane)"),
 };
 #undef IF
+#undef IF_OPT
 #define NIFIELDS (int)(sizeof ifields / sizeof ifields[0])
 
 static int *ifield_ptr(fab_fpga_config *c, int i) { return (int *)((char *)c + ifields[i].off); }
@@ -41,8 +50,8 @@ fab_status fab_fpga_config_validate(const fab_fpga_config *c, char *err, size_t 
   for (int i = 0; i < NIFIELDS; i++) {
     long v = *ifield_cptr(c, i);
     if (v < ifields[i].lo || v > ifields[i].hi)
-      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field '%s' = %ld is outside [%ld, %ld]", ifields[i].key, v,
-                   ifields[i].lo, ifields[i].hi);
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field '%s' = %ld is outside [%ld, %ld]%s", ifields[i].key,
+                           v, ifields[i].lo, ifields[i].hi, ifields[i].hint);
     if (ifields[i].pow2 && (v & (v - 1)))
       return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "config field '%s' = %ld must be a power of two", ifields[i].key, v);
   }
@@ -75,6 +84,7 @@ fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
   if (!root) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s:%d: bad JSON: %s", what, je.line, je.text);
   fab_status st = FAB_OK;
   memset(c, 0, sizeof *c);
+  for (int i = 0; i < NIFIELDS; i++) *ifield_ptr(c, i) = ifields[i].def;
   if (!json_is_object(root)) {
     st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: the configuration must be a JSON object", what);
     goto out;
@@ -136,7 +146,7 @@ fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
       goto out;
     }
   for (int i = 0; i < NIFIELDS; i++)
-    if (!json_object_get(root, ifields[i].key)) {
+    if (!ifields[i].def && !json_object_get(root, ifields[i].key)) {
       st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: config field '%s' is missing", what, ifields[i].key);
       goto out;
     }
@@ -231,7 +241,8 @@ char *fab_fpga_config_to_json(const fab_fpga_config *c) {
   json_object_set_new(o, "device", json_string(c->device));
   json_object_set_new(o, "clock_mhz", json_real(c->clock_mhz));
   for (int i = 0; i < NIFIELDS; i++)
-    json_object_set_new(o, ifields[i].key, json_integer(*ifield_cptr(c, i)));
+    if (!ifields[i].def || *ifield_cptr(c, i) != ifields[i].def)
+      json_object_set_new(o, ifields[i].key, json_integer(*ifield_cptr(c, i)));
   json_object_set_new(o, "format", json_string(c->fp16 ? "fp16" : "fp32"));
   json_object_set_new(o, "efficiency", json_real(c->efficiency));
   char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));

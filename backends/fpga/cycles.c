@@ -20,7 +20,7 @@
  *           pitch (the zero fill included)
  *   stp     the slowest of: the store stream, the residual stream (fn brln,
  *           rln: as many bits on the input bandwidth), and the write-back
- *           lanes (one per FAB_FPGA_WB_SHARE engines, one element per
+ *           lanes (one per wb_share engines, one element per
  *           cycle; lane l serves engines l, l + lanes, ..., so an
  *           instruction on at most `lanes` engines, e.g. the last wave
  *           of rows, has a lane per engine), twice for the layer-norm functions (statistics pass,
@@ -35,11 +35,11 @@ static uint64_t cdiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 static uint64_t max2(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 /* Engines per write-back lane for an instruction on engines 0..ne-1: lane
- * l serves engines l, l + lanes, ... (lanes = ceil(P_be / share)). */
+ * l serves engines l, l + lanes, ... (lanes = ceil(P_be / wb_share)). */
 static uint64_t wb_share(const fab_fpga_config *c, uint64_t ne) {
-  uint64_t lanes = cdiv((uint64_t)c->p_be, FAB_FPGA_WB_SHARE);
+  uint64_t lanes = (uint64_t)fab_fpga_wb_lanes(c), share = (uint64_t)c->wb_share;
   uint64_t s = cdiv(ne ? ne : 1, lanes);
-  return s < FAB_FPGA_WB_SHARE ? s : FAB_FPGA_WB_SHARE;
+  return s < share ? s : share;
 }
 
 uint64_t fab_fpga_insn_bits(const fab_fpga_config *c, const fab_fpga_insn *in) {

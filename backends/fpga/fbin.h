@@ -26,6 +26,8 @@ typedef struct fab_fpga_config {
   int att_mults;       /* attention-processor multipliers, 1..65536 */
   int exp_units;       /* softmax exponent units, 1..1024 */
   int ppu_lanes;       /* post-processing lanes, 1..1024 */
+  int wb_share;        /* engines per write-back lane, 1..FAB_FPGA_MAX_WB_SHARE;
+                        * optional in the JSON, FAB_FPGA_WB_SHARE by default */
   int vm_words;        /* vector memory words (ATT + PPU), 1K..1M */
   int bw_in, bw_coef, bw_out; /* off-chip bits per cycle, 8..65536 */
   int fp16;            /* number format: 1 fp16, 0 fp32 */
@@ -37,9 +39,14 @@ int fab_fpga_bank_words(const fab_fpga_config *c);
 /* Words of the write-back parameter buffer (PB): two sets (ping-pong) of
  * bias, gamma and beta of the longest row, 6 * bank words. */
 int fab_fpga_pb_words(const fab_fpga_config *c);
-/* Engines sharing one write-back lane (docs/fpga.md): an stp's serial
- * port runs at 1/FAB_FPGA_WB_SHARE element per cycle per engine. */
+/* Engines sharing one write-back lane (docs/fpga.md §1, §6): an stp's
+ * serial port runs at 1/wb_share element per cycle per engine.  A
+ * configuration without the field has FAB_FPGA_WB_SHARE (the lanes every
+ * .fbin before version 6 was compiled for). */
 #define FAB_FPGA_WB_SHARE 2
+#define FAB_FPGA_MAX_WB_SHARE 8
+/* Write-back lanes of the configuration: ceil(p_be / wb_share). */
+int fab_fpga_wb_lanes(const fab_fpga_config *c);
 /* Reads a configuration file.  A `path` without a slash that names no file
  * is a shipped configuration: NAME or NAME.json in fabc's data folder
  * (configs/ of the source tree or <prefix>/share/fabc/configs); the error
@@ -109,8 +116,11 @@ fab_status fab_fpga_program_set_op_map(fab_fpga_program *p, uint32_t nops, const
  * coefficient port (ld cp=1); a program without either is written as
  * before. */
 /* 6: bfly with an out-of-place first stage (os, sb, src: an FFN's fc1
- * stacks read one loaded copy of their rows) and stp keeping its results
- * in the bank (keep: fc1's first wave reads LN1's results there). */
+ * stacks read one loaded copy of their rows), stp keeping its results
+ * in the bank (keep: fc1's first wave reads LN1's results there), and a
+ * configuration whose write-back lanes are not the default (config field
+ * wb_share, written only when it is not FAB_FPGA_WB_SHARE); every other
+ * program is written as before. */
 #define FAB_FBIN_VERSION 6
 #define FAB_FBIN_MAX_INSNS ((size_t)1 << 24)
 #define FAB_FBIN_MAX_MEM_WORDS ((uint64_t)1 << 32)

@@ -48,8 +48,10 @@ static void put(wbuf *b, const void *d, size_t n) {
 static void put32(wbuf *b, uint32_t v) { put(b, &v, 4); }
 static void put64(wbuf *b, uint64_t v) { put(b, &v, 8); }
 
-/* The lowest version that holds p: 4 with mixed-radix FFTs, 3 with
- * write-back, 2 with mask instructions, else 1. */
+/* The lowest version that holds p: 6 with a configuration whose
+ * write-back lanes are not the default (its CONF has wb_share), 5 with an
+ * op map or VM loads through the coefficient port, 4 with mixed-radix
+ * FFTs, 3 with write-back, 2 with mask instructions, else 1. */
 static uint32_t program_version(const fab_fpga_program *p) {
   uint32_t v = 1;
   for (size_t i = 0; i < p->ninsn; i++) {
@@ -58,7 +60,8 @@ static uint32_t program_version(const fab_fpga_program *p) {
         fab_fpga_insn_version(&in) > v)
       v = fab_fpga_insn_version(&in);
   }
-  return p->insn_op && v < 5 ? 5 : v;
+  if (p->insn_op && v < 5) v = 5;
+  return p->cfg.wb_share != FAB_FPGA_WB_SHARE ? 6 : v;
 }
 
 fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t *len, char *err,
@@ -280,7 +283,7 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   uint32_t need = program_version(p);
   if (version < need) {
     st = fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with %s (version %u)", version,
-                       need == 6   ? "out-of-place butterflies or results kept in the banks (bfly os=1, stp keep=1)"
+                       need == 6   ? "out-of-place butterflies, results kept in the banks (bfly os=1, stp keep=1) or config field 'wb_share'"
                        : need == 5 ? "an op map or loads through the coefficient port (ld cp=1)"
                        : need == 4 ? "mixed-radix FFT instructions (fftq or a digit-reversing load)"
                        : need == 3 ? "write-back instructions (ldp, stp, wbp or a parameter-buffer load)"

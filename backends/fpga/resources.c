@@ -77,7 +77,7 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
   add(p, add_, c->ppu_lanes);
   add(p, acc, c->ppu_lanes);
   add(p, (unit){1500, 1500, 4}, 3);
-  /* write-back units (stp): one lane per FAB_FPGA_WB_SHARE engines in
+  /* write-back units (stp): one lane per wb_share engines in
    * their output stage: bias and residual adders, the layer norm's
    * subtract, scale, gamma and beta (2 multipliers, 3 adders) and its two
    * fp32 statistics accumulators; GELU and rsqrt units shared like the
@@ -85,7 +85,7 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
    * like the coefficient buffer */
   p = &r->part[r->n++];
   p->name = "write-back units";
-  double wbl = (double)((c->p_be + FAB_FPGA_WB_SHARE - 1) / FAB_FPGA_WB_SHARE);
+  double wbl = (double)fab_fpga_wb_lanes(c);
   add(p, mul, 2 * wbl);
   add(p, add_, 3 * wbl);
   add(p, acc, 2 * wbl);
@@ -141,8 +141,8 @@ void fab_fpga_resources_estimate(const fab_fpga_config *c, fab_fpga_resources *r
 }
 
 void fab_fpga_resources_print(const fab_fpga_resources *r, const fab_fpga_config *c, FILE *out) {
-  fprintf(out, "resources of %s (%d x %d BUs, %s) on %s\n", c->name, c->p_be, c->p_bu, c->fp16 ? "fp16" : "fp32",
-          c->device);
+  fprintf(out, "resources of %s (%d x %d BUs, %d write-back lanes, %s) on %s\n", c->name, c->p_be, c->p_bu,
+          fab_fpga_wb_lanes(c), c->fp16 ? "fp16" : "fp32", c->device);
   fprintf(out, "%-22s %10s %10s %8s %8s\n", "component", "LUT", "FF", "DSP", "BRAM36");
   for (int i = 0; i < r->n; i++)
     fprintf(out, "%-22s %10.0f %10.0f %8.0f %8.0f\n", r->part[i].name, r->part[i].lut, r->part[i].ff,

@@ -18,7 +18,8 @@ static const char *const model_knobs[] = {"layers", "hidden", "ffn_ratio", "head
 static const char *const accel_knobs[] = {"p_be",      "p_bu",     "be_depth",  "bank_words",
                                           "cb_depth",  "att_mults", "exp_units", "ppu_lanes",
                                           "vm_words",  "bw",        "bw_in",     "bw_coef",
-                                          "bw_out",    "clock_mhz", "format",    "efficiency"};
+                                          "bw_out",    "clock_mhz", "format",    "efficiency",
+                                          "wb_share"};
 
 static bool in_list(const char *n, const char *const *l, int k) {
   for (int i = 0; i < k; i++)
@@ -331,6 +332,7 @@ bool fab_cd_point_config(const fab_cd_space *s, const fab_cd_point *p, fab_fpga_
   c->att_mults = (int)kval(s, p, "att_mults", c->att_mults, NULL);
   c->exp_units = (int)kval(s, p, "exp_units", c->exp_units, NULL);
   c->ppu_lanes = (int)kval(s, p, "ppu_lanes", c->ppu_lanes, NULL);
+  c->wb_share = (int)kval(s, p, "wb_share", c->wb_share, NULL);
   c->vm_words = (int)kval(s, p, "vm_words", c->vm_words, NULL);
   int bw = (int)kval(s, p, "bw", 0, NULL);
   if (bw > 0) c->bw_in = c->bw_coef = c->bw_out = bw;

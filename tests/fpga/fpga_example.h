@@ -11,14 +11,12 @@
 #include "target.h"
 
 /* examples/fabnet_<version>.fab at sequence `seq` with `layers` layers (0:
- * the example's own) compiled for configuration `cfg` (*c receives it);
- * NULL on failure (diagnostics printed). */
-static inline fab_fpga_program *fpga_compile_example(const char *version, const char *cfg, int seq, int layers,
-                                                     fab_fpga_config *c) {
-  char path[512], name[32];
+ * the example's own) compiled for configuration *c; NULL on failure
+ * (diagnostics printed). */
+static inline fab_fpga_program *fpga_compile_example_for(const char *version, const fab_fpga_config *c, int seq,
+                                                         int layers) {
+  char path[512];
   snprintf(path, sizeof path, "%s/examples/fabnet_%s.fab", FAB_ROOT, version);
-  snprintf(name, sizeof name, "%.31s", cfg);
-  *c = test_config(name);
   fab_define defs[2] = {{"seq", seq}, {"layers", layers}};
   fab_frontend_options fo = {.defines = defs, .ndefines = layers ? 2 : 1};
   fab_diag *d = fab_diag_new();
@@ -30,6 +28,15 @@ static inline fab_fpga_program *fpga_compile_example(const char *version, const 
   if (m) fab_module_free(m);
   fab_diag_free(d);
   return p;
+}
+
+/* The same for shipped configuration `cfg` (*c receives it). */
+static inline fab_fpga_program *fpga_compile_example(const char *version, const char *cfg, int seq, int layers,
+                                                     fab_fpga_config *c) {
+  char name[32];
+  snprintf(name, sizeof name, "%.31s", cfg);
+  *c = test_config(name);
+  return fpga_compile_example_for(version, c, seq, layers);
 }
 
 /* max |a - b| / max |a| over two F32 tensors of one shape. */

@@ -65,6 +65,22 @@ static inline void fpga_expect_version(fab_fpga_program *p, unsigned version, co
   fab_fpga_program_free(p);
 }
 
+/* objdump | as: p's text form assembled into *q (NULL on failure); the
+ * status, err the message. */
+static inline fab_status fpga_text_roundtrip(const fab_fpga_program *p, fab_fpga_program **q, char *err,
+                                             size_t errlen) {
+  char *text = NULL;
+  size_t tlen = 0;
+  FILE *f = open_memstream(&text, &tlen);
+  if (!f) return FAB_E_NOMEM;
+  fab_fpga_objdump(p, f);
+  fclose(f);
+  *q = NULL;
+  fab_status st = text ? fab_fpga_assemble(text, tlen, q, err, errlen) : FAB_E_NOMEM;
+  free(text);
+  return st;
+}
+
 static inline fab_fpga_config test_config(const char *name) {
   fab_fpga_config c;
   char path[512], err[256];

@@ -38,15 +38,18 @@ static void map_and_files(const fab_fpga_program *p, const fab_fpga_program *pla
   uint8_t *bin = NULL, *pbin = NULL;
   size_t blen = 0, plen = 0;
   char err[256];
-  CHECK(!fab_fpga_fbin_to_mem(p, &bin, &blen, err, sizeof err) && bin[8] == 5, "op map: version 5");
-  unsigned need = 1; /* what the instructions need (a cp=1 load on the Zynq: 5) */
+  /* a configuration with a lane per engine (vcu128-be120) is version 6 */
+  unsigned cfgv = p->cfg.wb_share != FAB_FPGA_WB_SHARE ? 6 : 1;
+  CHECK(!fab_fpga_fbin_to_mem(p, &bin, &blen, err, sizeof err) && bin[8] == (cfgv > 5 ? cfgv : 5),
+        "op map: version 5 (6 for wb_share %d)", p->cfg.wb_share);
+  unsigned need = cfgv; /* what the instructions need (a cp=1 load on the Zynq: 5) */
   for (size_t i = 0; i < plain->ninsn; i++) {
     fab_fpga_insn in;
     if (!fab_fpga_decode(plain->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) && fab_fpga_insn_version(&in) > need)
       need = fab_fpga_insn_version(&in);
   }
   CHECK(!fab_fpga_fbin_to_mem(plain, &pbin, &plen, err, sizeof err) && pbin[8] == need && pbin[12] == 4,
-        "no op map: the instructions' version %u, four sections", need);
+        "no op map: the instructions' (and configuration's) version %u, four sections", need);
   fab_fpga_program *q = NULL;
   CHECK(!fab_fpga_fbin_read_mem(bin, blen, &q, err, sizeof err), "read: %s", err);
   bool same = q && q->nops == p->nops && q->insn_op && !memcmp(q->insn_op, p->insn_op, p->ninsn * 4);
