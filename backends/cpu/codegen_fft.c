@@ -85,17 +85,33 @@ static void fft_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, 
     re[m] = cg_vload(c, buf, r, 64);
     im[m] = cg_vload(c, buf, cg_addc(c, r, V), 64);
   }
+  /* the group's stage bits that are 0, 1, .. k - 1: below them p0 is 0,
+   * so a stage of h <= 2^k has the constant twiddle index off mod h */
+  int low = 0;
+  while (low < g && pos[low] == low) low++;
   for (int t = 0; t < g; t++) {
     int64_t h = (int64_t)1 << (ks[t] - 1), msz = 2 * h;
     for (int m = 0; m < G; m++) {
       if (m & (1 << t)) continue;
       int mq = m | (1 << t);
-      LLVMValueRef jj = LLVMBuildAnd(c->b, pidx[m], cg_i64(c, h - 1), "");
-      LLVMValueRef ti = cg_mulc(c, jj, 2 * (M / msz));
-      LLVMValueRef wr = cg_vsplat(c, cg_loadf(c, tab, ti), V);
-      LLVMValueRef wi = cg_vsplat(c, cg_loadf(c, tab, cg_addc(c, ti, 1)), V);
-      LLVMValueRef tr = cg_fma(c, wr, re[mq], LLVMBuildFNeg(c->b, LLVMBuildFMul(c->b, wi, im[mq], ""), ""));
-      LLVMValueRef tim = cg_fma(c, wr, im[mq], LLVMBuildFMul(c->b, wi, re[mq], ""));
+      int64_t off = 0;
+      for (int u = 0; u < g; u++)
+        if (m & (1 << u)) off += (int64_t)1 << (ks[u] - 1);
+      LLVMValueRef tr = NULL, tim = NULL;
+      if (h <= ((int64_t)1 << low) && (off & (h - 1)) == 0) { /* w = 1 */
+        tr = re[mq];
+        tim = im[mq];
+      } else if (h <= ((int64_t)1 << low) && 4 * (off & (h - 1)) == msz) { /* w = -i */
+        tr = im[mq];
+        tim = LLVMBuildFNeg(c->b, re[mq], "");
+      } else {
+        LLVMValueRef jj = LLVMBuildAnd(c->b, pidx[m], cg_i64(c, h - 1), "");
+        LLVMValueRef ti = cg_mulc(c, jj, 2 * (M / msz));
+        LLVMValueRef wr = cg_vsplat(c, cg_loadf(c, tab, ti), V);
+        LLVMValueRef wi = cg_vsplat(c, cg_loadf(c, tab, cg_addc(c, ti, 1)), V);
+        tr = cg_fma(c, wr, re[mq], LLVMBuildFNeg(c->b, LLVMBuildFMul(c->b, wi, im[mq], ""), ""));
+        tim = cg_fma(c, wr, im[mq], LLVMBuildFMul(c->b, wi, re[mq], ""));
+      }
       LLVMValueRef ur = re[m], ui = im[m];
       re[m] = LLVMBuildFAdd(c->b, ur, tr, "");
       im[m] = LLVMBuildFAdd(c->b, ui, tim, "");
