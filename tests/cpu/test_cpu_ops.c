@@ -268,6 +268,10 @@ static void test_fourier(void) {
     snprintf(name, sizeof name, "fourier (lanes %d)", lanes[k]);
     jit_vs_interp(&t, name, &o, RTOL);
   }
+  /* no-real-dft: real rows one per lane, every column block alone */
+  o = opts();
+  o.no_real_dft = true;
+  jit_vs_interp(&t, "fourier (no-real-dft)", &o, RTOL);
   tb_free(&t);
 }
 
