@@ -161,7 +161,8 @@ static void store_real(cpu_cg *c, const pair_kernel *pk, LLVMValueRef rowbase, L
   cg_vstore(c, v, pk->out, cg_add(c, cg_add(c, rowbase, cg_mulc(c, s, inner)), cb), 4);
   if (!pk->hermitian) return;
   LLVMValueRef r = LLVMBuildURem(c->b, LLVMBuildNSWSub(c->b, cg_i64(c, len), s, ""), cg_i64(c, len), "");
-  LLVMValueRef at = cg_add(c, cg_add(c, rowbase, cg_mulc(c, r, inner)), LLVMBuildNSWSub(c->b, cg_i64(c, inner - V + 1), cb, ""));
+  LLVMValueRef col = LLVMBuildNSWSub(c->b, cg_i64(c, inner - V + 1), cb, ""); /* W - cb - (V - 1) */
+  LLVMValueRef at = cg_add(c, cg_add(c, rowbase, cg_mulc(c, r, inner)), col);
   LLVMValueRef rv = LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(c->t_vf), pk->k.rev, "mirror");
   LLVMValueRef first = LLVMBuildICmp(c->b, LLVMIntEQ, cb, cg_i64(c, 0), "");
   LLVMBasicBlockRef join = cg_if_begin(c, LLVMBuildNot(c->b, first, ""));
@@ -192,7 +193,8 @@ typedef struct unit_at {
 static void store_row(cpu_cg *c, const pair_kernel *pk, const unit_at *u, LLVMValueRef s, LLVMValueRef re,
                       LLVMValueRef im) {
   LLVMBasicBlockRef join = cg_if_begin(c, u->nyq); /* column W/2: lane 0 only, its own mirror */
-  cg_storef(c, LLVMBuildExtractElement(c->b, re, cg_i32(c, 0), ""), pk->out, cg_add(c, u->base, cg_mulc(c, s, pk->inner)));
+  LLVMValueRef lane0 = LLVMBuildExtractElement(c->b, re, cg_i32(c, 0), "");
+  cg_storef(c, lane0, pk->out, cg_add(c, u->base, cg_mulc(c, s, pk->inner)));
   cg_if_end(c, join);
   join = cg_if_begin(c, LLVMBuildNot(c->b, u->nyq, ""));
   store_real(c, pk, u->rowbase, s, u->cb, re);
