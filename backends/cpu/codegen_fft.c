@@ -85,17 +85,33 @@ static void fft_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, 
     re[m] = cg_vload(c, buf, r, 64);
     im[m] = cg_vload(c, buf, cg_addc(c, r, V), 64);
   }
+  /* the group's stage bits that are 0, 1, .. k - 1: below them p0 is 0,
+   * so a stage of h <= 2^k has the constant twiddle index off mod h */
+  int low = 0;
+  while (low < g && pos[low] == low) low++;
   for (int t = 0; t < g; t++) {
     int64_t h = (int64_t)1 << (ks[t] - 1), msz = 2 * h;
     for (int m = 0; m < G; m++) {
       if (m & (1 << t)) continue;
       int mq = m | (1 << t);
-      LLVMValueRef jj = LLVMBuildAnd(c->b, pidx[m], cg_i64(c, h - 1), "");
-      LLVMValueRef ti = cg_mulc(c, jj, 2 * (M / msz));
-      LLVMValueRef wr = cg_vsplat(c, cg_loadf(c, tab, ti), V);
-      LLVMValueRef wi = cg_vsplat(c, cg_loadf(c, tab, cg_addc(c, ti, 1)), V);
-      LLVMValueRef tr = cg_fma(c, wr, re[mq], LLVMBuildFNeg(c->b, LLVMBuildFMul(c->b, wi, im[mq], ""), ""));
-      LLVMValueRef tim = cg_fma(c, wr, im[mq], LLVMBuildFMul(c->b, wi, re[mq], ""));
+      int64_t off = 0;
+      for (int u = 0; u < g; u++)
+        if (m & (1 << u)) off += (int64_t)1 << (ks[u] - 1);
+      LLVMValueRef tr = NULL, tim = NULL;
+      if (h <= ((int64_t)1 << low) && (off & (h - 1)) == 0) { /* w = 1 */
+        tr = re[mq];
+        tim = im[mq];
+      } else if (h <= ((int64_t)1 << low) && 4 * (off & (h - 1)) == msz) { /* w = -i */
+        tr = im[mq];
+        tim = LLVMBuildFNeg(c->b, re[mq], "");
+      } else {
+        LLVMValueRef jj = LLVMBuildAnd(c->b, pidx[m], cg_i64(c, h - 1), "");
+        LLVMValueRef ti = cg_mulc(c, jj, 2 * (M / msz));
+        LLVMValueRef wr = cg_vsplat(c, cg_loadf(c, tab, ti), V);
+        LLVMValueRef wi = cg_vsplat(c, cg_loadf(c, tab, cg_addc(c, ti, 1)), V);
+        tr = cg_fma(c, wr, re[mq], LLVMBuildFNeg(c->b, LLVMBuildFMul(c->b, wi, im[mq], ""), ""));
+        tim = cg_fma(c, wr, im[mq], LLVMBuildFMul(c->b, wi, re[mq], ""));
+      }
       LLVMValueRef ur = re[m], ui = im[m];
       re[m] = LLVMBuildFAdd(c->b, ur, tr, "");
       im[m] = LLVMBuildFAdd(c->b, ui, tim, "");
@@ -113,7 +129,7 @@ static void fft_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, 
 
 /* Every stage of the op on the lane buffer, in groups of up to 3 stages of
  * distinct sizes kept in registers (radix 8: 16 vectors). */
-static void fft_all_stages(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
+void cg_fft_all_stages(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
                            const fab_attr *st) {
   for (int s = 0; s < st->nints;) {
     int g = 1;
@@ -128,7 +144,7 @@ static void fft_all_stages(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_
   }
 }
 
-static LLVMValueRef lane_buffer(cpu_cg *c, int64_t len) {
+LLVMValueRef cg_fft_lane_buffer(cpu_cg *c, int64_t len) {
   LLVMValueRef bufa = cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)(2 * len * c->lanes)), "lanes");
   LLVMSetAlignment(bufa, 64);
   return LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
@@ -208,84 +224,10 @@ static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t l
   LLVMPositionBuilderAtEnd(c->b, join);
 }
 
-/* Across a middle axis with V | inner: V consecutive inner positions are
- * the lanes.  Their interleaved (re, im) pairs are split into a re and an
- * im vector on the way in (even / odd shuffles) and interleaved again on
- * the way out, so the stages run exactly as in the tiled case. */
-static void gen_fft_columns(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M, int64_t outer,
-                            int64_t len, int64_t inner, bool real_out, bool hermitian, const cg_fft_perm *perm,
-                            int64_t *nrows) {
-  const fab_attr *st = fab_op_attr(op, "stages");
-  int V = c->lanes;
-  /* hermitian (real_out only): blocks of columns below W/2 store their own
-   * columns and, mirrored, columns W - k (k > 0) of row (-s) mod S; one
-   * more block for column W/2 alone.  W/2 + V columns transformed, not W. */
-  int64_t half = inner / 2;
-  int64_t nch = hermitian ? half / V + 1 : inner / V;
-  *nrows = outer * nch;
-  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1), buf = lane_buffer(c, len);
-  LLVMValueRef even[32], odd[32], lo[32], hi[32];
-  for (int i = 0; i < V; i++) {
-    even[i] = cg_i32(c, 2 * i);
-    odd[i] = cg_i32(c, 2 * i + 1);
-    lo[i] = cg_i32(c, (i & 1) ? V + i / 2 : i / 2);
-    hi[i] = cg_i32(c, (i & 1) ? V + V / 2 + i / 2 : V / 2 + i / 2);
-  }
-  LLVMValueRef me = LLVMConstVector(even, (unsigned)V), mo = LLVMConstVector(odd, (unsigned)V);
-  LLVMValueRef ml = LLVMConstVector(lo, (unsigned)V), mh = LLVMConstVector(hi, (unsigned)V);
-  cg_loop r = cg_loop_begin(c, c->begin, c->end, "block");
-  LLVMValueRef o = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, nch), "");
-  LLVMValueRef cb = cg_mulc(c, LLVMBuildSRem(c->b, r.iv, cg_i64(c, nch), ""), V);
-  LLVMValueRef base = cg_add(c, cg_mulc(c, o, len * inner), cb); /* complex index of (0, cb) */
-  cg_loop p = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
-  LLVMValueRef sp = perm ? cg_fft_perm_src(c, perm, p.iv) : p.iv;
-  LLVMValueRef e = cg_add(c, base, cg_mulc(c, sp, inner)), f2 = cg_mulc(c, e, 2);
-  LLVMValueRef v0 = cg_vload(c, in, f2, 4), v1 = cg_vload(c, in, cg_addc(c, f2, V), 4);
-  LLVMValueRef bi = cg_mulc(c, p.iv, 2 * V);
-  cg_vstore(c, LLVMBuildShuffleVector(c->b, v0, v1, me, "re"), buf, bi, 64);
-  cg_vstore(c, LLVMBuildShuffleVector(c->b, v0, v1, mo, "im"), buf, cg_addc(c, bi, V), 64);
-  cg_loop_end_nounroll(c, &p);
-  fft_all_stages(c, buf, tab, M, len, st);
-  cg_fft_lines lanes = {buf, cg_i64(c, 0), 2 * V, V, V, 64};
-  cg_fft_radix_stages(c, &lanes, len, fab_op_attr(op, "radix"));
-  p = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "pos");
-  e = cg_add(c, base, cg_mulc(c, p.iv, inner));
-  bi = cg_mulc(c, p.iv, 2 * V);
-  LLVMValueRef re = cg_vload(c, buf, bi, 64);
-  if (hermitian) {
-    LLVMValueRef nyq = LLVMBuildICmp(c->b, LLVMIntEQ, cb, cg_i64(c, half), "");
-    LLVMBasicBlockRef join = cg_if_begin(c, nyq); /* the column W/2 block: lane 0 only */
-    cg_storef(c, LLVMBuildExtractElement(c->b, re, cg_i32(c, 0), ""), out, e);
-    cg_if_end(c, join);
-    LLVMBasicBlockRef join2 = cg_if_begin(c, LLVMBuildNot(c->b, nyq, ""));
-    cg_vstore(c, re, out, e, 4);
-    /* mirror: out[o, (len - p) mod len, W - k] = Re Y[o, p, k] for k = cb + i > 0 */
-    LLVMValueRef q = LLVMBuildURem(c->b, LLVMBuildNSWSub(c->b, cg_i64(c, len), p.iv, ""), cg_i64(c, len), "");
-    LLVMValueRef mrow = cg_add(c, cg_mulc(c, o, len * inner), cg_mulc(c, q, inner));
-    for (int i = 0; i < V; i++) {
-      LLVMValueRef k = cg_addc(c, cb, i);
-      LLVMBasicBlockRef j3 = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntNE, k, cg_i64(c, 0), ""));
-      LLVMValueRef dst = cg_add(c, mrow, LLVMBuildNSWSub(c->b, cg_i64(c, inner), k, ""));
-      cg_storef(c, LLVMBuildExtractElement(c->b, re, cg_i32(c, i), ""), out, dst);
-      cg_if_end(c, j3);
-    }
-    cg_if_end(c, join2);
-  } else if (real_out) {
-    cg_vstore(c, re, out, e, 4);
-  } else {
-    LLVMValueRef im = cg_vload(c, buf, cg_addc(c, bi, V), 64);
-    f2 = cg_mulc(c, e, 2);
-    cg_vstore(c, LLVMBuildShuffleVector(c->b, re, im, ml, ""), out, f2, 4);
-    cg_vstore(c, LLVMBuildShuffleVector(c->b, re, im, mh, ""), out, cg_addc(c, f2, V), 4);
-  }
-  cg_loop_end_nounroll(c, &p);
-  cg_loop_end(c, &r);
-}
-
 /* Columns of a last-axis fft's rows that are stored: with cpu.half_cols
  * (fold.c checked that its one reader is a cpu.hermitian fft through a
  * folded bitrev) the first W/2 + V when that reader takes the half-column
- * path of gen_fft_columns (W a multiple of 2V, at most 8192 rows along
+ * path of cg_gen_fft_columns (W a multiple of 2V, at most 8192 rows along
  * its axis), which reads no others; else all W. */
 static int64_t stored_cols(cpu_cg *c, const fab_op *op, int64_t W) {
   const fab_type *t = &op->type;
@@ -303,14 +245,14 @@ static void gen_fft_tiled(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMV
   int V = c->lanes;
   *nrows = (rows + V - 1) / V;
   LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
-  LLVMValueRef buf = lane_buffer(c, len);
+  LLVMValueRef buf = cg_fft_lane_buffer(c, len);
   cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
   LLVMValueRef r0 = cg_mulc(c, tl.iv, V);
   LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), r0, "");
   LLVMValueRef nvalid = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""),
                                         left, cg_i64(c, V), "nvalid");
   fft_tile_load(c, in, r0, len, buf, nvalid, perm, fab_op_int(op, "cpu.real_in", 0) != 0, -1);
-  fft_all_stages(c, buf, tab, M, len, st);
+  cg_fft_all_stages(c, buf, tab, M, len, st);
   cg_fft_lines lanes = {buf, cg_i64(c, 0), 2 * V, V, V, 64};
   cg_fft_radix_stages(c, &lanes, len, fab_op_attr(op, "radix"));
   if (real_out)
@@ -327,36 +269,11 @@ static LLVMValueRef valid_rows(cpu_cg *c, int64_t rows, LLVMValueRef first) {
   return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""), left, cg_i64(c, V), "nvalid");
 }
 
-/* Real rows (cpu.real_in) two at a time: rows a (the tile's first V) and
- * b (the next V) enter as z = a + i b, one complex transform gives
- * Z = A + i B, and since A and B are spectra of real rows,
- * A[k] = (Z[k] + conj Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i:
- * half the transforms of gen_fft_tiled.  A is written over Z in the lane
- * buffer (positions k and -k at once), B into a second buffer. */
-static void gen_fft_tiled_pairs(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMValueRef tab, int64_t M,
-                                int64_t rows, int64_t len, const cg_fft_perm *perm, int64_t *nrows) {
+/* The split of gen_fft_tiled_pairs in the lane buffers: A over Z in buf
+ * (positions k and -k at once), B into bb. */
+static void split_lanes(cpu_cg *c, LLVMValueRef buf, LLVMValueRef bb, int64_t len) {
   int V = c->lanes;
-  *nrows = (rows + 2 * V - 1) / (2 * V);
-  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
-  LLVMValueRef buf = lane_buffer(c, len), bb = lane_buffer(c, len), half = cg_f32(c, 0.5);
-  LLVMValueRef hv = cg_vsplat(c, half, V);
-  cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
-  LLVMValueRef ra = cg_mulc(c, tl.iv, 2 * V), rb = cg_addc(c, ra, V);
-  LLVMValueRef na = valid_rows(c, rows, ra), nb = valid_rows(c, rows, rb);
-  LLVMValueRef any_b = LLVMBuildICmp(c->b, LLVMIntSGT, nb, cg_i64(c, 0), "");
-  fft_tile_load(c, in, ra, len, buf, na, perm, true, 0);
-  LLVMBasicBlockRef join = cg_if_begin(c, any_b);
-  fft_tile_load(c, in, rb, len, buf, nb, perm, true, 1);
-  cg_if_end(c, join);
-  join = cg_if_begin(c, LLVMBuildNot(c->b, any_b, ""));
-  cg_loop z = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "zero_im");
-  cg_vstore(c, LLVMConstNull(c->t_vf), buf, cg_addc(c, cg_mulc(c, z.iv, 2 * V), V), 64);
-  cg_loop_end_nounroll(c, &z);
-  cg_if_end(c, join);
-  fft_all_stages(c, buf, tab, M, len, st);
-  cg_fft_lines lanes = {buf, cg_i64(c, 0), 2 * V, V, V, 64};
-  cg_fft_radix_stages(c, &lanes, len, fab_op_attr(op, "radix"));
-  /* k = 0 .. len/2 with its mirror m = (len - k) mod len */
+  LLVMValueRef hv = cg_vsplat(c, cg_f32(c, 0.5), V);
   cg_loop k = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len / 2 + 1), "split");
   LLVMValueRef m = LLVMBuildURem(c->b, LLVMBuildNSWSub(c->b, cg_i64(c, len), k.iv, ""), cg_i64(c, len), "");
   LLVMValueRef bk = cg_mulc(c, k.iv, 2 * V), bm = cg_mulc(c, m, 2 * V);
@@ -375,10 +292,82 @@ static void gen_fft_tiled_pairs(cpu_cg *c, const fab_op *op, const fab_attr *st,
   cg_vstore(c, br, bb, bm, 64);
   cg_vstore(c, LLVMBuildFNeg(c->b, bi, ""), bb, cg_addc(c, bm, V), 64);
   cg_loop_end_nounroll(c, &k);
+}
+
+/* The split of gen_fft_tiled_pairs fused into the transposes out, for
+ * two full tiles: per block of V/2 positions k, A[k] = (Z[k] + conj
+ * Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i as V vectors of
+ * interleaved (re, im) floats, transposed into the rows ra.. and rb.. (the
+ * first `keep` floats of each): no second lane buffer, no pass over it. */
+static void split_store_tiles(cpu_cg *c, LLVMValueRef out, LLVMValueRef buf, int64_t len, int64_t keep,
+                              LLVMValueRef ra, LLVMValueRef rb) {
+  int V = c->lanes;
+  LLVMValueRef hv = cg_vsplat(c, cg_f32(c, 0.5), V), a[64], b[64];
+  cg_loop kb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, keep / 2), V / 2, "kb");
+  for (int t = 0; t < V / 2; t++) {
+    LLVMValueRef k = cg_addc(c, kb.iv, t);
+    LLVMValueRef m = LLVMBuildURem(c->b, LLVMBuildNSWSub(c->b, cg_i64(c, len), k, ""), cg_i64(c, len), "");
+    LLVMValueRef bk = cg_mulc(c, k, 2 * V), bm = cg_mulc(c, m, 2 * V);
+    LLVMValueRef zr = cg_vload(c, buf, bk, 64), zi = cg_vload(c, buf, cg_addc(c, bk, V), 64);
+    LLVMValueRef mr = cg_vload(c, buf, bm, 64), mi = cg_vload(c, buf, cg_addc(c, bm, V), 64);
+    a[2 * t] = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zr, mr, ""), hv, "");
+    a[2 * t + 1] = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, zi, mi, ""), hv, "");
+    b[2 * t] = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zi, mi, ""), hv, "");
+    b[2 * t + 1] = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, mr, zr, ""), hv, "");
+  }
+  LLVMValueRef *rows[2] = {a, b}, *first[2] = {&ra, &rb};
+  for (int h = 0; h < 2; h++) {
+    cg_transpose_vv(c, rows[h], V);
+    LLVMValueRef base = cg_add(c, cg_mulc(c, *first[h], 2 * len), cg_mulc(c, kb.iv, 2));
+    for (int i = 0; i < V; i++) cg_vstore(c, rows[h][i], out, cg_add(c, base, cg_i64(c, (int64_t)i * 2 * len)), 4);
+  }
+  cg_loop_end_nounroll(c, &kb);
+}
+
+/* Real rows (cpu.real_in) two at a time: rows a (the tile's first V) and
+ * b (the next V) enter as z = a + i b, one complex transform gives
+ * Z = A + i B, and since A and B are spectra of real rows,
+ * A[k] = (Z[k] + conj Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i:
+ * half the transforms of gen_fft_tiled.  A is written over Z in the lane
+ * buffer (positions k and -k at once), B into a second buffer. */
+static void gen_fft_tiled_pairs(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMValueRef tab, int64_t M,
+                                int64_t rows, int64_t len, const cg_fft_perm *perm, int64_t *nrows) {
+  int V = c->lanes;
+  *nrows = (rows + 2 * V - 1) / (2 * V);
+  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
+  LLVMValueRef buf = cg_fft_lane_buffer(c, len), bb = cg_fft_lane_buffer(c, len);
+  cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
+  LLVMValueRef ra = cg_mulc(c, tl.iv, 2 * V), rb = cg_addc(c, ra, V);
+  LLVMValueRef na = valid_rows(c, rows, ra), nb = valid_rows(c, rows, rb);
+  LLVMValueRef any_b = LLVMBuildICmp(c->b, LLVMIntSGT, nb, cg_i64(c, 0), "");
+  fft_tile_load(c, in, ra, len, buf, na, perm, true, 0);
+  LLVMBasicBlockRef join = cg_if_begin(c, any_b);
+  fft_tile_load(c, in, rb, len, buf, nb, perm, true, 1);
+  cg_if_end(c, join);
+  join = cg_if_begin(c, LLVMBuildNot(c->b, any_b, ""));
+  cg_loop z = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, len), "zero_im");
+  cg_vstore(c, LLVMConstNull(c->t_vf), buf, cg_addc(c, cg_mulc(c, z.iv, 2 * V), V), 64);
+  cg_loop_end_nounroll(c, &z);
+  cg_if_end(c, join);
+  cg_fft_all_stages(c, buf, tab, M, len, st);
+  cg_fft_lines lanes = {buf, cg_i64(c, 0), 2 * V, V, V, 64};
+  cg_fft_radix_stages(c, &lanes, len, fab_op_attr(op, "radix"));
   int64_t keep = 2 * stored_cols(c, op, len);
+  LLVMValueRef both = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, na, cg_i64(c, V), ""),
+                                   LLVMBuildICmp(c->b, LLVMIntEQ, nb, cg_i64(c, V), ""), "both_full");
+  if (V >= 2 && keep % V == 0) {
+    join = cg_if_begin(c, both);
+    split_store_tiles(c, out, buf, len, keep, ra, rb);
+    cg_if_end(c, join);
+  } else {
+    both = LLVMConstInt(c->t_i1, 0, 0);
+  }
+  join = cg_if_begin(c, LLVMBuildNot(c->b, both, ""));
+  split_lanes(c, buf, bb, len);
   cg_tile_copy(c, out, cg_mulc(c, ra, 2 * len), 2 * len, keep, buf, 1, na, false);
-  join = cg_if_begin(c, any_b);
+  LLVMBasicBlockRef jb = cg_if_begin(c, any_b);
   cg_tile_copy(c, out, cg_mulc(c, rb, 2 * len), 2 * len, keep, bb, 1, nb, false);
+  cg_if_end(c, jb);
   cg_if_end(c, join);
   cg_loop_end(c, &tl);
 }
@@ -442,7 +431,7 @@ static bool gen_fft_stages(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   }
   if (inner % c->lanes == 0 && len <= 8192) {
     bool herm = real_out && inner % (2 * c->lanes) == 0 && fab_op_int(op, "cpu.hermitian", 0);
-    gen_fft_columns(c, op, tab, M, outer, len, inner, real_out, herm, pp, nrows);
+    cg_gen_fft_columns(c, op, tab, M, outer, len, inner, real_out, herm, pp, nrows);
     return true;
   }
   /* Across a middle axis: blocks of `chunk` consecutive inner positions
@@ -515,7 +504,7 @@ static void gen_dft_tiled(cpu_cg *c, LLVMValueRef tab, int64_t rows, int64_t len
   else real_in = false;
   *nrows = (rows + V - 1) / V;
   LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
-  LLVMValueRef ib = lane_buffer(c, len), ob = lane_buffer(c, len);
+  LLVMValueRef ib = cg_fft_lane_buffer(c, len), ob = cg_fft_lane_buffer(c, len);
   LLVMValueRef acc[8], idx[4];
   for (int t = 0; t < 2 * KB; t++) acc[t] = cg_alloca(c, c->t_vf, "dacc");
   for (int t = 0; t < KB; t++) idx[t] = cg_alloca(c, c->t_i64, "widx");

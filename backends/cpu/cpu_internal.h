@@ -287,6 +287,16 @@ typedef struct cg_fft_lines {
 } cg_fft_lines;
 /* The radix stages (fft.stages' radix list; NULL: none) on a line of len. */
 bool cg_fft_radix_stages(cpu_cg *c, const cg_fft_lines *l, int64_t len, const fab_attr *radix);
+/* codegen_fft.c: a lane buffer of len complex V-lane vectors (re, im) on
+ * the stack, and every radix-2 stage of `stages` on it (twiddle table tab
+ * of the largest stage M). */
+LLVMValueRef cg_fft_lane_buffer(cpu_cg *c, int64_t len);
+void cg_fft_all_stages(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
+                       const fab_attr *stages);
+/* codegen_fft_cols.c: fft.stages across a middle axis with V | inner. */
+void cg_gen_fft_columns(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M, int64_t outer,
+                        int64_t len, int64_t inner, bool real_out, bool hermitian,
+                        const cg_fft_perm *perm, int64_t *nrows);
 
 /* ---- module.c: the whole model ------------------------------------------ */
 /* Builds the model module (kernels, entry, descriptor) in ctx, verifies and

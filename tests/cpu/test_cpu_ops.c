@@ -183,11 +183,15 @@ static void test_fourier(void) {
   /* Re(FFT2) as lower-fourier emits it: the row fft loads real rows
    * through the bitrev (cpu.real_in, cpu.bitrev_in), the column fft reads
    * through its bitrev and stores half the columns twice (cpu.hermitian);
-   * 4 rows are a partial tile, 32 full tiles; 19 rows end in a partial one */
-  static const int64_t fd[3][2] = {{4, 32}, {32, 64}, {19, 32}};
-  for (int k = 0; k < 3; k++) {
+   * 4 rows are a partial tile, 32 full tiles; 19 rows end in a partial one.
+   * The column fft transforms pairs of column blocks (codegen_fft_cols.c):
+   * 256 columns are 4 pairs and column W/2's block at 16 lanes (8 at 8
+   * lanes); 32 columns a lone block and column W/2's at 16 lanes, a pair
+   * at 8 */
+  static const int64_t fd[5][2] = {{4, 32}, {32, 64}, {19, 32}, {16, 256}, {64, 32}};
+  for (int k = 0; k < 5; k++) {
     char name[32];
-    int u = tb_input(&t, (const char *[]){"f0", "f1", "f2"}[k], FAB_F32, 2, fd[k]);
+    int u = tb_input(&t, (const char *[]){"f0", "f1", "f2", "f3", "f4"}[k], FAB_F32, 2, fd[k]);
     int cu = tb_op(&t, FAB_OP_COMPLEX, u, -1, -1, -1); tb_infer(&t);
     tb_op(&t, FAB_OP_BITREV, cu, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "axis", 1);
     int br = tb_infer(&t);
@@ -264,6 +268,10 @@ static void test_fourier(void) {
     snprintf(name, sizeof name, "fourier (lanes %d)", lanes[k]);
     jit_vs_interp(&t, name, &o, RTOL);
   }
+  /* no-real-dft: real rows one per lane, every column block alone */
+  o = opts();
+  o.no_real_dft = true;
+  jit_vs_interp(&t, "fourier (no-real-dft)", &o, RTOL);
   tb_free(&t);
 }
 
