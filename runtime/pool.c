@@ -77,10 +77,11 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* The next range [*lo, *hi) of n units from the front (or back), and
- * the job's function and arguments; false when none is left.  What it
- * reads after the compare-and-swap belongs to the range's job, which
- * cannot end (and be replaced) before the range is done. */
+/* The next range [*lo, *hi) of the job's *n units from the front (or
+ * back); false when none is left.  What is read after the compare-and-
+ * swap (here n and quantum, in run_ranges fn and args) belongs to the
+ * range's job, which cannot end (and be replaced) before the range is
+ * done. */
 static bool take_range(fab_pool *p, bool back, int64_t *lo, int64_t *hi, int64_t *n) {
   uint64_t v = atomic_load_explicit(&p->ends, memory_order_acquire);
   for (;;) {
