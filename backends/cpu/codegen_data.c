@@ -173,29 +173,52 @@ bool cg_gen_embed_add(cpu_cg *c, const fab_op *op, int64_t *nrows) {
 }
 
 /* meanpool x[.., s, d] (, mask[.., s]) -> [.., d]: accumulate the rows
- * (the kept ones with a mask) into out, then scale (none kept: zeros). */
+ * (the kept ones with a mask), then scale (none kept: zeros).  A parallel
+ * row is a block of MEANPOOL_COLS columns of one outer row, summed in
+ * registers, so a single pooled row still spreads over the threads; when
+ * that width does not divide d (or V does not divide it), a parallel row
+ * is a whole outer row, summed in out.  Every column adds its rows in
+ * order from 0 either way: the same bits whatever the split. */
+#define MEANPOOL_COLS 64
+#define MEANPOOL_MAX_VECS 16
 static bool gen_meanpool(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *it = cg_operand_type(c, 0);
-  int64_t d = cg_lastdim(it), s = it->rank >= 2 ? it->dims[it->rank - 2] : 1;
-  *nrows = cg_numel(it) / (d * s);
-  int64_t per = cg_mask_per(c, 1, *nrows, s);
+  int64_t d = cg_lastdim(it), s = it->rank >= 2 ? it->dims[it->rank - 2] : 1, V = c->lanes;
+  bool blocks = d % MEANPOOL_COLS == 0 && MEANPOOL_COLS % V == 0 && MEANPOOL_COLS / V <= MEANPOOL_MAX_VECS;
+  int64_t outer = cg_numel(it) / (d * s), w = blocks ? MEANPOOL_COLS : d, nblk = d / w, nv = w / V;
+  *nrows = outer * nblk;
+  int64_t per = cg_mask_per(c, 1, outer, s);
   if (per < 0) return false;
   LLVMValueRef out = cg_arg_f32(c, 0), x = cg_arg_f32(c, 1), cnt = cg_alloca(c, c->t_f32, "count");
-  cg_loop r = cg_loop_begin(c, c->begin, c->end, "row");
-  LLVMValueRef ob = cg_mulc(c, r.iv, d);
-  cg_memset0(c, cg_gep(c, c->t_f32, out, ob), cg_i64(c, d * 4));
+  LLVMValueRef acc[MEANPOOL_MAX_VECS];
+  for (int k = 0; blocks && k < nv; k++) acc[k] = cg_alloca(c, c->t_vf, "acc"); /* promoted to registers */
+  cg_loop r = cg_loop_begin(c, c->begin, c->end, "block");
+  LLVMValueRef o = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, nblk), "outer");
+  LLVMValueRef j0 = cg_mulc(c, LLVMBuildSRem(c->b, r.iv, cg_i64(c, nblk), ""), w);
+  LLVMValueRef ob = cg_add(c, cg_mulc(c, o, d), j0); /* out[o, j0] */
+  if (blocks)
+    for (int k = 0; k < nv; k++) LLVMBuildStore(c->b, LLVMConstNull(c->t_vf), acc[k]);
+  else
+    cg_memset0(c, cg_gep(c, c->t_f32, out, ob), cg_i64(c, w * 4));
   LLVMBuildStore(c->b, cg_f32(c, 0), cnt);
   cg_loop t = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, s), "t");
   LLVMBasicBlockRef join = NULL;
   if (per > 0) { /* skip padded rows */
-    join = cg_if_begin(c, cg_keep(c, 1, per, s, false, r.iv, NULL, t.iv));
+    join = cg_if_begin(c, cg_keep(c, 1, per, s, false, o, NULL, t.iv));
     LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->t_f32, cnt, ""), cg_f32(c, 1), ""), cnt);
   }
-  LLVMValueRef xb = cg_mulc(c, cg_add(c, cg_mulc(c, r.iv, s), t.iv), d);
-  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
-  LLVMValueRef oi = cg_add(c, ob, j.iv);
-  cg_storef(c, LLVMBuildFAdd(c->b, cg_loadf(c, out, oi), cg_loadf(c, x, cg_add(c, xb, j.iv)), ""), out, oi);
-  cg_loop_end(c, &j);
+  LLVMValueRef xb = cg_add(c, cg_mulc(c, cg_add(c, cg_mulc(c, o, s), t.iv), d), j0);
+  if (blocks) {
+    for (int k = 0; k < nv; k++) {
+      LLVMValueRef a = LLVMBuildLoad2(c->b, c->t_vf, acc[k], "");
+      LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, a, cg_vload(c, x, cg_addc(c, xb, k * V), 4), ""), acc[k]);
+    }
+  } else {
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, w), "j");
+    LLVMValueRef oi = cg_add(c, ob, j.iv);
+    cg_storef(c, LLVMBuildFAdd(c->b, cg_loadf(c, out, oi), cg_loadf(c, x, cg_add(c, xb, j.iv)), ""), out, oi);
+    cg_loop_end(c, &j);
+  }
   if (join) cg_if_end(c, join);
   cg_loop_end(c, &t);
   LLVMValueRef inv = cg_f32(c, 1.0 / (double)s);
@@ -204,10 +227,17 @@ static bool gen_meanpool(cpu_cg *c, const fab_op *op, int64_t *nrows) {
     inv = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, n, cg_f32(c, 0), ""),
                           LLVMBuildFDiv(c->b, cg_f32(c, 1), n, ""), cg_f32(c, 0), "");
   }
-  j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, d), "j");
-  oi = cg_add(c, ob, j.iv);
-  cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, oi), inv, ""), out, oi);
-  cg_loop_end(c, &j);
+  if (blocks) {
+    LLVMValueRef vinv = cg_vsplat(c, inv, (int)V);
+    for (int k = 0; k < nv; k++)
+      cg_vstore(c, LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc[k], ""), vinv, ""), out,
+                cg_addc(c, ob, k * V), 4);
+  } else {
+    cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, w), "j");
+    LLVMValueRef oi = cg_add(c, ob, j.iv);
+    cg_storef(c, LLVMBuildFMul(c->b, cg_loadf(c, out, oi), inv, ""), out, oi);
+    cg_loop_end(c, &j);
+  }
   cg_loop_end(c, &r);
   (void)op;
   return true;
