@@ -223,8 +223,8 @@ static int64_t last_group_top(const cg_bfly_plan *p) {
 }
 
 /* xb = the tile of rows[0] (+ rows[1]), and acc = its sum over the
- * columns.  Full tiles with d a multiple of V add and sum between the
- * transposes; others go through cg_tile_copy (tmp: d vectors of scratch). */
+ * columns.  Full tiles with d a multiple of V add the rows before one
+ * transpose and sum after it; others go through cg_tile_copy (tmp: d vectors of scratch). */
 static void load_rows(cpu_cg *c, const LLVMValueRef *rows, int nin, LLVMValueRef base, LLVMValueRef xb,
                       LLVMValueRef tmp, LLVMValueRef acc, LLVMValueRef nvalid, int64_t d) {
   int V = c->lanes;
@@ -233,15 +233,13 @@ static void load_rows(cpu_cg *c, const LLVMValueRef *rows, int nin, LLVMValueRef
   if (full_tile_branch(c, nvalid, d, &slow, &done)) {
     LLVMValueRef r[64];
     cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, d), V, "lb");
-    for (int k = 0; k < nin; k++) {
-      for (int i = 0; i < V; i++) r[i] = cg_vload(c, rows[k], cg_add(c, cg_addc(c, base, (int64_t)i * d), jb.iv), 4);
-      cg_transpose_vv(c, r, V);
-      for (int i = 0; i < V; i++) {
-        LLVMValueRef bi = cg_mulc(c, cg_addc(c, jb.iv, i), V);
-        if (k) r[i] = LLVMBuildFAdd(c->b, cg_vload(c, xb, bi, 64), r[i], "");
-        cg_vstore(c, r[i], xb, bi, 64);
-      }
+    for (int i = 0; i < V; i++) { /* the rows' sum before the transpose: one transpose, not nin */
+      LLVMValueRef xi = cg_add(c, cg_addc(c, base, (int64_t)i * d), jb.iv);
+      r[i] = cg_vload(c, rows[0], xi, 4);
+      for (int k = 1; k < nin; k++) r[i] = LLVMBuildFAdd(c->b, r[i], cg_vload(c, rows[k], xi, 4), "");
     }
+    cg_transpose_vv(c, r, V);
+    for (int i = 0; i < V; i++) cg_vstore(c, r[i], xb, cg_mulc(c, cg_addc(c, jb.iv, i), V), 64);
     add_sum(c, acc, r, V);
     cg_loop_end_nounroll(c, &jb);
     LLVMBuildBr(c->b, done);
