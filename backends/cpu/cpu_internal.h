@@ -170,9 +170,10 @@ struct cg_bfly_epi {
 bool cg_bfly_plan_init(cpu_cg *c, cg_bfly_plan *p, const fab_attr *stages, const fab_attr *groups,
                        const fab_type *tt, int64_t S, int64_t n);
 void cg_bfly_plan_free(cg_bfly_plan *p);
-/* Only the first `need` output vectors are computed for sure (n: all). */
-void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
-                 const cg_bfly_epi *epi, int64_t need);
+/* Only the first `need` output vectors are computed for sure (n: all).
+ * src: where the first group reads (NULL: buf, in place). */
+void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
+                 LLVMValueRef s, const cg_bfly_epi *epi, int64_t need);
 /* Factors the plan's S blocks of twiddles tw into one FMA per output
  * (kernel_bfly.c) and sets p->factored; returns the final scales (S x n
  * floats: the factored run's output at position j of block s times

@@ -120,8 +120,8 @@ static int64_t drop_bit(int64_t p, int64_t l) { return ((p >> (l + 1)) << l) | (
  * the highest run), so p and every twiddle index are sums of loop
  * counters times constants: induction variables, no bit arithmetic per
  * butterfly (it cost more issue slots than the FMAs). */
-static void gen_group(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
-                      int at, int ns, int g, const cg_bfly_epi *epi, int64_t need) {
+static void gen_group(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
+                      LLVMValueRef s, int at, int ns, int g, const cg_bfly_epi *epi, int64_t need) {
   int V = c->lanes;
   const stage *st = p->st + at;
   int64_t n = p->n, B = p->B, L = p->L;
@@ -167,7 +167,7 @@ static void gen_group(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMVa
     for (int t = 0; t < g; t++)
       if (m & (1 << t)) off[m] += (int64_t)1 << st[t].l;
     pidx[m] = cg_addc(c, p0, off[m]);
-    e[m] = cg_vload(c, buf, cg_mulc(c, pidx[m], V), 64);
+    e[m] = cg_vload(c, src, cg_mulc(c, pidx[m], V), 64);
   }
   int W = p->factored ? 2 : 4; /* floats per butterfly */
   for (int t = 0; t < g; t++) {
@@ -299,15 +299,16 @@ static int64_t need_before(const stage *st, int ns, int64_t need) {
   return need;
 }
 
-void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
-                 const cg_bfly_epi *epi, int64_t need) {
+void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
+                 LLVMValueRef s, const cg_bfly_epi *epi, int64_t need) {
   int64_t ns = 0;
   for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
   for (int g = 0, i = 0; g < p->ngroups; i += p->groups[g++]) {
     /* the outputs of this group that the later groups need */
     int64_t out = need_before(p->st + i + p->groups[g], (int)(ns - i - p->groups[g]), need);
     if (out > p->n) out = p->n;
-    gen_group(c, p, buf, tw, s, i, (int)ns, p->groups[g], g == p->ngroups - 1 ? epi : NULL, out);
+    gen_group(c, p, buf, g == 0 && src ? src : buf, tw, s, i, (int)ns, p->groups[g],
+              g == p->ngroups - 1 ? epi : NULL, out);
   }
 }
 
@@ -411,7 +412,7 @@ bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
   LLVMValueRef base = cg_mulc(c, cg_add(c, cg_mulc(c, r0, S), sl.iv), n);
   cg_tile_copy(c, x, base, S * n, n, buf, 1, nvalid, true);
-  cg_bfly_run(c, &plan, buf, tw, sl.iv, NULL, n);
+  cg_bfly_run(c, &plan, buf, NULL, tw, sl.iv, NULL, n);
   cg_tile_copy(c, out, base, S * n, n, buf, 1, nvalid, false);
   cg_loop_end(c, &sl);
   cg_loop_end(c, &tl);

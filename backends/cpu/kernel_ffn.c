@@ -308,17 +308,17 @@ static void gen_tiles(cpu_cg *c, const ffn_gen *f) {
   load_x(c, f->op, s, base, xb, wb, acc, nvalid);
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, s->S1), "block");
   LLVMValueRef seg = cg_gep(c, c->t_f32, wb, cg_mulc(c, sl.iv, s->n1 * V));
-  copy_pad(c, seg, xb, s->d, s->n1);
+  if (s->n1 > s->d) copy_pad(c, seg, xb, s->d, s->n1); /* else the first group reads xb */
   gelu_epi ge = {b1, cg_mulc(c, sl.iv, s->n1), f->scale1, tanh_approx};
   cg_bfly_epi epi1 = {gelu_apply, &ge};
-  cg_bfly_run(c, &f->p1, seg, tw1, sl.iv, &epi1, s->n1);
+  cg_bfly_run(c, &f->p1, seg, s->n1 > s->d ? NULL : xb, tw1, sl.iv, &epi1, s->n1);
   cg_loop_end_nounroll(c, &sl);
   if (s->n2 > s->h) cg_memset0(c, cg_gep(c, c->t_f32, wb, cg_i64(c, s->h * V)), cg_i64(c, (s->n2 - s->h) * V * 4));
   for (int k = 0; k < (s->nin ? s->nin : 1); k++) prefetch_rows(c, cg_arg_f32(c, k + 1), cg_addc(c, r0, V), s);
   LLVMBuildStore(c->b, LLVMConstNull(c->t_vf), acc);
   residual_epi re = {b2, xb, acc, f->scale2, s->d, s->d % (2 << last_group_top(&f->p2)) != 0};
   cg_bfly_epi epi2 = {residual_apply, &re};
-  cg_bfly_run(c, &f->p2, wb, tw2, cg_i64(c, 0), &epi2, s->d); /* the slice reads d columns */
+  cg_bfly_run(c, &f->p2, wb, NULL, tw2, cg_i64(c, 0), &epi2, s->d); /* the slice reads d columns */
   norm_args na = {LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), cg_vsplat(c, cg_f32(c, 1.0 / (double)s->d), V), "mean"),
                   NULL, gamma, beta};
   na.rstd = inv_std(c, wb, na.mean, fab_op_float(f->op, "eps", 1e-5), s->d);
