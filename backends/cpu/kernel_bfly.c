@@ -378,8 +378,8 @@ LLVMValueRef cg_bfly_factor(cpu_cg *c, cg_bfly_plan *p, LLVMValueRef tw, int64_t
     }
     LLVMValueRef flag = LLVMBuildZExt(c->b, LLVMBuildNot(c->b, ok, ""), c->t_i32, "");
     LLVMBuildStore(c->b, LLVMBuildOr(c->b, LLVMBuildLoad2(c->b, c->t_i32, bad, ""), flag, ""), bad);
-    cg_loop_end(c, &rl);
-    cg_loop_end(c, &rh);
+    cg_loop_end_nounroll(c, &rl);
+    cg_loop_end_nounroll(c, &rh);
   }
   cg_loop_end_nounroll(c, &sl);
   p->factored = ft;

@@ -326,6 +326,12 @@ static void gen_tiles(cpu_cg *c, const ffn_gen *f) {
   cg_loop_end(c, &tl);
 }
 
+static int plan_stages(const cg_bfly_plan *p) {
+  int ns = 0;
+  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
+  return ns;
+}
+
 /* Blocks of fewer tiles keep the plain twiddles (see below). */
 enum { FACTOR_MIN_TILES = 32 };
 
@@ -357,7 +363,18 @@ static void gen_factored_or_plain(cpu_cg *c, ffn_gen *f) {
   LLVMBuildBr(c->b, done);
   LLVMPositionBuilderAtEnd(c->b, plain);
   f->p1.factored = f->p2.factored = f->scale1 = f->scale2 = NULL;
+  /* weights that rarely occur: one stage per register group, less code */
+  cg_bfly_plan k1 = f->p1, k2 = f->p2;
+  int ones[64];
+  for (int i = 0; i < 64; i++) ones[i] = 1;
+  if (plan_stages(&k1) <= 64 && plan_stages(&k2) <= 64) {
+    f->p1.ngroups = plan_stages(&k1);
+    f->p2.ngroups = plan_stages(&k2);
+    f->p1.groups = f->p2.groups = ones;
+  }
   gen_tiles(c, f);
+  f->p1 = k1;
+  f->p2 = k2;
   LLVMBuildBr(c->b, done);
   LLVMPositionBuilderAtEnd(c->b, done);
 }
