@@ -27,7 +27,11 @@
  * others work in place on the output rows, BLOCK_ROWS rows at a time.
  * Rows longer than CHUNK_FLOATS run in phases, chunk by chunk through a
  * block scratch (run_phases), prefetching the next block of x and
- * streaming large results past the caches. */
+ * streaming large results past the caches.  The table is normally the
+ * factored form (cg_bfly_factor's, kernel_bfly.c): one FMA per output,
+ * fma(u, q, a) and fma(v, a, q), the last scales multiplied into the last
+ * pass's stores; twiddles without a factored form in range run the plain
+ * operations above. */
 #include "cpu_internal.h"
 
 #include <stdlib.h>

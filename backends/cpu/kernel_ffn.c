@@ -13,7 +13,9 @@
  * normalisation is applied on the way through the transpose out.  The 4x
  * wide intermediate never leaves wb (n2 x V floats on the stack: 256 KiB
  * for n2 = 4096, in L2).  While fc2 runs, the next tile's rows are
- * prefetched. */
+ * prefetched.  Blocks of at least FACTOR_MIN_TILES tiles run both
+ * butterflies with factored twiddles (cg_bfly_factor, kernel_bfly.c),
+ * their last scales folded into the bias FMAs. */
 #include "cpu_internal.h"
 
 #include <string.h>
