@@ -335,16 +335,16 @@ static int plan_stages(const cg_bfly_plan *p) {
 }
 
 /* Blocks of fewer tiles keep the plain twiddles (see below). */
-enum { FACTOR_MIN_TILES = 32 };
+enum { FACTOR_MIN_TILES = 64 };
 
 /* The tiles with factored twiddles when the factors are in range, else
  * with the twiddles as they are.  The choice depends on the weights and
  * the shape only, not on how the tiles are split between calls and
  * threads (the outputs must not depend on that), so every call factors
- * the twiddles first (cg_bfly_factor): that costs about a third of one
- * tile, and factoring saves about a fifth of each, so it pays from two
- * tiles per call on.  The runtime hands a thread 1/4 of its share per
- * call: with at least 32 tiles, 2 threads get 4 or more per call. */
+ * the twiddles first (cg_bfly_factor): at fabnet_text's shape that costs
+ * about one tile (6 us) and saves about a fifth of each (1.2 us), so it
+ * pays from 5 tiles per call on.  The runtime hands a thread 1/4 of its
+ * share per call: with at least 64 tiles, 2 threads get 8 or more. */
 static void gen_factored_or_plain(cpu_cg *c, ffn_gen *f) {
   const ffn_shape *s = &f->s;
   if ((s->rows + c->lanes - 1) / c->lanes < FACTOR_MIN_TILES) {

@@ -86,7 +86,7 @@ static int count_fused(const fab_module *m, int value) {
   return n;
 }
 
-/* Twiddle edits for the kernel's factored butterflies (blocks of >= 32
+/* Twiddle edits for the kernel's factored butterflies (blocks of >= 64
  * tiles, cg_bfly_factor): a pivot t00 or t11 of 0 or 2e-38 has no factored
  * form in range, and the kernel must run the plain twiddles (the factored
  * ones give NaN there).  fc1: butterfly 37 of its first stage; fc2 (n 256):
@@ -147,12 +147,12 @@ static void test_ffn(void) {
   ffn_case(40, 256, 1024, "erf", false, 2, true);
   ffn_case(48, 256, 512, "erf", true, 1, true);
   ffn_case(40, 256, 1024, "erf", false, 2, false); /* norm-in=0: the norm is its own kernel */
-  /* >= 32 tiles: factored twiddles; a partial last tile */
-  ffn_case(520, 64, 256, "erf", false, 2, true);
-  ffn_case(512, 48, 192, "tanh", true, 0, true);
+  /* >= 64 tiles: factored twiddles; a partial last tile */
+  ffn_case(1032, 64, 256, "erf", false, 2, true);
+  ffn_case(1024, 48, 192, "tanh", true, 0, true);
   /* pivots out of the factored range: the plain twiddles */
-  ffn_case_edit(520, 64, 256, "erf", false, 2, true, zero_pivot_fc1);
-  ffn_case_edit(520, 64, 256, "erf", false, 2, true, tiny_pivot_fc2);
+  ffn_case_edit(1032, 64, 256, "erf", false, 2, true, zero_pivot_fc1);
+  ffn_case_edit(1032, 64, 256, "erf", false, 2, true, tiny_pivot_fc2);
 }
 
 /* cpu.ffn = 2 on a block whose input is no layer norm (an input). */
