@@ -160,6 +160,7 @@ typedef struct cg_bfly_plan {
   cg_bfly_stage *st;
   int *groups, ngroups;
   int64_t n, B, L;
+  LLVMValueRef factored; /* cg_bfly_factor's table for cg_bfly_run; NULL: the twiddles */
 } cg_bfly_plan;
 typedef struct cg_bfly_epi cg_bfly_epi;
 struct cg_bfly_epi {
@@ -169,9 +170,17 @@ struct cg_bfly_epi {
 bool cg_bfly_plan_init(cpu_cg *c, cg_bfly_plan *p, const fab_attr *stages, const fab_attr *groups,
                        const fab_type *tt, int64_t S, int64_t n);
 void cg_bfly_plan_free(cg_bfly_plan *p);
-/* Only the first `need` output vectors are computed for sure (n: all). */
-void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
-                 const cg_bfly_epi *epi, int64_t need);
+/* Only the first `need` output vectors are computed for sure (n: all).
+ * src: where the first group reads (NULL: buf, in place). */
+void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
+                 LLVMValueRef s, const cg_bfly_epi *epi, int64_t need);
+/* Factors the plan's S blocks of twiddles tw into one FMA per output
+ * (kernel_bfly.c) and sets p->factored; returns the final scales (S x n
+ * floats: the factored run's output at position j of block s times
+ * scale[s * n + j] is the plain run's).  *bad (i32) becomes nonzero when
+ * a scale or factor leaves the safe range (the caller runs the plain
+ * twiddles instead). */
+LLVMValueRef cg_bfly_factor(cpu_cg *c, cg_bfly_plan *p, LLVMValueRef tw, int64_t S, LLVMValueRef bad);
 /* kernel_bfly_rows.c: the stages on rows as they lie (no transposes),
  * for rows of at least 4 V positions; a parallel row is a block of
  * CG_BFLY_BLOCK_ROWS rows. */

@@ -120,9 +120,11 @@ static int64_t drop_bit(int64_t p, int64_t l) { return ((p >> (l + 1)) << l) | (
  * the highest run), so p and every twiddle index are sums of loop
  * counters times constants: induction variables, no bit arithmetic per
  * butterfly (it cost more issue slots than the FMAs). */
-static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s, const stage *st,
-                      int g, int64_t n, int64_t B, int64_t L, const cg_bfly_epi *epi, int64_t need) {
+static void gen_group(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
+                      LLVMValueRef s, int at, int ns, int g, const cg_bfly_epi *epi, int64_t need) {
   int V = c->lanes;
+  const stage *st = p->st + at;
+  int64_t n = p->n, B = p->B, L = p->L;
   int64_t pos[8];
   for (int t = 0; t < g; t++) pos[t] = st[t].l;
   for (int a = 1; a < g; a++) /* sort ascending */
@@ -165,19 +167,30 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
     for (int t = 0; t < g; t++)
       if (m & (1 << t)) off[m] += (int64_t)1 << st[t].l;
     pidx[m] = cg_addc(c, p0, off[m]);
-    e[m] = cg_vload(c, buf, cg_mulc(c, pidx[m], V), 64);
+    e[m] = cg_vload(c, src, cg_mulc(c, pidx[m], V), 64);
   }
+  int W = p->factored ? 2 : 4; /* floats per butterfly */
   for (int t = 0; t < g; t++) {
     int64_t l = st[t].l;
     /* twiddle[s][b][k][i] as floats: ((s * B + b) * L + k) * (n/2) * 4 + 4 i,
-     * i = p without bit l: each run's counter keeps its weight, halved above l */
-    LLVMValueRef ib = cg_mulc(c, cg_addc(c, cg_mulc(c, s, B * L), st[t].b * L + st[t].k), ((int64_t)1 << L) / 2 * 4);
+     * factored[s][stage][i]: ((s * ns + stage) * (n/2) + i) * 2, i = p
+     * without bit l: each run's counter keeps its weight, halved above l */
+    LLVMValueRef ib = p->factored ? cg_mulc(c, cg_addc(c, cg_mulc(c, s, ns), at + t), n)
+                                  : cg_mulc(c, cg_addc(c, cg_mulc(c, s, B * L), st[t].b * L + st[t].k), n / 2 * 4);
     for (int k = 0; k <= g; k++)
-      if (v[k]) ib = cg_add(c, ib, cg_mulc(c, v[k], 4 * (((int64_t)1 << lo[k]) >> (lo[k] > l ? 1 : 0))));
+      if (v[k]) ib = cg_add(c, ib, cg_mulc(c, v[k], W * (((int64_t)1 << lo[k]) >> (lo[k] > l ? 1 : 0))));
     for (int m = 0; m < G; m++) {
       if (m & (1 << t)) continue;
       int mq = m | (1 << t);
-      LLVMValueRef ti = cg_addc(c, ib, 4 * drop_bit(off[m], l));
+      LLVMValueRef ti = cg_addc(c, ib, W * drop_bit(off[m], l));
+      if (p->factored) { /* y_p = z_p + u z_q, y_q = z_q + v z_p (scales: cg_bfly_factor) */
+        LLVMValueRef u = cg_vsplat(c, cg_loadf(c, p->factored, ti), V);
+        LLVMValueRef w = cg_vsplat(c, cg_loadf(c, p->factored, cg_addc(c, ti, 1)), V);
+        LLVMValueRef a = e[m];
+        e[m] = cg_fma(c, u, e[mq], a);
+        e[mq] = cg_fma(c, w, a, e[mq]);
+        continue;
+      }
       LLVMValueRef t00 = cg_vsplat(c, cg_loadf(c, tw, ti), V);
       LLVMValueRef t01 = cg_vsplat(c, cg_loadf(c, tw, cg_addc(c, ti, 1)), V);
       LLVMValueRef t10 = cg_vsplat(c, cg_loadf(c, tw, cg_addc(c, ti, 2)), V);
@@ -188,7 +201,10 @@ static void gen_group(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef
     }
   }
   if (epi) epi->apply(c, epi, e, pidx, G); /* the caller's epilogue on the outputs */
-  for (int m = 0; m < G; m++) cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
+  /* an output at offset >= need is never read (p0 >= 0): no store, and
+   * LLVM drops what only it used (half of fc2's top stage at d = n2 / 2) */
+  for (int m = 0; m < G; m++)
+    if (off[m] < need) cg_vstore(c, e[m], buf, cg_mulc(c, pidx[m], V), 64);
   if (skip) cg_if_end(c, skip);
   for (int k = 0; k <= g; k++)
     if (v[k]) cg_loop_end_nounroll(c, &loops[k]);
@@ -283,16 +299,91 @@ static int64_t need_before(const stage *st, int ns, int64_t need) {
   return need;
 }
 
-void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef tw, LLVMValueRef s,
-                 const cg_bfly_epi *epi, int64_t need) {
+void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
+                 LLVMValueRef s, const cg_bfly_epi *epi, int64_t need) {
   int64_t ns = 0;
   for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
   for (int g = 0, i = 0; g < p->ngroups; i += p->groups[g++]) {
     /* the outputs of this group that the later groups need */
     int64_t out = need_before(p->st + i + p->groups[g], (int)(ns - i - p->groups[g]), need);
     if (out > p->n) out = p->n;
-    gen_group(c, buf, tw, s, p->st + i, p->groups[g], p->n, p->B, p->L, g == p->ngroups - 1 ? epi : NULL, out);
+    gen_group(c, p, buf, g == 0 && src ? src : buf, tw, s, i, (int)ns, p->groups[g],
+              g == p->ngroups - 1 ? epi : NULL, out);
   }
+}
+
+/* A 64-byte aligned stack buffer of n floats, usable anywhere in the
+ * kernel (its f32 pointer is made in the entry block). */
+static LLVMValueRef entry_buffer(cpu_cg *c, int64_t n, const char *name) {
+  LLVMValueRef a = cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)n), name);
+  LLVMSetAlignment(a, 64);
+  LLVMBuilderRef tmp = LLVMCreateBuilderInContext(c->ctx);
+  LLVMPositionBuilder(tmp, c->entry_bb, LLVMGetNextInstruction(a));
+  LLVMValueRef p = LLVMBuildBitCast(tmp, a, c->t_f32p, name);
+  LLVMDisposeBuilder(tmp);
+  return p;
+}
+
+/* Factored twiddles.  A butterfly on (p, q = p + 2^l),
+ *   y_p = t00 x_p + t01 x_q,   y_q = t10 x_p + t11 x_q,
+ * on values kept without their scales, x = D z (D diagonal), is
+ *   y_p = A (z_p + u z_q),     y_q = E (z_q + v z_p),
+ * A = t00 D_p, E = t11 D_q, u = t01 D_q / A, v = t10 D_p / E: one FMA per
+ * output instead of a multiply and an FMA, and A, E become the scales of
+ * p and q for the next stage (D starts as 1; the last stage's D is
+ * returned for the consumer's epilogue).  The rounding is that of the
+ * plain stages with twiddles off by a few ulps: z_p + u z_q rounds once,
+ * relative to the result.  What can fail is range: a scale outside
+ * [2^-60, 2^60] or a factor above 2^60 in magnitude (or NaN) sets *bad
+ * and the caller runs the plain twiddles.  Computed per kernel call from
+ * the twiddle weights (S * n/2 * stages butterflies, vectorised over the
+ * runs of a stage), into stack buffers: u, v at ((s * ns + stage) * n/2
+ * + i) * 2, i = p without bit l; D at s * n + p. */
+LLVMValueRef cg_bfly_factor(cpu_cg *c, cg_bfly_plan *p, LLVMValueRef tw, int64_t S, LLVMValueRef bad) {
+  int64_t n = p->n, ns = 0;
+  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
+  LLVMValueRef ft = entry_buffer(c, S * ns * n, "bfly_factored"), dg = entry_buffer(c, S * n, "bfly_scales");
+  LLVMValueRef lo = cg_f32(c, 0x1p-60), hi = cg_f32(c, 0x1p60);
+  cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "fs");
+  LLVMValueRef db = cg_mulc(c, sl.iv, n);
+  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, n), "fd");
+  cg_storef(c, cg_f32(c, 1), dg, cg_add(c, db, j.iv));
+  cg_loop_end(c, &j);
+  for (int t = 0; t < ns; t++) {
+    const stage *st = &p->st[t];
+    int64_t h = (int64_t)1 << st->l;
+    LLVMValueRef twb = cg_mulc(c, cg_addc(c, cg_mulc(c, sl.iv, p->B * p->L), st->b * p->L + st->k), n / 2 * 4);
+    LLVMValueRef ftb = cg_mulc(c, cg_addc(c, cg_mulc(c, sl.iv, ns), t), n);
+    cg_loop rh = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, n / (2 * h)), "fh");
+    cg_loop rl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, h), "fl");
+    LLVMValueRef i = cg_add(c, cg_mulc(c, rh.iv, h), rl.iv);
+    LLVMValueRef pp = cg_add(c, db, cg_add(c, cg_mulc(c, rh.iv, 2 * h), rl.iv)), qq = cg_addc(c, pp, h);
+    LLVMValueRef dp = cg_loadf(c, dg, pp), dq = cg_loadf(c, dg, qq), ti = cg_add(c, twb, cg_mulc(c, i, 4));
+    LLVMValueRef t4[4];
+    for (int k = 0; k < 4; k++) t4[k] = cg_loadf(c, tw, cg_addc(c, ti, k));
+    LLVMValueRef A = LLVMBuildFMul(c->b, t4[0], dp, ""), E = LLVMBuildFMul(c->b, t4[3], dq, "");
+    LLVMValueRef u = LLVMBuildFDiv(c->b, LLVMBuildFMul(c->b, t4[1], dq, ""), A, "");
+    LLVMValueRef w = LLVMBuildFDiv(c->b, LLVMBuildFMul(c->b, t4[2], dp, ""), E, "");
+    LLVMValueRef fi = cg_add(c, ftb, cg_mulc(c, i, 2));
+    cg_storef(c, u, ft, fi);
+    cg_storef(c, w, ft, cg_addc(c, fi, 1));
+    cg_storef(c, A, dg, pp);
+    cg_storef(c, E, dg, qq);
+    LLVMValueRef ok = LLVMConstInt(LLVMInt1TypeInContext(c->ctx), 1, 0);
+    LLVMValueRef chk[4] = {A, E, u, w};
+    for (int k = 0; k < 4; k++) {
+      LLVMValueRef m = cg_call_intr(c, "llvm.fabs", c->t_f32, &chk[k], 1);
+      ok = LLVMBuildAnd(c->b, ok, LLVMBuildFCmp(c->b, LLVMRealOLE, m, hi, ""), "");
+      if (k < 2) ok = LLVMBuildAnd(c->b, ok, LLVMBuildFCmp(c->b, LLVMRealOGE, m, lo, ""), "");
+    }
+    LLVMValueRef flag = LLVMBuildZExt(c->b, LLVMBuildNot(c->b, ok, ""), c->t_i32, "");
+    LLVMBuildStore(c->b, LLVMBuildOr(c->b, LLVMBuildLoad2(c->b, c->t_i32, bad, ""), flag, ""), bad);
+    cg_loop_end_nounroll(c, &rl);
+    cg_loop_end_nounroll(c, &rh);
+  }
+  cg_loop_end_nounroll(c, &sl);
+  p->factored = ft;
+  return dg;
 }
 
 bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
@@ -321,7 +412,7 @@ bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
   LLVMValueRef base = cg_mulc(c, cg_add(c, cg_mulc(c, r0, S), sl.iv), n);
   cg_tile_copy(c, x, base, S * n, n, buf, 1, nvalid, true);
-  cg_bfly_run(c, &plan, buf, tw, sl.iv, NULL, n);
+  cg_bfly_run(c, &plan, buf, NULL, tw, sl.iv, NULL, n);
   cg_tile_copy(c, out, base, S * n, n, buf, 1, nvalid, false);
   cg_loop_end(c, &sl);
   cg_loop_end(c, &tl);

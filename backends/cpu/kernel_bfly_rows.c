@@ -27,7 +27,11 @@
  * others work in place on the output rows, BLOCK_ROWS rows at a time.
  * Rows longer than CHUNK_FLOATS run in phases, chunk by chunk through a
  * block scratch (run_phases), prefetching the next block of x and
- * streaming large results past the caches. */
+ * streaming large results past the caches.  The table is normally the
+ * factored form (cg_bfly_factor's, kernel_bfly.c): one FMA per output,
+ * fma(u, q, a) and fma(v, a, q), the last scales multiplied into the last
+ * pass's stores; twiddles without a factored form in range run the plain
+ * operations above. */
 #include "cpu_internal.h"
 
 #include <stdlib.h>
@@ -82,9 +86,42 @@ static int64_t st_index(const cg_bfly_plan *p, const stage *st) { return st - p-
  * [t00 | t01 | t10 | t11] (vectors), a low stage as blocks of V positions
  * [t00 or t11 by lane (its own value's factor) | t01 or t10 (its
  * partner's)]. */
+/* The factored form (cg_bfly_factor in kernel_bfly.c) of a block of V
+ * butterflies or lanes: the scales own (A) and the factors of the partner
+ * (u); D (the scales so far) at the own and partner positions. */
+static LLVMValueRef factor_vec(cpu_cg *c, LLVMValueRef t_own, LLVMValueRef t_partner, LLVMValueRef d_own,
+                               LLVMValueRef d_partner, LLVMValueRef *scale, LLVMValueRef bad) {
+  int V = c->lanes;
+  LLVMValueRef A = LLVMBuildFMul(c->b, t_own, d_own, "");
+  LLVMValueRef u = LLVMBuildFDiv(c->b, LLVMBuildFMul(c->b, t_partner, d_partner, ""), A, "");
+  LLVMValueRef aa = cg_call_intr(c, "llvm.fabs", c->t_vf, &A, 1), au = cg_call_intr(c, "llvm.fabs", c->t_vf, &u, 1);
+  LLVMValueRef lo = cg_vsplat(c, cg_f32(c, 0x1p-60), V), hi = cg_vsplat(c, cg_f32(c, 0x1p60), V);
+  LLVMValueRef ok = LLVMBuildAnd(c->b, LLVMBuildFCmp(c->b, LLVMRealOGE, aa, lo, ""), LLVMBuildFCmp(c->b, LLVMRealOLE, aa, hi, ""), "");
+  ok = LLVMBuildAnd(c->b, ok, LLVMBuildFCmp(c->b, LLVMRealOLE, au, hi, ""), "");
+  LLVMTypeRef iv = LLVMIntTypeInContext(c->ctx, (unsigned)V);
+  LLVMValueRef all = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildBitCast(c->b, ok, iv, ""), LLVMConstAllOnes(iv), "");
+  LLVMValueRef flag = LLVMBuildZExt(c->b, LLVMBuildNot(c->b, all, ""), c->t_i32, "");
+  LLVMBuildStore(c->b, LLVMBuildOr(c->b, LLVMBuildLoad2(c->b, c->t_i32, bad, ""), flag, ""), bad);
+  *scale = A;
+  return u;
+}
+
+/* The twiddles of every stage of stack s, laid out as the passes read
+ * them (2 n floats a stage): a high stage as blocks of V butterflies
+ * [t00 | t01 | t10 | t11] (vectors), a low stage as blocks of V positions
+ * [t00 or t11 by lane (its own value's factor) | t01 or t10 (its
+ * partner's)].  With scales (n floats, not NULL) factored instead: a
+ * high block [A | u | v | E], a low block [A | u] (A, E the new scales,
+ * u, v the factors: y_p = z_p + u z_q, y_q = z_q + v z_p), scales = the
+ * last stage's; *bad nonzero when a factor is out of range. */
 static void build_table(cpu_cg *c, const cg_bfly_plan *p, int ns, LLVMValueRef tw, LLVMValueRef s,
-                        LLVMValueRef tab) {
+                        LLVMValueRef tab, LLVMValueRef scales, LLVMValueRef bad) {
   int V = c->lanes, lv = log2i(V);
+  if (scales) {
+    cg_loop j = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, p->n), V, "one");
+    cg_vstore(c, cg_vsplat(c, cg_f32(c, 1), V), scales, j.iv, 4);
+    cg_loop_end_nounroll(c, &j);
+  }
   for (int t = 0; t < ns; t++) {
     const stage *st = &p->st[t];
     LLVMValueRef base = tw_base(c, p, st, s), dst = cg_i64(c, (int64_t)t * 2 * p->n);
@@ -93,6 +130,16 @@ static void build_table(cpu_cg *c, const cg_bfly_plan *p, int ns, LLVMValueRef t
       LLVMValueRef w[4];
       twiddle4(c, tw, cg_add(c, base, cg_mulc(c, b.iv, 4)), w);
       LLVMValueRef o = cg_add(c, dst, cg_mulc(c, b.iv, 4));
+      if (scales) { /* butterflies b.. are positions p0.. and p0 + 2^l.. */
+        LLVMValueRef p0 = insert_zero_bit(c, b.iv, st->l), q0 = cg_addc(c, p0, (int64_t)1 << st->l);
+        LLVMValueRef dp = cg_vload(c, scales, p0, 4), dq = cg_vload(c, scales, q0, 4), A, E;
+        w[1] = factor_vec(c, w[0], w[1], dp, dq, &A, bad);
+        w[2] = factor_vec(c, w[3], w[2], dq, dp, &E, bad);
+        w[0] = A;
+        w[3] = E;
+        cg_vstore(c, A, scales, p0, 4);
+        cg_vstore(c, E, scales, q0, 4);
+      }
       for (int k = 0; k < 4; k++) cg_vstore(c, w[k], tab, cg_addc(c, o, (int64_t)k * V), (unsigned)V * 4);
       cg_loop_end_nounroll(c, &b);
       continue;
@@ -108,8 +155,17 @@ static void build_table(cpu_cg *c, const cg_bfly_plan *p, int ns, LLVMValueRef t
       mq[j] = 4 * d + (hi ? 2 : 1); /* its partner's: t01, t10 */
     }
     LLVMValueRef o = cg_add(c, dst, cg_mulc(c, b.iv, 2));
-    cg_vstore(c, shuffle1(c, z0, z1, ma), tab, o, (unsigned)V * 4);
-    cg_vstore(c, shuffle1(c, z0, z1, mq), tab, cg_addc(c, o, V), (unsigned)V * 4);
+    LLVMValueRef ta = shuffle1(c, z0, z1, ma), tq = shuffle1(c, z0, z1, mq);
+    if (scales) {
+      int sw[64];
+      for (int j = 0; j < V; j++) sw[j] = (int)(j ^ ((int64_t)1 << st->l));
+      LLVMValueRef dv = cg_vload(c, scales, b.iv, 4), A;
+      tq = factor_vec(c, ta, tq, dv, shuffle1(c, dv, dv, sw), &A, bad);
+      ta = A;
+      cg_vstore(c, A, scales, b.iv, 4);
+    }
+    cg_vstore(c, ta, tab, o, (unsigned)V * 4);
+    cg_vstore(c, tq, tab, cg_addc(c, o, V), (unsigned)V * 4);
     cg_loop_end_nounroll(c, &b);
   }
 }
@@ -119,6 +175,7 @@ static void build_table(cpu_cg *c, const cg_bfly_plan *p, int ns, LLVMValueRef t
 typedef struct row_block {
   LLVMValueRef r0, nr, sl;
   int64_t S, rows;
+  bool factored; /* the table is build_table's factored form */
 } row_block;
 
 static LLVMValueRef row_base(cpu_cg *c, const cg_bfly_plan *p, const row_block *rb, LLVMValueRef r) {
@@ -133,6 +190,7 @@ typedef struct rows_view {
   bool scratch;
   bool stream;            /* stores bypass the caches (ptr 64-byte aligned) */
   LLVMValueRef prefetch;  /* the op's x: the pass prefetches the next block's rows */
+  LLVMValueRef scale;     /* the factored run's last scales: stores multiply by them (NULL: none) */
 } rows_view;
 
 /* Towards L2 the vector at float offset i of x. */
@@ -192,22 +250,23 @@ typedef struct chunk {
 /* One stage of stride 2^l < V inside vector x, with the lane-wise
  * twiddles ta (t00 / t11: the lane's own value) and tq (t01 / t10: its
  * partner's). */
-static LLVMValueRef low_stage(cpu_cg *c, LLVMValueRef x, LLVMValueRef ta, LLVMValueRef tq, int64_t l) {
+static LLVMValueRef low_stage(cpu_cg *c, LLVMValueRef x, LLVMValueRef ta, LLVMValueRef tq, int64_t l,
+                              bool factored) {
   int V = c->lanes, m[64];
   for (int j = 0; j < V; j++) m[j] = (int)(j ^ ((int64_t)1 << l)); /* the lane's partner */
-  return cg_fma(c, tq, shuffle1(c, x, x, m), LLVMBuildFMul(c->b, ta, x, ""));
+  return cg_fma(c, tq, shuffle1(c, x, x, m), factored ? x : LLVMBuildFMul(c->b, ta, x, ""));
 }
 
 /* Low stages st[0..ns) on the vector x at position p0 + off (p0 a
  * multiple of V, off a constant): twiddles read from the table through
  * tab_p0 = tab + 2 p0, so every load is that one pointer plus a constant. */
 static LLVMValueRef low_stages_at(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int ns, LLVMValueRef tab_p0,
-                                  int64_t off, LLVMValueRef x) {
+                                  int64_t off, LLVMValueRef x, bool factored) {
   int V = c->lanes;
   for (int t = 0; t < ns; t++) {
     int64_t at = st_index(p, &st[t]) * 2 * p->n + 2 * off;
     x = low_stage(c, x, cg_vload(c, tab_p0, cg_i64(c, at), (unsigned)V * 4),
-                  cg_vload(c, tab_p0, cg_i64(c, at + V), (unsigned)V * 4), st[t].l);
+                  cg_vload(c, tab_p0, cg_i64(c, at + V), (unsigned)V * 4), st[t].l, factored);
   }
   return x;
 }
@@ -260,7 +319,9 @@ static void high_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int g, 
     for (int m = 0, u = 0; m < G; m++) {
       if (m & (1 << t)) continue;
       int64_t at = 4 * (((off[m] >> (l + 1)) << l) | (off[m] & (((int64_t)1 << l) - 1)));
-      for (int k = 0; k < 4; k++) T[t][u][k] = cg_vload(c, tw_t, cg_i64(c, at + (int64_t)k * V), (unsigned)V * 4);
+      for (int k = 0; k < 4; k++)
+        if (!rb->factored || k == 1 || k == 2)
+          T[t][u][k] = cg_vload(c, tw_t, cg_i64(c, at + (int64_t)k * V), (unsigned)V * 4);
       u++;
     }
   }
@@ -278,18 +339,19 @@ static void high_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int g, 
   }
   for (int m = 0; m < G; m++) {
     e[m] = cg_vload(c, sp, cg_i64(c, off[m]), 4);
-    e[m] = low_stages_at(c, p, lr->pre, lr->npre, tab_p0, off[m], e[m]);
+    e[m] = low_stages_at(c, p, lr->pre, lr->npre, tab_p0, off[m], e[m], rb->factored);
   }
   for (int t = 0; t < g; t++)
     for (int m = 0, u = 0; m < G; m++) {
       if (m & (1 << t)) continue;
       int mq = m | (1 << t);
       LLVMValueRef *w = T[t][u++], a = e[m], q = e[mq];
-      e[m] = cg_fma(c, w[1], q, LLVMBuildFMul(c->b, w[0], a, ""));
-      e[mq] = cg_fma(c, w[3], q, LLVMBuildFMul(c->b, w[2], a, ""));
+      e[m] = cg_fma(c, w[1], q, rb->factored ? a : LLVMBuildFMul(c->b, w[0], a, ""));
+      e[mq] = rb->factored ? cg_fma(c, w[2], a, q) : cg_fma(c, w[3], q, LLVMBuildFMul(c->b, w[2], a, ""));
     }
   for (int m = 0; m < G; m++) {
-    e[m] = low_stages_at(c, p, lr->post, lr->npost, tab_p0, off[m], e[m]);
+    e[m] = low_stages_at(c, p, lr->post, lr->npost, tab_p0, off[m], e[m], rb->factored);
+    if (dst->scale) e[m] = LLVMBuildFMul(c->b, e[m], cg_vload(c, dst->scale, cg_addc(c, p0, off[m]), 4), "");
     if (dst->stream) store_stream(c, e[m], dp, cg_i64(c, off[m]));
     else cg_vstore(c, e[m], dp, cg_i64(c, off[m]), 4);
   }
@@ -299,7 +361,7 @@ static void high_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int g, 
 
 /* Stages st[0..ns) of stride < V, inside every vector of every row. */
 static void low_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int ns, const row_block *rb,
-                     LLVMValueRef src, LLVMValueRef dst, LLVMValueRef tab) {
+                     LLVMValueRef src, const rows_view *dst, LLVMValueRef tab) {
   int V = c->lanes;
   cg_loop cb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, p->n), V, "cols");
   LLVMValueRef ta[64], tq[64];
@@ -308,11 +370,13 @@ static void low_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int ns, 
     ta[t] = cg_vload(c, tab, at, (unsigned)V * 4); /* table offsets are multiples of V */
     tq[t] = cg_vload(c, tab, cg_addc(c, at, V), (unsigned)V * 4);
   }
+  LLVMValueRef sc = dst->scale ? cg_vload(c, dst->scale, cb.iv, 4) : NULL;
   cg_loop r = cg_loop_begin(c, cg_i64(c, 0), rb->nr, "row");
   LLVMValueRef at = cg_add(c, row_base(c, p, rb, r.iv), cb.iv);
   LLVMValueRef x = cg_vload(c, src, at, 4);
-  for (int t = 0; t < ns; t++) x = low_stage(c, x, ta[t], tq[t], st[t].l);
-  cg_vstore(c, x, dst, at, 4);
+  for (int t = 0; t < ns; t++) x = low_stage(c, x, ta[t], tq[t], st[t].l, rb->factored);
+  if (sc) x = LLVMBuildFMul(c->b, x, sc, "");
+  cg_vstore(c, x, dst->ptr, at, 4);
   cg_loop_end_nounroll(c, &r);
   cg_loop_end_nounroll(c, &cb);
 }
@@ -375,7 +439,7 @@ static int plan_passes(const stage *st, int ns, int lv, pass *ps) {
 
 static void run_pass(cpu_cg *c, const cg_bfly_plan *p, const pass *ps, const row_block *rb, const rows_view *src,
                      const rows_view *dst, LLVMValueRef tab, const chunk *ch) {
-  if (ps->g == 0) low_pass(c, p, ps->lr.pre, ps->lr.npre, rb, src->ptr, dst->ptr, tab);
+  if (ps->g == 0) low_pass(c, p, ps->lr.pre, ps->lr.npre, rb, src->ptr, dst, tab);
   else high_pass(c, p, p->st + ps->h, ps->g, rb, src, dst, tab, &ps->lr, ch);
 }
 
@@ -428,7 +492,7 @@ static bool run_phases(cpu_cg *c, const cg_bfly_plan *p, const pass *ps, int np,
     return false;
   }
   int nph = plan_phases(p->st, ps, np, lv, CHUNK_FLOATS, ph);
-  rows_view blk = {cg_lane_buffer(c, BLOCK_ROWS * (p->n / c->lanes + 1), "block"), true, false, NULL};
+  rows_view blk = {cg_lane_buffer(c, BLOCK_ROWS * (p->n / c->lanes + 1), "block"), true, false, NULL, NULL};
   int64_t vbits = (p->n - 1) & ~(int64_t)(c->lanes - 1); /* position bits that select a vector */
   for (int f = 0; f < nph; f++) {
     int64_t fixed = vbits & ~ph[f].bits;
@@ -471,35 +535,66 @@ static bool run_phases(cpu_cg *c, const cg_bfly_plan *p, const pass *ps, int np,
   return true;
 }
 
+/* The row blocks of this call for stack sl (table tab built). */
+static bool gen_blocks(cpu_cg *c, const cg_bfly_plan *p, const pass *ps, int np, int64_t S, int64_t rows,
+                       LLVMValueRef sl, LLVMValueRef tab, LLVMValueRef scales, bool stream) {
+  int64_t R = BLOCK_ROWS;
+  rows_view out = {cg_arg_f32(c, 0), false, false, NULL, NULL}, x = {cg_arg_f32(c, 1), false, false, NULL, NULL};
+  cg_loop bl = cg_loop_begin(c, c->begin, c->end, "rblock");
+  row_block rb = {cg_mulc(c, bl.iv, R), NULL, sl, S, rows, scales != NULL};
+  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), rb.r0, "");
+  rb.nr = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, R), ""), left, cg_i64(c, R), "");
+  bool ok = true;
+  if (p->n > CHUNK_FLOATS && ps[0].g > 0) {
+    out.scale = scales;
+    ok = run_phases(c, p, ps, np, &rb, &x, &out, tab, stream);
+  } else { /* the first pass reads x, the rest work in place on out */
+    for (int i = 0; i < np; i++) {
+      rows_view dst = out;
+      if (i == np - 1) dst.scale = scales;
+      run_pass(c, p, &ps[i], &rb, i == 0 ? &x : &out, &dst, tab, NULL);
+    }
+  }
+  cg_loop_end(c, &bl);
+  return ok;
+}
+
+/* Every call factors the twiddles (build_table with scales: one FMA per
+ * output instead of a multiply and an FMA, the last scales multiplied in
+ * the last pass's stores); a factor out of range (the weights alone
+ * decide, never the split of rows between calls) rebuilds the table plain
+ * and runs the plain stages. */
 bool cg_gen_bfly_rows(cpu_cg *c, const cg_bfly_plan *p, int64_t S, int64_t rows, int64_t *nrows) {
   int V = c->lanes, lv = log2i(V);
-  int64_t R = BLOCK_ROWS;
   int ns = plan_stages(p);
-  *nrows = (rows + R - 1) / R;
+  *nrows = (rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
   pass *ps = calloc((size_t)ns, sizeof *ps);
   if (!ps) {
     CG_ERR(c, "cpu backend: out of memory");
     return false;
   }
   int np = plan_passes(p->st, ns, lv, ps);
-  rows_view out = {cg_arg_f32(c, 0), false, false, NULL}, x = {cg_arg_f32(c, 1), false, false, NULL};
   LLVMValueRef tw = cg_arg_f32(c, 2);
   LLVMValueRef tab = cg_lane_buffer(c, (int64_t)ns * 2 * p->n / V, "twiddles");
+  LLVMValueRef scales = cg_lane_buffer(c, p->n / V, "scales"), bad = cg_alloca(c, c->t_i32, "factor_bad");
+  bool stream = p->n > CHUNK_FLOATS && ps[0].g > 0 && rows * S * p->n * 4 >= STREAM_MIN_BYTES;
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
-  build_table(c, p, ns, tw, sl.iv, tab);
-  cg_loop bl = cg_loop_begin(c, c->begin, c->end, "rblock");
-  row_block rb = {cg_mulc(c, bl.iv, R), NULL, sl.iv, S, rows};
-  LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), rb.r0, "");
-  rb.nr = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, R), ""), left, cg_i64(c, R), "");
-  bool ok = true, phased = p->n > CHUNK_FLOATS && ps[0].g > 0;
-  bool stream = phased && rows * S * p->n * 4 >= STREAM_MIN_BYTES;
-  if (phased) {
-    ok = run_phases(c, p, ps, np, &rb, &x, &out, tab, stream);
-  } else { /* the first pass reads x, the rest work in place on out */
-    for (int i = 0; i < np; i++) run_pass(c, p, &ps[i], &rb, i == 0 ? &x : &out, &out, tab, NULL);
-  }
+  LLVMBuildStore(c->b, cg_i32(c, 0), bad);
+  build_table(c, p, ns, tw, sl.iv, tab, scales, bad);
+  LLVMBasicBlockRef fact = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "factored");
+  LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "plain_twiddles");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "stack_done");
+  LLVMValueRef in_range = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildLoad2(c->b, c->t_i32, bad, ""), cg_i32(c, 0), "");
+  LLVMBuildCondBr(c->b, in_range, fact, plain);
+  LLVMPositionBuilderAtEnd(c->b, fact);
+  bool ok = gen_blocks(c, p, ps, np, S, rows, sl.iv, tab, scales, stream);
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, plain);
+  build_table(c, p, ns, tw, sl.iv, tab, NULL, NULL);
+  ok = ok && gen_blocks(c, p, ps, np, S, rows, sl.iv, tab, NULL, stream);
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
   free(ps);
-  cg_loop_end(c, &bl);
   cg_loop_end_nounroll(c, &sl);
   if (stream) { /* streamed stores are weakly ordered: fence before the pool's barrier */
     LLVMTypeRef fty = LLVMFunctionType(c->t_void, NULL, 0, 0);

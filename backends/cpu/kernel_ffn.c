@@ -13,7 +13,9 @@
  * normalisation is applied on the way through the transpose out.  The 4x
  * wide intermediate never leaves wb (n2 x V floats on the stack: 256 KiB
  * for n2 = 4096, in L2).  While fc2 runs, the next tile's rows are
- * prefetched. */
+ * prefetched.  Blocks of at least FACTOR_MIN_TILES tiles run both
+ * butterflies with factored twiddles (cg_bfly_factor, kernel_bfly.c),
+ * their last scales folded into the bias FMAs. */
 #include "cpu_internal.h"
 
 #include <string.h>
@@ -83,16 +85,21 @@ static void prefetch_rows(cpu_cg *c, LLVMValueRef x, LLVMValueRef r, const ffn_s
 
 /* fc1's epilogue: + b1[bias_off + column], GELU. */
 typedef struct gelu_epi {
-  LLVMValueRef bias, bias_off;
+  LLVMValueRef bias, bias_off, scale; /* scale: fc1's factored scales (NULL: plain twiddles) */
   bool tanh_approx;
 } gelu_epi;
 
+/* e scale[j] + bias[j] (one FMA), or e + bias[j] without scales. */
+static LLVMValueRef scale_bias(cpu_cg *c, LLVMValueRef e, LLVMValueRef scale, LLVMValueRef bias, LLVMValueRef j) {
+  LLVMValueRef bv = cg_vsplat(c, cg_loadf(c, bias, j), c->lanes);
+  if (!scale) return LLVMBuildFAdd(c->b, e, bv, "");
+  return cg_fma(c, e, cg_vsplat(c, cg_loadf(c, scale, j), c->lanes), bv);
+}
+
 static void gelu_apply(cpu_cg *c, const cg_bfly_epi *epi, LLVMValueRef *e, const LLVMValueRef *pidx, int G) {
   const gelu_epi *g = epi->state;
-  for (int m = 0; m < G; m++) {
-    LLVMValueRef bv = cg_vsplat(c, cg_loadf(c, g->bias, cg_add(c, g->bias_off, pidx[m])), c->lanes);
-    e[m] = cg_gelu(c, LLVMBuildFAdd(c->b, e[m], bv, ""), g->tanh_approx);
-  }
+  for (int m = 0; m < G; m++)
+    e[m] = cg_gelu(c, scale_bias(c, e[m], g->scale, g->bias, cg_add(c, g->bias_off, pidx[m])), g->tanh_approx);
 }
 
 /* acc += the sum of the G vectors v[] (a tree: short dependency chains). */
@@ -107,7 +114,7 @@ static void add_sum(cpu_cg *c, LLVMValueRef acc, LLVMValueRef *v, int G) {
  * row's sum per lane) for the mean.  guard: the group may hold columns
  * >= d (left as they are: the slice drops them). */
 typedef struct residual_epi {
-  LLVMValueRef b2, xb, acc;
+  LLVMValueRef b2, xb, acc, scale; /* scale: fc2's factored scales (NULL: plain twiddles) */
   int64_t d;
   bool guard;
 } residual_epi;
@@ -120,7 +127,7 @@ static void residual_apply(cpu_cg *c, const cg_bfly_epi *epi, LLVMValueRef *e, c
   for (int m = 0; m < G; m++) {
     LLVMValueRef in = r->guard ? LLVMBuildICmp(c->b, LLVMIntSLT, pidx[m], cg_i64(c, r->d), "") : NULL;
     LLVMValueRef j = in ? LLVMBuildSelect(c->b, in, pidx[m], cg_i64(c, 0), "") : pidx[m];
-    LLVMValueRef v = LLVMBuildFAdd(c->b, e[m], cg_vsplat(c, cg_loadf(c, r->b2, j), V), "");
+    LLVMValueRef v = scale_bias(c, e[m], r->scale, r->b2, j);
     v = LLVMBuildFAdd(c->b, cg_vload(c, r->xb, cg_mulc(c, j, V), 64), v, "");
     e[m] = in ? LLVMBuildSelect(c->b, in, v, e[m], "") : v;
     part[m] = in ? LLVMBuildSelect(c->b, in, v, LLVMConstNull(c->t_vf), "") : v;
@@ -223,8 +230,8 @@ static int64_t last_group_top(const cg_bfly_plan *p) {
 }
 
 /* xb = the tile of rows[0] (+ rows[1]), and acc = its sum over the
- * columns.  Full tiles with d a multiple of V add and sum between the
- * transposes; others go through cg_tile_copy (tmp: d vectors of scratch). */
+ * columns.  Full tiles with d a multiple of V add the rows before one
+ * transpose and sum after it; others go through cg_tile_copy (tmp: d vectors of scratch). */
 static void load_rows(cpu_cg *c, const LLVMValueRef *rows, int nin, LLVMValueRef base, LLVMValueRef xb,
                       LLVMValueRef tmp, LLVMValueRef acc, LLVMValueRef nvalid, int64_t d) {
   int V = c->lanes;
@@ -233,15 +240,13 @@ static void load_rows(cpu_cg *c, const LLVMValueRef *rows, int nin, LLVMValueRef
   if (full_tile_branch(c, nvalid, d, &slow, &done)) {
     LLVMValueRef r[64];
     cg_loop jb = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, d), V, "lb");
-    for (int k = 0; k < nin; k++) {
-      for (int i = 0; i < V; i++) r[i] = cg_vload(c, rows[k], cg_add(c, cg_addc(c, base, (int64_t)i * d), jb.iv), 4);
-      cg_transpose_vv(c, r, V);
-      for (int i = 0; i < V; i++) {
-        LLVMValueRef bi = cg_mulc(c, cg_addc(c, jb.iv, i), V);
-        if (k) r[i] = LLVMBuildFAdd(c->b, cg_vload(c, xb, bi, 64), r[i], "");
-        cg_vstore(c, r[i], xb, bi, 64);
-      }
+    for (int i = 0; i < V; i++) { /* the rows' sum before the transpose: one transpose, not nin */
+      LLVMValueRef xi = cg_add(c, cg_addc(c, base, (int64_t)i * d), jb.iv);
+      r[i] = cg_vload(c, rows[0], xi, 4);
+      for (int k = 1; k < nin; k++) r[i] = LLVMBuildFAdd(c->b, r[i], cg_vload(c, rows[k], xi, 4), "");
     }
+    cg_transpose_vv(c, r, V);
+    for (int i = 0; i < V; i++) cg_vstore(c, r[i], xb, cg_mulc(c, cg_addc(c, jb.iv, i), V), 64);
     add_sum(c, acc, r, V);
     cg_loop_end_nounroll(c, &jb);
     LLVMBuildBr(c->b, done);
@@ -280,56 +285,125 @@ static void load_x(cpu_cg *c, const fab_op *op, const ffn_shape *s, LLVMValueRef
   cg_loop_end(c, &j);
 }
 
-bool cg_gen_ffn(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+/* The kernel's buffers and the block's plans, for gen_tiles. */
+typedef struct ffn_gen {
+  const fab_op *op;
   ffn_shape s;
-  if (!ffn_shape_of(c, op, &s)) return false;
   cg_bfly_plan p1, p2;
-  if (!cg_bfly_plan_init(c, &p1, fab_op_attr(op, "cpu.ffn.fc1.stages"), groups_attr(op, "cpu.ffn.fc1.groups"),
-                         cg_operand_type(c, s.o + 1), s.S1, s.n1))
-    return false;
-  if (!cg_bfly_plan_init(c, &p2, fab_op_attr(op, "cpu.ffn.fc2.stages"), groups_attr(op, "cpu.ffn.fc2.groups"),
-                         cg_operand_type(c, s.o + 3), 1, s.n2)) {
-    cg_bfly_plan_free(&p1);
-    return false;
-  }
-  if (p1.ngroups == 0 || p2.ngroups == 0) { /* the epilogues ride on the last groups */
-    CG_ERR(c, "cpu backend: add.layernorm cpu.ffn: fc1 or fc2 has no stages");
-    cg_bfly_plan_free(&p1);
-    cg_bfly_plan_free(&p2);
-    return false;
-  }
+  LLVMValueRef xb, wb, acc;
+  LLVMValueRef scale1, scale2; /* the factored scales, or NULL */
+} ffn_gen;
+
+/* The loop over this call's tiles. */
+static void gen_tiles(cpu_cg *c, const ffn_gen *f) {
+  const ffn_shape *s = &f->s;
   int V = c->lanes;
-  *nrows = (s.rows + V - 1) / V;
-  LLVMValueRef out = cg_arg_f32(c, 0), tw1 = cg_arg_f32(c, s.o + 2), b1 = cg_arg_f32(c, s.o + 3);
-  LLVMValueRef tw2 = cg_arg_f32(c, s.o + 4), b2 = cg_arg_f32(c, s.o + 5);
-  LLVMValueRef gamma = cg_arg_f32(c, s.o + 6), beta = cg_arg_f32(c, s.o + 7);
-  LLVMValueRef xb = cg_lane_buffer(c, s.d, "x_lanes"), wb = cg_lane_buffer(c, s.n2, "ffn_lanes");
-  LLVMValueRef acc = cg_alloca(c, c->t_vf, "acc");
-  bool tanh_approx = strcmp(fab_op_str(op, "cpu.ffn.approx", "erf"), "tanh") == 0;
+  LLVMValueRef out = cg_arg_f32(c, 0), tw1 = cg_arg_f32(c, s->o + 2), b1 = cg_arg_f32(c, s->o + 3);
+  LLVMValueRef tw2 = cg_arg_f32(c, s->o + 4), b2 = cg_arg_f32(c, s->o + 5);
+  LLVMValueRef gamma = cg_arg_f32(c, s->o + 6), beta = cg_arg_f32(c, s->o + 7);
+  LLVMValueRef xb = f->xb, wb = f->wb, acc = f->acc;
+  bool tanh_approx = strcmp(fab_op_str(f->op, "cpu.ffn.approx", "erf"), "tanh") == 0;
 
   cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
-  LLVMValueRef r0 = cg_mulc(c, tl.iv, V), nvalid = cg_tile_rows(c, r0, s.rows);
-  LLVMValueRef base = cg_mulc(c, r0, s.d);
-  load_x(c, op, &s, base, xb, wb, acc, nvalid);
-  cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, s.S1), "block");
-  LLVMValueRef seg = cg_gep(c, c->t_f32, wb, cg_mulc(c, sl.iv, s.n1 * V));
-  copy_pad(c, seg, xb, s.d, s.n1);
-  gelu_epi ge = {b1, cg_mulc(c, sl.iv, s.n1), tanh_approx};
+  LLVMValueRef r0 = cg_mulc(c, tl.iv, V), nvalid = cg_tile_rows(c, r0, s->rows);
+  LLVMValueRef base = cg_mulc(c, r0, s->d);
+  load_x(c, f->op, s, base, xb, wb, acc, nvalid);
+  cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, s->S1), "block");
+  LLVMValueRef seg = cg_gep(c, c->t_f32, wb, cg_mulc(c, sl.iv, s->n1 * V));
+  if (s->n1 > s->d) copy_pad(c, seg, xb, s->d, s->n1); /* else the first group reads xb */
+  gelu_epi ge = {b1, cg_mulc(c, sl.iv, s->n1), f->scale1, tanh_approx};
   cg_bfly_epi epi1 = {gelu_apply, &ge};
-  cg_bfly_run(c, &p1, seg, tw1, sl.iv, &epi1, s.n1);
+  cg_bfly_run(c, &f->p1, seg, s->n1 > s->d ? NULL : xb, tw1, sl.iv, &epi1, s->n1);
   cg_loop_end_nounroll(c, &sl);
-  if (s.n2 > s.h) cg_memset0(c, cg_gep(c, c->t_f32, wb, cg_i64(c, s.h * V)), cg_i64(c, (s.n2 - s.h) * V * 4));
-  for (int k = 0; k < (s.nin ? s.nin : 1); k++) prefetch_rows(c, cg_arg_f32(c, k + 1), cg_addc(c, r0, V), &s);
+  if (s->n2 > s->h) cg_memset0(c, cg_gep(c, c->t_f32, wb, cg_i64(c, s->h * V)), cg_i64(c, (s->n2 - s->h) * V * 4));
+  for (int k = 0; k < (s->nin ? s->nin : 1); k++) prefetch_rows(c, cg_arg_f32(c, k + 1), cg_addc(c, r0, V), s);
   LLVMBuildStore(c->b, LLVMConstNull(c->t_vf), acc);
-  residual_epi re = {b2, xb, acc, s.d, s.d % (2 << last_group_top(&p2)) != 0};
+  residual_epi re = {b2, xb, acc, f->scale2, s->d, s->d % (2 << last_group_top(&f->p2)) != 0};
   cg_bfly_epi epi2 = {residual_apply, &re};
-  cg_bfly_run(c, &p2, wb, tw2, cg_i64(c, 0), &epi2, s.d); /* the slice reads d columns */
-  norm_args na = {LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), cg_vsplat(c, cg_f32(c, 1.0 / (double)s.d), V), "mean"),
+  cg_bfly_run(c, &f->p2, wb, NULL, tw2, cg_i64(c, 0), &epi2, s->d); /* the slice reads d columns */
+  norm_args na = {LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), cg_vsplat(c, cg_f32(c, 1.0 / (double)s->d), V), "mean"),
                   NULL, gamma, beta};
-  na.rstd = inv_std(c, wb, na.mean, fab_op_float(op, "eps", 1e-5), s.d);
-  norm_store(c, out, base, wb, &na, nvalid, s.d);
+  na.rstd = inv_std(c, wb, na.mean, fab_op_float(f->op, "eps", 1e-5), s->d);
+  norm_store(c, out, base, wb, &na, nvalid, s->d);
   cg_loop_end(c, &tl);
-  cg_bfly_plan_free(&p1);
-  cg_bfly_plan_free(&p2);
-  return true;
+}
+
+static int plan_stages(const cg_bfly_plan *p) {
+  int ns = 0;
+  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
+  return ns;
+}
+
+/* Blocks of fewer tiles keep the plain twiddles (see below). */
+enum { FACTOR_MIN_TILES = 64 };
+
+/* The tiles with factored twiddles when the factors are in range, else
+ * with the twiddles as they are.  The choice depends on the weights and
+ * the shape only, not on how the tiles are split between calls and
+ * threads (the outputs must not depend on that), so every call factors
+ * the twiddles first (cg_bfly_factor): at fabnet_text's shape that costs
+ * about one tile (6 us) and saves about a fifth of each (1.2 us), so it
+ * pays from 5 tiles per call on.  The runtime hands a thread 1/4 of its
+ * share per call: with at least 64 tiles, 2 threads get 8 or more. */
+static void gen_factored_or_plain(cpu_cg *c, ffn_gen *f) {
+  const ffn_shape *s = &f->s;
+  if ((s->rows + c->lanes - 1) / c->lanes < FACTOR_MIN_TILES) {
+    gen_tiles(c, f);
+    return;
+  }
+  LLVMValueRef bad = cg_alloca(c, c->t_i32, "factor_bad");
+  LLVMBuildStore(c->b, cg_i32(c, 0), bad);
+  f->scale1 = cg_bfly_factor(c, &f->p1, cg_arg_f32(c, s->o + 2), s->S1, bad);
+  f->scale2 = cg_bfly_factor(c, &f->p2, cg_arg_f32(c, s->o + 4), 1, bad);
+  LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildLoad2(c->b, c->t_i32, bad, ""), cg_i32(c, 0), "");
+  LLVMBasicBlockRef fact = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "ffn_factored");
+  LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "ffn_plain");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "ffn_done");
+  LLVMBuildCondBr(c->b, ok, fact, plain);
+  LLVMPositionBuilderAtEnd(c->b, fact);
+  gen_tiles(c, f);
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, plain);
+  f->p1.factored = f->p2.factored = f->scale1 = f->scale2 = NULL;
+  /* weights that rarely occur: one stage per register group, less code */
+  cg_bfly_plan k1 = f->p1, k2 = f->p2;
+  int ones[64];
+  for (int i = 0; i < 64; i++) ones[i] = 1;
+  if (plan_stages(&k1) <= 64 && plan_stages(&k2) <= 64) {
+    f->p1.ngroups = plan_stages(&k1);
+    f->p2.ngroups = plan_stages(&k2);
+    f->p1.groups = f->p2.groups = ones;
+  }
+  gen_tiles(c, f);
+  f->p1 = k1;
+  f->p2 = k2;
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
+}
+
+bool cg_gen_ffn(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+  ffn_gen f = {.op = op};
+  ffn_shape *s = &f.s;
+  if (!ffn_shape_of(c, op, s)) return false;
+  if (!cg_bfly_plan_init(c, &f.p1, fab_op_attr(op, "cpu.ffn.fc1.stages"), groups_attr(op, "cpu.ffn.fc1.groups"),
+                         cg_operand_type(c, s->o + 1), s->S1, s->n1))
+    return false;
+  if (!cg_bfly_plan_init(c, &f.p2, fab_op_attr(op, "cpu.ffn.fc2.stages"), groups_attr(op, "cpu.ffn.fc2.groups"),
+                         cg_operand_type(c, s->o + 3), 1, s->n2)) {
+    cg_bfly_plan_free(&f.p1);
+    return false;
+  }
+  bool ok = f.p1.ngroups > 0 && f.p2.ngroups > 0; /* the epilogues ride on the last groups */
+  if (!ok) CG_ERR(c, "cpu backend: add.layernorm cpu.ffn: fc1 or fc2 has no stages");
+  if (ok) {
+    int V = c->lanes;
+    *nrows = (s->rows + V - 1) / V;
+    f.xb = cg_lane_buffer(c, s->d, "x_lanes");
+    f.wb = cg_lane_buffer(c, s->n2, "ffn_lanes");
+    f.acc = cg_alloca(c, c->t_vf, "acc");
+    gen_factored_or_plain(c, &f);
+  }
+  cg_bfly_plan_free(&f.p1);
+  cg_bfly_plan_free(&f.p2);
+  return ok;
 }

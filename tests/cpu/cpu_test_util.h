@@ -135,8 +135,10 @@ static inline bool close_sets(const char *what, const fab_tensor_set *got, const
   return ok;
 }
 
-/* Runs the module through the interpreter and the JIT; compares. */
-static inline bool jit_vs_interp(tb *t, const char *what, const fab_cpu_options *o, double rtol) {
+/* Runs the module through the interpreter and the JIT; compares.  edit
+ * (may be NULL) changes the seeded weights before both run. */
+static inline bool jit_vs_interp_edit(tb *t, const char *what, const fab_cpu_options *o, double rtol,
+                                      void (*edit)(fab_tensor_set *weights)) {
   if (!fab_verify(t->m, t->d)) {
     fprintf(stderr, "%s: module does not verify\n", what);
     fab_diag_print(t->d, stderr);
@@ -146,8 +148,9 @@ static inline bool jit_vs_interp(tb *t, const char *what, const fab_cpu_options 
   }
   fab_tensor_set *w = fab_tset_new(), *in = fab_tset_new(), *want = fab_tset_new(),
                  *got = fab_tset_new();
-  bool ok = fab_bind_init_weights(t->m, 7, w, t->d) && fab_bind_init_inputs(t->m, 11, in, t->d) &&
-            fab_interp_run(t->m, w, in, want, t->d);
+  bool ok = fab_bind_init_weights(t->m, 7, w, t->d);
+  if (ok && edit) edit(w);
+  ok = ok && fab_bind_init_inputs(t->m, 11, in, t->d) && fab_interp_run(t->m, w, in, want, t->d);
   if (!ok) {
     fprintf(stderr, "%s: interpreter failed\n", what);
     g_failures++;
@@ -175,6 +178,10 @@ static inline bool jit_vs_interp(tb *t, const char *what, const fab_cpu_options 
   fab_tset_free(want);
   fab_tset_free(got);
   return ok;
+}
+
+static inline bool jit_vs_interp(tb *t, const char *what, const fab_cpu_options *o, double rtol) {
+  return jit_vs_interp_edit(t, what, o, rtol, NULL);
 }
 
 #endif

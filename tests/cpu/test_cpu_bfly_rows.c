@@ -4,7 +4,8 @@
  * decreasing, increasing and mixed stride order, odd row counts (a
  * partial block of rows), stacks, 4/8/16 lanes, 2 threads; the streamed
  * stores of a result >= 8 MiB, also into an out buffer that is not
- * 64-byte aligned (the plain-store path), compared byte for byte. */
+ * 64-byte aligned (the plain-store path), compared byte for byte; the
+ * plain twiddles when a pivot has no factored form (fallback). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,6 +124,36 @@ static void test_n2048(void) {
   check_case(2048, 2, 13, 0, 2);
 }
 
+/* The kernel factors the twiddles (one FMA per output); pivots with no
+ * factored form in range (t00 = 0, t11 = 2e-38: NaN if it did not fall
+ * back) make it run the plain twiddles: block 0's stage 5 and block 1's
+ * stage 2 of stack 0. */
+static int64_t g_edit_n;
+static void edit_pivots(fab_tensor_set *w) {
+  fab_tensor *t = fab_tset_find(w, "twiddle");
+  int64_t n = g_edit_n, L = log2i(n);
+  CHECK(t && t->nbytes / 4 >= (size_t)(2 * L * n * 2), "bfly rows: no twiddle to edit");
+  if (!t) return;
+  float *f = t->data;
+  f[(0 * L + 5) * (n / 2) * 4 + 4 * 3 + 0] = 0.0f;
+  f[(1 * L + 2) * (n / 2) * 4 + 4 * 10 + 3] = 2e-38f;
+}
+
+static void test_fallback(void) {
+  const int64_t ns[2] = {256, 2048};
+  for (int k = 0; k < 2; k++) {
+    g_edit_n = ns[k];
+    tb t = bfly_module(ns[k], 1, 9, true);
+    for (int threads = 1; threads <= 2; threads++) {
+      fab_cpu_options o = opts(0, threads);
+      char what[96];
+      snprintf(what, sizeof what, "bfly rows n=%lld, pivots out of range, threads=%d", (long long)ns[k], threads);
+      jit_vs_interp_edit(&t, what, &o, RTOL, edit_pivots);
+    }
+    tb_free(&t);
+  }
+}
+
 /* Runs a compiled model through the raw entry with out at `out` (any
  * alignment). */
 static bool run_raw(fab_cpu_jit *j, const fab_tensor_set *w, const float *x, float *out, int threads) {
@@ -179,6 +210,7 @@ int main(int argc, char **argv) {
   if (!strcmp(which, "n4096")) test_n4096();
   else if (!strcmp(which, "n2048")) test_n2048();
   else if (!strcmp(which, "stream")) test_stream();
+  else if (!strcmp(which, "fallback")) test_fallback();
   else return fprintf(stderr, "unknown test '%s'\n", which), 2;
   if (g_failures) fprintf(stderr, "%d failure(s)\n", g_failures);
   return g_failures ? 1 : 0;

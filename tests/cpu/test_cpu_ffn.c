@@ -1,7 +1,8 @@
 /* test_cpu_ffn.c — the fused feed-forward kernel (pass cpu-fuse-ffn,
  * backends/cpu/kernel_ffn.c) against the reference interpreter: post-norm
  * butterfly FFN blocks with and without the pads, the slice and the stack,
- * partial row tiles, both GELU forms, 1 and 2 threads (cpu.ffn); and a
+ * partial row tiles, both GELU forms, 1 and 2 threads, factored twiddles
+ * and the plain ones when a pivot is out of range (cpu.ffn); and a
  * cpu.ffn the ops do not bear out is an error (cpu.ffn_errors). */
 #include "cpu_test_util.h"
 #include "passes.h"
@@ -85,9 +86,23 @@ static int count_fused(const fab_module *m, int value) {
   return n;
 }
 
+/* Twiddle edits for the kernel's factored butterflies (blocks of >= 64
+ * tiles, cg_bfly_factor): a pivot t00 or t11 of 0 or 2e-38 has no factored
+ * form in range, and the kernel must run the plain twiddles (the factored
+ * ones give NaN there).  fc1: butterfly 37 of its first stage; fc2 (n 256):
+ * stage 5, butterfly 3 (positions 3 and 7, which the slice to d reads). */
+static void set_twiddle(fab_tensor_set *w, const char *name, int64_t at, float v) {
+  fab_tensor *t = fab_tset_find(w, name);
+  if (t && (int64_t)(t->nbytes / 4) > at) ((float *)t->data)[at] = v;
+  else CHECK(false, "no twiddle %s[%lld]", name, (long long)at);
+}
+static void zero_pivot_fc1(fab_tensor_set *w) { set_twiddle(w, "fc1.twiddle", 4 * 37, 0.0f); }
+static void tiny_pivot_fc2(fab_tensor_set *w) { set_twiddle(w, "fc2.twiddle", (5 * 128 + 3) * 4 + 3, 2e-38f); }
+
 /* pre: the block's input norm (ffn_module); norm_in: the pass option, so
- * cpu.ffn = 2 exactly when both are set. */
-static void ffn_case(int64_t rows, int64_t d, int64_t h, const char *approx, bool swap, int pre, bool norm_in) {
+ * cpu.ffn = 2 exactly when both are set; edit: a change to the weights. */
+static void ffn_case_edit(int64_t rows, int64_t d, int64_t h, const char *approx, bool swap, int pre, bool norm_in,
+                          void (*edit)(fab_tensor_set *)) {
   tb t = {0};
   t.d = fab_diag_new();
   t.m = ffn_module(rows, d, h, approx, swap, pre, t.d);
@@ -107,12 +122,16 @@ static void ffn_case(int64_t rows, int64_t d, int64_t h, const char *approx, boo
     t.nout = 1;
     fab_cpu_options o;
     fab_cpu_options_default(&o);
-    jit_vs_interp(&t, what, &o, RTOL);
+    jit_vs_interp_edit(&t, what, &o, RTOL, edit);
     o.threads = 2;
-    jit_vs_interp(&t, what, &o, RTOL);
+    jit_vs_interp_edit(&t, what, &o, RTOL, edit);
   }
   if (t.m) tb_free(&t);
   else fab_diag_free(t.d);
+}
+
+static void ffn_case(int64_t rows, int64_t d, int64_t h, const char *approx, bool swap, int pre, bool norm_in) {
+  ffn_case_edit(rows, d, h, approx, swap, pre, norm_in, NULL);
 }
 
 static void test_ffn(void) {
@@ -128,6 +147,12 @@ static void test_ffn(void) {
   ffn_case(40, 256, 1024, "erf", false, 2, true);
   ffn_case(48, 256, 512, "erf", true, 1, true);
   ffn_case(40, 256, 1024, "erf", false, 2, false); /* norm-in=0: the norm is its own kernel */
+  /* >= 64 tiles: factored twiddles; a partial last tile */
+  ffn_case(1032, 64, 256, "erf", false, 2, true);
+  ffn_case(1024, 48, 192, "tanh", true, 0, true);
+  /* pivots out of the factored range: the plain twiddles */
+  ffn_case_edit(1032, 64, 256, "erf", false, 2, true, zero_pivot_fc1);
+  ffn_case_edit(1032, 64, 256, "erf", false, 2, true, tiny_pivot_fc2);
 }
 
 /* cpu.ffn = 2 on a block whose input is no layer norm (an input). */
