@@ -14,7 +14,9 @@
  * plain path. */
 #include "cpu_internal.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef struct cvec {
   LLVMValueRef re, im;
@@ -237,6 +239,123 @@ static void transform_and_store(cpu_cg *c, const fab_op *op, const pair_kernel *
   cg_loop_end_nounroll(c, &s);
 }
 
+/* ---- column W/2 alone, its length over the lanes ------------------------ */
+
+/* Column W/2 is a single column: transformed with the V columns of a block
+ * as lanes it would cost a pair's unit for one column (and with 2 threads
+ * 4 pairs + it split 3/2).  Instead its N = V L positions go over the
+ * lanes (four-step): lane l holds h[V m + l] at position m, an L-point
+ * transform on every lane, the twiddle w_N^(l k1) and a V-point DFT
+ * across the lanes (decimation in frequency, shuffles) give
+ * Y[k1 + L k2] = sum_l w_V^(l k2) w_N^(l k1) sum_m h[V m + l] w_L^(m k1):
+ * about a quarter of a pair unit's work. */
+static bool nyq_split_fits(const cpu_cg *c, const fab_op *op, int64_t M, int64_t len) {
+  const fab_attr *st = fab_op_attr(op, "stages");
+  int64_t L = len / c->lanes, seen = 0, all = 0;
+  if (fab_op_attr(op, "radix") || M != len || len % c->lanes || L < 2 || (L & (L - 1)) || len > 8192) return false;
+  for (int64_t n = len; n > 1; n /= 2) all = all * 2 + 2; /* bits 1 .. log2 len */
+  for (int s = 0; st && s < st->nints; s++) { /* every stage once: the whole DFT */
+    if (st->ints[s] < 1 || st->ints[s] > 20 || (seen >> st->ints[s] & 1)) return false;
+    seen |= (int64_t)1 << st->ints[s];
+  }
+  return seen == all;
+}
+
+static int64_t rev_bits(int64_t v, int bits) {
+  int64_t r = 0;
+  for (int b = 0; b < bits; b++) r |= ((v >> b) & 1) << (bits - 1 - b);
+  return r;
+}
+
+/* w_N^(l k1) for k1 < L (rows of 2V floats: V re, V im). */
+static LLVMValueRef split_twiddles(cpu_cg *c, int64_t L) {
+  int V = c->lanes;
+  int64_t N = L * V;
+  float *tw = malloc(sizeof(float) * (size_t)(2 * N));
+  if (!tw) return NULL;
+  for (int64_t k = 0; k < L; k++)
+    for (int l = 0; l < V; l++) {
+      double a = -2.0 * M_PI * (double)(l * k) / (double)N;
+      tw[k * 2 * V + l] = (float)cos(a);
+      tw[k * 2 * V + V + l] = (float)sin(a);
+    }
+  LLVMValueRef t = cg_const_f32_array(c, tw, 2 * N, "fft_split_twiddles");
+  free(tw);
+  return t;
+}
+
+/* h[p] = (a[p] + conj a[-p]) / 2 of column `base` at lane l, position
+ * rev(m) of the lane buffer, p = V m + l. */
+static void load_split(cpu_cg *c, const pair_kernel *pk, const cg_fft_perm *rl, LLVMValueRef base) {
+  int V = c->lanes;
+  int64_t N = pk->len, L = N / V;
+  LLVMValueRef half = cg_f32(c, 0.5), vr = LLVMGetUndef(c->t_vf), vi = vr;
+  cg_loop m = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, L), "pos");
+  for (int l = 0; l < V; l++) {
+    LLVMValueRef p = cg_addc(c, cg_mulc(c, m.iv, V), l);
+    LLVMValueRef n = LLVMBuildAnd(c->b, LLVMBuildNSWSub(c->b, cg_i64(c, N), p, ""), cg_i64(c, N - 1), "");
+    LLVMValueRef ip = cg_mulc(c, cg_add(c, base, cg_mulc(c, p, pk->inner)), 2);
+    LLVMValueRef in = cg_mulc(c, cg_add(c, base, cg_mulc(c, n, pk->inner)), 2);
+    LLVMValueRef re = LLVMBuildFAdd(c->b, cg_loadf(c, pk->in, ip), cg_loadf(c, pk->in, in), "");
+    LLVMValueRef im = LLVMBuildFSub(c->b, cg_loadf(c, pk->in, cg_addc(c, ip, 1)), cg_loadf(c, pk->in, cg_addc(c, in, 1)), "");
+    vr = LLVMBuildInsertElement(c->b, vr, LLVMBuildFMul(c->b, re, half, ""), cg_i32(c, l), "");
+    vi = LLVMBuildInsertElement(c->b, vi, LLVMBuildFMul(c->b, im, half, ""), cg_i32(c, l), "");
+  }
+  store_lanes(c, pk->buf, cg_fft_perm_dst(c, rl, m.iv), (cvec){vr, vi});
+  cg_loop_end_nounroll(c, &m);
+}
+
+/* One radix-2 DIF stage across the lanes, pairs h lanes apart:
+ * (a, b) -> (a + b, (a - b) w_2h^j). */
+static cvec lane_stage(cpu_cg *c, cvec v, int h) {
+  int V = c->lanes;
+  LLVMValueRef lo[32], hi[32], sg[32], wr[32], wi[32];
+  for (int l = 0; l < V; l++) {
+    bool up = l & h;
+    double a = -2.0 * M_PI * (double)(l & (h - 1)) / (double)(2 * h);
+    lo[l] = cg_i32(c, l & ~h);
+    hi[l] = cg_i32(c, l | h);
+    sg[l] = cg_f32(c, up ? -1.0f : 1.0f);
+    wr[l] = cg_f32(c, up ? (float)cos(a) : 1.0f);
+    wi[l] = cg_f32(c, up ? (float)sin(a) : 0.0f);
+  }
+  unsigned n = (unsigned)V;
+  LLVMValueRef ml = LLVMConstVector(lo, n), mh = LLVMConstVector(hi, n), s = LLVMConstVector(sg, n);
+  LLVMValueRef ar = LLVMBuildShuffleVector(c->b, v.re, v.re, ml, ""), ai = LLVMBuildShuffleVector(c->b, v.im, v.im, ml, "");
+  LLVMValueRef br = LLVMBuildShuffleVector(c->b, v.re, v.re, mh, ""), bi = LLVMBuildShuffleVector(c->b, v.im, v.im, mh, "");
+  LLVMValueRef tr = cg_fma(c, s, br, ar), ti = cg_fma(c, s, bi, ai);
+  if (h == 1) return (cvec){tr, ti}; /* w_2^0 = 1 */
+  LLVMValueRef Wr = LLVMConstVector(wr, n), Wi = LLVMConstVector(wi, n);
+  return (cvec){cg_fma(c, tr, Wr, LLVMBuildFNeg(c->b, LLVMBuildFMul(c->b, ti, Wi, ""), "")),
+                cg_fma(c, tr, Wi, LLVMBuildFMul(c->b, ti, Wr, ""))};
+}
+
+/* Column W/2's unit: its real output at rows s of out column W/2. */
+static void gen_nyq_split(cpu_cg *c, const pair_kernel *pk, const cg_fft_perm *rl, LLVMValueRef tw,
+                          LLVMValueRef tab, int64_t M, LLVMValueRef rowbase) {
+  int V = c->lanes, lv = 0;
+  int64_t N = pk->len, L = N / V, ints[32];
+  int nl = 0;
+  for (int64_t n = 1; n < L; n *= 2) ints[nl] = nl + 1, nl++;
+  while ((1 << lv) < V) lv++;
+  LLVMValueRef col = cg_addc(c, rowbase, pk->inner / 2);
+  load_split(c, pk, rl, col);
+  fab_attr st = {.key = "stages", .kind = FAB_ATTR_INTS, .ints = ints, .nints = nl};
+  cg_fft_all_stages(c, pk->buf, tab, M, L, &st);
+  cg_loop k = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, L), "pos");
+  LLVMValueRef bi = cg_mulc(c, k.iv, 2 * V);
+  LLVMValueRef yr = cg_vload(c, pk->buf, bi, 64), yi = cg_vload(c, pk->buf, cg_addc(c, bi, V), 64);
+  LLVMValueRef wr = cg_vload(c, tw, bi, 4), wi = cg_vload(c, tw, cg_addc(c, bi, V), 4);
+  cvec v = {cg_fma(c, wr, yr, LLVMBuildFNeg(c->b, LLVMBuildFMul(c->b, wi, yi, ""), "")),
+            cg_fma(c, wr, yi, LLVMBuildFMul(c->b, wi, yr, ""))};
+  for (int h = V / 2; h >= 1; h /= 2) v = lane_stage(c, v, h);
+  for (int j = 0; j < V; j++) { /* lane j holds k2 = rev(j) */
+    LLVMValueRef s = cg_addc(c, k.iv, L * rev_bits(j, lv));
+    cg_storef(c, LLVMBuildExtractElement(c->b, v.re, cg_i32(c, j), ""), pk->out, cg_add(c, col, cg_mulc(c, s, pk->inner)));
+  }
+  cg_loop_end_nounroll(c, &k);
+}
+
 /* Units per outer index: the pairs of V-column blocks, a last block
  * alone when their count is odd, and with cpu.hermitian the block of
  * column W/2 (only it is stored): W/2 + 1 columns in ceil(W / 4V) + 1
@@ -248,15 +367,27 @@ static void gen_pairs(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M, 
   *nrows = outer * units;
   pair_kernel pk = {cg_arg_f32(c, 0), cg_arg_f32(c, 1), cg_fft_lane_buffer(c, len), len, inner, hermitian, perm,
                     make_masks(c)};
+  cg_fft_perm rl = {0};
+  LLVMValueRef tw = NULL;
+  bool split = hermitian && nyq_split_fits(c, op, M, len) && cg_fft_perm_init(c, &rl, len / V, NULL, 0) &&
+               (tw = split_twiddles(c, len / V)) != NULL;
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "unit");
   LLVMValueRef o = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, units), "");
   LLVMValueRef j = LLVMBuildSRem(c->b, r.iv, cg_i64(c, units), "");
   unit_at u = {cg_mulc(c, o, len * inner), NULL, cg_mulc(c, j, 2 * V),
                LLVMBuildICmp(c->b, LLVMIntSLT, j, cg_i64(c, np), "pair"), LLVMConstInt(c->t_i1, 0, 0)};
   /* the last unit is column W/2's block (hermitian) or a lone block */
+  LLVMBasicBlockRef split_join = NULL;
   if (hermitian) {
     u.nyq = LLVMBuildICmp(c->b, LLVMIntEQ, j, cg_i64(c, units - 1), "nyq");
     u.cb = LLVMBuildSelect(c->b, u.nyq, cg_i64(c, inner / 2), u.cb, "cb");
+  }
+  if (split) { /* column W/2 over the lanes; the rest are pairs or a lone block */
+    LLVMBasicBlockRef join = cg_if_begin(c, u.nyq);
+    gen_nyq_split(c, &pk, &rl, tw, tab, M, u.rowbase);
+    cg_if_end(c, join);
+    split_join = cg_if_begin(c, LLVMBuildNot(c->b, u.nyq, ""));
+    u.nyq = LLVMConstInt(c->t_i1, 0, 0);
   }
   u.base = cg_add(c, u.rowbase, u.cb);
   LLVMBasicBlockRef join = cg_if_begin(c, u.both);
@@ -266,6 +397,7 @@ static void gen_pairs(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M, 
   load_hermitian_parts(c, &pk, u.base, false);
   cg_if_end(c, join);
   transform_and_store(c, op, &pk, &u, tab, M);
+  if (split_join) cg_if_end(c, split_join);
   cg_loop_end(c, &r);
 }
 
