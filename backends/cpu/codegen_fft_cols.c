@@ -301,10 +301,16 @@ static LLVMValueRef split_twiddles(cpu_cg *c, int64_t L) {
   return t;
 }
 
+static int log2_lanes(const cpu_cg *c) {
+  int lv = 0;
+  while ((1 << lv) < c->lanes) lv++;
+  return lv;
+}
+
+/* h[p] (re, im) into lane p mod V, position rev(p / V) of nq->buf. */
 static void store_h(cpu_cg *c, const nyq_col *nq, LLVMValueRef p, LLVMValueRef re, LLVMValueRef im) {
-  int V = c->lanes, lv = nq->rev.bits;
-  (void)lv;
-  LLVMValueRef m = LLVMBuildLShr(c->b, p, cg_i64(c, __builtin_ctz((unsigned)V)), "");
+  int V = c->lanes;
+  LLVMValueRef m = LLVMBuildLShr(c->b, p, cg_i64(c, log2_lanes(c)), "");
   LLVMValueRef at = cg_add(c, cg_mulc(c, cg_fft_perm_dst(c, &nq->rev, m), 2 * V),
                            LLVMBuildAnd(c->b, p, cg_i64(c, V - 1), ""));
   cg_storef(c, re, nq->buf, at);
@@ -319,7 +325,8 @@ static void load_nyq(cpu_cg *c, const pair_kernel *pk, const nyq_col *nq, LLVMVa
   LLVMValueRef ip = cg_mulc(c, cg_add(c, col, cg_mulc(c, p, pk->inner)), 2);
   LLVMValueRef im = cg_mulc(c, cg_add(c, col, cg_mulc(c, m, pk->inner)), 2);
   LLVMValueRef re = LLVMBuildFAdd(c->b, cg_loadf(c, pk->in, ip), cg_loadf(c, pk->in, im), "");
-  LLVMValueRef od = LLVMBuildFSub(c->b, cg_loadf(c, pk->in, cg_addc(c, ip, 1)), cg_loadf(c, pk->in, cg_addc(c, im, 1)), "");
+  LLVMValueRef od = LLVMBuildFSub(c->b, cg_loadf(c, pk->in, cg_addc(c, ip, 1)),
+                                  cg_loadf(c, pk->in, cg_addc(c, im, 1)), "");
   re = LLVMBuildFMul(c->b, re, half, "");
   od = LLVMBuildFMul(c->b, od, half, "");
   store_h(c, nq, m, re, LLVMBuildFNeg(c->b, od, ""));
@@ -342,8 +349,10 @@ static cvec lane_stage(cpu_cg *c, cvec v, int h) {
   }
   unsigned n = (unsigned)V;
   LLVMValueRef ml = LLVMConstVector(lo, n), mh = LLVMConstVector(hi, n), s = LLVMConstVector(sg, n);
-  LLVMValueRef ar = LLVMBuildShuffleVector(c->b, v.re, v.re, ml, ""), ai = LLVMBuildShuffleVector(c->b, v.im, v.im, ml, "");
-  LLVMValueRef br = LLVMBuildShuffleVector(c->b, v.re, v.re, mh, ""), bi = LLVMBuildShuffleVector(c->b, v.im, v.im, mh, "");
+  LLVMValueRef ar = LLVMBuildShuffleVector(c->b, v.re, v.re, ml, "");
+  LLVMValueRef ai = LLVMBuildShuffleVector(c->b, v.im, v.im, ml, "");
+  LLVMValueRef br = LLVMBuildShuffleVector(c->b, v.re, v.re, mh, "");
+  LLVMValueRef bi = LLVMBuildShuffleVector(c->b, v.im, v.im, mh, "");
   LLVMValueRef tr = cg_fma(c, s, br, ar), ti = cg_fma(c, s, bi, ai);
   if (h == 1) return (cvec){tr, ti}; /* w_2^0 = 1 */
   LLVMValueRef Wr = LLVMConstVector(wr, n), Wi = LLVMConstVector(wi, n);
@@ -355,11 +364,9 @@ static cvec lane_stage(cpu_cg *c, cvec v, int h) {
  * output at rows s of out column W/2. */
 static void gen_nyq_split(cpu_cg *c, const pair_kernel *pk, const nyq_col *nq, LLVMValueRef tab, int64_t M,
                           LLVMValueRef col) {
-  int V = c->lanes, lv = 0;
+  int V = c->lanes, lv = log2_lanes(c), nl = 0;
   int64_t N = pk->len, L = N / V, ints[32];
-  int nl = 0;
   for (int64_t n = 1; n < L; n *= 2) ints[nl] = nl + 1, nl++;
-  while ((1 << lv) < V) lv++;
   fab_attr st = {.key = "stages", .kind = FAB_ATTR_INTS, .ints = ints, .nints = nl};
   cg_fft_all_stages(c, nq->buf, tab, M, L, &st);
   cg_loop k = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, L), "pos");
@@ -371,7 +378,8 @@ static void gen_nyq_split(cpu_cg *c, const pair_kernel *pk, const nyq_col *nq, L
   for (int h = V / 2; h >= 1; h /= 2) v = lane_stage(c, v, h);
   for (int j = 0; j < V; j++) { /* lane j holds k2 = rev(j) */
     LLVMValueRef s = cg_addc(c, k.iv, L * rev_bits(j, lv));
-    cg_storef(c, LLVMBuildExtractElement(c->b, v.re, cg_i32(c, j), ""), pk->out, cg_add(c, col, cg_mulc(c, s, pk->inner)));
+    LLVMValueRef y = LLVMBuildExtractElement(c->b, v.re, cg_i32(c, j), "");
+    cg_storef(c, y, pk->out, cg_add(c, col, cg_mulc(c, s, pk->inner)));
   }
   cg_loop_end_nounroll(c, &k);
 }
