@@ -14,7 +14,9 @@
  * plain path. */
 #include "cpu_internal.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef struct cvec {
   LLVMValueRef re, im;
@@ -122,12 +124,24 @@ typedef struct pair_kernel {
   col_masks k;
 } pair_kernel;
 
+/* Column W/2 read along with the last pair unit's blocks (its rows are
+ * the lines next to theirs): the unit's own lane buffer holds the pair,
+ * `buf` column W/2's h, h[p] at lane p mod V, position rev(p / V). */
+typedef struct nyq_col {
+  LLVMValueRef buf, tw, last; /* last: this unit also does column W/2 */
+  cg_fft_perm rev;           /* bit reversal of L = len / V */
+} nyq_col;
+
+static void load_nyq(cpu_cg *c, const pair_kernel *pk, const nyq_col *nq, LLVMValueRef col, LLVMValueRef p,
+                     LLVMValueRef m);
+
 /* z = h_A + i h_B (h_B = 0 without B) at positions p and m = -p of the
  * block pair whose first column is complex index `base` + cb, into the
  * lane buffer at dst(p) and dst(m).  With er = (A_p.re + A_m.re) / 2,
  * oi = (A_p.im - A_m.im) / 2, and fr, gi the same of B:
  * z[p] = (er - gi, oi + fr), z[m] = (er + gi, fr - oi). */
-static void load_hermitian_parts(cpu_cg *c, const pair_kernel *pk, LLVMValueRef base, bool with_b) {
+static void load_hermitian_parts(cpu_cg *c, const pair_kernel *pk, LLVMValueRef base, bool with_b,
+                                 const nyq_col *nq, LLVMValueRef col) {
   int V = c->lanes;
   int64_t len = pk->len, inner = pk->inner;
   LLVMValueRef hv = cg_vsplat(c, cg_f32(c, 0.5), V);
@@ -148,6 +162,11 @@ static void load_hermitian_parts(cpu_cg *c, const pair_kernel *pk, LLVMValueRef 
   /* p = -p (p = 0, len / 2): both give the same z */
   store_lanes(c, pk->buf, cg_fft_perm_dst(c, pk->perm, m), zm);
   store_lanes(c, pk->buf, cg_fft_perm_dst(c, pk->perm, p.iv), zp);
+  if (nq) {
+    LLVMBasicBlockRef join = cg_if_begin(c, nq->last);
+    load_nyq(c, pk, nq, col, p.iv, m);
+    cg_if_end(c, join);
+  }
   cg_loop_end_nounroll(c, &p);
 }
 
@@ -237,35 +256,181 @@ static void transform_and_store(cpu_cg *c, const fab_op *op, const pair_kernel *
   cg_loop_end_nounroll(c, &s);
 }
 
+/* ---- column W/2 alone, its length over the lanes ------------------------ */
+
+/* Column W/2 is a single column: transformed with the V columns of a block
+ * as lanes it would cost a pair's unit for one column (and with 2 threads
+ * 4 pairs + it split 3/2).  Instead its N = V L positions go over the
+ * lanes (four-step): lane l holds h[V m + l] at position m, an L-point
+ * transform on every lane, the twiddle w_N^(l k1) and a V-point DFT
+ * across the lanes (decimation in frequency, shuffles) give
+ * Y[k1 + L k2] = sum_l w_V^(l k2) w_N^(l k1) sum_m h[V m + l] w_L^(m k1):
+ * a fraction of a pair unit's work, done by the last unit. */
+static bool nyq_split_fits(const cpu_cg *c, const fab_op *op, int64_t M, int64_t len) {
+  const fab_attr *st = fab_op_attr(op, "stages");
+  int64_t L = len / c->lanes, seen = 0, all = 0;
+  if (fab_op_attr(op, "radix") || M != len || len % c->lanes || L < 2 || (L & (L - 1)) || len > 8192) return false;
+  for (int64_t n = len; n > 1; n /= 2) all = all * 2 + 2; /* bits 1 .. log2 len */
+  for (int s = 0; st && s < st->nints; s++) { /* every stage once: the whole DFT */
+    if (st->ints[s] < 1 || st->ints[s] > 20 || (seen >> st->ints[s] & 1)) return false;
+    seen |= (int64_t)1 << st->ints[s];
+  }
+  return seen == all;
+}
+
+static int64_t rev_bits(int64_t v, int bits) {
+  int64_t r = 0;
+  for (int b = 0; b < bits; b++) r |= ((v >> b) & 1) << (bits - 1 - b);
+  return r;
+}
+
+/* w_N^(l k1) for k1 < L (rows of 2V floats: V re, V im). */
+static LLVMValueRef split_twiddles(cpu_cg *c, int64_t L) {
+  int V = c->lanes;
+  int64_t N = L * V;
+  float *tw = malloc(sizeof(float) * (size_t)(2 * N));
+  if (!tw) return NULL;
+  for (int64_t k = 0; k < L; k++)
+    for (int l = 0; l < V; l++) {
+      double a = -2.0 * M_PI * (double)(l * k) / (double)N;
+      tw[k * 2 * V + l] = (float)cos(a);
+      tw[k * 2 * V + V + l] = (float)sin(a);
+    }
+  LLVMValueRef t = cg_const_f32_array(c, tw, 2 * N, "fft_split_twiddles");
+  free(tw);
+  return t;
+}
+
+static int log2_lanes(const cpu_cg *c) {
+  int lv = 0;
+  while ((1 << lv) < c->lanes) lv++;
+  return lv;
+}
+
+/* h[p] (re, im) into lane p mod V, position rev(p / V) of nq->buf. */
+static void store_h(cpu_cg *c, const nyq_col *nq, LLVMValueRef p, LLVMValueRef re, LLVMValueRef im) {
+  int V = c->lanes;
+  LLVMValueRef m = LLVMBuildLShr(c->b, p, cg_i64(c, log2_lanes(c)), "");
+  LLVMValueRef at = cg_add(c, cg_mulc(c, cg_fft_perm_dst(c, &nq->rev, m), 2 * V),
+                           LLVMBuildAnd(c->b, p, cg_i64(c, V - 1), ""));
+  cg_storef(c, re, nq->buf, at);
+  cg_storef(c, im, nq->buf, cg_addc(c, at, V));
+}
+
+/* h[p] and h[m] = conj h[p] (m = -p) of column W/2 (complex index col of
+ * row 0): h[p] = (a[p] + conj a[m]) / 2. */
+static void load_nyq(cpu_cg *c, const pair_kernel *pk, const nyq_col *nq, LLVMValueRef col, LLVMValueRef p,
+                     LLVMValueRef m) {
+  LLVMValueRef half = cg_f32(c, 0.5);
+  LLVMValueRef ip = cg_mulc(c, cg_add(c, col, cg_mulc(c, p, pk->inner)), 2);
+  LLVMValueRef im = cg_mulc(c, cg_add(c, col, cg_mulc(c, m, pk->inner)), 2);
+  LLVMValueRef re = LLVMBuildFAdd(c->b, cg_loadf(c, pk->in, ip), cg_loadf(c, pk->in, im), "");
+  LLVMValueRef od = LLVMBuildFSub(c->b, cg_loadf(c, pk->in, cg_addc(c, ip, 1)),
+                                  cg_loadf(c, pk->in, cg_addc(c, im, 1)), "");
+  re = LLVMBuildFMul(c->b, re, half, "");
+  od = LLVMBuildFMul(c->b, od, half, "");
+  store_h(c, nq, m, re, LLVMBuildFNeg(c->b, od, ""));
+  store_h(c, nq, p, re, od);
+}
+
+/* One radix-2 DIF stage across the lanes, pairs h lanes apart:
+ * (a, b) -> (a + b, (a - b) w_2h^j). */
+static cvec lane_stage(cpu_cg *c, cvec v, int h) {
+  int V = c->lanes;
+  LLVMValueRef lo[32], hi[32], sg[32], wr[32], wi[32];
+  for (int l = 0; l < V; l++) {
+    bool up = l & h;
+    double a = -2.0 * M_PI * (double)(l & (h - 1)) / (double)(2 * h);
+    lo[l] = cg_i32(c, l & ~h);
+    hi[l] = cg_i32(c, l | h);
+    sg[l] = cg_f32(c, up ? -1.0f : 1.0f);
+    wr[l] = cg_f32(c, up ? (float)cos(a) : 1.0f);
+    wi[l] = cg_f32(c, up ? (float)sin(a) : 0.0f);
+  }
+  unsigned n = (unsigned)V;
+  LLVMValueRef ml = LLVMConstVector(lo, n), mh = LLVMConstVector(hi, n), s = LLVMConstVector(sg, n);
+  LLVMValueRef ar = LLVMBuildShuffleVector(c->b, v.re, v.re, ml, "");
+  LLVMValueRef ai = LLVMBuildShuffleVector(c->b, v.im, v.im, ml, "");
+  LLVMValueRef br = LLVMBuildShuffleVector(c->b, v.re, v.re, mh, "");
+  LLVMValueRef bi = LLVMBuildShuffleVector(c->b, v.im, v.im, mh, "");
+  LLVMValueRef tr = cg_fma(c, s, br, ar), ti = cg_fma(c, s, bi, ai);
+  if (h == 1) return (cvec){tr, ti}; /* w_2^0 = 1 */
+  LLVMValueRef Wr = LLVMConstVector(wr, n), Wi = LLVMConstVector(wi, n);
+  return (cvec){cg_fma(c, tr, Wr, LLVMBuildFNeg(c->b, LLVMBuildFMul(c->b, ti, Wi, ""), "")),
+                cg_fma(c, tr, Wi, LLVMBuildFMul(c->b, ti, Wr, ""))};
+}
+
+/* Column W/2's transform from nq->buf (filled by the loads) and its real
+ * output at rows s of out column W/2. */
+static void gen_nyq_split(cpu_cg *c, const pair_kernel *pk, const nyq_col *nq, LLVMValueRef tab, int64_t M,
+                          LLVMValueRef col) {
+  int V = c->lanes, lv = log2_lanes(c), nl = 0;
+  int64_t N = pk->len, L = N / V, ints[32];
+  for (int64_t n = 1; n < L; n *= 2) ints[nl] = nl + 1, nl++;
+  fab_attr st = {.key = "stages", .kind = FAB_ATTR_INTS, .ints = ints, .nints = nl};
+  cg_fft_all_stages(c, nq->buf, tab, M, L, &st);
+  cg_loop k = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, L), "pos");
+  LLVMValueRef bi = cg_mulc(c, k.iv, 2 * V);
+  LLVMValueRef yr = cg_vload(c, nq->buf, bi, 64), yi = cg_vload(c, nq->buf, cg_addc(c, bi, V), 64);
+  LLVMValueRef wr = cg_vload(c, nq->tw, bi, 4), wi = cg_vload(c, nq->tw, cg_addc(c, bi, V), 4);
+  cvec v = {cg_fma(c, wr, yr, LLVMBuildFNeg(c->b, LLVMBuildFMul(c->b, wi, yi, ""), "")),
+            cg_fma(c, wr, yi, LLVMBuildFMul(c->b, wi, yr, ""))};
+  for (int h = V / 2; h >= 1; h /= 2) v = lane_stage(c, v, h);
+  for (int j = 0; j < V; j++) { /* lane j holds k2 = rev(j) */
+    LLVMValueRef s = cg_addc(c, k.iv, L * rev_bits(j, lv));
+    LLVMValueRef y = LLVMBuildExtractElement(c->b, v.re, cg_i32(c, j), "");
+    cg_storef(c, y, pk->out, cg_add(c, col, cg_mulc(c, s, pk->inner)));
+  }
+  cg_loop_end_nounroll(c, &k);
+}
+
 /* Units per outer index: the pairs of V-column blocks, a last block
- * alone when their count is odd, and with cpu.hermitian the block of
- * column W/2 (only it is stored): W/2 + 1 columns in ceil(W / 4V) + 1
- * transforms instead of W / 2V + 1. */
+ * alone when their count is odd, and with cpu.hermitian column W/2 (only
+ * it is stored): W/2 + 1 columns in ceil(W / 4V) units.  Column W/2 goes
+ * with the last unit, over the lanes (nyq_split_fits; else its block is a
+ * unit of its own, ceil(W / 4V) + 1): units of equal cost, but for a
+ * fraction of one, so 2 threads split fabnet_text's 4 evenly (not 5 as
+ * 3/2). */
 static void gen_pairs(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M, int64_t outer, int64_t len,
                       int64_t inner, bool hermitian, const cg_fft_perm *perm, int64_t *nrows) {
   int V = c->lanes;
-  int64_t nb = (hermitian ? inner / 2 : inner) / V, np = nb / 2, units = (nb + 1) / 2 + (hermitian ? 1 : 0);
+  nyq_col nq = {0};
+  bool split = hermitian && nyq_split_fits(c, op, M, len) && cg_fft_perm_init(c, &nq.rev, len / V, NULL, 0) &&
+               (nq.tw = split_twiddles(c, len / V)) != NULL;
+  int64_t nb = (hermitian ? inner / 2 : inner) / V, np = nb / 2;
+  int64_t units = (nb + 1) / 2 + (hermitian && !split ? 1 : 0);
   *nrows = outer * units;
   pair_kernel pk = {cg_arg_f32(c, 0), cg_arg_f32(c, 1), cg_fft_lane_buffer(c, len), len, inner, hermitian, perm,
                     make_masks(c)};
+  if (split) nq.buf = cg_fft_lane_buffer(c, len / V);
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "unit");
   LLVMValueRef o = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, units), "");
   LLVMValueRef j = LLVMBuildSRem(c->b, r.iv, cg_i64(c, units), "");
   unit_at u = {cg_mulc(c, o, len * inner), NULL, cg_mulc(c, j, 2 * V),
                LLVMBuildICmp(c->b, LLVMIntSLT, j, cg_i64(c, np), "pair"), LLVMConstInt(c->t_i1, 0, 0)};
-  /* the last unit is column W/2's block (hermitian) or a lone block */
-  if (hermitian) {
-    u.nyq = LLVMBuildICmp(c->b, LLVMIntEQ, j, cg_i64(c, units - 1), "nyq");
+  LLVMValueRef last = LLVMBuildICmp(c->b, LLVMIntEQ, j, cg_i64(c, units - 1), "last");
+  /* the last unit is column W/2's block (hermitian, not split) or a lone
+   * block; split: the last unit does column W/2 as well */
+  if (hermitian && !split) {
+    u.nyq = last;
     u.cb = LLVMBuildSelect(c->b, u.nyq, cg_i64(c, inner / 2), u.cb, "cb");
   }
+  nq.last = last;
+  const nyq_col *nqp = split ? &nq : NULL;
+  LLVMValueRef col = cg_addc(c, u.rowbase, inner / 2);
   u.base = cg_add(c, u.rowbase, u.cb);
   LLVMBasicBlockRef join = cg_if_begin(c, u.both);
-  load_hermitian_parts(c, &pk, u.base, true);
+  load_hermitian_parts(c, &pk, u.base, true, nqp, col);
   cg_if_end(c, join);
   join = cg_if_begin(c, LLVMBuildNot(c->b, u.both, ""));
-  load_hermitian_parts(c, &pk, u.base, false);
+  load_hermitian_parts(c, &pk, u.base, false, nqp, col);
   cg_if_end(c, join);
   transform_and_store(c, op, &pk, &u, tab, M);
+  if (split) {
+    join = cg_if_begin(c, last);
+    gen_nyq_split(c, &pk, &nq, tab, M, col);
+    cg_if_end(c, join);
+  }
   cg_loop_end(c, &r);
 }
 

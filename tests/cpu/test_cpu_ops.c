@@ -185,9 +185,11 @@ static void test_fourier(void) {
    * through its bitrev and stores half the columns twice (cpu.hermitian);
    * 4 rows are a partial tile, 32 full tiles; 19 rows end in a partial one.
    * The column fft transforms pairs of column blocks (codegen_fft_cols.c):
-   * 256 columns are 4 pairs and column W/2's block at 16 lanes (8 at 8
-   * lanes); 32 columns a lone block and column W/2's at 16 lanes, a pair
-   * at 8 */
+   * 256 columns are 4 pairs at 16 lanes (8 at 8 lanes); 32 columns a lone
+   * block at 16 lanes, a pair at 8.  Column W/2 runs over the lanes in the
+   * last unit when the length is a power of two >= 2V (32 and 64 rows at
+   * 16 lanes, 16, 32 and 64 at 8), else in a block of its own (4 and 16
+   * rows at 16 lanes) */
   static const int64_t fd[5][2] = {{4, 32}, {32, 64}, {19, 32}, {16, 256}, {64, 32}};
   for (int k = 0; k < 5; k++) {
     char name[32];
