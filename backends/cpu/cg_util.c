@@ -185,6 +185,26 @@ LLVMValueRef cg_bitrev(cpu_cg *c, LLVMValueRef v, int bits) {
   return LLVMBuildLShr(c->b, r, cg_i64(c, 64 - bits), "rev");
 }
 
+int64_t cg_rev_const(int64_t v, int bits) {
+  int64_t r = 0;
+  for (int k = 0; k < bits; k++) r |= ((v >> k) & 1) << (bits - 1 - k);
+  return r;
+}
+
+int cg_log2i(int64_t v) {
+  int l = 0;
+  while (((int64_t)1 << l) < v) l++;
+  return l;
+}
+
+void cg_prefetch_l2(cpu_cg *c, LLVMValueRef fp, LLVMValueRef i) {
+  LLVMTypeRef ps[4] = {c->t_i8p, c->t_i32, c->t_i32, c->t_i32};
+  LLVMTypeRef fty = LLVMFunctionType(c->t_void, ps, 4, 0);
+  LLVMValueRef p = LLVMBuildBitCast(c->b, cg_gep(c, c->t_f32, fp, i), c->t_i8p, "");
+  LLVMValueRef args[4] = {p, cg_i32(c, 0), cg_i32(c, 2), cg_i32(c, 1)}; /* read, locality 2, data */
+  LLVMBuildCall2(c->b, fty, get_fn(c, "llvm.prefetch.p0i8", fty), args, 4, "");
+}
+
 LLVMValueRef cg_fmax(cpu_cg *c, LLVMValueRef a, LLVMValueRef b) {
   LLVMValueRef gt = LLVMBuildFCmp(c->b, LLVMRealOGT, a, b, "");
   return LLVMBuildSelect(c->b, gt, a, b, "max");

@@ -144,17 +144,6 @@ void cg_fft_all_stages(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M,
   }
 }
 
-LLVMValueRef cg_fft_lane_buffer(cpu_cg *c, int64_t len) {
-  LLVMValueRef bufa = cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)(2 * len * c->lanes)), "lanes");
-  LLVMSetAlignment(bufa, 64);
-  return LLVMBuildBitCast(c->b, bufa, c->t_f32p, "");
-}
-
-static int64_t rev_const(int64_t v, int bits) {
-  int64_t r = 0;
-  for (int k = 0; k < bits; k++) r |= ((v >> k) & 1) << (bits - 1 - k);
-  return r;
-}
 
 /* The tile's rows r0.. into the lane buffer (position q -> vectors 2q, the
  * real parts, and 2q + 1), through the folded loads: with `rev` position q
@@ -198,7 +187,7 @@ static void fft_tile_load(cpu_cg *c, LLVMValueRef in, LLVMValueRef r0, int64_t l
     for (int i = 0; i < V; i++) {
       int64_t qi = real_in ? i : i / 2, part = real_in ? 0 : i % 2;
       LLVMValueRef dq = rev && perm->dst ? cg_fft_perm_dst(c, perm, cg_addc(c, q0, qi))
-                                         : LLVMBuildOr(c->b, d0, cg_i64(c, rev ? rev_const(qi, bits) : qi), "");
+                                         : LLVMBuildOr(c->b, d0, cg_i64(c, rev ? cg_rev_const(qi, bits) : qi), "");
       LLVMValueRef bi = cg_mulc(c, dq, 2 * V);
       cg_vstore(c, r[i], buf, cg_addc(c, bi, part * V + at), 64);
       if (real_in && half < 0) cg_vstore(c, zero, buf, cg_addc(c, bi, V), 64);
@@ -245,7 +234,7 @@ static void gen_fft_tiled(cpu_cg *c, const fab_op *op, const fab_attr *st, LLVMV
   int V = c->lanes;
   *nrows = (rows + V - 1) / V;
   LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
-  LLVMValueRef buf = cg_fft_lane_buffer(c, len);
+  LLVMValueRef buf = cg_lane_buffer(c, 2 * len, "lanes");
   cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
   LLVMValueRef r0 = cg_mulc(c, tl.iv, V);
   LLVMValueRef left = LLVMBuildNSWSub(c->b, cg_i64(c, rows), r0, "");
@@ -269,6 +258,16 @@ static LLVMValueRef valid_rows(cpu_cg *c, int64_t rows, LLVMValueRef first) {
   return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, cg_i64(c, V), ""), left, cg_i64(c, V), "nvalid");
 }
 
+/* A[k] = (Z[k] + conj Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i from
+ * Z[k] = (zr, zi) and Z[-k] = (mr, mi): o = {Re A, Im A, Re B, Im B}. */
+static void split_ab(cpu_cg *c, LLVMValueRef zr, LLVMValueRef zi, LLVMValueRef mr, LLVMValueRef mi,
+                     LLVMValueRef hv, LLVMValueRef o[4]) {
+  o[0] = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zr, mr, ""), hv, "");
+  o[1] = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, zi, mi, ""), hv, "");
+  o[2] = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zi, mi, ""), hv, "");
+  o[3] = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, mr, zr, ""), hv, "");
+}
+
 /* The split of gen_fft_tiled_pairs in the lane buffers: A over Z in buf
  * (positions k and -k at once), B into bb. */
 static void split_lanes(cpu_cg *c, LLVMValueRef buf, LLVMValueRef bb, int64_t len) {
@@ -279,10 +278,9 @@ static void split_lanes(cpu_cg *c, LLVMValueRef buf, LLVMValueRef bb, int64_t le
   LLVMValueRef bk = cg_mulc(c, k.iv, 2 * V), bm = cg_mulc(c, m, 2 * V);
   LLVMValueRef zr = cg_vload(c, buf, bk, 64), zi = cg_vload(c, buf, cg_addc(c, bk, V), 64);
   LLVMValueRef mr = cg_vload(c, buf, bm, 64), mi = cg_vload(c, buf, cg_addc(c, bm, V), 64);
-  LLVMValueRef ar = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zr, mr, ""), hv, "");
-  LLVMValueRef ai = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, zi, mi, ""), hv, "");
-  LLVMValueRef br = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zi, mi, ""), hv, "");
-  LLVMValueRef bi = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, mr, zr, ""), hv, "");
+  LLVMValueRef o[4];
+  split_ab(c, zr, zi, mr, mi, hv, o);
+  LLVMValueRef ar = o[0], ai = o[1], br = o[2], bi = o[3];
   cg_vstore(c, ar, buf, bk, 64);
   cg_vstore(c, ai, buf, cg_addc(c, bk, V), 64);
   cg_vstore(c, ar, buf, bm, 64);
@@ -310,10 +308,9 @@ static void split_store_tiles(cpu_cg *c, LLVMValueRef out, LLVMValueRef buf, int
     LLVMValueRef bk = cg_mulc(c, k, 2 * V), bm = cg_mulc(c, m, 2 * V);
     LLVMValueRef zr = cg_vload(c, buf, bk, 64), zi = cg_vload(c, buf, cg_addc(c, bk, V), 64);
     LLVMValueRef mr = cg_vload(c, buf, bm, 64), mi = cg_vload(c, buf, cg_addc(c, bm, V), 64);
-    a[2 * t] = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zr, mr, ""), hv, "");
-    a[2 * t + 1] = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, zi, mi, ""), hv, "");
-    b[2 * t] = LLVMBuildFMul(c->b, LLVMBuildFAdd(c->b, zi, mi, ""), hv, "");
-    b[2 * t + 1] = LLVMBuildFMul(c->b, LLVMBuildFSub(c->b, mr, zr, ""), hv, "");
+    LLVMValueRef o[4];
+    split_ab(c, zr, zi, mr, mi, hv, o);
+    a[2 * t] = o[0], a[2 * t + 1] = o[1], b[2 * t] = o[2], b[2 * t + 1] = o[3];
   }
   LLVMValueRef *rows[2] = {a, b}, *first[2] = {&ra, &rb};
   for (int h = 0; h < 2; h++) {
@@ -335,7 +332,7 @@ static void gen_fft_tiled_pairs(cpu_cg *c, const fab_op *op, const fab_attr *st,
   int V = c->lanes;
   *nrows = (rows + 2 * V - 1) / (2 * V);
   LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
-  LLVMValueRef buf = cg_fft_lane_buffer(c, len), bb = cg_fft_lane_buffer(c, len);
+  LLVMValueRef buf = cg_lane_buffer(c, 2 * len, "lanes"), bb = cg_lane_buffer(c, 2 * len, "lanes");
   cg_loop tl = cg_loop_begin(c, c->begin, c->end, "tile");
   LLVMValueRef ra = cg_mulc(c, tl.iv, 2 * V), rb = cg_addc(c, ra, V);
   LLVMValueRef na = valid_rows(c, rows, ra), nb = valid_rows(c, rows, rb);
@@ -504,7 +501,7 @@ static void gen_dft_tiled(cpu_cg *c, LLVMValueRef tab, int64_t rows, int64_t len
   else real_in = false;
   *nrows = (rows + V - 1) / V;
   LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1);
-  LLVMValueRef ib = cg_fft_lane_buffer(c, len), ob = cg_fft_lane_buffer(c, len);
+  LLVMValueRef ib = cg_lane_buffer(c, 2 * len, "lanes"), ob = cg_lane_buffer(c, 2 * len, "lanes");
   LLVMValueRef acc[8], idx[4];
   for (int t = 0; t < 2 * KB; t++) acc[t] = cg_alloca(c, c->t_vf, "dacc");
   for (int t = 0; t < KB; t++) idx[t] = cg_alloca(c, c->t_i64, "widx");

@@ -69,7 +69,7 @@ static void gen_plain(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M, 
   int64_t nch = hermitian ? half / V + 1 : inner / V;
   *nrows = outer * nch;
   col_masks k = make_masks(c);
-  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1), buf = cg_fft_lane_buffer(c, len);
+  LLVMValueRef out = cg_arg_f32(c, 0), in = cg_arg_f32(c, 1), buf = cg_lane_buffer(c, 2 * len, "lanes");
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "block");
   LLVMValueRef o = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, nch), "");
   LLVMValueRef cb = cg_mulc(c, LLVMBuildSRem(c->b, r.iv, cg_i64(c, nch), ""), V);
@@ -278,12 +278,6 @@ static bool nyq_split_fits(const cpu_cg *c, const fab_op *op, int64_t M, int64_t
   return seen == all;
 }
 
-static int64_t rev_bits(int64_t v, int bits) {
-  int64_t r = 0;
-  for (int b = 0; b < bits; b++) r |= ((v >> b) & 1) << (bits - 1 - b);
-  return r;
-}
-
 /* w_N^(l k1) for k1 < L (rows of 2V floats: V re, V im). */
 static LLVMValueRef split_twiddles(cpu_cg *c, int64_t L) {
   int V = c->lanes;
@@ -301,16 +295,10 @@ static LLVMValueRef split_twiddles(cpu_cg *c, int64_t L) {
   return t;
 }
 
-static int log2_lanes(const cpu_cg *c) {
-  int lv = 0;
-  while ((1 << lv) < c->lanes) lv++;
-  return lv;
-}
-
 /* h[p] (re, im) into lane p mod V, position rev(p / V) of nq->buf. */
 static void store_h(cpu_cg *c, const nyq_col *nq, LLVMValueRef p, LLVMValueRef re, LLVMValueRef im) {
   int V = c->lanes;
-  LLVMValueRef m = LLVMBuildLShr(c->b, p, cg_i64(c, log2_lanes(c)), "");
+  LLVMValueRef m = LLVMBuildLShr(c->b, p, cg_i64(c, cg_log2i(c->lanes)), "");
   LLVMValueRef at = cg_add(c, cg_mulc(c, cg_fft_perm_dst(c, &nq->rev, m), 2 * V),
                            LLVMBuildAnd(c->b, p, cg_i64(c, V - 1), ""));
   cg_storef(c, re, nq->buf, at);
@@ -364,7 +352,7 @@ static cvec lane_stage(cpu_cg *c, cvec v, int h) {
  * output at rows s of out column W/2. */
 static void gen_nyq_split(cpu_cg *c, const pair_kernel *pk, const nyq_col *nq, LLVMValueRef tab, int64_t M,
                           LLVMValueRef col) {
-  int V = c->lanes, lv = log2_lanes(c), nl = 0;
+  int V = c->lanes, lv = cg_log2i(c->lanes), nl = 0;
   int64_t N = pk->len, L = N / V, ints[32];
   for (int64_t n = 1; n < L; n *= 2) ints[nl] = nl + 1, nl++;
   fab_attr st = {.key = "stages", .kind = FAB_ATTR_INTS, .ints = ints, .nints = nl};
@@ -377,7 +365,7 @@ static void gen_nyq_split(cpu_cg *c, const pair_kernel *pk, const nyq_col *nq, L
             cg_fma(c, wr, yi, LLVMBuildFMul(c->b, wi, yr, ""))};
   for (int h = V / 2; h >= 1; h /= 2) v = lane_stage(c, v, h);
   for (int j = 0; j < V; j++) { /* lane j holds k2 = rev(j) */
-    LLVMValueRef s = cg_addc(c, k.iv, L * rev_bits(j, lv));
+    LLVMValueRef s = cg_addc(c, k.iv, L * cg_rev_const(j, lv));
     LLVMValueRef y = LLVMBuildExtractElement(c->b, v.re, cg_i32(c, j), "");
     cg_storef(c, y, pk->out, cg_add(c, col, cg_mulc(c, s, pk->inner)));
   }
@@ -400,9 +388,9 @@ static void gen_pairs(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M, 
   int64_t nb = (hermitian ? inner / 2 : inner) / V, np = nb / 2;
   int64_t units = (nb + 1) / 2 + (hermitian && !split ? 1 : 0);
   *nrows = outer * units;
-  pair_kernel pk = {cg_arg_f32(c, 0), cg_arg_f32(c, 1), cg_fft_lane_buffer(c, len), len, inner, hermitian, perm,
+  pair_kernel pk = {cg_arg_f32(c, 0), cg_arg_f32(c, 1), cg_lane_buffer(c, 2 * len, "lanes"), len, inner, hermitian, perm,
                     make_masks(c)};
-  if (split) nq.buf = cg_fft_lane_buffer(c, len / V);
+  if (split) nq.buf = cg_lane_buffer(c, 2 * (len / V), "lanes");
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "unit");
   LLVMValueRef o = LLVMBuildSDiv(c->b, r.iv, cg_i64(c, units), "");
   LLVMValueRef j = LLVMBuildSRem(c->b, r.iv, cg_i64(c, units), "");

@@ -170,6 +170,8 @@ struct cg_bfly_epi {
 bool cg_bfly_plan_init(cpu_cg *c, cg_bfly_plan *p, const fab_attr *stages, const fab_attr *groups,
                        const fab_type *tt, int64_t S, int64_t n);
 void cg_bfly_plan_free(cg_bfly_plan *p);
+/* The plan's stages: the sum of its groups. */
+int cg_bfly_plan_stages(const cg_bfly_plan *p);
 /* Only the first `need` output vectors are computed for sure (n: all).
  * src: where the first group reads (NULL: buf, in place). */
 void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
@@ -210,8 +212,13 @@ bool cg_fold_ops(const fab_func *f, fab_op *eff, bool *absorbed, void ***owned, 
  * block's ops are absorbed).  uses: readers per value. */
 bool cg_fold_ffn(const fab_func *f, int j, const int *uses, fab_op *eff, bool *absorbed, void **owned,
                  int *nowned, fab_diag *d);
-/* cg_util.c: the low `bits` bits of v (i64) reversed. */
+/* cg_util.c: the low `bits` bits of v (i64) reversed; the same of a
+ * constant; ceil(log2 v); a prefetch towards L2 of the float at offset i
+ * of fp. */
 LLVMValueRef cg_bitrev(cpu_cg *c, LLVMValueRef v, int bits);
+int64_t cg_rev_const(int64_t v, int bits);
+int cg_log2i(int64_t v);
+void cg_prefetch_l2(cpu_cg *c, LLVMValueRef fp, LLVMValueRef i);
 
 /* ---- schedule.c: the steps of a run and their parallel regions ---------- */
 /* Where a step argument lives.  SCRATCH: byte `off` of the arena; OUTPUT:
@@ -296,10 +303,9 @@ typedef struct cg_fft_lines {
 } cg_fft_lines;
 /* The radix stages (fft.stages' radix list; NULL: none) on a line of len. */
 bool cg_fft_radix_stages(cpu_cg *c, const cg_fft_lines *l, int64_t len, const fab_attr *radix);
-/* codegen_fft.c: a lane buffer of len complex V-lane vectors (re, im) on
- * the stack, and every radix-2 stage of `stages` on it (twiddle table tab
- * of the largest stage M). */
-LLVMValueRef cg_fft_lane_buffer(cpu_cg *c, int64_t len);
+/* codegen_fft.c: every radix-2 stage of `stages` on a lane buffer of len
+ * complex V-lane vectors (re, im; cg_lane_buffer(c, 2 len, ..)), twiddle
+ * table tab of the largest stage M. */
 void cg_fft_all_stages(cpu_cg *c, LLVMValueRef buf, LLVMValueRef tab, int64_t M, int64_t len,
                        const fab_attr *stages);
 /* codegen_fft_cols.c: fft.stages across a middle axis with V | inner. */

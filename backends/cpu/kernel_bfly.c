@@ -299,10 +299,15 @@ static int64_t need_before(const stage *st, int ns, int64_t need) {
   return need;
 }
 
+int cg_bfly_plan_stages(const cg_bfly_plan *p) {
+  int ns = 0;
+  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
+  return ns;
+}
+
 void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
                  LLVMValueRef s, const cg_bfly_epi *epi, int64_t need) {
-  int64_t ns = 0;
-  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
+  int64_t ns = cg_bfly_plan_stages(p);
   for (int g = 0, i = 0; g < p->ngroups; i += p->groups[g++]) {
     /* the outputs of this group that the later groups need */
     int64_t out = need_before(p->st + i + p->groups[g], (int)(ns - i - p->groups[g]), need);
@@ -340,8 +345,7 @@ static LLVMValueRef entry_buffer(cpu_cg *c, int64_t n, const char *name) {
  * runs of a stage), into stack buffers: u, v at ((s * ns + stage) * n/2
  * + i) * 2, i = p without bit l; D at s * n + p. */
 LLVMValueRef cg_bfly_factor(cpu_cg *c, cg_bfly_plan *p, LLVMValueRef tw, int64_t S, LLVMValueRef bad) {
-  int64_t n = p->n, ns = 0;
-  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
+  int64_t n = p->n, ns = cg_bfly_plan_stages(p);
   LLVMValueRef ft = entry_buffer(c, S * ns * n, "bfly_factored"), dg = entry_buffer(c, S * n, "bfly_scales");
   LLVMValueRef lo = cg_f32(c, 0x1p-60), hi = cg_f32(c, 0x1p60);
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "fs");

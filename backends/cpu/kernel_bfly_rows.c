@@ -38,11 +38,6 @@
 
 typedef cg_bfly_stage stage;
 
-static int log2i(int64_t v) {
-  int l = 0;
-  while (((int64_t)1 << l) < v) l++;
-  return l;
-}
 
 /* Floats of stage st's twiddle block (s is the stack, an i64 value). */
 static LLVMValueRef tw_base(cpu_cg *c, const cg_bfly_plan *p, const stage *st, LLVMValueRef s) {
@@ -116,7 +111,7 @@ static LLVMValueRef factor_vec(cpu_cg *c, LLVMValueRef t_own, LLVMValueRef t_par
  * last stage's; *bad nonzero when a factor is out of range. */
 static void build_table(cpu_cg *c, const cg_bfly_plan *p, int ns, LLVMValueRef tw, LLVMValueRef s,
                         LLVMValueRef tab, LLVMValueRef scales, LLVMValueRef bad) {
-  int V = c->lanes, lv = log2i(V);
+  int V = c->lanes, lv = cg_log2i(V);
   if (scales) {
     cg_loop j = cg_loop_begin_step(c, cg_i64(c, 0), cg_i64(c, p->n), V, "one");
     cg_vstore(c, cg_vsplat(c, cg_f32(c, 1), V), scales, j.iv, 4);
@@ -192,17 +187,6 @@ typedef struct rows_view {
   LLVMValueRef prefetch;  /* the op's x: the pass prefetches the next block's rows */
   LLVMValueRef scale;     /* the factored run's last scales: stores multiply by them (NULL: none) */
 } rows_view;
-
-/* Towards L2 the vector at float offset i of x. */
-static void prefetch_l2(cpu_cg *c, LLVMValueRef x, LLVMValueRef i) {
-  LLVMTypeRef ps[4] = {c->t_i8p, c->t_i32, c->t_i32, c->t_i32};
-  LLVMTypeRef fty = LLVMFunctionType(c->t_void, ps, 4, 0);
-  LLVMValueRef pf = LLVMGetNamedFunction(c->mod, "llvm.prefetch.p0i8");
-  if (!pf) pf = LLVMAddFunction(c->mod, "llvm.prefetch.p0i8", fty);
-  LLVMValueRef p = LLVMBuildBitCast(c->b, cg_gep(c, c->t_f32, x, i), c->t_i8p, "");
-  LLVMValueRef args[4] = {p, cg_i32(c, 0), cg_i32(c, 2), cg_i32(c, 1)};
-  LLVMBuildCall2(c->b, fty, pf, args, 4, "");
-}
 
 static void store_stream(cpu_cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx) {
   LLVMValueRef p = LLVMBuildBitCast(c->b, cg_gep(c, c->t_f32, fp, idx), c->t_vfp, "");
@@ -335,7 +319,7 @@ static void high_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int g, 
                          cg_i64(c, rb->rows - 1), "");
     LLVMValueRef nb = cg_mulc(c, cg_add(c, cg_mulc(c, nr, rb->S), rb->sl), p->n);
     LLVMValueRef pp = cg_gep(c, c->t_f32, src->prefetch, cg_add(c, nb, p0));
-    for (int m = 0; m < G; m++) prefetch_l2(c, pp, cg_i64(c, off[m]));
+    for (int m = 0; m < G; m++) cg_prefetch_l2(c, pp, cg_i64(c, off[m]));
   }
   for (int m = 0; m < G; m++) {
     e[m] = cg_vload(c, sp, cg_i64(c, off[m]), 4);
@@ -393,15 +377,10 @@ enum { BLOCK_ROWS = CG_BFLY_BLOCK_ROWS };
  * rows is 512 KiB); longer ops use the lane kernel. */
 enum { TABLE_MAX_BYTES = 512 * 1024 };
 
-static int plan_stages(const cg_bfly_plan *p) {
-  int ns = 0;
-  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
-  return ns;
-}
 
 bool cg_bfly_rows_ok(const cpu_cg *c, const cg_bfly_plan *p) {
   int V = c->lanes;
-  int64_t ns = plan_stages(p);
+  int64_t ns = cg_bfly_plan_stages(p);
   return V >= 4 && V <= 64 && p->n >= 4 * V && p->n % V == 0 && ns >= 1 &&
          ns * 2 * p->n * 4 <= TABLE_MAX_BYTES;
 }
@@ -485,7 +464,7 @@ static int plan_phases(const stage *st, const pass *ps, int np, int lv, int64_t 
  * scratch -> ... -> out. */
 static bool run_phases(cpu_cg *c, const cg_bfly_plan *p, const pass *ps, int np, const row_block *rb,
                        const rows_view *x, const rows_view *out, LLVMValueRef tab, bool stream) {
-  int lv = log2i(c->lanes);
+  int lv = cg_log2i(c->lanes);
   phase *ph = calloc((size_t)np, sizeof *ph);
   if (!ph) {
     CG_ERR(c, "cpu backend: out of memory");
@@ -565,8 +544,8 @@ static bool gen_blocks(cpu_cg *c, const cg_bfly_plan *p, const pass *ps, int np,
  * decide, never the split of rows between calls) rebuilds the table plain
  * and runs the plain stages. */
 bool cg_gen_bfly_rows(cpu_cg *c, const cg_bfly_plan *p, int64_t S, int64_t rows, int64_t *nrows) {
-  int V = c->lanes, lv = log2i(V);
-  int ns = plan_stages(p);
+  int V = c->lanes, lv = cg_log2i(V);
+  int ns = cg_bfly_plan_stages(p);
   *nrows = (rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
   pass *ps = calloc((size_t)ns, sizeof *ps);
   if (!ps) {

@@ -68,18 +68,12 @@ static void copy_pad(cpu_cg *c, LLVMValueRef dst, LLVMValueRef src, int64_t n, i
 
 /* Prefetch rows [r, min(r + V, rows)) of x (row length d) towards L2. */
 static void prefetch_rows(cpu_cg *c, LLVMValueRef x, LLVMValueRef r, const ffn_shape *s) {
-  LLVMTypeRef ps[4] = {c->t_i8p, c->t_i32, c->t_i32, c->t_i32};
-  LLVMTypeRef fty = LLVMFunctionType(c->t_void, ps, 4, 0);
-  LLVMValueRef pf = LLVMGetNamedFunction(c->mod, "llvm.prefetch.p0i8");
-  if (!pf) pf = LLVMAddFunction(c->mod, "llvm.prefetch.p0i8", fty);
   LLVMValueRef hi = cg_add(c, r, cg_i64(c, c->lanes));
   hi = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, hi, cg_i64(c, s->rows), ""), hi, cg_i64(c, s->rows), "");
   LLVMValueRef n = cg_mul(c, LLVMBuildSub(c->b, hi, r, ""), cg_i64(c, s->d));
   n = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, n, cg_i64(c, 0), ""), n, cg_i64(c, 0), "");
   cg_loop l = cg_loop_begin_step(c, cg_i64(c, 0), n, 16, "pf");
-  LLVMValueRef p = LLVMBuildBitCast(c->b, cg_gep(c, c->t_f32, x, cg_add(c, cg_mulc(c, r, s->d), l.iv)), c->t_i8p, "");
-  LLVMValueRef args[4] = {p, cg_i32(c, 0), cg_i32(c, 2), cg_i32(c, 1)};
-  LLVMBuildCall2(c->b, fty, pf, args, 4, "");
+  cg_prefetch_l2(c, x, cg_add(c, cg_mulc(c, r, s->d), l.iv));
   cg_loop_end_nounroll(c, &l);
 }
 
@@ -328,11 +322,6 @@ static void gen_tiles(cpu_cg *c, const ffn_gen *f) {
   cg_loop_end(c, &tl);
 }
 
-static int plan_stages(const cg_bfly_plan *p) {
-  int ns = 0;
-  for (int g = 0; g < p->ngroups; g++) ns += p->groups[g];
-  return ns;
-}
 
 /* Blocks of fewer tiles keep the plain twiddles (see below). */
 enum { FACTOR_MIN_TILES = 64 };
@@ -369,9 +358,9 @@ static void gen_factored_or_plain(cpu_cg *c, ffn_gen *f) {
   cg_bfly_plan k1 = f->p1, k2 = f->p2;
   int ones[64];
   for (int i = 0; i < 64; i++) ones[i] = 1;
-  if (plan_stages(&k1) <= 64 && plan_stages(&k2) <= 64) {
-    f->p1.ngroups = plan_stages(&k1);
-    f->p2.ngroups = plan_stages(&k2);
+  if (cg_bfly_plan_stages(&k1) <= 64 && cg_bfly_plan_stages(&k2) <= 64) {
+    f->p1.ngroups = cg_bfly_plan_stages(&k1);
+    f->p2.ngroups = cg_bfly_plan_stages(&k2);
     f->p1.groups = f->p2.groups = ones;
   }
   gen_tiles(c, f);

@@ -172,8 +172,10 @@ bool fpga_cg_schedule(fpga_cg *g, bool always) {
     fpga_cg_error(g, "out of memory");
     return false;
   }
-  uint64_t before_span = estimate_in_order(g, g->ins, end, ret), best_span = UINT64_MAX;
+  /* the emitted order's estimate only when it may be kept */
+  uint64_t before_span = always ? UINT64_MAX : estimate_in_order(g, g->ins, end, ret), best_span = UINT64_MAX;
   for (size_t w = 0; w < sizeof sched_windows / sizeof *sched_windows; w++) {
+    if (w && (size_t)sched_windows[w - 1] >= n) break; /* a window over every instruction: the same order */
     schedule_window(g, sched_windows[w], out, end);
     uint64_t span = estimate_in_order(g, out, end, ret);
     if (best_span == UINT64_MAX || span + best_span / 2048 < best_span) {
