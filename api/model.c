@@ -151,12 +151,12 @@ static fab_target_config target_config(const fabc_options *o) {
                              .build_only = o->stage == FABC_STAGE_BUILD};
 }
 
-/* The pipeline rewrites its module in place: the lowered copy is a second
- * reading of the same source (cheap next to the backend). */
+/* The pipeline rewrites its module in place: it runs on a copy, and the
+ * module as written stays for binding weights and inputs. */
 static fabc_status lower(fabc_model *m, const fabc_options *o, fab_diag *d, char **err) {
   const char *pipeline = o->passes ? o->passes : m->target ? m->target->pipeline : "";
   if (!*pipeline) return FABC_OK;
-  if (!(m->lowered = api_load_module(o, d, err))) return FABC_E_SOURCE;
+  if (!(m->lowered = fab_module_clone(m->written))) return api_fail(err, FABC_E_NOMEM, "out of memory");
   fab_pass_options po = {.print_before = o->print_before,
                          .print_after = o->print_after,
                          .stop_after = o->stop_after,

@@ -288,6 +288,9 @@ typedef struct fab_module {
 
 fab_module *fab_module_new(const char *name);
 void fab_module_free(fab_module *m);
+/* A deep copy in an arena of its own (for a pipeline that must leave the
+ * original as it was); NULL when memory runs out. */
+fab_module *fab_module_clone(const fab_module *m);
 
 /* Adds a parameter; returns its index, or -1 (with a diagnostic) if the name
  * exists with a different type or is past FAB_MAX_NAME_LEN /

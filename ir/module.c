@@ -281,3 +281,69 @@ int fab_func_copy_op(fab_module *m, fab_func *dst, const fab_op *src, const int 
   }
   return idx;
 }
+
+/* ---- cloning ---------------------------------------------------------------- */
+
+typedef struct clone_job {
+  const fab_module *src;
+  fab_module *dst;
+  const char *file_src, *file_dst; /* the last location file copied: ops share a few */
+} clone_job;
+
+static const char *clone_str(fab_module *m, const char *s) { return s ? must(fab_arena_strdup(m->arena, s)) : NULL; }
+
+static fab_loc clone_loc(clone_job *j, fab_loc loc) {
+  if (loc.file && loc.file != j->file_src) {
+    j->file_src = loc.file;
+    j->file_dst = clone_str(j->dst, loc.file);
+  }
+  if (loc.file) loc.file = j->file_dst;
+  return loc;
+}
+
+static void clone_attrs(fab_module *m, fab_op *op, const fab_op *src) {
+  op->attrs = must(fab_arena_alloc(m->arena, sizeof(fab_attr) * (size_t)src->nattrs));
+  for (int i = 0; i < src->nattrs; i++) {
+    fab_attr a = src->attrs[i];
+    a.key = clone_str(m, a.key);
+    a.s = clone_str(m, a.s);
+    if (a.ints) {
+      int64_t *ints = must(fab_arena_alloc(m->arena, sizeof(int64_t) * (size_t)(a.nints ? a.nints : 1)));
+      memcpy(ints, a.ints, sizeof(int64_t) * (size_t)a.nints);
+      a.ints = ints;
+    }
+    op->attrs[i] = a;
+  }
+  op->nattrs = src->nattrs;
+}
+
+static void clone_into(void *arg) {
+  clone_job *j = arg;
+  const fab_module *s = j->src;
+  for (int i = 0; i < s->nparams; i++) {
+    const fab_param *p = &s->params[i];
+    if (fab_module_add_param(j->dst, p->name, p->type, p->init, clone_loc(j, p->loc), NULL) != i)
+      fab_out_of_memory(__FILE__, __LINE__); /* a valid module's names always fit again */
+  }
+  for (int fi = 0; fi < s->nfuncs; fi++) {
+    const fab_func *sf = s->funcs[fi];
+    fab_func *f = fab_module_add_func(j->dst, sf->name);
+    for (int k = 0; k < sf->nops; k++) {
+      const fab_op *so = &sf->ops[k];
+      int idx = fab_func_append(j->dst, f, so->code, so->operands, so->noperands, clone_loc(j, so->loc));
+      fab_op *op = &f->ops[idx]; /* after the append: it may move the ops */
+      op->type = so->type;
+      if (so->nattrs) clone_attrs(j->dst, op, so);
+    }
+  }
+}
+
+fab_module *fab_module_clone(const fab_module *m) {
+  clone_job j = {.src = m, .dst = fab_module_new(m->name)};
+  if (!j.dst) return NULL;
+  if (!fab_oom_protect(clone_into, &j)) {
+    fab_module_free(j.dst);
+    return NULL;
+  }
+  return j.dst;
+}
