@@ -30,7 +30,10 @@
  *   An `add` whose first operand is an `embed` used only there (the
  *   positional embedding's add, with only inputs and weights between them)
  *   gathers the table rows itself (cpu.embed_in): one pass over the rows
- *   instead of a copy and an add.
+ *   instead of a copy and an add.  When its second operand is a slice of
+ *   a weight's leading rows used only there (positions of a sequence
+ *   shorter than the table), it also reads those rows in place
+ *   (cpu.slice_in) instead of a copy.
  *
  * A fold moves a read later than the IR has it; the memory plan let the
  * reader's slot share bytes with values that died before it, so a fold is
@@ -369,8 +372,19 @@ bool pass_cpu_fold_fft_loads(fab_pass_ctx *cx, fab_func *f) {
 
 /* ---- cpu-fold-embed -------------------------------------------------------- */
 
+/* Is op k a slice of a weight's rows (leading axis) used only by add j? */
+static bool weight_rows_slice(const fab_func *f, const int *uses, int k, int j) {
+  const fab_op *sl = &f->ops[k];
+  if (sl->code != FAB_OP_SLICE || uses[k] != 1 || f->ops[j].operands[1] != k || sl->type.dtype != FAB_F32)
+    return false;
+  const fab_op *w = &f->ops[sl->operands[0]];
+  int64_t axis = fab_op_int(sl, "axis", -1);
+  return w->code == FAB_OP_WEIGHT && (axis == 0 || axis == -w->type.rank);
+}
+
 /* Does add j read the embed e = its operand 0, used only there, with only
- * inputs and weights between them (nothing runs in between)? */
+ * inputs and weights (and the slice weight_rows_slice allows) between them
+ * (nothing else runs in between)? */
 static bool embed_foldable(const fab_func *f, const int *uses, int j) {
   const fab_op *add = &f->ops[j];
   if (add->code != FAB_OP_ADD || add->noperands != 2) return false;
@@ -381,7 +395,8 @@ static bool embed_foldable(const fab_func *f, const int *uses, int j) {
       fab_type_numel(&f->ops[add->operands[1]].type) != fab_type_numel(&add->type))
     return false;
   for (int i = e + 1; i < j; i++)
-    if (f->ops[i].code != FAB_OP_INPUT && f->ops[i].code != FAB_OP_WEIGHT) return false;
+    if (f->ops[i].code != FAB_OP_INPUT && f->ops[i].code != FAB_OP_WEIGHT && !weight_rows_slice(f, uses, i, j))
+      return false;
   /* the add reads the embed's ids and table while it writes its slot */
   return slots_allow(f, em->operands[0], add, false) && slots_allow(f, em->operands[1], add, false);
 }
@@ -391,6 +406,9 @@ bool pass_cpu_fold_embed(fab_pass_ctx *cx, fab_func *f) {
   if (!option_01(cx, "fold", &fold)) return false;
   int *uses = pass_use_counts(cx->m, f);
   for (int j = 1; fold && j < f->nops; j++)
-    if (embed_foldable(f, uses, j)) fab_op_set_int(cx->m, &f->ops[j], "cpu.embed_in", 1);
+    if (embed_foldable(f, uses, j)) {
+      fab_op_set_int(cx->m, &f->ops[j], "cpu.embed_in", 1);
+      if (weight_rows_slice(f, uses, f->ops[j].operands[1], j)) fab_op_set_int(cx->m, &f->ops[j], "cpu.slice_in", 1);
+    }
   return true;
 }

@@ -132,7 +132,7 @@ static const pass_def passes[] = {
       "(default 1)"},
      pass_cpu_fold_fft_loads, {"fold", "hermitian", "move", NULL}},
     {{"cpu-fold-embed",
-      "cpu: an add of an embed (the positional embedding's) gathers the table rows itself (cpu.embed_in)",
+      "cpu: an add of an embed (the positional embedding's) gathers the table rows itself (cpu.embed_in) and reads a slice of a weight's rows in place (cpu.slice_in)",
       "lowered,planned", "", "fold=<0|1>: fold (default 1)"},
      pass_cpu_fold_embed, {"fold", NULL}},
     {{"cpu-fuse-ffn",

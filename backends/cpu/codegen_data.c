@@ -143,7 +143,9 @@ static void gen_embed(cpu_cg *c, const fab_op *op, int64_t *nrows) {
 }
 
 /* add with cpu.embed_in (fold.c): out[r] = table[ids[r]] + y[r], rows of
- * d, in one pass (ids range-checked by the entry, as for embed). */
+ * d, in one pass (ids range-checked by the entry, as for embed).  With
+ * cpu.slice_in, y is the sliced weight itself, read from the slice's
+ * first row. */
 bool cg_gen_embed_add(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   const fab_type *idt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
   int64_t d = tt->dims[tt->rank - 1], V = c->lanes;
@@ -153,6 +155,11 @@ bool cg_gen_embed_add(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   }
   *nrows = cg_numel(idt);
   LLVMValueRef out = cg_arg_f32(c, 0), ids = cg_arg_i32(c, 1), tab = cg_arg_f32(c, 2), y = cg_arg_f32(c, 3);
+  if (fab_op_int(op, "cpu.slice_in", 0)) {
+    const fab_op *sl = &c->f->ops[c->f->ops[c->op_index].operands[1]];
+    const fab_type *wt = &c->f->ops[sl->operands[0]].type;
+    y = cg_gep(c, c->t_f32, y, cg_i64(c, fab_op_int(sl, "start", 0) * (cg_numel(wt) / wt->dims[0])));
+  }
   cg_loop r = cg_loop_begin(c, c->begin, c->end, "tok");
   LLVMValueRef id = LLVMBuildZExt(c->b, LLVMBuildLoad2(c->b, c->t_i32, cg_gep(c, c->t_i32, ids, r.iv), "id"), c->t_i64, "");
   LLVMValueRef src = cg_mulc(c, id, d), dst = cg_mulc(c, r.iv, d);

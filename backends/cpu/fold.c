@@ -90,6 +90,24 @@ static bool check_half_cols(fold *s, int j) {
                    "it is not read by a bitrev alone that a cpu.hermitian fft just after reads through");
 }
 
+/* add j with cpu.slice_in: its second operand, a slice of a weight's
+ * leading rows read only here, is read in place; -1 after an error. */
+static int follow_slice(fold *s, int j) {
+  const fab_op *op = &s->f->ops[j];
+  int k = op->operands[1];
+  if (!fab_op_int(op, "cpu.slice_in", 0)) return k;
+  const fab_op *sl = &s->f->ops[k];
+  const fab_op *w = sl->code == FAB_OP_SLICE ? &s->f->ops[sl->operands[0]] : NULL;
+  int64_t axis = sl->code == FAB_OP_SLICE ? fab_op_int(sl, "axis", -1) : -1;
+  if (!w || w->code != FAB_OP_WEIGHT || !only_here(s, k) || sl->type.dtype != FAB_F32 ||
+      (axis != 0 && axis != -w->type.rank)) {
+    bad(s, j, "cpu.slice_in", "its second operand is not a slice of a weight's leading rows used only here");
+    return -1;
+  }
+  s->absorbed[k] = true;
+  return sl->operands[0];
+}
+
 /* add j with cpu.embed_in: eff[j] = (ids, table, other operand). */
 static bool follow_embed(fold *s, int j) {
   const fab_op *op = &s->f->ops[j];
@@ -98,16 +116,19 @@ static bool follow_embed(fold *s, int j) {
   const fab_op *em = &s->f->ops[e];
   bool between = e < j;
   for (int i = e + 1; between && i < j; i++)
-    between = s->f->ops[i].code == FAB_OP_INPUT || s->f->ops[i].code == FAB_OP_WEIGHT;
+    between = s->f->ops[i].code == FAB_OP_INPUT || s->f->ops[i].code == FAB_OP_WEIGHT ||
+              (i == op->operands[1] && fab_op_int(op, "cpu.slice_in", 0));
   if (!between || em->code != FAB_OP_EMBED || !only_here(s, e) || em->type.dtype != FAB_F32 ||
       cg_numel(&em->type) != cg_numel(&op->type) || cg_numel(&s->f->ops[op->operands[1]].type) != cg_numel(&op->type))
     return bad(s, j, "cpu.embed_in",
                "its first operand is not an f32 embed of its shape, used only here with nothing running between");
+  int other = follow_slice(s, j);
+  if (other < 0) return false;
   int *ops = own(s, malloc(3 * sizeof(int)));
   if (!ops) return oom(s);
   ops[0] = em->operands[0];
   ops[1] = em->operands[1];
-  ops[2] = op->operands[1];
+  ops[2] = other;
   s->eff[j].operands = ops;
   s->eff[j].noperands = 3;
   s->absorbed[e] = true;

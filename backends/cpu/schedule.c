@@ -79,6 +79,11 @@ static bool row_map(const cpu_cg *c, const fab_op *op, int64_t nrows, rowmap *rm
       const fab_type *ot = operand_type(c, op, k);
       if (cg_numel(ot) == cg_numel(t) && leads(ot, S, 2)) rm->local |= 1u << k;
     }
+    /* an add gathering its embed's rows (cpu.embed_in) reads the ids at its
+     * rows, whether its other operand is rows of its own or a weight read
+     * in place (cpu.slice_in) */
+    if (op->code == FAB_OP_ADD && fab_op_int(op, "cpu.embed_in", 0) && leads(x, S, 1) && cg_numel(x) == S)
+      rm->local |= 1u;
     if (!rm->local) return false;
     break;
   case FAB_OP_PAD: case FAB_OP_SLICE: case FAB_OP_BITREV:

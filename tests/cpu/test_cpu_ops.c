@@ -97,6 +97,20 @@ static void test_data(void) {
     tb_op(&t, FAB_OP_ADD, em, pos, -1, -1); fab_op_set_int(t.m, tb_last(&t), "cpu.embed_in", 1);
     tb_output(&t, tb_infer(&t), k ? "embed_add35" : "embed_add8");
   }
+  { /* the positions a slice of a longer table's rows from row 3, read in place (cpu.slice_in) */
+    int64_t ed2[2] = {10, 35}, pd[2] = {16, 35}, id2[1] = {10};
+    int ids2 = tb_input(&t, "ids_s", FAB_I32, 1, id2);
+    int em = tb_op(&t, FAB_OP_EMBED, ids2, tb_weight(&t, "tab_s", 2, ed2, 1.0), -1, -1); tb_infer(&t);
+    int pos = tb_op(&t, FAB_OP_SLICE, tb_weight(&t, "pos_s", 2, pd, 1.0), -1, -1, -1);
+    fab_op_set_int(t.m, tb_last(&t), "axis", 0);
+    fab_op_set_int(t.m, tb_last(&t), "start", 3);
+    fab_op_set_int(t.m, tb_last(&t), "size", 10);
+    tb_infer(&t);
+    tb_op(&t, FAB_OP_ADD, em, pos, -1, -1);
+    fab_op_set_int(t.m, tb_last(&t), "cpu.embed_in", 1);
+    fab_op_set_int(t.m, tb_last(&t), "cpu.slice_in", 1);
+    tb_output(&t, tb_infer(&t), "embed_add_sliced");
+  }
   tb_op(&t, FAB_OP_MEANPOOL, x, -1, -1, -1); tb_output(&t, tb_infer(&t), "meanpool");
   tb_op(&t, FAB_OP_TAKE, x, -1, -1, -1); fab_op_set_int(t.m, tb_last(&t), "index", 2);
   tb_output(&t, tb_infer(&t), "take");
@@ -579,14 +593,22 @@ static void test_annotations(void) {
                          "cpu.groups[0] = 2", "cpu.groups cover 1 of its 2 stages",
                          "has cpu.real_in but not cpu.bitrev_in",
                          "add has cpu.embed_in but its first operand is not an f32 embed",
-                         "has cpu.half_cols but it is not read by a bitrev alone"};
-  for (int c = 0; c < 6; c++) {
+                         "has cpu.half_cols but it is not read by a bitrev alone",
+                         "add has cpu.slice_in but its second operand is not a slice of a weight's leading rows"};
+  for (int c = 0; c < 7; c++) {
     tb t = tb_new("annotations");
     int x = tb_input(&t, "x", FAB_F32, 3, xd);
     int tw = tb_weight(&t, "tw", 6, twd, 0.7);
     if (c == 4) { /* an add of x, not of an embed */
       tb_op(&t, FAB_OP_ADD, x, x, -1, -1);
       fab_op_set_int(t.m, tb_last(&t), "cpu.embed_in", 1);
+    } else if (c == 6) { /* an embed's add whose other operand is a weight, not a slice of one */
+      int64_t ed[2] = {10, 8}, id[1] = {4};
+      int em = tb_op(&t, FAB_OP_EMBED, tb_input(&t, "ids", FAB_I32, 1, id), tb_weight(&t, "tab", 2, ed, 1.0), -1, -1);
+      tb_infer(&t);
+      tb_op(&t, FAB_OP_ADD, em, tb_weight(&t, "pos", 2, (int64_t[]){4, 8}, 1.0), -1, -1);
+      fab_op_set_int(t.m, tb_last(&t), "cpu.embed_in", 1);
+      fab_op_set_int(t.m, tb_last(&t), "cpu.slice_in", 1);
     } else if (c == 1 || c == 2) {
       tb_op(&t, FAB_OP_BFLY_STAGES, x, tw, -1, -1);
       fab_op_set_ints(t.m, tb_last(&t), "stages", st, 6); /* stride 2^2 twice */
