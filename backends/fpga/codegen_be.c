@@ -284,13 +284,14 @@ static bool gen_bfly_wb(fpga_cg *g, const fab_op *e) {
     return false;
   }
   /* fc1 of an FFN pair: emitted with its fc2 (gen_ffn_pair) */
-  if (pair_end(g, b, g->cur) >= 0) {
-    g->pair_b1 = b + 1, g->pair_e1 = g->cur + 1;
+  int e2 = pair_end(g, b, g->cur);
+  if (e2 >= 0) {
+    g->pair_b1 = b + 1, g->pair_e1 = g->cur + 1, g->pair_e2 = e2 + 1;
     return true;
   }
-  if (g->pair_e1 && fpga_cg_wb_bfly(g, g->cur) == b && pair_end(g, g->pair_b1 - 1, g->pair_e1 - 1) == g->cur) {
+  if (g->pair_e2 == g->cur + 1) {
     int b1 = g->pair_b1 - 1, e1 = g->pair_e1 - 1;
-    g->pair_b1 = g->pair_e1 = 0;
+    g->pair_b1 = g->pair_e1 = g->pair_e2 = 0;
     return gen_ffn_pair(g, b1, e1, b, g->cur);
   }
   /* the instructions belong to the butterfly (per-layer reports) */
@@ -331,6 +332,16 @@ static uint64_t cb_next(fpga_cg *g, bfly_job *j) {
   if (j->cbring) return (*j->cbring)++ % CB_SLOTS * j->half;
   g->cb_half ^= 1;
   return g->cb_half ? j->half : 0;
+}
+
+/* Where stack s's passes find their coefficients when all of them fit at
+ * once (j->resident): loaded here, once for the stack; else 0 (each pass
+ * loads its own, bfly_passes). */
+static uint64_t resident_coefs(fpga_cg *g, bfly_job *j, uint64_t s) {
+  if (!j->resident) return 0;
+  uint64_t cb = cb_next(g, j);
+  load_coefs(g, &j->cf, s, 0, j->nst, cb);
+  return cb;
 }
 
 /* A tile's rows of stack s into the engines at baddr (first: the column
@@ -374,11 +385,7 @@ static void bfly_store(fpga_cg *g, const bfly_job *j, uint64_t s, uint64_t r0, u
 static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uint64_t r1) {
   uint64_t n = j->n, R = j->R, t = 0;
   const bfly_io *io = &j->io;
-  uint64_t cbbase = 0;
-  if (j->resident) {
-    cbbase = cb_next(g, j);
-    load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
-  }
+  uint64_t cbbase = resident_coefs(g, j, s);
   for (; r0 < r1 && !g->failed; r0 += t) {
     uint64_t k;
     int bank;
@@ -402,37 +409,48 @@ static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uin
   return t;
 }
 
-/* One wave (one row per engine) of an FFN pair's fc1, pinned to bank B
- * whose slots hold S rows of n: the wave's rows are loaded once, into slot
- * p; stacks 0..S-2 run their first pass out of place from it (bfly os)
- * into slots p+1.., and stack S-1 in place on it, last.  The next wave's
- * rows go into slot p+1, the first slot whose store is done.  Op after op,
- * every stack loaded the same rows again (FABNet-Large's fc1 at seq 128
- * on vcu128-be120: eight 1,024-cycle loads per layer instead of two, the
+/* One wave (one row per engine, from row r0) of an FFN pair's fc1, pinned
+ * to bank B whose slots hold S rows of n.  kept >= 0 (the first wave
+ * only): the rows the previous op left at word `kept` of bank kbank
+ * (kept_rows); every stack's first pass reads them out of place into the
+ * next slots of bank B, which take the slots in turn as op after op; no
+ * load.  Otherwise the wave's rows are loaded once, into slot p; stacks
+ * 0..S-2 run their first pass out of place from it (bfly os) into slots
+ * p+1.., and stack S-1 in place on it, last.  The next wave's rows go
+ * into slot p+1, the first slot whose store is done.  Op after op, every
+ * stack loaded the same rows again (FABNet-Large's fc1 at seq 128 on
+ * vcu128-be120: eight 1,024-cycle loads per layer instead of two, the
  * load queue then fc2's bound). */
-static void fc1_wave(fpga_cg *g, bfly_job *j, uint64_t r0) {
-  uint64_t n = j->n, nslot = (uint64_t)fab_fpga_bank_words(g->c) / n, p = j->slot++ % nslot;
-  uint64_t ne = umin((uint64_t)g->c->p_be, j->R - r0), src = p * n;
-  int bank = j->pin;
-  bfly_load(g, j, 0, r0, ne, ne, src, bank, 0);
-  for (uint64_t s = 0; s < j->S && !g->failed; s++) {
-    bool last = s + 1 == j->S;
-    uint64_t baddr = last ? src : (p + 1 + s) % nslot * n, cbbase = 0;
-    if (j->resident) {
-      cbbase = cb_next(g, j);
-      load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
-    }
-    bfly_passes(g, j, s, ne, 1, baddr, bank, cbbase, last ? -1 : (int64_t)src, bank);
-    bfly_store(g, j, s, r0, ne, ne, baddr, bank);
+static void fc1_wave(fpga_cg *g, bfly_job *j, uint64_t r0, int64_t kept, int kbank) {
+  uint64_t n = j->n, nslot = (uint64_t)fab_fpga_bank_words(g->c) / n, p = 0, src = (uint64_t)kept;
+  uint64_t ne = umin((uint64_t)g->c->p_be, j->R - r0);
+  bool load = kept < 0;
+  if (load) {
+    p = j->slot++ % nslot, src = p * n, kbank = j->pin;
+    bfly_load(g, j, 0, r0, ne, ne, src, j->pin, 0);
   }
+  for (uint64_t s = 0; s < j->S && !g->failed; s++) {
+    bool in_place = load && s + 1 == j->S;
+    uint64_t baddr = in_place ? src : load ? (p + 1 + s) % nslot * n : j->slot++ % nslot * n;
+    uint64_t cbbase = resident_coefs(g, j, s);
+    bfly_passes(g, j, s, ne, 1, baddr, j->pin, cbbase, in_place ? -1 : (int64_t)src, kbank);
+    bfly_store(g, j, s, r0, ne, ne, baddr, j->pin);
+  }
+}
+
+/* The rows of bfly b: R rows of S stacks of n. */
+static uint64_t bfly_rows(const fab_op *b, uint64_t *n, uint64_t *S) {
+  const fab_type *t = &b->type;
+  *n = (uint64_t)t->dims[t->rank - 1];
+  *S = t->rank >= 2 ? (uint64_t)t->dims[t->rank - 2] : 1;
+  return (uint64_t)cg_numel(t) / (*n * *S);
 }
 
 /* Checks bfly op's form and fills its job (loading the write-back
  * parameters of the chain ending at `end`); false after fpga_cg_error. */
 static bool bfly_setup(fpga_cg *g, const fab_op *op, int end, unsigned *cbring, bfly_job *jp) {
-  const fab_type *xt = &op->type, *tt = ty(g, op->operands[1]);
-  uint64_t n = (uint64_t)xt->dims[xt->rank - 1], S = xt->rank >= 2 ? (uint64_t)xt->dims[xt->rank - 2] : 1;
-  uint64_t R = (uint64_t)cg_numel(xt) / (n * S), W = (uint64_t)fab_fpga_bank_words(g->c);
+  const fab_type *tt = ty(g, op->operands[1]);
+  uint64_t n, S, R = bfly_rows(op, &n, &S), W = (uint64_t)fab_fpga_bank_words(g->c);
   if (n > W || (n & (n - 1)) || n < 2) {
     fpga_cg_error(g, "butterfly length %llu is not a power of two within the %llu-word engine buffer",
              (unsigned long long)n, (unsigned long long)W);
@@ -517,20 +535,12 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
  * The pair is found at fc1's chain end and emitted at fc2's: every op in
  * between is a weight, a reshape or folded (none emits instructions). */
 
-/* The value bfly b reads, through reshapes and folded stack/pad. */
+/* The value bfly b reads: its rows' source (fpga_cg_bfly_src), through
+ * reshapes (a reshape of fc1's result, planned in place). */
 static int pair_source(fpga_cg *g, int b) {
-  int v = g->f->ops[b].operands[0];
-  for (const fab_op *o = &g->f->ops[v]; o->code == FAB_OP_RESHAPE || (fab_fpga_folded(o) && (o->code == FAB_OP_STACK ||
-                                         o->code == FAB_OP_PAD)); o = &g->f->ops[v])
-    v = o->operands[0];
+  int v = fpga_cg_bfly_src(g, &g->f->ops[b], NULL, NULL);
+  while (g->f->ops[v].code == FAB_OP_RESHAPE) v = g->f->ops[v].operands[0];
   return v;
-}
-
-static uint64_t bfly_rows(const fab_op *b, uint64_t *n, uint64_t *S) {
-  const fab_type *t = &b->type;
-  *n = (uint64_t)t->dims[t->rank - 1];
-  *S = t->rank >= 2 ? (uint64_t)t->dims[t->rank - 2] : 1;
-  return (uint64_t)cg_numel(t) / (*n * *S);
 }
 
 /* The chain end of the fc2 that pairs with fc1 = bfly b1 ending at e1, or
@@ -597,23 +607,6 @@ static int64_t kept_rows(fpga_cg *g, const bfly_job *j, uint64_t r0, uint64_t ne
   return (int64_t)lo;
 }
 
-/* fc1's first wave from the rows the previous op kept in bank `kbank` at
- * `src` (kept_rows): every stack's first pass reads them out of place
- * into the next slots of bank B, which take the slots in turn as op after
- * op; no load. */
-static void fc1_kept_wave(fpga_cg *g, bfly_job *j, uint64_t src, int kbank) {
-  uint64_t n = j->n, nslot = (uint64_t)fab_fpga_bank_words(g->c) / n, ne = umin((uint64_t)g->c->p_be, j->R);
-  for (uint64_t s = 0; s < j->S && !g->failed; s++) {
-    uint64_t baddr = j->slot++ % nslot * n, cbbase = 0;
-    if (j->resident) {
-      cbbase = cb_next(g, j);
-      load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
-    }
-    bfly_passes(g, j, s, ne, 1, baddr, j->pin, cbbase, (int64_t)src, kbank);
-    bfly_store(g, j, s, 0, ne, ne, baddr, j->pin);
-  }
-}
-
 /* Does fc1 load each wave once (fc1_wave)?  Its stacks read the same rows
  * (a folded stack) and fill at most bank B, and a stack's store keeps up
  * with a stack's compute: a wave then needs two free slots (its rows and
@@ -660,8 +653,7 @@ static bool gen_ffn_pair(fpga_cg *g, int b1, int e1, int b2, int e2) {
     g->cur = b1;
     int kbank = 0;
     int64_t kept = w == 0 ? kept_rows(g, &j1, 0, umin(pbe, j1.R), &kbank) : -1;
-    if (kept >= 0) fc1_kept_wave(g, &j1, (uint64_t)kept, kbank);
-    else if (w < waves && share) fc1_wave(g, &j1, w * pbe);
+    if (kept >= 0 || (w < waves && share)) fc1_wave(g, &j1, w * pbe, kept, kbank);
     for (uint64_t s = 0; w < waves && kept < 0 && !share && s < j1.S && !g->failed; s++)
       bfly_tiles(g, &j1, s, w * pbe, w * pbe + 1);
     g->cur = b2;

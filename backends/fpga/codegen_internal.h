@@ -55,7 +55,8 @@ typedef struct fpga_cg {
   int cur;                                 /* op being compiled */
   bool failed;
   unsigned vm_half, be_half, cb_half, pb_half; /* ping-pong selectors */
-  int pair_b1, pair_e1; /* 1 + fc1's bfly and chain end, waiting for its fc2 (codegen_be.c), 0 none */
+  int pair_b1, pair_e1, pair_e2; /* 1 + fc1's bfly and chain end and its fc2's chain end, waiting for
+                                  * that fc2 (codegen_be.c), 0 none */
   int be_op;                               /* 1 + the op whose tiles be_half last placed (0: none) */
 } fpga_cg;
 
@@ -195,6 +196,10 @@ typedef struct bfly_io {
  * stores them: plainly (end < 0), or through the write-back chain ending
  * at op `end` (its parameters loaded); false after fpga_cg_error. */
 bool fpga_cg_bfly_io(fpga_cg *g, const fab_op *op, int end, uint64_t n, uint64_t S, bfly_io *io);
+/* The value whose rows bfly op loads: its operand, or what a folded stack
+ * or reshape, then a folded pad, take; *stacked and *padded (each may be
+ * NULL) say whether it passed a stack and a pad. */
+int fpga_cg_bfly_src(fpga_cg *g, const fab_op *op, bool *stacked, bool *padded);
 /* The bfly a write-back chain ending at op v starts from, -1 if none. */
 int fpga_cg_wb_bfly(fpga_cg *g, int v);
 bool fpga_cg_fft_wb_io(fpga_cg *g, int b, int end, uint64_t n, bfly_io *io);

@@ -170,22 +170,23 @@ void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_
   for (uint64_t c = 0, m = io->w / chunks; c < chunks; c++) stp_cols(g, io, r0, s, t, L, ne, baddr, bank, c * m, m);
 }
 
+int fpga_cg_bfly_src(fpga_cg *g, const fab_op *op, bool *stacked, bool *padded) {
+  int src = op->operands[0];
+  bool st = fpga_cg_folded_in(g, src, FAB_OP_STACK), pd;
+  if (st || fpga_cg_folded_in(g, src, FAB_OP_RESHAPE)) src = g->f->ops[src].operands[0];
+  if ((pd = fpga_cg_folded_in(g, src, FAB_OP_PAD))) src = g->f->ops[src].operands[0];
+  if (stacked) *stacked = st;
+  if (padded) *padded = pd;
+  return src;
+}
+
 /* The rows a bfly reads (through a folded stack and pad) and where it
  * stores them: plainly, or through the write-back chain ending at `end`. */
 bool fpga_cg_bfly_io(fpga_cg *g, const fab_op *op, int end, uint64_t n, uint64_t S, bfly_io *io) {
-  int src = op->operands[0];
-  bool stacked = false;
+  bool stacked, padded;
+  int src = fpga_cg_bfly_src(g, op, &stacked, &padded);
   *io = (bfly_io){.m = n, .w = n, .fn = -1, .bias = -1, .gamma = -1, .beta = -1, .res = -1};
-  if (fpga_cg_folded_in(g, src, FAB_OP_STACK)) {
-    stacked = true;
-    src = g->f->ops[src].operands[0];
-  } else if (fpga_cg_folded_in(g, src, FAB_OP_RESHAPE)) {
-    src = g->f->ops[src].operands[0];
-  }
-  if (fpga_cg_folded_in(g, src, FAB_OP_PAD)) {
-    src = g->f->ops[src].operands[0];
-    io->m = (uint64_t)ty(g, src)->dims[ty(g, src)->rank - 1];
-  }
+  if (padded) io->m = (uint64_t)ty(g, src)->dims[ty(g, src)->rank - 1];
   io->x = addr(g, src);
   io->xstride = stacked ? io->m : S * io->m;
   io->xstack = stacked ? 0 : io->m;
