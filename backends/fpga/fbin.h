@@ -58,6 +58,10 @@ fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
 fab_status fab_fpga_config_validate(const fab_fpga_config *c, char *err, size_t errlen);
 /* Canonical JSON (malloc'd; NULL if out of memory). */
 char *fab_fpga_config_to_json(const fab_fpga_config *c);
+/* The first .fbin version whose CONF section can carry c: the newest of
+ * the optional fields it writes (those not at their default), 1 if none;
+ * *field (if field is not NULL) names that field, else is left as it is. */
+uint32_t fab_fpga_config_fbin_version(const fab_fpga_config *c, const char **field);
 /* True if equal; otherwise names the first differing field in `what`. */
 bool fab_fpga_config_equal(const fab_fpga_config *a, const fab_fpga_config *b, char *what,
                            size_t len);
