@@ -205,6 +205,19 @@ void fpga_cg_ld_vm_weight(fpga_cg *g, uint64_t ext, uint64_t rows, uint64_t len,
   vm_dma(g, FAB_I_LD, ext, len, false, false, true, rows, len, vm);
 }
 
+void fpga_cg_mm(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N, bool tb) {
+  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_MM);
+  FAB_SET(&in, MM_A, a);
+  FAB_SET(&in, MM_B, b);
+  FAB_SET(&in, MM_C, c);
+  FAB_SET(&in, MM_M, M);
+  FAB_SET(&in, MM_K, K);
+  FAB_SET(&in, MM_N, N);
+  FAB_SET(&in, MM_TB, tb);
+  cg_acc acc[3] = {{SP_VM, false, a, a + M * K}, {SP_VM, false, b, b + K * N}, {SP_VM, true, c, c + M * N}};
+  fpga_cg_emit(g, in, 3, acc);
+}
+
 static void ppu_insn(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param,
                      bool mk) {
   if (g->failed) return;

@@ -198,7 +198,7 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
        * not with two waves or fewer (the next op's first wave would wait
        * for a second tile) */
       uint64_t lanes = (uint64_t)fab_fpga_wb_lanes(g->c);
-      bool lane_bound = ne * (g->c->fp16 ? 16 : 32) <= (uint64_t)g->c->wb_share * g->c->bw_out;
+      bool lane_bound = ne * (uint64_t)fab_fpga_elem_bits(g->c) <= (uint64_t)g->c->wb_share * g->c->bw_out;
       k = pitched ? 1 : tile_rows(k, L, ne);
       if (wb && r0 == 0 && k == 1 && L > 2 * ne && lanes < ne && lane_bound) ne = lanes;
       uint64_t t = umin(ne * k, L - r0), nrows = (t + ne - 1) / ne;
@@ -256,15 +256,8 @@ static void load_coefs(fpga_cg *g, const coefs *cf, uint64_t s, int i0, int cnt,
     uint64_t src = cf->tw + ((s * cf->B + (uint64_t)t[0]) * cf->TL + (uint64_t)t[1]) * 2 * n;
     uint64_t dst = cb + (uint64_t)k * 2 * n;
     if (!fpga_cg_dma_fits(g, src, n, 2, n)) return;
-    fab_fpga_insn in = fab_fpga_insn_make(FAB_I_LD);
-    FAB_SET(&in, DMA_BUF, FAB_BUF_CB);
-    FAB_SET(&in, DMA_EXT, src);
-    FAB_SET(&in, DMA_STRIDE, n);
-    FAB_SET(&in, DMA_ROWS, 2);
-    FAB_SET(&in, DMA_LEN, n);
-    FAB_SET(&in, DMA_ADDR, dst);
     cg_acc a[2] = {{SP_EXT, false, src, src + 2 * n}, {SP_CB, true, dst, dst + 2 * n}};
-    fpga_cg_emit(g, in, 2, a);
+    fpga_cg_emit(g, fpga_cg_dma_insn(FAB_I_LD, FAB_BUF_CB, src, n, false, 2, n, dst), 2, a);
   }
 }
 
@@ -438,6 +431,14 @@ static void fc1_wave(fpga_cg *g, bfly_job *j, uint64_t r0, int64_t kept, int kba
   }
 }
 
+/* Does reloading a stack's coefficients per tile keep up with the
+ * compute?  2 n words per stage on the coefficient stream against
+ * n / (2 P_bu) cycles per row and stage: 4 P_bu w <= bw_coef (the HBM
+ * boards, not the Zynq). */
+static bool coefs_keep_up(fpga_cg *g) {
+  return 4 * (uint64_t)g->c->p_bu * (uint64_t)fab_fpga_elem_bits(g->c) <= (uint64_t)g->c->bw_coef;
+}
+
 /* The rows of bfly b: R rows of S stacks of n. */
 static uint64_t bfly_rows(const fab_op *b, uint64_t *n, uint64_t *S) {
   const fab_type *t = &b->type;
@@ -496,11 +497,8 @@ static bool bfly_setup(fpga_cg *g, const fab_op *op, int end, unsigned *cbring, 
    * next op's first tile follows this op's first tile, not its last
    * stack.  Where the stores go through the write-back lanes (slower than
    * the compute: fc1's bias + GELU) and reloading a stack's coefficients
-   * per tile keeps up with the compute (2 n words per stage on the
-   * coefficient stream against n / (2 P_bu) cycles per row and stage:
-   * 4 P_bu w <= bw_coef; the HBM boards, not the Zynq). */
-  j.all = S > 1 && j.resident && j.io.fn >= 0 &&
-          4 * (uint64_t)g->c->p_bu * (g->c->fp16 ? 16 : 32) <= (uint64_t)g->c->bw_coef;
+   * per tile keeps up with the compute (coefs_keep_up). */
+  j.all = S > 1 && j.resident && j.io.fn >= 0 && coefs_keep_up(g);
   /* the authors' model for comparison (stages counted as a fraction of a layer) */
   g->p->model_cycles += fab_fpga_model_bfly_layer(g->c, R, n, S) * (uint64_t)ntr / (uint64_t)L;
   /* a bank is loaded again within the op: stream its stores (be_dma_tile) */
@@ -566,7 +564,7 @@ static int pair_end(fpga_cg *g, int b1, int e1) {
    * only banks A and B (shorter rows cycle through four regions) */
   if (2 * n2 <= W) return -1;
   /* fc1 runs tile-major (bfly_setup's j.all): stores through the lanes, coefficients reloaded per tile */
-  if (4 * (uint64_t)g->c->p_bu * (g->c->fp16 ? 16 : 32) > (uint64_t)g->c->bw_coef) return -1;
+  if (!coefs_keep_up(g)) return -1;
   return e2;
 }
 
@@ -725,20 +723,6 @@ static bool gen_lines(fpga_cg *g, const fab_op *op) {
 
 /* ---- attention processor ----------------------------------------------------------------- */
 
-static void att_mm(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N, bool tb, int64_t bias) {
-  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_MM);
-  FAB_SET(&in, MM_A, a);
-  FAB_SET(&in, MM_B, b);
-  FAB_SET(&in, MM_C, c);
-  FAB_SET(&in, MM_M, M);
-  FAB_SET(&in, MM_K, K);
-  FAB_SET(&in, MM_N, N);
-  FAB_SET(&in, MM_TB, tb);
-  cg_acc acc[3] = {{SP_VM, false, a, a + M * K}, {SP_VM, false, b, b + K * N}, {SP_VM, true, c, c + M * N}};
-  fpga_cg_emit(g, in, 3, acc);
-  (void)bias;
-}
-
 /* C[M, N] = A[M, K] B (B[K, N], or B[N, K] when tb) (+ bias[N]) for one
  * batch, tiled over N and M through one VM half per tile. */
 static void gen_mm(fpga_cg *g, uint64_t A, uint64_t Bm, uint64_t C, uint64_t M, uint64_t K, uint64_t N, bool tb, int64_t bias) {
@@ -768,7 +752,7 @@ static void gen_mm(fpga_cg *g, uint64_t A, uint64_t Bm, uint64_t C, uint64_t M, 
       if (tb) fpga_cg_ld_vm(g, Bm + j0 * K, K, false, nn, K, vb);
       else fpga_cg_ld_vm(g, Bm + j0, N, false, K, nn, vb);
       fpga_cg_ld_vm(g, A + i0 * K, K, false, tm, K, va);
-      att_mm(g, va, vb, vc, tm, K, nn, tb, bias);
+      fpga_cg_mm(g, va, vb, vc, tm, K, nn, tb);
       if (bias >= 0) {
         fpga_cg_ld_vm(g, (uint64_t)bias + j0, nn, false, 1, nn, vbias);
         fpga_cg_ppu(g, FAB_PPU_ADD, tm, nn, vc, vbias, true, 0);

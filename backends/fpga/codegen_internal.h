@@ -125,6 +125,8 @@ void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stri
 /* A load of rows x len weight words into the VM through the coefficient
  * port (ld cp=1): weights a post-processing pass reads. */
 void fpga_cg_ld_vm_weight(fpga_cg *g, uint64_t ext, uint64_t rows, uint64_t len, uint64_t vm);
+/* mm: C[M, N] (VM at c) = A[M, K] (at a) B (at b: [K, N], or [N, K] when tb). */
+void fpga_cg_mm(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N, bool tb);
 void fpga_cg_ppu(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
 /* Masks: amask (att) or pmask loading n flags at ext, causal cz with
  * origin (r0, c0); a PPU softmax or mean with mk = 1. */

@@ -14,6 +14,7 @@
 int fab_fpga_bank_words(const fab_fpga_config *c) { return c->be_rams * c->be_depth; }
 int fab_fpga_pb_words(const fab_fpga_config *c) { return 6 * fab_fpga_bank_words(c); }
 int fab_fpga_wb_lanes(const fab_fpga_config *c) { return (c->p_be + c->wb_share - 1) / c->wb_share; }
+int fab_fpga_elem_bits(const fab_fpga_config *c) { return c->fp16 ? 16 : 32; }
 
 /* One table of the integer fields: JSON key, offset, range, power of
  * two, and for an optional field its default (0: required) and the first

@@ -47,6 +47,8 @@ int fab_fpga_pb_words(const fab_fpga_config *c);
 #define FAB_FPGA_MAX_WB_SHARE 8
 /* Write-back lanes of the configuration: ceil(p_be / wb_share). */
 int fab_fpga_wb_lanes(const fab_fpga_config *c);
+/* Bits of a data element on the off-chip streams: 16 (fp16) or 32. */
+int fab_fpga_elem_bits(const fab_fpga_config *c);
 /* Reads a configuration file.  A `path` without a slash that names no file
  * is a shipped configuration: NAME or NAME.json in fabc's data folder
  * (configs/ of the source tree or <prefix>/share/fabc/configs); the error
