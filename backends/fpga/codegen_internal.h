@@ -165,6 +165,12 @@ bool fpga_cg_gen_elementwise(fpga_cg *g, const fab_op *op);
 bool fpga_cg_gen_const(fpga_cg *g, const fab_op *op);
 bool fpga_cg_gen_move(fpga_cg *g, const fab_op *op);
 bool fpga_cg_gen_dft(fpga_cg *g, const fab_op *op);                     /* codegen_dft.c */
+/* codegen_att.c: matmul and dense, attention (or the head merge that
+ * absorbed it, g->cur), embed, meanpool */
+bool fpga_cg_gen_matmul(fpga_cg *g, const fab_op *op);
+bool fpga_cg_gen_attention(fpga_cg *g, const fab_op *op);
+bool fpga_cg_gen_embed(fpga_cg *g, const fab_op *op);
+bool fpga_cg_gen_meanpool(fpga_cg *g, const fab_op *op);
 /* The FFT of every row of x[rows, m] (f32 or c64, m a power of two) into
  * out (c64): bit reversal on the load, every stage, on the engines. */
 void fpga_cg_fft_rows(fpga_cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x, uint64_t out);
