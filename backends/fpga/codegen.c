@@ -172,24 +172,10 @@ bool fpga_cg_dma_fits(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t rows, 
   return true;
 }
 
-void fpga_cg_ld_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
-  if (g->failed || !fpga_cg_dma_fits(g, ext, stride, rows, len)) return;
-  cg_acc a[2];
-  ext_range(ext, stride, trans, rows, len, 1, &a[0], false);
-  a[1] = (cg_acc){SP_VM, true, vm, vm + rows * len};
-  fpga_cg_emit(g, fpga_cg_dma_insn(FAB_I_LD, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
-}
-
-void fpga_cg_st_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
-  if (g->failed || !fpga_cg_dma_fits(g, ext, stride, rows, len)) return;
-  cg_acc a[2];
-  ext_range(ext, stride, trans, rows, len, 1, &a[0], true);
-  a[1] = (cg_acc){SP_VM, false, vm, vm + rows * len};
-  fpga_cg_emit(g, fpga_cg_dma_insn(FAB_I_ST, FAB_BUF_VM, ext, stride, trans, rows, len, vm), 2, a);
-}
-
-void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
-                    uint64_t len, uint64_t vm) {
+/* Every VM transfer: cplx, 2-word (re, im) elements on both sides; cp, a
+ * load through the coefficient port. */
+static void vm_dma(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, bool cp,
+                   uint64_t rows, uint64_t len, uint64_t vm) {
   if (g->failed || !fpga_cg_dma_fits(g, ext, stride, rows, len)) return;
   bool ld = opc == FAB_I_LD;
   uint64_t sc = cplx ? 2 : 1;
@@ -198,17 +184,38 @@ void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stri
   a[1] = (cg_acc){SP_VM, ld, vm, vm + rows * len * sc};
   fab_fpga_insn in = fpga_cg_dma_insn(opc, FAB_BUF_VM, ext, stride, trans, rows, len, vm);
   FAB_SET(&in, DMA_CPLX, cplx);
+  FAB_SET(&in, DMA_CP, cp);
   fpga_cg_emit(g, in, 2, a);
 }
 
+void fpga_cg_ld_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
+  vm_dma(g, FAB_I_LD, ext, stride, trans, false, false, rows, len, vm);
+}
+
+void fpga_cg_st_vm(fpga_cg *g, uint64_t ext, uint64_t stride, bool trans, uint64_t rows, uint64_t len, uint64_t vm) {
+  vm_dma(g, FAB_I_ST, ext, stride, trans, false, false, rows, len, vm);
+}
+
+void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stride, bool trans, bool cplx, uint64_t rows,
+                    uint64_t len, uint64_t vm) {
+  vm_dma(g, opc, ext, stride, trans, cplx, false, rows, len, vm);
+}
+
 void fpga_cg_ld_vm_weight(fpga_cg *g, uint64_t ext, uint64_t rows, uint64_t len, uint64_t vm) {
-  if (g->failed || !fpga_cg_dma_fits(g, ext, len, rows, len)) return;
-  cg_acc a[2];
-  ext_range(ext, len, false, rows, len, 1, &a[0], false);
-  a[1] = (cg_acc){SP_VM, true, vm, vm + rows * len};
-  fab_fpga_insn in = fpga_cg_dma_insn(FAB_I_LD, FAB_BUF_VM, ext, len, false, rows, len, vm);
-  FAB_SET(&in, DMA_CP, 1);
-  fpga_cg_emit(g, in, 2, a);
+  vm_dma(g, FAB_I_LD, ext, len, false, false, true, rows, len, vm);
+}
+
+void fpga_cg_mm(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N, bool tb) {
+  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_MM);
+  FAB_SET(&in, MM_A, a);
+  FAB_SET(&in, MM_B, b);
+  FAB_SET(&in, MM_C, c);
+  FAB_SET(&in, MM_M, M);
+  FAB_SET(&in, MM_K, K);
+  FAB_SET(&in, MM_N, N);
+  FAB_SET(&in, MM_TB, tb);
+  cg_acc acc[3] = {{SP_VM, false, a, a + M * K}, {SP_VM, false, b, b + K * N}, {SP_VM, true, c, c + M * N}};
+  fpga_cg_emit(g, in, 3, acc);
 }
 
 static void ppu_insn(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param,

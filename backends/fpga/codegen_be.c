@@ -1,15 +1,12 @@
 /* codegen_be.c — ops on the butterfly engines (bfly.stages, fft.stages,
- * bitrev, complex, real) and the attention processor (matmul, dense,
- * attention), gathers, pooling, and the op dispatch.
+ * bitrev, complex, real) and the op dispatch (the attention processor's
+ * ops, gathers and pooling: codegen_att.c).
  *
  * Engine work is organised in tiles of rows: row r of a tile goes to
  * engine r mod ne, slot r / ne of the bank half in use; one instruction
  * runs all engines on their slots (rows are data-parallel, the
  * coefficients are broadcast). */
 #include "codegen_internal.h"
-
-#include <math.h>
-#include <string.h>
 
 /* ---- engine DMA and passes ------------------------------------------------------------ */
 
@@ -198,7 +195,7 @@ static void be_lines(fpga_cg *g, int job, const fab_type *xt, int axis, uint64_t
        * not with two waves or fewer (the next op's first wave would wait
        * for a second tile) */
       uint64_t lanes = (uint64_t)fab_fpga_wb_lanes(g->c);
-      bool lane_bound = ne * (g->c->fp16 ? 16 : 32) <= (uint64_t)g->c->wb_share * g->c->bw_out;
+      bool lane_bound = ne * (uint64_t)fab_fpga_elem_bits(g->c) <= (uint64_t)g->c->wb_share * g->c->bw_out;
       k = pitched ? 1 : tile_rows(k, L, ne);
       if (wb && r0 == 0 && k == 1 && L > 2 * ne && lanes < ne && lane_bound) ne = lanes;
       uint64_t t = umin(ne * k, L - r0), nrows = (t + ne - 1) / ne;
@@ -256,15 +253,8 @@ static void load_coefs(fpga_cg *g, const coefs *cf, uint64_t s, int i0, int cnt,
     uint64_t src = cf->tw + ((s * cf->B + (uint64_t)t[0]) * cf->TL + (uint64_t)t[1]) * 2 * n;
     uint64_t dst = cb + (uint64_t)k * 2 * n;
     if (!fpga_cg_dma_fits(g, src, n, 2, n)) return;
-    fab_fpga_insn in = fab_fpga_insn_make(FAB_I_LD);
-    FAB_SET(&in, DMA_BUF, FAB_BUF_CB);
-    FAB_SET(&in, DMA_EXT, src);
-    FAB_SET(&in, DMA_STRIDE, n);
-    FAB_SET(&in, DMA_ROWS, 2);
-    FAB_SET(&in, DMA_LEN, n);
-    FAB_SET(&in, DMA_ADDR, dst);
     cg_acc a[2] = {{SP_EXT, false, src, src + 2 * n}, {SP_CB, true, dst, dst + 2 * n}};
-    fpga_cg_emit(g, in, 2, a);
+    fpga_cg_emit(g, fpga_cg_dma_insn(FAB_I_LD, FAB_BUF_CB, src, n, false, 2, n, dst), 2, a);
   }
 }
 
@@ -284,13 +274,14 @@ static bool gen_bfly_wb(fpga_cg *g, const fab_op *e) {
     return false;
   }
   /* fc1 of an FFN pair: emitted with its fc2 (gen_ffn_pair) */
-  if (pair_end(g, b, g->cur) >= 0) {
-    g->pair_b1 = b + 1, g->pair_e1 = g->cur + 1;
+  int e2 = pair_end(g, b, g->cur);
+  if (e2 >= 0) {
+    g->pair_b1 = b + 1, g->pair_e1 = g->cur + 1, g->pair_e2 = e2 + 1;
     return true;
   }
-  if (g->pair_e1 && fpga_cg_wb_bfly(g, g->cur) == b && pair_end(g, g->pair_b1 - 1, g->pair_e1 - 1) == g->cur) {
+  if (g->pair_e2 == g->cur + 1) {
     int b1 = g->pair_b1 - 1, e1 = g->pair_e1 - 1;
-    g->pair_b1 = g->pair_e1 = 0;
+    g->pair_b1 = g->pair_e1 = g->pair_e2 = 0;
     return gen_ffn_pair(g, b1, e1, b, g->cur);
   }
   /* the instructions belong to the butterfly (per-layer reports) */
@@ -331,6 +322,16 @@ static uint64_t cb_next(fpga_cg *g, bfly_job *j) {
   if (j->cbring) return (*j->cbring)++ % CB_SLOTS * j->half;
   g->cb_half ^= 1;
   return g->cb_half ? j->half : 0;
+}
+
+/* Where stack s's passes find their coefficients when all of them fit at
+ * once (j->resident): loaded here, once for the stack; else 0 (each pass
+ * loads its own, bfly_passes). */
+static uint64_t resident_coefs(fpga_cg *g, bfly_job *j, uint64_t s) {
+  if (!j->resident) return 0;
+  uint64_t cb = cb_next(g, j);
+  load_coefs(g, &j->cf, s, 0, j->nst, cb);
+  return cb;
 }
 
 /* A tile's rows of stack s into the engines at baddr (first: the column
@@ -374,11 +375,7 @@ static void bfly_store(fpga_cg *g, const bfly_job *j, uint64_t s, uint64_t r0, u
 static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uint64_t r1) {
   uint64_t n = j->n, R = j->R, t = 0;
   const bfly_io *io = &j->io;
-  uint64_t cbbase = 0;
-  if (j->resident) {
-    cbbase = cb_next(g, j);
-    load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
-  }
+  uint64_t cbbase = resident_coefs(g, j, s);
   for (; r0 < r1 && !g->failed; r0 += t) {
     uint64_t k;
     int bank;
@@ -402,37 +399,56 @@ static uint64_t bfly_tiles(fpga_cg *g, bfly_job *j, uint64_t s, uint64_t r0, uin
   return t;
 }
 
-/* One wave (one row per engine) of an FFN pair's fc1, pinned to bank B
- * whose slots hold S rows of n: the wave's rows are loaded once, into slot
- * p; stacks 0..S-2 run their first pass out of place from it (bfly os)
- * into slots p+1.., and stack S-1 in place on it, last.  The next wave's
- * rows go into slot p+1, the first slot whose store is done.  Op after op,
- * every stack loaded the same rows again (FABNet-Large's fc1 at seq 128
- * on vcu128-be120: eight 1,024-cycle loads per layer instead of two, the
+/* One wave (one row per engine, from row r0) of an FFN pair's fc1, pinned
+ * to bank B whose slots hold S rows of n.  kept >= 0 (the first wave
+ * only): the rows the previous op left at word `kept` of bank kbank
+ * (kept_rows); every stack's first pass reads them out of place into the
+ * next slots of bank B, which take the slots in turn as op after op; no
+ * load.  Otherwise the wave's rows are loaded once, into slot p; stacks
+ * 0..S-2 run their first pass out of place from it (bfly os) into slots
+ * p+1.., and stack S-1 in place on it, last.  The next wave's rows go
+ * into slot p+1, the first slot whose store is done.  Op after op, every
+ * stack loaded the same rows again (FABNet-Large's fc1 at seq 128 on
+ * vcu128-be120: eight 1,024-cycle loads per layer instead of two, the
  * load queue then fc2's bound). */
-static void fc1_wave(fpga_cg *g, bfly_job *j, uint64_t r0) {
-  uint64_t n = j->n, nslot = (uint64_t)fab_fpga_bank_words(g->c) / n, p = j->slot++ % nslot;
-  uint64_t ne = umin((uint64_t)g->c->p_be, j->R - r0), src = p * n;
-  int bank = j->pin;
-  bfly_load(g, j, 0, r0, ne, ne, src, bank, 0);
-  for (uint64_t s = 0; s < j->S && !g->failed; s++) {
-    bool last = s + 1 == j->S;
-    uint64_t baddr = last ? src : (p + 1 + s) % nslot * n, cbbase = 0;
-    if (j->resident) {
-      cbbase = cb_next(g, j);
-      load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
-    }
-    bfly_passes(g, j, s, ne, 1, baddr, bank, cbbase, last ? -1 : (int64_t)src, bank);
-    bfly_store(g, j, s, r0, ne, ne, baddr, bank);
+static void fc1_wave(fpga_cg *g, bfly_job *j, uint64_t r0, int64_t kept, int kbank) {
+  uint64_t n = j->n, nslot = (uint64_t)fab_fpga_bank_words(g->c) / n, p = 0, src = (uint64_t)kept;
+  uint64_t ne = umin((uint64_t)g->c->p_be, j->R - r0);
+  bool load = kept < 0;
+  if (load) {
+    p = j->slot++ % nslot, src = p * n, kbank = j->pin;
+    bfly_load(g, j, 0, r0, ne, ne, src, j->pin, 0);
   }
+  for (uint64_t s = 0; s < j->S && !g->failed; s++) {
+    bool in_place = load && s + 1 == j->S;
+    uint64_t baddr = in_place ? src : load ? (p + 1 + s) % nslot * n : j->slot++ % nslot * n;
+    uint64_t cbbase = resident_coefs(g, j, s);
+    bfly_passes(g, j, s, ne, 1, baddr, j->pin, cbbase, in_place ? -1 : (int64_t)src, kbank);
+    bfly_store(g, j, s, r0, ne, ne, baddr, j->pin);
+  }
+}
+
+/* Does reloading a stack's coefficients per tile keep up with the
+ * compute?  2 n words per stage on the coefficient stream against
+ * n / (2 P_bu) cycles per row and stage: 4 P_bu w <= bw_coef (the HBM
+ * boards, not the Zynq). */
+static bool coefs_keep_up(fpga_cg *g) {
+  return 4 * (uint64_t)g->c->p_bu * (uint64_t)fab_fpga_elem_bits(g->c) <= (uint64_t)g->c->bw_coef;
+}
+
+/* The rows of bfly b: R rows of S stacks of n. */
+static uint64_t bfly_rows(const fab_op *b, uint64_t *n, uint64_t *S) {
+  const fab_type *t = &b->type;
+  *n = (uint64_t)t->dims[t->rank - 1];
+  *S = t->rank >= 2 ? (uint64_t)t->dims[t->rank - 2] : 1;
+  return (uint64_t)cg_numel(t) / (*n * *S);
 }
 
 /* Checks bfly op's form and fills its job (loading the write-back
  * parameters of the chain ending at `end`); false after fpga_cg_error. */
 static bool bfly_setup(fpga_cg *g, const fab_op *op, int end, unsigned *cbring, bfly_job *jp) {
-  const fab_type *xt = &op->type, *tt = ty(g, op->operands[1]);
-  uint64_t n = (uint64_t)xt->dims[xt->rank - 1], S = xt->rank >= 2 ? (uint64_t)xt->dims[xt->rank - 2] : 1;
-  uint64_t R = (uint64_t)cg_numel(xt) / (n * S), W = (uint64_t)fab_fpga_bank_words(g->c);
+  const fab_type *tt = ty(g, op->operands[1]);
+  uint64_t n, S, R = bfly_rows(op, &n, &S), W = (uint64_t)fab_fpga_bank_words(g->c);
   if (n > W || (n & (n - 1)) || n < 2) {
     fpga_cg_error(g, "butterfly length %llu is not a power of two within the %llu-word engine buffer",
              (unsigned long long)n, (unsigned long long)W);
@@ -478,11 +494,8 @@ static bool bfly_setup(fpga_cg *g, const fab_op *op, int end, unsigned *cbring, 
    * next op's first tile follows this op's first tile, not its last
    * stack.  Where the stores go through the write-back lanes (slower than
    * the compute: fc1's bias + GELU) and reloading a stack's coefficients
-   * per tile keeps up with the compute (2 n words per stage on the
-   * coefficient stream against n / (2 P_bu) cycles per row and stage:
-   * 4 P_bu w <= bw_coef; the HBM boards, not the Zynq). */
-  j.all = S > 1 && j.resident && j.io.fn >= 0 &&
-          4 * (uint64_t)g->c->p_bu * (g->c->fp16 ? 16 : 32) <= (uint64_t)g->c->bw_coef;
+   * per tile keeps up with the compute (coefs_keep_up). */
+  j.all = S > 1 && j.resident && j.io.fn >= 0 && coefs_keep_up(g);
   /* the authors' model for comparison (stages counted as a fraction of a layer) */
   g->p->model_cycles += fab_fpga_model_bfly_layer(g->c, R, n, S) * (uint64_t)ntr / (uint64_t)L;
   /* a bank is loaded again within the op: stream its stores (be_dma_tile) */
@@ -517,20 +530,12 @@ static bool gen_bfly_io(fpga_cg *g, const fab_op *op, int end) {
  * The pair is found at fc1's chain end and emitted at fc2's: every op in
  * between is a weight, a reshape or folded (none emits instructions). */
 
-/* The value bfly b reads, through reshapes and folded stack/pad. */
+/* The value bfly b reads: its rows' source (fpga_cg_bfly_src), through
+ * reshapes (a reshape of fc1's result, planned in place). */
 static int pair_source(fpga_cg *g, int b) {
-  int v = g->f->ops[b].operands[0];
-  for (const fab_op *o = &g->f->ops[v]; o->code == FAB_OP_RESHAPE || (fab_fpga_folded(o) && (o->code == FAB_OP_STACK ||
-                                         o->code == FAB_OP_PAD)); o = &g->f->ops[v])
-    v = o->operands[0];
+  int v = fpga_cg_bfly_src(g, &g->f->ops[b], NULL, NULL);
+  while (g->f->ops[v].code == FAB_OP_RESHAPE) v = g->f->ops[v].operands[0];
   return v;
-}
-
-static uint64_t bfly_rows(const fab_op *b, uint64_t *n, uint64_t *S) {
-  const fab_type *t = &b->type;
-  *n = (uint64_t)t->dims[t->rank - 1];
-  *S = t->rank >= 2 ? (uint64_t)t->dims[t->rank - 2] : 1;
-  return (uint64_t)cg_numel(t) / (*n * *S);
 }
 
 /* The chain end of the fc2 that pairs with fc1 = bfly b1 ending at e1, or
@@ -556,7 +561,7 @@ static int pair_end(fpga_cg *g, int b1, int e1) {
    * only banks A and B (shorter rows cycle through four regions) */
   if (2 * n2 <= W) return -1;
   /* fc1 runs tile-major (bfly_setup's j.all): stores through the lanes, coefficients reloaded per tile */
-  if (4 * (uint64_t)g->c->p_bu * (g->c->fp16 ? 16 : 32) > (uint64_t)g->c->bw_coef) return -1;
+  if (!coefs_keep_up(g)) return -1;
   return e2;
 }
 
@@ -595,23 +600,6 @@ static int64_t kept_rows(fpga_cg *g, const bfly_job *j, uint64_t r0, uint64_t ne
   st->acc[0].write = true;
   *bank = (int)f[FAB_F_EWB_BANK];
   return (int64_t)lo;
-}
-
-/* fc1's first wave from the rows the previous op kept in bank `kbank` at
- * `src` (kept_rows): every stack's first pass reads them out of place
- * into the next slots of bank B, which take the slots in turn as op after
- * op; no load. */
-static void fc1_kept_wave(fpga_cg *g, bfly_job *j, uint64_t src, int kbank) {
-  uint64_t n = j->n, nslot = (uint64_t)fab_fpga_bank_words(g->c) / n, ne = umin((uint64_t)g->c->p_be, j->R);
-  for (uint64_t s = 0; s < j->S && !g->failed; s++) {
-    uint64_t baddr = j->slot++ % nslot * n, cbbase = 0;
-    if (j->resident) {
-      cbbase = cb_next(g, j);
-      load_coefs(g, &j->cf, s, 0, j->nst, cbbase);
-    }
-    bfly_passes(g, j, s, ne, 1, baddr, j->pin, cbbase, (int64_t)src, kbank);
-    bfly_store(g, j, s, 0, ne, ne, baddr, j->pin);
-  }
 }
 
 /* Does fc1 load each wave once (fc1_wave)?  Its stacks read the same rows
@@ -660,8 +648,7 @@ static bool gen_ffn_pair(fpga_cg *g, int b1, int e1, int b2, int e2) {
     g->cur = b1;
     int kbank = 0;
     int64_t kept = w == 0 ? kept_rows(g, &j1, 0, umin(pbe, j1.R), &kbank) : -1;
-    if (kept >= 0) fc1_kept_wave(g, &j1, (uint64_t)kept, kbank);
-    else if (w < waves && share) fc1_wave(g, &j1, w * pbe);
+    if (kept >= 0 || (w < waves && share)) fc1_wave(g, &j1, w * pbe, kept, kbank);
     for (uint64_t s = 0; w < waves && kept < 0 && !share && s < j1.S && !g->failed; s++)
       bfly_tiles(g, &j1, s, w * pbe, w * pbe + 1);
     g->cur = b2;
@@ -731,310 +718,6 @@ static bool gen_lines(fpga_cg *g, const fab_op *op) {
   return gen_lines_io(g, op, -1);
 }
 
-/* ---- attention processor ----------------------------------------------------------------- */
-
-static void att_mm(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N, bool tb, int64_t bias) {
-  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_MM);
-  FAB_SET(&in, MM_A, a);
-  FAB_SET(&in, MM_B, b);
-  FAB_SET(&in, MM_C, c);
-  FAB_SET(&in, MM_M, M);
-  FAB_SET(&in, MM_K, K);
-  FAB_SET(&in, MM_N, N);
-  FAB_SET(&in, MM_TB, tb);
-  cg_acc acc[3] = {{SP_VM, false, a, a + M * K}, {SP_VM, false, b, b + K * N}, {SP_VM, true, c, c + M * N}};
-  fpga_cg_emit(g, in, 3, acc);
-  (void)bias;
-}
-
-/* C[M, N] = A[M, K] B (B[K, N], or B[N, K] when tb) (+ bias[N]) for one
- * batch, tiled over N and M through one VM half per tile. */
-static void gen_mm(fpga_cg *g, uint64_t A, uint64_t Bm, uint64_t C, uint64_t M, uint64_t K, uint64_t N, bool tb, int64_t bias) {
-  uint64_t hs;
-  (void)fpga_cg_vm_half(g, &hs);
-  if (K > 4096) {
-    fpga_cg_error(g, "inner dimension %llu exceeds 4096", (unsigned long long)K);
-    return;
-  }
-  uint64_t tn = umin(N, 4096);
-  while (tn > 1 && K * tn > hs / 2) tn = (tn + 1) / 2;
-  for (uint64_t j0 = 0; j0 < N && !g->failed; j0 += tn) {
-    uint64_t nn = umin(tn, N - j0);
-    for (uint64_t i0 = 0; i0 < M && !g->failed;) {
-      uint64_t base = fpga_cg_vm_half(g, &hs);
-      uint64_t extra = bias >= 0 ? nn : 0;
-      if (K * nn + extra >= hs) {
-        fpga_cg_error(g, "matrix tile does not fit the vector memory");
-        return;
-      }
-      uint64_t tm = umin(umin((hs - K * nn - extra) / (K + nn), 4096), M - i0);
-      if (tm < 1) {
-        fpga_cg_error(g, "matrix tile does not fit the vector memory");
-        return;
-      }
-      uint64_t vb = base, va = vb + K * nn, vc = va + tm * K, vbias = vc + tm * nn;
-      if (tb) fpga_cg_ld_vm(g, Bm + j0 * K, K, false, nn, K, vb);
-      else fpga_cg_ld_vm(g, Bm + j0, N, false, K, nn, vb);
-      fpga_cg_ld_vm(g, A + i0 * K, K, false, tm, K, va);
-      att_mm(g, va, vb, vc, tm, K, nn, tb, bias);
-      if (bias >= 0) {
-        fpga_cg_ld_vm(g, (uint64_t)bias + j0, nn, false, 1, nn, vbias);
-        fpga_cg_ppu(g, FAB_PPU_ADD, tm, nn, vc, vbias, true, 0);
-      }
-      fpga_cg_st_vm(g, C + i0 * N + j0, N, false, tm, nn, vc);
-      i0 += tm;
-    }
-  }
-}
-
-static bool gen_matmul(fpga_cg *g, const fab_op *op) {
-  fpga_cg_define(g, op);
-  const fab_type *at = ty(g, op->operands[0]), *bt = ty(g, op->operands[1]);
-  bool tb = fab_op_int(op, "transpose_b", 0) != 0;
-  if (op->code == FAB_OP_DENSE) tb = true;
-  uint64_t K = (uint64_t)at->dims[at->rank - 1];
-  uint64_t N = (uint64_t)(tb ? bt->dims[bt->rank - 2] : bt->dims[bt->rank - 1]);
-  uint64_t M = op->code == FAB_OP_DENSE ? (uint64_t)cg_numel(at) / K : (uint64_t)at->dims[at->rank - 2];
-  uint64_t batches = op->code == FAB_OP_DENSE ? 1 : (uint64_t)cg_numel(at) / (M * K);
-  uint64_t bbatch = op->code == FAB_OP_DENSE || bt->rank == 2 ? 0 : K * N;
-  int64_t bias = op->code == FAB_OP_DENSE && op->noperands == 3 ? (int64_t)addr(g, op->operands[2]) : -1;
-  if (M > 8191 * 4096 || N > 8191) {
-    fpga_cg_error(g, "matrix too large");
-    return false;
-  }
-  for (uint64_t b = 0; b < batches && !g->failed; b++)
-    gen_mm(g, addr(g, op->operands[0]) + b * M * K, addr(g, op->operands[1]) + b * bbatch,
-           addr(g, g->cur) + b * M * N, M, K, N, tb, bias);
-  return !g->failed;
-}
-
-/* An attention op's mask: flags of batch b at `flags` + (b / per) * T
- * (per = 0: no mask operand), and causal. */
-typedef struct att_mask {
-  uint64_t flags, per;
-  bool causal;
-} att_mask;
-
-static bool masked(const att_mask *am) { return am->per || am->causal; }
-
-/* amask for query rows [i0, ..) and key rows [j0, j0 + t) of batch b. */
-static void att_mask_regs(fpga_cg *g, const att_mask *am, uint64_t b, uint64_t T, uint64_t i0, uint64_t j0, uint64_t t) {
-  if (!masked(am)) return;
-  uint64_t ext = am->per ? am->flags + (b / am->per) * T + j0 : 0;
-  fpga_cg_mask(g, true, ext, am->per ? t : 0, am->causal, i0, j0);
-}
-
-static void emit_attn(fpga_cg *g, fab_fpga_opcode opc, uint64_t vq, uint64_t vo, uint64_t s, uint64_t t, uint64_t D,
-                      float scale, bool mk) {
-  fab_fpga_insn in = fab_fpga_insn_make(opc);
-  FAB_SET(&in, ATTN_Q, vq);
-  FAB_SET(&in, ATTN_O, vo);
-  FAB_SET(&in, ATTN_S, s);
-  FAB_SET(&in, ATTN_T, t);
-  FAB_SET(&in, ATTN_DH, D);
-  FAB_SET(&in, ATTN_SCALE, fab_fpga_f32_bits(scale));
-  FAB_SET(&in, ATTN_MK, mk);
-  uint64_t state = opc == FAB_I_ATTN ? 0 : 2 * s;
-  /* (attnm also reads O and its state: a write access orders both ways) */
-  cg_acc acc[3] = {{SP_VM, false, vq, vq + (s + 2 * t) * D}, {SP_VM, true, vo, vo + s * D + state},
-                   {SP_AMASK, false, 0, 1}};
-  if (!g->failed) fpga_cg_emit(g, in, mk ? 3 : 2, acc);
-}
-
-/* Rows [r0, r0 + rows) of batch b of attention operand k ([.., L, D]) into
- * the VM at vm.  A head split fpga-absorb folded (the transpose of
- * [.., L, H, D] to [.., H, L, D]) is read in place: the rows of head h are
- * D-element pieces H*D apart. */
-static void att_ld(fpga_cg *g, const fab_op *op, int k, uint64_t b, uint64_t L, uint64_t D, uint64_t r0,
-                   uint64_t rows, uint64_t vm) {
-  int v = op->operands[k];
-  if (fpga_cg_folded_in(g, v, FAB_OP_TRANSPOSE)) {
-    const fab_type *t = ty(g, v);
-    uint64_t H = (uint64_t)t->dims[t->rank - 3], o = b / H, h = b % H;
-    uint64_t src = addr(g, g->f->ops[v].operands[0]);
-    fpga_cg_ld_vm(g, src + (o * L + r0) * H * D + h * D, H * D, false, rows, D, vm);
-    return;
-  }
-  fpga_cg_ld_vm(g, addr(g, v) + (b * L + r0) * D, D, false, rows, D, vm);
-}
-
-/* Stores O rows [i0, i0 + s) of batch b from the VM at vo: into the
- * attention's result, or, compiled as the head merge that absorbed it (a
- * transpose of [.., H, S, D] to [.., S, H, D]), in the merge's layout. */
-static void att_st(fpga_cg *g, uint64_t b, uint64_t S, uint64_t D, uint64_t i0, uint64_t s, uint64_t vo) {
-  const fab_op *cur = &g->f->ops[g->cur];
-  if (cur->code == FAB_OP_TRANSPOSE) {
-    uint64_t H = (uint64_t)cur->type.dims[cur->type.rank - 2], o = b / H, h = b % H;
-    fpga_cg_st_vm(g, addr(g, g->cur) + (o * S + i0) * H * D + h * D, H * D, false, s, D, vo);
-    return;
-  }
-  fpga_cg_st_vm(g, addr(g, g->cur) + (b * S + i0) * D, D, false, s, D, vo);
-}
-
-/* Keys and values that fit one VM half beside a query tile: one attn per
- * query tile, K and V loaded whole. */
-static void attention_whole(fpga_cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
-                            float scale, uint64_t hs, const att_mask *am) {
-  uint64_t ts = umin(umin((hs / D - 2 * T) / 2, S), 4096);
-  for (uint64_t b = 0; b < batches && !g->failed; b++)
-    for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
-      uint64_t base = fpga_cg_vm_half(g, &hs), s = umin(ts, S - i0);
-      uint64_t vq = base, vk = vq + s * D, vv = vk + T * D, vo = vv + T * D;
-      att_ld(g, op, 0, b, S, D, i0, s, vq);
-      att_ld(g, op, 1, b, T, D, 0, T, vk);
-      att_ld(g, op, 2, b, T, D, 0, T, vv);
-      att_mask_regs(g, am, b, T, i0, 0, T);
-      emit_attn(g, FAB_I_ATTN, vq, vo, s, T, D, scale, masked(am));
-      att_st(g, b, S, D, i0, s, vo);
-    }
-}
-
-/* Longer keys: each query tile streams K and V in key blocks through two
- * slots (the next block loads while the current one computes), attns on
- * the first block and attnm on the rest (online softmax, isa.def).  The
- * attention processor finds K at q + s*dh, so each slot holds its own copy
- * of the query tile:  [O | m, l | slot 0: Q K V | slot 1: Q K V].
- * Key blocks take half the half; query tiles the rest, so K and V are
- * re-read ceil(S / s) times.  Causal attention stops at the last key
- * block a row of the query tile can see. */
-static void attention_blocked(fpga_cg *g, const fab_op *op, uint64_t batches, uint64_t S, uint64_t T, uint64_t D,
-                              float scale, uint64_t hs, const att_mask *am) {
-  uint64_t tk = umin(umin(T, 4096), hs / (8 * D));
-  uint64_t ts = tk ? umin(umin((hs - 4 * tk * D) / (3 * D + 2), S), 4096) : 0;
-  if (!tk || !ts) {
-    fpga_cg_error(g, "a head width of %llu leaves no room for a key block in the attention processor's memory",
-                  (unsigned long long)D);
-    return;
-  }
-  for (uint64_t b = 0; b < batches && !g->failed; b++)
-    for (uint64_t i0 = 0; i0 < S && !g->failed; i0 += ts) {
-      uint64_t base = fpga_cg_vm_half(g, &hs), s = umin(ts, S - i0);
-      uint64_t vo = base, slot[2] = {vo + s * D + 2 * s, vo + s * D + 2 * s + (s + 2 * tk) * D};
-      for (int sl = 0; sl < 2 && sl * tk < T; sl++)
-        att_ld(g, op, 0, b, S, D, i0, s, slot[sl]);
-      uint64_t tend = am->causal ? umin(T, i0 + s) : T;
-      for (uint64_t j0 = 0, blk = 0; j0 < tend && !g->failed; j0 += tk, blk++) {
-        uint64_t t = umin(tk, T - j0), vq = slot[blk & 1];
-        att_ld(g, op, 1, b, T, D, j0, t, vq + s * D);
-        att_ld(g, op, 2, b, T, D, j0, t, vq + (s + t) * D);
-        att_mask_regs(g, am, b, T, i0, j0, t);
-        emit_attn(g, blk ? FAB_I_ATTNM : FAB_I_ATTNS, vq, vo, s, t, D, scale, masked(am));
-      }
-      att_st(g, b, S, D, i0, s, vo);
-    }
-}
-
-static bool gen_attention(fpga_cg *g, const fab_op *op) {
-  fpga_cg_define(g, op);
-  const fab_type *qt = ty(g, op->operands[0]), *kt = ty(g, op->operands[1]);
-  uint64_t S = (uint64_t)qt->dims[qt->rank - 2], D = (uint64_t)qt->dims[qt->rank - 1];
-  uint64_t T = (uint64_t)kt->dims[kt->rank - 2], batches = (uint64_t)cg_numel(qt) / (S * D);
-  float scale = (float)fab_op_float(op, "scale", 1);
-  uint64_t hs;
-  (void)fpga_cg_vm_half(g, &hs);
-  if (D > 8191) {
-    fpga_cg_error(g, "head width %llu exceeds the attention processor's 8191", (unsigned long long)D);
-    return false;
-  }
-  att_mask am = {0, 0, fab_op_int(op, "causal", 0) != 0};
-  if (op->noperands > 3) {
-    uint64_t mrows = (uint64_t)cg_numel(ty(g, op->operands[3])) / T;
-    am.flags = addr(g, op->operands[3]);
-    am.per = mrows && batches % mrows == 0 ? batches / mrows : 0;
-    if (!am.per) {
-      fpga_cg_error(g, "the mask does not match the attention's leading axes");
-      return false;
-    }
-  }
-  if (T <= 8191 && 2 * T * D + 2 * D <= hs) attention_whole(g, op, batches, S, T, D, scale, hs, &am);
-  else attention_blocked(g, op, batches, S, T, D, scale, hs, &am);
-  return !g->failed;
-}
-
-static bool gen_embed(fpga_cg *g, const fab_op *op) {
-  fpga_cg_define(g, op);
-  const fab_type *tt = ty(g, op->operands[1]);
-  uint64_t d = tt->rank == 2 ? (uint64_t)tt->dims[1] : 1, N = (uint64_t)cg_numel(ty(g, op->operands[0]));
-  uint64_t out = addr(g, g->cur);
-  for (uint64_t i0 = 0; i0 < N && !g->failed;) {
-    uint64_t hs, base = fpga_cg_vm_half(g, &hs), t = umin(umin(hs / d, 4096), N - i0);
-    if (!fpga_cg_gather(g, op->operands[0], op->operands[1], i0, t, base)) return false;
-    fpga_cg_st_vm(g, out + i0 * d, d, false, t, d, base);
-    i0 += t;
-  }
-  return !g->failed;
-}
-
-/* meanpool with a mask: the mean of the kept rows in one PPU pass (the
- * chunked means of long sequences would need the kept count per chunk),
- * so the whole sequence must fit one vector-memory chunk. */
-static bool masked_meanpool(fpga_cg *g, const fab_op *op, uint64_t s, uint64_t d, uint64_t outer, uint64_t c) {
-  if (c != s) {
-    fpga_cg_error(g, "a masked mean over %llu x %llu does not fit one vector-memory half", (unsigned long long)s,
-                  (unsigned long long)d);
-    return false;
-  }
-  uint64_t flags = addr(g, op->operands[1]), mrows = (uint64_t)cg_numel(ty(g, op->operands[1])) / s;
-  uint64_t per = mrows && outer % mrows == 0 ? outer / mrows : 0;
-  if (!per) {
-    fpga_cg_error(g, "the mask does not match the mean's leading axes");
-    return false;
-  }
-  for (uint64_t o = 0; o < outer && !g->failed; o++) {
-    uint64_t hs, base = fpga_cg_vm_half(g, &hs), res = base + s * d;
-    fpga_cg_ld_vm(g, addr(g, op->operands[0]) + o * s * d, d, false, s, d, base);
-    fpga_cg_mask(g, false, flags + (o / per) * s, s, false, 0, 0);
-    fpga_cg_ppu_masked(g, FAB_PPU_MEAN, s, d, base, res, 0);
-    fpga_cg_st_vm(g, addr(g, g->cur) + o * d, d, false, 1, d, res);
-  }
-  return !g->failed;
-}
-
-static bool gen_meanpool(fpga_cg *g, const fab_op *op) {
-  fpga_cg_define(g, op);
-  const fab_type *xt = ty(g, op->operands[0]);
-  uint64_t d = (uint64_t)xt->dims[xt->rank - 1], s = (uint64_t)xt->dims[xt->rank - 2];
-  uint64_t outer = (uint64_t)cg_numel(xt) / (s * d), hs;
-  (void)fpga_cg_vm_half(g, &hs);
-  /* Long sequences: means of equal chunks of c rows, means of equal groups
-   * of gq chunk means, then the mean of the group means (exact for equal
-   * chunks and groups).  c is the largest divisor of s for which some
-   * divisor gq of the chunk count makes chunk, chunk means, group means and
-   * result fit one VM half (gq = s / c: one level, as long as it fits). */
-  uint64_t c = 0, gq = 0;
-  for (uint64_t k = umin(s, 4096); k >= 1 && !c; k--) {
-    if (s % k) continue;
-    uint64_t nch = s / k;
-    for (uint64_t q = umin(nch, 4096); q >= 1; q--)
-      if (nch % q == 0 && nch / q <= 4096 && (k + q + (nch / q > 1 ? nch / q : 0) + 1) * d <= hs) {
-        c = k, gq = q;
-        break;
-      }
-  }
-  if (!c || d > 4096) {
-    fpga_cg_error(g, "sequence of %llu x %llu does not fit the vector memory", (unsigned long long)s,
-             (unsigned long long)d);
-    return false;
-  }
-  if (op->noperands > 1) return masked_meanpool(g, op, s, d, outer, c);
-  uint64_t nch = s / c, ng = nch / gq;
-  for (uint64_t o = 0; o < outer && !g->failed; o++) {
-    uint64_t base = fpga_cg_vm_half(g, &hs), part = base + c * d, grp = part + gq * d;
-    uint64_t res = grp + (ng > 1 ? ng : 0) * d;
-    for (uint64_t G = 0; G < ng && !g->failed; G++) {
-      uint64_t gdst = ng > 1 ? grp + G * d : res;
-      for (uint64_t k = 0; k < gq && !g->failed; k++) {
-        fpga_cg_ld_vm(g, addr(g, op->operands[0]) + (o * s + (G * gq + k) * c) * d, d, false, c, d, base);
-        fpga_cg_ppu(g, FAB_PPU_MEAN, c, d, base, gq == 1 ? gdst : part + k * d, false, 0);
-      }
-      if (gq > 1) fpga_cg_ppu(g, FAB_PPU_MEAN, gq, d, part, gdst, false, 0);
-    }
-    if (ng > 1) fpga_cg_ppu(g, FAB_PPU_MEAN, ng, d, grp, res, false, 0);
-    fpga_cg_st_vm(g, addr(g, g->cur) + o * d, d, false, 1, d, res);
-  }
-  return !g->failed;
-}
-
 _Static_assert(FAB_OP_LACKS(FAB_IMPL_FPGA, BFLY_LINEAR) && FAB_OP_LACKS(FAB_IMPL_FPGA, FOURIER_MIX) &&
                    FAB_OP_LACKS(FAB_IMPL_FPGA, MHA) && FAB_OP_LACKS(FAB_IMPL_FPGA, FFT_CHIRP),
                "fpga_cg_op has no mapping for an op that ir/op_targets.def marks FAB_IMPL_FPGA");
@@ -1075,7 +758,8 @@ bool fpga_cg_op(fpga_cg *g, const fab_op *op) {
   case FAB_OP_STACK:
   case FAB_OP_TRANSPOSE:
     /* a head merge the attention before it writes directly */
-    if (fpga_cg_folded_in(g, op->operands[0], FAB_OP_ATTENTION)) return gen_attention(g, &g->f->ops[op->operands[0]]);
+    if (fpga_cg_folded_in(g, op->operands[0], FAB_OP_ATTENTION))
+      return fpga_cg_gen_attention(g, &g->f->ops[op->operands[0]]);
     return fpga_cg_gen_move(g, op);
   case FAB_OP_BFLY_STAGES: return gen_bfly(g, op);
   case FAB_OP_BITREV:
@@ -1083,10 +767,10 @@ bool fpga_cg_op(fpga_cg *g, const fab_op *op) {
   case FAB_OP_REAL:
   case FAB_OP_FFT_STAGES: return gen_lines(g, op);
   case FAB_OP_MATMUL:
-  case FAB_OP_DENSE: return gen_matmul(g, op);
-  case FAB_OP_ATTENTION: return gen_attention(g, op);
-  case FAB_OP_EMBED: return gen_embed(g, op);
-  case FAB_OP_MEANPOOL: return gen_meanpool(g, op);
+  case FAB_OP_DENSE: return fpga_cg_gen_matmul(g, op);
+  case FAB_OP_ATTENTION: return fpga_cg_gen_attention(g, op);
+  case FAB_OP_EMBED: return fpga_cg_gen_embed(g, op);
+  case FAB_OP_MEANPOOL: return fpga_cg_gen_meanpool(g, op);
   case FAB_OP_DFT: return fpga_cg_gen_dft(g, op);
   /* no FAB_IMPL_FPGA: rejected by fab_check_target_support beforehand */
   case FAB_OP_BFLY_LINEAR: case FAB_OP_FOURIER_MIX: case FAB_OP_MHA: case FAB_OP_FFT_CHIRP:

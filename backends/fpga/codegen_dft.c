@@ -39,18 +39,6 @@ static uint64_t const_table(fpga_cg *g, const char *name, uint64_t K, uint64_t N
   return a;
 }
 
-static void mm_insn(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N) {
-  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_MM);
-  FAB_SET(&in, MM_A, a);
-  FAB_SET(&in, MM_B, b);
-  FAB_SET(&in, MM_C, c);
-  FAB_SET(&in, MM_M, M);
-  FAB_SET(&in, MM_K, K);
-  FAB_SET(&in, MM_N, N);
-  cg_acc acc[3] = {{SP_VM, false, a, a + M * K}, {SP_VM, false, b, b + K * N}, {SP_VM, true, c, c + M * N}};
-  if (!g->failed) fpga_cg_emit(g, in, 3, acc);
-}
-
 /* Mixed radix along any axis, n = q m (q odd >= 3, m = 2^k >= 32),
  * decimation in time: x_r[j] = x[q j + r], Y_r = FFT_m(x_r) on the engines,
  * X[k1 + m k2] = sum_r Y_r[k1] w(r, k1, k2) on the matrix unit.  Lines l
@@ -125,7 +113,7 @@ static void gen_dft_mixed(fpga_cg *g, uint64_t L, uint64_t inner, uint64_t n, ui
         fpga_cg_ld_vm(g, y + ((l0 * q + r) * m + b * kb) * 2, 2 * n, false, tm, K, va + r * tm * K);
       for (uint64_t k2 = 0; k2 < q && !g->failed; k2++) {
         for (uint64_t r = 0; r < q; r++) {
-          mm_insn(g, va + r * tm * K, vb + (r * q + k2) * K * K, r ? vt : vc, tm, K, K);
+          fpga_cg_mm(g, va + r * tm * K, vb + (r * q + k2) * K * K, r ? vt : vc, tm, K, K, false);
           if (r) fpga_cg_ppu(g, FAB_PPU_ADD, tm, K, vc, vt, false, 0);
         }
         uint64_t o = l0 / inner, i0 = l0 % inner; /* X[o][k2 m + k1][i0..] */
@@ -191,7 +179,7 @@ bool fpga_cg_gen_dft(fpga_cg *g, const fab_op *op) {
         uint64_t o = l0 / inner, i = l0 % inner;
         fpga_cg_dma_vm(g, FAB_I_LD, x + (o * A * inner + i) * 2, inner, true, true, tm, A, va);
       }
-      mm_insn(g, va, vb, vc, tm, K, nn);
+      fpga_cg_mm(g, va, vb, vc, tm, K, nn, false);
       if (inner == 1) {
         fpga_cg_st_vm(g, out + l0 * N + j0, N, false, tm, nn, vc);
       } else {

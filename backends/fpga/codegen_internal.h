@@ -55,7 +55,8 @@ typedef struct fpga_cg {
   int cur;                                 /* op being compiled */
   bool failed;
   unsigned vm_half, be_half, cb_half, pb_half; /* ping-pong selectors */
-  int pair_b1, pair_e1; /* 1 + fc1's bfly and chain end, waiting for its fc2 (codegen_be.c), 0 none */
+  int pair_b1, pair_e1, pair_e2; /* 1 + fc1's bfly and chain end and its fc2's chain end, waiting for
+                                  * that fc2 (codegen_be.c), 0 none */
   int be_op;                               /* 1 + the op whose tiles be_half last placed (0: none) */
 } fpga_cg;
 
@@ -124,6 +125,8 @@ void fpga_cg_dma_vm(fpga_cg *g, fab_fpga_opcode opc, uint64_t ext, uint64_t stri
 /* A load of rows x len weight words into the VM through the coefficient
  * port (ld cp=1): weights a post-processing pass reads. */
 void fpga_cg_ld_vm_weight(fpga_cg *g, uint64_t ext, uint64_t rows, uint64_t len, uint64_t vm);
+/* mm: C[M, N] (VM at c) = A[M, K] (at a) B (at b: [K, N], or [N, K] when tb). */
+void fpga_cg_mm(fpga_cg *g, uint64_t a, uint64_t b, uint64_t c, uint64_t M, uint64_t K, uint64_t N, bool tb);
 void fpga_cg_ppu(fpga_cg *g, int fn, uint64_t rows, uint64_t len, uint64_t a, uint64_t b, bool bc, float param);
 /* Masks: amask (att) or pmask loading n flags at ext, causal cz with
  * origin (r0, c0); a PPU softmax or mean with mk = 1. */
@@ -162,6 +165,12 @@ bool fpga_cg_gen_elementwise(fpga_cg *g, const fab_op *op);
 bool fpga_cg_gen_const(fpga_cg *g, const fab_op *op);
 bool fpga_cg_gen_move(fpga_cg *g, const fab_op *op);
 bool fpga_cg_gen_dft(fpga_cg *g, const fab_op *op);                     /* codegen_dft.c */
+/* codegen_att.c: matmul and dense, attention (or the head merge that
+ * absorbed it, g->cur), embed, meanpool */
+bool fpga_cg_gen_matmul(fpga_cg *g, const fab_op *op);
+bool fpga_cg_gen_attention(fpga_cg *g, const fab_op *op);
+bool fpga_cg_gen_embed(fpga_cg *g, const fab_op *op);
+bool fpga_cg_gen_meanpool(fpga_cg *g, const fab_op *op);
 /* The FFT of every row of x[rows, m] (f32 or c64, m a power of two) into
  * out (c64): bit reversal on the load, every stage, on the engines. */
 void fpga_cg_fft_rows(fpga_cg *g, uint64_t rows, uint64_t m, bool cplx_in, uint64_t x, uint64_t out);
@@ -195,6 +204,10 @@ typedef struct bfly_io {
  * stores them: plainly (end < 0), or through the write-back chain ending
  * at op `end` (its parameters loaded); false after fpga_cg_error. */
 bool fpga_cg_bfly_io(fpga_cg *g, const fab_op *op, int end, uint64_t n, uint64_t S, bfly_io *io);
+/* The value whose rows bfly op loads: its operand, or what a folded stack
+ * or reshape, then a folded pad, take; *stacked and *padded (each may be
+ * NULL) say whether it passed a stack and a pad. */
+int fpga_cg_bfly_src(fpga_cg *g, const fab_op *op, bool *stacked, bool *padded);
 /* The bfly a write-back chain ending at op v starts from, -1 if none. */
 int fpga_cg_wb_bfly(fpga_cg *g, int v);
 bool fpga_cg_fft_wb_io(fpga_cg *g, int b, int end, uint64_t n, bfly_io *io);

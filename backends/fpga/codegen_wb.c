@@ -21,15 +21,8 @@ static void pb_load(fpga_cg *g, uint64_t ext, uint64_t words, uint64_t pb) {
   for (uint64_t o = 0; o < words && !g->failed; o += 4096) {
     uint64_t len = umin(4096, words - o);
     if (!fpga_cg_dma_fits(g, ext + o, len, 1, len)) return;
-    fab_fpga_insn in = fab_fpga_insn_make(FAB_I_LD);
-    FAB_SET(&in, DMA_BUF, FAB_BUF_PB);
-    FAB_SET(&in, DMA_EXT, ext + o);
-    FAB_SET(&in, DMA_STRIDE, len);
-    FAB_SET(&in, DMA_ROWS, 1);
-    FAB_SET(&in, DMA_LEN, len);
-    FAB_SET(&in, DMA_ADDR, pb + o);
     cg_acc a[2] = {{SP_EXT, false, ext + o, ext + o + len}, {SP_PB, true, pb + o, pb + o + len}};
-    fpga_cg_emit(g, in, 2, a);
+    fpga_cg_emit(g, fpga_cg_dma_insn(FAB_I_LD, FAB_BUF_PB, ext + o, len, false, 1, len, pb + o), 2, a);
   }
 }
 
@@ -84,11 +77,11 @@ static bool wb_chain_io(fpga_cg *g, int b, int end, uint64_t S, bfly_io *io) {
   return !g->failed;
 }
 
-/* ldp: t rows of m elements into engine rows of pitch n, zeros after m. */
-void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
-                   uint64_t baddr, int bank) {
-  if (g->failed || !fpga_cg_dma_fits(g, ext, stride, t, m)) return;
-  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_LDP);
+/* An ldp or stp: t rows of m elements between off-chip (ext, stride) and
+ * engine rows of pitch 2^L from baddr of `bank`, on ne engines. */
+static fab_fpga_insn ewb_insn(fab_fpga_opcode opc, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L,
+                              uint64_t ne, uint64_t baddr, int bank) {
+  fab_fpga_insn in = fab_fpga_insn_make(opc);
   FAB_SET(&in, EWB_NE, ne);
   FAB_SET(&in, EWB_LP, L);
   FAB_SET(&in, EWB_LEN, m);
@@ -97,6 +90,14 @@ void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t
   FAB_SET(&in, EWB_BANK, bank);
   FAB_SET(&in, EWB_EXT, ext);
   FAB_SET(&in, EWB_STRIDE, stride);
+  return in;
+}
+
+/* ldp: t rows of m elements into engine rows of pitch n, zeros after m. */
+void fpga_cg_ldp(fpga_cg *g, uint64_t ext, uint64_t stride, uint64_t t, uint64_t m, int L, uint64_t ne,
+                   uint64_t baddr, int bank) {
+  if (g->failed || !fpga_cg_dma_fits(g, ext, stride, t, m)) return;
+  fab_fpga_insn in = ewb_insn(FAB_I_LDP, ext, stride, t, m, L, ne, baddr, bank);
   uint64_t hi = baddr + ((t + ne - 1) / ne << L);
   cg_acc a[2] = {{SP_EXT, false, ext, ext + (t - 1) * stride + m}, {SP_BEA + bank, true, baddr, hi}};
   fpga_cg_emit(g, in, 2, a);
@@ -138,16 +139,8 @@ static void stp_cols(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uin
   FAB_SET(&p, WBP_EPS, fab_fpga_f32_bits(io->eps));
   cg_acc pa[1] = {{SP_WB, true, 0, 1}};
   fpga_cg_emit(g, p, 1, pa);
-  fab_fpga_insn in = fab_fpga_insn_make(FAB_I_STP);
+  fab_fpga_insn in = ewb_insn(FAB_I_STP, ext, io->ostride, t, m, L, ne, baddr + c0, bank);
   FAB_SET(&in, EWB_FN, io->fn);
-  FAB_SET(&in, EWB_NE, ne);
-  FAB_SET(&in, EWB_LP, L);
-  FAB_SET(&in, EWB_LEN, m);
-  FAB_SET(&in, EWB_ROWS, t);
-  FAB_SET(&in, EWB_ADDR, baddr + c0);
-  FAB_SET(&in, EWB_BANK, bank);
-  FAB_SET(&in, EWB_EXT, ext);
-  FAB_SET(&in, EWB_STRIDE, io->ostride);
   /* one row per engine: the chunk's columns are all it reads of the bank */
   uint64_t lo = baddr + c0, hi = t <= ne ? lo + m : baddr + ((t + ne - 1) / ne << L);
   uint64_t pbw = io->res >= 0 ? 3 * row : row;
@@ -170,22 +163,23 @@ void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_
   for (uint64_t c = 0, m = io->w / chunks; c < chunks; c++) stp_cols(g, io, r0, s, t, L, ne, baddr, bank, c * m, m);
 }
 
+int fpga_cg_bfly_src(fpga_cg *g, const fab_op *op, bool *stacked, bool *padded) {
+  int src = op->operands[0];
+  bool st = fpga_cg_folded_in(g, src, FAB_OP_STACK), pd;
+  if (st || fpga_cg_folded_in(g, src, FAB_OP_RESHAPE)) src = g->f->ops[src].operands[0];
+  if ((pd = fpga_cg_folded_in(g, src, FAB_OP_PAD))) src = g->f->ops[src].operands[0];
+  if (stacked) *stacked = st;
+  if (padded) *padded = pd;
+  return src;
+}
+
 /* The rows a bfly reads (through a folded stack and pad) and where it
  * stores them: plainly, or through the write-back chain ending at `end`. */
 bool fpga_cg_bfly_io(fpga_cg *g, const fab_op *op, int end, uint64_t n, uint64_t S, bfly_io *io) {
-  int src = op->operands[0];
-  bool stacked = false;
+  bool stacked, padded;
+  int src = fpga_cg_bfly_src(g, op, &stacked, &padded);
   *io = (bfly_io){.m = n, .w = n, .fn = -1, .bias = -1, .gamma = -1, .beta = -1, .res = -1};
-  if (fpga_cg_folded_in(g, src, FAB_OP_STACK)) {
-    stacked = true;
-    src = g->f->ops[src].operands[0];
-  } else if (fpga_cg_folded_in(g, src, FAB_OP_RESHAPE)) {
-    src = g->f->ops[src].operands[0];
-  }
-  if (fpga_cg_folded_in(g, src, FAB_OP_PAD)) {
-    src = g->f->ops[src].operands[0];
-    io->m = (uint64_t)ty(g, src)->dims[ty(g, src)->rank - 1];
-  }
+  if (padded) io->m = (uint64_t)ty(g, src)->dims[ty(g, src)->rank - 1];
   io->x = addr(g, src);
   io->xstride = stacked ? io->m : S * io->m;
   io->xstack = stacked ? 0 : io->m;

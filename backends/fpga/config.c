@@ -14,28 +14,32 @@
 int fab_fpga_bank_words(const fab_fpga_config *c) { return c->be_rams * c->be_depth; }
 int fab_fpga_pb_words(const fab_fpga_config *c) { return 6 * fab_fpga_bank_words(c); }
 int fab_fpga_wb_lanes(const fab_fpga_config *c) { return (c->p_be + c->wb_share - 1) / c->wb_share; }
+int fab_fpga_elem_bits(const fab_fpga_config *c) { return c->fp16 ? 16 : 32; }
 
 /* One table of the integer fields: JSON key, offset, range, power of
- * two, and for an optional field its default (0: required).  An optional
- * field at its default is left out of the canonical JSON, so the .fbin of
- * a configuration without it is what it was before the field existed. */
+ * two, and for an optional field its default (0: required) and the first
+ * .fbin version that can carry it.  An optional field at its default is
+ * left out of the canonical JSON, so the .fbin of a configuration without
+ * it is what it was before the field existed; with it, the file is written
+ * as (at least) that version, which older readers reject. */
 typedef struct ifield {
   const char *key;
   size_t off;
   long lo, hi;
   bool pow2;
   int def;
+  uint32_t since;   /* first .fbin version whose CONF may hold the field */
   const char *hint; /* what the field means, in its range error ("" for most) */
 } ifield;
 
-#define IF(k, lo, hi, p2) {#k, offsetof(fab_fpga_config, k), lo, hi, p2, 0, ""}
-#define IF_OPT(k, lo, hi, def, hint) {#k, offsetof(fab_fpga_config, k), lo, hi, false, def, hint}
+#define IF(k, lo, hi, p2) {#k, offsetof(fab_fpga_config, k), lo, hi, p2, 0, 1, ""}
+#define IF_OPT(k, lo, hi, def, since, hint) {#k, offsetof(fab_fpga_config, k), lo, hi, false, def, since, hint}
 static const ifield ifields[] = {
     IF(p_be, 1, 127, false),        IF(p_bu, 1, 64, true),          IF(be_rams, 2, 128, true),
     IF(be_depth, 16, 65536, true),  IF(cb_depth, 16, 1 << 20, false), IF(att_mults, 1, 65536, false),
     IF(exp_units, 1, 1024, false),  IF(ppu_lanes, 1, 1024, false),  IF(vm_words, 1024, 1 << 20, false),
     IF(bw_in, 8, 65536, false),     IF(bw_coef, 8, 65536, false),   IF(bw_out, 8, 65536, false),
-    IF_OPT(wb_share, 1, FAB_FPGA_MAX_WB_SHARE, FAB_FPGA_WB_SHARE, " (engines per write-back lane)"),
+    IF_OPT(wb_share, 1, FAB_FPGA_MAX_WB_SHARE, FAB_FPGA_WB_SHARE, 6, " (engines per write-back lane)"),
 };
 #undef IF
 #undef IF_OPT
@@ -44,6 +48,10 @@ static const ifield ifields[] = {
 static int *ifield_ptr(fab_fpga_config *c, int i) { return (int *)((char *)c + ifields[i].off); }
 static const int *ifield_cptr(const fab_fpga_config *c, int i) {
   return (const int *)((const char *)c + ifields[i].off);
+}
+/* Is field i in c's canonical JSON (required, or not at its default)? */
+static bool ifield_written(const fab_fpga_config *c, int i) {
+  return !ifields[i].def || *ifield_cptr(c, i) != ifields[i].def;
 }
 
 fab_status fab_fpga_config_validate(const fab_fpga_config *c, char *err, size_t errlen) {
@@ -241,13 +249,22 @@ char *fab_fpga_config_to_json(const fab_fpga_config *c) {
   json_object_set_new(o, "device", json_string(c->device));
   json_object_set_new(o, "clock_mhz", json_real(c->clock_mhz));
   for (int i = 0; i < NIFIELDS; i++)
-    if (!ifields[i].def || *ifield_cptr(c, i) != ifields[i].def)
-      json_object_set_new(o, ifields[i].key, json_integer(*ifield_cptr(c, i)));
+    if (ifield_written(c, i)) json_object_set_new(o, ifields[i].key, json_integer(*ifield_cptr(c, i)));
   json_object_set_new(o, "format", json_string(c->fp16 ? "fp16" : "fp32"));
   json_object_set_new(o, "efficiency", json_real(c->efficiency));
   char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
   json_decref(o);
   return s;
+}
+
+uint32_t fab_fpga_config_fbin_version(const fab_fpga_config *c, const char **field) {
+  uint32_t v = 1;
+  for (int i = 0; i < NIFIELDS; i++)
+    if (ifield_written(c, i) && ifields[i].since > v) {
+      v = ifields[i].since;
+      if (field) *field = ifields[i].key;
+    }
+  return v;
 }
 
 bool fab_fpga_config_equal(const fab_fpga_config *a, const fab_fpga_config *b, char *what,

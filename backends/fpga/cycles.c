@@ -44,7 +44,7 @@ static uint64_t wb_share(const fab_fpga_config *c, uint64_t ne) {
 
 uint64_t fab_fpga_insn_bits(const fab_fpga_config *c, const fab_fpga_insn *in) {
   const uint64_t *f = in->f;
-  uint64_t wb = c->fp16 ? 16 : 32;
+  uint64_t wb = (uint64_t)fab_fpga_elem_bits(c);
   switch (in->op) {
   case FAB_I_LD:
   case FAB_I_ST: return f[FAB_F_DMA_ROWS] * f[FAB_F_DMA_LEN] * wb * (f[FAB_F_DMA_CPLX] ? 2 : 1);

@@ -47,6 +47,8 @@ int fab_fpga_pb_words(const fab_fpga_config *c);
 #define FAB_FPGA_MAX_WB_SHARE 8
 /* Write-back lanes of the configuration: ceil(p_be / wb_share). */
 int fab_fpga_wb_lanes(const fab_fpga_config *c);
+/* Bits of a data element on the off-chip streams: 16 (fp16) or 32. */
+int fab_fpga_elem_bits(const fab_fpga_config *c);
 /* Reads a configuration file.  A `path` without a slash that names no file
  * is a shipped configuration: NAME or NAME.json in fabc's data folder
  * (configs/ of the source tree or <prefix>/share/fabc/configs); the error
@@ -58,6 +60,10 @@ fab_status fab_fpga_config_parse(const char *json, size_t len, const char *what,
 fab_status fab_fpga_config_validate(const fab_fpga_config *c, char *err, size_t errlen);
 /* Canonical JSON (malloc'd; NULL if out of memory). */
 char *fab_fpga_config_to_json(const fab_fpga_config *c);
+/* The first .fbin version whose CONF section can carry c: the newest of
+ * the optional fields it writes (those not at their default), 1 if none;
+ * *field (if field is not NULL) names that field, else is left as it is. */
+uint32_t fab_fpga_config_fbin_version(const fab_fpga_config *c, const char **field);
 /* True if equal; otherwise names the first differing field in `what`. */
 bool fab_fpga_config_equal(const fab_fpga_config *a, const fab_fpga_config *b, char *what,
                            size_t len);

@@ -48,11 +48,21 @@ static void put(wbuf *b, const void *d, size_t n) {
 static void put32(wbuf *b, uint32_t v) { put(b, &v, 4); }
 static void put64(wbuf *b, uint64_t v) { put(b, &v, 8); }
 
-/* The lowest version that holds p: 6 with a configuration whose
- * write-back lanes are not the default (its CONF has wb_share), 5 with an
- * op map or VM loads through the coefficient port, 4 with mixed-radix
- * FFTs, 3 with write-back, 2 with mask instructions, else 1. */
-static uint32_t program_version(const fab_fpga_program *p) {
+/* What each .fbin version added to the code and op map (fbin.h), for the
+ * reader's error. */
+static const char *const version_adds[FAB_FBIN_VERSION + 1] = {
+    [2] = "mask instructions",
+    [3] = "write-back instructions (ldp, stp, wbp or a parameter-buffer load)",
+    [4] = "mixed-radix FFT instructions (fftq or a digit-reversing load)",
+    [5] = "an op map or loads through the coefficient port (ld cp=1)",
+    [6] = "out-of-place butterflies, results kept in the banks (bfly os=1, stp keep=1)",
+};
+
+/* The lowest version that holds p's code and op map: 6 with out-of-place
+ * butterflies or kept results, 5 with an op map or VM loads through the
+ * coefficient port, 4 with mixed-radix FFTs, 3 with write-back, 2 with
+ * mask instructions, else 1. */
+static uint32_t code_version(const fab_fpga_program *p) {
   uint32_t v = 1;
   for (size_t i = 0; i < p->ninsn; i++) {
     fab_fpga_insn in;
@@ -61,7 +71,27 @@ static uint32_t program_version(const fab_fpga_program *p) {
       v = fab_fpga_insn_version(&in);
   }
   if (p->insn_op && v < 5) v = 5;
-  return p->cfg.wb_share != FAB_FPGA_WB_SHARE ? 6 : v;
+  return v;
+}
+
+/* The lowest version that holds p: its code's, or its configuration's
+ * (config.c's optional fields). */
+static uint32_t program_version(const fab_fpga_program *p) {
+  uint32_t code = code_version(p), conf = fab_fpga_config_fbin_version(&p->cfg, NULL);
+  return conf > code ? conf : code;
+}
+
+/* A file of `version` that holds what a later version added: the error
+ * names it (the code's addition, the configuration field, or both). */
+static fab_status check_version(const fab_fpga_program *p, uint32_t version, char *err, size_t errlen) {
+  const char *field = "";
+  uint32_t code = code_version(p), conf = fab_fpga_config_fbin_version(&p->cfg, &field);
+  uint32_t need = conf > code ? conf : code;
+  if (version >= need) return FAB_OK;
+  bool by_code = code == need, by_conf = conf == need;
+  return fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with %s%s%s%s%s (version %u)", version,
+                       by_code ? version_adds[need] : "", by_code && by_conf ? " or " : "",
+                       by_conf ? "config field '" : "", by_conf ? field : "", by_conf ? "'" : "", need);
 }
 
 fab_status fab_fpga_fbin_to_mem(const fab_fpga_program *p, uint8_t **out, size_t *len, char *err,
@@ -186,6 +216,16 @@ static fab_status read_tens(fab_fpga_program *p, const uint8_t *s, uint64_t n, c
   return FAB_OK;
 }
 
+/* Every entry of an op map names one of its nops ops or none; `where`
+ * begins the error (the binary or the text reader). */
+static fab_status check_op_indices(const uint32_t *map, size_t n, uint32_t nops, const char *where, char *err,
+                                   size_t errlen) {
+  for (size_t i = 0; i < n; i++)
+    if (map[i] >= nops && map[i] != FAB_FPGA_NO_OP)
+      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, "%s: instruction %zu names op %u of %u", where, i, map[i], nops);
+  return FAB_OK;
+}
+
 /* The OPS section: labels, then one op index per instruction. */
 static fab_status read_ops(fab_fpga_program *p, const uint8_t *s, uint64_t n, char *err, size_t errlen) {
   if (n < 4) return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: bad OPS section");
@@ -208,12 +248,8 @@ static fab_status read_ops(fab_fpga_program *p, const uint8_t *s, uint64_t n, ch
   if (!st && n - at != 4 * (uint64_t)p->ninsn)
     st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: OPS section: %llu bytes of op indices for %zu instructions",
                        (unsigned long long)(n - at), p->ninsn);
-  for (size_t i = 0; !st && i < p->ninsn; i++) {
-    map[i] = rd32(s + at + 4 * i);
-    if (map[i] >= nops && map[i] != FAB_FPGA_NO_OP)
-      st = fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".fbin: OPS section: instruction %zu names op %u of %u", i, map[i],
-                         nops);
-  }
+  for (size_t i = 0; !st && i < p->ninsn; i++) map[i] = rd32(s + at + 4 * i);
+  if (!st) st = check_op_indices(map, p->ninsn, nops, ".fbin: OPS section", err, errlen);
   if (!st) st = fab_fpga_program_set_op_map(p, nops, (const char *const *)labels, map);
   for (uint32_t i = 0; labels && i < nops; i++) free(labels[i]);
   free(labels);
@@ -280,17 +316,7 @@ fab_status fab_fpga_fbin_read_mem(const uint8_t *buf, size_t len, fab_fpga_progr
   p->model_cycles = rd64(sec[3] + 8);
   if (sec[4] && (st = read_ops(p, sec[4], ssz[4], err, errlen))) goto bad;
   if ((st = fab_fpga_program_check(p, err, errlen))) goto bad;
-  uint32_t need = program_version(p);
-  if (version < need) {
-    st = fab_fpga_fail(err, errlen, FAB_E_VERSION, ".fbin: a version %u file with %s (version %u)", version,
-                       need == 6   ? "out-of-place butterflies, results kept in the banks (bfly os=1, stp keep=1) or config field 'wb_share'"
-                       : need == 5 ? "an op map or loads through the coefficient port (ld cp=1)"
-                       : need == 4 ? "mixed-radix FFT instructions (fftq or a digit-reversing load)"
-                       : need == 3 ? "write-back instructions (ldp, stp, wbp or a parameter-buffer load)"
-                                   : "mask instructions",
-                       need);
-    goto bad;
-  }
+  if ((st = check_version(p, version, err, errlen))) goto bad;
   *out = p;
   return FAB_OK;
 bad:
@@ -412,11 +438,8 @@ static fab_status text_ops_attach(fab_fpga_program *p, text_ops *t, char *err, s
   if (t->nmap != p->ninsn)
     return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".insnops: %zu op indices for %zu instructions", t->nmap,
                          p->ninsn);
-  for (size_t i = 0; i < t->nmap; i++)
-    if (t->map[i] != FAB_FPGA_NO_OP && t->map[i] >= t->n)
-      return fab_fpga_fail(err, errlen, FAB_E_FORMAT, ".insnops: instruction %zu names op %u of %u", i, t->map[i],
-                           t->n);
-  return fab_fpga_program_set_op_map(p, t->n, (const char *const *)t->labels, t->map);
+  fab_status st = check_op_indices(t->map, t->nmap, t->n, ".insnops", err, errlen);
+  return st ? st : fab_fpga_program_set_op_map(p, t->n, (const char *const *)t->labels, t->map);
 }
 
 static void text_ops_free(text_ops *t) {

@@ -54,11 +54,9 @@ static uint64_t coefs_in(const fab_fpga_config *c, uint64_t n, uint64_t words_pe
  * 2 P_bu elements per cycle, exactly what the units consume) */
 static uint64_t compute(const fab_fpga_config *c, uint64_t n) { return cdiv(n, 2 * (uint64_t)c->p_bu) * ilog2(n); }
 
-static uint64_t elem_bits(const fab_fpga_config *c) { return c->fp16 ? 16 : 32; }
-
 uint64_t fab_fpga_model_bfly_layer(const fab_fpga_config *c, uint64_t rows, uint64_t n, uint64_t nstacks) {
   n = pow2ceil(n);
-  uint64_t w = elem_bits(c);
+  uint64_t w = (uint64_t)fab_fpga_elem_bits(c);
   uint64_t batches = cdiv(rows, (uint64_t)c->p_be) * pow2ceil(nstacks ? nstacks : 1);
   uint64_t load = max2(rows_io(c, n, w, c->bw_in), coefs_in(c, n, 2 * n, w));
   uint64_t comp = compute(c, n);
@@ -73,7 +71,7 @@ uint64_t fab_fpga_model_bfly_layer(const fab_fpga_config *c, uint64_t rows, uint
 uint64_t fab_fpga_model_fft_pass(const fab_fpga_config *c, uint64_t rows, uint64_t n, bool real_in,
                                  bool real_out) {
   n = pow2ceil(n);
-  uint64_t w = elem_bits(c);
+  uint64_t w = (uint64_t)fab_fpga_elem_bits(c);
   uint64_t batches = cdiv(rows, (uint64_t)c->p_be);
   uint64_t first = compute(c, n) + max2(rows_io(c, n, real_in ? w : 2 * w, c->bw_in), coefs_in(c, n, n, 2 * w));
   uint64_t store = rows_io(c, n, real_out ? w : 2 * w, c->bw_out);
