@@ -515,7 +515,7 @@ static void t_predictor_residual(void) {
   }
   /* the analytical feature sits on the global node only */
   fab_pred_sample *s0 = &ds.s[0];
-  size_t gl = (size_t)(s0->g.n - 1) * FAB_PRED_NFEAT, slot = FAB_PRED_NFEAT - 1;
+  size_t gl = (size_t)(s0->g.n - 1) * FAB_PRED_NFEAT, slot = FAB_PRED_SLOT_ANALYTICAL;
   CHECK(s0->g.x[gl + slot] > 0 && s0->g.x[slot] == 0);
   /* elements moved: a dense node reads its input (4x8) and weights (8x16)
    * and writes its output (4x16) */
