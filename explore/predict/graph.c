@@ -347,7 +347,10 @@ static void accel_features(json_t *a, double *f) {
   f[2] = ilog2d(jnum(a, "bw_in", 1)) / 12;
   f[3] = ilog2d(jnum(a, "bw_coef", 1)) / 12;
   f[4] = jnum(a, "clock_mhz", 200) / 500;
-  f[5] = jnum(a, "fp16", 1);
+  /* a data set line says "fp16"; an accelerator config ("fabc predict
+   * --accel") says "format" */
+  const char *format = json_string_value(json_object_get(a, "format"));
+  f[5] = jnum(a, "fp16", format && !strcmp(format, "fp32") ? 0 : 1);
   f[6] = ilog2d(jnum(a, "att_mults", 1)) / 16;
   f[7] = ilog2d(jnum(a, "ppu_lanes", 1)) / 10;
   double share = jnum(a, "wb_share", DEFAULT_WB_SHARE);

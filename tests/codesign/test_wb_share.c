@@ -165,6 +165,26 @@ static void t_feature(void) {
   CHECK(global_x(&s[2])[FAB_PRED_SLOT_ANALYTICAL] > 0 && global_x(&s[2])[FAB_PRED_SLOT_WB_SHARE] == -0.5f);
   CHECK(FAB_PRED_SLOT_ANALYTICAL == FAB_PRED_NFEAT_V2 - 1);
   for (int i = 0; i < 4; i++) fab_pred_sample_free(&s[i]);
+  /* an accelerator config (fabc predict --accel: fab_fpga_config_to_json,
+   * "format" and wb_share only when not 2) has the features of the data
+   * set line of the same accelerator (fab_cd_accel_json) */
+  const char *cfgs[] = {"vcu128-be40.json", "vcu128-be40-fp32.json", "zynq7045-be20.json"};
+  for (int i = 0; i < 3; i++) {
+    char path[1024], err[256];
+    snprintf(path, sizeof path, "%s/../configs/%s", dir, cfgs[i]);
+    fab_fpga_config c;
+    CHECK(fab_fpga_config_load(path, &c, err, sizeof err) == FAB_OK);
+    char *cj = fab_fpga_config_to_json(&c), *lj = fab_cd_accel_json(&c);
+    fab_pred_sample a, b;
+    CHECK(cj && lj && fab_pred_sample_make(g, cj, &a, d) && fab_pred_sample_make(g, lj, &b, d));
+    CHECK(!memcmp(global_x(&a), global_x(&b), sizeof(float) * FAB_PRED_NFEAT));
+    CHECK(global_x(&a)[FAB_PRED_SLOT_WB_SHARE] == (c.wb_share == 1 ? -0.5f : 0.0f));
+    CHECK(global_x(&a)[FAB_PRED_SLOT_ACCEL + 5] == (c.fp16 ? 1.0f : 0.0f));
+    fab_pred_sample_free(&a);
+    fab_pred_sample_free(&b);
+    free(cj);
+    free(lj);
+  }
 }
 
 /* Trains a GCN on every sample; preds[i] = its prediction of sample i. */
