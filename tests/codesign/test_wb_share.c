@@ -2,8 +2,9 @@
  * wb_share) in codesign data sets and the latency predictor:
  *   wb_share_record: every sampled line's "accel" carries wb_share (the
  *     point's value, or the base's 2); a line written before it (no
- *     wb_share) reads as 2, with the same features as a line saying 2; bad
- *     values are errors naming the line and field.
+ *     wb_share, as every committed data set) reads as 2, with the same
+ *     features as a line saying 2; bad values are errors naming the line
+ *     and field.
  *   wb_share_feature: two accelerators differing only in wb_share differ in
  *     exactly one feature, the global node's last; the default is 0 there.
  *   wb_share_predict: a GCN trained on simulated latencies of a space that
@@ -117,6 +118,15 @@ static void t_record(void) {
     fab_pred_dataset_free(&ds);
   }
   free(both);
+  /* a committed record of the README demo's data set, sampled before */
+  char demo[1024];
+  snprintf(demo, sizeof demo, "%s/../explore/results/latbench-sim-1000.jsonl", dir);
+  FILE *df = fopen(demo, "r");
+  CHECK(df && getline(&line, &cap, df) > 0 && !strstr(line, "\"wb_share\""));
+  if (df) fclose(df);
+  CHECK(load_lines(path, line, &ds) && ds.n == 1 && ds.s[0].accel[8] == 0 &&
+        global_x(&ds.s[0])[FAB_PRED_SLOT_WB_SHARE] == 0 && global_x(&ds.s[0])[FAB_PRED_SLOT_ANALYTICAL] > 0);
+  if (ds.n) fab_pred_dataset_free(&ds);
   /* bad values: an error naming the line and the field */
   const char *bad[] = {"0", "9", "\"2\"", "1.5", "-1", "true"};
   for (int i = 0; i < 6; i++) {
