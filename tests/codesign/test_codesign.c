@@ -299,18 +299,7 @@ static char *make_dataset(int n, bool sim) {
   fab_cd_space s;
   if (!load("latbench-cpu.json", &s)) return NULL;
   static char path[64];
-  snprintf(path, sizeof path, "/tmp/fab_cd_dsXXXXXX");
-  int fd = mkstemp(path);
-  if (fd < 0) return NULL;
-  FILE *f = fdopen(fd, "w");
-  fab_cd_sample_options o;
-  fab_cd_sample_options_default(&o);
-  o.count = n;
-  o.fpga_sim = sim;
-  bool ok = fab_cd_sample(&s, &o, f, d);
-  fclose(f);
-  if (!ok) fab_diag_print(d, stderr);
-  return ok ? path : NULL;
+  return cd_sample_file(&s, n, sim, path) ? path : NULL;
 }
 
 static void t_sample_dataset(void) {

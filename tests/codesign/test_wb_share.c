@@ -34,26 +34,15 @@ static const char *wb_space =
     "\"model\":{\"layers\":[1,2],\"hidden\":[64,128],\"kind0\":[\"fbfly\",\"abfly\"]},"
     "\"accel\":{\"p_be\":[8,16],\"wb_share\":[1,2,4,8]}}";
 
-/* Samples n points of `json` (simulated if sim) into a temporary file whose
- * name is left in path (24 bytes). */
+/* Samples n points of the space `json` (simulated if sim) into a
+ * temporary file whose name is left in path (24 bytes). */
 static bool sample_to(const char *json, int n, bool sim, char *path) {
   fab_cd_space s;
   if (!fab_cd_space_parse(json, strlen(json), "wb", &s, d)) {
     fab_diag_print(d, stderr);
     return false;
   }
-  snprintf(path, 24, "/tmp/fab_cd_wbXXXXXX");
-  int fd = mkstemp(path);
-  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!f) return false;
-  fab_cd_sample_options o;
-  fab_cd_sample_options_default(&o);
-  o.count = n;
-  o.fpga_sim = sim;
-  bool ok = fab_cd_sample(&s, &o, f, d);
-  fclose(f);
-  if (!ok) fab_diag_print(d, stderr);
-  return ok;
+  return cd_sample_file(&s, n, sim, path);
 }
 
 static const float *global_x(const fab_pred_sample *s) {
@@ -69,7 +58,7 @@ static bool load_lines(const char *path, const char *lines, fab_pred_dataset *ds
   return fab_pred_dataset_load(path, "fpga_model_ms", ds, d);
 }
 
-static void t_record(void) {
+static int t_record(void) {
   char path[24];
   CHECK(sample_to(wb_space, 12, false, path));
   FILE *f = fopen(path, "r");
@@ -100,7 +89,7 @@ static void t_record(void) {
   char *aj = fab_cd_accel_json(&c);
   CHECK(aj && strstr(aj, "\"wb_share\":2"));
   free(aj);
-  if (!first) return;
+  if (!first) return 0;
   /* an old record: the same line without wb_share */
   json_t *j = json_loads(first, 0, NULL);
   json_object_del(json_object_get(j, "accel"), "wb_share");
@@ -155,9 +144,10 @@ static void t_record(void) {
   free(old);
   free(first);
   free(line);
+  return 0;
 }
 
-static void t_feature(void) {
+static int t_feature(void) {
   const char *g = "{\"nodes\":[[\"input\",[4,8],[4,8],32],[\"dense\",[4,16],[4,8],512]],\"edges\":[[0,1]]}";
   const char *acc[] = {"{\"p_be\":16,\"p_bu\":4}", "{\"p_be\":16,\"p_bu\":4,\"wb_share\":2}",
                        "{\"p_be\":16,\"p_bu\":4,\"wb_share\":1}", "{\"p_be\":16,\"p_bu\":4,\"wb_share\":8}"};
@@ -195,6 +185,7 @@ static void t_feature(void) {
     free(cj);
     free(lj);
   }
+  return 0;
 }
 
 /* Trains a GCN on every sample; preds[i] = its prediction of sample i. */
@@ -261,13 +252,13 @@ static int t_predict(void) {
   return 0;
 }
 
-static void t_pred_file(void) {
+static int t_pred_file(void) {
   char data[24], pfile[] = "/tmp/fab_cd_wbpXXXXXX";
   CHECK(sample_to(wb_space, 64, false, data) && temp_path(pfile));
   fab_pred_dataset ds;
   CHECK(fab_pred_dataset_load(data, "fpga_model_ms", &ds, d));
   unlink(data);
-  if (fails) return;
+  if (fails) return 0;
   /* the data as before wb_share: every point at the default */
   for (int i = 0; i < ds.n; i++) ds.s[i].g.x[(size_t)(ds.s[i].g.n - 1) * FAB_PRED_NFEAT + FAB_PRED_SLOT_WB_SHARE] = 0;
   double *pred = malloc(sizeof(double) * (size_t)ds.n);
@@ -302,23 +293,13 @@ static void t_pred_file(void) {
   free(pred);
   unlink(pfile);
   fab_pred_dataset_free(&ds);
+  return 0;
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) return 2;
-  dir = argv[1];
-  d = fab_diag_new();
-  const char *t = argv[2];
-  int rc = 0;
-  if (!strcmp(t, "wb_share_record")) t_record();
-  else if (!strcmp(t, "wb_share_feature")) t_feature();
-  else if (!strcmp(t, "wb_share_predict")) rc = t_predict();
-  else if (!strcmp(t, "wb_share_pred_file")) t_pred_file();
-  else {
-    fprintf(stderr, "unknown test %s\n", t);
-    rc = 2;
-  }
-  fab_diag_free(d);
-  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
-  return fails ? 1 : rc;
+  static const cd_test_case cases[] = {{"wb_share_record", t_record},
+                                       {"wb_share_feature", t_feature},
+                                       {"wb_share_predict", t_predict},
+                                       {"wb_share_pred_file", t_pred_file}};
+  return cd_test_main(argc, argv, cases, sizeof cases / sizeof *cases);
 }
