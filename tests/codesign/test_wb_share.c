@@ -15,6 +15,8 @@
  *     weight row for it, and its file without that row (a predictor saved
  *     before the feature, nfeat FAB_PRED_NFEAT_V2) loads and predicts the
  *     same.
+ *   wb_share_search_point: the predictor-driven search predicts a point as
+ *     the predictor predicts the point's data set line.
  * Usage: test_wb_share SPACES_DIR TEST */
 #include <jansson.h>
 #include <math.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cd_compare.h" /* fab_cd_predict_point */
 #include "cd_test.h"
 #include "codesign.h"
 #include "predict.h"
@@ -296,10 +299,37 @@ static int t_pred_file(void) {
   return 0;
 }
 
+/* The predictor-driven search (fab_cd_predict_point, what `fabc codesign
+ * --latency predictor` evaluates) gives every point the inputs its data
+ * set line gives it, wb_share included: the same predictions. */
+static int t_search_point(void) {
+  fab_cd_space s;
+  char data[24];
+  CHECK(fab_cd_space_parse(wb_space, strlen(wb_space), "wb", &s, d) && cd_sample_file(&s, 64, false, data));
+  fab_pred_dataset ds;
+  CHECK(fab_pred_dataset_load(data, "fpga_model_ms", &ds, d));
+  unlink(data);
+  if (fails) return 0;
+  double *pred = malloc(sizeof(double) * (size_t)ds.n);
+  fab_predictor *pr = train_all(&ds, pred);
+  int same = 0;
+  for (int i = 0; pr && i < ds.n; i++) {
+    fab_cd_point p;
+    fab_cd_point_decode(&s, ds.s[i].key, &p);
+    same += fab_cd_predict_point(&s, &p, pr) == pred[i];
+  }
+  CHECK(same == ds.n);
+  fab_pred_free(pr);
+  free(pred);
+  fab_pred_dataset_free(&ds);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const cd_test_case cases[] = {{"wb_share_record", t_record},
                                        {"wb_share_feature", t_feature},
                                        {"wb_share_predict", t_predict},
-                                       {"wb_share_pred_file", t_pred_file}};
+                                       {"wb_share_pred_file", t_pred_file},
+                                       {"wb_share_search_point", t_search_point}};
   return cd_test_main(argc, argv, cases, sizeof cases / sizeof *cases);
 }
