@@ -14,7 +14,7 @@
  *   wb_share_pred_file: a GCN trained on data without wb_share keeps a zero
  *     weight row for it, and its file without that row (a predictor saved
  *     before the feature, nfeat FAB_PRED_NFEAT_V2) loads and predicts the
- *     same.
+ *     same, whatever the point's wb_share.
  *   wb_share_search_point: the predictor-driven search predicts a point as
  *     the predictor predicts the point's data set line.
  * Usage: test_wb_share SPACES_DIR TEST */
@@ -283,6 +283,12 @@ static int t_pred_file(void) {
   CHECK(old != NULL);
   if (!old) fab_diag_print(d, stderr);
   for (int i = 0; old && i < ds.n; i++) CHECK(fab_pred_predict(old, &ds.s[i]) == pred[i]);
+  /* and, blind to wb_share, it predicts a wb_share 1 point as it did (the
+   * README's `fabc predict --accel vcu128-be40`, a wb_share 1 config, with
+   * a predictor trained on wb_share 2 data) */
+  float *x1 = &ds.s[0].g.x[(size_t)(ds.s[0].g.n - 1) * FAB_PRED_NFEAT + FAB_PRED_SLOT_WB_SHARE];
+  *x1 = -0.5f;
+  CHECK(old && fab_pred_predict(old, &ds.s[0]) == pred[0] && fab_pred_predict(pr, &ds.s[0]) == pred[0]);
   /* one feature fewer than that is still refused */
   j = json_load_file(pfile, 0, NULL);
   json_object_set_new(j, "nfeat", json_integer(FAB_PRED_NFEAT_V2 - 1));
