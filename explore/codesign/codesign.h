@@ -269,6 +269,10 @@ typedef struct fab_cd_sample_options {
   int nresume;
 } fab_cd_sample_options;
 void fab_cd_sample_options_default(fab_cd_sample_options *o);
+/* A data set line's "accel" (malloc'd JSON): p_be, p_bu, bw_in, bw_coef,
+ * bw_out, clock_mhz, fp16, att_mults, ppu_lanes, exp_units, be_depth,
+ * wb_share; fab_pred_sample_make reads it for a point to predict. */
+char *fab_cd_accel_json(const fab_fpga_config *c);
 /* The keys of the complete lines of an existing data set (none if `path`
  * does not exist) and the bytes they take: a stopped run's file is cut to
  * them and continued.  A line without a key is an error. */
@@ -279,7 +283,9 @@ bool fab_cd_sample_read_keys(const char *path, int64_t **keys, int *n, long *com
  * (after o->nresume resumed ones):
  * {"key", "point", "model": {...}, "accel": {...}, "params", "macs",
  *  "fpga_model_ms", "fpga_sim_ms", "cpu_ms", "cpu_ms_2", "cpu_times",
- *  "accuracy", "graph": <fab_predict graph JSON>}. */
+ *  "accuracy", "graph": <fab_predict graph JSON>}.
+ * "accel" is fab_cd_accel_json; lines written before "wb_share" was in
+ * it read as the default 2 (fab_pred_dataset_load). */
 bool fab_cd_sample(const fab_cd_space *s, const fab_cd_sample_options *o, FILE *out,
                    fab_diag *d);
 /* Adds CPU latencies (o->cpu_threads, cpu_warmup, cpu_repeats) to every

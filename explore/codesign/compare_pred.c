@@ -272,28 +272,26 @@ bool fab_cd_compare_predictors(const char *data, const fab_cd_pred_compare_optio
 double fab_cd_predict_point(const fab_cd_space *s, const fab_cd_point *p, void *user) {
   const fab_predictor *pr = user;
   fab_cd_model m;
-  fab_fpga_config c = {0}; /* printed below even when the point has no configuration */
+  fab_fpga_config c = {0};
   fab_cd_point_model(s, p, &m);
   fab_diag *d = fab_diag_new();
   double ms = -1;
   fab_module *mod = fab_cd_point_config(s, p, &c, d) ? fab_cd_model_build(&m, d) : NULL;
   char *g = mod ? fab_pred_graph_json(mod, d) : NULL;
-  char a[512];
-  snprintf(a, sizeof a, "{\"p_be\":%d,\"p_bu\":%d,\"bw_in\":%d,\"bw_coef\":%d,\"clock_mhz\":%g,"
-           "\"fp16\":%d,\"att_mults\":%d,\"ppu_lanes\":%d}", c.p_be, c.p_bu, c.bw_in, c.bw_coef,
-           c.clock_mhz, c.fp16, c.att_mults, c.ppu_lanes);
+  char *a = mod ? fab_cd_accel_json(&c) : NULL; /* as `sample` records it */
   fab_pred_sample smp;
   uint64_t cyc;
   double an = 0;
   /* the analytical latency feature, as `sample` recorded it */
   if (mod && !fab_cd_model_latency(mod, &c, &cyc, &an, d)) an = 0;
-  if (g && fab_pred_sample_make(g, a, &smp, d)) {
+  if (g && a && fab_pred_sample_make(g, a, &smp, d)) {
     fab_pred_sample_set_analytical(&smp, an);
     ms = fab_pred_predict(pr, &smp);
     if (!(ms > 0)) ms = -1;
     fab_pred_sample_free(&smp);
   }
   free(g);
+  free(a);
   fab_module_free(mod);
   fab_diag_free(d);
   return ms;

@@ -27,10 +27,18 @@ static uint64_t xs(uint64_t *s) {
 }
 
 static json_t *accel_json(const fab_fpga_config *c) {
-  return json_pack("{s i s i s i s i s i s f s i s i s i s i s i}", "p_be", c->p_be, "p_bu",
+  return json_pack("{s i s i s i s i s i s f s i s i s i s i s i s i}", "p_be", c->p_be, "p_bu",
                    c->p_bu, "bw_in", c->bw_in, "bw_coef", c->bw_coef, "bw_out", c->bw_out,
                    "clock_mhz", c->clock_mhz, "fp16", c->fp16, "att_mults", c->att_mults,
-                   "ppu_lanes", c->ppu_lanes, "exp_units", c->exp_units, "be_depth", c->be_depth);
+                   "ppu_lanes", c->ppu_lanes, "exp_units", c->exp_units, "be_depth", c->be_depth,
+                   "wb_share", c->wb_share);
+}
+
+char *fab_cd_accel_json(const fab_fpga_config *c) {
+  json_t *j = accel_json(c);
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  return text;
 }
 
 static json_t *model_json(const fab_cd_model *m) {

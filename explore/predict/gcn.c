@@ -40,7 +40,10 @@ bool gcn_init(gcn *g, int L, int W, int head_in_mult, int head_out, double dropo
   g->theta = calloc((size_t)g->nparams, sizeof(double));
   if (!g->theta) return false;
   uint64_t s = seed * 2654435761u + 88172645463325252ull;
-  int fin = g->F;
+  /* Glorot over the features before wb_share; its first-layer row (the
+   * last) starts at 0: it learns from data that vary wb_share, and a data
+   * set that does not trains exactly as before it (predict.h) */
+  int fin = FAB_PRED_NFEAT_V2;
   for (int l = 0; l < g->L; l++) {
     double a = sqrt(6.0 / (fin + W));
     for (int i = 0; i < fin * W; i++) g->theta[g->oW[l] + i] = (2 * urand(&s) - 1) * a;

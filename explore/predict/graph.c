@@ -259,7 +259,8 @@ static bool graph_from_json(json_t *gj, const double *accel, fab_pred_graph *g) 
     g->op[gi] = -1;
     float *x = g->x + (size_t)gi * FAB_PRED_NFEAT;
     x[FAB_PRED_NOPS] = 1;
-    for (int k = 0; k < FAB_PRED_NACCEL; k++) x[FAB_PRED_NOPS + 1 + FAB_PRED_NSHAPE + k] = (float)accel[k];
+    for (int k = 0; k < FAB_PRED_NACCEL; k++)
+      x[k < 8 ? FAB_PRED_SLOT_ACCEL + k : FAB_PRED_SLOT_WB_SHARE] = (float)accel[k];
     /* the global node's shape slots carry whole-model sizes: total MACs,
      * node count, and the MACs of the butterfly, attention/dense and
      * Fourier ops (a mean-normalised aggregation cannot count them) */
@@ -332,16 +333,35 @@ static double jnum(json_t *o, const char *k, double dflt) {
   return json_is_number(v) ? json_number_value(v) : dflt;
 }
 
-/* Accelerator features on the global node (log scales, roughly in [0,1]). */
+/* FAB_FPGA_WB_SHARE and FAB_FPGA_MAX_WB_SHARE (backends/fpga/fbin.h,
+ * which fab_predict does not depend on). */
+#define DEFAULT_WB_SHARE 2
+#define MAX_WB_SHARE 8
+
+/* Accelerator features on the global node (log scales, roughly in [0,1];
+ * wb_share in [-1/2, 1], 0 at its default so that records without it and
+ * predictors before it see the same inputs). */
 static void accel_features(json_t *a, double *f) {
   f[0] = ilog2d(jnum(a, "p_be", 1)) / 7;
   f[1] = ilog2d(jnum(a, "p_bu", 1)) / 6;
   f[2] = ilog2d(jnum(a, "bw_in", 1)) / 12;
   f[3] = ilog2d(jnum(a, "bw_coef", 1)) / 12;
   f[4] = jnum(a, "clock_mhz", 200) / 500;
-  f[5] = jnum(a, "fp16", 1);
+  /* a data set line says "fp16"; an accelerator config ("fabc predict
+   * --accel") says "format" */
+  const char *format = json_string_value(json_object_get(a, "format"));
+  f[5] = jnum(a, "fp16", format && !strcmp(format, "fp32") ? 0 : 1);
   f[6] = ilog2d(jnum(a, "att_mults", 1)) / 16;
   f[7] = ilog2d(jnum(a, "ppu_lanes", 1)) / 10;
+  double share = jnum(a, "wb_share", DEFAULT_WB_SHARE);
+  f[8] = share > 0 ? log2(share / DEFAULT_WB_SHARE) / 2 : 0;
+}
+
+/* The accelerator fields the features read with a range check: wb_share
+ * (absent: the default, as in records written before it). */
+static bool accel_typed(json_t *a, char *err, size_t n) {
+  int64_t v;
+  return !a || fab_json_member_int(a, "accel", "wb_share", 1, MAX_WB_SHARE, DEFAULT_WB_SHARE, &v, err, n);
 }
 
 /* One line of a sampled data set (explore/codesign/sample.c): the fields
@@ -358,6 +378,7 @@ static bool sample_typed(json_t *j, const char *target, char *err, size_t n) {
   if (mj && (!fab_json_member_int(mj, "model", "hidden", 0, 1 << 30, 0, &v, err, n) ||
              !fab_json_member_int(mj, "model", "layers", 0, 1 << 30, 0, &v, err, n)))
     return false;
+  if (!accel_typed(json_object_get(j, "accel"), err, n)) return false;
   json_t *gj = json_object_get(j, "graph");
   return !gj || graph_typed(gj, err, n);
 }
@@ -513,16 +534,16 @@ bool fab_pred_sample_make(const char *graph_json, const char *accel_json, fab_pr
   memset(s, 0, sizeof *s);
   json_t *g = json_loads(graph_json, 0, NULL), *a = json_loads(accel_json, 0, NULL);
   bool ok = g && a;
+  char err[400] = "";
   if (ok) {
     accel_features(a, s->accel);
-    char err[400];
-    ok = graph_typed(g, err, sizeof err) && graph_from_json(g, s->accel, &s->g);
+    ok = accel_typed(a, err, sizeof err) && graph_typed(g, err, sizeof err) && graph_from_json(g, s->accel, &s->g);
     for (int i = 0; ok && i < s->g.n - 1; i++) s->macs += s->g.macs[i];
   }
   if (!ok) {
     graph_free(&s->g);
     memset(s, 0, sizeof *s);
-    fab_error(d, (fab_loc){0}, "bad graph or accelerator JSON");
+    fab_error(d, (fab_loc){0}, "bad graph or accelerator JSON%s%s", *err ? ": " : "", err);
   }
   json_decref(g);
   json_decref(a);
@@ -540,6 +561,6 @@ void fab_pred_sample_set_analytical(fab_pred_sample *s, double ms) {
   s->analytical_ms = ms > 0 && isfinite(ms) ? ms : 0;
   if (s->g.n < 1 || !s->g.x) return;
   float *x = s->g.x + (size_t)(s->g.n - 1) * FAB_PRED_NFEAT;
-  x[FAB_PRED_NOPS + 1 + FAB_PRED_NSHAPE + FAB_PRED_NACCEL] =
+  x[FAB_PRED_SLOT_ANALYTICAL] =
       (float)(s->analytical_ms > 0 ? ilog2d(s->analytical_ms * 1000 + 1) / 20 : 0);
 }

@@ -63,6 +63,22 @@ static bool get_darray(json_t *a, double *out, int n) {
   return true;
 }
 
+/* The parameters; a file from before the wb_share feature (before_wb:
+ * FAB_PRED_NFEAT_V2 input features) lacks its first-layer row, which
+ * stays 0: the file predicts as it always did. */
+static bool get_theta(json_t *a, gcn *g, bool before_wb) {
+  if (!before_wb) return get_darray(a, g->theta, g->nparams);
+  size_t row = (size_t)g->oW[0] + (size_t)FAB_PRED_NFEAT_V2 * (size_t)g->W, n = (size_t)g->nparams - (size_t)g->W;
+  double *old = malloc(sizeof(double) * n);
+  bool ok = old && get_darray(a, old, (int)n);
+  if (ok) {
+    memcpy(g->theta, old, sizeof(double) * row);
+    memcpy(g->theta + row + g->W, old + row, sizeof(double) * (n - row));
+  }
+  free(old);
+  return ok;
+}
+
 fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
   json_error_t je;
   json_t *j = json_load_file(path, 0, &je);
@@ -99,9 +115,9 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
           !fab_json_member_number(j, NULL, "y_mean", -1e300, 1e300, 0, &p->y_mean, whyb, sizeof whyb) ||
           !fab_json_member_number(j, NULL, "y_std", -1e300, 1e300, 0, &p->y_std, whyb, sizeof whyb))
         why = whyb;
-      else if (F != FAB_PRED_NFEAT) why = "feature count differs from this build's";
+      else if (F != FAB_PRED_NFEAT && F != FAB_PRED_NFEAT_V2) why = "feature count differs from this build's";
       else {
-        g->L = (int)L, g->W = (int)W, g->F = (int)F;
+        g->L = (int)L, g->W = (int)W, g->F = FAB_PRED_NFEAT;
         g->head_in = (k == FAB_PRED_BRP ? 2 : 1) * g->W;
         g->head_out = k == FAB_PRED_BRP ? 2 : 1;
         gcn_layout(g);
@@ -116,7 +132,7 @@ fab_predictor *fab_pred_load(const char *path, fab_diag *d) {
         g->paper_graph = gf && !strcmp(gf, "paper");
         if (gf && strcmp(gf, "paper") && strcmp(gf, "ours")) why = "bad \"graph\" (paper or ours)";
         if (why) {
-        } else if (!g->theta || !get_darray(json_object_get(j, "theta"), g->theta, g->nparams))
+        } else if (!g->theta || !get_theta(json_object_get(j, "theta"), g, F == FAB_PRED_NFEAT_V2))
           why = "\"theta\" has the wrong size or a non-finite value";
         else if (k == FAB_PRED_GCN && !(p->y_std > 0)) why = "bad \"y_std\"";
       }

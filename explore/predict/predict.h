@@ -27,16 +27,28 @@ char *fab_pred_graph_json(const fab_module *m, fab_diag *d);
 
 /* Node features: one-hot op kind (FAB_PRED_NOPS + 1 slots, the last for
  * the global node), FAB_PRED_NSHAPE shape features (log2 sizes, MACs,
- * elements moved, attention heads), 8 features of the accelerator and 1 of the analytical
- * model's latency (both on the global node).  The op slots are an explicit
- * list of op names (graph.c), not the opcode order, so adding an op to the
- * IR keeps every saved predictor and data set valid; an op not on the list
- * has no one-hot slot (its shape features still count) until the list is
- * extended, which changes "nfeat" and needs retraining. */
+ * elements moved, attention heads), then on the global node 8 features of
+ * the accelerator, 1 of the analytical model's latency and, last, the
+ * accelerator's write-back sharing (wb_share, engines per write-back lane:
+ * log2(wb_share / 2) / 2, so 0 at the default 2).  The op slots are an
+ * explicit list of op names (graph.c), not the opcode order, so adding an
+ * op to the IR keeps every saved predictor and data set valid; an op not
+ * on the list has no one-hot slot (its shape features still count) until
+ * the list is extended, which changes "nfeat" and needs retraining.
+ *
+ * wb_share came after the other features (FAB_PRED_NFEAT_V2 of them): it
+ * takes the last slot, is 0 for every accelerator before it (wb_share 2),
+ * and its first-layer weights start at 0 (gcn.c), so a data set that does
+ * not vary it trains exactly as before and a .pred file of
+ * FAB_PRED_NFEAT_V2 features loads with a zero row for it (io.c). */
 #define FAB_PRED_NOPS 33
-#define FAB_PRED_NACCEL 8
+#define FAB_PRED_NACCEL 9 /* accel[8] is wb_share */
 #define FAB_PRED_NSHAPE 7
 #define FAB_PRED_NFEAT (FAB_PRED_NOPS + 1 + FAB_PRED_NSHAPE + FAB_PRED_NACCEL + 1)
+#define FAB_PRED_NFEAT_V2 (FAB_PRED_NFEAT - 1)
+#define FAB_PRED_SLOT_ACCEL (FAB_PRED_NOPS + 1 + FAB_PRED_NSHAPE) /* accel[0..7] */
+#define FAB_PRED_SLOT_ANALYTICAL (FAB_PRED_SLOT_ACCEL + 8)
+#define FAB_PRED_SLOT_WB_SHARE (FAB_PRED_NFEAT - 1)
 /* The one-hot slot of an opcode, -1 if it has none. */
 int fab_pred_op_slot(int opcode);
 
@@ -85,7 +97,9 @@ bool fab_pred_dataset_load(const char *path, const char *target, fab_pred_datase
 void fab_pred_dataset_free(fab_pred_dataset *ds);
 /* One sample from a graph (fab_pred_graph_json) and the accelerator as
  * JSON ({"p_be", "p_bu", "bw_in", "bw_coef", "clock_mhz", "fp16",
- * "att_mults", "ppu_lanes"}), for predicting unseen points. */
+ * "att_mults", "ppu_lanes", "wb_share"}: a data set line's "accel",
+ * fab_cd_accel_json), for predicting unseen points.  A missing field takes
+ * its default (wb_share 2: records written before it). */
 bool fab_pred_sample_make(const char *graph_json, const char *accel_json, fab_pred_sample *s,
                           fab_diag *d);
 void fab_pred_sample_free(fab_pred_sample *s);
@@ -201,7 +215,9 @@ void fab_pred_rank_scores(const fab_predictor *p, const fab_pred_sample *const *
 /* .pred files: JSON {"format": "fab-predictor", "version": 2, "kind", ...}.
  * Loading checks the header, the sizes and every number.  Version 2 (the
  * bytes and analytical-latency features, the residual target) refuses
- * version 1 files with a message to retrain. */
+ * version 1 files with a message to retrain.  A GCN or BRP file of
+ * FAB_PRED_NFEAT_V2 features (written before wb_share) loads with a zero
+ * weight row for wb_share and predicts as it did. */
 #define FAB_PRED_FILE_VERSION 2
 bool fab_pred_save(const fab_predictor *p, const char *path, fab_diag *d);
 fab_predictor *fab_pred_load(const char *path, fab_diag *d);

@@ -299,18 +299,7 @@ static char *make_dataset(int n, bool sim) {
   fab_cd_space s;
   if (!load("latbench-cpu.json", &s)) return NULL;
   static char path[64];
-  snprintf(path, sizeof path, "/tmp/fab_cd_dsXXXXXX");
-  int fd = mkstemp(path);
-  if (fd < 0) return NULL;
-  FILE *f = fdopen(fd, "w");
-  fab_cd_sample_options o;
-  fab_cd_sample_options_default(&o);
-  o.count = n;
-  o.fpga_sim = sim;
-  bool ok = fab_cd_sample(&s, &o, f, d);
-  fclose(f);
-  if (!ok) fab_diag_print(d, stderr);
-  return ok ? path : NULL;
+  return cd_sample_file(&s, n, sim, path) ? path : NULL;
 }
 
 static void t_sample_dataset(void) {
@@ -515,7 +504,7 @@ static void t_predictor_residual(void) {
   }
   /* the analytical feature sits on the global node only */
   fab_pred_sample *s0 = &ds.s[0];
-  size_t gl = (size_t)(s0->g.n - 1) * FAB_PRED_NFEAT, slot = FAB_PRED_NFEAT - 1;
+  size_t gl = (size_t)(s0->g.n - 1) * FAB_PRED_NFEAT, slot = FAB_PRED_SLOT_ANALYTICAL;
   CHECK(s0->g.x[gl + slot] > 0 && s0->g.x[slot] == 0);
   /* elements moved: a dense node reads its input (4x8) and weights (8x16)
    * and writes its output (4x16) */
