@@ -319,8 +319,10 @@ void cg_gen_fft_columns(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M
 LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_cpu_options *o,
                              const cg_target *t, fab_diag *d);
 uint64_t cg_model_hash(const fab_module *m);
-/* descriptor.c: emits FAB_MODEL_SYMBOL pointing at `entry`. */
-bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch);
+/* descriptor.c: emits FAB_MODEL_SYMBOL pointing at `entry` and at
+ * `prepare` (NULL: none) with its buffer of `prepared` bytes. */
+bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch, LLVMValueRef prepare,
+                       int64_t prepared);
 fab_tensor_dtype cg_tensor_dtype(fab_dtype t);
 
 #define CG_ERR(c, ...) fab_error((c)->d, (c)->op ? (c)->op->loc : (fab_loc){0}, __VA_ARGS__)

@@ -583,7 +583,7 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   ok = ok && gen_kernels(&c, bufs, kernels, nrows, !o->no_share);
   LLVMValueRef entry = ok ? gen_run_table(&c, bufs, kernels, nrows, ws_offset, &scratch) : NULL;
   ok = entry != NULL;
-  ok = ok && cg_gen_descriptor(&c, entry, scratch);
+  ok = ok && cg_gen_descriptor(&c, entry, scratch, NULL, 0);
   free(bufs);
   free(kernels);
   free(nrows);
