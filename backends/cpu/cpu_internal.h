@@ -206,6 +206,10 @@ void cg_bfly_factor(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef tw, int64_t S
 enum { CG_BFLY_BLOCK_ROWS = 4 };
 bool cg_bfly_rows_ok(const cpu_cg *c, const cg_bfly_plan *p);
 bool cg_gen_bfly_rows(cpu_cg *c, const cg_bfly_plan *p, int64_t S, int64_t rows, int64_t *nrows);
+/* Its prepare kernel (weight twiddles) and the lane kernel's dispatch to
+ * it (kernel_bfly.c: a bfly.stages op that reads prepared data). */
+void cg_gen_bfly_rows_prepare(cpu_cg *c, const cg_bfly_plan *p, int64_t S);
+bool cg_gen_bfly_prepare(cpu_cg *c, const fab_op *op);
 /* A 64-byte aligned stack buffer of nvec vectors; the valid rows of the
  * tile starting at row r0 of R (min(V, R - r0)). */
 LLVMValueRef cg_lane_buffer(cpu_cg *c, int64_t nvec, const char *name);

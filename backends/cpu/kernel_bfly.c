@@ -376,16 +376,33 @@ void cg_bfly_factor(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef tw, int64_t S
   cg_loop_end_nounroll(c, &sl);
 }
 
-bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+/* The op's plan; false after reporting. */
+static bool bfly_plan(cpu_cg *c, const fab_op *op, cg_bfly_plan *plan, int64_t *S) {
   const fab_type *xt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
   if (xt->rank < 2) {
     CG_ERR(c, "cpu backend: malformed bfly.stages");
     return false;
   }
-  int64_t n = xt->dims[xt->rank - 1], S = xt->dims[xt->rank - 2];
+  int64_t n = xt->dims[xt->rank - 1];
+  *S = xt->dims[xt->rank - 2];
+  return cg_bfly_plan_init(c, plan, fab_op_attr(op, "stages"), fab_op_attr(op, "cpu.groups"), tt, *S, n);
+}
+
+bool cg_gen_bfly_prepare(cpu_cg *c, const fab_op *op) {
   cg_bfly_plan plan;
-  if (!cg_bfly_plan_init(c, &plan, fab_op_attr(op, "stages"), fab_op_attr(op, "cpu.groups"), tt, S, n))
-    return false;
+  int64_t S;
+  if (!bfly_plan(c, op, &plan, &S)) return false;
+  cg_gen_bfly_rows_prepare(c, &plan, S);
+  cg_bfly_plan_free(&plan);
+  return true;
+}
+
+bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *xt = cg_operand_type(c, 0);
+  cg_bfly_plan plan;
+  int64_t S;
+  if (!bfly_plan(c, op, &plan, &S)) return false;
+  int64_t n = plan.n;
   int V = c->lanes;
   int64_t R = cg_numel(xt) / (S * n), tiles = (R + V - 1) / V;
   if (cg_bfly_rows_ok(c, &plan)) { /* long rows: no transposes (kernel_bfly_rows.c) */

@@ -283,6 +283,7 @@ int cg_prepared_arg(const cpu_cg *c, const fab_op *op) {
 
 bool cg_gen_prepare(cpu_cg *c, const fab_op *op) {
   if (op->code == FAB_OP_ADD_LAYERNORM) return cg_gen_ffn_prepare(c, op);
+  if (op->code == FAB_OP_BFLY_STAGES) return cg_gen_bfly_prepare(c, op);
   CG_ERR(c, "cpu backend: internal error: op '%s' has no prepare step", fab_opinfos[op->code].name);
   return false;
 }
