@@ -433,12 +433,14 @@ bool cg_gen_ffn_prepare(cpu_cg *c, const fab_op *op) {
   const ffn_shape *s = &f.s;
   ffn_prep l = prep_layout(&f);
   LLVMValueRef prep = cg_arg_f32(c, cg_prepared_arg(c, op));
-  LLVMValueRef bad = LLVMBuildBitCast(c->b, prep, c->t_i32p, "factor_bad");
+  /* a local flag (a register: the factor loops may vectorise), stored last */
+  LLVMValueRef bad = cg_alloca(c, c->t_i32, "factor_bad");
   LLVMBuildStore(c->b, cg_i32(c, 0), bad);
   cg_bfly_factor(c, &f.p1, cg_arg_f32(c, s->o + 2), s->S1, bad, cg_gep(c, c->t_f32, prep, cg_i64(c, l.ft1)),
                  cg_gep(c, c->t_f32, prep, cg_i64(c, l.dg1)));
   cg_bfly_factor(c, &f.p2, cg_arg_f32(c, s->o + 4), 1, bad, cg_gep(c, c->t_f32, prep, cg_i64(c, l.ft2)),
                  cg_gep(c, c->t_f32, prep, cg_i64(c, l.dg2)));
+  LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->t_i32, bad, ""), LLVMBuildBitCast(c->b, prep, c->t_i32p, ""));
   cg_bfly_plan_free(&f.p1);
   cg_bfly_plan_free(&f.p2);
   return true;
