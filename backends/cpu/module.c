@@ -196,7 +196,7 @@ _Static_assert(FAB_OP_LACKS(FAB_IMPL_CPU, BFLY_LINEAR) && FAB_OP_LACKS(FAB_IMPL_
                "gen_kernel has no kernel for an op that ir/op_targets.def marks FAB_IMPL_CPU");
 
 /* A kernel function "fab_<prefix><i>_<op>" with the builder in its body
- * block (allocas stay in `entry`; cg_end_kernel joins them). */
+ * block (allocas stay in `entry`; end_kernel joins the two). */
 static LLVMValueRef begin_kernel(cpu_cg *c, int i, const char *prefix) {
   const fab_op *op = &c->eff[i];
   char name[96];
