@@ -3,8 +3,8 @@
  * butterfly FFN blocks with and without the pads, the slice and the stack,
  * partial row tiles, both GELU forms, 1 and 2 threads, factored twiddles
  * and the plain ones when a pivot is out of range (cpu.ffn); one model
- * bound to other weights in turn, each binding preparing its own factors
- * (cpu.ffn_rebind); and a
+ * bound to other weights in turn, each binding preparing its own factors,
+ * and few-tile blocks out of range (cpu.ffn_prepared); and a
  * cpu.ffn the ops do not bear out is an error (cpu.ffn_errors). */
 #include "cpu_test_util.h"
 #include "passes.h"
@@ -155,16 +155,17 @@ static void test_ffn(void) {
   /* pivots out of the factored range: the plain twiddles, decided at prepare time */
   ffn_case_edit(1032, 64, 256, "erf", false, 2, true, zero_pivot_fc1);
   ffn_case_edit(1032, 64, 256, "erf", false, 2, true, tiny_pivot_fc2);
-  ffn_case_edit(40, 64, 256, "erf", false, 0, true, zero_pivot_fc1); /* few tiles: prepared too */
-  ffn_case_edit(40, 64, 256, "tanh", true, 2, true, tiny_pivot_fc2);
 }
 
-/* One compiled model, bound again and again (fab_cpu_jit_run binds the
+/* Blocks of few tiles with pivots out of range; then one compiled model, bound again and again (fab_cpu_jit_run binds the
  * weights it is given): each binding must prepare its own factors.
  * Weights A, B (A with a pivot out of range: the plain twiddles), C
  * (other values), A again, each against the interpreter on them; A's and
  * C's outputs differ (so factors left from an earlier bind would show). */
-static void test_ffn_rebind(void) {
+static void test_ffn_prepared(void) {
+  /* few tiles (3): factored too, and the plain twiddles out of range */
+  ffn_case_edit(40, 64, 256, "erf", false, 0, true, zero_pivot_fc1);
+  ffn_case_edit(40, 64, 256, "tanh", true, 2, true, tiny_pivot_fc2);
   tb t = {0};
   t.d = fab_diag_new();
   t.m = ffn_module(40, 64, 256, "erf", false, 2, t.d);
@@ -262,7 +263,7 @@ int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "ffn";
   if (!strcmp(which, "ffn")) test_ffn();
   else if (!strcmp(which, "ffn_errors")) test_ffn_errors();
-  else if (!strcmp(which, "ffn_rebind")) test_ffn_rebind();
+  else if (!strcmp(which, "ffn_prepared")) test_ffn_prepared();
   else return fprintf(stderr, "unknown test '%s'\n", which), 2;
   if (g_failures) fprintf(stderr, "%d failure(s)\n", g_failures);
   return g_failures ? 1 : 0;
