@@ -3,7 +3,9 @@
  * A compiled model is a shared library (or an object linked statically)
  * exporting one descriptor symbol, FAB_MODEL_SYMBOL ("fab_model_v1"), of type
  * fab_model_desc.  The descriptor says what the model needs (weights, inputs,
- * outputs, scratch bytes) and points at its entry function.  This header is
+ * outputs, scratch bytes, prepared bytes) and points at its entry function
+ * and its prepare step (data derived from the weights once per binding,
+ * handed to the entry after the weights).  This header is
  * the whole ABI between the compiler (backends/cpu) and the runtime: the
  * compiler emits the descriptor with exactly this layout.
  *
