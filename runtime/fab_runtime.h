@@ -3,7 +3,9 @@
  * A compiled model is a shared library (or an object linked statically)
  * exporting one descriptor symbol, FAB_MODEL_SYMBOL ("fab_model_v1"), of type
  * fab_model_desc.  The descriptor says what the model needs (weights, inputs,
- * outputs, scratch bytes) and points at its entry function.  This header is
+ * outputs, scratch bytes, prepared bytes) and points at its entry function
+ * and its prepare step (data derived from the weights once per binding,
+ * handed to the entry after the weights).  This header is
  * the whole ABI between the compiler (backends/cpu) and the runtime: the
  * compiler emits the descriptor with exactly this layout.
  *
@@ -50,9 +52,18 @@ typedef struct fab_parallel {
   int64_t nthreads;
 } fab_parallel;
 
-/* Entry: returns 0 on success, FAB_RUN_E_* otherwise. */
+/* Entry: returns 0 on success, FAB_RUN_E_* otherwise.  weights holds
+ * nweights + 1 pointers: the weights in descriptor order, then the
+ * prepared buffer (NULL when the descriptor has none; see below). */
 typedef int32_t (*fab_model_run_fn)(const void *const *weights, const void *const *inputs,
                                     void *const *outputs, void *scratch, const fab_parallel *par);
+/* Prepare: derived constants computed from the weights once per binding
+ * instead of on every run (e.g. the feed-forward kernels' factored
+ * twiddles).  Reads weights[0, nweights) and fills all prepared_bytes of
+ * `prepared` (64-byte aligned, zeroed by the runtime); 0 on success.
+ * The runtime calls it after every successful bind (and at load for
+ * embedded weights) and hands the buffer to run as weights[nweights]. */
+typedef int32_t (*fab_model_prepare_fn)(const void *const *weights, void *prepared);
 enum { FAB_RUN_OK = 0, FAB_RUN_E_TOKEN = 1 /* token id out of range */ };
 
 typedef struct fab_model_tensor_desc {
@@ -80,7 +91,14 @@ typedef struct fab_model_desc {
    * FAB_MODEL_CPU_FEATURES; the loader refuses the model on a CPU that
    * lacks one (FAB_E_VERSION) instead of letting it fault */
   const char *target;
+  /* Since the prepare step (older descriptors end at `target`, desc_size
+   * FAB_MODEL_DESC_SIZE_V1, and still load: no prepared buffer).
+   * prepared_bytes 0: no prepare step (prepare may be NULL). */
+  int64_t prepared_bytes;
+  fab_model_prepare_fn prepare;
 } fab_model_desc;
+/* The descriptor's size before prepared_bytes and prepare were added. */
+#define FAB_MODEL_DESC_SIZE_V1 offsetof(fab_model_desc, prepared_bytes)
 
 /* The x86-64 features a descriptor's target may name (the runtime can
  * test each on the running CPU). */
@@ -112,7 +130,9 @@ void fab_model_free(fab_model *m); /* after every context is freed */
 /* Copies the named weights in (F16/BF16/F64 are converted to F32 first;
  * the set is not modified).  Missing or misshaped tensors are errors
  * naming the tensor; extra tensors are ignored.  Models compiled with
- * embedded weights need no binding (binding replaces them). */
+ * embedded weights need no binding (binding replaces them).  Every bind
+ * variant then runs the model's prepare step (a failure is an error and
+ * leaves the model unbound). */
 fab_status fab_model_bind_weights(fab_model *m, const fab_tensor_set *weights, char *err,
                                   size_t errlen);
 
@@ -140,6 +160,11 @@ const fab_model_tensor_desc *fab_model_input(const fab_model *m, int i);
 const fab_model_tensor_desc *fab_model_output(const fab_model *m, int i);
 const fab_model_tensor_desc *fab_model_weight(const fab_model *m, int i);
 const fab_model_desc *fab_model_descriptor(const fab_model *m);
+/* The pointer array the entry function takes as `weights`: the bound
+ * weights and, at [nweights], the prepared buffer (NULL without one).
+ * For programs that call the descriptor's run themselves; valid until the
+ * next bind or fab_model_free.  NULL before the weights are bound. */
+const void *const *fab_model_entry_weights(const fab_model *m);
 
 /* ---- running ---------------------------------------------------------- */
 

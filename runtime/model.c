@@ -21,8 +21,9 @@
 struct fab_model {
   void *dl; /* NULL for in-process descriptors */
   const fab_model_desc *d;
-  void **weights; /* nweights pointers: owned copies or embedded data */
+  void **weights; /* nweights pointers (owned copies or embedded data), then `prepared` */
   void **owned;   /* nweights owned buffers (NULL where not owned) */
+  void *prepared; /* the prepare step's buffer (NULL: none) */
   int bound;
 };
 
@@ -50,6 +51,41 @@ static void *aligned(size_t n) {
   void *p = NULL;
   if (posix_memalign(&p, 64, n ? (n + 63) / 64 * 64 : 64) != 0) return NULL;
   return p;
+}
+
+/* The prepare step's buffer size (0 for descriptors older than it). */
+static int64_t prepared_bytes(const fab_model_desc *d) {
+  return d->desc_size == FAB_MODEL_DESC_SIZE_V1 ? 0 : d->prepared_bytes;
+}
+
+/* Runs the descriptor's prepare step on the bound weights into a fresh
+ * buffer, which replaces the old one; on failure the model is unbound
+ * (its prepared data would not match the weights). */
+static fab_status prepare(fab_model *m, char *err, size_t errlen) {
+  const fab_model_desc *d = m->d;
+  int64_t bytes = prepared_bytes(d);
+  if (bytes == 0) return FAB_OK;
+  void *buf = aligned((size_t)bytes);
+  fab_status st = FAB_OK;
+  if (!buf) {
+    st = fab_fail(err, errlen, FAB_E_NOMEM, "out of memory for the model's prepared data (%lld bytes)",
+                  (long long)bytes);
+  } else {
+    memset(buf, 0, (size_t)bytes);
+    int32_t rc = d->prepare((const void *const *)m->weights, buf);
+    if (rc != 0) {
+      free(buf);
+      st = fab_fail(err, errlen, FAB_E_RUNTIME, "the model's prepare step failed (code %d)", (int)rc);
+    }
+  }
+  if (st != FAB_OK) {
+    m->bound = 0;
+    return st;
+  }
+  free(m->prepared);
+  m->prepared = buf;
+  m->weights[d->nweights] = buf;
+  return FAB_OK;
 }
 
 static fab_status check_tensors(const fab_model_tensor_desc *t, int32_t n, const char *what,
@@ -86,9 +122,14 @@ static fab_status check_desc(const fab_model_desc *d, char *err, size_t errlen) 
     return fab_fail(err, errlen, FAB_E_VERSION,
                     "compiled model has ABI version %u, this runtime expects %u (recompile it)",
                     (unsigned)d->abi_version, (unsigned)FAB_MODEL_ABI_VERSION);
-  if (d->desc_size != sizeof(fab_model_desc))
+  if (d->desc_size != sizeof(fab_model_desc) && d->desc_size != FAB_MODEL_DESC_SIZE_V1)
     return fab_fail(err, errlen, FAB_E_VERSION, "model descriptor has size %u, expected %zu",
                     (unsigned)d->desc_size, sizeof(fab_model_desc));
+  if (prepared_bytes(d) < 0 || (uint64_t)prepared_bytes(d) > FAB_TENSOR_MAX_BYTES)
+    return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: prepared size %lld",
+                    (long long)prepared_bytes(d));
+  if (prepared_bytes(d) > 0 && !d->prepare)
+    return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: prepared bytes but no prepare step");
   if (!d->run) return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: no entry function");
   if (d->scratch_bytes < 0 || (uint64_t)d->scratch_bytes > FAB_TENSOR_MAX_BYTES)
     return fab_fail(err, errlen, FAB_E_FORMAT, "model descriptor: scratch size %lld",
@@ -122,7 +163,7 @@ static fab_model *wrap(void *dl, const fab_model_desc *d, fab_status *status, ch
   fab_model *m = NULL;
   if (st == FAB_OK) {
     m = fab_calloc(1, sizeof *m);
-    size_t n = (size_t)(d->nweights > 0 ? d->nweights : 1);
+    size_t n = (size_t)d->nweights + 1; /* + the prepared buffer */
     if (m) {
       m->weights = fab_calloc(n, sizeof(void *));
       m->owned = fab_calloc(n, sizeof(void *));
@@ -148,6 +189,12 @@ static fab_model *wrap(void *dl, const fab_model_desc *d, fab_status *status, ch
     m->bound = 1;
   }
   if (d->nweights == 0) m->bound = 1;
+  if (m->bound && (st = prepare(m, err, errlen)) != FAB_OK) {
+    m->dl = NULL; /* the caller closes it */
+    fab_model_free(m);
+    if (status) *status = st;
+    return NULL;
+  }
   if (status) *status = FAB_OK;
   return m;
 }
@@ -246,6 +293,7 @@ void fab_model_free(fab_model *m) {
     for (int i = 0; i < m->d->nweights; i++) free(m->owned[i]);
   free(m->owned);
   free(m->weights);
+  free(m->prepared);
   if (m->dl) dlclose(m->dl);
   free(m);
 }
@@ -342,7 +390,10 @@ static fab_status bind(fab_model *m, const fab_tensor_set *w, const fab_weight_m
   for (int i = 0; i < d->nweights && st == FAB_OK; i++)
     st = bind_one(m, i, &w->items[found[i]], copy, err, errlen);
   free(found);
-  if (st == FAB_OK) m->bound = 1;
+  if (st == FAB_OK) {
+    m->bound = 1;
+    st = prepare(m, err, errlen);
+  }
   return st;
 }
 int fab_model_num_inputs(const fab_model *m) { return m ? m->d->ninputs : 0; }
@@ -358,6 +409,9 @@ const fab_model_tensor_desc *fab_model_weight(const fab_model *m, int i) {
   return m && i >= 0 && i < m->d->nweights ? &m->d->weights[i] : NULL;
 }
 const fab_model_desc *fab_model_descriptor(const fab_model *m) { return m ? m->d : NULL; }
+const void *const *fab_model_entry_weights(const fab_model *m) {
+  return m && m->bound ? (const void *const *)m->weights : NULL;
+}
 
 fab_context *fab_context_new(fab_model *m, int threads, fab_status *status, char *err,
                              size_t errlen) {

@@ -23,11 +23,15 @@
  *    unit.  Few atomic operations per job, and the last takes are small: a
  *    thread that runs slower (its rows in the other core's cache, a
  *    preemption) does not leave the other waiting for a large chunk.  No
- *    take is below 1 / (POOL_FLOOR * threads) of the job, though: kernels
- *    pay a set-up per call (the butterfly kernels build their twiddle
- *    tables, the FFN kernel factors them), and single-unit takes made the
- *    butterfly linear 5-15 % slower on 2 threads than the fixed chunks
- *    before.
+ *    take is below 1 / (POOL_FLOOR * threads) of the job, though.  The
+ *    floor was set when the butterfly kernels built their twiddle tables
+ *    and factors on every call (single-unit takes then made them 5-15 %
+ *    slower on 2 threads).  Those are prepared once per binding now
+ *    (fab_model_desc.prepare); measured again without the set-up (2
+ *    threads, fabnet_text and fabnet_base, runs interleaved, a loaded
+ *    host): floor 1/(2 threads), 1/(4 threads) and none (down to single
+ *    units) within 1 % of each other in best, quartile and median run
+ *    times and in per-job bests, so the floor stays (fewer takes).
  *  - The caller takes ranges from the front, the workers from the back:
  *    with two threads the first rows of every region run on the caller
  *    and the last on the worker, so rows mostly stay in the cache of the

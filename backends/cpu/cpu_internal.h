@@ -54,6 +54,14 @@ typedef struct cpu_cg {
   LLVMValueRef args, begin, end;
   const fab_op *op;
   int op_index;
+
+  /* Prepared data (runtime/fab_runtime.h: computed once per bind from the
+   * weights): a kernel that reads some sets prep_bytes (its size per op)
+   * and receives it as argument cg_prepared_arg; module.c then emits the
+   * op's prepare kernel (cg_gen_prepare).  weight_root[i]: op i's value
+   * is a weight's bytes (through aliases), readable at prepare time. */
+  int64_t prep_bytes;
+  const bool *weight_root;
 } cpu_cg;
 
 /* ---- cg_util.c: types, constants, loops, intrinsics ---------------------- */
@@ -141,6 +149,13 @@ bool cg_gen_fft(cpu_cg *c, const fab_op *op, int64_t *nrows);         /* codegen
 bool cg_gen_fft_chirp(cpu_cg *c, const fab_op *op, int64_t *nrows);   /* codegen_fft_chirp.c */
 /* Extra scratch an op needs while it runs (passed as args[noperands+1]). */
 int64_t cg_workspace_bytes(const fab_func *f, const fab_op *op);
+/* The argument that holds the op's prepared data: after the result, the
+ * operands and the workspace. */
+int cg_prepared_arg(const cpu_cg *c, const fab_op *op);
+/* Fills the body of the current function, a prepare kernel with the
+ * arguments of op's kernel (only the weights and the prepared data are
+ * set: other pointers are NULL). */
+bool cg_gen_prepare(cpu_cg *c, const fab_op *op);
 bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows);        /* kernel_bfly.c */
 /* kernel_bfly.c: rows-as-lanes tiles.  Column j of V rows (x + base +
  * r * rs + j) <-> vector j * bstride of buf; nvalid rows are real. */
@@ -177,18 +192,24 @@ int cg_bfly_plan_stages(const cg_bfly_plan *p);
 void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
                  LLVMValueRef s, const cg_bfly_epi *epi, int64_t need);
 /* Factors the plan's S blocks of twiddles tw into one FMA per output
- * (kernel_bfly.c) and sets p->factored; returns the final scales (S x n
+ * (kernel_bfly.c): the factors into ft (S * stages * n floats, the
+ * layout p->factored has in cg_bfly_run), the final scales into dg (S x n
  * floats: the factored run's output at position j of block s times
- * scale[s * n + j] is the plain run's).  *bad (i32) becomes nonzero when
+ * dg[s * n + j] is the plain run's).  *bad (i32) becomes nonzero when
  * a scale or factor leaves the safe range (the caller runs the plain
- * twiddles instead). */
-LLVMValueRef cg_bfly_factor(cpu_cg *c, cg_bfly_plan *p, LLVMValueRef tw, int64_t S, LLVMValueRef bad);
+ * twiddles instead).  Emitted in prepare kernels: once per bind. */
+void cg_bfly_factor(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef tw, int64_t S, LLVMValueRef bad,
+                    LLVMValueRef ft, LLVMValueRef dg);
 /* kernel_bfly_rows.c: the stages on rows as they lie (no transposes),
  * for rows of at least 4 V positions; a parallel row is a block of
  * CG_BFLY_BLOCK_ROWS rows. */
 enum { CG_BFLY_BLOCK_ROWS = 4 };
 bool cg_bfly_rows_ok(const cpu_cg *c, const cg_bfly_plan *p);
 bool cg_gen_bfly_rows(cpu_cg *c, const cg_bfly_plan *p, int64_t S, int64_t rows, int64_t *nrows);
+/* Its prepare kernel (weight twiddles) and the lane kernel's dispatch to
+ * it (kernel_bfly.c: a bfly.stages op that reads prepared data). */
+void cg_gen_bfly_rows_prepare(cpu_cg *c, const cg_bfly_plan *p, int64_t S);
+bool cg_gen_bfly_prepare(cpu_cg *c, const fab_op *op);
 /* A 64-byte aligned stack buffer of nvec vectors; the valid rows of the
  * tile starting at row r0 of R (min(V, R - r0)). */
 LLVMValueRef cg_lane_buffer(cpu_cg *c, int64_t nvec, const char *name);
@@ -197,6 +218,7 @@ LLVMValueRef cg_tile_rows(cpu_cg *c, LLVMValueRef r0, int64_t R);
  * into its eff op (operands x, fc1 twiddle, fc1 bias, fc2 twiddle, fc2
  * bias, gamma, beta). */
 bool cg_gen_ffn(cpu_cg *c, const fab_op *op, int64_t *nrows);
+bool cg_gen_ffn_prepare(cpu_cg *c, const fab_op *op);
 LLVMValueRef cg_vload(cpu_cg *c, LLVMValueRef fp, LLVMValueRef idx, unsigned align);
 void cg_vstore(cpu_cg *c, LLVMValueRef v, LLVMValueRef fp, LLVMValueRef idx, unsigned align);
 
@@ -222,7 +244,8 @@ void cg_prefetch_l2(cpu_cg *c, LLVMValueRef fp, LLVMValueRef i);
 
 /* ---- schedule.c: the steps of a run and their parallel regions ---------- */
 /* Where a step argument lives.  SCRATCH: byte `off` of the arena; OUTPUT:
- * the caller's output `index`; WEIGHT / INPUT: read-only pointer `index`. */
+ * the caller's output `index`; WEIGHT / INPUT: read-only pointer `index`
+ * (WEIGHT nweights: the prepared data, byte `off` of it). */
 enum { CG_LOC_SCRATCH, CG_LOC_WEIGHT, CG_LOC_INPUT, CG_LOC_OUTPUT };
 typedef struct cg_loc {
   int space;
@@ -254,6 +277,7 @@ typedef struct cg_step {
   int64_t aux;
   int arg0, nargs;  /* into the cg_loc array */
   bool workspace;   /* the last arg is the shared workspace */
+  LLVMValueRef prep; /* KERNEL: its prepare kernel (the last arg is its prepared data), or NULL */
   int64_t rpu;      /* filled by cg_schedule: parallel rows per block unit */
 } cg_step;
 
@@ -280,6 +304,9 @@ int cg_schedule(const cpu_cg *c, cg_step *steps, int nsteps, cg_loc *args, cg_pl
 /* entry.c: the run tables and fab_model_run, which walks them. */
 LLVMValueRef cg_gen_entry(cpu_cg *c, const cg_step *steps, int nsteps, const cg_loc *args,
                           int nargs, const cg_block *blocks, int nblocks);
+/* entry.c: fab_model_prepare(weights, prepared), which calls every step's
+ * prepare kernel (NULL when no step has one). */
+LLVMValueRef cg_gen_prepare_entry(cpu_cg *c, const cg_step *steps, int nsteps, const cg_loc *args);
 /* module.c: a new internal function with the target's attributes; the
  * builder is placed in its (empty) entry block. */
 LLVMValueRef cg_new_fn(cpu_cg *c, const char *name, LLVMTypeRef fty, bool exported);
@@ -319,8 +346,10 @@ void cg_gen_fft_columns(cpu_cg *c, const fab_op *op, LLVMValueRef tab, int64_t M
 LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_cpu_options *o,
                              const cg_target *t, fab_diag *d);
 uint64_t cg_model_hash(const fab_module *m);
-/* descriptor.c: emits FAB_MODEL_SYMBOL pointing at `entry`. */
-bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch);
+/* descriptor.c: emits FAB_MODEL_SYMBOL pointing at `entry` and at
+ * `prepare` (NULL: none) with its buffer of `prepared` bytes. */
+bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch, LLVMValueRef prepare,
+                       int64_t prepared);
 fab_tensor_dtype cg_tensor_dtype(fab_dtype t);
 
 #define CG_ERR(c, ...) fab_error((c)->d, (c)->op ? (c)->op->loc : (fab_loc){0}, __VA_ARGS__)

@@ -1,7 +1,7 @@
 /* descriptor.c — the one exported symbol of a compiled model: a constant
  * fab_model_desc (runtime/fab_runtime.h) laid out exactly as the C struct,
  * with the input / output / weight tables, the scratch size, the entry
- * function and, optionally, the weights themselves. */
+ * function, the prepare step and, optionally, the weights themselves. */
 #include "cpu_internal.h"
 
 #include <stdlib.h>
@@ -82,7 +82,8 @@ static LLVMValueRef embedded_weights(cpu_cg *c) {
   return LLVMConstBitCast(g, c->t_i8pp);
 }
 
-bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch) {
+bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch, LLVMValueRef prepare,
+                       int64_t prepared) {
   const fab_func *f = c->f;
   LLVMTypeRef tt = LLVMStructCreateNamed(c->ctx, "fab_model_tensor_desc");
   LLVMTypeRef tf[5] = {c->t_i8p, c->t_i32, c->t_i32, LLVMArrayType(c->t_i64, FAB_TENSOR_MAX_RANK), c->t_i64};
@@ -148,23 +149,26 @@ bool cg_gen_descriptor(cpu_cg *c, LLVMValueRef entry, int64_t scratch) {
   }
   if (ok) {
     LLVMTypeRef ttp = LLVMPointerType(tt, 0);
-    LLVMTypeRef df[16] = {c->t_i64, c->t_i32, c->t_i32, c->t_i64, c->t_i8p, c->t_i32, c->t_i32,
+    LLVMTypeRef pt = LLVMFunctionType(c->t_i32, (LLVMTypeRef[]){c->t_i8pp, c->t_i8p}, 2, 0);
+    LLVMTypeRef df[18] = {c->t_i64, c->t_i32, c->t_i32, c->t_i64, c->t_i8p, c->t_i32, c->t_i32,
                           c->t_i32, c->t_i32, ttp, ttp, ttp, c->t_i64,
-                          LLVMPointerType(LLVMGlobalGetValueType(entry), 0), c->t_i8pp, c->t_i8p};
+                          LLVMPointerType(LLVMGlobalGetValueType(entry), 0), c->t_i8pp, c->t_i8p,
+                          c->t_i64, LLVMPointerType(pt, 0)};
     LLVMTypeRef dt = LLVMStructCreateNamed(c->ctx, "fab_model_desc");
-    LLVMStructSetBody(dt, df, 16, 0);
+    LLVMStructSetBody(dt, df, 18, 0);
     char target[1024];
     snprintf(target, sizeof target, "%s %s%s%s", c->tgt->triple, c->tgt->cpu,
              c->tgt->required[0] ? " " : "", c->tgt->required);
-    LLVMValueRef fv[16] = {
+    LLVMValueRef fv[18] = {
         LLVMConstInt(c->t_i64, FAB_MODEL_MAGIC, 0), cg_i32(c, FAB_MODEL_ABI_VERSION),
         cg_i32(c, (int32_t)sizeof(fab_model_desc)), LLVMConstInt(c->t_i64, cg_model_hash(c->m), 0),
         name, cg_i32(c, nin), cg_i32(c, nout),
         cg_i32(c, c->m->nparams), cg_i32(c, embed ? 1 : 0),
         tables[0], tables[1], tables[2], cg_i64(c, scratch), entry, wdata,
-        const_str(c, target)};
+        const_str(c, target), cg_i64(c, prepare ? prepared : 0),
+        prepare ? prepare : LLVMConstNull(LLVMPointerType(pt, 0))};
     LLVMValueRef g = LLVMAddGlobal(c->mod, dt, FAB_MODEL_SYMBOL);
-    LLVMSetInitializer(g, LLVMConstNamedStruct(dt, fv, 16));
+    LLVMSetInitializer(g, LLVMConstNamedStruct(dt, fv, 18));
     LLVMSetGlobalConstant(g, 1);
     LLVMSetLinkage(g, LLVMExternalLinkage);
     LLVMSetAlignment(g, 8);

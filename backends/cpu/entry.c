@@ -10,7 +10,8 @@
  * fab_model_run walks the regions: a kernel region is one
  * parallel_for(fab_region, n units); fab_region runs each of the
  * region's steps on the rows of its units.  Check and copy steps run on
- * the caller. */
+ * the caller.  fab_model_prepare (the descriptor's prepare step) calls the
+ * prepare kernels of the steps that have one, once per weight binding. */
 #include "cpu_internal.h"
 
 #include <stdlib.h>
@@ -97,7 +98,8 @@ static LLVMValueRef resolve(cpu_cg *c, const tables *t, LLVMValueRef ctx, LLVMVa
   LLVMValueRef ti[2] = {cg_i64(c, 0), LLVMBuildZExt(c->b, space, c->t_i64, "")};
   LLVMValueRef tab = LLVMBuildLoad2(c->b, c->t_i8pp,
                                     LLVMBuildInBoundsGEP2(c->b, LLVMArrayType(c->t_i8pp, 4), tabs, ti, 2, ""), "");
-  LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->t_i8p, cg_gep(c, c->t_i8p, tab, index), ""), slot);
+  LLVMValueRef base = LLVMBuildLoad2(c->b, c->t_i8p, cg_gep(c, c->t_i8p, tab, index), "");
+  LLVMBuildStore(c->b, LLVMBuildGEP2(c->b, c->t_i8, base, &off, 1, ""), slot); /* off: prepared data */
   cg_if_end(c, join);
   return LLVMBuildLoad2(c->b, c->t_i8p, slot, "");
 }
@@ -241,6 +243,45 @@ LLVMValueRef cg_gen_entry(cpu_cg *c, const cg_step *steps, int nsteps, const cg_
   LLVMPositionBuilderAtEnd(c->b, next);
   cg_loop_end_nounroll(c, &r);
   LLVMBuildRet(c->b, cg_i32(c, FAB_RUN_OK));
+  LLVMPositionBuilderAtEnd(c->b, c->entry_bb);
+  LLVMBuildBr(c->b, body);
+  return fn;
+}
+
+/* i32 fab_model_prepare(i8 **weights, i8 *prepared): each step with a
+ * prepare kernel gets it called once on an argument array holding its
+ * weights and its prepared data (other arguments NULL: they do not exist
+ * yet).  Straight-line code: one call per such step. */
+LLVMValueRef cg_gen_prepare_entry(cpu_cg *c, const cg_step *steps, int nsteps, const cg_loc *args) {
+  int max_args = 0;
+  for (int i = 0; i < nsteps; i++)
+    if (steps[i].prep && steps[i].nargs > max_args) max_args = steps[i].nargs;
+  if (max_args == 0) return NULL;
+  LLVMTypeRef ps[2] = {c->t_i8pp, c->t_i8p};
+  LLVMValueRef fn = cg_new_fn(c, "fab_model_prepare", LLVMFunctionType(c->t_i32, ps, 2, 0), false);
+  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, fn, "start");
+  LLVMPositionBuilderAtEnd(c->b, body);
+  LLVMValueRef argv = LLVMBuildBitCast(c->b, cg_alloca(c, LLVMArrayType(c->t_i8p, (unsigned)max_args), "argv"),
+                                       c->t_i8pp, "");
+  LLVMValueRef weights = LLVMGetParam(fn, 0), prepared = LLVMGetParam(fn, 1);
+  for (int i = 0; i < nsteps; i++) {
+    const cg_step *s = &steps[i];
+    if (!s->prep) continue;
+    for (int k = 0; k < s->nargs; k++) {
+      const cg_loc *l = &args[s->arg0 + k];
+      LLVMValueRef p = LLVMConstNull(c->t_i8p);
+      if (l->space == CG_LOC_WEIGHT && l->index == c->m->nparams) {
+        LLVMValueRef off = cg_i64(c, l->off);
+        p = LLVMBuildGEP2(c->b, c->t_i8, prepared, &off, 1, "");
+      } else if (l->space == CG_LOC_WEIGHT) {
+        p = LLVMBuildLoad2(c->b, c->t_i8p, cg_gep(c, c->t_i8p, weights, cg_i64(c, l->index)), "");
+      }
+      LLVMBuildStore(c->b, p, cg_gep(c, c->t_i8p, argv, cg_i64(c, k)));
+    }
+    LLVMValueRef ka[3] = {argv, cg_i64(c, 0), cg_i64(c, 1)};
+    LLVMBuildCall2(c->b, c->t_kernel, s->prep, ka, 3, "");
+  }
+  LLVMBuildRet(c->b, cg_i32(c, 0));
   LLVMPositionBuilderAtEnd(c->b, c->entry_bb);
   LLVMBuildBr(c->b, body);
   return fn;

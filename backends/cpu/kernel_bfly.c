@@ -317,18 +317,6 @@ void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRe
   }
 }
 
-/* A 64-byte aligned stack buffer of n floats, usable anywhere in the
- * kernel (its f32 pointer is made in the entry block). */
-static LLVMValueRef entry_buffer(cpu_cg *c, int64_t n, const char *name) {
-  LLVMValueRef a = cg_alloca(c, LLVMArrayType(c->t_f32, (unsigned)n), name);
-  LLVMSetAlignment(a, 64);
-  LLVMBuilderRef tmp = LLVMCreateBuilderInContext(c->ctx);
-  LLVMPositionBuilder(tmp, c->entry_bb, LLVMGetNextInstruction(a));
-  LLVMValueRef p = LLVMBuildBitCast(tmp, a, c->t_f32p, name);
-  LLVMDisposeBuilder(tmp);
-  return p;
-}
-
 /* Factored twiddles.  A butterfly on (p, q = p + 2^l),
  *   y_p = t00 x_p + t01 x_q,   y_q = t10 x_p + t11 x_q,
  * on values kept without their scales, x = D z (D diagonal), is
@@ -340,13 +328,13 @@ static LLVMValueRef entry_buffer(cpu_cg *c, int64_t n, const char *name) {
  * plain stages with twiddles off by a few ulps: z_p + u z_q rounds once,
  * relative to the result.  What can fail is range: a scale outside
  * [2^-60, 2^60] or a factor above 2^60 in magnitude (or NaN) sets *bad
- * and the caller runs the plain twiddles.  Computed per kernel call from
- * the twiddle weights (S * n/2 * stages butterflies, vectorised over the
- * runs of a stage), into stack buffers: u, v at ((s * ns + stage) * n/2
- * + i) * 2, i = p without bit l; D at s * n + p. */
-LLVMValueRef cg_bfly_factor(cpu_cg *c, cg_bfly_plan *p, LLVMValueRef tw, int64_t S, LLVMValueRef bad) {
+ * and the caller runs the plain twiddles.  Computed once per weight
+ * binding, in a prepare kernel (S * n/2 * stages butterflies), into the
+ * prepared data: u, v at ft[((s * ns + stage) * n/2 + i) * 2], i = p
+ * without bit l; D at dg[s * n + p]. */
+void cg_bfly_factor(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef tw, int64_t S, LLVMValueRef bad,
+                    LLVMValueRef ft, LLVMValueRef dg) {
   int64_t n = p->n, ns = cg_bfly_plan_stages(p);
-  LLVMValueRef ft = entry_buffer(c, S * ns * n, "bfly_factored"), dg = entry_buffer(c, S * n, "bfly_scales");
   LLVMValueRef lo = cg_f32(c, 0x1p-60), hi = cg_f32(c, 0x1p60);
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "fs");
   LLVMValueRef db = cg_mulc(c, sl.iv, n);
@@ -386,20 +374,35 @@ LLVMValueRef cg_bfly_factor(cpu_cg *c, cg_bfly_plan *p, LLVMValueRef tw, int64_t
     cg_loop_end_nounroll(c, &rh);
   }
   cg_loop_end_nounroll(c, &sl);
-  p->factored = ft;
-  return dg;
 }
 
-bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+/* The op's plan; false after reporting. */
+static bool bfly_plan(cpu_cg *c, const fab_op *op, cg_bfly_plan *plan, int64_t *S) {
   const fab_type *xt = cg_operand_type(c, 0), *tt = cg_operand_type(c, 1);
   if (xt->rank < 2) {
     CG_ERR(c, "cpu backend: malformed bfly.stages");
     return false;
   }
-  int64_t n = xt->dims[xt->rank - 1], S = xt->dims[xt->rank - 2];
+  int64_t n = xt->dims[xt->rank - 1];
+  *S = xt->dims[xt->rank - 2];
+  return cg_bfly_plan_init(c, plan, fab_op_attr(op, "stages"), fab_op_attr(op, "cpu.groups"), tt, *S, n);
+}
+
+bool cg_gen_bfly_prepare(cpu_cg *c, const fab_op *op) {
   cg_bfly_plan plan;
-  if (!cg_bfly_plan_init(c, &plan, fab_op_attr(op, "stages"), fab_op_attr(op, "cpu.groups"), tt, S, n))
-    return false;
+  int64_t S;
+  if (!bfly_plan(c, op, &plan, &S)) return false;
+  cg_gen_bfly_rows_prepare(c, &plan, S);
+  cg_bfly_plan_free(&plan);
+  return true;
+}
+
+bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+  const fab_type *xt = cg_operand_type(c, 0);
+  cg_bfly_plan plan;
+  int64_t S;
+  if (!bfly_plan(c, op, &plan, &S)) return false;
+  int64_t n = plan.n;
   int V = c->lanes;
   int64_t R = cg_numel(xt) / (S * n), tiles = (R + V - 1) / V;
   if (cg_bfly_rows_ok(c, &plan)) { /* long rows: no transposes (kernel_bfly_rows.c) */

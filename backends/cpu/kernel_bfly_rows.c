@@ -23,11 +23,12 @@
  * the pair's second output as fma(t10, a, t11 * q) (one shuffle instead
  * of two; N = 1024: 5-10% faster), which may round differently in the last
  * bit.  The twiddles are first laid out as the passes read them
- * (build_table, once per stack and call).  The first pass reads x, the
+ * (build_table: once per binding for weight twiddles, in the op's prepare
+ * kernel; per stack and call for computed ones).  The first pass reads x, the
  * others work in place on the output rows, BLOCK_ROWS rows at a time.
  * Rows longer than CHUNK_FLOATS run in phases, chunk by chunk through a
  * block scratch (run_phases), prefetching the next block of x and
- * streaming large results past the caches.  The table is normally the
+ * streaming large results past the caches.  The prepared table is normally the
  * factored form (cg_bfly_factor's, kernel_bfly.c): one FMA per output,
  * fma(u, q, a) and fma(v, a, q), the last scales multiplied into the last
  * pass's stores; twiddles without a factored form in range run the plain
@@ -372,9 +373,10 @@ static void low_pass(cpu_cg *c, const cg_bfly_plan *p, const stage *st, int ns, 
 enum { BLOCK_ROWS = CG_BFLY_BLOCK_ROWS };
 
 
-/* The twiddle table lives on the stack (build_table): up to every stage
- * of 4096-point rows (384 KiB; the lane kernel's buffer of 8192-point
- * rows is 512 KiB); longer ops use the lane kernel. */
+/* The twiddle table (build_table) is prepared data or, for computed
+ * twiddles, on the stack: up to every stage of 4096-point rows (384 KiB;
+ * the lane kernel's buffer of 8192-point rows is 512 KiB); longer ops use
+ * the lane kernel. */
 enum { TABLE_MAX_BYTES = 512 * 1024 };
 
 
@@ -538,11 +540,28 @@ static bool gen_blocks(cpu_cg *c, const cg_bfly_plan *p, const pass *ps, int np,
   return ok;
 }
 
-/* Every call factors the twiddles (build_table with scales: one FMA per
- * output instead of a multiply and an FMA, the last scales multiplied in
- * the last pass's stores); a factor out of range (the weights alone
- * decide, never the split of rows between calls) rebuilds the table plain
- * and runs the plain stages. */
+/* The op's prepared data (weight twiddles): per stack an i32 flag (the
+ * factored form is out of range: the table is the plain one), then per
+ * stack the table (ns 2 n floats) and the last scales (n floats). */
+typedef struct rows_prep {
+  int64_t tab0, stride, bytes; /* floats */
+} rows_prep;
+
+static rows_prep rows_layout(const cg_bfly_plan *p, int64_t S) {
+  int64_t ns = cg_bfly_plan_stages(p);
+  rows_prep l;
+  l.tab0 = (S + 15) / 16 * 16;
+  l.stride = ns * 2 * p->n + p->n; /* multiples of V (n % V == 0): tables stay aligned */
+  l.bytes = (l.tab0 + S * l.stride) * 4;
+  return l;
+}
+
+/* Weight twiddles: the tables are prepared data (cg_gen_bfly_rows_prepare,
+ * once per binding): factored (one FMA per output instead of a multiply
+ * and an FMA, the last scales multiplied in the last pass's stores), or,
+ * for a stack with a factor out of range (the weights alone decide, never
+ * the split of rows between calls), plain, its flag set.  Twiddles the
+ * model computes: the plain table, built per call and stack. */
 bool cg_gen_bfly_rows(cpu_cg *c, const cg_bfly_plan *p, int64_t S, int64_t rows, int64_t *nrows) {
   int V = c->lanes, lv = cg_log2i(V);
   int ns = cg_bfly_plan_stages(p);
@@ -553,26 +572,34 @@ bool cg_gen_bfly_rows(cpu_cg *c, const cg_bfly_plan *p, int64_t S, int64_t rows,
     return false;
   }
   int np = plan_passes(p->st, ns, lv, ps);
-  LLVMValueRef tw = cg_arg_f32(c, 2);
-  LLVMValueRef tab = cg_lane_buffer(c, (int64_t)ns * 2 * p->n / V, "twiddles");
-  LLVMValueRef scales = cg_lane_buffer(c, p->n / V, "scales"), bad = cg_alloca(c, c->t_i32, "factor_bad");
+  bool prepared = c->weight_root && c->weight_root[c->op->operands[1]];
+  rows_prep l = rows_layout(p, S);
+  if (prepared) c->prep_bytes = l.bytes;
+  LLVMValueRef prep = prepared ? cg_arg_f32(c, cg_prepared_arg(c, c->op)) : NULL;
+  LLVMValueRef own = prepared ? NULL : cg_lane_buffer(c, (int64_t)ns * 2 * p->n / V, "twiddles");
   bool stream = p->n > CHUNK_FLOATS && ps[0].g > 0 && rows * S * p->n * 4 >= STREAM_MIN_BYTES;
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
-  LLVMBuildStore(c->b, cg_i32(c, 0), bad);
-  build_table(c, p, ns, tw, sl.iv, tab, scales, bad);
-  LLVMBasicBlockRef fact = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "factored");
-  LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "plain_twiddles");
-  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "stack_done");
-  LLVMValueRef in_range = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildLoad2(c->b, c->t_i32, bad, ""), cg_i32(c, 0), "");
-  LLVMBuildCondBr(c->b, in_range, fact, plain);
-  LLVMPositionBuilderAtEnd(c->b, fact);
-  bool ok = gen_blocks(c, p, ps, np, S, rows, sl.iv, tab, scales, stream);
-  LLVMBuildBr(c->b, done);
-  LLVMPositionBuilderAtEnd(c->b, plain);
-  build_table(c, p, ns, tw, sl.iv, tab, NULL, NULL);
-  ok = ok && gen_blocks(c, p, ps, np, S, rows, sl.iv, tab, NULL, stream);
-  LLVMBuildBr(c->b, done);
-  LLVMPositionBuilderAtEnd(c->b, done);
+  bool ok = true;
+  if (prepared) {
+    LLVMValueRef tab = cg_gep(c, c->t_f32, prep, cg_addc(c, cg_mulc(c, sl.iv, l.stride), l.tab0));
+    LLVMValueRef scales = cg_gep(c, c->t_f32, tab, cg_i64(c, (int64_t)ns * 2 * p->n));
+    LLVMValueRef flags = LLVMBuildBitCast(c->b, prep, c->t_i32p, "");
+    LLVMValueRef bad = LLVMBuildLoad2(c->b, c->t_i32, cg_gep(c, c->t_i32, flags, sl.iv), "factor_bad");
+    LLVMBasicBlockRef fact = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "factored");
+    LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "plain_twiddles");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "stack_done");
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, bad, cg_i32(c, 0), ""), fact, plain);
+    LLVMPositionBuilderAtEnd(c->b, fact);
+    ok = gen_blocks(c, p, ps, np, S, rows, sl.iv, tab, scales, stream);
+    LLVMBuildBr(c->b, done);
+    LLVMPositionBuilderAtEnd(c->b, plain);
+    ok = ok && gen_blocks(c, p, ps, np, S, rows, sl.iv, tab, NULL, stream);
+    LLVMBuildBr(c->b, done);
+    LLVMPositionBuilderAtEnd(c->b, done);
+  } else {
+    build_table(c, p, ns, cg_arg_f32(c, 2), sl.iv, own, NULL, NULL);
+    ok = gen_blocks(c, p, ps, np, S, rows, sl.iv, own, NULL, stream);
+  }
   free(ps);
   cg_loop_end_nounroll(c, &sl);
   if (stream) { /* streamed stores are weakly ordered: fence before the pool's barrier */
@@ -582,4 +609,24 @@ bool cg_gen_bfly_rows(cpu_cg *c, const cg_bfly_plan *p, int64_t S, int64_t rows,
     LLVMBuildCall2(c->b, fty, sf, NULL, 0, "");
   }
   return ok;
+}
+
+/* The prepare kernel: each stack's factored table and scales, or its
+ * plain table and flag when a factor is out of range. */
+void cg_gen_bfly_rows_prepare(cpu_cg *c, const cg_bfly_plan *p, int64_t S) {
+  int ns = cg_bfly_plan_stages(p);
+  rows_prep l = rows_layout(p, S);
+  LLVMValueRef prep = cg_arg_f32(c, cg_prepared_arg(c, c->op)), tw = cg_arg_f32(c, 2);
+  LLVMValueRef flags = LLVMBuildBitCast(c->b, prep, c->t_i32p, ""), bad = cg_alloca(c, c->t_i32, "factor_bad");
+  cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
+  LLVMValueRef tab = cg_gep(c, c->t_f32, prep, cg_addc(c, cg_mulc(c, sl.iv, l.stride), l.tab0));
+  LLVMValueRef scales = cg_gep(c, c->t_f32, tab, cg_i64(c, (int64_t)ns * 2 * p->n));
+  LLVMBuildStore(c->b, cg_i32(c, 0), bad);
+  build_table(c, p, ns, tw, sl.iv, tab, scales, bad);
+  LLVMValueRef flag = LLVMBuildLoad2(c->b, c->t_i32, bad, "");
+  LLVMBuildStore(c->b, flag, cg_gep(c, c->t_i32, flags, sl.iv));
+  LLVMBasicBlockRef join = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntNE, flag, cg_i32(c, 0), ""));
+  build_table(c, p, ns, tw, sl.iv, tab, NULL, NULL);
+  cg_if_end(c, join);
+  cg_loop_end_nounroll(c, &sl);
 }

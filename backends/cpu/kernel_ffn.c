@@ -13,9 +13,10 @@
  * normalisation is applied on the way through the transpose out.  The 4x
  * wide intermediate never leaves wb (n2 x V floats on the stack: 256 KiB
  * for n2 = 4096, in L2).  While fc2 runs, the next tile's rows are
- * prefetched.  Blocks of at least FACTOR_MIN_TILES tiles run both
- * butterflies with factored twiddles (cg_bfly_factor, kernel_bfly.c),
- * their last scales folded into the bias FMAs. */
+ * prefetched.  When both twiddles are weights, both butterflies run with
+ * factored twiddles (cg_bfly_factor, kernel_bfly.c), their last scales
+ * folded into the bias FMAs; the factors are prepared data, computed by
+ * the op's prepare kernel once per weight binding (cg_gen_ffn_prepare). */
 #include "cpu_internal.h"
 
 #include <string.h>
@@ -284,6 +285,7 @@ typedef struct ffn_gen {
   const fab_op *op;
   ffn_shape s;
   cg_bfly_plan p1, p2;
+  bool prepared; /* both twiddles are weights: factored in the prepared data */
   LLVMValueRef xb, wb, acc;
   LLVMValueRef scale1, scale2; /* the factored scales, or NULL */
 } ffn_gen;
@@ -323,28 +325,41 @@ static void gen_tiles(cpu_cg *c, const ffn_gen *f) {
 }
 
 
-/* Blocks of fewer tiles keep the plain twiddles (see below). */
-enum { FACTOR_MIN_TILES = 64 };
+/* The op's prepared data, in floats: a header (the i32 "out of range"
+ * flag, 64 bytes), then fc1's factors and scales, then fc2's. */
+typedef struct ffn_prep {
+  int64_t ft1, dg1, ft2, dg2, bytes;
+} ffn_prep;
 
-/* The tiles with factored twiddles when the factors are in range, else
- * with the twiddles as they are.  The choice depends on the weights and
- * the shape only, not on how the tiles are split between calls and
- * threads (the outputs must not depend on that), so every call factors
- * the twiddles first (cg_bfly_factor): at fabnet_text's shape that costs
- * about one tile (6 us) and saves about a fifth of each (1.2 us), so it
- * pays from 5 tiles per call on.  The runtime hands a thread 1/4 of its
- * share per call: with at least 64 tiles, 2 threads get 8 or more. */
-static void gen_factored_or_plain(cpu_cg *c, ffn_gen *f) {
+static ffn_prep prep_layout(const ffn_gen *f) {
   const ffn_shape *s = &f->s;
-  if ((s->rows + c->lanes - 1) / c->lanes < FACTOR_MIN_TILES) {
+  ffn_prep l;
+  l.ft1 = 16;
+  l.dg1 = l.ft1 + s->S1 * cg_bfly_plan_stages(&f->p1) * s->n1;
+  l.ft2 = (l.dg1 + s->S1 * s->n1 + 15) / 16 * 16;
+  l.dg2 = l.ft2 + cg_bfly_plan_stages(&f->p2) * s->n2;
+  l.bytes = (l.dg2 + s->n2) * 4;
+  return l;
+}
+
+/* The tiles with factored twiddles when the prepare kernel found the
+ * factors in range, else with the twiddles as they are.  The choice is
+ * made once per binding, from the weights only: it does not depend on
+ * how the tiles are split between calls and threads.  Twiddles that are
+ * not weights (computed by the model) run plain. */
+static void gen_factored_or_plain(cpu_cg *c, ffn_gen *f) {
+  if (!f->prepared) {
     gen_tiles(c, f);
     return;
   }
-  LLVMValueRef bad = cg_alloca(c, c->t_i32, "factor_bad");
-  LLVMBuildStore(c->b, cg_i32(c, 0), bad);
-  f->scale1 = cg_bfly_factor(c, &f->p1, cg_arg_f32(c, s->o + 2), s->S1, bad);
-  f->scale2 = cg_bfly_factor(c, &f->p2, cg_arg_f32(c, s->o + 4), 1, bad);
-  LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntEQ, LLVMBuildLoad2(c->b, c->t_i32, bad, ""), cg_i32(c, 0), "");
+  ffn_prep l = prep_layout(f);
+  LLVMValueRef prep = cg_arg_f32(c, cg_prepared_arg(c, f->op));
+  LLVMValueRef bad = LLVMBuildLoad2(c->b, c->t_i32, LLVMBuildBitCast(c->b, prep, c->t_i32p, ""), "factor_bad");
+  f->p1.factored = cg_gep(c, c->t_f32, prep, cg_i64(c, l.ft1));
+  f->scale1 = cg_gep(c, c->t_f32, prep, cg_i64(c, l.dg1));
+  f->p2.factored = cg_gep(c, c->t_f32, prep, cg_i64(c, l.ft2));
+  f->scale2 = cg_gep(c, c->t_f32, prep, cg_i64(c, l.dg2));
+  LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntEQ, bad, cg_i32(c, 0), "");
   LLVMBasicBlockRef fact = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "ffn_factored");
   LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "ffn_plain");
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "ffn_done");
@@ -370,29 +385,63 @@ static void gen_factored_or_plain(cpu_cg *c, ffn_gen *f) {
   LLVMPositionBuilderAtEnd(c->b, done);
 }
 
-bool cg_gen_ffn(cpu_cg *c, const fab_op *op, int64_t *nrows) {
-  ffn_gen f = {.op = op};
-  ffn_shape *s = &f.s;
+/* The block's shape and plans (f->op set); false after reporting. */
+static bool ffn_setup(cpu_cg *c, ffn_gen *f) {
+  const fab_op *op = f->op;
+  ffn_shape *s = &f->s;
   if (!ffn_shape_of(c, op, s)) return false;
-  if (!cg_bfly_plan_init(c, &f.p1, fab_op_attr(op, "cpu.ffn.fc1.stages"), groups_attr(op, "cpu.ffn.fc1.groups"),
+  if (!cg_bfly_plan_init(c, &f->p1, fab_op_attr(op, "cpu.ffn.fc1.stages"), groups_attr(op, "cpu.ffn.fc1.groups"),
                          cg_operand_type(c, s->o + 1), s->S1, s->n1))
     return false;
-  if (!cg_bfly_plan_init(c, &f.p2, fab_op_attr(op, "cpu.ffn.fc2.stages"), groups_attr(op, "cpu.ffn.fc2.groups"),
+  if (!cg_bfly_plan_init(c, &f->p2, fab_op_attr(op, "cpu.ffn.fc2.stages"), groups_attr(op, "cpu.ffn.fc2.groups"),
                          cg_operand_type(c, s->o + 3), 1, s->n2)) {
-    cg_bfly_plan_free(&f.p1);
+    cg_bfly_plan_free(&f->p1);
     return false;
   }
-  bool ok = f.p1.ngroups > 0 && f.p2.ngroups > 0; /* the epilogues ride on the last groups */
-  if (!ok) CG_ERR(c, "cpu backend: add.layernorm cpu.ffn: fc1 or fc2 has no stages");
-  if (ok) {
-    int V = c->lanes;
-    *nrows = (s->rows + V - 1) / V;
-    f.xb = cg_lane_buffer(c, s->d, "x_lanes");
-    f.wb = cg_lane_buffer(c, s->n2, "ffn_lanes");
-    f.acc = cg_alloca(c, c->t_vf, "acc");
-    gen_factored_or_plain(c, &f);
+  bool ok = f->p1.ngroups > 0 && f->p2.ngroups > 0; /* the epilogues ride on the last groups */
+  if (!ok) {
+    CG_ERR(c, "cpu backend: add.layernorm cpu.ffn: fc1 or fc2 has no stages");
+    cg_bfly_plan_free(&f->p1);
+    cg_bfly_plan_free(&f->p2);
   }
+  f->prepared = ok && c->weight_root && c->weight_root[op->operands[s->o + 1]] &&
+                c->weight_root[op->operands[s->o + 3]];
+  return ok;
+}
+
+bool cg_gen_ffn(cpu_cg *c, const fab_op *op, int64_t *nrows) {
+  ffn_gen f = {.op = op};
+  if (!ffn_setup(c, &f)) return false;
+  const ffn_shape *s = &f.s;
+  int V = c->lanes;
+  *nrows = (s->rows + V - 1) / V;
+  f.xb = cg_lane_buffer(c, s->d, "x_lanes");
+  f.wb = cg_lane_buffer(c, s->n2, "ffn_lanes");
+  f.acc = cg_alloca(c, c->t_vf, "acc");
+  if (f.prepared) c->prep_bytes = prep_layout(&f).bytes;
+  gen_factored_or_plain(c, &f);
   cg_bfly_plan_free(&f.p1);
   cg_bfly_plan_free(&f.p2);
-  return ok;
+  return true;
+}
+
+/* The prepare kernel: both butterflies' factors and scales, and whether
+ * they are all in range. */
+bool cg_gen_ffn_prepare(cpu_cg *c, const fab_op *op) {
+  ffn_gen f = {.op = op};
+  if (!ffn_setup(c, &f)) return false;
+  const ffn_shape *s = &f.s;
+  ffn_prep l = prep_layout(&f);
+  LLVMValueRef prep = cg_arg_f32(c, cg_prepared_arg(c, op));
+  /* a local flag (a register: the factor loops may vectorise), stored last */
+  LLVMValueRef bad = cg_alloca(c, c->t_i32, "factor_bad");
+  LLVMBuildStore(c->b, cg_i32(c, 0), bad);
+  cg_bfly_factor(c, &f.p1, cg_arg_f32(c, s->o + 2), s->S1, bad, cg_gep(c, c->t_f32, prep, cg_i64(c, l.ft1)),
+                 cg_gep(c, c->t_f32, prep, cg_i64(c, l.dg1)));
+  cg_bfly_factor(c, &f.p2, cg_arg_f32(c, s->o + 4), 1, bad, cg_gep(c, c->t_f32, prep, cg_i64(c, l.ft2)),
+                 cg_gep(c, c->t_f32, prep, cg_i64(c, l.dg2)));
+  LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->t_i32, bad, ""), LLVMBuildBitCast(c->b, prep, c->t_i32p, ""));
+  cg_bfly_plan_free(&f.p1);
+  cg_bfly_plan_free(&f.p2);
+  return true;
 }

@@ -195,10 +195,12 @@ _Static_assert(FAB_OP_LACKS(FAB_IMPL_CPU, BFLY_LINEAR) && FAB_OP_LACKS(FAB_IMPL_
                    FAB_OP_LACKS(FAB_IMPL_CPU, MHA),
                "gen_kernel has no kernel for an op that ir/op_targets.def marks FAB_IMPL_CPU");
 
-static bool gen_kernel(cpu_cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
+/* A kernel function "fab_<prefix><i>_<op>" with the builder in its body
+ * block (allocas stay in `entry`; end_kernel joins the two). */
+static LLVMValueRef begin_kernel(cpu_cg *c, int i, const char *prefix) {
   const fab_op *op = &c->eff[i];
   char name[96];
-  snprintf(name, sizeof name, "fab_k%d_%s", i, fab_opinfos[op->code].name);
+  snprintf(name, sizeof name, "fab_%s%d_%s", prefix, i, fab_opinfos[op->code].name);
   for (char *p = name; *p; p++)
     if (*p == '.') *p = '_';
   LLVMValueRef fn = cg_new_fn(c, name, c->t_kernel, false);
@@ -211,11 +213,27 @@ static bool gen_kernel(cpu_cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
   c->end = LLVMGetParam(fn, 2);
   c->op = op;
   c->op_index = i;
-  /* Allocas stay in `entry`; the code starts in its own block. */
   LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, fn, "start");
   LLVMPositionBuilderAtEnd(c->b, body);
+  return fn;
+}
+
+static void end_kernel(cpu_cg *c, LLVMValueRef fn) {
+  LLVMBuildRetVoid(c->b);
+  LLVMBasicBlockRef body = LLVMGetNextBasicBlock(LLVMGetEntryBasicBlock(fn));
+  LLVMPositionBuilderAtEnd(c->b, c->entry_bb);
+  LLVMBuildBr(c->b, body);
+}
+
+/* The op's kernel and, when it reads prepared data, its prepare kernel
+ * (*prep_fn, else NULL) and the data's size (*prep_bytes). */
+static bool gen_kernel(cpu_cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows, LLVMValueRef *prep_fn,
+                       int64_t *prep_bytes) {
+  const fab_op *op = &c->eff[i];
+  LLVMValueRef fn = begin_kernel(c, i, "k");
   bool ok = false;
   *nrows = 1;
+  c->prep_bytes = 0;
   switch (op->code) { /* names every op (-Wswitch): a new op must be placed */
   case FAB_OP_CONST: case FAB_OP_LAYERNORM: case FAB_OP_GELU: case FAB_OP_RELU:
   case FAB_OP_SOFTMAX: case FAB_OP_ADD: case FAB_OP_MUL: case FAB_OP_SCALE:
@@ -247,11 +265,27 @@ static bool gen_kernel(cpu_cg *c, int i, LLVMValueRef *out_fn, int64_t *nrows) {
               fab_opinfos[op->code].name);
     ok = false;
   }
-  LLVMBuildRetVoid(c->b);
-  LLVMPositionBuilderAtEnd(c->b, c->entry_bb);
-  LLVMBuildBr(c->b, body);
+  end_kernel(c, fn);
   *out_fn = fn;
+  *prep_fn = NULL;
+  *prep_bytes = c->prep_bytes;
+  if (ok && c->prep_bytes > 0) {
+    *prep_fn = begin_kernel(c, i, "p");
+    ok = cg_gen_prepare(c, op);
+    end_kernel(c, *prep_fn);
+  }
   return ok;
+}
+
+int cg_prepared_arg(const cpu_cg *c, const fab_op *op) {
+  return op->noperands + 1 + (cg_workspace_bytes(c->f, op) > 0);
+}
+
+bool cg_gen_prepare(cpu_cg *c, const fab_op *op) {
+  if (op->code == FAB_OP_ADD_LAYERNORM) return cg_gen_ffn_prepare(c, op);
+  if (op->code == FAB_OP_BFLY_STAGES) return cg_gen_bfly_prepare(c, op);
+  CG_ERR(c, "cpu backend: internal error: op '%s' has no prepare step", fab_opinfos[op->code].name);
+  return false;
 }
 
 /* ---- sharing kernels ------------------------------------------------------ */
@@ -280,6 +314,11 @@ static char *kernel_signature(const cpu_cg *c, const fab_op *op) {
     codes[nt++] = op->code == FAB_OP_DFT ? (int)c->f->ops[op->operands[k]].code : -1;
   }
   if (op->noperands > 8) fprintf(f, "n%d|", op->noperands);
+  /* kernels that may read prepared data do so when their operands are weights */
+  if (op->code == FAB_OP_ADD_LAYERNORM || op->code == FAB_OP_BFLY_STAGES) {
+    for (int k = 0; k < op->noperands; k++) fputc(c->weight_root[op->operands[k]] ? 'w' : '-', f);
+    fputc('|', f);
+  }
   for (int t = 0; t < nt; t++) {
     fprintf(f, "%d,%d:", codes[t], (int)ts[t]->dtype);
     for (int r = 0; r < ts[t]->rank; r++) fprintf(f, "%lld,", (long long)ts[t]->dims[r]);
@@ -301,7 +340,8 @@ static char *kernel_signature(const cpu_cg *c, const fab_op *op) {
 
 /* Kernels for every op that needs one; ops of equal signature share one
  * (found through a hash table: linear in the op count). */
-static bool gen_kernels(cpu_cg *c, const buf *bufs, LLVMValueRef *kernels, int64_t *nrows, bool share) {
+static bool gen_kernels(cpu_cg *c, const buf *bufs, LLVMValueRef *kernels, int64_t *nrows,
+                        LLVMValueRef *prep_fns, int64_t *prep_bytes, bool share) {
   const fab_func *f = c->f;
   size_t cap = 16;
   while (cap < 2 * (size_t)f->nops) cap *= 2;
@@ -331,10 +371,12 @@ static bool gen_kernels(cpu_cg *c, const buf *bufs, LLVMValueRef *kernels, int64
       if (slot[h] >= 0) {
         kernels[i] = kernels[slot[h]];
         nrows[i] = nrows[slot[h]];
+        prep_fns[i] = prep_fns[slot[h]];
+        prep_bytes[i] = prep_bytes[slot[h]];
         continue;
       }
     }
-    ok = gen_kernel(c, i, &kernels[i], &nrows[i]);
+    ok = gen_kernel(c, i, &kernels[i], &nrows[i], &prep_fns[i], &prep_bytes[i]);
     if (nrows[i] < 1) nrows[i] = 1;
     if (sigs[i]) slot[h] = i;
   }
@@ -354,6 +396,7 @@ typedef struct table_builder {
   cg_step *steps;
   cg_loc *args;
   int nsteps, nargs;
+  int64_t prepared; /* bytes of prepared data so far */
 } table_builder;
 
 static cg_loc loc_of(const table_builder *tb, int i) {
@@ -402,7 +445,7 @@ static void add_arg(table_builder *tb, cg_step *s, cg_loc l) {
 /* The steps in op order: token checks before embeddings, kernels, and
  * copies of outputs that are not computed in place. */
 static void build_steps(table_builder *tb, const LLVMValueRef *kernels, const int64_t *nrows,
-                        int64_t ws_offset) {
+                        const LLVMValueRef *prep_fns, const int64_t *prep_bytes, int64_t ws_offset) {
   const cpu_cg *c = tb->c;
   for (int i = 0; i < c->f->nops; i++) {
     const fab_op *op = &c->eff[i];
@@ -431,16 +474,25 @@ static void build_steps(table_builder *tb, const LLVMValueRef *kernels, const in
       s->workspace = true;
       add_arg(tb, s, (cg_loc){CG_LOC_SCRATCH, 0, ws_offset, ws, -1});
     }
+    if (prep_fns[i]) { /* each op its own prepared data: its own weights */
+      s->prep = prep_fns[i];
+      add_arg(tb, s, (cg_loc){CG_LOC_WEIGHT, c->m->nparams, tb->prepared, prep_bytes[i], -1});
+      tb->prepared += (prep_bytes[i] + 63) / 64 * 64;
+    }
   }
 }
 
+/* The entry function and (*prepare, NULL: none) the prepare entry with
+ * its *prepared bytes. */
 static LLVMValueRef gen_run_table(cpu_cg *c, const buf *bufs, const LLVMValueRef *kernels,
-                                  const int64_t *nrows, int64_t ws_offset, int64_t *scratch) {
+                                  const int64_t *nrows, const LLVMValueRef *prep_fns,
+                                  const int64_t *prep_bytes, int64_t ws_offset, int64_t *scratch,
+                                  LLVMValueRef *prepare, int64_t *prepared) {
   const fab_func *f = c->f;
   size_t n = (size_t)f->nops, nargs = 0;
-  for (int i = 0; i < f->nops; i++) nargs += (size_t)c->eff[i].noperands + 2;
+  for (int i = 0; i < f->nops; i++) nargs += (size_t)c->eff[i].noperands + 3;
   int64_t *direct = malloc(n * sizeof *direct);
-  table_builder tb = {c, bufs, direct, calloc(2 * n, sizeof(cg_step)), calloc(nargs + 1, sizeof(cg_loc)), 0, 0};
+  table_builder tb = {c, bufs, direct, calloc(2 * n, sizeof(cg_step)), calloc(nargs + 1, sizeof(cg_loc)), 0, 0, 0};
   cg_block *blocks = calloc(2 * n, sizeof *blocks);
   cg_loc *loc = calloc(n, sizeof *loc);
   int *last_use = calloc(n, sizeof *last_use), *parent = calloc(n, sizeof *parent);
@@ -456,7 +508,7 @@ static LLVMValueRef gen_run_table(cpu_cg *c, const buf *bufs, const LLVMValueRef
           direct[op->operands[0]] < 0)
         direct[op->operands[0]] = fab_op_int(op, "index", 0);
     }
-    build_steps(&tb, kernels, nrows, ws_offset);
+    build_steps(&tb, kernels, nrows, prep_fns, prep_bytes, ws_offset);
     init_places(&tb, loc, last_use, parent);
     cg_places pl = {loc, last_use, parent, *scratch};
     nblocks = cg_schedule(c, tb.steps, tb.nsteps, tb.args, &pl, blocks);
@@ -465,6 +517,8 @@ static LLVMValueRef gen_run_table(cpu_cg *c, const buf *bufs, const LLVMValueRef
   if (nblocks >= 0) {
     c->op = NULL;
     entry = cg_gen_entry(c, tb.steps, tb.nsteps, tb.args, tb.nargs, blocks, nblocks);
+    *prepare = cg_gen_prepare_entry(c, tb.steps, tb.nsteps, tb.args);
+    *prepared = tb.prepared;
   } else {
     fab_error(c->d, (fab_loc){0}, "cpu backend: out of memory");
   }
@@ -568,10 +622,14 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
   c.eff = eff;
   c.absorbed = absorbed;
   buf *bufs = calloc(nops, sizeof *bufs);
-  LLVMValueRef *kernels = calloc(nops, sizeof *kernels);
-  int64_t *nrows = calloc(nops, sizeof *nrows);
+  LLVMValueRef *kernels = calloc(nops, sizeof *kernels), *prep_fns = calloc(nops, sizeof *prep_fns);
+  int64_t *nrows = calloc(nops, sizeof *nrows), *prep_bytes = calloc(nops, sizeof *prep_bytes);
+  bool *weight_root = calloc(nops, sizeof *weight_root);
   int64_t scratch = 0;
-  bool ok = folded && bufs && kernels && nrows && plan_buffers(&c, bufs, &scratch);
+  bool ok = folded && bufs && kernels && nrows && prep_fns && prep_bytes && weight_root &&
+            plan_buffers(&c, bufs, &scratch);
+  for (int i = 0; ok && i < f->nops; i++) weight_root[i] = bufs[root_of(bufs, i)].kind == BUF_WEIGHT;
+  c.weight_root = weight_root;
   /* One workspace region after every buffer, shared by the ops that need
    * one (they run one after another). */
   int64_t ws_offset = (scratch + 63) / 64 * 64, ws_max = 0;
@@ -580,13 +638,20 @@ LLVMModuleRef cg_build_model(LLVMContextRef ctx, const fab_module *m, const fab_
     if (w > ws_max) ws_max = w;
   }
   if (ws_max) scratch = ws_offset + ws_max;
-  ok = ok && gen_kernels(&c, bufs, kernels, nrows, !o->no_share);
-  LLVMValueRef entry = ok ? gen_run_table(&c, bufs, kernels, nrows, ws_offset, &scratch) : NULL;
+  ok = ok && gen_kernels(&c, bufs, kernels, nrows, prep_fns, prep_bytes, !o->no_share);
+  LLVMValueRef prepare = NULL;
+  int64_t prepared = 0;
+  LLVMValueRef entry = ok ? gen_run_table(&c, bufs, kernels, nrows, prep_fns, prep_bytes, ws_offset,
+                                          &scratch, &prepare, &prepared)
+                          : NULL;
   ok = entry != NULL;
-  ok = ok && cg_gen_descriptor(&c, entry, scratch);
+  ok = ok && cg_gen_descriptor(&c, entry, scratch, prepare, prepared);
   free(bufs);
   free(kernels);
   free(nrows);
+  free(prep_fns);
+  free(prep_bytes);
+  free(weight_root);
   for (int i = 0; i < nowned; i++) free(owned[i]);
   free(owned);
   free(eff);

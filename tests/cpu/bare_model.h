@@ -1,6 +1,7 @@
 /* bare_model.h — a compiled model with its weights and inputs as the entry
  * function takes them (pointer arrays in descriptor order), for programs
- * that call fab_model_desc.run themselves with their own fab_parallel:
+ * that call fab_model_desc.run themselves with their own fab_parallel
+ * (w: the weights, then the prepared buffer the runtime's bind made):
  * test_cpu_regions.c and scripts/cpu_threads.c. */
 #ifndef BARE_MODEL_H
 #define BARE_MODEL_H
@@ -44,6 +45,7 @@ static bool bare_model_load(bare_model *b, const char *so, const char *weights, 
       return snprintf(err, errlen, "weight '%s' missing or not f32", d->weights[i].name), false;
     b->w[i] = t->data;
   }
+  b->w[d->nweights] = fab_model_entry_weights(b->m)[d->nweights]; /* the prepared buffer */
   for (int i = 0; i < d->ninputs; i++) {
     const fab_tensor *t = fab_tset_find(b->iset, d->inputs[i].name);
     if (!t || (int64_t)t->nbytes != d->inputs[i].nbytes)

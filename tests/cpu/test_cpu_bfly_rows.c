@@ -5,7 +5,9 @@
  * partial block of rows), stacks, 4/8/16 lanes, 2 threads; the streamed
  * stores of a result >= 8 MiB, also into an out buffer that is not
  * 64-byte aligned (the plain-store path), compared byte for byte; the
- * plain twiddles when a pivot has no factored form (fallback). */
+ * plain twiddles when a pivot has no factored form (fallback); one model
+ * bound to other weights in turn, each binding preparing its own tables,
+ * per stack (rebind). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,6 +156,55 @@ static void test_fallback(void) {
   }
 }
 
+/* Stack 1's block 0, stage 3, butterfly 7: t00 = 0 (no factored form). */
+static void edit_stack1(fab_tensor_set *w) {
+  fab_tensor *t = fab_tset_find(w, "twiddle");
+  int64_t n = g_edit_n, L = log2i(n), at = ((1 * 2 + 0) * L + 3) * (n / 2) * 4 + 4 * 7;
+  CHECK(t && (int64_t)(t->nbytes / 4) > at, "bfly rows: no twiddle to edit");
+  if (t && (int64_t)(t->nbytes / 4) > at) ((float *)t->data)[at] = 0.0f;
+}
+
+/* One compiled model bound to weights A, B (A with stack 1 out of the
+ * factored range: that stack's table plain, stack 0's still factored), C
+ * (other values), A again: each binding prepares its own tables (the
+ * tables of an earlier one would give other outputs), each run against
+ * the interpreter on its weights. */
+static void test_rebind(void) {
+  g_edit_n = 256;
+  tb t = bfly_module(256, 2, 9, false);
+  fab_tensor_set *w[3] = {fab_tset_new(), fab_tset_new(), fab_tset_new()}, *in = fab_tset_new();
+  fab_tensor_set *want[3] = {fab_tset_new(), fab_tset_new(), fab_tset_new()};
+  uint64_t seeds[3] = {7, 7, 8};
+  bool ok = fab_bind_init_inputs(t.m, 11, in, t.d);
+  for (int k = 0; ok && k < 3; k++) {
+    ok = fab_bind_init_weights(t.m, seeds[k], w[k], t.d);
+    if (ok && k == 1) edit_stack1(w[k]);
+    ok = ok && fab_interp_run(t.m, w[k], in, want[k], t.d);
+  }
+  CHECK(ok, "bfly rows rebind: the interpreter failed");
+  fab_cpu_options o = opts(0, 2);
+  fab_cpu_jit *j = ok ? fab_cpu_jit_compile(t.m, &o, t.d) : NULL;
+  CHECK(!ok || j, "bfly rows rebind: JIT compile failed");
+  int order[4] = {0, 1, 2, 0};
+  for (int r = 0; j && r < 4; r++) {
+    char what[64];
+    snprintf(what, sizeof what, "bfly rows rebind run %d (weights %c)", r, "ABC"[order[r]]);
+    fab_tensor_set *got = fab_tset_new();
+    bool ran = fab_cpu_jit_run(j, w[order[r]], in, got, t.d);
+    CHECK(ran, "%s: run failed", what);
+    if (ran) close_sets(what, got, want[order[r]], RTOL);
+    fab_tset_free(got);
+  }
+  if (fab_diag_count(t.d)) fab_diag_print(t.d, stderr);
+  fab_cpu_jit_free(j);
+  for (int k = 0; k < 3; k++) {
+    fab_tset_free(w[k]);
+    fab_tset_free(want[k]);
+  }
+  fab_tset_free(in);
+  tb_free(&t);
+}
+
 /* Runs a compiled model through the raw entry with out at `out` (any
  * alignment). */
 static bool run_raw(fab_cpu_jit *j, const fab_tensor_set *w, const float *x, float *out, int threads) {
@@ -211,6 +262,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(which, "n2048")) test_n2048();
   else if (!strcmp(which, "stream")) test_stream();
   else if (!strcmp(which, "fallback")) test_fallback();
+  else if (!strcmp(which, "rebind")) test_rebind();
   else return fprintf(stderr, "unknown test '%s'\n", which), 2;
   if (g_failures) fprintf(stderr, "%d failure(s)\n", g_failures);
   return g_failures ? 1 : 0;

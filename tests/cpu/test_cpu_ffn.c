@@ -2,7 +2,9 @@
  * backends/cpu/kernel_ffn.c) against the reference interpreter: post-norm
  * butterfly FFN blocks with and without the pads, the slice and the stack,
  * partial row tiles, both GELU forms, 1 and 2 threads, factored twiddles
- * and the plain ones when a pivot is out of range (cpu.ffn); and a
+ * and the plain ones when a pivot is out of range (cpu.ffn); one model
+ * bound to other weights in turn, each binding preparing its own factors,
+ * and few-tile blocks out of range (cpu.ffn_prepared); and a
  * cpu.ffn the ops do not bear out is an error (cpu.ffn_errors). */
 #include "cpu_test_util.h"
 #include "passes.h"
@@ -86,8 +88,8 @@ static int count_fused(const fab_module *m, int value) {
   return n;
 }
 
-/* Twiddle edits for the kernel's factored butterflies (blocks of >= 64
- * tiles, cg_bfly_factor): a pivot t00 or t11 of 0 or 2e-38 has no factored
+/* Twiddle edits for the kernel's factored butterflies (factored once per
+ * bind by the op's prepare kernel, cg_bfly_factor): a pivot t00 or t11 of 0 or 2e-38 has no factored
  * form in range, and the kernel must run the plain twiddles (the factored
  * ones give NaN there).  fc1: butterfly 37 of its first stage; fc2 (n 256):
  * stage 5, butterfly 3 (positions 3 and 7, which the slice to d reads). */
@@ -147,12 +149,66 @@ static void test_ffn(void) {
   ffn_case(40, 256, 1024, "erf", false, 2, true);
   ffn_case(48, 256, 512, "erf", true, 1, true);
   ffn_case(40, 256, 1024, "erf", false, 2, false); /* norm-in=0: the norm is its own kernel */
-  /* >= 64 tiles: factored twiddles; a partial last tile */
+  /* many tiles (ranges split differently between threads); a partial last tile */
   ffn_case(1032, 64, 256, "erf", false, 2, true);
   ffn_case(1024, 48, 192, "tanh", true, 0, true);
-  /* pivots out of the factored range: the plain twiddles */
+  /* pivots out of the factored range: the plain twiddles, decided at prepare time */
   ffn_case_edit(1032, 64, 256, "erf", false, 2, true, zero_pivot_fc1);
   ffn_case_edit(1032, 64, 256, "erf", false, 2, true, tiny_pivot_fc2);
+}
+
+/* Blocks of few tiles with pivots out of range; then one compiled model, bound again and again (fab_cpu_jit_run binds the
+ * weights it is given): each binding must prepare its own factors.
+ * Weights A, B (A with a pivot out of range: the plain twiddles), C
+ * (other values), A again, each against the interpreter on them; A's and
+ * C's outputs differ (so factors left from an earlier bind would show). */
+static void test_ffn_prepared(void) {
+  /* few tiles (3): factored too, and the plain twiddles out of range */
+  ffn_case_edit(40, 64, 256, "erf", false, 0, true, zero_pivot_fc1);
+  ffn_case_edit(40, 64, 256, "tanh", true, 2, true, tiny_pivot_fc2);
+  tb t = {0};
+  t.d = fab_diag_new();
+  t.m = ffn_module(40, 64, 256, "erf", false, 2, t.d);
+  fab_pass_options po = {.verify_each = true};
+  bool ok = t.m && fab_run_pipeline(t.m, PIPELINE, &po, t.d) && count_fused(t.m, 2) == 1;
+  CHECK(ok, "rebind: the pipeline failed");
+  fab_tensor_set *w[3] = {fab_tset_new(), fab_tset_new(), fab_tset_new()}, *in = fab_tset_new();
+  fab_tensor_set *want[3] = {fab_tset_new(), fab_tset_new(), fab_tset_new()};
+  uint64_t seeds[3] = {7, 7, 8};
+  for (int k = 0; ok && k < 3; k++) {
+    ok = fab_bind_init_weights(t.m, seeds[k], w[k], t.d);
+    if (ok && k == 1) zero_pivot_fc1(w[k]);
+    ok = ok && fab_bind_init_inputs(t.m, 11, in, t.d) && fab_interp_run(t.m, w[k], in, want[k], t.d);
+  }
+  CHECK(ok, "rebind: the interpreter failed");
+  fab_cpu_options o;
+  fab_cpu_options_default(&o);
+  o.threads = 2;
+  fab_cpu_jit *j = ok ? fab_cpu_jit_compile(t.m, &o, t.d) : NULL;
+  CHECK(!ok || j, "rebind: JIT compile failed");
+  int order[4] = {0, 1, 2, 0};
+  fab_tensor_set *got[4] = {0};
+  for (int r = 0; j && r < 4; r++) {
+    char what[64];
+    snprintf(what, sizeof what, "rebind run %d (weights %c)", r, "ABC"[order[r]]);
+    got[r] = fab_tset_new();
+    bool ran = fab_cpu_jit_run(j, w[order[r]], in, got[r], t.d);
+    CHECK(ran, "%s: run failed", what);
+    if (ran) close_sets(what, got[r], want[order[r]], RTOL);
+  }
+  if (got[0] && got[2] && got[0]->count && got[2]->count)
+    CHECK(memcmp(got[0]->items[0].data, got[2]->items[0].data, got[0]->items[0].nbytes) != 0,
+          "rebind: weights A and C give the same outputs (the test cannot tell them apart)");
+  if (fab_diag_count(t.d)) fab_diag_print(t.d, stderr);
+  fab_cpu_jit_free(j);
+  for (int k = 0; k < 4; k++) fab_tset_free(got[k]);
+  for (int k = 0; k < 3; k++) {
+    fab_tset_free(w[k]);
+    fab_tset_free(want[k]);
+  }
+  fab_tset_free(in);
+  if (t.m) tb_free(&t);
+  else fab_diag_free(t.d);
 }
 
 /* cpu.ffn = 2 on a block whose input is no layer norm (an input). */
@@ -207,6 +263,7 @@ int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "ffn";
   if (!strcmp(which, "ffn")) test_ffn();
   else if (!strcmp(which, "ffn_errors")) test_ffn_errors();
+  else if (!strcmp(which, "ffn_prepared")) test_ffn_prepared();
   else return fprintf(stderr, "unknown test '%s'\n", which), 2;
   if (g_failures) fprintf(stderr, "%d failure(s)\n", g_failures);
   return g_failures ? 1 : 0;
