@@ -87,6 +87,17 @@ static int load_space(run *r) {
   return EXIT_OK;
 }
 
+/* The analytical latency model has no write-back term: a space that varies
+ * wb_share searched with it sees only the resources fall (docs/codesign.md). */
+static void warn_unseen_knobs(const run *r, const char *mode) {
+  if (r->eo.latency != FAB_CD_LAT_MODEL || r->rank != 0 || (mode && strcmp(mode, "strategies"))) return;
+  for (int k = r->s.nmodel_knobs; k < r->s.nknobs; k++)
+    if (!strcmp(r->s.knobs[k].name, "wb_share") && r->s.knobs[k].nvals > 1)
+      fprintf(stderr, "fabc: warning: the space varies wb_share, which the analytical latency model "
+                      "(--latency model) does not see: only the resources would change; use --latency sim "
+                      "or --latency predictor with a predictor trained on simulated latencies\n");
+}
+
 /* Which accuracy the run used and what it cost (trained models). */
 static void print_acc_stats(const fab_cd_evaluator *e) {
   int64_t computed, cached;
@@ -242,6 +253,7 @@ static int run_codesign(const cli_args *a) {
   fab_predictor *pr = NULL;
   const char *pred_path = cli_str(a, "predictor", NULL);
   int rc = load_space(&r);
+  if (rc == EXIT_OK) warn_unseen_knobs(&r, mode);
   if (rc == EXIT_OK && pred_path && !(pr = fab_pred_load(pred_path, r.d))) rc = EXIT_USER;
   r.eo.predict = fab_cd_predict_point;
   r.eo.predict_user = pr;
