@@ -188,9 +188,11 @@ void cg_bfly_plan_free(cg_bfly_plan *p);
 /* The plan's stages: the sum of its groups. */
 int cg_bfly_plan_stages(const cg_bfly_plan *p);
 /* Only the first `need` output vectors are computed for sure (n: all).
- * src: where the first group reads (NULL: buf, in place). */
-void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
-                 LLVMValueRef s, const cg_bfly_epi *epi, int64_t need);
+ * src: where the first group reads (NULL: buf, in place); it holds `have`
+ * vectors (n: all), and the rest of the input is zeros that are not
+ * stored (a zero-padded input, no copy and no memset). */
+void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, int64_t have,
+                 LLVMValueRef tw, LLVMValueRef s, const cg_bfly_epi *epi, int64_t need);
 /* Factors the plan's S blocks of twiddles tw into one FMA per output
  * (kernel_bfly.c): the factors into ft (S * stages * n floats, the
  * layout p->factored has in cg_bfly_run), the final scales into dg (S x n

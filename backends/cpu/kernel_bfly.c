@@ -120,8 +120,24 @@ static int64_t drop_bit(int64_t p, int64_t l) { return ((p >> (l + 1)) << l) | (
  * the highest run), so p and every twiddle index are sums of loop
  * counters times constants: induction variables, no bit arithmetic per
  * butterfly (it cost more issue slots than the FMAs). */
+/* Input vector m of a group: src's vector pidx, or zero at or past `have`
+ * (a zero-padded input that is not stored).  Whether pidx = p0 + off is
+ * below `have` is known from off alone when p0 <= max_p0 cannot cross it
+ * (FABNet's paddings: multiples of the group's lowest stride); else a
+ * compare picks a clamped load or zero. */
+static LLVMValueRef load_padded(cpu_cg *c, LLVMValueRef src, LLVMValueRef pidx, int64_t off, int64_t max_p0,
+                                int64_t have) {
+  int V = c->lanes;
+  if (off + max_p0 < have) return cg_vload(c, src, cg_mulc(c, pidx, V), 64);
+  if (off >= have) return LLVMConstNull(c->t_vf);
+  LLVMValueRef in = LLVMBuildICmp(c->b, LLVMIntSLT, pidx, cg_i64(c, have), "in_pad");
+  LLVMValueRef at = LLVMBuildSelect(c->b, in, pidx, cg_i64(c, 0), "");
+  return LLVMBuildSelect(c->b, in, cg_vload(c, src, cg_mulc(c, at, V), 64), LLVMConstNull(c->t_vf), "");
+}
+
 static void gen_group(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
-                      LLVMValueRef s, int at, int ns, int g, const cg_bfly_epi *epi, int64_t need) {
+                      LLVMValueRef s, int at, int ns, int g, const cg_bfly_epi *epi, int64_t need,
+                      int64_t have) {
   int V = c->lanes;
   const stage *st = p->st + at;
   int64_t n = p->n, B = p->B, L = p->L;
@@ -144,6 +160,7 @@ static void gen_group(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMVa
    * test p0). */
   cg_loop loops[9];
   LLVMValueRef v[9];
+  int64_t max_p0 = 0; /* the largest p0 below */
   for (int k = g; k >= 0; k--) {
     if (w[k] == 0) {
       v[k] = NULL;
@@ -151,6 +168,7 @@ static void gen_group(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMVa
     }
     int64_t trips = (int64_t)1 << w[k];
     if (k == g && need < n) trips = (need + ((int64_t)1 << lo[k]) - 1) >> lo[k];
+    max_p0 += (trips - 1) << lo[k];
     loops[k] = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, trips), "run");
     v[k] = loops[k].iv;
   }
@@ -167,7 +185,7 @@ static void gen_group(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMVa
     for (int t = 0; t < g; t++)
       if (m & (1 << t)) off[m] += (int64_t)1 << st[t].l;
     pidx[m] = cg_addc(c, p0, off[m]);
-    e[m] = cg_vload(c, src, cg_mulc(c, pidx[m], V), 64);
+    e[m] = load_padded(c, src, pidx[m], off[m], max_p0, have);
   }
   int W = p->factored ? 2 : 4; /* floats per butterfly */
   for (int t = 0; t < g; t++) {
@@ -305,15 +323,15 @@ int cg_bfly_plan_stages(const cg_bfly_plan *p) {
   return ns;
 }
 
-void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, LLVMValueRef tw,
-                 LLVMValueRef s, const cg_bfly_epi *epi, int64_t need) {
+void cg_bfly_run(cpu_cg *c, const cg_bfly_plan *p, LLVMValueRef buf, LLVMValueRef src, int64_t have,
+                 LLVMValueRef tw, LLVMValueRef s, const cg_bfly_epi *epi, int64_t need) {
   int64_t ns = cg_bfly_plan_stages(p);
   for (int g = 0, i = 0; g < p->ngroups; i += p->groups[g++]) {
     /* the outputs of this group that the later groups need */
     int64_t out = need_before(p->st + i + p->groups[g], (int)(ns - i - p->groups[g]), need);
     if (out > p->n) out = p->n;
     gen_group(c, p, buf, g == 0 && src ? src : buf, tw, s, i, (int)ns, p->groups[g],
-              g == p->ngroups - 1 ? epi : NULL, out);
+              g == p->ngroups - 1 ? epi : NULL, out, g == 0 ? have : p->n);
   }
 }
 
@@ -419,7 +437,7 @@ bool cg_gen_bfly(cpu_cg *c, const fab_op *op, int64_t *nrows) {
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, S), "stack");
   LLVMValueRef base = cg_mulc(c, cg_add(c, cg_mulc(c, r0, S), sl.iv), n);
   cg_tile_copy(c, x, base, S * n, n, buf, 1, nvalid, true);
-  cg_bfly_run(c, &plan, buf, NULL, tw, sl.iv, NULL, n);
+  cg_bfly_run(c, &plan, buf, NULL, n, tw, sl.iv, NULL, n);
   cg_tile_copy(c, out, base, S * n, n, buf, 1, nvalid, false);
   cg_loop_end(c, &sl);
   cg_loop_end(c, &tl);

@@ -58,15 +58,6 @@ static const fab_attr *groups_attr(const fab_op *op, const char *key) {
   return a && a->kind == FAB_ATTR_INTS ? a : NULL;
 }
 
-/* dst[j] = j < n ? src[j] : 0 for j < len (vectors). */
-static void copy_pad(cpu_cg *c, LLVMValueRef dst, LLVMValueRef src, int64_t n, int64_t len) {
-  int V = c->lanes;
-  cg_loop j = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, n), "cp");
-  cg_vstore(c, cg_vload(c, src, cg_mulc(c, j.iv, V), 64), dst, cg_mulc(c, j.iv, V), 64);
-  cg_loop_end(c, &j);
-  if (len > n) cg_memset0(c, cg_gep(c, c->t_f32, dst, cg_i64(c, n * V)), cg_i64(c, (len - n) * V * 4));
-}
-
 /* Prefetch rows [r, min(r + V, rows)) of x (row length d) towards L2. */
 static void prefetch_rows(cpu_cg *c, LLVMValueRef x, LLVMValueRef r, const ffn_shape *s) {
   LLVMValueRef hi = cg_add(c, r, cg_i64(c, c->lanes));
@@ -306,17 +297,18 @@ static void gen_tiles(cpu_cg *c, const ffn_gen *f) {
   load_x(c, f->op, s, base, xb, wb, acc, nvalid);
   cg_loop sl = cg_loop_begin(c, cg_i64(c, 0), cg_i64(c, s->S1), "block");
   LLVMValueRef seg = cg_gep(c, c->t_f32, wb, cg_mulc(c, sl.iv, s->n1 * V));
-  if (s->n1 > s->d) copy_pad(c, seg, xb, s->d, s->n1); /* else the first group reads xb */
   gelu_epi ge = {b1, cg_mulc(c, sl.iv, s->n1), f->scale1, tanh_approx};
   cg_bfly_epi epi1 = {gelu_apply, &ge};
-  cg_bfly_run(c, &f->p1, seg, s->n1 > s->d ? NULL : xb, tw1, sl.iv, &epi1, s->n1);
+  /* the first group reads x's d vectors in place, the pad to n1 as zeros */
+  cg_bfly_run(c, &f->p1, seg, xb, s->d, tw1, sl.iv, &epi1, s->n1);
   cg_loop_end_nounroll(c, &sl);
-  if (s->n2 > s->h) cg_memset0(c, cg_gep(c, c->t_f32, wb, cg_i64(c, s->h * V)), cg_i64(c, (s->n2 - s->h) * V * 4));
   for (int k = 0; k < (s->nin ? s->nin : 1); k++) prefetch_rows(c, cg_arg_f32(c, k + 1), cg_addc(c, r0, V), s);
   LLVMBuildStore(c->b, LLVMConstNull(c->t_vf), acc);
   residual_epi re = {b2, xb, acc, f->scale2, s->d, s->d % (2 << last_group_top(&f->p2)) != 0};
   cg_bfly_epi epi2 = {residual_apply, &re};
-  cg_bfly_run(c, &f->p2, wb, NULL, tw2, cg_i64(c, 0), &epi2, s->d); /* the slice reads d columns */
+  /* fc2 in place on the h vectors of fc1's blocks, the pad to n2 read as
+   * zeros; the slice reads d columns */
+  cg_bfly_run(c, &f->p2, wb, NULL, s->h, tw2, cg_i64(c, 0), &epi2, s->d);
   norm_args na = {LLVMBuildFMul(c->b, LLVMBuildLoad2(c->b, c->t_vf, acc, ""), cg_vsplat(c, cg_f32(c, 1.0 / (double)s->d), V), "mean"),
                   NULL, gamma, beta};
   na.rstd = inv_std(c, wb, na.mean, fab_op_float(f->op, "eps", 1e-5), s->d);
