@@ -156,11 +156,16 @@ static void stp_cols(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uin
 /* The tile's rows through the write-back units.  With `stream` (a bank
  * loaded again within the op), an elementwise function stores in column
  * chunks as be_dma_tile does; a function with the residual and layer norm
- * needs whole rows. */
+ * needs whole rows.  A chunk has one row per engine (its only slot is 0,
+ * so the pitch moves nothing) and takes the pitch of its own columns, as
+ * fpga_cg_ldp_tile's chunks do: at the rows' pitch 2^L, which fills the
+ * bank, a chunk after the first would reach past the bank's end. */
 void fpga_cg_stp(fpga_cg *g, const bfly_io *io, uint64_t r0, uint64_t s, uint64_t t, int L, uint64_t ne,
                  uint64_t baddr, int bank, bool stream) {
   uint64_t chunks = fpga_stream_chunks(g, stream && !fab_fpga_wbfn_residual[io->fn], t, ne, 1ull << L, io->w);
-  for (uint64_t c = 0, m = io->w / chunks; c < chunks; c++) stp_cols(g, io, r0, s, t, L, ne, baddr, bank, c * m, m);
+  uint64_t m = io->w / chunks;
+  int lp = chunks > 1 ? ilog2(m) : L;
+  for (uint64_t c = 0; c < chunks; c++) stp_cols(g, io, r0, s, t, lp, ne, baddr, bank, c * m, m);
 }
 
 int fpga_cg_bfly_src(fpga_cg *g, const fab_op *op, bool *stacked, bool *padded) {

@@ -10,15 +10,14 @@
 #include "passes.h"
 #include "target.h"
 
-/* Golden case `name` through the fpga pipeline, then edit(m, ctx) (may be
- * NULL) and the pipeline `extra` (NULL: none), compiled for c and
- * simulated into out (rep: the report); the program, NULL after a
- * diagnostic. */
-static inline fab_fpga_program *fpga_case_run(const char *name, void (*edit)(fab_module *m, void *ctx), void *ctx,
-                                              const char *extra, const fab_fpga_config *c, fab_tensor_set *out,
-                                              fab_fpga_report *rep) {
-  fab_diag *d = fab_diag_new();
-  fab_module *m = parse_case(name, d);
+/* Module m (named `name` in messages; parsed into diagnostics d, NULL
+ * after a diagnostic; freed here with d) through the fpga pipeline, then
+ * edit(m, ctx) (may be NULL) and the pipeline `extra` (NULL: none),
+ * compiled for c and simulated into out (rep: the report); the program,
+ * NULL after a diagnostic. */
+static inline fab_fpga_program *fpga_module_run(fab_module *m, fab_diag *d, const char *name,
+                                                void (*edit)(fab_module *m, void *ctx), void *ctx, const char *extra,
+                                                const fab_fpga_config *c, fab_tensor_set *out, fab_fpga_report *rep) {
   fab_tensor_set *ws = fab_tset_new(), *is = fab_tset_new();
   fab_fpga_program *p = NULL;
   char err[256];
@@ -40,6 +39,14 @@ out:
   if (m) fab_module_free(m);
   fab_diag_free(d);
   return p;
+}
+
+/* Golden case `name` (tests/golden/cases/<name>.fir) through fpga_module_run. */
+static inline fab_fpga_program *fpga_case_run(const char *name, void (*edit)(fab_module *m, void *ctx), void *ctx,
+                                              const char *extra, const fab_fpga_config *c, fab_tensor_set *out,
+                                              fab_fpga_report *rep) {
+  fab_diag *d = fab_diag_new();
+  return fpga_module_run(parse_case(name, d), d, name, edit, ctx, extra, c, out, rep);
 }
 
 #endif

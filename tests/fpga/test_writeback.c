@@ -16,6 +16,10 @@
  *   stp keep (version 6): the results left in the bank as a load of them
  *     would, the serial write port shared with loads; the pair's first
  *     fc1 wave reading LN1's kept results (p_be = 16);
+ *   a streaming store of bank-filling rows (a butterfly of one bank's
+ *     length, bias only, more than two waves): its column chunks inside
+ *     the bank (each at the pitch of its own columns), the outputs those
+ *     of the post-processing unit, full rows and truncated (pad + slice);
  *   errors: a version-2 file holding write-back instructions, an stp wider
  *     than its pitch, an ldp with a function, a wbp outside the parameter
  *     buffer, parameters or a residual outside their memories at run time. */
@@ -165,6 +169,79 @@ static void test_ffn_pair(void) {
       printf("%-20s %d x %d BUs: fc1 %zu bfly (%zu out of place, %zu from kept rows), %zu loads, %llu cycles\n",
              cases[k], cc->p_be, cc->p_bu, fc1, fc1_os, fc1_kept, fc1_loads, (unsigned long long)r[0].total_cycles);
     }
+    fab_fpga_program_free(p);
+    fab_fpga_program_free(q);
+    fab_tset_free(o[0]);
+    fab_tset_free(o[1]);
+  }
+}
+
+/* A butterfly layer of rows `in` -> `out` elements on `rows` rows,
+ * length n = the larger, rounded up to a power of two. */
+static fab_module *bfly_layer(uint64_t rows, uint64_t in, uint64_t out, fab_diag *d) {
+  uint64_t n = 1;
+  int L = 0;
+  while (n < in || n < out) n *= 2, L++;
+  char text[1024];
+  int len = snprintf(text, sizeof text,
+                     "module @wide\n"
+                     "param @\"b.twiddle\" : f32[1,1,%d,%llu,2,2] = normal(0, 0.7)\n"
+                     "param @\"b.bias\" : f32[%llu] = uniform(-0.02, 0.02)\n"
+                     "func @main {\n"
+                     "  %%0 = input {index = 0, name = \"x\"} : f32[%llu,%llu]\n"
+                     "  %%1 = weight {name = \"b.twiddle\"} : f32[1,1,%d,%llu,2,2]\n"
+                     "  %%2 = weight {name = \"b.bias\"} : f32[%llu]\n"
+                     "  %%3 = bfly.linear %%0, %%1, %%2 {in = %llu, increasing = 1, nblocks = 1, out = %llu} : "
+                     "f32[%llu,%llu]\n"
+                     "  output %%3 {index = 0, name = \"y\"}\n}\n",
+                     L, (unsigned long long)n / 2, (unsigned long long)out, (unsigned long long)rows,
+                     (unsigned long long)in, L, (unsigned long long)n / 2, (unsigned long long)out,
+                     (unsigned long long)in, (unsigned long long)out, (unsigned long long)rows,
+                     (unsigned long long)out);
+  return fab_parse_module("wide.fir", text, (size_t)len, d);
+}
+
+/* A butterfly whose rows fill a bank (n = the bank's words), its bias
+ * through the write-back lanes, over more than two waves: its tiles
+ * store in FPGA_STREAM_CHUNKS column chunks (codegen_wb.c fpga_cg_stp).
+ * At the rows' pitch every chunk after the first reached past the bank's
+ * end, so the program failed its own check (fabgen's gen_large_2_0 on
+ * vcu128-be40: "engine buffer overflow: 256 + 1 rows x 4096").  Each
+ * chunk now takes its columns' pitch; the outputs are the
+ * post-processing unit's bit for bit.  vcu128-be40 folds the bias by
+ * default; small (512-word banks, 4 engines) with wb=1. */
+enum { STREAM_CHUNKS = 4 }; /* codegen_internal.h FPGA_STREAM_CHUNKS */
+static void test_streamed_store(void) {
+  struct {
+    const char *cfg, *wb;
+    uint64_t rows, in, out;
+  } cases[] = {{"vcu128-be40", NULL, 120, 4096, 4096}, {"vcu128-be40", NULL, 120, 3072, 1024},
+               {"small", "fpga-absorb(wb=1),fpga-alloc", 16, 512, 512},
+               {"small", "fpga-absorb(wb=1),fpga-alloc", 16, 384, 128}};
+  for (int k = 0; k < 4; k++) {
+    fab_fpga_config c = test_config(cases[k].cfg);
+    uint64_t n = 1;
+    while (n < cases[k].in) n *= 2;
+    CHECK(n == (uint64_t)fab_fpga_bank_words(&c), "%s: rows of %llu do not fill a bank", cases[k].cfg,
+          (unsigned long long)n);
+    fab_tensor_set *o[2] = {fab_tset_new(), fab_tset_new()};
+    fab_diag *d[2] = {fab_diag_new(), fab_diag_new()};
+    fab_module *m[2] = {bfly_layer(cases[k].rows, cases[k].in, cases[k].out, d[0]),
+                        bfly_layer(cases[k].rows, cases[k].in, cases[k].out, d[1])};
+    fab_fpga_program *p = fpga_module_run(m[0], d[0], "wide", NULL, NULL, cases[k].wb, &c, o[0], NULL);
+    fab_fpga_program *q = fpga_module_run(m[1], d[1], "wide", NULL, NULL, "fpga-absorb(wb=0),fpga-alloc", &c, o[1], NULL);
+    CHECK(p && q, "%s, %llu -> %llu: compiles with and without the write-back", cases[k].cfg,
+          (unsigned long long)cases[k].in, (unsigned long long)cases[k].out);
+    size_t chunks = 0;
+    for (size_t i = 0; p && i < p->ninsn; i++) {
+      fab_fpga_insn in;
+      if (fab_fpga_decode(p->code + i * FAB_FPGA_INSN_BYTES, &in, NULL, 0) || in.op != FAB_I_STP) continue;
+      chunks += in.f[FAB_F_EWB_LEN] * STREAM_CHUNKS == cases[k].out;
+    }
+    CHECK(!p || chunks > 0, "%s, %llu -> %llu: no stp of a column chunk", cases[k].cfg,
+          (unsigned long long)cases[k].in, (unsigned long long)cases[k].out);
+    CHECK(!p || !q || same_tensors(o[0], o[1]), "%s, %llu -> %llu: the streamed stores change the outputs",
+          cases[k].cfg, (unsigned long long)cases[k].in, (unsigned long long)cases[k].out);
     fab_fpga_program_free(p);
     fab_fpga_program_free(q);
     fab_tset_free(o[0]);
@@ -487,5 +564,6 @@ int main(void) {
   test_same_outputs();
   test_fft_ln();
   test_ffn_pair();
+  test_streamed_store();
   return g_fail ? 1 : 0;
 }
