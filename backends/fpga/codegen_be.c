@@ -449,9 +449,14 @@ static uint64_t bfly_rows(const fab_op *b, uint64_t *n, uint64_t *S) {
 static bool bfly_setup(fpga_cg *g, const fab_op *op, int end, unsigned *cbring, bfly_job *jp) {
   const fab_type *tt = ty(g, op->operands[1]);
   uint64_t n, S, R = bfly_rows(op, &n, &S), W = (uint64_t)fab_fpga_bank_words(g->c);
-  if (n > W || (n & (n - 1)) || n < 2) {
-    fpga_cg_error(g, "butterfly length %llu is not a power of two within the %llu-word engine buffer",
-             (unsigned long long)n, (unsigned long long)W);
+  if ((n & (n - 1)) || n < 2) {
+    fpga_cg_error(g, "butterfly length %llu is not a power of two", (unsigned long long)n);
+    return false;
+  }
+  if (n > W) {
+    fpga_cg_error(g, "butterfly length %llu does not fit the %llu-word engine buffer (a configuration with "
+                     "larger engine banks runs it)",
+                  (unsigned long long)n, (unsigned long long)W);
     return false;
   }
   const fab_attr *sa = fab_op_attr(op, "stages");
