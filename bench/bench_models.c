@@ -338,6 +338,11 @@ bool bench_check_models(const bench_cfg *cfg) {
   return ok;
 }
 
+/* Seconds of interleaved 1- and N-thread runs per model, and rounds of
+ * the host probe on each side of them. */
+static double pair_window(const bench_cfg *cfg) { return cfg->quick ? 0.2 : 2.0; }
+static int probe_rounds(const bench_cfg *cfg) { return cfg->quick ? 2 : 5; }
+
 /* Everything one model's two rows show. */
 typedef struct model_times {
   bench_pair pair;
@@ -378,13 +383,13 @@ static bool time_fabc(const bench_cfg *cfg, const whole *w, compiled *c, model_t
     runner_free(&one);
     return false;
   }
-  int probes = cfg->quick ? 2 : 5;
+  int probes = probe_rounds(cfg);
   mt->load0 = bench_loadavg();
   fprintf(stderr, "bench: %s: host probe, then fabc on 1 and %d threads interleaved, then host probe\n", w->label,
           cfg->threads);
   bench_host_probe(cfg, probes, &mt->host);
   mt->host_before = mt->host.n;
-  bench_interleave(run_fabc, &one, &many, cfg->quick ? 0.2 : 2.0, 1000, &mt->pair);
+  bench_interleave(run_fabc, &one, &many, pair_window(cfg), 1000, &mt->pair);
   bench_host_probe(cfg, probes, &mt->host);
   mt->load1 = bench_loadavg();
   report_pair(cfg, w, mt);
@@ -411,7 +416,8 @@ static void model_row(FILE *out, const bench_cfg *cfg, const whole *w, int th, c
   if (best > 0) snprintf(vt, sizeof vt, "%.1fx", best / t);
   if (one && mt->interp > 0) snprintf(ti, sizeof ti, "%.0f", mt->interp * 1e3);
   if (!one) {
-    snprintf(sp, sizeof sp, "%.2fx (%d rounds)", mt->pair.speedup, mt->pair.rounds);
+    snprintf(sp, sizeof sp, "%.2fx (%.2f / %.2f ms, %d rounds)", mt->pair.speedup, mt->pair.one_wall.median * 1e3,
+             mt->pair.many.median * 1e3, mt->pair.rounds);
     fmt_host(host, sizeof host, &mt->host);
     snprintf(load, sizeof load, "%.2f → %.2f", mt->load0, mt->load1);
   }
@@ -473,22 +479,25 @@ static void whole_method(FILE *out, const bench_cfg *cfg) {
                "torch_butterfly's reshape-based algorithm (`butterfly_multiply_torch`) re-implemented; "
                "*butterfly, pairs* the same stages with contiguous twiddles and two-output products.  "
                "`vs PyTorch`: the fastest of the three forms over fabc.\n\n");
+  int n = cfg->threads;
   fprintf(out, "fabc on 1 and %d threads: one compiled model, two contexts, timed alternately in one window of at "
                "least %.1f s (at least 5 rounds, at most 1000): each round times one run of each context, the "
                "order alternating from round to round, and each timed run follows an untimed run of the same "
                "context (its scratch in cache, its worker awake, as in back-to-back inference), so every stretch "
                "of host noise falls on both.  The 1-thread row's fabc time is the calling thread's CPU time "
-               "(as every 1-thread time here); the %d-thread row's is wall-clock time.  `fabc 1 → %d threads` "
-               "is the 1-thread median wall-clock time over the %d-thread median wall-clock time of that window "
-               "(both on the same clock: the CPU time leaves out the moments the host took the vCPU away, the "
-               "wall-clock time of %d threads does not).  `host`: just before and just after that window, "
-               "%d rounds each of a 20 ms FMA loop (the peak loop above) on 1 thread and then on %d threads at "
-               "once, wall-clock time; each round gives %d × t(1 thread) / t(%d threads), and the column shows "
-               "the median (min..max) of the rounds: %d.00 when the host ran all %d vCPUs in parallel, 1.00 "
-               "when it ran one at a time.  A low speed-up beside a host figure near %d is the model's; beside a "
-               "low host figure it is the host's.  `load`: the 1-minute load average just before and just after.\n\n",
-          cfg->threads, cfg->quick ? 0.2 : 2.0, cfg->threads, cfg->threads, cfg->threads, cfg->threads,
-          cfg->quick ? 2 : 5, cfg->threads, cfg->threads, cfg->threads, cfg->threads, cfg->threads, cfg->threads);
+               "(as every 1-thread time here), the %d-thread row's wall-clock time.  `fabc 1 → %d threads` "
+               "divides the 1-thread median wall-clock time by the %d-thread median wall-clock time of that "
+               "window (the two medians are in brackets): one clock for both sides, since CPU time leaves out "
+               "the moments when other jobs or the host took the vCPU away and wall-clock time does not.\n\n",
+          n, pair_window(cfg), n, n, n);
+  fprintf(out, "`host`: just before and just after that window, %d rounds each of a 20 ms FMA loop (the peak loop "
+               "above) on 1 thread and then on %d threads at once, wall-clock time; each round gives %d × t(1 "
+               "thread) / t(%d threads), and the column shows the median (min..max) of the rounds: %d.00 when "
+               "the %d threads ran in parallel all the time, 1.00 when they ran one at a time (other jobs on the "
+               "machine, or a host that ran one vCPU at a time).  A low speed-up beside a host figure near %d is "
+               "the model's; beside a low host figure it is the machine's.  `load`: the 1-minute load average "
+               "just before and just after.\n\n",
+          probe_rounds(cfg), n, n, n, n, n, n);
 }
 
 static bool whole_models(FILE *out, const bench_cfg *cfg) {
