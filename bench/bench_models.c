@@ -437,7 +437,7 @@ static void keep_results(const bench_cfg *cfg, const whole *w, const model_times
   res->model[slot].t2 = mt->pair.many.median;
   res->model[slot].bound1 = mt->flops / (cfg->peak1 * 1e9);
   res->model[slot].torch1 = fastest(mt->torch[0]) * 1e-3;
-  res->model[slot].speedup = mt->pair.speedup;
+  res->model[slot].speedup = cfg->threads > 1 ? mt->pair.speedup : 0; /* 0: not measured */
   res->model[slot].host = host.median;
 }
 
@@ -465,7 +465,7 @@ static bool whole_model(FILE *out, const bench_cfg *cfg, const whole *w, char *c
   }
   keep_results(cfg, w, &mt);
   model_row(out, cfg, w, 1, &mt);
-  model_row(out, cfg, w, cfg->threads, &mt);
+  if (cfg->threads > 1) model_row(out, cfg, w, cfg->threads, &mt);
   return true;
 }
 
