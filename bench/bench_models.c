@@ -488,8 +488,10 @@ static void whole_method(FILE *out, const bench_cfg *cfg) {
                "(as every 1-thread time here), the %d-thread row's wall-clock time.  `fabc 1 → %d threads` "
                "divides the 1-thread median wall-clock time by the %d-thread median wall-clock time of that "
                "window (the two medians are in brackets): one clock for both sides, since CPU time leaves out "
-               "the moments when other jobs or the host took the vCPU away and wall-clock time does not.\n\n",
-          n, pair_window(cfg), n, n, n);
+               "the moments when other jobs or the host took the vCPU away and wall-clock time does not.  When "
+               "that 1-thread wall-clock median is well above the 1-thread row's CPU time, other jobs had the "
+               "cores (the scheduler then gives %d threads more turns than 1) and the speed-up means little.\n\n",
+          n, pair_window(cfg), n, n, n, n);
   fprintf(out, "`host`: just before and just after that window, %d rounds each of a 20 ms FMA loop (the peak loop "
                "above) on 1 thread and then on %d threads at once, wall-clock time; each round gives %d × t(1 "
                "thread) / t(%d threads), and the column shows the median (min..max) of the rounds: %d.00 when "
