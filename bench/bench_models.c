@@ -438,6 +438,7 @@ static void keep_results(const bench_cfg *cfg, const whole *w, const model_times
   res->model[slot].bound1 = mt->flops / (cfg->peak1 * 1e9);
   res->model[slot].torch1 = fastest(mt->torch[0]) * 1e-3;
   res->model[slot].speedup = cfg->threads > 1 ? mt->pair.speedup : 0; /* 0: not measured */
+  res->model[slot].wall1 = mt->pair.one_wall.median;
   res->model[slot].host = host.median;
 }
 

@@ -125,6 +125,7 @@ typedef struct bench_results {
     const char *label;
     double t1, t2, bound1, torch1; /* torch1: the fastest PyTorch eager form, 1 thread */
     double speedup, host;          /* 1 -> N threads (bench_pair), the host probe's median */
+    double wall1;                  /* 1 thread, wall-clock median of the same window as speedup */
   } model[BENCH_MAX_ROWS];
   int threads;
   double compile1, compile24; /* fabnet_base, 1 and 24 layers, seconds (-1: not run) */
