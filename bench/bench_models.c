@@ -349,6 +349,7 @@ typedef struct model_times {
   bench_host host;
   int host_before; /* rounds of host.ratio probed before the pair */
   double load0, load1, interp, flops;
+  double steal; /* the stolen share of the CPUs' time during the pair (-1: unknown) */
   double torch[2][NFORMS]; /* 1 thread, N threads */
 } model_times;
 
@@ -367,8 +368,8 @@ static void report_pair(const bench_cfg *cfg, const whole *w, const model_times 
   fmt_host(hb, sizeof hb, &before);
   fmt_host(ha, sizeof ha, &after);
   const bench_pair *p = &mt->pair;
-  fprintf(stderr, "bench: %s: host: %d threads ran at %s one thread before, %s after; load average %.2f -> %.2f\n",
-          w->label, cfg->threads, hb, ha, mt->load0, mt->load1);
+  fprintf(stderr, "bench: %s: host: %d threads ran at %s one thread before, %s after; load average %.2f -> %.2f; "
+          "steal %.1f %%\n", w->label, cfg->threads, hb, ha, mt->load0, mt->load1, 100 * mt->steal);
   fprintf(stderr, "bench: %s: %d rounds: 1 thread %.3f ms CPU / %.3f ms wall, %d threads %.3f ms: %.2fx "
           "(CPU over wall: %.2fx)\n", w->label, p->rounds, p->one.median * 1e3, p->one_wall.median * 1e3,
           cfg->threads, p->many.median * 1e3, p->speedup, p->one.median / p->many.median);
@@ -389,7 +390,11 @@ static bool time_fabc(const bench_cfg *cfg, const whole *w, compiled *c, model_t
           cfg->threads);
   bench_host_probe(cfg, probes, &mt->host);
   mt->host_before = mt->host.n;
+  bench_ticks t0, t1;
+  bench_cpu_ticks(&t0);
   bench_interleave(run_fabc, &one, &many, pair_window(cfg), 1000, &mt->pair);
+  bench_cpu_ticks(&t1);
+  mt->steal = bench_steal_share(&t0, &t1);
   bench_host_probe(cfg, probes, &mt->host);
   mt->load1 = bench_loadavg();
   report_pair(cfg, w, mt);
@@ -419,7 +424,8 @@ static void model_row(FILE *out, const bench_cfg *cfg, const whole *w, int th, c
     snprintf(sp, sizeof sp, "%.2fx (%.2f / %.2f ms, %d rounds)", mt->pair.speedup, mt->pair.one_wall.median * 1e3,
              mt->pair.many.median * 1e3, mt->pair.rounds);
     fmt_host(host, sizeof host, &mt->host);
-    snprintf(load, sizeof load, "%.2f → %.2f", mt->load0, mt->load1);
+    if (mt->steal >= 0) snprintf(load, sizeof load, "%.2f → %.2f; %.1f %%", mt->load0, mt->load1, 100 * mt->steal);
+    else snprintf(load, sizeof load, "%.2f → %.2f; n/a", mt->load0, mt->load1);
   }
   fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.3f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s | %s | %s |\n",
           w->label, th, t, st->min * 1e3, st->max * 1e3, mt->flops * 1e-9, bound * 1e3, 100 * bound / st->median, ti,
@@ -439,6 +445,7 @@ static void keep_results(const bench_cfg *cfg, const whole *w, const model_times
   res->model[slot].torch1 = fastest(mt->torch[0]) * 1e-3;
   res->model[slot].speedup = cfg->threads > 1 ? mt->pair.speedup : 0; /* 0: not measured */
   res->model[slot].wall1 = mt->pair.one_wall.median;
+  res->model[slot].steal = mt->steal;
   res->model[slot].host = host.median;
 }
 
@@ -498,9 +505,12 @@ static void whole_method(FILE *out, const bench_cfg *cfg) {
                "thread) / t(%d threads), and the column shows the median (min..max) of the rounds: %d.00 when "
                "the %d threads ran in parallel all the time, 1.00 when they ran one at a time (other jobs on the "
                "machine, or a host that ran one vCPU at a time).  A low speed-up beside a host figure near %d is "
-               "the model's; beside a low host figure it is the machine's.  `load`: the 1-minute load average "
-               "just before and just after.\n\n",
-          probe_rounds(cfg), n, n, n, n, n, n);
+               "the model's; beside a low host figure it is the machine's.  The probe measures throughput: short "
+               "stalls that hit both of its runs alike leave it near %d, while a model's run waits at each of its "
+               "fork/join barriers for the slowest thread.  `load; steal`: the 1-minute load average just before "
+               "and just after, and the share of all CPUs' time during the window that the host took away "
+               "(/proc/stat's steal time, which this guest kernel counts when the host reports it).\n\n",
+          probe_rounds(cfg), n, n, n, n, n, n, n);
 }
 
 static bool whole_models(FILE *out, const bench_cfg *cfg) {
@@ -519,7 +529,7 @@ static bool whole_models(FILE *out, const bench_cfg *cfg) {
   fprintf(out, "%s%s%s"
                "| model | threads | fabc | spread | GFLOP | compute bound | bound / fabc | interpreter | PyTorch dense | "
                "PyTorch butterfly | PyTorch butterfly, pairs | vs PyTorch | fabc 1 → %d threads | host: %d threads "
-               "ran at (× 1 thread) | load |\n"
+               "ran at (× 1 thread) | load; steal |\n"
                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
           *describe ? "PyTorch: " : "", describe, *describe ? ".\n\n" : "", cfg->threads, cfg->threads,
           table ? table : "");

@@ -67,6 +67,16 @@ typedef struct bench_host {
   int n;
 } bench_host;
 
+/* /proc/stat's first line: all CPUs' time and the part of it the host
+ * took (steal; the guest kernel counts it when the host reports it), in
+ * ticks (zeros where there is no /proc/stat). */
+typedef struct bench_ticks {
+  double total, steal;
+} bench_ticks;
+void bench_cpu_ticks(bench_ticks *t);
+/* The stolen share of the CPUs' time between a and b (-1: unknown). */
+double bench_steal_share(const bench_ticks *a, const bench_ticks *b);
+
 struct bench_cfg;
 void bench_host_probe(const struct bench_cfg *cfg, int rounds, bench_host *h);
 /* min, median and max of every round probed so far */
@@ -126,6 +136,7 @@ typedef struct bench_results {
     double t1, t2, bound1, torch1; /* torch1: the fastest PyTorch eager form, 1 thread */
     double speedup, host;          /* 1 -> N threads (bench_pair), the host probe's median */
     double wall1;                  /* 1 thread, wall-clock median of the same window as speedup */
+    double steal;                  /* the stolen share of that window (-1: unknown) */
   } model[BENCH_MAX_ROWS];
   int threads;
   double compile1, compile24; /* fabnet_base, 1 and 24 layers, seconds (-1: not run) */

@@ -7,6 +7,7 @@
  * falls on both; and a probe with a known answer (the FMA loop, which
  * scales perfectly on free cores) says how parallel the host was just
  * before and just after. */
+#include <stdio.h>
 #include <time.h>
 
 #include "bench_util.h"
@@ -82,4 +83,24 @@ void bench_host_stats(const bench_host *h, bench_stats *st) {
   for (int i = 0; i < h->n; i++) t[i] = h->ratio[i];
   if (h->n > 0) bench_stats_of(t, h->n, st);
   else *st = (bench_stats){0};
+}
+
+/* ---- steal time ----------------------------------------------------------------- */
+
+void bench_cpu_ticks(bench_ticks *t) {
+  *t = (bench_ticks){0, 0};
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return;
+  unsigned long long v[8] = {0};
+  if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+             &v[7]) == 8) {
+    for (int i = 0; i < 8; i++) t->total += (double)v[i];
+    t->steal = (double)v[7];
+  }
+  fclose(f);
+}
+
+double bench_steal_share(const bench_ticks *a, const bench_ticks *b) {
+  double total = b->total - a->total;
+  return total > 0 ? (b->steal - a->steal) / total : -1;
 }

@@ -6,7 +6,8 @@
 static const char *verdict(bool met) { return met ? "**met**" : "not met"; }
 
 /* The thread target asks for an idle machine: it is judged only when the
- * host probe ran the threads at >= 95 % of N times one thread and the
+ * host probe ran the threads at >= 95 % of N times one thread, the host
+ * took at most 1 % of the CPUs' time (steal) during the window, and the
  * 1-thread runs' wall-clock time was within 10 % of their CPU time. */
 static void threads_row(FILE *out, const bench_results *r, int i) {
   double s = r->model[i].speedup, host = r->model[i].host, share = r->model[i].wall1 / r->model[i].t1;
@@ -14,6 +15,9 @@ static void threads_row(FILE *out, const bench_results *r, int i) {
   char status[160];
   if (host < need)
     snprintf(status, sizeof status, "not judged: machine not idle (host probe %.2f× < %.2f×)", host, need);
+  else if (r->model[i].steal > 0.01)
+    snprintf(status, sizeof status, "not judged: machine not idle (the host took %.1f %% of the CPUs' time)",
+             100 * r->model[i].steal);
   else if (share > 1.1)
     snprintf(status, sizeof status, "not judged: machine not idle (1 thread's wall-clock time %.2f× its CPU time)",
              share);
@@ -52,7 +56,8 @@ void bench_targets(FILE *out, const bench_results *r) {
   fprintf(out, "\n");
   if (r->nmodels > 0 && r->model[0].speedup > 0)
     fprintf(out, "The thread target is judged only on an idle machine: a host probe of at least 95 %% of %d× "
-               "one thread and 1-thread wall-clock time within 10 %% of its CPU time (whole-model table).  ", r->threads);
+               "one thread, at most 1 %% steal time and 1-thread wall-clock time within 10 %% of its CPU time "
+               "(whole-model table).  ", r->threads);
   fprintf(out, "Compile time here is the in-process front end + passes + LLVM JIT (the compile-time tables); "
                "`fabc build` also writes the shared object.\n\n");
 }
