@@ -354,9 +354,10 @@ typedef struct model_times {
 } model_times;
 
 static void fmt_host(char *buf, size_t n, const bench_host *h) {
-  bench_stats st;
-  bench_host_stats(h, &st);
-  snprintf(buf, n, "%.2fx (%.2f..%.2f)", st.median, st.min, st.max);
+  bench_stats st, rtt;
+  bench_host_stats(h, &st, &rtt);
+  snprintf(buf, n, "%.2fx (%.2f..%.2f); line %.0f ns (%.0f..%.0f)", st.median, st.min, st.max, rtt.median, rtt.min,
+           rtt.max);
 }
 
 /* Progress on stderr: the host probe before and after, the pair. */
@@ -364,7 +365,7 @@ static void report_pair(const bench_cfg *cfg, const whole *w, const model_times 
   bench_host before = mt->host, after = {.n = mt->host.n - mt->host_before};
   before.n = mt->host_before;
   for (int i = 0; i < after.n; i++) after.ratio[i] = mt->host.ratio[mt->host_before + i];
-  char hb[64], ha[64];
+  char hb[96], ha[96];
   fmt_host(hb, sizeof hb, &before);
   fmt_host(ha, sizeof ha, &after);
   const bench_pair *p = &mt->pair;
@@ -415,7 +416,7 @@ static void model_row(FILE *out, const bench_cfg *cfg, const whole *w, int th, c
   const bench_stats *st = one ? &mt->pair.one : &mt->pair.many;
   const double *torch = mt->torch[one ? 0 : 1];
   double best = fastest(torch), bound = mt->flops / ((one ? cfg->peak1 : cfg->peak2) * 1e9);
-  char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", sp[64] = "-", host[64] = "-", load[64] = "-";
+  char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", sp[64] = "-", host[96] = "-", load[64] = "-";
   for (int i = 0; i < NFORMS; i++) fmt_ms(tp[i], sizeof tp[i], torch[i]);
   double t = st->median * 1e3;
   if (best > 0) snprintf(vt, sizeof vt, "%.1fx", best / t);
@@ -436,8 +437,8 @@ static void model_row(FILE *out, const bench_cfg *cfg, const whole *w, int th, c
 static void keep_results(const bench_cfg *cfg, const whole *w, const model_times *mt) {
   bench_results *res = cfg->res;
   int slot = res->nmodels < BENCH_MAX_ROWS ? res->nmodels++ : BENCH_MAX_ROWS - 1;
-  bench_stats host;
-  bench_host_stats(&mt->host, &host);
+  bench_stats host, rtt;
+  bench_host_stats(&mt->host, &host, &rtt);
   res->model[slot].label = w->label;
   res->model[slot].t1 = mt->pair.one.median;
   res->model[slot].t2 = mt->pair.many.median;
@@ -509,7 +510,10 @@ static void whole_method(FILE *out, const bench_cfg *cfg) {
                "stalls that hit both of its runs alike leave it near %d, while a model's run waits at each of its "
                "fork/join barriers for the slowest thread.  `load; steal`: the 1-minute load average just before "
                "and just after, and the share of all CPUs' time during the window that the host took away "
-               "(/proc/stat's steal time, which this guest kernel counts when the host reports it).\n\n",
+               "(/proc/stat's steal time, which this guest kernel counts when the host reports it).  `line`: in each "
+               "probe round, the round trip of one cache line between two threads (median of 5 batches of 4000, "
+               "ns), what every fork/join barrier pays: it grows when the host puts the vCPUs on cores that share "
+               "no cache, which the FMA loop cannot see.\n\n",
           probe_rounds(cfg), n, n, n, n, n, n, n);
 }
 

@@ -61,9 +61,11 @@ void bench_interleave(void (*fn)(void *), void *one, void *many, double min_time
 
 /* How much of N threads' work the host ran in parallel: `rounds` rounds
  * of the ~20 ms FMA loop on 1 thread, then on N threads at once; each
- * round gives N × t(1 thread) / t(N threads) (2.0 on 2 free cores). */
+ * round gives N × t(1 thread) / t(N threads) (2.0 on 2 free cores), and
+ * the round trip of a cache line between two threads. */
 typedef struct bench_host {
   double ratio[64];
+  double rtt[64]; /* ns per round trip of a cache line between two threads (-1: not measured) */
   int n;
 } bench_host;
 
@@ -79,8 +81,9 @@ double bench_steal_share(const bench_ticks *a, const bench_ticks *b);
 
 struct bench_cfg;
 void bench_host_probe(const struct bench_cfg *cfg, int rounds, bench_host *h);
-/* min, median and max of every round probed so far */
-void bench_host_stats(const bench_host *h, bench_stats *st);
+/* min, median and max of every round probed so far: the ratios, the
+ * round trips */
+void bench_host_stats(const bench_host *h, bench_stats *st, bench_stats *rtt);
 
 /* ---- the machine and the baselines (baselines.c) ---- */
 

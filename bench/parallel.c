@@ -7,6 +7,9 @@
  * falls on both; and a probe with a known answer (the FMA loop, which
  * scales perfectly on free cores) says how parallel the host was just
  * before and just after. */
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -69,20 +72,60 @@ void bench_interleave(void (*fn)(void *), void *one, void *many, double min_time
  * at 20 ms it read a steady 1.98x on the same machine. */
 #define PROBE_SECONDS 0.020
 
+/* One cache line bounced between two threads: the time a fork/join
+ * barrier pays.  On a VM it shows where the host put the vCPUs (two cores
+ * sharing an L3, or two dies), which the FMA loop cannot see. */
+enum { BOUNCES = 4000 };
+static alignas(64) _Atomic int g_line;
+
+static void *bounce_back(void *arg) {
+  (void)arg;
+  for (int i = 0; i < BOUNCES; i++) {
+    while (atomic_load_explicit(&g_line, memory_order_acquire) != 2 * i + 1) __builtin_ia32_pause();
+    atomic_store_explicit(&g_line, 2 * i + 2, memory_order_release);
+  }
+  return NULL;
+}
+
+/* Nanoseconds per round trip (median of 5 batches of BOUNCES); -1 if no
+ * thread could be started. */
+static double round_trip_ns(void) {
+  double t[5];
+  for (int b = 0; b < 5; b++) {
+    pthread_t th;
+    atomic_store(&g_line, 0);
+    if (pthread_create(&th, NULL, bounce_back, NULL)) return -1;
+    double t0 = bench_now();
+    for (int i = 0; i < BOUNCES; i++) {
+      atomic_store_explicit(&g_line, 2 * i + 1, memory_order_release);
+      while (atomic_load_explicit(&g_line, memory_order_acquire) != 2 * i + 2) __builtin_ia32_pause();
+    }
+    t[b] = (bench_now() - t0) / BOUNCES * 1e9;
+    pthread_join(th, NULL);
+  }
+  bench_stats st;
+  bench_stats_of(t, 5, &st);
+  return st.median;
+}
+
 void bench_host_probe(const bench_cfg *cfg, int rounds, bench_host *h) {
   int cap = (int)(sizeof h->ratio / sizeof *h->ratio);
   for (int r = 0; r < rounds && h->n < cap; r++) {
     double t1 = bench_fma_wall(1, cfg->lanes1, PROBE_SECONDS, cfg->peak1);
     double tn = bench_fma_wall(cfg->threads, cfg->lanes1, PROBE_SECONDS, cfg->peak1);
+    h->rtt[h->n] = cfg->threads > 1 ? round_trip_ns() : -1;
     h->ratio[h->n++] = cfg->threads * t1 / tn;
   }
 }
 
-void bench_host_stats(const bench_host *h, bench_stats *st) {
+void bench_host_stats(const bench_host *h, bench_stats *st, bench_stats *rtt) {
   double t[sizeof h->ratio / sizeof *h->ratio];
+  *st = *rtt = (bench_stats){0};
+  if (h->n == 0) return;
   for (int i = 0; i < h->n; i++) t[i] = h->ratio[i];
-  if (h->n > 0) bench_stats_of(t, h->n, st);
-  else *st = (bench_stats){0};
+  bench_stats_of(t, h->n, st);
+  for (int i = 0; i < h->n; i++) t[i] = h->rtt[i];
+  bench_stats_of(t, h->n, rtt);
 }
 
 /* ---- steal time ----------------------------------------------------------------- */
