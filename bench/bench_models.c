@@ -364,7 +364,10 @@ static void fmt_host(char *buf, size_t n, const bench_host *h) {
 static void report_pair(const bench_cfg *cfg, const whole *w, const model_times *mt) {
   bench_host before = mt->host, after = {.n = mt->host.n - mt->host_before};
   before.n = mt->host_before;
-  for (int i = 0; i < after.n; i++) after.ratio[i] = mt->host.ratio[mt->host_before + i];
+  for (int i = 0; i < after.n; i++) {
+    after.ratio[i] = mt->host.ratio[mt->host_before + i];
+    after.rtt[i] = mt->host.rtt[mt->host_before + i];
+  }
   char hb[96], ha[96];
   fmt_host(hb, sizeof hb, &before);
   fmt_host(ha, sizeof ha, &after);
