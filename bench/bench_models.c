@@ -514,9 +514,9 @@ static void whole_method(FILE *out, const bench_cfg *cfg) {
                "fork/join barriers for the slowest thread.  `load; steal`: the 1-minute load average just before "
                "and just after, and the share of all CPUs' time during the window that the host took away "
                "(/proc/stat's steal time, which this guest kernel counts when the host reports it).  `line`: in each "
-               "probe round, the round trip of one cache line between two threads (median of 5 batches of 4000, "
-               "ns), what every fork/join barrier pays: it grows when the host puts the vCPUs on cores that share "
-               "no cache, which the FMA loop cannot see.\n\n",
+               "probe round, the round trip of one cache line between two threads (ns, median of 5 batches of 4000 "
+               "after 500 untimed), what every fork/join barrier pays: it grows when the host puts the vCPUs on "
+               "cores that share no cache, which the FMA loop cannot see.\n\n",
           probe_rounds(cfg), n, n, n, n, n, n, n);
 }
 

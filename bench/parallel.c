@@ -75,28 +75,34 @@ void bench_interleave(void (*fn)(void *), void *one, void *many, double min_time
 /* One cache line bounced between two threads: the time a fork/join
  * barrier pays.  On a VM it shows where the host put the vCPUs (two cores
  * sharing an L3, or two dies), which the FMA loop cannot see. */
-enum { BOUNCES = 4000 };
+enum { BOUNCES = 4000, WARM_BOUNCES = 500 };
 static alignas(64) _Atomic int g_line;
+static alignas(64) _Atomic int g_ready;
 
 static void *bounce_back(void *arg) {
   (void)arg;
-  for (int i = 0; i < BOUNCES; i++) {
+  atomic_store(&g_ready, 1);
+  for (int i = 0; i < BOUNCES + WARM_BOUNCES; i++) {
     while (atomic_load_explicit(&g_line, memory_order_acquire) != 2 * i + 1) __builtin_ia32_pause();
     atomic_store_explicit(&g_line, 2 * i + 2, memory_order_release);
   }
   return NULL;
 }
 
-/* Nanoseconds per round trip (median of 5 batches of BOUNCES); -1 if no
- * thread could be started. */
+/* Nanoseconds per round trip (median of 5 batches of BOUNCES, each after
+ * the partner has started and WARM_BOUNCES untimed ones: a new thread can
+ * wait a scheduler tick for its own CPU); -1 if no thread could start. */
 static double round_trip_ns(void) {
   double t[5];
   for (int b = 0; b < 5; b++) {
     pthread_t th;
     atomic_store(&g_line, 0);
+    atomic_store(&g_ready, 0);
     if (pthread_create(&th, NULL, bounce_back, NULL)) return -1;
-    double t0 = bench_now();
-    for (int i = 0; i < BOUNCES; i++) {
+    while (!atomic_load(&g_ready)) __builtin_ia32_pause();
+    double t0 = 0;
+    for (int i = 0; i < BOUNCES + WARM_BOUNCES; i++) {
+      if (i == WARM_BOUNCES) t0 = bench_now();
       atomic_store_explicit(&g_line, 2 * i + 1, memory_order_release);
       while (atomic_load_explicit(&g_line, memory_order_acquire) != 2 * i + 2) __builtin_ia32_pause();
     }
