@@ -17,6 +17,7 @@
  *
  * Models are compiled from .fab text the same way `fabc run --backend cpu`
  * does (front end, default cpu pipeline, JIT). */
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -123,9 +124,8 @@ static void runner_free(runner *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* Seeded weights and inputs (the interpreter's draws), a context. */
-static bool runner_init(runner *r, compiled *c, int threads) {
-  memset(r, 0, sizeof *r);
+/* Seeded weights and inputs (the interpreter's draws) bound to the model. */
+static bool runner_bind(runner *r, compiled *c, char *err, size_t errlen) {
   fab_diag *d = fab_diag_new();
   fab_model *mod = fab_cpu_jit_model(c->jit);
   r->w = fab_tset_new();
@@ -133,15 +133,26 @@ static bool runner_init(runner *r, compiled *c, int threads) {
   bool ok = fab_bind_init_weights(c->low, 7, r->w, d) && fab_bind_init_inputs(c->low, 11, r->inputs, d);
   if (!ok) fab_diag_print(d, stderr);
   fab_diag_free(d);
-  char err[256] = "";
-  fab_status st = FAB_OK;
-  if (ok) ok = fab_model_bind_weights_ref(mod, r->w, err, sizeof err) == FAB_OK;
+  if (ok) ok = fab_model_bind_weights_ref(mod, r->w, err, errlen) == FAB_OK;
   if (ok && (fab_model_num_inputs(mod) > 8 || fab_model_num_outputs(mod) > 8)) ok = false;
   for (int i = 0; ok && i < fab_model_num_inputs(mod); i++) {
     fab_tensor *t = fab_tset_find(r->inputs, fab_model_input(mod, i)->name);
     if (!t) ok = false;
     else r->in[i] = t->data;
   }
+  return ok;
+}
+
+/* A context with its own outputs.  share NULL: seeded weights and inputs
+ * of its own; else share's (bound already, owned by share). */
+static bool runner_init(runner *r, compiled *c, int threads, const runner *share) {
+  memset(r, 0, sizeof *r);
+  fab_model *mod = fab_cpu_jit_model(c->jit);
+  char err[256] = "";
+  fab_status st = FAB_OK;
+  bool ok = true;
+  if (share) memcpy(r->in, share->in, sizeof r->in);
+  else ok = runner_bind(r, c, err, sizeof err);
   for (int i = 0; ok && i < fab_model_num_outputs(mod); i++)
     ok = (r->out[i] = aligned_alloc(64, ((size_t)fab_model_output(mod, i)->nbytes + 63) / 64 * 64)) != NULL;
   if (ok) ok = (r->ctx = fab_context_new(mod, threads, &st, err, sizeof err)) != NULL;
@@ -284,25 +295,162 @@ typedef struct whole {
   int torch_reps, interp_reps;
 } whole;
 
-typedef struct row_times {
-  bench_stats st;
-  double interp, torch[NFORMS];
-} row_times;
+static const whole models[] = {
+    {"fabnet_text (LRA Text: 2 FBfly, d 256, seq 1024)", "fabnet_text.fab", NULL, 0,
+     "--layers 2 --seq 1024 --d 256 --h 512 --vocab 256 --pool mean", 3, 3},
+    {"fabnet_base seq 128 (12 FBfly, d 768)", "fabnet_base.fab", "seq", 128,
+     "--layers 12 --seq 128 --maxlen 512 --d 768 --h 3072 --vocab 30522 --pool cls", 2, 1},
+    {"fabnet_base seq 512 (12 FBfly, d 768)", "fabnet_base.fab", "seq", 512,
+     "--layers 12 --seq 512 --maxlen 512 --d 768 --h 3072 --vocab 30522 --pool cls", 1, 1},
+};
+enum { NMODELS = sizeof models / sizeof *models };
 
-/* One table row: fabc against its compute bound, the interpreter and the
- * PyTorch forms. */
-static void model_row(FILE *out, const whole *w, int th, const row_times *rt, double flops, double bound, double t1) {
-  double best = fastest(rt->torch);
-  char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", sp[32] = "-";
-  for (int i = 0; i < NFORMS; i++) fmt_ms(tp[i], sizeof tp[i], rt->torch[i]);
-  double t = rt->st.median * 1e3;
+/* needle in hay, ignoring ASCII case */
+static bool contains_nocase(const char *hay, const char *needle) {
+  size_t n = strlen(needle);
+  for (; *hay; hay++) {
+    size_t i = 0;
+    while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
+    if (i == n) return true;
+  }
+  return n == 0;
+}
+
+/* Whether the run includes models[k]: --model picks by label; without it
+ * every model (--quick: the first only). */
+static bool selected(const bench_cfg *cfg, int k) {
+  if (cfg->nonly == 0) return !cfg->quick || k == 0;
+  for (int i = 0; i < cfg->nonly; i++)
+    if (contains_nocase(models[k].label, cfg->only[i])) return true;
+  return false;
+}
+
+bool bench_check_models(const bench_cfg *cfg) {
+  bool ok = true;
+  for (int i = 0; i < cfg->nonly; i++) {
+    bool hit = false;
+    for (int k = 0; k < NMODELS; k++) hit = hit || contains_nocase(models[k].label, cfg->only[i]);
+    if (hit) continue;
+    fprintf(stderr, "fabc-bench: --model '%s' matches no whole model; they are:\n", cfg->only[i]);
+    for (int k = 0; k < NMODELS; k++) fprintf(stderr, "  %s\n", models[k].label);
+    ok = false;
+  }
+  return ok;
+}
+
+/* Seconds of interleaved 1- and N-thread runs per model, and rounds of
+ * the host probe on each side of them. */
+static double pair_window(const bench_cfg *cfg) { return cfg->quick ? 0.2 : 2.0; }
+static int probe_rounds(const bench_cfg *cfg) { return cfg->quick ? 2 : 5; }
+
+/* Everything one model's two rows show. */
+typedef struct model_times {
+  bench_pair pair;
+  bench_host host;
+  int host_before; /* rounds of host.ratio probed before the pair */
+  double load0, load1, interp, flops;
+  double steal; /* the stolen share of the CPUs' time during the pair (-1: unknown) */
+  double torch[2][NFORMS]; /* 1 thread, N threads */
+} model_times;
+
+static void fmt_host(char *buf, size_t n, const bench_host *h) {
+  bench_stats st, rtt;
+  bench_host_stats(h, &st, &rtt);
+  snprintf(buf, n, "%.2fx (%.2f..%.2f); line %.0f ns (%.0f..%.0f)", st.median, st.min, st.max, rtt.median, rtt.min,
+           rtt.max);
+}
+
+/* Progress on stderr: the host probe before and after, the pair. */
+static void report_pair(const bench_cfg *cfg, const whole *w, const model_times *mt) {
+  bench_host before = mt->host, after = {.n = mt->host.n - mt->host_before};
+  before.n = mt->host_before;
+  for (int i = 0; i < after.n; i++) {
+    after.ratio[i] = mt->host.ratio[mt->host_before + i];
+    after.rtt[i] = mt->host.rtt[mt->host_before + i];
+  }
+  char hb[96], ha[96];
+  fmt_host(hb, sizeof hb, &before);
+  fmt_host(ha, sizeof ha, &after);
+  const bench_pair *p = &mt->pair;
+  fprintf(stderr, "bench: %s: host: %d threads ran at %s one thread before, %s after; load average %.2f -> %.2f; "
+          "steal %.1f %%\n", w->label, cfg->threads, hb, ha, mt->load0, mt->load1, 100 * mt->steal);
+  fprintf(stderr, "bench: %s: %d rounds: 1 thread %.3f ms CPU / %.3f ms wall, %d threads %.3f ms: %.2fx "
+          "(CPU over wall: %.2fx)\n", w->label, p->rounds, p->one.median * 1e3, p->one_wall.median * 1e3,
+          cfg->threads, p->many.median * 1e3, p->speedup, p->one.median / p->many.median);
+}
+
+/* One model's 1- and N-thread fabc times (interleaved, between host
+ * probes) and its interpreter time. */
+static bool time_fabc(const bench_cfg *cfg, const whole *w, compiled *c, model_times *mt) {
+  runner one, many;
+  if (!runner_init(&one, c, 1, NULL)) return false;
+  if (!runner_init(&many, c, cfg->threads, &one)) {
+    runner_free(&one);
+    return false;
+  }
+  int probes = probe_rounds(cfg);
+  mt->load0 = bench_loadavg();
+  fprintf(stderr, "bench: %s: host probe, then fabc on 1 and %d threads interleaved, then host probe\n", w->label,
+          cfg->threads);
+  bench_host_probe(cfg, probes, &mt->host);
+  mt->host_before = mt->host.n;
+  bench_ticks t0, t1;
+  bench_cpu_ticks(&t0);
+  bench_interleave(run_fabc, &one, &many, pair_window(cfg), 1000, &mt->pair);
+  bench_cpu_ticks(&t1);
+  mt->steal = bench_steal_share(&t0, &t1);
+  bench_host_probe(cfg, probes, &mt->host);
+  mt->load1 = bench_loadavg();
+  report_pair(cfg, w, mt);
+  fprintf(stderr, "bench: %s: interpreter\n", w->label);
+  interp_arg ia = {c, &one};
+  bench_stats si;
+  bench_time(run_interp, &ia, 1, cfg->quick ? 1 : w->interp_reps, w->interp_reps, 0, &si);
+  mt->interp = si.median;
+  runner_free(&many);
+  runner_free(&one);
+  return true;
+}
+
+/* One table row: fabc against its compute bound, the interpreter, the
+ * PyTorch forms; on the N-thread row the speed-up and the host probe. */
+static void model_row(FILE *out, const bench_cfg *cfg, const whole *w, int th, const model_times *mt) {
+  bool one = th == 1;
+  const bench_stats *st = one ? &mt->pair.one : &mt->pair.many;
+  const double *torch = mt->torch[one ? 0 : 1];
+  double best = fastest(torch), bound = mt->flops / ((one ? cfg->peak1 : cfg->peak2) * 1e9);
+  char ti[32] = "-", tp[NFORMS][32], vt[32] = "n/a", sp[64] = "-", host[96] = "-", load[64] = "-";
+  for (int i = 0; i < NFORMS; i++) fmt_ms(tp[i], sizeof tp[i], torch[i]);
+  double t = st->median * 1e3;
   if (best > 0) snprintf(vt, sizeof vt, "%.1fx", best / t);
-  if (rt->interp > 0) snprintf(ti, sizeof ti, "%.0f", rt->interp * 1e3);
-  if (th > 1) snprintf(sp, sizeof sp, "%.2fx", t1 / rt->st.median);
-  fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.3f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s |\n", w->label, th,
-          t, rt->st.min * 1e3, rt->st.max * 1e3, flops * 1e-9, bound * 1e3, 100 * bound / rt->st.median, ti, tp[0],
-          tp[1], tp[2], vt, sp);
+  if (one && mt->interp > 0) snprintf(ti, sizeof ti, "%.0f", mt->interp * 1e3);
+  if (!one) {
+    snprintf(sp, sizeof sp, "%.2fx (%.2f / %.2f ms, %d rounds)", mt->pair.speedup, mt->pair.one_wall.median * 1e3,
+             mt->pair.many.median * 1e3, mt->pair.rounds);
+    fmt_host(host, sizeof host, &mt->host);
+    if (mt->steal >= 0) snprintf(load, sizeof load, "%.2f → %.2f; %.1f %%", mt->load0, mt->load1, 100 * mt->steal);
+    else snprintf(load, sizeof load, "%.2f → %.2f; n/a", mt->load0, mt->load1);
+  }
+  fprintf(out, "| %s | %d | %.2f | %.2f..%.2f | %.3f | %.2f | %.0f%% | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+          w->label, th, t, st->min * 1e3, st->max * 1e3, mt->flops * 1e-9, bound * 1e3, 100 * bound / st->median, ti,
+          tp[0], tp[1], tp[2], vt, sp, host, load);
   fflush(out);
+}
+
+static void keep_results(const bench_cfg *cfg, const whole *w, const model_times *mt) {
+  bench_results *res = cfg->res;
+  int slot = res->nmodels < BENCH_MAX_ROWS ? res->nmodels++ : BENCH_MAX_ROWS - 1;
+  bench_stats host, rtt;
+  bench_host_stats(&mt->host, &host, &rtt);
+  res->model[slot].label = w->label;
+  res->model[slot].t1 = mt->pair.one.median;
+  res->model[slot].t2 = mt->pair.many.median;
+  res->model[slot].bound1 = mt->flops / (cfg->peak1 * 1e9);
+  res->model[slot].torch1 = fastest(mt->torch[0]) * 1e-3;
+  res->model[slot].speedup = cfg->threads > 1 ? mt->pair.speedup : 0; /* 0: not measured */
+  res->model[slot].wall1 = mt->pair.one_wall.median;
+  res->model[slot].steal = mt->steal;
+  res->model[slot].host = host.median;
 }
 
 /* Times one model at 1 and cfg->threads threads; false after a failure. */
@@ -317,55 +465,62 @@ static bool whole_model(FILE *out, const bench_cfg *cfg, const whole *w, char *c
   free(src);
   *clen += (size_t)snprintf(comp + *clen, csize - *clen, "| %s | %.3f | %.3f | %.3f | %.3f |\n", w->label, c.t_front,
                             c.t_pass, c.t_llvm, c.t_front + c.t_pass + c.t_llvm);
-  double flops = bench_model_flops(c.hl), t1 = 0;
-  bench_results *res = cfg->res;
-  int slot = res->nmodels < BENCH_MAX_ROWS ? res->nmodels++ : BENCH_MAX_ROWS - 1;
-  res->model[slot].label = w->label;
-  for (int th = 1; th <= cfg->threads; th = th < cfg->threads ? cfg->threads : th + 1) {
-    runner r;
-    if (!runner_init(&r, &c, th)) {
-      compiled_free(&c);
-      return false;
-    }
-    fprintf(stderr, "bench: %s, %d thread(s): fabc\n", w->label, th);
-    row_times rt = {.interp = -1};
-    bench_time(run_fabc, &r, th, 5, 200, cfg->quick ? 0.2 : 1.0, &rt.st);
-    if (th == 1) {
-      fprintf(stderr, "bench: %s: interpreter\n", w->label);
-      interp_arg ia = {&c, &r};
-      bench_stats si;
-      bench_time(run_interp, &ia, 1, cfg->quick ? 1 : w->interp_reps, w->interp_reps, 0, &si);
-      rt.interp = si.median;
-      t1 = rt.st.median;
-    }
-    runner_free(&r);
-    fprintf(stderr, "bench: %s, %d thread(s): PyTorch eager\n", w->label, th);
-    torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps, rt.torch,
-             describe && !*describe ? describe : NULL, dn);
-    double bound = flops / ((th == 1 ? cfg->peak1 : cfg->peak2) * 1e9), best = fastest(rt.torch);
-    if (th == 1) {
-      res->model[slot].t1 = rt.st.median;
-      res->model[slot].bound1 = bound;
-      res->model[slot].torch1 = best * 1e-3;
-    } else {
-      res->model[slot].t2 = rt.st.median;
-    }
-    model_row(out, w, th, &rt, flops, bound, t1);
-  }
+  model_times mt = {.interp = -1, .flops = bench_model_flops(c.hl)};
+  bool ok = time_fabc(cfg, w, &c, &mt);
   compiled_free(&c);
+  if (!ok) return false;
+  for (int i = 0; i < 2; i++) {
+    int th = i ? cfg->threads : 1;
+    fprintf(stderr, "bench: %s, %d thread(s): PyTorch eager\n", w->label, th);
+    torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps, mt.torch[i],
+             describe && !*describe ? describe : NULL, dn);
+  }
+  keep_results(cfg, w, &mt);
+  model_row(out, cfg, w, 1, &mt);
+  if (cfg->threads > 1) model_row(out, cfg, w, cfg->threads, &mt);
   return true;
 }
 
+static void whole_method(FILE *out, const bench_cfg *cfg) {
+  fprintf(out, "Latency of one inference (batch 1) in ms, median of repeated runs (min..max), clocks as above.  fabc: "
+               "JIT, raw entry.  Compute bound: the model's flops (bench/flops.c: butterflies 4·n·log2 n per row, "
+               "Fourier mixing as a real FFT, 2.5·N·log2 N) at the FMA peak measured above for that thread "
+               "count; `bound / fabc` is the fraction of it fabc reaches.  Interpreter: `fab_interp_run`, one "
+               "thread.  PyTorch eager (`scripts/bench/torch_eager.py`, float32, `torch.inference_mode()`, "
+               "`torch.fft.fft2(x).real` mixing, same threads): *dense* `nn.Linear` FFN; *butterfly* "
+               "torch_butterfly's reshape-based algorithm (`butterfly_multiply_torch`) re-implemented; "
+               "*butterfly, pairs* the same stages with contiguous twiddles and two-output products.  "
+               "`vs PyTorch`: the fastest of the three forms over fabc.\n\n");
+  int n = cfg->threads;
+  fprintf(out, "fabc on 1 and %d threads: one compiled model, two contexts, timed alternately in one window of at "
+               "least %.1f s (at least 5 rounds, at most 1000): each round times one run of each context, the "
+               "order alternating from round to round, and each timed run follows an untimed run of the same "
+               "context (its scratch in cache, its worker awake, as in back-to-back inference), so every stretch "
+               "of host noise falls on both.  The 1-thread row's fabc time is the calling thread's CPU time "
+               "(as every 1-thread time here), the %d-thread row's wall-clock time.  `fabc 1 → %d threads` "
+               "divides the 1-thread median wall-clock time by the %d-thread median wall-clock time of that "
+               "window (the two medians are in brackets): one clock for both sides, since CPU time leaves out "
+               "the moments when other jobs or the host took the vCPU away and wall-clock time does not.  When "
+               "that 1-thread wall-clock median is well above the 1-thread row's CPU time, other jobs had the "
+               "cores (the scheduler then gives %d threads more turns than 1) and the speed-up means little.\n\n",
+          n, pair_window(cfg), n, n, n, n);
+  fprintf(out, "`host`: just before and just after that window, %d rounds each of a 20 ms FMA loop (the peak loop "
+               "above) on 1 thread and then on %d threads at once, wall-clock time; each round gives %d × t(1 "
+               "thread) / t(%d threads), and the column shows the median (min..max) of the rounds: %d.00 when "
+               "the %d threads ran in parallel all the time, 1.00 when they ran one at a time (other jobs on the "
+               "machine, or a host that ran one vCPU at a time).  A low speed-up beside a host figure near %d is "
+               "the model's; beside a low host figure it is the machine's.  The probe measures throughput: short "
+               "stalls that hit both of its runs alike leave it near %d, while a model's run waits at each of its "
+               "fork/join barriers for the slowest thread.  `load; steal`: the 1-minute load average just before "
+               "and just after, and the share of all CPUs' time during the window that the host took away "
+               "(/proc/stat's steal time, which this guest kernel counts when the host reports it).  `line`: in each "
+               "probe round, the round trip of one cache line between two threads (ns, median of 5 batches of 4000 "
+               "after 500 untimed), what every fork/join barrier pays: it grows when the host puts the vCPUs on "
+               "cores that share no cache, which the FMA loop cannot see.\n\n",
+          probe_rounds(cfg), n, n, n, n, n, n, n);
+}
+
 static bool whole_models(FILE *out, const bench_cfg *cfg) {
-  static const whole models[] = {
-      {"fabnet_text (LRA Text: 2 FBfly, d 256, seq 1024)", "fabnet_text.fab", NULL, 0,
-       "--layers 2 --seq 1024 --d 256 --h 512 --vocab 256 --pool mean", 3, 3},
-      {"fabnet_base seq 128 (12 FBfly, d 768)", "fabnet_base.fab", "seq", 128,
-       "--layers 12 --seq 128 --maxlen 512 --d 768 --h 3072 --vocab 30522 --pool cls", 2, 1},
-      {"fabnet_base seq 512 (12 FBfly, d 768)", "fabnet_base.fab", "seq", 512,
-       "--layers 12 --seq 512 --maxlen 512 --d 768 --h 3072 --vocab 30522 --pool cls", 1, 1},
-  };
-  int nm = cfg->quick ? 1 : 3;
   char *table = NULL, describe[1024] = "";
   size_t tlen = 0;
   FILE *t = open_memstream(&table, &tlen);
@@ -373,22 +528,18 @@ static bool whole_models(FILE *out, const bench_cfg *cfg) {
   char comp[4096] = "";
   size_t clen = 0;
   bool ok = true;
-  for (int k = 0; ok && k < nm; k++) ok = whole_model(t, cfg, &models[k], comp, &clen, sizeof comp, describe, sizeof describe);
+  for (int k = 0; ok && k < NMODELS; k++)
+    if (selected(cfg, k)) ok = whole_model(t, cfg, &models[k], comp, &clen, sizeof comp, describe, sizeof describe);
   fclose(t);
-  fprintf(out, "### Whole models\n\n"
-               "Latency of one inference (batch 1) in ms, median of repeated runs (min..max), clocks as above.  fabc: JIT, raw "
-               "entry.  Compute bound: the model's flops (bench/flops.c: butterflies 4·n·log2 n per row, "
-               "Fourier mixing as a real FFT, 2.5·N·log2 N) at the FMA peak measured above for that thread "
-               "count; `bound / fabc` is the fraction of it fabc reaches.  Interpreter: `fab_interp_run`, one "
-               "thread.  PyTorch eager (`scripts/bench/torch_eager.py`, float32, `torch.inference_mode()`, "
-               "`torch.fft.fft2(x).real` mixing, same threads): *dense* `nn.Linear` FFN; *butterfly* "
-               "torch_butterfly's reshape-based algorithm (`butterfly_multiply_torch`) re-implemented; "
-               "*butterfly, pairs* the same stages with contiguous twiddles and two-output products.  "
-               "`vs PyTorch`: the fastest of the three forms over fabc.\n\n%s%s%s"
+  fprintf(out, "### Whole models\n\n");
+  whole_method(out, cfg);
+  fprintf(out, "%s%s%s"
                "| model | threads | fabc | spread | GFLOP | compute bound | bound / fabc | interpreter | PyTorch dense | "
-               "PyTorch butterfly | PyTorch butterfly, pairs | vs PyTorch | fabc 1 → %d threads |\n"
-               "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
-          *describe ? "PyTorch: " : "", describe, *describe ? ".\n\n" : "", cfg->threads, table ? table : "");
+               "PyTorch butterfly | PyTorch butterfly, pairs | vs PyTorch | fabc 1 → %d threads | host: %d threads "
+               "ran at (× 1 thread) | load; steal |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n%s\n",
+          *describe ? "PyTorch: " : "", describe, *describe ? ".\n\n" : "", cfg->threads, cfg->threads,
+          table ? table : "");
   free(table);
   if (!ok) return false;
   fprintf(out, "### Compile time (CPU seconds: front end, passes, LLVM)\n\n"
@@ -482,7 +633,7 @@ static bool scaling(FILE *out, const bench_cfg *cfg) {
       runner r;
       ms[k][i] = -1;
       if (!compile_model(cfg, names[k], src, NULL, 0, false, &c)) return false;
-      if (!runner_init(&r, &c, 1)) {
+      if (!runner_init(&r, &c, 1, NULL)) {
         compiled_free(&c);
         return false;
       }
@@ -551,7 +702,7 @@ static bool fusion_depth(FILE *out, const bench_cfg *cfg) {
     bool ok = compile_model(cfg, "fusion", src, pipe, dflt ? 0 : k, false, &c);
     if (!ok) return false;
     runner r;
-    if (!runner_init(&r, &c, 1)) {
+    if (!runner_init(&r, &c, 1, NULL)) {
       compiled_free(&c);
       return false;
     }
@@ -568,5 +719,6 @@ static bool fusion_depth(FILE *out, const bench_cfg *cfg) {
 }
 
 bool bench_models(FILE *out, const bench_cfg *cfg) {
+  if (cfg->models_only) return whole_models(out, cfg);
   return whole_models(out, cfg) && scaling(out, cfg) && fusion_depth(out, cfg);
 }

@@ -15,7 +15,7 @@
  * Kernel models are built as lowered IR by hand and JIT-compiled; runs go
  * through the runtime's raw entry (no allocation per run).
  *
- *   fabc-bench [--quick] [--kernels-only] [docs/performance.md]
+ *   fabc-bench [--quick] [--kernels-only | --models-only] [--model SUBSTRING]... [docs/performance.md]
  *
  * prints markdown to stdout and, with a path, rewrites the text between
  * the fabc-bench markers of that file (the whole file if it has none) and
@@ -65,6 +65,14 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+void bench_stats_of(double *t, int n, bench_stats *st) {
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  st->min = t[0];
+  st->max = t[n - 1];
+  st->median = median_of(t, n);
+  st->reps = n;
+}
+
 void bench_time(void (*fn)(void *), void *arg, int threads, int min_reps, int max_reps, double min_time,
                 bench_stats *st) {
   enum { CAP = 4096 };
@@ -79,11 +87,7 @@ void bench_time(void (*fn)(void *), void *arg, int threads, int min_reps, int ma
     fn(arg);
     t[n++] = bench_clock(threads) - t0;
   }
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
-  st->min = t[0];
-  st->max = t[n - 1];
-  st->median = median_of(t, n);
-  st->reps = n;
+  bench_stats_of(t, n, st);
 }
 
 double bench_loadavg(void) {
@@ -156,14 +160,17 @@ static void *peak_thread(void *arg) {
   return NULL;
 }
 
-/* The sum of the threads' rates, each over the thread's own CPU time: the
- * cores' peak even when other jobs take turns on them (wall-clock time
- * would count their turns too). */
-static double peak_once(int threads, int lanes) {
+/* Runs the FMA loop on `threads` threads at once, `iters` iterations
+ * each; *gflops (if not NULL) gets the sum of the threads' rates, each over
+ * the thread's own CPU time.  Returns the wall-clock seconds from the
+ * first thread's start to the last one's end. */
+static double fma_threads(int threads, int lanes, long iters, double *gflops) {
   peak_arg a[8];
   pthread_t th[8];
+  if (threads > 8) threads = 8;
+  double t0 = now();
   for (int i = 0; i < threads; i++) {
-    a[i] = (peak_arg){20000000, lanes, 0};
+    a[i] = (peak_arg){iters, lanes, 0};
     pthread_create(&th[i], NULL, peak_thread, &a[i]);
   }
   double sum = 0;
@@ -171,7 +178,23 @@ static double peak_once(int threads, int lanes) {
     pthread_join(th[i], NULL);
     sum += a[i].gflops;
   }
-  return sum;
+  double wall = now() - t0;
+  if (gflops) *gflops = sum;
+  return wall;
+}
+
+/* The sum of the threads' rates, each over the thread's own CPU time: the
+ * cores' peak even when other jobs take turns on them (wall-clock time
+ * would count their turns too). */
+static double peak_once(int threads, int lanes) {
+  double g;
+  fma_threads(threads, lanes, 20000000, &g);
+  return g;
+}
+
+double bench_fma_wall(int threads, int lanes, double seconds, double gflops1) {
+  long iters = (long)(seconds * gflops1 * 1e9 / (12.0 * 2 * lanes));
+  return fma_threads(threads, lanes, iters > 1000 ? iters : 1000, NULL);
 }
 
 /* The best of three tries at each vector width (256 and, where the CPU has
@@ -440,17 +463,76 @@ static void header(FILE *out, const bench_machine_info *mi, const fab_cpu_target
   fprintf(out, "OpenBLAS: %s; %s.\n\n", bi->config, bi->how);
 }
 
-int main(int argc, char **argv) {
-  bool quick = false, models = true;
-  const char *doc = NULL;
+static const char usage[] =
+    "usage: fabc-bench [--quick] [--kernels-only | --models-only] [--model SUBSTRING]... [out.md]\n";
+
+static void help(void) {
+  fputs(usage, stdout);
+  fputs("\nTimes the CPU backend on this machine and prints markdown to stdout (progress on stderr).\n"
+        "With out.md, rewrites the text between its fabc-bench markers (the whole file if it has\n"
+        "none) and writes perf-scaling.svg next to it.\n\n"
+        "  --quick             smoke run: fewer sizes, shorter windows, one whole model unless --model\n"
+        "  --kernels-only      FMA peak, butterfly linear and Fourier mixing only\n"
+        "  --models-only       FMA peak and the whole models only (no kernels, scaling, compile\n"
+        "                      time against depth, fusion depth)\n"
+        "  --model SUBSTRING   run only the whole models whose label contains SUBSTRING (any case;\n"
+        "                      repeatable: a model matching any of them runs)\n"
+        "  -h, --help          this text\n", stdout);
+}
+
+/* False (after a message) on a bad command line; *exit_now for --help. */
+static bool parse_args(int argc, char **argv, bench_cfg *cfg, bool *models, const char **doc, bool *exit_now) {
+  static const char *only[16];
+  cfg->only = only;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--quick")) quick = true;
-    else if (!strcmp(argv[i], "--kernels-only")) models = false;
-    else if (argv[i][0] == '-') {
-      fprintf(stderr, "usage: fabc-bench [--quick] [--kernels-only] [out.md]\n");
-      return 2;
-    } else doc = argv[i];
+    const char *a = argv[i];
+    if (!strcmp(a, "--quick")) cfg->quick = true;
+    else if (!strcmp(a, "--kernels-only")) *models = false;
+    else if (!strcmp(a, "--models-only")) cfg->models_only = true;
+    else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      help();
+      *exit_now = true;
+      return true;
+    } else if (!strcmp(a, "--model")) {
+      if (i + 1 >= argc) return fprintf(stderr, "fabc-bench: --model needs a SUBSTRING\n%s", usage), false;
+      if (cfg->nonly == 16) return fprintf(stderr, "fabc-bench: at most 16 --model options\n"), false;
+      only[cfg->nonly++] = argv[++i];
+    } else if (a[0] == '-') {
+      return fprintf(stderr, "fabc-bench: unknown option '%s'\n%s(--help says what each does)\n", a, usage), false;
+    } else if (*doc) {
+      return fprintf(stderr, "fabc-bench: more than one output file ('%s', '%s')\n%s", *doc, a, usage), false;
+    } else *doc = a;
   }
+  if (!*models && (cfg->models_only || cfg->nonly))
+    return fprintf(stderr, "fabc-bench: --kernels-only runs no whole model (it excludes --models-only and "
+                           "--model)\n"), false;
+  return bench_check_models(cfg);
+}
+
+/* The FMA peak (into cfg), and unless --models-only the kernel tables. */
+static bool run_kernels(FILE *out, bench_cfg *cfg) {
+  fprintf(stderr, "bench: FMA peak\n");
+  int lanes2 = 8;
+  cfg->lanes1 = 8;
+  cfg->peak1 = peak_gflops(1, &cfg->lanes1);
+  cfg->peak2 = peak_gflops(cfg->threads, &lanes2);
+  fprintf(out, "### Kernels\n\nfp32 FMA peak (12 independent FMA chains in registers, 256- and 512-bit vectors, "
+               "best of 3 each): 1 thread %.1f GFLOP/s (%d-bit), %d threads %.1f GFLOP/s.\n\n",
+          cfg->peak1, cfg->lanes1 * 32, cfg->threads, cfg->peak2);
+  if (cfg->models_only) return true;
+  fprintf(out, "#### Butterfly linear (one `bfly.stages` op, all log2 N stages)\n\n");
+  bool ok = kernels_bfly(out, cfg);
+  if (ok) fprintf(out, "#### Fourier mixing\n\n");
+  return ok && kernels_fourier(out, cfg);
+}
+
+int main(int argc, char **argv) {
+  bool models = true, exit_now = false;
+  const char *doc = NULL;
+  bench_results res = {.compile1 = -1, .compile24 = -1};
+  bench_cfg cfg = {.srcdir = FAB_SOURCE_DIR, .res = &res};
+  if (!parse_args(argc, argv, &cfg, &models, &doc, &exit_now)) return 2;
+  if (exit_now) return 0;
   bench_blas_info bi;
   bench_openblas_check(argv, &bi); /* may re-execute the bench */
   fprintf(stderr, "bench: %s\n", bi.how);
@@ -468,21 +550,9 @@ int main(int argc, char **argv) {
   FILE *out = open_memstream(&buf, &len);
   if (!out) return 1;
   double load0 = bench_loadavg(), t_start = now();
-  bench_results res = {.compile1 = -1, .compile24 = -1};
-  bench_cfg cfg = {.srcdir = FAB_SOURCE_DIR, .quick = quick, .res = &res};
   cfg.threads = res.threads = mi.ncpu > 1 ? (int)(mi.ncpu > 8 ? 8 : mi.ncpu) : 1;
-  fprintf(stderr, "bench: FMA peak\n");
-  int lanes1 = 8, lanes2 = 8;
-  cfg.peak1 = peak_gflops(1, &lanes1);
-  cfg.peak2 = peak_gflops(cfg.threads, &lanes2);
   header(out, &mi, &ti, &bi, load0);
-  fprintf(out, "### Kernels\n\nfp32 FMA peak (12 independent FMA chains in registers, 256- and 512-bit vectors, "
-               "best of 3 each): 1 thread %.1f GFLOP/s (%d-bit), %d threads %.1f GFLOP/s.\n\n"
-               "#### Butterfly linear (one `bfly.stages` op, all log2 N stages)\n\n",
-          cfg.peak1, lanes1 * 32, cfg.threads, cfg.peak2);
-  bool ok = kernels_bfly(out, &cfg);
-  if (ok) fprintf(out, "#### Fourier mixing\n\n");
-  ok = ok && kernels_fourier(out, &cfg);
+  bool ok = run_kernels(out, &cfg);
   fflush(out);
   fputs(buf, stdout);
   size_t shown = len;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <unistd.h>
 
@@ -130,9 +131,45 @@ static int run_model(const cli_args *a, fabc_model *m, const fab_tensor_set *in,
   return EXIT_OK;
 }
 
+static double wall_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return a < b ? -1 : a > b;
+}
+
+/* --repeat N: N more runs after the first (the warm-up), without report
+ * or trace; their wall-clock times to standard error. */
+static int run_repeat(const cli_args *a, fabc_model *m, const fab_tensor_set *in, fab_tensor_set *out, int64_t n) {
+  double *t = malloc((size_t)n * sizeof *t);
+  if (!t) return cli_user_error("out of memory");
+  int rc = EXIT_OK;
+  for (int64_t i = 0; i < n && rc == EXIT_OK; i++) {
+    char *err = NULL;
+    double t0 = wall_now();
+    fabc_status st = fabc_model_run_ex(m, in, out, NULL, &err);
+    t[i] = wall_now() - t0;
+    if (st != FABC_OK) rc = cli_api_error(a, st, err);
+  }
+  if (rc == EXIT_OK) {
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    double med = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+    fprintf(stderr, "fabc: %lld runs after one warm-up, wall-clock: min %.3f ms, median %.3f ms, max %.3f ms\n",
+            (long long)n, t[0] * 1e3, med * 1e3, t[n - 1] * 1e3);
+  }
+  free(t);
+  return rc;
+}
+
 static int run_run(const cli_args *a) {
   const char *backend = cli_str(a, "backend", fabc_target_name(0));
   if (!cli_target_known(a, backend, "backend")) return EXIT_USAGE;
+  int64_t repeat;
+  if (!cli_int(a, "repeat", 0, 1, 1000000, &repeat)) return EXIT_USAGE;
   int rc;
   fabc_model *m = cli_compile(a, a->pos[0], backend, FABC_STAGE_RUN, &rc);
   if (!m) return rc;
@@ -141,7 +178,7 @@ static int run_run(const cli_args *a) {
   fab_tensor_set *in = NULL, *out = fab_tset_new();
   if (!out) rc = cli_user_error("out of memory");
   else if ((rc = cli_bind_weights(a, m)) == EXIT_OK && (in = cli_model_inputs(a, m, &rc)) &&
-      (rc = run_model(a, m, in, out)) == EXIT_OK)
+      (rc = run_model(a, m, in, out)) == EXIT_OK && (!repeat || (rc = run_repeat(a, m, in, out, repeat)) == EXIT_OK))
     rc = cli_write_outputs(a, out);
   fab_tset_free(out);
   fab_tset_free(in);
@@ -160,6 +197,8 @@ static const opt_spec run_opts[] = {
     {"trace", OPT_VALUE, "FILE", "fpga: write a Chrome/Perfetto trace"},
     {"batch", OPT_VALUE, "N", "seeded inputs for N samples, 1..2^31-1 (a leading axis of N; input files have no limit but memory)"},
     {"o", OPT_VALUE, "FILE", "write outputs (.safetensors or .npy); default: print a summary"},
+    {"repeat", OPT_VALUE, "N", "after the run (a warm-up), run N more times, 1..1000000, and print their min, median "
+                               "and max wall-clock time to standard error (compiling and binding not included)"},
 };
 
 const cli_cmd cmd_run = {

@@ -7,12 +7,23 @@
 #
 #   scripts/performance.sh            # full run (about 6-10 minutes on an idle 2-core machine)
 #   scripts/performance.sh --quick    # smoke run: fewer sizes, fewer repetitions
+#   OUT=/tmp/base.md scripts/performance.sh --models-only --model 'base seq 128'
+#                                     # one whole model: fabc on 1 and N threads
+#                                     # interleaved, beside the host probe
 #
-# Environment: BUILD (default build-perf), OUT (default docs/performance.md).
+# Other options go to fabc-bench (build-perf/bench/fabc-bench --help).
+# Environment: BUILD (default build-perf), OUT (default docs/performance.md;
+# runs of chosen models only must name another file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build-perf}
 out=${OUT:-docs/performance.md}
+for arg in "$@"; do
+  if [[ -z ${OUT:-} && ( $arg == --model || $arg == --models-only ) ]]; then
+    echo "performance: $arg times only part of the bench; set OUT=file.md (docs/performance.md keeps whole runs)" >&2
+    exit 2
+  fi
+done
 
 echo "performance: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import torch' 2>/dev/null \
