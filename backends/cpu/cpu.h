@@ -110,8 +110,11 @@ fab_cpu_jit *fab_cpu_jit_compile(const fab_module *lowered, const fab_cpu_option
  * o->threads threads and fills `outputs` with one tensor per output op.
  * Run-time errors (token ids out of range, missing inputs) are reported
  * and return false.  Inputs of shape [n, declared...] run a batch of n
- * samples (fab_context_run).  Not reentrant for one JIT: for concurrent
- * runs make contexts on fab_cpu_jit_model(). */
+ * samples (fab_context_run).  weights NULL: the weights bound by an
+ * earlier call stay (no re-binding, so the model's prepare step does not
+ * run again: for repeated timed runs); a model with weights never bound
+ * is an error.  Not reentrant for one JIT: for concurrent runs make
+ * contexts on fab_cpu_jit_model(). */
 bool fab_cpu_jit_run(fab_cpu_jit *j, const fab_tensor_set *weights, const fab_tensor_set *inputs,
                      fab_tensor_set *outputs, fab_diag *d);
 /* The compiled model as a runtime model (for contexts, threads); owned by

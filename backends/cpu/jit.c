@@ -111,13 +111,14 @@ fab_model *fab_cpu_jit_model(fab_cpu_jit *j) { return j ? j->model : NULL; }
 
 /* Repeated runs (latency measurements) pay for neither copying the
  * weights (bound by reference for the duration of the call) nor creating
- * threads (one cached context). */
+ * threads (one cached context); with weights NULL, not even the binding
+ * and its prepare step. */
 bool fab_cpu_jit_run(fab_cpu_jit *j, const fab_tensor_set *weights, const fab_tensor_set *inputs,
                      fab_tensor_set *outputs, fab_diag *d) {
   char err[512];
   fab_status st;
   if (!j) return false;
-  if (fab_model_num_weights(j->model) > 0 || weights) {
+  if (weights) {
     st = fab_model_bind_weights_ref(j->model, weights, err, sizeof err);
     if (st != FAB_OK) {
       fab_error(d, (fab_loc){0}, "%s", err);

@@ -186,13 +186,22 @@ static void test_ffn_prepared(void) {
   o.threads = 2;
   fab_cpu_jit *j = ok ? fab_cpu_jit_compile(t.m, &o, t.d) : NULL;
   CHECK(!ok || j, "rebind: JIT compile failed");
-  int order[4] = {0, 1, 2, 0};
-  fab_tensor_set *got[4] = {0};
-  for (int r = 0; j && r < 4; r++) {
+  if (j) { /* no weights given and none bound yet: an error, not a run on nothing */
+    fab_diag *d0 = fab_diag_new();
+    fab_tensor_set *none = fab_tset_new();
+    CHECK(!fab_cpu_jit_run(j, NULL, in, none, d0) && fab_diag_count(d0) > 0,
+          "rebind: a run before any binding did not fail");
+    fab_tset_free(none);
+    fab_diag_free(d0);
+  }
+  /* the last run gives no weights: A, bound by the run before, stays */
+  int order[5] = {0, 1, 2, 0, 0};
+  fab_tensor_set *got[5] = {0};
+  for (int r = 0; j && r < 5; r++) {
     char what[64];
-    snprintf(what, sizeof what, "rebind run %d (weights %c)", r, "ABC"[order[r]]);
+    snprintf(what, sizeof what, "rebind run %d (weights %c%s)", r, "ABC"[order[r]], r == 4 ? ", kept" : "");
     got[r] = fab_tset_new();
-    bool ran = fab_cpu_jit_run(j, w[order[r]], in, got[r], t.d);
+    bool ran = fab_cpu_jit_run(j, r == 4 ? NULL : w[order[r]], in, got[r], t.d);
     CHECK(ran, "%s: run failed", what);
     if (ran) close_sets(what, got[r], want[order[r]], RTOL);
   }
@@ -201,7 +210,7 @@ static void test_ffn_prepared(void) {
           "rebind: weights A and C give the same outputs (the test cannot tell them apart)");
   if (fab_diag_count(t.d)) fab_diag_print(t.d, stderr);
   fab_cpu_jit_free(j);
-  for (int k = 0; k < 4; k++) fab_tset_free(got[k]);
+  for (int k = 0; k < 5; k++) fab_tset_free(got[k]);
   for (int k = 0; k < 3; k++) {
     fab_tset_free(w[k]);
     fab_tset_free(want[k]);
