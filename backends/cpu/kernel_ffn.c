@@ -339,6 +339,40 @@ static ffn_prep prep_layout(const ffn_gen *f) {
  * made once per binding, from the weights only: it does not depend on
  * how the tiles are split between calls and threads.  Twiddles that are
  * not weights (computed by the model) run plain. */
+/* The plain tiles as a function of their own, called from the kernel:
+ * marked optsize, so that LLVM does not unroll the code for weights that
+ * rarely occur as it does the factored tiles (it doubled the kernel's
+ * compile time).  Same arguments and rows as the kernel. */
+static void gen_plain_fn(cpu_cg *c, ffn_gen *f) {
+  LLVMValueRef fn0 = c->fn, args0 = c->args, begin0 = c->begin, end0 = c->end;
+  LLVMValueRef xb0 = f->xb, wb0 = f->wb, acc0 = f->acc;
+  LLVMBasicBlockRef entry0 = c->entry_bb, at = LLVMGetInsertBlock(c->b);
+  char name[64];
+  snprintf(name, sizeof name, "fab_k%d_ffn_plain", c->op_index);
+  LLVMValueRef fn = cg_new_fn(c, name, c->t_kernel, false);
+  const char *attrs[] = {"noinline", "minsize"};
+  for (int i = 0; i < 2; i++)
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(c->ctx, LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i])), 0));
+  c->args = LLVMGetParam(fn, 0);
+  c->begin = LLVMGetParam(fn, 1);
+  c->end = LLVMGetParam(fn, 2);
+  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, fn, "start");
+  LLVMPositionBuilderAtEnd(c->b, body);
+  f->xb = cg_lane_buffer(c, f->s.d, "x_lanes");
+  f->wb = cg_lane_buffer(c, f->s.n2, "ffn_lanes");
+  f->acc = cg_alloca(c, c->t_vf, "acc");
+  gen_tiles(c, f);
+  LLVMBuildRetVoid(c->b);
+  LLVMPositionBuilderAtEnd(c->b, c->entry_bb);
+  LLVMBuildBr(c->b, body);
+  c->fn = fn0, c->args = args0, c->begin = begin0, c->end = end0, c->entry_bb = entry0;
+  f->xb = xb0, f->wb = wb0, f->acc = acc0;
+  LLVMPositionBuilderAtEnd(c->b, at);
+  LLVMValueRef call_args[3] = {args0, begin0, end0};
+  LLVMBuildCall2(c->b, c->t_kernel, fn, call_args, 3, "");
+}
+
 static void gen_factored_or_plain(cpu_cg *c, ffn_gen *f) {
   if (!f->prepared) {
     gen_tiles(c, f);
@@ -370,7 +404,7 @@ static void gen_factored_or_plain(cpu_cg *c, ffn_gen *f) {
     f->p2.ngroups = cg_bfly_plan_stages(&k2);
     f->p1.groups = f->p2.groups = ones;
   }
-  gen_tiles(c, f);
+  gen_plain_fn(c, f);
   f->p1 = k1;
   f->p2 = k2;
   LLVMBuildBr(c->b, done);
