@@ -43,8 +43,17 @@ bool fpga_cg_planned(fpga_cg *g, int v, uint64_t *addr) {
 
 void fpga_cg_emit(fpga_cg *g, fab_fpga_insn in, int nacc, const cg_acc *acc) {
   if (g->failed) return;
+  if (g->n >= g->max_insns) {
+    /* before the arrays grow past what a .fbin holds (the code generator
+     * keeps about 0.8 KB per instruction: 2^24 of them are 13 GiB) */
+    fpga_cg_error(g, "the program needs more than %zu instructions (the limit of a .fbin program): the model "
+                     "is too large for one accelerator program (fewer layers, a shorter sequence)",
+                  g->max_insns);
+    return;
+  }
   if (g->n == g->cap) {
     size_t cap = g->cap ? 2 * g->cap : 256;
+    if (cap > g->max_insns) cap = g->max_insns;
     cg_insn *q = realloc(g->ins, cap * sizeof *q);
     if (!q) {
       fpga_cg_error(g, "out of memory");
@@ -341,7 +350,8 @@ fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config
       return NULL;
     }
   if (!fab_fpga_plan_check(f, d)) return NULL;
-  fpga_cg g = {.m = m, .f = f, .c = cfg, .d = d, .cur = -1};
+  fpga_cg g = {.m = m, .f = f, .c = cfg, .d = d, .cur = -1,
+               .max_insns = o && o->max_insns ? o->max_insns : FAB_FBIN_MAX_INSNS};
   fab_fpga_program *result = NULL;
   g.p = fab_fpga_program_new(cfg);
   g.vals = calloc((size_t)f->nops + 1, sizeof *g.vals);

@@ -32,6 +32,8 @@ typedef struct fab_fpga_codegen_opts {
   int **insn_op;         /* if not NULL: receives a malloc'ed [ninsn] array, the op that emitted each
                           * instruction (caller frees; for per-layer timing with fab_fpga_sim_opts) */
   bool op_map;           /* attach the op map to the program (fbin.h; `--codegen op-map`) */
+  size_t max_insns;      /* a program longer than this is an error (0: FAB_FBIN_MAX_INSNS, what a
+                          * .fbin holds; lower in tests) */
 } fab_fpga_codegen_opts;
 fab_fpga_program *fab_fpga_codegen_ex(const fab_module *m, const fab_fpga_config *cfg,
                                       const fab_fpga_codegen_opts *o, fab_diag *d);

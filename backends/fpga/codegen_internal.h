@@ -41,6 +41,7 @@ typedef struct cg_val {
  * (fpga.fold) and where every value lives (plan.*) come from the IR: the
  * passes fpga-absorb and fpga-alloc decided, fab_fpga_plan_check checked. */
 typedef struct fpga_cg {
+  size_t max_insns; /* the program's length limit (fab_fpga_codegen_opts) */
   const fab_module *m;
   const fab_func *f;
   const fab_fpga_config *c;
