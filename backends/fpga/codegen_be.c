@@ -593,6 +593,8 @@ static int64_t kept_rows(fpga_cg *g, const bfly_job *j, uint64_t r0, uint64_t ne
   const uint64_t *f = st->in.f;
   uint64_t lo = f[FAB_F_EWB_ADDR], hi = lo + j->n;
   int sp = SP_BEA + (int)f[FAB_F_EWB_BANK];
+  /* in fc1's own bank its stacks' output slots would take the rows in turn */
+  if ((int)f[FAB_F_EWB_BANK] == j->pin) return -1;
   if (st->in.op != FAB_I_STP || f[FAB_F_EWB_EXT] != ext || f[FAB_F_EWB_STRIDE] != io->xstride ||
       f[FAB_F_EWB_ROWS] != ne || f[FAB_F_EWB_NE] != ne || f[FAB_F_EWB_LEN] != j->n || st->acc[0].space != sp)
     return -1;
