@@ -106,7 +106,7 @@ typedef struct fab_cpu_jit fab_cpu_jit;
 fab_cpu_jit *fab_cpu_jit_compile(const fab_module *lowered, const fab_cpu_options *o,
                                  fab_diag *d);
 /* Binds `weights` (by parameter name, by reference: F32 tensors are not
- * copied and must not change during the call), runs on `inputs` with
+ * copied and must stay alive and unchanged until the next binding), runs on `inputs` with
  * o->threads threads and fills `outputs` with one tensor per output op.
  * Run-time errors (token ids out of range, missing inputs) are reported
  * and return false.  Inputs of shape [n, declared...] run a batch of n

@@ -110,9 +110,10 @@ fail_tsc:
 fab_model *fab_cpu_jit_model(fab_cpu_jit *j) { return j ? j->model : NULL; }
 
 /* Repeated runs (latency measurements) pay for neither copying the
- * weights (bound by reference for the duration of the call) nor creating
- * threads (one cached context); with weights NULL, not even the binding
- * and its prepare step. */
+ * weights (bound by reference: the set must stay alive and unchanged until
+ * the next binding, since a run with weights NULL reads it again) nor
+ * creating threads (one cached context); with weights NULL, not even the
+ * binding and its prepare step. */
 bool fab_cpu_jit_run(fab_cpu_jit *j, const fab_tensor_set *weights, const fab_tensor_set *inputs,
                      fab_tensor_set *outputs, fab_diag *d) {
   char err[512];

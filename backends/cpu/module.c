@@ -319,6 +319,11 @@ static char *kernel_signature(const cpu_cg *c, const fab_op *op) {
     for (int k = 0; k < op->noperands; k++) fputc(c->weight_root[op->operands[k]] ? 'w' : '-', f);
     fputc('|', f);
   }
+  /* cpu.slice_in: the kernel reads the weight from the slice's first row,
+   * an attribute of the slice the op's own attributes do not carry (op is
+   * c->eff[i], the IR op i) */
+  if (op->code == FAB_OP_ADD && fab_op_int(op, "cpu.slice_in", 0))
+    fprintf(f, "s%lld|", (long long)fab_op_int(&c->f->ops[c->f->ops[op - c->eff].operands[1]], "start", 0));
   for (int t = 0; t < nt; t++) {
     fprintf(f, "%d,%d:", codes[t], (int)ts[t]->dtype);
     for (int r = 0; r < ts[t]->rank; r++) fprintf(f, "%lld,", (long long)ts[t]->dims[r]);
