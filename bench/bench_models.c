@@ -17,7 +17,6 @@
  *
  * Models are compiled from .fab text the same way `fabc run --backend cpu`
  * does (front end, default cpu pipeline, JIT). */
-#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -305,23 +304,12 @@ static const whole models[] = {
 };
 enum { NMODELS = sizeof models / sizeof *models };
 
-/* needle in hay, ignoring ASCII case */
-static bool contains_nocase(const char *hay, const char *needle) {
-  size_t n = strlen(needle);
-  for (; *hay; hay++) {
-    size_t i = 0;
-    while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
-    if (i == n) return true;
-  }
-  return n == 0;
-}
-
 /* Whether the run includes models[k]: --model picks by label; without it
  * every model (--quick: the first only). */
 static bool selected(const bench_cfg *cfg, int k) {
   if (cfg->nonly == 0) return !cfg->quick || k == 0;
   for (int i = 0; i < cfg->nonly; i++)
-    if (contains_nocase(models[k].label, cfg->only[i])) return true;
+    if (strcasestr(models[k].label, cfg->only[i]) != NULL) return true;
   return false;
 }
 
@@ -329,7 +317,7 @@ bool bench_check_models(const bench_cfg *cfg) {
   bool ok = true;
   for (int i = 0; i < cfg->nonly; i++) {
     bool hit = false;
-    for (int k = 0; k < NMODELS; k++) hit = hit || contains_nocase(models[k].label, cfg->only[i]);
+    for (int k = 0; k < NMODELS; k++) hit = hit || strcasestr(models[k].label, cfg->only[i]) != NULL;
     if (hit) continue;
     fprintf(stderr, "fabc-bench: --model '%s' matches no whole model; they are:\n", cfg->only[i]);
     for (int k = 0; k < NMODELS; k++) fprintf(stderr, "  %s\n", models[k].label);
@@ -469,7 +457,7 @@ static bool whole_model(FILE *out, const bench_cfg *cfg, const whole *w, char *c
   bool ok = time_fabc(cfg, w, &c, &mt);
   compiled_free(&c);
   if (!ok) return false;
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < (cfg->threads > 1 ? 2 : 1); i++) {
     int th = i ? cfg->threads : 1;
     fprintf(stderr, "bench: %s, %d thread(s): PyTorch eager\n", w->label, th);
     torch_ms(cfg, w->torch_args, th, cfg->quick ? 1 : w->torch_reps, mt.torch[i],
@@ -497,7 +485,8 @@ static void whole_method(FILE *out, const bench_cfg *cfg) {
                "order alternating from round to round, and each timed run follows an untimed run of the same "
                "context (its scratch in cache, its worker awake, as in back-to-back inference), so every stretch "
                "of host noise falls on both.  The 1-thread row's fabc time is the calling thread's CPU time "
-               "(as every 1-thread time here), the %d-thread row's wall-clock time.  `fabc 1 → %d threads` "
+               "(not the process's, unlike the other 1-thread times: the idle worker of the other context "
+               "spins for a while after each job), the %d-thread row's wall-clock time.  `fabc 1 → %d threads` "
                "divides the 1-thread median wall-clock time by the %d-thread median wall-clock time of that "
                "window (the two medians are in brackets): one clock for both sides, since CPU time leaves out "
                "the moments when other jobs or the host took the vCPU away and wall-clock time does not.  When "

@@ -169,12 +169,14 @@ static double fma_threads(int threads, int lanes, long iters, double *gflops) {
   pthread_t th[8];
   if (threads > 8) threads = 8;
   double t0 = now();
+  int started = 0; /* join only the threads that started */
   for (int i = 0; i < threads; i++) {
     a[i] = (peak_arg){iters, lanes, 0};
-    pthread_create(&th[i], NULL, peak_thread, &a[i]);
+    if (pthread_create(&th[i], NULL, peak_thread, &a[i])) break;
+    started++;
   }
   double sum = 0;
-  for (int i = 0; i < threads; i++) {
+  for (int i = 0; i < started; i++) {
     pthread_join(th[i], NULL);
     sum += a[i].gflops;
   }

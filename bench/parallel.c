@@ -8,6 +8,7 @@
  * scales perfectly on free cores) says how parallel the host was just
  * before and just after. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -75,15 +76,25 @@ void bench_interleave(void (*fn)(void *), void *one, void *many, double min_time
 /* One cache line bounced between two threads: the time a fork/join
  * barrier pays.  On a VM it shows where the host put the vCPUs (two cores
  * sharing an L3, or two dies), which the FMA loop cannot see. */
-enum { BOUNCES = 4000, WARM_BOUNCES = 500 };
+enum { BOUNCES = 4000, WARM_BOUNCES = 500, SPINS_BEFORE_YIELD = 1000 };
 static alignas(64) _Atomic int g_line;
 static alignas(64) _Atomic int g_ready;
+
+/* Waits for the line to read v; yields now and then, so that two threads
+ * the host runs on one vCPU take turns instead of spinning out a tick per
+ * bounce (the round trip is then large, which is the right answer). */
+static void wait_line(int v) {
+  for (int n = 1; atomic_load_explicit(&g_line, memory_order_acquire) != v; n++) {
+    __builtin_ia32_pause();
+    if (n % SPINS_BEFORE_YIELD == 0) sched_yield();
+  }
+}
 
 static void *bounce_back(void *arg) {
   (void)arg;
   atomic_store(&g_ready, 1);
   for (int i = 0; i < BOUNCES + WARM_BOUNCES; i++) {
-    while (atomic_load_explicit(&g_line, memory_order_acquire) != 2 * i + 1) __builtin_ia32_pause();
+    wait_line(2 * i + 1);
     atomic_store_explicit(&g_line, 2 * i + 2, memory_order_release);
   }
   return NULL;
@@ -104,7 +115,7 @@ static double round_trip_ns(void) {
     for (int i = 0; i < BOUNCES + WARM_BOUNCES; i++) {
       if (i == WARM_BOUNCES) t0 = bench_now();
       atomic_store_explicit(&g_line, 2 * i + 1, memory_order_release);
-      while (atomic_load_explicit(&g_line, memory_order_acquire) != 2 * i + 2) __builtin_ia32_pause();
+      wait_line(2 * i + 2);
     }
     t[b] = (bench_now() - t0) / BOUNCES * 1e9;
     pthread_join(th, NULL);

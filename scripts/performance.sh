@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 build=${BUILD:-build-perf}
 out=${OUT:-docs/performance.md}
 for arg in "$@"; do
-  if [[ -z ${OUT:-} && ( $arg == --model || $arg == --models-only ) ]]; then
+  if [[ -z ${OUT:-} && ( $arg == --model || $arg == --models-only || $arg == --kernels-only ) ]]; then
     echo "performance: $arg times only part of the bench; set OUT=file.md (docs/performance.md keeps whole runs)" >&2
     exit 2
   fi
